@@ -1,0 +1,107 @@
+#include "infra/config.h"
+
+#include <fstream>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace cityhub::infra {
+namespace {
+
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+using std::chrono::milliseconds;
+
+TEST(EnvReader, UnsetVariablesGiveTheDefaults) {
+  EnvReader env(std::map<std::string, std::string>{});
+  EXPECT_EQ(env.String("A", "x"), "x");
+  EXPECT_EQ(env.Int("B", 7, 0, 10), 7);
+  EXPECT_TRUE(env.Bool("C", true));
+  EXPECT_EQ(env.Duration("D", milliseconds(5), milliseconds(0), milliseconds(10)), milliseconds(5));
+  EXPECT_EQ(env.Address("E", "127.0.0.1:1"), "127.0.0.1:1");
+  EXPECT_TRUE(env.Finish().ok());
+}
+
+TEST(EnvReader, ParsesEveryKind) {
+  EnvReader env({{"S", "hello"},
+                 {"I", "42"},
+                 {"B", "false"},
+                 {"D1", "250ms"},
+                 {"D2", "3s"},
+                 {"D3", "2m"},
+                 {"D4", "1h"},
+                 {"D5", "17"},
+                 {"A", "[::1]:8080"},
+                 {"O", "warn"}});
+  EXPECT_EQ(env.String("S", ""), "hello");
+  EXPECT_EQ(env.Int("I", 0, 0, 100), 42);
+  EXPECT_FALSE(env.Bool("B", true));
+  const milliseconds big(10'000'000);
+  EXPECT_EQ(env.Duration("D1", {}, {}, big), milliseconds(250));
+  EXPECT_EQ(env.Duration("D2", {}, {}, big), milliseconds(3000));
+  EXPECT_EQ(env.Duration("D3", {}, {}, big), milliseconds(120'000));
+  EXPECT_EQ(env.Duration("D4", {}, {}, big), milliseconds(3'600'000));
+  EXPECT_EQ(env.Duration("D5", {}, {}, big), milliseconds(17));
+  EXPECT_EQ(env.Address("A", ""), "[::1]:8080");
+  EXPECT_EQ(env.OneOf("O", "info", {"info", "warn"}), "warn");
+  EXPECT_TRUE(env.Finish().ok()) << env.Finish();
+}
+
+TEST(EnvReader, OneErrorNamesEveryBadVariable) {
+  EnvReader env({{"CITYHUB_X_ADDR", "127.0.0.1:abc"},
+                 {"CITYHUB_POOL", "lots"},
+                 {"CITYHUB_FLAG", "maybe"},
+                 {"CITYHUB_WAIT", "5 parsecs"},
+                 {"CITYHUB_LEVEL", "loud"},
+                 {"CITYHUB_SMALL", "1000"}});
+  env.Address("CITYHUB_X_ADDR", "127.0.0.1:1");
+  env.Int("CITYHUB_POOL", 1, 1, 10);
+  env.Bool("CITYHUB_FLAG", false);
+  env.Duration("CITYHUB_WAIT", milliseconds(1), milliseconds(0), milliseconds(10));
+  env.OneOf("CITYHUB_LEVEL", "info", {"info", "warn"});
+  env.Int("CITYHUB_SMALL", 1, 1, 10);
+  const absl::Status status = env.Finish();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(status.message()),
+              AllOf(HasSubstr("CITYHUB_X_ADDR: '127.0.0.1:abc' is not host:port"),
+                    HasSubstr("CITYHUB_POOL: 'lots' is not a whole number"),
+                    HasSubstr("CITYHUB_FLAG: 'maybe' is not a boolean"),
+                    HasSubstr("CITYHUB_WAIT: '5 parsecs' is not a duration"),
+                    HasSubstr("CITYHUB_LEVEL: 'loud' is not one of info, warn"),
+                    HasSubstr("CITYHUB_SMALL: 1000 is outside 1..10")));
+}
+
+TEST(EnvReader, RejectsPortsOutOfRangeAndIpv6WithoutBrackets) {
+  EnvReader env({{"A", "127.0.0.1:65536"}, {"B", "::1:80"}, {"C", "host"}});
+  env.Address("A", "");
+  env.Address("B", "");
+  env.Address("C", "");
+  EXPECT_THAT(std::string(env.Finish().message()),
+              AllOf(HasSubstr("A: "), HasSubstr("B: "), HasSubstr("C: ")));
+}
+
+TEST(EnvReader, ReadsSecretsFromFilesWithoutTrailingNewline) {
+  const std::string path = ::testing::TempDir() + "/secret.txt";
+  std::ofstream(path) << "s3cret\n";
+  EnvReader env({{"SECRET_FILE", path}, {"MISSING_FILE", "/nonexistent/file"}});
+  EXPECT_EQ(env.FileContents("SECRET_FILE", true), "s3cret");
+  EXPECT_EQ(env.FileContents("MISSING_FILE", false), "");
+  EXPECT_EQ(env.FileContents("UNSET_FILE", true), "");
+  const std::string message(env.Finish().message());
+  EXPECT_THAT(message, HasSubstr("MISSING_FILE: cannot read file"));
+  EXPECT_THAT(message, HasSubstr("UNSET_FILE: must name a file"));
+  EXPECT_THAT(message, ::testing::Not(HasSubstr("s3cret")));
+}
+
+TEST(SplitHostPort, SplitsHostAndPort) {
+  std::string host;
+  int port = 0;
+  ASSERT_TRUE(SplitHostPort("localhost:0", &host, &port));
+  EXPECT_EQ(host, "localhost");
+  EXPECT_EQ(port, 0);
+  EXPECT_FALSE(SplitHostPort(":80", &host, &port));
+  EXPECT_FALSE(SplitHostPort("x:-1", &host, &port));
+}
+
+}  // namespace
+}  // namespace cityhub::infra

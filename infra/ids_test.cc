@@ -1,0 +1,83 @@
+#include "infra/ids.h"
+
+#include <set>
+
+#include <gtest/gtest.h>
+
+namespace cityhub::infra {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(Ulid, HasTwentySixCrockfordCharactersAndCarriesItsTime) {
+  ManualClock clock(Clock::time_point(1'764'043'585'123ms));
+  const std::string id = NewUlid(clock);
+  ASSERT_EQ(id.size(), 26u);
+  EXPECT_TRUE(IsUlid(id));
+  EXPECT_EQ(id.find_first_not_of("0123456789ABCDEFGHJKMNPQRSTVWXYZ"), std::string::npos);
+  EXPECT_EQ(UlidTime(id), clock.Now());
+}
+
+TEST(Ulid, LaterIdsSortAfterEarlierOnes) {
+  ManualClock clock;
+  std::string previous = NewUlid(clock);
+  for (int i = 0; i < 1000; ++i) {
+    clock.Advance(1ms);
+    const std::string next = NewUlid(clock);
+    EXPECT_LT(previous, next);
+    previous = next;
+  }
+}
+
+TEST(Ulid, IdsInTheSameMillisecondAreDistinct) {
+  ManualClock clock;
+  std::set<std::string> ids;
+  for (int i = 0; i < 10000; ++i) ids.insert(NewUlid(clock));
+  EXPECT_EQ(ids.size(), 10000u);
+}
+
+TEST(Ulid, RejectsMalformedIds) {
+  EXPECT_FALSE(IsUlid(""));
+  EXPECT_FALSE(IsUlid("01ARZ3NDEKTSV4RRFFQ69G5FA"));    // 25 characters
+  EXPECT_FALSE(IsUlid("01ARZ3NDEKTSV4RRFFQ69G5FAVU"));  // 27
+  EXPECT_FALSE(IsUlid("01ARZ3NDEKTSV4RRFFQ69G5FAU"));   // U is not Crockford
+  EXPECT_FALSE(IsUlid("81ARZ3NDEKTSV4RRFFQ69G5FAV"));   // overflows 128 bits
+  EXPECT_TRUE(IsUlid("01ARZ3NDEKTSV4RRFFQ69G5FAV"));
+}
+
+TEST(Base64Url, RoundTripsEveryLength) {
+  for (size_t n = 0; n < 40; ++n) {
+    const std::string data = RandomBytes(n);
+    const std::string text = Base64UrlEncode(data);
+    EXPECT_EQ(text.find_first_of("+/="), std::string::npos);
+    EXPECT_EQ(Base64UrlDecode(text), data);
+  }
+}
+
+TEST(Base64Url, RejectsNonCanonicalAndForeignCharacters) {
+  EXPECT_EQ(Base64UrlDecode("Zg"), "f");
+  EXPECT_FALSE(Base64UrlDecode("Zh").has_value());  // stray low bits
+  EXPECT_FALSE(Base64UrlDecode("Zm9v+").has_value());
+  EXPECT_FALSE(Base64UrlDecode("Z").has_value());
+  EXPECT_FALSE(Base64UrlDecode("Zg==").has_value());
+}
+
+TEST(RandomToken, HasTheRequestedEntropy) {
+  const std::string token = RandomToken(32);
+  EXPECT_EQ(token.size(), 43u);
+  EXPECT_NE(RandomToken(32), token);
+}
+
+TEST(Sha256, MatchesAKnownVector) {
+  EXPECT_EQ(HexEncode(Sha256("abc")),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+TEST(ConstantTimeEquals, ComparesContentAndLength) {
+  EXPECT_TRUE(ConstantTimeEquals("abc", "abc"));
+  EXPECT_FALSE(ConstantTimeEquals("abc", "abd"));
+  EXPECT_FALSE(ConstantTimeEquals("abc", "abcd"));
+}
+
+}  // namespace
+}  // namespace cityhub::infra

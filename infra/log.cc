@@ -1,0 +1,111 @@
+#include "infra/log.h"
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <memory>
+#include <mutex>
+
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "infra/strings.h"
+#include "infra/text.h"
+
+namespace cityhub::infra::log {
+namespace {
+
+constexpr std::string_view kLevelNames[] = {"debug", "info", "warn", "error"};
+
+// Process-wide logging state: one sink for the whole process is what logging means; it is set
+// once in main before threads start.
+struct State {
+  std::string service = "unknown";
+  std::atomic<int> level{static_cast<int>(Level::kInfo)};
+  std::shared_ptr<spdlog::logger> logger;
+};
+
+State& GetState() {
+  static State* state = [] {
+    auto* s = new State();
+    s->logger = std::make_shared<spdlog::logger>(
+        "cityhub", std::make_shared<spdlog::sinks::stdout_sink_mt>());
+    s->logger->set_pattern("%v");
+    s->logger->set_level(spdlog::level::trace);
+    s->logger->flush_on(spdlog::level::trace);
+    return s;
+  }();
+  return *state;
+}
+
+void AppendTimestamp(std::string& out) {
+  const auto now = std::chrono::system_clock::now();
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  const std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(ms % 1000));
+  out += buf;
+}
+
+}  // namespace
+
+void Init(std::string_view service, Level level) {
+  State& state = GetState();
+  state.service = std::string(service);
+  state.level.store(static_cast<int>(level));
+}
+
+absl::StatusOr<Level> ParseLevel(std::string_view name) {
+  for (int i = 0; i < 4; ++i) {
+    if (kLevelNames[i] == name) return static_cast<Level>(i);
+  }
+  return absl::InvalidArgumentError(
+      StrCat("'", name, "' is not a log level (debug, info, warn, error)"));
+}
+
+bool Enabled(Level level) { return static_cast<int>(level) >= GetState().level.load(); }
+
+std::string Format(Level level, std::string_view event, std::initializer_list<Field> fields) {
+  std::string line;
+  line.reserve(160);
+  line += "{\"ts\":\"";
+  AppendTimestamp(line);
+  line += "\",\"level\":\"";
+  line += kLevelNames[static_cast<int>(level)];
+  line += "\",\"service\":";
+  AppendJsonString(line, GetState().service);
+  line += ",\"event\":";
+  AppendJsonString(line, event);
+  for (const Field& f : fields) {
+    line += ',';
+    AppendJsonString(line, f.key);
+    line += ':';
+    if (const auto* s = std::get_if<std::string_view>(&f.value)) {
+      AppendJsonString(line, *s);
+    } else if (const auto* i = std::get_if<int64_t>(&f.value)) {
+      StrAppend(&line, *i);
+    } else if (const auto* d = std::get_if<double>(&f.value)) {
+      StrAppend(&line, *d);
+    } else {
+      line += std::get<bool>(f.value) ? "true" : "false";
+    }
+  }
+  line += '}';
+  return line;
+}
+
+void Write(Level level, std::string_view event, std::initializer_list<Field> fields) {
+  if (!Enabled(level)) return;
+  const std::string line = Format(level, event, fields);
+  GetState().logger->info(line);
+}
+
+void Flush() { GetState().logger->flush(); }
+
+}  // namespace cityhub::infra::log

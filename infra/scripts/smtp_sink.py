@@ -1,0 +1,54 @@
+#!/usr/bin/python3
+"""A local SMTP server that accepts every mail and stores it as a file, for the local stack and
+the tests (Debian's python3-aiosmtpd). Each message becomes <dir>/<n>.eml with the envelope
+recipients in an X-Sink-Rcpt header. Runs until SIGTERM/SIGINT."""
+import argparse
+import itertools
+import os
+import signal
+import sys
+import threading
+
+from aiosmtpd.controller import Controller
+
+
+class Store:
+    def __init__(self, directory):
+        self.directory = directory
+        self.counter = itertools.count(len(os.listdir(directory)) + 1)
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):
+        with self.lock:
+            n = next(self.counter)
+        header = "X-Sink-Rcpt: " + ", ".join(envelope.rcpt_tos) + "\r\n"
+        header += "X-Sink-From: " + (envelope.mail_from or "") + "\r\n"
+        tmp = os.path.join(self.directory, f".{n:06d}.tmp")
+        with open(tmp, "wb") as f:
+            f.write(header.encode())
+            f.write(envelope.original_content or envelope.content)
+        os.rename(tmp, os.path.join(self.directory, f"{n:06d}.eml"))
+        return "250 Message accepted for delivery"
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--dir", required=True)
+    args = parser.parse_args()
+    os.makedirs(args.dir, exist_ok=True)
+    controller = Controller(Store(args.dir), hostname=args.host, port=args.port,
+                            data_size_limit=10 * 1024 * 1024)
+    controller.start()
+    print(f"smtp sink on {args.host}:{args.port}, mails in {args.dir}", flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop.wait()
+    controller.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,58 @@
+#include "infra/service_config.h"
+
+#include <algorithm>
+
+#include "infra/strings.h"
+
+namespace cityhub::infra {
+
+std::string ServiceVariable(std::string_view service, std::string_view suffix) {
+  std::string upper(service);
+  std::transform(upper.begin(), upper.end(), upper.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  return StrCat("CITYHUB_", upper, "_", suffix);
+}
+
+CommonConfig LoadCommonConfig(EnvReader& env, const ServiceDefaults& defaults) {
+  using std::chrono::milliseconds;
+  CommonConfig config;
+  config.server.service_name = std::string(defaults.name);
+  config.server.listen_address =
+      env.Address(ServiceVariable(defaults.name, "ADDR"), defaults.grpc_address);
+  const std::string metrics_var = ServiceVariable(defaults.name, "METRICS_ADDR");
+  const std::string metrics = env.String(metrics_var, defaults.metrics_address);
+  if (metrics != "off") config.server.metrics_address = env.Address(metrics_var, metrics);
+  config.server.drain_delay =
+      env.Duration("CITYHUB_DRAIN_DELAY", milliseconds(1000), milliseconds(0), milliseconds(60'000));
+  config.server.grace = env.Duration("CITYHUB_SHUTDOWN_GRACE", milliseconds(10'000),
+                                     milliseconds(0), milliseconds(300'000));
+
+  const std::string url_var = ServiceVariable(defaults.name, "REDIS_URL");
+  std::string url = env.String(url_var, "");
+  std::string url_source = url_var;
+  if (url.empty()) {
+    url = env.String("CITYHUB_REDIS_URL", "redis://127.0.0.1:6379");
+    url_source = "CITYHUB_REDIS_URL";
+  }
+  auto redis = redis::ParseUrl(url);
+  if (redis.ok()) {
+    config.redis = *redis;
+  } else {
+    env.AddError(url_source, StdView(redis.status().message()));
+  }
+  const std::string password = env.FileContents("CITYHUB_REDIS_PASSWORD_FILE", false, 4096);
+  if (!password.empty()) config.redis.password = password;
+  config.redis.client_name = std::string(defaults.name);
+  config.redis.pool_size = static_cast<int>(env.Int("CITYHUB_REDIS_POOL_SIZE", 16, 1, 1024));
+  config.redis.command_timeout =
+      env.Duration("CITYHUB_REDIS_TIMEOUT", milliseconds(1000), milliseconds(1), milliseconds(60'000));
+  config.redis.connect_timeout = env.Duration("CITYHUB_REDIS_CONNECT_TIMEOUT", milliseconds(1000),
+                                              milliseconds(1), milliseconds(60'000));
+  config.redis.pool_wait_timeout = config.redis.command_timeout;
+
+  const std::string level = env.OneOf("CITYHUB_LOG_LEVEL", "info", {"debug", "info", "warn", "error"});
+  config.log_level = log::ParseLevel(level).value_or(log::Level::kInfo);
+  return config;
+}
+
+}  // namespace cityhub::infra

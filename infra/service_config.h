@@ -1,0 +1,38 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "infra/config.h"
+#include "infra/grpc/server.h"
+#include "infra/log.h"
+#include "infra/redis/client.h"
+
+// Settings every service binary shares, read the same way by each main.cc.
+namespace cityhub::infra {
+
+struct ServiceDefaults {
+  std::string_view name;          // "accounts"
+  std::string_view grpc_address;  // "127.0.0.1:7001"
+  std::string_view metrics_address;
+};
+
+struct CommonConfig {
+  ServerOptions server;
+  redis::Options redis;
+  log::Level log_level = log::Level::kInfo;
+};
+
+// Reads, for service NAME (upper-cased in variable names):
+//   CITYHUB_<NAME>_ADDR            gRPC listen address
+//   CITYHUB_<NAME>_METRICS_ADDR    Prometheus /metrics address ("" or "off": none)
+//   CITYHUB_<NAME>_REDIS_URL       falls back to CITYHUB_REDIS_URL, then redis://127.0.0.1:6379
+//   CITYHUB_REDIS_PASSWORD_FILE    file with the Redis password (ACL user in the URL)
+//   CITYHUB_REDIS_POOL_SIZE, CITYHUB_REDIS_TIMEOUT, CITYHUB_REDIS_CONNECT_TIMEOUT
+//   CITYHUB_DRAIN_DELAY, CITYHUB_SHUTDOWN_GRACE, CITYHUB_LOG_LEVEL
+CommonConfig LoadCommonConfig(EnvReader& env, const ServiceDefaults& defaults);
+
+// "CITYHUB_<NAME>_<SUFFIX>" for a service name.
+std::string ServiceVariable(std::string_view service, std::string_view suffix);
+
+}  // namespace cityhub::infra

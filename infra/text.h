@@ -1,0 +1,31 @@
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace cityhub::infra {
+
+// Whether `s` is well-formed UTF-8 (no overlong forms, no surrogates, nothing above U+10FFFF).
+bool IsValidUtf8(std::string_view s);
+
+// Number of code points in valid UTF-8 `s`.
+size_t Utf8Length(std::string_view s);
+
+// Whether `s` holds control characters other than tab and, if `allow_newlines`, CR and LF.
+bool HasControlCharacters(std::string_view s, bool allow_newlines);
+
+// Checks a user-supplied text field: valid UTF-8, between `min` and `max` code points, no
+// control characters (newlines only if allowed). Returns the problem, or nullopt when fine.
+std::optional<std::string> CheckText(std::string_view s, size_t min_chars, size_t max_chars,
+                                     bool allow_newlines);
+
+// Appends `s` as a JSON string literal (with quotes). Bytes that are not valid UTF-8 become
+// U+FFFD, so the output is always valid JSON.
+void AppendJsonString(std::string& out, std::string_view s);
+
+// Leading and trailing ASCII whitespace removed.
+std::string_view TrimAscii(std::string_view s);
+
+}  // namespace cityhub::infra
