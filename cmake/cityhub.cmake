@@ -54,3 +54,26 @@ function(cityhub_test name)
   set_tests_properties(${name} PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT}
     ENVIRONMENT "CITYHUB_BUILD_DIR=${PROJECT_BINARY_DIR};CITYHUB_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
 endfunction()
+
+# cityhub_fuzzer(name SOURCES ... DEPS ...): a libFuzzer target (CITYHUB_BUILD_FUZZERS=ON, clang).
+# Each is also registered as a short `slow` test run from an empty corpus.
+function(cityhub_fuzzer name)
+  if(NOT CITYHUB_BUILD_FUZZERS)
+    return()
+  endif()
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  cityhub_binary(${name} SOURCES ${ARG_SOURCES} DEPS ${ARG_DEPS})
+  target_compile_options(${name} PRIVATE -fsanitize=fuzzer,address,undefined)
+  target_link_options(${name} PRIVATE -fsanitize=fuzzer,address,undefined)
+  add_test(NAME ${name} COMMAND ${name} -runs=200000 -max_len=4096)
+  set_tests_properties(${name} PROPERTIES LABELS "slow" TIMEOUT 600)
+endfunction()
+
+# cityhub_benchmark(name SOURCES ... DEPS ...): a Google Benchmark program (not run by ctest).
+function(cityhub_benchmark name)
+  if(NOT CITYHUB_BUILD_BENCHMARKS)
+    return()
+  endif()
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  cityhub_binary(${name} SOURCES ${ARG_SOURCES} DEPS ${ARG_DEPS} benchmark::benchmark)
+endfunction()

@@ -108,10 +108,13 @@ std::chrono::milliseconds EnvReader::Duration(std::string_view name,
   } else if (text.ends_with("h")) {
     scale = 3'600'000;
     text.remove_suffix(1);
+  } else if (text.ends_with("d")) {
+    scale = 86'400'000;
+    text.remove_suffix(1);
   }
   int64_t amount = 0;
   if (!ParseInt(text, &amount) || amount < 0 || amount > INT64_MAX / scale) {
-    AddError(name, StrCat("'", *value, "' is not a duration like 250ms, 10s, 5m or 1h"));
+    AddError(name, StrCat("'", *value, "' is not a duration like 250ms, 10s, 5m, 1h or 30d"));
     return fallback;
   }
   const std::chrono::milliseconds parsed(amount * scale);

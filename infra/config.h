@@ -35,7 +35,7 @@ class EnvReader final {
                     std::initializer_list<std::string_view> allowed);
   int64_t Int(std::string_view name, int64_t fallback, int64_t min, int64_t max);
   bool Bool(std::string_view name, bool fallback);
-  // "250ms", "10s", "5m", "1h", or plain milliseconds.
+  // "250ms", "10s", "5m", "1h", "30d", or plain milliseconds.
   std::chrono::milliseconds Duration(std::string_view name, std::chrono::milliseconds fallback,
                                      std::chrono::milliseconds min, std::chrono::milliseconds max);
   // "host:port" or "[v6]:port" with a port in 0..65535 (0: any free port).

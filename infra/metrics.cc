@@ -142,7 +142,9 @@ Family<Histogram>& MetricsRegistry::AddHistogram(const std::string& name, const 
 std::string MetricsRegistry::Render() const {
   std::lock_guard lock(mu_);
   std::string out;
-  for (const auto& [name, family] : counters_) {
+  for (const auto& entry : counters_) {
+    const std::string& name = entry.first;
+    const auto& family = entry.second;
     AppendHeader(out, name, family->help(), "counter");
     family->ForEach([&](const std::vector<std::string>& values, const Counter& c) {
       out += name;
@@ -152,7 +154,9 @@ std::string MetricsRegistry::Render() const {
       out += '\n';
     });
   }
-  for (const auto& [name, family] : gauges_) {
+  for (const auto& entry : gauges_) {
+    const std::string& name = entry.first;
+    const auto& family = entry.second;
     AppendHeader(out, name, family->help(), "gauge");
     family->ForEach([&](const std::vector<std::string>& values, const Gauge& g) {
       out += name;
@@ -162,7 +166,9 @@ std::string MetricsRegistry::Render() const {
       out += '\n';
     });
   }
-  for (const auto& [name, family] : histograms_) {
+  for (const auto& entry : histograms_) {
+    const std::string& name = entry.first;
+    const auto& family = entry.second;
     AppendHeader(out, name, family->help(), "histogram");
     family->ForEach([&](const std::vector<std::string>& values, const Histogram& h) {
       const std::vector<uint64_t> counts = h.CumulativeCounts();

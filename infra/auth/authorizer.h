@@ -1,0 +1,74 @@
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "cityhub/api/annotations.pb.h"
+#include "infra/auth/jwt.h"
+
+namespace grpc {
+class ServerContextBase;
+}
+
+namespace cityhub::infra::auth {
+
+inline constexpr char kInternalTokenKey[] = "x-cityhub-internal";
+
+// Who is calling, as established from the call's metadata.
+struct Caller {
+  // Empty for anonymous callers.
+  std::string account_id;
+  std::vector<std::string> roles;
+  std::vector<std::string> departments;
+  bool email_verified = false;
+  // The refresh-token family the access token was issued for.
+  std::string session_id;
+  // Presented the internal token: a cityhub component (gateway or service).
+  bool internal = false;
+  // The end user's address: from x-client-address when an internal component forwards the
+  // call, the socket peer otherwise.
+  std::string client_address;
+
+  bool signed_in() const { return !account_id.empty(); }
+  bool is_admin() const;
+  // Operators and admins.
+  bool is_staff() const;
+  // Admins, and operators of `department`.
+  bool WorksFor(std::string_view department) const;
+};
+
+// Enforces each method's access policy (the cityhub.api.policy option) and returns the caller.
+// Methods without a policy are refused: access is never granted by omission.
+class Authorizer final {
+ public:
+  // `refresh_keys` is called when a token names a key id the verifier does not know (key
+  // rotation); it returns true when it loaded new keys, and the token is checked once more.
+  // `service_full_name` is a service of the generated descriptor pool, e.g.
+  // v1::AccountsService::service_full_name().
+  Authorizer(std::string_view service_full_name, const TokenVerifier& verifier,
+             std::string internal_token, std::function<bool()> refresh_keys = {});
+
+  // UNAUTHENTICATED for a missing token where one is needed or any bad token (even on public
+  // methods: a bad token is never silently ignored); PERMISSION_DENIED for too few rights.
+  absl::StatusOr<Caller> Authorize(const grpc::ServerContextBase& ctx,
+                                   std::string_view method) const;
+
+  cityhub::api::Access AccessOf(std::string_view method) const;
+
+ private:
+  absl::StatusOr<AccessClaims> VerifyBearer(std::string_view header) const;
+
+  const TokenVerifier& verifier_;
+  std::string internal_token_;
+  std::function<bool()> refresh_keys_;
+  std::map<std::string, cityhub::api::Access, std::less<>> access_;
+};
+
+// The access token from an "authorization" value ("Bearer <token>"), or empty.
+std::string_view BearerToken(std::string_view authorization);
+
+}  // namespace cityhub::infra::auth

@@ -1,0 +1,28 @@
+#include "infra/events/events.h"
+
+#include "infra/ids.h"
+
+namespace cityhub::infra::events {
+
+std::string TypeName(const cityhub::events::v1::Event& event) {
+  const auto* descriptor = event.GetDescriptor();
+  const auto* oneof = descriptor->FindOneofByName("payload");
+  const auto* field = event.GetReflection()->GetOneofFieldDescriptor(event, oneof);
+  return field == nullptr ? std::string() : field->message_type()->name();
+}
+
+void Stamp(cityhub::events::v1::Event& event, const Clock& clock, std::string_view trace_id) {
+  const auto now = clock.Now();
+  event.set_event_id(NewUlid(now));
+  const int64_t ms = UnixMillis(now);
+  event.mutable_occurred_at()->set_seconds(ms / 1000);
+  event.mutable_occurred_at()->set_nanos(static_cast<int32_t>(ms % 1000) * 1'000'000);
+  event.set_trace_id(std::string(trace_id));
+}
+
+redis::Args XAddArgs(std::string_view stream, const cityhub::events::v1::Event& event) {
+  return {"XADD", std::string(stream), "*", kTypeField, TypeName(event), kEventField,
+          event.SerializeAsString()};
+}
+
+}  // namespace cityhub::infra::events

@@ -1,0 +1,27 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "cityhub/events/v1/events.pb.h"
+#include "infra/clock.h"
+#include "infra/redis/client.h"
+
+// Domain events on Redis Streams. A producer stamps an event and XADDs it in the same
+// transaction (MULTI/EXEC or Lua script) as the data change it describes.
+namespace cityhub::infra::events {
+
+// Stream entry field names.
+inline constexpr char kTypeField[] = "type";
+inline constexpr char kEventField[] = "event";
+
+// The payload's message name, e.g. "RequestCreated"; empty when no payload is set.
+std::string TypeName(const cityhub::events::v1::Event& event);
+
+// Sets event_id (a ULID), occurred_at and trace_id.
+void Stamp(cityhub::events::v1::Event& event, const Clock& clock, std::string_view trace_id);
+
+// The arguments of XADD <stream> * type <T> event <bytes>.
+redis::Args XAddArgs(std::string_view stream, const cityhub::events::v1::Event& event);
+
+}  // namespace cityhub::infra::events

@@ -1,0 +1,304 @@
+#include "services/accounts/account_store.h"
+
+#include "infra/events/events.h"
+#include "infra/strings.h"
+
+namespace cityhub::accounts {
+
+using infra::StrCat;
+using infra::redis::Args;
+using infra::redis::Reply;
+using infra::redis::Script;
+
+namespace {
+
+std::string AccountKey(std::string_view id) { return StrCat("accounts:account:{", id, "}"); }
+std::string EmailKey(std::string_view key) { return StrCat("accounts:email:{", key, "}"); }
+std::string AuditKey(std::string_view id) { return StrCat("accounts:audit:{", id, "}"); }
+std::string KnownKey(std::string_view id) { return StrCat("accounts:known:{", id, "}"); }
+std::string_view TokenPrefix(TokenKind kind) {
+  return kind == TokenKind::kVerify ? "accounts:verify:{" : "accounts:reset:{";
+}
+std::string TokenKey(TokenKind kind, std::string_view hash) {
+  return StrCat(TokenPrefix(kind), hash, "}");
+}
+std::string_view TokenField(TokenKind kind) { return kind == TokenKind::kVerify ? "verify" : "reset"; }
+
+const Script& CreateScript() {
+  // KEYS: email index, account, verification token, events.
+  // ARGV: account id, token ttl ms, events..., then field/value pairs.
+  static const Script script(StrCat(kEmitEventsLua, R"lua(
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  return redis.error_reply('ALREADY_EXISTS email: already registered')
+end
+redis.call('SET', KEYS[1], ARGV[1])
+local first = emit(KEYS[4], 4)
+local fields = {}
+for i = first, #ARGV do fields[#fields + 1] = ARGV[i] end
+redis.call('HSET', KEYS[2], unpack(fields))
+redis.call('SET', KEYS[3], ARGV[1] .. '|' .. ARGV[3], 'PX', ARGV[2])
+return 1
+)lua"));
+  return script;
+}
+
+const Script& UpdateScript() {
+  // KEYS: account, events. ARGV: events..., then field/value pairs.
+  static const Script script(StrCat(kEmitEventsLua, R"lua(
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  return redis.error_reply('NOT_FOUND account not found')
+end
+local first = emit(KEYS[2], 1)
+local fields = {}
+for i = first, #ARGV do fields[#fields + 1] = ARGV[i] end
+if #fields > 0 then redis.call('HSET', KEYS[1], unpack(fields)) end
+return 1
+)lua"));
+  return script;
+}
+
+const Script& IssueTokenScript() {
+  // KEYS: account, new token, events.
+  // ARGV: field prefix, token key prefix, token hash, now, ttl, min interval, max per day,
+  //       events...
+  static const Script script(StrCat(kEmitEventsLua, R"lua(
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  return redis.error_reply('NOT_FOUND account not found')
+end
+local p = ARGV[1]
+local now = tonumber(ARGV[4])
+local state = redis.call('HMGET', KEYS[1], p .. '_hash', p .. '_sent_ms', p .. '_day', p .. '_count')
+local sent = tonumber(state[2] or '0') or 0
+local wait = sent + tonumber(ARGV[6]) - now
+if wait > 0 then
+  return redis.error_reply('RESOURCE_EXHAUSTED a mail was sent recently; try again in ' ..
+                           math.ceil(wait / 1000) .. ' s')
+end
+local day = math.floor(now / 86400000)
+local count = 0
+if tonumber(state[3] or '-1') == day then count = tonumber(state[4] or '0') or 0 end
+if count >= tonumber(ARGV[7]) then
+  return redis.error_reply('RESOURCE_EXHAUSTED daily limit of mails reached; try again tomorrow')
+end
+if state[1] then redis.call('DEL', ARGV[2] .. state[1] .. '}') end
+redis.call('SET', KEYS[2], string.match(KEYS[1], '{(.*)}') .. '|' ..
+           string.format('%d', now + tonumber(ARGV[5])),
+           'PX', ARGV[5])
+redis.call('HSET', KEYS[1], p .. '_hash', ARGV[3], p .. '_sent_ms', now, p .. '_day', day,
+           p .. '_count', count + 1)
+emit(KEYS[3], 8)
+return 1
+)lua"));
+  return script;
+}
+
+const Script& ConsumeTokenScript() {
+  // KEYS: token. ARGV: account key prefix, field prefix, token hash, now, mark verified (0/1).
+  static const Script script(R"lua(
+local value = redis.call('GET', KEYS[1])
+if not value then return redis.error_reply('NOT_FOUND token: unknown, used or expired') end
+redis.call('DEL', KEYS[1])
+local id, expires = string.match(value, '^(.*)|(%d+)$')
+if not id or tonumber(expires) < tonumber(ARGV[4]) then
+  return redis.error_reply('NOT_FOUND token: unknown, used or expired')
+end
+local account = ARGV[1] .. id .. '}'
+if redis.call('HGET', account, ARGV[2] .. '_hash') ~= ARGV[3] then
+  return redis.error_reply('NOT_FOUND token: unknown, used or expired')
+end
+redis.call('HDEL', account, ARGV[2] .. '_hash')
+if ARGV[5] == '1' then redis.call('HSET', account, 'verified', '1', 'updated_ms', ARGV[4]) end
+return id
+)lua");
+  return script;
+}
+
+const Script& DeleteScript() {
+  // KEYS: account, email index, audit, known addresses, families set, events.
+  // ARGV: account id, family key prefix, verify prefix, reset prefix, events...
+  static const Script script(StrCat(kEmitEventsLua, R"lua(
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  return redis.error_reply('NOT_FOUND account not found')
+end
+for _, family in ipairs(redis.call('SMEMBERS', KEYS[5])) do
+  redis.call('DEL', ARGV[2] .. family .. '}')
+end
+local tokens = redis.call('HMGET', KEYS[1], 'verify_hash', 'reset_hash')
+if tokens[1] then redis.call('DEL', ARGV[3] .. tokens[1] .. '}') end
+if tokens[2] then redis.call('DEL', ARGV[4] .. tokens[2] .. '}') end
+if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
+redis.call('DEL', KEYS[1], KEYS[3], KEYS[4], KEYS[5])
+emit(KEYS[6], 5)
+return 1
+)lua"));
+  return script;
+}
+
+int64_t ToInt(const std::string& s) {
+  int64_t v = 0;
+  std::from_chars(s.data(), s.data() + s.size(), v);
+  return v;
+}
+
+}  // namespace
+
+const char kEmitEventsLua[] = R"lua(
+local function emit(stream, at)
+  local n = tonumber(ARGV[at])
+  for i = 0, n - 1 do
+    redis.call('XADD', stream, '*', 'type', ARGV[at + 1 + 2 * i], 'event', ARGV[at + 2 + 2 * i])
+  end
+  return at + 1 + 2 * n
+end
+)lua";
+
+void AppendEventArgs(const Events& events, Args* args) {
+  args->push_back(std::to_string(events.size()));
+  for (const auto& e : events) {
+    args->push_back(infra::events::TypeName(e));
+    args->push_back(e.SerializeAsString());
+  }
+}
+
+std::string JoinList(const std::vector<std::string>& items) { return infra::StrJoin(items, ","); }
+
+std::vector<std::string> SplitList(std::string_view text) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find(',', start);
+    if (end == std::string_view::npos) end = text.size();
+    if (end > start) out.emplace_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+AccountStore::AccountStore(infra::redis::Client& redis) : redis_(redis) {}
+
+absl::Status AccountStore::Create(const StoredAccount& a, std::string_view verify_token_hash,
+                                  std::chrono::milliseconds verify_ttl, int64_t now_ms,
+                                  const Events& events) {
+  Args args = {a.id, std::to_string(verify_ttl.count()),
+               std::to_string(now_ms + verify_ttl.count())};
+  AppendEventArgs(events, &args);
+  const std::vector<std::pair<const char*, std::string>> fields = {
+      {"email", a.email},
+      {"email_key", a.email_key},
+      {"display_name", a.display_name},
+      {"language", a.language},
+      {"phone", a.phone},
+      {"password_hash", a.password_hash},
+      {"roles", JoinList(a.roles)},
+      {"departments", JoinList(a.departments)},
+      {"verified", a.verified ? "1" : "0"},
+      {"created_ms", std::to_string(a.created_ms)},
+      {"updated_ms", std::to_string(a.updated_ms)},
+      {"verify_hash", std::string(verify_token_hash)},
+      {"verify_sent_ms", std::to_string(now_ms)},
+      {"verify_day", std::to_string(now_ms / 86'400'000)},
+      {"verify_count", "1"}};
+  for (const auto& [k, v] : fields) {
+    args.push_back(k);
+    args.push_back(v);
+  }
+  return redis_
+      .Eval(CreateScript(),
+            {EmailKey(a.email_key), AccountKey(a.id), TokenKey(TokenKind::kVerify, verify_token_hash),
+             kEventsStream},
+            args)
+      .status();
+}
+
+absl::StatusOr<StoredAccount> AccountStore::Get(std::string_view id) {
+  auto reply = redis_.Command({"HGETALL", AccountKey(id)});
+  if (!reply.ok()) return reply.status();
+  const auto& e = reply->elements();
+  if (e.empty()) return absl::NotFoundError("account not found");
+  StoredAccount a;
+  a.id = std::string(id);
+  for (size_t i = 0; i + 1 < e.size(); i += 2) {
+    const std::string& k = e[i].str();
+    const std::string& v = e[i + 1].str();
+    if (k == "email") a.email = v;
+    else if (k == "email_key") a.email_key = v;
+    else if (k == "display_name") a.display_name = v;
+    else if (k == "language") a.language = v;
+    else if (k == "phone") a.phone = v;
+    else if (k == "password_hash") a.password_hash = v;
+    else if (k == "roles") a.roles = SplitList(v);
+    else if (k == "departments") a.departments = SplitList(v);
+    else if (k == "verified") a.verified = v == "1";
+    else if (k == "created_ms") a.created_ms = ToInt(v);
+    else if (k == "updated_ms") a.updated_ms = ToInt(v);
+  }
+  return a;
+}
+
+absl::StatusOr<std::string> AccountStore::IdForEmail(std::string_view email_key) {
+  return infra::redis::AsString(redis_.Command({"GET", EmailKey(email_key)}));
+}
+
+absl::Status AccountStore::Update(std::string_view id,
+                                  const std::vector<std::pair<std::string, std::string>>& fields,
+                                  const Events& events) {
+  Args args;
+  AppendEventArgs(events, &args);
+  for (const auto& [k, v] : fields) {
+    args.push_back(k);
+    args.push_back(v);
+  }
+  return redis_.Eval(UpdateScript(), {AccountKey(id), kEventsStream}, args).status();
+}
+
+absl::Status AccountStore::IssueToken(std::string_view id, TokenKind kind,
+                                      std::string_view token_hash, const TokenLimits& limits,
+                                      int64_t now_ms, const Events& events) {
+  Args args = {std::string(TokenField(kind)),
+               std::string(TokenPrefix(kind)),
+               std::string(token_hash),
+               std::to_string(now_ms),
+               std::to_string(limits.ttl.count()),
+               std::to_string(limits.min_interval.count()),
+               std::to_string(limits.max_per_day)};
+  AppendEventArgs(events, &args);
+  return redis_
+      .Eval(IssueTokenScript(), {AccountKey(id), TokenKey(kind, token_hash), kEventsStream}, args)
+      .status();
+}
+
+absl::StatusOr<std::string> AccountStore::ConsumeToken(TokenKind kind, std::string_view token_hash,
+                                                       int64_t now_ms) {
+  return infra::redis::AsString(redis_.Eval(
+      ConsumeTokenScript(), {TokenKey(kind, token_hash)},
+      {"accounts:account:{", std::string(TokenField(kind)), std::string(token_hash),
+       std::to_string(now_ms), kind == TokenKind::kVerify ? "1" : "0"}));
+}
+
+absl::Status AccountStore::Delete(const StoredAccount& account, const Events& events) {
+  Args args = {account.id, "accounts:family:{", std::string(TokenPrefix(TokenKind::kVerify)),
+               std::string(TokenPrefix(TokenKind::kReset))};
+  AppendEventArgs(events, &args);
+  return redis_
+      .Eval(DeleteScript(),
+            {AccountKey(account.id), EmailKey(account.email_key), AuditKey(account.id),
+             KnownKey(account.id), StrCat("accounts:families:{", account.id, "}"), kEventsStream},
+            args)
+      .status();
+}
+
+absl::Status AccountStore::AddAudit(std::string_view id, std::string_view entry_json) {
+  auto replies = redis_.Pipeline({{"LPUSH", AuditKey(id), std::string(entry_json)},
+                                  {"LTRIM", AuditKey(id), "0", std::to_string(kAuditCap - 1)}});
+  return replies.status();
+}
+
+absl::StatusOr<std::vector<std::string>> AccountStore::Audit(std::string_view id) {
+  auto reply = redis_.Command({"LRANGE", AuditKey(id), "0", "-1"});
+  if (!reply.ok()) return reply.status();
+  std::vector<std::string> out;
+  for (const Reply& r : reply->elements()) out.push_back(r.str());
+  return out;
+}
+
+}  // namespace cityhub::accounts

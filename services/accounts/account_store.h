@@ -1,0 +1,109 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "cityhub/events/v1/events.pb.h"
+#include "infra/redis/client.h"
+
+// Accounts in Redis (the only file besides the other *_store.cc that speaks Redis here).
+//
+//   accounts:account:{id}        HASH  the account (fields below)
+//   accounts:email:{email_key}   STRING account id; one per e-mail (uniqueness)
+//   accounts:verify:{hash}       STRING account id of a verification token, expires in 1 h
+//   accounts:reset:{hash}        STRING account id of a password-reset token, expires in 1 h
+//   accounts:audit:{id}          LIST  security events, newest first, capped
+//   accounts:events              STREAM domain events (transactional outbox)
+//
+// Scripts touch an entity, its index and the stream together; they address keys they read
+// from data (e.g. the account of a token), which needs one Redis node per service rather than
+// Redis Cluster. The {..} hash tags are kept so that a later move to Cluster stays open.
+namespace cityhub::accounts {
+
+inline constexpr char kEventsStream[] = "accounts:events";
+
+struct StoredAccount {
+  std::string id;
+  std::string email;
+  std::string email_key;
+  std::string display_name;
+  std::string language = "de";
+  std::string phone;
+  std::string password_hash;
+  std::vector<std::string> roles;
+  std::vector<std::string> departments;
+  bool verified = false;
+  int64_t created_ms = 0;
+  int64_t updated_ms = 0;
+};
+
+// Which single-use token: e-mail verification or password reset.
+enum class TokenKind { kVerify, kReset };
+
+struct TokenLimits {
+  std::chrono::milliseconds ttl{3'600'000};
+  // Least time between two tokens of a kind for one account, and most per day.
+  std::chrono::milliseconds min_interval{60'000};
+  int max_per_day = 5;
+};
+
+using Events = std::vector<cityhub::events::v1::Event>;
+
+class AccountStore final {
+ public:
+  explicit AccountStore(infra::redis::Client& redis);
+
+  // Stores a new account with its e-mail index, its first verification token and `events`, all
+  // at once. ALREADY_EXISTS when the e-mail is registered.
+  absl::Status Create(const StoredAccount& account, std::string_view verify_token_hash,
+                      std::chrono::milliseconds verify_ttl, int64_t now_ms, const Events& events);
+
+  // NOT_FOUND when absent.
+  absl::StatusOr<StoredAccount> Get(std::string_view id);
+  absl::StatusOr<std::string> IdForEmail(std::string_view email_key);
+
+  // Sets profile, role or password fields (names as in StoredAccount, e.g. "display_name",
+  // "roles") and publishes `events`. NOT_FOUND when the account is gone.
+  absl::Status Update(std::string_view id,
+                      const std::vector<std::pair<std::string, std::string>>& fields,
+                      const Events& events);
+
+  // Replaces the account's token of `kind` with a new one (the old one stops working) and
+  // publishes `events`. RESOURCE_EXHAUSTED when the limits say it is too soon.
+  absl::Status IssueToken(std::string_view id, TokenKind kind, std::string_view token_hash,
+                          const TokenLimits& limits, int64_t now_ms, const Events& events);
+
+  // Spends a token: returns its account id. NOT_FOUND for unknown, used or expired tokens.
+  // Spending a verification token marks the e-mail verified.
+  absl::StatusOr<std::string> ConsumeToken(TokenKind kind, std::string_view token_hash,
+                                           int64_t now_ms);
+
+  // Erases the account, its e-mail index, tokens, audit trail and known addresses, and
+  // publishes `events` (AccountDeleted).
+  absl::Status Delete(const StoredAccount& account, const Events& events);
+
+  // Audit trail, newest first, at most `kAuditCap` entries (JSON objects).
+  static constexpr int kAuditCap = 100;
+  absl::Status AddAudit(std::string_view id, std::string_view entry_json);
+  absl::StatusOr<std::vector<std::string>> Audit(std::string_view id);
+
+ private:
+  infra::redis::Client& redis_;
+};
+
+// "a,b" ↔ {"a","b"} for list fields stored in hashes (elements never contain commas).
+std::string JoinList(const std::vector<std::string>& items);
+std::vector<std::string> SplitList(std::string_view text);
+
+// Arguments of the events for a script: count, then (type, serialized event) pairs.
+void AppendEventArgs(const Events& events, infra::redis::Args* args);
+
+// Lua source of `emit(stream_key, first_argv_index)`: XADDs the events appended by
+// AppendEventArgs and returns the index after them.
+extern const char kEmitEventsLua[];
+
+}  // namespace cityhub::accounts

@@ -1,0 +1,703 @@
+// The accounts service over real gRPC against a real Redis.
+#include "services/accounts/accounts_service.h"
+
+#include <atomic>
+#include <thread>
+
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "infra/grpc/server.h"
+#include "infra/ids.h"
+#include "tests/harness/redis_server.h"
+
+namespace cityhub::accounts {
+namespace {
+
+namespace v1 = cityhub::accounts::v1;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using namespace std::chrono_literals;
+using cityhub::testing::RedisTest;
+
+constexpr char kInternal[] = "internal-secret-for-tests";
+constexpr char kPassword[] = "Laterne-am-Jahnplatz-7";
+
+// The service on a real gRPC server on a free port, with a clock the test moves.
+class AccountsServiceTest : public RedisTest {
+ protected:
+  void SetUp() override {
+    RedisTest::SetUp();
+    clock_ = std::make_unique<infra::ManualClock>(infra::Clock::time_point(1'764'000'000s));
+    signer_ = std::make_unique<infra::auth::TokenSigner>(infra::auth::Ed25519Key::Generate(),
+                                                         infra::auth::TokenSettings{}, *clock_);
+    verifier_ = std::make_unique<infra::auth::TokenVerifier>(infra::auth::TokenSettings{}, *clock_);
+    std::vector<infra::auth::Ed25519Key> keys;
+    keys.push_back(infra::auth::Ed25519Key::FromPublicBytes(signer_->key().public_bytes()).value());
+    verifier_->SetKeys(std::move(keys));
+    auto* k = jwks_.add_keys();
+    k->set_kty("OKP");
+    k->set_crv("Ed25519");
+    k->set_x(infra::Base64UrlEncode(signer_->key().public_bytes()));
+    k->set_kid(signer_->key().kid());
+    authorizer_ = std::make_unique<infra::auth::Authorizer>(v1::AccountsService::service_full_name(),
+                                                            *verifier_, kInternal);
+    accounts_ = std::make_unique<AccountStore>(client());
+    sessions_ = std::make_unique<SessionStore>(client());
+    throttle_ = std::make_unique<ThrottleStore>(client(), ThrottlePolicy{});
+    api_keys_ = std::make_unique<ApiKeyStore>(client());
+    hasher_ = std::make_unique<PasswordHasher>(Argon2Params{}, 2, 30s);
+    Start(*hasher_);
+  }
+
+  void Start(PasswordHasher& hasher) {
+    server_.reset();
+    AccountsSettings settings;
+    settings.internal_token = kInternal;
+    service_ = std::make_unique<AccountsService>(
+        AccountsDeps{*accounts_, *sessions_, *throttle_, *api_keys_, hasher, *signer_, jwks_,
+                     *authorizer_, *clock_, nullptr, nullptr},
+        settings);
+    infra::ServerOptions options;
+    options.drain_delay = 0ms;
+    options.grace = 1s;
+    server_ = std::make_unique<infra::GrpcServer>(options, metrics_);
+    server_->AddService(service_.get());
+    ASSERT_TRUE(server_->Start().ok());
+    stub_ = v1::AccountsService::NewStub(grpc::CreateChannel(
+        "127.0.0.1:" + std::to_string(server_->port()), grpc::InsecureChannelCredentials()));
+  }
+
+  void TearDown() override { server_.reset(); }
+
+  // A context with an optional bearer token and, through the internal token, a client address.
+  std::unique_ptr<grpc::ClientContext> Ctx(const std::string& access_token = "",
+                                           const std::string& client_address = "") {
+    auto ctx = std::make_unique<grpc::ClientContext>();
+    ctx->set_deadline(std::chrono::system_clock::now() + 30s);
+    if (!access_token.empty()) ctx->AddMetadata("authorization", "Bearer " + access_token);
+    if (!client_address.empty()) {
+      ctx->AddMetadata("x-cityhub-internal", kInternal);
+      ctx->AddMetadata("x-client-address", client_address);
+    }
+    return ctx;
+  }
+
+  grpc::Status Register(const std::string& email, v1::Account* out = nullptr,
+                        const std::string& password = kPassword) {
+    v1::RegisterRequest req;
+    req.set_email(email);
+    req.set_password(password);
+    req.set_display_name("Anna Schmidt");
+    req.set_language("de");
+    v1::Account account;
+    return stub_->Register(Ctx().get(), req, out != nullptr ? out : &account);
+  }
+
+  grpc::Status SignIn(const std::string& email, const std::string& password, v1::TokenPair* out,
+                      const std::string& address = "") {
+    v1::SignInRequest req;
+    req.set_email(email);
+    req.set_password(password);
+    return stub_->SignIn(Ctx("", address).get(), req, out);
+  }
+
+  v1::TokenPair RegisterAndSignIn(const std::string& email, v1::Account* account = nullptr) {
+    EXPECT_TRUE(Register(email, account).ok());
+    v1::TokenPair pair;
+    const grpc::Status s = SignIn(email, kPassword, &pair);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return pair;
+  }
+
+  grpc::Status Refresh(const std::string& refresh_token, v1::TokenPair* out) {
+    v1::RefreshRequest req;
+    req.set_refresh_token(refresh_token);
+    return stub_->Refresh(Ctx().get(), req, out);
+  }
+
+  // Every event on the stream, in order.
+  std::vector<cityhub::events::v1::Event> Events() {
+    std::vector<cityhub::events::v1::Event> out;
+    auto reply = client().Command({"XRANGE", kEventsStream, "-", "+"});
+    EXPECT_TRUE(reply.ok());
+    for (const auto& entry : reply->elements()) {
+      const auto& fields = entry.elements()[1].elements();
+      for (size_t i = 0; i + 1 < fields.size(); i += 2) {
+        if (fields[i].str() == "event") out.emplace_back().ParseFromString(fields[i + 1].str());
+      }
+    }
+    return out;
+  }
+
+  std::string LastVerificationToken() {
+    std::string token;
+    for (const auto& e : Events()) {
+      if (e.has_verification_requested()) token = e.verification_requested().token();
+    }
+    return token;
+  }
+
+  std::string LastResetToken() {
+    std::string token;
+    for (const auto& e : Events()) {
+      if (e.has_password_reset_requested()) token = e.password_reset_requested().token();
+    }
+    return token;
+  }
+
+  std::unique_ptr<infra::ManualClock> clock_;
+  std::unique_ptr<infra::auth::TokenSigner> signer_;
+  std::unique_ptr<infra::auth::TokenVerifier> verifier_;
+  v1::Jwks jwks_;
+  std::unique_ptr<infra::auth::Authorizer> authorizer_;
+  std::unique_ptr<AccountStore> accounts_;
+  std::unique_ptr<SessionStore> sessions_;
+  std::unique_ptr<ThrottleStore> throttle_;
+  std::unique_ptr<ApiKeyStore> api_keys_;
+  std::unique_ptr<PasswordHasher> hasher_;
+  std::unique_ptr<AccountsService> service_;
+  infra::MetricsRegistry metrics_;
+  std::unique_ptr<infra::GrpcServer> server_;
+  std::unique_ptr<v1::AccountsService::Stub> stub_;
+};
+
+// --- registration ---------------------------------------------------------------------------
+
+TEST_F(AccountsServiceTest, RegisterCreatesAnUnverifiedCitizenAndPublishesEvents) {
+  v1::Account account;
+  ASSERT_TRUE(Register("  Anna.Schmidt@Example.DE ", &account).ok());
+  EXPECT_TRUE(infra::IsUlid(account.account_id()));
+  EXPECT_EQ(account.email(), "Anna.Schmidt@example.de");
+  EXPECT_FALSE(account.email_verified());
+  EXPECT_THAT(account.roles(), ::testing::ElementsAre("citizen"));
+  const auto events = Events();
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].account_registered().account_id(), account.account_id());
+  EXPECT_EQ(events[1].verification_requested().account_id(), account.account_id());
+  EXPECT_EQ(events[1].verification_requested().token().size(), 43u);  // 256 random bits
+  // Only a hash of the token is stored.
+  auto keys = client().Command({"KEYS", "accounts:verify:*"});
+  ASSERT_EQ(keys->elements().size(), 1u);
+  EXPECT_THAT(keys->elements()[0].str(), Not(HasSubstr(events[1].verification_requested().token())));
+}
+
+TEST_F(AccountsServiceTest, OneAccountPerEmailWhateverItsCase) {
+  ASSERT_TRUE(Register("anna@example.de").ok());
+  const grpc::Status again = Register("ANNA@Example.de");
+  EXPECT_EQ(again.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_THAT(again.error_message(), HasSubstr("email"));
+}
+
+TEST_F(AccountsServiceTest, FiftyConcurrentRegistrationsOfOneEmailLetExactlyOneSucceed) {
+  std::atomic<int> created{0};
+  std::atomic<int> exists{0};
+  std::atomic<int> other{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 50; ++i) {
+    threads.emplace_back([&] {
+      const grpc::Status s = Register("race@example.de");
+      if (s.ok()) {
+        ++created;
+      } else if (s.error_code() == grpc::StatusCode::ALREADY_EXISTS) {
+        ++exists;
+      } else {
+        ++other;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(created.load(), 1);
+  EXPECT_EQ(exists.load(), 49);
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_EQ(client().Command({"KEYS", "accounts:account:*"})->elements().size(), 1u);
+}
+
+TEST_F(AccountsServiceTest, BadInputIsRefusedNamingTheField) {
+  struct Case {
+    std::string email, password, name, language, field;
+  };
+  const std::vector<Case> cases = {
+      {"", kPassword, "Anna", "de", "email"},
+      {"not-an-email", kPassword, "Anna", "de", "email"},
+      {std::string(250, 'a') + "@example.de", kPassword, "Anna", "de", "email"},
+      {"a@example.de", "", "Anna", "de", "password"},
+      {"a@example.de", "short", "Anna", "de", "password"},
+      {"a@example.de", std::string(129, 'x') + "y", "Anna", "de", "password"},
+      {"a@example.de", "passwort123", "Anna", "de", "password"},
+      {"a@example.de", kPassword, "", "de", "display_name"},
+      {"a@example.de", kPassword, std::string(81, 'n'), "de", "display_name"},
+      {"a@example.de", kPassword, "Anna", "fr", "language"},
+  };
+  for (const Case& c : cases) {
+    v1::RegisterRequest req;
+    req.set_email(c.email);
+    req.set_password(c.password);
+    req.set_display_name(c.name);
+    req.set_language(c.language);
+    v1::Account account;
+    const grpc::Status s = stub_->Register(Ctx().get(), req, &account);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << c.field;
+    EXPECT_THAT(s.error_message(), ::testing::StartsWith(c.field + ":"));
+  }
+}
+
+// --- e-mail verification --------------------------------------------------------------------
+
+TEST_F(AccountsServiceTest, VerificationTokenVerifiesOnceAndExpiresAfterAnHour) {
+  v1::Account account;
+  ASSERT_TRUE(Register("verify@example.de", &account).ok());
+  const std::string token = LastVerificationToken();
+  v1::VerifyEmailRequest req;
+  req.set_token(token);
+  v1::VerifyEmailResponse res;
+  ASSERT_TRUE(stub_->VerifyEmail(Ctx().get(), req, &res).ok());
+  EXPECT_EQ(res.account_id(), account.account_id());
+  EXPECT_EQ(stub_->VerifyEmail(Ctx().get(), req, &res).error_code(), grpc::StatusCode::NOT_FOUND);
+
+  ASSERT_TRUE(Register("late@example.de").ok());
+  req.set_token(LastVerificationToken());
+  clock_->Advance(61min);
+  EXPECT_EQ(stub_->VerifyEmail(Ctx().get(), req, &res).error_code(), grpc::StatusCode::NOT_FOUND);
+  req.set_token("");
+  EXPECT_EQ(stub_->VerifyEmail(Ctx().get(), req, &res).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(AccountsServiceTest, SignedInUnverifiedAccountsSayIsoInTheirToken) {
+  v1::TokenPair pair = RegisterAndSignIn("unverified@example.de");
+  EXPECT_FALSE(verifier_->Verify(pair.access_token())->email_verified);
+  v1::VerifyEmailRequest req;
+  req.set_token(LastVerificationToken());
+  v1::VerifyEmailResponse res;
+  ASSERT_TRUE(stub_->VerifyEmail(Ctx().get(), req, &res).ok());
+  v1::TokenPair next;
+  ASSERT_TRUE(Refresh(pair.refresh_token(), &next).ok());
+  EXPECT_TRUE(verifier_->Verify(next.access_token())->email_verified);
+}
+
+TEST_F(AccountsServiceTest, ResendingTheVerificationMailIsRateLimitedAndReplacesTheToken) {
+  v1::TokenPair pair = RegisterAndSignIn("resend@example.de");
+  const std::string first = LastVerificationToken();
+  v1::ResendVerificationRequest req;
+  v1::ResendVerificationResponse res;
+  const grpc::Status too_soon = stub_->ResendVerification(Ctx(pair.access_token()).get(), req, &res);
+  EXPECT_EQ(too_soon.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  clock_->Advance(61s);
+  ASSERT_TRUE(stub_->ResendVerification(Ctx(pair.access_token()).get(), req, &res).ok());
+  const std::string second = LastVerificationToken();
+  EXPECT_NE(first, second);
+  v1::VerifyEmailRequest verify;
+  v1::VerifyEmailResponse verified;
+  verify.set_token(first);
+  EXPECT_EQ(stub_->VerifyEmail(Ctx().get(), verify, &verified).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  verify.set_token(second);
+  EXPECT_TRUE(stub_->VerifyEmail(Ctx().get(), verify, &verified).ok());
+  EXPECT_EQ(stub_->ResendVerification(Ctx(pair.access_token()).get(), req, &res).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+}
+
+// --- sign-in, throttling --------------------------------------------------------------------
+
+TEST_F(AccountsServiceTest, SignInIssuesVerifiableTokens) {
+  v1::Account account;
+  const v1::TokenPair pair = RegisterAndSignIn("signin@example.de", &account);
+  EXPECT_EQ(pair.token_type(), "Bearer");
+  EXPECT_EQ(pair.expires_in(), 600);
+  auto claims = verifier_->Verify(pair.access_token());
+  ASSERT_TRUE(claims.ok()) << claims.status();
+  EXPECT_EQ(claims->subject, account.account_id());
+  EXPECT_THAT(claims->roles, ::testing::ElementsAre("citizen"));
+  EXPECT_FALSE(claims->session_id.empty());
+  EXPECT_EQ(pair.refresh_token().size(), 26u + 1 + 43);
+}
+
+TEST_F(AccountsServiceTest, UnknownEmailAndWrongPasswordGetTheSameAnswer) {
+  ASSERT_TRUE(Register("known@example.de").ok());
+  v1::TokenPair pair;
+  const grpc::Status wrong = SignIn("known@example.de", "Wrong-password-1", &pair);
+  const grpc::Status unknown = SignIn("nobody@example.de", "Wrong-password-1", &pair);
+  EXPECT_EQ(wrong.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(wrong.error_code(), unknown.error_code());
+  EXPECT_EQ(wrong.error_message(), unknown.error_message());
+}
+
+TEST_F(AccountsServiceTest, FailedSignInsBackOffPerAddressWithoutLockingOutOtherAddresses) {
+  ASSERT_TRUE(Register("target@example.de").ok());
+  v1::TokenPair pair;
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(SignIn("target@example.de", "Wrong-password-1", &pair, "203.0.113.9").error_code(),
+              grpc::StatusCode::UNAUTHENTICATED);
+  }
+  // The sixth attempt from the guesser's address waits, even with the right password.
+  EXPECT_EQ(SignIn("target@example.de", "Wrong-password-1", &pair, "203.0.113.9").error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  const grpc::Status locked = SignIn("target@example.de", kPassword, &pair, "203.0.113.9");
+  EXPECT_EQ(locked.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(locked.error_message(), HasSubstr("try again in"));
+  // The resident at home is not affected.
+  EXPECT_TRUE(SignIn("target@example.de", kPassword, &pair, "198.51.100.4").ok());
+  // Backoff grows with further failures and ends with time.
+  clock_->Advance(2s);
+  EXPECT_EQ(SignIn("target@example.de", "Wrong-password-1", &pair, "203.0.113.9").error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(SignIn("target@example.de", kPassword, &pair, "203.0.113.9").error_code(),
+            grpc::StatusCode::RESOURCE_EXHAUSTED);
+  clock_->Advance(5s);
+  EXPECT_TRUE(SignIn("target@example.de", kPassword, &pair, "203.0.113.9").ok());
+}
+
+TEST_F(AccountsServiceTest, ADistributedGuesserCannotLockTheResidentOutOfKnownAddresses) {
+  ASSERT_TRUE(Register("popular@example.de").ok());
+  v1::TokenPair pair;
+  ASSERT_TRUE(SignIn("popular@example.de", kPassword, &pair, "198.51.100.4").ok());  // home
+  for (int i = 0; i < 22; ++i) {
+    (void)SignIn("popular@example.de", "Wrong-password-1", &pair,
+                 "203.0.113." + std::to_string(i + 10));
+  }
+  // A new address now has to wait (the per-account budget is spent)...
+  EXPECT_EQ(SignIn("popular@example.de", kPassword, &pair, "192.0.2.77").error_code(),
+            grpc::StatusCode::RESOURCE_EXHAUSTED);
+  // ...but the resident's usual address is not locked, and the lock is short.
+  EXPECT_TRUE(SignIn("popular@example.de", kPassword, &pair, "198.51.100.4").ok());
+  clock_->Advance(5min);
+  EXPECT_TRUE(SignIn("popular@example.de", kPassword, &pair, "192.0.2.77").ok());
+}
+
+TEST_F(AccountsServiceTest, SignInUpgradesHashesMadeWithWeakerParameters) {
+  v1::Account account;
+  ASSERT_TRUE(Register("upgrade@example.de", &account).ok());
+  PasswordHasher stronger({Argon2Params::kMinMemoryKib, 3}, 2, 30s);
+  Start(stronger);
+  v1::TokenPair pair;
+  ASSERT_TRUE(SignIn("upgrade@example.de", kPassword, &pair).ok());
+  EXPECT_THAT(accounts_->Get(account.account_id())->password_hash, HasSubstr("t=3"));
+  EXPECT_TRUE(SignIn("upgrade@example.de", kPassword, &pair).ok());
+}
+
+// --- refresh tokens -------------------------------------------------------------------------
+
+TEST_F(AccountsServiceTest, RefreshRotatesAndReuseRevokesTheFamily) {
+  const v1::TokenPair first = RegisterAndSignIn("rotate@example.de");
+  v1::TokenPair second;
+  const grpc::Status refreshed = Refresh(first.refresh_token(), &second);
+  ASSERT_TRUE(refreshed.ok()) << refreshed.error_message();
+  EXPECT_NE(second.refresh_token(), first.refresh_token());
+  EXPECT_EQ(verifier_->Verify(second.access_token())->session_id,
+            verifier_->Verify(first.access_token())->session_id);
+  v1::TokenPair third;
+  ASSERT_TRUE(Refresh(second.refresh_token(), &third).ok());
+  // Someone replays the spent first token: the whole family dies, including the newest token.
+  v1::TokenPair stolen;
+  const grpc::Status reuse = Refresh(first.refresh_token(), &stolen);
+  EXPECT_EQ(reuse.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_THAT(reuse.error_message(), HasSubstr("already used"));
+  EXPECT_EQ(Refresh(third.refresh_token(), &stolen).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+}
+
+TEST_F(AccountsServiceTest, RefreshTokensExpireWhenIdleAndAtTheirAbsoluteEnd) {
+  v1::TokenPair pair = RegisterAndSignIn("expire@example.de");
+  clock_->Advance(std::chrono::hours(24 * 29));
+  v1::TokenPair next;
+  ASSERT_TRUE(Refresh(pair.refresh_token(), &next).ok());  // used within 30 days: still live
+  clock_->Advance(std::chrono::hours(24 * 31));
+  EXPECT_EQ(Refresh(next.refresh_token(), &pair).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+
+  v1::TokenPair busy;
+  ASSERT_TRUE(SignIn("expire@example.de", kPassword, &busy).ok());
+  for (int i = 0; i < 6; ++i) {  // used every 29 days: idle never, but absolute after 180
+    clock_->Advance(std::chrono::hours(24 * 29));
+    ASSERT_TRUE(Refresh(busy.refresh_token(), &busy).ok()) << i;
+  }
+  clock_->Advance(std::chrono::hours(24 * 29));
+  EXPECT_EQ(Refresh(busy.refresh_token(), &busy).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+}
+
+TEST_F(AccountsServiceTest, MalformedRefreshTokensAreRefused) {
+  v1::TokenPair out;
+  for (const std::string& bad : {std::string("x"), std::string(70, 'a'), std::string(100'000, 'a')}) {
+    EXPECT_EQ(Refresh(bad, &out).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  }
+  EXPECT_EQ(Refresh("", &out).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(AccountsServiceTest, SignOutEndsOneSessionAndSignOutEverywhereEndsAll) {
+  const v1::TokenPair a = RegisterAndSignIn("out@example.de");
+  v1::TokenPair b, c;
+  ASSERT_TRUE(SignIn("out@example.de", kPassword, &b).ok());
+  ASSERT_TRUE(SignIn("out@example.de", kPassword, &c).ok());
+  v1::SignOutRequest out;
+  out.set_refresh_token(a.refresh_token());
+  v1::SignOutResponse done;
+  ASSERT_TRUE(stub_->SignOut(Ctx(a.access_token()).get(), out, &done).ok());
+  v1::TokenPair next;
+  EXPECT_EQ(Refresh(a.refresh_token(), &next).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  ASSERT_TRUE(Refresh(b.refresh_token(), &b).ok());
+  // Someone else's refresh token cannot be signed out.
+  const v1::TokenPair other = RegisterAndSignIn("other@example.de");
+  out.set_refresh_token(other.refresh_token());
+  EXPECT_EQ(stub_->SignOut(Ctx(a.access_token()).get(), out, &done).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  ASSERT_TRUE(stub_->SignOutEverywhere(Ctx(c.access_token()).get(), {}, &done).ok());
+  EXPECT_EQ(Refresh(b.refresh_token(), &next).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(Refresh(c.refresh_token(), &next).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_TRUE(Refresh(other.refresh_token(), &next).ok());
+}
+
+// --- passwords ------------------------------------------------------------------------------
+
+TEST_F(AccountsServiceTest, ChangingThePasswordNeedsTheCurrentOneAndEndsOtherSessions) {
+  const v1::TokenPair mine = RegisterAndSignIn("change@example.de");
+  v1::TokenPair other;
+  ASSERT_TRUE(SignIn("change@example.de", kPassword, &other).ok());
+  v1::ChangePasswordRequest req;
+  v1::ChangePasswordResponse res;
+  req.set_current_password("Not-the-password-1");
+  req.set_new_password("Neues-Passwort-fuer-2027");
+  const grpc::Status wrong = stub_->ChangePassword(Ctx(mine.access_token()).get(), req, &res);
+  EXPECT_EQ(wrong.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(wrong.error_message(), HasSubstr("current_password"));
+  req.set_current_password(kPassword);
+  ASSERT_TRUE(stub_->ChangePassword(Ctx(mine.access_token()).get(), req, &res).ok());
+  v1::TokenPair next;
+  EXPECT_EQ(Refresh(other.refresh_token(), &next).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_TRUE(Refresh(mine.refresh_token(), &next).ok());
+  EXPECT_EQ(SignIn("change@example.de", kPassword, &next).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_TRUE(SignIn("change@example.de", "Neues-Passwort-fuer-2027", &next).ok());
+}
+
+TEST_F(AccountsServiceTest, PasswordResetIsSingleUseExpiresAndEndsAllSessions) {
+  const v1::TokenPair session = RegisterAndSignIn("reset@example.de");
+  v1::RequestPasswordResetRequest ask;
+  v1::RequestPasswordResetResponse asked;
+  ask.set_email("nobody@example.de");
+  ASSERT_TRUE(stub_->RequestPasswordReset(Ctx().get(), ask, &asked).ok());
+  EXPECT_EQ(LastResetToken(), "");  // no mail for unknown addresses
+  ask.set_email("RESET@example.de");
+  ASSERT_TRUE(stub_->RequestPasswordReset(Ctx().get(), ask, &asked).ok());
+  const std::string token = LastResetToken();
+  ASSERT_FALSE(token.empty());
+
+  v1::ConfirmPasswordResetRequest confirm;
+  v1::ConfirmPasswordResetResponse confirmed;
+  confirm.set_token(token);
+  confirm.set_new_password("short");
+  EXPECT_EQ(stub_->ConfirmPasswordReset(Ctx().get(), confirm, &confirmed).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);  // and the token survives a bad password
+  confirm.set_new_password("Zuruecksetzen-ist-gut-9");
+  ASSERT_TRUE(stub_->ConfirmPasswordReset(Ctx().get(), confirm, &confirmed).ok());
+  EXPECT_EQ(stub_->ConfirmPasswordReset(Ctx().get(), confirm, &confirmed).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  v1::TokenPair next;
+  EXPECT_EQ(Refresh(session.refresh_token(), &next).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_TRUE(SignIn("reset@example.de", "Zuruecksetzen-ist-gut-9", &next).ok());
+
+  clock_->Advance(61s);
+  ASSERT_TRUE(stub_->RequestPasswordReset(Ctx().get(), ask, &asked).ok());
+  confirm.set_token(LastResetToken());
+  clock_->Advance(61min);
+  EXPECT_EQ(stub_->ConfirmPasswordReset(Ctx().get(), confirm, &confirmed).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+}
+
+// --- profile, roles -------------------------------------------------------------------------
+
+TEST_F(AccountsServiceTest, ProfileCanBeReadAndPartlyUpdated) {
+  const v1::TokenPair pair = RegisterAndSignIn("profile@example.de");
+  v1::UpdateMeRequest update;
+  update.set_phone("+49 521 51 0");
+  v1::Account account;
+  ASSERT_TRUE(stub_->UpdateMe(Ctx(pair.access_token()).get(), update, &account).ok());
+  EXPECT_EQ(account.phone(), "+49 521 51 0");
+  EXPECT_EQ(account.display_name(), "Anna Schmidt");  // untouched
+  update.Clear();
+  update.set_language("xx");
+  const grpc::Status bad = stub_->UpdateMe(Ctx(pair.access_token()).get(), update, &account);
+  EXPECT_EQ(bad.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(bad.error_message(), ::testing::StartsWith("language:"));
+  update.Clear();
+  update.set_language("en");
+  update.set_display_name("Anna S.");
+  ASSERT_TRUE(stub_->UpdateMe(Ctx(pair.access_token()).get(), update, &account).ok());
+  ASSERT_TRUE(stub_->GetMe(Ctx(pair.access_token()).get(), {}, &account).ok());
+  EXPECT_EQ(account.language(), "en");
+  EXPECT_EQ(account.display_name(), "Anna S.");
+  EXPECT_EQ(stub_->GetMe(Ctx().get(), {}, &account).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+}
+
+TEST_F(AccountsServiceTest, OnlyAdminsChangeRolesAndTheTokenCarriesThemAfterRefresh) {
+  v1::Account admin_account, anna;
+  ASSERT_TRUE(service_->EnsureAdmin("admin@bielefeld.de", "Admin-Passwort-2026").ok());
+  ASSERT_TRUE(service_->EnsureAdmin("admin@bielefeld.de", "Admin-Passwort-2026").ok());  // idempotent
+  v1::TokenPair admin;
+  ASSERT_TRUE(SignIn("admin@bielefeld.de", "Admin-Passwort-2026", &admin).ok());
+  EXPECT_TRUE(verifier_->Verify(admin.access_token())->HasRole("admin"));
+  const v1::TokenPair citizen = RegisterAndSignIn("clerk@example.de", &anna);
+
+  v1::SetRolesRequest req;
+  req.set_account_id(anna.account_id());
+  req.add_roles("operator");
+  req.add_departments("streets");
+  v1::Account updated;
+  EXPECT_EQ(stub_->SetRoles(Ctx(citizen.access_token()).get(), req, &updated).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  ASSERT_TRUE(stub_->SetRoles(Ctx(admin.access_token()).get(), req, &updated).ok());
+  EXPECT_THAT(updated.roles(), ::testing::ElementsAre("citizen", "operator"));
+  v1::TokenPair next;
+  ASSERT_TRUE(Refresh(citizen.refresh_token(), &next).ok());
+  auto claims = verifier_->Verify(next.access_token());
+  EXPECT_TRUE(claims->HasRole("operator"));
+  EXPECT_THAT(claims->departments, ::testing::ElementsAre("streets"));
+  bool published = false;
+  for (const auto& e : Events()) published |= e.has_roles_changed();
+  EXPECT_TRUE(published);
+
+  req.clear_departments();
+  EXPECT_EQ(stub_->SetRoles(Ctx(admin.access_token()).get(), req, &updated).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  req.add_departments("Streets!");
+  EXPECT_EQ(stub_->SetRoles(Ctx(admin.access_token()).get(), req, &updated).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  req.clear_departments();
+  req.clear_roles();
+  req.add_roles("superuser");
+  EXPECT_EQ(stub_->SetRoles(Ctx(admin.access_token()).get(), req, &updated).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+// --- privacy --------------------------------------------------------------------------------
+
+TEST_F(AccountsServiceTest, ExportHoldsAccountAuditAndSessionsButNoSecrets) {
+  const v1::TokenPair pair = RegisterAndSignIn("export@example.de");
+  v1::TokenPair wrong;
+  (void)SignIn("export@example.de", "Wrong-password-1", &wrong);
+  v1::PersonalDataExport data;
+  ASSERT_TRUE(stub_->ExportMyData(Ctx(pair.access_token()).get(), {}, &data).ok());
+  EXPECT_EQ(data.accounts().account().email(), "export@example.de");
+  std::vector<std::string> kinds;
+  for (const auto& a : data.accounts().audit()) kinds.push_back(a.kind());
+  EXPECT_THAT(kinds, ::testing::ElementsAre("sign_in_failed", "sign_in", "registered"));
+  EXPECT_EQ(data.accounts().audit(0).client(), "127.0.0.0/24");
+  EXPECT_EQ(data.accounts().sessions_size(), 1);
+  const std::string all = data.DebugString();
+  EXPECT_THAT(all, Not(HasSubstr("argon2")));
+  EXPECT_THAT(all, Not(HasSubstr(kPassword)));
+  EXPECT_THAT(all, Not(HasSubstr("Wrong-password-1")));
+  EXPECT_THAT(all, Not(HasSubstr(pair.refresh_token().substr(27))));
+}
+
+TEST_F(AccountsServiceTest, AuditTrailIsCapped) {
+  ASSERT_TRUE(Register("audited@example.de").ok());
+  v1::TokenPair pair;
+  for (int i = 0; i < 105; ++i) {
+    ASSERT_TRUE(SignIn("audited@example.de", kPassword, &pair).ok());
+  }
+  v1::PersonalDataExport data;
+  ASSERT_TRUE(stub_->ExportMyData(Ctx(pair.access_token()).get(), {}, &data).ok());
+  EXPECT_EQ(data.accounts().audit_size(), AccountStore::kAuditCap);
+}
+
+TEST_F(AccountsServiceTest, DeletionErasesTheAccountAndFreesTheEmail) {
+  v1::Account account;
+  const v1::TokenPair pair = RegisterAndSignIn("leaving@example.de", &account);
+  v1::DeleteMeRequest req;
+  v1::DeleteMeResponse res;
+  req.set_password("Wrong-password-1");
+  EXPECT_EQ(stub_->DeleteMe(Ctx(pair.access_token()).get(), req, &res).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  req.set_password(kPassword);
+  ASSERT_TRUE(stub_->DeleteMe(Ctx(pair.access_token()).get(), req, &res).ok());
+
+  const auto events = Events();
+  ASSERT_TRUE(events.back().has_account_deleted());
+  EXPECT_EQ(events.back().account_deleted().account_id(), account.account_id());
+  v1::TokenPair next;
+  EXPECT_EQ(SignIn("leaving@example.de", kPassword, &next).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(Refresh(pair.refresh_token(), &next).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  v1::Account me;
+  EXPECT_EQ(stub_->GetMe(Ctx(pair.access_token()).get(), {}, &me).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  // Nothing with the account id is left but the event.
+  auto keys = client().Command({"KEYS", "*" + account.account_id() + "*"});
+  EXPECT_TRUE(keys->elements().empty());
+  EXPECT_TRUE(Register("leaving@example.de").ok());
+}
+
+// --- keys, internal methods, partner keys ---------------------------------------------------
+
+TEST_F(AccountsServiceTest, JwksPublishesTheKeyThatVerifiesTokens) {
+  v1::Jwks jwks;
+  ASSERT_TRUE(stub_->GetJwks(Ctx().get(), {}, &jwks).ok());
+  ASSERT_EQ(jwks.keys_size(), 1);
+  infra::auth::TokenVerifier fresh(infra::auth::TokenSettings{}, *clock_);
+  std::string json;
+  ASSERT_TRUE(fresh.SetKeysFromJwks(
+      R"({"keys":[{"kty":"OKP","crv":"Ed25519","x":")" + jwks.keys(0).x() + R"("}]})").ok());
+  const v1::TokenPair pair = RegisterAndSignIn("jwks@example.de");
+  EXPECT_TRUE(fresh.Verify(pair.access_token()).ok());
+}
+
+TEST_F(AccountsServiceTest, InternalMethodsNeedTheInternalToken) {
+  v1::Account account;
+  const v1::TokenPair pair = RegisterAndSignIn("contact@example.de", &account);
+  v1::GetContactRequest req;
+  req.set_account_id(account.account_id());
+  v1::Contact contact;
+  EXPECT_EQ(stub_->GetContact(Ctx(pair.access_token()).get(), req, &contact).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  ASSERT_TRUE(stub_->GetContact(Ctx("", "10.0.0.1").get(), req, &contact).ok());
+  EXPECT_EQ(contact.email(), "contact@example.de");
+  EXPECT_EQ(contact.language(), "de");
+}
+
+TEST_F(AccountsServiceTest, PartnerKeysAreShownOnceStoredHashedAndRevocable) {
+  ASSERT_TRUE(service_->EnsureAdmin("admin@bielefeld.de", "Admin-Passwort-2026").ok());
+  v1::TokenPair admin;
+  ASSERT_TRUE(SignIn("admin@bielefeld.de", "Admin-Passwort-2026", &admin).ok());
+  v1::CreateApiKeyRequest create;
+  create.set_name("FixMyStreet Bielefeld");
+  v1::CreatedApiKey created;
+  ASSERT_TRUE(stub_->CreateApiKey(Ctx(admin.access_token()).get(), create, &created).ok());
+  EXPECT_TRUE(created.api_key().starts_with("ck_"));
+  auto dump = client().Command({"KEYS", "*"});
+  for (const auto& k : dump->elements()) EXPECT_THAT(k.str(), Not(HasSubstr(created.api_key())));
+
+  v1::CheckApiKeyRequest check;
+  v1::CheckApiKeyResponse checked;
+  check.set_api_key(created.api_key());
+  ASSERT_TRUE(stub_->CheckApiKey(Ctx("", "10.0.0.1").get(), check, &checked).ok());
+  EXPECT_EQ(checked.name(), "FixMyStreet Bielefeld");
+  v1::ListApiKeysResponse list;
+  ASSERT_TRUE(stub_->ListApiKeys(Ctx(admin.access_token()).get(), {}, &list).ok());
+  ASSERT_EQ(list.api_keys_size(), 1);
+  v1::DeleteApiKeyRequest del;
+  del.set_api_key_id(created.api_key_id());
+  v1::DeleteApiKeyResponse deleted;
+  ASSERT_TRUE(stub_->DeleteApiKey(Ctx(admin.access_token()).get(), del, &deleted).ok());
+  EXPECT_EQ(stub_->CheckApiKey(Ctx("", "10.0.0.1").get(), check, &checked).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  create.set_name("");
+  EXPECT_EQ(stub_->CreateApiKey(Ctx(admin.access_token()).get(), create, &created).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+// --- Redis outage ---------------------------------------------------------------------------
+
+TEST_F(AccountsServiceTest, RedisDownIsUnavailableAndTheServiceRecovers) {
+  ASSERT_TRUE(Register("before@example.de").ok());
+  redis().Kill();
+  v1::TokenPair pair;
+  EXPECT_EQ(SignIn("before@example.de", kPassword, &pair).error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(Register("during@example.de").error_code(), grpc::StatusCode::UNAVAILABLE);
+  redis().Start();
+  EXPECT_TRUE(cityhub::testing::WaitFor(
+      [&] { return SignIn("before@example.de", kPassword, &pair).ok(); }, 10s));
+}
+
+}  // namespace
+}  // namespace cityhub::accounts
