@@ -1,0 +1,182 @@
+#include "infra/events/consumer.h"
+
+#include <map>
+#include <mutex>
+#include <set>
+
+#include <gtest/gtest.h>
+
+#include "tests/harness/redis_server.h"
+
+namespace cityhub::infra::events {
+namespace {
+
+using cityhub::testing::RedisTest;
+using namespace std::chrono_literals;
+
+class ConsumerTest : public RedisTest {
+ protected:
+  ConsumerOptions Options(const std::string& consumer, const std::string& group = "g") {
+    ConsumerOptions o;
+    o.stream = "s";
+    o.group = group;
+    o.consumer = consumer;
+    o.block = 50ms;
+    o.claim_idle = 0ms;
+    o.claim_every = 0ms;
+    o.trim_every = 1h;
+    o.retention = 0ms;
+    o.max_deliveries = 3;
+    return o;
+  }
+
+  void Produce(int n) {
+    for (int i = 0; i < n; ++i) {
+      ASSERT_TRUE(client().Command({"XADD", "s", "*", "type", "T", "event", std::to_string(i)}).ok());
+    }
+  }
+
+  int64_t Length(const std::string& stream) { return client().Command({"XLEN", stream})->integer(); }
+
+  int64_t Pending(const std::string& group) {
+    return client().Command({"XPENDING", "s", group})->elements()[0].integer();
+  }
+
+  MetricsRegistry metrics_;
+  SystemClock clock_;
+};
+
+TEST_F(ConsumerTest, HandlesEveryEntryInOrderAndAcknowledges) {
+  Produce(250);
+  std::vector<std::string> seen;
+  Consumer consumer(client(), Options("a"), [&](const StreamEntry& e) {
+    seen.push_back(e.payload);
+    return absl::OkStatus();
+  }, metrics_, clock_);
+  while (consumer.RunOnce() > 0 || seen.size() < 250) {
+    if (seen.size() >= 250) break;
+  }
+  ASSERT_EQ(seen.size(), 250u);
+  for (int i = 0; i < 250; ++i) EXPECT_EQ(seen[i], std::to_string(i));
+  EXPECT_EQ(Pending("g"), 0);
+  EXPECT_EQ(consumer.RunOnce(), 0);
+}
+
+TEST_F(ConsumerTest, FailuresAreRetriedThenDeadLetteredWithTheReason) {
+  Produce(2);
+  std::map<std::string, int> attempts;
+  Consumer consumer(client(), Options("a"), [&](const StreamEntry& e) {
+    ++attempts[e.payload];
+    if (e.payload == "1") return absl::UnavailableError("receiver down");
+    return absl::OkStatus();
+  }, metrics_, clock_);
+  for (int i = 0; i < 10; ++i) consumer.RunOnce();
+  EXPECT_EQ(attempts["0"], 1);
+  EXPECT_EQ(attempts["1"], 3);
+  EXPECT_EQ(Pending("g"), 0);
+  auto dead = client().Command({"XRANGE", "g:dead", "-", "+"});
+  ASSERT_EQ(dead->elements().size(), 1u);
+  const auto& fields = dead->elements()[0].elements()[1].elements();
+  std::map<std::string, std::string> f;
+  for (size_t i = 0; i + 1 < fields.size(); i += 2) f[fields[i].str()] = fields[i + 1].str();
+  EXPECT_EQ(f["event"], "1");
+  EXPECT_EQ(f["reason"], "receiver down");
+  EXPECT_EQ(f["stream"], "s");
+}
+
+TEST_F(ConsumerTest, TwoReplicasShareTheWorkWithoutDoubling) {
+  Produce(500);
+  std::mutex mu;
+  std::multiset<std::string> seen;
+  auto handler = [&](const StreamEntry& e) {
+    std::lock_guard lock(mu);
+    seen.insert(e.payload);
+    return absl::OkStatus();
+  };
+  ConsumerOptions oa = Options("a"), ob = Options("b");
+  oa.batch = ob.batch = 20;
+  oa.claim_idle = ob.claim_idle = 1h;
+  Consumer a(client(), oa, handler, metrics_, clock_);
+  Consumer b(client(), ob, handler, metrics_, clock_);
+  a.Start();
+  b.Start();
+  ASSERT_TRUE(cityhub::testing::WaitFor([&] {
+    std::lock_guard lock(mu);
+    return seen.size() >= 500;
+  }, 10s));
+  a.Stop();
+  b.Stop();
+  EXPECT_EQ(seen.size(), 500u);
+  for (int i = 0; i < 500; ++i) EXPECT_EQ(seen.count(std::to_string(i)), 1u) << i;
+  auto consumers = client().Command({"XINFO", "CONSUMERS", "s", "g"});
+  EXPECT_EQ(consumers->elements().size(), 2u);
+}
+
+TEST_F(ConsumerTest, EntriesOfADeadReplicaAreClaimed) {
+  Produce(3);
+  ASSERT_TRUE(client().Command({"XGROUP", "CREATE", "s", "g", "0"}).ok());
+  // Replica "dead" reads everything and dies before acknowledging.
+  ASSERT_TRUE(client().Command({"XREADGROUP", "GROUP", "g", "dead", "COUNT", "10", "STREAMS", "s", ">"}).ok());
+  std::vector<std::string> seen;
+  Consumer survivor(client(), Options("alive"), [&](const StreamEntry& e) {
+    seen.push_back(e.payload);
+    return absl::OkStatus();
+  }, metrics_, clock_);
+  survivor.RunOnce();
+  EXPECT_EQ(seen.size(), 3u);
+  EXPECT_EQ(Pending("g"), 0);
+}
+
+TEST_F(ConsumerTest, ARestartedReplicaDrainsItsOwnPendingEntriesFirst) {
+  Produce(3);
+  ASSERT_TRUE(client().Command({"XGROUP", "CREATE", "s", "g", "0"}).ok());
+  ASSERT_TRUE(client().Command({"XREADGROUP", "GROUP", "g", "me", "COUNT", "2", "STREAMS", "s", ">"}).ok());
+  std::vector<std::string> seen;
+  ConsumerOptions o = Options("me");
+  o.claim_every = 1h;
+  Consumer restarted(client(), o, [&](const StreamEntry& e) {
+    seen.push_back(e.payload);
+    return absl::OkStatus();
+  }, metrics_, clock_);
+  restarted.RunOnce();
+  EXPECT_EQ(seen, (std::vector<std::string>{"0", "1"}));
+  restarted.RunOnce();
+  EXPECT_EQ(seen, (std::vector<std::string>{"0", "1", "2"}));
+}
+
+TEST_F(ConsumerTest, TrimmingNeverDropsWhatAGroupHasNotAcknowledged) {
+  Produce(10);
+  int slow_calls = 0;
+  ConsumerOptions slow_options = Options("s", "slow");
+  slow_options.claim_every = 1h;
+  Consumer slow(client(), slow_options, [&](const StreamEntry&) {
+    return ++slow_calls <= 4 ? absl::OkStatus() : absl::UnavailableError("busy");
+  }, metrics_, clock_);
+  Consumer fast(client(), Options("f", "fast"), [](const StreamEntry&) { return absl::OkStatus(); },
+                metrics_, clock_);
+  slow.RunOnce();  // handles 4 entries; 4..9 stay pending in "slow"
+  fast.RunOnce();  // handles all 10
+  ASSERT_TRUE(fast.Trim().ok());
+  EXPECT_EQ(Length("s"), 6);  // entries 4..9 remain: 4 is the oldest pending in "slow"
+  // Once "slow" is through too, everything but the last delivered entry can go.
+  Consumer slow_fixed(client(), Options("s2", "slow"), [](const StreamEntry&) { return absl::OkStatus(); },
+                      metrics_, clock_);
+  slow_fixed.Claim();
+  ASSERT_TRUE(fast.Trim().ok());
+  EXPECT_EQ(Length("s"), 1);
+}
+
+TEST_F(ConsumerTest, TrimmingKeepsTheRetentionWindow) {
+  Produce(5);
+  ConsumerOptions o = Options("a");
+  o.retention = 1h;
+  Consumer consumer(client(), o, [](const StreamEntry&) { return absl::OkStatus(); }, metrics_,
+                    clock_);
+  consumer.RunOnce();
+  consumer.RunOnce();
+  ASSERT_TRUE(consumer.Trim().ok());
+  EXPECT_EQ(Length("s"), 5);
+}
+
+}  // namespace
+}  // namespace cityhub::infra::events
