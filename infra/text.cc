@@ -111,6 +111,14 @@ void AppendJsonString(std::string& out, std::string_view s) {
   out += '"';
 }
 
+bool IsSlug(std::string_view s, size_t max_length) {
+  if (s.empty() || s.size() > max_length) return false;
+  for (char c : s) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-')) return false;
+  }
+  return true;
+}
+
 std::string_view TrimAscii(std::string_view s) {
   const auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; };
   while (!s.empty() && space(s.front())) s.remove_prefix(1);

@@ -25,6 +25,9 @@ std::optional<std::string> CheckText(std::string_view s, size_t min_chars, size_
 // U+FFFD, so the output is always valid JSON.
 void AppendJsonString(std::string& out, std::string_view s);
 
+// A machine name: 1..max_length characters of [a-z0-9_-] (departments, kinds).
+bool IsSlug(std::string_view s, size_t max_length = 64);
+
 // Leading and trailing ASCII whitespace removed.
 std::string_view TrimAscii(std::string_view s);
 

@@ -99,11 +99,6 @@ absl::StatusOr<std::string> ValidatePhone(std::string_view phone) {
   return std::string(trimmed);
 }
 
-bool IsValidDepartment(std::string_view department) {
-  if (department.empty() || department.size() > 64) return false;
-  return std::all_of(department.begin(), department.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
-  });
-}
+bool IsValidDepartment(std::string_view department) { return infra::IsSlug(department, 64); }
 
 }  // namespace cityhub::accounts

@@ -1,0 +1,35 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "cityhub/storage/requests.pb.h"
+#include "infra/redis/client.h"
+
+// The service catalogue in Redis.
+//
+//   requests:service:{jurisdiction}:<code>  STRING StoredService
+//   requests:services:{jurisdiction}        SET    codes
+namespace cityhub::requests {
+
+using cityhub::storage::requests::StoredService;
+
+class CatalogueStore final {
+ public:
+  explicit CatalogueStore(infra::redis::Client& redis);
+
+  absl::StatusOr<std::vector<StoredService>> List(std::string_view jurisdiction);
+  // NOT_FOUND when absent.
+  absl::StatusOr<StoredService> Get(std::string_view jurisdiction, std::string_view code);
+  // ALREADY_EXISTS when the code is taken.
+  absl::Status Create(const StoredService& service);
+  // NOT_FOUND when absent.
+  absl::Status Update(const StoredService& service);
+
+ private:
+  infra::redis::Client& redis_;
+};
+
+}  // namespace cityhub::requests

@@ -1,0 +1,88 @@
+#include "services/requests/media.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "tests/harness/images.h"
+
+namespace cityhub::requests {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+using cityhub::testing::kGpsMarker;
+
+TEST(SniffImage, RecognisesFormatsByContentAndReadsDimensions) {
+  auto png = SniffImage(cityhub::testing::TestPng(40, 30));
+  ASSERT_TRUE(png.ok()) << png.status();
+  EXPECT_EQ(png->content_type, "image/png");
+  EXPECT_EQ(png->width, 40);
+  EXPECT_EQ(png->height, 30);
+  auto jpeg = SniffImage(cityhub::testing::TestJpeg(640, 480, true));
+  ASSERT_TRUE(jpeg.ok()) << jpeg.status();
+  EXPECT_EQ(jpeg->content_type, "image/jpeg");
+  EXPECT_EQ(jpeg->width, 640);
+  EXPECT_EQ(jpeg->height, 480);
+  auto webp = SniffImage(cityhub::testing::TestWebp(1024, 768, true));
+  ASSERT_TRUE(webp.ok()) << webp.status();
+  EXPECT_EQ(webp->content_type, "image/webp");
+  EXPECT_EQ(webp->width, 1024);
+  EXPECT_EQ(webp->height, 768);
+}
+
+TEST(SniffImage, RefusesWhatIsNotAnImageNamingTheField) {
+  for (const std::string& bad : {std::string(""), std::string("hello, this is a text file\n"),
+                                 std::string("\xFF\xD8\xFF\xE0\x00", 5), std::string("GIF89a......"),
+                                 std::string("\x89PNG\r\n\x1a\n\x00\x00", 10),
+                                 std::string("RIFF\x10\x00\x00\x00WEBPVP8 ", 16)}) {
+    auto info = SniffImage(bad);
+    ASSERT_FALSE(info.ok());
+    EXPECT_EQ(info.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(std::string(info.status().message()), ::testing::StartsWith("file: "));
+  }
+}
+
+TEST(SniffImage, RefusesInsaneDimensionsAndOversizedFiles) {
+  EXPECT_FALSE(SniffImage(cityhub::testing::TestJpeg(0, 10)).ok());
+  EXPECT_FALSE(SniffImage(cityhub::testing::TestJpeg(30000, 10)).ok());
+  EXPECT_FALSE(SniffImage(cityhub::testing::TestJpeg(15000, 15000)).ok());  // 225 MP
+  std::string big = cityhub::testing::TestJpeg(10, 10);
+  big.resize(kMaxMediaBytes + 1, '\0');
+  EXPECT_THAT(std::string(SniffImage(big).status().message()), HasSubstr("larger than 10 MiB"));
+}
+
+TEST(StripMetadata, RemovesExifAndTextButKeepsTheImage) {
+  for (const std::string& image : {cityhub::testing::TestJpeg(64, 48, true),
+                                   cityhub::testing::TestPng(8, 8, true),
+                                   cityhub::testing::TestWebp(64, 48, true)}) {
+    ASSERT_THAT(image, HasSubstr(kGpsMarker));
+    auto info = SniffImage(image);
+    ASSERT_TRUE(info.ok());
+    auto stripped = StripMetadata(image, *info);
+    ASSERT_TRUE(stripped.ok()) << stripped.status();
+    EXPECT_THAT(*stripped, Not(HasSubstr(kGpsMarker))) << info->content_type;
+    auto again = SniffImage(*stripped);
+    ASSERT_TRUE(again.ok()) << again.status();
+    EXPECT_EQ(again->width, info->width);
+    EXPECT_EQ(again->height, info->height);
+  }
+}
+
+TEST(StripMetadata, LeavesCleanImagesAsTheyAre) {
+  const std::string png = cityhub::testing::TestPng(8, 8, false);
+  EXPECT_EQ(StripMetadata(png, *SniffImage(png)).value(), png);
+  const std::string jpeg = cityhub::testing::TestJpeg(8, 8, false);
+  EXPECT_EQ(StripMetadata(jpeg, *SniffImage(jpeg)).value(), jpeg);
+}
+
+TEST(StripMetadata, ClearsTheWebpExifFlagAndFixesTheRiffSize) {
+  const std::string webp = cityhub::testing::TestWebp(16, 16, true);
+  const std::string stripped = StripMetadata(webp, *SniffImage(webp)).value();
+  EXPECT_EQ(static_cast<uint8_t>(stripped[20]) & 0x08, 0);
+  const uint32_t riff = static_cast<uint8_t>(stripped[4]) | (static_cast<uint8_t>(stripped[5]) << 8) |
+                        (static_cast<uint8_t>(stripped[6]) << 16) | (static_cast<uint8_t>(stripped[7]) << 24);
+  EXPECT_EQ(riff + 8, stripped.size());
+}
+
+}  // namespace
+}  // namespace cityhub::requests

@@ -1,0 +1,455 @@
+#include "services/requests/request_store.h"
+
+#include <charconv>
+#include <cmath>
+#include <set>
+
+#include "infra/events/events.h"
+#include "infra/strings.h"
+#include "services/requests/lifecycle.h"
+
+namespace cityhub::requests {
+
+using infra::StrCat;
+using infra::redis::Args;
+using infra::redis::Reply;
+using infra::redis::Script;
+
+namespace {
+
+std::string RequestKey(std::string_view id) { return StrCat("requests:request:{", id, "}"); }
+std::string ByTimeKey(std::string_view j) { return StrCat("requests:by_time:{", j, "}"); }
+std::string ByServiceKey(std::string_view j, std::string_view code) {
+  return StrCat("requests:by_service:{", j, "}:", code);
+}
+std::string GeoKey(std::string_view j) { return StrCat("requests:geo:{", j, "}"); }
+std::string GeoOpenKey(std::string_view j, std::string_view code) {
+  return StrCat("requests:geo_open:{", j, "}:", code);
+}
+std::string ByOwnerKey(std::string_view account) { return StrCat("requests:by_owner:{", account, "}"); }
+std::string FollowersKey(std::string_view id) { return StrCat("requests:followers:{", id, "}"); }
+std::string FollowingKey(std::string_view account) {
+  return StrCat("requests:following:{", account, "}");
+}
+std::string CommentsKey(std::string_view id) { return StrCat("requests:comments:{", id, "}"); }
+std::string CommentsByKey(std::string_view account) {
+  return StrCat("requests:comments_by:{", account, "}");
+}
+
+std::string Num(double v) {
+  char buf[32];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
+  return std::string(buf, end);
+}
+
+// An index entry of a request: a sorted set (or GEO set) it belongs to.
+struct IndexEntry {
+  std::string key;
+  bool geo = false;
+  Args AddCommand(const StoredRequest& r) const {
+    if (geo) return {"GEOADD", key, Num(r.long_()), Num(r.lat()), r.id()};
+    return {"ZADD", key, Num(SortScore(r.id())), r.id()};
+  }
+};
+
+std::vector<IndexEntry> IndexesOf(const StoredRequest& r) {
+  const std::string& j = r.jurisdiction_id();
+  std::vector<IndexEntry> out = {{ByTimeKey(j)}, {ByServiceKey(j, r.service_code())}};
+  if (r.has_location()) {
+    out.push_back({GeoKey(j), true});
+    if (IsOpen(static_cast<Status>(r.status()))) out.push_back({GeoOpenKey(j, r.service_code()), true});
+  }
+  if (!r.account_id().empty()) out.push_back({ByOwnerKey(r.account_id())});
+  return out;
+}
+
+void AppendOp(const Args& op, Args* argv) {
+  argv->push_back(std::to_string(op.size()));
+  argv->insert(argv->end(), op.begin(), op.end());
+}
+
+void AppendEvents(const Events& events, std::vector<Args>* ops) {
+  for (const auto& e : events) ops->push_back(infra::events::XAddArgs(kEventsStream, e));
+}
+
+// Writes a request hash and runs `ops` (index changes, events) if the precondition holds:
+//   create: the request does not exist and the idempotency key (if any) is unused;
+//   update: the stored version is the expected one.
+// KEYS: request, idempotency key (or the request key again when there is none).
+// ARGV: mode, expected version, data, request id, idempotency ttl s, op count, ops...
+// Returns {1, id} when written, {0, id} when the idempotency key was already used.
+const Script& ApplyScript() {
+  static const Script script(R"lua(
+local version = 0
+if ARGV[1] == 'create' then
+  if KEYS[2] ~= KEYS[1] then
+    local existing = redis.call('GET', KEYS[2])
+    if existing then return {0, existing} end
+  end
+  if redis.call('EXISTS', KEYS[1]) == 1 then
+    return redis.error_reply('ALREADY_EXISTS request exists')
+  end
+else
+  local v = redis.call('HGET', KEYS[1], 'v')
+  if not v then return redis.error_reply('NOT_FOUND request not found') end
+  if v ~= ARGV[2] then return redis.error_reply('ABORTED the request changed meanwhile') end
+  version = tonumber(v)
+end
+redis.call('HSET', KEYS[1], 'd', ARGV[3], 'v', version + 1)
+if ARGV[1] == 'create' and KEYS[2] ~= KEYS[1] then
+  redis.call('SET', KEYS[2], ARGV[4], 'EX', ARGV[5])
+end
+local i = 7
+for _ = 1, tonumber(ARGV[6]) do
+  local n = tonumber(ARGV[i])
+  local op = {}
+  for j = 1, n do op[j] = ARGV[i + j] end
+  redis.call(unpack(op))
+  i = i + n + 1
+end
+return {1, ARGV[4]}
+)lua");
+  return script;
+}
+
+const Script& FollowScript() {
+  // KEYS: request, followers, following. ARGV: account, request id, 1/0, event count, events...
+  static const Script script(R"lua(
+if redis.call('EXISTS', KEYS[1]) == 0 then return redis.error_reply('NOT_FOUND request not found') end
+local changed
+if ARGV[3] == '1' then
+  if redis.call('SCARD', KEYS[3]) >= 1000 then
+    return redis.error_reply('RESOURCE_EXHAUSTED you follow 1000 requests already')
+  end
+  changed = redis.call('SADD', KEYS[2], ARGV[1])
+  redis.call('SADD', KEYS[3], ARGV[2])
+else
+  changed = redis.call('SREM', KEYS[2], ARGV[1])
+  redis.call('SREM', KEYS[3], ARGV[2])
+end
+if changed == 1 then
+  for i = 0, tonumber(ARGV[4]) - 1 do
+    redis.call('XADD', ARGV[5 + 3 * i], '*', 'type', ARGV[6 + 3 * i], 'event', ARGV[7 + 3 * i])
+  end
+end
+return {redis.call('SCARD', KEYS[2]), ARGV[3] == '1' and 1 or 0}
+)lua");
+  return script;
+}
+
+const Script& CommentScript() {
+  // KEYS: request, comments, author's comments (or comments again when anonymous).
+  // ARGV: comment, request id, max, event count, events (stream, type, data)...
+  static const Script script(R"lua(
+if redis.call('EXISTS', KEYS[1]) == 0 then return redis.error_reply('NOT_FOUND request not found') end
+if redis.call('LLEN', KEYS[2]) >= tonumber(ARGV[3]) then
+  return redis.error_reply('RESOURCE_EXHAUSTED this request has the most comments it can take')
+end
+local n = redis.call('RPUSH', KEYS[2], ARGV[1])
+if KEYS[3] ~= KEYS[2] then redis.call('SADD', KEYS[3], ARGV[2] .. ':' .. (n - 1)) end
+for i = 0, tonumber(ARGV[4]) - 1 do
+  redis.call('XADD', ARGV[5 + 3 * i], '*', 'type', ARGV[6 + 3 * i], 'event', ARGV[7 + 3 * i])
+end
+return n
+)lua");
+  return script;
+}
+
+void AppendEventTriples(const Events& events, Args* args) {
+  args->push_back(std::to_string(events.size()));
+  for (const auto& e : events) {
+    args->push_back(kEventsStream);
+    args->push_back(infra::events::TypeName(e));
+    args->push_back(e.SerializeAsString());
+  }
+}
+
+absl::StatusOr<VersionedRequest> ParseVersioned(const Reply& data, const Reply& version) {
+  if (data.is_nil()) return absl::NotFoundError("request not found");
+  VersionedRequest out;
+  if (!out.request.ParseFromString(data.str())) return absl::DataLossError("stored request damaged");
+  std::from_chars(version.str().data(), version.str().data() + version.str().size(), out.version);
+  return out;
+}
+
+std::vector<IdAndTime> IdsWithScores(const Reply& reply, std::string_view before_id) {
+  std::vector<IdAndTime> out;
+  const auto& e = reply.elements();
+  for (size_t i = 0; i + 1 < e.size(); i += 2) {
+    if (!before_id.empty() && e[i].str() >= before_id) continue;
+    IdAndTime item{e[i].str(), 0};
+    double score = 0;
+    std::from_chars(e[i + 1].str().data(), e[i + 1].str().data() + e[i + 1].str().size(), score);
+    item.ms = static_cast<int64_t>(score / 4096);
+    out.push_back(std::move(item));
+  }
+  return out;
+}
+
+int Crockford(char c) {
+  static constexpr std::string_view kDigits = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+  const size_t at = kDigits.find(c);
+  return at == std::string_view::npos ? 0 : static_cast<int>(at);
+}
+
+}  // namespace
+
+double SortScore(std::string_view ulid) {
+  if (ulid.size() != 26) return 0;
+  int64_t ms = 0;
+  for (int i = 0; i < 10; ++i) ms = (ms << 5) | Crockford(ulid[i]);
+  const int64_t top12 = (Crockford(ulid[10]) << 7) | (Crockford(ulid[11]) << 2) | (Crockford(ulid[12]) >> 3);
+  return static_cast<double>(ms * 4096 + top12);
+}
+
+RequestStore::RequestStore(infra::redis::Client& redis) : redis_(redis) {}
+
+absl::StatusOr<CreateResult> RequestStore::Create(const StoredRequest& request, const Events& events,
+                                                  std::string_view idem_key,
+                                                  std::chrono::seconds idem_ttl) {
+  std::vector<Args> ops;
+  for (const IndexEntry& index : IndexesOf(request)) ops.push_back(index.AddCommand(request));
+  AppendEvents(events, &ops);
+  const std::string key = RequestKey(request.id());
+  Args argv = {"create", "0", request.SerializeAsString(), request.id(),
+               std::to_string(idem_ttl.count()), std::to_string(ops.size())};
+  for (const Args& op : ops) AppendOp(op, &argv);
+  auto reply = redis_.Eval(ApplyScript(), {key, idem_key.empty() ? key : std::string(idem_key)}, argv);
+  if (!reply.ok()) return reply.status();
+  return CreateResult{reply->elements()[1].str(), reply->elements()[0].integer() == 1};
+}
+
+absl::StatusOr<VersionedRequest> RequestStore::Get(std::string_view id) {
+  auto reply = redis_.Command({"HMGET", RequestKey(id), "d", "v"});
+  if (!reply.ok()) return reply.status();
+  return ParseVersioned(reply->elements()[0], reply->elements()[1]);
+}
+
+absl::StatusOr<std::pair<VersionedRequest, FollowState>> RequestStore::GetWithFollowers(
+    std::string_view id, std::string_view account) {
+  std::vector<Args> commands = {{"HMGET", RequestKey(id), "d", "v"}, {"SCARD", FollowersKey(id)}};
+  if (!account.empty()) commands.push_back({"SISMEMBER", FollowersKey(id), std::string(account)});
+  auto replies = redis_.Pipeline(commands);
+  if (!replies.ok()) return replies.status();
+  for (const Reply& r : *replies) {
+    if (r.is_error()) return infra::redis::ErrorReplyToStatus(r.str());
+  }
+  auto request = ParseVersioned((*replies)[0].elements()[0], (*replies)[0].elements()[1]);
+  if (!request.ok()) return request.status();
+  FollowState follow{(*replies)[1].integer(), account.empty() ? false : (*replies)[2].integer() == 1};
+  return std::make_pair(std::move(*request), follow);
+}
+
+absl::StatusOr<std::vector<std::optional<StoredRequest>>> RequestStore::GetMany(
+    const std::vector<std::string>& ids) {
+  std::vector<Args> commands;
+  commands.reserve(ids.size());
+  for (const auto& id : ids) commands.push_back({"HGET", RequestKey(id), "d"});
+  auto replies = redis_.Pipeline(commands);
+  if (!replies.ok()) return replies.status();
+  std::vector<std::optional<StoredRequest>> out(ids.size());
+  for (size_t i = 0; i < replies->size(); ++i) {
+    const Reply& r = (*replies)[i];
+    if (r.is_error()) return infra::redis::ErrorReplyToStatus(r.str());
+    if (r.is_nil()) continue;
+    StoredRequest request;
+    if (request.ParseFromString(r.str())) out[i] = std::move(request);
+  }
+  return out;
+}
+
+absl::Status RequestStore::Update(const VersionedRequest& before, const StoredRequest& after,
+                                  const Events& events) {
+  const std::vector<IndexEntry> old_indexes = IndexesOf(before.request);
+  const std::vector<IndexEntry> new_indexes = IndexesOf(after);
+  std::set<std::string> keep;
+  for (const auto& i : new_indexes) keep.insert(i.key);
+  std::vector<Args> ops;
+  for (const auto& i : old_indexes) {
+    if (!keep.count(i.key)) ops.push_back({"ZREM", i.key, before.request.id()});
+  }
+  for (const auto& i : new_indexes) ops.push_back(i.AddCommand(after));
+  AppendEvents(events, &ops);
+  const std::string key = RequestKey(after.id());
+  Args argv = {"update", std::to_string(before.version), after.SerializeAsString(), after.id(), "0",
+               std::to_string(ops.size())};
+  for (const Args& op : ops) AppendOp(op, &argv);
+  return redis_.Eval(ApplyScript(), {key, key}, argv).status();
+}
+
+absl::StatusOr<std::vector<IdAndTime>> RequestStore::RangeBefore(const std::string& key,
+                                                                 int64_t since_ms, int64_t until_ms,
+                                                                 std::string_view before_id,
+                                                                 int count) {
+  const std::string max = before_id.empty() ? StrCat("(", Num(static_cast<double>(until_ms) * 4096))
+                                            : Num(SortScore(before_id));
+  // The cursor's own score is included and the cursor skipped by id: equal scores (same
+  // millisecond and same 12 random bits) are rare but possible.
+  auto reply = redis_.Command({"ZREVRANGEBYSCORE", key, max, Num(static_cast<double>(since_ms) * 4096),
+                               "WITHSCORES", "LIMIT", "0", std::to_string(count + 1)});
+  if (!reply.ok()) return reply.status();
+  auto out = IdsWithScores(*reply, before_id);
+  if (static_cast<int>(out.size()) > count) out.resize(count);
+  return out;
+}
+
+absl::StatusOr<std::vector<IdAndTime>> RequestStore::Newest(std::string_view jurisdiction,
+                                                            std::string_view service_code,
+                                                            int64_t since_ms, int64_t until_ms,
+                                                            std::string_view before_id, int count) {
+  return RangeBefore(
+      service_code.empty() ? ByTimeKey(jurisdiction) : ByServiceKey(jurisdiction, service_code),
+      since_ms, until_ms, before_id, count);
+}
+
+absl::StatusOr<std::vector<IdAndTime>> RequestStore::NewestOfOwner(std::string_view account,
+                                                                   std::string_view before_id,
+                                                                   int count) {
+  return RangeBefore(ByOwnerKey(account), 0, int64_t{1} << 50, before_id, count);
+}
+
+absl::StatusOr<int64_t> RequestStore::Count(std::string_view jurisdiction) {
+  return infra::redis::AsInteger(redis_.Command({"ZCARD", ByTimeKey(jurisdiction)}));
+}
+
+absl::StatusOr<std::vector<std::string>> RequestStore::Near(std::string_view jurisdiction,
+                                                            std::string_view open_service_code,
+                                                            double lat, double lon,
+                                                            double radius_m, int count) {
+  const std::string key = open_service_code.empty() ? GeoKey(jurisdiction)
+                                                    : GeoOpenKey(jurisdiction, open_service_code);
+  auto reply = redis_.Command({"GEOSEARCH", key, "FROMLONLAT", Num(lon), Num(lat), "BYRADIUS",
+                               Num(radius_m), "m", "ASC", "COUNT", std::to_string(count)});
+  if (!reply.ok()) return reply.status();
+  std::vector<std::string> out;
+  for (const Reply& r : reply->elements()) out.push_back(r.str());
+  return out;
+}
+
+absl::StatusOr<std::vector<std::string>> RequestStore::InBox(std::string_view jurisdiction,
+                                                             double center_lat, double center_lon,
+                                                             double width_m, double height_m,
+                                                             int count) {
+  auto reply = redis_.Command({"GEOSEARCH", GeoKey(jurisdiction), "FROMLONLAT", Num(center_lon),
+                               Num(center_lat), "BYBOX", Num(width_m), Num(height_m), "m", "ASC",
+                               "COUNT", std::to_string(count)});
+  if (!reply.ok()) return reply.status();
+  std::vector<std::string> out;
+  for (const Reply& r : reply->elements()) out.push_back(r.str());
+  return out;
+}
+
+absl::StatusOr<FollowState> RequestStore::Follow(std::string_view id, std::string_view account,
+                                                 bool follow, const Events& events) {
+  Args args = {std::string(account), std::string(id), follow ? "1" : "0"};
+  AppendEventTriples(events, &args);
+  auto reply = redis_.Eval(FollowScript(),
+                           {RequestKey(id), FollowersKey(id), FollowingKey(account)}, args);
+  if (!reply.ok()) return reply.status();
+  return FollowState{reply->elements()[0].integer(), reply->elements()[1].integer() == 1};
+}
+
+absl::StatusOr<std::vector<std::string>> RequestStore::Following(std::string_view account) {
+  auto reply = redis_.Command({"SMEMBERS", FollowingKey(account)});
+  if (!reply.ok()) return reply.status();
+  std::vector<std::string> out;
+  for (const Reply& r : reply->elements()) out.push_back(r.str());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+absl::Status RequestStore::AddComment(const StoredComment& comment, const Events& events) {
+  Args args = {comment.SerializeAsString(), comment.request_id(), std::to_string(kMaxComments)};
+  AppendEventTriples(events, &args);
+  const std::string comments = CommentsKey(comment.request_id());
+  return redis_
+      .Eval(CommentScript(),
+            {RequestKey(comment.request_id()), comments,
+             comment.author_account_id().empty() ? comments : CommentsByKey(comment.author_account_id())},
+            args)
+      .status();
+}
+
+absl::StatusOr<std::vector<StoredComment>> RequestStore::Comments(std::string_view id, int64_t start,
+                                                                  int count) {
+  auto reply = redis_.Command({"LRANGE", CommentsKey(id), std::to_string(start),
+                               std::to_string(start + count - 1)});
+  if (!reply.ok()) return reply.status();
+  std::vector<StoredComment> out;
+  for (const Reply& r : reply->elements()) {
+    StoredComment c;
+    if (c.ParseFromString(r.str())) out.push_back(std::move(c));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<StoredComment>> RequestStore::CommentsBy(std::string_view account) {
+  auto refs = redis_.Command({"SMEMBERS", CommentsByKey(account)});
+  if (!refs.ok()) return refs.status();
+  std::vector<Args> commands;
+  for (const Reply& ref : refs->elements()) {
+    const std::string& s = ref.str();
+    const size_t colon = s.rfind(':');
+    commands.push_back({"LINDEX", CommentsKey(s.substr(0, colon)), s.substr(colon + 1)});
+  }
+  auto replies = redis_.Pipeline(commands);
+  if (!replies.ok()) return replies.status();
+  std::vector<StoredComment> out;
+  for (const Reply& r : *replies) {
+    StoredComment c;
+    if (!r.is_nil() && !r.is_error() && c.ParseFromString(r.str()) && c.author_account_id() == account) {
+      out.push_back(std::move(c));
+    }
+  }
+  std::sort(out.begin(), out.end(),
+            [](const StoredComment& a, const StoredComment& b) { return a.id() < b.id(); });
+  return out;
+}
+
+absl::Status RequestStore::ForgetAccount(std::string_view account) {
+  // Owned requests stay public records without owner and contact details. Each is updated
+  // with the usual version check, retried if an operator changed it meanwhile.
+  auto owned = redis_.Command({"ZRANGE", ByOwnerKey(account), "0", "-1"});
+  if (!owned.ok()) return owned.status();
+  for (const Reply& id : owned->elements()) {
+    for (int attempt = 0;; ++attempt) {
+      auto current = Get(id.str());
+      if (!current.ok()) {
+        if (current.status().code() == absl::StatusCode::kNotFound) break;
+        return current.status();
+      }
+      if (current->request.account_id() != account) break;
+      StoredRequest after = current->request;
+      after.clear_account_id();
+      after.clear_contact();
+      const absl::Status s = Update(*current, after, {});
+      if (s.ok()) break;
+      if (s.code() != absl::StatusCode::kAborted || attempt >= 5) return s;
+    }
+  }
+  // Comments keep their text but lose their author.
+  auto mine = redis_.Command({"SMEMBERS", CommentsByKey(account)});
+  if (!mine.ok()) return mine.status();
+  for (const Reply& ref : mine->elements()) {
+    const std::string& s = ref.str();
+    const size_t colon = s.rfind(':');
+    const std::string list = CommentsKey(s.substr(0, colon));
+    const std::string index = s.substr(colon + 1);
+    auto raw = redis_.Command({"LINDEX", list, index});
+    if (!raw.ok()) return raw.status();
+    StoredComment c;
+    if (raw->is_nil() || !c.ParseFromString(raw->str()) || c.author_account_id() != account) continue;
+    c.clear_author_account_id();
+    if (auto set = redis_.Command({"LSET", list, index, c.SerializeAsString()}); !set.ok()) {
+      return set.status();
+    }
+  }
+  auto followed = Following(account);
+  if (!followed.ok()) return followed.status();
+  std::vector<Args> cleanup;
+  for (const std::string& id : *followed) cleanup.push_back({"SREM", FollowersKey(id), std::string(account)});
+  cleanup.push_back({"DEL", FollowingKey(account), CommentsByKey(account), ByOwnerKey(account)});
+  return redis_.Pipeline(cleanup).status();
+}
+
+}  // namespace cityhub::requests

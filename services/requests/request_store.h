@@ -1,0 +1,128 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "cityhub/events/v1/events.pb.h"
+#include "cityhub/storage/requests.pb.h"
+#include "infra/redis/client.h"
+
+// Service requests in Redis. A request is a versioned hash; its index entries change with it
+// in one script, together with the events that describe the change (transactional outbox).
+//
+//   requests:request:{id}                   HASH  d (StoredRequest), v (version)
+//   requests:by_time:{jurisdiction}         ZSET  id → SortScore(id)
+//   requests:by_service:{jurisdiction}:<c>  ZSET  id → SortScore(id)
+//   requests:geo:{jurisdiction}             GEO   every located request
+//   requests:geo_open:{jurisdiction}:<c>    GEO   open located requests of a category (duplicates)
+//   requests:by_owner:{account}             ZSET  id → SortScore(id)
+//   requests:followers:{id}                 SET   account ids
+//   requests:following:{account}            SET   request ids
+//   requests:comments:{id}                  LIST  StoredComment, oldest first
+//   requests:comments_by:{account}          SET   "<request id>:<list index>"
+//   requests:idem:{scope}:<key>             STRING request id, for 24 h
+//   requests:events                         STREAM domain events
+namespace cityhub::requests {
+
+using cityhub::storage::requests::StoredComment;
+using cityhub::storage::requests::StoredRequest;
+using Events = std::vector<cityhub::events::v1::Event>;
+
+inline constexpr char kEventsStream[] = "requests:events";
+
+// The score of a request id (a ULID) in the time indexes: its millisecond times 4096 plus the
+// top 12 random bits, exact in a double and ordered like the ids, so that cursor paging by id
+// needs no tie-breaking in practice (equal scores are also ordered by id in Redis).
+double SortScore(std::string_view ulid);
+
+struct VersionedRequest {
+  StoredRequest request;
+  int64_t version = 0;
+};
+
+struct CreateResult {
+  std::string id;
+  // False when the idempotency key had been used: `id` is the first request's.
+  bool created = false;
+};
+
+struct IdAndTime {
+  std::string id;
+  int64_t ms = 0;
+};
+
+struct FollowState {
+  int64_t followers = 0;
+  bool following = false;
+};
+
+class RequestStore final {
+ public:
+  explicit RequestStore(infra::redis::Client& redis);
+
+  // Stores a new request with its index entries and events. With an idempotency key, a key
+  // used within `idem_ttl` returns the first request's id and creates nothing.
+  absl::StatusOr<CreateResult> Create(const StoredRequest& request, const Events& events,
+                                      std::string_view idem_key, std::chrono::seconds idem_ttl);
+
+  // NOT_FOUND when absent.
+  absl::StatusOr<VersionedRequest> Get(std::string_view id);
+  // One entry per id, nullopt for missing ones; one round trip.
+  absl::StatusOr<std::vector<std::optional<StoredRequest>>> GetMany(const std::vector<std::string>& ids);
+  // A request with its follower count and whether `account` follows it; one round trip.
+  absl::StatusOr<std::pair<VersionedRequest, FollowState>> GetWithFollowers(std::string_view id,
+                                                                           std::string_view account);
+
+  // Replaces `before` with `after` if nobody changed it since it was read (ABORTED
+  // otherwise), moving index entries and publishing `events`.
+  absl::Status Update(const VersionedRequest& before, const StoredRequest& after,
+                      const Events& events);
+
+  // Newest first from the jurisdiction's (or one category's) time index, with requested_ms in
+  // [since_ms, until_ms) and, given a cursor, only ids older than it.
+  absl::StatusOr<std::vector<IdAndTime>> Newest(std::string_view jurisdiction,
+                                                std::string_view service_code, int64_t since_ms,
+                                                int64_t until_ms, std::string_view before_id,
+                                                int count);
+  absl::StatusOr<std::vector<IdAndTime>> NewestOfOwner(std::string_view account,
+                                                       std::string_view before_id, int count);
+  // Every id in the jurisdiction's time index (tests, tools).
+  absl::StatusOr<int64_t> Count(std::string_view jurisdiction);
+  // Ids of located requests within `radius_m` of a point (by Redis's reckoning) or in a box,
+  // nearest first, at most `count`. `open_service_code` searches only open requests of that
+  // category.
+  absl::StatusOr<std::vector<std::string>> Near(std::string_view jurisdiction,
+                                                std::string_view open_service_code, double lat,
+                                                double lon, double radius_m, int count);
+  absl::StatusOr<std::vector<std::string>> InBox(std::string_view jurisdiction, double center_lat,
+                                                 double center_lon, double width_m,
+                                                 double height_m, int count);
+
+  // Follows; publishes `events` only when something changed.
+  absl::StatusOr<FollowState> Follow(std::string_view id, std::string_view account, bool follow,
+                                     const Events& events);
+  absl::StatusOr<std::vector<std::string>> Following(std::string_view account);
+
+  static constexpr int kMaxComments = 500;
+  // RESOURCE_EXHAUSTED beyond kMaxComments.
+  absl::Status AddComment(const StoredComment& comment, const Events& events);
+  absl::StatusOr<std::vector<StoredComment>> Comments(std::string_view id, int64_t start, int count);
+  absl::StatusOr<std::vector<StoredComment>> CommentsBy(std::string_view account);
+
+  // Removes every link from `account` to requests, comments and follows (the account was
+  // deleted). The requests stay, without their owner and contact details. Idempotent.
+  absl::Status ForgetAccount(std::string_view account);
+
+ private:
+  absl::StatusOr<std::vector<IdAndTime>> RangeBefore(const std::string& key, int64_t since_ms,
+                                                     int64_t until_ms, std::string_view before_id,
+                                                     int count);
+  infra::redis::Client& redis_;
+};
+
+}  // namespace cityhub::requests

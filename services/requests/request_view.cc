@@ -1,0 +1,101 @@
+#include "services/requests/request_view.h"
+
+#include <google/protobuf/util/time_util.h>
+
+#include "infra/ids.h"
+#include "infra/status.h"
+#include "infra/strings.h"
+#include "services/requests/attributes.h"
+
+namespace cityhub::requests {
+
+namespace v1 = cityhub::requests::v1;
+using cityhub::storage::requests::StoredRequest;
+using google::protobuf::util::TimeUtil;
+
+Visibility VisibilityFor(const infra::auth::Caller& caller, const StoredRequest& r) {
+  if (caller.WorksFor(r.department())) return Visibility::kStaff;
+  if (caller.signed_in() && caller.account_id == r.account_id()) return Visibility::kOwner;
+  return Visibility::kPublic;
+}
+
+void RequestToApi(const StoredRequest& r, const cityhub::storage::requests::StoredService* service,
+                  Visibility visibility, std::string_view language, std::string_view base_url,
+                  v1::ServiceRequest* out) {
+  const bool en = language == "en";
+  out->set_request_id(r.id());
+  out->set_jurisdiction_id(r.jurisdiction_id());
+  out->set_service_code(r.service_code());
+  if (service != nullptr) {
+    out->set_service_name(en && !service->name_en().empty() ? service->name_en() : service->name_de());
+    out->set_service_notice(en && !service->notice_en().empty() ? service->notice_en()
+                                                                : service->notice_de());
+  }
+  out->set_status(static_cast<v1::Status>(r.status()));
+  out->set_status_notes(r.status_notes());
+  if (r.has_location()) {
+    out->set_lat(r.lat());
+    out->set_long_(r.long_());
+  }
+  out->set_address(r.address());
+  out->set_address_id(r.address_id());
+  out->set_zipcode(r.zipcode());
+  *out->mutable_requested_at() = TimeUtil::MillisecondsToTimestamp(r.requested_ms());
+  *out->mutable_updated_at() = TimeUtil::MillisecondsToTimestamp(r.updated_ms());
+  *out->mutable_expected_at() = TimeUtil::MillisecondsToTimestamp(r.expected_ms());
+  out->set_department(r.department());
+  out->set_duplicate_of(r.duplicate_of());
+  // Categories may keep details (text, photos, answers) to the reporter and staff.
+  const bool details = visibility != Visibility::kPublic || service == nullptr ||
+                       service->details_public();
+  if (details) {
+    out->set_description(r.description());
+    for (const auto& id : r.media_ids()) {
+      out->add_media_ids(id);
+      out->add_media_urls(infra::StrCat(base_url, "/v1/media/", id));
+    }
+    if (!r.attributes_json().empty()) *out->mutable_attributes() = AttributesFromJson(r.attributes_json());
+  }
+  for (const auto& change : r.history()) {
+    auto* h = out->add_history();
+    h->set_from_status(static_cast<v1::Status>(change.from_status()));
+    h->set_to_status(static_cast<v1::Status>(change.to_status()));
+    *h->mutable_at() = TimeUtil::MillisecondsToTimestamp(change.at_ms());
+    h->set_public_note(change.public_note());
+    h->set_duplicate_of(change.duplicate_of());
+    if (visibility == Visibility::kStaff) {
+      h->set_internal_note(change.internal_note());
+      h->set_actor_account_id(change.actor_account_id());
+    }
+  }
+  if (visibility != Visibility::kPublic) {
+    out->set_account_id(r.account_id());
+    if (r.has_contact()) {
+      auto* c = out->mutable_contact();
+      c->set_first_name(r.contact().first_name());
+      c->set_last_name(r.contact().last_name());
+      c->set_email(r.contact().email());
+      c->set_phone(r.contact().phone());
+      c->set_device_id(r.contact().device_id());
+    }
+  }
+}
+
+absl::StatusOr<int> PageSize(int32_t requested) {
+  if (requested == 0) return 20;
+  if (requested < 0 || requested > 100) return infra::InvalidField("page_size", "must be 1..100");
+  return requested;
+}
+
+absl::StatusOr<std::string> Language(std::string_view requested) {
+  if (requested.empty() || requested == "de") return std::string("de");
+  if (requested == "en") return std::string("en");
+  return infra::InvalidField("language", "must be \"de\" or \"en\"");
+}
+
+absl::Status CheckPageToken(std::string_view token) {
+  if (token.empty() || infra::IsUlid(token)) return absl::OkStatus();
+  return infra::InvalidField("page_token", "not a token from a previous page");
+}
+
+}  // namespace cityhub::requests

@@ -1,0 +1,39 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "cityhub/requests/v1/requests.pb.h"
+#include "cityhub/storage/requests.pb.h"
+#include "infra/auth/authorizer.h"
+
+// How stored requests look from outside, and the small input rules list calls share.
+namespace cityhub::requests {
+
+// Who sees what of a request.
+enum class Visibility {
+  kPublic,  // anyone: no owner, no contact, public notes only; details per category
+  kOwner,   // the resident who filed it: also their own private fields
+  kStaff,   // operators of its department and admins: everything, internal notes included
+};
+
+Visibility VisibilityFor(const infra::auth::Caller& caller,
+                         const cityhub::storage::requests::StoredRequest& r);
+
+// `service` may be null (a category removed since). `base_url` prefixes media URLs.
+void RequestToApi(const cityhub::storage::requests::StoredRequest& r,
+                  const cityhub::storage::requests::StoredService* service, Visibility visibility,
+                  std::string_view language, std::string_view base_url,
+                  cityhub::requests::v1::ServiceRequest* out);
+
+// page_size: 0 → 20; 1..100 as given; anything else INVALID_ARGUMENT.
+absl::StatusOr<int> PageSize(int32_t requested);
+
+// "de" (default) or "en"; INVALID_ARGUMENT otherwise.
+absl::StatusOr<std::string> Language(std::string_view requested);
+
+// A page token is the id of the last item of the previous page (a ULID); empty is the start.
+absl::Status CheckPageToken(std::string_view token);
+
+}  // namespace cityhub::requests

@@ -1,0 +1,285 @@
+// The read side of the requests service: lists, "near me", "my requests" and duplicate
+// suggestions.
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include <google/protobuf/util/time_util.h>
+
+#include "infra/ids.h"
+#include "infra/status.h"
+#include "infra/strings.h"
+#include "services/requests/lifecycle.h"
+#include "services/requests/requests_service.h"
+
+namespace cityhub::requests {
+
+namespace v1 = cityhub::requests::v1;
+using google::protobuf::util::TimeUtil;
+using infra::InvalidField;
+using infra::auth::Caller;
+
+namespace {
+
+// Seconds within RFC 3339's years 0001..9999 and nanos below a second.
+bool IsValidTimestamp(const google::protobuf::Timestamp& t) {
+  return t.seconds() >= TimeUtil::kTimestampMinSeconds && t.seconds() <= TimeUtil::kTimestampMaxSeconds &&
+         t.nanos() >= 0 && t.nanos() < 1'000'000'000;
+}
+
+constexpr double kMaxRadiusM = 20'000;
+// Geo searches look this much further than asked and then decide by exact coordinates: Redis
+// keeps positions as 52-bit geohashes (about 0.6 m off).
+constexpr double kGeoMarginM = 2.0;
+constexpr int kMaxGeoCandidates = 5000;
+// A list call reads at most this many index entries before answering with a shorter page
+// and a token to go on from.
+constexpr int kMaxScanned = 2000;
+
+struct Filter {
+  std::set<std::string> service_codes;
+  std::set<int> statuses;
+  int64_t since_ms = 0;
+  int64_t until_ms = int64_t{1} << 50;
+  bool near = false;
+  double lat = 0, lon = 0, radius_m = 0;
+  bool box = false;
+  double min_lat = 0, min_lon = 0, max_lat = 0, max_lon = 0;
+  std::string before_id;  // the page token
+
+  bool Matches(const StoredRequest& r) const {
+    if (!service_codes.empty() && !service_codes.count(r.service_code())) return false;
+    if (!statuses.empty() && !statuses.count(r.status())) return false;
+    if (r.requested_ms() < since_ms || r.requested_ms() >= until_ms) return false;
+    if (!before_id.empty() && r.id() >= before_id) return false;
+    if (near && (!r.has_location() || DistanceM(lat, lon, r.lat(), r.long_()) > radius_m)) return false;
+    if (box && (!r.has_location() || r.lat() < min_lat || r.lat() > max_lat || r.long_() < min_lon ||
+                r.long_() > max_lon)) {
+      return false;
+    }
+    return true;
+  }
+};
+
+absl::StatusOr<Filter> ParseFilter(const v1::ListRequestsRequest& req) {
+  Filter f;
+  if (req.service_code_size() > 20) return InvalidField("service_code", "at most 20 codes");
+  for (const auto& code : req.service_code()) {
+    if (!IsServiceCode(code)) return InvalidField("service_code", "malformed");
+    f.service_codes.insert(code);
+  }
+  for (int s : req.status()) {
+    if (!v1::Status_IsValid(s) || s == v1::STATUS_UNSPECIFIED) {
+      return InvalidField("status", "must be request statuses");
+    }
+    f.statuses.insert(s);
+  }
+  if (req.has_since()) {
+    if (!IsValidTimestamp(req.since())) return InvalidField("since", "not a valid time");
+    f.since_ms = TimeUtil::TimestampToMilliseconds(req.since());
+  }
+  if (req.has_until()) {
+    if (!IsValidTimestamp(req.until())) return InvalidField("until", "not a valid time");
+    f.until_ms = TimeUtil::TimestampToMilliseconds(req.until());
+  }
+  if (f.since_ms >= f.until_ms) return InvalidField("since", "must be before until");
+  const int near_parts = req.has_lat() + req.has_long_() + req.has_radius_m();
+  if (near_parts != 0 && near_parts != 3) {
+    return InvalidField("radius_m", "lat, long and radius_m go together");
+  }
+  if (near_parts == 3) {
+    if (auto s = CheckCoordinates(req.lat(), req.long_(), "lat", "long"); !s.ok()) return s;
+    if (!std::isfinite(req.radius_m()) || req.radius_m() <= 0 || req.radius_m() > kMaxRadiusM) {
+      return InvalidField("radius_m", "must be more than 0 and at most 20000");
+    }
+    f.near = true;
+    f.lat = req.lat();
+    f.lon = req.long_();
+    f.radius_m = req.radius_m();
+  }
+  const int box_parts = req.has_min_lat() + req.has_min_long() + req.has_max_lat() + req.has_max_long();
+  if (box_parts != 0 && box_parts != 4) {
+    return InvalidField("min_lat", "min_lat, min_long, max_lat and max_long go together");
+  }
+  if (box_parts == 4) {
+    if (f.near) return InvalidField("min_lat", "use either a radius or a box, not both");
+    if (auto s = CheckCoordinates(req.min_lat(), req.min_long(), "min_lat", "min_long"); !s.ok()) return s;
+    if (auto s = CheckCoordinates(req.max_lat(), req.max_long(), "max_lat", "max_long"); !s.ok()) return s;
+    if (req.min_lat() >= req.max_lat()) return InvalidField("min_lat", "must be less than max_lat");
+    if (req.min_long() >= req.max_long()) return InvalidField("min_long", "must be less than max_long");
+    if (DistanceM(req.min_lat(), req.min_long(), req.max_lat(), req.max_long()) > 2 * kMaxRadiusM) {
+      return InvalidField("max_lat", "the box is larger than 40 km across");
+    }
+    f.box = true;
+    f.min_lat = req.min_lat();
+    f.min_lon = req.min_long();
+    f.max_lat = req.max_lat();
+    f.max_lon = req.max_long();
+  }
+  if (auto s = CheckPageToken(req.page_token()); !s.ok()) return s;
+  f.before_id = req.page_token();
+  if (req.request_ids_size() > 100) return InvalidField("request_ids", "at most 100");
+  for (const auto& id : req.request_ids()) {
+    if (!infra::IsUlid(id)) return InvalidField("request_ids", "not request ids");
+  }
+  return f;
+}
+
+}  // namespace
+
+absl::Status RequestsService::Page(const Caller& caller, std::vector<StoredRequest> matches,
+                                   int page_size, std::string_view language,
+                                   v1::ListRequestsResponse* out) {
+  std::sort(matches.begin(), matches.end(),
+            [](const StoredRequest& a, const StoredRequest& b) { return a.id() > b.id(); });
+  const bool more = static_cast<int>(matches.size()) > page_size;
+  if (more) matches.resize(page_size);
+  for (const StoredRequest& r : matches) View(caller, r, language, out->add_requests());
+  if (more) out->set_next_page_token(matches.back().id());
+  return absl::OkStatus();
+}
+
+grpc::Status RequestsService::ListRequests(grpc::ServerContext* ctx,
+                                           const v1::ListRequestsRequest* req,
+                                           v1::ListRequestsResponse* response) {
+  auto caller = deps_.authorizer.Authorize(*ctx, "ListRequests");
+  if (!caller.ok()) return Done(ctx, caller.status());
+  auto jurisdiction = Jurisdiction(req->jurisdiction_id());
+  if (!jurisdiction.ok()) return Done(ctx, jurisdiction.status());
+  auto language = Language(req->language());
+  if (!language.ok()) return Done(ctx, language.status());
+  auto page_size = PageSize(req->page_size());
+  if (!page_size.ok()) return Done(ctx, page_size.status());
+  auto filter = ParseFilter(*req);
+  if (!filter.ok()) return Done(ctx, filter.status());
+
+  // Exact ids, or a geo search: a bounded candidate set, filtered and paged here.
+  std::vector<std::string> candidates;
+  bool bounded = false;
+  if (req->request_ids_size() > 0) {
+    candidates.assign(req->request_ids().begin(), req->request_ids().end());
+    bounded = true;
+  } else if (filter->near) {
+    auto ids = deps_.requests.Near(*jurisdiction, "", filter->lat, filter->lon,
+                                   filter->radius_m + kGeoMarginM, kMaxGeoCandidates);
+    if (!ids.ok()) return Done(ctx, ids.status());
+    candidates = std::move(*ids);
+    bounded = true;
+  } else if (filter->box) {
+    const double center_lat = (filter->min_lat + filter->max_lat) / 2;
+    const double center_lon = (filter->min_lon + filter->max_lon) / 2;
+    const double height = DistanceM(filter->min_lat, center_lon, filter->max_lat, center_lon);
+    const double width = std::max(DistanceM(filter->min_lat, filter->min_lon, filter->min_lat, filter->max_lon),
+                                  DistanceM(filter->max_lat, filter->min_lon, filter->max_lat, filter->max_lon));
+    auto ids = deps_.requests.InBox(*jurisdiction, center_lat, center_lon, width + 2 * kGeoMarginM,
+                                    height + 2 * kGeoMarginM, kMaxGeoCandidates);
+    if (!ids.ok()) return Done(ctx, ids.status());
+    candidates = std::move(*ids);
+    bounded = true;
+  }
+  if (bounded) {
+    std::erase_if(candidates, [&](const std::string& id) {
+      return !filter->before_id.empty() && id >= filter->before_id;
+    });
+    auto requests = deps_.requests.GetMany(candidates);
+    if (!requests.ok()) return Done(ctx, requests.status());
+    std::vector<StoredRequest> matches;
+    for (auto& r : *requests) {
+      if (r && r->jurisdiction_id() == *jurisdiction && filter->Matches(*r)) matches.push_back(std::move(*r));
+    }
+    return Done(ctx, Page(*caller, std::move(matches), *page_size, *language, response));
+  }
+
+  // Newest first from a time index, filtered as it is read.
+  const std::string index_code =
+      filter->service_codes.size() == 1 ? *filter->service_codes.begin() : std::string();
+  std::string cursor = filter->before_id;
+  int scanned = 0;
+  const int batch = std::min(kMaxScanned, std::max(*page_size * 2, 50));
+  while (response->requests_size() < *page_size) {
+    auto ids = deps_.requests.Newest(*jurisdiction, index_code, filter->since_ms, filter->until_ms,
+                                     cursor, batch);
+    if (!ids.ok()) return Done(ctx, ids.status());
+    if (ids->empty()) return grpc::Status::OK;  // the index is exhausted: no next page
+    std::vector<std::string> keys;
+    for (const auto& i : *ids) keys.push_back(i.id);
+    auto requests = deps_.requests.GetMany(keys);
+    if (!requests.ok()) return Done(ctx, requests.status());
+    for (size_t i = 0; i < requests->size(); ++i) {
+      cursor = keys[i];
+      ++scanned;
+      const auto& r = (*requests)[i];
+      if (r && filter->Matches(*r)) {
+        View(*caller, *r, *language, response->add_requests());
+        if (response->requests_size() == *page_size) break;
+      }
+    }
+    if (static_cast<int>(ids->size()) < batch && response->requests_size() < *page_size &&
+        cursor == keys.back()) {
+      return grpc::Status::OK;  // read to the end of the index
+    }
+    if (scanned >= kMaxScanned) break;
+  }
+  response->set_next_page_token(cursor);
+  return grpc::Status::OK;
+}
+
+grpc::Status RequestsService::ListMyRequests(grpc::ServerContext* ctx,
+                                             const v1::ListMyRequestsRequest* req,
+                                             v1::ListRequestsResponse* response) {
+  auto caller = deps_.authorizer.Authorize(*ctx, "ListMyRequests");
+  if (!caller.ok()) return Done(ctx, caller.status());
+  auto language = Language(req->language());
+  if (!language.ok()) return Done(ctx, language.status());
+  auto page_size = PageSize(req->page_size());
+  if (!page_size.ok()) return Done(ctx, page_size.status());
+  if (auto s = CheckPageToken(req->page_token()); !s.ok()) return Done(ctx, s);
+  auto ids = deps_.requests.NewestOfOwner(caller->account_id, req->page_token(), *page_size + 1);
+  if (!ids.ok()) return Done(ctx, ids.status());
+  std::vector<std::string> keys;
+  for (const auto& i : *ids) keys.push_back(i.id);
+  auto requests = deps_.requests.GetMany(keys);
+  if (!requests.ok()) return Done(ctx, requests.status());
+  std::vector<StoredRequest> mine;
+  for (auto& r : *requests) {
+    if (r && r->account_id() == caller->account_id) mine.push_back(std::move(*r));
+  }
+  return Done(ctx, Page(*caller, std::move(mine), *page_size, *language, response));
+}
+
+grpc::Status RequestsService::SuggestDuplicates(grpc::ServerContext* ctx,
+                                                const v1::SuggestDuplicatesRequest* req,
+                                                v1::ListRequestsResponse* response) {
+  auto caller = deps_.authorizer.Authorize(*ctx, "SuggestDuplicates");
+  if (!caller.ok()) return Done(ctx, caller.status());
+  auto language = Language(req->language());
+  if (!language.ok()) return Done(ctx, language.status());
+  if (!IsServiceCode(req->service_code())) return Done(ctx, InvalidField("service_code", "is required"));
+  if (auto s = CheckCoordinates(req->lat(), req->long_(), "lat", "long"); !s.ok()) return Done(ctx, s);
+  const std::string& jurisdiction = settings_.default_jurisdiction;
+  auto service = deps_.catalogue.Find(jurisdiction, req->service_code());
+  if (!service.ok()) return Done(ctx, service.status());
+  auto ids = deps_.requests.Near(jurisdiction, req->service_code(), req->lat(), req->long_(),
+                                 settings_.duplicate_radius_m + kGeoMarginM, 200);
+  if (!ids.ok()) return Done(ctx, ids.status());
+  auto requests = deps_.requests.GetMany(*ids);
+  if (!requests.ok()) return Done(ctx, requests.status());
+  const int64_t oldest = infra::UnixMillis(deps_.clock.Now()) -
+                         std::chrono::duration_cast<std::chrono::milliseconds>(settings_.duplicate_window).count();
+  struct Hit {
+    double distance;
+    StoredRequest request;
+  };
+  std::vector<Hit> hits;
+  for (auto& r : *requests) {
+    if (!r || !IsOpen(static_cast<Status>(r->status())) || r->requested_ms() < oldest) continue;
+    const double d = DistanceM(req->lat(), req->long_(), r->lat(), r->long_());
+    if (d <= settings_.duplicate_radius_m) hits.push_back({d, std::move(*r)});
+  }
+  std::sort(hits.begin(), hits.end(), [](const Hit& a, const Hit& b) { return a.distance < b.distance; });
+  if (hits.size() > 10) hits.resize(10);
+  for (const Hit& h : hits) View(*caller, h.request, *language, response->add_requests());
+  return grpc::Status::OK;
+}
+
+}  // namespace cityhub::requests

@@ -1,0 +1,96 @@
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <string>
+
+#include "cityhub/requests/v1/requests.grpc.pb.h"
+#include "infra/auth/authorizer.h"
+#include "infra/clock.h"
+#include "services/requests/catalogue.h"
+#include "services/requests/geo.h"
+#include "services/requests/media_store.h"
+#include "services/requests/request_store.h"
+#include "services/requests/request_view.h"
+
+namespace cityhub::requests {
+
+struct RequestsSettings {
+  std::string default_jurisdiction = "bielefeld.de";
+  // Every served jurisdiction with the area its requests must lie in.
+  std::map<std::string, Bounds, std::less<>> jurisdictions = {
+      {"bielefeld.de", Bounds{51.90, 8.37, 52.12, 8.67}}};
+  // Base of media URLs in answers, e.g. "https://api.bielefeld.de".
+  std::string public_base_url = "http://127.0.0.1:8080";
+  std::chrono::seconds idempotency_ttl{86400};
+  // Duplicate suggestions: open requests of the category this close and this recent.
+  double duplicate_radius_m = 50;
+  std::chrono::hours duplicate_window{24 * 30};
+};
+
+struct RequestsDeps {
+  RequestStore& requests;
+  CatalogueStore& catalogue_store;
+  Catalogue& catalogue;
+  MediaStore& media;
+  const infra::auth::Authorizer& authorizer;
+  const infra::Clock& clock;
+};
+
+// The requests gRPC service (sync API: handlers block on Redis and the media directory).
+class RequestsService final : public cityhub::requests::v1::RequestsService::Service {
+ public:
+  RequestsService(RequestsDeps deps, RequestsSettings settings);
+
+  // Loads categories from a JSON array of Service objects into `jurisdiction` when it has
+  // none yet (the default catalogue of the local stack). Returns how many were created.
+  absl::StatusOr<int> SeedCatalogue(const std::string& json, const std::string& jurisdiction);
+
+  // Handles a domain event of the accounts service (AccountDeleted: forget the account).
+  absl::Status OnAccountEvent(const std::string& payload);
+
+#define CITYHUB_RPC(Name, Request, Response)                                               \
+  grpc::Status Name(grpc::ServerContext* ctx, const cityhub::requests::v1::Request* request, \
+                    cityhub::requests::v1::Response* response) override
+  CITYHUB_RPC(ListServices, ListServicesRequest, ListServicesResponse);
+  CITYHUB_RPC(GetService, GetServiceRequest, Service);
+  CITYHUB_RPC(CreateService, CreateServiceRequest, Service);
+  CITYHUB_RPC(UpdateService, UpdateServiceRequest, Service);
+  CITYHUB_RPC(CreateRequest, CreateRequestRequest, ServiceRequest);
+  CITYHUB_RPC(GetRequest, GetRequestRequest, ServiceRequest);
+  CITYHUB_RPC(ListRequests, ListRequestsRequest, ListRequestsResponse);
+  CITYHUB_RPC(ListMyRequests, ListMyRequestsRequest, ListRequestsResponse);
+  CITYHUB_RPC(SuggestDuplicates, SuggestDuplicatesRequest, ListRequestsResponse);
+  CITYHUB_RPC(AddMedia, AddMediaRequest, ServiceRequest);
+  CITYHUB_RPC(TransitionRequest, TransitionRequestRequest, ServiceRequest);
+  CITYHUB_RPC(AddComment, AddCommentRequest, Comment);
+  CITYHUB_RPC(ListComments, ListCommentsRequest, ListCommentsResponse);
+  CITYHUB_RPC(FollowRequest, FollowRequestRequest, FollowResponse);
+  CITYHUB_RPC(UnfollowRequest, UnfollowRequestRequest, FollowResponse);
+  CITYHUB_RPC(ExportUserData, ExportUserDataRequest, UserDataExport);
+#undef CITYHUB_RPC
+  grpc::Status UploadMedia(grpc::ServerContext* ctx, const cityhub::requests::v1::UploadMediaRequest* request,
+                           cityhub::requests::v1::Media* response) override;
+  grpc::Status GetMedia(grpc::ServerContext* ctx, const cityhub::requests::v1::GetMediaRequest* request,
+                        cityhub::api::HttpBody* response) override;
+
+ private:
+  absl::StatusOr<std::string> Jurisdiction(std::string_view requested) const;
+  // The API form of `r` as `caller` may see it.
+  void View(const infra::auth::Caller& caller, const StoredRequest& r, std::string_view language,
+            cityhub::requests::v1::ServiceRequest* out);
+  // Fills a list answer from candidate requests (already filtered), newest first, one page.
+  absl::Status Page(const infra::auth::Caller& caller, std::vector<StoredRequest> matches,
+                    int page_size, std::string_view language,
+                    cityhub::requests::v1::ListRequestsResponse* out);
+  absl::Status Transition(const infra::auth::Caller& caller,
+                          const cityhub::requests::v1::TransitionRequestRequest& req,
+                          const std::string& trace_id, StoredRequest* result);
+  cityhub::events::v1::Event NewEvent(grpc::ServerContext* ctx) const;
+  grpc::Status Done(grpc::ServerContext* ctx, const absl::Status& status) const;
+
+  RequestsDeps deps_;
+  RequestsSettings settings_;
+};
+
+}  // namespace cityhub::requests

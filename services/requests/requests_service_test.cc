@@ -1,0 +1,658 @@
+// The requests service over real gRPC against a real Redis.
+#include <atomic>
+#include <set>
+#include <thread>
+
+#include <google/protobuf/util/time_util.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "infra/ids.h"
+#include "services/requests/requests_test_fixture.h"
+#include "tests/harness/images.h"
+
+namespace cityhub::requests {
+namespace {
+
+namespace v1 = cityhub::requests::v1;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using ::testing::StartsWith;
+using google::protobuf::util::TimeUtil;
+using namespace std::chrono_literals;
+
+const Who kAnna = {"01JANNA0000000000000000000", {"citizen"}, {}, true};
+const Who kBen = {"01JBEN00000000000000000000", {"citizen"}, {}, true};
+const Who kLights = {"01JLIGHTS00000000000000000", {"citizen", "operator"}, {"street-lighting"}, true};
+const Who kParks = {"01JPARKS000000000000000000", {"citizen", "operator"}, {"parks"}, true};
+const Who kAdmin = {"01JADMIN000000000000000000", {"citizen", "admin"}, {}, true};
+const Who kNobody = {};
+
+// --- catalogue ------------------------------------------------------------------------------
+
+TEST_F(RequestsServiceTest, TheCatalogueSpeaksGermanAndEnglish) {
+  v1::ListServicesRequest req;
+  v1::ListServicesResponse de, en;
+  ASSERT_TRUE(stub_->ListServices(Ctx().get(), req, &de).ok());
+  req.set_language("en");
+  ASSERT_TRUE(stub_->ListServices(Ctx().get(), req, &en).ok());
+  ASSERT_EQ(de.services_size(), 8);
+  std::map<std::string, std::string> names;
+  for (const auto& s : en.services()) names[s.service_code()] = s.name();
+  EXPECT_EQ(names["pothole"], "Pothole");
+  v1::GetServiceRequest get;
+  get.set_service_code("streetlight");
+  v1::Service light;
+  ASSERT_TRUE(stub_->GetService(Ctx().get(), get, &light).ok());
+  EXPECT_EQ(light.name(), "Straßenbeleuchtung defekt");
+  EXPECT_EQ(light.department(), "street-lighting");
+  EXPECT_EQ(light.attributes(0).code(), "problem");
+  get.set_service_code("nope");
+  EXPECT_EQ(stub_->GetService(Ctx().get(), get, &light).error_code(), grpc::StatusCode::NOT_FOUND);
+  req.set_language("fr");
+  EXPECT_EQ(stub_->ListServices(Ctx().get(), req, &en).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  req.set_language("");
+  req.set_jurisdiction_id("berlin.de");
+  EXPECT_EQ(stub_->ListServices(Ctx().get(), req, &en).error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(RequestsServiceTest, OnlyAdminsManageTheCatalogue) {
+  v1::CreateServiceRequest create;
+  auto* s = create.mutable_service();
+  s->set_service_code("bench");
+  s->mutable_names()->set_de("Parkbank beschädigt");
+  s->set_department("parks");
+  s->set_sla_hours(240);
+  s->set_active(true);
+  v1::Service out;
+  EXPECT_EQ(stub_->CreateService(Ctx(kParks).get(), create, &out).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(stub_->CreateService(Ctx().get(), create, &out).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  ASSERT_TRUE(stub_->CreateService(Ctx(kAdmin).get(), create, &out).ok());
+  EXPECT_EQ(stub_->CreateService(Ctx(kAdmin).get(), create, &out).error_code(),
+            grpc::StatusCode::ALREADY_EXISTS);
+
+  v1::UpdateServiceRequest update;
+  update.set_service_code("bench");
+  update.mutable_service()->set_sla_hours(48);
+  update.mutable_update_mask()->add_paths("sla_hours");
+  ASSERT_TRUE(stub_->UpdateService(Ctx(kAdmin).get(), update, &out).ok());
+  EXPECT_EQ(out.sla_hours(), 48);
+  EXPECT_EQ(out.names().de(), "Parkbank beschädigt");  // untouched
+  update.mutable_service()->set_sla_hours(0);
+  const grpc::Status bad = stub_->UpdateService(Ctx(kAdmin).get(), update, &out);
+  EXPECT_EQ(bad.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(bad.error_message(), StartsWith("sla_hours:"));
+  s->set_service_code("with space");
+  const grpc::Status bad_code = stub_->CreateService(Ctx(kAdmin).get(), create, &out);
+  EXPECT_THAT(bad_code.error_message(), StartsWith("service_code:"));
+}
+
+// --- filing ---------------------------------------------------------------------------------
+
+TEST_F(RequestsServiceTest, ASignedInResidentFilesARequestWithAPhoto) {
+  v1::UploadMediaRequest upload;
+  upload.mutable_file()->set_data(cityhub::testing::TestJpeg(800, 600, true));
+  upload.mutable_file()->set_content_type("image/jpeg");
+  v1::Media media;
+  ASSERT_TRUE(stub_->UploadMedia(Ctx(kAnna).get(), upload, &media).ok());
+  EXPECT_EQ(media.content_type(), "image/jpeg");
+  EXPECT_EQ(media.width(), 800);
+  EXPECT_EQ(media.url(), "https://api.example/v1/media/" + media.media_id());
+
+  v1::CreateRequestRequest req = NewRequest("streetlight");
+  req.add_media_ids(media.media_id());
+  req.set_address("Jahnplatz 5, 33602 Bielefeld");
+  const v1::ServiceRequest r = File(kAnna, req);
+  EXPECT_TRUE(infra::IsUlid(r.request_id()));
+  EXPECT_EQ(r.status(), v1::SUBMITTED);
+  EXPECT_EQ(r.service_name(), "Straßenbeleuchtung defekt");
+  EXPECT_EQ(r.department(), "street-lighting");
+  EXPECT_EQ(r.account_id(), kAnna.account_id);
+  EXPECT_TRUE(r.is_own());
+  EXPECT_EQ(r.media_urls(0), media.url());
+  EXPECT_EQ(TimeUtil::TimestampToMilliseconds(r.expected_at()) -
+                TimeUtil::TimestampToMilliseconds(r.requested_at()),
+            120 * 3'600'000LL);
+  EXPECT_THAT(r.service_notice(), HasSubstr("fünf Werktagen"));
+  const auto events = Events();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].request_created().request_id(), r.request_id());
+  EXPECT_EQ(events[0].request_created().owner_account_id(), kAnna.account_id);
+}
+
+TEST_F(RequestsServiceTest, AnonymousContactDetailsAreNeverPublic) {
+  v1::CreateRequestRequest req = NewRequest("pothole");
+  req.mutable_contact()->set_email("anna@example.de");
+  req.mutable_contact()->set_first_name("Anna");
+  const v1::ServiceRequest filed = File(kNobody, req);
+  EXPECT_TRUE(filed.account_id().empty());
+  v1::GetRequestRequest get;
+  get.set_request_id(filed.request_id());
+  v1::ServiceRequest seen;
+  ASSERT_TRUE(stub_->GetRequest(Ctx().get(), get, &seen).ok());
+  EXPECT_FALSE(seen.has_contact());
+  ASSERT_TRUE(stub_->GetRequest(Ctx(kBen).get(), get, &seen).ok());
+  EXPECT_FALSE(seen.has_contact());
+  v1::ServiceRequest staff;
+  ASSERT_TRUE(stub_->GetRequest(Ctx(Operator("01JROADS000000000000000000", "roads")).get(), get, &staff).ok());
+  EXPECT_EQ(staff.contact().email(), "anna@example.de");
+  EXPECT_THAT(Events()[0].DebugString(), Not(HasSubstr("anna@example.de")));
+}
+
+TEST_F(RequestsServiceTest, UnverifiedResidentsCannotFileUnderTheirName) {
+  Who unverified = kAnna;
+  unverified.verified = false;
+  v1::ServiceRequest out;
+  const grpc::Status s = stub_->CreateRequest(Ctx(unverified).get(), NewRequest("pothole"), &out);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(s.error_message(), HasSubstr("verify"));
+}
+
+TEST_F(RequestsServiceTest, BadInputIsRefusedNamingTheField) {
+  struct Case {
+    std::string name;
+    std::function<void(v1::CreateRequestRequest&)> spoil;
+    std::string field;
+  };
+  const std::vector<Case> cases = {
+      {"unknown category", [](auto& r) { r.set_service_code("ufo_sighting"); }, "service_code"},
+      {"missing required attribute", [](auto& r) { r.mutable_attributes()->clear_fields(); }, "attributes.problem"},
+      {"value not in list", [](auto& r) { (*r.mutable_attributes()->mutable_fields())["problem"].set_string_value("purple"); }, "attributes.problem"},
+      {"lat 91", [](auto& r) { r.set_lat(91); }, "lat"},
+      {"NaN", [](auto& r) { r.set_lat(std::nan("")); }, "lat"},
+      {"long infinite", [](auto& r) { r.set_long_(INFINITY); }, "long"},
+      {"outside the city", [](auto& r) { r.set_lat(52.52); r.set_long_(13.40); }, "lat"},
+      {"no location", [](auto& r) { r.clear_lat(); r.clear_long_(); }, "lat"},
+      {"4001-character description", [](auto& r) { r.set_description(std::string(4001, 'x')); }, "description"},
+      {"unknown photo", [](auto& r) { r.add_media_ids(std::string(64, 'a')); }, "media_ids"},
+      {"malformed photo id", [](auto& r) { r.add_media_ids("../../etc/passwd"); }, "media_ids"},
+      {"bad contact e-mail", [](auto& r) { r.mutable_contact()->set_email("nope"); }, "contact.email"},
+  };
+  for (const Case& c : cases) {
+    v1::CreateRequestRequest req = NewRequest("streetlight");
+    c.spoil(req);
+    v1::ServiceRequest out;
+    const grpc::Status s = stub_->CreateRequest(Ctx(kAnna).get(), req, &out);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << c.name;
+    EXPECT_THAT(s.error_message(), StartsWith(c.field + ":")) << c.name;
+  }
+  v1::CreateRequestRequest ok = NewRequest("streetlight");
+  ok.set_description(std::string(4000, 'x'));
+  v1::ServiceRequest out;
+  EXPECT_TRUE(stub_->CreateRequest(Ctx(kAnna).get(), ok, &out).ok());
+  EXPECT_EQ(Events().size(), 1u);  // nothing was stored for the refused ones
+}
+
+TEST_F(RequestsServiceTest, UploadsAreRecognisedByContentAndLimitedInSize) {
+  v1::UploadMediaRequest upload;
+  upload.mutable_file()->set_content_type("image/jpeg");
+  upload.mutable_file()->set_data("This is a text file pretending to be a photo.\n");
+  v1::Media media;
+  grpc::Status s = stub_->UploadMedia(Ctx(kAnna).get(), upload, &media);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), StartsWith("file:"));
+  std::string big = cityhub::testing::TestJpeg(100, 100);
+  big.resize(10 * 1024 * 1024 + 1, '\0');
+  upload.mutable_file()->set_data(big);
+  s = stub_->UploadMedia(Ctx(kAnna).get(), upload, &media);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("larger than 10 MiB"));
+  upload.mutable_file()->set_data(cityhub::testing::TestPng(4, 4));
+  EXPECT_EQ(stub_->UploadMedia(Ctx().get(), upload, &media).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+}
+
+TEST_F(RequestsServiceTest, PhotosAreStoredWithoutMetadataAndServedBack) {
+  v1::UploadMediaRequest upload;
+  upload.mutable_file()->set_data(cityhub::testing::TestPng(16, 16, true));
+  v1::Media media;
+  ASSERT_TRUE(stub_->UploadMedia(Ctx(kAnna).get(), upload, &media).ok());
+  v1::GetMediaRequest get;
+  get.set_media_id(media.media_id());
+  cityhub::api::HttpBody body;
+  ASSERT_TRUE(stub_->GetMedia(Ctx().get(), get, &body).ok());
+  EXPECT_EQ(body.content_type(), "image/png");
+  EXPECT_THAT(body.data(), Not(HasSubstr(cityhub::testing::kGpsMarker)));
+  EXPECT_EQ(infra::HexEncode(infra::Sha256(body.data())), media.media_id());  // content-addressed
+  v1::Media again;
+  ASSERT_TRUE(stub_->UploadMedia(Ctx(kBen).get(), upload, &again).ok());
+  EXPECT_EQ(again.media_id(), media.media_id());
+  get.set_media_id("not-a-hash");
+  EXPECT_EQ(stub_->GetMedia(Ctx().get(), get, &body).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  get.set_media_id(std::string(64, '0'));
+  EXPECT_EQ(stub_->GetMedia(Ctx().get(), get, &body).error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(RequestsServiceTest, TwentyConcurrentCreatesWithOneKeyMakeOneRequestAndTwentyEqualAnswers) {
+  std::vector<std::string> answers(20);
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int i = 0; i < 20; ++i) {
+    threads.emplace_back([&, i] {
+      auto ctx = Ctx(kAnna);
+      ctx->AddMetadata("idempotency-key", "phone-retry-7f3a");
+      v1::ServiceRequest out;
+      if (!stub_->CreateRequest(ctx.get(), NewRequest("graffiti"), &out).ok()) ++failures;
+      answers[i] = out.SerializeAsString();
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(std::set<std::string>(answers.begin(), answers.end()).size(), 1u);
+  EXPECT_EQ(requests_->Count("bielefeld.de").value(), 1);
+  EXPECT_EQ(Events().size(), 1u);
+  // The same key from another account is another request.
+  auto ctx = Ctx(kBen);
+  ctx->AddMetadata("idempotency-key", "phone-retry-7f3a");
+  v1::ServiceRequest other;
+  ASSERT_TRUE(stub_->CreateRequest(ctx.get(), NewRequest("graffiti"), &other).ok());
+  EXPECT_EQ(requests_->Count("bielefeld.de").value(), 2);
+}
+
+// --- lifecycle and access -------------------------------------------------------------------
+
+TEST_F(RequestsServiceTest, StaffMoveARequestThroughItsLifecycleWithPublicAndInternalNotes) {
+  const v1::ServiceRequest r = File(kAnna, NewRequest("streetlight"));
+  v1::TransitionRequestRequest t;
+  t.set_request_id(r.request_id());
+  v1::ServiceRequest out;
+  t.set_status(v1::RESOLVED);
+  const grpc::Status skip = stub_->TransitionRequest(Ctx(kLights).get(), t, &out);
+  EXPECT_EQ(skip.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(skip.error_message(), HasSubstr("SUBMITTED to RESOLVED"));
+  for (auto [status, note] : std::vector<std::pair<v1::Status, std::string>>{
+           {v1::ACKNOWLEDGED, "Gemeldet an den Betriebshof."},
+           {v1::IN_PROGRESS, "Ein Trupp ist unterwegs."},
+           {v1::RESOLVED, "Leuchtmittel getauscht."}}) {
+    t.set_status(status);
+    t.set_public_note(note);
+    t.set_internal_note("Auftrag 4711, Kolonne Nord");
+    ASSERT_TRUE(stub_->TransitionRequest(Ctx(kLights).get(), t, &out).ok());
+  }
+  EXPECT_EQ(out.status(), v1::RESOLVED);
+  EXPECT_EQ(out.status_notes(), "Leuchtmittel getauscht.");
+  v1::GetRequestRequest get;
+  get.set_request_id(r.request_id());
+  v1::ServiceRequest as_public, as_owner, as_staff;
+  ASSERT_TRUE(stub_->GetRequest(Ctx().get(), get, &as_public).ok());
+  ASSERT_TRUE(stub_->GetRequest(Ctx(kAnna).get(), get, &as_owner).ok());
+  ASSERT_TRUE(stub_->GetRequest(Ctx(kLights).get(), get, &as_staff).ok());
+  ASSERT_EQ(as_public.history_size(), 3);
+  EXPECT_EQ(as_public.history(2).public_note(), "Leuchtmittel getauscht.");
+  EXPECT_THAT(as_public.DebugString(), Not(HasSubstr("4711")));
+  EXPECT_THAT(as_owner.DebugString(), Not(HasSubstr("4711")));
+  EXPECT_EQ(as_staff.history(0).internal_note(), "Auftrag 4711, Kolonne Nord");
+  EXPECT_EQ(as_staff.history(0).actor_account_id(), kLights.account_id);
+  for (const auto& e : Events()) EXPECT_THAT(e.DebugString(), Not(HasSubstr("4711")));
+  // Reopen, then close.
+  t.set_status(v1::IN_PROGRESS);
+  ASSERT_TRUE(stub_->TransitionRequest(Ctx(kLights).get(), t, &out).ok());
+  t.set_status(v1::CLOSED);
+  EXPECT_EQ(stub_->TransitionRequest(Ctx(kLights).get(), t, &out).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  t.set_status(v1::STATUS_UNSPECIFIED);
+  EXPECT_EQ(stub_->TransitionRequest(Ctx(kLights).get(), t, &out).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(RequestsServiceTest, DuplicatesPointAtAnotherRequest) {
+  const v1::ServiceRequest first = File(kAnna, NewRequest("tree"));
+  const v1::ServiceRequest second = File(kBen, NewRequest("tree"));
+  v1::TransitionRequestRequest t;
+  t.set_request_id(second.request_id());
+  t.set_status(v1::DUPLICATE);
+  v1::ServiceRequest out;
+  EXPECT_THAT(stub_->TransitionRequest(Ctx(kParks).get(), t, &out).error_message(), StartsWith("duplicate_of:"));
+  t.set_duplicate_of(second.request_id());
+  EXPECT_THAT(stub_->TransitionRequest(Ctx(kParks).get(), t, &out).error_message(), StartsWith("duplicate_of:"));
+  t.set_duplicate_of(first.request_id());
+  ASSERT_TRUE(stub_->TransitionRequest(Ctx(kParks).get(), t, &out).ok());
+  EXPECT_EQ(out.duplicate_of(), first.request_id());
+}
+
+TEST_F(RequestsServiceTest, AccessMatrix) {
+  const v1::ServiceRequest r = File(kAnna, NewRequest("streetlight"));
+  struct Row {
+    std::string who_name;
+    Who who;
+    bool read_private, comment, transition;
+  };
+  const std::vector<Row> rows = {
+      {"anonymous", kNobody, false, false, false},
+      {"owner", kAnna, true, true, false},
+      {"other citizen", kBen, false, false, false},
+      {"operator of the department", kLights, true, true, true},
+      {"operator of another department", kParks, false, false, false},
+      {"admin", kAdmin, true, true, true},
+  };
+  for (const Row& row : rows) {
+    SCOPED_TRACE(row.who_name);
+    v1::GetRequestRequest get;
+    get.set_request_id(r.request_id());
+    v1::ServiceRequest seen;
+    ASSERT_TRUE(stub_->GetRequest(Ctx(row.who).get(), get, &seen).ok());  // public read: everyone
+    EXPECT_EQ(seen.status(), v1::SUBMITTED);
+    EXPECT_EQ(!seen.account_id().empty(), row.read_private);
+
+    v1::AddCommentRequest comment;
+    comment.set_request_id(r.request_id());
+    comment.set_text("Danke!");
+    v1::Comment added;
+    const grpc::Status c = stub_->AddComment(Ctx(row.who).get(), comment, &added);
+    EXPECT_EQ(c.ok(), row.comment) << c.error_message();
+    if (!row.comment) {
+      EXPECT_EQ(c.error_code(), row.who.account_id.empty() ? grpc::StatusCode::UNAUTHENTICATED
+                                                           : grpc::StatusCode::PERMISSION_DENIED);
+    }
+
+    v1::TransitionRequestRequest t;
+    t.set_request_id(r.request_id());
+    t.set_status(v1::REJECTED);
+    v1::ServiceRequest moved;
+    // Probe with an invalid target so that a permitted caller gets FAILED_PRECONDITION
+    // instead of changing the request.
+    t.set_status(v1::CLOSED);
+    const grpc::Status m = stub_->TransitionRequest(Ctx(row.who).get(), t, &moved);
+    if (row.transition) {
+      EXPECT_EQ(m.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+    } else {
+      EXPECT_TRUE(m.error_code() == grpc::StatusCode::PERMISSION_DENIED ||
+                  m.error_code() == grpc::StatusCode::UNAUTHENTICATED)
+          << m.error_code();
+    }
+  }
+}
+
+// --- comments, follows ----------------------------------------------------------------------
+
+TEST_F(RequestsServiceTest, CommentsArePagedAndFollowsCounted) {
+  const v1::ServiceRequest r = File(kAnna, NewRequest("playground"));
+  for (int i = 0; i < 3; ++i) {
+    v1::AddCommentRequest c;
+    c.set_request_id(r.request_id());
+    c.set_text("Kommentar " + std::to_string(i));
+    v1::Comment out;
+    ASSERT_TRUE(stub_->AddComment(Ctx(i == 1 ? kParks : kAnna).get(), c, &out).ok());
+  }
+  v1::ListCommentsRequest list;
+  list.set_request_id(r.request_id());
+  list.set_page_size(2);
+  v1::ListCommentsResponse page1, page2;
+  ASSERT_TRUE(stub_->ListComments(Ctx().get(), list, &page1).ok());
+  ASSERT_EQ(page1.comments_size(), 2);
+  EXPECT_EQ(page1.comments(1).author_role(), "staff");
+  list.set_page_token(page1.next_page_token());
+  ASSERT_TRUE(stub_->ListComments(Ctx().get(), list, &page2).ok());
+  ASSERT_EQ(page2.comments_size(), 1);
+  EXPECT_EQ(page2.next_page_token(), "");
+
+  v1::FollowRequestRequest follow;
+  follow.set_request_id(r.request_id());
+  v1::FollowResponse state;
+  ASSERT_TRUE(stub_->FollowRequest(Ctx(kBen).get(), follow, &state).ok());
+  ASSERT_TRUE(stub_->FollowRequest(Ctx(kBen).get(), follow, &state).ok());  // idempotent
+  EXPECT_TRUE(state.following());
+  EXPECT_EQ(state.follower_count(), 1);
+  v1::GetRequestRequest get;
+  get.set_request_id(r.request_id());
+  v1::ServiceRequest seen;
+  ASSERT_TRUE(stub_->GetRequest(Ctx(kBen).get(), get, &seen).ok());
+  EXPECT_TRUE(seen.following());
+  EXPECT_EQ(seen.follower_count(), 1);
+  v1::UnfollowRequestRequest unfollow;
+  unfollow.set_request_id(r.request_id());
+  ASSERT_TRUE(stub_->UnfollowRequest(Ctx(kBen).get(), unfollow, &state).ok());
+  EXPECT_EQ(state.follower_count(), 0);
+  int followed = 0, unfollowed = 0, comments = 0;
+  for (const auto& e : Events()) {
+    followed += e.has_request_followed();
+    unfollowed += e.has_request_unfollowed();
+    comments += e.has_comment_added();
+  }
+  EXPECT_EQ(followed, 1);
+  EXPECT_EQ(unfollowed, 1);
+  EXPECT_EQ(comments, 3);
+  follow.set_request_id(std::string(26, 'Z'));
+  EXPECT_EQ(stub_->FollowRequest(Ctx(kBen).get(), follow, &state).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  follow.set_request_id("01JZZZZZZZZZZZZZZZZZZZZZZZ");
+  EXPECT_EQ(stub_->FollowRequest(Ctx(kBen).get(), follow, &state).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(RequestsServiceTest, OwnersAddUpToFivePhotosLater) {
+  const v1::ServiceRequest r = File(kAnna, NewRequest("graffiti"));
+  std::vector<std::string> ids;
+  for (int i = 0; i < 6; ++i) {
+    v1::UploadMediaRequest upload;
+    upload.mutable_file()->set_data(cityhub::testing::TestPng(4 + i, 4));
+    v1::Media m;
+    ASSERT_TRUE(stub_->UploadMedia(Ctx(kAnna).get(), upload, &m).ok());
+    ids.push_back(m.media_id());
+  }
+  v1::AddMediaRequest add;
+  add.set_request_id(r.request_id());
+  for (int i = 0; i < 5; ++i) add.add_media_ids(ids[i]);
+  v1::ServiceRequest out;
+  EXPECT_EQ(stub_->AddMedia(Ctx(kBen).get(), add, &out).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  ASSERT_TRUE(stub_->AddMedia(Ctx(kAnna).get(), add, &out).ok());
+  EXPECT_EQ(out.media_ids_size(), 5);
+  add.clear_media_ids();
+  add.add_media_ids(ids[5]);
+  EXPECT_EQ(stub_->AddMedia(Ctx(kAnna).get(), add, &out).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+// --- queries --------------------------------------------------------------------------------
+
+TEST_F(RequestsServiceTest, ListsAreNewestFirstFilteredAndCursorPaged) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 25; ++i) {
+    clock_->Advance(1min);
+    ids.push_back(File(i % 2 ? kBen : kAnna, NewRequest(i % 3 ? "pothole" : "graffiti")).request_id());
+  }
+  v1::TransitionRequestRequest t;
+  t.set_request_id(ids[0]);
+  t.set_status(v1::REJECTED);
+  v1::ServiceRequest moved;
+  ASSERT_TRUE(stub_->TransitionRequest(Ctx(kAdmin).get(), t, &moved).ok());
+
+  std::vector<std::string> seen;
+  v1::ListRequestsRequest req;
+  req.set_page_size(10);
+  int pages = 0;
+  do {
+    v1::ListRequestsResponse page;
+    ASSERT_TRUE(stub_->ListRequests(Ctx().get(), req, &page).ok());
+    for (const auto& r : page.requests()) seen.push_back(r.request_id());
+    req.set_page_token(page.next_page_token());
+    ++pages;
+  } while (!req.page_token().empty() && pages < 10);
+  EXPECT_EQ(seen, std::vector<std::string>(ids.rbegin(), ids.rend()));
+
+  v1::ListRequestsRequest graffiti;
+  graffiti.add_service_code("graffiti");
+  graffiti.set_page_size(100);
+  v1::ListRequestsResponse g;
+  ASSERT_TRUE(stub_->ListRequests(Ctx().get(), graffiti, &g).ok());
+  EXPECT_EQ(g.requests_size(), 9);
+  for (const auto& r : g.requests()) EXPECT_EQ(r.service_code(), "graffiti");
+
+  v1::ListRequestsRequest open;
+  open.add_status(v1::SUBMITTED);
+  open.set_page_size(100);
+  v1::ListRequestsResponse o;
+  ASSERT_TRUE(stub_->ListRequests(Ctx().get(), open, &o).ok());
+  EXPECT_EQ(o.requests_size(), 24);
+
+  v1::ListRequestsRequest window;
+  *window.mutable_since() = TimeUtil::MillisecondsToTimestamp(
+      infra::UnixMillis(clock_->Now()) - 5 * 60'000 + 1);
+  window.set_page_size(100);
+  v1::ListRequestsResponse w;
+  ASSERT_TRUE(stub_->ListRequests(Ctx().get(), window, &w).ok());
+  EXPECT_EQ(w.requests_size(), 5);
+
+  v1::ListMyRequestsRequest mine;
+  mine.set_page_size(5);
+  v1::ListRequestsResponse m;
+  ASSERT_TRUE(stub_->ListMyRequests(Ctx(kAnna).get(), mine, &m).ok());
+  EXPECT_EQ(m.requests_size(), 5);
+  for (const auto& r : m.requests()) EXPECT_TRUE(r.is_own());
+  EXPECT_FALSE(m.next_page_token().empty());
+
+  v1::ListRequestsRequest bad;
+  bad.set_page_size(101);
+  v1::ListRequestsResponse none;
+  EXPECT_THAT(stub_->ListRequests(Ctx().get(), bad, &none).error_message(), StartsWith("page_size:"));
+  bad.set_page_size(10);
+  bad.set_page_token("garbage");
+  EXPECT_THAT(stub_->ListRequests(Ctx().get(), bad, &none).error_message(), StartsWith("page_token:"));
+  bad.clear_page_token();
+  bad.set_lat(52);
+  EXPECT_THAT(stub_->ListRequests(Ctx().get(), bad, &none).error_message(), StartsWith("radius_m:"));
+}
+
+TEST_F(RequestsServiceTest, DuplicateSuggestionsAreOpenSameCategoryNearAndRecent) {
+  // Two points 30 m apart, one 80 m away.
+  const v1::ServiceRequest near = File(kAnna, NewRequest("pothole", 52.02110, 8.53250));
+  const v1::ServiceRequest far = File(kAnna, NewRequest("pothole", 52.02182, 8.53250));
+  const v1::ServiceRequest other = File(kAnna, NewRequest("graffiti", 52.02110, 8.53250));
+  v1::SuggestDuplicatesRequest req;
+  req.set_service_code("pothole");
+  req.set_lat(52.02137);
+  req.set_long_(8.53250);
+  v1::ListRequestsResponse out;
+  ASSERT_TRUE(stub_->SuggestDuplicates(Ctx().get(), req, &out).ok());
+  ASSERT_EQ(out.requests_size(), 1);
+  EXPECT_EQ(out.requests(0).request_id(), near.request_id());
+  (void)far;
+  (void)other;
+  v1::TransitionRequestRequest t;
+  t.set_request_id(near.request_id());
+  t.set_status(v1::REJECTED);
+  v1::ServiceRequest moved;
+  ASSERT_TRUE(stub_->TransitionRequest(Ctx(kAdmin).get(), t, &moved).ok());
+  out.Clear();
+  ASSERT_TRUE(stub_->SuggestDuplicates(Ctx().get(), req, &out).ok());
+  EXPECT_EQ(out.requests_size(), 0);  // closed requests are no duplicates
+  const v1::ServiceRequest fresh = File(kBen, NewRequest("pothole", 52.02120, 8.53250));
+  clock_->Advance(std::chrono::hours(24 * 31));
+  out.Clear();
+  ASSERT_TRUE(stub_->SuggestDuplicates(Ctx().get(), req, &out).ok());
+  EXPECT_EQ(out.requests_size(), 0);  // older than 30 days
+  (void)fresh;
+}
+
+// --- privacy --------------------------------------------------------------------------------
+
+TEST_F(RequestsServiceTest, ADeletedAccountLeavesAnonymousPublicRecords) {
+  v1::CreateRequestRequest req = NewRequest("pothole");
+  req.mutable_contact()->set_phone("+49 521 123456");
+  const v1::ServiceRequest r = File(kAnna, req);
+  v1::AddCommentRequest c;
+  c.set_request_id(r.request_id());
+  c.set_text("Es wird schlimmer.");
+  v1::Comment comment;
+  ASSERT_TRUE(stub_->AddComment(Ctx(kAnna).get(), c, &comment).ok());
+  const v1::ServiceRequest bens = File(kBen, NewRequest("tree"));
+  v1::FollowRequestRequest follow;
+  follow.set_request_id(bens.request_id());
+  v1::FollowResponse state;
+  ASSERT_TRUE(stub_->FollowRequest(Ctx(kAnna).get(), follow, &state).ok());
+
+  v1::ExportUserDataRequest ask;
+  ask.set_account_id(kAnna.account_id);
+  v1::UserDataExport before;
+  EXPECT_EQ(stub_->ExportUserData(Ctx(kAnna).get(), ask, &before).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  ASSERT_TRUE(stub_->ExportUserData(Internal().get(), ask, &before).ok());
+  ASSERT_EQ(before.requests_size(), 1);
+  EXPECT_EQ(before.requests(0).contact().phone(), "+49 521 123456");
+  EXPECT_EQ(before.comments_size(), 1);
+  EXPECT_EQ(before.followed_request_ids_size(), 1);
+
+  cityhub::events::v1::Event deleted;
+  deleted.mutable_account_deleted()->set_account_id(kAnna.account_id);
+  ASSERT_TRUE(service_->OnAccountEvent(deleted.SerializeAsString()).ok());
+  ASSERT_TRUE(service_->OnAccountEvent(deleted.SerializeAsString()).ok());  // idempotent
+
+  v1::GetRequestRequest get;
+  get.set_request_id(r.request_id());
+  v1::ServiceRequest staff_view;
+  ASSERT_TRUE(stub_->GetRequest(Ctx(kAdmin).get(), get, &staff_view).ok());
+  EXPECT_TRUE(staff_view.account_id().empty());
+  EXPECT_FALSE(staff_view.has_contact());
+  EXPECT_EQ(staff_view.status(), v1::SUBMITTED);
+  v1::UserDataExport after;
+  ASSERT_TRUE(stub_->ExportUserData(Internal().get(), ask, &after).ok());
+  EXPECT_EQ(after.requests_size(), 0);
+  EXPECT_EQ(after.comments_size(), 0);
+  EXPECT_EQ(after.followed_request_ids_size(), 0);
+  v1::ListCommentsRequest list;
+  list.set_request_id(r.request_id());
+  v1::ListCommentsResponse comments;
+  ASSERT_TRUE(stub_->ListComments(Ctx().get(), list, &comments).ok());
+  EXPECT_EQ(comments.comments(0).text(), "Es wird schlimmer.");
+  get.set_request_id(bens.request_id());
+  v1::ServiceRequest followed;
+  ASSERT_TRUE(stub_->GetRequest(Ctx().get(), get, &followed).ok());
+  EXPECT_EQ(followed.follower_count(), 0);
+  auto keys = client().Command({"KEYS", "*" + kAnna.account_id + "*"});
+  EXPECT_TRUE(keys->elements().empty());
+}
+
+// --- faults ---------------------------------------------------------------------------------
+
+TEST_F(RequestsServiceTest, EveryStoredRequestHasExactlyOneCreatedEventDespiteRedisCrashes) {
+  std::atomic<bool> stop{false};
+  std::atomic<int> ok{0}, failed{0};
+  std::thread writer([&] {
+    while (!stop.load()) {
+      v1::ServiceRequest out;
+      auto ctx = Ctx(kAnna);
+      ctx->set_deadline(std::chrono::system_clock::now() + 2s);
+      if (stub_->CreateRequest(ctx.get(), NewRequest("overflowing_bin"), &out).ok()) {
+        ++ok;
+      } else {
+        ++failed;
+      }
+    }
+  });
+  for (int round = 0; round < 3; ++round) {
+    ASSERT_TRUE(cityhub::testing::WaitFor([&] { return ok.load() > (round + 1) * 20; }, 20s));
+    redis().Kill();
+    std::this_thread::sleep_for(100ms);
+    redis().Start();
+  }
+  ASSERT_TRUE(cityhub::testing::WaitFor([&] { return ok.load() > 100; }, 20s));
+  stop.store(true);
+  writer.join();
+  EXPECT_GT(failed.load(), 0);  // the crashes were felt
+
+  std::multiset<std::string> created;
+  for (const auto& e : Events()) {
+    if (e.has_request_created()) created.insert(e.request_created().request_id());
+  }
+  auto stored = client().Command({"ZRANGE", "requests:by_time:{bielefeld.de}", "0", "-1"});
+  ASSERT_TRUE(stored.ok());
+  std::set<std::string> ids;
+  for (const auto& r : stored->elements()) ids.insert(r.str());
+  EXPECT_GE(ids.size(), static_cast<size_t>(ok.load()));
+  for (const auto& id : ids) EXPECT_EQ(created.count(id), 1u) << id;
+  for (const auto& id : created) EXPECT_TRUE(ids.count(id)) << id;
+  for (const auto& id : ids) EXPECT_EQ(client().Command({"EXISTS", "requests:request:{" + id + "}"})->integer(), 1);
+}
+
+TEST_F(RequestsServiceTest, RedisDownIsUnavailable) {
+  const v1::ServiceRequest r = File(kAnna, NewRequest("pothole"));
+  redis().Kill();
+  v1::GetRequestRequest get;
+  get.set_request_id(r.request_id());
+  v1::ServiceRequest out;
+  EXPECT_EQ(stub_->GetRequest(Ctx().get(), get, &out).error_code(), grpc::StatusCode::UNAVAILABLE);
+  redis().Start();
+  EXPECT_TRUE(cityhub::testing::WaitFor([&] { return stub_->GetRequest(Ctx().get(), get, &out).ok(); }, 10s));
+}
+
+}  // namespace
+}  // namespace cityhub::requests

@@ -1,0 +1,72 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <grpcpp/client_context.h>
+
+#include "infra/auth/authorizer.h"
+#include "infra/auth/jwt.h"
+#include "infra/grpc/server.h"
+#include "services/requests/requests_service.h"
+#include "tests/harness/redis_server.h"
+
+namespace cityhub::requests {
+
+// A caller of the tests, turned into a signed access token.
+struct Who {
+  std::string account_id;
+  std::vector<std::string> roles;
+  std::vector<std::string> departments;
+  bool verified = true;
+};
+
+// The requests service on a real gRPC server over the suite's real Redis, with the default
+// Bielefeld catalogue, a settable clock and tokens minted by the test.
+class RequestsServiceTest : public cityhub::testing::RedisTest {
+ protected:
+  static constexpr char kInternal[] = "internal-secret-for-tests";
+
+  void SetUp() override;
+  void TearDown() override;
+
+  // Some callers.
+  static Who Resident(const std::string& id) { return {id, {"citizen"}, {}, true}; }
+  static Who Operator(const std::string& id, const std::string& department) {
+    return {id, {"citizen", "operator"}, {department}, true};
+  }
+  static Who Admin(const std::string& id) { return {id, {"citizen", "admin"}, {}, true}; }
+
+  std::string Token(const Who& who) const;
+  // A call context, signed in as `who` unless its account id is empty.
+  std::unique_ptr<grpc::ClientContext> Ctx(const Who& who) const;
+  std::unique_ptr<grpc::ClientContext> Ctx() const { return Ctx(Who{}); }
+  std::unique_ptr<grpc::ClientContext> Internal() const;
+
+  // A request for `service_code` at a point, valid for the default catalogue's attributes.
+  cityhub::requests::v1::CreateRequestRequest NewRequest(const std::string& service_code,
+                                                         double lat = 52.0211,
+                                                         double lon = 8.5325) const;
+  // Files `req` as `who`; fails the test on error.
+  cityhub::requests::v1::ServiceRequest File(const Who& who,
+                                              const cityhub::requests::v1::CreateRequestRequest& req);
+  // Every event on requests:events, in order.
+  std::vector<cityhub::events::v1::Event> Events();
+
+  std::unique_ptr<infra::ManualClock> clock_;
+  std::unique_ptr<infra::auth::TokenSigner> signer_;
+  std::unique_ptr<infra::auth::TokenVerifier> verifier_;
+  std::unique_ptr<infra::auth::Authorizer> authorizer_;
+  std::unique_ptr<RequestStore> requests_;
+  std::unique_ptr<CatalogueStore> catalogue_store_;
+  std::unique_ptr<Catalogue> catalogue_;
+  std::unique_ptr<MediaStore> media_;
+  std::unique_ptr<RequestsService> service_;
+  infra::MetricsRegistry metrics_;
+  std::unique_ptr<infra::GrpcServer> server_;
+  std::unique_ptr<cityhub::requests::v1::RequestsService::Stub> stub_;
+  std::string media_dir_;
+};
+
+}  // namespace cityhub::requests
