@@ -33,7 +33,11 @@ State& GetState() {
         "cityhub", std::make_shared<spdlog::sinks::stdout_sink_mt>());
     s->logger->set_pattern("%v");
     s->logger->set_level(spdlog::level::trace);
-    s->logger->flush_on(spdlog::level::trace);
+    // Warnings and errors are written at once; other lines within a second (a write per
+    // line would cost a system call on every RPC). Clean shutdown flushes (Flush()).
+    s->logger->flush_on(spdlog::level::warn);
+    spdlog::register_logger(s->logger);
+    spdlog::flush_every(std::chrono::seconds(1));
     return s;
   }();
   return *state;
@@ -103,7 +107,9 @@ std::string Format(Level level, std::string_view event, std::initializer_list<Fi
 void Write(Level level, std::string_view event, std::initializer_list<Field> fields) {
   if (!Enabled(level)) return;
   const std::string line = Format(level, event, fields);
-  GetState().logger->info(line);
+  static constexpr spdlog::level::level_enum kSpd[] = {spdlog::level::debug, spdlog::level::info,
+                                                       spdlog::level::warn, spdlog::level::err};
+  GetState().logger->log(kSpd[static_cast<int>(level)], line);
 }
 
 void Flush() { GetState().logger->flush(); }

@@ -3,6 +3,9 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <array>
+#include <map>
+#include <mutex>
 #include <thread>
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
@@ -40,13 +43,20 @@ struct CallMetrics {
   Family<Gauge>* in_flight;
 };
 
+// The metric children of one method, looked up once.
+struct MethodMetrics {
+  Histogram* latency;
+  Gauge* in_flight;
+  std::array<Counter*, 17> handled;  // by status code
+};
+
 // One per call: makes sure the call has a request id (the caller's, if acceptable, or a new
 // ULID), echoes it in the initial metadata, and writes one log line and the metrics at the end.
 class CallInterceptor final : public grpc::experimental::Interceptor {
  public:
-  CallInterceptor(grpc::experimental::ServerRpcInfo* info, const CallMetrics& metrics)
+  CallInterceptor(grpc::experimental::ServerRpcInfo* info, const MethodMetrics& metrics)
       : method_(info->method()), metrics_(metrics), start_(std::chrono::steady_clock::now()) {
-    metrics_.in_flight->WithLabels({method_}).Inc();
+    metrics_.in_flight->Inc();
   }
 
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
@@ -75,9 +85,9 @@ class CallInterceptor final : public grpc::experimental::Interceptor {
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
     const int code = sent_status_ ? code_ : static_cast<int>(grpc::StatusCode::CANCELLED);
-    metrics_.in_flight->WithLabels({method_}).Dec();
-    metrics_.handled->WithLabels({method_, std::string(CodeName(code))}).Inc();
-    metrics_.latency->WithLabels({method_}).Observe(seconds);
+    metrics_.in_flight->Dec();
+    metrics_.handled[code >= 0 && code < 17 ? code : 2]->Inc();
+    metrics_.latency->Observe(seconds);
     log::Info("rpc", {{"request_id", request_id_},
                       {"method", method_},
                       {"code", CodeName(code)},
@@ -86,7 +96,7 @@ class CallInterceptor final : public grpc::experimental::Interceptor {
 
  private:
   std::string method_;
-  const CallMetrics& metrics_;
+  const MethodMetrics& metrics_;
   std::chrono::steady_clock::time_point start_;
   std::string request_id_;
   int code_ = 0;
@@ -108,11 +118,26 @@ class CallInterceptorFactory final
       grpc::experimental::ServerRpcInfo* info) override {
     // The health service is polled constantly; keep it out of the logs and metrics.
     if (std::string_view(info->method()).starts_with("/grpc.health.v1.")) return nullptr;
-    return new CallInterceptor(info, metrics_);
+    return new CallInterceptor(info, ForMethod(info->method()));
   }
 
  private:
+  const MethodMetrics& ForMethod(const char* method) {
+    std::lock_guard lock(mu_);
+    auto it = methods_.find(method);
+    if (it != methods_.end()) return *it->second;
+    auto m = std::make_unique<MethodMetrics>();
+    m->latency = &metrics_.latency->WithLabels({method});
+    m->in_flight = &metrics_.in_flight->WithLabels({method});
+    for (int c = 0; c < 17; ++c) {
+      m->handled[c] = &metrics_.handled->WithLabels({method, std::string(CodeName(c))});
+    }
+    return *methods_.emplace(method, std::move(m)).first->second;
+  }
+
   CallMetrics metrics_;
+  std::mutex mu_;
+  std::map<std::string, std::unique_ptr<MethodMetrics>, std::less<>> methods_;
 };
 
 }  // namespace

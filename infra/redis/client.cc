@@ -59,6 +59,8 @@ Reply Convert(const redisReply* r) {
 // A pooled connection.
 struct Connection {
   redisContext* ctx = nullptr;
+  // When it was last returned to the pool.
+  std::chrono::steady_clock::time_point released{};
   ~Connection() {
     if (ctx != nullptr) redisFree(ctx);
   }
@@ -233,7 +235,11 @@ class Client::Pool {
       while (!idle_.empty()) {
         std::unique_ptr<Connection> conn = std::move(idle_.back());
         idle_.pop_back();
-        if (conn->LooksAlive()) return conn;
+        // A connection used moments ago is alive (a dead one fails its next command and is
+        // dropped then); one that sat idle gets a cheap check for a Redis restart first.
+        if (steady_clock::now() - conn->released < milliseconds(200) || conn->LooksAlive()) {
+          return conn;
+        }
         --open_;  // stale (Redis restarted): drop it and try the next
       }
       if (open_ < options_.pool_size) {
@@ -277,6 +283,7 @@ class Client::Pool {
     {
       std::lock_guard lock(mu_);
       if (reusable && conn->ctx->err == 0) {
+        conn->released = steady_clock::now();
         idle_.push_back(std::move(conn));
       } else {
         --open_;

@@ -3,7 +3,6 @@
 #include <cmath>
 #include <set>
 
-#include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/time_util.h>
 
 #include "infra/status.h"
@@ -91,17 +90,12 @@ absl::StatusOr<std::string> ValidateAttributes(
       return infra::InvalidField(StrCat("attributes.", a.code()), "is required");
     }
   }
-  std::string json;
-  if (answers.fields_size() > 0 &&
-      !google::protobuf::util::MessageToJsonString(answers, &json).ok()) {
-    return infra::InvalidField("attributes", "cannot be stored");
-  }
-  return json;
+  return answers.fields_size() > 0 ? answers.SerializeAsString() : std::string();
 }
 
-google::protobuf::Struct AttributesFromJson(const std::string& json) {
+google::protobuf::Struct AttributesFromStorage(const std::string& bytes) {
   google::protobuf::Struct out;
-  if (!json.empty()) (void)google::protobuf::util::JsonStringToMessage(json, &out);
+  if (!bytes.empty()) (void)out.ParseFromString(bytes);
   return out;
 }
 

@@ -10,7 +10,7 @@
 namespace cityhub::requests {
 
 // Checks a request's answers against its category's attribute definitions and returns them
-// as a compact JSON object for storage:
+// serialized for storage (binary Struct: reading it back costs far less than JSON):
 //   string → a string of at most 200 characters; text → at most 4 000;
 //   number → a finite number; datetime → an RFC 3339 string;
 //   singlevaluelist → one of the allowed keys; multivaluelist → a list of allowed keys.
@@ -19,7 +19,7 @@ namespace cityhub::requests {
 absl::StatusOr<std::string> ValidateAttributes(const google::protobuf::Struct& answers,
                                                const cityhub::storage::requests::StoredService& service);
 
-// The stored JSON back as a Struct (empty on damage).
-google::protobuf::Struct AttributesFromJson(const std::string& json);
+// The stored form back as a Struct (empty on damage).
+google::protobuf::Struct AttributesFromStorage(const std::string& bytes);
 
 }  // namespace cityhub::requests

@@ -58,7 +58,7 @@ TEST(Attributes, AcceptsValidAnswersAndStoresThemAsJson) {
       Json(R"({"kind":"dark","hazards":["cable","glass"],"lamps":2,"since":"2026-11-24T18:00:00+01:00","pole_number":"A-17"})"),
       Streetlight());
   ASSERT_TRUE(json.ok()) << json.status();
-  EXPECT_EQ(AttributesFromJson(*json).fields().at("hazards").list_value().values_size(), 2);
+  EXPECT_EQ(AttributesFromStorage(*json).fields().at("hazards").list_value().values_size(), 2);
 }
 
 TEST(Attributes, NameTheAttributeInEveryProblem) {

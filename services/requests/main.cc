@@ -90,13 +90,14 @@ int Run() {
   infra::SystemClock clock;
   infra::MetricsRegistry metrics;
   infra::redis::Client redis(config.common.redis);
+  infra::redis::AsyncClient async_redis(config.common.redis, 2);
   infra::auth::TokenVerifier verifier(config.tokens, clock);
   infra::auth::JwksClient jwks(
       grpc::CreateChannel(config.accounts_address, grpc::InsecureChannelCredentials()), verifier);
   jwks.Start();
   infra::auth::Authorizer authorizer(v1::RequestsService::service_full_name(), verifier,
                                      config.internal_token, [&] { return jwks.RefreshIfDue(); });
-  RequestStore requests(redis);
+  RequestStore requests(redis, &async_redis);
   CatalogueStore catalogue_store(redis);
   Catalogue catalogue(catalogue_store, 2s);
   MediaStore media(redis, config.media_dir);

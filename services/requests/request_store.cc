@@ -72,7 +72,7 @@ void AppendEvents(const Events& events, std::vector<Args>* ops) {
   for (const auto& e : events) ops->push_back(infra::events::XAddArgs(kEventsStream, e));
 }
 
-// Writes a request hash and runs `ops` (index changes, events) if the precondition holds:
+// Writes a request value and runs `ops` (index changes, events) if the precondition holds:
 //   create: the request does not exist and the idempotency key (if any) is unused;
 //   update: the stored version is the expected one.
 // KEYS: request, idempotency key (or the request key again when there is none).
@@ -90,12 +90,14 @@ if ARGV[1] == 'create' then
     return redis.error_reply('ALREADY_EXISTS request exists')
   end
 else
-  local v = redis.call('HGET', KEYS[1], 'v')
-  if not v then return redis.error_reply('NOT_FOUND request not found') end
-  if v ~= ARGV[2] then return redis.error_reply('ABORTED the request changed meanwhile') end
-  version = tonumber(v)
+  local current = redis.call('GETRANGE', KEYS[1], 0, 7)
+  if current == '' then return redis.error_reply('NOT_FOUND request not found') end
+  version = tonumber(current, 16)
+  if version ~= tonumber(ARGV[2]) then
+    return redis.error_reply('ABORTED the request changed meanwhile')
+  end
 end
-redis.call('HSET', KEYS[1], 'd', ARGV[3], 'v', version + 1)
+redis.call('SET', KEYS[1], string.format('%08x', version + 1) .. ARGV[3])
 if ARGV[1] == 'create' and KEYS[2] ~= KEYS[1] then
   redis.call('SET', KEYS[2], ARGV[4], 'EX', ARGV[5])
 end
@@ -164,12 +166,29 @@ void AppendEventTriples(const Events& events, Args* args) {
   }
 }
 
-absl::StatusOr<VersionedRequest> ParseVersioned(const Reply& data, const Reply& version) {
-  if (data.is_nil()) return absl::NotFoundError("request not found");
+// "<8 hex digits of version><StoredRequest>".
+absl::StatusOr<VersionedRequest> ParseVersioned(const Reply& value) {
+  if (value.is_error()) return infra::redis::ErrorReplyToStatus(value.str());
+  if (value.is_nil()) return absl::NotFoundError("request not found");
+  const std::string& s = value.str();
   VersionedRequest out;
-  if (!out.request.ParseFromString(data.str())) return absl::DataLossError("stored request damaged");
-  std::from_chars(version.str().data(), version.str().data() + version.str().size(), out.version);
+  if (s.size() < 8 || std::from_chars(s.data(), s.data() + 8, out.version, 16).ec != std::errc() ||
+      !out.request.ParseFromArray(s.data() + 8, static_cast<int>(s.size() - 8))) {
+    return absl::DataLossError("stored request damaged");
+  }
   return out;
+}
+
+absl::StatusOr<std::pair<VersionedRequest, FollowState>> ParseWithFollowers(
+    absl::StatusOr<std::vector<Reply>> replies, bool signed_in) {
+  if (!replies.ok()) return replies.status();
+  for (size_t i = 1; i < replies->size(); ++i) {
+    if ((*replies)[i].is_error()) return infra::redis::ErrorReplyToStatus((*replies)[i].str());
+  }
+  auto request = ParseVersioned((*replies)[0]);
+  if (!request.ok()) return request.status();
+  FollowState follow{(*replies)[1].integer(), signed_in && (*replies)[2].integer() == 1};
+  return std::make_pair(std::move(*request), follow);
 }
 
 std::vector<IdAndTime> IdsWithScores(const Reply& reply, std::string_view before_id) {
@@ -202,7 +221,8 @@ double SortScore(std::string_view ulid) {
   return static_cast<double>(ms * 4096 + top12);
 }
 
-RequestStore::RequestStore(infra::redis::Client& redis) : redis_(redis) {}
+RequestStore::RequestStore(infra::redis::Client& redis, infra::redis::AsyncClient* async)
+    : redis_(redis), async_(async) {}
 
 absl::StatusOr<CreateResult> RequestStore::Create(const StoredRequest& request, const Events& events,
                                                   std::string_view idem_key,
@@ -220,40 +240,48 @@ absl::StatusOr<CreateResult> RequestStore::Create(const StoredRequest& request, 
 }
 
 absl::StatusOr<VersionedRequest> RequestStore::Get(std::string_view id) {
-  auto reply = redis_.Command({"HMGET", RequestKey(id), "d", "v"});
+  auto reply = redis_.Command({"GET", RequestKey(id)});
   if (!reply.ok()) return reply.status();
-  return ParseVersioned(reply->elements()[0], reply->elements()[1]);
+  return ParseVersioned(*reply);
+}
+
+std::vector<Args> RequestStore::GetWithFollowersCommands(std::string_view id,
+                                                         std::string_view account) const {
+  std::vector<Args> commands = {{"GET", RequestKey(id)}, {"SCARD", FollowersKey(id)}};
+  if (!account.empty()) commands.push_back({"SISMEMBER", FollowersKey(id), std::string(account)});
+  return commands;
 }
 
 absl::StatusOr<std::pair<VersionedRequest, FollowState>> RequestStore::GetWithFollowers(
     std::string_view id, std::string_view account) {
-  std::vector<Args> commands = {{"HMGET", RequestKey(id), "d", "v"}, {"SCARD", FollowersKey(id)}};
-  if (!account.empty()) commands.push_back({"SISMEMBER", FollowersKey(id), std::string(account)});
-  auto replies = redis_.Pipeline(commands);
-  if (!replies.ok()) return replies.status();
-  for (const Reply& r : *replies) {
-    if (r.is_error()) return infra::redis::ErrorReplyToStatus(r.str());
+  return ParseWithFollowers(redis_.Pipeline(GetWithFollowersCommands(id, account)), !account.empty());
+}
+
+void RequestStore::GetWithFollowersAsync(std::string_view id, std::string_view account,
+                                         GetCallback done) {
+  if (async_ == nullptr) {
+    done(GetWithFollowers(id, account));
+    return;
   }
-  auto request = ParseVersioned((*replies)[0].elements()[0], (*replies)[0].elements()[1]);
-  if (!request.ok()) return request.status();
-  FollowState follow{(*replies)[1].integer(), account.empty() ? false : (*replies)[2].integer() == 1};
-  return std::make_pair(std::move(*request), follow);
+  async_->Pipeline(GetWithFollowersCommands(id, account),
+                   [signed_in = !account.empty(), done = std::move(done)](
+                       absl::StatusOr<std::vector<Reply>> replies) {
+                     done(ParseWithFollowers(std::move(replies), signed_in));
+                   });
 }
 
 absl::StatusOr<std::vector<std::optional<StoredRequest>>> RequestStore::GetMany(
     const std::vector<std::string>& ids) {
-  std::vector<Args> commands;
-  commands.reserve(ids.size());
-  for (const auto& id : ids) commands.push_back({"HGET", RequestKey(id), "d"});
-  auto replies = redis_.Pipeline(commands);
-  if (!replies.ok()) return replies.status();
   std::vector<std::optional<StoredRequest>> out(ids.size());
-  for (size_t i = 0; i < replies->size(); ++i) {
-    const Reply& r = (*replies)[i];
-    if (r.is_error()) return infra::redis::ErrorReplyToStatus(r.str());
-    if (r.is_nil()) continue;
-    StoredRequest request;
-    if (request.ParseFromString(r.str())) out[i] = std::move(request);
+  if (ids.empty()) return out;
+  Args mget = {"MGET"};
+  mget.reserve(ids.size() + 1);
+  for (const auto& id : ids) mget.push_back(RequestKey(id));
+  auto reply = redis_.Command(mget);
+  if (!reply.ok()) return reply.status();
+  for (size_t i = 0; i < reply->elements().size() && i < ids.size(); ++i) {
+    auto parsed = ParseVersioned(reply->elements()[i]);
+    if (parsed.ok()) out[i] = std::move(parsed->request);
   }
   return out;
 }
@@ -312,31 +340,57 @@ absl::StatusOr<int64_t> RequestStore::Count(std::string_view jurisdiction) {
   return infra::redis::AsInteger(redis_.Command({"ZCARD", ByTimeKey(jurisdiction)}));
 }
 
-absl::StatusOr<std::vector<std::string>> RequestStore::Near(std::string_view jurisdiction,
-                                                            std::string_view open_service_code,
-                                                            double lat, double lon,
-                                                            double radius_m, int count) {
-  const std::string key = open_service_code.empty() ? GeoKey(jurisdiction)
-                                                    : GeoOpenKey(jurisdiction, open_service_code);
-  auto reply = redis_.Command({"GEOSEARCH", key, "FROMLONLAT", Num(lon), Num(lat), "BYRADIUS",
-                               Num(radius_m), "m", "ASC", "COUNT", std::to_string(count)});
-  if (!reply.ok()) return reply.status();
-  std::vector<std::string> out;
-  for (const Reply& r : reply->elements()) out.push_back(r.str());
+namespace {
+
+double ToDouble(const std::string& s) {
+  double v = 0;
+  std::from_chars(s.data(), s.data() + s.size(), v);
+  return v;
+}
+
+// Replies of GEOSEARCH ... WITHDIST ([member, distance]) or WITHCOORD ([member, [lon, lat]]).
+std::vector<GeoHit> GeoHits(const Reply& reply) {
+  std::vector<GeoHit> out;
+  out.reserve(reply.elements().size());
+  for (const Reply& r : reply.elements()) {
+    if (!r.is_array() || r.elements().size() < 2) continue;
+    GeoHit hit;
+    hit.id = r.elements()[0].str();
+    const Reply& extra = r.elements()[1];
+    if (extra.is_array() && extra.elements().size() == 2) {
+      hit.lon = ToDouble(extra.elements()[0].str());
+      hit.lat = ToDouble(extra.elements()[1].str());
+    } else {
+      hit.distance_m = ToDouble(extra.str());
+    }
+    out.push_back(std::move(hit));
+  }
   return out;
 }
 
-absl::StatusOr<std::vector<std::string>> RequestStore::InBox(std::string_view jurisdiction,
-                                                             double center_lat, double center_lon,
-                                                             double width_m, double height_m,
-                                                             int count) {
-  auto reply = redis_.Command({"GEOSEARCH", GeoKey(jurisdiction), "FROMLONLAT", Num(center_lon),
-                               Num(center_lat), "BYBOX", Num(width_m), Num(height_m), "m", "ASC",
-                               "COUNT", std::to_string(count)});
+}  // namespace
+
+absl::StatusOr<std::vector<GeoHit>> RequestStore::Near(std::string_view jurisdiction,
+                                                       std::string_view open_service_code,
+                                                       double lat, double lon, double radius_m,
+                                                       int count) {
+  const std::string key = open_service_code.empty() ? GeoKey(jurisdiction)
+                                                    : GeoOpenKey(jurisdiction, open_service_code);
+  auto reply = redis_.Command({"GEOSEARCH", key, "FROMLONLAT", Num(lon), Num(lat), "BYRADIUS",
+                               Num(radius_m), "m", "WITHDIST", "COUNT", std::to_string(count)});
   if (!reply.ok()) return reply.status();
-  std::vector<std::string> out;
-  for (const Reply& r : reply->elements()) out.push_back(r.str());
-  return out;
+  return GeoHits(*reply);
+}
+
+absl::StatusOr<std::vector<GeoHit>> RequestStore::InBox(std::string_view jurisdiction,
+                                                        double center_lat, double center_lon,
+                                                        double width_m, double height_m,
+                                                        int count) {
+  auto reply = redis_.Command({"GEOSEARCH", GeoKey(jurisdiction), "FROMLONLAT", Num(center_lon),
+                               Num(center_lat), "BYBOX", Num(width_m), Num(height_m), "m",
+                               "WITHCOORD", "COUNT", std::to_string(count)});
+  if (!reply.ok()) return reply.status();
+  return GeoHits(*reply);
 }
 
 absl::StatusOr<FollowState> RequestStore::Follow(std::string_view id, std::string_view account,

@@ -54,7 +54,7 @@ void RequestToApi(const StoredRequest& r, const cityhub::storage::requests::Stor
       out->add_media_ids(id);
       out->add_media_urls(infra::StrCat(base_url, "/v1/media/", id));
     }
-    if (!r.attributes_json().empty()) *out->mutable_attributes() = AttributesFromJson(r.attributes_json());
+    if (!r.attributes().empty()) *out->mutable_attributes() = AttributesFromStorage(r.attributes());
   }
   for (const auto& change : r.history()) {
     auto* h = out->add_history();

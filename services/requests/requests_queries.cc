@@ -36,7 +36,9 @@ constexpr int kMaxGeoCandidates = 5000;
 // and a token to go on from.
 constexpr int kMaxScanned = 2000;
 
-struct Filter {
+}  // namespace
+
+struct RequestsService::Filter {
   std::set<std::string> service_codes;
   std::set<int> statuses;
   int64_t since_ms = 0;
@@ -60,6 +62,10 @@ struct Filter {
     return true;
   }
 };
+
+namespace {
+
+using Filter = RequestsService::Filter;
 
 absl::StatusOr<Filter> ParseFilter(const v1::ListRequestsRequest& req) {
   Filter f;
@@ -139,7 +145,59 @@ absl::Status RequestsService::Page(const Caller& caller, std::vector<StoredReque
   return absl::OkStatus();
 }
 
-grpc::Status RequestsService::ListRequests(grpc::ServerContext* ctx,
+absl::Status RequestsService::GeoPage(const Caller& caller, const std::string& jurisdiction,
+                                      const Filter& filter, int page_size, std::string_view language,
+                                      v1::ListRequestsResponse* out) {
+  // Candidates with what Redis knows of their position: those clearly outside (by more than
+  // the geohash error) are dropped at once; the exact check runs on the records, which are
+  // read newest first only until the page is full.
+  absl::StatusOr<std::vector<GeoHit>> hits;
+  if (filter.near) {
+    hits = deps_.requests.Near(jurisdiction, "", filter.lat, filter.lon, filter.radius_m + kGeoMarginM,
+                               kMaxGeoCandidates);
+  } else {
+    const double center_lat = (filter.min_lat + filter.max_lat) / 2;
+    const double center_lon = (filter.min_lon + filter.max_lon) / 2;
+    const double height = DistanceM(filter.min_lat, center_lon, filter.max_lat, center_lon);
+    const double width = std::max(DistanceM(filter.min_lat, filter.min_lon, filter.min_lat, filter.max_lon),
+                                  DistanceM(filter.max_lat, filter.min_lon, filter.max_lat, filter.max_lon));
+    hits = deps_.requests.InBox(jurisdiction, center_lat, center_lon, width + 2 * kGeoMarginM,
+                                height + 2 * kGeoMarginM, kMaxGeoCandidates);
+  }
+  if (!hits.ok()) return hits.status();
+  constexpr double kEdgeM = 1.5;
+  constexpr double kEdgeDeg = 2e-5;  // about 1.4 m of latitude; less than that of longitude here
+  std::vector<std::string> ids;
+  for (const GeoHit& h : *hits) {
+    if (!filter.before_id.empty() && h.id >= filter.before_id) continue;
+    if (filter.near && h.distance_m > filter.radius_m + kEdgeM) continue;
+    if (filter.box && (h.lat < filter.min_lat - kEdgeDeg || h.lat > filter.max_lat + kEdgeDeg ||
+                       h.lon < filter.min_lon - kEdgeDeg || h.lon > filter.max_lon + kEdgeDeg)) {
+      continue;
+    }
+    ids.push_back(h.id);
+  }
+  // Newest first (ids are ULIDs), then records in chunks until the page is full. The exact
+  // position check happens in Matches on the record.
+  std::sort(ids.begin(), ids.end(), std::greater<>());
+  const size_t chunk = static_cast<size_t>(page_size) * 2 + 8;
+  for (size_t at = 0; at < ids.size(); at += chunk) {
+    std::vector<std::string> part(ids.begin() + at, ids.begin() + std::min(ids.size(), at + chunk));
+    auto requests = deps_.requests.GetMany(part);
+    if (!requests.ok()) return requests.status();
+    for (auto& r : *requests) {
+      if (!r || r->jurisdiction_id() != jurisdiction || !filter.Matches(*r)) continue;
+      if (out->requests_size() == page_size) {
+        out->set_next_page_token(out->requests(page_size - 1).request_id());
+        return absl::OkStatus();
+      }
+      View(caller, *r, language, out->add_requests());
+    }
+  }
+  return absl::OkStatus();
+}
+
+grpc::Status RequestsService::DoListRequests(grpc::ServerContextBase* ctx,
                                            const v1::ListRequestsRequest* req,
                                            v1::ListRequestsResponse* response) {
   auto caller = deps_.authorizer.Authorize(*ctx, "ListRequests");
@@ -153,41 +211,19 @@ grpc::Status RequestsService::ListRequests(grpc::ServerContext* ctx,
   auto filter = ParseFilter(*req);
   if (!filter.ok()) return Done(ctx, filter.status());
 
-  // Exact ids, or a geo search: a bounded candidate set, filtered and paged here.
-  std::vector<std::string> candidates;
-  bool bounded = false;
+  // Exact ids: a small set, fetched whole.
   if (req->request_ids_size() > 0) {
-    candidates.assign(req->request_ids().begin(), req->request_ids().end());
-    bounded = true;
-  } else if (filter->near) {
-    auto ids = deps_.requests.Near(*jurisdiction, "", filter->lat, filter->lon,
-                                   filter->radius_m + kGeoMarginM, kMaxGeoCandidates);
-    if (!ids.ok()) return Done(ctx, ids.status());
-    candidates = std::move(*ids);
-    bounded = true;
-  } else if (filter->box) {
-    const double center_lat = (filter->min_lat + filter->max_lat) / 2;
-    const double center_lon = (filter->min_lon + filter->max_lon) / 2;
-    const double height = DistanceM(filter->min_lat, center_lon, filter->max_lat, center_lon);
-    const double width = std::max(DistanceM(filter->min_lat, filter->min_lon, filter->min_lat, filter->max_lon),
-                                  DistanceM(filter->max_lat, filter->min_lon, filter->max_lat, filter->max_lon));
-    auto ids = deps_.requests.InBox(*jurisdiction, center_lat, center_lon, width + 2 * kGeoMarginM,
-                                    height + 2 * kGeoMarginM, kMaxGeoCandidates);
-    if (!ids.ok()) return Done(ctx, ids.status());
-    candidates = std::move(*ids);
-    bounded = true;
-  }
-  if (bounded) {
-    std::erase_if(candidates, [&](const std::string& id) {
-      return !filter->before_id.empty() && id >= filter->before_id;
-    });
-    auto requests = deps_.requests.GetMany(candidates);
+    std::vector<std::string> ids(req->request_ids().begin(), req->request_ids().end());
+    auto requests = deps_.requests.GetMany(ids);
     if (!requests.ok()) return Done(ctx, requests.status());
     std::vector<StoredRequest> matches;
     for (auto& r : *requests) {
       if (r && r->jurisdiction_id() == *jurisdiction && filter->Matches(*r)) matches.push_back(std::move(*r));
     }
     return Done(ctx, Page(*caller, std::move(matches), *page_size, *language, response));
+  }
+  if (filter->near || filter->box) {
+    return Done(ctx, GeoPage(*caller, *jurisdiction, *filter, *page_size, *language, response));
   }
 
   // Newest first from a time index, filtered as it is read.
@@ -224,7 +260,7 @@ grpc::Status RequestsService::ListRequests(grpc::ServerContext* ctx,
   return grpc::Status::OK;
 }
 
-grpc::Status RequestsService::ListMyRequests(grpc::ServerContext* ctx,
+grpc::Status RequestsService::DoListMyRequests(grpc::ServerContextBase* ctx,
                                              const v1::ListMyRequestsRequest* req,
                                              v1::ListRequestsResponse* response) {
   auto caller = deps_.authorizer.Authorize(*ctx, "ListMyRequests");
@@ -247,7 +283,7 @@ grpc::Status RequestsService::ListMyRequests(grpc::ServerContext* ctx,
   return Done(ctx, Page(*caller, std::move(mine), *page_size, *language, response));
 }
 
-grpc::Status RequestsService::SuggestDuplicates(grpc::ServerContext* ctx,
+grpc::Status RequestsService::DoSuggestDuplicates(grpc::ServerContextBase* ctx,
                                                 const v1::SuggestDuplicatesRequest* req,
                                                 v1::ListRequestsResponse* response) {
   auto caller = deps_.authorizer.Authorize(*ctx, "SuggestDuplicates");
@@ -259,10 +295,12 @@ grpc::Status RequestsService::SuggestDuplicates(grpc::ServerContext* ctx,
   const std::string& jurisdiction = settings_.default_jurisdiction;
   auto service = deps_.catalogue.Find(jurisdiction, req->service_code());
   if (!service.ok()) return Done(ctx, service.status());
-  auto ids = deps_.requests.Near(jurisdiction, req->service_code(), req->lat(), req->long_(),
-                                 settings_.duplicate_radius_m + kGeoMarginM, 200);
-  if (!ids.ok()) return Done(ctx, ids.status());
-  auto requests = deps_.requests.GetMany(*ids);
+  auto nearby = deps_.requests.Near(jurisdiction, req->service_code(), req->lat(), req->long_(),
+                                    settings_.duplicate_radius_m + kGeoMarginM, 200);
+  if (!nearby.ok()) return Done(ctx, nearby.status());
+  std::vector<std::string> ids;
+  for (const auto& h : *nearby) ids.push_back(h.id);
+  auto requests = deps_.requests.GetMany(ids);
   if (!requests.ok()) return Done(ctx, requests.status());
   const int64_t oldest = infra::UnixMillis(deps_.clock.Now()) -
                          std::chrono::duration_cast<std::chrono::milliseconds>(settings_.duplicate_window).count();

@@ -64,7 +64,7 @@ absl::StatusOr<StoredContact> ContactFromApi(const v1::ContactDetails& c) {
 }
 
 // The Idempotency-Key of a call: at most 128 printable ASCII characters; empty when absent.
-absl::StatusOr<std::string> IdempotencyKey(const grpc::ServerContext& ctx) {
+absl::StatusOr<std::string> IdempotencyKey(const grpc::ServerContextBase& ctx) {
   const std::string key = infra::IncomingMetadata(ctx, infra::kIdempotencyKey);
   if (key.size() > 128) return InvalidField("Idempotency-Key", "longer than 128 characters");
   for (char c : key) {
@@ -85,7 +85,7 @@ void FillEventNames(const StoredService* service, Fill* out) {
 RequestsService::RequestsService(RequestsDeps deps, RequestsSettings settings)
     : deps_(deps), settings_(std::move(settings)) {}
 
-grpc::Status RequestsService::Done(grpc::ServerContext* ctx, const absl::Status& status) const {
+grpc::Status RequestsService::Done(grpc::ServerContextBase* ctx, const absl::Status& status) const {
   if (status.code() == absl::StatusCode::kInternal || status.code() == absl::StatusCode::kUnknown ||
       status.code() == absl::StatusCode::kDataLoss) {
     infra::log::Error("internal_error", {{"request_id", infra::RequestId(*ctx)},
@@ -94,7 +94,7 @@ grpc::Status RequestsService::Done(grpc::ServerContext* ctx, const absl::Status&
   return infra::ToGrpcStatus(status);
 }
 
-cityhub::events::v1::Event RequestsService::NewEvent(grpc::ServerContext* ctx) const {
+cityhub::events::v1::Event RequestsService::NewEvent(grpc::ServerContextBase* ctx) const {
   cityhub::events::v1::Event event;
   infra::events::Stamp(event, deps_.clock, ctx == nullptr ? "" : infra::RequestId(*ctx));
   return event;
@@ -120,7 +120,7 @@ void RequestsService::View(const Caller& caller, const StoredRequest& r, std::st
 // ---------------------------------------------------------------------------------------------
 // Catalogue
 
-grpc::Status RequestsService::ListServices(grpc::ServerContext* ctx,
+grpc::Status RequestsService::DoListServices(grpc::ServerContextBase* ctx,
                                            const v1::ListServicesRequest* req,
                                            v1::ListServicesResponse* response) {
   auto caller = deps_.authorizer.Authorize(*ctx, "ListServices");
@@ -137,7 +137,7 @@ grpc::Status RequestsService::ListServices(grpc::ServerContext* ctx,
   return grpc::Status::OK;
 }
 
-grpc::Status RequestsService::GetService(grpc::ServerContext* ctx, const v1::GetServiceRequest* req,
+grpc::Status RequestsService::DoGetService(grpc::ServerContextBase* ctx, const v1::GetServiceRequest* req,
                                          v1::Service* response) {
   auto caller = deps_.authorizer.Authorize(*ctx, "GetService");
   if (!caller.ok()) return Done(ctx, caller.status());
@@ -152,7 +152,7 @@ grpc::Status RequestsService::GetService(grpc::ServerContext* ctx, const v1::Get
   return grpc::Status::OK;
 }
 
-grpc::Status RequestsService::CreateService(grpc::ServerContext* ctx,
+grpc::Status RequestsService::DoCreateService(grpc::ServerContextBase* ctx,
                                             const v1::CreateServiceRequest* req,
                                             v1::Service* response) {
   auto caller = deps_.authorizer.Authorize(*ctx, "CreateService");
@@ -170,7 +170,7 @@ grpc::Status RequestsService::CreateService(grpc::ServerContext* ctx,
   return grpc::Status::OK;
 }
 
-grpc::Status RequestsService::UpdateService(grpc::ServerContext* ctx,
+grpc::Status RequestsService::DoUpdateService(grpc::ServerContextBase* ctx,
                                             const v1::UpdateServiceRequest* req,
                                             v1::Service* response) {
   auto caller = deps_.authorizer.Authorize(*ctx, "UpdateService");
@@ -244,7 +244,7 @@ absl::StatusOr<int> RequestsService::SeedCatalogue(const std::string& json,
 // ---------------------------------------------------------------------------------------------
 // Media
 
-grpc::Status RequestsService::UploadMedia(grpc::ServerContext* ctx, const v1::UploadMediaRequest* req,
+grpc::Status RequestsService::DoUploadMedia(grpc::ServerContextBase* ctx, const v1::UploadMediaRequest* req,
                                           v1::Media* response) {
   auto caller = deps_.authorizer.Authorize(*ctx, "UploadMedia");
   if (!caller.ok()) return Done(ctx, caller.status());
@@ -272,7 +272,7 @@ grpc::Status RequestsService::UploadMedia(grpc::ServerContext* ctx, const v1::Up
   return grpc::Status::OK;
 }
 
-grpc::Status RequestsService::GetMedia(grpc::ServerContext* ctx, const v1::GetMediaRequest* req,
+grpc::Status RequestsService::DoGetMedia(grpc::ServerContextBase* ctx, const v1::GetMediaRequest* req,
                                        cityhub::api::HttpBody* response) {
   auto caller = deps_.authorizer.Authorize(*ctx, "GetMedia");
   if (!caller.ok()) return Done(ctx, caller.status());
@@ -287,7 +287,7 @@ grpc::Status RequestsService::GetMedia(grpc::ServerContext* ctx, const v1::GetMe
 // ---------------------------------------------------------------------------------------------
 // Filing and reading requests
 
-grpc::Status RequestsService::CreateRequest(grpc::ServerContext* ctx,
+grpc::Status RequestsService::DoCreateRequest(grpc::ServerContextBase* ctx,
                                             const v1::CreateRequestRequest* req,
                                             v1::ServiceRequest* response) {
   auto caller = deps_.authorizer.Authorize(*ctx, "CreateRequest");
@@ -369,7 +369,7 @@ grpc::Status RequestsService::CreateRequest(grpc::ServerContext* ctx,
   r.set_updated_ms(now_ms);
   r.set_expected_ms(now_ms + int64_t{(*service)->sla_hours()} * 3'600'000);
   r.set_department((*service)->department());
-  r.set_attributes_json(*attributes);
+  r.set_attributes(*attributes);
   r.set_account_id(caller->account_id);
   const std::string partner = caller->internal ? infra::IncomingMetadata(*ctx, "x-cityhub-partner") : "";
   r.set_source(partner.empty() ? "app" : StrCat("open311:", partner));
@@ -401,22 +401,33 @@ grpc::Status RequestsService::CreateRequest(grpc::ServerContext* ctx,
   return grpc::Status::OK;
 }
 
-grpc::Status RequestsService::GetRequest(grpc::ServerContext* ctx, const v1::GetRequestRequest* req,
-                                         v1::ServiceRequest* response) {
+grpc::ServerUnaryReactor* RequestsService::GetRequest(grpc::CallbackServerContext* ctx,
+                                                      const v1::GetRequestRequest* req,
+                                                      v1::ServiceRequest* response) {
   auto caller = deps_.authorizer.Authorize(*ctx, "GetRequest");
-  if (!caller.ok()) return Done(ctx, caller.status());
-  if (auto s = CheckRequestId(req->request_id()); !s.ok()) return Done(ctx, s);
+  if (!caller.ok()) return Reply(ctx, Done(ctx, caller.status()));
+  if (auto s = CheckRequestId(req->request_id()); !s.ok()) return Reply(ctx, Done(ctx, s));
   auto language = Language(req->language());
-  if (!language.ok()) return Done(ctx, language.status());
-  auto found = deps_.requests.GetWithFollowers(req->request_id(), caller->account_id);
-  if (!found.ok()) return Done(ctx, found.status());
-  View(*caller, found->first.request, *language, response);
-  response->set_follower_count(static_cast<int32_t>(found->second.followers));
-  response->set_following(found->second.following);
-  return grpc::Status::OK;
+  if (!language.ok()) return Reply(ctx, Done(ctx, language.status()));
+  auto* reactor = ctx->DefaultReactor();
+  const std::string account = caller->account_id;
+  deps_.requests.GetWithFollowersAsync(
+      req->request_id(), account,
+      [this, ctx, reactor, response, caller = std::move(*caller), language = std::move(*language)](
+          absl::StatusOr<std::pair<VersionedRequest, FollowState>> found) {
+        if (!found.ok()) {
+          reactor->Finish(Done(ctx, found.status()));
+          return;
+        }
+        View(caller, found->first.request, language, response);
+        response->set_follower_count(static_cast<int32_t>(found->second.followers));
+        response->set_following(found->second.following);
+        reactor->Finish(grpc::Status::OK);
+      });
+  return reactor;
 }
 
-grpc::Status RequestsService::AddMedia(grpc::ServerContext* ctx, const v1::AddMediaRequest* req,
+grpc::Status RequestsService::DoAddMedia(grpc::ServerContextBase* ctx, const v1::AddMediaRequest* req,
                                        v1::ServiceRequest* response) {
   auto caller = deps_.authorizer.Authorize(*ctx, "AddMedia");
   if (!caller.ok()) return Done(ctx, caller.status());
@@ -524,7 +535,7 @@ absl::Status RequestsService::Transition(const Caller& caller, const v1::Transit
   }
 }
 
-grpc::Status RequestsService::TransitionRequest(grpc::ServerContext* ctx,
+grpc::Status RequestsService::DoTransitionRequest(grpc::ServerContextBase* ctx,
                                                 const v1::TransitionRequestRequest* req,
                                                 v1::ServiceRequest* response) {
   auto caller = deps_.authorizer.Authorize(*ctx, "TransitionRequest");
@@ -544,7 +555,7 @@ grpc::Status RequestsService::TransitionRequest(grpc::ServerContext* ctx,
 // ---------------------------------------------------------------------------------------------
 // Comments and follows
 
-grpc::Status RequestsService::AddComment(grpc::ServerContext* ctx, const v1::AddCommentRequest* req,
+grpc::Status RequestsService::DoAddComment(grpc::ServerContextBase* ctx, const v1::AddCommentRequest* req,
                                          v1::Comment* response) {
   auto caller = deps_.authorizer.Authorize(*ctx, "AddComment");
   if (!caller.ok()) return Done(ctx, caller.status());
@@ -590,7 +601,7 @@ grpc::Status RequestsService::AddComment(grpc::ServerContext* ctx, const v1::Add
   return grpc::Status::OK;
 }
 
-grpc::Status RequestsService::ListComments(grpc::ServerContext* ctx,
+grpc::Status RequestsService::DoListComments(grpc::ServerContextBase* ctx,
                                            const v1::ListCommentsRequest* req,
                                            v1::ListCommentsResponse* response) {
   auto caller = deps_.authorizer.Authorize(*ctx, "ListComments");
@@ -626,7 +637,7 @@ grpc::Status RequestsService::ListComments(grpc::ServerContext* ctx,
   return grpc::Status::OK;
 }
 
-grpc::Status RequestsService::FollowRequest(grpc::ServerContext* ctx,
+grpc::Status RequestsService::DoFollowRequest(grpc::ServerContextBase* ctx,
                                             const v1::FollowRequestRequest* req,
                                             v1::FollowResponse* response) {
   auto caller = deps_.authorizer.Authorize(*ctx, "FollowRequest");
@@ -643,7 +654,7 @@ grpc::Status RequestsService::FollowRequest(grpc::ServerContext* ctx,
   return grpc::Status::OK;
 }
 
-grpc::Status RequestsService::UnfollowRequest(grpc::ServerContext* ctx,
+grpc::Status RequestsService::DoUnfollowRequest(grpc::ServerContextBase* ctx,
                                               const v1::UnfollowRequestRequest* req,
                                               v1::FollowResponse* response) {
   auto caller = deps_.authorizer.Authorize(*ctx, "UnfollowRequest");
@@ -662,7 +673,7 @@ grpc::Status RequestsService::UnfollowRequest(grpc::ServerContext* ctx,
 // ---------------------------------------------------------------------------------------------
 // Privacy
 
-grpc::Status RequestsService::ExportUserData(grpc::ServerContext* ctx,
+grpc::Status RequestsService::DoExportUserData(grpc::ServerContextBase* ctx,
                                              const v1::ExportUserDataRequest* req,
                                              v1::UserDataExport* response) {
   auto caller = deps_.authorizer.Authorize(*ctx, "ExportUserData");

@@ -37,8 +37,11 @@ struct RequestsDeps {
   const infra::Clock& clock;
 };
 
-// The requests gRPC service (sync API: handlers block on Redis and the media directory).
-class RequestsService final : public cityhub::requests::v1::RequestsService::Service {
+// The requests gRPC service on gRPC's callback API. GetRequest, the hottest call, never blocks:
+// it reads through the pipelining AsyncClient and finishes from the reply. The other methods
+// run inline on the callback thread with short blocking Redis round trips (and file access
+// for media); nothing here waits on another gRPC call, so the callback threads cannot deadlock.
+class RequestsService final : public cityhub::requests::v1::RequestsService::CallbackService {
  public:
   RequestsService(RequestsDeps deps, RequestsSettings settings);
 
@@ -49,15 +52,20 @@ class RequestsService final : public cityhub::requests::v1::RequestsService::Ser
   // Handles a domain event of the accounts service (AccountDeleted: forget the account).
   absl::Status OnAccountEvent(const std::string& payload);
 
-#define CITYHUB_RPC(Name, Request, Response)                                               \
-  grpc::Status Name(grpc::ServerContext* ctx, const cityhub::requests::v1::Request* request, \
-                    cityhub::requests::v1::Response* response) override
+#define CITYHUB_RPC(Name, Request, Response)                                                  \
+  grpc::ServerUnaryReactor* Name(grpc::CallbackServerContext* ctx,                            \
+                                 const cityhub::requests::v1::Request* request,               \
+                                 cityhub::requests::v1::Response* response) override {       \
+    return Reply(ctx, Do##Name(ctx, request, response));                                      \
+  }                                                                                           \
+  grpc::Status Do##Name(grpc::ServerContextBase* ctx, const cityhub::requests::v1::Request* request, \
+                        cityhub::requests::v1::Response* response)
   CITYHUB_RPC(ListServices, ListServicesRequest, ListServicesResponse);
   CITYHUB_RPC(GetService, GetServiceRequest, Service);
   CITYHUB_RPC(CreateService, CreateServiceRequest, Service);
   CITYHUB_RPC(UpdateService, UpdateServiceRequest, Service);
+  CITYHUB_RPC(UploadMedia, UploadMediaRequest, Media);
   CITYHUB_RPC(CreateRequest, CreateRequestRequest, ServiceRequest);
-  CITYHUB_RPC(GetRequest, GetRequestRequest, ServiceRequest);
   CITYHUB_RPC(ListRequests, ListRequestsRequest, ListRequestsResponse);
   CITYHUB_RPC(ListMyRequests, ListMyRequestsRequest, ListRequestsResponse);
   CITYHUB_RPC(SuggestDuplicates, SuggestDuplicatesRequest, ListRequestsResponse);
@@ -69,13 +77,27 @@ class RequestsService final : public cityhub::requests::v1::RequestsService::Ser
   CITYHUB_RPC(UnfollowRequest, UnfollowRequestRequest, FollowResponse);
   CITYHUB_RPC(ExportUserData, ExportUserDataRequest, UserDataExport);
 #undef CITYHUB_RPC
-  grpc::Status UploadMedia(grpc::ServerContext* ctx, const cityhub::requests::v1::UploadMediaRequest* request,
-                           cityhub::requests::v1::Media* response) override;
-  grpc::Status GetMedia(grpc::ServerContext* ctx, const cityhub::requests::v1::GetMediaRequest* request,
-                        cityhub::api::HttpBody* response) override;
+  grpc::ServerUnaryReactor* GetMedia(grpc::CallbackServerContext* ctx,
+                                     const cityhub::requests::v1::GetMediaRequest* request,
+                                     cityhub::api::HttpBody* response) override {
+    return Reply(ctx, DoGetMedia(ctx, request, response));
+  }
+  grpc::Status DoGetMedia(grpc::ServerContextBase* ctx,
+                          const cityhub::requests::v1::GetMediaRequest* request,
+                          cityhub::api::HttpBody* response);
+  grpc::ServerUnaryReactor* GetRequest(grpc::CallbackServerContext* ctx,
+                                       const cityhub::requests::v1::GetRequestRequest* request,
+                                       cityhub::requests::v1::ServiceRequest* response) override;
+
+ public:
+  // The filters of a list call (requests_queries.cc).
+  struct Filter;
 
  private:
   absl::StatusOr<std::string> Jurisdiction(std::string_view requested) const;
+  absl::Status GeoPage(const infra::auth::Caller& caller, const std::string& jurisdiction,
+                       const Filter& filter, int page_size, std::string_view language,
+                       cityhub::requests::v1::ListRequestsResponse* out);
   // The API form of `r` as `caller` may see it.
   void View(const infra::auth::Caller& caller, const StoredRequest& r, std::string_view language,
             cityhub::requests::v1::ServiceRequest* out);
@@ -86,8 +108,13 @@ class RequestsService final : public cityhub::requests::v1::RequestsService::Ser
   absl::Status Transition(const infra::auth::Caller& caller,
                           const cityhub::requests::v1::TransitionRequestRequest& req,
                           const std::string& trace_id, StoredRequest* result);
-  cityhub::events::v1::Event NewEvent(grpc::ServerContext* ctx) const;
-  grpc::Status Done(grpc::ServerContext* ctx, const absl::Status& status) const;
+  cityhub::events::v1::Event NewEvent(grpc::ServerContextBase* ctx) const;
+  grpc::Status Done(grpc::ServerContextBase* ctx, const absl::Status& status) const;
+  static grpc::ServerUnaryReactor* Reply(grpc::CallbackServerContext* ctx, const grpc::Status& s) {
+    auto* reactor = ctx->DefaultReactor();
+    reactor->Finish(s);
+    return reactor;
+  }
 
   RequestsDeps deps_;
   RequestsSettings settings_;

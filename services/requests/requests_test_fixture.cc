@@ -24,7 +24,8 @@ void RequestsServiceTest::SetUp() {
   verifier_->SetKeys(std::move(keys));
   authorizer_ = std::make_unique<infra::auth::Authorizer>(v1::RequestsService::service_full_name(),
                                                           *verifier_, kInternal);
-  requests_ = std::make_unique<RequestStore>(client());
+  async_ = std::make_unique<infra::redis::AsyncClient>(redis().ClientOptions(), 2);
+  requests_ = std::make_unique<RequestStore>(client(), async_.get());
   catalogue_store_ = std::make_unique<CatalogueStore>(client());
   catalogue_ = std::make_unique<Catalogue>(*catalogue_store_, 0ms);
   media_dir_ = cityhub::testing::MakeTempDir("cityhub-media");
@@ -55,6 +56,9 @@ void RequestsServiceTest::SetUp() {
 
 void RequestsServiceTest::TearDown() {
   server_.reset();
+  service_.reset();
+  requests_.reset();
+  async_.reset();
   cityhub::testing::RemoveTree(media_dir_);
 }
 

@@ -1,0 +1,43 @@
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "infra/redis/client.h"
+
+namespace cityhub::infra::redis {
+
+// A non-blocking Redis client for hot read paths: calls from many threads are written at once
+// onto a few shared connections and their replies read back in order by one I/O thread per
+// connection, so concurrent requests pipeline on the wire and no caller thread waits for
+// Redis (a gRPC callback handler returns at once and finishes from the reply callback).
+//
+// Commands must not block on the server side (no BLPOP, XREADGROUP BLOCK, ...): they would
+// stall every other call on the connection. Errors arrive like Client's: transport problems
+// (UNAVAILABLE, DEADLINE_EXCEEDED after command_timeout) fail the whole call; error replies
+// stay in the result. Redis restarts are survived by reconnecting with backoff.
+class AsyncClient final {
+ public:
+  // Runs on a connection's I/O thread (or at once on the calling thread when the call fails
+  // before anything was sent). It must not block.
+  using Callback = std::function<void(absl::StatusOr<std::vector<Reply>>)>;
+
+  explicit AsyncClient(Options options, int connections = 2);
+  // Fails calls still in flight with UNAVAILABLE and joins the I/O threads.
+  ~AsyncClient();
+  AsyncClient(const AsyncClient&) = delete;
+  AsyncClient& operator=(const AsyncClient&) = delete;
+
+  // Sends `commands` together; `done` receives one reply per command.
+  void Pipeline(std::vector<Args> commands, Callback done);
+
+ private:
+  class Connection;
+  std::vector<std::unique_ptr<Connection>> connections_;
+  std::atomic<size_t> next_{0};
+};
+
+}  // namespace cityhub::infra::redis
