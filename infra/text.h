@@ -10,6 +10,9 @@ namespace cityhub::infra {
 // Whether `s` is well-formed UTF-8 (no overlong forms, no surrogates, nothing above U+10FFFF).
 bool IsValidUtf8(std::string_view s);
 
+// The offset of the first byte that is not part of valid UTF-8, or std::string_view::npos.
+size_t FirstInvalidUtf8(std::string_view s);
+
 // Number of code points in valid UTF-8 `s`.
 size_t Utf8Length(std::string_view s);
 

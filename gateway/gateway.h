@@ -1,0 +1,130 @@
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <optional>
+#include <functional>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "gateway/backends.h"
+#include "gateway/http_server.h"
+#include "gateway/rate_limit.h"
+#include "gateway/routes.h"
+#include "infra/auth/jwt.h"
+#include "infra/clock.h"
+#include "infra/metrics.h"
+
+namespace cityhub::gateway {
+
+struct GatewayOptions {
+  std::chrono::milliseconds default_deadline{10'000};
+  size_t default_body_limit = 1024 * 1024;
+  // Origins allowed to call from browsers ("*" for any).
+  std::vector<std::string> cors_origins;
+  // Take the client address from the last X-Forwarded-For entry (behind a trusted proxy).
+  bool trust_forwarded_for = false;
+  // Sent to the services so that they trust x-client-address.
+  std::string internal_token;
+  // Public answers (Cache-Control: public, max-age) are kept this long, at most.
+  std::chrono::milliseconds cache_ttl{5'000};
+  size_t cache_max_entry_bytes = 256 * 1024;
+  size_t cache_max_bytes = 64 * 1024 * 1024;
+  std::chrono::seconds sse_heartbeat{15};
+  std::string public_url = "http://127.0.0.1:8080";
+};
+
+// What the gateway knows about the caller of one request.
+struct RequestContext {
+  std::string request_id;
+  std::string client_address;
+  std::string route_label;
+  std::chrono::steady_clock::time_point start;
+  // The verified access token's subject and roles (empty when anonymous).
+  std::string account_id;
+  std::vector<std::string> roles;
+};
+
+// A handler for routes outside the contracts (Open311). Returns false for paths it does not
+// serve.
+using PrefixHandler = std::function<bool(const HttpRequest& request, const RequestContext& context,
+                                         std::shared_ptr<Responder> responder)>;
+
+// The public HTTP door: routes from the contracts, access policies, rate limits, transcoding,
+// gRPC calls, error mapping, SSE, CORS, security headers, /healthz, /readyz, /metrics,
+// /openapi.json, and an access log without personal data.
+class Gateway final : public Handler {
+ public:
+  Gateway(const RouteTable& routes, Backends& backends, const infra::auth::TokenVerifier& verifier,
+          std::function<bool()> refresh_keys, RateLimiter* limiter, infra::MetricsRegistry& metrics,
+          const infra::Clock& clock, GatewayOptions options);
+  ~Gateway() override;
+
+  void AddPrefixHandler(std::string prefix, PrefixHandler handler);
+
+  size_t BodyLimit(const HttpRequest& head) override;
+  void Handle(HttpRequest request, std::shared_ptr<Responder> responder) override;
+  HttpResponse ServerError(int status, std::string_view message) override;
+
+  // Finishes an exchange: security and CORS headers, X-Request-Id, metrics, access log.
+  void Send(const HttpRequest& request, const RequestContext& ctx, Responder& responder,
+            HttpResponse response);
+
+  const GatewayOptions& options() const { return options_; }
+
+ private:
+  class SseStream;
+  struct CacheEntry {
+    HttpResponse response;
+    std::chrono::steady_clock::time_point expires;
+  };
+
+  void HandleRoute(const HttpRequest& request, RequestContext ctx, const RouteTable::Match& match,
+                   std::shared_ptr<Responder> responder);
+  void CallUnary(const HttpRequest& request, RequestContext ctx, const Route& route,
+                 std::shared_ptr<google::protobuf::Message> message,
+                 std::shared_ptr<Responder> responder, std::string cache_key, int attempt);
+  void StartStream(const HttpRequest& request, RequestContext ctx, const Route& route,
+                   std::unique_ptr<google::protobuf::Message> message,
+                   std::shared_ptr<Responder> responder);
+  std::unique_ptr<grpc::ClientContext> OutboundContext(const HttpRequest& request,
+                                                       const RequestContext& ctx,
+                                                       const Route& route) const;
+  bool Builtin(const HttpRequest& request, const RequestContext& ctx, Responder& responder);
+  void AddCors(const HttpRequest& request, HttpResponse* response) const;
+  std::string ClientAddress(const HttpRequest& request) const;
+  std::optional<HttpResponse> CacheGet(const std::string& key);
+  void CachePut(const std::string& key, const HttpResponse& response, std::chrono::milliseconds ttl);
+  void Heartbeats();
+
+  const RouteTable& routes_;
+  Backends& backends_;
+  const infra::auth::TokenVerifier& verifier_;
+  std::function<bool()> refresh_keys_;
+  RateLimiter* limiter_;
+  infra::MetricsRegistry& metrics_;
+  const infra::Clock& clock_;
+  GatewayOptions options_;
+  std::string openapi_;
+  infra::Family<infra::Counter>& requests_;
+  infra::Family<infra::Histogram>& latency_;
+  infra::Gauge& streams_;
+  std::vector<std::pair<std::string, PrefixHandler>> prefix_handlers_;
+
+  std::mutex cache_mu_;
+  std::unordered_map<std::string, CacheEntry> cache_;
+  size_t cache_bytes_ = 0;
+
+  std::mutex streams_mu_;
+  std::list<std::weak_ptr<SseStream>> live_streams_;
+  bool stopping_ = false;
+  std::condition_variable heartbeat_cv_;
+  std::thread heartbeat_;
+};
+
+}  // namespace cityhub::gateway

@@ -1,0 +1,429 @@
+#include "gateway/http_server.h"
+
+#include <atomic>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+
+#include "infra/config.h"
+#include "infra/log.h"
+#include "infra/strings.h"
+
+namespace cityhub::gateway {
+
+std::string_view HttpRequest::header(std::string_view name) const {
+  for (const auto& [k, v] : headers) {
+    if (k == name) return v;
+  }
+  return {};
+}
+
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+
+struct Shared {
+  HttpServerOptions options;
+  Handler& handler;
+  std::atomic<int> connections{0};
+};
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string Chunk(std::string_view data) {
+  char size[20];
+  const int n = std::snprintf(size, sizeof(size), "%zx\r\n", data.size());
+  std::string out;
+  out.reserve(static_cast<size_t>(n) + data.size() + 2);
+  out.append(size, static_cast<size_t>(n));
+  out.append(data);
+  out.append("\r\n");
+  return out;
+}
+
+// One connection. `Stream` is beast::tcp_stream or beast::ssl_stream<beast::tcp_stream>.
+template <typename Stream>
+class Session final : public std::enable_shared_from_this<Session<Stream>> {
+ public:
+  // `anchor` keeps what the stream refers to (the TLS context) alive as long as the stream.
+  template <typename... Args>
+  Session(std::shared_ptr<void> anchor, Shared& shared, std::string client, bool tls,
+          Args&&... stream_args)
+      : anchor_(std::move(anchor)),
+        stream_(std::forward<Args>(stream_args)...),
+        shared_(shared),
+        client_(std::move(client)),
+        tls_(tls) {}
+
+  ~Session() { shared_.connections.fetch_sub(1); }
+
+  void Start() {
+    if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+      WaitForRequest();
+    } else {
+      beast::get_lowest_layer(stream_).expires_after(shared_.options.header_timeout);
+      stream_.async_handshake(ssl::stream_base::server,
+                              [self = this->shared_from_this()](beast::error_code ec) {
+                                if (ec) return self->Close();
+                                self->WaitForRequest();
+                              });
+    }
+  }
+
+  // --- called on the session's strand -------------------------------------------------------
+
+  void Write(HttpResponse response) {
+    if (closed_ || streaming_) return;
+    auto res = std::make_shared<http::response<http::string_body>>();
+    res->version(11);
+    res->result(static_cast<unsigned>(response.status));
+    for (auto& [k, v] : response.headers) res->insert(k, v);
+    res->body() = std::move(response.body);
+    res->keep_alive(keep_alive_);
+    res->prepare_payload();
+    http::async_write(stream_, *res, [self = this->shared_from_this(), res](beast::error_code ec, size_t) {
+      if (ec || !res->keep_alive()) return self->Close();
+      self->WaitForRequest();
+    });
+  }
+
+  void StartStream(HttpResponse head) {
+    if (closed_ || streaming_) return;
+    streaming_ = true;
+    const auto reason = http::obsolete_reason(static_cast<http::status>(head.status));
+    std::string raw = infra::StrCat("HTTP/1.1 ", head.status, " ",
+                                    std::string_view(reason.data(), reason.size()), "\r\n");
+    for (const auto& [k, v] : head.headers) infra::StrAppend(&raw, k, ": ", v, "\r\n");
+    raw += "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+    beast::get_lowest_layer(stream_).expires_never();
+    queue_.push_back(std::move(raw));
+    Pump();
+    Watch();
+  }
+
+  void Send(std::string data) {
+    if (closed_ || !streaming_ || ending_) return;
+    queue_.push_back(Chunk(data));
+    Pump();
+  }
+
+  void EndStream() {
+    if (closed_ || !streaming_ || ending_) return;
+    ending_ = true;
+    queue_.push_back("0\r\n\r\n");
+    Pump();
+  }
+
+  void OnGone(std::function<void()> fn) {
+    if (closed_) {
+      fn();
+      return;
+    }
+    gone_.push_back(std::move(fn));
+  }
+
+  bool closed() const { return closed_.load(); }
+  auto executor() { return stream_.get_executor(); }
+
+ private:
+  void WaitForRequest() {
+    if (buffer_.size() > 0) return ReadHeader();
+    // Waiting for the next request on a kept-alive connection: the idle timeout. The very
+    // first request gets the (shorter) header timeout.
+    beast::get_lowest_layer(stream_).expires_after(first_ ? shared_.options.header_timeout
+                                                          : shared_.options.idle_timeout);
+    stream_.async_read_some(buffer_.prepare(4096),
+                            [self = this->shared_from_this()](beast::error_code ec, size_t n) {
+                              if (ec) return self->Close();
+                              self->buffer_.commit(n);
+                              self->ReadHeader();
+                            });
+  }
+
+  void ReadHeader() {
+    first_ = false;
+    parser_.emplace();
+    parser_->header_limit(static_cast<uint32_t>(shared_.options.max_header_bytes));
+    parser_->body_limit(std::numeric_limits<uint64_t>::max());
+    // Headers must arrive within the header timeout once the request has begun.
+    beast::get_lowest_layer(stream_).expires_after(shared_.options.header_timeout);
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = this->shared_from_this()](beast::error_code ec, size_t) {
+                              self->OnHeader(ec);
+                            });
+  }
+
+  void OnHeader(beast::error_code ec) {
+    if (ec == http::error::header_limit) return Refuse(431, "request headers are too large");
+    if (ec == beast::error::timeout) return Refuse(408, "the request took too long to arrive");
+    if (ec) return Close();
+    const auto& msg = parser_->get();
+    HttpRequest head;
+    head.method = std::string(msg.method_string());
+    head.target = std::string(msg.target());
+    const size_t q = head.target.find('?');
+    head.path = head.target.substr(0, q);
+    if (q != std::string::npos) head.query = head.target.substr(q + 1);
+    for (const auto& field : msg) {
+      const auto name = field.name_string();
+      const auto value = field.value();
+      head.headers.emplace_back(Lower(std::string_view(name.data(), name.size())),
+                                std::string(value.data(), value.size()));
+    }
+    head.client_address = client_;
+    head.tls = tls_;
+    keep_alive_ = msg.keep_alive();
+    const size_t limit = shared_.handler.BodyLimit(head);
+    if (msg.has_content_length() && parser_->content_length().value_or(0) > limit) {
+      return Refuse(413, infra::StrCat("the request body is larger than ", limit, " bytes"));
+    }
+    parser_->body_limit(limit);
+    head_ = std::move(head);
+    beast::get_lowest_layer(stream_).expires_after(shared_.options.body_timeout);
+    http::async_read(stream_, buffer_, *parser_, [self = this->shared_from_this()](beast::error_code ec, size_t) {
+      self->OnBody(ec);
+    });
+  }
+
+  void OnBody(beast::error_code ec) {
+    if (ec == http::error::body_limit) return Refuse(413, "the request body is too large");
+    if (ec == beast::error::timeout) return Refuse(408, "the request body took too long to arrive");
+    if (ec) return Close();
+    HttpRequest request = std::move(head_);
+    request.body = std::move(parser_->get().body());
+    beast::get_lowest_layer(stream_).expires_never();
+    shared_.handler.Handle(std::move(request), MakeResponder());
+  }
+
+  // An error answer the server makes itself; the connection closes after it.
+  void Refuse(int status, std::string_view message) {
+    keep_alive_ = false;
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(5));
+    Write(shared_.handler.ServerError(status, message));
+  }
+
+  // Reads while streaming, to learn when the client leaves.
+  void Watch() {
+    stream_.async_read_some(asio::buffer(watch_buffer_),
+                            [self = this->shared_from_this()](beast::error_code ec, size_t) {
+                              if (ec) return self->Close();
+                              self->Watch();
+                            });
+  }
+
+  void Pump() {
+    if (writing_ || queue_.empty() || closed_) return;
+    writing_ = true;
+    asio::async_write(stream_, asio::buffer(queue_.front()),
+                      [self = this->shared_from_this()](beast::error_code ec, size_t) {
+                        self->writing_ = false;
+                        self->queue_.pop_front();
+                        if (ec) return self->Close();
+                        if (self->ending_ && self->queue_.empty()) return self->Close();
+                        self->Pump();
+                      });
+  }
+
+  void Close() {
+    if (closed_.exchange(true)) return;
+    beast::error_code ignored;
+    beast::get_lowest_layer(stream_).socket().shutdown(tcp::socket::shutdown_both, ignored);
+    beast::get_lowest_layer(stream_).close();
+    auto gone = std::move(gone_);
+    for (auto& fn : gone) fn();
+  }
+
+  std::shared_ptr<Responder> MakeResponder();
+
+  std::shared_ptr<void> anchor_;
+  Stream stream_;
+  Shared& shared_;
+  std::string client_;
+  bool tls_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  HttpRequest head_;
+  bool keep_alive_ = true;
+  bool first_ = true;
+  std::atomic<bool> closed_{false};
+  bool streaming_ = false;
+  bool ending_ = false;
+  bool writing_ = false;
+  std::deque<std::string> queue_;
+  std::vector<std::function<void()>> gone_;
+  std::array<char, 512> watch_buffer_{};
+};
+
+// One exchange's responder: hops onto the session's strand for everything.
+template <typename Stream>
+class Exchange final : public Responder {
+ public:
+  explicit Exchange(std::shared_ptr<Session<Stream>> session) : session_(std::move(session)) {}
+
+  void Reply(HttpResponse response) override {
+    if (replied_.exchange(true)) return;
+    asio::post(session_->executor(), [s = session_, r = std::move(response)]() mutable { s->Write(std::move(r)); });
+  }
+  void StartStream(HttpResponse head) override {
+    if (replied_.exchange(true)) return;
+    asio::post(session_->executor(), [s = session_, h = std::move(head)]() mutable { s->StartStream(std::move(h)); });
+  }
+  bool Send(std::string data) override {
+    if (session_->closed()) return false;
+    asio::post(session_->executor(), [s = session_, d = std::move(data)]() mutable { s->Send(std::move(d)); });
+    return true;
+  }
+  void EndStream() override {
+    asio::post(session_->executor(), [s = session_] { s->EndStream(); });
+  }
+  void OnClientGone(std::function<void()> fn) override {
+    asio::post(session_->executor(), [s = session_, f = std::move(fn)]() mutable { s->OnGone(std::move(f)); });
+  }
+
+ private:
+  std::shared_ptr<Session<Stream>> session_;
+  std::atomic<bool> replied_{false};
+};
+
+template <typename Stream>
+std::shared_ptr<Responder> Session<Stream>::MakeResponder() {
+  return std::make_shared<Exchange<Stream>>(this->shared_from_this());
+}
+
+}  // namespace
+
+struct HttpServer::Impl {
+  Impl(HttpServerOptions options, Handler& handler)
+      : shared{std::move(options), handler}, io(std::max(1, shared.options.threads)), acceptor(io) {}
+
+  absl::Status LoadTls() {
+    auto context = std::make_shared<ssl::context>(ssl::context::tls_server);
+    context->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                         ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+    beast::error_code ec;
+    context->use_certificate_chain_file(shared.options.tls_cert_file, ec);
+    if (!ec) context->use_private_key_file(shared.options.tls_key_file, ssl::context::pem, ec);
+    if (ec) return absl::InvalidArgumentError(infra::StrCat("TLS certificate or key: ", ec.message()));
+    std::lock_guard lock(tls_mu);
+    tls = std::move(context);
+    return absl::OkStatus();
+  }
+
+  void Accept() {
+    acceptor.async_accept(asio::make_strand(io), [this](beast::error_code ec, tcp::socket socket) {
+      if (!ec) OnAccepted(std::move(socket));
+      if (acceptor.is_open()) Accept();
+    });
+  }
+
+  void OnAccepted(tcp::socket socket) {
+    beast::error_code ec;
+    const auto peer = socket.remote_endpoint(ec);
+    if (ec) return;
+    if (shared.connections.fetch_add(1) >= shared.options.max_connections) {
+      shared.connections.fetch_sub(1);
+      // Full: a short answer written synchronously, then the door closes.
+      static const std::string kFull =
+          "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\n"
+          "Retry-After: 1\r\nContent-Length: 59\r\n\r\n{\"code\":14,\"message\":\"too many connections\",\"details\":[]}\n";
+      asio::write(socket, asio::buffer(kFull), ec);
+      socket.close(ec);
+      return;
+    }
+    const std::string client = peer.address().to_string();
+    std::shared_ptr<ssl::context> context;
+    {
+      std::lock_guard lock(tls_mu);
+      context = tls;
+    }
+    if (context) {
+      ssl::context& ref = *context;
+      std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(
+          std::move(context), shared, client, true, std::move(socket), ref)
+          ->Start();
+    } else {
+      std::make_shared<Session<beast::tcp_stream>>(nullptr, shared, client, false, std::move(socket))
+          ->Start();
+    }
+  }
+
+  Shared shared;
+  asio::io_context io;
+  tcp::acceptor acceptor;
+  std::vector<std::thread> threads;
+  std::mutex tls_mu;
+  std::shared_ptr<ssl::context> tls;
+  int port = 0;
+};
+
+HttpServer::HttpServer(HttpServerOptions options, Handler& handler)
+    : impl_(std::make_unique<Impl>(std::move(options), handler)) {}
+
+HttpServer::~HttpServer() { Stop(); }
+
+absl::Status HttpServer::Start() {
+  const auto& options = impl_->shared.options;
+  if (!options.tls_cert_file.empty() || !options.tls_key_file.empty()) {
+    if (auto s = impl_->LoadTls(); !s.ok()) return s;
+  }
+  std::string host;
+  int port = 0;
+  if (!infra::SplitHostPort(options.address, &host, &port)) {
+    return absl::InvalidArgumentError(infra::StrCat("bad listen address ", options.address));
+  }
+  if (host.front() == '[') host = host.substr(1, host.size() - 2);
+  beast::error_code ec;
+  const auto ip = asio::ip::make_address(host, ec);
+  if (ec) return absl::InvalidArgumentError(infra::StrCat("bad listen host ", host));
+  tcp::endpoint endpoint(ip, static_cast<uint16_t>(port));
+  auto& acceptor = impl_->acceptor;
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return absl::UnavailableError(infra::StrCat("cannot listen on ", options.address, ": ", ec.message()));
+  impl_->port = acceptor.local_endpoint().port();
+  impl_->Accept();
+  for (int i = 0; i < std::max(1, options.threads); ++i) {
+    impl_->threads.emplace_back([this] { impl_->io.run(); });
+  }
+  return absl::OkStatus();
+}
+
+int HttpServer::port() const { return impl_->port; }
+int HttpServer::open_connections() const { return impl_->shared.connections.load(); }
+
+absl::Status HttpServer::ReloadTls() {
+  if (impl_->shared.options.tls_cert_file.empty()) return absl::OkStatus();
+  return impl_->LoadTls();
+}
+
+void HttpServer::Stop() {
+  if (!impl_ || impl_->threads.empty()) return;
+  beast::error_code ec;
+  asio::post(impl_->io, [this] {
+    beast::error_code ignored;
+    impl_->acceptor.close(ignored);
+  });
+  impl_->io.stop();
+  for (auto& t : impl_->threads) t.join();
+  impl_->threads.clear();
+}
+
+}  // namespace cityhub::gateway

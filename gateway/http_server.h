@@ -1,0 +1,96 @@
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+// The gateway's HTTP/1.1 server (Boost.Beast): keep-alive, limits on header size (431) and body
+// size (413, chosen per request by the handler once the headers are in), timeouts for reading
+// headers and bodies and for idle connections (slow clients are cut off), a cap on open
+// connections, optional TLS whose certificate can be reloaded, and streamed responses (SSE).
+namespace cityhub::gateway {
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+struct HttpRequest {
+  std::string method;  // upper-case
+  std::string target;  // as sent: path and query
+  std::string path;    // before '?'
+  std::string query;   // after '?', raw
+  Headers headers;     // lower-case names
+  std::string body;
+  std::string client_address;  // the peer's IP address
+  bool tls = false;
+
+  // The first value of a header (lower-case name), or empty.
+  std::string_view header(std::string_view name) const;
+};
+
+struct HttpResponse {
+  int status = 200;
+  Headers headers;
+  std::string body;
+};
+
+// The handler's way back to the client. Reply exactly once, or stream: StartStream, then any
+// number of Send, then EndStream. Safe to use from any thread; calls after the client left
+// are ignored.
+class Responder {
+ public:
+  virtual ~Responder() = default;
+  virtual void Reply(HttpResponse response) = 0;
+  virtual void StartStream(HttpResponse head) = 0;
+  // False once the client has gone away.
+  virtual bool Send(std::string data) = 0;
+  virtual void EndStream() = 0;
+  // Runs once when the client disconnects before the exchange ended (cancel work then).
+  virtual void OnClientGone(std::function<void()> fn) = 0;
+};
+
+class Handler {
+ public:
+  virtual ~Handler() = default;
+  // The largest body to accept for a request with these headers (the body is still empty).
+  virtual size_t BodyLimit(const HttpRequest& head) = 0;
+  virtual void Handle(HttpRequest request, std::shared_ptr<Responder> responder) = 0;
+  // An answer the server makes itself (431, 413, 408, 503 when full), in the handler's format.
+  virtual HttpResponse ServerError(int status, std::string_view message) = 0;
+};
+
+struct HttpServerOptions {
+  std::string address = "127.0.0.1:8080";
+  int threads = 2;
+  size_t max_header_bytes = 16 * 1024;
+  std::chrono::milliseconds header_timeout{10'000};
+  std::chrono::milliseconds body_timeout{30'000};
+  std::chrono::milliseconds idle_timeout{60'000};
+  int max_connections = 10'000;
+  // PEM files; both empty: plain HTTP.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+};
+
+class HttpServer final {
+ public:
+  HttpServer(HttpServerOptions options, Handler& handler);
+  ~HttpServer();
+
+  absl::Status Start();
+  int port() const;
+  int open_connections() const;
+  // Reads the certificate and key again (on SIGHUP); new connections use them.
+  absl::Status ReloadTls();
+  void Stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace cityhub::gateway

@@ -1,0 +1,190 @@
+// The gateway: the composition root. `gateway --print-openapi` writes the OpenAPI document to
+// stdout and exits (used by the OpenAPI validation test).
+#include <signal.h>
+
+#include <cstdio>
+#include <cstring>
+#include <thread>
+
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+
+#include "cityhub/accounts/v1/accounts.grpc.pb.h"
+#include "cityhub/notifications/v1/notifications.grpc.pb.h"
+#include "cityhub/requests/v1/requests.grpc.pb.h"
+#include "gateway/backends.h"
+#include "gateway/gateway.h"
+#include "gateway/http_server.h"
+#include "gateway/openapi.h"
+#include "gateway/rate_limit.h"
+#include "gateway/routes.h"
+#include "infra/auth/jwks_client.h"
+#include "infra/config.h"
+#include "infra/grpc/server.h"
+#include "infra/log.h"
+#include "infra/redis/client.h"
+#include "infra/strings.h"
+#include "infra/text.h"
+
+namespace cityhub::gateway {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct Config {
+  HttpServerOptions http;
+  GatewayOptions gateway;
+  std::map<std::string, std::string> backends;
+  infra::redis::Options redis;
+  bool rate_limits = true;
+  RateLimits limits;
+  infra::auth::TokenSettings tokens;
+  infra::log::Level log_level = infra::log::Level::kInfo;
+};
+
+std::vector<std::string> SplitCommas(const std::string& text) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find(',', start);
+    if (end == std::string::npos) end = text.size();
+    const std::string item(infra::TrimAscii(std::string_view(text).substr(start, end - start)));
+    if (!item.empty()) out.push_back(item);
+    start = end + 1;
+  }
+  return out;
+}
+
+Config LoadConfig(infra::EnvReader& env) {
+  Config c;
+  c.http.address = env.Address("CITYHUB_GATEWAY_ADDR", "127.0.0.1:8080");
+  c.http.threads = static_cast<int>(
+      env.Int("CITYHUB_GATEWAY_THREADS", std::max(1u, std::thread::hardware_concurrency()), 1, 256));
+  c.http.max_header_bytes = static_cast<size_t>(env.Int("CITYHUB_GATEWAY_MAX_HEADER_BYTES", 16384, 1024, 1 << 20));
+  c.http.header_timeout = env.Duration("CITYHUB_GATEWAY_HEADER_TIMEOUT", 10s, 100ms, 5min);
+  c.http.body_timeout = env.Duration("CITYHUB_GATEWAY_BODY_TIMEOUT", 30s, 100ms, 10min);
+  c.http.idle_timeout = env.Duration("CITYHUB_GATEWAY_IDLE_TIMEOUT", 60s, 100ms, 1h);
+  c.http.max_connections = static_cast<int>(env.Int("CITYHUB_GATEWAY_MAX_CONNECTIONS", 10000, 1, 1'000'000));
+  c.http.tls_cert_file = env.String("CITYHUB_TLS_CERT_FILE", "", 4096);
+  c.http.tls_key_file = env.String("CITYHUB_TLS_KEY_FILE", "", 4096);
+  if (c.http.tls_cert_file.empty() != c.http.tls_key_file.empty()) {
+    env.AddError("CITYHUB_TLS_KEY_FILE", "give both CITYHUB_TLS_CERT_FILE and CITYHUB_TLS_KEY_FILE, or neither");
+  }
+  c.gateway.default_deadline = env.Duration("CITYHUB_GATEWAY_DEADLINE", 10s, 100ms, 5min);
+  c.gateway.default_body_limit =
+      static_cast<size_t>(env.Int("CITYHUB_GATEWAY_MAX_BODY_BYTES", 1 << 20, 1024, 64 << 20));
+  c.gateway.cors_origins = SplitCommas(env.String("CITYHUB_CORS_ORIGINS", "", 4096));
+  c.gateway.trust_forwarded_for = env.Bool("CITYHUB_TRUST_FORWARDED_FOR", false);
+  c.gateway.internal_token = env.FileContents("CITYHUB_INTERNAL_TOKEN_FILE", false, 4096);
+  c.gateway.cache_ttl = env.Duration("CITYHUB_GATEWAY_CACHE_TTL", 5s, 0ms, 1h);
+  c.gateway.sse_heartbeat = std::chrono::duration_cast<std::chrono::seconds>(
+      env.Duration("CITYHUB_SSE_HEARTBEAT", 15s, 1s, 5min));
+  c.gateway.public_url = env.String("CITYHUB_PUBLIC_BASE_URL", "http://" + c.http.address, 500);
+  c.backends = {
+      {"cityhub.accounts.v1.AccountsService", env.Address("CITYHUB_ACCOUNTS_ADDR", "127.0.0.1:7001")},
+      {"cityhub.requests.v1.RequestsService", env.Address("CITYHUB_REQUESTS_ADDR", "127.0.0.1:7002")},
+      {"cityhub.notifications.v1.NotificationsService",
+       env.Address("CITYHUB_NOTIFICATIONS_ADDR", "127.0.0.1:7003")}};
+  std::string url = env.String("CITYHUB_GATEWAY_REDIS_URL", "");
+  if (url.empty()) url = env.String("CITYHUB_REDIS_URL", "redis://127.0.0.1:6379");
+  auto redis = infra::redis::ParseUrl(url);
+  if (redis.ok()) {
+    c.redis = *redis;
+  } else {
+    env.AddError("CITYHUB_REDIS_URL", infra::StdView(redis.status().message()));
+  }
+  const std::string password = env.FileContents("CITYHUB_REDIS_PASSWORD_FILE", false, 4096);
+  if (!password.empty()) c.redis.password = password;
+  c.redis.client_name = "gateway";
+  // A slow Redis must not slow every request down: rate-limit checks give up quickly.
+  c.redis.command_timeout = env.Duration("CITYHUB_GATEWAY_REDIS_TIMEOUT", 50ms, 1ms, 10s);
+  c.redis.connect_timeout = c.redis.command_timeout;
+  c.redis.pool_wait_timeout = c.redis.command_timeout;
+  c.rate_limits = env.Bool("CITYHUB_RATE_LIMITS", true);
+  const auto budget = [&](const char* name, Budget* out) {
+    const std::string text = env.String(name, "", 100);
+    if (text.empty()) return;
+    auto b = ParseBudget(text);
+    if (b.ok()) {
+      *out = *b;
+    } else {
+      env.AddError(name, infra::StdView(b.status().message()));
+    }
+  };
+  budget("CITYHUB_RATE_LIMIT_READ", &c.limits.read);
+  budget("CITYHUB_RATE_LIMIT_SIGN_IN", &c.limits.sign_in);
+  budget("CITYHUB_RATE_LIMIT_CREATE", &c.limits.create);
+  budget("CITYHUB_RATE_LIMIT_WRITE", &c.limits.write);
+  c.tokens.issuer = env.String("CITYHUB_JWT_ISSUER", "cityhub", 256);
+  c.tokens.audience = env.String("CITYHUB_JWT_AUDIENCE", "cityhub-api", 256);
+  const std::string level = env.OneOf("CITYHUB_LOG_LEVEL", "info", {"debug", "info", "warn", "error"});
+  c.log_level = infra::log::ParseLevel(level).value_or(infra::log::Level::kInfo);
+  return c;
+}
+
+int Run(int argc, char** argv) {
+  auto routes = RouteTable::Build(PublicServices());
+  if (!routes.ok()) {
+    std::fprintf(stderr, "gateway: %s\n", std::string(routes.status().message()).c_str());
+    return 1;
+  }
+  if (argc > 1 && std::strcmp(argv[1], "--print-openapi") == 0) {
+    std::printf("%s\n", OpenApiJson(*routes, argc > 2 ? argv[2] : "http://127.0.0.1:8080").c_str());
+    return 0;
+  }
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  infra::EnvReader env;
+  Config config = LoadConfig(env);
+  if (auto status = env.Finish(); !status.ok()) {
+    std::fprintf(stderr, "gateway: %s\n", std::string(status.message()).c_str());
+    return 2;
+  }
+  infra::log::Init("gateway", config.log_level);
+  infra::SystemClock clock;
+  infra::MetricsRegistry metrics;
+  Backends backends(config.backends);
+  infra::auth::TokenVerifier verifier(config.tokens, clock);
+  infra::auth::JwksClient jwks(backends.ChannelFor("cityhub.accounts.v1.AccountsService"), verifier);
+  jwks.Start();
+  infra::redis::Client redis(config.redis);
+  std::unique_ptr<RateLimiter> limiter;
+  if (config.rate_limits) limiter = std::make_unique<RateLimiter>(redis, config.limits, clock, metrics);
+  Gateway gateway(*routes, backends, verifier, [&] { return jwks.RefreshIfDue(); }, limiter.get(),
+                  metrics, clock, config.gateway);
+  HttpServer server(config.http, gateway);
+  if (auto status = server.Start(); !status.ok()) {
+    infra::log::Error("start_failed", {{"error", status.message()}});
+    return 1;
+  }
+  infra::log::Info("started", {{"port", server.port()}, {"routes", routes->routes().size()}});
+  while (true) {
+    const int sig = sigwaitinfo(&signals, nullptr);
+    if (sig == SIGHUP) {
+      const absl::Status reloaded = server.ReloadTls();
+      if (reloaded.ok()) {
+        infra::log::Info("tls_reloaded");
+      } else {
+        infra::log::Error("tls_reload_failed", {{"error", reloaded.message()}});
+      }
+      continue;
+    }
+    if (sig == SIGTERM || sig == SIGINT) break;
+  }
+  infra::log::Info("stopping");
+  server.Stop();
+  jwks.Stop();
+  infra::log::Info("stopped");
+  infra::log::Flush();
+  return 0;
+}
+
+}  // namespace
+}  // namespace cityhub::gateway
+
+int main(int argc, char** argv) { return cityhub::gateway::Run(argc, argv); }

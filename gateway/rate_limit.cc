@@ -1,0 +1,140 @@
+#include "gateway/rate_limit.h"
+
+#include <charconv>
+#include <cmath>
+
+#include "infra/ids.h"
+#include "infra/strings.h"
+
+namespace cityhub::gateway {
+
+using infra::StrCat;
+
+namespace {
+
+// GCRA for one or two buckets at once: both must allow, and only then both are charged.
+// KEYS: buckets. ARGV: now ms, then per bucket: emission interval ms, burst tolerance ms.
+// Returns {1, 0} or {0, ms to wait}.
+const infra::redis::Script& GcraScript() {
+  static const infra::redis::Script script(R"lua(
+local now = tonumber(ARGV[1])
+local wait = 0
+local tats = {}
+for i = 1, #KEYS do
+  local interval = tonumber(ARGV[2 * i])
+  local tolerance = tonumber(ARGV[2 * i + 1])
+  local tat = tonumber(redis.call('GET', KEYS[i]) or now)
+  if tat < now then tat = now end
+  local allow_at = tat - tolerance
+  if now < allow_at then wait = math.max(wait, allow_at - now) end
+  tats[i] = tat + interval
+end
+if wait > 0 then return {0, math.ceil(wait)} end
+for i = 1, #KEYS do
+  redis.call('SET', KEYS[i], string.format('%.0f', tats[i]), 'PX', math.ceil(tats[i] - now) + 1000)
+end
+return {1, 0}
+)lua");
+  return script;
+}
+
+double Interval(const Budget& b) { return static_cast<double>(b.period.count()) / std::max(1, b.count); }
+double Tolerance(const Budget& b) { return Interval(b) * std::max(0, b.burst - 1); }
+
+std::string_view ClassName(cityhub::api::RateClass c) {
+  switch (c) {
+    case cityhub::api::RATE_CLASS_SIGN_IN: return "sign_in";
+    case cityhub::api::RATE_CLASS_CREATE: return "create";
+    case cityhub::api::RATE_CLASS_WRITE: return "write";
+    default: return "read";
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<Budget> ParseBudget(std::string_view text) {
+  Budget b;
+  std::string_view rest = text;
+  const size_t comma = rest.find(',');
+  std::string_view rate = rest.substr(0, comma);
+  const size_t slash = rate.find('/');
+  if (slash == std::string_view::npos) return absl::InvalidArgumentError("expected N/s, N/min or N/h");
+  auto [p, ec] = std::from_chars(rate.data(), rate.data() + slash, b.count);
+  if (ec != std::errc() || p != rate.data() + slash || b.count < 1) {
+    return absl::InvalidArgumentError("the count must be a positive number");
+  }
+  const std::string_view unit = rate.substr(slash + 1);
+  if (unit == "s") b.period = std::chrono::seconds(1);
+  else if (unit == "min") b.period = std::chrono::minutes(1);
+  else if (unit == "h") b.period = std::chrono::hours(1);
+  else return absl::InvalidArgumentError("the unit must be s, min or h");
+  b.burst = b.count;
+  if (comma != std::string_view::npos) {
+    std::string_view burst = rest.substr(comma + 1);
+    if (!burst.starts_with("burst=")) return absl::InvalidArgumentError("expected burst=N after the comma");
+    burst.remove_prefix(6);
+    auto [q, ec2] = std::from_chars(burst.data(), burst.data() + burst.size(), b.burst);
+    if (ec2 != std::errc() || q != burst.data() + burst.size() || b.burst < 1) {
+      return absl::InvalidArgumentError("burst must be a positive number");
+    }
+  }
+  return b;
+}
+
+RateLimiter::RateLimiter(infra::redis::Client& redis, RateLimits limits, const infra::Clock& clock,
+                         infra::MetricsRegistry& metrics)
+    : redis_(redis),
+      limits_(limits),
+      clock_(clock),
+      limited_(metrics.AddCounter("gateway_rate_limited_total", "Requests refused by rate limits").Get()),
+      fallback_(metrics.AddCounter("gateway_rate_limit_fallback_total",
+                                   "Rate-limit checks decided without Redis").Get()) {}
+
+Decision RateLimiter::Check(cityhub::api::RateClass rate_class, std::string_view client_address,
+                            std::string_view account_id) {
+  const Budget* budget = &limits_.read;
+  if (rate_class == cityhub::api::RATE_CLASS_SIGN_IN) budget = &limits_.sign_in;
+  if (rate_class == cityhub::api::RATE_CLASS_CREATE) budget = &limits_.create;
+  if (rate_class == cityhub::api::RATE_CLASS_WRITE) budget = &limits_.write;
+  const std::string_view name = ClassName(rate_class);
+  // Addresses are hashed: the keys hold no personal data.
+  const std::string address_key =
+      StrCat("gateway:rl:{", name, "}:a:", infra::HexEncode(infra::Sha256(client_address)).substr(0, 32));
+  infra::redis::Args keys = {address_key};
+  if (!account_id.empty()) keys.push_back(StrCat("gateway:rl:{", name, "}:u:", account_id));
+  const int64_t now = infra::UnixMillis(clock_.Now());
+  infra::redis::Args args = {std::to_string(now)};
+  for (size_t i = 0; i < keys.size(); ++i) {
+    args.push_back(std::to_string(Interval(*budget)));
+    args.push_back(std::to_string(Tolerance(*budget)));
+  }
+  auto reply = redis_.Eval(GcraScript(), keys, args);
+  Decision d;
+  if (reply.ok() && reply->is_array() && reply->elements().size() == 2) {
+    d.allowed = reply->elements()[0].integer() == 1;
+    d.retry_after = std::chrono::milliseconds(reply->elements()[1].integer());
+  } else {
+    fallback_.Inc();
+    if (rate_class == cityhub::api::RATE_CLASS_READ || rate_class == cityhub::api::RATE_CLASS_UNSPECIFIED) {
+      return d;  // fail open
+    }
+    d = Local(keys.back(), *budget, now);
+    if (d.allowed && keys.size() > 1) d = Local(keys.front(), *budget, now);
+  }
+  if (!d.allowed) limited_.Inc();
+  return d;
+}
+
+Decision RateLimiter::Local(std::string_view key, const Budget& budget, int64_t now_ms) {
+  std::lock_guard lock(mu_);
+  if (local_tat_.size() > 100'000) local_tat_.clear();  // bounded memory during long outages
+  double& tat = local_tat_[std::string(key)];
+  const double now = static_cast<double>(now_ms);
+  if (tat < now) tat = now;
+  const double allow_at = tat - Tolerance(budget);
+  if (now < allow_at) return {false, std::chrono::milliseconds(static_cast<int64_t>(std::ceil(allow_at - now)))};
+  tat += Interval(budget);
+  return {true, std::chrono::milliseconds(0)};
+}
+
+}  // namespace cityhub::gateway

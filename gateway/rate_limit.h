@@ -1,0 +1,70 @@
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "absl/status/statusor.h"
+#include "cityhub/api/annotations.pb.h"
+#include "infra/clock.h"
+#include "infra/metrics.h"
+#include "infra/redis/client.h"
+
+// Rate limits by GCRA (the generic cell rate algorithm): per client address and per account,
+// with separate budgets for reads, sign-in, creation and other writes, kept in Redis by one Lua
+// script so that every gateway replica shares them.
+//
+// When Redis cannot be reached the gateway keeps serving: reads go unlimited (fail-open, as
+// reads are cheap and cached), and sign-in, creation and writes fall back to a per-replica
+// in-memory limiter with the same budgets, so a Redis outage is not an open door for
+// password guessing or spam.
+namespace cityhub::gateway {
+
+struct Budget {
+  // Sustained rate: `count` per `period`, with bursts of up to `burst`.
+  int count = 0;
+  std::chrono::milliseconds period{1000};
+  int burst = 1;
+};
+
+// "20/s", "5/min", "100/h", with an optional burst: "20/s,burst=100".
+absl::StatusOr<Budget> ParseBudget(std::string_view text);
+
+struct RateLimits {
+  Budget read{50, std::chrono::seconds(1), 200};
+  Budget sign_in{10, std::chrono::minutes(1), 10};
+  Budget create{30, std::chrono::hours(1), 10};
+  Budget write{120, std::chrono::minutes(1), 30};
+};
+
+struct Decision {
+  bool allowed = true;
+  std::chrono::milliseconds retry_after{0};
+};
+
+class RateLimiter final {
+ public:
+  RateLimiter(infra::redis::Client& redis, RateLimits limits, const infra::Clock& clock,
+              infra::MetricsRegistry& metrics);
+
+  // Checks (and spends) one unit of the route class's budget for the address and, if signed
+  // in, the account.
+  Decision Check(cityhub::api::RateClass rate_class, std::string_view client_address,
+                 std::string_view account_id);
+
+ private:
+  Decision Local(std::string_view key, const Budget& budget, int64_t now_ms);
+
+  infra::redis::Client& redis_;
+  RateLimits limits_;
+  const infra::Clock& clock_;
+  infra::Counter& limited_;
+  infra::Counter& fallback_;
+  std::mutex mu_;
+  std::unordered_map<std::string, double> local_tat_;
+};
+
+}  // namespace cityhub::gateway

@@ -1,0 +1,155 @@
+// Server-streaming RPCs as Server-Sent Events.
+#include <grpcpp/client_context.h>
+#include <grpcpp/support/client_callback.h>
+
+#include "gateway/errors.h"
+#include "gateway/gateway.h"
+#include "gateway/transcode.h"
+#include "infra/log.h"
+#include "infra/strings.h"
+
+namespace cityhub::gateway {
+
+using google::protobuf::Message;
+using infra::StrAppend;
+using infra::StrCat;
+
+// One open stream: a generic bidi call on which the gateway writes the one request and reads
+// the messages as they come, each sent on as an SSE event with `id:` from the route's
+// stream_id_field. It deletes itself when the call is done.
+class Gateway::SseStream final : public grpc::ClientBidiReactor<Message, Message>,
+                                 public std::enable_shared_from_this<Gateway::SseStream> {
+ public:
+  SseStream(Gateway& gateway, HttpRequest request, RequestContext ctx, const Route& route,
+            std::unique_ptr<Message> message, std::shared_ptr<Responder> responder)
+      : gateway_(gateway),
+        request_(std::move(request)),
+        ctx_(std::move(ctx)),
+        route_(route),
+        message_(std::move(message)),
+        responder_(std::move(responder)) {
+    response_.reset(google::protobuf::MessageFactory::generated_factory()
+                        ->GetPrototype(route.method->output_type())
+                        ->New());
+  }
+
+  void Start(GenericStub* stub) {
+    context_ = gateway_.OutboundContext(request_, ctx_, route_);
+    self_ = shared_from_this();  // alive until OnDone
+    // The head goes out before the call starts, so that no event can overtake it.
+    HttpResponse head;
+    head.headers = {{"Content-Type", "text/event-stream; charset=utf-8"},
+                    {"Cache-Control", "no-store"},
+                    {"X-Accel-Buffering", "no"},
+                    {"X-Request-Id", ctx_.request_id},
+                    {"X-Content-Type-Options", "nosniff"}};
+    gateway_.AddCors(request_, &head);
+    responder_->StartStream(std::move(head));
+    // Open the stream with a comment so that clients and proxies see it start at once.
+    responder_->Send(": stream open\n\n");
+    std::weak_ptr<SseStream> weak = self_;
+    responder_->OnClientGone([weak] {
+      if (auto s = weak.lock()) s->context_->TryCancel();
+    });
+    stub->PrepareBidiStreamingCall(context_.get(), route_.grpc_path, grpc::StubOptions(), this);
+    StartWriteLast(message_.get(), grpc::WriteOptions());
+    StartRead(response_.get());
+    StartCall();
+  }
+
+  void Heartbeat() {
+    if (!responder_->Send(": heartbeat\n\n")) context_->TryCancel();
+  }
+
+  void OnWriteDone(bool) override {}
+
+  void OnReadDone(bool ok) override {
+    if (!ok) return;  // the stream ended; OnDone follows
+    std::string id;
+    if (!route_.stream_id_field.empty()) {
+      const auto* field = response_->GetDescriptor()->FindFieldByName(route_.stream_id_field);
+      if (field != nullptr) id = response_->GetReflection()->GetString(*response_, field);
+    }
+    std::string event;
+    if (!id.empty()) StrAppend(&event, "id: ", id, "\n");
+    StrAppend(&event, "data: ", ToJson(*response_), "\n\n");
+    ++events_;
+    if (!responder_->Send(std::move(event))) context_->TryCancel();
+    response_->Clear();
+    StartRead(response_.get());
+  }
+
+  void OnDone(const grpc::Status& status) override {
+    if (!status.ok() && status.error_code() != grpc::StatusCode::CANCELLED) {
+      // The head is out already: the error travels as an event before the stream closes.
+      const HttpResponse error = ErrorResponse(status);
+      responder_->Send(StrCat("event: error\ndata: ", error.body, "\n\n"));
+    }
+    responder_->EndStream();
+    gateway_.streams_.Dec();
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - ctx_.start).count();
+    infra::log::Info("http_stream", {{"request_id", ctx_.request_id},
+                                     {"route", ctx_.route_label},
+                                     {"code", static_cast<int>(status.error_code())},
+                                     {"events", events_},
+                                     {"duration_s", seconds}});
+    self_.reset();  // may destroy this
+  }
+
+ private:
+  Gateway& gateway_;
+  HttpRequest request_;
+  RequestContext ctx_;
+  const Route& route_;
+  std::unique_ptr<Message> message_;
+  std::unique_ptr<Message> response_;
+  std::shared_ptr<Responder> responder_;
+  std::unique_ptr<grpc::ClientContext> context_;
+  std::shared_ptr<SseStream> self_;
+  int64_t events_ = 0;
+};
+
+void Gateway::StartStream(const HttpRequest& request, RequestContext ctx, const Route& route,
+                          std::unique_ptr<Message> message, std::shared_ptr<Responder> responder) {
+  GenericStub* stub = backends_.StubFor(route.method->service()->full_name());
+  if (stub == nullptr) {
+    Send(request, ctx, *responder,
+         ErrorResponse(503, grpc::StatusCode::UNAVAILABLE, "this part of the service is not available"));
+    return;
+  }
+  requests_.WithLabels({ctx.route_label, "200"}).Inc();
+  streams_.Inc();
+  HttpRequest kept{request.method, request.target, request.path, "", request.headers, "",
+                   request.client_address, request.tls};
+  auto stream = std::make_shared<SseStream>(*this, std::move(kept), std::move(ctx), route,
+                                            std::move(message), std::move(responder));
+  {
+    std::lock_guard lock(streams_mu_);
+    live_streams_.push_back(stream);
+  }
+  stream->Start(stub);
+}
+
+void Gateway::Heartbeats() {
+  std::unique_lock lock(streams_mu_);
+  while (!stopping_) {
+    heartbeat_cv_.wait_for(lock, options_.sse_heartbeat, [this] { return stopping_; });
+    if (stopping_) return;
+    std::vector<std::shared_ptr<SseStream>> alive;
+    for (auto it = live_streams_.begin(); it != live_streams_.end();) {
+      if (auto s = it->lock()) {
+        alive.push_back(std::move(s));
+        ++it;
+      } else {
+        it = live_streams_.erase(it);
+      }
+    }
+    lock.unlock();
+    for (auto& s : alive) s->Heartbeat();
+    alive.clear();
+    lock.lock();
+  }
+}
+
+}  // namespace cityhub::gateway

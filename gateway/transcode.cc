@@ -1,0 +1,251 @@
+#include "gateway/transcode.h"
+
+#include <charconv>
+#include <cmath>
+
+#include <google/protobuf/timestamp.pb.h>
+#include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/time_util.h>
+
+#include "infra/ids.h"
+#include "infra/status.h"
+#include "infra/strings.h"
+#include "infra/text.h"
+
+namespace cityhub::gateway {
+
+using google::protobuf::FieldDescriptor;
+using google::protobuf::Message;
+using google::protobuf::Reflection;
+using infra::StrCat;
+
+namespace {
+
+absl::Status BadParam(std::string_view name, std::string_view problem) {
+  return absl::InvalidArgumentError(StrCat(name, ": ", problem));
+}
+
+template <typename T>
+bool ParseNumber(std::string_view text, T* out) {
+  if (text.empty()) return false;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), *out);
+  return ec == std::errc() && ptr == text.data() + text.size();
+}
+
+// Walks to the message holding the last field of `path`, creating parents.
+absl::Status Resolve(Message* root, std::string_view path, std::string_view shown, Message** holder,
+                     const FieldDescriptor** field) {
+  Message* message = root;
+  size_t start = 0;
+  while (true) {
+    const size_t dot = path.find('.', start);
+    const std::string name(path.substr(start, dot - start));
+    const FieldDescriptor* f = message->GetDescriptor()->FindFieldByName(name);
+    if (f == nullptr) {
+      // lowerCamelCase names are accepted too, as in JSON bodies.
+      f = message->GetDescriptor()->FindFieldByCamelcaseName(name);
+    }
+    if (f == nullptr) return BadParam(shown, "unknown parameter");
+    if (dot == std::string_view::npos) {
+      *holder = message;
+      *field = f;
+      return absl::OkStatus();
+    }
+    if (f->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE || f->is_repeated()) {
+      return BadParam(shown, "unknown parameter");
+    }
+    message = message->GetReflection()->MutableMessage(message, f);
+    start = dot + 1;
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<ParsedQuery> ParseQuery(std::string_view query) {
+  ParsedQuery out;
+  size_t start = 0;
+  while (start < query.size()) {
+    size_t end = query.find('&', start);
+    if (end == std::string_view::npos) end = query.size();
+    const std::string_view pair = query.substr(start, end - start);
+    start = end + 1;
+    if (pair.empty()) continue;
+    const size_t eq = pair.find('=');
+    auto name = PercentDecode(pair.substr(0, eq), true);
+    auto value = PercentDecode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1), true);
+    if (!name || !value) return absl::InvalidArgumentError("query: malformed percent-encoding");
+    if (!infra::IsValidUtf8(*name) || !infra::IsValidUtf8(*value)) {
+      return absl::InvalidArgumentError(StrCat(infra::IsValidUtf8(*name) ? *name : std::string("query"),
+                                               ": not valid UTF-8"));
+    }
+    if (out.params.size() >= 100) return absl::InvalidArgumentError("query: more than 100 parameters");
+    out.params.emplace_back(std::move(*name), std::move(*value));
+  }
+  return out;
+}
+
+absl::Status SetFieldFromText(Message* message, std::string_view field_path, std::string_view value,
+                              std::string_view shown) {
+  Message* holder = nullptr;
+  const FieldDescriptor* f = nullptr;
+  if (auto s = Resolve(message, field_path, shown, &holder, &f); !s.ok()) return s;
+  const Reflection* r = holder->GetReflection();
+  const bool rep = f->is_repeated();
+  switch (f->cpp_type()) {
+    case FieldDescriptor::CPPTYPE_STRING: {
+      if (f->type() == FieldDescriptor::TYPE_BYTES) {
+        auto decoded = infra::Base64UrlDecode(value);
+        if (!decoded) return BadParam(shown, "not base64url");
+        rep ? r->AddString(holder, f, *decoded) : r->SetString(holder, f, *decoded);
+      } else {
+        rep ? r->AddString(holder, f, std::string(value)) : r->SetString(holder, f, std::string(value));
+      }
+      return absl::OkStatus();
+    }
+    case FieldDescriptor::CPPTYPE_INT32: {
+      int32_t v = 0;
+      if (!ParseNumber(value, &v)) return BadParam(shown, "not a whole number");
+      rep ? r->AddInt32(holder, f, v) : r->SetInt32(holder, f, v);
+      return absl::OkStatus();
+    }
+    case FieldDescriptor::CPPTYPE_INT64: {
+      int64_t v = 0;
+      if (!ParseNumber(value, &v)) return BadParam(shown, "not a whole number");
+      rep ? r->AddInt64(holder, f, v) : r->SetInt64(holder, f, v);
+      return absl::OkStatus();
+    }
+    case FieldDescriptor::CPPTYPE_UINT32: {
+      uint32_t v = 0;
+      if (!ParseNumber(value, &v)) return BadParam(shown, "not a whole number");
+      rep ? r->AddUInt32(holder, f, v) : r->SetUInt32(holder, f, v);
+      return absl::OkStatus();
+    }
+    case FieldDescriptor::CPPTYPE_UINT64: {
+      uint64_t v = 0;
+      if (!ParseNumber(value, &v)) return BadParam(shown, "not a whole number");
+      rep ? r->AddUInt64(holder, f, v) : r->SetUInt64(holder, f, v);
+      return absl::OkStatus();
+    }
+    case FieldDescriptor::CPPTYPE_DOUBLE:
+    case FieldDescriptor::CPPTYPE_FLOAT: {
+      double v = 0;
+      if (!ParseNumber(value, &v) || !std::isfinite(v)) return BadParam(shown, "not a number");
+      if (f->cpp_type() == FieldDescriptor::CPPTYPE_DOUBLE) {
+        rep ? r->AddDouble(holder, f, v) : r->SetDouble(holder, f, v);
+      } else {
+        rep ? r->AddFloat(holder, f, static_cast<float>(v)) : r->SetFloat(holder, f, static_cast<float>(v));
+      }
+      return absl::OkStatus();
+    }
+    case FieldDescriptor::CPPTYPE_BOOL: {
+      bool v;
+      if (value == "true" || value == "1") v = true;
+      else if (value == "false" || value == "0") v = false;
+      else return BadParam(shown, "not true or false");
+      rep ? r->AddBool(holder, f, v) : r->SetBool(holder, f, v);
+      return absl::OkStatus();
+    }
+    case FieldDescriptor::CPPTYPE_ENUM: {
+      const auto* e = f->enum_type()->FindValueByName(std::string(value));
+      if (e == nullptr) return BadParam(shown, StrCat("not one of the values of ", f->enum_type()->name()));
+      rep ? r->AddEnum(holder, f, e) : r->SetEnum(holder, f, e);
+      return absl::OkStatus();
+    }
+    case FieldDescriptor::CPPTYPE_MESSAGE: {
+      if (f->message_type()->full_name() == "google.protobuf.Timestamp" && !rep) {
+        google::protobuf::Timestamp t;
+        if (!google::protobuf::util::TimeUtil::FromString(std::string(value), &t)) {
+          return BadParam(shown, "not an RFC 3339 date and time (e.g. 2026-11-25T08:00:00Z)");
+        }
+        r->MutableMessage(holder, f)->CopyFrom(t);
+        return absl::OkStatus();
+      }
+      return BadParam(shown, "cannot be given as a parameter");
+    }
+  }
+  return BadParam(shown, "unsupported");
+}
+
+std::string KeyBefore(std::string_view json, size_t offset) {
+  offset = std::min(offset, json.size());
+  // Find the last `"key":` before the offset.
+  size_t colon = json.rfind(':', offset);
+  while (colon != std::string_view::npos && colon > 0) {
+    size_t end = colon;
+    while (end > 0 && (json[end - 1] == ' ' || json[end - 1] == '\t' || json[end - 1] == '\n')) --end;
+    if (end > 1 && json[end - 1] == '"') {
+      const size_t start = json.rfind('"', end - 2);
+      if (start != std::string_view::npos) {
+        const std::string_view key = json.substr(start + 1, end - start - 2);
+        if (!key.empty() && key.size() <= 64 && infra::IsValidUtf8(key)) return std::string(key);
+      }
+    }
+    if (colon == 0) break;
+    colon = json.rfind(':', colon - 1);
+  }
+  return "";
+}
+
+absl::StatusOr<std::unique_ptr<Message>> BuildRequest(const RouteTable::Match& match,
+                                                      const ParsedQuery& query,
+                                                      const std::string& body,
+                                                      std::string_view content_type) {
+  const Route& route = *match.route;
+  const auto* prototype =
+      google::protobuf::MessageFactory::generated_factory()->GetPrototype(route.method->input_type());
+  std::unique_ptr<Message> message(prototype->New());
+  // The body first: path variables then take precedence over body fields of the same name.
+  if (!route.body.empty()) {
+    Message* target = message.get();
+    if (route.body != "*") {
+      target = message->GetReflection()->MutableMessage(
+          message.get(), route.method->input_type()->FindFieldByName(route.body));
+    }
+    if (route.raw_request) {
+      const auto* d = target->GetDescriptor();
+      target->GetReflection()->SetString(target, d->FindFieldByName("content_type"), std::string(content_type));
+      target->GetReflection()->SetString(target, d->FindFieldByName("data"), body);
+    } else if (!body.empty()) {
+      if (const size_t bad = infra::FirstInvalidUtf8(body); bad != std::string_view::npos) {
+        const std::string key = KeyBefore(body, bad);
+        return absl::InvalidArgumentError(StrCat(key.empty() ? std::string("body") : key, ": not valid UTF-8"));
+      }
+      google::protobuf::util::JsonParseOptions options;
+      options.ignore_unknown_fields = false;
+      const auto status = google::protobuf::util::JsonStringToMessage(body, target, options);
+      if (!status.ok()) {
+        return absl::InvalidArgumentError(StrCat("body: ", status.message().as_string()));
+      }
+    }
+  }
+  for (const auto& [path, value] : match.bindings) {
+    if (auto s = SetFieldFromText(message.get(), path, value, path); !s.ok()) return s;
+  }
+  if (route.body == "*" && !query.params.empty()) {
+    return absl::InvalidArgumentError(StrCat(query.params.front().first, ": unknown query parameter"));
+  }
+  for (const auto& [name, value] : query.params) {
+    if (!route.body.empty() && route.body != "*" &&
+        (name == route.body || name.starts_with(route.body + "."))) {
+      return absl::InvalidArgumentError(StrCat(name, ": belongs in the body"));
+    }
+    if (auto s = SetFieldFromText(message.get(), name, value, name); !s.ok()) {
+      if (infra::StdView(s.message()).ends_with("unknown parameter")) {
+        return absl::InvalidArgumentError(StrCat(name, ": unknown query parameter"));
+      }
+      return s;
+    }
+  }
+  return message;
+}
+
+std::string ToJson(const Message& message) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  options.always_print_primitive_fields = true;
+  std::string out;
+  (void)google::protobuf::util::MessageToJsonString(message, &out, options);
+  return out;
+}
+
+}  // namespace cityhub::gateway
