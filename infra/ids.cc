@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdlib>
 
@@ -63,6 +64,16 @@ std::optional<Clock::time_point> UlidTime(std::string_view s) {
   }
   // The first 10 digits hold 50 bits: two always-zero padding bits, then the 48-bit time.
   return Clock::time_point(std::chrono::milliseconds(ms));
+}
+
+double UlidSortScore(std::string_view ulid) {
+  if (ulid.size() != 26) return 0;
+  int64_t ms = 0;
+  for (int i = 0; i < 10; ++i) ms = (ms << 5) | std::max(0, CrockfordValue(ulid[i]));
+  const int64_t top12 = (std::max(0, CrockfordValue(ulid[10])) << 7) |
+                        (std::max(0, CrockfordValue(ulid[11])) << 2) |
+                        (std::max(0, CrockfordValue(ulid[12])) >> 3);
+  return static_cast<double>(ms * 4096 + top12);
 }
 
 std::string RandomToken(size_t n) { return Base64UrlEncode(RandomBytes(n)); }

@@ -22,6 +22,10 @@ std::string NewUlid(Clock::time_point t);
 bool IsUlid(std::string_view s);
 std::optional<Clock::time_point> UlidTime(std::string_view s);
 
+// A ULID as a sorted-set score: its millisecond times 4096 plus its top 12 random bits. Exact
+// in a double and ordered like the ids, so that newest-first indexes can be paged by id.
+double UlidSortScore(std::string_view ulid);
+
 // `n` random bytes as unpadded base64url, for opaque tokens.
 std::string RandomToken(size_t n);
 

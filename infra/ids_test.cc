@@ -1,5 +1,6 @@
 #include "infra/ids.h"
 
+#include <cmath>
 #include <set>
 
 #include <gtest/gtest.h>
@@ -77,6 +78,29 @@ TEST(ConstantTimeEquals, ComparesContentAndLength) {
   EXPECT_TRUE(ConstantTimeEquals("abc", "abc"));
   EXPECT_FALSE(ConstantTimeEquals("abc", "abd"));
   EXPECT_FALSE(ConstantTimeEquals("abc", "abcd"));
+}
+
+}  // namespace
+}  // namespace cityhub::infra
+
+namespace cityhub::infra {
+namespace {
+
+TEST(UlidSortScore, OrdersLikeTheIdsAndIsExact) {
+  ManualClock clock;
+  std::string previous = NewUlid(clock);
+  for (int i = 0; i < 2000; ++i) {
+    if (i % 3 == 0) clock.Advance(std::chrono::milliseconds(1));
+    const std::string next = NewUlid(clock);
+    if (UlidSortScore(previous) != UlidSortScore(next)) {
+      EXPECT_EQ(UlidSortScore(previous) < UlidSortScore(next), previous < next);
+    }
+    previous = next;
+  }
+  const double score = UlidSortScore(previous);
+  EXPECT_EQ(score, std::floor(score));
+  EXPECT_LT(score, 9007199254740992.0);  // 2^53: exact in a double
+  EXPECT_EQ(static_cast<int64_t>(score) / 4096, UnixMillis(*UlidTime(previous)));
 }
 
 }  // namespace

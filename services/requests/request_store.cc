@@ -205,21 +205,9 @@ std::vector<IdAndTime> IdsWithScores(const Reply& reply, std::string_view before
   return out;
 }
 
-int Crockford(char c) {
-  static constexpr std::string_view kDigits = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-  const size_t at = kDigits.find(c);
-  return at == std::string_view::npos ? 0 : static_cast<int>(at);
-}
+
 
 }  // namespace
-
-double SortScore(std::string_view ulid) {
-  if (ulid.size() != 26) return 0;
-  int64_t ms = 0;
-  for (int i = 0; i < 10; ++i) ms = (ms << 5) | Crockford(ulid[i]);
-  const int64_t top12 = (Crockford(ulid[10]) << 7) | (Crockford(ulid[11]) << 2) | (Crockford(ulid[12]) >> 3);
-  return static_cast<double>(ms * 4096 + top12);
-}
 
 RequestStore::RequestStore(infra::redis::Client& redis, infra::redis::AsyncClient* async)
     : redis_(redis), async_(async) {}

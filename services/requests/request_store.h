@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "cityhub/events/v1/events.pb.h"
 #include "cityhub/storage/requests.pb.h"
+#include "infra/ids.h"
 #include "infra/redis/async_client.h"
 #include "infra/redis/client.h"
 
@@ -37,10 +38,9 @@ using Events = std::vector<cityhub::events::v1::Event>;
 
 inline constexpr char kEventsStream[] = "requests:events";
 
-// The score of a request id (a ULID) in the time indexes: its millisecond times 4096 plus the
-// top 12 random bits, exact in a double and ordered like the ids, so that cursor paging by id
-// needs no tie-breaking in practice (equal scores are also ordered by id in Redis).
-double SortScore(std::string_view ulid);
+// The score of a request id in the time indexes (equal scores, which are rare, are ordered by
+// id in Redis too, so cursor paging by id holds).
+inline double SortScore(std::string_view ulid) { return infra::UlidSortScore(ulid); }
 
 struct VersionedRequest {
   StoredRequest request;

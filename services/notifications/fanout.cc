@@ -1,0 +1,281 @@
+#include "services/notifications/fanout.h"
+
+#include <set>
+
+#include <google/protobuf/util/time_util.h>
+#include <nlohmann/json.hpp>
+
+#include "infra/events/events.h"
+#include "infra/ids.h"
+#include "infra/log.h"
+#include "infra/strings.h"
+#include "services/notifications/quiet_hours.h"
+#include "services/notifications/templates.h"
+
+namespace cityhub::notifications {
+
+namespace ev = cityhub::events::v1;
+namespace nv1 = cityhub::notifications::v1;
+using infra::StrCat;
+
+namespace {
+
+enum class Group { kOwn, kFollowed, kDepartment };
+
+Group GroupOf(nv1::Kind kind) {
+  switch (kind) {
+    case nv1::KIND_OWN_REQUEST_STATUS:
+    case nv1::KIND_OWN_REQUEST_COMMENT:
+      return Group::kOwn;
+    case nv1::KIND_FOLLOWED_REQUEST_STATUS:
+    case nv1::KIND_FOLLOWED_REQUEST_COMMENT:
+      return Group::kFollowed;
+    default:
+      return Group::kDepartment;
+  }
+}
+
+bool Wants(const cityhub::storage::notifications::StoredChannelPreferences& c, Group g) {
+  return g == Group::kOwn ? c.own_requests() : g == Group::kFollowed ? c.followed_requests() : c.department_requests();
+}
+
+}  // namespace
+
+StoredPreferences DefaultPreferences() {
+  StoredPreferences p;
+  for (auto* c : {p.mutable_inbox(), p.mutable_push(), p.mutable_email()}) {
+    c->set_own_requests(true);
+    c->set_followed_requests(true);
+  }
+  p.mutable_inbox()->set_department_requests(true);
+  p.set_time_zone("Europe/Berlin");
+  p.set_quiet_start_minute(22 * 60);
+  p.set_quiet_end_minute(7 * 60);
+  return p;
+}
+
+FanOut::FanOut(NotificationStore& store, Contacts& contacts, const infra::Clock& clock, FanOutSettings settings)
+    : store_(store), contacts_(contacts), clock_(clock), settings_(std::move(settings)) {}
+
+absl::Status FanOut::Handle(const std::string& payload) {
+  ev::Event event;
+  if (!event.ParseFromString(payload)) return absl::InvalidArgumentError("unreadable event");
+  EventEffects effects;
+  switch (event.payload_case()) {
+    case ev::Event::kVerificationRequested:
+      return AccountMail(event, event.verification_requested().account_id(), false,
+                         event.verification_requested().token());
+    case ev::Event::kPasswordResetRequested:
+      return AccountMail(event, event.password_reset_requested().account_id(), true,
+                         event.password_reset_requested().token());
+    case ev::Event::kAccountDeleted:
+      contacts_.Forget(event.account_deleted().account_id());
+      return store_.ForgetAccount(event.account_deleted().account_id());
+    case ev::Event::kRolesChanged: {
+      const auto& e = event.roles_changed();
+      const bool staff = std::find(e.roles().begin(), e.roles().end(), "operator") != e.roles().end() ||
+                         std::find(e.roles().begin(), e.roles().end(), "admin") != e.roles().end();
+      std::vector<std::string> departments;
+      if (staff) departments.assign(e.departments().begin(), e.departments().end());
+      return store_.SetDepartments(e.account_id(), departments);
+    }
+    case ev::Event::kRequestFollowed:
+    case ev::Event::kRequestUnfollowed: {
+      const bool follow = event.has_request_followed();
+      const auto& request = follow ? event.request_followed().request_id() : event.request_unfollowed().request_id();
+      const auto& account = follow ? event.request_followed().account_id() : event.request_unfollowed().account_id();
+      effects.extra.push_back(NotificationStore::FollowCommand(request, account, follow));
+      return store_.ApplyOnce(event.event_id(), effects).status();
+    }
+    case ev::Event::kRequestCreated: {
+      const auto& e = event.request_created();
+      auto operators = store_.Operators(e.department());
+      if (!operators.ok()) return operators.status();
+      std::vector<Recipient> recipients;
+      for (const auto& op : *operators) recipients.push_back({op, nv1::KIND_DEPARTMENT_NEW_REQUEST});
+      if (auto s = Notify(event, recipients, e.request_id(), &effects); !s.ok()) return s;
+      if (auto s = AddWebhookJobs(event, e.service_code(), &effects); !s.ok()) return s;
+      return store_.ApplyOnce(event.event_id(), effects).status();
+    }
+    case ev::Event::kRequestStatusChanged:
+    case ev::Event::kCommentAdded: {
+      const bool status = event.has_request_status_changed();
+      const std::string request_id = status ? event.request_status_changed().request_id() : event.comment_added().request_id();
+      const std::string owner = status ? event.request_status_changed().owner_account_id() : event.comment_added().owner_account_id();
+      const std::string code = status ? event.request_status_changed().service_code() : event.comment_added().service_code();
+      const std::string author = status ? std::string() : event.comment_added().author_account_id();
+      std::vector<Recipient> recipients;
+      std::set<std::string> seen = {author};
+      if (!owner.empty() && seen.insert(owner).second) {
+        recipients.push_back({owner, status ? nv1::KIND_OWN_REQUEST_STATUS : nv1::KIND_OWN_REQUEST_COMMENT});
+      }
+      auto followers = store_.Followers(request_id);
+      if (!followers.ok()) return followers.status();
+      for (const auto& f : *followers) {
+        if (seen.insert(f).second) {
+          recipients.push_back({f, status ? nv1::KIND_FOLLOWED_REQUEST_STATUS : nv1::KIND_FOLLOWED_REQUEST_COMMENT});
+        }
+      }
+      if (auto s = Notify(event, recipients, request_id, &effects); !s.ok()) return s;
+      if (auto s = AddWebhookJobs(event, code, &effects); !s.ok()) return s;
+      return store_.ApplyOnce(event.event_id(), effects).status();
+    }
+    default:
+      return absl::OkStatus();  // AccountRegistered and others: nothing to tell
+  }
+}
+
+absl::Status FanOut::Notify(const ev::Event& event, const std::vector<Recipient>& recipients,
+                            const std::string& request_id, EventEffects* effects) {
+  const int64_t now = infra::UnixMillis(clock_.Now());
+  for (const Recipient& r : recipients) {
+    auto contact = contacts_.Get(r.account_id);
+    if (!contact.ok()) {
+      if (contact.status().code() == absl::StatusCode::kNotFound) continue;  // account gone
+      return contact.status();
+    }
+    auto stored = store_.Preferences(r.account_id);
+    if (!stored.ok()) return stored.status();
+    const StoredPreferences prefs = stored->value_or(DefaultPreferences());
+    const Group group = GroupOf(r.kind);
+    Text text;
+    if (event.has_request_status_changed()) {
+      text = StatusChangedText(event.request_status_changed(), group == Group::kOwn, contact->language);
+    } else if (event.has_comment_added()) {
+      text = CommentAddedText(event.comment_added(), group == Group::kOwn, contact->language);
+    } else {
+      text = NewRequestText(event.request_created(), contact->language);
+    }
+    // One id per recipient and event, the same on every redelivery: ULID-shaped (the event's
+    // time, then a digest of event and recipient) so that the inbox keeps its order.
+    static constexpr std::string_view kCrockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    std::string notification_id = event.event_id().substr(0, 10);
+    const std::string digest = infra::Sha256(StrCat(event.event_id(), "/", r.account_id));
+    for (int i = 0; i < 16; ++i) notification_id += kCrockford[static_cast<unsigned char>(digest[i]) % 32];
+    if (Wants(prefs.inbox(), group)) {
+      StoredNotification note;
+      note.set_id(notification_id);
+      note.set_account_id(r.account_id);
+      note.set_kind(r.kind);
+      note.set_title(text.title);
+      note.set_body(text.body);
+      note.set_request_id(request_id);
+      note.set_created_ms(now);
+      effects->inbox.push_back(std::move(note));
+    }
+    const std::string link = StrCat(settings_.app_url, "/requests/", request_id);
+    if (Wants(prefs.push(), group)) {
+      auto devices = store_.Devices(r.account_id);
+      if (!devices.ok()) return devices.status();
+      int64_t due = now;
+      if (prefs.quiet_enabled()) {
+        due = NotBefore(now, prefs.quiet_start_minute(), prefs.quiet_end_minute(),
+                        prefs.time_zone().empty() ? "Europe/Berlin" : prefs.time_zone());
+      }
+      for (const StoredDevice& d : *devices) {
+        ScheduledJob job;
+        job.job.set_id(StrCat(notification_id, "-p-", d.id()));
+        job.job.set_channel(nv1::CHANNEL_PUSH);
+        job.job.set_notification_id(notification_id);
+        job.job.set_account_id(r.account_id);
+        job.job.set_device_id(d.id());
+        job.job.set_push_token(d.token());
+        job.job.set_title(text.title);
+        job.job.set_text(text.body);
+        (*job.job.mutable_data())["notification_id"] = notification_id;
+        (*job.job.mutable_data())["request_id"] = request_id;
+        (*job.job.mutable_data())["kind"] = nv1::Kind_Name(r.kind);
+        job.due_ms = due;
+        job.state = due > now ? nv1::DELIVERY_STATE_DEFERRED : nv1::DELIVERY_STATE_PENDING;
+        effects->jobs.push_back(std::move(job));
+      }
+    }
+    if (Wants(prefs.email(), group) && contact->email_verified && !contact->email.empty()) {
+      const Mail mail = NotificationMail(text, link, contact->language);
+      ScheduledJob job;
+      job.job.set_id(StrCat(notification_id, "-m"));
+      job.job.set_channel(nv1::CHANNEL_EMAIL);
+      job.job.set_notification_id(notification_id);
+      job.job.set_account_id(r.account_id);
+      job.job.set_to(contact->email);
+      job.job.set_title(mail.subject);
+      job.job.set_text(mail.text);
+      job.job.set_html(mail.html);
+      job.due_ms = now;
+      effects->jobs.push_back(std::move(job));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status FanOut::AddWebhookJobs(const ev::Event& event, const std::string& service_code,
+                                    EventEffects* effects) {
+  auto hooks = store_.Webhooks();
+  if (!hooks.ok()) return hooks.status();
+  const std::string type = infra::events::TypeName(event);
+  nlohmann::json data;
+  if (event.has_request_created()) {
+    const auto& e = event.request_created();
+    data = {{"request_id", e.request_id()}, {"service_code", e.service_code()}, {"department", e.department()},
+            {"lat", e.lat()}, {"long", e.long_()}, {"address", e.address()}, {"status", "SUBMITTED"}};
+  } else if (event.has_request_status_changed()) {
+    const auto& e = event.request_status_changed();
+    data = {{"request_id", e.request_id()}, {"service_code", e.service_code()}, {"department", e.department()},
+            {"from_status", cityhub::requests::v1::Status_Name(e.from_status())},
+            {"status", cityhub::requests::v1::Status_Name(e.to_status())}, {"public_note", e.public_note()}};
+  } else {
+    const auto& e = event.comment_added();
+    data = {{"request_id", e.request_id()}, {"service_code", e.service_code()}, {"comment_id", e.comment_id()},
+            {"author_role", e.author_role()}, {"text", e.text()}};
+  }
+  const nlohmann::json body = {
+      {"id", event.event_id()},
+      {"type", type},
+      {"occurred_at", google::protobuf::util::TimeUtil::ToString(event.occurred_at())},
+      {"data", data}};
+  const std::string text = body.dump();
+  for (const StoredWebhook& w : *hooks) {
+    const bool type_ok = std::find(w.event_types().begin(), w.event_types().end(), type) != w.event_types().end();
+    const bool code_ok = w.service_codes().empty() ||
+                         std::find(w.service_codes().begin(), w.service_codes().end(), service_code) != w.service_codes().end();
+    if (!type_ok || !code_ok) continue;
+    ScheduledJob job;
+    job.job.set_id(StrCat(event.event_id(), "-w-", w.id()));
+    job.job.set_webhook_id(w.id());
+    job.job.set_url(w.url());
+    job.job.set_secret(w.secret());
+    job.job.set_body(text);
+    job.job.set_event_type(type);
+    job.due_ms = infra::UnixMillis(clock_.Now());
+    effects->jobs.push_back(std::move(job));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status FanOut::AccountMail(const ev::Event& event, const std::string& account_id, bool reset,
+                                 const std::string& token) {
+  // Verification and reset mails go out whatever the preferences say, also to unverified
+  // addresses (that is their point).
+  contacts_.Forget(account_id);
+  auto contact = contacts_.Get(account_id);
+  if (!contact.ok()) {
+    return contact.status().code() == absl::StatusCode::kNotFound ? absl::OkStatus() : contact.status();
+  }
+  const std::string link = StrCat(settings_.app_url, reset ? "/reset-password?token=" : "/verify-email?token=", token);
+  const Mail mail = reset ? PasswordResetMail(contact->display_name, link, contact->language)
+                          : VerificationMail(contact->display_name, link, contact->language);
+  EventEffects effects;
+  ScheduledJob job;
+  job.job.set_id(StrCat(event.event_id(), "-m"));
+  job.job.set_channel(nv1::CHANNEL_EMAIL);
+  job.job.set_account_id(account_id);
+  job.job.set_to(contact->email);
+  job.job.set_title(mail.subject);
+  job.job.set_text(mail.text);
+  job.job.set_html(mail.html);
+  job.due_ms = infra::UnixMillis(clock_.Now());
+  effects.jobs.push_back(std::move(job));
+  return store_.ApplyOnce(event.event_id(), effects).status();
+}
+
+}  // namespace cityhub::notifications

@@ -1,0 +1,53 @@
+#pragma once
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "cityhub/events/v1/events.pb.h"
+#include "cityhub/notifications/v1/notifications.pb.h"
+#include "infra/clock.h"
+#include "services/notifications/contacts.h"
+#include "services/notifications/notification_store.h"
+
+// Turns domain events into notifications: who is told (owner, followers, operators of the
+// department, the account holder), what they read (in their language), and on which channels
+// (by their preferences, with quiet hours for push). Each event's effects are written at once
+// and only once, however often the event is delivered.
+namespace cityhub::notifications {
+
+struct FanOutSettings {
+  // Where links in mails and pushes point, e.g. "https://mein.bielefeld.de".
+  std::string app_url = "http://127.0.0.1:8080";
+};
+
+// Defaults for accounts that never set preferences: inbox, push and e-mail for their own and
+// followed requests; department news in the inbox only; no quiet hours.
+StoredPreferences DefaultPreferences();
+
+class FanOut final {
+ public:
+  FanOut(NotificationStore& store, Contacts& contacts, const infra::Clock& clock, FanOutSettings settings);
+
+  // Handles one event (serialized cityhub.events.v1.Event). Errors (e.g. the accounts service
+  // is unreachable) leave it for a retry; nothing is half-done.
+  absl::Status Handle(const std::string& payload);
+
+ private:
+  struct Recipient {
+    std::string account_id;
+    cityhub::notifications::v1::Kind kind;
+  };
+  absl::Status Notify(const cityhub::events::v1::Event& event, const std::vector<Recipient>& recipients,
+                      const std::string& request_id, EventEffects* effects);
+  absl::Status AddWebhookJobs(const cityhub::events::v1::Event& event, const std::string& service_code,
+                              EventEffects* effects);
+  absl::Status AccountMail(const cityhub::events::v1::Event& event, const std::string& account_id,
+                           bool reset, const std::string& token);
+
+  NotificationStore& store_;
+  Contacts& contacts_;
+  const infra::Clock& clock_;
+  FanOutSettings settings_;
+};
+
+}  // namespace cityhub::notifications

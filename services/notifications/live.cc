@@ -1,0 +1,262 @@
+#include "services/notifications/live.h"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <charconv>
+
+#include <hiredis/hiredis.h>
+
+#include <google/protobuf/util/time_util.h>
+
+#include "infra/ids.h"
+#include "infra/log.h"
+
+namespace cityhub::notifications {
+
+namespace nv1 = cityhub::notifications::v1;
+using google::protobuf::util::TimeUtil;
+
+void ToApi(const InboxEntry& entry, nv1::Notification* out) {
+  const StoredNotification& n = entry.notification;
+  out->set_notification_id(n.id());
+  out->set_kind(static_cast<nv1::Kind>(n.kind()));
+  out->set_title(n.title());
+  out->set_body(n.body());
+  out->set_request_id(n.request_id());
+  out->set_read(entry.read);
+  *out->mutable_created_at() = TimeUtil::MillisecondsToTimestamp(n.created_ms());
+  for (const auto& [channel, state] : entry.deliveries) {
+    // "state|attempts|updated_ms|reason"
+    auto* d = out->add_deliveries();
+    d->set_channel(static_cast<nv1::Channel>(channel));
+    int64_t parts[3] = {0, 0, 0};
+    size_t at = 0;
+    for (int i = 0; i < 3; ++i) {
+      const size_t bar = state.find('|', at);
+      const std::string_view piece = std::string_view(state).substr(at, bar == std::string::npos ? std::string::npos : bar - at);
+      std::from_chars(piece.data(), piece.data() + piece.size(), parts[i]);
+      at = bar == std::string::npos ? state.size() : bar + 1;
+    }
+    d->set_state(static_cast<nv1::DeliveryState>(parts[0]));
+    d->set_attempts(static_cast<int32_t>(parts[1]));
+    *d->mutable_updated_at() = TimeUtil::MillisecondsToTimestamp(parts[2]);
+    d->set_reason(state.substr(std::min(at, state.size())));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+LiveStream::LiveStream(LiveHub& hub, std::string account, std::string after_id)
+    : hub_(hub), account_(std::move(account)), last_id_(std::move(after_id)) {
+  if (last_id_.empty()) {
+    // "From now on": the smallest id of this millisecond.
+    last_id_ = infra::NewUlid(hub_.clock()).substr(0, 10) + std::string(16, '0');
+  }
+  hub_.Add(this);
+  hub_.Schedule(this);
+}
+
+void LiveStream::Fetch() {
+  std::string after;
+  {
+    std::lock_guard lock(mu_);
+    if (finished_) return;
+    after = last_id_;
+  }
+  constexpr int kBatch = 100;
+  auto entries = hub_.store().InboxAfter(account_, after, kBatch);
+  if (!entries.ok()) return;  // Redis trouble: the periodic look retries
+  std::lock_guard lock(mu_);
+  if (finished_) return;
+  for (const InboxEntry& e : *entries) {
+    if (e.notification.id() <= last_id_) continue;
+    ToApi(e, &queue_.emplace_back());
+    last_id_ = e.notification.id();
+  }
+  if (!writing_) WriteNext();
+  if (static_cast<int>(entries->size()) == kBatch) hub_.Schedule(this);
+}
+
+void LiveStream::WriteNext() {
+  if (queue_.empty() || finished_) {
+    writing_ = false;
+    return;
+  }
+  writing_ = true;
+  StartWrite(&queue_.front());
+}
+
+void LiveStream::OnWriteDone(bool ok) {
+  std::lock_guard lock(mu_);
+  queue_.pop_front();
+  if (!ok) {
+    writing_ = false;
+    if (!finished_) {
+      finished_ = true;
+      Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "stream write failed"));
+    }
+    return;
+  }
+  WriteNext();
+}
+
+void LiveStream::OnCancel() {
+  std::lock_guard lock(mu_);
+  if (!finished_) {
+    finished_ = true;
+    Finish(grpc::Status::CANCELLED);
+  }
+}
+
+void LiveStream::OnDone() {
+  hub_.Remove(this);  // waits until no worker is reading for this stream
+  delete this;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+LiveHub::LiveHub(NotificationStore& store, infra::redis::Options subscriber, const infra::Clock& clock,
+                 int workers)
+    : store_(store), subscriber_options_(std::move(subscriber)), clock_(clock), workers_(workers) {}
+
+LiveHub::~LiveHub() { Stop(); }
+
+void LiveHub::Start() {
+  stop_.store(false);
+  threads_.emplace_back([this] { Subscribe(); });
+  for (int i = 0; i < workers_; ++i) threads_.emplace_back([this] { Work(); });
+}
+
+void LiveHub::Stop() {
+  if (stop_.exchange(true)) return;
+  const int fd = subscriber_fd_.load();
+  if (fd >= 0) ::shutdown(fd, SHUT_RDWR);
+  cv_.notify_all();
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+}
+
+LiveStream* LiveHub::Open(const std::string& account, const std::string& after_id) {
+  return new LiveStream(*this, account, after_id);
+}
+
+size_t LiveHub::streams() const {
+  std::lock_guard lock(mu_);
+  size_t n = 0;
+  for (const auto& [a, s] : by_account_) n += s.size();
+  return n;
+}
+
+void LiveHub::Add(LiveStream* s) {
+  std::lock_guard lock(mu_);
+  by_account_[s->account()].insert(s);
+}
+
+void LiveHub::Remove(LiveStream* s) {
+  std::unique_lock lock(mu_);
+  auto it = by_account_.find(s->account());
+  if (it != by_account_.end()) {
+    it->second.erase(s);
+    if (it->second.empty()) by_account_.erase(it);
+  }
+  std::erase(pending_, s);
+  queued_.erase(s);
+  // A worker may be fetching for it right now: wait for that to end.
+  cv_.wait(lock, [&] { return !busy_.count(s); });
+}
+
+void LiveHub::Schedule(LiveStream* s) {
+  {
+    std::lock_guard lock(mu_);
+    if (!queued_.insert(s).second) return;
+    pending_.push_back(s);
+  }
+  cv_.notify_one();
+}
+
+void LiveHub::Wake(const std::string& account) {
+  std::vector<LiveStream*> streams;
+  {
+    std::lock_guard lock(mu_);
+    if (account.empty()) {
+      for (const auto& [a, set] : by_account_) streams.insert(streams.end(), set.begin(), set.end());
+    } else if (auto it = by_account_.find(account); it != by_account_.end()) {
+      streams.assign(it->second.begin(), it->second.end());
+    }
+  }
+  for (LiveStream* s : streams) Schedule(s);
+}
+
+void LiveHub::Work() {
+  auto next_sweep = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (!stop_.load()) {
+    LiveStream* s = nullptr;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait_until(lock, next_sweep, [this] { return stop_.load() || !pending_.empty(); });
+      if (stop_.load()) return;
+      if (pending_.empty()) {
+        next_sweep = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+        lock.unlock();
+        Wake("");  // the periodic look, in case a hint was lost
+        continue;
+      }
+      s = pending_.front();
+      pending_.pop_front();
+      queued_.erase(s);
+      busy_.insert(s);
+    }
+    s->Fetch();
+    {
+      std::lock_guard lock(mu_);
+      busy_.erase(s);
+    }
+    cv_.notify_all();
+  }
+}
+
+void LiveHub::Subscribe() {
+  bool warned = false;
+  while (!stop_.load()) {
+    timeval tv{1, 0};
+    redisContext* ctx = redisConnectWithTimeout(subscriber_options_.host.c_str(), subscriber_options_.port, tv);
+    bool ok = ctx != nullptr && ctx->err == 0;
+    if (ok && !subscriber_options_.password.empty()) {
+      auto* r = static_cast<redisReply*>(
+          subscriber_options_.user.empty()
+              ? redisCommand(ctx, "AUTH %s", subscriber_options_.password.c_str())
+              : redisCommand(ctx, "AUTH %s %s", subscriber_options_.user.c_str(), subscriber_options_.password.c_str()));
+      ok = r != nullptr && r->type != REDIS_REPLY_ERROR;
+      if (r != nullptr) freeReplyObject(r);
+    }
+    if (ok) {
+      auto* r = static_cast<redisReply*>(redisCommand(ctx, "SUBSCRIBE %s", kLiveChannel));
+      ok = r != nullptr && r->type != REDIS_REPLY_ERROR;
+      if (r != nullptr) freeReplyObject(r);
+    }
+    if (ok) {
+      subscriber_fd_.store(ctx->fd);
+      if (stop_.load()) ::shutdown(ctx->fd, SHUT_RDWR);
+      warned = false;
+      Wake("");  // entries may have come while no one listened
+      while (!stop_.load()) {
+        void* raw = nullptr;
+        if (redisGetReply(ctx, &raw) != REDIS_OK || raw == nullptr) break;
+        auto* r = static_cast<redisReply*>(raw);
+        if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 && r->element[2]->type == REDIS_REPLY_STRING) {
+          Wake(std::string(r->element[2]->str, r->element[2]->len));
+        }
+        freeReplyObject(raw);
+      }
+      subscriber_fd_.store(-1);
+    } else if (!warned) {
+      infra::log::Warn("live_subscribe_failed", {{"error", ctx != nullptr ? ctx->errstr : "no memory"}});
+      warned = true;
+    }
+    if (ctx != nullptr) redisFree(ctx);
+    for (int i = 0; i < 10 && !stop_.load(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+}  // namespace cityhub::notifications

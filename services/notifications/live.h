@@ -1,0 +1,98 @@
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <grpcpp/support/server_callback.h>
+
+#include "cityhub/notifications/v1/notifications.pb.h"
+#include "infra/clock.h"
+#include "infra/redis/client.h"
+#include "services/notifications/notification_store.h"
+
+// The live stream: residents' open StreamNotifications calls get new inbox entries as they
+// happen. Correctness comes from the inbox itself: a stream remembers the last id it sent and
+// always reads what came after it, in order, so nothing is missed or sent twice, also across
+// reconnects (the client resumes with its last id). Redis Pub/Sub on notifications:live only
+// says "look now" (any replica may have written the entry); a periodic look covers lost hints.
+namespace cityhub::notifications {
+
+class LiveHub;
+
+// Fills an API Notification from an inbox entry.
+void ToApi(const InboxEntry& entry, cityhub::notifications::v1::Notification* out);
+
+class LiveStream final : public grpc::ServerWriteReactor<cityhub::notifications::v1::Notification> {
+ public:
+  LiveStream(LiveHub& hub, std::string account, std::string after_id);
+
+  // Reads what came after the last id sent and queues it (on a hub worker).
+  void Fetch();
+  const std::string& account() const { return account_; }
+
+  void OnWriteDone(bool ok) override;
+  void OnCancel() override;
+  void OnDone() override;
+
+ private:
+  void WriteNext();  // with mu_ held
+
+  LiveHub& hub_;
+  const std::string account_;
+  std::mutex mu_;
+  std::string last_id_;
+  std::deque<cityhub::notifications::v1::Notification> queue_;
+  bool writing_ = false;
+  bool finished_ = false;
+};
+
+class LiveHub final {
+ public:
+  LiveHub(NotificationStore& store, infra::redis::Options subscriber, const infra::Clock& clock,
+          int workers = 2);
+  ~LiveHub();
+
+  void Start();
+  void Stop();
+
+  // A stream for `account` resuming after `after_id` (empty: from now on).
+  LiveStream* Open(const std::string& account, const std::string& after_id);
+  // Asks every stream of `account` (or all, when empty) to look for new entries.
+  void Wake(const std::string& account);
+
+  NotificationStore& store() { return store_; }
+  const infra::Clock& clock() const { return clock_; }
+  size_t streams() const;
+
+ private:
+  friend class LiveStream;
+  void Add(LiveStream* s);
+  void Remove(LiveStream* s);
+  void Schedule(LiveStream* s);
+  void Subscribe();
+  void Work();
+
+  NotificationStore& store_;
+  infra::redis::Options subscriber_options_;
+  const infra::Clock& clock_;
+  int workers_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<std::string, std::set<LiveStream*>> by_account_;
+  std::deque<LiveStream*> pending_;
+  std::set<LiveStream*> queued_;
+  std::set<LiveStream*> busy_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> subscriber_fd_{-1};
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace cityhub::notifications

@@ -1,0 +1,140 @@
+// The notifications service: the composition root.
+#include <cstdio>
+
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+
+#include "infra/auth/authorizer.h"
+#include "infra/auth/jwks_client.h"
+#include "infra/events/consumer.h"
+#include "infra/grpc/server.h"
+#include "infra/log.h"
+#include "infra/service_config.h"
+#include "infra/strings.h"
+#include "services/notifications/contacts.h"
+#include "services/notifications/delivery.h"
+#include "services/notifications/fanout.h"
+#include "services/notifications/live.h"
+#include "services/notifications/notifications_service.h"
+
+namespace cityhub::notifications {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct Config {
+  infra::CommonConfig common;
+  DeliveryOptions delivery;
+  FanOutSettings fanout;
+  std::string accounts_address;
+  std::string internal_token;
+  infra::auth::TokenSettings tokens;
+  // Where the producers' streams live (their own Redis in production; the same one locally).
+  infra::redis::Options accounts_events;
+  infra::redis::Options requests_events;
+};
+
+infra::redis::Options EventsRedis(infra::EnvReader& env, const char* name, const infra::redis::Options& fallback) {
+  const std::string url = env.String(name, "", 1024);
+  if (url.empty()) return fallback;
+  auto o = infra::redis::ParseUrl(url);
+  if (!o.ok()) {
+    env.AddError(name, infra::StdView(o.status().message()));
+    return fallback;
+  }
+  o->password = fallback.password;
+  return *o;
+}
+
+Config LoadConfig(infra::EnvReader& env) {
+  Config c;
+  c.common = infra::LoadCommonConfig(env, {"notifications", "127.0.0.1:7003", "127.0.0.1:7103"});
+  c.accounts_address = env.Address("CITYHUB_ACCOUNTS_ADDR", "127.0.0.1:7001");
+  c.internal_token = env.FileContents("CITYHUB_INTERNAL_TOKEN_FILE", false, 4096);
+  c.tokens.issuer = env.String("CITYHUB_JWT_ISSUER", "cityhub", 256);
+  c.tokens.audience = env.String("CITYHUB_JWT_AUDIENCE", "cityhub-api", 256);
+  c.delivery.smtp_url = env.String("CITYHUB_SMTP_URL", "", 1024);
+  if (!c.delivery.smtp_url.empty() && !c.delivery.smtp_url.starts_with("smtp://") &&
+      !c.delivery.smtp_url.starts_with("smtps://")) {
+    env.AddError("CITYHUB_SMTP_URL", "must start with smtp:// or smtps://");
+  }
+  c.delivery.smtp_user = env.String("CITYHUB_SMTP_USER", "", 256);
+  c.delivery.smtp_password = env.FileContents("CITYHUB_SMTP_PASSWORD_FILE", false, 4096);
+  c.delivery.mail_from = env.String("CITYHUB_MAIL_FROM", "Stadt Bielefeld <noreply@bielefeld.de>", 256);
+  c.delivery.push_endpoint = env.String("CITYHUB_PUSH_ENDPOINT", "", 1024);
+  if (!c.delivery.push_endpoint.empty() && !c.delivery.push_endpoint.starts_with("http://") &&
+      !c.delivery.push_endpoint.starts_with("https://")) {
+    env.AddError("CITYHUB_PUSH_ENDPOINT", "must be an http(s) URL");
+  }
+  c.delivery.push_token = env.FileContents("CITYHUB_PUSH_AUTH_FILE", false, 8192);
+  c.delivery.workers = static_cast<int>(env.Int("CITYHUB_DELIVERY_WORKERS", 4, 1, 256));
+  c.delivery.max_attempts = static_cast<int>(env.Int("CITYHUB_DELIVERY_MAX_ATTEMPTS", 6, 1, 100));
+  c.delivery.backoff_base = env.Duration("CITYHUB_DELIVERY_BACKOFF", 2s, 1ms, 1h);
+  c.delivery.backoff_max = env.Duration("CITYHUB_DELIVERY_BACKOFF_MAX", 10min, 1ms, 24h);
+  c.fanout.app_url = env.String("CITYHUB_APP_URL", env.String("CITYHUB_PUBLIC_BASE_URL", "http://127.0.0.1:8080"), 500);
+  c.accounts_events = EventsRedis(env, "CITYHUB_ACCOUNTS_EVENTS_REDIS_URL", c.common.redis);
+  c.requests_events = EventsRedis(env, "CITYHUB_REQUESTS_EVENTS_REDIS_URL", c.common.redis);
+  return c;
+}
+
+int Run() {
+  infra::BlockShutdownSignals();
+  infra::EnvReader env;
+  Config config = LoadConfig(env);
+  if (auto status = env.Finish(); !status.ok()) {
+    std::fprintf(stderr, "notifications: %s\n", std::string(status.message()).c_str());
+    return 2;
+  }
+  infra::log::Init("notifications", config.common.log_level);
+  infra::SystemClock clock;
+  infra::MetricsRegistry metrics;
+  infra::redis::Client redis(config.common.redis);
+  infra::redis::Client accounts_redis(config.accounts_events);
+  infra::redis::Client requests_redis(config.requests_events);
+  auto accounts = grpc::CreateChannel(config.accounts_address, grpc::InsecureChannelCredentials());
+  infra::auth::TokenVerifier verifier(config.tokens, clock);
+  infra::auth::JwksClient jwks(accounts, verifier);
+  jwks.Start();
+  infra::auth::Authorizer authorizer(v1::NotificationsService::service_full_name(), verifier,
+                                     config.internal_token, [&] { return jwks.RefreshIfDue(); });
+  NotificationStore store(redis);
+  Contacts contacts(accounts, config.internal_token, clock);
+  FanOut fanout(store, contacts, clock, config.fanout);
+  LiveHub live(store, config.common.redis, clock);
+  Delivery delivery(redis, store, config.delivery, clock, metrics);
+  NotificationsService service(NotificationsDeps{store, live, authorizer, clock});
+
+  std::vector<std::unique_ptr<infra::events::Consumer>> consumers;
+  for (auto [stream, client] : {std::pair<const char*, infra::redis::Client*>{"accounts:events", &accounts_redis},
+                                std::pair<const char*, infra::redis::Client*>{"requests:events", &requests_redis}}) {
+    infra::events::ConsumerOptions options;
+    options.stream = stream;
+    options.group = "notifications";
+    options.consumer = infra::events::DefaultConsumerName();
+    options.dead_letter_stream = infra::StrCat("notifications:dead:", stream);
+    consumers.push_back(std::make_unique<infra::events::Consumer>(
+        *client, options, [&](const infra::events::StreamEntry& e) { return fanout.Handle(e.payload); },
+        metrics, clock));
+  }
+
+  infra::GrpcServer server(config.common.server, metrics);
+  server.AddService(&service);
+  if (auto status = server.Start(); !status.ok()) {
+    infra::log::Error("start_failed", {{"error", status.message()}});
+    return 1;
+  }
+  live.Start();
+  delivery.Start();
+  for (auto& c : consumers) c->Start();
+  server.Run();
+  for (auto& c : consumers) c->Stop();
+  delivery.Stop();
+  live.Stop();
+  jwks.Stop();
+  return 0;
+}
+
+}  // namespace
+}  // namespace cityhub::notifications
+
+int main() { return cityhub::notifications::Run(); }

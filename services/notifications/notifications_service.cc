@@ -1,0 +1,324 @@
+#include "services/notifications/notifications_service.h"
+
+#include <google/protobuf/util/time_util.h>
+
+#include "infra/grpc/context.h"
+#include "infra/ids.h"
+#include "infra/log.h"
+#include "infra/status.h"
+#include "infra/strings.h"
+#include "infra/text.h"
+#include "services/notifications/quiet_hours.h"
+
+namespace cityhub::notifications {
+
+namespace nv1 = cityhub::notifications::v1;
+using google::protobuf::util::TimeUtil;
+using infra::InvalidField;
+using infra::StrCat;
+
+namespace {
+
+absl::StatusOr<int> PageSize(int32_t requested) {
+  if (requested == 0) return 20;
+  if (requested < 0 || requested > 100) return InvalidField("page_size", "must be 1..100");
+  return requested;
+}
+
+void DeviceToApi(const StoredDevice& d, nv1::Device* out) {
+  out->set_device_id(d.id());
+  out->set_platform(d.platform());
+  out->set_push_token_hint(d.token().size() > 6 ? StrCat("…", d.token().substr(d.token().size() - 6)) : "…");
+  *out->mutable_created_at() = TimeUtil::MillisecondsToTimestamp(d.created_ms());
+}
+
+void WebhookToApi(const StoredWebhook& w, bool with_secret, nv1::Webhook* out) {
+  out->set_webhook_id(w.id());
+  out->set_url(w.url());
+  for (const auto& t : w.event_types()) out->add_event_types(t);
+  for (const auto& c : w.service_codes()) out->add_service_codes(c);
+  if (with_secret) out->set_secret(w.secret());
+  *out->mutable_created_at() = TimeUtil::MillisecondsToTimestamp(w.created_ms());
+}
+
+void ChannelToApi(const cityhub::storage::notifications::StoredChannelPreferences& in, nv1::ChannelPreferences* out) {
+  out->set_own_requests(in.own_requests());
+  out->set_followed_requests(in.followed_requests());
+  out->set_department_requests(in.department_requests());
+}
+
+void ChannelFromApi(const nv1::ChannelPreferences& in, cityhub::storage::notifications::StoredChannelPreferences* out) {
+  out->set_own_requests(in.own_requests());
+  out->set_followed_requests(in.followed_requests());
+  out->set_department_requests(in.department_requests());
+}
+
+bool IsPrintableAscii(std::string_view s) {
+  for (char c : s) {
+    if (c < 0x21 || c > 0x7e) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+nv1::NotificationPreferences PreferencesToApi(const StoredPreferences& p) {
+  nv1::NotificationPreferences out;
+  ChannelToApi(p.inbox(), out.mutable_inbox());
+  ChannelToApi(p.push(), out.mutable_push());
+  ChannelToApi(p.email(), out.mutable_email());
+  auto* q = out.mutable_push_quiet_hours();
+  q->set_enabled(p.quiet_enabled());
+  q->set_start(FormatClock(p.quiet_start_minute()));
+  q->set_end(FormatClock(p.quiet_end_minute()));
+  q->set_time_zone(p.time_zone().empty() ? "Europe/Berlin" : p.time_zone());
+  return out;
+}
+
+absl::StatusOr<StoredPreferences> PreferencesFromApi(const nv1::NotificationPreferences& p) {
+  StoredPreferences out;
+  ChannelFromApi(p.inbox(), out.mutable_inbox());
+  ChannelFromApi(p.push(), out.mutable_push());
+  ChannelFromApi(p.email(), out.mutable_email());
+  const auto& q = p.push_quiet_hours();
+  out.set_quiet_enabled(q.enabled());
+  const std::string start = q.start().empty() ? "22:00" : q.start();
+  const std::string end = q.end().empty() ? "07:00" : q.end();
+  auto s = ParseClock(start);
+  if (!s) return InvalidField("push_quiet_hours.start", "must be a time HH:MM from 00:00 to 23:59");
+  auto e = ParseClock(end);
+  if (!e) return InvalidField("push_quiet_hours.end", "must be a time HH:MM from 00:00 to 23:59");
+  if (q.enabled() && *s == *e) return InvalidField("push_quiet_hours.end", "must differ from start");
+  const std::string zone = q.time_zone().empty() ? "Europe/Berlin" : q.time_zone();
+  if (!IsSupportedTimeZone(zone)) {
+    return InvalidField("push_quiet_hours.time_zone", "not a supported time zone (e.g. Europe/Berlin)");
+  }
+  out.set_quiet_start_minute(*s);
+  out.set_quiet_end_minute(*e);
+  out.set_time_zone(zone);
+  return out;
+}
+
+NotificationsService::NotificationsService(NotificationsDeps deps) : deps_(deps) {}
+
+grpc::Status NotificationsService::Done(grpc::ServerContextBase* ctx, const absl::Status& status) const {
+  if (status.code() == absl::StatusCode::kInternal || status.code() == absl::StatusCode::kDataLoss) {
+    infra::log::Error("internal_error", {{"request_id", infra::RequestId(*ctx)}, {"error", status.message()}});
+  }
+  return infra::ToGrpcStatus(status);
+}
+
+grpc::Status NotificationsService::DoListNotifications(grpc::ServerContextBase* ctx,
+                                                       const nv1::ListNotificationsRequest* req,
+                                                       nv1::ListNotificationsResponse* response) {
+  auto caller = deps_.authorizer.Authorize(*ctx, "ListNotifications");
+  if (!caller.ok()) return Done(ctx, caller.status());
+  auto page_size = PageSize(req->page_size());
+  if (!page_size.ok()) return Done(ctx, page_size.status());
+  if (!req->page_token().empty() && !infra::IsUlid(req->page_token())) {
+    return Done(ctx, InvalidField("page_token", "not a token from a previous page"));
+  }
+  auto entries = deps_.store.Inbox(caller->account_id, req->unread_only(), req->page_token(), *page_size + 1);
+  if (!entries.ok()) return Done(ctx, entries.status());
+  const bool more = static_cast<int>(entries->size()) > *page_size;
+  if (more) entries->resize(*page_size);
+  for (const auto& e : *entries) ToApi(e, response->add_notifications());
+  if (more) response->set_next_page_token(entries->back().notification.id());
+  return grpc::Status::OK;
+}
+
+grpc::Status NotificationsService::DoGetUnreadCount(grpc::ServerContextBase* ctx, const nv1::GetUnreadCountRequest*,
+                                                    nv1::UnreadCount* response) {
+  auto caller = deps_.authorizer.Authorize(*ctx, "GetUnreadCount");
+  if (!caller.ok()) return Done(ctx, caller.status());
+  auto count = deps_.store.UnreadCount(caller->account_id);
+  if (!count.ok()) return Done(ctx, count.status());
+  response->set_count(*count);
+  return grpc::Status::OK;
+}
+
+grpc::Status NotificationsService::DoMarkRead(grpc::ServerContextBase* ctx, const nv1::MarkReadRequest* req,
+                                              nv1::Notification* response) {
+  auto caller = deps_.authorizer.Authorize(*ctx, "MarkRead");
+  if (!caller.ok()) return Done(ctx, caller.status());
+  if (!infra::IsUlid(req->notification_id())) return Done(ctx, InvalidField("notification_id", "not a notification id"));
+  if (auto s = deps_.store.MarkRead(caller->account_id, req->notification_id()); !s.ok()) return Done(ctx, s);
+  auto entry = deps_.store.Get(caller->account_id, req->notification_id());
+  if (!entry.ok()) return Done(ctx, entry.status());
+  ToApi(*entry, response);
+  return grpc::Status::OK;
+}
+
+grpc::Status NotificationsService::DoMarkAllRead(grpc::ServerContextBase* ctx, const nv1::MarkAllReadRequest*,
+                                                 nv1::UnreadCount* response) {
+  auto caller = deps_.authorizer.Authorize(*ctx, "MarkAllRead");
+  if (!caller.ok()) return Done(ctx, caller.status());
+  if (auto s = deps_.store.MarkAllRead(caller->account_id); !s.ok()) return Done(ctx, s);
+  response->set_count(0);
+  return grpc::Status::OK;
+}
+
+grpc::ServerWriteReactor<nv1::Notification>* NotificationsService::StreamNotifications(
+    grpc::CallbackServerContext* ctx, const nv1::StreamNotificationsRequest* req) {
+  auto caller = deps_.authorizer.Authorize(*ctx, "StreamNotifications");
+  absl::Status problem = caller.status();
+  if (problem.ok() && !req->after_id().empty() && !infra::IsUlid(req->after_id())) {
+    problem = InvalidField("after_id", "not a notification id");
+  }
+  if (!problem.ok()) {
+    class Refusal final : public grpc::ServerWriteReactor<nv1::Notification> {
+     public:
+      explicit Refusal(grpc::Status s) { Finish(std::move(s)); }
+      void OnDone() override { delete this; }
+    };
+    return new Refusal(Done(ctx, problem));
+  }
+  return deps_.live.Open(caller->account_id, req->after_id());
+}
+
+grpc::Status NotificationsService::DoRegisterDevice(grpc::ServerContextBase* ctx, const nv1::RegisterDeviceRequest* req,
+                                                    nv1::Device* response) {
+  auto caller = deps_.authorizer.Authorize(*ctx, "RegisterDevice");
+  if (!caller.ok()) return Done(ctx, caller.status());
+  if (req->platform() != "android" && req->platform() != "ios" && req->platform() != "web") {
+    return Done(ctx, InvalidField("platform", "must be android, ios or web"));
+  }
+  if (req->push_token().empty()) return Done(ctx, InvalidField("push_token", "must not be empty"));
+  if (req->push_token().size() > 4096) return Done(ctx, InvalidField("push_token", "longer than 4096 characters"));
+  if (!IsPrintableAscii(req->push_token())) return Done(ctx, InvalidField("push_token", "only printable ASCII"));
+  const auto now = deps_.clock.Now();
+  StoredDevice d;
+  d.set_id(infra::NewUlid(now));
+  d.set_platform(req->platform());
+  d.set_token(req->push_token());
+  d.set_created_ms(infra::UnixMillis(now));
+  if (auto s = deps_.store.AddDevice(caller->account_id, d); !s.ok()) return Done(ctx, s);
+  DeviceToApi(d, response);
+  return grpc::Status::OK;
+}
+
+grpc::Status NotificationsService::DoListDevices(grpc::ServerContextBase* ctx, const nv1::ListDevicesRequest*,
+                                                 nv1::ListDevicesResponse* response) {
+  auto caller = deps_.authorizer.Authorize(*ctx, "ListDevices");
+  if (!caller.ok()) return Done(ctx, caller.status());
+  auto devices = deps_.store.Devices(caller->account_id);
+  if (!devices.ok()) return Done(ctx, devices.status());
+  for (const auto& d : *devices) DeviceToApi(d, response->add_devices());
+  return grpc::Status::OK;
+}
+
+grpc::Status NotificationsService::DoDeleteDevice(grpc::ServerContextBase* ctx, const nv1::DeleteDeviceRequest* req,
+                                                  nv1::DeleteDeviceResponse*) {
+  auto caller = deps_.authorizer.Authorize(*ctx, "DeleteDevice");
+  if (!caller.ok()) return Done(ctx, caller.status());
+  if (!infra::IsUlid(req->device_id())) return Done(ctx, InvalidField("device_id", "not a device id"));
+  return Done(ctx, deps_.store.RemoveDevice(caller->account_id, req->device_id()));
+}
+
+grpc::Status NotificationsService::DoGetPreferences(grpc::ServerContextBase* ctx, const nv1::GetPreferencesRequest*,
+                                                    nv1::NotificationPreferences* response) {
+  auto caller = deps_.authorizer.Authorize(*ctx, "GetPreferences");
+  if (!caller.ok()) return Done(ctx, caller.status());
+  auto prefs = deps_.store.Preferences(caller->account_id);
+  if (!prefs.ok()) return Done(ctx, prefs.status());
+  *response = PreferencesToApi(prefs->value_or(DefaultPreferences()));
+  return grpc::Status::OK;
+}
+
+grpc::Status NotificationsService::DoUpdatePreferences(grpc::ServerContextBase* ctx,
+                                                       const nv1::UpdatePreferencesRequest* req,
+                                                       nv1::NotificationPreferences* response) {
+  auto caller = deps_.authorizer.Authorize(*ctx, "UpdatePreferences");
+  if (!caller.ok()) return Done(ctx, caller.status());
+  auto prefs = PreferencesFromApi(req->preferences());
+  if (!prefs.ok()) return Done(ctx, prefs.status());
+  if (auto s = deps_.store.SetPreferences(caller->account_id, *prefs); !s.ok()) return Done(ctx, s);
+  *response = PreferencesToApi(*prefs);
+  return grpc::Status::OK;
+}
+
+grpc::Status NotificationsService::DoCreateWebhook(grpc::ServerContextBase* ctx, const nv1::CreateWebhookRequest* req,
+                                                   nv1::Webhook* response) {
+  auto caller = deps_.authorizer.Authorize(*ctx, "CreateWebhook");
+  if (!caller.ok()) return Done(ctx, caller.status());
+  const std::string& url = req->url();
+  if (url.size() > 2048 || !IsPrintableAscii(url) ||
+      !(url.starts_with("https://") || url.starts_with("http://")) || url.find("://", 8) != std::string::npos ||
+      url.size() < 10) {
+    return Done(ctx, InvalidField("url", "must be an http(s) URL of at most 2048 characters"));
+  }
+  if (req->event_types_size() == 0) return Done(ctx, InvalidField("event_types", "must name at least one event type"));
+  for (const auto& t : req->event_types()) {
+    if (t != "RequestCreated" && t != "RequestStatusChanged" && t != "CommentAdded") {
+      return Done(ctx, InvalidField("event_types", "each must be RequestCreated, RequestStatusChanged or CommentAdded"));
+    }
+  }
+  if (req->service_codes_size() > 50) return Done(ctx, InvalidField("service_codes", "at most 50"));
+  for (const auto& c : req->service_codes()) {
+    if (c.empty() || c.size() > 64 || !IsPrintableAscii(c)) return Done(ctx, InvalidField("service_codes", "malformed"));
+  }
+  const auto now = deps_.clock.Now();
+  StoredWebhook w;
+  w.set_id(infra::NewUlid(now));
+  w.set_url(url);
+  for (const auto& t : req->event_types()) w.add_event_types(t);
+  for (const auto& c : req->service_codes()) w.add_service_codes(c);
+  w.set_secret(infra::RandomToken(32));
+  w.set_created_ms(infra::UnixMillis(now));
+  if (auto s = deps_.store.AddWebhook(w); !s.ok()) return Done(ctx, s);
+  WebhookToApi(w, true, response);
+  return grpc::Status::OK;
+}
+
+grpc::Status NotificationsService::DoListWebhooks(grpc::ServerContextBase* ctx, const nv1::ListWebhooksRequest*,
+                                                  nv1::ListWebhooksResponse* response) {
+  auto caller = deps_.authorizer.Authorize(*ctx, "ListWebhooks");
+  if (!caller.ok()) return Done(ctx, caller.status());
+  auto hooks = deps_.store.Webhooks();
+  if (!hooks.ok()) return Done(ctx, hooks.status());
+  for (const auto& w : *hooks) WebhookToApi(w, false, response->add_webhooks());
+  return grpc::Status::OK;
+}
+
+grpc::Status NotificationsService::DoGetWebhook(grpc::ServerContextBase* ctx, const nv1::GetWebhookRequest* req,
+                                                nv1::Webhook* response) {
+  auto caller = deps_.authorizer.Authorize(*ctx, "GetWebhook");
+  if (!caller.ok()) return Done(ctx, caller.status());
+  if (!infra::IsUlid(req->webhook_id())) return Done(ctx, InvalidField("webhook_id", "not a webhook id"));
+  auto w = deps_.store.Webhook(req->webhook_id());
+  if (!w.ok()) return Done(ctx, w.status());
+  WebhookToApi(*w, false, response);
+  return grpc::Status::OK;
+}
+
+grpc::Status NotificationsService::DoDeleteWebhook(grpc::ServerContextBase* ctx, const nv1::DeleteWebhookRequest* req,
+                                                   nv1::DeleteWebhookResponse*) {
+  auto caller = deps_.authorizer.Authorize(*ctx, "DeleteWebhook");
+  if (!caller.ok()) return Done(ctx, caller.status());
+  if (!infra::IsUlid(req->webhook_id())) return Done(ctx, InvalidField("webhook_id", "not a webhook id"));
+  return Done(ctx, deps_.store.RemoveWebhook(req->webhook_id()));
+}
+
+grpc::Status NotificationsService::DoExportUserData(grpc::ServerContextBase* ctx, const nv1::ExportUserDataRequest* req,
+                                                    nv1::UserDataExport* response) {
+  auto caller = deps_.authorizer.Authorize(*ctx, "ExportUserData");
+  if (!caller.ok()) return Done(ctx, caller.status());
+  if (!infra::IsUlid(req->account_id())) return Done(ctx, InvalidField("account_id", "not an account id"));
+  std::string before;
+  while (true) {
+    auto entries = deps_.store.Inbox(req->account_id(), false, before, 100);
+    if (!entries.ok()) return Done(ctx, entries.status());
+    if (entries->empty()) break;
+    for (const auto& e : *entries) ToApi(e, response->add_notifications());
+    before = entries->back().notification.id();
+  }
+  auto devices = deps_.store.Devices(req->account_id());
+  if (!devices.ok()) return Done(ctx, devices.status());
+  for (const auto& d : *devices) DeviceToApi(d, response->add_devices());
+  auto prefs = deps_.store.Preferences(req->account_id());
+  if (!prefs.ok()) return Done(ctx, prefs.status());
+  *response->mutable_preferences() = PreferencesToApi(prefs->value_or(DefaultPreferences()));
+  return grpc::Status::OK;
+}
+
+}  // namespace cityhub::notifications

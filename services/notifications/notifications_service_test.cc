@@ -1,0 +1,567 @@
+// The notifications service against real Redis, the real accounts service (for contacts),
+// a real SMTP sink and a real HTTP receiver.
+#include "services/notifications/notifications_service.h"
+
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "infra/events/events.h"
+#include "infra/grpc/server.h"
+#include "infra/ids.h"
+#include "services/accounts/accounts_service.h"
+#include "services/notifications/delivery.h"
+#include "tests/harness/redis_server.h"
+#include "tests/harness/sinks.h"
+
+namespace cityhub::notifications {
+namespace {
+
+namespace nv1 = cityhub::notifications::v1;
+namespace ev = cityhub::events::v1;
+namespace rv1 = cityhub::requests::v1;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using namespace std::chrono_literals;
+
+constexpr char kInternal[] = "internal-for-tests";
+
+class NotificationsTest : public cityhub::testing::RedisTest {
+ protected:
+  void SetUp() override {
+    RedisTest::SetUp();
+    // The accounts service, for real GetContact calls.
+    signer_ = std::make_unique<infra::auth::TokenSigner>(infra::auth::Ed25519Key::Generate(),
+                                                         infra::auth::TokenSettings{}, clock_);
+    verifier_ = std::make_unique<infra::auth::TokenVerifier>(infra::auth::TokenSettings{}, clock_);
+    std::vector<infra::auth::Ed25519Key> keys;
+    keys.push_back(infra::auth::Ed25519Key::FromPublicBytes(signer_->key().public_bytes()).value());
+    verifier_->SetKeys(std::move(keys));
+    account_store_ = std::make_unique<accounts::AccountStore>(client());
+    sessions_ = std::make_unique<accounts::SessionStore>(client());
+    throttle_ = std::make_unique<accounts::ThrottleStore>(client(), accounts::ThrottlePolicy{});
+    api_keys_ = std::make_unique<accounts::ApiKeyStore>(client());
+    hasher_ = std::make_unique<accounts::PasswordHasher>(accounts::Argon2Params{}, 1, 10s);
+    accounts_authorizer_ = std::make_unique<infra::auth::Authorizer>(
+        cityhub::accounts::v1::AccountsService::service_full_name(), *verifier_, kInternal);
+    accounts_ = std::make_unique<accounts::AccountsService>(
+        accounts::AccountsDeps{*account_store_, *sessions_, *throttle_, *api_keys_, *hasher_, *signer_, jwks_,
+                               *accounts_authorizer_, clock_, nullptr, nullptr},
+        accounts::AccountsSettings{});
+    infra::ServerOptions options;
+    options.drain_delay = 0ms;
+    options.grace = 1s;
+    accounts_server_ = std::make_unique<infra::GrpcServer>(options, metrics_);
+    accounts_server_->AddService(accounts_.get());
+    ASSERT_TRUE(accounts_server_->Start().ok());
+
+    // The notifications side.
+    store_ = std::make_unique<NotificationStore>(client());
+    contacts_ = std::make_unique<Contacts>(
+        grpc::CreateChannel("127.0.0.1:" + std::to_string(accounts_server_->port()), grpc::InsecureChannelCredentials()),
+        kInternal, clock_, 0ms);
+    fanout_ = std::make_unique<FanOut>(*store_, *contacts_, clock_, FanOutSettings{"https://app.example"});
+    live_ = std::make_unique<LiveHub>(*store_, redis().ClientOptions(), clock_);
+    live_->Start();
+    DeliveryOptions d;
+    d.smtp_url = smtp_.url();
+    d.push_endpoint = push_.url("/v1/projects/cityhub/messages:send");
+    d.push_token = "push-secret";
+    d.backoff_base = 1ms;
+    d.backoff_max = 2ms;
+    d.max_attempts = 3;
+    d.timeout = 2s;
+    delivery_ = std::make_unique<Delivery>(client(), *store_, d, clock_, metrics_);
+    authorizer_ = std::make_unique<infra::auth::Authorizer>(nv1::NotificationsService::service_full_name(),
+                                                            *verifier_, kInternal);
+    service_ = std::make_unique<NotificationsService>(NotificationsDeps{*store_, *live_, *authorizer_, clock_});
+    server_ = std::make_unique<infra::GrpcServer>(options, metrics_);
+    server_->AddService(service_.get());
+    ASSERT_TRUE(server_->Start().ok());
+    stub_ = nv1::NotificationsService::NewStub(
+        grpc::CreateChannel("127.0.0.1:" + std::to_string(server_->port()), grpc::InsecureChannelCredentials()));
+  }
+
+  void TearDown() override {
+    server_.reset();
+    live_->Stop();
+    accounts_server_.reset();
+  }
+
+  // An account straight in the store (no Argon2 needed here).
+  std::string Account(const std::string& email, const std::string& language, bool verified,
+                      std::vector<std::string> roles = {"citizen"}, std::vector<std::string> departments = {}) {
+    accounts::StoredAccount a;
+    a.id = infra::NewUlid(clock_);
+    a.email = email;
+    a.email_key = email;
+    a.display_name = "Resident " + language;
+    a.language = language;
+    a.password_hash = "x";
+    a.roles = std::move(roles);
+    a.departments = std::move(departments);
+    a.verified = verified;
+    EXPECT_TRUE(account_store_->Create(a, infra::HexEncode(infra::RandomBytes(8)), 1h,
+                                       infra::UnixMillis(clock_.Now()), {}).ok());
+    return a.id;
+  }
+
+  std::unique_ptr<grpc::ClientContext> As(const std::string& account, std::vector<std::string> roles = {"citizen"}) {
+    infra::auth::AccessClaims c;
+    c.subject = account;
+    c.roles = std::move(roles);
+    c.email_verified = true;
+    auto ctx = std::make_unique<grpc::ClientContext>();
+    ctx->set_deadline(std::chrono::system_clock::now() + 10s);
+    ctx->AddMetadata("authorization", "Bearer " + signer_->Sign(c));
+    return ctx;
+  }
+
+  ev::Event Event() {
+    ev::Event e;
+    infra::events::Stamp(e, clock_, "trace");
+    return e;
+  }
+
+  ev::Event StatusChanged(const std::string& request, const std::string& owner, rv1::Status to,
+                          const std::string& code = "pothole") {
+    ev::Event e = Event();
+    auto* s = e.mutable_request_status_changed();
+    s->set_request_id(request);
+    s->set_service_code(code);
+    s->set_department("roads");
+    s->set_owner_account_id(owner);
+    s->set_from_status(rv1::SUBMITTED);
+    s->set_to_status(to);
+    s->set_public_note("Wir kümmern uns.");
+    s->set_service_name_de("Schlagloch");
+    s->set_service_name_en("Pothole");
+    return e;
+  }
+
+  void Handle(const ev::Event& e) { ASSERT_TRUE(fanout_->Handle(e.SerializeAsString()).ok()); }
+
+  void DeliverAll() {
+    for (int i = 0; i < 100 && delivery_->RunOne(); ++i) {
+    }
+  }
+
+  std::vector<nv1::Notification> Inbox(const std::string& account) {
+    nv1::ListNotificationsRequest req;
+    req.set_page_size(100);
+    nv1::ListNotificationsResponse res;
+    EXPECT_TRUE(stub_->ListNotifications(As(account).get(), req, &res).ok());
+    return {res.notifications().begin(), res.notifications().end()};
+  }
+
+  std::string RegisterDevice(const std::string& account, const std::string& token) {
+    nv1::RegisterDeviceRequest req;
+    req.set_platform("android");
+    req.set_push_token(token);
+    nv1::Device d;
+    EXPECT_TRUE(stub_->RegisterDevice(As(account).get(), req, &d).ok());
+    return d.device_id();
+  }
+
+  infra::ManualClock clock_{std::chrono::system_clock::now()};
+  infra::MetricsRegistry metrics_;
+  cityhub::testing::SmtpSink smtp_;
+  cityhub::testing::HttpSink push_;
+  std::unique_ptr<infra::auth::TokenSigner> signer_;
+  std::unique_ptr<infra::auth::TokenVerifier> verifier_;
+  cityhub::accounts::v1::Jwks jwks_;
+  std::unique_ptr<accounts::AccountStore> account_store_;
+  std::unique_ptr<accounts::SessionStore> sessions_;
+  std::unique_ptr<accounts::ThrottleStore> throttle_;
+  std::unique_ptr<accounts::ApiKeyStore> api_keys_;
+  std::unique_ptr<accounts::PasswordHasher> hasher_;
+  std::unique_ptr<infra::auth::Authorizer> accounts_authorizer_;
+  std::unique_ptr<accounts::AccountsService> accounts_;
+  std::unique_ptr<infra::GrpcServer> accounts_server_;
+  std::unique_ptr<NotificationStore> store_;
+  std::unique_ptr<Contacts> contacts_;
+  std::unique_ptr<FanOut> fanout_;
+  std::unique_ptr<LiveHub> live_;
+  std::unique_ptr<Delivery> delivery_;
+  std::unique_ptr<infra::auth::Authorizer> authorizer_;
+  std::unique_ptr<NotificationsService> service_;
+  std::unique_ptr<infra::GrpcServer> server_;
+  std::unique_ptr<nv1::NotificationsService::Stub> stub_;
+};
+
+TEST_F(NotificationsTest, VerificationMailsReachTheMailServerInTheResidentsLanguage) {
+  const std::string anna = Account("anna@example.de", "en", false);
+  ev::Event e = Event();
+  e.mutable_verification_requested()->set_account_id(anna);
+  e.mutable_verification_requested()->set_token("tok-123");
+  Handle(e);
+  DeliverAll();
+  const auto mails = smtp_.Mails();
+  ASSERT_EQ(mails.size(), 1u);
+  EXPECT_THAT(mails[0], HasSubstr("X-Sink-Rcpt: anna@example.de"));
+  EXPECT_THAT(mails[0], HasSubstr("multipart/alternative"));
+  const std::string text = cityhub::testing::MailText(mails[0]);
+  EXPECT_THAT(text, HasSubstr("https://app.example/verify-email?token=tok-123"));
+  EXPECT_THAT(text, HasSubstr("please confirm your e-mail address"));
+  EXPECT_THAT(text, HasSubstr("<a href="));  // the HTML part
+}
+
+TEST_F(NotificationsTest, AStatusChangeReachesOwnerAndFollowersOnEveryChannel) {
+  const std::string owner = Account("owner@example.de", "de", true);
+  const std::string follower = Account("follower@example.de", "en", false);
+  RegisterDevice(owner, "fcm-token-owner-0001");
+  ev::Event followed = Event();
+  followed.mutable_request_followed()->set_request_id("01JREQ");
+  followed.mutable_request_followed()->set_account_id(follower);
+  Handle(followed);
+  Handle(StatusChanged("01JREQ", owner, rv1::IN_PROGRESS));
+  DeliverAll();
+
+  const auto owners = Inbox(owner);
+  ASSERT_EQ(owners.size(), 1u);
+  EXPECT_EQ(owners[0].title(), "Ihre Meldung „Schlagloch“ ist in Bearbeitung");
+  EXPECT_EQ(owners[0].body(), "Wir kümmern uns.");
+  EXPECT_EQ(owners[0].kind(), nv1::KIND_OWN_REQUEST_STATUS);
+  EXPECT_FALSE(owners[0].read());
+  const auto followers = Inbox(follower);
+  ASSERT_EQ(followers.size(), 1u);
+  EXPECT_EQ(followers[0].title(), "A report you follow (\"Pothole\") is in progress");
+
+  // Push in the FCM v1 shape, with the bearer token.
+  const auto pushes = push_.received();
+  ASSERT_EQ(pushes.size(), 1u);
+  EXPECT_EQ(pushes[0].target, "/v1/projects/cityhub/messages:send");
+  EXPECT_EQ(pushes[0].headers.at("authorization"), "Bearer push-secret");
+  const auto body = nlohmann::json::parse(pushes[0].body);
+  EXPECT_EQ(body["message"]["token"], "fcm-token-owner-0001");
+  EXPECT_EQ(body["message"]["notification"]["title"], owners[0].title());
+  EXPECT_EQ(body["message"]["data"]["request_id"], "01JREQ");
+  // E-mail only to the verified owner.
+  const auto mails = smtp_.Mails();
+  ASSERT_EQ(mails.size(), 1u);
+  EXPECT_THAT(mails[0], HasSubstr("X-Sink-Rcpt: owner@example.de"));
+  EXPECT_THAT(cityhub::testing::MailText(mails[0]), HasSubstr("https://app.example/requests/01JREQ"));
+  // Delivery status per channel.
+  const auto after = Inbox(owner);
+  ASSERT_EQ(after[0].deliveries_size(), 3);
+  for (const auto& d : after[0].deliveries()) EXPECT_EQ(d.state(), nv1::DELIVERY_STATE_SENT) << d.channel();
+}
+
+TEST_F(NotificationsTest, ARedeliveredEventCreatesNothingNew) {
+  const std::string owner = Account("twice@example.de", "de", true);
+  const ev::Event e = StatusChanged("01JREQ", owner, rv1::ACKNOWLEDGED);
+  Handle(e);
+  Handle(e);
+  Handle(e);
+  EXPECT_EQ(Inbox(owner).size(), 1u);
+  DeliverAll();
+  EXPECT_EQ(smtp_.Mails().size(), 1u);
+}
+
+TEST_F(NotificationsTest, CommentAuthorsAreNotToldOfTheirOwnComments) {
+  const std::string owner = Account("o@example.de", "de", true);
+  ev::Event c = Event();
+  auto* added = c.mutable_comment_added();
+  added->set_request_id("01JREQ");
+  added->set_owner_account_id(owner);
+  added->set_author_account_id(owner);
+  added->set_author_role("resident");
+  added->set_text("Noch immer da.");
+  Handle(c);
+  EXPECT_TRUE(Inbox(owner).empty());
+}
+
+TEST_F(NotificationsTest, PreferencesChooseChannelsButRequiredMailsIgnoreThem) {
+  const std::string anna = Account("quiet@example.de", "de", true);
+  RegisterDevice(anna, "fcm-token-quiet-0001");
+  nv1::UpdatePreferencesRequest update;
+  auto* p = update.mutable_preferences();
+  p->mutable_inbox()->set_own_requests(true);  // push and e-mail off
+  nv1::NotificationPreferences saved;
+  ASSERT_TRUE(stub_->UpdatePreferences(As(anna).get(), update, &saved).ok());
+  Handle(StatusChanged("01JREQ", anna, rv1::RESOLVED));
+  ev::Event reset = Event();
+  reset.mutable_password_reset_requested()->set_account_id(anna);
+  reset.mutable_password_reset_requested()->set_token("reset-1");
+  Handle(reset);
+  DeliverAll();
+  EXPECT_EQ(Inbox(anna).size(), 1u);
+  EXPECT_EQ(push_.count(), 0u);
+  const auto mails = smtp_.Mails();
+  ASSERT_EQ(mails.size(), 1u);  // the reset mail only
+  EXPECT_THAT(cityhub::testing::MailText(mails[0]), HasSubstr("reset-password?token=reset-1"));
+}
+
+TEST_F(NotificationsTest, QuietHoursDeferPushesInsteadOfDroppingThem) {
+  const std::string anna = Account("night@example.de", "de", false);
+  RegisterDevice(anna, "fcm-token-night-0001");
+  nv1::UpdatePreferencesRequest update;
+  auto* p = update.mutable_preferences();
+  p->mutable_inbox()->set_own_requests(true);
+  p->mutable_push()->set_own_requests(true);
+  p->mutable_push_quiet_hours()->set_enabled(true);
+  p->mutable_push_quiet_hours()->set_start("00:00");
+  p->mutable_push_quiet_hours()->set_end("23:59");
+  p->mutable_push_quiet_hours()->set_time_zone("UTC");
+  nv1::NotificationPreferences saved;
+  ASSERT_TRUE(stub_->UpdatePreferences(As(anna).get(), update, &saved).ok());
+  // Whatever the time, it is inside 00:00-23:59 unless in the last minute of the day.
+  clock_.Set(std::chrono::system_clock::time_point(std::chrono::milliseconds(1767268800000)));  // 2026-01-01 12:00 UTC
+  Handle(StatusChanged("01JREQ", anna, rv1::RESOLVED));
+  DeliverAll();
+  EXPECT_EQ(push_.count(), 0u);
+  auto inbox = Inbox(anna);
+  ASSERT_EQ(inbox.size(), 1u);
+  bool deferred = false;
+  for (const auto& d : inbox[0].deliveries()) {
+    if (d.channel() == nv1::CHANNEL_PUSH) deferred = d.state() == nv1::DELIVERY_STATE_DEFERRED;
+  }
+  EXPECT_TRUE(deferred);
+  clock_.Advance(12h);  // past 23:59
+  DeliverAll();
+  EXPECT_EQ(push_.count(), 1u);
+}
+
+TEST_F(NotificationsTest, AReceiverThatStaysDownIsRetriedThenDeadLettered) {
+  const std::string anna = Account("down@example.de", "de", false);
+  RegisterDevice(anna, "fcm-token-down-0001");
+  push_.Respond([](const auto&) { return std::make_pair(503, std::string("{}")); });
+  Handle(StatusChanged("01JREQ", anna, rv1::RESOLVED));
+  for (int i = 0; i < 10; ++i) {
+    clock_.Advance(1s);
+    delivery_->RunOne();
+  }
+  EXPECT_EQ(push_.count(), 3u);  // max_attempts
+  auto dead = client().Command({"XRANGE", "notifications:dead", "-", "+"});
+  ASSERT_EQ(dead->elements().size(), 1u);
+  const auto& f = dead->elements()[0].elements()[1].elements();
+  std::map<std::string, std::string> fields;
+  for (size_t i = 0; i + 1 < f.size(); i += 2) fields[f[i].str()] = f[i + 1].str();
+  EXPECT_EQ(fields["reason"], "push provider answered 503");
+  EXPECT_EQ(fields["attempts"], "3");
+  EXPECT_THAT(dead->elements()[0].elements()[1].elements()[1].str(), Not(HasSubstr("fcm-token")));
+  const auto inbox = Inbox(anna);
+  for (const auto& d : inbox[0].deliveries()) {
+    if (d.channel() == nv1::CHANNEL_PUSH) {
+      EXPECT_EQ(d.state(), nv1::DELIVERY_STATE_FAILED);
+      EXPECT_EQ(d.attempts(), 3);
+      EXPECT_EQ(d.reason(), "push provider answered 503");
+    }
+  }
+}
+
+TEST_F(NotificationsTest, TokensTheProviderRejectsAsUnregisteredAreRemoved) {
+  const std::string anna = Account("gone@example.de", "de", false);
+  RegisterDevice(anna, "fcm-token-gone-0001");
+  push_.Respond([](const auto&) { return std::make_pair(404, std::string(R"({"error":{"status":"NOT_FOUND","details":[{"errorCode":"UNREGISTERED"}]}})")); });
+  Handle(StatusChanged("01JREQ", anna, rv1::RESOLVED));
+  DeliverAll();
+  nv1::ListDevicesResponse devices;
+  ASSERT_TRUE(stub_->ListDevices(As(anna).get(), {}, &devices).ok());
+  EXPECT_EQ(devices.devices_size(), 0);
+}
+
+TEST_F(NotificationsTest, WebhooksAreFilteredSignedAndRetried) {
+  cityhub::testing::HttpSink partner;
+  nv1::CreateWebhookRequest create;
+  create.set_url(partner.url("/hooks/cityhub"));
+  create.add_event_types("RequestStatusChanged");
+  create.add_service_codes("pothole");
+  nv1::Webhook hook;
+  EXPECT_EQ(stub_->CreateWebhook(As("01JCITIZEN0000000000000000").get(), create, &hook).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  ASSERT_TRUE(stub_->CreateWebhook(As("01JADMIN00000000000000000A", {"admin"}).get(), create, &hook).ok());
+  ASSERT_EQ(hook.secret().size(), 43u);
+  int calls = 0;
+  partner.Respond([&](const auto&) { return std::make_pair(++calls == 1 ? 500 : 204, std::string()); });
+  Handle(StatusChanged("01JREQ1", "", rv1::RESOLVED, "pothole"));
+  Handle(StatusChanged("01JREQ2", "", rv1::RESOLVED, "graffiti"));  // filtered out
+  for (int i = 0; i < 5; ++i) {
+    clock_.Advance(1s);
+    DeliverAll();
+  }
+  const auto got = partner.received();
+  ASSERT_EQ(got.size(), 2u);  // one failure, one retry
+  const auto& r = got[1];
+  EXPECT_EQ(r.headers.at("x-cityhub-event"), "RequestStatusChanged");
+  const int64_t ts = std::stoll(r.headers.at("x-cityhub-timestamp"));
+  EXPECT_EQ(r.headers.at("x-cityhub-signature"), "sha256=" + WebhookSignature(hook.secret(), ts, r.body));
+  const auto body = nlohmann::json::parse(r.body);
+  EXPECT_EQ(body["data"]["request_id"], "01JREQ1");
+  EXPECT_EQ(body["data"]["status"], "RESOLVED");
+  EXPECT_EQ(body["data"]["public_note"], "Wir kümmern uns.");
+  EXPECT_THAT(r.body, Not(HasSubstr("owner")));
+}
+
+TEST_F(NotificationsTest, OperatorsOfTheDepartmentHearOfNewRequests) {
+  const std::string clerk = Account("clerk@bielefeld.de", "de", true, {"citizen", "operator"}, {"roads"});
+  ev::Event roles = Event();
+  roles.mutable_roles_changed()->set_account_id(clerk);
+  roles.mutable_roles_changed()->add_roles("operator");
+  roles.mutable_roles_changed()->add_departments("roads");
+  Handle(roles);
+  ev::Event created = Event();
+  auto* c = created.mutable_request_created();
+  c->set_request_id("01JNEW");
+  c->set_department("roads");
+  c->set_service_code("pothole");
+  c->set_address("Niederwall 23");
+  c->set_service_name_de("Schlagloch");
+  Handle(created);
+  DeliverAll();
+  const auto inbox = Inbox(clerk);
+  ASSERT_EQ(inbox.size(), 1u);
+  EXPECT_EQ(inbox[0].title(), "Neue Meldung: Schlagloch");
+  EXPECT_EQ(inbox[0].body(), "Niederwall 23");
+  EXPECT_EQ(smtp_.Mails().size(), 0u);  // department news: inbox only by default
+}
+
+TEST_F(NotificationsTest, TheInboxPagesCountsAndMarksRead) {
+  const std::string anna = Account("inbox@example.de", "de", false);
+  for (int i = 0; i < 5; ++i) {
+    clock_.Advance(1s);
+    Handle(StatusChanged("01JREQ", anna, i % 2 ? rv1::IN_PROGRESS : rv1::ACKNOWLEDGED));
+  }
+  nv1::ListNotificationsRequest req;
+  req.set_page_size(3);
+  nv1::ListNotificationsResponse page1, page2;
+  ASSERT_TRUE(stub_->ListNotifications(As(anna).get(), req, &page1).ok());
+  ASSERT_EQ(page1.notifications_size(), 3);
+  req.set_page_token(page1.next_page_token());
+  ASSERT_TRUE(stub_->ListNotifications(As(anna).get(), req, &page2).ok());
+  ASSERT_EQ(page2.notifications_size(), 2);
+  EXPECT_GT(page1.notifications(2).notification_id(), page2.notifications(0).notification_id());
+  nv1::MarkReadRequest mark;
+  mark.set_notification_id(page1.notifications(0).notification_id());
+  nv1::Notification marked;
+  ASSERT_TRUE(stub_->MarkRead(As(anna).get(), mark, &marked).ok());
+  EXPECT_TRUE(marked.read());
+  EXPECT_EQ(stub_->MarkRead(As(Account("other@example.de", "de", false)).get(), mark, &marked).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  nv1::UnreadCount count;
+  ASSERT_TRUE(stub_->GetUnreadCount(As(anna).get(), {}, &count).ok());
+  EXPECT_EQ(count.count(), 4);
+  nv1::ListNotificationsRequest unread;
+  unread.set_unread_only(true);
+  nv1::ListNotificationsResponse u;
+  ASSERT_TRUE(stub_->ListNotifications(As(anna).get(), unread, &u).ok());
+  EXPECT_EQ(u.notifications_size(), 4);
+  ASSERT_TRUE(stub_->MarkAllRead(As(anna).get(), {}, &count).ok());
+  ASSERT_TRUE(stub_->GetUnreadCount(As(anna).get(), {}, &count).ok());
+  EXPECT_EQ(count.count(), 0);
+}
+
+TEST_F(NotificationsTest, TheLiveStreamResumesWithoutGapsOrDuplicates) {
+  const std::string anna = Account("live@example.de", "de", false);
+  std::vector<std::string> seen;
+  auto read = [&](const std::string& after, int want) {
+    auto ctx = As(anna);
+    nv1::StreamNotificationsRequest req;
+    req.set_after_id(after);
+    auto reader = stub_->StreamNotifications(ctx.get(), req);
+    nv1::Notification n;
+    for (int i = 0; i < want && reader->Read(&n); ++i) seen.push_back(n.notification_id());
+    ctx->TryCancel();
+    reader->Finish();
+  };
+  for (int i = 0; i < 5; ++i) {
+    clock_.Advance(1s);
+    Handle(StatusChanged("01JREQ", anna, rv1::ACKNOWLEDGED));
+  }
+  // First connection: from the beginning of the inbox, read three, then drop.
+  read(std::string(26, '0'), 3);
+  ASSERT_EQ(seen.size(), 3u);
+  for (int i = 0; i < 5; ++i) {
+    clock_.Advance(1s);
+    Handle(StatusChanged("01JREQ", anna, rv1::IN_PROGRESS));
+  }
+  // Resume after the last id seen: the other seven, once each, in order.
+  read(seen.back(), 7);
+  ASSERT_EQ(seen.size(), 10u);
+  EXPECT_TRUE(std::is_sorted(seen.begin(), seen.end()));
+  EXPECT_EQ(std::set<std::string>(seen.begin(), seen.end()).size(), 10u);
+
+  // A live connection gets new entries as they happen (and none from before it opened; the
+  // test clock stands still otherwise).
+  clock_.Advance(1ms);
+  auto ctx = As(anna);
+  nv1::StreamNotificationsRequest req;
+  auto reader = stub_->StreamNotifications(ctx.get(), req);
+  std::thread later([&] {
+    std::this_thread::sleep_for(200ms);
+    Handle(StatusChanged("01JREQ", anna, rv1::RESOLVED));
+  });
+  nv1::Notification n;
+  ASSERT_TRUE(reader->Read(&n));
+  EXPECT_THAT(n.title(), HasSubstr("erledigt"));
+  later.join();
+  ctx->TryCancel();
+  reader->Finish();
+}
+
+TEST_F(NotificationsTest, BadInputIsRefusedNamingTheField) {
+  const std::string anna = Account("bad@example.de", "de", false);
+  nv1::RegisterDeviceRequest device;
+  nv1::Device d;
+  device.set_platform("blackberry");
+  device.set_push_token("t");
+  grpc::Status s = stub_->RegisterDevice(As(anna).get(), device, &d);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), ::testing::StartsWith("platform:"));
+  device.set_platform("ios");
+  device.set_push_token(std::string(10 * 1024, 'a'));
+  EXPECT_THAT(stub_->RegisterDevice(As(anna).get(), device, &d).error_message(), ::testing::StartsWith("push_token:"));
+  nv1::CreateWebhookRequest hook;
+  hook.set_url("ftp://partner.example/hook");
+  hook.add_event_types("RequestCreated");
+  nv1::Webhook w;
+  s = stub_->CreateWebhook(As(anna, {"admin"}).get(), hook, &w);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), ::testing::StartsWith("url:"));
+  hook.set_url("https://partner.example/hook");
+  hook.set_event_types(0, "AccountDeleted");
+  EXPECT_THAT(stub_->CreateWebhook(As(anna, {"admin"}).get(), hook, &w).error_message(), ::testing::StartsWith("event_types:"));
+  nv1::UpdatePreferencesRequest prefs;
+  prefs.mutable_preferences()->mutable_push_quiet_hours()->set_enabled(true);
+  prefs.mutable_preferences()->mutable_push_quiet_hours()->set_start("25:00");
+  nv1::NotificationPreferences saved;
+  EXPECT_THAT(stub_->UpdatePreferences(As(anna).get(), prefs, &saved).error_message(),
+              ::testing::StartsWith("push_quiet_hours.start:"));
+  prefs.mutable_preferences()->mutable_push_quiet_hours()->set_start("22:00");
+  prefs.mutable_preferences()->mutable_push_quiet_hours()->set_time_zone("Mars/Olympus");
+  EXPECT_THAT(stub_->UpdatePreferences(As(anna).get(), prefs, &saved).error_message(),
+              ::testing::StartsWith("push_quiet_hours.time_zone:"));
+}
+
+TEST_F(NotificationsTest, ExportHoldsEverythingAndDeletionErasesIt) {
+  const std::string anna = Account("leaving@example.de", "de", true);
+  RegisterDevice(anna, "fcm-token-leaving-01");
+  ev::Event followed = Event();
+  followed.mutable_request_followed()->set_request_id("01JREQ");
+  followed.mutable_request_followed()->set_account_id(anna);
+  Handle(followed);
+  Handle(StatusChanged("01JOWN", anna, rv1::RESOLVED));
+  nv1::ExportUserDataRequest ask;
+  ask.set_account_id(anna);
+  nv1::UserDataExport data;
+  EXPECT_EQ(stub_->ExportUserData(As(anna).get(), ask, &data).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  grpc::ClientContext internal;
+  internal.AddMetadata("x-cityhub-internal", kInternal);
+  ASSERT_TRUE(stub_->ExportUserData(&internal, ask, &data).ok());
+  EXPECT_EQ(data.notifications_size(), 1);
+  EXPECT_EQ(data.devices_size(), 1);
+  EXPECT_TRUE(data.preferences().email().own_requests());
+
+  ev::Event deleted = Event();
+  deleted.mutable_account_deleted()->set_account_id(anna);
+  Handle(deleted);
+  auto keys = client().Command({"KEYS", "notifications:*" + anna + "*"});
+  EXPECT_TRUE(keys->elements().empty());
+  EXPECT_TRUE(store_->Followers("01JREQ")->empty());
+  EXPECT_TRUE(Inbox(anna).empty());
+}
+
+}  // namespace
+}  // namespace cityhub::notifications

@@ -1,0 +1,169 @@
+#include "services/notifications/templates.h"
+
+#include "infra/strings.h"
+#include "infra/text.h"
+
+namespace cityhub::notifications {
+
+namespace rv1 = cityhub::requests::v1;
+using infra::StrCat;
+
+namespace {
+
+bool En(std::string_view language) { return language == "en"; }
+
+std::string ServiceName(std::string_view de, std::string_view en, std::string_view language) {
+  if (En(language) && !en.empty()) return std::string(en);
+  return std::string(de.empty() ? en : de);
+}
+
+// At most `max` characters, cut at a character boundary with an ellipsis.
+std::string Shorten(std::string_view text, size_t max) {
+  if (infra::Utf8Length(text) <= max) return std::string(text);
+  size_t chars = 0, i = 0;
+  for (; i < text.size() && chars < max; ++i) {
+    if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) ++chars;
+  }
+  while (i < text.size() && (static_cast<unsigned char>(text[i]) & 0xC0) == 0x80) ++i;
+  return StrCat(text.substr(0, i), "…");
+}
+
+std::string Html(std::string_view title, std::string_view paragraphs_html) {
+  return StrCat("<!doctype html><html><head><meta charset=\"utf-8\"><title>", EscapeHtml(title),
+                "</title></head><body style=\"font-family:sans-serif\">", paragraphs_html,
+                "<p style=\"color:#666\">Stadt Bielefeld · cityhub</p></body></html>");
+}
+
+}  // namespace
+
+std::string_view Lang(std::string_view language) { return En(language) ? "en" : "de"; }
+
+std::string EscapeHtml(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+std::string StatusName(rv1::Status status, std::string_view language) {
+  const bool en = En(language);
+  switch (status) {
+    case rv1::SUBMITTED: return en ? "received" : "eingegangen";
+    case rv1::ACKNOWLEDGED: return en ? "acknowledged" : "angenommen";
+    case rv1::IN_PROGRESS: return en ? "in progress" : "in Bearbeitung";
+    case rv1::RESOLVED: return en ? "resolved" : "erledigt";
+    case rv1::REJECTED: return en ? "rejected" : "abgelehnt";
+    case rv1::DUPLICATE: return en ? "already reported" : "bereits gemeldet";
+    case rv1::CLOSED: return en ? "closed" : "abgeschlossen";
+    default: return en ? "changed" : "geändert";
+  }
+}
+
+Text StatusChangedText(const cityhub::events::v1::RequestStatusChanged& e, bool own,
+                       std::string_view language) {
+  const std::string service = ServiceName(e.service_name_de(), e.service_name_en(), language);
+  const std::string status = StatusName(e.to_status(), language);
+  Text t;
+  if (En(language)) {
+    t.title = own ? StrCat("Your report \"", service, "\" is ", status)
+                  : StrCat("A report you follow (\"", service, "\") is ", status);
+  } else {
+    t.title = own ? StrCat("Ihre Meldung „", service, "“ ist ", status)
+                  : StrCat("Eine Meldung, der Sie folgen („", service, "“), ist ", status);
+  }
+  t.body = e.public_note().empty()
+               ? (En(language) ? std::string("There is no note from the city.")
+                               : std::string("Die Stadt hat keine Anmerkung hinterlassen."))
+               : Shorten(e.public_note(), 500);
+  return t;
+}
+
+Text CommentAddedText(const cityhub::events::v1::CommentAdded& e, bool own, std::string_view language) {
+  const std::string service = ServiceName(e.service_name_de(), e.service_name_en(), language);
+  const bool staff = e.author_role() == "staff";
+  Text t;
+  if (En(language)) {
+    t.title = StrCat(staff ? "The city" : "The reporter", " commented on ", own ? "your" : "a followed",
+                     " report \"", service, "\"");
+  } else {
+    t.title = StrCat(staff ? "Die Stadt" : "Die meldende Person", " hat ",
+                     own ? "Ihre Meldung" : "eine Meldung, der Sie folgen,", " „", service,
+                     "“ kommentiert");
+  }
+  t.body = Shorten(e.text(), 200);
+  return t;
+}
+
+Text NewRequestText(const cityhub::events::v1::RequestCreated& e, std::string_view language) {
+  const std::string service = ServiceName(e.service_name_de(), e.service_name_en(), language);
+  Text t;
+  t.title = En(language) ? StrCat("New report: ", service) : StrCat("Neue Meldung: ", service);
+  std::string where = e.address();
+  if (where.empty() && (e.lat() != 0 || e.long_() != 0)) where = StrCat(e.lat(), ", ", e.long_());
+  t.body = where.empty() ? (En(language) ? "No location given." : "Ohne Ortsangabe.") : where;
+  return t;
+}
+
+Mail VerificationMail(std::string_view display_name, std::string_view link, std::string_view language) {
+  Mail m;
+  if (En(language)) {
+    m.subject = "Please confirm your e-mail address";
+    m.text = StrCat("Hello ", display_name, ",\n\nplease confirm your e-mail address for the city's reporting service:\n\n",
+                    link, "\n\nThe link works once and for one hour. If you did not sign up, ignore this mail.\n");
+    m.html = Html(m.subject, StrCat("<p>Hello ", EscapeHtml(display_name),
+                                    ",</p><p>please confirm your e-mail address for the city's reporting service:</p><p><a href=\"",
+                                    EscapeHtml(link), "\">Confirm my address</a></p><p>The link works once and for one hour. If you did not sign up, ignore this mail.</p>"));
+  } else {
+    m.subject = "Bitte bestätigen Sie Ihre E-Mail-Adresse";
+    m.text = StrCat("Hallo ", display_name, ",\n\nbitte bestätigen Sie Ihre E-Mail-Adresse für den Mängelmelder der Stadt:\n\n",
+                    link, "\n\nDer Link gilt einmal und eine Stunde lang. Wenn Sie sich nicht angemeldet haben, ignorieren Sie diese Nachricht.\n");
+    m.html = Html(m.subject, StrCat("<p>Hallo ", EscapeHtml(display_name),
+                                    ",</p><p>bitte bestätigen Sie Ihre E-Mail-Adresse für den Mängelmelder der Stadt:</p><p><a href=\"",
+                                    EscapeHtml(link), "\">Adresse bestätigen</a></p><p>Der Link gilt einmal und eine Stunde lang. Wenn Sie sich nicht angemeldet haben, ignorieren Sie diese Nachricht.</p>"));
+  }
+  return m;
+}
+
+Mail PasswordResetMail(std::string_view display_name, std::string_view link, std::string_view language) {
+  Mail m;
+  if (En(language)) {
+    m.subject = "Reset your password";
+    m.text = StrCat("Hello ", display_name, ",\n\nsomeone asked to reset the password of your account. To choose a new one:\n\n",
+                    link, "\n\nThe link works once and for one hour. If it was not you, ignore this mail: your password stays as it is.\n");
+    m.html = Html(m.subject, StrCat("<p>Hello ", EscapeHtml(display_name),
+                                    ",</p><p>someone asked to reset the password of your account.</p><p><a href=\"",
+                                    EscapeHtml(link), "\">Choose a new password</a></p><p>The link works once and for one hour. If it was not you, ignore this mail: your password stays as it is.</p>"));
+  } else {
+    m.subject = "Passwort zurücksetzen";
+    m.text = StrCat("Hallo ", display_name, ",\n\njemand möchte das Passwort Ihres Kontos zurücksetzen. Ein neues Passwort wählen Sie hier:\n\n",
+                    link, "\n\nDer Link gilt einmal und eine Stunde lang. Waren Sie das nicht, ignorieren Sie diese Nachricht: Ihr Passwort bleibt unverändert.\n");
+    m.html = Html(m.subject, StrCat("<p>Hallo ", EscapeHtml(display_name),
+                                    ",</p><p>jemand möchte das Passwort Ihres Kontos zurücksetzen.</p><p><a href=\"",
+                                    EscapeHtml(link), "\">Neues Passwort wählen</a></p><p>Der Link gilt einmal und eine Stunde lang. Waren Sie das nicht, ignorieren Sie diese Nachricht: Ihr Passwort bleibt unverändert.</p>"));
+  }
+  return m;
+}
+
+Mail NotificationMail(const Text& text, std::string_view link, std::string_view language) {
+  Mail m;
+  m.subject = text.title;
+  const std::string_view more = En(language) ? "Open the report" : "Meldung öffnen";
+  const std::string_view settings = En(language) ? "You can change which mails you get in the app's settings."
+                                                 : "Welche Nachrichten Sie erhalten, stellen Sie in der App ein.";
+  m.text = StrCat(text.title, "\n\n", text.body, "\n\n", more, ": ", link, "\n\n", settings, "\n");
+  m.html = Html(text.title, StrCat("<p><strong>", EscapeHtml(text.title), "</strong></p><p>", EscapeHtml(text.body),
+                                   "</p><p><a href=\"", EscapeHtml(link), "\">", more, "</a></p><p style=\"color:#666\">",
+                                   settings, "</p>"));
+  return m;
+}
+
+}  // namespace cityhub::notifications

@@ -1,0 +1,43 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "cityhub/events/v1/events.pb.h"
+#include "cityhub/notifications/v1/notifications.pb.h"
+
+// The words residents read, in German and English. Only public fields of events reach these
+// templates; internal notes never do (the events do not carry them).
+namespace cityhub::notifications {
+
+struct Text {
+  std::string title;
+  std::string body;
+};
+
+struct Mail {
+  std::string subject;
+  std::string text;
+  std::string html;
+};
+
+// "de" unless `language` is "en".
+std::string_view Lang(std::string_view language);
+
+// The inbox/push text for one recipient of a request event.
+Text StatusChangedText(const cityhub::events::v1::RequestStatusChanged& e, bool own, std::string_view language);
+Text CommentAddedText(const cityhub::events::v1::CommentAdded& e, bool own, std::string_view language);
+Text NewRequestText(const cityhub::events::v1::RequestCreated& e, std::string_view language);
+
+// Mails that must go out whatever the preferences say.
+Mail VerificationMail(std::string_view display_name, std::string_view link, std::string_view language);
+Mail PasswordResetMail(std::string_view display_name, std::string_view link, std::string_view language);
+// A notification as a mail (the same words as the inbox entry).
+Mail NotificationMail(const Text& text, std::string_view link, std::string_view language);
+
+std::string StatusName(cityhub::requests::v1::Status status, std::string_view language);
+
+// Text escaped for HTML.
+std::string EscapeHtml(std::string_view text);
+
+}  // namespace cityhub::notifications
