@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <cstring>
 #include <cctype>
 
 namespace cityhub::testing {
@@ -66,6 +67,115 @@ HttpResponse HttpRequest(const std::string& method, const std::string& url,
   curl_slist_free_all(header_list);
   curl_easy_cleanup(curl);
   return response;
+}
+
+}  // namespace cityhub::testing
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace cityhub::testing {
+
+SseClient::SseClient(int port, const std::string& path, const std::vector<std::string>& headers) {
+  fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) return;
+  std::string request = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n";
+  for (const auto& h : headers) request += h + "\r\n";
+  request += "\r\n";
+  (void)!::write(fd_, request.data(), request.size());
+  // Read the head.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline) {
+    const size_t end = raw_.find("\r\n\r\n");
+    if (end != std::string::npos) {
+      head_ = raw_.substr(0, end);
+      raw_.erase(0, end + 4);
+      if (head_.size() > 12) status_ = std::atoi(head_.substr(9, 3).c_str());
+      return;
+    }
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, 100) <= 0) continue;
+    char buf[4096];
+    const ssize_t n = ::read(fd_, buf, sizeof(buf));
+    if (n <= 0) return;
+    raw_.append(buf, static_cast<size_t>(n));
+  }
+}
+
+SseClient::~SseClient() { Close(); }
+
+void SseClient::Close() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
+bool SseClient::ParseOne(Event* out) {
+  // De-chunk what is complete.
+  while (true) {
+    const size_t line = raw_.find("\r\n");
+    if (line == std::string::npos) break;
+    const size_t size = std::strtoul(raw_.substr(0, line).c_str(), nullptr, 16);
+    if (raw_.size() < line + 2 + size + 2) break;
+    buffer_ += raw_.substr(line + 2, size);
+    raw_.erase(0, line + 2 + size + 2);
+    if (size == 0) break;
+  }
+  while (true) {
+    const size_t end = buffer_.find("\n\n");
+    if (end == std::string::npos) return false;
+    const std::string block = buffer_.substr(0, end);
+    buffer_.erase(0, end + 2);
+    Event e;
+    bool any = false;
+    size_t start = 0;
+    while (start < block.size()) {
+      size_t nl = block.find('\n', start);
+      if (nl == std::string::npos) nl = block.size();
+      const std::string l = block.substr(start, nl - start);
+      start = nl + 1;
+      if (l.starts_with(":")) continue;
+      if (l.starts_with("id: ")) e.id = l.substr(4);
+      if (l.starts_with("event: ")) e.event = l.substr(7);
+      if (l.starts_with("data: ")) {
+        e.data += l.substr(6);
+        any = true;
+      }
+    }
+    if (!any) {
+      ++comments_;
+      continue;
+    }
+    *out = std::move(e);
+    return true;
+  }
+}
+
+std::vector<SseClient::Event> SseClient::Read(size_t count, std::chrono::milliseconds timeout) {
+  std::vector<Event> out;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (out.size() < count && fd_ >= 0) {
+    Event e;
+    if (ParseOne(&e)) {
+      out.push_back(std::move(e));
+      continue;
+    }
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(std::min<int64_t>(left.count(), 100))) <= 0) continue;
+    char buf[4096];
+    const ssize_t n = ::read(fd_, buf, sizeof(buf));
+    if (n <= 0) break;
+    raw_.append(buf, static_cast<size_t>(n));
+  }
+  return out;
 }
 
 }  // namespace cityhub::testing

@@ -1,0 +1,359 @@
+// The gateway over real sockets in front of the real services.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "tests/harness/api.h"
+#include "tests/harness/images.h"
+#include "tests/harness/stack.h"
+
+namespace cityhub::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+
+// One stack for the suite: starting five processes per test would dominate the run time.
+class GatewayTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    Stack::Options options;
+    options.env = {{"CITYHUB_GATEWAY_HEADER_TIMEOUT", "1s"},
+                   {"CITYHUB_CORS_ORIGINS", "https://app.bielefeld.de"},
+                   {"CITYHUB_SSE_HEARTBEAT", "1s"},
+                   // All tests come from one address: generous budgets (limits have their own test).
+                   {"CITYHUB_RATE_LIMIT_SIGN_IN", "500/min"},
+                   {"CITYHUB_RATE_LIMIT_CREATE", "500/min"},
+                   {"CITYHUB_RATE_LIMIT_WRITE", "500/min"}};
+    stack_ = new Stack(options);
+    api_ = new Api(stack_->gateway_url());
+    admin_ = api_->SignIn(stack_->admin_email(), stack_->admin_password());
+    resident_ = api_->NewResident(stack_->smtp(), "resident@example.de", "de", nullptr, &resident_id_);
+    std::string operator_id;
+    api_->NewResident(stack_->smtp(), "clerk@bielefeld.de", "de", nullptr, &operator_id);
+    const auto roles = api_->Call("POST", "/v1/accounts/" + operator_id + ":setRoles",
+                                  {{"roles", {"operator"}}, {"departments", {"roads"}}}, admin_);
+    ASSERT_EQ(roles.status, 200) << roles.raw.body;
+    operator_ = api_->SignIn("clerk@bielefeld.de", Api::kPassword);
+  }
+  static void TearDownTestSuite() {
+    delete api_;
+    delete stack_;
+  }
+
+  static json Pothole() {
+    return {{"service_code", "pothole"}, {"lat", 52.0211}, {"long", 8.5325}, {"attributes", {{"surface", "road"}}},
+            {"description", "Tiefes Loch vor dem Rathaus."}};
+  }
+
+  static Stack* stack_;
+  static Api* api_;
+  static std::string admin_, resident_, resident_id_, operator_;
+};
+
+Stack* GatewayTest::stack_ = nullptr;
+Api* GatewayTest::api_ = nullptr;
+std::string GatewayTest::admin_, GatewayTest::resident_, GatewayTest::resident_id_, GatewayTest::operator_;
+
+TEST_F(GatewayTest, MapsPathsBodiesAndQueriesOntoTheContracts) {
+  const auto created = api_->Call("POST", "/v1/requests", Pothole(), resident_);
+  ASSERT_EQ(created.status, 201) << created.raw.body;
+  const std::string id = created.json["request_id"];
+  EXPECT_EQ(created.json["service_name"], "Schlagloch");
+  EXPECT_EQ(created.json["status"], "SUBMITTED");  // enums by name, proto field names
+  const auto got = api_->Call("GET", "/v1/requests/" + id);
+  ASSERT_EQ(got.status, 200);
+  EXPECT_EQ(got.json["request_id"], id);
+  EXPECT_FALSE(got.json.contains("account_id") && got.json["account_id"] != "");  // public view
+  const auto listed = api_->Call("GET", "/v1/requests?service_code=pothole&service_code=tree&status=SUBMITTED&page_size=5");
+  ASSERT_EQ(listed.status, 200) << listed.raw.body;
+  EXPECT_GE(listed.json["requests"].size(), 1u);
+  // lowerCamelCase input is accepted.
+  const auto camel = api_->Call("POST", "/v1/requests",
+                                {{"serviceCode", "graffiti"}, {"lat", 52.02}, {"long", 8.53},
+                                 {"attributes", {{"offensive", "no"}}}, {"mediaIds", json::array()}},
+                                resident_);
+  EXPECT_EQ(camel.status, 201) << camel.raw.body;
+  // A body mapped to one field, with the path variable beside it.
+  const auto patched = api_->Call("PATCH", "/v1/services/pothole", {{"sla_hours", 300}}, admin_);
+  ASSERT_EQ(patched.status, 200) << patched.raw.body;
+  EXPECT_EQ(patched.json["sla_hours"], 300);
+  // Custom verbs.
+  const auto follow = api_->Call("POST", "/v1/requests/" + id + ":follow", json::object(), resident_);
+  EXPECT_EQ(follow.status, 200) << follow.raw.body;
+  EXPECT_EQ(follow.json["following"], true);
+}
+
+TEST_F(GatewayTest, UnknownFieldsParametersAndBrokenBodiesAre400NamingTheProblem) {
+  auto r = api_->Call("GET", "/v1/requests?colour=red");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.json["message"], "colour: unknown query parameter");
+  EXPECT_EQ(r.json["code"], 3);
+  EXPECT_TRUE(r.json["details"].is_array());
+  r = api_->Call("GET", "/v1/requests?status=OPENED");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_THAT(r.json["message"].get<std::string>(), StartsWith("status:"));
+  json body = Pothole();
+  body["colour"] = "red";
+  r = api_->Call("POST", "/v1/requests", body, resident_);
+  EXPECT_EQ(r.status, 400);
+  EXPECT_THAT(r.json["message"].get<std::string>(), HasSubstr("colour"));
+  r = api_->Raw("POST", "/v1/requests", "{\"service_code\": \"pothole\",", {"Content-Type: application/json"});
+  EXPECT_EQ(r.status, 400);
+  EXPECT_THAT(r.json["message"].get<std::string>(), StartsWith("body:"));
+  r = api_->Raw("POST", "/v1/accounts", "{\"email\":\"x@y.de\",\"display_name\":\"Bad \xff\"}",
+                {"Content-Type: application/json"});
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.json["message"], "display_name: not valid UTF-8");
+  // Service validation comes through as 400 with the field.
+  body = Pothole();
+  body["lat"] = 91;
+  r = api_->Call("POST", "/v1/requests", body, resident_);
+  EXPECT_EQ(r.status, 400);
+  EXPECT_THAT(r.json["message"].get<std::string>(), StartsWith("lat:"));
+}
+
+TEST_F(GatewayTest, ErrorsMapToHttpStatuses) {
+  auto r = api_->Call("GET", "/v1/me");
+  EXPECT_EQ(r.status, 401);
+  EXPECT_EQ(r.raw.header("www-authenticate"), "Bearer");
+  r = api_->Call("GET", "/v1/me", nullptr, "not.a.token");
+  EXPECT_EQ(r.status, 401);
+  EXPECT_THAT(r.raw.header("www-authenticate"), HasSubstr("invalid_token"));
+  r = api_->Call("GET", "/v1/services", nullptr, "garbage");  // a bad token is refused even on public routes
+  EXPECT_EQ(r.status, 401);
+  r = api_->Call("POST", "/v1/apiKeys", {{"name", "x"}}, resident_);
+  EXPECT_EQ(r.status, 403);
+  EXPECT_EQ(r.json["code"], 7);
+  r = api_->Call("GET", "/v1/nothing-here");
+  EXPECT_EQ(r.status, 404);
+  r = api_->Call("GET", "/v1/requests/01JZZZZZZZZZZZZZZZZZZZZZZZ");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(r.json["code"], 5);
+  r = api_->Call("DELETE", "/v1/me", nullptr, resident_);
+  EXPECT_EQ(r.status, 405);
+  EXPECT_THAT(r.raw.header("allow"), HasSubstr("GET"));
+  r = api_->Call("POST", "/v1/accounts",
+                 {{"email", "resident@example.de"}, {"password", Api::kPassword}, {"display_name", "Twin"}});
+  EXPECT_EQ(r.status, 409);
+  EXPECT_EQ(r.json["code"], 6);
+  const auto created = api_->Call("POST", "/v1/requests", Pothole(), resident_);
+  r = api_->Call("POST", "/v1/requests/" + created.json["request_id"].get<std::string>() + ":transition",
+                 {{"status", "CLOSED"}}, operator_);
+  EXPECT_EQ(r.status, 400);  // FAILED_PRECONDITION
+  EXPECT_EQ(r.json["code"], 9);
+}
+
+TEST_F(GatewayTest, AccessMatrix) {
+  const std::string request = api_->Call("POST", "/v1/requests", Pothole(), resident_).json["request_id"];
+  struct Route {
+    std::string method, path;
+    json body;
+  };
+  const std::vector<Route> routes = {
+      {"GET", "/v1/services", nullptr},                                           // public
+      {"GET", "/v1/me", nullptr},                                                 // citizen
+      {"POST", "/v1/requests/" + request + ":transition", {{"status", "CLOSED"}}},  // operator
+      {"GET", "/v1/apiKeys", nullptr},                                            // admin
+  };
+  // Expected statuses for anonymous, citizen, operator, admin.
+  const std::vector<std::vector<int>> expected = {
+      {200, 200, 200, 200}, {401, 200, 200, 200}, {401, 403, 400, 400}, {401, 403, 403, 200}};
+  const std::vector<std::string> tokens = {"", resident_, operator_, admin_};
+  for (size_t r = 0; r < routes.size(); ++r) {
+    for (size_t c = 0; c < tokens.size(); ++c) {
+      const auto got = api_->Call(routes[r].method, routes[r].path, routes[r].body, tokens[c]);
+      EXPECT_EQ(got.status, expected[r][c]) << routes[r].method << " " << routes[r].path << " as caller " << c
+                                            << ": " << got.raw.body;
+    }
+  }
+}
+
+TEST_F(GatewayTest, HeaderAndBodyLimits) {
+  auto r = api_->Raw("GET", "/v1/services", "", {"X-Padding: " + std::string(20 * 1024, 'a')});
+  EXPECT_EQ(r.status, 431);
+  EXPECT_EQ(r.json["code"], 3);
+  r = api_->Raw("POST", "/v1/accounts", std::string(1024 * 1024 + 1, ' '), {"Content-Type: application/json"});
+  EXPECT_EQ(r.status, 413);
+  std::string photo = TestJpeg(640, 480);
+  photo.resize(10 * 1024 * 1024 + 1, '\0');
+  r = api_->Raw("POST", "/v1/media", photo, {"Content-Type: image/jpeg", "Authorization: Bearer " + resident_});
+  EXPECT_EQ(r.status, 413);
+  // The media route takes more than the default limit.
+  std::string big = TestJpeg(640, 480);
+  big.resize(2 * 1024 * 1024, '\0');
+  r = api_->Raw("POST", "/v1/media", big, {"Content-Type: image/jpeg", "Authorization: Bearer " + resident_});
+  EXPECT_EQ(r.status, 201) << r.raw.body;
+}
+
+TEST_F(GatewayTest, ASlowClientIsCutOff) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(stack_->port("gateway")));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  const std::string request = "GET /v1/services HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaa\r\n";
+  const auto start = std::chrono::steady_clock::now();
+  bool closed = false;
+  for (char c : request) {
+    if (::send(fd, &c, 1, MSG_NOSIGNAL) != 1) {
+      closed = true;
+      break;
+    }
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 1000) > 0) {
+      char buf[1024];
+      const ssize_t n = ::read(fd, buf, sizeof(buf));
+      if (n <= 0 || std::string_view(buf, n).find("408") != std::string_view::npos) {
+        closed = true;
+        break;
+      }
+    }
+  }
+  ::close(fd);
+  EXPECT_TRUE(closed);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);  // header timeout is 1 s here
+}
+
+TEST_F(GatewayTest, MediaGoesInRawAndComesBackWithTypeAndCaching) {
+  auto r = api_->Raw("POST", "/v1/media", TestPng(12, 12, true),
+                     {"Content-Type: image/png", "Authorization: Bearer " + resident_});
+  ASSERT_EQ(r.status, 201) << r.raw.body;
+  const std::string url = r.json["url"];
+  EXPECT_THAT(url, StartsWith(stack_->gateway_url() + "/v1/media/"));
+  const auto image = HttpRequest("GET", url);
+  EXPECT_EQ(image.status, 200);
+  EXPECT_EQ(image.header("content-type"), "image/png");
+  EXPECT_THAT(image.header("cache-control"), HasSubstr("immutable"));
+  EXPECT_EQ(image.body.substr(1, 3), "PNG");
+  EXPECT_EQ(image.body.find(kGpsMarker), std::string::npos);
+  r = api_->Raw("POST", "/v1/media", "just text", {"Content-Type: image/jpeg", "Authorization: Bearer " + resident_});
+  EXPECT_EQ(r.status, 400);
+  EXPECT_THAT(r.json["message"].get<std::string>(), StartsWith("file:"));
+}
+
+TEST_F(GatewayTest, RequestIdsSecurityHeadersAndCaching) {
+  auto r = api_->Raw("GET", "/v1/me", "", {"Authorization: Bearer " + resident_, "X-Request-Id: trace-42"});
+  EXPECT_EQ(r.raw.header("x-request-id"), "trace-42");
+  EXPECT_EQ(r.raw.header("cache-control"), "no-store");
+  EXPECT_EQ(r.raw.header("x-content-type-options"), "nosniff");
+  r = api_->Call("GET", "/v1/services");
+  EXPECT_EQ(r.raw.header("x-request-id").size(), 26u);
+  EXPECT_EQ(r.raw.header("cache-control"), "public, max-age=60");
+}
+
+TEST_F(GatewayTest, CorsPreflightAndAllowedOrigins) {
+  auto r = api_->Raw("OPTIONS", "/v1/requests", "",
+                     {"Origin: https://app.bielefeld.de", "Access-Control-Request-Method: POST",
+                      "Access-Control-Request-Headers: authorization, content-type"});
+  EXPECT_EQ(r.status, 204);
+  EXPECT_EQ(r.raw.header("access-control-allow-origin"), "https://app.bielefeld.de");
+  EXPECT_THAT(r.raw.header("access-control-allow-methods"), HasSubstr("POST"));
+  EXPECT_THAT(r.raw.header("access-control-allow-headers"), HasSubstr("Authorization"));
+  r = api_->Raw("GET", "/v1/services", "", {"Origin: https://evil.example"});
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.raw.header("access-control-allow-origin"), "");
+}
+
+TEST_F(GatewayTest, NotificationsStreamAsServerSentEventsAndResume) {
+  std::string account;
+  const std::string token = api_->NewResident(stack_->smtp(), "sse@example.de", "en", nullptr, &account);
+  const std::string request = api_->Call("POST", "/v1/requests", Pothole(), token).json["request_id"];
+  SseClient first(stack_->port("gateway"), "/v1/notifications:stream", {"Authorization: Bearer " + token});
+  ASSERT_EQ(first.status(), 200) << first.head();
+  EXPECT_THAT(first.head(), HasSubstr("text/event-stream"));
+  for (const char* status : {"ACKNOWLEDGED", "IN_PROGRESS"}) {
+    ASSERT_EQ(api_->Call("POST", "/v1/requests/" + request + ":transition", {{"status", status}}, operator_).status, 200);
+  }
+  const auto events = first.Read(2, 10s);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(json::parse(events[0].data)["title"], "Your report \"Pothole\" is acknowledged");
+  EXPECT_FALSE(events[0].id.empty());
+  first.Close();
+  // While away, one more change; resuming after the first event brings the second and the new one.
+  ASSERT_EQ(api_->Call("POST", "/v1/requests/" + request + ":transition",
+                       {{"status", "RESOLVED"}, {"public_note", "Repariert."}, {"internal_note", "Kolonne 3"}}, operator_)
+                .status,
+            200);
+  SseClient resumed(stack_->port("gateway"), "/v1/notifications:stream",
+                    {"Authorization: Bearer " + token, "Last-Event-ID: " + events[0].id});
+  const auto more = resumed.Read(2, 10s);
+  ASSERT_EQ(more.size(), 2u);
+  EXPECT_EQ(more[0].id, events[1].id);
+  EXPECT_EQ(json::parse(more[1].data)["body"], "Repariert.");
+  EXPECT_EQ(more[1].data.find("Kolonne"), std::string::npos);
+  resumed.Read(1, 2500ms);
+  EXPECT_GE(resumed.comments(), 1);  // heartbeats
+  SseClient anonymous(stack_->port("gateway"), "/v1/notifications:stream", {});
+  EXPECT_EQ(anonymous.status(), 401);
+}
+
+TEST_F(GatewayTest, HealthReadinessMetricsAndOpenApi) {
+  EXPECT_EQ(api_->Call("GET", "/healthz").status, 200);
+  auto ready = api_->Call("GET", "/readyz");
+  EXPECT_EQ(ready.status, 200) << ready.raw.body;
+  EXPECT_EQ(ready.json["backends"]["cityhub.requests.v1.RequestsService"], "SERVING");
+  const auto metrics = api_->Call("GET", "/metrics");
+  EXPECT_THAT(metrics.raw.body, HasSubstr("http_requests_total{route=\"GET /v1/services\",status=\"200\"}"));
+  EXPECT_THAT(metrics.raw.body, HasSubstr("http_request_duration_seconds_bucket{route=\"POST /v1/requests\""));
+  EXPECT_EQ(metrics.raw.body.find("@example.de"), std::string::npos);
+  const auto openapi = api_->Call("GET", "/openapi.json");
+  ASSERT_EQ(openapi.status, 200);
+  EXPECT_EQ(openapi.json["openapi"], "3.0.3");
+  EXPECT_TRUE(openapi.json["paths"].contains("/v1/requests/{request_id}:transition"));
+  EXPECT_TRUE(openapi.json["paths"]["/v1/me"].contains("patch"));
+}
+
+// Kept last in the suite: it stops and starts parts of the stack.
+TEST_F(GatewayTest, ZBackendDownIs503AndNoHang) {
+  stack_->Stop("notifications");
+  const auto start = std::chrono::steady_clock::now();
+  const auto r = api_->Call("GET", "/v1/notifications", nullptr, resident_);
+  EXPECT_EQ(r.status, 503) << r.raw.body;
+  EXPECT_EQ(r.json["code"], 14);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+  // Readiness is checked at most once a second.
+  EXPECT_TRUE(WaitFor([&] { return api_->Call("GET", "/readyz").status == 503; }, 3s));
+  stack_->Start("notifications");
+  EXPECT_TRUE(WaitFor([&] { return api_->Call("GET", "/v1/notifications", nullptr, resident_).status == 200; }, 10s));
+}
+
+// Rate limits need their own small budgets.
+TEST(GatewayRateLimits, AnswerTooManyRequestsAndFailOpenForReadsWithoutRedis) {
+  Stack::Options options;
+  options.notifications = false;
+  options.env = {{"CITYHUB_RATE_LIMIT_READ", "5/min"}, {"CITYHUB_RATE_LIMIT_SIGN_IN", "3/min"}};
+  Stack stack(options);
+  Api api(stack.gateway_url());
+  int ok = 0;
+  Api::Result limited;
+  for (int i = 0; i < 8; ++i) {
+    const auto r = api.Call("GET", "/.well-known/jwks.json");
+    if (r.status == 200) ++ok;
+    if (r.status == 429) limited = r;
+  }
+  EXPECT_EQ(ok, 5);
+  EXPECT_EQ(limited.status, 429);
+  EXPECT_GE(std::stoi(limited.raw.header("retry-after")), 1);
+  EXPECT_EQ(limited.json["code"], 8);
+  // Without Redis, reads go on; sign-in falls back to a per-gateway limit.
+  stack.redis().Kill();
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(api.Call("GET", "/.well-known/jwks.json").status, 200);
+  std::vector<int> statuses;
+  for (int i = 0; i < 5; ++i) {
+    statuses.push_back(api.Call("POST", "/v1/sessions", {{"email", "a@b.de"}, {"password", "whatever-123"}}).status);
+  }
+  EXPECT_EQ(statuses.back(), 429);
+  stack.redis().Start();
+}
+
+}  // namespace
+}  // namespace cityhub::testing
