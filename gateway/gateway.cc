@@ -126,8 +126,16 @@ void Gateway::Send(const HttpRequest& request, const RequestContext& ctx, Respon
   AddCors(request, &response);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - ctx.start).count();
-  requests_.WithLabels({ctx.route_label, std::to_string(response.status)}).Inc();
-  latency_.WithLabels({ctx.route_label}).Observe(seconds);
+  RouteMetrics& m = MetricsFor(ctx.route_label);
+  if (response.status >= 100 && response.status < 600) {
+    infra::Counter* counter = m.by_status[response.status].load(std::memory_order_acquire);
+    if (counter == nullptr) {
+      counter = &requests_.WithLabels({ctx.route_label, std::to_string(response.status)});
+      m.by_status[response.status].store(counter, std::memory_order_release);
+    }
+    counter->Inc();
+  }
+  m.latency->Observe(seconds);
   // The route template, never the path or query: those may hold ids and places.
   infra::log::Info("http", {{"request_id", ctx.request_id},
                             {"method", request.method},
@@ -174,7 +182,7 @@ void Gateway::Handle(HttpRequest request, std::shared_ptr<Responder> responder) 
   RequestContext ctx;
   ctx.start = std::chrono::steady_clock::now();
   const std::string_view given_id = request.header("x-request-id");
-  ctx.request_id = infra::IsValidRequestId(given_id) ? std::string(given_id) : infra::NewUlid(clock_);
+  ctx.request_id = infra::IsValidRequestId(given_id) ? std::string(given_id) : infra::NewTraceId(clock_.Now());
   ctx.client_address = ClientAddress(request);
   ctx.route_label = "builtin";
 
@@ -385,6 +393,16 @@ void Gateway::CallUnary(const HttpRequest& request, RequestContext ctx, const Ro
         }
         Send(*kept, ctx, *responder, std::move(r));
       });
+}
+
+Gateway::RouteMetrics& Gateway::MetricsFor(const std::string& label) {
+  std::lock_guard lock(metrics_mu_);
+  auto& slot = route_metrics_[label];
+  if (!slot) {
+    slot = std::make_unique<RouteMetrics>();
+    slot->latency = &latency_.WithLabels({label});
+  }
+  return *slot;
 }
 
 std::optional<HttpResponse> Gateway::CacheGet(const std::string& key) {

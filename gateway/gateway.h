@@ -1,5 +1,7 @@
 #pragma once
 
+#include <array>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <optional>
@@ -79,6 +81,11 @@ class Gateway final : public Handler {
 
  private:
   class SseStream;
+  // The metric children of one route, looked up once (label lookups take a lock and a map).
+  struct RouteMetrics {
+    infra::Histogram* latency = nullptr;
+    std::array<std::atomic<infra::Counter*>, 600> by_status{};
+  };
   struct CacheEntry {
     HttpResponse response;
     std::chrono::steady_clock::time_point expires;
@@ -101,6 +108,7 @@ class Gateway final : public Handler {
   std::optional<HttpResponse> CacheGet(const std::string& key);
   void CachePut(const std::string& key, const HttpResponse& response, std::chrono::milliseconds ttl);
   void Heartbeats();
+  RouteMetrics& MetricsFor(const std::string& label);
 
   const RouteTable& routes_;
   Backends& backends_;
@@ -115,6 +123,8 @@ class Gateway final : public Handler {
   infra::Family<infra::Histogram>& latency_;
   infra::Gauge& streams_;
   std::vector<std::pair<std::string, PrefixHandler>> prefix_handlers_;
+  std::mutex metrics_mu_;
+  std::unordered_map<std::string, std::unique_ptr<RouteMetrics>> route_metrics_;
 
   std::mutex cache_mu_;
   std::unordered_map<std::string, CacheEntry> cache_;

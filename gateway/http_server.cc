@@ -278,7 +278,9 @@ class Exchange final : public Responder {
 
   void Reply(HttpResponse response) override {
     if (replied_.exchange(true)) return;
-    asio::post(session_->executor(), [s = session_, r = std::move(response)]() mutable { s->Write(std::move(r)); });
+    // On the connection's own thread (a cached or refused request) this writes at once;
+    // from a gRPC thread it hops over.
+    asio::dispatch(session_->executor(), [s = session_, r = std::move(response)]() mutable { s->Write(std::move(r)); });
   }
   void StartStream(HttpResponse head) override {
     if (replied_.exchange(true)) return;
@@ -308,9 +310,16 @@ std::shared_ptr<Responder> Session<Stream>::MakeResponder() {
 
 }  // namespace
 
+// One single-threaded io_context per thread ("one io thread per core"): a connection lives on
+// one of them for its whole life, so its handlers never cross threads and need no strand.
 struct HttpServer::Impl {
   Impl(HttpServerOptions options, Handler& handler)
-      : shared{std::move(options), handler}, io(std::max(1, shared.options.threads)), acceptor(io) {}
+      : shared{std::move(options), handler}, acceptor_io(1), acceptor(acceptor_io) {
+    for (int i = 0; i < std::max(1, shared.options.threads); ++i) {
+      ios.push_back(std::make_unique<asio::io_context>(1));
+      guards.emplace_back(asio::make_work_guard(*ios.back()));
+    }
+  }
 
   absl::Status LoadTls() {
     auto context = std::make_shared<ssl::context>(ssl::context::tls_server);
@@ -326,7 +335,8 @@ struct HttpServer::Impl {
   }
 
   void Accept() {
-    acceptor.async_accept(asio::make_strand(io), [this](beast::error_code ec, tcp::socket socket) {
+    asio::io_context& target = *ios[next++ % ios.size()];
+    acceptor.async_accept(target, [this](beast::error_code ec, tcp::socket socket) {
       if (!ec) OnAccepted(std::move(socket));
       if (acceptor.is_open()) Accept();
     });
@@ -364,8 +374,11 @@ struct HttpServer::Impl {
   }
 
   Shared shared;
-  asio::io_context io;
+  asio::io_context acceptor_io;
   tcp::acceptor acceptor;
+  std::vector<std::unique_ptr<asio::io_context>> ios;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
+  size_t next = 0;
   std::vector<std::thread> threads;
   std::mutex tls_mu;
   std::shared_ptr<ssl::context> tls;
@@ -400,9 +413,8 @@ absl::Status HttpServer::Start() {
   if (ec) return absl::UnavailableError(infra::StrCat("cannot listen on ", options.address, ": ", ec.message()));
   impl_->port = acceptor.local_endpoint().port();
   impl_->Accept();
-  for (int i = 0; i < std::max(1, options.threads); ++i) {
-    impl_->threads.emplace_back([this] { impl_->io.run(); });
-  }
+  impl_->threads.emplace_back([this] { impl_->acceptor_io.run(); });
+  for (auto& io : impl_->ios) impl_->threads.emplace_back([&io] { io->run(); });
   return absl::OkStatus();
 }
 
@@ -416,12 +428,13 @@ absl::Status HttpServer::ReloadTls() {
 
 void HttpServer::Stop() {
   if (!impl_ || impl_->threads.empty()) return;
-  beast::error_code ec;
-  asio::post(impl_->io, [this] {
+  asio::post(impl_->acceptor_io, [this] {
     beast::error_code ignored;
     impl_->acceptor.close(ignored);
   });
-  impl_->io.stop();
+  impl_->acceptor_io.stop();
+  impl_->guards.clear();
+  for (auto& io : impl_->ios) io->stop();
   for (auto& t : impl_->threads) t.join();
   impl_->threads.clear();
 }

@@ -7,6 +7,7 @@
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/time_util.h>
 
+#include "gateway/json_writer.h"
 #include "infra/ids.h"
 #include "infra/status.h"
 #include "infra/strings.h"
@@ -239,13 +240,6 @@ absl::StatusOr<std::unique_ptr<Message>> BuildRequest(const RouteTable::Match& m
   return message;
 }
 
-std::string ToJson(const Message& message) {
-  google::protobuf::util::JsonPrintOptions options;
-  options.preserve_proto_field_names = true;
-  options.always_print_primitive_fields = true;
-  std::string out;
-  (void)google::protobuf::util::MessageToJsonString(message, &out, options);
-  return out;
-}
+std::string ToJson(const Message& message) { return WriteJson(message); }
 
 }  // namespace cityhub::gateway

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <array>
 #include <cstdlib>
+#include <cstring>
+#include <random>
 
 namespace cityhub::infra {
 namespace {
@@ -32,11 +34,12 @@ std::string RandomBytes(size_t n) {
   return out;
 }
 
-std::string NewUlid(Clock::time_point t) {
+namespace {
+
+std::string EncodeUlid(Clock::time_point t, std::string_view random) {
   const uint64_t ms = static_cast<uint64_t>(UnixMillis(t)) & ((uint64_t{1} << 48) - 1);
   std::array<uint8_t, 16> bytes{};
   for (int i = 0; i < 6; ++i) bytes[i] = static_cast<uint8_t>(ms >> (8 * (5 - i)));
-  const std::string random = RandomBytes(10);
   for (int i = 0; i < 10; ++i) bytes[6 + i] = static_cast<uint8_t>(random[i]);
   // 128 bits as 26 base32 digits: the first digit carries the top 3 bits.
   std::string out(26, '0');
@@ -49,7 +52,25 @@ std::string NewUlid(Clock::time_point t) {
   return out;
 }
 
+}  // namespace
+
+std::string NewUlid(Clock::time_point t) { return EncodeUlid(t, RandomBytes(10)); }
+
 std::string NewUlid(const Clock& clock) { return NewUlid(clock.Now()); }
+
+std::string NewTraceId(Clock::time_point t) {
+  thread_local std::mt19937_64 rng = [] {
+    const std::string seed = RandomBytes(8);
+    uint64_t s = 0;
+    std::memcpy(&s, seed.data(), sizeof(s));
+    return std::mt19937_64(s);
+  }();
+  char random[16];
+  const uint64_t a = rng(), b = rng();
+  std::memcpy(random, &a, 8);
+  std::memcpy(random + 8, &b, 8);
+  return EncodeUlid(t, std::string_view(random, 10));
+}
 
 bool IsUlid(std::string_view s) { return UlidTime(s).has_value(); }
 

@@ -18,6 +18,10 @@ std::string RandomBytes(size_t n);
 std::string NewUlid(const Clock& clock);
 std::string NewUlid(Clock::time_point t);
 
+// A ULID for tracing (request ids): the same form, with randomness from a per-thread generator
+// seeded from RAND_bytes instead of RAND_bytes on every call. Not for anything secret.
+std::string NewTraceId(Clock::time_point t);
+
 // Whether `s` is a well-formed ULID, and the time it carries.
 bool IsUlid(std::string_view s);
 std::optional<Clock::time_point> UlidTime(std::string_view s);
