@@ -15,6 +15,7 @@
 #include "gateway/backends.h"
 #include "gateway/gateway.h"
 #include "gateway/http_server.h"
+#include "gateway/open311.h"
 #include "gateway/openapi.h"
 #include "gateway/rate_limit.h"
 #include "gateway/routes.h"
@@ -39,21 +40,9 @@ struct Config {
   bool rate_limits = true;
   RateLimits limits;
   infra::auth::TokenSettings tokens;
+  Open311Options open311;
   infra::log::Level log_level = infra::log::Level::kInfo;
 };
-
-std::vector<std::string> SplitCommas(const std::string& text) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t end = text.find(',', start);
-    if (end == std::string::npos) end = text.size();
-    const std::string item(infra::TrimAscii(std::string_view(text).substr(start, end - start)));
-    if (!item.empty()) out.push_back(item);
-    start = end + 1;
-  }
-  return out;
-}
 
 Config LoadConfig(infra::EnvReader& env) {
   Config c;
@@ -73,7 +62,7 @@ Config LoadConfig(infra::EnvReader& env) {
   c.gateway.default_deadline = env.Duration("CITYHUB_GATEWAY_DEADLINE", 10s, 100ms, 5min);
   c.gateway.default_body_limit =
       static_cast<size_t>(env.Int("CITYHUB_GATEWAY_MAX_BODY_BYTES", 1 << 20, 1024, 64 << 20));
-  c.gateway.cors_origins = SplitCommas(env.String("CITYHUB_CORS_ORIGINS", "", 4096));
+  c.gateway.cors_origins = infra::SplitList(env.String("CITYHUB_CORS_ORIGINS", "", 4096), ',');
   c.gateway.trust_forwarded_for = env.Bool("CITYHUB_TRUST_FORWARDED_FOR", false);
   c.gateway.internal_token = env.FileContents("CITYHUB_INTERNAL_TOKEN_FILE", false, 4096);
   c.gateway.cache_ttl = env.Duration("CITYHUB_GATEWAY_CACHE_TTL", 5s, 0ms, 1h);
@@ -117,6 +106,17 @@ Config LoadConfig(infra::EnvReader& env) {
   budget("CITYHUB_RATE_LIMIT_WRITE", &c.limits.write);
   c.tokens.issuer = env.String("CITYHUB_JWT_ISSUER", "cityhub", 256);
   c.tokens.audience = env.String("CITYHUB_JWT_AUDIENCE", "cityhub-api", 256);
+  // Open311: the jurisdictions the requests service serves (their ids; bounds are its business).
+  c.open311.jurisdictions = {env.String("CITYHUB_JURISDICTION", "bielefeld.de", 100)};
+  for (const auto& item : infra::SplitList(env.String("CITYHUB_EXTRA_JURISDICTIONS", "", 4000), ';')) {
+    c.open311.jurisdictions.push_back(item.substr(0, item.find('=')));
+  }
+  c.open311.public_url = c.gateway.public_url;
+  c.open311.contact = env.String("CITYHUB_OPEN311_CONTACT", "Digitalisierungsbüro", 500);
+  c.open311.key_service = env.String("CITYHUB_OPEN311_KEY_SERVICE",
+                                     "API keys for partners are issued by the city's administrators.", 500);
+  c.open311.deadline = c.gateway.default_deadline;
+  c.open311.internal_token = c.gateway.internal_token;
   const std::string level = env.OneOf("CITYHUB_LOG_LEVEL", "info", {"debug", "info", "warn", "error"});
   c.log_level = infra::log::ParseLevel(level).value_or(infra::log::Level::kInfo);
   return c;
@@ -157,6 +157,12 @@ int Run(int argc, char** argv) {
   if (config.rate_limits) limiter = std::make_unique<RateLimiter>(redis, config.limits, clock, metrics);
   Gateway gateway(*routes, backends, verifier, [&] { return jwks.RefreshIfDue(); }, limiter.get(),
                   metrics, clock, config.gateway);
+  config.open311.changeset_ms = infra::UnixMillis(clock.Now());
+  Open311 open311(gateway, backends, limiter.get(), config.open311);
+  gateway.AddPrefixHandler(Open311::kPrefix, [&open311](const HttpRequest& request, const RequestContext& ctx,
+                                                         std::shared_ptr<Responder> responder) {
+    return open311.Handle(request, ctx, std::move(responder));
+  });
   HttpServer server(config.http, gateway);
   if (auto status = server.Start(); !status.ok()) {
     infra::log::Error("start_failed", {{"error", status.message()}});

@@ -128,4 +128,17 @@ std::string_view TrimAscii(std::string_view s) {
   return s;
 }
 
+std::vector<std::string> SplitList(std::string_view text, char sep) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find(sep, start);
+    if (end == std::string_view::npos) end = text.size();
+    const std::string_view item = TrimAscii(text.substr(start, end - start));
+    if (!item.empty()) out.emplace_back(item);
+    start = end + 1;
+  }
+  return out;
+}
+
 }  // namespace cityhub::infra

@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace cityhub::infra {
 
@@ -33,5 +34,8 @@ bool IsSlug(std::string_view s, size_t max_length = 64);
 
 // Leading and trailing ASCII whitespace removed.
 std::string_view TrimAscii(std::string_view s);
+
+// The items of a `sep`-separated list, trimmed of ASCII whitespace, empty ones dropped.
+std::vector<std::string> SplitList(std::string_view text, char sep = ',');
 
 }  // namespace cityhub::infra

@@ -2,6 +2,7 @@
 
 #include "infra/events/events.h"
 #include "infra/strings.h"
+#include "infra/text.h"
 
 namespace cityhub::accounts {
 
@@ -162,18 +163,6 @@ void AppendEventArgs(const Events& events, Args* args) {
 
 std::string JoinList(const std::vector<std::string>& items) { return infra::StrJoin(items, ","); }
 
-std::vector<std::string> SplitList(std::string_view text) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t end = text.find(',', start);
-    if (end == std::string_view::npos) end = text.size();
-    if (end > start) out.emplace_back(text.substr(start, end - start));
-    start = end + 1;
-  }
-  return out;
-}
-
 AccountStore::AccountStore(infra::redis::Client& redis) : redis_(redis) {}
 
 absl::Status AccountStore::Create(const StoredAccount& a, std::string_view verify_token_hash,
@@ -226,8 +215,8 @@ absl::StatusOr<StoredAccount> AccountStore::Get(std::string_view id) {
     else if (k == "language") a.language = v;
     else if (k == "phone") a.phone = v;
     else if (k == "password_hash") a.password_hash = v;
-    else if (k == "roles") a.roles = SplitList(v);
-    else if (k == "departments") a.departments = SplitList(v);
+    else if (k == "roles") a.roles = infra::SplitList(v);
+    else if (k == "departments") a.departments = infra::SplitList(v);
     else if (k == "verified") a.verified = v == "1";
     else if (k == "created_ms") a.created_ms = ToInt(v);
     else if (k == "updated_ms") a.updated_ms = ToInt(v);

@@ -1,5 +1,6 @@
 #include "services/requests/attributes.h"
 
+#include <charconv>
 #include <cmath>
 #include <set>
 
@@ -21,6 +22,23 @@ bool AllowedKey(const cityhub::storage::requests::StoredAttribute& a, const std:
     if (v.key() == key) return true;
   }
   return false;
+}
+
+// Form-encoded clients (Open311) can only send text: a number written as text becomes a number,
+// and a single key for a multi-value list becomes a list of one.
+void Normalize(const cityhub::storage::requests::StoredAttribute& a, Value* v) {
+  if (v->kind_case() != Value::kStringValue) return;
+  if (a.datatype() == "number") {
+    const std::string& text = v->string_value();
+    double number = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), number);
+    if (!text.empty() && ec == std::errc() && end == text.data() + text.size() && std::isfinite(number)) {
+      v->set_number_value(number);
+    }
+  } else if (a.datatype() == "multivaluelist") {
+    std::string key = v->string_value();
+    v->mutable_list_value()->add_values()->set_string_value(std::move(key));
+  }
 }
 
 absl::Status CheckOne(const cityhub::storage::requests::StoredAttribute& a, const Value& v) {
@@ -74,7 +92,8 @@ absl::Status CheckOne(const cityhub::storage::requests::StoredAttribute& a, cons
 absl::StatusOr<std::string> ValidateAttributes(
     const google::protobuf::Struct& answers, const cityhub::storage::requests::StoredService& service) {
   if (answers.fields_size() > 50) return infra::InvalidField("attributes", "more than 50 answers");
-  for (const auto& [code, value] : answers.fields()) {
+  google::protobuf::Struct normalized = answers;
+  for (auto& [code, value] : *normalized.mutable_fields()) {
     const cityhub::storage::requests::StoredAttribute* definition = nullptr;
     for (const auto& a : service.attributes()) {
       if (a.code() == code) definition = &a;
@@ -83,6 +102,7 @@ absl::StatusOr<std::string> ValidateAttributes(
       const std::string shown = infra::IsValidUtf8(code) && code.size() <= 64 ? code : "?";
       return infra::InvalidField(StrCat("attributes.", shown), "not an attribute of this category");
     }
+    Normalize(*definition, &value);
     if (auto s = CheckOne(*definition, value); !s.ok()) return s;
   }
   for (const auto& a : service.attributes()) {
@@ -90,7 +110,7 @@ absl::StatusOr<std::string> ValidateAttributes(
       return infra::InvalidField(StrCat("attributes.", a.code()), "is required");
     }
   }
-  return answers.fields_size() > 0 ? answers.SerializeAsString() : std::string();
+  return normalized.fields_size() > 0 ? normalized.SerializeAsString() : std::string();
 }
 
 google::protobuf::Struct AttributesFromStorage(const std::string& bytes) {

@@ -14,6 +14,8 @@ namespace cityhub::requests {
 //   string → a string of at most 200 characters; text → at most 4 000;
 //   number → a finite number; datetime → an RFC 3339 string;
 //   singlevaluelist → one of the allowed keys; multivaluelist → a list of allowed keys.
+// Text that reads as a number answers a number, and a single key answers a multivaluelist (form
+// posts of Open311 clients carry only text).
 // Unknown codes, missing required answers and wrong types are INVALID_ARGUMENT naming
 // "attributes.<code>". Informational attributes (variable: false) take no answer.
 absl::StatusOr<std::string> ValidateAttributes(const google::protobuf::Struct& answers,

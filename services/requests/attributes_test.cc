@@ -68,7 +68,7 @@ TEST(Attributes, NameTheAttributeInEveryProblem) {
             "attributes.hazards: must list only the allowed values");
   EXPECT_EQ(Problem(R"({"kind":"dark","hazards":["cable","cable"]})"),
             "attributes.hazards: lists a value more than once");
-  EXPECT_EQ(Problem(R"({"kind":"dark","hazards":"cable"})"), "attributes.hazards: must be a list");
+  EXPECT_EQ(Problem(R"({"kind":"dark","hazards":{"a":1}})"), "attributes.hazards: must be a list");
   EXPECT_EQ(Problem(R"({"kind":"dark","lamps":"two"})"), "attributes.lamps: must be a number");
   EXPECT_EQ(Problem(R"({"kind":"dark","since":"yesterday"})"),
             "attributes.since: must be an RFC 3339 date and time");
@@ -78,6 +78,19 @@ TEST(Attributes, NameTheAttributeInEveryProblem) {
             "attributes.note: not an attribute of this category");
   EXPECT_EQ(Problem(R"({"kind":"dark","pole_number":")" + std::string(201, 'x') + "\"}"),
             "attributes.pole_number: longer than 200 characters");
+}
+
+TEST(Attributes, TextFromFormsBecomesNumbersAndLists) {
+  // Open311 clients post form fields: numbers and single list keys arrive as text.
+  auto stored = ValidateAttributes(Json(R"({"kind":"dark","hazards":"glass","lamps":"3.5"})"), Streetlight());
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  const auto back = AttributesFromStorage(*stored);
+  ASSERT_EQ(back.fields().at("hazards").list_value().values_size(), 1);
+  EXPECT_EQ(back.fields().at("hazards").list_value().values(0).string_value(), "glass");
+  EXPECT_EQ(back.fields().at("lamps").number_value(), 3.5);
+  EXPECT_EQ(Problem(R"({"kind":"dark","lamps":"3x"})"), "attributes.lamps: must be a number");
+  EXPECT_EQ(Problem(R"({"kind":"dark","lamps":"inf"})"), "attributes.lamps: must be a number");
+  EXPECT_EQ(Problem(R"({"kind":"dark","hazards":"fire"})"), "attributes.hazards: must list only the allowed values");
 }
 
 }  // namespace

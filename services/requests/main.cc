@@ -13,6 +13,7 @@
 #include "infra/log.h"
 #include "infra/service_config.h"
 #include "infra/strings.h"
+#include "infra/text.h"
 #include "services/requests/requests_service.h"
 
 namespace cityhub::requests {
@@ -41,11 +42,7 @@ Config LoadConfig(infra::EnvReader& env) {
   c.settings.jurisdictions = {{c.settings.default_jurisdiction, bounds.value_or(Bounds{})}};
   // More jurisdictions: "id=min_lat,min_long,max_lat,max_long;id2=...".
   const std::string extra = env.String("CITYHUB_EXTRA_JURISDICTIONS", "", 4000);
-  size_t start = 0;
-  while (start < extra.size()) {
-    size_t end = extra.find(';', start);
-    if (end == std::string::npos) end = extra.size();
-    const std::string item = extra.substr(start, end - start);
+  for (const std::string& item : infra::SplitList(extra, ';')) {
     const size_t eq = item.find('=');
     auto b = eq == std::string::npos ? absl::StatusOr<Bounds>(absl::InvalidArgumentError("missing '='"))
                                      : ParseBounds(item.substr(eq + 1));
@@ -54,7 +51,6 @@ Config LoadConfig(infra::EnvReader& env) {
     } else {
       c.settings.jurisdictions[item.substr(0, eq)] = *b;
     }
-    start = end + 1;
   }
   const std::string data_dir = env.String("CITYHUB_DATA_DIR", "var", 4096);
   c.media_dir = env.String("CITYHUB_MEDIA_DIR", data_dir + "/media", 4096);

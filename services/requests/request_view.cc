@@ -54,6 +54,7 @@ void RequestToApi(const StoredRequest& r, const cityhub::storage::requests::Stor
       out->add_media_ids(id);
       out->add_media_urls(infra::StrCat(base_url, "/v1/media/", id));
     }
+    if (!r.media_url().empty()) out->add_media_urls(r.media_url());
     if (!r.attributes().empty()) *out->mutable_attributes() = AttributesFromStorage(r.attributes());
   }
   for (const auto& change : r.history()) {
@@ -77,6 +78,7 @@ void RequestToApi(const StoredRequest& r, const cityhub::storage::requests::Stor
       c->set_email(r.contact().email());
       c->set_phone(r.contact().phone());
       c->set_device_id(r.contact().device_id());
+      c->set_partner_account_id(r.contact().partner_account_id());
     }
   }
 }

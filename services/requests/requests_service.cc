@@ -48,6 +48,9 @@ absl::StatusOr<StoredContact> ContactFromApi(const v1::ContactDetails& c) {
   if (auto s = CheckText("contact.first_name", c.first_name(), 0, 100, false); !s.ok()) return s;
   if (auto s = CheckText("contact.last_name", c.last_name(), 0, 100, false); !s.ok()) return s;
   if (auto s = CheckText("contact.device_id", c.device_id(), 0, 128, false); !s.ok()) return s;
+  if (auto s = CheckText("contact.partner_account_id", c.partner_account_id(), 0, 128, false); !s.ok()) {
+    return s;
+  }
   if (auto s = CheckText("contact.email", c.email(), 0, 254, false); !s.ok()) return s;
   if (!c.email().empty() && (c.email().find('@') == std::string::npos || c.email().find(' ') != std::string::npos)) {
     return InvalidField("contact.email", "not an e-mail address");
@@ -60,7 +63,24 @@ absl::StatusOr<StoredContact> ContactFromApi(const v1::ContactDetails& c) {
   out.set_email(c.email());
   out.set_phone(c.phone());
   out.set_device_id(c.device_id());
+  out.set_partner_account_id(c.partner_account_id());
   return out;
+}
+
+// An image hosted elsewhere: an absolute http(s) URL without spaces or control characters.
+absl::Status CheckMediaUrl(std::string_view url) {
+  if (url.empty()) return absl::OkStatus();
+  if (url.size() > 2048) return InvalidField("media_url", "longer than 2048 bytes");
+  const bool https = url.starts_with("https://");
+  if (!https && !url.starts_with("http://")) return InvalidField("media_url", "must be an http or https URL");
+  const std::string_view rest = url.substr(https ? 8 : 7);
+  if (rest.empty() || rest.front() == '/') return InvalidField("media_url", "has no host");
+  for (unsigned char c : url) {
+    if (c <= 0x20 || c >= 0x7f || c == '"' || c == '<' || c == '>' || c == '\\') {
+      return InvalidField("media_url", "must be a URL-encoded ASCII URL without spaces");
+    }
+  }
+  return absl::OkStatus();
 }
 
 // The Idempotency-Key of a call: at most 128 printable ASCII characters; empty when absent.
@@ -348,6 +368,7 @@ grpc::Status RequestsService::DoCreateRequest(grpc::ServerContextBase* ctx,
   for (bool e : *exist) {
     if (!e) return Done(ctx, InvalidField("media_ids", "unknown photo; upload it first"));
   }
+  if (auto s = CheckMediaUrl(req->media_url()); !s.ok()) return Done(ctx, s);
   if (req->has_contact()) {
     auto contact = ContactFromApi(req->contact());
     if (!contact.ok()) return Done(ctx, contact.status());
@@ -365,6 +386,7 @@ grpc::Status RequestsService::DoCreateRequest(grpc::ServerContextBase* ctx,
   r.set_address_id(req->address_id());
   r.set_zipcode(req->zipcode());
   for (const auto& id : media) r.add_media_ids(id);
+  r.set_media_url(req->media_url());
   r.set_requested_ms(now_ms);
   r.set_updated_ms(now_ms);
   r.set_expected_ms(now_ms + int64_t{(*service)->sla_hours()} * 3'600'000);
