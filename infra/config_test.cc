@@ -5,6 +5,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "infra/service_config.h"
+
 namespace cityhub::infra {
 namespace {
 
@@ -101,6 +103,17 @@ TEST(SplitHostPort, SplitsHostAndPort) {
   EXPECT_EQ(port, 0);
   EXPECT_FALSE(SplitHostPort(":80", &host, &port));
   EXPECT_FALSE(SplitHostPort("x:-1", &host, &port));
+}
+
+TEST(ServiceConfig, ListensWhereOthersDialUnlessToldOtherwise) {
+  const ServiceDefaults defaults{"requests", "127.0.0.1:7002", "off"};
+  EnvReader plain(std::map<std::string, std::string>{{"CITYHUB_REQUESTS_ADDR", "requests:7002"}});
+  EXPECT_EQ(LoadCommonConfig(plain, defaults).server.listen_address, "requests:7002");
+  EnvReader k8s({{"CITYHUB_REQUESTS_ADDR", "requests:7002"}, {"CITYHUB_LISTEN_ADDR", "0.0.0.0:7002"}});
+  EXPECT_EQ(LoadCommonConfig(k8s, defaults).server.listen_address, "0.0.0.0:7002");
+  EnvReader bad(std::map<std::string, std::string>{{"CITYHUB_LISTEN_ADDR", "0.0.0.0:port"}});
+  LoadCommonConfig(bad, defaults);
+  EXPECT_THAT(std::string(bad.Finish().message()), HasSubstr("CITYHUB_LISTEN_ADDR"));
 }
 
 }  // namespace

@@ -19,6 +19,9 @@ CommonConfig LoadCommonConfig(EnvReader& env, const ServiceDefaults& defaults) {
   config.server.service_name = std::string(defaults.name);
   config.server.listen_address =
       env.Address(ServiceVariable(defaults.name, "ADDR"), defaults.grpc_address);
+  // Where others dial a service (a DNS name in Kubernetes) is not always where it can bind.
+  const std::string listen = env.String("CITYHUB_LISTEN_ADDR", "");
+  if (!listen.empty()) config.server.listen_address = env.Address("CITYHUB_LISTEN_ADDR", listen);
   const std::string metrics_var = ServiceVariable(defaults.name, "METRICS_ADDR");
   const std::string metrics = env.String(metrics_var, defaults.metrics_address);
   if (metrics != "off") config.server.metrics_address = env.Address(metrics_var, metrics);

@@ -24,7 +24,8 @@ struct CommonConfig {
 };
 
 // Reads, for service NAME (upper-cased in variable names):
-//   CITYHUB_<NAME>_ADDR            gRPC listen address
+//   CITYHUB_<NAME>_ADDR            gRPC listen address (and where others dial it)
+//   CITYHUB_LISTEN_ADDR            binds here instead, when given (Kubernetes: 0.0.0.0:port)
 //   CITYHUB_<NAME>_METRICS_ADDR    Prometheus /metrics address ("" or "off": none)
 //   CITYHUB_<NAME>_REDIS_URL       falls back to CITYHUB_REDIS_URL, then redis://127.0.0.1:6379
 //   CITYHUB_REDIS_PASSWORD_FILE    file with the Redis password (ACL user in the URL)
