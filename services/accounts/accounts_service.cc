@@ -255,6 +255,13 @@ grpc::Status AccountsService::VerifyEmail(grpc::ServerContext* ctx,
   auto id = deps_.accounts.ConsumeToken(TokenKind::kVerify, TokenHash(req->token()),
                                         infra::UnixMillis(deps_.clock.Now()));
   if (!id.ok()) return Done(ctx, id.status());
+  Events events(1, NewEvent(ctx));
+  events[0].mutable_contact_changed()->set_account_id(*id);
+  if (auto s = deps_.accounts.Update(*id, {{"updated_ms", std::to_string(infra::UnixMillis(deps_.clock.Now()))}},
+                                     events);
+      !s.ok()) {
+    return Done(ctx, s);
+  }
   Audit(*id, "email_verified", *caller);
   response->set_account_id(*id);
   return grpc::Status::OK;
@@ -429,7 +436,12 @@ grpc::Status AccountsService::UpdateMe(grpc::ServerContext* ctx, const v1::Updat
   }
   if (!fields.empty()) {
     fields.emplace_back("updated_ms", std::to_string(infra::UnixMillis(deps_.clock.Now())));
-    if (auto s = deps_.accounts.Update(caller->account_id, fields, {}); !s.ok()) return Done(ctx, s);
+    Events events;
+    if (req->has_display_name() || req->has_language()) {
+      events.push_back(NewEvent(ctx));
+      events[0].mutable_contact_changed()->set_account_id(caller->account_id);
+    }
+    if (auto s = deps_.accounts.Update(caller->account_id, fields, events); !s.ok()) return Done(ctx, s);
   }
   auto account = deps_.accounts.Get(caller->account_id);
   if (!account.ok()) return Done(ctx, account.status());

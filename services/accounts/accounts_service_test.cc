@@ -255,6 +255,9 @@ TEST_F(AccountsServiceTest, VerificationTokenVerifiesOnceAndExpiresAfterAnHour) 
   v1::VerifyEmailResponse res;
   ASSERT_TRUE(stub_->VerifyEmail(Ctx().get(), req, &res).ok());
   EXPECT_EQ(res.account_id(), account.account_id());
+  // Whoever keeps the contact (the notifications service) is told to read it again.
+  EXPECT_TRUE(Events().back().has_contact_changed());
+  EXPECT_EQ(Events().back().contact_changed().account_id(), account.account_id());
   EXPECT_EQ(stub_->VerifyEmail(Ctx().get(), req, &res).error_code(), grpc::StatusCode::NOT_FOUND);
 
   ASSERT_TRUE(Register("late@example.de").ok());

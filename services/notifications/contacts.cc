@@ -45,7 +45,10 @@ absl::StatusOr<ContactInfo> Contacts::Get(const std::string& account_id) {
   if (status.ok() || status.error_code() == grpc::StatusCode::NOT_FOUND) {
     std::lock_guard lock(mu_);
     if (cache_.size() > 100'000) cache_.clear();
-    cache_[account_id] = Entry{result, now + ttl_};
+    // An unverified address may be verified any moment: that answer is kept only for a burst
+    // (a ContactChanged event clears the entry too, but only on the replica that receives it).
+    const bool unverified = result.ok() && !result->email_verified;
+    cache_[account_id] = Entry{result, now + (unverified ? std::min<std::chrono::milliseconds>(ttl_, kUnverifiedTtl) : ttl_)};
   }
   return result;
 }

@@ -35,6 +35,8 @@ class Contacts final {
   absl::StatusOr<ContactInfo> Get(const std::string& account_id);
   void Forget(const std::string& account_id);
 
+  static constexpr std::chrono::milliseconds kUnverifiedTtl{2'000};
+
  private:
   struct Entry {
     absl::StatusOr<ContactInfo> contact;

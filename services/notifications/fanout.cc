@@ -68,6 +68,9 @@ absl::Status FanOut::Handle(const std::string& payload) {
     case ev::Event::kPasswordResetRequested:
       return AccountMail(event, event.password_reset_requested().account_id(), true,
                          event.password_reset_requested().token());
+    case ev::Event::kContactChanged:
+      contacts_.Forget(event.contact_changed().account_id());
+      return absl::OkStatus();
     case ev::Event::kAccountDeleted:
       contacts_.Forget(event.account_deleted().account_id());
       return store_.ForgetAccount(event.account_deleted().account_id());

@@ -191,6 +191,32 @@ class NotificationsTest : public cityhub::testing::RedisTest {
   std::unique_ptr<nv1::NotificationsService::Stub> stub_;
 };
 
+TEST_F(NotificationsTest, ContactsAreReadAgainOnceTheAddressIsVerified) {
+  // A cache as in production: the verification mail reads the contact while it is unverified.
+  Contacts contacts(grpc::CreateChannel("127.0.0.1:" + std::to_string(accounts_server_->port()),
+                                        grpc::InsecureChannelCredentials()),
+                    kInternal, clock_, 60s);
+  FanOut fanout(*store_, contacts, clock_, FanOutSettings{"https://app.example"});
+  const std::string paul = Account("paul@example.de", "de", false);
+  ASSERT_FALSE(contacts.Get(paul)->email_verified);
+  ASSERT_TRUE(account_store_->Update(paul, {{"verified", "1"}}, {}).ok());
+  EXPECT_FALSE(contacts.Get(paul)->email_verified);  // a burst is answered from the cache
+  ev::Event changed = Event();
+  changed.mutable_contact_changed()->set_account_id(paul);
+  ASSERT_TRUE(fanout.Handle(changed.SerializeAsString()).ok());
+  EXPECT_TRUE(contacts.Get(paul)->email_verified);
+  // Without the event (another replica got it), an unverified answer lives only briefly.
+  const std::string rosa = Account("rosa@example.de", "de", false);
+  ASSERT_FALSE(contacts.Get(rosa)->email_verified);
+  ASSERT_TRUE(account_store_->Update(rosa, {{"verified", "1"}}, {}).ok());
+  clock_.Advance(Contacts::kUnverifiedTtl + 1ms);
+  EXPECT_TRUE(contacts.Get(rosa)->email_verified);
+  // Verified answers are kept for the full time.
+  ASSERT_TRUE(account_store_->Update(rosa, {{"display_name", "Rosa R."}}, {}).ok());
+  clock_.Advance(10s);
+  EXPECT_EQ(contacts.Get(rosa)->display_name, "Resident de");
+}
+
 TEST_F(NotificationsTest, VerificationMailsReachTheMailServerInTheResidentsLanguage) {
   const std::string anna = Account("anna@example.de", "en", false);
   ev::Event e = Event();
