@@ -373,7 +373,7 @@ struct Open311::Impl {
       return NextPage(listing);
     }
     for (const auto& code : infra::SplitList(Get(params, "service_code"))) {
-      if (q.service_code_size() >= 50) return Fail(ex, 400, "service_code: at most 50 codes");
+      if (q.service_code_size() >= 20) return Fail(ex, 400, "service_code: at most 20 codes");
       q.add_service_code(code);
     }
     for (const auto& status : infra::SplitList(Get(params, "status"))) {

@@ -58,4 +58,21 @@ CommonConfig LoadCommonConfig(EnvReader& env, const ServiceDefaults& defaults) {
   return config;
 }
 
+redis::Options RedisOptionsFrom(EnvReader& env, std::string_view name, const redis::Options& fallback) {
+  const std::string url = env.String(name, "", 1024);
+  if (url.empty()) return fallback;
+  auto parsed = redis::ParseUrl(url);
+  if (!parsed.ok()) {
+    env.AddError(name, StdView(parsed.status().message()));
+    return fallback;
+  }
+  redis::Options out = fallback;
+  out.host = parsed->host;
+  out.port = parsed->port;
+  out.db = parsed->db;
+  out.user = parsed->user;
+  if (!parsed->password.empty()) out.password = parsed->password;
+  return out;
+}
+
 }  // namespace cityhub::infra

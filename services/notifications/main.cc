@@ -32,19 +32,9 @@ struct Config {
   // Where the producers' streams live (their own Redis in production; the same one locally).
   infra::redis::Options accounts_events;
   infra::redis::Options requests_events;
+  // Events a dead replica left unacknowledged are taken over after this long.
+  std::chrono::milliseconds claim_idle{30'000};
 };
-
-infra::redis::Options EventsRedis(infra::EnvReader& env, const char* name, const infra::redis::Options& fallback) {
-  const std::string url = env.String(name, "", 1024);
-  if (url.empty()) return fallback;
-  auto o = infra::redis::ParseUrl(url);
-  if (!o.ok()) {
-    env.AddError(name, infra::StdView(o.status().message()));
-    return fallback;
-  }
-  o->password = fallback.password;
-  return *o;
-}
 
 Config LoadConfig(infra::EnvReader& env) {
   Config c;
@@ -72,8 +62,9 @@ Config LoadConfig(infra::EnvReader& env) {
   c.delivery.backoff_base = env.Duration("CITYHUB_DELIVERY_BACKOFF", 2s, 1ms, 1h);
   c.delivery.backoff_max = env.Duration("CITYHUB_DELIVERY_BACKOFF_MAX", 10min, 1ms, 24h);
   c.fanout.app_url = env.String("CITYHUB_APP_URL", env.String("CITYHUB_PUBLIC_BASE_URL", "http://127.0.0.1:8080"), 500);
-  c.accounts_events = EventsRedis(env, "CITYHUB_ACCOUNTS_EVENTS_REDIS_URL", c.common.redis);
-  c.requests_events = EventsRedis(env, "CITYHUB_REQUESTS_EVENTS_REDIS_URL", c.common.redis);
+  c.accounts_events = infra::RedisOptionsFrom(env, "CITYHUB_ACCOUNTS_EVENTS_REDIS_URL", c.common.redis);
+  c.requests_events = infra::RedisOptionsFrom(env, "CITYHUB_REQUESTS_EVENTS_REDIS_URL", c.common.redis);
+  c.claim_idle = env.Duration("CITYHUB_EVENTS_CLAIM_IDLE", 30s, 100ms, 1h);
   return c;
 }
 
@@ -112,6 +103,8 @@ int Run() {
     options.group = "notifications";
     options.consumer = infra::events::DefaultConsumerName();
     options.dead_letter_stream = infra::StrCat("notifications:dead:", stream);
+    options.claim_idle = config.claim_idle;
+    options.claim_every = std::min<std::chrono::milliseconds>(options.claim_every, config.claim_idle);
     consumers.push_back(std::make_unique<infra::events::Consumer>(
         *client, options, [&](const infra::events::StreamEntry& e) { return fanout.Handle(e.payload); },
         metrics, clock));

@@ -30,6 +30,8 @@ struct Config {
   infra::auth::TokenSettings tokens;
   std::string internal_token;
   bool consume_account_events = true;
+  // Where the accounts service's event stream lives (its own Redis in production).
+  infra::redis::Options accounts_events;
 };
 
 Config LoadConfig(infra::EnvReader& env) {
@@ -62,6 +64,7 @@ Config LoadConfig(infra::EnvReader& env) {
   c.tokens.audience = env.String("CITYHUB_JWT_AUDIENCE", "cityhub-api", 256);
   c.internal_token = env.FileContents("CITYHUB_INTERNAL_TOKEN_FILE", false, 4096);
   c.consume_account_events = env.Bool("CITYHUB_CONSUME_ACCOUNT_EVENTS", true);
+  c.accounts_events = infra::RedisOptionsFrom(env, "CITYHUB_ACCOUNTS_EVENTS_REDIS_URL", c.common.redis);
   return c;
 }
 
@@ -100,6 +103,7 @@ int Run() {
   RequestsService service(RequestsDeps{requests, catalogue_store, catalogue, media, authorizer, clock},
                           config.settings);
 
+  infra::redis::Client accounts_redis(config.accounts_events);
   std::unique_ptr<infra::events::Consumer> account_events;
   if (config.consume_account_events) {
     infra::events::ConsumerOptions options;
@@ -107,7 +111,7 @@ int Run() {
     options.group = "requests";
     options.consumer = infra::events::DefaultConsumerName();
     account_events = std::make_unique<infra::events::Consumer>(
-        redis, options,
+        accounts_redis, options,
         [&](const infra::events::StreamEntry& e) {
           return e.type == "AccountDeleted" ? service.OnAccountEvent(e.payload) : absl::OkStatus();
         },

@@ -67,6 +67,15 @@ absl::StatusOr<StoredContact> ContactFromApi(const v1::ContactDetails& c) {
   return out;
 }
 
+// The host part of a client address: the gateway's "203.0.113.7", or gRPC's own peer form
+// "ipv4:203.0.113.7:51234" / "ipv6:[::1]:51234" without the port, which changes per connection.
+std::string_view HostOf(std::string_view address) {
+  if (!address.starts_with("ipv4:") && !address.starts_with("ipv6:")) return address;
+  address.remove_prefix(5);
+  const size_t colon = address.rfind(':');
+  return colon == std::string_view::npos ? address : address.substr(0, colon);
+}
+
 // An image hosted elsewhere: an absolute http(s) URL without spaces or control characters.
 absl::Status CheckMediaUrl(std::string_view url) {
   if (url.empty()) return absl::OkStatus();
@@ -411,7 +420,10 @@ grpc::Status RequestsService::DoCreateRequest(grpc::ServerContextBase* ctx,
 
   std::string idem_key;
   if (!idem->empty()) {
-    const std::string scope = caller->signed_in() ? caller->account_id : "anonymous";
+    // Anonymous callers are told apart by address (as the gateway reports it), so that two
+    // residents who happen to send one key never get each other's answer.
+    const std::string scope = caller->signed_in() ? caller->account_id
+                                                  : StrCat("anonymous:", infra::HexEncode(infra::Sha256(HostOf(caller->client_address))));
     idem_key = StrCat("requests:idem:{", scope, "}:", infra::HexEncode(infra::Sha256(*idem)));
   }
   auto result = deps_.requests.Create(r, {event}, idem_key, settings_.idempotency_ttl);

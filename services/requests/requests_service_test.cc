@@ -248,6 +248,20 @@ TEST_F(RequestsServiceTest, TwentyConcurrentCreatesWithOneKeyMakeOneRequestAndTw
   v1::ServiceRequest other;
   ASSERT_TRUE(stub_->CreateRequest(ctx.get(), NewRequest("graffiti"), &other).ok());
   EXPECT_EQ(requests_->Count("bielefeld.de").value(), 2);
+  // Anonymous residents behind the gateway are told apart by their address: one retries and
+  // gets their own answer, another who happens to send the same key files a new request.
+  auto anonymous = [&](const std::string& address) {
+    auto c = Internal();
+    c->AddMetadata("x-client-address", address);
+    c->AddMetadata("idempotency-key", "anon-key-1");
+    v1::ServiceRequest out;
+    EXPECT_TRUE(stub_->CreateRequest(c.get(), NewRequest("graffiti"), &out).ok());
+    return out.request_id();
+  };
+  const std::string first = anonymous("203.0.113.7");
+  EXPECT_EQ(anonymous("203.0.113.7"), first);
+  EXPECT_NE(anonymous("198.51.100.23"), first);
+  EXPECT_EQ(requests_->Count("bielefeld.de").value(), 4);
 }
 
 // --- lifecycle and access -------------------------------------------------------------------

@@ -42,6 +42,7 @@ Stack::Stack(Options options) : options_(std::move(options)), dir_(MakeTempDir("
 
 Stack::~Stack() {
   for (const char* name : {"gateway", "notifications", "requests", "accounts"}) processes_.erase(name);
+  processes_.clear();  // replicas
   push_.reset();
   smtp_.reset();
   redis_.reset();
@@ -80,12 +81,27 @@ std::map<std::string, std::string> Stack::EnvFor(const std::string& name) const 
   return env;
 }
 
-void Stack::Start(const std::string& name) {
-  const std::string binary = name == "gateway" ? BuildPath("gateway/gateway")
-                                               : BuildPath("services/" + name + "/" + name);
-  processes_[name] = std::make_unique<Process>(Process::Options{{binary}, EnvFor(name), dir_ + "/" + name + ".log"});
+void Stack::Start(const std::string& name) { Launch(name, name, EnvFor(name)); }
+
+void Stack::StartReplica(const std::string& service, const std::string& replica,
+                         const std::map<std::string, std::string>& env) {
+  ports_[replica] = FreePort();
+  ports_[replica + "-metrics"] = FreePort();
+  auto full = EnvFor(service);
+  full["CITYHUB_LISTEN_ADDR"] = address(replica);
+  std::string upper = service;
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  full["CITYHUB_" + upper + "_METRICS_ADDR"] = address(replica + "-metrics");
+  for (const auto& [k, v] : env) full[k] = v;
+  Launch(service, replica, full);
+}
+
+void Stack::Launch(const std::string& service, const std::string& name, std::map<std::string, std::string> env) {
+  const std::string binary = service == "gateway" ? BuildPath("gateway/gateway")
+                                                  : BuildPath("services/" + service + "/" + service);
+  processes_[name] = std::make_unique<Process>(Process::Options{{binary}, std::move(env), dir_ + "/" + name + ".log"});
   bool up = false;
-  if (name == "gateway") {
+  if (service == "gateway") {
     up = WaitFor([&] { return HttpRequest("GET", gateway_url() + "/healthz", "", {}, std::chrono::milliseconds(500)).status == 200; },
                  std::chrono::seconds(20));
   } else {

@@ -43,11 +43,16 @@ class Stack final {
   // answers; `Stop` ends it with SIGTERM (or SIGKILL with `kill`).
   void Start(const std::string& name);
   void Stop(const std::string& name, bool kill = false);
+  // Another replica of a service binary, named `replica`, with the same settings on its own free
+  // gRPC port (CITYHUB_LISTEN_ADDR) and a metrics port (port(replica + "-metrics")), `env` on top.
+  void StartReplica(const std::string& service, const std::string& replica,
+                    const std::map<std::string, std::string>& env = {});
   // A log of a process so far.
   std::string Log(const std::string& name) const;
 
  private:
   std::map<std::string, std::string> EnvFor(const std::string& name) const;
+  void Launch(const std::string& service, const std::string& name, std::map<std::string, std::string> env);
 
   Options options_;
   std::string dir_;
