@@ -28,10 +28,10 @@ bool IdLess(const std::string& a, const std::string& b) { return ParseId(a) < Pa
 
 }  // namespace
 
-std::string DefaultConsumerName() {
+std::string DefaultConsumerName(std::string_view listen_address) {
   char host[256] = {0};
   gethostname(host, sizeof(host) - 1);
-  return StrCat(host, "-", static_cast<int64_t>(getpid()));
+  return StrCat(host, "-", listen_address);
 }
 
 Consumer::Consumer(redis::Client& redis, ConsumerOptions options, Handler handler,
@@ -59,7 +59,13 @@ void Consumer::Start() {
   stop_.store(false);
   thread_ = std::thread([this] {
     while (!stop_.load()) {
-      if (RunOnce() == 0 && !group_ready_) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      // An empty round normally blocks in XREADGROUP for `block`; one that comes back at once
+      // with nothing means Redis refused or is away: wait instead of spinning.
+      const auto start = std::chrono::steady_clock::now();
+      if (RunOnce() == 0 && (!group_ready_ || std::chrono::steady_clock::now() - start <
+                                                  std::chrono::milliseconds(20))) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      }
     }
   });
 }

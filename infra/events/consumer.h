@@ -93,7 +93,9 @@ class Consumer final {
   std::thread thread_;
 };
 
-// "<host>-<pid>": a consumer name unique per running replica.
-std::string DefaultConsumerName();
+// "<host>-<listen address>": unique per running replica, and the same again when that replica
+// restarts, so that it drains its own pending entries first instead of leaving them to be
+// claimed after claim_idle while newer entries overtake them.
+std::string DefaultConsumerName(std::string_view listen_address);
 
 }  // namespace cityhub::infra::events

@@ -4,6 +4,7 @@
 #include <mutex>
 #include <set>
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "tests/harness/redis_server.h"
@@ -176,6 +177,15 @@ TEST_F(ConsumerTest, TrimmingKeepsTheRetentionWindow) {
   consumer.RunOnce();
   ASSERT_TRUE(consumer.Trim().ok());
   EXPECT_EQ(Length("s"), 5);
+}
+
+// A replica that restarts with the same address is the same consumer, so it finds its own
+// pending entries first (ARestartedReplicaDrainsItsOwnPendingEntriesFirst); two replicas on
+// one host are told apart by their addresses.
+TEST(DefaultConsumerName, IsStableAcrossRestartsAndUniquePerAddress) {
+  EXPECT_EQ(DefaultConsumerName("0.0.0.0:7003"), DefaultConsumerName("0.0.0.0:7003"));
+  EXPECT_NE(DefaultConsumerName("127.0.0.1:7003"), DefaultConsumerName("127.0.0.1:17003"));
+  EXPECT_THAT(DefaultConsumerName("127.0.0.1:7003"), ::testing::EndsWith("-127.0.0.1:7003"));
 }
 
 }  // namespace

@@ -101,7 +101,7 @@ int Run() {
     infra::events::ConsumerOptions options;
     options.stream = stream;
     options.group = "notifications";
-    options.consumer = infra::events::DefaultConsumerName();
+    options.consumer = infra::events::DefaultConsumerName(config.common.server.listen_address);
     options.dead_letter_stream = infra::StrCat("notifications:dead:", stream);
     options.claim_idle = config.claim_idle;
     options.claim_every = std::min<std::chrono::milliseconds>(options.claim_every, config.claim_idle);

@@ -109,7 +109,7 @@ int Run() {
     infra::events::ConsumerOptions options;
     options.stream = "accounts:events";
     options.group = "requests";
-    options.consumer = infra::events::DefaultConsumerName();
+    options.consumer = infra::events::DefaultConsumerName(config.common.server.listen_address);
     account_events = std::make_unique<infra::events::Consumer>(
         accounts_redis, options,
         [&](const infra::events::StreamEntry& e) {
