@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <memory>
@@ -95,7 +96,11 @@ std::string Format(Level level, std::string_view event, std::initializer_list<Fi
     } else if (const auto* i = std::get_if<int64_t>(&f.value)) {
       StrAppend(&line, *i);
     } else if (const auto* d = std::get_if<double>(&f.value)) {
-      StrAppend(&line, *d);
+      if (std::isfinite(*d)) {
+        StrAppend(&line, *d);
+      } else {
+        line += "null";  // JSON has no NaN or infinity
+      }
     } else {
       line += std::get<bool>(f.value) ? "true" : "false";
     }

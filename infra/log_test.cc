@@ -1,5 +1,8 @@
 #include "infra/log.h"
 
+#include <cmath>
+#include <limits>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -26,6 +29,14 @@ TEST(Log, FormatsOneJsonObjectWithTheFields) {
 TEST(Log, StaysValidJsonWhateverTheValues) {
   const std::string line = Format(Level::kInfo, "x", {{"v", "quote\" newline\n bad\xFF"}});
   EXPECT_NO_THROW(nlohmann::json::parse(line));
+}
+
+TEST(Log, NumbersJsonCannotHoldBecomeNull) {
+  const std::string line = Format(Level::kInfo, "x", {{"nan", std::nan("")}, {"inf", std::numeric_limits<double>::infinity()}, {"ok", 2.5}});
+  const auto json = nlohmann::json::parse(line);
+  EXPECT_TRUE(json["nan"].is_null());
+  EXPECT_TRUE(json["inf"].is_null());
+  EXPECT_EQ(json["ok"], 2.5);
 }
 
 TEST(Log, LevelsFilter) {

@@ -85,19 +85,24 @@ TEST(GrpcServer, IsServingAfterStart) {
 }
 
 TEST(GrpcServer, OnSigtermHealthTurnsNotServingAndAnInFlightCallCompletes) {
-  SleepServer server({{"CITYHUB_DRAIN_DELAY", "800ms"}, {"CITYHUB_SHUTDOWN_GRACE", "10s"}});
+  SleepServer server({{"CITYHUB_DRAIN_DELAY", "2s"}, {"CITYHUB_SHUTDOWN_GRACE", "10s"}});
   ASSERT_TRUE(WaitForServing(server.address(), 10s)) << server.process().Log();
 
-  auto slow = std::async(std::launch::async, [&] { return CallSleep(server.address(), 2000); });
+  auto slow = std::async(std::launch::async, [&] { return CallSleep(server.address(), 4000); });
   // Wait until the server has the call in flight.
-  std::this_thread::sleep_for(300ms);
+  const std::string metrics = "http://127.0.0.1:" + std::to_string(server.metrics_port()) + "/metrics";
+  ASSERT_TRUE(WaitFor([&] {
+    return HttpRequest("GET", metrics).body.find(
+               "grpc_server_in_flight{method=\"/cityhub.testing.Sleep/Sleep\"} 1") != std::string::npos;
+  }, 5s));
   server.process().Signal(SIGTERM);
 
-  EXPECT_TRUE(WaitFor([&] { return HealthStatus(server.address()) == "NOT_SERVING"; }, 800ms))
+  // Health turns NOT_SERVING at once and stays so for the drain delay (2 s).
+  EXPECT_TRUE(WaitFor([&] { return HealthStatus(server.address()) == "NOT_SERVING"; }, 1500ms))
       << server.process().Log();
   const CallResult result = slow.get();
   EXPECT_TRUE(result.status.ok()) << result.status.error_message();
-  EXPECT_EQ(result.payload, "2000");
+  EXPECT_EQ(result.payload, "4000");
   EXPECT_EQ(server.process().Wait(10s), std::optional<int>(0)) << server.process().Log();
   const std::string log = server.process().Log();
   EXPECT_THAT(log, HasSubstr("\"event\":\"draining\""));
@@ -133,6 +138,47 @@ TEST(GrpcServer, ServesPrometheusMetrics) {
   EXPECT_THAT(response, HasSubstr("grpc_server_handling_seconds_bucket{method=\"/cityhub.testing.Sleep/Sleep\",le=\"+Inf\"} 1"));
   EXPECT_EQ(HttpRequest("GET", base + "/nope").status, 404);
   EXPECT_EQ(HttpRequest("POST", base + "/metrics").status, 405);
+}
+
+// Server reflection (grpcurl, grpc_cli, Postman) lists the services: asked over the real
+// reflection protocol with hand-encoded messages, as the reflection protos are not installed.
+TEST(GrpcServer, ReflectionListsTheServices) {
+  SleepServer server;
+  ASSERT_TRUE(WaitForServing(server.address(), 10s));
+  auto channel = grpc::CreateChannel(server.address(), grpc::InsecureChannelCredentials());
+  grpc::GenericStub stub(channel);
+  grpc::CompletionQueue cq;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + 10s);
+  auto call = stub.PrepareCall(&ctx, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", &cq);
+  const auto step = [&](int tag) {
+    void* got = nullptr;
+    bool ok = false;
+    return cq.Next(&got, &ok) && got == reinterpret_cast<void*>(tag) && ok;
+  };
+  call->StartCall(reinterpret_cast<void*>(1));
+  ASSERT_TRUE(step(1));
+  // ServerReflectionRequest { list_services (field 7) = "*" }
+  const std::string request = std::string("\x3a\x01*", 3);
+  grpc::Slice slice(request);
+  grpc::ByteBuffer out(&slice, 1);
+  call->Write(out, reinterpret_cast<void*>(2));
+  ASSERT_TRUE(step(2));
+  call->WritesDone(reinterpret_cast<void*>(3));
+  ASSERT_TRUE(step(3));
+  grpc::ByteBuffer in;
+  call->Read(&in, reinterpret_cast<void*>(4));
+  ASSERT_TRUE(step(4));
+  grpc::Status status;
+  call->Finish(&status, reinterpret_cast<void*>(5));
+  ASSERT_TRUE(step(5));
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  std::vector<grpc::Slice> slices;
+  ASSERT_TRUE(in.Dump(&slices).ok());
+  std::string response;
+  for (const auto& s : slices) response.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  EXPECT_THAT(response, HasSubstr("grpc.health.v1.Health"));
+  EXPECT_THAT(response, HasSubstr("grpc.reflection.v1alpha.ServerReflection"));
 }
 
 TEST(GrpcServer, ABadEnvironmentValueNamesTheVariableAndExitsNonZero) {
