@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """A local SMTP server that accepts every mail and stores it as a file, for the local stack and
 the tests (Debian's python3-aiosmtpd). Each message becomes <dir>/<n>.eml with the envelope
-recipients in an X-Sink-Rcpt header. Runs until SIGTERM/SIGINT."""
+recipients in an X-Sink-Rcpt header. Recipients at the domain refused.invalid are refused with
+550, as a real server refuses an unknown mailbox (tests use it). Runs until SIGTERM/SIGINT."""
 import argparse
 import itertools
 import os
@@ -17,6 +18,12 @@ class Store:
         self.directory = directory
         self.counter = itertools.count(len(os.listdir(directory)) + 1)
         self.lock = threading.Lock()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.lower().endswith("@refused.invalid"):
+            return "550 5.1.1 No such mailbox here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         with self.lock:

@@ -173,7 +173,8 @@ void Delivery::Stop() {
 }
 
 std::chrono::milliseconds Delivery::Backoff(int attempts) {
-  // Exponential with "full jitter": a random wait up to base * 2^attempts, capped.
+  // Exponential with "equal jitter": between half and all of base * 2^(attempts-1), capped, so
+  // that retries of many jobs spread out but none comes back at once.
   const double ceiling = std::min<double>(options_.backoff_max.count(),
                                           options_.backoff_base.count() * std::pow(2.0, attempts - 1));
   std::lock_guard lock(rng_mu_);
@@ -297,9 +298,13 @@ Outcome Delivery::SendMail(const StoredJob& job) {
     curl_easy_setopt(curl, CURLOPT_PASSWORD, options_.smtp_password.c_str());
   }
   const CURLcode code = curl_easy_perform(curl);
+  long reply = 0;  // the server's last SMTP reply code
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &reply);
   curl_slist_free_all(rcpt);
   curl_easy_cleanup(curl);
   if (code == CURLE_OK) return {Outcome::kSent, "", false};
+  // 5xx is permanent (no such mailbox, refused): asking again would only be refused again.
+  if (reply >= 500 && reply < 600) return {Outcome::kGiveUp, StrCat("mail server refused: ", reply), false};
   return {Outcome::kRetry, StrCat("mail server: ", curl_easy_strerror(code)), false};
 }
 

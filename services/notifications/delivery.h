@@ -69,11 +69,14 @@ class Delivery final {
   // One attempt, no bookkeeping (exposed for tests).
   Outcome Attempt(const StoredJob& job);
 
+  // The wait before attempt `attempts` + 1: base * 2^(attempts-1) capped at the maximum, of
+  // which a random half to all (exposed for tests).
+  std::chrono::milliseconds Backoff(int attempts);
+
  private:
   Outcome SendPush(const StoredJob& job);
   Outcome SendMail(const StoredJob& job);
   Outcome SendWebhook(const StoredJob& job);
-  std::chrono::milliseconds Backoff(int attempts);
 
   infra::redis::Client& redis_;
   NotificationStore& store_;

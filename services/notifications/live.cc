@@ -9,7 +9,6 @@
 
 #include <google/protobuf/util/time_util.h>
 
-#include "infra/ids.h"
 #include "infra/log.h"
 
 namespace cityhub::notifications {
@@ -48,34 +47,36 @@ void ToApi(const InboxEntry& entry, nv1::Notification* out) {
 // ---------------------------------------------------------------------------------------------
 
 LiveStream::LiveStream(LiveHub& hub, std::string account, std::string after_id)
-    : hub_(hub), account_(std::move(account)), last_id_(std::move(after_id)) {
-  if (last_id_.empty()) {
-    // "From now on": the smallest id of this millisecond.
-    last_id_ = infra::NewUlid(hub_.clock()).substr(0, 10) + std::string(16, '0');
-  }
+    : hub_(hub), account_(std::move(account)), after_id_(std::move(after_id)) {
   hub_.Add(this);
   hub_.Schedule(this);
 }
 
 void LiveStream::Fetch() {
-  std::string after;
+  int64_t position = 0;
   {
     std::lock_guard lock(mu_);
     if (finished_) return;
-    after = last_id_;
+    position = position_;
+  }
+  if (position < 0) {
+    // The first look: where the client's last id (or "now") stands in the feed.
+    auto resolved = hub_.store().FeedPosition(account_, after_id_);
+    if (!resolved.ok()) return;  // Redis trouble: the periodic look retries
+    position = *resolved;
+    std::lock_guard lock(mu_);
+    position_ = position;
+    hub_.positioned_.fetch_add(1);
   }
   constexpr int kBatch = 100;
-  auto entries = hub_.store().InboxAfter(account_, after, kBatch);
-  if (!entries.ok()) return;  // Redis trouble: the periodic look retries
+  auto page = hub_.store().FeedAfter(account_, position, kBatch);
+  if (!page.ok()) return;
   std::lock_guard lock(mu_);
   if (finished_) return;
-  for (const InboxEntry& e : *entries) {
-    if (e.notification.id() <= last_id_) continue;
-    ToApi(e, &queue_.emplace_back());
-    last_id_ = e.notification.id();
-  }
+  for (const InboxEntry& e : page->entries) ToApi(e, &queue_.emplace_back());
+  position_ = page->last;
   if (!writing_) WriteNext();
-  if (static_cast<int>(entries->size()) == kBatch) hub_.Schedule(this);
+  if (page->full) hub_.Schedule(this);
 }
 
 void LiveStream::WriteNext() {
@@ -162,6 +163,7 @@ void LiveHub::Remove(LiveStream* s) {
   }
   std::erase(pending_, s);
   queued_.erase(s);
+  again_.erase(s);
   // A worker may be fetching for it right now: wait for that to end.
   cv_.wait(lock, [&] { return !busy_.count(s); });
 }
@@ -169,23 +171,37 @@ void LiveHub::Remove(LiveStream* s) {
 void LiveHub::Schedule(LiveStream* s) {
   {
     std::lock_guard lock(mu_);
-    if (!queued_.insert(s).second) return;
-    pending_.push_back(s);
+    // Only a registered stream: one that Remove took out may already be deleted.
+    auto it = by_account_.find(s->account());
+    if (it == by_account_.end() || !it->second.count(s)) return;
+    QueueLocked(s);
   }
   cv_.notify_one();
 }
 
+void LiveHub::QueueLocked(LiveStream* s) {
+  // One Fetch per stream at a time: a stream woken while a worker reads for it is queued again
+  // when that read ends, so two reads from the same position never both send their entries.
+  if (busy_.count(s)) {
+    again_.insert(s);
+    return;
+  }
+  if (queued_.insert(s).second) pending_.push_back(s);
+}
+
 void LiveHub::Wake(const std::string& account) {
-  std::vector<LiveStream*> streams;
+  // Queued under the same lock that Remove takes, so no stream is queued after its removal.
   {
     std::lock_guard lock(mu_);
     if (account.empty()) {
-      for (const auto& [a, set] : by_account_) streams.insert(streams.end(), set.begin(), set.end());
+      for (const auto& [a, set] : by_account_) {
+        for (LiveStream* s : set) QueueLocked(s);
+      }
     } else if (auto it = by_account_.find(account); it != by_account_.end()) {
-      streams.assign(it->second.begin(), it->second.end());
+      for (LiveStream* s : it->second) QueueLocked(s);
     }
   }
-  for (LiveStream* s : streams) Schedule(s);
+  cv_.notify_all();
 }
 
 void LiveHub::Work() {
@@ -211,6 +227,7 @@ void LiveHub::Work() {
     {
       std::lock_guard lock(mu_);
       busy_.erase(s);
+      if (again_.erase(s)) QueueLocked(s);
     }
     cv_.notify_all();
   }

@@ -19,9 +19,11 @@
 #include "services/notifications/notification_store.h"
 
 // The live stream: residents' open StreamNotifications calls get new inbox entries as they
-// happen. Correctness comes from the inbox itself: a stream remembers the last id it sent and
-// always reads what came after it, in order, so nothing is missed or sent twice, also across
-// reconnects (the client resumes with its last id). Redis Pub/Sub on notifications:live only
+// happen. Correctness comes from the account's feed (entries in the order they were written):
+// a stream remembers the feed position of the last entry it sent and always reads what was
+// written after it, so nothing is missed or sent twice, also across reconnects (the client
+// resumes with its last id, which the feed turns back into a position). Ids are not the order:
+// an id carries its event's time, and a late or retried event writes an older id later. Redis Pub/Sub on notifications:live only
 // says "look now" (any replica may have written the entry); a periodic look covers lost hints.
 namespace cityhub::notifications {
 
@@ -47,8 +49,9 @@ class LiveStream final : public grpc::ServerWriteReactor<cityhub::notifications:
 
   LiveHub& hub_;
   const std::string account_;
+  const std::string after_id_;  // where the client said it stands; resolved by the first Fetch
   std::mutex mu_;
-  std::string last_id_;
+  int64_t position_ = -1;  // feed position of the last entry queued; -1: not resolved yet
   std::deque<cityhub::notifications::v1::Notification> queue_;
   bool writing_ = false;
   bool finished_ = false;
@@ -71,12 +74,15 @@ class LiveHub final {
   NotificationStore& store() { return store_; }
   const infra::Clock& clock() const { return clock_; }
   size_t streams() const;
+  // How many streams so far have taken their position in the feed (tests wait on it).
+  size_t positioned() const { return positioned_.load(); }
 
  private:
   friend class LiveStream;
   void Add(LiveStream* s);
   void Remove(LiveStream* s);
   void Schedule(LiveStream* s);
+  void QueueLocked(LiveStream* s);  // with mu_ held
   void Subscribe();
   void Work();
 
@@ -90,7 +96,9 @@ class LiveHub final {
   std::deque<LiveStream*> pending_;
   std::set<LiveStream*> queued_;
   std::set<LiveStream*> busy_;
+  std::set<LiveStream*> again_;  // woken while busy
   std::atomic<bool> stop_{false};
+  std::atomic<size_t> positioned_{0};
   std::atomic<int> subscriber_fd_{-1};
   std::vector<std::thread> threads_;
 };

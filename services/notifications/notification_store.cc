@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <charconv>
+#include <set>
+#include <optional>
 
 #include "infra/ids.h"
 #include "infra/strings.h"
@@ -19,6 +21,7 @@ std::string NKey(std::string_view id) { return StrCat("notifications:n:{", id, "
 std::string DKey(std::string_view id) { return StrCat("notifications:d:{", id, "}"); }
 std::string InboxKey(std::string_view a) { return StrCat("notifications:inbox:{", a, "}"); }
 std::string UnreadKey(std::string_view a) { return StrCat("notifications:unread:{", a, "}"); }
+std::string FeedKey(std::string_view a) { return StrCat("notifications:feed:{", a, "}"); }
 std::string PrefsKey(std::string_view a) { return StrCat("notifications:prefs:{", a, "}"); }
 std::string DevicesKey(std::string_view a) { return StrCat("notifications:devices:{", a, "}"); }
 std::string FollowersKey(std::string_view r) { return StrCat("notifications:followers:{", r, "}"); }
@@ -26,6 +29,11 @@ std::string FollowingKey(std::string_view a) { return StrCat("notifications:foll
 std::string DepartmentKey(std::string_view d) { return StrCat("notifications:department:{", d, "}"); }
 std::string DepartmentsOfKey(std::string_view a) { return StrCat("notifications:departments_of:{", a, "}"); }
 std::string WebhookKey(std::string_view id) { return StrCat("notifications:webhook:{", id, "}"); }
+// A deleted account, by a digest of its id (the id itself is not kept).
+std::string GoneKey(std::string_view a) {
+  return StrCat("notifications:gone:{", infra::HexEncode(infra::Sha256(a)).substr(0, 32), "}");
+}
+constexpr char kGoneTtl[] = "2592000";  // 30 days: longer than any event stays in a stream
 constexpr char kWebhooks[] = "notifications:webhooks";
 
 std::string Score(std::string_view id) {
@@ -35,16 +43,32 @@ std::string Score(std::string_view id) {
 }
 
 // Runs `ops` unless KEYS[1] (the event's seen marker) exists; sets it for ARGV[1] seconds.
-// ARGV: ttl, op count, then per op: n, args...
+// ARGV: ttl, op count, then per op: n, args... Two pseudo-ops:
+//   GUARD key       the ops up to the next GUARD are skipped when `key` exists (a deleted
+//                   account's marker: a late event must not bring its data back);
+//   FEEDADD key id  appends id to a feed ZSET with the next sequence number (the highest score
+//                   + 1), so that a feed orders entries by when they were written.
 const Script& OnceScript() {
   static const Script script(R"lua(
 if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) == false then return 0 end
 local i = 3
+local skip = false
 for _ = 1, tonumber(ARGV[2]) do
   local n = tonumber(ARGV[i])
   local op = {}
   for j = 1, n do op[j] = ARGV[i + j] end
-  redis.call(unpack(op))
+  if op[1] == 'GUARD' then
+    skip = op[2] ~= nil and redis.call('EXISTS', op[2]) == 1
+  elseif skip then
+    -- the account is gone
+  elseif op[1] == 'FEEDADD' then
+    local top = redis.call('ZREVRANGE', op[2], 0, 0, 'WITHSCORES')
+    local seq = 1
+    if top[2] then seq = tonumber(top[2]) + 1 end
+    redis.call('ZADD', op[2], seq, op[3])
+  else
+    redis.call(unpack(op))
+  end
   i = i + n + 1
 end
 return 1
@@ -53,12 +77,14 @@ return 1
 }
 
 const Script& DepartmentsScript() {
-  // KEYS: the account's departments. ARGV: account, department key prefix, new departments...
+  // KEYS: the account's departments, its deleted-account marker. ARGV: account, department key
+  // prefix, new departments... A deleted account gets none.
   static const Script script(R"lua(
 for _, d in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   redis.call('SREM', ARGV[2] .. d .. '}', ARGV[1])
 end
 redis.call('DEL', KEYS[1])
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
 for i = 3, #ARGV do
   redis.call('SADD', ARGV[2] .. ARGV[i] .. '}', ARGV[1])
   redis.call('SADD', KEYS[1], ARGV[i])
@@ -97,32 +123,46 @@ Args NotificationStore::FollowCommand(std::string_view request, std::string_view
 absl::StatusOr<bool> NotificationStore::ApplyOnce(std::string_view event_id, const EventEffects& e) {
   std::vector<Args> ops;
   std::vector<std::string> touched;
+  std::set<std::string> in_inbox;
+  const auto guard = [&](std::string_view account) {
+    ops.push_back(account.empty() ? Args{"GUARD"} : Args{"GUARD", GoneKey(account)});
+  };
   for (const auto& n : e.inbox) {
+    guard(n.account_id());
     ops.push_back({"SET", NKey(n.id()), n.SerializeAsString()});
     ops.push_back({"ZADD", InboxKey(n.account_id()), Score(n.id()), n.id()});
+    ops.push_back({"FEEDADD", FeedKey(n.account_id()), n.id()});
     ops.push_back({"SADD", UnreadKey(n.account_id()), n.id()});
     ops.push_back({"HSET", DKey(n.id()), "1", StrCat("2|0|", n.created_ms(), "|")});
     ops.push_back({"PUBLISH", kLiveChannel, n.account_id()});
     touched.push_back(n.account_id());
+    in_inbox.insert(n.id());
   }
   for (const ScheduledJob& scheduled : e.jobs) {
     const StoredJob& job = scheduled.job;
+    guard(job.account_id());
     ops.push_back({"SET", StrCat("notifications:job:{", job.id(), "}"), job.SerializeAsString()});
     ops.push_back({"ZADD", "notifications:jobs", std::to_string(scheduled.due_ms), job.id()});
     if (!job.account_id().empty()) {
       ops.push_back({"SADD", StrCat("notifications:jobs_of:{", job.account_id(), "}"), job.id()});
     }
-    if (!job.notification_id().empty()) {
+    // A delivery state belongs to an inbox entry; without one (inbox switched off) there is
+    // nothing to show it on.
+    if (in_inbox.count(job.notification_id())) {
       ops.push_back({"HSET", DKey(job.notification_id()), std::to_string(job.channel()),
                      StrCat(scheduled.state, "|0|", scheduled.due_ms, "|")});
     }
   }
   for (const Args& extra : e.extra) {
-    ops.push_back(extra);
     // Follow bookkeeping also indexes the account's side, for erasure.
     if (extra.size() == 3 && extra[1].starts_with("notifications:followers:{")) {
+      guard(extra[2]);
+      ops.push_back(extra);
       const std::string request = extra[1].substr(25, extra[1].size() - 26);
       ops.push_back({extra[0], FollowingKey(extra[2]), request});
+    } else {
+      guard("");
+      ops.push_back(extra);
     }
   }
   Args argv = {"604800", std::to_string(ops.size())};
@@ -146,6 +186,7 @@ absl::Status NotificationStore::Trim(std::string_view account) {
   std::vector<Args> commands;
   for (const Reply& id : old->elements()) {
     commands.push_back({"ZREM", InboxKey(account), id.str()});
+    commands.push_back({"ZREM", FeedKey(account), id.str()});
     commands.push_back({"SREM", UnreadKey(account), id.str()});
     commands.push_back({"DEL", NKey(id.str()), DKey(id.str())});
   }
@@ -199,30 +240,67 @@ absl::StatusOr<std::vector<InboxEntry>> NotificationStore::Inbox(std::string_vie
     std::sort(ids.begin(), ids.end(), std::greater<>());
     if (static_cast<int>(ids.size()) > count) ids.resize(count);
   } else {
+    // Scores order ids by time to 1/4096 of a millisecond; ids sharing the cursor's score are
+    // skipped here and read past, so that a burst of entries in one millisecond (one score)
+    // never ends a page early.
     const std::string max = before_id.empty() ? "+inf" : Score(before_id);
-    auto reply = redis_.Command({"ZREVRANGEBYSCORE", InboxKey(account), max, "-inf", "LIMIT", "0",
-                                 std::to_string(count + 1)});
-    if (!reply.ok()) return reply.status();
-    for (const Reply& m : reply->elements()) {
-      if (!before_id.empty() && m.str() >= before_id) continue;
-      if (static_cast<int>(ids.size()) < count) ids.push_back(m.str());
+    for (int offset = 0; static_cast<int>(ids.size()) < count;) {
+      const int batch = count + 1;
+      auto reply = redis_.Command({"ZREVRANGEBYSCORE", InboxKey(account), max, "-inf", "LIMIT",
+                                   std::to_string(offset), std::to_string(batch)});
+      if (!reply.ok()) return reply.status();
+      for (const Reply& m : reply->elements()) {
+        if (!before_id.empty() && m.str() >= before_id) continue;
+        if (static_cast<int>(ids.size()) < count) ids.push_back(m.str());
+      }
+      if (static_cast<int>(reply->elements().size()) < batch) break;
+      offset += batch;
     }
   }
   return Load(account, ids);
 }
 
-absl::StatusOr<std::vector<InboxEntry>> NotificationStore::InboxAfter(std::string_view account,
-                                                                      std::string_view after_id, int count) {
-  const std::string min = after_id.empty() ? "-inf" : Score(after_id);
-  auto reply = redis_.Command({"ZRANGEBYSCORE", InboxKey(account), min, "+inf", "LIMIT", "0",
-                               std::to_string(count + 8)});
-  if (!reply.ok()) return reply.status();
-  std::vector<std::string> ids;
-  for (const Reply& m : reply->elements()) {
-    if (!after_id.empty() && m.str() <= after_id) continue;
-    if (static_cast<int>(ids.size()) < count) ids.push_back(m.str());
+absl::StatusOr<int64_t> NotificationStore::FeedPosition(std::string_view account, std::string_view after_id) {
+  const auto seq = [](const Reply& score) { return static_cast<int64_t>(std::stod(score.str())); };
+  if (after_id.empty()) {
+    auto top = redis_.Command({"ZREVRANGE", FeedKey(account), "0", "0", "WITHSCORES"});
+    if (!top.ok()) return top.status();
+    return top->elements().size() == 2 ? seq(top->elements()[1]) : 0;
   }
-  return Load(account, ids);
+  auto score = redis_.Command({"ZSCORE", FeedKey(account), std::string(after_id)});
+  if (!score.ok()) return score.status();
+  if (!score->is_nil()) return seq(*score);
+  // An id the feed does not hold (trimmed, or "0000…" for the beginning): just before the
+  // first entry with a greater id, else the newest position. A duplicate is better than a gap.
+  auto feed = redis_.Command({"ZRANGE", FeedKey(account), "0", "-1", "WITHSCORES"});
+  if (!feed.ok()) return feed.status();
+  const auto& e = feed->elements();
+  int64_t newest = 0;
+  std::optional<int64_t> first_after;
+  for (size_t i = 0; i + 1 < e.size(); i += 2) {
+    newest = std::max(newest, seq(e[i + 1]));
+    if (e[i].str() > after_id && !first_after) first_after = seq(e[i + 1]);
+  }
+  return first_after ? *first_after - 1 : newest;
+}
+
+absl::StatusOr<FeedPage> NotificationStore::FeedAfter(std::string_view account, int64_t after, int count) {
+  auto reply = redis_.Command({"ZRANGEBYSCORE", FeedKey(account), StrCat("(", after), "+inf",
+                               "WITHSCORES", "LIMIT", "0", std::to_string(count)});
+  if (!reply.ok()) return reply.status();
+  FeedPage page;
+  page.last = after;
+  std::vector<std::string> ids;
+  const auto& e = reply->elements();
+  for (size_t i = 0; i + 1 < e.size(); i += 2) {
+    ids.push_back(e[i].str());
+    page.last = std::max(page.last, static_cast<int64_t>(std::stod(e[i + 1].str())));
+  }
+  page.full = static_cast<int>(ids.size()) == count;
+  auto entries = Load(account, ids);
+  if (!entries.ok()) return entries.status();
+  page.entries = std::move(*entries);
+  return page;
 }
 
 absl::StatusOr<InboxEntry> NotificationStore::Get(std::string_view account, std::string_view id) {
@@ -249,9 +327,15 @@ absl::Status NotificationStore::MarkAllRead(std::string_view account) {
 
 absl::Status NotificationStore::SetDelivery(std::string_view notification_id, int channel, int state,
                                             int attempts, std::string_view reason, int64_t now_ms) {
+  // Only beside a notification that still exists (not trimmed, not erased, not opted out).
+  static const Script script(R"lua(
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+return 1
+)lua");
   return redis_
-      .Command({"HSET", DKey(notification_id), std::to_string(channel),
-                StrCat(state, "|", attempts, "|", now_ms, "|", reason.substr(0, 200))})
+      .Eval(script, {NKey(notification_id), DKey(notification_id)},
+            {std::to_string(channel), StrCat(state, "|", attempts, "|", now_ms, "|", reason.substr(0, 200))})
       .status();
 }
 
@@ -320,7 +404,7 @@ absl::Status NotificationStore::SetDepartments(std::string_view account,
                                                const std::vector<std::string>& departments) {
   Args args = {std::string(account), "notifications:department:{"};
   args.insert(args.end(), departments.begin(), departments.end());
-  return redis_.Eval(DepartmentsScript(), {DepartmentsOfKey(account)}, args).status();
+  return redis_.Eval(DepartmentsScript(), {DepartmentsOfKey(account), GoneKey(account)}, args).status();
 }
 
 absl::Status NotificationStore::AddWebhook(const StoredWebhook& webhook) {
@@ -366,6 +450,9 @@ absl::Status NotificationStore::RemoveWebhook(std::string_view id) {
 }
 
 absl::Status NotificationStore::ForgetAccount(std::string_view account) {
+  // First the marker: events handled from now on (late, redelivered, on another replica) must
+  // not bring the account's data back while it is erased or afterwards.
+  if (auto s = redis_.Command({"SET", GoneKey(account), "1", "EX", kGoneTtl}).status(); !s.ok()) return s;
   auto ids = redis_.Command({"ZRANGE", InboxKey(account), "0", "-1"});
   if (!ids.ok()) return ids.status();
   std::vector<Args> commands;
@@ -381,8 +468,9 @@ absl::Status NotificationStore::ForgetAccount(std::string_view account) {
     commands.push_back({"ZREM", "notifications:jobs", j.str()});
     commands.push_back({"DEL", StrCat("notifications:job:{", j.str(), "}")});
   }
-  commands.push_back({"DEL", InboxKey(account), UnreadKey(account), PrefsKey(account), DevicesKey(account),
+  commands.push_back({"DEL", InboxKey(account), FeedKey(account), UnreadKey(account), PrefsKey(account), DevicesKey(account),
                       FollowingKey(account), StrCat("notifications:jobs_of:{", account, "}")});
+
   if (auto s = redis_.Pipeline(commands).status(); !s.ok()) return s;
   return SetDepartments(account, {});
 }

@@ -15,8 +15,11 @@
 //   notifications:n:{id}                 STRING StoredNotification
 //   notifications:d:{id}                 HASH   channel → "state|attempts|updated_ms|reason"
 //   notifications:inbox:{account}        ZSET   id → UlidSortScore(id), newest kept (500)
+//   notifications:feed:{account}         ZSET   id → write sequence (1, 2, …): the live stream's order
 //   notifications:unread:{account}       SET    unread ids
 //   notifications:seen:{event id}        STRING an event already handled (7 days)
+//   notifications:gone:{digest}          STRING a deleted account (SHA-256 of its id; 30 days):
+//                                               late events add nothing for it
 //   notifications:prefs:{account}        STRING StoredPreferences
 //   notifications:devices:{account}      HASH   device id → StoredDevice
 //   notifications:followers:{request}    SET    accounts following a request
@@ -60,6 +63,13 @@ struct InboxEntry {
   std::vector<std::pair<int, std::string>> deliveries;
 };
 
+// Entries of an account's feed after a position, in the order they were written.
+struct FeedPage {
+  std::vector<InboxEntry> entries;
+  int64_t last = 0;   // the position of the last entry read (or the position asked for)
+  bool full = false;  // the page was full: there may be more
+};
+
 class NotificationStore final {
  public:
   explicit NotificationStore(infra::redis::Client& redis);
@@ -70,9 +80,13 @@ class NotificationStore final {
   // Newest first, after the cursor (exclusive), at most `count`.
   absl::StatusOr<std::vector<InboxEntry>> Inbox(std::string_view account, bool unread_only,
                                                 std::string_view before_id, int count);
-  // Oldest first, ids greater than `after_id` (the live stream's catch-up), at most `count`.
-  absl::StatusOr<std::vector<InboxEntry>> InboxAfter(std::string_view account,
-                                                     std::string_view after_id, int count);
+  // The live stream reads the feed: entries in the order they were written, which is not the
+  // order of their ids (an id carries its event's time; a late or retried event writes an older
+  // id after a newer one). FeedPosition turns the last id a client saw into a feed position:
+  // empty means "now"; an id the feed no longer holds means just before the first greater id.
+  absl::StatusOr<int64_t> FeedPosition(std::string_view account, std::string_view after_id);
+  // At most `count` entries written after position `after`.
+  absl::StatusOr<FeedPage> FeedAfter(std::string_view account, int64_t after, int count);
   absl::StatusOr<InboxEntry> Get(std::string_view account, std::string_view id);
   absl::StatusOr<int64_t> UnreadCount(std::string_view account);
   // NOT_FOUND when the notification is not the account's.
@@ -100,7 +114,8 @@ class NotificationStore final {
   absl::StatusOr<StoredWebhook> Webhook(std::string_view id);
   absl::Status RemoveWebhook(std::string_view id);
 
-  // Erases everything held about the account (AccountDeleted).
+  // Erases everything held about the account (AccountDeleted), and marks it gone so that
+  // events handled later (follows, roles, notifications) add nothing for it.
   absl::Status ForgetAccount(std::string_view account);
 
   // Makes `departments` the operator's departments (empty: none).

@@ -13,6 +13,7 @@
 #include "infra/ids.h"
 #include "services/accounts/accounts_service.h"
 #include "services/notifications/delivery.h"
+#include "tests/harness/process.h"
 #include "tests/harness/redis_server.h"
 #include "tests/harness/sinks.h"
 
@@ -479,6 +480,41 @@ TEST_F(NotificationsTest, TheInboxPagesCountsAndMarksRead) {
   EXPECT_EQ(count.count(), 0);
 }
 
+// Ids of one millisecond (a burst) can share their score in the inbox; paging must still walk
+// through every entry.
+TEST_F(NotificationsTest, TheInboxPagesThroughEntriesThatShareTheirTime) {
+  const std::string anna = Account("burst@example.de", "de", false);
+  std::set<std::string> written;
+  for (int i = 0; i < 12; ++i) {
+    EventEffects effects;
+    StoredNotification n;
+    // The same 13 leading characters: the same score.
+    n.set_id("01JBXRST00000" + std::string(12, 'A') + "ABCDEFGHJKMN"[i]);
+    n.set_account_id(anna);
+    n.set_kind(nv1::KIND_OWN_REQUEST_STATUS);
+    n.set_title("t");
+    n.set_request_id("01JREQ");
+    effects.inbox.push_back(n);
+    ASSERT_TRUE(store_->ApplyOnce("burst-event-" + std::to_string(i), effects).ok());
+    written.insert(n.id());
+  }
+  std::vector<std::string> seen;
+  std::string page;
+  for (int pages = 0; pages < 20; ++pages) {
+    nv1::ListNotificationsRequest req;
+    req.set_page_size(5);
+    req.set_page_token(page);
+    nv1::ListNotificationsResponse res;
+    ASSERT_TRUE(stub_->ListNotifications(As(anna).get(), req, &res).ok());
+    for (const auto& n : res.notifications()) seen.push_back(n.notification_id());
+    page = res.next_page_token();
+    if (page.empty()) break;
+  }
+  EXPECT_EQ(seen.size(), written.size());
+  EXPECT_EQ(std::set<std::string>(seen.begin(), seen.end()), written);
+  EXPECT_TRUE(std::is_sorted(seen.begin(), seen.end(), std::greater<>()));
+}
+
 TEST_F(NotificationsTest, TheLiveStreamResumesWithoutGapsOrDuplicates) {
   const std::string anna = Account("live@example.de", "de", false);
   std::vector<std::string> seen;
@@ -527,6 +563,83 @@ TEST_F(NotificationsTest, TheLiveStreamResumesWithoutGapsOrDuplicates) {
   reader->Finish();
 }
 
+// Notification ids carry their event's time, but events are not handled in time order: one
+// retried after a failure, or handled by a slower replica, writes an older id after newer ones.
+// The stream follows the order of writing, so such entries are neither lost live nor on resume.
+TEST_F(NotificationsTest, TheLiveStreamSendsEntriesWrittenLateWithOlderIds) {
+  const std::string anna = Account("late@example.de", "de", false);
+  const ev::Event early = StatusChanged("01JREQA", anna, rv1::ACKNOWLEDGED);
+  clock_.Advance(10s);
+  const ev::Event newer = StatusChanged("01JREQB", anna, rv1::ACKNOWLEDGED);
+  const ev::Event earlier_still = [&] {
+    clock_.Advance(-20s);
+    ev::Event e = StatusChanged("01JREQC", anna, rv1::IN_PROGRESS);
+    clock_.Advance(20s);
+    return e;
+  }();
+  Handle(newer);
+
+  auto open = [&](const std::string& after) {
+    auto ctx = As(anna);
+    nv1::StreamNotificationsRequest req;
+    req.set_after_id(after);
+    auto reader = stub_->StreamNotifications(ctx.get(), req);
+    return std::make_pair(std::move(ctx), std::move(reader));
+  };
+  std::vector<nv1::Notification> seen;
+  {
+    auto [ctx, reader] = open(std::string(26, '0'));
+    nv1::Notification n;
+    ASSERT_TRUE(reader->Read(&n));
+    seen.push_back(n);
+    // Live: an entry with an older id than the one just sent.
+    Handle(early);
+    ASSERT_TRUE(reader->Read(&n));
+    seen.push_back(n);
+    ctx->TryCancel();
+    reader->Finish();
+  }
+  EXPECT_EQ(seen[0].request_id(), "01JREQB");
+  EXPECT_EQ(seen[1].request_id(), "01JREQA");
+  EXPECT_LT(seen[1].notification_id(), seen[0].notification_id());
+
+  // While disconnected, another late one; resuming after the last id seen brings exactly it.
+  Handle(earlier_still);
+  {
+    auto [ctx, reader] = open(seen.back().notification_id());
+    nv1::Notification n;
+    ASSERT_TRUE(reader->Read(&n));
+    EXPECT_EQ(n.request_id(), "01JREQC");
+    // And then nothing already sent: the next entry is a new one.
+    clock_.Advance(1s);
+    Handle(StatusChanged("01JREQD", anna, rv1::RESOLVED));
+    ASSERT_TRUE(reader->Read(&n));
+    EXPECT_EQ(n.request_id(), "01JREQD");
+    ctx->TryCancel();
+    reader->Finish();
+  }
+
+  // "From now on" means entries written from now on, whatever time their events carry.
+  {
+    const ev::Event before_open = [&] {
+      clock_.Advance(-1h);
+      ev::Event e = StatusChanged("01JREQE", anna, rv1::CLOSED);
+      clock_.Advance(1h);
+      return e;
+    }();
+    const size_t positioned = live_->positioned();
+    auto [ctx, reader] = open("");
+    // The stream takes "now" on its first look at the feed; write after that.
+    ASSERT_TRUE(cityhub::testing::WaitFor([&] { return live_->positioned() > positioned; }, 5s));
+    Handle(before_open);
+    nv1::Notification n;
+    ASSERT_TRUE(reader->Read(&n));
+    EXPECT_EQ(n.request_id(), "01JREQE");
+    ctx->TryCancel();
+    reader->Finish();
+  }
+}
+
 TEST_F(NotificationsTest, BadInputIsRefusedNamingTheField) {
   const std::string anna = Account("bad@example.de", "de", false);
   nv1::RegisterDeviceRequest device;
@@ -568,6 +681,7 @@ TEST_F(NotificationsTest, ExportHoldsEverythingAndDeletionErasesIt) {
   followed.mutable_request_followed()->set_request_id("01JREQ");
   followed.mutable_request_followed()->set_account_id(anna);
   Handle(followed);
+  push_.Respond([](const auto&) { return std::make_pair(503, std::string("{}")); });
   Handle(StatusChanged("01JOWN", anna, rv1::RESOLVED));
   nv1::ExportUserDataRequest ask;
   ask.set_account_id(anna);
@@ -576,17 +690,100 @@ TEST_F(NotificationsTest, ExportHoldsEverythingAndDeletionErasesIt) {
   grpc::ClientContext internal;
   internal.AddMetadata("x-cityhub-internal", kInternal);
   ASSERT_TRUE(stub_->ExportUserData(&internal, ask, &data).ok());
-  EXPECT_EQ(data.notifications_size(), 1);
+  ASSERT_EQ(data.notifications_size(), 1);
   EXPECT_EQ(data.devices_size(), 1);
   EXPECT_TRUE(data.preferences().email().own_requests());
+  // Keys named by notification or job id hold the resident's texts, address and push token.
+  const std::string id = data.notifications(0).notification_id();
+  const auto jobs = client().Command({"SMEMBERS", "notifications:jobs_of:{" + anna + "}"});
+  ASSERT_EQ(jobs->elements().size(), 2u);  // push and e-mail, not delivered yet
+  std::vector<std::string> named = {"notifications:n:{" + id + "}", "notifications:d:{" + id + "}"};
+  for (const auto& j : jobs->elements()) named.push_back("notifications:job:{" + j.str() + "}");
+  for (const auto& key : named) EXPECT_EQ(client().Command({"EXISTS", key})->integer(), 1) << key;
 
   ev::Event deleted = Event();
   deleted.mutable_account_deleted()->set_account_id(anna);
   Handle(deleted);
   auto keys = client().Command({"KEYS", "notifications:*" + anna + "*"});
   EXPECT_TRUE(keys->elements().empty());
+  for (const auto& key : named) EXPECT_EQ(client().Command({"EXISTS", key})->integer(), 0) << key;
+  for (const auto& j : jobs->elements()) {
+    EXPECT_TRUE(client().Command({"ZSCORE", "notifications:jobs", j.str()})->is_nil());
+  }
   EXPECT_TRUE(store_->Followers("01JREQ")->empty());
   EXPECT_TRUE(Inbox(anna).empty());
+
+  // Events about the account that are handled after its deletion (late, redelivered, on
+  // another replica) bring nothing back.
+  ev::Event late_follow = Event();
+  late_follow.mutable_request_followed()->set_request_id("01JREQ2");
+  late_follow.mutable_request_followed()->set_account_id(anna);
+  Handle(late_follow);
+  ev::Event late_roles = Event();
+  late_roles.mutable_roles_changed()->set_account_id(anna);
+  late_roles.mutable_roles_changed()->add_roles("operator");
+  late_roles.mutable_roles_changed()->add_departments("roads");
+  Handle(late_roles);
+  EXPECT_TRUE(store_->Followers("01JREQ2")->empty());
+  EXPECT_TRUE(store_->Operators("roads")->empty());
+  EXPECT_TRUE(client().Command({"KEYS", "notifications:*" + anna + "*"})->elements().empty());
+}
+
+TEST_F(NotificationsTest, DeliveriesWithoutAnInboxEntryLeaveNoStateBehind) {
+  const std::string anna = Account("mailonly@example.de", "de", true);
+  nv1::UpdatePreferencesRequest update;
+  update.mutable_preferences()->mutable_email()->set_own_requests(true);  // inbox and push off
+  nv1::NotificationPreferences saved;
+  ASSERT_TRUE(stub_->UpdatePreferences(As(anna).get(), update, &saved).ok());
+  Handle(StatusChanged("01JREQ", anna, rv1::RESOLVED));
+  DeliverAll();
+  EXPECT_EQ(smtp_.Mails().size(), 1u);
+  EXPECT_TRUE(Inbox(anna).empty());
+  EXPECT_TRUE(client().Command({"KEYS", "notifications:d:*"})->elements().empty());
+}
+
+TEST_F(NotificationsTest, MailServersThatRefuseARecipientAreNotAskedAgain) {
+  const std::string anna = Account("nobody@refused.invalid", "de", true);
+  Handle(StatusChanged("01JREQ", anna, rv1::RESOLVED));
+  for (int i = 0; i < 5; ++i) {
+    clock_.Advance(1s);
+    DeliverAll();
+  }
+  EXPECT_TRUE(smtp_.Mails().empty());
+  auto dead = client().Command({"XRANGE", "notifications:dead", "-", "+"});
+  ASSERT_EQ(dead->elements().size(), 1u);
+  const auto& f = dead->elements()[0].elements()[1].elements();
+  std::map<std::string, std::string> fields;
+  for (size_t i = 0; i + 1 < f.size(); i += 2) fields[f[i].str()] = f[i + 1].str();
+  EXPECT_EQ(fields["reason"], "mail server refused: 550");
+  EXPECT_EQ(fields["attempts"], "1");
+}
+
+// Vectors computed with Python's hmac module, as a partner would check them:
+// hmac.new(secret, f"{timestamp}.{body}".encode(), hashlib.sha256).hexdigest()
+TEST(WebhookSignature, MatchesWhatAPartnerComputesWithItsOwnHmac) {
+  EXPECT_EQ(WebhookSignature("whsec-test-secret", 1700000000, R"({"id":"01J","type":"RequestStatusChanged"})"),
+            "46f3d843deebfe3db2e311f4bd25ed65d44722f8a1be0d6ba434918048de8e4e");
+  EXPECT_EQ(WebhookSignature("k", 0, ""), "6b4a4b8b3c40f1e8f53a3d36682e5f99f7ad2ac1df1c93dfe336f329167641e7");
+}
+
+TEST_F(NotificationsTest, RetriesBackOffExponentiallyWithJitterUpToTheCap) {
+  DeliveryOptions d;
+  d.backoff_base = 100ms;
+  d.backoff_max = 1s;
+  infra::MetricsRegistry metrics;
+  Delivery delivery(client(), *store_, d, clock_, metrics);
+  std::set<int64_t> distinct;
+  for (int attempt = 1; attempt <= 6; ++attempt) {
+    const int64_t ceiling = std::min<int64_t>(1000, 100LL << (attempt - 1));
+    for (int i = 0; i < 50; ++i) {
+      const int64_t wait = delivery.Backoff(attempt).count();
+      EXPECT_GE(wait, ceiling / 2) << "attempt " << attempt;
+      EXPECT_LE(wait, ceiling) << "attempt " << attempt;
+      if (attempt == 3) distinct.insert(wait);
+    }
+  }
+  EXPECT_GT(distinct.size(), 10u);  // jittered, not one fixed wait
 }
 
 }  // namespace
