@@ -244,7 +244,10 @@ void TokenVerifier::SetKeys(std::vector<Ed25519Key> keys) {
     std::lock_guard lock(keys_mu_);
     keys_ = std::move(map);
   }
-  cache_->Clear();  // a removed key must stop vouching for cached tokens
+  // A removed key must stop vouching for cached tokens: no insert from a verification begun
+  // before this point gets in after the clear.
+  key_generation_.fetch_add(1);
+  cache_->Clear();
 }
 
 absl::Status TokenVerifier::SetKeysFromJwks(std::string_view jwks_json) {
@@ -297,9 +300,11 @@ absl::StatusOr<AccessClaims> TokenVerifier::Verify(std::string_view token) const
       return Unauthenticated("expired");
     }
   }
+  const uint64_t generation = key_generation_.load();
   auto claims = VerifyUncached(token);
   if (!claims.ok()) return claims;
   std::lock_guard lock(shard.mu);
+  if (key_generation_.load() != generation) return claims;  // the keys changed meanwhile
   if (shard.entries.size() >= cache_->per_shard) {
     std::erase_if(shard.entries, [&](const auto& e) { return now > e.second.expires_at + leeway_; });
     if (shard.entries.size() >= cache_->per_shard) shard.entries.clear();

@@ -1,6 +1,8 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -128,6 +130,9 @@ class TokenVerifier final {
   std::chrono::seconds leeway_;
   mutable std::mutex keys_mu_;
   std::shared_ptr<const KeyMap> keys_;
+  // Bumped by SetKeys: a verification that began under older keys must not fill the cache
+  // after SetKeys emptied it, or a removed key would keep vouching for its tokens.
+  std::atomic<uint64_t> key_generation_{0};
   std::unique_ptr<Cache> cache_;
 };
 

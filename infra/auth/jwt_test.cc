@@ -2,6 +2,9 @@
 
 #include <openssl/hmac.h>
 
+#include <atomic>
+#include <thread>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -178,6 +181,64 @@ TEST_F(JwtTest, RejectsExpiredAndNotYetValidTokens) {
   ExpectRejected(Forge(GoodHeader(), claims, key_), "bad time claims");
 }
 
+TEST_F(JwtTest, ACacheHitReturnsTheClaimsOfTheFirstVerification) {
+  TokenSigner signer(Ed25519Key::Generate(), settings_, clock_);
+  std::vector<Ed25519Key> keys;
+  keys.push_back(Ed25519Key::FromPublicBytes(signer.key().public_bytes()).value());
+  verifier_.SetKeys(std::move(keys));
+  const std::string token = signer.Sign(Claims());
+  const auto first = verifier_.Verify(token);
+  ASSERT_TRUE(first.ok()) << first.status();
+  clock_.Advance(5min);  // later, but the token still lives
+  const auto second = verifier_.Verify(token);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(second->subject, first->subject);
+  EXPECT_EQ(second->roles, first->roles);
+  EXPECT_EQ(second->departments, first->departments);
+  EXPECT_EQ(second->email_verified, first->email_verified);
+  EXPECT_EQ(second->session_id, first->session_id);
+  EXPECT_EQ(second->token_id, first->token_id);
+  EXPECT_EQ(second->issued_at, first->issued_at);
+  EXPECT_EQ(second->expires_at, first->expires_at);
+  EXPECT_EQ(second->not_before, first->not_before);
+  // Another token of the same signer is not confused with the cached one.
+  AccessClaims other = Claims();
+  other.subject = "01JDQ4Z8W3F6T7Y9A0B1C2D3E5";
+  EXPECT_EQ(verifier_.Verify(signer.Sign(other))->subject, "01JDQ4Z8W3F6T7Y9A0B1C2D3E5");
+  EXPECT_EQ(verifier_.Verify(token)->subject, "01JDQ4Z8W3F6T7Y9A0B1C2D3E4");
+}
+
+TEST_F(JwtTest, ACachedTokenIsStillRejectedOnceExpired) {
+  const std::string token = Forge(GoodHeader(), GoodClaims(), key_);
+  ASSERT_TRUE(verifier_.Verify(token).ok());
+  ASSERT_TRUE(verifier_.Verify(token).ok());  // from the cache
+  clock_.Advance(600s + 30s);  // the last second of the leeway
+  EXPECT_TRUE(verifier_.Verify(token).ok());
+  clock_.Advance(1s);
+  ExpectRejected(token, "expired");
+  ExpectRejected(token, "expired");  // and stays rejected once dropped from the cache
+}
+
+TEST_F(JwtTest, ACacheFullOfLiveTokensKeepsVerifyingCorrectly) {
+  TokenVerifier small(settings_, clock_, 30s, /*cache_capacity=*/16);
+  std::vector<Ed25519Key> keys;
+  keys.push_back(Ed25519Key::FromPublicBytes(key_.public_bytes()).value());
+  small.SetKeys(std::move(keys));
+  std::vector<std::string> tokens;
+  for (int i = 0; i < 100; ++i) {
+    json claims = GoodClaims();
+    claims["sub"] = "acc" + std::to_string(i);
+    tokens.push_back(Forge(GoodHeader(), claims, key_));
+  }
+  for (int round = 0; round < 2; ++round) {
+    for (int i = 0; i < 100; ++i) {
+      auto claims = small.Verify(tokens[i]);
+      ASSERT_TRUE(claims.ok()) << claims.status();
+      EXPECT_EQ(claims->subject, "acc" + std::to_string(i));
+    }
+  }
+}
+
 TEST_F(JwtTest, RejectsTheWrongTokenType) {
   json header = GoodHeader();
   header["typ"] = "JWT";
@@ -198,6 +259,58 @@ TEST_F(JwtTest, RejectsHugeTokensBeforeParsing) {
   json claims = GoodClaims();
   claims["padding"] = std::string(100 * 1024, 'x');
   ExpectRejected(Forge(GoodHeader(), claims, key_), "too long");
+}
+
+TEST_F(JwtTest, ATokenSignedWithThePreviousKeyVerifiesFromAJwksListingBothKids) {
+  TokenSigner previous(Ed25519Key::Generate(), settings_, clock_);
+  TokenSigner current(Ed25519Key::Generate(), settings_, clock_);
+  const std::string old_token = previous.Sign(Claims());
+  const std::string jwks =
+      "{\"keys\":[" + current.key().JwkJson() + "," + previous.key().JwkJson() + "]}";
+  const json doc = json::parse(jwks);
+  ASSERT_EQ(doc["keys"].size(), 2u);
+  EXPECT_EQ(doc["keys"][0]["kid"], current.key().kid());
+  EXPECT_EQ(doc["keys"][1]["kid"], previous.key().kid());
+  TokenVerifier fresh(settings_, clock_);
+  ASSERT_TRUE(fresh.SetKeysFromJwks(jwks).ok());
+  EXPECT_TRUE(fresh.HasKey(current.key().kid()));
+  EXPECT_TRUE(fresh.HasKey(previous.key().kid()));
+  EXPECT_TRUE(fresh.Verify(old_token).ok());
+  EXPECT_TRUE(fresh.Verify(current.Sign(Claims())).ok());
+}
+
+TEST_F(JwtTest, ReplacingTheKeysWhileVerifyingLeavesNoStaleCacheEntry) {
+  const Ed25519Key next = Ed25519Key::Generate();
+  std::vector<std::string> tokens;
+  for (int i = 0; i < 2000; ++i) {
+    json claims = GoodClaims();
+    claims["sub"] = "acc" + std::to_string(i);
+    tokens.push_back(Forge(GoodHeader(), claims, key_));
+  }
+  for (int round = 0; round < 20; ++round) {
+    std::vector<Ed25519Key> old_keys;
+    old_keys.push_back(Ed25519Key::FromPublicBytes(key_.public_bytes()).value());
+    verifier_.SetKeys(std::move(old_keys));
+    std::atomic<int> verified{0};
+    std::thread verifying([&] {
+      for (const std::string& t : tokens) {
+        (void)verifier_.Verify(t);
+        ++verified;
+      }
+    });
+    // Replace the keys while the other thread is in the middle of uncached verifications.
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (verified.load() < 10 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::yield();
+    }
+    std::vector<Ed25519Key> new_keys;
+    new_keys.push_back(Ed25519Key::FromPublicBytes(next.public_bytes()).value());
+    verifier_.SetKeys(std::move(new_keys));
+    verifying.join();
+    for (const std::string& t : tokens) {
+      ASSERT_FALSE(verifier_.Verify(t).ok()) << "round " << round << ": a removed key vouched";
+    }
+  }
 }
 
 TEST_F(JwtTest, RotationAcceptsTheCurrentAndPreviousKeyAndDropsRemovedOnes) {

@@ -1,5 +1,7 @@
 #include "services/accounts/account_store.h"
 
+#include <charconv>
+
 #include "infra/events/events.h"
 #include "infra/strings.h"
 #include "infra/text.h"
@@ -17,6 +19,10 @@ std::string AccountKey(std::string_view id) { return StrCat("accounts:account:{"
 std::string EmailKey(std::string_view key) { return StrCat("accounts:email:{", key, "}"); }
 std::string AuditKey(std::string_view id) { return StrCat("accounts:audit:{", id, "}"); }
 std::string KnownKey(std::string_view id) { return StrCat("accounts:known:{", id, "}"); }
+// SessionStore's keys, touched here so that a credential change and the end of the sessions it
+// implies are one transaction.
+std::string FamiliesKey(std::string_view id) { return StrCat("accounts:families:{", id, "}"); }
+constexpr char kFamilyPrefix[] = "accounts:family:{";
 std::string_view TokenPrefix(TokenKind kind) {
   return kind == TokenKind::kVerify ? "accounts:verify:{" : "accounts:reset:{";
 }
@@ -32,8 +38,8 @@ const Script& CreateScript() {
 if redis.call('EXISTS', KEYS[1]) == 1 then
   return redis.error_reply('ALREADY_EXISTS email: already registered')
 end
-redis.call('SET', KEYS[1], ARGV[1])
 local first = emit(KEYS[4], 4)
+redis.call('SET', KEYS[1], ARGV[1])
 local fields = {}
 for i = first, #ARGV do fields[#fields + 1] = ARGV[i] end
 redis.call('HSET', KEYS[2], unpack(fields))
@@ -43,16 +49,33 @@ return 1
   return script;
 }
 
+// Lua source of `end_sessions(families_key, family_prefix, keep)`: revokes every family of
+// the set but `keep`, as SessionStore::RevokeAll does.
+constexpr char kEndSessionsLua[] = R"lua(
+local function end_sessions(families, prefix, keep)
+  for _, family in ipairs(redis.call('SMEMBERS', families)) do
+    if family ~= keep then
+      local key = prefix .. family .. '}'
+      if redis.call('EXISTS', key) == 1 then redis.call('HSET', key, 'revoked', '1') end
+      redis.call('SREM', families, family)
+    end
+  end
+end
+)lua";
+
 const Script& UpdateScript() {
-  // KEYS: account, events. ARGV: events..., then field/value pairs.
-  static const Script script(StrCat(kEmitEventsLua, R"lua(
+  // KEYS: account, events, account's families.
+  // ARGV: end sessions (0/1), family key prefix, family to keep, events..., then field/value
+  //       pairs.
+  static const Script script(StrCat(kEmitEventsLua, kEndSessionsLua, R"lua(
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return redis.error_reply('NOT_FOUND account not found')
 end
-local first = emit(KEYS[2], 1)
+local first = emit(KEYS[2], 4)
 local fields = {}
 for i = first, #ARGV do fields[#fields + 1] = ARGV[i] end
 if #fields > 0 then redis.call('HSET', KEYS[1], unpack(fields)) end
+if ARGV[1] == '1' then end_sessions(KEYS[3], ARGV[2], ARGV[3]) end
 return 1
 )lua"));
   return script;
@@ -81,36 +104,39 @@ if tonumber(state[3] or '-1') == day then count = tonumber(state[4] or '0') or 0
 if count >= tonumber(ARGV[7]) then
   return redis.error_reply('RESOURCE_EXHAUSTED daily limit of mails reached; try again tomorrow')
 end
+emit(KEYS[3], 8)
 if state[1] then redis.call('DEL', ARGV[2] .. state[1] .. '}') end
 redis.call('SET', KEYS[2], string.match(KEYS[1], '{(.*)}') .. '|' ..
            string.format('%d', now + tonumber(ARGV[5])),
            'PX', ARGV[5])
 redis.call('HSET', KEYS[1], p .. '_hash', ARGV[3], p .. '_sent_ms', now, p .. '_day', day,
            p .. '_count', count + 1)
-emit(KEYS[3], 8)
 return 1
 )lua"));
   return script;
 }
 
 const Script& ConsumeTokenScript() {
-  // KEYS: token. ARGV: account key prefix, field prefix, token hash, now, mark verified (0/1).
-  static const Script script(R"lua(
+  // KEYS: token, account, account's families, events.
+  // ARGV: account id, field prefix, token hash, now, end sessions (0/1), family key prefix,
+  //       events..., then field/value pairs.
+  static const Script script(StrCat(kEmitEventsLua, kEndSessionsLua, R"lua(
 local value = redis.call('GET', KEYS[1])
-if not value then return redis.error_reply('NOT_FOUND token: unknown, used or expired') end
+local id, expires
+if value then id, expires = string.match(value, '^(.*)|(%d+)$') end
+if not id or id ~= ARGV[1] or tonumber(expires) < tonumber(ARGV[4]) or
+    redis.call('HGET', KEYS[2], ARGV[2] .. '_hash') ~= ARGV[3] then
+  return redis.error_reply('NOT_FOUND token: unknown, used or expired')
+end
+local first = emit(KEYS[4], 7)
 redis.call('DEL', KEYS[1])
-local id, expires = string.match(value, '^(.*)|(%d+)$')
-if not id or tonumber(expires) < tonumber(ARGV[4]) then
-  return redis.error_reply('NOT_FOUND token: unknown, used or expired')
-end
-local account = ARGV[1] .. id .. '}'
-if redis.call('HGET', account, ARGV[2] .. '_hash') ~= ARGV[3] then
-  return redis.error_reply('NOT_FOUND token: unknown, used or expired')
-end
-redis.call('HDEL', account, ARGV[2] .. '_hash')
-if ARGV[5] == '1' then redis.call('HSET', account, 'verified', '1', 'updated_ms', ARGV[4]) end
-return id
-)lua");
+redis.call('HDEL', KEYS[2], ARGV[2] .. '_hash')
+local fields = {}
+for i = first, #ARGV do fields[#fields + 1] = ARGV[i] end
+if #fields > 0 then redis.call('HSET', KEYS[2], unpack(fields)) end
+if ARGV[5] == '1' then end_sessions(KEYS[3], ARGV[6], '') end
+return 1
+)lua"));
   return script;
 }
 
@@ -121,6 +147,7 @@ const Script& DeleteScript() {
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return redis.error_reply('NOT_FOUND account not found')
 end
+emit(KEYS[6], 5)
 for _, family in ipairs(redis.call('SMEMBERS', KEYS[5])) do
   redis.call('DEL', ARGV[2] .. family .. '}')
 end
@@ -129,16 +156,24 @@ if tokens[1] then redis.call('DEL', ARGV[3] .. tokens[1] .. '}') end
 if tokens[2] then redis.call('DEL', ARGV[4] .. tokens[2] .. '}') end
 if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
 redis.call('DEL', KEYS[1], KEYS[3], KEYS[4], KEYS[5])
-emit(KEYS[6], 5)
 return 1
 )lua"));
   return script;
 }
 
-int64_t ToInt(const std::string& s) {
+int64_t ToInt(std::string_view s) {
   int64_t v = 0;
   std::from_chars(s.data(), s.data() + s.size(), v);
   return v;
+}
+
+absl::Status TokenNotFound() { return absl::NotFoundError("token: unknown, used or expired"); }
+
+void AppendFields(const AccountStore::Fields& fields, Args* args) {
+  for (const auto& [k, v] : fields) {
+    args->push_back(k);
+    args->push_back(v);
+  }
 }
 
 }  // namespace
@@ -228,16 +263,23 @@ absl::StatusOr<std::string> AccountStore::IdForEmail(std::string_view email_key)
   return infra::redis::AsString(redis_.Command({"GET", EmailKey(email_key)}));
 }
 
-absl::Status AccountStore::Update(std::string_view id,
-                                  const std::vector<std::pair<std::string, std::string>>& fields,
+absl::Status AccountStore::Update(std::string_view id, const Fields& fields,
                                   const Events& events) {
-  Args args;
+  Args args = {"0", "", ""};
   AppendEventArgs(events, &args);
-  for (const auto& [k, v] : fields) {
-    args.push_back(k);
-    args.push_back(v);
-  }
-  return redis_.Eval(UpdateScript(), {AccountKey(id), kEventsStream}, args).status();
+  AppendFields(fields, &args);
+  return redis_.Eval(UpdateScript(), {AccountKey(id), kEventsStream, FamiliesKey(id)}, args)
+      .status();
+}
+
+absl::Status AccountStore::UpdateAndEndSessions(std::string_view id, const Fields& fields,
+                                                std::string_view keep_family,
+                                                const Events& events) {
+  Args args = {"1", kFamilyPrefix, std::string(keep_family)};
+  AppendEventArgs(events, &args);
+  AppendFields(fields, &args);
+  return redis_.Eval(UpdateScript(), {AccountKey(id), kEventsStream, FamiliesKey(id)}, args)
+      .status();
 }
 
 absl::Status AccountStore::IssueToken(std::string_view id, TokenKind kind,
@@ -256,22 +298,49 @@ absl::Status AccountStore::IssueToken(std::string_view id, TokenKind kind,
       .status();
 }
 
-absl::StatusOr<std::string> AccountStore::ConsumeToken(TokenKind kind, std::string_view token_hash,
+absl::StatusOr<std::string> AccountStore::TokenAccount(TokenKind kind,
+                                                       std::string_view token_hash,
                                                        int64_t now_ms) {
-  return infra::redis::AsString(redis_.Eval(
-      ConsumeTokenScript(), {TokenKey(kind, token_hash)},
-      {"accounts:account:{", std::string(TokenField(kind)), std::string(token_hash),
-       std::to_string(now_ms), kind == TokenKind::kVerify ? "1" : "0"}));
+  auto value = infra::redis::AsString(redis_.Command({"GET", TokenKey(kind, token_hash)}));
+  if (!value.ok()) {
+    return value.status().code() == absl::StatusCode::kNotFound ? TokenNotFound()
+                                                                : value.status();
+  }
+  // "<account id>|<expiry ms>"; the key's own TTL may lag behind a clock set by tests.
+  const size_t bar = value->rfind('|');
+  if (bar == std::string::npos || ToInt(std::string_view(*value).substr(bar + 1)) < now_ms) {
+    return TokenNotFound();
+  }
+  return value->substr(0, bar);
+}
+
+absl::Status AccountStore::ConsumeToken(TokenKind kind, std::string_view token_hash,
+                                        std::string_view account_id, int64_t now_ms,
+                                        const Fields& fields, const Events& events) {
+  Args args = {std::string(account_id),
+               std::string(TokenField(kind)),
+               std::string(token_hash),
+               std::to_string(now_ms),
+               kind == TokenKind::kReset ? "1" : "0",
+               kFamilyPrefix};
+  AppendEventArgs(events, &args);
+  AppendFields(fields, &args);
+  return redis_
+      .Eval(ConsumeTokenScript(),
+            {TokenKey(kind, token_hash), AccountKey(account_id), FamiliesKey(account_id),
+             kEventsStream},
+            args)
+      .status();
 }
 
 absl::Status AccountStore::Delete(const StoredAccount& account, const Events& events) {
-  Args args = {account.id, "accounts:family:{", std::string(TokenPrefix(TokenKind::kVerify)),
+  Args args = {account.id, kFamilyPrefix, std::string(TokenPrefix(TokenKind::kVerify)),
                std::string(TokenPrefix(TokenKind::kReset))};
   AppendEventArgs(events, &args);
   return redis_
       .Eval(DeleteScript(),
             {AccountKey(account.id), EmailKey(account.email_key), AuditKey(account.id),
-             KnownKey(account.id), StrCat("accounts:families:{", account.id, "}"), kEventsStream},
+             KnownKey(account.id), FamiliesKey(account.id), kEventsStream},
             args)
       .status();
 }

@@ -20,8 +20,10 @@
 //   accounts:events              STREAM domain events (transactional outbox)
 //
 // Scripts touch an entity, its index and the stream together; they address keys they read
-// from data (e.g. the account of a token), which needs one Redis node per service rather than
-// Redis Cluster. The {..} hash tags are kept so that a later move to Cluster stays open.
+// from data (e.g. the sessions of an account), which needs one Redis node per service rather
+// than Redis Cluster. The {..} hash tags are kept so that a later move to Cluster stays open.
+// Every script checks first, then writes its events, then changes data: a script stopped by
+// an error keeps the writes before it, and a failed XADD must leave nothing behind.
 namespace cityhub::accounts {
 
 inline constexpr char kEventsStream[] = "accounts:events";
@@ -66,21 +68,34 @@ class AccountStore final {
   absl::StatusOr<StoredAccount> Get(std::string_view id);
   absl::StatusOr<std::string> IdForEmail(std::string_view email_key);
 
+  using Fields = std::vector<std::pair<std::string, std::string>>;
+
   // Sets profile, role or password fields (names as in StoredAccount, e.g. "display_name",
   // "roles") and publishes `events`. NOT_FOUND when the account is gone.
-  absl::Status Update(std::string_view id,
-                      const std::vector<std::pair<std::string, std::string>>& fields,
-                      const Events& events);
+  absl::Status Update(std::string_view id, const Fields& fields, const Events& events);
+
+  // Like Update, and in the same transaction ends every session of the account except
+  // `keep_family` (empty: all of them), as a new password must.
+  absl::Status UpdateAndEndSessions(std::string_view id, const Fields& fields,
+                                    std::string_view keep_family, const Events& events);
 
   // Replaces the account's token of `kind` with a new one (the old one stops working) and
   // publishes `events`. RESOURCE_EXHAUSTED when the limits say it is too soon.
   absl::Status IssueToken(std::string_view id, TokenKind kind, std::string_view token_hash,
                           const TokenLimits& limits, int64_t now_ms, const Events& events);
 
-  // Spends a token: returns its account id. NOT_FOUND for unknown, used or expired tokens.
-  // Spending a verification token marks the e-mail verified.
-  absl::StatusOr<std::string> ConsumeToken(TokenKind kind, std::string_view token_hash,
+  // The account a live token belongs to, without spending it (so that the caller can check
+  // what it needs before). NOT_FOUND for unknown, used or expired tokens.
+  absl::StatusOr<std::string> TokenAccount(TokenKind kind, std::string_view token_hash,
                                            int64_t now_ms);
+
+  // Spends a token of `account_id`, sets `fields` and publishes `events`; spending a reset
+  // token also ends every session of the account. All in one transaction: if any part fails,
+  // nothing changed and the token still works. NOT_FOUND for unknown, used or expired tokens
+  // and for tokens of another account.
+  absl::Status ConsumeToken(TokenKind kind, std::string_view token_hash,
+                            std::string_view account_id, int64_t now_ms, const Fields& fields,
+                            const Events& events);
 
   // Erases the account, its e-mail index, tokens, audit trail and known addresses, and
   // publishes `events` (AccountDeleted).
@@ -103,7 +118,7 @@ std::vector<std::string> SplitList(std::string_view text);
 void AppendEventArgs(const Events& events, infra::redis::Args* args);
 
 // Lua source of `emit(stream_key, first_argv_index)`: XADDs the events appended by
-// AppendEventArgs and returns the index after them.
+// AppendEventArgs and returns the index after them. Call it before any other write.
 extern const char kEmitEventsLua[];
 
 }  // namespace cityhub::accounts

@@ -97,10 +97,30 @@ absl::Status CheckMailToken(std::string_view token) {
   return absl::OkStatus();
 }
 
+// The limits of CheckPasswordPolicy, for passwords that are only compared: no stored password
+// can be longer than 128 characters.
 absl::Status CheckPasswordLength(std::string_view field, std::string_view password) {
+  constexpr size_t kMaxCharacters = 128;
+  constexpr std::string_view kTooLong = "longer than 128 characters";
   if (password.empty()) return InvalidField(field, "must not be empty");
-  if (password.size() > 512) return InvalidField(field, "longer than 128 characters");
+  // More than 4 bytes a character cannot be within the limit: spares the scan.
+  if (password.size() > 4 * kMaxCharacters) return InvalidField(field, kTooLong);
+  if (!infra::IsValidUtf8(password)) return InvalidField(field, "not valid UTF-8");
+  if (infra::Utf8Length(password) > kMaxCharacters) return InvalidField(field, kTooLong);
   return absl::OkStatus();
+}
+
+absl::Status Throttled(std::string_view what, int64_t wait_ms) {
+  return absl::ResourceExhaustedError(
+      StrCat(what, "; try again in ", (wait_ms + 999) / 1000, " s"));
+}
+
+// Takes back an attempt that must not count. Failing only leaves it counted, which errs on the
+// safe side: logged, not returned.
+void Release(ThrottleStore& throttle, const ThrottleReservation& attempt) {
+  if (auto s = throttle.Release(attempt); !s.ok()) {
+    infra::log::Warn("throttle_release_failed", {{"error", s.message()}});
+  }
 }
 
 }  // namespace
@@ -173,22 +193,18 @@ absl::StatusOr<v1::TokenPair> AccountsService::StartSession(const StoredAccount&
 absl::Status AccountsService::CheckPassword(const StoredAccount& account, const Caller& caller,
                                             std::string_view password, std::string_view field) {
   if (auto s = CheckPasswordLength(field, password); !s.ok()) return s;
-  const int64_t now_ms = infra::UnixMillis(deps_.clock.Now());
-  const std::string email_hash = TokenHash(account.email_key);
-  const std::string address_hash = TokenHash(ClientIp(caller.client_address));
-  auto wait = deps_.throttle.WaitMs(email_hash, address_hash, account.id, now_ms);
-  if (!wait.ok()) return wait.status();
-  if (*wait > 0) {
-    return absl::ResourceExhaustedError(
-        StrCat("too many wrong passwords; try again in ", (*wait + 999) / 1000, " s"));
-  }
+  auto attempt = deps_.throttle.Reserve(TokenHash(account.email_key),
+                                        TokenHash(ClientIp(caller.client_address)), account.id,
+                                        infra::UnixMillis(deps_.clock.Now()));
+  if (!attempt.ok()) return attempt.status();
+  if (!attempt->admitted()) return Throttled("too many wrong passwords", attempt->wait_ms);
   auto ok = deps_.hasher.Verify(account.password_hash, password);
-  if (!ok.ok()) return ok.status();
-  if (!*ok) {
-    (void)deps_.throttle.RecordFailure(email_hash, address_hash, now_ms);
-    return InvalidField(field, "wrong password");
+  if (!ok.ok() || *ok) {
+    // Right, or not checked at all: either way this attempt is no failure.
+    Release(deps_.throttle, *attempt);
+    return ok.status();
   }
-  return absl::OkStatus();
+  return InvalidField(field, "wrong password");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -207,9 +223,12 @@ grpc::Status AccountsService::Register(grpc::ServerContext* ctx, const v1::Regis
   if (auto s = CheckPasswordPolicy("password", req->password(), email->display, *name); !s.ok()) {
     return Done(ctx, s);
   }
-  // Cheap check first, so that a taken address costs no Argon2id; the script checks again.
-  if (deps_.accounts.IdForEmail(email->key).ok()) {
+  // Cheap check first, so that a taken address (or Redis being down) costs no Argon2id; the
+  // script checks again.
+  if (auto taken = deps_.accounts.IdForEmail(email->key); taken.ok()) {
     return Done(ctx, absl::AlreadyExistsError("email: already registered"));
+  } else if (taken.status().code() != absl::StatusCode::kNotFound) {
+    return Done(ctx, taken.status());
   }
   auto hash = deps_.hasher.Hash(req->password());
   if (!hash.ok()) return Done(ctx, hash.status());
@@ -252,13 +271,17 @@ grpc::Status AccountsService::VerifyEmail(grpc::ServerContext* ctx,
   auto caller = Authorize(ctx, "VerifyEmail");
   if (!caller.ok()) return Done(ctx, caller.status());
   if (auto s = CheckMailToken(req->token()); !s.ok()) return Done(ctx, s);
-  auto id = deps_.accounts.ConsumeToken(TokenKind::kVerify, TokenHash(req->token()),
-                                        infra::UnixMillis(deps_.clock.Now()));
+  const std::string token_hash = TokenHash(req->token());
+  const int64_t now_ms = infra::UnixMillis(deps_.clock.Now());
+  // The event names the account, so the token's account is looked up first; the script
+  // checks again that the token still belongs to it.
+  auto id = deps_.accounts.TokenAccount(TokenKind::kVerify, token_hash, now_ms);
   if (!id.ok()) return Done(ctx, id.status());
   Events events(1, NewEvent(ctx));
   events[0].mutable_contact_changed()->set_account_id(*id);
-  if (auto s = deps_.accounts.Update(*id, {{"updated_ms", std::to_string(infra::UnixMillis(deps_.clock.Now()))}},
-                                     events);
+  if (auto s = deps_.accounts.ConsumeToken(
+          TokenKind::kVerify, token_hash, *id, now_ms,
+          {{"verified", "1"}, {"updated_ms", std::to_string(now_ms)}}, events);
       !s.ok()) {
     return Done(ctx, s);
   }
@@ -305,13 +328,12 @@ grpc::Status AccountsService::SignIn(grpc::ServerContext* ctx, const v1::SignInR
   auto id = deps_.accounts.IdForEmail(email->key);
   if (!id.ok() && id.status().code() != absl::StatusCode::kNotFound) return Done(ctx, id.status());
   const std::string account_id = id.ok() ? *id : "";
-  auto wait = deps_.throttle.WaitMs(email_hash, address_hash, account_id, now_ms);
-  if (!wait.ok()) return Done(ctx, wait.status());
-  if (*wait > 0) {
-    const int64_t seconds = (*wait + 999) / 1000;
-    ctx->AddTrailingMetadata("retry-after", std::to_string(seconds));
-    return Done(ctx, absl::ResourceExhaustedError(
-                         StrCat("too many failed sign-ins; try again in ", seconds, " s")));
+  // The attempt counts as a failure from here on, so parallel guesses see each other.
+  auto attempt = deps_.throttle.Reserve(email_hash, address_hash, account_id, now_ms);
+  if (!attempt.ok()) return Done(ctx, attempt.status());
+  if (!attempt->admitted()) {
+    ctx->AddTrailingMetadata("retry-after", std::to_string((attempt->wait_ms + 999) / 1000));
+    return Done(ctx, Throttled("too many failed sign-ins", attempt->wait_ms));
   }
 
   // Unknown e-mails cost one Argon2id verification too, so that the answer time does not tell
@@ -320,21 +342,28 @@ grpc::Status AccountsService::SignIn(grpc::ServerContext* ctx, const v1::SignInR
   bool matches = false;
   bool needs_rehash = false;
   if (!account_id.empty()) account = deps_.accounts.Get(account_id);
+  if (!account.ok() && account.status().code() != absl::StatusCode::kNotFound) {
+    Release(deps_.throttle, *attempt);  // not checked: no failure
+    return Done(ctx, account.status());
+  }
   if (account.ok()) {
     auto ok = deps_.hasher.Verify(account->password_hash, req->password(), &needs_rehash);
-    if (!ok.ok()) return Done(ctx, ok.status());
+    if (!ok.ok()) {
+      Release(deps_.throttle, *attempt);
+      return Done(ctx, ok.status());
+    }
     matches = *ok;
   } else {
     deps_.hasher.VerifyAgainstDummy(req->password());
   }
   if (!matches) {
-    if (auto s = deps_.throttle.RecordFailure(email_hash, address_hash, now_ms); !s.ok()) {
-      return Done(ctx, s);
-    }
     if (account.ok()) Audit(account->id, "sign_in_failed", *caller);
     return Done(ctx, absl::UnauthenticatedError("e-mail address or password is wrong"));
   }
-  (void)deps_.throttle.RecordSuccess(email_hash, address_hash, account->id, now_ms);
+  if (auto s = deps_.throttle.RecordSuccess(*attempt, account->id, now_ms); !s.ok()) {
+    // The session is still granted; only the counters stay as they were.
+    infra::log::Warn("throttle_success_failed", {{"error", s.message()}});
+  }
   if (needs_rehash) {
     // Stronger parameters were configured since this hash was made: upgrade it now that the
     // password is at hand. A failure only postpones the upgrade.
@@ -468,11 +497,9 @@ grpc::Status AccountsService::ChangePassword(grpc::ServerContext* ctx,
   auto hash = deps_.hasher.Hash(req->new_password());
   if (!hash.ok()) return Done(ctx, hash.status());
   const std::string now = std::to_string(infra::UnixMillis(deps_.clock.Now()));
-  if (auto s = deps_.accounts.Update(account->id, {{"password_hash", *hash}, {"updated_ms", now}}, {});
+  if (auto s = deps_.accounts.UpdateAndEndSessions(
+          account->id, {{"password_hash", *hash}, {"updated_ms", now}}, caller->session_id, {});
       !s.ok()) {
-    return Done(ctx, s);
-  }
-  if (auto s = deps_.sessions.RevokeAll(account->id, caller->session_id); !s.ok()) {
     return Done(ctx, s);
   }
   Audit(account->id, "password_changed", *caller);
@@ -513,13 +540,14 @@ grpc::Status AccountsService::ConfirmPasswordReset(grpc::ServerContext* ctx,
   auto caller = Authorize(ctx, "ConfirmPasswordReset");
   if (!caller.ok()) return Done(ctx, caller.status());
   if (auto s = CheckMailToken(req->token()); !s.ok()) return Done(ctx, s);
+  const std::string token_hash = TokenHash(req->token());
   const int64_t now_ms = infra::UnixMillis(deps_.clock.Now());
   // The password is checked before the token is spent, so that a rejected password does not
   // cost the resident their reset mail. Generic rules first, then those needing the account.
   if (auto s = CheckPasswordPolicy("new_password", req->new_password(), "", ""); !s.ok()) {
     return Done(ctx, s);
   }
-  auto id = deps_.accounts.ConsumeToken(TokenKind::kReset, TokenHash(req->token()), now_ms);
+  auto id = deps_.accounts.TokenAccount(TokenKind::kReset, token_hash, now_ms);
   if (!id.ok()) return Done(ctx, id.status());
   auto account = deps_.accounts.Get(*id);
   if (!account.ok()) return Done(ctx, account.status());
@@ -531,14 +559,21 @@ grpc::Status AccountsService::ConfirmPasswordReset(grpc::ServerContext* ctx,
   auto hash = deps_.hasher.Hash(req->new_password());
   if (!hash.ok()) return Done(ctx, hash.status());
   // Following the mail proves control of the address, so the e-mail counts as verified.
-  if (auto s = deps_.accounts.Update(account->id, {{"password_hash", *hash},
-                                                   {"verified", "1"},
-                                                   {"updated_ms", std::to_string(now_ms)}},
-                                     {});
+  Events events;
+  if (!account->verified) {
+    events.push_back(NewEvent(ctx));
+    events.back().mutable_contact_changed()->set_account_id(account->id);
+  }
+  // Password, verification, the end of every session and the event: one transaction, which
+  // also checks that the token is still unspent.
+  if (auto s = deps_.accounts.ConsumeToken(TokenKind::kReset, token_hash, account->id, now_ms,
+                                           {{"password_hash", *hash},
+                                            {"verified", "1"},
+                                            {"updated_ms", std::to_string(now_ms)}},
+                                           events);
       !s.ok()) {
     return Done(ctx, s);
   }
-  if (auto s = deps_.sessions.RevokeAll(account->id, ""); !s.ok()) return Done(ctx, s);
   Audit(account->id, "password_reset", *caller);
   return grpc::Status::OK;
 }
@@ -578,6 +613,13 @@ grpc::Status AccountsService::ExportMyData(grpc::ServerContext* ctx,
     out->set_family_id(s.family_id);
     *out->mutable_created_at() = Millis(s.created_ms);
     *out->mutable_last_used_at() = Millis(s.last_used_ms);
+  }
+  auto known = deps_.throttle.KnownAddresses(account->id);
+  if (!known.ok()) return Done(ctx, known.status());
+  for (const KnownAddress& k : *known) {
+    auto* out = mine->add_known_addresses();
+    out->set_address_hash(k.address_hash);
+    *out->mutable_last_sign_in_at() = Millis(k.last_success_ms);
   }
   // The other services' parts: a partial export would mislead, so any failure fails it all.
   if (deps_.requests != nullptr) {
@@ -776,8 +818,22 @@ grpc::Status AccountsService::CheckApiKey(grpc::ServerContext* ctx, const v1::Ch
 absl::Status AccountsService::EnsureAdmin(const std::string& email, const std::string& password) {
   auto normalized = NormalizeEmail("CITYHUB_BOOTSTRAP_ADMIN_EMAIL", email);
   if (!normalized.ok()) return normalized.status();
+  // An account already holds the address: fine if it is an admin (an earlier start, or a
+  // twin instance). Anyone else is not promoted: whoever registered it chose its password.
+  const auto check_existing = [&]() -> absl::Status {
+    auto id = deps_.accounts.IdForEmail(normalized->key);
+    if (!id.ok()) return id.status();
+    auto account = deps_.accounts.Get(*id);
+    if (!account.ok()) return account.status();
+    if (std::find(account->roles.begin(), account->roles.end(), "admin") != account->roles.end()) {
+      return absl::OkStatus();
+    }
+    return absl::FailedPreconditionError(
+        "CITYHUB_BOOTSTRAP_ADMIN_EMAIL: the address belongs to an account that is not an admin "
+        "and is not promoted; configure an address of your own, or let an admin grant the role");
+  };
   auto existing = deps_.accounts.IdForEmail(normalized->key);
-  if (existing.ok()) return absl::OkStatus();
+  if (existing.ok()) return check_existing();
   if (existing.status().code() != absl::StatusCode::kNotFound) return existing.status();
   if (auto s = CheckPasswordPolicy("CITYHUB_BOOTSTRAP_ADMIN_PASSWORD_FILE", password,
                                    normalized->display, "");
@@ -802,7 +858,8 @@ absl::Status AccountsService::EnsureAdmin(const std::string& email, const std::s
   // The unused verification token of an already verified account simply expires.
   auto status = deps_.accounts.Create(account, TokenHash(infra::RandomToken(32)),
                                       std::chrono::milliseconds(1000), account.created_ms, events);
-  if (status.code() == absl::StatusCode::kAlreadyExists) return absl::OkStatus();  // a twin won
+  // Someone took the address meanwhile: a twin instance, or a registration.
+  if (status.code() == absl::StatusCode::kAlreadyExists) return check_existing();
   if (status.ok()) infra::log::Info("bootstrap_admin_created", {{"account_id", account.id}});
   return status;
 }

@@ -2,6 +2,7 @@
 #include "services/accounts/accounts_service.h"
 
 #include <atomic>
+#include <functional>
 #include <thread>
 
 #include <grpcpp/create_channel.h>
@@ -11,6 +12,7 @@
 
 #include "infra/grpc/server.h"
 #include "infra/ids.h"
+#include "services/accounts/published_keys.h"
 #include "tests/harness/redis_server.h"
 
 namespace cityhub::accounts {
@@ -34,14 +36,7 @@ class AccountsServiceTest : public RedisTest {
     signer_ = std::make_unique<infra::auth::TokenSigner>(infra::auth::Ed25519Key::Generate(),
                                                          infra::auth::TokenSettings{}, *clock_);
     verifier_ = std::make_unique<infra::auth::TokenVerifier>(infra::auth::TokenSettings{}, *clock_);
-    std::vector<infra::auth::Ed25519Key> keys;
-    keys.push_back(infra::auth::Ed25519Key::FromPublicBytes(signer_->key().public_bytes()).value());
-    verifier_->SetKeys(std::move(keys));
-    auto* k = jwks_.add_keys();
-    k->set_kty("OKP");
-    k->set_crv("Ed25519");
-    k->set_x(infra::Base64UrlEncode(signer_->key().public_bytes()));
-    k->set_kid(signer_->key().kid());
+    PublishWith(nullptr);
     authorizer_ = std::make_unique<infra::auth::Authorizer>(v1::AccountsService::service_full_name(),
                                                             *verifier_, kInternal);
     accounts_ = std::make_unique<AccountStore>(client());
@@ -71,6 +66,13 @@ class AccountsServiceTest : public RedisTest {
   }
 
   void TearDown() override { server_.reset(); }
+
+  // Publishes and accepts the signing key and `previous` (may be null), as main() does.
+  void PublishWith(const infra::auth::Ed25519Key* previous) {
+    PublishedKeys keys = PublishKeys(signer_->key(), previous);
+    jwks_ = keys.jwks;
+    verifier_->SetKeys(std::move(keys.verify_keys));
+  }
 
   // A context with an optional bearer token and, through the internal token, a client address.
   std::unique_ptr<grpc::ClientContext> Ctx(const std::string& access_token = "",
@@ -138,6 +140,78 @@ class AccountsServiceTest : public RedisTest {
       if (e.has_verification_requested()) token = e.verification_requested().token();
     }
     return token;
+  }
+
+  // How many events on the stream `has` picks out.
+  int CountEvents(bool (cityhub::events::v1::Event::*has)() const) {
+    int n = 0;
+    for (const auto& e : Events()) n += (e.*has)() ? 1 : 0;
+    return n;
+  }
+
+  // Makes every XADD to the event stream fail (WRONGTYPE) until RepairEvents().
+  void BreakEvents() {
+    if (client().Command({"EXISTS", kEventsStream})->integer() == 1) {
+      ASSERT_TRUE(client().Command({"RENAME", kEventsStream, "test:events-aside"}).ok());
+    }
+    ASSERT_TRUE(client().Command({"SET", kEventsStream, "not a stream"}).ok());
+  }
+  void RepairEvents() {
+    ASSERT_TRUE(client().Command({"DEL", kEventsStream}).ok());
+    if (client().Command({"EXISTS", "test:events-aside"})->integer() == 1) {
+      ASSERT_TRUE(client().Command({"RENAME", "test:events-aside", kEventsStream}).ok());
+    }
+  }
+
+  // Every key and every value in Redis, as one text.
+  std::string DumpRedis() {
+    std::string out;
+    auto keys = client().Command({"KEYS", "*"});
+    EXPECT_TRUE(keys.ok());
+    for (const auto& k : keys->elements()) {
+      const std::string& key = k.str();
+      out += key + "\n";
+      const std::string type = client().Command({"TYPE", key})->str();
+      infra::redis::Args read;
+      if (type == "string") read = {"GET", key};
+      if (type == "hash") read = {"HGETALL", key};
+      if (type == "set") read = {"SMEMBERS", key};
+      if (type == "zset") read = {"ZRANGE", key, "0", "-1", "WITHSCORES"};
+      if (type == "list") read = {"LRANGE", key, "0", "-1"};
+      if (type == "stream") read = {"XRANGE", key, "-", "+"};
+      EXPECT_FALSE(read.empty()) << key << " has type " << type;
+      if (read.empty()) continue;
+      auto reply = client().Command(read);
+      EXPECT_TRUE(reply.ok());
+      std::function<void(const infra::redis::Reply&)> append = [&](const infra::redis::Reply& r) {
+        out += r.str() + "\n";
+        for (const auto& e : r.elements()) append(e);
+      };
+      append(*reply);
+    }
+    return out;
+  }
+
+  grpc::Status RequestReset(const std::string& email) {
+    v1::RequestPasswordResetRequest req;
+    req.set_email(email);
+    v1::RequestPasswordResetResponse res;
+    return stub_->RequestPasswordReset(Ctx().get(), req, &res);
+  }
+
+  grpc::Status ConfirmReset(const std::string& token, const std::string& password) {
+    v1::ConfirmPasswordResetRequest req;
+    req.set_token(token);
+    req.set_new_password(password);
+    v1::ConfirmPasswordResetResponse res;
+    return stub_->ConfirmPasswordReset(Ctx().get(), req, &res);
+  }
+
+  grpc::Status VerifyEmail(const std::string& token) {
+    v1::VerifyEmailRequest req;
+    req.set_token(token);
+    v1::VerifyEmailResponse res;
+    return stub_->VerifyEmail(Ctx().get(), req, &res);
   }
 
   std::string LastResetToken() {
@@ -244,6 +318,50 @@ TEST_F(AccountsServiceTest, BadInputIsRefusedNamingTheField) {
   }
 }
 
+TEST_F(AccountsServiceTest, RegisterWithRedisDownAnswersUnavailableBeforeHashing) {
+  redis().Kill();
+  const uint64_t before = hasher_->computations();
+  EXPECT_EQ(Register("down@example.de").error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(hasher_->computations(), before);  // no Argon2id spent on a request that must fail
+  redis().Start();
+  EXPECT_TRUE(cityhub::testing::WaitFor([&] { return Register("down@example.de").ok(); }, 10s));
+}
+
+TEST_F(AccountsServiceTest, WhenTheEventCannotBeWrittenNothingElseChanges) {
+  // Registration: the address stays free.
+  BreakEvents();
+  EXPECT_FALSE(Register("outage@example.de").ok());
+  RepairEvents();
+  v1::Account account;
+  ASSERT_TRUE(Register("outage@example.de", &account).ok());
+  v1::TokenPair pair;
+  ASSERT_TRUE(SignIn("outage@example.de", kPassword, &pair).ok());
+
+  // A resend: neither the rate limit nor the mail's link is spent.
+  const std::string first_token = LastVerificationToken();
+  clock_->Advance(61s);
+  v1::ResendVerificationRequest resend;
+  v1::ResendVerificationResponse resent;
+  BreakEvents();
+  EXPECT_FALSE(stub_->ResendVerification(Ctx(pair.access_token()).get(), resend, &resent).ok());
+  RepairEvents();
+  EXPECT_EQ(LastVerificationToken(), first_token);
+  ASSERT_TRUE(stub_->ResendVerification(Ctx(pair.access_token()).get(), resend, &resent).ok());
+  EXPECT_NE(LastVerificationToken(), first_token);
+
+  // Deletion: the account stays, since the other services would never hear of it.
+  v1::DeleteMeRequest del;
+  del.set_password(kPassword);
+  v1::DeleteMeResponse deleted;
+  BreakEvents();
+  EXPECT_FALSE(stub_->DeleteMe(Ctx(pair.access_token()).get(), del, &deleted).ok());
+  RepairEvents();
+  v1::Account me;
+  EXPECT_TRUE(stub_->GetMe(Ctx(pair.access_token()).get(), {}, &me).ok());
+  ASSERT_TRUE(stub_->DeleteMe(Ctx(pair.access_token()).get(), del, &deleted).ok());
+  EXPECT_EQ(CountEvents(&cityhub::events::v1::Event::has_account_deleted), 1);
+}
+
 // --- e-mail verification --------------------------------------------------------------------
 
 TEST_F(AccountsServiceTest, VerificationTokenVerifiesOnceAndExpiresAfterAnHour) {
@@ -267,6 +385,43 @@ TEST_F(AccountsServiceTest, VerificationTokenVerifiesOnceAndExpiresAfterAnHour) 
   req.set_token("");
   EXPECT_EQ(stub_->VerifyEmail(Ctx().get(), req, &res).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(AccountsServiceTest, VerifyingTheEmailAndItsContactChangedEventAreOneTransaction) {
+  v1::Account account;
+  ASSERT_TRUE(Register("outbox@example.de", &account).ok());
+  const std::string token = LastVerificationToken();
+  // The event cannot be written: nothing else may change either, so the link still works.
+  BreakEvents();
+  EXPECT_FALSE(VerifyEmail(token).ok());
+  RepairEvents();
+  EXPECT_FALSE(accounts_->Get(account.account_id())->verified);
+  EXPECT_EQ(CountEvents(&cityhub::events::v1::Event::has_contact_changed), 0);
+
+  ASSERT_TRUE(VerifyEmail(token).ok());
+  EXPECT_TRUE(accounts_->Get(account.account_id())->verified);
+  EXPECT_EQ(CountEvents(&cityhub::events::v1::Event::has_contact_changed), 1);
+  EXPECT_EQ(Events().back().contact_changed().account_id(), account.account_id());
+}
+
+TEST_F(AccountsServiceTest, ResendingTheVerificationMailStopsAtTheDailyCap) {
+  v1::TokenPair pair = RegisterAndSignIn("daily@example.de");
+  v1::ResendVerificationRequest req;
+  v1::ResendVerificationResponse res;
+  // Registration sent the first of the day's five mails.
+  for (int i = 1; i < AccountsSettings{}.verify_limits.max_per_day; ++i) {
+    clock_->Advance(61s);
+    ASSERT_TRUE(stub_->ResendVerification(Ctx(pair.access_token()).get(), req, &res).ok()) << i;
+  }
+  clock_->Advance(61s);
+  const grpc::Status capped = stub_->ResendVerification(Ctx(pair.access_token()).get(), req, &res);
+  EXPECT_EQ(capped.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(capped.error_message(), HasSubstr("daily limit"));
+  EXPECT_EQ(CountEvents(&cityhub::events::v1::Event::has_verification_requested), 5);
+  clock_->Advance(24h);
+  ASSERT_TRUE(Refresh(pair.refresh_token(), &pair).ok());  // the access token expired meanwhile
+  EXPECT_TRUE(stub_->ResendVerification(Ctx(pair.access_token()).get(), req, &res).ok());
+  EXPECT_EQ(CountEvents(&cityhub::events::v1::Event::has_verification_requested), 6);
 }
 
 TEST_F(AccountsServiceTest, SignedInUnverifiedAccountsSayIsoInTheirToken) {
@@ -370,6 +525,119 @@ TEST_F(AccountsServiceTest, ADistributedGuesserCannotLockTheResidentOutOfKnownAd
   EXPECT_TRUE(SignIn("popular@example.de", kPassword, &pair, "192.0.2.77").ok());
 }
 
+TEST_F(AccountsServiceTest, ConcurrentWrongSignInsAreThrottledLikeSequentialOnes) {
+  ASSERT_TRUE(Register("parallel@example.de").ok());
+  // Sequentially, the pair counter lets free_failures + 1 guesses through before it waits.
+  const int allowed = ThrottlePolicy{}.pair.free_failures + 1;
+  std::atomic<int> evaluated{0};
+  std::atomic<int> throttled{0};
+  std::atomic<int> other{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 20; ++i) {
+    threads.emplace_back([&] {
+      v1::TokenPair pair;
+      const grpc::Status s =
+          SignIn("parallel@example.de", "Wrong-password-1", &pair, "203.0.113.20");
+      if (s.error_code() == grpc::StatusCode::UNAUTHENTICATED) {
+        ++evaluated;
+      } else if (s.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) {
+        ++throttled;
+      } else {
+        ++other;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(evaluated.load(), allowed);
+  EXPECT_EQ(throttled.load(), 20 - allowed);
+  EXPECT_EQ(other.load(), 0);
+  // The resident elsewhere is not affected.
+  v1::TokenPair pair;
+  EXPECT_TRUE(SignIn("parallel@example.de", kPassword, &pair, "198.51.100.4").ok());
+}
+
+TEST_F(AccountsServiceTest, ConcurrentWrongPasswordConfirmationsAreThrottledToo) {
+  const v1::TokenPair pair = RegisterAndSignIn("confirm@example.de");
+  const int allowed = ThrottlePolicy{}.pair.free_failures + 1;
+  std::atomic<int> evaluated{0};
+  std::atomic<int> throttled{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 20; ++i) {
+    threads.emplace_back([&] {
+      v1::DeleteMeRequest req;
+      req.set_password("Wrong-password-1");
+      v1::DeleteMeResponse res;
+      const grpc::Status s = stub_->DeleteMe(Ctx(pair.access_token()).get(), req, &res);
+      if (s.error_code() == grpc::StatusCode::INVALID_ARGUMENT) ++evaluated;
+      if (s.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) ++throttled;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(evaluated.load(), allowed);
+  EXPECT_EQ(throttled.load(), 20 - allowed);
+}
+
+TEST_F(AccountsServiceTest, OneAddressGuessingManyEmailsIsThrottledByTheAddressCounter) {
+  ASSERT_TRUE(Register("victim@example.de").ok());
+  v1::TokenPair pair;
+  const int free_failures = ThrottlePolicy{}.address.free_failures;
+  // A different e-mail every time: the per-pair counters never come into play.
+  for (int i = 0; i <= free_failures; ++i) {
+    EXPECT_EQ(SignIn("guess" + std::to_string(i) + "@example.de", "Wrong-password-1", &pair,
+                     "203.0.113.66")
+                  .error_code(),
+              grpc::StatusCode::UNAUTHENTICATED)
+        << i;
+  }
+  // Now that address waits whatever e-mail it tries, even with the right password.
+  EXPECT_EQ(SignIn("victim@example.de", kPassword, &pair, "203.0.113.66").error_code(),
+            grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(SignIn("fresh@example.de", "Wrong-password-1", &pair, "203.0.113.66").error_code(),
+            grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_TRUE(SignIn("victim@example.de", kPassword, &pair, "198.51.100.4").ok());
+  clock_->Advance(1s);  // the first backoff step
+  EXPECT_TRUE(SignIn("victim@example.de", kPassword, &pair, "203.0.113.66").ok());
+  // A success does not wipe the address's record: the next failure waits longer.
+  EXPECT_EQ(
+      SignIn("guess-again@example.de", "Wrong-password-1", &pair, "203.0.113.66").error_code(),
+      grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(SignIn("victim@example.de", kPassword, &pair, "203.0.113.66").error_code(),
+            grpc::StatusCode::RESOURCE_EXHAUSTED);
+  clock_->Advance(2s);
+  EXPECT_TRUE(SignIn("victim@example.de", kPassword, &pair, "203.0.113.66").ok());
+}
+
+TEST_F(AccountsServiceTest, SignInRefusesPasswordsLongerThanTheLimitItNames) {
+  ASSERT_TRUE(Register("long@example.de").ok());
+  v1::TokenPair pair;
+  const grpc::Status too_long = SignIn("long@example.de", std::string(129, 'x'), &pair);
+  EXPECT_EQ(too_long.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(too_long.error_message(), "password: longer than 128 characters");
+  // 128 characters of two bytes each are within the limit, just wrong.
+  std::string umlauts;
+  for (int i = 0; i < 128; ++i) umlauts += "\xc3\xa4";
+  EXPECT_EQ(SignIn("long@example.de", umlauts, &pair).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+}
+
+TEST_F(AccountsServiceTest, KnownAddressesAreKeptAsHashesWithTheirLastSignIn) {
+  v1::Account account;
+  ASSERT_TRUE(Register("addresses@example.de", &account).ok());
+  v1::TokenPair pair;
+  ASSERT_TRUE(SignIn("addresses@example.de", kPassword, &pair, "198.51.100.4").ok());
+  clock_->Advance(1min);
+  ASSERT_TRUE(SignIn("addresses@example.de", kPassword, &pair, "203.0.113.5").ok());
+  EXPECT_EQ(SignIn("addresses@example.de", "Wrong-password-1", &pair, "192.0.2.1").error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);  // a failure makes no address known
+  auto known = throttle_->KnownAddresses(account.account_id());
+  ASSERT_TRUE(known.ok()) << known.status();
+  ASSERT_EQ(known->size(), 2u);
+  EXPECT_EQ((*known)[0].address_hash, infra::HexEncode(infra::Sha256("203.0.113.5")));
+  EXPECT_EQ((*known)[0].last_success_ms, infra::UnixMillis(clock_->Now()));
+  EXPECT_EQ((*known)[1].address_hash, infra::HexEncode(infra::Sha256("198.51.100.4")));
+  EXPECT_EQ((*known)[1].last_success_ms, infra::UnixMillis(clock_->Now() - 1min));
+}
+
 TEST_F(AccountsServiceTest, SignInUpgradesHashesMadeWithWeakerParameters) {
   v1::Account account;
   ASSERT_TRUE(Register("upgrade@example.de", &account).ok());
@@ -399,6 +667,19 @@ TEST_F(AccountsServiceTest, RefreshRotatesAndReuseRevokesTheFamily) {
   EXPECT_EQ(reuse.error_code(), grpc::StatusCode::UNAUTHENTICATED);
   EXPECT_THAT(reuse.error_message(), HasSubstr("already used"));
   EXPECT_EQ(Refresh(third.refresh_token(), &stolen).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+}
+
+TEST_F(AccountsServiceTest, RefreshTokensAreStoredOnlyAsHashes) {
+  const v1::TokenPair first = RegisterAndSignIn("hashed@example.de");
+  v1::TokenPair second;
+  ASSERT_TRUE(Refresh(first.refresh_token(), &second).ok());
+  const std::string everything = DumpRedis();
+  for (const v1::TokenPair* pair : {&first, static_cast<const v1::TokenPair*>(&second)}) {
+    const std::string secret = pair->refresh_token().substr(27);
+    EXPECT_THAT(everything, Not(HasSubstr(secret)));
+    EXPECT_THAT(everything, HasSubstr(infra::HexEncode(infra::Sha256(secret))));
+    EXPECT_THAT(everything, Not(HasSubstr(pair->access_token())));
+  }
 }
 
 TEST_F(AccountsServiceTest, RefreshTokensExpireWhenIdleAndAtTheirAbsoluteEnd) {
@@ -507,6 +788,49 @@ TEST_F(AccountsServiceTest, PasswordResetIsSingleUseExpiresAndEndsAllSessions) {
             grpc::StatusCode::NOT_FOUND);
 }
 
+TEST_F(AccountsServiceTest, ARejectedNewPasswordDoesNotSpendTheResetToken) {
+  ASSERT_TRUE(Register("resetter@example.de").ok());
+  ASSERT_TRUE(RequestReset("resetter@example.de").ok());
+  const std::string token = LastResetToken();
+  for (const std::string& personal : {std::string("Anna Schmidt"), std::string("resetter"),
+                                      std::string("Resetter@Example.de")}) {
+    const grpc::Status refused = ConfirmReset(token, personal);
+    EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << personal;
+    EXPECT_THAT(refused.error_message(), ::testing::StartsWith("new_password:"));
+  }
+  ASSERT_TRUE(ConfirmReset(token, "Zuruecksetzen-ist-gut-9").ok());
+  v1::TokenPair pair;
+  EXPECT_TRUE(SignIn("resetter@example.de", "Zuruecksetzen-ist-gut-9", &pair).ok());
+}
+
+TEST_F(AccountsServiceTest, PasswordResetIsOneTransactionWithSessionsAndEvents) {
+  v1::Account account;
+  v1::TokenPair session = RegisterAndSignIn("reset-tx@example.de", &account);
+  ASSERT_TRUE(RequestReset("reset-tx@example.de").ok());
+  const std::string token = LastResetToken();
+  // The event cannot be written: password, verification, sessions and token stay as they were.
+  BreakEvents();
+  EXPECT_FALSE(ConfirmReset(token, "Zuruecksetzen-ist-gut-9").ok());
+  RepairEvents();
+  EXPECT_FALSE(accounts_->Get(account.account_id())->verified);
+  ASSERT_TRUE(Refresh(session.refresh_token(), &session).ok());
+  v1::TokenPair other;
+  EXPECT_TRUE(SignIn("reset-tx@example.de", kPassword, &other).ok());
+
+  ASSERT_TRUE(ConfirmReset(token, "Zuruecksetzen-ist-gut-9").ok());
+  // Following the mail verified the address: the contact's keeper hears of it, once.
+  EXPECT_TRUE(accounts_->Get(account.account_id())->verified);
+  EXPECT_EQ(CountEvents(&cityhub::events::v1::Event::has_contact_changed), 1);
+  EXPECT_EQ(Events().back().contact_changed().account_id(), account.account_id());
+  v1::TokenPair next;
+  EXPECT_EQ(Refresh(session.refresh_token(), &next).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(Refresh(other.refresh_token(), &next).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(SignIn("reset-tx@example.de", kPassword, &next).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_TRUE(SignIn("reset-tx@example.de", "Zuruecksetzen-ist-gut-9", &next).ok());
+}
+
 // --- profile, roles -------------------------------------------------------------------------
 
 TEST_F(AccountsServiceTest, ProfileCanBeReadAndPartlyUpdated) {
@@ -572,6 +896,21 @@ TEST_F(AccountsServiceTest, OnlyAdminsChangeRolesAndTheTokenCarriesThemAfterRefr
             grpc::StatusCode::INVALID_ARGUMENT);
 }
 
+TEST_F(AccountsServiceTest, BootstrapAdminEmailTakenByAResidentFailsNamingTheSetting) {
+  v1::Account squatter;
+  ASSERT_TRUE(Register("admin@bielefeld.de", &squatter).ok());
+  const absl::Status status = service_->EnsureAdmin("admin@bielefeld.de", "Admin-Passwort-2026");
+  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(status.message()), HasSubstr("CITYHUB_BOOTSTRAP_ADMIN_EMAIL"));
+  // The account is not promoted: whoever registered it chose its password.
+  EXPECT_THAT(accounts_->Get(squatter.account_id())->roles, ::testing::ElementsAre("citizen"));
+  v1::TokenPair pair;
+  EXPECT_EQ(SignIn("admin@bielefeld.de", "Admin-Passwort-2026", &pair).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  ASSERT_TRUE(SignIn("admin@bielefeld.de", kPassword, &pair).ok());
+  EXPECT_FALSE(verifier_->Verify(pair.access_token())->HasRole("admin"));
+}
+
 // --- privacy --------------------------------------------------------------------------------
 
 TEST_F(AccountsServiceTest, ExportHoldsAccountAuditAndSessionsButNoSecrets) {
@@ -586,11 +925,62 @@ TEST_F(AccountsServiceTest, ExportHoldsAccountAuditAndSessionsButNoSecrets) {
   EXPECT_THAT(kinds, ::testing::ElementsAre("sign_in_failed", "sign_in", "registered"));
   EXPECT_EQ(data.accounts().audit(0).client(), "127.0.0.0/24");
   EXPECT_EQ(data.accounts().sessions_size(), 1);
+  // The address signed in from, as a digest with its time; never the address itself.
+  ASSERT_EQ(data.accounts().known_addresses_size(), 1);
+  EXPECT_GE(data.accounts().known_addresses(0).address_hash().size(), 32u);
+  EXPECT_GT(data.accounts().known_addresses(0).last_sign_in_at().seconds(), 0);
   const std::string all = data.DebugString();
+  EXPECT_THAT(all, Not(HasSubstr("127.0.0.1")));
   EXPECT_THAT(all, Not(HasSubstr("argon2")));
   EXPECT_THAT(all, Not(HasSubstr(kPassword)));
   EXPECT_THAT(all, Not(HasSubstr("Wrong-password-1")));
   EXPECT_THAT(all, Not(HasSubstr(pair.refresh_token().substr(27))));
+}
+
+TEST_F(AccountsServiceTest, AuditRecordsPasswordAndRoleChangesWithoutSecrets) {
+  ASSERT_TRUE(service_->EnsureAdmin("admin@bielefeld.de", "Admin-Passwort-2026").ok());
+  v1::TokenPair admin;
+  ASSERT_TRUE(SignIn("admin@bielefeld.de", "Admin-Passwort-2026", &admin).ok());
+  v1::Account anna;
+  const v1::TokenPair first = RegisterAndSignIn("audit-me@example.de", &anna);
+
+  v1::ChangePasswordRequest change;
+  change.set_current_password(kPassword);
+  change.set_new_password("Neues-Passwort-fuer-2027");
+  v1::ChangePasswordResponse changed;
+  ASSERT_TRUE(stub_->ChangePassword(Ctx(first.access_token()).get(), change, &changed).ok());
+  ASSERT_TRUE(RequestReset("audit-me@example.de").ok());
+  const std::string reset_token = LastResetToken();
+  ASSERT_TRUE(ConfirmReset(reset_token, "Zuruecksetzen-ist-gut-9").ok());
+  v1::SetRolesRequest roles;
+  roles.set_account_id(anna.account_id());
+  roles.add_roles("operator");
+  roles.add_departments("streets");
+  v1::Account updated;
+  ASSERT_TRUE(stub_->SetRoles(Ctx(admin.access_token()).get(), roles, &updated).ok());
+
+  v1::TokenPair now;
+  ASSERT_TRUE(SignIn("audit-me@example.de", "Zuruecksetzen-ist-gut-9", &now).ok());
+  v1::PersonalDataExport data;
+  ASSERT_TRUE(stub_->ExportMyData(Ctx(now.access_token()).get(), {}, &data).ok());
+  std::vector<std::string> kinds;
+  for (const auto& a : data.accounts().audit()) kinds.push_back(a.kind());
+  EXPECT_THAT(kinds, ::testing::IsSupersetOf({"password_changed", "password_reset_requested",
+                                              "password_reset", "roles_changed"}));
+  auto audit =
+      client().Command({"LRANGE", "accounts:audit:{" + anna.account_id() + "}", "0", "-1"});
+  ASSERT_TRUE(audit.ok());
+  std::string stored;
+  for (const auto& r : audit->elements()) stored += r.str();
+  for (const std::string& text : {data.DebugString(), stored}) {
+    for (const std::string& secret :
+         {std::string(kPassword), std::string("Neues-Passwort-fuer-2027"),
+          std::string("Zuruecksetzen-ist-gut-9"), reset_token, first.refresh_token().substr(27),
+          now.refresh_token().substr(27), first.access_token(), admin.access_token()}) {
+      EXPECT_THAT(text, Not(HasSubstr(secret)));
+    }
+    EXPECT_THAT(text, Not(HasSubstr("argon2")));
+  }
 }
 
 TEST_F(AccountsServiceTest, AuditTrailIsCapped) {
@@ -643,6 +1033,42 @@ TEST_F(AccountsServiceTest, JwksPublishesTheKeyThatVerifiesTokens) {
       R"({"keys":[{"kty":"OKP","crv":"Ed25519","x":")" + jwks.keys(0).x() + R"("}]})").ok());
   const v1::TokenPair pair = RegisterAndSignIn("jwks@example.de");
   EXPECT_TRUE(fresh.Verify(pair.access_token()).ok());
+}
+
+TEST_F(AccountsServiceTest, TokensSignedWithThePreviousKeyStayValidAndTheJwksListsBothKeys) {
+  // The key that signed before the rotation is now the previous one.
+  const infra::auth::TokenSigner before(infra::auth::Ed25519Key::Generate(),
+                                        infra::auth::TokenSettings{}, *clock_);
+  PublishWith(&before.key());
+  v1::Account account;
+  const v1::TokenPair current = RegisterAndSignIn("rotated@example.de", &account);
+  infra::auth::AccessClaims claims;
+  claims.subject = account.account_id();
+  claims.roles = {"citizen"};
+  const std::string old_token = before.Sign(claims);
+  v1::Account me;
+  const grpc::Status got = stub_->GetMe(Ctx(old_token).get(), {}, &me);
+  ASSERT_TRUE(got.ok()) << got.error_message();
+  EXPECT_EQ(me.account_id(), account.account_id());
+
+  v1::Jwks jwks;
+  ASSERT_TRUE(stub_->GetJwks(Ctx().get(), {}, &jwks).ok());
+  ASSERT_EQ(jwks.keys_size(), 2);
+  EXPECT_EQ(jwks.keys(0).kid(), signer_->key().kid());
+  EXPECT_EQ(jwks.keys(1).kid(), before.key().kid());
+  // A verifier elsewhere (the gateway) that loads this JWKS accepts both generations.
+  std::string json = R"({"keys":[)";
+  for (int i = 0; i < jwks.keys_size(); ++i) {
+    json += (i > 0 ? "," : "") + std::string(R"({"kty":")") + jwks.keys(i).kty() +
+            R"(","crv":")" + jwks.keys(i).crv() + R"(","x":")" + jwks.keys(i).x() + R"("})";
+  }
+  json += "]}";
+  infra::auth::TokenVerifier gateway(infra::auth::TokenSettings{}, *clock_);
+  ASSERT_TRUE(gateway.SetKeysFromJwks(json).ok());
+  EXPECT_TRUE(gateway.Verify(old_token).ok());
+  EXPECT_TRUE(gateway.Verify(current.access_token()).ok());
+  // The signing key named again as the previous one is listed once.
+  EXPECT_EQ(PublishKeys(signer_->key(), &signer_->key()).jwks.keys_size(), 1);
 }
 
 TEST_F(AccountsServiceTest, InternalMethodsNeedTheInternalToken) {

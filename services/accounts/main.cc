@@ -14,6 +14,7 @@
 #include "infra/log.h"
 #include "infra/service_config.h"
 #include "services/accounts/accounts_service.h"
+#include "services/accounts/published_keys.h"
 
 namespace cityhub::accounts {
 namespace {
@@ -96,25 +97,10 @@ int Run() {
   infra::MetricsRegistry metrics;
   infra::redis::Client redis(config.common.redis);
 
-  // Published keys: the signing key, then the previous one while tokens signed by it live.
-  v1::Jwks jwks;
-  std::vector<infra::auth::Ed25519Key> verify_keys;
-  auto add_key = [&](const infra::auth::Ed25519Key& key) {
-    auto* k = jwks.add_keys();
-    k->set_kty("OKP");
-    k->set_crv("Ed25519");
-    k->set_x(infra::Base64UrlEncode(key.public_bytes()));
-    k->set_kid(key.kid());
-    k->set_use("sig");
-    k->set_alg("EdDSA");
-    verify_keys.push_back(infra::auth::Ed25519Key::FromPublicBytes(key.public_bytes()).value());
-  };
-  add_key(*signing_key);
-  if (previous_key) add_key(*previous_key);
-
+  PublishedKeys keys = PublishKeys(*signing_key, previous_key ? &*previous_key : nullptr);
   infra::auth::TokenSigner signer(std::move(*signing_key), config.tokens, clock);
   infra::auth::TokenVerifier verifier(config.tokens, clock);
-  verifier.SetKeys(std::move(verify_keys));
+  verifier.SetKeys(std::move(keys.verify_keys));
   infra::auth::Authorizer authorizer(v1::AccountsService::service_full_name(), verifier,
                                      config.settings.internal_token);
   AccountStore accounts(redis);
@@ -134,8 +120,9 @@ int Run() {
         grpc::CreateChannel(config.notifications_address, grpc::InsecureChannelCredentials()));
   }
 
-  AccountsService service(AccountsDeps{accounts, sessions, throttle, api_keys, hasher, signer, jwks,
-                                       authorizer, clock, requests.get(), notifications.get()},
+  AccountsService service(AccountsDeps{accounts, sessions, throttle, api_keys, hasher, signer,
+                                       keys.jwks, authorizer, clock, requests.get(),
+                                       notifications.get()},
                           config.settings);
 
   infra::GrpcServer server(config.common.server, metrics);
@@ -144,22 +131,38 @@ int Run() {
     infra::log::Error("start_failed", {{"error", status.message()}});
     return 1;
   }
-  // The first admin is created once Redis answers; the service serves meanwhile.
+  // The first admin is created once Redis answers; the service serves meanwhile. A setting
+  // that cannot work (a bad password, an address that belongs to someone else) stops it.
+  absl::Status bootstrap_error;
   std::jthread bootstrap;
   if (!config.admin_email.empty()) {
     bootstrap = std::jthread([&](std::stop_token stop) {
       for (int attempt = 0; !stop.stop_requested(); ++attempt) {
         const absl::Status status = service.EnsureAdmin(config.admin_email, config.admin_password);
         if (status.ok()) return;
+        if (status.code() == absl::StatusCode::kInvalidArgument ||
+            status.code() == absl::StatusCode::kFailedPrecondition) {
+          bootstrap_error = status;
+          server.Stop();
+          return;
+        }
         if (status.code() != absl::StatusCode::kUnavailable || attempt % 10 == 0) {
           infra::log::Warn("bootstrap_admin_failed", {{"error", status.message()}});
         }
-        if (status.code() == absl::StatusCode::kInvalidArgument) return;
         std::this_thread::sleep_for(1s);
       }
     });
   }
   server.Run();
+  if (bootstrap.joinable()) {
+    bootstrap.request_stop();
+    bootstrap.join();
+  }
+  if (!bootstrap_error.ok()) {
+    infra::log::Error("bootstrap_admin_failed", {{"error", bootstrap_error.message()}});
+    std::fprintf(stderr, "accounts: %s\n", std::string(bootstrap_error.message()).c_str());
+    return 2;
+  }
   return 0;
 }
 

@@ -75,6 +75,7 @@ PasswordHasher::PasswordHasher(Argon2Params params, int max_concurrent,
 absl::StatusOr<std::string> PasswordHasher::Hash(std::string_view password) {
   Slot slot(*this);
   if (!slot.held()) return absl::UnavailableError("too many password operations; try again");
+  computations_.fetch_add(1, std::memory_order_relaxed);
   char out[crypto_pwhash_STRBYTES];
   if (crypto_pwhash_str_alg(out, password.data(), password.size(), params_.iterations,
                             static_cast<size_t>(params_.memory_kib) * 1024,
@@ -89,6 +90,7 @@ absl::StatusOr<bool> PasswordHasher::Verify(std::string_view hash, std::string_v
   const std::string terminated(hash);
   Slot slot(*this);
   if (!slot.held()) return absl::UnavailableError("too many password operations; try again");
+  computations_.fetch_add(1, std::memory_order_relaxed);
   const bool ok =
       crypto_pwhash_str_verify(terminated.c_str(), password.data(), password.size()) == 0;
   if (needs_rehash != nullptr) {

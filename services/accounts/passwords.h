@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <semaphore>
@@ -39,6 +40,8 @@ class PasswordHasher final {
   void VerifyAgainstDummy(std::string_view password);
 
   const Argon2Params& params() const { return params_; }
+  // Argon2id computations run so far (hashes and verifications), for metrics.
+  uint64_t computations() const { return computations_.load(std::memory_order_relaxed); }
 
  private:
   class Slot;
@@ -47,6 +50,7 @@ class PasswordHasher final {
   std::chrono::milliseconds max_wait_;
   std::counting_semaphore<> slots_;
   std::string dummy_hash_;
+  std::atomic<uint64_t> computations_{0};
 };
 
 // 8..128 characters, not a well-known password, not the e-mail's local part or the display

@@ -1,9 +1,11 @@
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "infra/redis/client.h"
@@ -17,6 +19,10 @@
 //     cannot lock a resident out of their own devices.
 // E-mails and addresses are stored only as hashes; unknown e-mails are throttled exactly like
 // known ones, so throttling reveals nothing about which accounts exist.
+//
+// Checking the gate and counting the attempt are one script (Reserve), before the password is
+// checked: N parallel guesses are counted like N sequential ones instead of all passing a gate
+// that none of them has closed yet. A right password takes its count back.
 //
 //   accounts:throttle:pair:{email hash}:<address hash>   HASH fails, until
 //   accounts:throttle:addr:{address hash}                HASH fails, until
@@ -37,17 +43,46 @@ struct ThrottlePolicy {
   int known_addresses = 20;
 };
 
+// The gate's answer to one attempt. An admitted attempt already counts as a failure on all
+// three counters, so that parallel attempts see it at once; what the password check finds is
+// reported with RecordSuccess or Release.
+struct ThrottleReservation {
+  // > 0: refused, wait this long; nothing was counted.
+  int64_t wait_ms = 0;
+  bool admitted() const { return wait_ms == 0; }
+  std::string email_hash;
+  std::string address_hash;
+  // Per counter (pair, address, e-mail): the `until` this attempt set (0: none), and the one
+  // it replaced (0: none), so that taking the attempt back restores the earlier wait.
+  std::array<int64_t, 3> set_until{};
+  std::array<int64_t, 3> previous_until{};
+};
+
+// A client address the account signed in from, as a hash, with the last success.
+struct KnownAddress {
+  std::string address_hash;
+  int64_t last_success_ms = 0;
+};
+
 class ThrottleStore final {
  public:
   ThrottleStore(infra::redis::Client& redis, ThrottlePolicy policy);
 
-  // Milliseconds to wait before the next attempt (0: go ahead). `account_id` may be empty.
-  absl::StatusOr<int64_t> WaitMs(std::string_view email_hash, std::string_view address_hash,
-                                 std::string_view account_id, int64_t now_ms);
-  absl::Status RecordFailure(std::string_view email_hash, std::string_view address_hash,
+  // The gate and the count in one step: refuses the attempt if the counters say wait,
+  // otherwise counts it as a failure. `account_id` may be empty (unknown e-mail).
+  absl::StatusOr<ThrottleReservation> Reserve(std::string_view email_hash,
+                                              std::string_view address_hash,
+                                              std::string_view account_id, int64_t now_ms);
+  // The reserved attempt had the right password: clears the pair and e-mail counters, takes
+  // the attempt back from the address counter and remembers the address as known.
+  absl::Status RecordSuccess(const ThrottleReservation& reservation, std::string_view account_id,
                              int64_t now_ms);
-  absl::Status RecordSuccess(std::string_view email_hash, std::string_view address_hash,
-                             std::string_view account_id, int64_t now_ms);
+  // The reserved attempt must not count (the password was right, or it could not be checked):
+  // takes it back from all three counters.
+  absl::Status Release(const ThrottleReservation& reservation);
+
+  // The addresses the account signed in from, most recent first.
+  absl::StatusOr<std::vector<KnownAddress>> KnownAddresses(std::string_view account_id);
 
  private:
   infra::redis::Client& redis_;
