@@ -73,6 +73,9 @@ absl::StatusOr<ImageInfo> SniffPng(std::string_view d) {
   return ImageInfo{"image/png", static_cast<int>(Be32(d, 16)), static_cast<int>(Be32(d, 20))};
 }
 
+// The VP8X chunk's payload: flags, reserved bytes, canvas width and height.
+constexpr uint32_t kVp8xSize = 10;
+
 absl::StatusOr<ImageInfo> SniffWebp(std::string_view d) {
   if (d.size() < 30 || Le32(d, 4) + 8 > d.size() + 1) return Bad("not a well-formed WebP");
   const std::string_view chunk = d.substr(12, 4);
@@ -87,6 +90,7 @@ absl::StatusOr<ImageInfo> SniffWebp(std::string_view d) {
     info.width = static_cast<int>((bits & 0x3fff) + 1);
     info.height = static_cast<int>(((bits >> 14) & 0x3fff) + 1);
   } else if (chunk == "VP8X") {
+    if (Le32(d, 16) < kVp8xSize) return Bad("not a well-formed WebP");
     info.width = static_cast<int>(Le24(d, 24) + 1);
     info.height = static_cast<int>(Le24(d, 27) + 1);
   } else {
@@ -139,7 +143,12 @@ absl::StatusOr<std::string> StripWebp(std::string_view d) {
     const size_t size = Le32(d, i + 4);
     const size_t padded = size + (size & 1);
     if (size > end - i - 8) return Bad("not a well-formed WebP");
-    if (type == "VP8X") vp8x_at = out.size();
+    if (type == "VP8X") {
+      // The flags are the payload's first byte: a shorter chunk has none, and clearing them
+      // would change the next chunk's header instead.
+      if (size < kVp8xSize) return Bad("not a well-formed WebP");
+      if (vp8x_at == std::string::npos) vp8x_at = out.size();
+    }
     if (type != "EXIF" && type != "XMP ") out.append(d.substr(i, std::min(8 + padded, end - i)));
     i += 8 + padded;
   }

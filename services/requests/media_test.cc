@@ -84,5 +84,26 @@ TEST(StripMetadata, ClearsTheWebpExifFlagAndFixesTheRiffSize) {
   EXPECT_EQ(riff + 8, stripped.size());
 }
 
+// A VP8X chunk declared empty, then the image chunk: there are no flags to clear, and the
+// image chunk's type must not be touched.
+TEST(StripMetadata, RefusesAWebpWhoseVp8xChunkIsTooShortForItsFlags) {
+  const std::string clean = cityhub::testing::TestWebp(16, 16, false);
+  ASSERT_EQ(clean.substr(12, 4), "VP8X");
+  ASSERT_EQ(clean.substr(30, 4), "VP8L");
+  std::string webp = clean.substr(0, 12) + "VP8X" + std::string(4, '\0') + clean.substr(30);
+  const uint32_t riff = static_cast<uint32_t>(webp.size() - 8);
+  for (int k = 0; k < 4; ++k) webp[4 + k] = static_cast<char>((riff >> (8 * k)) & 0xff);
+
+  auto stripped = StripMetadata(webp, ImageInfo{"image/webp", 16, 16});
+  ASSERT_FALSE(stripped.ok()) << "changed the next chunk to " << stripped->substr(20, 4);
+  EXPECT_EQ(stripped.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(stripped.status().message()), ::testing::StartsWith("file: "));
+  EXPECT_FALSE(SniffImage(webp).ok());
+  // The well-formed original still passes whole.
+  auto info = SniffImage(clean);
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_EQ(StripMetadata(clean, *info).value(), clean);
+}
+
 }  // namespace
 }  // namespace cityhub::requests

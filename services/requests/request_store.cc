@@ -5,6 +5,7 @@
 #include <set>
 
 #include "infra/events/events.h"
+#include "infra/ids.h"
 #include "infra/strings.h"
 #include "services/requests/lifecycle.h"
 
@@ -30,6 +31,10 @@ std::string ByOwnerKey(std::string_view account) { return StrCat("requests:by_ow
 std::string FollowersKey(std::string_view id) { return StrCat("requests:followers:{", id, "}"); }
 std::string FollowingKey(std::string_view account) {
   return StrCat("requests:following:{", account, "}");
+}
+std::string IdemPrefix(std::string_view scope) { return StrCat("requests:idem:{", scope, "}:"); }
+std::string IdemOfKey(std::string_view account) {
+  return StrCat("requests:idem_of:{", account, "}");
 }
 std::string CommentsKey(std::string_view id) { return StrCat("requests:comments:{", id, "}"); }
 std::string CommentsByKey(std::string_view account) {
@@ -75,7 +80,8 @@ void AppendEvents(const Events& events, std::vector<Args>* ops) {
 // Writes a request value and runs `ops` (index changes, events) if the precondition holds:
 //   create: the request does not exist and the idempotency key (if any) is unused;
 //   update: the stored version is the expected one.
-// KEYS: request, idempotency key (or the request key again when there is none).
+// KEYS: request, idempotency key, the owner's set of idempotency keys (each the request key
+// again when there is none).
 // ARGV: mode, expected version, data, request id, idempotency ttl s, op count, ops...
 // Returns {1, id} when written, {0, id} when the idempotency key was already used.
 const Script& ApplyScript() {
@@ -100,6 +106,10 @@ end
 redis.call('SET', KEYS[1], string.format('%08x', version + 1) .. ARGV[3])
 if ARGV[1] == 'create' and KEYS[2] ~= KEYS[1] then
   redis.call('SET', KEYS[2], ARGV[4], 'EX', ARGV[5])
+  if KEYS[3] ~= KEYS[1] then
+    redis.call('SADD', KEYS[3], KEYS[2])
+    redis.call('EXPIRE', KEYS[3], ARGV[5])
+  end
 end
 local i = 7
 for _ = 1, tonumber(ARGV[6]) do
@@ -212,6 +222,10 @@ std::vector<IdAndTime> IdsWithScores(const Reply& reply, std::string_view before
 RequestStore::RequestStore(infra::redis::Client& redis, infra::redis::AsyncClient* async)
     : redis_(redis), async_(async) {}
 
+std::string RequestStore::IdempotencyKey(std::string_view scope, std::string_view client_key) {
+  return StrCat(IdemPrefix(scope), infra::HexEncode(infra::Sha256(client_key)));
+}
+
 absl::StatusOr<CreateResult> RequestStore::Create(const StoredRequest& request, const Events& events,
                                                   std::string_view idem_key,
                                                   std::chrono::seconds idem_ttl) {
@@ -222,7 +236,12 @@ absl::StatusOr<CreateResult> RequestStore::Create(const StoredRequest& request, 
   Args argv = {"create", "0", request.SerializeAsString(), request.id(),
                std::to_string(idem_ttl.count()), std::to_string(ops.size())};
   for (const Args& op : ops) AppendOp(op, &argv);
-  auto reply = redis_.Eval(ApplyScript(), {key, idem_key.empty() ? key : std::string(idem_key)}, argv);
+  // The set lives as long as the newest key in it; members that expired earlier are harmless.
+  const bool remember = !idem_key.empty() && !request.account_id().empty();
+  auto reply = redis_.Eval(ApplyScript(),
+                           {key, idem_key.empty() ? key : std::string(idem_key),
+                            remember ? IdemOfKey(request.account_id()) : key},
+                           argv);
   if (!reply.ok()) return reply.status();
   return CreateResult{reply->elements()[1].str(), reply->elements()[0].integer() == 1};
 }
@@ -290,7 +309,7 @@ absl::Status RequestStore::Update(const VersionedRequest& before, const StoredRe
   Args argv = {"update", std::to_string(before.version), after.SerializeAsString(), after.id(), "0",
                std::to_string(ops.size())};
   for (const Args& op : ops) AppendOp(op, &argv);
-  return redis_.Eval(ApplyScript(), {key, key}, argv).status();
+  return redis_.Eval(ApplyScript(), {key, key, key}, argv).status();
 }
 
 absl::StatusOr<std::vector<IdAndTime>> RequestStore::RangeBefore(const std::string& key,
@@ -361,11 +380,14 @@ std::vector<GeoHit> GeoHits(const Reply& reply) {
 absl::StatusOr<std::vector<GeoHit>> RequestStore::Near(std::string_view jurisdiction,
                                                        std::string_view open_service_code,
                                                        double lat, double lon, double radius_m,
-                                                       int count) {
+                                                       GeoLimit limit) {
   const std::string key = open_service_code.empty() ? GeoKey(jurisdiction)
                                                     : GeoOpenKey(jurisdiction, open_service_code);
-  auto reply = redis_.Command({"GEOSEARCH", key, "FROMLONLAT", Num(lon), Num(lat), "BYRADIUS",
-                               Num(radius_m), "m", "WITHDIST", "COUNT", std::to_string(count)});
+  Args command = {"GEOSEARCH", key, "FROMLONLAT", Num(lon), Num(lat)};
+  command.insert(command.end(), {"BYRADIUS", Num(radius_m), "m", "WITHDIST"});
+  command.insert(command.end(), {"COUNT", std::to_string(limit.count)});
+  if (limit.any) command.push_back("ANY");
+  auto reply = redis_.Command(command);
   if (!reply.ok()) return reply.status();
   return GeoHits(*reply);
 }
@@ -373,10 +395,13 @@ absl::StatusOr<std::vector<GeoHit>> RequestStore::Near(std::string_view jurisdic
 absl::StatusOr<std::vector<GeoHit>> RequestStore::InBox(std::string_view jurisdiction,
                                                         double center_lat, double center_lon,
                                                         double width_m, double height_m,
-                                                        int count) {
-  auto reply = redis_.Command({"GEOSEARCH", GeoKey(jurisdiction), "FROMLONLAT", Num(center_lon),
-                               Num(center_lat), "BYBOX", Num(width_m), Num(height_m), "m",
-                               "WITHCOORD", "COUNT", std::to_string(count)});
+                                                        GeoLimit limit) {
+  Args command = {"GEOSEARCH", GeoKey(jurisdiction), "FROMLONLAT", Num(center_lon),
+                  Num(center_lat)};
+  command.insert(command.end(), {"BYBOX", Num(width_m), Num(height_m), "m", "WITHCOORD"});
+  command.insert(command.end(), {"COUNT", std::to_string(limit.count)});
+  if (limit.any) command.push_back("ANY");
+  auto reply = redis_.Command(command);
   if (!reply.ok()) return reply.status();
   return GeoHits(*reply);
 }
@@ -488,9 +513,19 @@ absl::Status RequestStore::ForgetAccount(std::string_view account) {
   }
   auto followed = Following(account);
   if (!followed.ok()) return followed.status();
+  // Idempotency keys name the account (and would answer a retry with a forgotten request).
+  auto idem = redis_.Command({"SMEMBERS", IdemOfKey(account)});
+  if (!idem.ok()) return idem.status();
   std::vector<Args> cleanup;
   for (const std::string& id : *followed) cleanup.push_back({"SREM", FollowersKey(id), std::string(account)});
-  cleanup.push_back({"DEL", FollowingKey(account), CommentsByKey(account), ByOwnerKey(account)});
+  Args del = {"DEL", FollowingKey(account), CommentsByKey(account), ByOwnerKey(account),
+              IdemOfKey(account)};
+  // Never anything but the account's own keys, whatever the set holds.
+  const std::string own = IdemPrefix(account);
+  for (const Reply& k : idem->elements()) {
+    if (k.str().starts_with(own)) del.push_back(k.str());
+  }
+  cleanup.push_back(std::move(del));
   return redis_.Pipeline(cleanup).status();
 }
 

@@ -15,8 +15,9 @@
 #include "infra/redis/client.h"
 
 // Service requests in Redis. A request is a versioned value (a string, not a hash: a hash
-// with a value this long loses Redis's compact encoding and costs twice the memory); its index entries change with it
-// in one script, together with the events that describe the change (transactional outbox).
+// with a value this long loses Redis's compact encoding and costs twice the memory); its index
+// entries change with it in one script, together with the events that describe the change
+// (transactional outbox).
 //
 //   requests:request:{id}                   STRING 8 hex digits of version, then StoredRequest
 //   requests:by_time:{jurisdiction}         ZSET  id → SortScore(id)
@@ -29,6 +30,7 @@
 //   requests:comments:{id}                  LIST  StoredComment, oldest first
 //   requests:comments_by:{account}          SET   "<request id>:<list index>"
 //   requests:idem:{scope}:<key>             STRING request id, for 24 h
+//   requests:idem_of:{account}              SET   the account's idem keys (erased with it)
 //   requests:events                         STREAM domain events
 namespace cityhub::requests {
 
@@ -77,8 +79,13 @@ class RequestStore final {
   // `async` serves the hot read path (GetWithFollowersAsync); may be null in tools.
   RequestStore(infra::redis::Client& redis, infra::redis::AsyncClient* async = nullptr);
 
-  // Stores a new request with its index entries and events. With an idempotency key, a key
-  // used within `idem_ttl` returns the first request's id and creates nothing.
+  // The storage key of a client's Idempotency-Key within `scope` (an account id, or another
+  // name for a group of anonymous callers).
+  static std::string IdempotencyKey(std::string_view scope, std::string_view client_key);
+
+  // Stores a new request with its index entries and events. With an idempotency key (from
+  // IdempotencyKey), a key used within `idem_ttl` returns the first request's id and creates
+  // nothing. The keys of a request with an owner are remembered for ForgetAccount.
   absl::StatusOr<CreateResult> Create(const StoredRequest& request, const Events& events,
                                       std::string_view idem_key, std::chrono::seconds idem_ttl);
 
@@ -109,15 +116,22 @@ class RequestStore final {
                                                        std::string_view before_id, int count);
   // Every id in the jurisdiction's time index (tests, tools).
   absl::StatusOr<int64_t> Count(std::string_view jurisdiction);
-  // Located requests within `radius_m` of a point (by Redis's reckoning) or in a box, at most
-  // `count`, in no particular order. `open_service_code` searches only open requests of that
+  // How many hits a geo search returns: the `count` nearest, or (`any`) the first `count`
+  // Redis comes across, which is cheaper (nothing is sorted) and all of them when there are
+  // no more than `count`.
+  struct GeoLimit {
+    int count = 0;
+    bool any = false;
+  };
+  // Located requests within `radius_m` of a point (by Redis's reckoning) or in a box, within
+  // `limit`, in no particular order. `open_service_code` searches only open requests of that
   // category.
   absl::StatusOr<std::vector<GeoHit>> Near(std::string_view jurisdiction,
                                            std::string_view open_service_code, double lat,
-                                           double lon, double radius_m, int count);
+                                           double lon, double radius_m, GeoLimit limit);
   absl::StatusOr<std::vector<GeoHit>> InBox(std::string_view jurisdiction, double center_lat,
                                             double center_lon, double width_m, double height_m,
-                                            int count);
+                                            GeoLimit limit);
 
   // Follows; publishes `events` only when something changed.
   absl::StatusOr<FollowState> Follow(std::string_view id, std::string_view account, bool follow,
@@ -130,8 +144,9 @@ class RequestStore final {
   absl::StatusOr<std::vector<StoredComment>> Comments(std::string_view id, int64_t start, int count);
   absl::StatusOr<std::vector<StoredComment>> CommentsBy(std::string_view account);
 
-  // Removes every link from `account` to requests, comments and follows (the account was
-  // deleted). The requests stay, without their owner and contact details. Idempotent.
+  // Removes every link from `account` to requests, comments, follows and idempotency keys
+  // (the account was deleted). The requests stay, without their owner and contact details.
+  // Idempotent.
   absl::Status ForgetAccount(std::string_view account);
 
  private:

@@ -1,7 +1,11 @@
-// Near and bounding-box queries over 10 000 random requests equal a brute-force filter.
+// Near and bounding-box queries over many random requests equal a brute-force filter, newest
+// first, across pages, also when an area holds more requests than the candidate cap.
+#include <algorithm>
+#include <functional>
 #include <random>
 #include <set>
 
+#include <google/protobuf/util/time_util.h>
 #include <gtest/gtest.h>
 
 #include "infra/ids.h"
@@ -12,12 +16,14 @@ namespace cityhub::requests {
 namespace {
 
 namespace v1 = cityhub::requests::v1;
+using google::protobuf::util::TimeUtil;
 using namespace std::chrono_literals;
 
 class RequestsGeoTest : public RequestsServiceTest {
  protected:
   // Stores `n` requests at random points of the city straight through the store (filing them
-  // over gRPC would only slow the test down; the query path is what is under test).
+  // over gRPC would only slow the test down; the query path is what is under test). One in
+  // four is a streetlight, one in three is resolved.
   void Seed(int n) {
     std::mt19937_64 rng(20261125);
     std::uniform_real_distribution<double> lat(51.95, 52.08), lon(8.43, 8.62);
@@ -28,7 +34,7 @@ class RequestsGeoTest : public RequestsServiceTest {
       r.set_jurisdiction_id("bielefeld.de");
       r.set_service_code(i % 4 ? "pothole" : "streetlight");
       r.set_department(i % 4 ? "roads" : "street-lighting");
-      r.set_status(v1::SUBMITTED);
+      r.set_status(i % 3 ? v1::SUBMITTED : v1::RESOLVED);
       r.set_has_location(true);
       r.set_lat(lat(rng));
       r.set_long_(lon(rng));
@@ -38,19 +44,45 @@ class RequestsGeoTest : public RequestsServiceTest {
     }
   }
 
-  // Every id a list query returns, following page tokens.
-  std::set<std::string> All(v1::ListRequestsRequest req) {
-    std::set<std::string> out;
-    req.set_page_size(100);
-    for (int pages = 0; pages < 200; ++pages) {
+  // Every id a list query returns, in the order returned, following page tokens; each page
+  // holds at most `page_size`.
+  std::vector<std::string> All(v1::ListRequestsRequest req, int page_size = 100) {
+    std::vector<std::string> out;
+    req.set_page_size(page_size);
+    for (int pages = 0; pages < 5000; ++pages) {
       v1::ListRequestsResponse page;
       const grpc::Status s = stub_->ListRequests(Ctx().get(), req, &page);
       EXPECT_TRUE(s.ok()) << s.error_message();
-      for (const auto& r : page.requests()) EXPECT_TRUE(out.insert(r.request_id()).second);
-      if (page.next_page_token().empty()) break;
+      if (!s.ok()) break;
+      EXPECT_LE(page.requests_size(), page_size);
+      for (const auto& r : page.requests()) out.push_back(r.request_id());
+      if (page.next_page_token().empty()) return out;
       req.set_page_token(page.next_page_token());
     }
+    ADD_FAILURE() << "no last page";
     return out;
+  }
+
+  // The seeded ids for which `keep` holds, newest first (ids are ULIDs).
+  std::vector<std::string> Expected(const std::function<bool(const StoredRequest&)>& keep) const {
+    std::vector<std::string> out;
+    for (const auto& p : points_) {
+      if (keep(p)) out.push_back(p.id());
+    }
+    std::sort(out.begin(), out.end(), std::greater<>());
+    return out;
+  }
+
+  static std::function<bool(const StoredRequest&)> InRadius(const v1::ListRequestsRequest& q) {
+    return [q](const StoredRequest& p) {
+      return DistanceM(q.lat(), q.long_(), p.lat(), p.long_()) <= q.radius_m();
+    };
+  }
+  static std::function<bool(const StoredRequest&)> InBox(const v1::ListRequestsRequest& q) {
+    return [q](const StoredRequest& p) {
+      return p.lat() >= q.min_lat() && p.lat() <= q.max_lat() && p.long_() >= q.min_long() &&
+             p.long_() <= q.max_long();
+    };
   }
 
   std::vector<StoredRequest> points_;
@@ -65,37 +97,102 @@ TEST_F(RequestsGeoTest, NearAndBoxQueriesEqualABruteForceFilter) {
     near.set_lat(lat(rng));
     near.set_long_(lon(rng));
     near.set_radius_m(radius(rng));
-    std::set<std::string> expected;
-    for (const auto& p : points_) {
-      if (DistanceM(near.lat(), near.long_(), p.lat(), p.long_()) <= near.radius_m()) expected.insert(p.id());
-    }
-    EXPECT_EQ(All(near), expected) << "near query " << q;
+    EXPECT_EQ(All(near), Expected(InRadius(near))) << "near query " << q;
 
     v1::ListRequestsRequest box;
     box.set_min_lat(lat(rng));
     box.set_min_long(lon(rng));
     box.set_max_lat(box.min_lat() + 0.01);
     box.set_max_long(box.min_long() + 0.015);
-    std::set<std::string> in_box;
-    for (const auto& p : points_) {
-      if (p.lat() >= box.min_lat() && p.lat() <= box.max_lat() && p.long_() >= box.min_long() &&
-          p.long_() <= box.max_long()) {
-        in_box.insert(p.id());
-      }
-    }
-    EXPECT_EQ(All(box), in_box) << "box query " << q;
+    EXPECT_EQ(All(box), Expected(InBox(box))) << "box query " << q;
 
     // Filters combine with geo: one category only.
     near.add_service_code("streetlight");
-    std::set<std::string> lights;
-    for (const auto& p : points_) {
-      if (p.service_code() == "streetlight" &&
-          DistanceM(near.lat(), near.long_(), p.lat(), p.long_()) <= near.radius_m()) {
-        lights.insert(p.id());
-      }
-    }
-    EXPECT_EQ(All(near), lights) << "near+category query " << q;
+    const auto in_radius = InRadius(near);
+    EXPECT_EQ(All(near), Expected([&](const StoredRequest& p) {
+                return p.service_code() == "streetlight" && in_radius(p);
+              }))
+        << "near+category query " << q;
   }
+}
+
+// An area with more requests than the service sorts in memory (5 000 by default) is still
+// listed whole, newest first.
+TEST_F(RequestsGeoTest, AWholeCitySearchListsEveryRequestNewestFirst) {
+  Seed(10000);
+  v1::ListRequestsRequest near;
+  near.set_lat(52.015);
+  near.set_long_(8.525);
+  near.set_radius_m(15000);
+  const std::vector<std::string> everything = Expected([](const StoredRequest&) { return true; });
+  ASSERT_EQ(Expected(InRadius(near)), everything);
+  EXPECT_EQ(All(near), everything);
+
+  v1::ListRequestsRequest box;
+  box.set_min_lat(51.94);
+  box.set_min_long(8.42);
+  box.set_max_lat(52.09);
+  box.set_max_long(8.63);
+  ASSERT_EQ(Expected(InBox(box)), everything);
+  EXPECT_EQ(All(box, 37), everything);
+
+  box.add_status(v1::RESOLVED);
+  EXPECT_EQ(All(box), Expected([](const StoredRequest& p) { return p.status() == v1::RESOLVED; }));
+}
+
+// The same with a cap small enough to cross it in every way a list can be filtered.
+class RequestsGeoSmallCapTest : public RequestsGeoTest {
+ protected:
+  static constexpr int kCap = 50;
+  void SetUp() override {
+    settings_.max_geo_candidates = kCap;
+    RequestsGeoTest::SetUp();
+  }
+};
+
+TEST_F(RequestsGeoSmallCapTest, ListsBeyondTheCandidateCapAreCompleteAndNewestFirst) {
+  Seed(2000);
+  std::mt19937_64 rng(11);
+  std::uniform_real_distribution<double> lat(51.97, 52.06), lon(8.46, 8.59), radius(300, 6000),
+      side(0.005, 0.08);
+  std::uniform_int_distribution<int> page_size(5, 60);
+  const int64_t first_ms = points_.front().requested_ms();
+  size_t over_cap = 0, under_cap = 0;
+  for (int q = 0; q < 30; ++q) {
+    SCOPED_TRACE(q);
+    v1::ListRequestsRequest near;
+    near.set_lat(lat(rng));
+    near.set_long_(lon(rng));
+    near.set_radius_m(radius(rng));
+    const auto in_radius = InRadius(near);
+    const auto expected_near = Expected(in_radius);
+    (expected_near.size() > kCap ? over_cap : under_cap)++;
+    EXPECT_EQ(All(near, page_size(rng)), expected_near) << "near, radius " << near.radius_m();
+
+    v1::ListRequestsRequest box;
+    box.set_min_lat(lat(rng));
+    box.set_min_long(lon(rng));
+    box.set_max_lat(box.min_lat() + side(rng));
+    box.set_max_long(box.min_long() + side(rng));
+    const auto expected_box = Expected(InBox(box));
+    (expected_box.size() > kCap ? over_cap : under_cap)++;
+    EXPECT_EQ(All(box, page_size(rng)), expected_box) << "box";
+
+    // With a category, a status and a time window.
+    near.add_service_code("pothole");
+    near.add_status(v1::RESOLVED);
+    const int64_t since = first_ms + 300, until = first_ms + 1700;
+    *near.mutable_since() = TimeUtil::MillisecondsToTimestamp(since);
+    *near.mutable_until() = TimeUtil::MillisecondsToTimestamp(until);
+    EXPECT_EQ(All(near, page_size(rng)), Expected([&](const StoredRequest& p) {
+                return p.service_code() == "pothole" && p.status() == v1::RESOLVED &&
+                       p.requested_ms() >= since && p.requested_ms() < until && in_radius(p);
+              }))
+        << "filtered near, radius " << near.radius_m();
+  }
+  // Both sides of the cap were exercised.
+  EXPECT_GE(over_cap, 20u);
+  EXPECT_GE(under_cap, 5u);
 }
 
 }  // namespace

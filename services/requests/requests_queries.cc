@@ -31,7 +31,6 @@ constexpr double kMaxRadiusM = 20'000;
 // Geo searches look this much further than asked and then decide by exact coordinates: Redis
 // keeps positions as 52-bit geohashes (about 0.6 m off).
 constexpr double kGeoMarginM = 2.0;
-constexpr int kMaxGeoCandidates = 5000;
 // A list call reads at most this many index entries before answering with a shorter page
 // and a token to go on from.
 constexpr int kMaxScanned = 2000;
@@ -150,11 +149,14 @@ absl::Status RequestsService::GeoPage(const Caller& caller, const std::string& j
                                       v1::ListRequestsResponse* out) {
   // Candidates with what Redis knows of their position: those clearly outside (by more than
   // the geohash error) are dropped at once; the exact check runs on the records, which are
-  // read newest first only until the page is full.
+  // read newest first only until the page is full. Redis is asked for one hit more than the
+  // cap (ANY: it stops looking there and sorts nothing), so a full answer means the area
+  // holds more than can be sorted in memory for every page.
+  const RequestStore::GeoLimit limit{settings_.max_geo_candidates + 1, true};
   absl::StatusOr<std::vector<GeoHit>> hits;
   if (filter.near) {
-    hits = deps_.requests.Near(jurisdiction, "", filter.lat, filter.lon, filter.radius_m + kGeoMarginM,
-                               kMaxGeoCandidates);
+    hits = deps_.requests.Near(jurisdiction, "", filter.lat, filter.lon,
+                               filter.radius_m + kGeoMarginM, limit);
   } else {
     const double center_lat = (filter.min_lat + filter.max_lat) / 2;
     const double center_lon = (filter.min_lon + filter.max_lon) / 2;
@@ -162,9 +164,15 @@ absl::Status RequestsService::GeoPage(const Caller& caller, const std::string& j
     const double width = std::max(DistanceM(filter.min_lat, filter.min_lon, filter.min_lat, filter.max_lon),
                                   DistanceM(filter.max_lat, filter.min_lon, filter.max_lat, filter.max_lon));
     hits = deps_.requests.InBox(jurisdiction, center_lat, center_lon, width + 2 * kGeoMarginM,
-                                height + 2 * kGeoMarginM, kMaxGeoCandidates);
+                                height + 2 * kGeoMarginM, limit);
   }
   if (!hits.ok()) return hits.status();
+  if (static_cast<int>(hits->size()) > settings_.max_geo_candidates) {
+    // A large area: most of the city's requests lie in it, so walking the time index newest
+    // first and checking positions on the records finds a page quickly, and pages stay
+    // complete and in order however many requests the area holds.
+    return ScanPage(caller, jurisdiction, filter, page_size, language, out);
+  }
   constexpr double kEdgeM = 1.5;
   constexpr double kEdgeDeg = 2e-5;  // about 1.4 m of latitude; less than that of longitude here
   std::vector<std::string> ids;
@@ -197,6 +205,42 @@ absl::Status RequestsService::GeoPage(const Caller& caller, const std::string& j
   return absl::OkStatus();
 }
 
+absl::Status RequestsService::ScanPage(const Caller& caller, const std::string& jurisdiction,
+                                       const Filter& filter, int page_size,
+                                       std::string_view language, v1::ListRequestsResponse* out) {
+  const std::string index_code =
+      filter.service_codes.size() == 1 ? *filter.service_codes.begin() : std::string();
+  std::string cursor = filter.before_id;
+  int scanned = 0;
+  const int batch = std::min(kMaxScanned, std::max(page_size * 2, 50));
+  while (out->requests_size() < page_size) {
+    auto ids = deps_.requests.Newest(jurisdiction, index_code, filter.since_ms, filter.until_ms,
+                                     cursor, batch);
+    if (!ids.ok()) return ids.status();
+    if (ids->empty()) return absl::OkStatus();  // the index is exhausted: no next page
+    std::vector<std::string> keys;
+    for (const auto& i : *ids) keys.push_back(i.id);
+    auto requests = deps_.requests.GetMany(keys);
+    if (!requests.ok()) return requests.status();
+    for (size_t i = 0; i < requests->size(); ++i) {
+      cursor = keys[i];
+      ++scanned;
+      const auto& r = (*requests)[i];
+      if (r && filter.Matches(*r)) {
+        View(caller, *r, language, out->add_requests());
+        if (out->requests_size() == page_size) break;
+      }
+    }
+    if (static_cast<int>(ids->size()) < batch && out->requests_size() < page_size &&
+        cursor == keys.back()) {
+      return absl::OkStatus();  // read to the end of the index
+    }
+    if (scanned >= kMaxScanned) break;
+  }
+  out->set_next_page_token(cursor);
+  return absl::OkStatus();
+}
+
 grpc::Status RequestsService::DoListRequests(grpc::ServerContextBase* ctx,
                                            const v1::ListRequestsRequest* req,
                                            v1::ListRequestsResponse* response) {
@@ -225,39 +269,7 @@ grpc::Status RequestsService::DoListRequests(grpc::ServerContextBase* ctx,
   if (filter->near || filter->box) {
     return Done(ctx, GeoPage(*caller, *jurisdiction, *filter, *page_size, *language, response));
   }
-
-  // Newest first from a time index, filtered as it is read.
-  const std::string index_code =
-      filter->service_codes.size() == 1 ? *filter->service_codes.begin() : std::string();
-  std::string cursor = filter->before_id;
-  int scanned = 0;
-  const int batch = std::min(kMaxScanned, std::max(*page_size * 2, 50));
-  while (response->requests_size() < *page_size) {
-    auto ids = deps_.requests.Newest(*jurisdiction, index_code, filter->since_ms, filter->until_ms,
-                                     cursor, batch);
-    if (!ids.ok()) return Done(ctx, ids.status());
-    if (ids->empty()) return grpc::Status::OK;  // the index is exhausted: no next page
-    std::vector<std::string> keys;
-    for (const auto& i : *ids) keys.push_back(i.id);
-    auto requests = deps_.requests.GetMany(keys);
-    if (!requests.ok()) return Done(ctx, requests.status());
-    for (size_t i = 0; i < requests->size(); ++i) {
-      cursor = keys[i];
-      ++scanned;
-      const auto& r = (*requests)[i];
-      if (r && filter->Matches(*r)) {
-        View(*caller, *r, *language, response->add_requests());
-        if (response->requests_size() == *page_size) break;
-      }
-    }
-    if (static_cast<int>(ids->size()) < batch && response->requests_size() < *page_size &&
-        cursor == keys.back()) {
-      return grpc::Status::OK;  // read to the end of the index
-    }
-    if (scanned >= kMaxScanned) break;
-  }
-  response->set_next_page_token(cursor);
-  return grpc::Status::OK;
+  return Done(ctx, ScanPage(*caller, *jurisdiction, *filter, *page_size, *language, response));
 }
 
 grpc::Status RequestsService::DoListMyRequests(grpc::ServerContextBase* ctx,
@@ -296,7 +308,8 @@ grpc::Status RequestsService::DoSuggestDuplicates(grpc::ServerContextBase* ctx,
   auto service = deps_.catalogue.Find(jurisdiction, req->service_code());
   if (!service.ok()) return Done(ctx, service.status());
   auto nearby = deps_.requests.Near(jurisdiction, req->service_code(), req->lat(), req->long_(),
-                                    settings_.duplicate_radius_m + kGeoMarginM, 200);
+                                    settings_.duplicate_radius_m + kGeoMarginM,
+                                    RequestStore::GeoLimit{200, false});
   if (!nearby.ok()) return Done(ctx, nearby.status());
   std::vector<std::string> ids;
   for (const auto& h : *nearby) ids.push_back(h.id);

@@ -17,6 +17,7 @@
 #include "services/requests/attributes.h"
 #include "services/requests/lifecycle.h"
 #include "services/requests/media.h"
+#include "services/requests/utf8_check.h"
 
 namespace cityhub::requests {
 
@@ -278,7 +279,7 @@ grpc::Status RequestsService::DoUploadMedia(grpc::ServerContextBase* ctx, const 
   auto caller = deps_.authorizer.Authorize(*ctx, "UploadMedia");
   if (!caller.ok()) return Done(ctx, caller.status());
   if (!caller->email_verified) {
-    return Done(ctx, absl::PermissionDeniedError("verify your e-mail address before uploading photos"));
+    return Done(ctx, absl::PermissionDeniedError("verify your e-mail address first"));
   }
   auto info = SniffImage(req->file().data());
   if (!info.ok()) return Done(ctx, info.status());
@@ -315,6 +316,20 @@ grpc::Status RequestsService::DoGetMedia(grpc::ServerContextBase* ctx, const v1:
 
 // ---------------------------------------------------------------------------------------------
 // Filing and reading requests
+
+grpc::ServerUnaryReactor* RequestsService::CreateRequest(grpc::CallbackServerContext* ctx,
+                                                         const grpc::ByteBuffer* request,
+                                                         grpc::ByteBuffer* response) {
+  v1::CreateRequestRequest req;
+  if (auto s = ParseRequest(*request, &req); !s.ok()) return Reply(ctx, Done(ctx, s));
+  v1::ServiceRequest out;
+  const grpc::Status status = DoCreateRequest(ctx, &req, &out);
+  if (status.ok()) {
+    grpc::Slice slice(out.SerializeAsString());
+    *response = grpc::ByteBuffer(&slice, 1);
+  }
+  return Reply(ctx, status);
+}
 
 grpc::Status RequestsService::DoCreateRequest(grpc::ServerContextBase* ctx,
                                             const v1::CreateRequestRequest* req,
@@ -424,7 +439,7 @@ grpc::Status RequestsService::DoCreateRequest(grpc::ServerContextBase* ctx,
     // residents who happen to send one key never get each other's answer.
     const std::string scope = caller->signed_in() ? caller->account_id
                                                   : StrCat("anonymous:", infra::HexEncode(infra::Sha256(HostOf(caller->client_address))));
-    idem_key = StrCat("requests:idem:{", scope, "}:", infra::HexEncode(infra::Sha256(*idem)));
+    idem_key = RequestStore::IdempotencyKey(scope, *idem);
   }
   auto result = deps_.requests.Create(r, {event}, idem_key, settings_.idempotency_ttl);
   if (!result.ok()) return Done(ctx, result.status());

@@ -26,6 +26,9 @@ struct RequestsSettings {
   // Duplicate suggestions: open requests of the category this close and this recent.
   double duplicate_radius_m = 50;
   std::chrono::hours duplicate_window{24 * 30};
+  // Near and box lists sort up to this many geo hits in memory; an area holding more is read
+  // from the time index instead, filtered by position (complete either way).
+  int max_geo_candidates = 5000;
 };
 
 struct RequestsDeps {
@@ -41,7 +44,10 @@ struct RequestsDeps {
 // it reads through the pipelining AsyncClient and finishes from the reply. The other methods
 // run inline on the callback thread with short blocking Redis round trips (and file access
 // for media); nothing here waits on another gRPC call, so the callback threads cannot deadlock.
-class RequestsService final : public cityhub::requests::v1::RequestsService::CallbackService {
+// CreateRequest receives its message raw and parses it itself (see there).
+class RequestsService final
+    : public cityhub::requests::v1::RequestsService::WithRawCallbackMethod_CreateRequest<
+          cityhub::requests::v1::RequestsService::CallbackService> {
  public:
   RequestsService(RequestsDeps deps, RequestsSettings settings);
 
@@ -65,7 +71,6 @@ class RequestsService final : public cityhub::requests::v1::RequestsService::Cal
   CITYHUB_RPC(CreateService, CreateServiceRequest, Service);
   CITYHUB_RPC(UpdateService, UpdateServiceRequest, Service);
   CITYHUB_RPC(UploadMedia, UploadMediaRequest, Media);
-  CITYHUB_RPC(CreateRequest, CreateRequestRequest, ServiceRequest);
   CITYHUB_RPC(ListRequests, ListRequestsRequest, ListRequestsResponse);
   CITYHUB_RPC(ListMyRequests, ListMyRequestsRequest, ListRequestsResponse);
   CITYHUB_RPC(SuggestDuplicates, SuggestDuplicatesRequest, ListRequestsResponse);
@@ -85,6 +90,15 @@ class RequestsService final : public cityhub::requests::v1::RequestsService::Cal
   grpc::Status DoGetMedia(grpc::ServerContextBase* ctx,
                           const cityhub::requests::v1::GetMediaRequest* request,
                           cityhub::api::HttpBody* response);
+  // Free text comes from residents' phones and partners' systems: text that is not UTF-8 is
+  // INVALID_ARGUMENT naming the field, where protobuf's parser would refuse the whole message
+  // and gRPC answer UNIMPLEMENTED without a word.
+  grpc::ServerUnaryReactor* CreateRequest(grpc::CallbackServerContext* ctx,
+                                          const grpc::ByteBuffer* request,
+                                          grpc::ByteBuffer* response) override;
+  grpc::Status DoCreateRequest(grpc::ServerContextBase* ctx,
+                               const cityhub::requests::v1::CreateRequestRequest* request,
+                               cityhub::requests::v1::ServiceRequest* response);
   grpc::ServerUnaryReactor* GetRequest(grpc::CallbackServerContext* ctx,
                                        const cityhub::requests::v1::GetRequestRequest* request,
                                        cityhub::requests::v1::ServiceRequest* response) override;
@@ -98,6 +112,10 @@ class RequestsService final : public cityhub::requests::v1::RequestsService::Cal
   absl::Status GeoPage(const infra::auth::Caller& caller, const std::string& jurisdiction,
                        const Filter& filter, int page_size, std::string_view language,
                        cityhub::requests::v1::ListRequestsResponse* out);
+  // One page from a time index, newest first, filtered as it is read.
+  absl::Status ScanPage(const infra::auth::Caller& caller, const std::string& jurisdiction,
+                        const Filter& filter, int page_size, std::string_view language,
+                        cityhub::requests::v1::ListRequestsResponse* out);
   // The API form of `r` as `caller` may see it.
   void View(const infra::auth::Caller& caller, const StoredRequest& r, std::string_view language,
             cityhub::requests::v1::ServiceRequest* out);

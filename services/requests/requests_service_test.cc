@@ -185,6 +185,116 @@ TEST_F(RequestsServiceTest, BadInputIsRefusedNamingTheField) {
   EXPECT_EQ(Events().size(), 1u);  // nothing was stored for the refused ones
 }
 
+// Protobuf refuses to parse a string field that is not UTF-8, so this is decided before the
+// message is parsed; the client library still sends such bytes (it only logs).
+TEST_F(RequestsServiceTest, InvalidUtf8IsRefusedNamingTheField) {
+  struct Case {
+    std::string name;
+    std::function<void(v1::CreateRequestRequest&)> spoil;
+    std::string field;
+  };
+  const std::vector<Case> cases = {
+      {"description", [](auto& r) { r.set_description("Loch \xC3\x28 vor dem Haus"); },
+       "description"},
+      {"truncated sequence at the end", [](auto& r) { r.set_description("Stra\xC3"); },
+       "description"},
+      {"address", [](auto& r) { r.set_address("Jahnplatz \xFF"); }, "address"},
+      {"contact name", [](auto& r) { r.mutable_contact()->set_first_name("J\xF6rg"); },
+       "contact.first_name"},
+      {"attribute answer",
+       [](auto& r) {
+         (*r.mutable_attributes()->mutable_fields())["problem"].set_string_value("\xED\xA0\x80");
+       },
+       "attributes.problem"},
+  };
+  for (const Case& c : cases) {
+    v1::CreateRequestRequest req = NewRequest("streetlight");
+    c.spoil(req);
+    v1::ServiceRequest out;
+    const grpc::Status s = stub_->CreateRequest(Ctx(kAnna).get(), req, &out);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+        << c.name << ": " << s.error_message();
+    EXPECT_EQ(s.error_message(), c.field + ": not valid UTF-8") << c.name;
+  }
+  // Valid multi-byte text passes, and nothing was stored for the refused ones.
+  v1::CreateRequestRequest ok = NewRequest("streetlight");
+  ok.set_description("Straßenlaterne flackert – seit Montag 💡");
+  v1::ServiceRequest out;
+  const grpc::Status s = stub_->CreateRequest(Ctx(kAnna).get(), ok, &out);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(out.description(), ok.description());
+  EXPECT_EQ(Events().size(), 1u);
+}
+
+TEST_F(RequestsServiceTest, SixPhotosAtFilingAreRefused) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 6; ++i) {
+    v1::UploadMediaRequest upload;
+    upload.mutable_file()->set_data(cityhub::testing::TestPng(4 + i, 4));
+    v1::Media m;
+    ASSERT_TRUE(stub_->UploadMedia(Ctx(kAnna).get(), upload, &m).ok());
+    ids.push_back(m.media_id());
+  }
+  v1::CreateRequestRequest req = NewRequest("graffiti");
+  for (const auto& id : ids) req.add_media_ids(id);
+  v1::ServiceRequest out;
+  const grpc::Status six = stub_->CreateRequest(Ctx(kAnna).get(), req, &out);
+  EXPECT_EQ(six.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(six.error_message(), StartsWith("media_ids:"));
+  EXPECT_THAT(six.error_message(), HasSubstr("at most 5"));
+  EXPECT_TRUE(Events().empty());
+  req.mutable_media_ids()->RemoveLast();
+  const v1::ServiceRequest five = File(kAnna, req);
+  EXPECT_EQ(five.media_ids_size(), 5);
+}
+
+// docs/api.md: unverified accounts read everything public, may unfollow and file anonymously, but
+// may not upload photos, file under their name, comment or follow ("verify your e-mail address
+// first").
+TEST_F(RequestsServiceTest, UnverifiedAccountsMayReadButNotUploadCommentOrFollow) {
+  const v1::ServiceRequest r = File(kAnna, NewRequest("pothole"));
+  Who unverified = kAnna;
+  unverified.verified = false;
+  const auto refused = [](const grpc::Status& s) {
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
+    EXPECT_THAT(s.error_message(), StartsWith("verify your e-mail address first"));
+  };
+
+  v1::UploadMediaRequest upload;
+  upload.mutable_file()->set_data(cityhub::testing::TestPng(8, 8));
+  v1::Media media;
+  refused(stub_->UploadMedia(Ctx(unverified).get(), upload, &media));
+  v1::FollowRequestRequest follow;
+  follow.set_request_id(r.request_id());
+  v1::FollowResponse state;
+  refused(stub_->FollowRequest(Ctx(unverified).get(), follow, &state));
+  v1::AddCommentRequest comment;
+  comment.set_request_id(r.request_id());
+  comment.set_text("Noch da.");
+  v1::Comment added;
+  refused(stub_->AddComment(Ctx(unverified).get(), comment, &added));
+  v1::ServiceRequest filed;
+  refused(stub_->CreateRequest(Ctx(unverified).get(), NewRequest("pothole"), &filed));
+
+  v1::GetRequestRequest get;
+  get.set_request_id(r.request_id());
+  v1::ServiceRequest seen;
+  ASSERT_TRUE(stub_->GetRequest(Ctx(unverified).get(), get, &seen).ok());
+  EXPECT_EQ(seen.follower_count(), 0);
+  v1::UnfollowRequestRequest unfollow;
+  unfollow.set_request_id(r.request_id());
+  ASSERT_TRUE(stub_->UnfollowRequest(Ctx(unverified).get(), unfollow, &state).ok());
+  EXPECT_FALSE(state.following());
+  ASSERT_TRUE(
+      stub_->CreateRequest(Ctx().get(), NewRequest("pothole"), &filed).ok());  // anonymously
+  // Nothing but the two filings happened.
+  const auto events = Events();
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_TRUE(events[0].has_request_created());
+  EXPECT_TRUE(events[1].has_request_created());
+  EXPECT_TRUE(client().Command({"KEYS", "requests:media:*"})->elements().empty());
+}
+
 TEST_F(RequestsServiceTest, UploadsAreRecognisedByContentAndLimitedInSize) {
   v1::UploadMediaRequest upload;
   upload.mutable_file()->set_content_type("image/jpeg");
@@ -298,7 +408,9 @@ TEST_F(RequestsServiceTest, StaffMoveARequestThroughItsLifecycleWithPublicAndInt
   EXPECT_THAT(as_owner.DebugString(), Not(HasSubstr("4711")));
   EXPECT_EQ(as_staff.history(0).internal_note(), "Auftrag 4711, Kolonne Nord");
   EXPECT_EQ(as_staff.history(0).actor_account_id(), kLights.account_id);
-  for (const auto& e : Events()) EXPECT_THAT(e.DebugString(), Not(HasSubstr("4711")));
+  const auto events = Events();
+  ASSERT_EQ(events.size(), 4u);  // created and three changes: the loop below checks them all
+  for (const auto& e : events) EXPECT_THAT(e.DebugString(), Not(HasSubstr("4711")));
   // Reopen, then close.
   t.set_status(v1::IN_PROGRESS);
   ASSERT_TRUE(stub_->TransitionRequest(Ctx(kLights).get(), t, &out).ok());
@@ -308,6 +420,41 @@ TEST_F(RequestsServiceTest, StaffMoveARequestThroughItsLifecycleWithPublicAndInt
   t.set_status(v1::STATUS_UNSPECIFIED);
   EXPECT_EQ(stub_->TransitionRequest(Ctx(kLights).get(), t, &out).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(RequestsServiceTest, EveryTransitionPublishesExactlyOneStatusChangedEvent) {
+  const v1::ServiceRequest r = File(kAnna, NewRequest("streetlight"));
+  v1::TransitionRequestRequest t;
+  t.set_request_id(r.request_id());
+  v1::ServiceRequest out;
+  const std::vector<std::pair<v1::Status, v1::Status>> moves = {
+      {v1::SUBMITTED, v1::ACKNOWLEDGED}, {v1::ACKNOWLEDGED, v1::IN_PROGRESS},
+      {v1::IN_PROGRESS, v1::RESOLVED},   {v1::RESOLVED, v1::IN_PROGRESS},
+      {v1::IN_PROGRESS, v1::REJECTED},   {v1::REJECTED, v1::CLOSED}};
+  for (const auto& [from, to] : moves) {
+    t.set_status(to);
+    t.set_public_note(std::string("nach ") + v1::Status_Name(to));
+    ASSERT_TRUE(stub_->TransitionRequest(Ctx(kLights).get(), t, &out).ok()) << v1::Status_Name(to);
+    // Refused transitions and foreign staff publish nothing.
+    t.set_status(v1::SUBMITTED);
+    EXPECT_EQ(stub_->TransitionRequest(Ctx(kLights).get(), t, &out).error_code(),
+              grpc::StatusCode::FAILED_PRECONDITION);
+    t.set_status(v1::ACKNOWLEDGED);
+    EXPECT_EQ(stub_->TransitionRequest(Ctx(kParks).get(), t, &out).error_code(),
+              grpc::StatusCode::PERMISSION_DENIED);
+  }
+  std::vector<std::pair<v1::Status, v1::Status>> published;
+  int created = 0;
+  for (const auto& e : Events()) {
+    created += e.has_request_created();
+    if (!e.has_request_status_changed()) continue;
+    const auto& changed = e.request_status_changed();
+    EXPECT_EQ(changed.request_id(), r.request_id());
+    EXPECT_EQ(changed.public_note(), std::string("nach ") + v1::Status_Name(changed.to_status()));
+    published.emplace_back(changed.from_status(), changed.to_status());
+  }
+  EXPECT_EQ(created, 1);
+  EXPECT_EQ(published, moves);
 }
 
 TEST_F(RequestsServiceTest, DuplicatesPointAtAnotherRequest) {
@@ -457,6 +604,81 @@ TEST_F(RequestsServiceTest, OwnersAddUpToFivePhotosLater) {
   EXPECT_EQ(stub_->AddMedia(Ctx(kAnna).get(), add, &out).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
 }
 
+TEST_F(RequestsServiceTest, DetailsOfAPrivateCategoryAreShownOnlyToTheReporterAndStaff) {
+  v1::CreateServiceRequest create;
+  auto* s = create.mutable_service();
+  s->set_service_code("noise");
+  s->mutable_names()->set_de("Lärmbelästigung");
+  s->set_department("environment");
+  s->set_sla_hours(72);
+  s->set_details_public(false);
+  s->set_active(true);
+  auto* a = s->add_attributes();
+  a->set_code("source");
+  a->set_datatype("string");
+  a->set_variable(true);
+  v1::Service service;
+  ASSERT_TRUE(stub_->CreateService(Ctx(kAdmin).get(), create, &service).ok());
+  EXPECT_FALSE(service.details_public());
+
+  v1::UploadMediaRequest upload;
+  upload.mutable_file()->set_data(cityhub::testing::TestPng(8, 8));
+  v1::Media media;
+  ASSERT_TRUE(stub_->UploadMedia(Ctx(kAnna).get(), upload, &media).ok());
+  v1::CreateRequestRequest req = NewRequest("noise");
+  req.set_description("Laute Musik im Nachbarhaus, Hausnummer 12.");
+  req.add_media_ids(media.media_id());
+  (*req.mutable_attributes()->mutable_fields())["source"].set_string_value("Nachbar");
+  const v1::ServiceRequest filed = File(kAnna, req);
+  // A public category for contrast: its details are shown to everyone.
+  const v1::ServiceRequest pothole = File(kAnna, NewRequest("pothole"));
+
+  const auto view = [&](const Who& who, const std::string& id) {
+    v1::GetRequestRequest get;
+    get.set_request_id(id);
+    v1::ServiceRequest seen;
+    EXPECT_TRUE(stub_->GetRequest(Ctx(who).get(), get, &seen).ok());
+    return seen;
+  };
+  const Who noise_staff = Operator("01JNOISE000000000000000000", "environment");
+  for (const auto& [name, who] :
+       std::vector<std::pair<std::string, Who>>{{"anonymous", kNobody},
+                                                {"other citizen", kBen},
+                                                {"staff of another department", kParks}}) {
+    SCOPED_TRACE(name);
+    const v1::ServiceRequest seen = view(who, filed.request_id());
+    EXPECT_EQ(seen.status(), v1::SUBMITTED);
+    EXPECT_EQ(seen.lat(), filed.lat());  // the public record itself stays
+    EXPECT_EQ(seen.description(), "");
+    EXPECT_EQ(seen.media_ids_size(), 0);
+    EXPECT_EQ(seen.media_urls_size(), 0);
+    EXPECT_FALSE(seen.has_attributes());
+    EXPECT_THAT(seen.DebugString(), Not(HasSubstr("Nachbar")));
+    EXPECT_EQ(view(who, pothole.request_id()).description(), "Seit drei Tagen dunkel.");
+  }
+  for (const auto& [name, who] : std::vector<std::pair<std::string, Who>>{
+           {"owner", kAnna}, {"staff of the department", noise_staff}, {"admin", kAdmin}}) {
+    SCOPED_TRACE(name);
+    const v1::ServiceRequest seen = view(who, filed.request_id());
+    EXPECT_EQ(seen.description(), "Laute Musik im Nachbarhaus, Hausnummer 12.");
+    ASSERT_EQ(seen.media_ids_size(), 1);
+    EXPECT_EQ(seen.media_ids(0), media.media_id());
+    EXPECT_EQ(seen.media_urls(0), media.url());
+    EXPECT_EQ(seen.attributes().fields().at("source").string_value(), "Nachbar");
+  }
+  // Lists show the same views.
+  v1::ListRequestsRequest list;
+  list.add_service_code("noise");
+  v1::ListRequestsResponse anonymous, owner;
+  ASSERT_TRUE(stub_->ListRequests(Ctx().get(), list, &anonymous).ok());
+  ASSERT_EQ(anonymous.requests_size(), 1);
+  EXPECT_EQ(anonymous.requests(0).description(), "");
+  EXPECT_EQ(anonymous.requests(0).media_urls_size(), 0);
+  ASSERT_TRUE(stub_->ListRequests(Ctx(kAnna).get(), list, &owner).ok());
+  ASSERT_EQ(owner.requests_size(), 1);
+  EXPECT_EQ(owner.requests(0).description(), "Laute Musik im Nachbarhaus, Hausnummer 12.");
+}
+
 // --- queries --------------------------------------------------------------------------------
 
 TEST_F(RequestsServiceTest, ListsAreNewestFirstFilteredAndCursorPaged) {
@@ -528,14 +750,18 @@ TEST_F(RequestsServiceTest, ListsAreNewestFirstFilteredAndCursorPaged) {
 }
 
 TEST_F(RequestsServiceTest, DuplicateSuggestionsAreOpenSameCategoryNearAndRecent) {
-  // Two points 30 m apart, one 80 m away.
-  const v1::ServiceRequest near = File(kAnna, NewRequest("pothole", 52.02110, 8.53250));
-  const v1::ServiceRequest far = File(kAnna, NewRequest("pothole", 52.02182, 8.53250));
-  const v1::ServiceRequest other = File(kAnna, NewRequest("graffiti", 52.02110, 8.53250));
+  // From the searched point: a pothole 30 m away (inside the 50 m radius), another 80 m away
+  // (outside), and graffiti at the first pothole's spot (another category).
+  constexpr double kLat = 52.02137, kLon = 8.53250;
+  const v1::ServiceRequest near = File(kAnna, NewRequest("pothole", 52.02110, kLon));
+  const v1::ServiceRequest far = File(kAnna, NewRequest("pothole", 52.02209, kLon));
+  const v1::ServiceRequest other = File(kAnna, NewRequest("graffiti", 52.02110, kLon));
+  EXPECT_NEAR(DistanceM(kLat, kLon, near.lat(), near.long_()), 30, 0.5);
+  EXPECT_NEAR(DistanceM(kLat, kLon, far.lat(), far.long_()), 80, 0.5);
   v1::SuggestDuplicatesRequest req;
   req.set_service_code("pothole");
-  req.set_lat(52.02137);
-  req.set_long_(8.53250);
+  req.set_lat(kLat);
+  req.set_long_(kLon);
   v1::ListRequestsResponse out;
   ASSERT_TRUE(stub_->SuggestDuplicates(Ctx().get(), req, &out).ok());
   ASSERT_EQ(out.requests_size(), 1);
@@ -550,12 +776,15 @@ TEST_F(RequestsServiceTest, DuplicateSuggestionsAreOpenSameCategoryNearAndRecent
   out.Clear();
   ASSERT_TRUE(stub_->SuggestDuplicates(Ctx().get(), req, &out).ok());
   EXPECT_EQ(out.requests_size(), 0);  // closed requests are no duplicates
-  const v1::ServiceRequest fresh = File(kBen, NewRequest("pothole", 52.02120, 8.53250));
+  const v1::ServiceRequest fresh = File(kBen, NewRequest("pothole", 52.02120, kLon));  // 19 m
+  out.Clear();
+  ASSERT_TRUE(stub_->SuggestDuplicates(Ctx().get(), req, &out).ok());
+  ASSERT_EQ(out.requests_size(), 1);
+  EXPECT_EQ(out.requests(0).request_id(), fresh.request_id());
   clock_->Advance(std::chrono::hours(24 * 31));
   out.Clear();
   ASSERT_TRUE(stub_->SuggestDuplicates(Ctx().get(), req, &out).ok());
   EXPECT_EQ(out.requests_size(), 0);  // older than 30 days
-  (void)fresh;
 }
 
 // --- privacy --------------------------------------------------------------------------------
@@ -563,7 +792,14 @@ TEST_F(RequestsServiceTest, DuplicateSuggestionsAreOpenSameCategoryNearAndRecent
 TEST_F(RequestsServiceTest, ADeletedAccountLeavesAnonymousPublicRecords) {
   v1::CreateRequestRequest req = NewRequest("pothole");
   req.mutable_contact()->set_phone("+49 521 123456");
-  const v1::ServiceRequest r = File(kAnna, req);
+  v1::ServiceRequest r;
+  auto filing = Ctx(kAnna);
+  filing->AddMetadata("idempotency-key", "anna-phone-retry-1");
+  ASSERT_TRUE(stub_->CreateRequest(filing.get(), req, &r).ok());
+  // The key names the account: the check at the end must see it go.
+  auto idem = client().Command({"KEYS", "requests:idem:{" + kAnna.account_id + "}:*"});
+  ASSERT_TRUE(idem.ok());
+  ASSERT_EQ(idem->elements().size(), 1u);
   v1::AddCommentRequest c;
   c.set_request_id(r.request_id());
   c.set_text("Es wird schlimmer.");
@@ -612,7 +848,10 @@ TEST_F(RequestsServiceTest, ADeletedAccountLeavesAnonymousPublicRecords) {
   ASSERT_TRUE(stub_->GetRequest(Ctx().get(), get, &followed).ok());
   EXPECT_EQ(followed.follower_count(), 0);
   auto keys = client().Command({"KEYS", "*" + kAnna.account_id + "*"});
-  EXPECT_TRUE(keys->elements().empty());
+  ASSERT_TRUE(keys.ok());
+  std::vector<std::string> left;
+  for (const auto& k : keys->elements()) left.push_back(k.str());
+  EXPECT_THAT(left, ::testing::IsEmpty());
 }
 
 // --- faults ---------------------------------------------------------------------------------

@@ -30,11 +30,10 @@ void RequestsServiceTest::SetUp() {
   catalogue_ = std::make_unique<Catalogue>(*catalogue_store_, 0ms);
   media_dir_ = cityhub::testing::MakeTempDir("cityhub-media");
   media_ = std::make_unique<MediaStore>(client(), media_dir_);
-  RequestsSettings settings;
-  settings.public_base_url = "https://api.example";
+  settings_.public_base_url = "https://api.example";
   service_ = std::make_unique<RequestsService>(
       RequestsDeps{*requests_, *catalogue_store_, *catalogue_, *media_, *authorizer_, *clock_},
-      settings);
+      settings_);
   std::ifstream in(cityhub::testing::SourcePath("services/requests/catalogue/bielefeld.json"));
   std::stringstream seed;
   seed << in.rdbuf();

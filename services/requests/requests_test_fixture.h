@@ -54,6 +54,8 @@ class RequestsServiceTest : public cityhub::testing::RedisTest {
   // Every event on requests:events, in order.
   std::vector<cityhub::events::v1::Event> Events();
 
+  // The service's settings; a suite may change them before calling this SetUp.
+  RequestsSettings settings_;
   std::unique_ptr<infra::ManualClock> clock_;
   std::unique_ptr<infra::auth::TokenSigner> signer_;
   std::unique_ptr<infra::auth::TokenVerifier> verifier_;
