@@ -8,6 +8,7 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -69,7 +70,8 @@ class Session final : public std::enable_shared_from_this<Session<Stream>> {
         stream_(std::forward<Args>(stream_args)...),
         shared_(shared),
         client_(std::move(client)),
-        tls_(tls) {}
+        tls_(tls),
+        timer_(stream_.get_executor()) {}
 
   ~Session() { shared_.connections.fetch_sub(1); }
 
@@ -90,6 +92,17 @@ class Session final : public std::enable_shared_from_this<Session<Stream>> {
 
   void Write(HttpResponse response) {
     if (closed_ || streaming_) return;
+    if (head_request_) {
+      // HEAD: the GET answer's headers and Content-Length, and no body (a body would be read
+      // as the start of the next response on a kept-alive connection).
+      auto res = std::make_shared<http::response<http::empty_body>>();
+      res->version(11);
+      res->result(static_cast<unsigned>(response.status));
+      for (auto& [k, v] : response.headers) res->insert(k, v);
+      res->keep_alive(keep_alive_);
+      res->content_length(response.body.size());
+      return WriteMessage(std::move(res));
+    }
     auto res = std::make_shared<http::response<http::string_body>>();
     res->version(11);
     res->result(static_cast<unsigned>(response.status));
@@ -97,10 +110,7 @@ class Session final : public std::enable_shared_from_this<Session<Stream>> {
     res->body() = std::move(response.body);
     res->keep_alive(keep_alive_);
     res->prepare_payload();
-    http::async_write(stream_, *res, [self = this->shared_from_this(), res](beast::error_code ec, size_t) {
-      if (ec || !res->keep_alive()) return self->Close();
-      self->WaitForRequest();
-    });
+    WriteMessage(std::move(res));
   }
 
   void StartStream(HttpResponse head) {
@@ -142,6 +152,14 @@ class Session final : public std::enable_shared_from_this<Session<Stream>> {
   auto executor() { return stream_.get_executor(); }
 
  private:
+  template <typename Response>
+  void WriteMessage(std::shared_ptr<Response> res) {
+    http::async_write(stream_, *res, [self = this->shared_from_this(), res](beast::error_code ec, size_t) {
+      if (ec || !res->keep_alive()) return self->Close();
+      self->WaitForRequest();
+    });
+  }
+
   void WaitForRequest() {
     if (buffer_.size() > 0) return ReadHeader();
     // Waiting for the next request on a kept-alive connection: the idle timeout. The very
@@ -158,11 +176,12 @@ class Session final : public std::enable_shared_from_this<Session<Stream>> {
 
   void ReadHeader() {
     first_ = false;
+    head_request_ = false;
     parser_.emplace();
     parser_->header_limit(static_cast<uint32_t>(shared_.options.max_header_bytes));
     parser_->body_limit(std::numeric_limits<uint64_t>::max());
     // Headers must arrive within the header timeout once the request has begun.
-    beast::get_lowest_layer(stream_).expires_after(shared_.options.header_timeout);
+    Arm(shared_.options.header_timeout);
     http::async_read_header(stream_, buffer_, *parser_,
                             [self = this->shared_from_this()](beast::error_code ec, size_t) {
                               self->OnHeader(ec);
@@ -170,8 +189,9 @@ class Session final : public std::enable_shared_from_this<Session<Stream>> {
   }
 
   void OnHeader(beast::error_code ec) {
+    Disarm();
     if (ec == http::error::header_limit) return Refuse(431, "request headers are too large");
-    if (ec == beast::error::timeout) return Refuse(408, "the request took too long to arrive");
+    if (ec && timed_out_) return Refuse(408, "the request took too long to arrive");
     if (ec) return Close();
     const auto& msg = parser_->get();
     HttpRequest head;
@@ -189,26 +209,49 @@ class Session final : public std::enable_shared_from_this<Session<Stream>> {
     head.client_address = client_;
     head.tls = tls_;
     keep_alive_ = msg.keep_alive();
+    head_request_ = msg.method() == http::verb::head;
     const size_t limit = shared_.handler.BodyLimit(head);
     if (msg.has_content_length() && parser_->content_length().value_or(0) > limit) {
       return Refuse(413, infra::StrCat("the request body is larger than ", limit, " bytes"));
     }
     parser_->body_limit(limit);
     head_ = std::move(head);
-    beast::get_lowest_layer(stream_).expires_after(shared_.options.body_timeout);
+    Arm(shared_.options.body_timeout);
     http::async_read(stream_, buffer_, *parser_, [self = this->shared_from_this()](beast::error_code ec, size_t) {
       self->OnBody(ec);
     });
   }
 
   void OnBody(beast::error_code ec) {
+    Disarm();
     if (ec == http::error::body_limit) return Refuse(413, "the request body is too large");
-    if (ec == beast::error::timeout) return Refuse(408, "the request body took too long to arrive");
+    if (ec && timed_out_) return Refuse(408, "the request body took too long to arrive");
     if (ec) return Close();
     HttpRequest request = std::move(head_);
     request.body = std::move(parser_->get().body());
-    beast::get_lowest_layer(stream_).expires_never();
     shared_.handler.Handle(std::move(request), MakeResponder());
+  }
+
+  // The header and body timeouts. Unlike the stream's own expiry (used while idle, where
+  // closing is the answer), this one only cancels the read, so that a 408 can still go out.
+  void Arm(std::chrono::milliseconds timeout) {
+    beast::get_lowest_layer(stream_).expires_never();
+    timed_out_ = false;
+    const uint64_t generation = ++timer_generation_;
+    timer_.expires_after(timeout);
+    timer_.async_wait([weak = this->weak_from_this(), generation](beast::error_code ec) {
+      auto self = weak.lock();
+      // A stale expiry (the read finished first) must not cancel what runs now.
+      if (ec || self == nullptr || generation != self->timer_generation_) return;
+      self->timed_out_ = true;
+      beast::error_code ignored;
+      beast::get_lowest_layer(self->stream_).socket().cancel(ignored);
+    });
+  }
+
+  void Disarm() {
+    ++timer_generation_;
+    timer_.cancel();
   }
 
   // An error answer the server makes itself; the connection closes after it.
@@ -242,6 +285,7 @@ class Session final : public std::enable_shared_from_this<Session<Stream>> {
 
   void Close() {
     if (closed_.exchange(true)) return;
+    Disarm();
     beast::error_code ignored;
     beast::get_lowest_layer(stream_).socket().shutdown(tcp::socket::shutdown_both, ignored);
     beast::get_lowest_layer(stream_).close();
@@ -259,7 +303,11 @@ class Session final : public std::enable_shared_from_this<Session<Stream>> {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   HttpRequest head_;
+  asio::steady_timer timer_;
+  uint64_t timer_generation_ = 0;
+  bool timed_out_ = false;
   bool keep_alive_ = true;
+  bool head_request_ = false;
   bool first_ = true;
   std::atomic<bool> closed_{false};
   bool streaming_ = false;
@@ -329,6 +377,11 @@ struct HttpServer::Impl {
     context->use_certificate_chain_file(shared.options.tls_cert_file, ec);
     if (!ec) context->use_private_key_file(shared.options.tls_key_file, ssl::context::pem, ec);
     if (ec) return absl::InvalidArgumentError(infra::StrCat("TLS certificate or key: ", ec.message()));
+    // A key that does not belong to the certificate (e.g. read between two file updates) would
+    // fail every handshake: keep the old pair then.
+    if (SSL_CTX_check_private_key(context->native_handle()) != 1) {
+      return absl::InvalidArgumentError("TLS key does not match the certificate");
+    }
     std::lock_guard lock(tls_mu);
     tls = std::move(context);
     return absl::OkStatus();
@@ -348,11 +401,14 @@ struct HttpServer::Impl {
     if (ec) return;
     if (shared.connections.fetch_add(1) >= shared.options.max_connections) {
       shared.connections.fetch_sub(1);
-      // Full: a short answer written synchronously, then the door closes.
-      static const std::string kFull =
-          "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\n"
-          "Retry-After: 1\r\nContent-Length: 59\r\n\r\n{\"code\":14,\"message\":\"too many connections\",\"details\":[]}\n";
-      asio::write(socket, asio::buffer(kFull), ec);
+      // Full: a short answer in the handler's format, written synchronously (it fits in the
+      // socket buffer), then the door closes.
+      const HttpResponse full = shared.handler.ServerError(503, "too many connections");
+      std::string raw = "HTTP/1.1 503 Service Unavailable\r\n";
+      for (const auto& [k, v] : full.headers) infra::StrAppend(&raw, k, ": ", v, "\r\n");
+      infra::StrAppend(&raw, "Retry-After: 1\r\nConnection: close\r\nContent-Length: ", full.body.size(),
+                       "\r\n\r\n", full.body);
+      asio::write(socket, asio::buffer(raw), ec);
       socket.close(ec);
       return;
     }

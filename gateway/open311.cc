@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <map>
+#include <optional>
 #include <set>
 
 #include <google/protobuf/util/time_util.h>
@@ -227,11 +228,12 @@ struct Open311::Impl {
     return call;
   }
 
-  // jurisdiction_id: required when several are served; unknown ones are not found.
-  bool ResolveJurisdiction(const ExchangePtr& ex, const Params& params) {
+  // jurisdiction_id: required when several are served (unless `required` is false: discovery
+  // describes the endpoint, which serves them all); unknown ones are not found.
+  bool ResolveJurisdiction(const ExchangePtr& ex, const Params& params, bool required = true) {
     const std::string given = Get(params, "jurisdiction_id");
     if (given.empty()) {
-      if (options.jurisdictions.size() > 1) {
+      if (required && options.jurisdictions.size() > 1) {
         Fail(ex, 400, "jurisdiction_id: required, this server serves more than one jurisdiction");
         return false;
       }
@@ -454,68 +456,101 @@ struct Open311::Impl {
         });
   }
 
-  void CreateRequest(const ExchangePtr& ex, const ParsedQuery& form, const Params& params) {
-    const std::string api_key = Get(params, "api_key");
+  // POST requests: the partner's api_key is checked before anything else in the form, so
+  // that a caller without a valid key learns nothing about what a valid form looks like.
+  void CreateRequest(const ExchangePtr& ex, std::shared_ptr<const ParsedQuery> form) {
+    std::string api_key;
+    for (const auto& [name, value] : form->params) {
+      if (name == "api_key" && !value.empty()) {
+        api_key = value;
+        break;
+      }
+    }
     if (api_key.empty()) return Fail(ex, 403, "api_key: missing; partners get one from the city");
-    if (!ResolveJurisdiction(ex, params) || !ResolveLanguage(ex, params)) return;
     if (accounts == nullptr || !NeedRequests(ex)) {
       if (accounts == nullptr) Fail(ex, 503, "this part of the service is not available");
       return;
     }
-    auto create = std::make_shared<requests_v1::CreateRequestRequest>();
-    create->set_jurisdiction_id(ex->jurisdiction);
-    create->set_language(ex->language);
-    create->set_service_code(Get(params, "service_code"));
-    if (create->service_code().empty()) return Fail(ex, 400, "service_code: required");
-    const std::string lat = Get(params, "lat"), lon = Get(params, "long");
-    if (lat.empty() != lon.empty()) return Fail(ex, 400, "lat: give lat and long together");
-    if (!lat.empty()) {
-      double v = 0;
-      if (!ParseDouble(lat, &v) || v < -90 || v > 90) return Fail(ex, 400, "lat: a number from -90 to 90");
-      create->set_lat(v);
-      if (!ParseDouble(lon, &v) || v < -180 || v > 180) return Fail(ex, 400, "long: a number from -180 to 180");
-      create->set_long_(v);
-    }
-    create->set_address(Get(params, "address_string"));
-    create->set_address_id(Get(params, "address_id"));
-    if (lat.empty() && infra::TrimAscii(create->address()).empty() && create->address_id().empty()) {
-      return Fail(ex, 400, "lat: a location is required: lat and long, address_string or address_id");
-    }
-    create->set_zipcode(Get(params, "zipcode"));
-    create->set_description(Get(params, "description"));
-    create->set_media_url(Get(params, "media_url"));
-    auto attributes = open311::AttributesFromForm(form);
-    if (!attributes.ok()) return Fail(ex, 400, infra::StdView(attributes.status().message()));
-    if (attributes->fields_size() > 0) *create->mutable_attributes() = std::move(*attributes);
-    auto* contact = create->mutable_contact();
-    contact->set_email(Get(params, "email"));
-    contact->set_first_name(Get(params, "first_name"));
-    contact->set_last_name(Get(params, "last_name"));
-    contact->set_phone(Get(params, "phone"));
-    contact->set_device_id(Get(params, "device_id"));
-    contact->set_partner_account_id(Get(params, "account_id"));
-    if (contact->ByteSizeLong() == 0) create->clear_contact();
-
-    // The partner's key first, then the request in the partner's name.
     auto check = std::make_shared<Call<accounts_v1::CheckApiKeyRequest, accounts_v1::CheckApiKeyResponse>>();
     check->context = Outbound(ex);
-    check->request.set_api_key(api_key);
+    check->request.set_api_key(std::move(api_key));
     accounts->async()->CheckApiKey(
-        check->context.get(), &check->request, &check->response, [this, ex, check, create](grpc::Status status) {
+        check->context.get(), &check->request, &check->response, [this, ex, check, form](grpc::Status status) {
           if (!status.ok()) return FailGrpc(ex, status);
-          auto call = std::make_shared<Call<requests_v1::CreateRequestRequest, requests_v1::ServiceRequest>>();
-          call->context = Outbound(ex);
-          call->context->AddMetadata("x-cityhub-partner", check->response.api_key_id());
-          call->request = std::move(*create);
-          requests->async()->CreateRequest(
-              call->context.get(), &call->request, &call->response, [this, ex, call](grpc::Status status) {
-                if (!status.ok()) return FailGrpc(ex, status);
-                Json o;
-                o["service_request_id"] = call->response.request_id();
-                o["service_notice"] = OrNull(call->response.service_notice());
-                o["account_id"] = OrNull(call->request.contact().partner_account_id());
-                Reply(ex, 201, Json::array({std::move(o)}), "service_requests", "request");
-              });
+          auto create = CreationFromForm(ex, *form);
+          if (!create) return;  // answered
+          SubmitRequest(ex, std::move(*create), check->response.api_key_id());
+        });
+  }
+
+  // The creation call a checked form asks for, or nullopt once a 400 went out.
+  std::optional<requests_v1::CreateRequestRequest> CreationFromForm(const ExchangePtr& ex,
+                                                                     const ParsedQuery& form) {
+    auto params = Collect(form,
+                          {"jurisdiction_id", "api_key", "service_code", "lat", "long", "address_string",
+                           "address_id", "zipcode", "email", "device_id", "account_id", "first_name",
+                           "last_name", "phone", "description", "media_url", "locale"},
+                          true);
+    if (!params.ok()) {
+      Fail(ex, 400, infra::StdView(params.status().message()));
+      return std::nullopt;
+    }
+    if (!ResolveJurisdiction(ex, *params) || !ResolveLanguage(ex, *params)) return std::nullopt;
+    auto invalid = [&](std::string_view description) {
+      Fail(ex, 400, description);
+      return std::nullopt;
+    };
+    requests_v1::CreateRequestRequest create;
+    create.set_jurisdiction_id(ex->jurisdiction);
+    create.set_language(ex->language);
+    create.set_service_code(Get(*params, "service_code"));
+    if (create.service_code().empty()) return invalid("service_code: required");
+    const std::string lat = Get(*params, "lat"), lon = Get(*params, "long");
+    if (lat.empty() != lon.empty()) return invalid("lat: give lat and long together");
+    if (!lat.empty()) {
+      double v = 0;
+      if (!ParseDouble(lat, &v) || v < -90 || v > 90) return invalid("lat: a number from -90 to 90");
+      create.set_lat(v);
+      if (!ParseDouble(lon, &v) || v < -180 || v > 180) return invalid("long: a number from -180 to 180");
+      create.set_long_(v);
+    }
+    create.set_address(Get(*params, "address_string"));
+    create.set_address_id(Get(*params, "address_id"));
+    if (lat.empty() && infra::TrimAscii(create.address()).empty() && create.address_id().empty()) {
+      return invalid("lat: a location is required: lat and long, address_string or address_id");
+    }
+    create.set_zipcode(Get(*params, "zipcode"));
+    create.set_description(Get(*params, "description"));
+    create.set_media_url(Get(*params, "media_url"));
+    auto attributes = open311::AttributesFromForm(form);
+    if (!attributes.ok()) return invalid(infra::StdView(attributes.status().message()));
+    if (attributes->fields_size() > 0) *create.mutable_attributes() = std::move(*attributes);
+    auto* contact = create.mutable_contact();
+    contact->set_email(Get(*params, "email"));
+    contact->set_first_name(Get(*params, "first_name"));
+    contact->set_last_name(Get(*params, "last_name"));
+    contact->set_phone(Get(*params, "phone"));
+    contact->set_device_id(Get(*params, "device_id"));
+    contact->set_partner_account_id(Get(*params, "account_id"));
+    if (contact->ByteSizeLong() == 0) create.clear_contact();
+    return create;
+  }
+
+  // Files the request in the partner's name.
+  void SubmitRequest(const ExchangePtr& ex, requests_v1::CreateRequestRequest create,
+                     const std::string& api_key_id) {
+    auto call = std::make_shared<Call<requests_v1::CreateRequestRequest, requests_v1::ServiceRequest>>();
+    call->context = Outbound(ex);
+    call->context->AddMetadata("x-cityhub-partner", api_key_id);
+    call->request = std::move(create);
+    requests->async()->CreateRequest(
+        call->context.get(), &call->request, &call->response, [this, ex, call](grpc::Status status) {
+          if (!status.ok()) return FailGrpc(ex, status);
+          Json o;
+          o["service_request_id"] = call->response.request_id();
+          o["service_notice"] = OrNull(call->response.service_notice());
+          o["account_id"] = OrNull(call->request.contact().partner_account_id());
+          Reply(ex, 201, Json::array({std::move(o)}), "service_requests", "request");
         });
   }
 };
@@ -561,7 +596,8 @@ bool Open311::Handle(const HttpRequest& request, const RequestContext& context,
   const bool is_post = request.method == "POST";
   ex->ctx.route_label = StrCat(is_post ? "POST " : "GET ", ex->ctx.route_label);
   if (impl.limiter != nullptr) {
-    const Decision d = impl.limiter->Check(is_post ? cityhub::api::RATE_CLASS_WRITE : cityhub::api::RATE_CLASS_READ,
+    // A POST files a new request: it spends the creation budget, as POST /v1/requests does.
+    const Decision d = impl.limiter->Check(is_post ? cityhub::api::RATE_CLASS_CREATE : cityhub::api::RATE_CLASS_READ,
                                            ex->ctx.client_address, "");
     if (!d.allowed) {
       impl.Fail(ex, 429, "too many requests; slow down",
@@ -587,16 +623,7 @@ bool Open311::Handle(const HttpRequest& request, const RequestContext& context,
       return true;
     }
     for (auto& p : body->params) form->params.push_back(std::move(p));
-    auto params = Collect(*form,
-                          {"jurisdiction_id", "api_key", "service_code", "lat", "long", "address_string", "address_id",
-                           "zipcode", "email", "device_id", "account_id", "first_name", "last_name", "phone",
-                           "description", "media_url", "locale"},
-                          true);
-    if (!params.ok()) {
-      impl.Fail(ex, 400, infra::StdView(params.status().message()));
-      return true;
-    }
-    impl.CreateRequest(ex, *form, *params);
+    impl.CreateRequest(ex, std::make_shared<const ParsedQuery>(std::move(*form)));
     return true;
   }
 
@@ -609,21 +636,35 @@ bool Open311::Handle(const HttpRequest& request, const RequestContext& context,
     impl.Fail(ex, 400, infra::StdView(params.status().message()));
     return true;
   }
-  if (!impl.ResolveJurisdiction(ex, *params) || !impl.ResolveLanguage(ex, *params)) return true;
+  // The spec's discovery takes no jurisdiction_id: it describes the endpoint, which serves all.
+  if (!impl.ResolveJurisdiction(ex, *params, kind != "discovery") || !impl.ResolveLanguage(ex, *params)) {
+    return true;
+  }
+  // The id in the path, decoded like a v1 path variable: a service code, request id or token.
+  std::string id;
+  if (!argument.empty()) {
+    const std::string_view field = kind == "services" ? "service_code" : kind == "tokens" ? "token" : "service_request_id";
+    auto decoded = PercentDecode(argument, false);
+    if (!decoded || !infra::IsValidUtf8(*decoded)) {
+      impl.Fail(ex, 400, StrCat(field, decoded ? ": not valid UTF-8" : ": malformed percent-encoding"));
+      return true;
+    }
+    id = std::move(*decoded);
+  }
   if (kind == "discovery") {
     impl.Discovery(ex);
   } else if (kind == "services") {
     if (argument.empty()) {
       impl.Services(ex);
     } else {
-      impl.ServiceDefinitionOf(ex, std::string(argument));
+      impl.ServiceDefinitionOf(ex, std::move(id));
     }
   } else if (kind == "tokens") {
-    impl.OneRequest(ex, std::string(argument), true);
+    impl.OneRequest(ex, std::move(id), true);
   } else if (argument.empty()) {
     impl.ListRequests(ex, *params);
   } else {
-    impl.OneRequest(ex, std::string(argument), false);
+    impl.OneRequest(ex, std::move(id), false);
   }
   return true;
 }

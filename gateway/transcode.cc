@@ -99,6 +99,9 @@ absl::Status SetFieldFromText(Message* message, std::string_view field_path, std
         if (!decoded) return BadParam(shown, "not base64url");
         rep ? r->AddString(holder, f, *decoded) : r->SetString(holder, f, *decoded);
       } else {
+        // Path variables arrive percent-decoded and unchecked; a string field that is not UTF-8
+        // would make the service fail to parse the whole message.
+        if (!infra::IsValidUtf8(value)) return BadParam(shown, "not valid UTF-8");
         rep ? r->AddString(holder, f, std::string(value)) : r->SetString(holder, f, std::string(value));
       }
       return absl::OkStatus();

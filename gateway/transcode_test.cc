@@ -81,6 +81,20 @@ TEST_F(TranscodeTest, InvalidUtf8InABodyNamesItsField) {
   EXPECT_EQ(bad.status().message(), "display_name: not valid UTF-8");
 }
 
+TEST_F(TranscodeTest, InvalidUtf8InAPathVariableNamesItsField) {
+  auto bad = Build("GET", "/v1/requests/%FF%FE");
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(bad.status().message(), "request_id: not valid UTF-8");
+  // A truncated sequence in a path that also has a verb, and a nested-body route.
+  EXPECT_EQ(Build("POST", "/v1/requests/ab%C3:follow", "{}").status().message(), "request_id: not valid UTF-8");
+  EXPECT_EQ(Build("PATCH", "/v1/services/pot%E2%82hole", R"({"sla_hours":48})").status().message(),
+            "service_code: not valid UTF-8");
+  // Valid multi-byte text still goes through.
+  auto ok = Build("GET", "/v1/services/stra%C3%9Fe");
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(static_cast<const v1::GetServiceRequest&>(**ok).service_code(), "stra\xC3\x9F" "e");
+}
+
 TEST_F(TranscodeTest, PathVariablesWinAndBodyFieldsMapToTheirField) {
   auto msg = Build("PATCH", "/v1/services/pothole", R"({"sla_hours":48})");
   ASSERT_TRUE(msg.ok()) << msg.status();

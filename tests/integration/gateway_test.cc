@@ -8,6 +8,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <sstream>
+
+#include "infra/ids.h"
 #include "tests/harness/api.h"
 #include "tests/harness/images.h"
 #include "tests/harness/stack.h"
@@ -118,6 +121,101 @@ TEST_F(GatewayTest, UnknownFieldsParametersAndBrokenBodiesAre400NamingTheProblem
   r = api_->Call("POST", "/v1/requests", body, resident_);
   EXPECT_EQ(r.status, 400);
   EXPECT_THAT(r.json["message"].get<std::string>(), StartsWith("lat:"));
+}
+
+TEST_F(GatewayTest, InvalidUtf8InAPathVariableIs400NamingTheField) {
+  auto r = api_->Call("GET", "/v1/services/%FF%FE");
+  EXPECT_EQ(r.status, 400) << r.raw.body;
+  EXPECT_EQ(r.json["code"], 3);
+  EXPECT_EQ(r.json["message"], "service_code: not valid UTF-8");
+  r = api_->Call("POST", "/v1/requests/01J%C3%28:follow", json::object(), resident_);
+  EXPECT_EQ(r.status, 400) << r.raw.body;
+  EXPECT_EQ(r.json["message"], "request_id: not valid UTF-8");
+  // Well-formed UTF-8 gets past the gateway; the service judges the code.
+  r = api_->Call("GET", "/v1/services/stra%C3%9Fe");
+  EXPECT_LT(r.status, 500) << r.raw.body;
+  EXPECT_THAT(r.json["message"].get<std::string>(), ::testing::Not(HasSubstr("UTF-8")));
+}
+
+TEST_F(GatewayTest, AServiceThrottleIs429WithTheServicesRetryAfter) {
+  // The accounts service slows down failed sign-ins (its own backoff, not the gateway's budget).
+  Api::Result r;
+  for (int i = 0; i < 10 && r.status != 429; ++i) {
+    r = api_->Call("POST", "/v1/sessions", {{"email", "guessed@example.de"}, {"password", "wrong-password-123"}});
+    ASSERT_TRUE(r.status == 401 || r.status == 429) << r.raw.body;
+  }
+  ASSERT_EQ(r.status, 429);
+  EXPECT_EQ(r.json["code"], 8);
+  const std::string message = r.json["message"];
+  EXPECT_NE(message, "too many requests; slow down");  // the service's answer, not the gateway's
+  ASSERT_FALSE(r.raw.header("retry-after").empty());
+  const int retry_after = std::stoi(r.raw.header("retry-after"));
+  EXPECT_GE(retry_after, 1);
+  // The service's own wait ("… try again in N s"), passed on from its trailing metadata.
+  EXPECT_THAT(message, HasSubstr(" " + std::to_string(retry_after) + " s"));
+}
+
+TEST_F(GatewayTest, TheRequestIdReachesTheServicesLog) {
+  const std::string given = "trace-" + infra::RandomToken(8);
+  auto r = api_->Raw("GET", "/v1/requests/01JZZZZZZZZZZZZZZZZZZZZZZ1", "", {"X-Request-Id: " + given});
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(r.raw.header("x-request-id"), given);
+  // Without one, the gateway makes one up, answers with it and passes it on.
+  r = api_->Call("POST", "/v1/sessions", {{"email", "nobody@example.de"}, {"password", "whatever-123"}});
+  const std::string made = r.raw.header("x-request-id");
+  ASSERT_FALSE(made.empty());
+  EXPECT_TRUE(WaitFor([&] { return stack_->Log("requests").find("\"request_id\":\"" + given + "\"") != std::string::npos; },
+                      5s))
+      << stack_->Log("requests").substr(0, 2000);
+  EXPECT_TRUE(WaitFor([&] { return stack_->Log("accounts").find("\"request_id\":\"" + made + "\"") != std::string::npos; },
+                      5s));
+}
+
+TEST_F(GatewayTest, TheAccessLogIsOneJsonLinePerRequestWithoutPersonalData) {
+  const std::string marker = "access-" + infra::RandomToken(8);
+  const std::vector<std::pair<std::string, std::string>> calls = {
+      {"GET", "/v1/me"},
+      {"GET", "/v1/requests?description=resident@example.de"},
+      {"GET", "/v1/nothing/resident@example.de"},
+      {"POST", "/v1/sessions"},
+  };
+  for (size_t i = 0; i < calls.size(); ++i) {
+    const std::string body = calls[i].first == "POST" ? R"({"email":"resident@example.de","password":"x-wrong-12"})" : "";
+    api_->Raw(calls[i].first, calls[i].second, body,
+              {"Authorization: Bearer " + resident_, "X-Request-Id: " + marker + "-" + std::to_string(i),
+               "Content-Type: application/json"});
+  }
+  std::vector<json> lines;
+  ASSERT_TRUE(WaitFor([&] {
+    lines.clear();
+    std::istringstream log(stack_->Log("gateway"));
+    for (std::string line; std::getline(log, line);) {
+      if (line.find(marker) == std::string::npos) continue;
+      const auto parsed = json::parse(line, nullptr, false);
+      EXPECT_FALSE(parsed.is_discarded()) << line;
+      EXPECT_EQ(line.find("resident@example.de"), std::string::npos) << line;
+      EXPECT_EQ(line.find(resident_), std::string::npos) << line;
+      EXPECT_EQ(line.find("127.0.0.1"), std::string::npos) << line;
+      lines.push_back(parsed);
+    }
+    return lines.size() == calls.size();
+  }, 5s)) << lines.size();
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const json& l = lines[i];
+    EXPECT_EQ(l["event"], "http");
+    EXPECT_EQ(l["request_id"], marker + "-" + std::to_string(i));
+    EXPECT_EQ(l["method"], calls[i].first);
+    EXPECT_TRUE(l["status"].is_number_integer());
+    EXPECT_TRUE(l["latency_ms"].is_number());
+    EXPECT_TRUE(l["route"].is_string());
+  }
+  EXPECT_EQ(lines[0]["route"], "GET /v1/me");
+  EXPECT_EQ(lines[1]["route"], "GET /v1/requests");  // the template, not the query
+  EXPECT_EQ(lines[2]["route"], "unmatched");
+  // Nowhere in the gateway's log: the token, an e-mail address.
+  const std::string all = stack_->Log("gateway");
+  EXPECT_EQ(all.find(resident_), std::string::npos);
+  EXPECT_EQ(all.find("@example.de"), std::string::npos);
 }
 
 TEST_F(GatewayTest, ErrorsMapToHttpStatuses) {
@@ -324,6 +422,31 @@ TEST_F(GatewayTest, ZBackendDownIs503AndNoHang) {
   EXPECT_TRUE(WaitFor([&] { return api_->Call("GET", "/readyz").status == 503; }, 3s));
   stack_->Start("notifications");
   EXPECT_TRUE(WaitFor([&] { return api_->Call("GET", "/v1/notifications", nullptr, resident_).status == 200; }, 10s));
+}
+
+// The per-account budget holds across addresses (behind a proxy that says who the client is).
+TEST(GatewayRateLimits, AnAccountsBudgetIsSharedByAllItsAddresses) {
+  Stack::Options options;  // with notifications: they send the verification mails
+  options.env = {{"CITYHUB_RATE_LIMIT_READ", "3/min"},
+                 {"CITYHUB_RATE_LIMIT_SIGN_IN", "100/min"},
+                 {"CITYHUB_TRUST_FORWARDED_FOR", "true"}};
+  Stack stack(options);
+  Api api(stack.gateway_url());
+  const std::string first = api.NewResident(stack.smtp(), "erste@example.de");
+  const std::string second = api.NewResident(stack.smtp(), "zweite@example.de");
+  auto me = [&](const std::string& token, const std::string& address) {
+    return api.Call("GET", "/v1/me", nullptr, token, {"X-Forwarded-For: 192.0.2.7, " + address}).status;
+  };
+  // A new address for every call: only the account's budget can run out.
+  std::vector<int> statuses;
+  for (int i = 1; i <= 5; ++i) statuses.push_back(me(first, "198.51.100." + std::to_string(i)));
+  EXPECT_EQ(statuses, (std::vector<int>{200, 200, 200, 429, 429}));
+  const auto limited = api.Call("GET", "/v1/me", nullptr, first, {"X-Forwarded-For: 198.51.100.99"});
+  EXPECT_EQ(limited.status, 429);
+  EXPECT_GE(std::stoi(limited.raw.header("retry-after")), 1);
+  // Another account, and anonymous callers, from fresh addresses are not held back.
+  EXPECT_EQ(me(second, "203.0.113.1"), 200);
+  EXPECT_EQ(api.Call("GET", "/v1/services", nullptr, "", {"X-Forwarded-For: 203.0.113.2"}).status, 200);
 }
 
 // Rate limits need their own small budgets.

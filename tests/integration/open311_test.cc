@@ -1,8 +1,13 @@
 // Open311 GeoReport v2 conformance through the real gateway: every resource in .json and .xml,
 // the XML read back by a real parser (libxml2), the spec's errors and limits, and the same
 // requests seen through the v1 API.
+#include <arpa/inet.h>
 #include <libxml/parser.h>
 #include <libxml/xpath.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <memory>
 
@@ -170,13 +175,14 @@ Api* Open311Test::api_ = nullptr;
 std::string Open311Test::admin_, Open311Test::operator_, Open311Test::api_key_, Open311Test::api_key_id_;
 
 TEST_F(Open311Test, DiscoveryInBothFormats) {
-  const auto j = Get("discovery.json");
+  // The spec's discovery takes no jurisdiction_id, even where two jurisdictions are served.
+  const auto j = Get("discovery.json", false);
   ASSERT_EQ(j.status, 200) << j.body;
   const auto doc = json::parse(j.body);
   EXPECT_EQ(doc["endpoints"][0]["specification"], "http://wiki.open311.org/GeoReport_v2");
   EXPECT_THAT(doc["endpoints"][0]["url"].get<std::string>(), HasSubstr("/open311/v2"));
-  const auto x = Get("discovery.xml");
-  ASSERT_EQ(x.status, 200);
+  const auto x = Get("discovery.xml", false);
+  ASSERT_EQ(x.status, 200) << x.body;
   EXPECT_EQ(x.header("content-type"), "text/xml; charset=utf-8");
   Xml xml(x.body);
   EXPECT_EQ(xml.root(), "discovery");
@@ -184,6 +190,53 @@ TEST_F(Open311Test, DiscoveryInBothFormats) {
   EXPECT_EQ(xml.Count("/discovery/endpoints/endpoint/formats/format"), 2);
   EXPECT_EQ(xml.Text("/discovery/changeset"), doc["changeset"]);
   EXPECT_EQ(xml.Text("/discovery/endpoints/endpoint/specification"), "http://wiki.open311.org/GeoReport_v2");
+  // Given anyway, it must be one that is served.
+  EXPECT_EQ(Get("discovery.json").status, 200);
+  ExpectError(Get("discovery.json?jurisdiction_id=atlantis.example", false), 404, "json", "jurisdiction_id");
+}
+
+TEST_F(Open311Test, InvalidUtf8InAPathIdIs400NamingTheField) {
+  ExpectError(Get("services/%FF%FE.json"), 400, "json", "service_code: not valid UTF-8");
+  ExpectError(Get("services/pot%C3%28hole.xml"), 400, "xml", "service_code: not valid UTF-8");
+  ExpectError(Get("requests/01J%E2%82.json"), 400, "json", "service_request_id: not valid UTF-8");
+  ExpectError(Get("tokens/%FF.xml"), 400, "xml", "token: not valid UTF-8");
+  // Well-formed but unknown is still an unknown resource.
+  ExpectError(Get("services/stra%C3%9Fe.json"), 404, "json", "service_code");
+}
+
+TEST_F(Open311Test, HeadAnswersWithoutABodyOnAKeptAliveConnection) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(stack_->port("gateway")));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  const std::string get = Get("discovery.xml", false).body;
+  ASSERT_FALSE(get.empty());
+  std::string buffer;
+  auto read_head = [&]() {
+    size_t end;
+    while ((end = buffer.find("\r\n\r\n")) == std::string::npos) {
+      pollfd p{fd, POLLIN, 0};
+      char chunk[4096];
+      if (::poll(&p, 1, 5000) <= 0) return std::string();
+      const ssize_t n = ::read(fd, chunk, sizeof(chunk));
+      if (n <= 0) return std::string();
+      buffer.append(chunk, static_cast<size_t>(n));
+    }
+    std::string head = buffer.substr(0, end + 4);
+    buffer.erase(0, end + 4);
+    return head;
+  };
+  const std::string request = " /open311/v2/discovery.xml HTTP/1.1\r\nHost: x\r\n\r\n";
+  ASSERT_EQ(::send(fd, ("HEAD" + request).data(), request.size() + 4, MSG_NOSIGNAL), static_cast<ssize_t>(request.size() + 4));
+  const std::string head = read_head();
+  EXPECT_THAT(head, StartsWith("HTTP/1.1 200 OK\r\n"));
+  EXPECT_THAT(head, HasSubstr("Content-Length: " + std::to_string(get.size()) + "\r\n"));
+  ASSERT_EQ(::send(fd, ("GET" + request).data(), request.size() + 3, MSG_NOSIGNAL), static_cast<ssize_t>(request.size() + 3));
+  // A body after the HEAD answer would be read here in place of the GET's status line.
+  EXPECT_THAT(read_head(), StartsWith("HTTP/1.1 200 OK\r\n"));
+  ::close(fd);
 }
 
 TEST_F(Open311Test, ServicesListInBothFormats) {
@@ -376,6 +429,13 @@ TEST_F(Open311Test, PostErrorsFollowTheSpec) {
   bad[1].second = "not-a-key-" + std::string(20, 'x');
   ExpectError(Post("json", bad), 403, "json", "api_key");
   ExpectError(Post("xml", bad), 403, "xml", "api_key");
+  // The key comes first: without a valid one, nothing tells what else is wrong with the form.
+  auto bad_form = std::vector<std::pair<std::string, std::string>>{
+      {"api_key", bad[1].second}, {"lat", "x"}, {"attribute[colour]", "red"}, {"password", "x"}};
+  ExpectError(Post("json", bad_form), 403, "json", "api_key");
+  ExpectError(Post("xml", bad_form), 403, "xml", "api_key");
+  bad_form.erase(bad_form.begin());
+  ExpectError(Post("json", bad_form), 403, "json", "api_key");
   ExpectError(Post("json", without({"lat", "long"})), 400, "json", "location");
   ExpectError(Post("xml", without({"lat", "long"})), 400, "xml", "location");
   ExpectError(Post("json", without({"long"})), 400, "json", "lat");
@@ -473,6 +533,28 @@ TEST_F(Open311Test, ListFiltersDatesAndPaging) {
   EXPECT_EQ(recent.size(), 0u);
   const auto start_only = json::parse(Get("requests.json?service_code=graffiti&page_size=3&start_date=2026-01-01T00:00:00Z").body);
   EXPECT_EQ(start_only.size(), 0u);  // 90 days after 1 January end before today
+}
+
+// POST files new requests: it spends the creation budget (shared with POST /v1/requests), not
+// the budget of other writes.
+TEST(Open311RateLimits, PostSpendsTheCreationBudget) {
+  Stack::Options options;
+  options.notifications = false;
+  options.env = {{"CITYHUB_RATE_LIMIT_CREATE", "2/min"}, {"CITYHUB_RATE_LIMIT_WRITE", "1000/min,burst=1000"}};
+  Stack stack(options);
+  const std::string url = stack.gateway_url() + "/open311/v2/requests.json";
+  const std::string form = "jurisdiction_id=bielefeld.de&api_key=not-a-key&service_code=pothole&lat=52.02&long=8.53";
+  const std::vector<std::string> type = {"Content-Type: application/x-www-form-urlencoded"};
+  EXPECT_EQ(HttpRequest("POST", url, form, type).status, 403);
+  EXPECT_EQ(HttpRequest("POST", url, form, type).status, 403);
+  const auto limited = HttpRequest("POST", url, form, type);
+  EXPECT_EQ(limited.status, 429) << limited.body;
+  EXPECT_GE(std::stoi(limited.header("retry-after").empty() ? "0" : limited.header("retry-after")), 1);
+  // The same budget as the v1 creation route.
+  Api api(stack.gateway_url());
+  EXPECT_EQ(api.Call("POST", "/v1/requests", {{"service_code", "pothole"}, {"lat", 52.02}, {"long", 8.53}}).status, 429);
+  // Reads are not affected.
+  EXPECT_EQ(HttpRequest("GET", stack.gateway_url() + "/open311/v2/services.json").status, 200);
 }
 
 }  // namespace

@@ -1,0 +1,657 @@
+// The gateway and its HTTP server in this process, over real sockets, in front of a real gRPC
+// server on port 0 whose answers each test scripts: the error table end to end, deadlines, the
+// retry of safe calls, HEAD, the connection cap, the timeouts and TLS.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include <gmock/gmock.h>
+#include <grpcpp/generic/async_generic_service.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server.h>
+#include <grpcpp/server_builder.h>
+#include <gtest/gtest.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <nlohmann/json.hpp>
+
+#include "cityhub/accounts/v1/accounts.pb.h"
+#include "cityhub/requests/v1/requests.pb.h"
+#include "gateway/backends.h"
+#include "gateway/gateway.h"
+#include "gateway/http_server.h"
+#include "gateway/routes.h"
+#include "infra/auth/jwt.h"
+#include "infra/clock.h"
+#include "infra/metrics.h"
+
+namespace cityhub::gateway {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+
+constexpr char kRequests[] = "cityhub.requests.v1.RequestsService";
+constexpr char kAccounts[] = "cityhub.accounts.v1.AccountsService";
+
+template <typename Fn>
+bool WaitUntil(Fn condition, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(5ms);  // polling interval, not a wait for an event
+  }
+  return true;
+}
+
+// --- the scripted backend ----------------------------------------------------------------------
+
+struct Answer {
+  grpc::StatusCode code = grpc::StatusCode::OK;
+  std::string message;
+  std::string body;  // the serialized response message (OK only)
+  std::vector<std::pair<std::string, std::string>> trailers;
+  bool hang = false;  // never answer: the caller's deadline ends the call
+};
+
+// A real gRPC server that answers any method as `script(method, call number from 1)` says.
+class ScriptedBackend final {
+ public:
+  using Script = std::function<Answer(const std::string& method, int call)>;
+
+  explicit ScriptedBackend(Script script) : service_(*this), script_(std::move(script)) {
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
+    builder.RegisterCallbackGenericService(&service_);
+    server_ = builder.BuildAndStart();
+  }
+  ~ScriptedBackend() { server_->Shutdown(std::chrono::system_clock::now() + 1s); }
+
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  int Calls(const std::string& method) {
+    std::lock_guard lock(mu_);
+    return calls_[method];
+  }
+  // How far away the deadline of the last call of `method` was when it arrived.
+  std::chrono::milliseconds DeadlineOf(const std::string& method) {
+    std::lock_guard lock(mu_);
+    return deadlines_[method];
+  }
+
+ private:
+  class Reactor final : public grpc::ServerGenericBidiReactor {
+   public:
+    Reactor(ScriptedBackend& backend, grpc::GenericCallbackServerContext* ctx)
+        : backend_(backend), ctx_(ctx) {
+      StartRead(&request_);
+    }
+    void OnReadDone(bool ok) override {
+      if (!ok) return End(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "no request"));
+      const Answer answer = backend_.Next(ctx_->method(), ctx_->deadline());
+      if (answer.hang) return;  // OnCancel finishes
+      for (const auto& [k, v] : answer.trailers) ctx_->AddTrailingMetadata(k, v);
+      if (answer.code != grpc::StatusCode::OK)
+        return End(grpc::Status(answer.code, answer.message));
+      grpc::Slice slice(answer.body);
+      response_ = grpc::ByteBuffer(&slice, 1);
+      std::lock_guard lock(mu_);
+      if (finished_) return;
+      finished_ = true;
+      StartWriteAndFinish(&response_, grpc::WriteOptions(), grpc::Status::OK);
+    }
+    void OnCancel() override { End(grpc::Status::CANCELLED); }
+    void OnDone() override { delete this; }
+
+   private:
+    void End(const grpc::Status& status) {
+      std::lock_guard lock(mu_);
+      if (finished_) return;
+      finished_ = true;
+      Finish(status);
+    }
+    ScriptedBackend& backend_;
+    grpc::GenericCallbackServerContext* ctx_;
+    grpc::ByteBuffer request_, response_;
+    std::mutex mu_;
+    bool finished_ = false;
+  };
+
+  class Service final : public grpc::CallbackGenericService {
+   public:
+    explicit Service(ScriptedBackend& backend) : backend_(backend) {}
+    grpc::ServerGenericBidiReactor* CreateReactor(
+        grpc::GenericCallbackServerContext* ctx) override {
+      return new Reactor(backend_, ctx);
+    }
+
+   private:
+    ScriptedBackend& backend_;
+  };
+
+  Answer Next(const std::string& method, std::chrono::system_clock::time_point deadline) {
+    int call;
+    {
+      std::lock_guard lock(mu_);
+      call = ++calls_[method];
+      deadlines_[method] = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::system_clock::now());
+    }
+    return script_(method, call);
+  }
+
+  Service service_;
+  Script script_;
+  int port_ = 0;
+  std::unique_ptr<grpc::Server> server_;
+  std::mutex mu_;
+  std::map<std::string, int> calls_;
+  std::map<std::string, std::chrono::milliseconds> deadlines_;
+};
+
+std::string Pothole() {
+  cityhub::requests::v1::Service s;
+  s.set_service_code("pothole");
+  s.set_name("Schlagloch");
+  s.set_active(true);
+  return s.SerializeAsString();
+}
+
+// --- the gateway in this process -----------------------------------------------------------------
+
+GatewayOptions FastGateway() {
+  GatewayOptions o;
+  o.default_deadline = 10s;
+  o.cache_ttl = 0ms;  // every call reaches the backend
+  return o;
+}
+
+class Door final {
+ public:
+  Door(const std::string& backend, HttpServerOptions http = {},
+       GatewayOptions options = FastGateway())
+      : table_(*RouteTable::Build(PublicServices())),
+        backends_({{kRequests, backend}, {kAccounts, backend}}),
+        verifier_(infra::auth::TokenSettings{}, clock_),
+        signer_(SigningKey(), infra::auth::TokenSettings{}, clock_),
+        gateway_(table_, backends_, verifier_, nullptr, nullptr, metrics_, clock_,
+                 std::move(options)),
+        server_(WithFreePort(std::move(http)), gateway_) {
+    const absl::Status started = server_.Start();
+    EXPECT_TRUE(started.ok()) << started;
+  }
+
+  int port() const { return server_.port(); }
+  HttpServer& server() { return server_; }
+  std::string CitizenToken() const {
+    infra::auth::AccessClaims claims;
+    claims.subject = "01JCITIZEN0000000000000000";
+    claims.roles = {"citizen"};
+    claims.email_verified = true;
+    return signer_.Sign(claims);
+  }
+
+ private:
+  static HttpServerOptions WithFreePort(HttpServerOptions http) {
+    http.address = "127.0.0.1:0";
+    http.threads = 1;
+    return http;
+  }
+  infra::auth::Ed25519Key SigningKey() {
+    auto key = infra::auth::Ed25519Key::Generate();
+    std::vector<infra::auth::Ed25519Key> keys;
+    keys.push_back(*infra::auth::Ed25519Key::FromPublicBytes(key.public_bytes()));
+    verifier_.SetKeys(std::move(keys));
+    return key;
+  }
+
+  infra::SystemClock clock_;
+  infra::MetricsRegistry metrics_;
+  RouteTable table_;
+  Backends backends_;
+  infra::auth::TokenVerifier verifier_;
+  infra::auth::TokenSigner signer_;
+  Gateway gateway_;
+  HttpServer server_;
+};
+
+// --- a raw HTTP/1.1 client -----------------------------------------------------------------------
+
+int Connect(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  return fd;
+}
+
+bool SendAll(int fd, std::string_view data) {
+  while (!data.empty()) {
+    const ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+    if (n <= 0) return false;
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return true;
+}
+
+// Reads more bytes into `buffer`; false on EOF, error or timeout.
+bool ReadMore(int fd, std::string* buffer, std::chrono::milliseconds timeout) {
+  pollfd p{fd, POLLIN, 0};
+  if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return false;
+  char chunk[4096];
+  const ssize_t n = ::read(fd, chunk, sizeof(chunk));
+  if (n <= 0) return false;
+  buffer->append(chunk, static_cast<size_t>(n));
+  return true;
+}
+
+// Whether the server closes the connection within `timeout` (bytes before the end go to `rest`).
+bool ClosedWithin(int fd, std::chrono::milliseconds timeout, std::string* rest) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 50) <= 0) continue;
+    char chunk[4096];
+    const ssize_t n = ::read(fd, chunk, sizeof(chunk));
+    if (n <= 0) return true;
+    rest->append(chunk, static_cast<size_t>(n));
+  }
+  return false;
+}
+
+struct RawResponse {
+  std::string head;  // status line and headers
+  std::string body;
+  int status() const { return head.starts_with("HTTP/1.1 ") ? std::atoi(head.c_str() + 9) : 0; }
+  std::string header(std::string name) const {
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string lower = head;
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const size_t at = lower.find("\r\n" + name + ":");
+    if (at == std::string::npos) return "";
+    const size_t start = head.find_first_not_of(' ', at + name.size() + 3);
+    return head.substr(start, head.find("\r\n", start) - start);
+  }
+};
+
+// One response from `buffer` (filled from `fd` as needed); with `body`, Content-Length bytes
+// of body follow the head. What is left stays in `buffer`.
+RawResponse ReadResponse(int fd, std::string* buffer, bool body = true) {
+  RawResponse r;
+  size_t end;
+  while ((end = buffer->find("\r\n\r\n")) == std::string::npos) {
+    if (!ReadMore(fd, buffer, 5s)) return r;
+  }
+  r.head = buffer->substr(0, end + 2);
+  buffer->erase(0, end + 4);
+  if (!body) return r;
+  const size_t length = static_cast<size_t>(std::atol(r.header("content-length").c_str()));
+  while (buffer->size() < length) {
+    if (!ReadMore(fd, buffer, 5s)) break;
+  }
+  r.body = buffer->substr(0, length);
+  buffer->erase(0, std::min(length, buffer->size()));
+  return r;
+}
+
+RawResponse Exchange(int port, const std::string& request) {
+  const int fd = Connect(port);
+  SendAll(fd, request);
+  std::string buffer;
+  RawResponse r = ReadResponse(fd, &buffer);
+  ::close(fd);
+  return r;
+}
+
+RawResponse Get(int port, const std::string& target, const std::vector<std::string>& headers = {}) {
+  std::string request = "GET " + target + " HTTP/1.1\r\nHost: gateway\r\nConnection: close\r\n";
+  for (const auto& h : headers) request += h + "\r\n";
+  return Exchange(port, request + "\r\n");
+}
+
+RawResponse Post(int port, const std::string& target, const std::string& body) {
+  return Exchange(port, "POST " + target +
+                            " HTTP/1.1\r\nHost: gateway\r\nConnection: close\r\n"
+                            "Content-Type: application/json\r\nContent-Length: " +
+                            std::to_string(body.size()) + "\r\n\r\n" + body);
+}
+
+// --- errors ------------------------------------------------------------------------------------
+
+TEST(GatewayServer, ServiceErrorsReachTheCallerAsTheTableSays) {
+  ScriptedBackend backend([](const std::string& method, int) {
+    Answer a;
+    if (method.ends_with("/GetService")) {
+      a.code = grpc::StatusCode::INTERNAL;
+      a.message = "redis at 10.0.0.7:6379 said WRONGTYPE";
+    } else if (method.ends_with("/GetRequest")) {
+      a.code = grpc::StatusCode::ABORTED;
+      a.message = "the request changed meanwhile";
+    } else if (method.ends_with("/SignIn")) {
+      a.code = grpc::StatusCode::RESOURCE_EXHAUSTED;
+      a.message = "too many failed sign-ins; try again in 17 s";
+      a.trailers = {{"retry-after", "17"}};
+    } else if (method.ends_with("/ListRequests")) {
+      a.code = grpc::StatusCode::DEADLINE_EXCEEDED;
+      a.message = "redis was too slow";
+    }
+    return a;
+  });
+  Door door(backend.address());
+
+  auto r = Get(door.port(), "/v1/services/pothole");
+  EXPECT_EQ(r.status(), 500);
+  auto body = json::parse(r.body);
+  EXPECT_EQ(body["code"], 13);
+  EXPECT_EQ(body["message"], "internal error");  // the detail stays inside
+  EXPECT_THAT(r.body, ::testing::Not(HasSubstr("10.0.0.7")));
+
+  r = Get(door.port(), "/v1/requests/01JABCDEFGHJKMNPQRSTVWXYZ0");
+  EXPECT_EQ(r.status(), 409);
+  body = json::parse(r.body);
+  EXPECT_EQ(body["code"], 10);
+  EXPECT_EQ(body["message"], "the request changed meanwhile");
+
+  r = Post(door.port(), "/v1/sessions", R"({"email":"a@b.de","password":"wrong-password-1"})");
+  EXPECT_EQ(r.status(), 429);
+  EXPECT_EQ(r.header("Retry-After"), "17");  // the service's, not a default
+  EXPECT_EQ(json::parse(r.body)["code"], 8);
+
+  r = Get(door.port(), "/v1/requests?service_code=pothole");
+  EXPECT_EQ(r.status(), 504);
+  EXPECT_EQ(json::parse(r.body)["code"], 4);
+}
+
+TEST(GatewayServer, ABackendThatDoesNotAnswerIs504WhenTheDeadlinePasses) {
+  ScriptedBackend backend([](const std::string&, int) {
+    Answer a;
+    a.hang = true;
+    return a;
+  });
+  GatewayOptions options = FastGateway();
+  options.default_deadline = 300ms;
+  Door door(backend.address(), {}, options);
+  const auto start = std::chrono::steady_clock::now();
+  const auto r = Get(door.port(), "/v1/services/pothole");
+  EXPECT_EQ(r.status(), 504) << r.head << r.body;
+  EXPECT_EQ(json::parse(r.body)["code"], 4);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+  EXPECT_EQ(backend.Calls("/cityhub.requests.v1.RequestsService/GetService"), 1);  // not retried
+}
+
+TEST(GatewayServer, ARouteWithItsOwnDeadlineGivesTheServiceThatLong) {
+  ScriptedBackend backend([](const std::string&, int) {
+    Answer a;
+    a.body = cityhub::accounts::v1::PersonalDataExport().SerializeAsString();
+    return a;
+  });
+  GatewayOptions options = FastGateway();
+  options.default_deadline = 2s;
+  Door door(backend.address(), {}, options);
+  // GET /v1/me:export has deadline_ms 15000 in its policy; other routes get the default.
+  auto r = Get(door.port(), "/v1/me:export", {"Authorization: Bearer " + door.CitizenToken()});
+  ASSERT_EQ(r.status(), 200) << r.head << r.body;
+  const auto export_deadline =
+      backend.DeadlineOf("/cityhub.accounts.v1.AccountsService/ExportMyData");
+  // gRPC sends the timeout rounded up, hence the margins.
+  EXPECT_GT(export_deadline, 13s);
+  EXPECT_LT(export_deadline, 16s);
+  r = Get(door.port(), "/.well-known/jwks.json");
+  const auto default_deadline = backend.DeadlineOf("/cityhub.accounts.v1.AccountsService/GetJwks");
+  EXPECT_GT(default_deadline, 1s);
+  EXPECT_LT(default_deadline, 3s);
+}
+
+TEST(GatewayServer, SafeCallsAreRetriedOnceWhenTheBackendIsUnavailable) {
+  ScriptedBackend backend([](const std::string& method, int call) {
+    Answer a;
+    if (method.ends_with("/GetService") && call == 1) {
+      a.code = grpc::StatusCode::UNAVAILABLE;
+      a.message = "restarting";
+    } else if (method.ends_with("/GetService")) {
+      a.body = Pothole();
+    } else {
+      a.code = grpc::StatusCode::UNAVAILABLE;
+      a.message = "down";
+    }
+    return a;
+  });
+  Door door(backend.address());
+  auto r = Get(door.port(), "/v1/services/pothole");
+  EXPECT_EQ(r.status(), 200) << r.body;
+  EXPECT_EQ(json::parse(r.body)["service_code"], "pothole");
+  EXPECT_EQ(backend.Calls("/cityhub.requests.v1.RequestsService/GetService"), 2);
+  // Once only: a GET whose backend stays down is tried twice, then 503.
+  r = Get(door.port(), "/v1/requests/01JABCDEFGHJKMNPQRSTVWXYZ0");
+  EXPECT_EQ(r.status(), 503);
+  EXPECT_EQ(json::parse(r.body)["code"], 14);
+  EXPECT_EQ(backend.Calls("/cityhub.requests.v1.RequestsService/GetRequest"), 2);
+  // Writes are never repeated by the gateway.
+  r = Post(door.port(), "/v1/requests", R"({"service_code":"pothole","lat":52.02,"long":8.53})");
+  EXPECT_EQ(r.status(), 503);
+  EXPECT_EQ(backend.Calls("/cityhub.requests.v1.RequestsService/CreateRequest"), 1);
+}
+
+// --- the server --------------------------------------------------------------------------------
+
+TEST(GatewayServer, HeadAnswersWithTheGetLengthAndNoBodyOnAKeptAliveConnection) {
+  ScriptedBackend backend([](const std::string&, int) { return Answer{}; });
+  Door door(backend.address());
+  const int fd = Connect(door.port());
+  std::string buffer;
+  ASSERT_TRUE(SendAll(fd, "HEAD /healthz HTTP/1.1\r\nHost: gateway\r\n\r\n"));
+  const RawResponse head = ReadResponse(fd, &buffer, false);
+  EXPECT_EQ(head.status(), 200) << head.head;
+  EXPECT_EQ(head.header("Content-Length"),
+            std::to_string(std::string(R"({"status":"ok"})").size()));
+  ASSERT_TRUE(SendAll(fd, "GET /healthz HTTP/1.1\r\nHost: gateway\r\n\r\n"));
+  const RawResponse get = ReadResponse(fd, &buffer);
+  // Had the HEAD answer carried a body, it would sit before this status line.
+  EXPECT_THAT(get.head, StartsWith("HTTP/1.1 200 OK\r\n"));
+  EXPECT_EQ(get.body, R"({"status":"ok"})");
+  EXPECT_TRUE(buffer.empty()) << buffer;
+  ::close(fd);
+}
+
+TEST(GatewayServer, ConnectionsBeyondTheCapGetA503) {
+  ScriptedBackend backend([](const std::string&, int) { return Answer{}; });
+  HttpServerOptions http;
+  http.max_connections = 2;
+  Door door(backend.address(), http);
+  const int a = Connect(door.port());
+  const int b = Connect(door.port());
+  ASSERT_TRUE(WaitUntil([&] { return door.server().open_connections() == 2; }, 5s));
+  const int c = Connect(door.port());
+  std::string buffer;
+  const RawResponse full = ReadResponse(c, &buffer);
+  EXPECT_EQ(full.status(), 503) << full.head;
+  EXPECT_EQ(full.header("Retry-After"), "1");
+  EXPECT_EQ(full.header("Connection"), "close");
+  // Exactly the announced length: a client waiting for more would hang or see a truncation.
+  EXPECT_EQ(std::to_string(full.body.size()), full.header("Content-Length"));
+  const auto body = json::parse(full.body, nullptr, false);
+  ASSERT_TRUE(body.is_object()) << full.body;
+  EXPECT_EQ(body["code"], 14);
+  EXPECT_EQ(body["message"], "too many connections");
+  std::string rest;
+  EXPECT_TRUE(ClosedWithin(c, 5s, &rest));
+  EXPECT_EQ(rest, "");  // nothing beyond the announced length
+  ::close(c);
+  // A client that sends its request at once still reads the answer (no reset overtakes it).
+  for (int i = 0; i < 20; ++i) {
+    const int eager = Connect(door.port());
+    ASSERT_TRUE(SendAll(
+        eager, "POST /v1/requests HTTP/1.1\r\nHost: gateway\r\nContent-Length: 2000\r\n\r\n" +
+                   std::string(2000, 'x')));
+    std::string eager_buffer;
+    EXPECT_EQ(ReadResponse(eager, &eager_buffer).status(), 503) << "attempt " << i;
+    ::close(eager);
+  }
+  // A place frees up: the next one is served.
+  ::close(a);
+  ASSERT_TRUE(WaitUntil([&] { return door.server().open_connections() == 1; }, 5s));
+  EXPECT_EQ(Get(door.port(), "/healthz").status(), 200);
+  ::close(b);
+}
+
+TEST(GatewayServer, AnIdleKeptAliveConnectionIsClosedAfterTheIdleTimeout) {
+  ScriptedBackend backend([](const std::string&, int) { return Answer{}; });
+  HttpServerOptions http;
+  http.header_timeout = 30s;
+  http.idle_timeout = 300ms;
+  Door door(backend.address(), http);
+  const int fd = Connect(door.port());
+  std::string buffer;
+  ASSERT_TRUE(SendAll(fd, "GET /healthz HTTP/1.1\r\nHost: gateway\r\n\r\n"));
+  const RawResponse r = ReadResponse(fd, &buffer);
+  ASSERT_EQ(r.status(), 200);
+  EXPECT_EQ(r.header("Connection"), "");  // kept alive
+  const auto answered = std::chrono::steady_clock::now();
+  std::string rest;
+  EXPECT_TRUE(ClosedWithin(fd, 5s, &rest));
+  EXPECT_GE(std::chrono::steady_clock::now() - answered, 250ms);
+  EXPECT_EQ(rest, "");
+  ::close(fd);
+  EXPECT_TRUE(WaitUntil([&] { return door.server().open_connections() == 0; }, 5s));
+}
+
+TEST(GatewayServer, ABodyThatDoesNotArriveInTimeIsAnswered408AndTheConnectionCloses) {
+  ScriptedBackend backend([](const std::string&, int) { return Answer{}; });
+  HttpServerOptions http;
+  http.header_timeout = 30s;
+  http.idle_timeout = 30s;
+  http.body_timeout = 300ms;
+  Door door(backend.address(), http);
+  const int fd = Connect(door.port());
+  ASSERT_TRUE(
+      SendAll(fd,
+              "POST /v1/requests HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\n"
+              "Content-Length: 100\r\n\r\n{\"service_code\":"));
+  std::string rest;
+  EXPECT_TRUE(ClosedWithin(fd, 5s, &rest));
+  std::string buffer = rest;
+  const RawResponse r = ReadResponse(fd, &buffer);
+  EXPECT_EQ(r.status(), 408) << rest;
+  EXPECT_EQ(r.header("Connection"), "close");
+  const auto body = json::parse(r.body, nullptr, false);
+  ASSERT_TRUE(body.is_object()) << rest;
+  EXPECT_EQ(body["code"], 4);
+  ::close(fd);
+  EXPECT_EQ(backend.Calls("/cityhub.requests.v1.RequestsService/CreateRequest"), 0);
+}
+
+TEST(GatewayServer, HeadersThatDoNotArriveInTimeAreAnswered408) {
+  ScriptedBackend backend([](const std::string&, int) { return Answer{}; });
+  HttpServerOptions http;
+  http.header_timeout = 300ms;
+  Door door(backend.address(), http);
+  const int fd = Connect(door.port());
+  ASSERT_TRUE(SendAll(fd, "GET /healthz HTTP/1.1\r\nHost: gat"));
+  std::string rest;
+  EXPECT_TRUE(ClosedWithin(fd, 5s, &rest));
+  EXPECT_THAT(rest, StartsWith("HTTP/1.1 408 "));
+  ::close(fd);
+}
+
+// --- TLS ---------------------------------------------------------------------------------------
+
+std::string TempDir() {
+  std::string pattern =
+      (std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") + std::string("/gw-tls-XXXXXX");
+  return ::mkdtemp(pattern.data());
+}
+
+// A self-signed certificate and its key for CN=`name`, written to `dir`/cert.pem and key.pem.
+void SelfSigned(const std::string& dir, const std::string& name) {
+  const std::string command =
+      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 "
+      "-subj /CN=" +
+      name + " -keyout " + dir + "/key.new -out " + dir + "/cert.new 2>/dev/null && mv " + dir +
+      "/cert.new " + dir + "/cert.pem && mv " + dir + "/key.new " + dir + "/key.pem";
+  ASSERT_EQ(std::system(command.c_str()), 0) << command;
+}
+
+struct TlsAnswer {
+  std::string subject;   // of the certificate the server presented
+  std::string response;  // everything it sent back
+};
+
+// One request over TLS (the certificate is not verified: it is self-signed; the test checks
+// which one it is).
+TlsAnswer TlsExchange(int port, const std::string& request) {
+  TlsAnswer out;
+  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
+  const int fd = Connect(port);
+  timeval timeout{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  SSL* ssl = SSL_new(ctx);
+  SSL_set_fd(ssl, fd);
+  if (SSL_connect(ssl) == 1) {
+    if (X509* cert = SSL_get_peer_certificate(ssl)) {
+      char name[256];
+      X509_NAME_oneline(X509_get_subject_name(cert), name, sizeof(name));
+      out.subject = name;
+      X509_free(cert);
+    }
+    SSL_write(ssl, request.data(), static_cast<int>(request.size()));
+    char chunk[4096];
+    int n;
+    while ((n = SSL_read(ssl, chunk, sizeof(chunk))) > 0)
+      out.response.append(chunk, static_cast<size_t>(n));
+  }
+  SSL_free(ssl);
+  ::close(fd);
+  SSL_CTX_free(ctx);
+  return out;
+}
+
+constexpr char kHealth[] = "GET /healthz HTTP/1.1\r\nHost: gateway\r\nConnection: close\r\n\r\n";
+
+TEST(GatewayServer, ServesTlsFromCertificateFilesAndReloadsThem) {
+  const std::string dir = TempDir();
+  SelfSigned(dir, "first.cityhub.test");
+  ScriptedBackend backend([](const std::string&, int) { return Answer{}; });
+  HttpServerOptions http;
+  http.tls_cert_file = dir + "/cert.pem";
+  http.tls_key_file = dir + "/key.pem";
+  Door door(backend.address(), http);
+  TlsAnswer first = TlsExchange(door.port(), kHealth);
+  EXPECT_EQ(first.subject, "/CN=first.cityhub.test");
+  EXPECT_THAT(first.response, StartsWith("HTTP/1.1 200 OK\r\n"));
+  EXPECT_THAT(first.response, HasSubstr("Strict-Transport-Security: max-age=31536000"));
+  EXPECT_THAT(first.response, HasSubstr(R"({"status":"ok"})"));
+  // Plain HTTP on the TLS port gets nothing useful.
+  EXPECT_EQ(Get(door.port(), "/healthz").status(), 0);
+
+  SelfSigned(dir, "second.cityhub.test");
+  EXPECT_EQ(TlsExchange(door.port(), kHealth).subject, "/CN=first.cityhub.test");  // until reloaded
+  ASSERT_TRUE(door.server().ReloadTls().ok());
+  const TlsAnswer second = TlsExchange(door.port(), kHealth);
+  EXPECT_EQ(second.subject, "/CN=second.cityhub.test");
+  EXPECT_THAT(second.response, StartsWith("HTTP/1.1 200 OK\r\n"));
+
+  // A key that does not belong to the certificate is refused; the pair in use stays.
+  const std::string other = TempDir();
+  SelfSigned(other, "third.cityhub.test");
+  ASSERT_EQ(std::system(("cp " + other + "/key.pem " + dir + "/key.pem").c_str()), 0);
+  EXPECT_FALSE(door.server().ReloadTls().ok());
+  EXPECT_EQ(TlsExchange(door.port(), kHealth).subject, "/CN=second.cityhub.test");
+  std::system(("rm -rf " + dir + " " + other).c_str());
+}
+
+}  // namespace
+}  // namespace cityhub::gateway
