@@ -24,6 +24,7 @@
 #include "infra/grpc/server.h"
 #include "infra/log.h"
 #include "infra/redis/client.h"
+#include "infra/runtime.h"
 #include "infra/strings.h"
 #include "infra/text.h"
 
@@ -123,6 +124,7 @@ Config LoadConfig(infra::EnvReader& env) {
 }
 
 int Run(int argc, char** argv) {
+  infra::TuneRuntime();
   auto routes = RouteTable::Build(PublicServices());
   if (!routes.ok()) {
     std::fprintf(stderr, "gateway: %s\n", std::string(routes.status().message()).c_str());

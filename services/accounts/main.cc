@@ -12,6 +12,7 @@
 #include "infra/grpc/server.h"
 #include "infra/ids.h"
 #include "infra/log.h"
+#include "infra/runtime.h"
 #include "infra/service_config.h"
 #include "services/accounts/accounts_service.h"
 #include "services/accounts/published_keys.h"
@@ -69,6 +70,7 @@ Config LoadConfig(infra::EnvReader& env) {
 
 int Run() {
   infra::BlockShutdownSignals();
+  infra::TuneRuntime();
   infra::EnvReader env;
   Config config = LoadConfig(env);
   auto signing_key = infra::auth::Ed25519Key::FromPem(config.signing_key_pem);

@@ -11,6 +11,7 @@
 #include "infra/events/consumer.h"
 #include "infra/grpc/server.h"
 #include "infra/log.h"
+#include "infra/runtime.h"
 #include "infra/service_config.h"
 #include "infra/strings.h"
 #include "infra/text.h"
@@ -70,6 +71,7 @@ Config LoadConfig(infra::EnvReader& env) {
 
 int Run() {
   infra::BlockShutdownSignals();
+  infra::TuneRuntime();
   infra::EnvReader env;
   Config config = LoadConfig(env);
   std::string seed;

@@ -26,6 +26,7 @@
 #include "infra/config.h"
 #include "infra/ids.h"
 #include "infra/redis/client.h"
+#include "infra/runtime.h"
 #include "services/requests/request_store.h"
 
 namespace {
@@ -218,6 +219,7 @@ int Load(const std::string& mode, std::map<std::string, std::string>& f) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  cityhub::infra::TuneRuntime();  // as the services do: the client's cost is part of the figure
   if (argc < 2) {
     std::fprintf(stderr, "usage: requests_load seed|get|near --flag value ...\n");
     return 2;
