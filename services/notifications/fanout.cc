@@ -92,13 +92,11 @@ absl::Status FanOut::Handle(const std::string& payload) {
     }
     case ev::Event::kRequestCreated: {
       const auto& e = event.request_created();
-      auto operators = store_.Operators(e.department());
-      if (!operators.ok()) return operators.status();
+      auto audience = store_.AudienceOf("", e.department());
+      if (!audience.ok()) return audience.status();
       std::vector<Recipient> recipients;
-      for (const auto& op : *operators) recipients.push_back({op, nv1::KIND_DEPARTMENT_NEW_REQUEST});
-      if (auto s = Notify(event, recipients, e.request_id(), &effects); !s.ok()) return s;
-      if (auto s = AddWebhookJobs(event, e.service_code(), &effects); !s.ok()) return s;
-      return store_.ApplyOnce(event.event_id(), effects).status();
+      for (const auto& op : audience->accounts) recipients.push_back({op, nv1::KIND_DEPARTMENT_NEW_REQUEST});
+      return NotifyAndApply(event, recipients, *audience, e.request_id(), e.service_code());
     }
     case ev::Event::kRequestStatusChanged:
     case ev::Event::kCommentAdded: {
@@ -107,29 +105,43 @@ absl::Status FanOut::Handle(const std::string& payload) {
       const std::string owner = status ? event.request_status_changed().owner_account_id() : event.comment_added().owner_account_id();
       const std::string code = status ? event.request_status_changed().service_code() : event.comment_added().service_code();
       const std::string author = status ? std::string() : event.comment_added().author_account_id();
+      auto audience = store_.AudienceOf(request_id, "");
+      if (!audience.ok()) return audience.status();
       std::vector<Recipient> recipients;
       std::set<std::string> seen = {author};
       if (!owner.empty() && seen.insert(owner).second) {
         recipients.push_back({owner, status ? nv1::KIND_OWN_REQUEST_STATUS : nv1::KIND_OWN_REQUEST_COMMENT});
       }
-      auto followers = store_.Followers(request_id);
-      if (!followers.ok()) return followers.status();
-      for (const auto& f : *followers) {
+      for (const auto& f : audience->accounts) {
         if (seen.insert(f).second) {
           recipients.push_back({f, status ? nv1::KIND_FOLLOWED_REQUEST_STATUS : nv1::KIND_FOLLOWED_REQUEST_COMMENT});
         }
       }
-      if (auto s = Notify(event, recipients, request_id, &effects); !s.ok()) return s;
-      if (auto s = AddWebhookJobs(event, code, &effects); !s.ok()) return s;
-      return store_.ApplyOnce(event.event_id(), effects).status();
+      return NotifyAndApply(event, recipients, *audience, request_id, code);
     }
     default:
       return absl::OkStatus();  // AccountRegistered and others: nothing to tell
   }
 }
 
+absl::Status FanOut::NotifyAndApply(const ev::Event& event, const std::vector<Recipient>& recipients,
+                                    const Audience& audience, const std::string& request_id,
+                                    const std::string& service_code) {
+  // Everything the recipients' channels and the webhooks need, in one round trip; then the
+  // effects in one script.
+  std::vector<std::string> accounts;
+  for (const Recipient& r : recipients) accounts.push_back(r.account_id);
+  auto details = store_.DetailsOf(accounts, audience.webhook_ids);
+  if (!details.ok()) return details.status();
+  EventEffects effects;
+  if (auto s = Notify(event, recipients, *details, request_id, &effects); !s.ok()) return s;
+  AddWebhookJobs(event, service_code, details->webhooks, &effects);
+  return store_.ApplyOnce(event.event_id(), effects).status();
+}
+
 absl::Status FanOut::Notify(const ev::Event& event, const std::vector<Recipient>& recipients,
-                            const std::string& request_id, EventEffects* effects) {
+                            const FanOutDetails& details, const std::string& request_id,
+                            EventEffects* effects) {
   const int64_t now = infra::UnixMillis(clock_.Now());
   for (const Recipient& r : recipients) {
     auto contact = contacts_.Get(r.account_id);
@@ -137,9 +149,8 @@ absl::Status FanOut::Notify(const ev::Event& event, const std::vector<Recipient>
       if (contact.status().code() == absl::StatusCode::kNotFound) continue;  // account gone
       return contact.status();
     }
-    auto stored = store_.Preferences(r.account_id);
-    if (!stored.ok()) return stored.status();
-    const StoredPreferences prefs = stored->value_or(DefaultPreferences());
+    const RecipientState& state = details.recipients.at(r.account_id);
+    const StoredPreferences prefs = state.preferences.value_or(DefaultPreferences());
     const Group group = GroupOf(r.kind);
     Text text;
     if (event.has_request_status_changed()) {
@@ -168,14 +179,12 @@ absl::Status FanOut::Notify(const ev::Event& event, const std::vector<Recipient>
     }
     const std::string link = StrCat(settings_.app_url, "/requests/", request_id);
     if (Wants(prefs.push(), group)) {
-      auto devices = store_.Devices(r.account_id);
-      if (!devices.ok()) return devices.status();
       int64_t due = now;
       if (prefs.quiet_enabled()) {
         due = NotBefore(now, prefs.quiet_start_minute(), prefs.quiet_end_minute(),
                         prefs.time_zone().empty() ? "Europe/Berlin" : prefs.time_zone());
       }
-      for (const StoredDevice& d : *devices) {
+      for (const StoredDevice& d : state.devices) {
         ScheduledJob job;
         job.job.set_id(StrCat(notification_id, "-p-", d.id()));
         job.job.set_channel(nv1::CHANNEL_PUSH);
@@ -211,10 +220,9 @@ absl::Status FanOut::Notify(const ev::Event& event, const std::vector<Recipient>
   return absl::OkStatus();
 }
 
-absl::Status FanOut::AddWebhookJobs(const ev::Event& event, const std::string& service_code,
-                                    EventEffects* effects) {
-  auto hooks = store_.Webhooks();
-  if (!hooks.ok()) return hooks.status();
+void FanOut::AddWebhookJobs(const ev::Event& event, const std::string& service_code,
+                            const std::vector<StoredWebhook>& hooks, EventEffects* effects) {
+  if (hooks.empty()) return;
   const std::string type = infra::events::TypeName(event);
   nlohmann::json data;
   if (event.has_request_created()) {
@@ -237,7 +245,7 @@ absl::Status FanOut::AddWebhookJobs(const ev::Event& event, const std::string& s
       {"occurred_at", google::protobuf::util::TimeUtil::ToString(event.occurred_at())},
       {"data", data}};
   const std::string text = body.dump();
-  for (const StoredWebhook& w : *hooks) {
+  for (const StoredWebhook& w : hooks) {
     const bool type_ok = std::find(w.event_types().begin(), w.event_types().end(), type) != w.event_types().end();
     const bool code_ok = w.service_codes().empty() ||
                          std::find(w.service_codes().begin(), w.service_codes().end(), service_code) != w.service_codes().end();
@@ -252,7 +260,6 @@ absl::Status FanOut::AddWebhookJobs(const ev::Event& event, const std::string& s
     job.due_ms = infra::UnixMillis(clock_.Now());
     effects->jobs.push_back(std::move(job));
   }
-  return absl::OkStatus();
 }
 
 absl::Status FanOut::AccountMail(const ev::Event& event, const std::string& account_id, bool reset,

@@ -37,10 +37,13 @@ class FanOut final {
     std::string account_id;
     cityhub::notifications::v1::Kind kind;
   };
+  absl::Status NotifyAndApply(const cityhub::events::v1::Event& event,
+                              const std::vector<Recipient>& recipients, const Audience& audience,
+                              const std::string& request_id, const std::string& service_code);
   absl::Status Notify(const cityhub::events::v1::Event& event, const std::vector<Recipient>& recipients,
-                      const std::string& request_id, EventEffects* effects);
-  absl::Status AddWebhookJobs(const cityhub::events::v1::Event& event, const std::string& service_code,
-                              EventEffects* effects);
+                      const FanOutDetails& details, const std::string& request_id, EventEffects* effects);
+  void AddWebhookJobs(const cityhub::events::v1::Event& event, const std::string& service_code,
+                      const std::vector<StoredWebhook>& hooks, EventEffects* effects);
   absl::Status AccountMail(const cityhub::events::v1::Event& event, const std::string& account_id,
                            bool reset, const std::string& token);
 

@@ -47,7 +47,10 @@ std::string Score(std::string_view id) {
 //   GUARD key       the ops up to the next GUARD are skipped when `key` exists (a deleted
 //                   account's marker: a late event must not bring its data back);
 //   FEEDADD key id  appends id to a feed ZSET with the next sequence number (the highest score
-//                   + 1), so that a feed orders entries by when they were written.
+//                   + 1), so that a feed orders entries by when they were written;
+//   TRIM inbox feed unread keep slack n-prefix d-prefix
+//                   once an inbox holds more than keep + slack entries, drops the oldest down
+//                   to keep, with their feed and unread entries and their n: and d: keys.
 const Script& OnceScript() {
   static const Script script(R"lua(
 if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) == false then return 0 end
@@ -61,6 +64,17 @@ for _ = 1, tonumber(ARGV[2]) do
     skip = op[2] ~= nil and redis.call('EXISTS', op[2]) == 1
   elseif skip then
     -- the account is gone
+  elseif op[1] == 'TRIM' then
+    local count = redis.call('ZCARD', op[2])
+    local keep = tonumber(op[5])
+    if count > keep + tonumber(op[6]) then
+      for _, id in ipairs(redis.call('ZRANGE', op[2], 0, count - keep - 1)) do
+        redis.call('ZREM', op[2], id)
+        redis.call('ZREM', op[3], id)
+        redis.call('SREM', op[4], id)
+        redis.call('DEL', op[7] .. id .. '}', op[8] .. id .. '}')
+      end
+    end
   elseif op[1] == 'FEEDADD' then
     local top = redis.call('ZREVRANGE', op[2], 0, 0, 'WITHSCORES')
     local seq = 1
@@ -165,32 +179,83 @@ absl::StatusOr<bool> NotificationStore::ApplyOnce(std::string_view event_id, con
       ops.push_back(extra);
     }
   }
+  // Inboxes keep their newest kInboxCap entries, trimmed in the same script (in steps of 50,
+  // so that not every entry pays for a trim).
+  std::sort(touched.begin(), touched.end());
+  touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
+  guard("");
+  for (const auto& account : touched) {
+    ops.push_back({"TRIM", InboxKey(account), FeedKey(account), UnreadKey(account),
+                   std::to_string(kInboxCap), "50", "notifications:n:{", "notifications:d:{"});
+  }
   Args argv = {"604800", std::to_string(ops.size())};
   for (const Args& op : ops) AppendOp(op, &argv);
   auto reply = redis_.Eval(OnceScript(), {StrCat("notifications:seen:{", event_id, "}")}, argv);
   if (!reply.ok()) return reply.status();
-  const bool applied = reply->integer() == 1;
-  if (applied) {
-    std::sort(touched.begin(), touched.end());
-    touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
-    for (const auto& account : touched) (void)Trim(account);
-  }
-  return applied;
+  return reply->integer() == 1;
 }
 
-absl::Status NotificationStore::Trim(std::string_view account) {
-  auto count = infra::redis::AsInteger(redis_.Command({"ZCARD", InboxKey(account)}));
-  if (!count.ok() || *count <= kInboxCap + 50) return count.status();
-  auto old = redis_.Command({"ZRANGE", InboxKey(account), "0", std::to_string(*count - kInboxCap - 1)});
-  if (!old.ok()) return old.status();
-  std::vector<Args> commands;
-  for (const Reply& id : old->elements()) {
-    commands.push_back({"ZREM", InboxKey(account), id.str()});
-    commands.push_back({"ZREM", FeedKey(account), id.str()});
-    commands.push_back({"SREM", UnreadKey(account), id.str()});
-    commands.push_back({"DEL", NKey(id.str()), DKey(id.str())});
+absl::StatusOr<Audience> NotificationStore::AudienceOf(std::string_view followers_of,
+                                                       std::string_view operators_of) {
+  std::vector<Args> commands = {{"SMEMBERS", kWebhooks}};
+  if (!followers_of.empty()) commands.push_back({"SMEMBERS", FollowersKey(followers_of)});
+  if (!operators_of.empty()) commands.push_back({"SMEMBERS", DepartmentKey(operators_of)});
+  auto replies = redis_.Pipeline(commands);
+  if (!replies.ok()) return replies.status();
+  for (const Reply& r : *replies) {
+    if (r.is_error()) return infra::redis::ErrorReplyToStatus(r.str());
   }
-  return redis_.Pipeline(commands).status();
+  Audience out;
+  for (const Reply& id : (*replies)[0].elements()) out.webhook_ids.push_back(id.str());
+  for (size_t i = 1; i < replies->size(); ++i) {
+    for (const Reply& a : (*replies)[i].elements()) out.accounts.push_back(a.str());
+  }
+  std::sort(out.webhook_ids.begin(), out.webhook_ids.end());
+  std::sort(out.accounts.begin(), out.accounts.end());
+  return out;
+}
+
+absl::StatusOr<FanOutDetails> NotificationStore::DetailsOf(const std::vector<std::string>& accounts,
+                                                           const std::vector<std::string>& webhook_ids) {
+  FanOutDetails out;
+  std::vector<Args> commands;
+  for (const auto& a : accounts) {
+    commands.push_back({"GET", PrefsKey(a)});
+    commands.push_back({"HVALS", DevicesKey(a)});
+  }
+  if (!webhook_ids.empty()) {
+    Args mget = {"MGET"};
+    for (const auto& id : webhook_ids) mget.push_back(WebhookKey(id));
+    commands.push_back(std::move(mget));
+  }
+  if (commands.empty()) return out;
+  auto replies = redis_.Pipeline(commands);
+  if (!replies.ok()) return replies.status();
+  for (const Reply& r : *replies) {
+    if (r.is_error()) return infra::redis::ErrorReplyToStatus(r.str());
+  }
+  for (size_t i = 0; i < accounts.size(); ++i) {
+    RecipientState& state = out.recipients[accounts[i]];
+    const Reply& prefs = (*replies)[2 * i];
+    if (!prefs.is_nil()) {
+      StoredPreferences p;
+      if (!p.ParseFromString(prefs.str())) return absl::DataLossError("stored preferences damaged");
+      state.preferences = std::move(p);
+    }
+    for (const Reply& d : (*replies)[2 * i + 1].elements()) {
+      StoredDevice device;
+      if (device.ParseFromString(d.str())) state.devices.push_back(std::move(device));
+    }
+    std::sort(state.devices.begin(), state.devices.end(),
+              [](const auto& a, const auto& b) { return a.id() < b.id(); });
+  }
+  if (!webhook_ids.empty()) {
+    for (const Reply& d : replies->back().elements()) {
+      StoredWebhook w;
+      if (!d.is_nil() && w.ParseFromString(d.str())) out.webhooks.push_back(std::move(w));
+    }
+  }
+  return out;
 }
 
 absl::StatusOr<std::vector<InboxEntry>> NotificationStore::Load(std::string_view account,

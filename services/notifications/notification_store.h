@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -70,12 +71,37 @@ struct FeedPage {
   bool full = false;  // the page was full: there may be more
 };
 
+// Who an event may concern: followers or operators, and the webhook subscriptions.
+struct Audience {
+  std::vector<std::string> accounts;
+  std::vector<std::string> webhook_ids;
+};
+
+struct RecipientState {
+  std::optional<StoredPreferences> preferences;  // nullopt: never set
+  std::vector<StoredDevice> devices;
+};
+
+// What fanning an event out needs to know, read in one round trip.
+struct FanOutDetails {
+  std::map<std::string, RecipientState> recipients;
+  std::vector<StoredWebhook> webhooks;
+};
+
 class NotificationStore final {
  public:
   explicit NotificationStore(infra::redis::Client& redis);
 
-  // Applies `effects` unless `event_id` was handled before (then returns false).
+  // Applies `effects` unless `event_id` was handled before (then returns false), and trims the
+  // inboxes it wrote to, in one script.
   absl::StatusOr<bool> ApplyOnce(std::string_view event_id, const EventEffects& effects);
+
+  // The followers of a request and/or the operators of a department (either may be empty), and
+  // every webhook id: one round trip.
+  absl::StatusOr<Audience> AudienceOf(std::string_view followers_of, std::string_view operators_of);
+  // Preferences and devices of `accounts` and the webhooks `webhook_ids`: one round trip.
+  absl::StatusOr<FanOutDetails> DetailsOf(const std::vector<std::string>& accounts,
+                                          const std::vector<std::string>& webhook_ids);
 
   // Newest first, after the cursor (exclusive), at most `count`.
   absl::StatusOr<std::vector<InboxEntry>> Inbox(std::string_view account, bool unread_only,
@@ -126,7 +152,6 @@ class NotificationStore final {
 
  private:
   absl::StatusOr<std::vector<InboxEntry>> Load(std::string_view account, const std::vector<std::string>& ids);
-  absl::Status Trim(std::string_view account);
 
   infra::redis::Client& redis_;
 };

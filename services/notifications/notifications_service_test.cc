@@ -515,6 +515,33 @@ TEST_F(NotificationsTest, TheInboxPagesThroughEntriesThatShareTheirTime) {
   EXPECT_TRUE(std::is_sorted(seen.begin(), seen.end(), std::greater<>()));
 }
 
+TEST_F(NotificationsTest, AnInboxKeepsItsNewestEntriesAndDropsTheRestWhole) {
+  const std::string anna = Account("full@example.de", "de", false);
+  const int total = kInboxCap + 51;  // one past the slack: the first trim
+  std::vector<std::string> ids;
+  for (int i = 0; i < total; ++i) {
+    EventEffects effects;
+    StoredNotification n;
+    clock_.Advance(1ms);
+    n.set_id(infra::NewUlid(clock_));
+    n.set_account_id(anna);
+    n.set_kind(nv1::KIND_OWN_REQUEST_STATUS);
+    n.set_request_id("01JREQ");
+    effects.inbox.push_back(n);
+    ASSERT_TRUE(store_->ApplyOnce("fill-" + std::to_string(i), effects).ok());
+    ids.push_back(n.id());
+  }
+  EXPECT_EQ(client().Command({"ZCARD", "notifications:inbox:{" + anna + "}"})->integer(), kInboxCap);
+  EXPECT_EQ(client().Command({"ZCARD", "notifications:feed:{" + anna + "}"})->integer(), kInboxCap);
+  EXPECT_EQ(store_->UnreadCount(anna).value(), kInboxCap);
+  // The oldest 51 are gone with their keys; the newest stay.
+  for (int i = 0; i < total; ++i) {
+    const bool kept = i >= total - kInboxCap;
+    EXPECT_EQ(client().Command({"EXISTS", "notifications:n:{" + ids[i] + "}"})->integer(), kept ? 1 : 0) << i;
+    EXPECT_EQ(client().Command({"EXISTS", "notifications:d:{" + ids[i] + "}"})->integer(), kept ? 1 : 0) << i;
+  }
+}
+
 TEST_F(NotificationsTest, TheLiveStreamResumesWithoutGapsOrDuplicates) {
   const std::string anna = Account("live@example.de", "de", false);
   std::vector<std::string> seen;
