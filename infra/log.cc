@@ -8,7 +8,7 @@
 #include <memory>
 #include <mutex>
 
-#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
 
 #include "infra/strings.h"
@@ -27,11 +27,22 @@ struct State {
   std::shared_ptr<spdlog::logger> logger;
 };
 
+// Standard output through stdio's buffer, flushed when the logger says so. (spdlog's own stdout
+// sink flushes after every line: a write(2) per RPC, a sixth of the gateway's time per request.)
+class BufferedStdoutSink final : public spdlog::sinks::base_sink<std::mutex> {
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    spdlog::memory_buf_t formatted;
+    formatter_->format(msg, formatted);
+    std::fwrite(formatted.data(), 1, formatted.size(), stdout);
+  }
+  void flush_() override { std::fflush(stdout); }
+};
+
 State& GetState() {
   static State* state = [] {
     auto* s = new State();
-    s->logger = std::make_shared<spdlog::logger>(
-        "cityhub", std::make_shared<spdlog::sinks::stdout_sink_mt>());
+    s->logger = std::make_shared<spdlog::logger>("cityhub", std::make_shared<BufferedStdoutSink>());
     s->logger->set_pattern("%v");
     s->logger->set_level(spdlog::level::trace);
     // Warnings and errors are written at once; other lines within a second (a write per
