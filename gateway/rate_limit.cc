@@ -1,5 +1,6 @@
 #include "gateway/rate_limit.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 
@@ -12,28 +13,36 @@ using infra::StrCat;
 
 namespace {
 
-// GCRA for one or two buckets at once: both must allow, and only then both are charged.
-// KEYS: buckets. ARGV: now ms, then per bucket: emission interval ms, burst tolerance ms.
-// Returns {1, 0} or {0, ms to wait}.
+// GCRA for one or two buckets at once, reserving up to ARGV[2] units: as many as every bucket
+// allows right now, charged to all of them together. KEYS: buckets. ARGV: now ms, units wanted,
+// then per bucket: emission interval ms, burst tolerance ms. Returns {units granted, 0} or
+// {0, ms to wait}.
 const infra::redis::Script& GcraScript() {
   static const infra::redis::Script script(R"lua(
 local now = tonumber(ARGV[1])
+local grant = tonumber(ARGV[2])
 local wait = 0
 local tats = {}
 for i = 1, #KEYS do
-  local interval = tonumber(ARGV[2 * i])
-  local tolerance = tonumber(ARGV[2 * i + 1])
+  local interval = tonumber(ARGV[1 + 2 * i])
+  local tolerance = tonumber(ARGV[2 + 2 * i])
   local tat = tonumber(redis.call('GET', KEYS[i]) or now)
   if tat < now then tat = now end
-  local allow_at = tat - tolerance
-  if now < allow_at then wait = math.max(wait, allow_at - now) end
-  tats[i] = tat + interval
+  tats[i] = tat
+  local room = now + tolerance - tat
+  if room < 0 then
+    wait = math.max(wait, -room)
+    grant = 0
+  else
+    grant = math.min(grant, math.floor(room / interval + 1e-9) + 1)
+  end
 end
-if wait > 0 then return {0, math.ceil(wait)} end
+if grant < 1 then return {0, math.ceil(wait)} end
 for i = 1, #KEYS do
-  redis.call('SET', KEYS[i], string.format('%.0f', tats[i]), 'PX', math.ceil(tats[i] - now) + 1000)
+  local tat = tats[i] + grant * tonumber(ARGV[1 + 2 * i])
+  redis.call('SET', KEYS[i], string.format('%.0f', tat), 'PX', math.ceil(tat - now) + 1000)
 end
-return {1, 0}
+return {grant, 0}
 )lua");
   return script;
 }
@@ -97,13 +106,35 @@ Decision RateLimiter::Check(cityhub::api::RateClass rate_class, std::string_view
   if (rate_class == cityhub::api::RATE_CLASS_CREATE) budget = &limits_.create;
   if (rate_class == cityhub::api::RATE_CLASS_WRITE) budget = &limits_.write;
   const std::string_view name = ClassName(rate_class);
+  const bool read = rate_class == cityhub::api::RATE_CLASS_READ || rate_class == cityhub::api::RATE_CLASS_UNSPECIFIED;
+  // Reads spend a lease this replica took from Redis before, while it lasts. (The lease table
+  // lives in this process's memory only; Redis sees hashed addresses.)
+  const std::string lease_key = read ? StrCat(client_address, " ", account_id) : std::string();
+  const auto steady_now = std::chrono::steady_clock::now();
+  // A key's lease grows while it keeps using its leases up (1, 2, 4, … up to the cap), so only
+  // busy clients hold leases and what a lease holds back stays within twice what is used.
+  int want = 1;
+  if (read) {
+    std::lock_guard lock(mu_);
+    auto it = leases_.find(lease_key);
+    if (it != leases_.end() && steady_now < it->second.expires) {
+      if (it->second.units > 0) {
+        --it->second.units;
+        return {};
+      }
+      want = it->second.size * 2;
+    }
+  }
+  // At most an eighth of the burst, so that the leases of one address (or of one address and
+  // account) cannot starve others sharing a bucket; small budgets ask every time.
+  want = std::clamp(std::min(want, std::min(limits_.read_lease, budget->burst / 8)), 1, 1 << 20);
   // Addresses are hashed: the keys hold no personal data.
   const std::string address_key =
       StrCat("gateway:rl:{", name, "}:a:", infra::HexEncode(infra::Sha256(client_address)).substr(0, 32));
   infra::redis::Args keys = {address_key};
   if (!account_id.empty()) keys.push_back(StrCat("gateway:rl:{", name, "}:u:", account_id));
   const int64_t now = infra::UnixMillis(clock_.Now());
-  infra::redis::Args args = {std::to_string(now)};
+  infra::redis::Args args = {std::to_string(now), std::to_string(want)};
   for (size_t i = 0; i < keys.size(); ++i) {
     args.push_back(std::to_string(Interval(*budget)));
     args.push_back(std::to_string(Tolerance(*budget)));
@@ -111,13 +142,17 @@ Decision RateLimiter::Check(cityhub::api::RateClass rate_class, std::string_view
   auto reply = redis_.Eval(GcraScript(), keys, args);
   Decision d;
   if (reply.ok() && reply->is_array() && reply->elements().size() == 2) {
-    d.allowed = reply->elements()[0].integer() == 1;
+    const int64_t granted = reply->elements()[0].integer();
+    d.allowed = granted >= 1;
     d.retry_after = std::chrono::milliseconds(reply->elements()[1].integer());
+    if (granted >= 1 && read && limits_.read_lease > 1) {
+      std::lock_guard lock(mu_);
+      if (leases_.size() > 100'000) leases_.clear();  // bounded memory under many clients
+      leases_[lease_key] = {static_cast<int>(granted - 1), steady_now + limits_.lease_lifetime, want};
+    }
   } else {
     fallback_.Inc();
-    if (rate_class == cityhub::api::RATE_CLASS_READ || rate_class == cityhub::api::RATE_CLASS_UNSPECIFIED) {
-      return d;  // fail open
-    }
+    if (read) return d;  // fail open
     d = Local(keys.back(), *budget, now);
     if (d.allowed && keys.size() > 1) d = Local(keys.front(), *budget, now);
   }

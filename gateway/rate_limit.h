@@ -17,6 +17,13 @@
 // with separate budgets for reads, sign-in, creation and other writes, kept in Redis by one Lua
 // script so that every gateway replica shares them.
 //
+// Sign-in, creation and writes ask Redis every time. Reads, the bulk of the traffic, take leases
+// of units per script call and spend them locally for up to a second. A client's lease doubles
+// each time it uses one up in time (1, 2, 4, … up to RateLimits::read_lease, at most an eighth
+// of the burst), so quiet clients ask every time and busy ones seldom. The budget stays in
+// Redis and shared: a lease never exceeds what the budget allows at that moment, and what a
+// replica holds back is bounded by the lease size.
+//
 // When Redis cannot be reached the gateway keeps serving: reads go unlimited (fail-open, as
 // reads are cheap and cached), and sign-in, creation and writes fall back to a per-replica
 // in-memory limiter with the same budgets, so a Redis outage is not an open door for
@@ -38,6 +45,9 @@ struct RateLimits {
   Budget sign_in{10, std::chrono::minutes(1), 10};
   Budget create{30, std::chrono::hours(1), 10};
   Budget write{120, std::chrono::minutes(1), 30};
+  // The largest read lease (see above), spent within lease_lifetime. 1: every read asks.
+  int read_lease = 32;
+  std::chrono::milliseconds lease_lifetime{1000};
 };
 
 struct Decision {
@@ -65,6 +75,12 @@ class RateLimiter final {
   infra::Counter& fallback_;
   std::mutex mu_;
   std::unordered_map<std::string, double> local_tat_;
+  struct Lease {
+    int units = 0;  // left to spend
+    std::chrono::steady_clock::time_point expires;
+    int size = 1;  // units asked for last time
+  };
+  std::unordered_map<std::string, Lease> leases_;
 };
 
 }  // namespace cityhub::gateway
