@@ -85,9 +85,9 @@ class CallInterceptor final : public grpc::experimental::Interceptor {
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
     const int code = sent_status_ ? code_ : static_cast<int>(grpc::StatusCode::CANCELLED);
-    metrics_.in_flight->Dec();
     metrics_.handled[code >= 0 && code < 17 ? code : 2]->Inc();
     metrics_.latency->Observe(seconds);
+    metrics_.in_flight->Dec();  // last: a call no longer in flight is counted
     log::Info("rpc", {{"request_id", request_id_},
                       {"method", method_},
                       {"code", CodeName(code)},

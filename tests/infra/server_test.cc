@@ -129,7 +129,13 @@ TEST(GrpcServer, ServesPrometheusMetrics) {
   ASSERT_TRUE(WaitForServing(server.address(), 10s));
   CallSleep(server.address(), 0);
   const std::string base = "http://127.0.0.1:" + std::to_string(server.metrics_port());
-  const HttpResponse metrics = HttpRequest("GET", base + "/metrics");
+  // The call is counted when the server has finished with it, which may be just after the
+  // client has its answer.
+  HttpResponse metrics;
+  EXPECT_TRUE(WaitFor([&] {
+    metrics = HttpRequest("GET", base + "/metrics");
+    return metrics.body.find("grpc_server_in_flight{method=\"/cityhub.testing.Sleep/Sleep\"} 0") != std::string::npos;
+  }, 5s)) << metrics.body;
   EXPECT_EQ(metrics.status, 200) << metrics.error;
   EXPECT_THAT(metrics.header("content-type"), HasSubstr("text/plain; version=0.0.4"));
   const std::string& response = metrics.body;
