@@ -103,5 +103,17 @@ TEST(UlidSortScore, OrdersLikeTheIdsAndIsExact) {
   EXPECT_EQ(static_cast<int64_t>(score) / 4096, UnixMillis(*UlidTime(previous)));
 }
 
+TEST(TraceId, IsAUlidOfItsTimeAndDoesNotRepeat) {
+  const auto t = std::chrono::system_clock::time_point(std::chrono::milliseconds(1'764'600'000'123));
+  std::set<std::string> seen;
+  for (int i = 0; i < 10'000; ++i) {
+    const std::string id = NewTraceId(t);
+    ASSERT_TRUE(IsUlid(id)) << id;
+    EXPECT_EQ(UlidTime(id), t);
+    seen.insert(id);
+  }
+  EXPECT_EQ(seen.size(), 10'000u);
+}
+
 }  // namespace
 }  // namespace cityhub::infra

@@ -67,7 +67,7 @@ class CallInterceptor final : public grpc::experimental::Interceptor {
         request_id_.assign(it->second.data(), it->second.size());
       } else {
         if (it != md->end()) md->erase(it);
-        request_id_ = NewUlid(std::chrono::system_clock::now());
+        request_id_ = NewTraceId(std::chrono::system_clock::now());  // not a secret: no RAND_bytes per call
         md->emplace(kRequestIdKey, request_id_);  // string_refs into this interceptor
       }
     }
