@@ -3,9 +3,11 @@
 //   requests_load seed  --redis 127.0.0.1:6379 --count 100000 --ids ids.txt
 //   requests_load get   --target 127.0.0.1:7002 --ids ids.txt --concurrency 32 --seconds 10
 //   requests_load near  --target 127.0.0.1:7002 --concurrency 32 --seconds 10 --radius 500
+//   requests_load health --target 127.0.0.1:7002 --concurrency 32 --seconds 10
+//       (grpc.health.v1 Check: what any unary call costs on that server, the gRPC floor)
 //
 // Load runs print one line: mode, calls, errors, calls/s, p50/p90/p99/max in ms. Calls are
-// issued with gRPC's callback API, `concurrency` in flight at any time.
+// issued on one completion queue from one thread, `concurrency` in flight at any time.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -23,6 +25,7 @@
 #include <grpcpp/security/credentials.h>
 
 #include "cityhub/requests/v1/requests.grpc.pb.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "infra/config.h"
 #include "infra/ids.h"
 #include "infra/redis/client.h"
@@ -99,70 +102,75 @@ int Seed(std::map<std::string, std::string>& f) {
 }
 
 struct Stats {
-  std::mutex mu;
   std::vector<double> latencies_ms;
   int64_t errors = 0;
 };
 
-// One call slot: issues a call, and when it completes records it and issues the next.
+// One call slot on the completion queue: issues a call, and when the queue hands its answer
+// back, records it and issues the next. All slots are driven by one thread (the cheapest way to
+// load a server with gRPC's C++ API: no callback threads to hand work between).
 class Slot {
  public:
-  Slot(v1::RequestsService::Stub* stub, const std::string& mode, const std::vector<std::string>* ids,
-       double radius, Clock::time_point end, Stats* stats, std::atomic<int>* live, uint64_t seed)
-      : stub_(stub), mode_(mode), ids_(ids), radius_(radius), end_(end), stats_(stats), live_(live), rng_(seed) {}
+  Slot(v1::RequestsService::Stub* stub, grpc::health::v1::Health::Stub* health, grpc::CompletionQueue* cq,
+       const std::string& mode, const std::vector<std::string>* ids, double radius, uint64_t seed)
+      : stub_(stub), health_(health), cq_(cq), mode_(mode), ids_(ids), radius_(radius), rng_(seed) {}
 
-  void Next() {
-    if (Clock::now() >= end_) {
-      live_->fetch_sub(1);
-      return;
-    }
+  void Start() {
     ctx_ = std::make_unique<grpc::ClientContext>();
     ctx_->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
     start_ = Clock::now();
-    auto done = [this](grpc::Status s) { Done(s); };
     if (mode_ == "get") {
+      got_.Clear();
       get_.set_request_id((*ids_)[rng_() % ids_->size()]);
-      stub_->async()->GetRequest(ctx_.get(), &get_, &got_, done);
+      get_rpc_ = stub_->PrepareAsyncGetRequest(ctx_.get(), get_, cq_);
+      get_rpc_->StartCall();
+      get_rpc_->Finish(&got_, &status_, this);
+    } else if (mode_ == "health") {
+      health_rpc_ = health_->PrepareAsyncCheck(ctx_.get(), check_, cq_);
+      health_rpc_->StartCall();
+      health_rpc_->Finish(&checked_, &status_, this);
     } else {
+      listed_.Clear();
       std::uniform_real_distribution<double> lat(kMinLat + 0.01, kMaxLat - 0.01), lon(kMinLon + 0.01, kMaxLon - 0.01);
       near_.set_lat(lat(rng_));
       near_.set_long_(lon(rng_));
       near_.set_radius_m(radius_);
       near_.set_page_size(20);
-      stub_->async()->ListRequests(ctx_.get(), &near_, &listed_, done);
+      list_rpc_ = stub_->PrepareAsyncListRequests(ctx_.get(), near_, cq_);
+      list_rpc_->StartCall();
+      list_rpc_->Finish(&listed_, &status_, this);
+    }
+  }
+
+  // The call finished: records it.
+  void Record(Stats& stats) {
+    if (status_.ok()) {
+      stats.latencies_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start_).count());
+    } else {
+      ++stats.errors;
     }
   }
 
  private:
-  void Done(const grpc::Status& s) {
-    const double ms = std::chrono::duration<double, std::milli>(Clock::now() - start_).count();
-    {
-      std::lock_guard lock(stats_->mu);
-      if (s.ok()) {
-        stats_->latencies_ms.push_back(ms);
-      } else {
-        ++stats_->errors;
-      }
-    }
-    got_.Clear();
-    listed_.Clear();
-    Next();
-  }
-
   v1::RequestsService::Stub* stub_;
+  grpc::health::v1::Health::Stub* health_;
+  grpc::CompletionQueue* cq_;
   std::string mode_;
   const std::vector<std::string>* ids_;
   double radius_;
-  Clock::time_point end_;
-  Stats* stats_;
-  std::atomic<int>* live_;
   std::mt19937_64 rng_;
   std::unique_ptr<grpc::ClientContext> ctx_;
+  grpc::Status status_;
   Clock::time_point start_;
   v1::GetRequestRequest get_;
   v1::ServiceRequest got_;
+  std::unique_ptr<grpc::ClientAsyncResponseReader<v1::ServiceRequest>> get_rpc_;
   v1::ListRequestsRequest near_;
   v1::ListRequestsResponse listed_;
+  std::unique_ptr<grpc::ClientAsyncResponseReader<v1::ListRequestsResponse>> list_rpc_;
+  grpc::health::v1::HealthCheckRequest check_;
+  grpc::health::v1::HealthCheckResponse checked_;
+  std::unique_ptr<grpc::ClientAsyncResponseReader<grpc::health::v1::HealthCheckResponse>> health_rpc_;
 };
 
 int Load(const std::string& mode, std::map<std::string, std::string>& f) {
@@ -182,12 +190,14 @@ int Load(const std::string& mode, std::map<std::string, std::string>& f) {
   const double radius = std::stod(f.count("radius") ? f["radius"] : "500");
   // A few channels, so that calls spread over more than one HTTP/2 connection.
   std::vector<std::unique_ptr<v1::RequestsService::Stub>> stubs;
+  std::vector<std::unique_ptr<grpc::health::v1::Health::Stub>> health_stubs;
   const int channels = std::stoi(f.count("channels") ? f["channels"] : "1");
   for (int c = 0; c < channels; ++c) {
     grpc::ChannelArguments args;
     args.SetInt("grpc.channel_id", c);  // distinct channels, not one shared subchannel
-    stubs.push_back(v1::RequestsService::NewStub(
-        grpc::CreateCustomChannel(f["target"], grpc::InsecureChannelCredentials(), args)));
+    auto channel = grpc::CreateCustomChannel(f["target"], grpc::InsecureChannelCredentials(), args);
+    stubs.push_back(v1::RequestsService::NewStub(channel));
+    health_stubs.push_back(grpc::health::v1::Health::NewStub(channel));
   }
   // Warm up the connections.
   for (auto& stub : stubs) {
@@ -197,15 +207,32 @@ int Load(const std::string& mode, std::map<std::string, std::string>& f) {
     stub->ListServices(&ctx, {}, &out);
   }
   Stats stats;
-  std::atomic<int> live{concurrency};
+  grpc::CompletionQueue cq;
   const auto start = Clock::now();
   const auto end = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
   std::vector<std::unique_ptr<Slot>> slots;
   for (int i = 0; i < concurrency; ++i) {
-    slots.push_back(std::make_unique<Slot>(stubs[i % stubs.size()].get(), mode, &ids, radius, end, &stats, &live, i));
+    slots.push_back(std::make_unique<Slot>(stubs[i % stubs.size()].get(), health_stubs[i % stubs.size()].get(),
+                                           &cq, mode, &ids, radius, i));
+    slots.back()->Start();
   }
-  for (auto& s : slots) s->Next();
-  while (live.load() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  for (int in_flight = concurrency; in_flight > 0;) {
+    void* tag = nullptr;
+    bool ok = false;
+    if (!cq.Next(&tag, &ok)) break;
+    auto* slot = static_cast<Slot*>(tag);
+    slot->Record(stats);
+    if (Clock::now() < end) {
+      slot->Start();
+    } else {
+      --in_flight;
+    }
+  }
+  cq.Shutdown();
+  void* tag = nullptr;
+  bool ok = false;
+  while (cq.Next(&tag, &ok)) {
+  }
   const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
   auto& l = stats.latencies_ms;
   std::sort(l.begin(), l.end());
@@ -227,7 +254,7 @@ int main(int argc, char** argv) {
   const std::string mode = argv[1];
   auto flags = Flags(argc, argv);
   if (mode == "seed") return Seed(flags);
-  if (mode == "get" || mode == "near") return Load(mode, flags);
+  if (mode == "get" || mode == "near" || mode == "health") return Load(mode, flags);
   std::fprintf(stderr, "unknown mode %s\n", mode.c_str());
   return 2;
 }
