@@ -309,6 +309,12 @@ Outcome Delivery::SendMail(const StoredJob& job) {
 }
 
 Outcome Delivery::SendWebhook(const StoredJob& job) {
+  // A subscription deleted since the job was queued gets nothing more, retries included.
+  auto hook = store_.Webhook(job.webhook_id());
+  if (!hook.ok()) {
+    if (hook.status().code() == absl::StatusCode::kNotFound) return {Outcome::kGiveUp, "webhook deleted", false};
+    return {Outcome::kRetry, "webhook unreadable", false};
+  }
   const int64_t ts = infra::UnixMillis(clock_.Now()) / 1000;
   const std::vector<std::string> headers = {
       "Content-Type: application/json",

@@ -422,6 +422,32 @@ TEST_F(NotificationsTest, WebhooksAreFilteredSignedAndRetried) {
   EXPECT_THAT(r.body, Not(HasSubstr("owner")));
 }
 
+TEST_F(NotificationsTest, ADeletedWebhookGetsNothingMoreNotEvenRetries) {
+  cityhub::testing::HttpSink partner;
+  nv1::CreateWebhookRequest create;
+  create.set_url(partner.url("/hooks/cityhub"));
+  create.add_event_types("RequestStatusChanged");
+  nv1::Webhook hook;
+  const auto admin = [&] { return As("01JADMIN00000000000000000A", {"admin"}); };
+  ASSERT_TRUE(stub_->CreateWebhook(admin().get(), create, &hook).ok());
+  partner.Respond([](const auto&) { return std::make_pair(503, std::string()); });
+  Handle(StatusChanged("01JREQ1", "", rv1::RESOLVED));
+  ASSERT_TRUE(delivery_->RunOne());
+  ASSERT_EQ(partner.count(), 1u);  // failed once, a retry is queued
+  nv1::DeleteWebhookRequest del;
+  del.set_webhook_id(hook.webhook_id());
+  nv1::DeleteWebhookResponse deleted;
+  ASSERT_TRUE(stub_->DeleteWebhook(admin().get(), del, &deleted).ok());
+  for (int i = 0; i < 5; ++i) {
+    clock_.Advance(1s);
+    DeliverAll();
+  }
+  EXPECT_EQ(partner.count(), 1u);
+  auto dead = client().Command({"XRANGE", "notifications:dead", "-", "+"});
+  ASSERT_EQ(dead->elements().size(), 1u);
+  EXPECT_THAT(dead->elements()[0].elements()[1].elements().back().str(), HasSubstr("webhook deleted"));
+}
+
 TEST_F(NotificationsTest, OperatorsOfTheDepartmentHearOfNewRequests) {
   const std::string clerk = Account("clerk@bielefeld.de", "de", true, {"citizen", "operator"}, {"roads"});
   ev::Event roles = Event();
