@@ -21,8 +21,6 @@
 #include <grpcpp/server.h>
 #include <grpcpp/server_builder.h>
 #include <gtest/gtest.h>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
 #include <nlohmann/json.hpp>
 
 #include "cityhub/accounts/v1/accounts.pb.h"
@@ -34,6 +32,8 @@
 #include "infra/auth/jwt.h"
 #include "infra/clock.h"
 #include "infra/metrics.h"
+#include "tests/harness/process.h"
+#include "tests/harness/tls.h"
 
 namespace cityhub::gateway {
 namespace {
@@ -42,6 +42,9 @@ using ::testing::HasSubstr;
 using ::testing::StartsWith;
 using json = nlohmann::json;
 using namespace std::chrono_literals;
+using cityhub::testing::TlsAnswer;
+using cityhub::testing::TlsExchange;
+using cityhub::testing::WriteSelfSignedCertificate;
 
 constexpr char kRequests[] = "cityhub.requests.v1.RequestsService";
 constexpr char kAccounts[] = "cityhub.accounts.v1.AccountsService";
@@ -568,62 +571,11 @@ TEST(GatewayServer, HeadersThatDoNotArriveInTimeAreAnswered408) {
 
 // --- TLS ---------------------------------------------------------------------------------------
 
-std::string TempDir() {
-  std::string pattern =
-      (std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") + std::string("/gw-tls-XXXXXX");
-  return ::mkdtemp(pattern.data());
-}
-
-// A self-signed certificate and its key for CN=`name`, written to `dir`/cert.pem and key.pem.
-void SelfSigned(const std::string& dir, const std::string& name) {
-  const std::string command =
-      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 "
-      "-subj /CN=" +
-      name + " -keyout " + dir + "/key.new -out " + dir + "/cert.new 2>/dev/null && mv " + dir +
-      "/cert.new " + dir + "/cert.pem && mv " + dir + "/key.new " + dir + "/key.pem";
-  ASSERT_EQ(std::system(command.c_str()), 0) << command;
-}
-
-struct TlsAnswer {
-  std::string subject;   // of the certificate the server presented
-  std::string response;  // everything it sent back
-};
-
-// One request over TLS (the certificate is not verified: it is self-signed; the test checks
-// which one it is).
-TlsAnswer TlsExchange(int port, const std::string& request) {
-  TlsAnswer out;
-  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
-  SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
-  const int fd = Connect(port);
-  timeval timeout{5, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-  SSL* ssl = SSL_new(ctx);
-  SSL_set_fd(ssl, fd);
-  if (SSL_connect(ssl) == 1) {
-    if (X509* cert = SSL_get_peer_certificate(ssl)) {
-      char name[256];
-      X509_NAME_oneline(X509_get_subject_name(cert), name, sizeof(name));
-      out.subject = name;
-      X509_free(cert);
-    }
-    SSL_write(ssl, request.data(), static_cast<int>(request.size()));
-    char chunk[4096];
-    int n;
-    while ((n = SSL_read(ssl, chunk, sizeof(chunk))) > 0)
-      out.response.append(chunk, static_cast<size_t>(n));
-  }
-  SSL_free(ssl);
-  ::close(fd);
-  SSL_CTX_free(ctx);
-  return out;
-}
-
 constexpr char kHealth[] = "GET /healthz HTTP/1.1\r\nHost: gateway\r\nConnection: close\r\n\r\n";
 
 TEST(GatewayServer, ServesTlsFromCertificateFilesAndReloadsThem) {
-  const std::string dir = TempDir();
-  SelfSigned(dir, "first.cityhub.test");
+  const std::string dir = cityhub::testing::MakeTempDir("gw-tls");
+  ASSERT_TRUE(WriteSelfSignedCertificate(dir, "first.cityhub.test"));
   ScriptedBackend backend([](const std::string&, int) { return Answer{}; });
   HttpServerOptions http;
   http.tls_cert_file = dir + "/cert.pem";
@@ -637,7 +589,7 @@ TEST(GatewayServer, ServesTlsFromCertificateFilesAndReloadsThem) {
   // Plain HTTP on the TLS port gets nothing useful.
   EXPECT_EQ(Get(door.port(), "/healthz").status(), 0);
 
-  SelfSigned(dir, "second.cityhub.test");
+  ASSERT_TRUE(WriteSelfSignedCertificate(dir, "second.cityhub.test"));
   EXPECT_EQ(TlsExchange(door.port(), kHealth).subject, "/CN=first.cityhub.test");  // until reloaded
   ASSERT_TRUE(door.server().ReloadTls().ok());
   const TlsAnswer second = TlsExchange(door.port(), kHealth);
@@ -645,12 +597,13 @@ TEST(GatewayServer, ServesTlsFromCertificateFilesAndReloadsThem) {
   EXPECT_THAT(second.response, StartsWith("HTTP/1.1 200 OK\r\n"));
 
   // A key that does not belong to the certificate is refused; the pair in use stays.
-  const std::string other = TempDir();
-  SelfSigned(other, "third.cityhub.test");
+  const std::string other = cityhub::testing::MakeTempDir("gw-tls");
+  ASSERT_TRUE(WriteSelfSignedCertificate(other, "third.cityhub.test"));
   ASSERT_EQ(std::system(("cp " + other + "/key.pem " + dir + "/key.pem").c_str()), 0);
   EXPECT_FALSE(door.server().ReloadTls().ok());
   EXPECT_EQ(TlsExchange(door.port(), kHealth).subject, "/CN=second.cityhub.test");
-  std::system(("rm -rf " + dir + " " + other).c_str());
+  cityhub::testing::RemoveTree(dir);
+  cityhub::testing::RemoveTree(other);
 }
 
 }  // namespace
