@@ -32,6 +32,7 @@
 #include "infra/auth/jwt.h"
 #include "infra/clock.h"
 #include "infra/metrics.h"
+#include "tests/harness/http.h"
 #include "tests/harness/process.h"
 #include "tests/harness/tls.h"
 
@@ -232,12 +233,8 @@ class Door final {
 // --- a raw HTTP/1.1 client -----------------------------------------------------------------------
 
 int Connect(int port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  const int fd = cityhub::testing::ConnectLoopback(port);
+  EXPECT_GE(fd, 0);
   return fd;
 }
 

@@ -79,13 +79,23 @@ HttpResponse HttpRequest(const std::string& method, const std::string& url,
 
 namespace cityhub::testing {
 
-SseClient::SseClient(int port, const std::string& path, const std::vector<std::string>& headers) {
-  fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+int ConnectLoopback(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return -1;
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) return;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+SseClient::SseClient(int port, const std::string& path, const std::vector<std::string>& headers) {
+  fd_ = ConnectLoopback(port);
+  if (fd_ < 0) return;
   std::string request = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n";
   for (const auto& h : headers) request += h + "\r\n";
   request += "\r\n";

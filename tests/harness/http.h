@@ -31,6 +31,9 @@ HttpResponse HttpRequest(const std::string& method, const std::string& url,
 
 namespace cityhub::testing {
 
+// A TCP connection to 127.0.0.1:`port` (blocking), or -1. For tests that speak raw HTTP/1.1.
+int ConnectLoopback(int port);
+
 // A Server-Sent Events client over a plain socket, for testing streams.
 class SseClient final {
  public:

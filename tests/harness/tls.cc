@@ -1,7 +1,5 @@
 #include "tests/harness/tls.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -9,6 +7,8 @@
 
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+
+#include "tests/harness/http.h"
 
 namespace cityhub::testing {
 
@@ -22,15 +22,8 @@ bool WriteSelfSignedCertificate(const std::string& dir, const std::string& name)
 
 TlsAnswer TlsExchange(int port, const std::string& request) {
   TlsAnswer out;
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    ::close(fd);
-    return out;
-  }
+  const int fd = ConnectLoopback(port);
+  if (fd < 0) return out;
   timeval timeout{5, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
   SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());

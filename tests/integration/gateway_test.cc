@@ -292,12 +292,8 @@ TEST_F(GatewayTest, HeaderAndBodyLimits) {
 }
 
 TEST_F(GatewayTest, ASlowClientIsCutOff) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(stack_->port("gateway")));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  const int fd = ConnectLoopback(stack_->port("gateway"));
+  ASSERT_GE(fd, 0);
   const std::string request = "GET /v1/services HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaa\r\n";
   const auto start = std::chrono::steady_clock::now();
   bool closed = false;

@@ -205,12 +205,8 @@ TEST_F(Open311Test, InvalidUtf8InAPathIdIs400NamingTheField) {
 }
 
 TEST_F(Open311Test, HeadAnswersWithoutABodyOnAKeptAliveConnection) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(stack_->port("gateway")));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  const int fd = ConnectLoopback(stack_->port("gateway"));
+  ASSERT_GE(fd, 0);
   const std::string get = Get("discovery.xml", false).body;
   ASSERT_FALSE(get.empty());
   std::string buffer;
