@@ -332,11 +332,15 @@ class Exchange final : public Responder {
   }
   void StartStream(HttpResponse head) override {
     if (replied_.exchange(true)) return;
-    asio::post(session_->executor(), [s = session_, h = std::move(head)]() mutable { s->StartStream(std::move(h)); });
+    // dispatch, not post: called on the connection's thread (the usual case) the head is queued
+    // at once. A post from inside a handler goes to asio's thread-private queue, which a post
+    // from a gRPC thread (the stream's first event) can overtake: the event found no stream
+    // started yet and was dropped.
+    asio::dispatch(session_->executor(), [s = session_, h = std::move(head)]() mutable { s->StartStream(std::move(h)); });
   }
   bool Send(std::string data) override {
     if (session_->closed()) return false;
-    asio::post(session_->executor(), [s = session_, d = std::move(data)]() mutable { s->Send(std::move(d)); });
+    asio::dispatch(session_->executor(), [s = session_, d = std::move(data)]() mutable { s->Send(std::move(d)); });
     return true;
   }
   void EndStream() override {

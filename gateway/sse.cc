@@ -36,7 +36,21 @@ class Gateway::SseStream final : public grpc::ClientBidiReactor<Message, Message
   void Start(GenericStub* stub) {
     context_ = gateway_.OutboundContext(request_, ctx_, route_);
     self_ = shared_from_this();  // alive until OnDone
-    // The head goes out before the call starts, so that no event can overtake it.
+    std::weak_ptr<SseStream> weak = self_;
+    responder_->OnClientGone([weak] {
+      if (auto s = weak.lock()) s->context_->TryCancel();
+    });
+    stub->PrepareBidiStreamingCall(context_.get(), route_.grpc_path, grpc::StubOptions(), this);
+    StartWriteLast(message_.get(), grpc::WriteOptions());
+    StartCall();
+  }
+
+  // The backend's response headers: its stream has taken its place (a live stream "from now on"
+  // has fixed where now is). Only then does the client get its answer head, so that everything
+  // written after the client sees it reaches it; a backend that refuses the call at once gets an
+  // ordinary error answer instead of a stream.
+  void OnReadInitialMetadataDone(bool ok) override {
+    if (!ok) return;  // OnDone answers
     HttpResponse head;
     head.headers = {{"Content-Type", "text/event-stream; charset=utf-8"},
                     {"Cache-Control", "no-store"},
@@ -47,14 +61,8 @@ class Gateway::SseStream final : public grpc::ClientBidiReactor<Message, Message
     responder_->StartStream(std::move(head));
     // Open the stream with a comment so that clients and proxies see it start at once.
     responder_->Send(": stream open\n\n");
-    std::weak_ptr<SseStream> weak = self_;
-    responder_->OnClientGone([weak] {
-      if (auto s = weak.lock()) s->context_->TryCancel();
-    });
-    stub->PrepareBidiStreamingCall(context_.get(), route_.grpc_path, grpc::StubOptions(), this);
-    StartWriteLast(message_.get(), grpc::WriteOptions());
-    StartRead(response_.get());
-    StartCall();
+    started_ = true;
+    StartRead(response_.get());  // after the head: no event can overtake it
   }
 
   void Heartbeat() {
@@ -80,12 +88,19 @@ class Gateway::SseStream final : public grpc::ClientBidiReactor<Message, Message
   }
 
   void OnDone(const grpc::Status& status) override {
-    if (!status.ok() && status.error_code() != grpc::StatusCode::CANCELLED) {
-      // The head is out already: the error travels as an event before the stream closes.
-      const HttpResponse error = ErrorResponse(status);
-      responder_->Send(StrCat("event: error\ndata: ", error.body, "\n\n"));
+    if (!started_) {
+      // Refused before the stream began: a plain error answer.
+      gateway_.Send(request_, ctx_, *responder_,
+                    status.ok() ? ErrorResponse(502, grpc::StatusCode::UNAVAILABLE, "the stream ended at once")
+                                : ErrorResponse(status));
+    } else {
+      if (!status.ok() && status.error_code() != grpc::StatusCode::CANCELLED) {
+        // The head is out already: the error travels as an event before the stream closes.
+        const HttpResponse error = ErrorResponse(status);
+        responder_->Send(StrCat("event: error\ndata: ", error.body, "\n\n"));
+      }
+      responder_->EndStream();
     }
-    responder_->EndStream();
     gateway_.streams_.Dec();
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - ctx_.start).count();
@@ -108,6 +123,7 @@ class Gateway::SseStream final : public grpc::ClientBidiReactor<Message, Message
   std::unique_ptr<grpc::ClientContext> context_;
   std::shared_ptr<SseStream> self_;
   int64_t events_ = 0;
+  bool started_ = false;  // the answer head went out (set before the first read starts)
 };
 
 void Gateway::StartStream(const HttpRequest& request, RequestContext ctx, const Route& route,

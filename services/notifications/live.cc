@@ -46,8 +46,12 @@ void ToApi(const InboxEntry& entry, nv1::Notification* out) {
 
 // ---------------------------------------------------------------------------------------------
 
-LiveStream::LiveStream(LiveHub& hub, std::string account, std::string after_id)
-    : hub_(hub), account_(std::move(account)), after_id_(std::move(after_id)) {
+LiveStream::LiveStream(LiveHub& hub, std::string account, std::string after_id, int64_t position)
+    : hub_(hub), account_(std::move(account)), after_id_(std::move(after_id)), position_(position) {
+  if (position_ >= 0) hub_.positioned_.fetch_add(1);
+  // The response headers tell the client that the stream has its place: whatever is written
+  // after they arrive will be sent (the gateway starts its SSE answer only then).
+  StartSendInitialMetadata();
   hub_.Add(this);
   hub_.Schedule(this);
 }
@@ -139,7 +143,15 @@ void LiveHub::Stop() {
 }
 
 LiveStream* LiveHub::Open(const std::string& account, const std::string& after_id) {
-  return new LiveStream(*this, account, after_id);
+  // "From now on" is the feed's end when the call arrives: taken here, one short Redis read on
+  // the calling thread, because a worker's first look may come after entries that are already
+  // the client's "from now on". (A resumed stream is pinned by its id and looks later.)
+  int64_t position = -1;
+  if (after_id.empty()) {
+    auto now = store_.FeedPosition(account, "");
+    if (now.ok()) position = *now;
+  }
+  return new LiveStream(*this, account, after_id, position);
 }
 
 size_t LiveHub::streams() const {

@@ -34,7 +34,8 @@ void ToApi(const InboxEntry& entry, cityhub::notifications::v1::Notification* ou
 
 class LiveStream final : public grpc::ServerWriteReactor<cityhub::notifications::v1::Notification> {
  public:
-  LiveStream(LiveHub& hub, std::string account, std::string after_id);
+  // `position`: where in the feed the stream starts, or -1 to find it from `after_id` first.
+  LiveStream(LiveHub& hub, std::string account, std::string after_id, int64_t position);
 
   // Reads what came after the last id sent and queues it (on a hub worker).
   void Fetch();
@@ -66,7 +67,8 @@ class LiveHub final {
   void Start();
   void Stop();
 
-  // A stream for `account` resuming after `after_id` (empty: from now on).
+  // A stream for `account` resuming after `after_id` (empty: from now on, that is from the
+  // feed's end at this call).
   LiveStream* Open(const std::string& account, const std::string& after_id);
   // Asks every stream of `account` (or all, when empty) to look for new entries.
   void Wake(const std::string& account);
