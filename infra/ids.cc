@@ -8,6 +8,7 @@
 #include <array>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <random>
 
 namespace cityhub::infra {
@@ -54,7 +55,31 @@ std::string EncodeUlid(Clock::time_point t, std::string_view random) {
 
 }  // namespace
 
-std::string NewUlid(Clock::time_point t) { return EncodeUlid(t, RandomBytes(10)); }
+std::string NewUlid(Clock::time_point t) {
+  // Monotonic within a millisecond (the ULID spec's monotonic mode): an id made in the same
+  // millisecond as the previous one in this process is that one's random part plus one, so ids
+  // made one after another sort in the order they were made, not by chance.
+  static std::mutex mu;
+  static int64_t last_ms = -1;
+  static std::array<uint8_t, 10> last{};
+  const int64_t ms = UnixMillis(t);
+  std::array<uint8_t, 10> random{};
+  {
+    std::lock_guard lock(mu);
+    bool carried = true;
+    if (ms == last_ms) {
+      random = last;
+      for (int i = 9; i >= 0 && carried; --i) carried = ++random[i] == 0;
+    }
+    if (carried) {  // a new millisecond (or, once in 2^80, an overflow): fresh randomness
+      const std::string fresh = RandomBytes(10);
+      std::memcpy(random.data(), fresh.data(), 10);
+    }
+    last_ms = ms;
+    last = random;
+  }
+  return EncodeUlid(t, std::string_view(reinterpret_cast<const char*>(random.data()), 10));
+}
 
 std::string NewUlid(const Clock& clock) { return NewUlid(clock.Now()); }
 

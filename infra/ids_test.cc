@@ -1,7 +1,9 @@
 #include "infra/ids.h"
 
+#include <algorithm>
 #include <cmath>
 #include <set>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -35,6 +37,15 @@ TEST(Ulid, IdsInTheSameMillisecondAreDistinct) {
   std::set<std::string> ids;
   for (int i = 0; i < 10000; ++i) ids.insert(NewUlid(clock));
   EXPECT_EQ(ids.size(), 10000u);
+}
+
+TEST(Ulid, IdsOfOneMillisecondSortInTheOrderTheyWereMade) {
+  const auto t = std::chrono::system_clock::time_point(std::chrono::milliseconds(1'764'600'000'000));
+  std::vector<std::string> ids;
+  for (int i = 0; i < 1000; ++i) ids.push_back(NewUlid(t));
+  EXPECT_TRUE(std::is_sorted(ids.begin(), ids.end()));
+  EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), ids.size());
+  for (const auto& id : ids) EXPECT_EQ(UlidTime(id), t);
 }
 
 TEST(Ulid, RejectsMalformedIds) {
