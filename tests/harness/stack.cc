@@ -1,5 +1,6 @@
 #include "tests/harness/stack.h"
 
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -46,7 +47,12 @@ Stack::~Stack() {
   push_.reset();
   smtp_.reset();
   redis_.reset();
-  RemoveTree(dir_);
+  // CITYHUB_KEEP_TEST_DIRS=1 keeps the processes' logs and data for a look after a failure.
+  if (std::getenv("CITYHUB_KEEP_TEST_DIRS") == nullptr) {
+    RemoveTree(dir_);
+  } else {
+    std::fprintf(stderr, "stack kept in %s\n", dir_.c_str());
+  }
 }
 
 std::map<std::string, std::string> Stack::EnvFor(const std::string& name) const {
