@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """A local SMTP server that accepts every mail and stores it as a file, for the local stack and
 the tests (Debian's python3-aiosmtpd). Each message becomes <dir>/<n>.eml with the envelope
-recipients in an X-Sink-Rcpt header. Recipients at the domain refused.invalid are refused with
-550, as a real server refuses an unknown mailbox (tests use it). Runs until SIGTERM/SIGINT."""
+recipients in an X-Sink-Rcpt header. For tests: recipients at refused.invalid are refused with
+550 (an unknown mailbox), at busy.invalid with 451 and at policy.invalid with 554 (a refusal
+that is not the mailbox's). Runs until SIGTERM/SIGINT."""
 import argparse
 import itertools
 import os
@@ -20,8 +21,13 @@ class Store:
         self.lock = threading.Lock()
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address.lower().endswith("@refused.invalid"):
+        domain = address.lower().rpartition("@")[2]
+        if domain == "refused.invalid":
             return "550 5.1.1 No such mailbox here"
+        if domain == "busy.invalid":
+            return "451 4.3.0 Try again later"
+        if domain == "policy.invalid":
+            return "554 5.7.1 Not now, policy"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 

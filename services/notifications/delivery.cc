@@ -303,8 +303,12 @@ Outcome Delivery::SendMail(const StoredJob& job) {
   curl_slist_free_all(rcpt);
   curl_easy_cleanup(curl);
   if (code == CURLE_OK) return {Outcome::kSent, "", false};
-  // 5xx is permanent (no such mailbox, refused): asking again would only be refused again.
-  if (reply >= 500 && reply < 600) return {Outcome::kGiveUp, StrCat("mail server refused: ", reply), false};
+  // The recipient's mailbox refused (no such mailbox, not here, bad address): asking again would
+  // only be refused again. Other failures, 5xx included (530/535: our credentials, 554: a
+  // refused session), are the server's or ours to fix, and retried.
+  if (reply == 550 || reply == 551 || reply == 553) {
+    return {Outcome::kGiveUp, StrCat("mail server refused: ", reply), false};
+  }
   return {Outcome::kRetry, StrCat("mail server: ", curl_easy_strerror(code)), false};
 }
 

@@ -42,7 +42,7 @@ std::string Score(std::string_view id) {
   return std::string(buf, end);
 }
 
-// Runs `ops` unless KEYS[1] (the event's seen marker) exists; sets it for ARGV[1] seconds.
+// Runs `ops` unless KEYS[1] (the event's seen marker) exists, then sets it for ARGV[1] seconds.
 // ARGV: ttl, op count, then per op: n, args... Two pseudo-ops:
 //   GUARD key       the ops up to the next GUARD are skipped when `key` exists (a deleted
 //                   account's marker: a late event must not bring its data back);
@@ -53,7 +53,7 @@ std::string Score(std::string_view id) {
 //                   to keep, with their feed and unread entries and their n: and d: keys.
 const Script& OnceScript() {
   static const Script script(R"lua(
-if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) == false then return 0 end
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 local i = 3
 local skip = false
 for _ = 1, tonumber(ARGV[2]) do
@@ -76,15 +76,20 @@ for _ = 1, tonumber(ARGV[2]) do
       end
     end
   elseif op[1] == 'FEEDADD' then
-    local top = redis.call('ZREVRANGE', op[2], 0, 0, 'WITHSCORES')
-    local seq = 1
-    if top[2] then seq = tonumber(top[2]) + 1 end
-    redis.call('ZADD', op[2], seq, op[3])
+    if redis.call('ZSCORE', op[2], op[3]) == false then
+      local top = redis.call('ZREVRANGE', op[2], 0, 0, 'WITHSCORES')
+      local seq = 1
+      if top[2] then seq = tonumber(top[2]) + 1 end
+      redis.call('ZADD', op[2], seq, op[3])
+    end
   else
     redis.call(unpack(op))
   end
   i = i + n + 1
 end
+-- Marked handled last: Redis does not undo a script that fails half-way, so a failed run must
+-- stay unmarked and be retried (every op is safe to repeat).
+redis.call('SET', KEYS[1], '1', 'EX', ARGV[1])
 return 1
 )lua");
   return script;

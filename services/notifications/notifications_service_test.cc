@@ -541,6 +541,29 @@ TEST_F(NotificationsTest, TheInboxPagesThroughEntriesThatShareTheirTime) {
   EXPECT_TRUE(std::is_sorted(seen.begin(), seen.end(), std::greater<>()));
 }
 
+// Redis does not undo a script that fails half-way: such an event must not count as handled.
+TEST_F(NotificationsTest, AnEventWhoseWritesFailHalfWayIsAppliedWhenRetried) {
+  const std::string anna = Account("halfway@example.de", "de", false);
+  EventEffects effects;
+  StoredNotification n;
+  n.set_id(infra::NewUlid(clock_));
+  n.set_account_id(anna);
+  n.set_kind(nv1::KIND_OWN_REQUEST_STATUS);
+  n.set_request_id("01JREQ");
+  effects.inbox.push_back(n);
+  const std::string unread = "notifications:unread:{" + anna + "}";
+  ASSERT_TRUE(client().Command({"SET", unread, "not a set"}).ok());  // the SADD will fail
+  EXPECT_FALSE(store_->ApplyOnce("halfway-event", effects).ok());
+  ASSERT_TRUE(client().Command({"DEL", unread}).ok());
+  auto retried = store_->ApplyOnce("halfway-event", effects);
+  ASSERT_TRUE(retried.ok()) << retried.status();
+  EXPECT_TRUE(*retried);
+  EXPECT_FALSE(*store_->ApplyOnce("halfway-event", effects));  // and only once
+  EXPECT_EQ(Inbox(anna).size(), 1u);
+  EXPECT_EQ(store_->UnreadCount(anna).value(), 1);
+  EXPECT_EQ(client().Command({"ZCARD", "notifications:feed:{" + anna + "}"})->integer(), 1);
+}
+
 TEST_F(NotificationsTest, AnInboxKeepsItsNewestEntriesAndDropsTheRestWhole) {
   const std::string anna = Account("full@example.de", "de", false);
   const int total = kInboxCap + 51;  // one past the slack: the first trim
@@ -810,6 +833,27 @@ TEST_F(NotificationsTest, MailServersThatRefuseARecipientAreNotAskedAgain) {
   for (size_t i = 0; i + 1 < f.size(); i += 2) fields[f[i].str()] = f[i + 1].str();
   EXPECT_EQ(fields["reason"], "mail server refused: 550");
   EXPECT_EQ(fields["attempts"], "1");
+}
+
+TEST_F(NotificationsTest, OtherMailServerRefusalsAreRetriedThenDeadLettered) {
+  for (const char* to : {"someone@busy.invalid", "someone@policy.invalid"}) {
+    const std::string anna = Account(to, "de", true);
+    Handle(StatusChanged(std::string("01JREQ") + (to[8] == 'b' ? "B" : "P"), anna, rv1::RESOLVED));
+  }
+  for (int i = 0; i < 10; ++i) {
+    clock_.Advance(1s);
+    DeliverAll();
+  }
+  EXPECT_TRUE(smtp_.Mails().empty());
+  auto dead = client().Command({"XRANGE", "notifications:dead", "-", "+"});
+  ASSERT_EQ(dead->elements().size(), 2u);
+  for (const auto& entry : dead->elements()) {
+    const auto& f = entry.elements()[1].elements();
+    std::map<std::string, std::string> fields;
+    for (size_t i = 0; i + 1 < f.size(); i += 2) fields[f[i].str()] = f[i + 1].str();
+    EXPECT_EQ(fields["attempts"], "3");  // max_attempts: retried, not given up at once
+    EXPECT_THAT(fields["reason"], HasSubstr("mail server"));
+  }
 }
 
 // Vectors computed with Python's hmac module, as a partner would check them:
