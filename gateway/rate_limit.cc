@@ -148,7 +148,12 @@ Decision RateLimiter::Check(cityhub::api::RateClass rate_class, std::string_view
     if (granted >= 1 && read && limits_.read_lease > 1) {
       std::lock_guard lock(mu_);
       if (leases_.size() > 100'000) leases_.clear();  // bounded memory under many clients
-      leases_[lease_key] = {static_cast<int>(granted - 1), steady_now + limits_.lease_lifetime, want};
+      // Another request for this key may have taken a lease meanwhile: keep its units too
+      // (Redis charged for them).
+      Lease& lease = leases_[lease_key];
+      lease.units = (steady_now < lease.expires ? lease.units : 0) + static_cast<int>(granted - 1);
+      lease.expires = steady_now + limits_.lease_lifetime;
+      lease.size = want;
     }
   } else {
     fallback_.Inc();
