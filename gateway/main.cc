@@ -105,6 +105,7 @@ Config LoadConfig(infra::EnvReader& env) {
   budget("CITYHUB_RATE_LIMIT_SIGN_IN", &c.limits.sign_in);
   budget("CITYHUB_RATE_LIMIT_CREATE", &c.limits.create);
   budget("CITYHUB_RATE_LIMIT_WRITE", &c.limits.write);
+  budget("CITYHUB_RATE_LIMIT_PARTNER", &c.limits.partner);
   c.tokens.issuer = env.String("CITYHUB_JWT_ISSUER", "cityhub", 256);
   c.tokens.audience = env.String("CITYHUB_JWT_AUDIENCE", "cityhub-api", 256);
   // Open311: the jurisdictions the requests service serves (their ids; bounds are its business).

@@ -467,6 +467,7 @@ struct Open311::Impl {
       }
     }
     if (api_key.empty()) return Fail(ex, 403, "api_key: missing; partners get one from the city");
+    if (api_key.size() > 128) return Fail(ex, 403, "api_key: missing or unknown");  // keys are shorter
     if (accounts == nullptr || !NeedRequests(ex)) {
       if (accounts == nullptr) Fail(ex, 503, "this part of the service is not available");
       return;
@@ -477,6 +478,13 @@ struct Open311::Impl {
     accounts->async()->CheckApiKey(
         check->context.get(), &check->request, &check->response, [this, ex, check, form](grpc::Status status) {
           if (!status.ok()) return FailGrpc(ex, status);
+          if (limiter != nullptr) {
+            const Decision d = limiter->CheckPartner(check->response.api_key_id());
+            if (!d.allowed) {
+              return Fail(ex, 429, "too many requests from this partner; slow down",
+                          {{"Retry-After", std::to_string((d.retry_after.count() + 999) / 1000)}});
+            }
+          }
           auto create = CreationFromForm(ex, *form);
           if (!create) return;  // answered
           SubmitRequest(ex, std::move(*create), check->response.api_key_id());
@@ -596,8 +604,11 @@ bool Open311::Handle(const HttpRequest& request, const RequestContext& context,
   const bool is_post = request.method == "POST";
   ex->ctx.route_label = StrCat(is_post ? "POST " : "GET ", ex->ctx.route_label);
   if (impl.limiter != nullptr) {
-    // A POST files a new request: it spends the creation budget, as POST /v1/requests does.
-    const Decision d = impl.limiter->Check(is_post ? cityhub::api::RATE_CLASS_CREATE : cityhub::api::RATE_CLASS_READ,
+    // Reads spend the address's read budget. A POST first spends its address's write budget
+    // (whatever its key: bad keys cannot be tried without limit), then, once its key is known
+    // good, the partner's own budget (CheckPartner): a partner speaks for many residents from
+    // one address, so the residents' creation budget would be far too small for it.
+    const Decision d = impl.limiter->Check(is_post ? cityhub::api::RATE_CLASS_WRITE : cityhub::api::RATE_CLASS_READ,
                                            ex->ctx.client_address, "");
     if (!d.allowed) {
       impl.Fail(ex, 429, "too many requests; slow down",

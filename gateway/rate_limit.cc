@@ -133,33 +133,45 @@ Decision RateLimiter::Check(cityhub::api::RateClass rate_class, std::string_view
       StrCat("gateway:rl:{", name, "}:a:", infra::HexEncode(infra::Sha256(client_address)).substr(0, 32));
   infra::redis::Args keys = {address_key};
   if (!account_id.empty()) keys.push_back(StrCat("gateway:rl:{", name, "}:u:", account_id));
+  int64_t granted = 0;
+  const Decision d = Charge(keys, *budget, want, read, &granted);
+  if (granted >= 1 && read && limits_.read_lease > 1) {
+    std::lock_guard lock(mu_);
+    if (leases_.size() > 100'000) leases_.clear();  // bounded memory under many clients
+    // Another request for this key may have taken a lease meanwhile: keep its units too
+    // (Redis charged for them).
+    Lease& lease = leases_[lease_key];
+    lease.units = (steady_now < lease.expires ? lease.units : 0) + static_cast<int>(granted - 1);
+    lease.expires = steady_now + limits_.lease_lifetime;
+    lease.size = want;
+  }
+  return d;
+}
+
+Decision RateLimiter::CheckPartner(std::string_view api_key_id) {
+  return Charge({StrCat("gateway:rl:{partner}:k:", api_key_id)}, limits_.partner, 1, false, nullptr);
+}
+
+Decision RateLimiter::Charge(const infra::redis::Args& keys, const Budget& budget, int want, bool read,
+                             int64_t* granted) {
   const int64_t now = infra::UnixMillis(clock_.Now());
   infra::redis::Args args = {std::to_string(now), std::to_string(want)};
   for (size_t i = 0; i < keys.size(); ++i) {
-    args.push_back(std::to_string(Interval(*budget)));
-    args.push_back(std::to_string(Tolerance(*budget)));
+    args.push_back(std::to_string(Interval(budget)));
+    args.push_back(std::to_string(Tolerance(budget)));
   }
   auto reply = redis_.Eval(GcraScript(), keys, args);
   Decision d;
   if (reply.ok() && reply->is_array() && reply->elements().size() == 2) {
-    const int64_t granted = reply->elements()[0].integer();
-    d.allowed = granted >= 1;
+    const int64_t units = reply->elements()[0].integer();
+    if (granted != nullptr) *granted = units;
+    d.allowed = units >= 1;
     d.retry_after = std::chrono::milliseconds(reply->elements()[1].integer());
-    if (granted >= 1 && read && limits_.read_lease > 1) {
-      std::lock_guard lock(mu_);
-      if (leases_.size() > 100'000) leases_.clear();  // bounded memory under many clients
-      // Another request for this key may have taken a lease meanwhile: keep its units too
-      // (Redis charged for them).
-      Lease& lease = leases_[lease_key];
-      lease.units = (steady_now < lease.expires ? lease.units : 0) + static_cast<int>(granted - 1);
-      lease.expires = steady_now + limits_.lease_lifetime;
-      lease.size = want;
-    }
   } else {
     fallback_.Inc();
     if (read) return d;  // fail open
-    d = Local(keys.back(), *budget, now);
-    if (d.allowed && keys.size() > 1) d = Local(keys.front(), *budget, now);
+    d = Local(keys.back(), budget, now);
+    if (d.allowed && keys.size() > 1) d = Local(keys.front(), budget, now);
   }
   if (!d.allowed) limited_.Inc();
   return d;

@@ -45,6 +45,8 @@ struct RateLimits {
   Budget sign_in{10, std::chrono::minutes(1), 10};
   Budget create{30, std::chrono::hours(1), 10};
   Budget write{120, std::chrono::minutes(1), 30};
+  // Open311 POSTs of one partner (its api key), however many residents it speaks for.
+  Budget partner{600, std::chrono::hours(1), 60};
   // The largest read lease (see above), spent within lease_lifetime. 1: every read asks.
   int read_lease = 32;
   std::chrono::milliseconds lease_lifetime{1000};
@@ -64,8 +66,14 @@ class RateLimiter final {
   // in, the account.
   Decision Check(cityhub::api::RateClass rate_class, std::string_view client_address,
                  std::string_view account_id);
+  // Checks (and spends) one unit of a partner's budget (RateLimits::partner), by its api key id.
+  Decision CheckPartner(std::string_view api_key_id);
 
  private:
+  // Charges up to `want` units to every bucket in `keys` (all or none) in Redis; without Redis,
+  // reads pass and the rest use the local limiter. `granted`: the units Redis gave.
+  Decision Charge(const infra::redis::Args& keys, const Budget& budget, int want, bool read,
+                  int64_t* granted);
   Decision Local(std::string_view key, const Budget& budget, int64_t now_ms);
 
   infra::redis::Client& redis_;

@@ -533,24 +533,54 @@ TEST_F(Open311Test, ListFiltersDatesAndPaging) {
 
 // POST files new requests: it spends the creation budget (shared with POST /v1/requests), not
 // the budget of other writes.
-TEST(Open311RateLimits, PostSpendsTheCreationBudget) {
+TEST(Open311RateLimits, PostsWithoutAGoodKeySpendTheAddressesWriteBudget) {
   Stack::Options options;
   options.notifications = false;
-  options.env = {{"CITYHUB_RATE_LIMIT_CREATE", "2/min"}, {"CITYHUB_RATE_LIMIT_WRITE", "1000/min,burst=1000"}};
+  options.env = {{"CITYHUB_RATE_LIMIT_WRITE", "2/min"}, {"CITYHUB_RATE_LIMIT_PARTNER", "1000/min,burst=1000"}};
   Stack stack(options);
   const std::string url = stack.gateway_url() + "/open311/v2/requests.json";
   const std::string form = "jurisdiction_id=bielefeld.de&api_key=not-a-key&service_code=pothole&lat=52.02&long=8.53";
   const std::vector<std::string> type = {"Content-Type: application/x-www-form-urlencoded"};
   EXPECT_EQ(HttpRequest("POST", url, form, type).status, 403);
-  EXPECT_EQ(HttpRequest("POST", url, form, type).status, 403);
+  EXPECT_EQ(HttpRequest("POST", url, "api_key=" + std::string(200, 'k'), type).status, 403);  // too long
   const auto limited = HttpRequest("POST", url, form, type);
   EXPECT_EQ(limited.status, 429) << limited.body;
   EXPECT_GE(std::stoi(limited.header("retry-after").empty() ? "0" : limited.header("retry-after")), 1);
-  // The same budget as the v1 creation route.
-  Api api(stack.gateway_url());
-  EXPECT_EQ(api.Call("POST", "/v1/requests", {{"service_code", "pothole"}, {"lat", 52.02}, {"long", 8.53}}).status, 429);
   // Reads are not affected.
   EXPECT_EQ(HttpRequest("GET", stack.gateway_url() + "/open311/v2/services.json").status, 200);
+}
+
+// A partner files for many residents from one address: it has a budget of its own, by key.
+TEST(Open311RateLimits, EachPartnerHasItsOwnBudget) {
+  Stack::Options options;
+  options.notifications = false;
+  options.env = {{"CITYHUB_RATE_LIMIT_PARTNER", "2/min"}, {"CITYHUB_RATE_LIMIT_WRITE", "1000/min,burst=1000"},
+                 {"CITYHUB_RATE_LIMIT_CREATE", "1000/min,burst=1000"}};
+  Stack stack(options);
+  Api api(stack.gateway_url());
+  const std::string admin = api.SignIn(stack.admin_email(), stack.admin_password());
+  const auto key = [&](const std::string& name) {
+    return api.Call("POST", "/v1/apiKeys", {{"name", name}}, admin).json["api_key"].get<std::string>();
+  };
+  const std::string first = key("Partner A"), second = key("Partner B");
+  const std::string url = stack.gateway_url() + "/open311/v2/requests.json";
+  const std::vector<std::string> type = {"Content-Type: application/x-www-form-urlencoded"};
+  const auto post = [&](const std::string& api_key) {
+    return HttpRequest("POST", url,
+                       "api_key=" + api_key + "&service_code=pothole&lat=52.02&long=8.53&attribute[surface]=road",
+                       type);
+  };
+  EXPECT_EQ(post(first).status, 201);
+  EXPECT_EQ(post(first).status, 201);
+  const auto limited = post(first);
+  EXPECT_EQ(limited.status, 429) << limited.body;
+  EXPECT_THAT(limited.body, ::testing::HasSubstr("partner"));
+  EXPECT_EQ(post(second).status, 201);  // another partner, same address
+  // Residents filing through the v1 API are not affected.
+  EXPECT_EQ(api.Call("POST", "/v1/requests",
+                     {{"service_code", "pothole"}, {"lat", 52.02}, {"long", 8.53}, {"attributes", {{"surface", "road"}}}})
+                .status,
+            201);
 }
 
 }  // namespace
