@@ -295,7 +295,10 @@ absl::StatusOr<AccessClaims> TokenVerifier::Verify(std::string_view token) const
     std::lock_guard lock(shard.mu);
     auto it = shard.entries.find(std::string(token));
     if (it != shard.entries.end()) {
-      if (now <= it->second.expires_at + leeway_) return it->second;
+      if (now <= it->second.expires_at + leeway_) {
+        cache_hits_.fetch_add(1, std::memory_order_relaxed);
+        return it->second;
+      }
       shard.entries.erase(it);
       return Unauthenticated("expired");
     }

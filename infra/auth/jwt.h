@@ -117,6 +117,9 @@ class TokenVerifier final {
   // UNAUTHENTICATED with a short reason for anything but a valid token.
   absl::StatusOr<AccessClaims> Verify(std::string_view token) const;
 
+  // Verifications answered from the cache of verified tokens so far.
+  uint64_t cache_hits() const { return cache_hits_.load(); }
+
   // The `kid` a token claims, for "unknown key: refresh the JWKS" decisions; empty if unreadable.
   static std::string PeekKid(std::string_view token);
 
@@ -134,6 +137,7 @@ class TokenVerifier final {
   // after SetKeys emptied it, or a removed key would keep vouching for its tokens.
   std::atomic<uint64_t> key_generation_{0};
   std::unique_ptr<Cache> cache_;
+  mutable std::atomic<uint64_t> cache_hits_{0};
 };
 
 }  // namespace cityhub::infra::auth

@@ -189,9 +189,11 @@ TEST_F(JwtTest, ACacheHitReturnsTheClaimsOfTheFirstVerification) {
   const std::string token = signer.Sign(Claims());
   const auto first = verifier_.Verify(token);
   ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(verifier_.cache_hits(), 0u);
   clock_.Advance(5min);  // later, but the token still lives
   const auto second = verifier_.Verify(token);
   ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(verifier_.cache_hits(), 1u);  // answered from the cache
   EXPECT_EQ(second->subject, first->subject);
   EXPECT_EQ(second->roles, first->roles);
   EXPECT_EQ(second->departments, first->departments);
@@ -211,7 +213,8 @@ TEST_F(JwtTest, ACacheHitReturnsTheClaimsOfTheFirstVerification) {
 TEST_F(JwtTest, ACachedTokenIsStillRejectedOnceExpired) {
   const std::string token = Forge(GoodHeader(), GoodClaims(), key_);
   ASSERT_TRUE(verifier_.Verify(token).ok());
-  ASSERT_TRUE(verifier_.Verify(token).ok());  // from the cache
+  ASSERT_TRUE(verifier_.Verify(token).ok());
+  ASSERT_EQ(verifier_.cache_hits(), 1u);  // from the cache
   clock_.Advance(600s + 30s);  // the last second of the leeway
   EXPECT_TRUE(verifier_.Verify(token).ok());
   clock_.Advance(1s);

@@ -5,6 +5,7 @@
 #include "infra/events/events.h"
 #include "infra/strings.h"
 #include "infra/text.h"
+#include "services/accounts/session_store.h"
 
 namespace cityhub::accounts {
 
@@ -21,8 +22,8 @@ std::string AuditKey(std::string_view id) { return StrCat("accounts:audit:{", id
 std::string KnownKey(std::string_view id) { return StrCat("accounts:known:{", id, "}"); }
 // SessionStore's keys, touched here so that a credential change and the end of the sessions it
 // implies are one transaction.
-std::string FamiliesKey(std::string_view id) { return StrCat("accounts:families:{", id, "}"); }
-constexpr char kFamilyPrefix[] = "accounts:family:{";
+std::string FamiliesKey(std::string_view id) { return SessionFamiliesKey(id); }
+constexpr const char* kFamilyPrefix = kSessionFamilyPrefix;
 std::string_view TokenPrefix(TokenKind kind) {
   return kind == TokenKind::kVerify ? "accounts:verify:{" : "accounts:reset:{";
 }
@@ -48,20 +49,6 @@ return 1
 )lua"));
   return script;
 }
-
-// Lua source of `end_sessions(families_key, family_prefix, keep)`: revokes every family of
-// the set but `keep`, as SessionStore::RevokeAll does.
-constexpr char kEndSessionsLua[] = R"lua(
-local function end_sessions(families, prefix, keep)
-  for _, family in ipairs(redis.call('SMEMBERS', families)) do
-    if family ~= keep then
-      local key = prefix .. family .. '}'
-      if redis.call('EXISTS', key) == 1 then redis.call('HSET', key, 'revoked', '1') end
-      redis.call('SREM', families, family)
-    end
-  end
-end
-)lua";
 
 const Script& UpdateScript() {
   // KEYS: account, events, account's families.

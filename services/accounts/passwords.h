@@ -40,7 +40,7 @@ class PasswordHasher final {
   void VerifyAgainstDummy(std::string_view password);
 
   const Argon2Params& params() const { return params_; }
-  // Argon2id computations run so far (hashes and verifications), for metrics.
+  // Argon2id computations run so far (hashes and verifications): what a call cost, for tests.
   uint64_t computations() const { return computations_.load(std::memory_order_relaxed); }
 
  private:

@@ -11,13 +11,11 @@ using infra::redis::Script;
 
 namespace {
 
-std::string FamilyKey(std::string_view family) { return StrCat("accounts:family:{", family, "}"); }
+std::string FamilyKey(std::string_view family) { return StrCat(kSessionFamilyPrefix, family, "}"); }
 std::string TokenKey(std::string_view family, std::string_view hash) {
   return StrCat("accounts:rt:{", family, "}:", hash);
 }
-std::string FamiliesKey(std::string_view account) {
-  return StrCat("accounts:families:{", account, "}");
-}
+std::string FamiliesKey(std::string_view account) { return SessionFamiliesKey(account); }
 
 int64_t ToInt(const std::string& s) {
   int64_t v = 0;
@@ -86,20 +84,30 @@ return 1
 
 const Script& RevokeAllScript() {
   // KEYS: account's families. ARGV: family key prefix, family to keep.
-  static const Script script(R"lua(
-for _, family in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  if family ~= ARGV[2] then
-    local key = ARGV[1] .. family .. '}'
-    if redis.call('EXISTS', key) == 1 then redis.call('HSET', key, 'revoked', '1') end
-    redis.call('SREM', KEYS[1], family)
-  end
-end
+  static const Script script(StrCat(kEndSessionsLua, R"lua(
+end_sessions(KEYS[1], ARGV[1], ARGV[2])
 return 1
-)lua");
+)lua"));
   return script;
 }
 
 }  // namespace
+
+std::string SessionFamiliesKey(std::string_view account_id) {
+  return StrCat("accounts:families:{", account_id, "}");
+}
+
+const char kEndSessionsLua[] = R"lua(
+local function end_sessions(families, prefix, keep)
+  for _, family in ipairs(redis.call('SMEMBERS', families)) do
+    if family ~= keep then
+      local key = prefix .. family .. '}'
+      if redis.call('EXISTS', key) == 1 then redis.call('HSET', key, 'revoked', '1') end
+      redis.call('SREM', families, family)
+    end
+  end
+end
+)lua";
 
 SessionStore::SessionStore(infra::redis::Client& redis) : redis_(redis) {}
 
@@ -133,7 +141,7 @@ absl::Status SessionStore::Revoke(std::string_view account_id, std::string_view 
 absl::Status SessionStore::RevokeAll(std::string_view account_id, std::string_view keep_family) {
   return redis_
       .Eval(RevokeAllScript(), {FamiliesKey(account_id)},
-            {"accounts:family:{", std::string(keep_family)})
+            {kSessionFamilyPrefix, std::string(keep_family)})
       .status();
 }
 

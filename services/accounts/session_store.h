@@ -57,4 +57,12 @@ class SessionStore final {
   infra::redis::Client& redis_;
 };
 
+// For scripts of other stores that must end sessions in the same transaction as their own
+// change (a password change, a reset): the key of an account's session set, the prefix of a
+// session's key, and the Lua source of `end_sessions(families_key, family_prefix, keep)`, which
+// revokes every session of the set but `keep` as RevokeAll does.
+std::string SessionFamiliesKey(std::string_view account_id);
+inline constexpr char kSessionFamilyPrefix[] = "accounts:family:{";
+extern const char kEndSessionsLua[];
+
 }  // namespace cityhub::accounts
