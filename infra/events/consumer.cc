@@ -132,8 +132,7 @@ int Consumer::RunOnce() {
 }
 
 int Consumer::Handle(const Reply& entries, bool count_deliveries) {
-  int handled = 0;
-  std::vector<std::string> acks;
+  std::vector<StreamEntry> batch;
   for (const Reply& e : entries.elements()) {
     if (!e.is_array() || e.elements().size() < 2) continue;
     StreamEntry entry;
@@ -153,7 +152,30 @@ int Consumer::Handle(const Reply& entries, bool count_deliveries) {
       DeadLetter(entry, "too many deliveries");
       continue;
     }
-    const absl::Status status = handler_(entry);
+    batch.push_back(std::move(entry));
+  }
+  // Lanes: entries with one order key stay on one lane, in order.
+  const size_t lanes = options_.lanes > 1 && options_.order_key ? static_cast<size_t>(options_.lanes) : 1;
+  std::vector<std::vector<size_t>> lane(lanes);
+  for (size_t i = 0; i < batch.size(); ++i) {
+    lane[lanes == 1 ? 0 : std::hash<std::string>{}(options_.order_key(batch[i])) % lanes].push_back(i);
+  }
+  std::vector<absl::Status> results(batch.size());
+  const auto run = [&](const std::vector<size_t>& indexes) {
+    for (size_t i : indexes) results[i] = handler_(batch[i]);
+  };
+  std::vector<std::thread> helpers;
+  for (size_t l = 1; l < lanes; ++l) {
+    if (!lane[l].empty()) helpers.emplace_back(run, std::cref(lane[l]));
+  }
+  run(lane[0]);
+  for (auto& t : helpers) t.join();
+
+  int handled = 0;
+  std::vector<std::string> acks;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const StreamEntry& entry = batch[i];
+    const absl::Status& status = results[i];
     if (status.ok()) {
       acks.push_back(entry.id);
       handled_.Inc();

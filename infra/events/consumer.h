@@ -14,6 +14,8 @@
 
 namespace cityhub::infra::events {
 
+struct StreamEntry;
+
 struct ConsumerOptions {
   std::string stream;    // e.g. "requests:events"
   std::string group;     // the consuming service, e.g. "notifications"
@@ -30,6 +32,12 @@ struct ConsumerOptions {
   // Trimming: entries older than `retention` that every group has acknowledged are removed.
   std::chrono::milliseconds retention{std::chrono::hours(24)};
   std::chrono::milliseconds trim_every{std::chrono::seconds(60)};
+  // Entries of a batch are handled on this many threads side by side, entries with the same
+  // order_key always on the same one and in stream order (1: all in order on one thread).
+  // A handler that waits for Redis or another service spends its time waiting; lanes overlap
+  // those waits.
+  int lanes = 1;
+  std::function<std::string(const StreamEntry&)> order_key;
 };
 
 struct StreamEntry {

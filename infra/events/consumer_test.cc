@@ -1,8 +1,10 @@
 #include "infra/events/consumer.h"
 
+#include <algorithm>
 #include <map>
 #include <mutex>
 #include <set>
+#include <thread>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -61,6 +63,40 @@ TEST_F(ConsumerTest, HandlesEveryEntryInOrderAndAcknowledges) {
   for (int i = 0; i < 250; ++i) EXPECT_EQ(seen[i], std::to_string(i));
   EXPECT_EQ(Pending("g"), 0);
   EXPECT_EQ(consumer.RunOnce(), 0);
+}
+
+// Lanes: a batch is handled on several threads, but the entries of one key (here: i % 7) on
+// one of them, in stream order.
+TEST_F(ConsumerTest, LanesKeepTheOrderOfEachKeyAndShareTheBatch) {
+  Produce(350);
+  ConsumerOptions o = Options("a");
+  o.lanes = 4;
+  o.order_key = [](const StreamEntry& e) { return std::to_string(std::stoi(e.payload) % 7); };
+  std::mutex mu;
+  std::map<int, std::vector<int>> by_key;
+  std::set<std::thread::id> threads;
+  Consumer consumer(client(), o, [&](const StreamEntry& e) {
+    std::lock_guard lock(mu);
+    const int n = std::stoi(e.payload);
+    by_key[n % 7].push_back(n);
+    threads.insert(std::this_thread::get_id());
+    return absl::OkStatus();
+  }, metrics_, clock_);
+  for (int i = 0; i < 20; ++i) {
+    consumer.RunOnce();
+    std::lock_guard lock(mu);
+    size_t total = 0;
+    for (const auto& [k, v] : by_key) total += v.size();
+    if (total == 350) break;
+  }
+  size_t total = 0;
+  for (const auto& [k, v] : by_key) {
+    total += v.size();
+    EXPECT_TRUE(std::is_sorted(v.begin(), v.end())) << "key " << k;
+  }
+  EXPECT_EQ(total, 350u);
+  EXPECT_GT(threads.size(), 1u);
+  EXPECT_EQ(Pending("g"), 0);
 }
 
 TEST_F(ConsumerTest, FailuresAreRetriedThenDeadLetteredWithTheReason) {

@@ -11,6 +11,20 @@ std::string TypeName(const cityhub::events::v1::Event& event) {
   return field == nullptr ? std::string() : field->message_type()->name();
 }
 
+std::string OrderKey(const cityhub::events::v1::Event& event) {
+  const auto* oneof = event.GetDescriptor()->FindOneofByName("payload");
+  const auto* field = event.GetReflection()->GetOneofFieldDescriptor(event, oneof);
+  if (field == nullptr) return {};
+  const auto& payload = event.GetReflection()->GetMessage(event, field);
+  for (const char* name : {"request_id", "account_id"}) {
+    const auto* key = payload.GetDescriptor()->FindFieldByName(name);
+    if (key != nullptr && key->type() == google::protobuf::FieldDescriptor::TYPE_STRING) {
+      return payload.GetReflection()->GetString(payload, key);
+    }
+  }
+  return {};
+}
+
 void Stamp(cityhub::events::v1::Event& event, const Clock& clock, std::string_view trace_id) {
   const auto now = clock.Now();
   event.set_event_id(NewUlid(now));

@@ -18,6 +18,11 @@ inline constexpr char kEventField[] = "event";
 // The payload's message name, e.g. "RequestCreated"; empty when no payload is set.
 std::string TypeName(const cityhub::events::v1::Event& event);
 
+// What an event is about: its request id, else its account id (empty for neither). Events with
+// the same key must be handled in the order they were written; others may be handled side by
+// side.
+std::string OrderKey(const cityhub::events::v1::Event& event);
+
 // Sets event_id (a ULID), occurred_at and trace_id.
 void Stamp(cityhub::events::v1::Event& event, const Clock& clock, std::string_view trace_id);
 

@@ -7,6 +7,7 @@
 #include "infra/auth/authorizer.h"
 #include "infra/auth/jwks_client.h"
 #include "infra/events/consumer.h"
+#include "infra/events/events.h"
 #include "infra/grpc/server.h"
 #include "infra/log.h"
 #include "infra/runtime.h"
@@ -35,6 +36,8 @@ struct Config {
   infra::redis::Options requests_events;
   // Events a dead replica left unacknowledged are taken over after this long.
   std::chrono::milliseconds claim_idle{30'000};
+  // Threads that fan a batch of events out side by side.
+  int event_lanes = 4;
 };
 
 Config LoadConfig(infra::EnvReader& env) {
@@ -66,6 +69,7 @@ Config LoadConfig(infra::EnvReader& env) {
   c.accounts_events = infra::RedisOptionsFrom(env, "CITYHUB_ACCOUNTS_EVENTS_REDIS_URL", c.common.redis);
   c.requests_events = infra::RedisOptionsFrom(env, "CITYHUB_REQUESTS_EVENTS_REDIS_URL", c.common.redis);
   c.claim_idle = env.Duration("CITYHUB_EVENTS_CLAIM_IDLE", 30s, 100ms, 1h);
+  c.event_lanes = static_cast<int>(env.Int("CITYHUB_EVENT_LANES", 4, 1, 32));
   return c;
 }
 
@@ -107,6 +111,13 @@ int Run() {
     options.dead_letter_stream = infra::StrCat("notifications:dead:", stream);
     options.claim_idle = config.claim_idle;
     options.claim_every = std::min<std::chrono::milliseconds>(options.claim_every, config.claim_idle);
+    // Fanning out waits on Redis and the accounts service: several lanes overlap those waits,
+    // each request's (or account's) events still in order on one lane.
+    options.lanes = config.event_lanes;
+    options.order_key = [](const infra::events::StreamEntry& e) {
+      cityhub::events::v1::Event event;
+      return event.ParseFromString(e.payload) ? infra::events::OrderKey(event) : std::string();
+    };
     consumers.push_back(std::make_unique<infra::events::Consumer>(
         *client, options, [&](const infra::events::StreamEntry& e) { return fanout.Handle(e.payload); },
         metrics, clock));
