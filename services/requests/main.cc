@@ -142,6 +142,21 @@ int Run() {
       }
     });
   }
+  // Data of versions before the weekly geo index: moved once, in the background (until it is
+  // done, near-me lists lack the old entries, which is better than not starting).
+  std::jthread migrating([&](std::stop_token stop) {
+    for (const auto& [jurisdiction, bounds] : config.settings.jurisdictions) {
+      while (!stop.stop_requested()) {
+        auto moved = requests.MigrateGeoIndex(jurisdiction);
+        if (moved.ok()) {
+          if (*moved > 0) infra::log::Info("geo_index_migrated", {{"entries", *moved}});
+          break;
+        }
+        infra::log::Warn("geo_index_migration_failed", {{"error", moved.status().message()}});
+        std::this_thread::sleep_for(1s);
+      }
+    }
+  });
   server.Run();
   if (account_events) account_events->Stop();
   jwks.Stop();

@@ -23,7 +23,12 @@ std::string ByTimeKey(std::string_view j) { return StrCat("requests:by_time:{", 
 std::string ByServiceKey(std::string_view j, std::string_view code) {
   return StrCat("requests:by_service:{", j, "}:", code);
 }
-std::string GeoKey(std::string_view j) { return StrCat("requests:geo:{", j, "}"); }
+// The single geo set of earlier versions; MigrateGeoIndex empties it.
+std::string OldGeoKey(std::string_view j) { return StrCat("requests:geo:{", j, "}"); }
+std::string GeoWeekKey(std::string_view j, int64_t week) {
+  return StrCat("requests:geo_week:{", j, "}:", std::to_string(week));
+}
+std::string GeoWeeksKey(std::string_view j) { return StrCat("requests:geo_weeks:{", j, "}"); }
 std::string GeoOpenKey(std::string_view j, std::string_view code) {
   return StrCat("requests:geo_open:{", j, "}:", code);
 }
@@ -47,12 +52,27 @@ std::string Num(double v) {
   return std::string(buf, end);
 }
 
+int64_t WeekOfId(std::string_view id) {
+  const auto t = infra::UlidTime(id);
+  return t ? GeoWeekOf(infra::UnixMillis(*t)) : 0;
+}
+
 // An index entry of a request: a sorted set (or GEO set) it belongs to.
 struct IndexEntry {
+  enum Kind { kByTime, kGeo, kWeekList };
   std::string key;
-  bool geo = false;
+  Kind kind = kByTime;
   Args AddCommand(const StoredRequest& r) const {
-    if (geo) return {"GEOADD", key, Num(r.long_()), Num(r.lat()), r.id()};
+    switch (kind) {
+      case kGeo:
+        return {"GEOADD", key, Num(r.long_()), Num(r.lat()), r.id()};
+      case kWeekList: {
+        const std::string week = std::to_string(WeekOfId(r.id()));
+        return {"ZADD", key, week, week};
+      }
+      case kByTime:
+        break;
+    }
     return {"ZADD", key, Num(SortScore(r.id())), r.id()};
   }
 };
@@ -61,8 +81,12 @@ std::vector<IndexEntry> IndexesOf(const StoredRequest& r) {
   const std::string& j = r.jurisdiction_id();
   std::vector<IndexEntry> out = {{ByTimeKey(j)}, {ByServiceKey(j, r.service_code())}};
   if (r.has_location()) {
-    out.push_back({GeoKey(j), true});
-    if (IsOpen(static_cast<Status>(r.status()))) out.push_back({GeoOpenKey(j, r.service_code()), true});
+    // The week list is never shrunk: a week whose set is empty costs one empty search.
+    out.push_back({GeoWeekKey(j, WeekOfId(r.id())), IndexEntry::kGeo});
+    out.push_back({GeoWeeksKey(j), IndexEntry::kWeekList});
+    if (IsOpen(static_cast<Status>(r.status()))) {
+      out.push_back({GeoOpenKey(j, r.service_code()), IndexEntry::kGeo});
+    }
   }
   if (!r.account_id().empty()) out.push_back({ByOwnerKey(r.account_id())});
   return out;
@@ -377,33 +401,100 @@ std::vector<GeoHit> GeoHits(const Reply& reply) {
 
 }  // namespace
 
-absl::StatusOr<std::vector<GeoHit>> RequestStore::Near(std::string_view jurisdiction,
-                                                       std::string_view open_service_code,
-                                                       double lat, double lon, double radius_m,
-                                                       GeoLimit limit) {
-  const std::string key = open_service_code.empty() ? GeoKey(jurisdiction)
-                                                    : GeoOpenKey(jurisdiction, open_service_code);
-  Args command = {"GEOSEARCH", key, "FROMLONLAT", Num(lon), Num(lat)};
-  command.insert(command.end(), {"BYRADIUS", Num(radius_m), "m", "WITHDIST"});
+namespace {
+
+Args GeoSearchArgs(std::string key, const GeoShape& shape, RequestStore::GeoLimit limit) {
+  Args command = {"GEOSEARCH", std::move(key), "FROMLONLAT", Num(shape.lon), Num(shape.lat)};
+  if (shape.radius_m > 0) {
+    command.insert(command.end(), {"BYRADIUS", Num(shape.radius_m), "m", "WITHDIST"});
+  } else {
+    command.insert(command.end(), {"BYBOX", Num(shape.width_m), Num(shape.height_m), "m", "WITHCOORD"});
+  }
   command.insert(command.end(), {"COUNT", std::to_string(limit.count)});
   if (limit.any) command.push_back("ANY");
-  auto reply = redis_.Command(command);
+  return command;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<GeoHit>> RequestStore::NearOpen(std::string_view jurisdiction,
+                                                           std::string_view service_code,
+                                                           double lat, double lon, double radius_m,
+                                                           GeoLimit limit) {
+  auto reply = redis_.Command(
+      GeoSearchArgs(GeoOpenKey(jurisdiction, service_code), GeoShape{lat, lon, radius_m}, limit));
   if (!reply.ok()) return reply.status();
   return GeoHits(*reply);
 }
 
-absl::StatusOr<std::vector<GeoHit>> RequestStore::InBox(std::string_view jurisdiction,
-                                                        double center_lat, double center_lon,
-                                                        double width_m, double height_m,
-                                                        GeoLimit limit) {
-  Args command = {"GEOSEARCH", GeoKey(jurisdiction), "FROMLONLAT", Num(center_lon),
-                  Num(center_lat)};
-  command.insert(command.end(), {"BYBOX", Num(width_m), Num(height_m), "m", "WITHCOORD"});
-  command.insert(command.end(), {"COUNT", std::to_string(limit.count)});
-  if (limit.any) command.push_back("ANY");
-  auto reply = redis_.Command(command);
-  if (!reply.ok()) return reply.status();
-  return GeoHits(*reply);
+absl::StatusOr<RequestStore::GeoStart> RequestStore::SearchNewestWeek(std::string_view jurisdiction,
+                                                                     int64_t min_week,
+                                                                     int64_t max_week,
+                                                                     const GeoShape& shape,
+                                                                     GeoLimit limit) {
+  auto replies = redis_.Pipeline(
+      {{"ZREVRANGEBYSCORE", GeoWeeksKey(jurisdiction), std::to_string(max_week),
+        std::to_string(min_week)},
+       GeoSearchArgs(GeoWeekKey(jurisdiction, max_week), shape, limit)});
+  if (!replies.ok()) return replies.status();
+  for (const Reply& r : *replies) {
+    if (r.is_error()) return infra::redis::ErrorReplyToStatus(r.str());
+  }
+  GeoStart start;
+  for (const Reply& w : (*replies)[0].elements()) {
+    int64_t week = 0;
+    std::from_chars(w.str().data(), w.str().data() + w.str().size(), week);
+    start.weeks.push_back(week);
+  }
+  start.hits = GeoHits((*replies)[1]);
+  return start;
+}
+
+absl::StatusOr<std::vector<GeoHit>> RequestStore::SearchWeeks(std::string_view jurisdiction,
+                                                              const std::vector<int64_t>& weeks,
+                                                              const GeoShape& shape,
+                                                              GeoLimit limit) {
+  std::vector<Args> commands;
+  commands.reserve(weeks.size());
+  for (int64_t week : weeks) commands.push_back(GeoSearchArgs(GeoWeekKey(jurisdiction, week), shape, limit));
+  auto replies = redis_.Pipeline(commands);
+  if (!replies.ok()) return replies.status();
+  std::vector<GeoHit> out;
+  for (const Reply& r : *replies) {
+    if (r.is_error()) return infra::redis::ErrorReplyToStatus(r.str());
+    auto hits = GeoHits(r);
+    out.insert(out.end(), std::make_move_iterator(hits.begin()), std::make_move_iterator(hits.end()));
+  }
+  return out;
+}
+
+absl::StatusOr<int64_t> RequestStore::MigrateGeoIndex(std::string_view jurisdiction) {
+  // A GEO set is a sorted set whose scores are the positions' geohashes, so an entry moves by
+  // copying its score. Each batch is one MULTI: entries are in the new sets before they leave
+  // the old one, and a batch cut off by a crash is simply moved again.
+  const std::string old_key = OldGeoKey(jurisdiction);
+  int64_t moved = 0;
+  for (;;) {
+    auto batch = redis_.Command({"ZRANGE", old_key, "0", "499", "WITHSCORES"});
+    if (!batch.ok()) return batch.status();
+    const auto& e = batch->elements();
+    if (e.size() < 2) return moved;
+    std::vector<Args> commands;
+    Args remove = {"ZREM", old_key};
+    for (size_t i = 0; i + 1 < e.size(); i += 2) {
+      const int64_t week = WeekOfId(e[i].str());
+      commands.push_back({"ZADD", GeoWeekKey(jurisdiction, week), e[i + 1].str(), e[i].str()});
+      commands.push_back({"ZADD", GeoWeeksKey(jurisdiction), std::to_string(week), std::to_string(week)});
+      remove.push_back(e[i].str());
+    }
+    commands.push_back(std::move(remove));
+    auto done = redis_.Transaction(commands);
+    if (!done.ok()) return done.status();
+    for (const Reply& r : *done) {
+      if (r.is_error()) return infra::redis::ErrorReplyToStatus(r.str());
+    }
+    moved += static_cast<int64_t>(e.size() / 2);
+  }
 }
 
 absl::StatusOr<FollowState> RequestStore::Follow(std::string_view id, std::string_view account,

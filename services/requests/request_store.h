@@ -22,7 +22,8 @@
 //   requests:request:{id}                   STRING 8 hex digits of version, then StoredRequest
 //   requests:by_time:{jurisdiction}         ZSET  id → SortScore(id)
 //   requests:by_service:{jurisdiction}:<c>  ZSET  id → SortScore(id)
-//   requests:geo:{jurisdiction}             GEO   every located request
+//   requests:geo_week:{jurisdiction}:<w>    GEO   located requests filed in week <w> (GeoWeekOf)
+//   requests:geo_weeks:{jurisdiction}       ZSET  the weeks that have a geo_week set, score = week
 //   requests:geo_open:{jurisdiction}:<c>    GEO   open located requests of a category (duplicates)
 //   requests:by_owner:{account}             ZSET  id → SortScore(id)
 //   requests:followers:{id}                 SET   account ids
@@ -67,6 +68,23 @@ struct GeoHit {
   double distance_m = 0;
   double lat = 0;
   double lon = 0;
+};
+
+// The geo index is split by week (7 days since the Unix epoch, by the time in the request id)
+// so that a newest-first "near me" page searches the newest weeks, not the whole history.
+inline constexpr int64_t kGeoWeekMs = int64_t{7} * 86'400'000;
+inline int64_t GeoWeekOf(int64_t unix_ms) {
+  return unix_ms >= 0 ? unix_ms / kGeoWeekMs : (unix_ms - kGeoWeekMs + 1) / kGeoWeekMs;
+}
+
+// A geo search: within `radius_m` of a point (by Redis's reckoning), or, when `radius_m` is 0,
+// in a `width_m` × `height_m` box centred on it.
+struct GeoShape {
+  double lat = 0;
+  double lon = 0;
+  double radius_m = 0;
+  double width_m = 0;
+  double height_m = 0;
 };
 
 struct FollowState {
@@ -123,15 +141,30 @@ class RequestStore final {
     int count = 0;
     bool any = false;
   };
-  // Located requests within `radius_m` of a point (by Redis's reckoning) or in a box, within
-  // `limit`, in no particular order. `open_service_code` searches only open requests of that
-  // category.
-  absl::StatusOr<std::vector<GeoHit>> Near(std::string_view jurisdiction,
-                                           std::string_view open_service_code, double lat,
-                                           double lon, double radius_m, GeoLimit limit);
-  absl::StatusOr<std::vector<GeoHit>> InBox(std::string_view jurisdiction, double center_lat,
-                                            double center_lon, double width_m, double height_m,
+  // Open located requests of one category near a point (duplicate suggestions), within
+  // `limit`, in no particular order.
+  absl::StatusOr<std::vector<GeoHit>> NearOpen(std::string_view jurisdiction,
+                                               std::string_view service_code, double lat,
+                                               double lon, double radius_m, GeoLimit limit);
+  // The first step of a newest-first geo search, in one round trip: the weeks in
+  // [min_week, max_week] that hold located requests (newest first) and the hits of `shape`
+  // in `max_week` (searched whether or not it holds any: usually it is the current week).
+  struct GeoStart {
+    std::vector<int64_t> weeks;
+    std::vector<GeoHit> hits;
+  };
+  absl::StatusOr<GeoStart> SearchNewestWeek(std::string_view jurisdiction, int64_t min_week,
+                                            int64_t max_week, const GeoShape& shape,
                                             GeoLimit limit);
+  // `shape` in each of `weeks`, in one round trip; the hits of all of them, in no particular
+  // order, within `limit` per week.
+  absl::StatusOr<std::vector<GeoHit>> SearchWeeks(std::string_view jurisdiction,
+                                                  const std::vector<int64_t>& weeks,
+                                                  const GeoShape& shape, GeoLimit limit);
+  // Moves the entries of the single geo set that earlier versions kept
+  // (requests:geo:{jurisdiction}) into the weekly sets, in batches; safe to run again and
+  // from several replicas at once. Returns how many entries it moved.
+  absl::StatusOr<int64_t> MigrateGeoIndex(std::string_view jurisdiction);
 
   // Follows; publishes `events` only when something changed.
   absl::StatusOr<FollowState> Follow(std::string_view id, std::string_view account, bool follow,

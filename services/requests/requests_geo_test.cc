@@ -22,13 +22,14 @@ using namespace std::chrono_literals;
 class RequestsGeoTest : public RequestsServiceTest {
  protected:
   // Stores `n` requests at random points of the city straight through the store (filing them
-  // over gRPC would only slow the test down; the query path is what is under test). One in
-  // four is a streetlight, one in three is resolved.
-  void Seed(int n) {
+  // over gRPC would only slow the test down; the query path is what is under test), one every
+  // `step`, so that they spread over many weeks of the weekly geo index. One in four is a
+  // streetlight, one in three is resolved.
+  void Seed(int n, std::chrono::milliseconds step = 10min) {
     std::mt19937_64 rng(20261125);
-    std::uniform_real_distribution<double> lat(51.95, 52.08), lon(8.43, 8.62);
+    std::uniform_real_distribution<double> lat(51.95, 52.08), lon(8.45, 8.62);
     for (int i = 0; i < n; ++i) {
-      clock_->Advance(1ms);
+      clock_->Advance(step);
       StoredRequest r;
       r.set_id(infra::NewUlid(*clock_));
       r.set_jurisdiction_id("bielefeld.de");
@@ -85,11 +86,19 @@ class RequestsGeoTest : public RequestsServiceTest {
     };
   }
 
+  // How many weeks of the geo index the seeded requests fill.
+  size_t Weeks() const {
+    std::set<int64_t> weeks;
+    for (const auto& p : points_) weeks.insert(GeoWeekOf(p.requested_ms()));
+    return weeks.size();
+  }
+
   std::vector<StoredRequest> points_;
 };
 
 TEST_F(RequestsGeoTest, NearAndBoxQueriesEqualABruteForceFilter) {
   Seed(10000);
+  ASSERT_GE(Weeks(), 9u);
   std::mt19937_64 rng(7);
   std::uniform_real_distribution<double> lat(51.96, 52.07), lon(8.45, 8.60), radius(50, 1500);
   for (int q = 0; q < 25; ++q) {
@@ -113,7 +122,71 @@ TEST_F(RequestsGeoTest, NearAndBoxQueriesEqualABruteForceFilter) {
                 return p.service_code() == "streetlight" && in_radius(p);
               }))
         << "near+category query " << q;
+
+    // A time window picks the weeks to search; its edges fall inside weeks.
+    const int64_t since = points_[1000 + q * 200].requested_ms();
+    const int64_t until = points_[4000 + q * 150].requested_ms() + 1;
+    *box.mutable_since() = TimeUtil::MillisecondsToTimestamp(since);
+    *box.mutable_until() = TimeUtil::MillisecondsToTimestamp(until);
+    const auto in_box = InBox(box);
+    EXPECT_EQ(All(box, 7), Expected([&](const StoredRequest& p) {
+                return p.requested_ms() >= since && p.requested_ms() < until && in_box(p);
+              }))
+        << "box in a time window, query " << q;
   }
+}
+
+// Pages near a point end where the requests end, however many older weeks hold none nearby,
+// and a tiny radius around one request finds it whatever its week.
+TEST_F(RequestsGeoTest, SparseAreasAreSearchedThroughEveryWeek) {
+  Seed(3000, 1h);
+  ASSERT_GE(Weeks(), 17u);
+  for (size_t i = 0; i < points_.size(); i += 149) {
+    v1::ListRequestsRequest near;
+    near.set_lat(points_[i].lat());
+    near.set_long_(points_[i].long_());
+    near.set_radius_m(5);
+    EXPECT_EQ(All(near, 1), Expected(InRadius(near))) << "around request " << i;
+  }
+  v1::ListRequestsRequest outside;  // inside the city's bounds, where nothing was filed
+  outside.set_lat(51.93);
+  outside.set_long_(8.40);
+  outside.set_radius_m(200);
+  EXPECT_TRUE(All(outside).empty());
+}
+
+// Data of the single geo set of earlier versions is moved into the weekly sets once; the move
+// can run again and finds nothing left.
+TEST_F(RequestsGeoTest, TheOldGeoIndexIsMigratedIntoWeeks) {
+  Seed(1500, 30min);
+  ASSERT_GE(Weeks(), 4u);
+  // Put the data into the old layout: one GEO set, no weekly sets.
+  auto weekly = client().Command({"KEYS", "requests:geo_week*"});
+  ASSERT_TRUE(weekly.ok());
+  ASSERT_EQ(weekly->elements().size(), Weeks() + 1);  // the sets and the list of weeks
+  for (const auto& key : weekly->elements()) ASSERT_TRUE(client().Command({"DEL", key.str()}).ok());
+  for (const auto& p : points_) {
+    ASSERT_TRUE(client()
+                    .Command({"GEOADD", "requests:geo:{bielefeld.de}", std::to_string(p.long_()),
+                              std::to_string(p.lat()), p.id()})
+                    .ok());
+  }
+  v1::ListRequestsRequest near;
+  near.set_lat(52.015);
+  near.set_long_(8.525);
+  near.set_radius_m(2500);
+  const auto expected = Expected(InRadius(near));
+  ASSERT_GT(expected.size(), 100u);
+  EXPECT_TRUE(All(near).empty());
+
+  auto moved = requests_->MigrateGeoIndex("bielefeld.de");
+  ASSERT_TRUE(moved.ok()) << moved.status();
+  EXPECT_EQ(*moved, 1500);
+  EXPECT_EQ(All(near, 40), expected);
+  EXPECT_EQ(client().Command({"EXISTS", "requests:geo:{bielefeld.de}"})->integer(), 0);
+  moved = requests_->MigrateGeoIndex("bielefeld.de");
+  ASSERT_TRUE(moved.ok());
+  EXPECT_EQ(*moved, 0);
 }
 
 // An area with more requests than the service sorts in memory (5 000 by default) is still
@@ -151,7 +224,8 @@ class RequestsGeoSmallCapTest : public RequestsGeoTest {
 };
 
 TEST_F(RequestsGeoSmallCapTest, ListsBeyondTheCandidateCapAreCompleteAndNewestFirst) {
-  Seed(2000);
+  Seed(2000, 1h);
+  ASSERT_GE(Weeks(), 11u);
   std::mt19937_64 rng(11);
   std::uniform_real_distribution<double> lat(51.97, 52.06), lon(8.46, 8.59), radius(300, 6000),
       side(0.005, 0.08);
@@ -181,7 +255,7 @@ TEST_F(RequestsGeoSmallCapTest, ListsBeyondTheCandidateCapAreCompleteAndNewestFi
     // With a category, a status and a time window.
     near.add_service_code("pothole");
     near.add_status(v1::RESOLVED);
-    const int64_t since = first_ms + 300, until = first_ms + 1700;
+    const int64_t since = first_ms + 300 * 3'600'000LL, until = first_ms + 1700 * 3'600'000LL;
     *near.mutable_since() = TimeUtil::MillisecondsToTimestamp(since);
     *near.mutable_until() = TimeUtil::MillisecondsToTimestamp(until);
     EXPECT_EQ(All(near, page_size(rng)), Expected([&](const StoredRequest& p) {

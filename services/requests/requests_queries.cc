@@ -147,62 +147,95 @@ absl::Status RequestsService::Page(const Caller& caller, std::vector<StoredReque
 absl::Status RequestsService::GeoPage(const Caller& caller, const std::string& jurisdiction,
                                       const Filter& filter, int page_size, std::string_view language,
                                       v1::ListRequestsResponse* out) {
-  // Candidates with what Redis knows of their position: those clearly outside (by more than
-  // the geohash error) are dropped at once; the exact check runs on the records, which are
-  // read newest first only until the page is full. Redis is asked for one hit more than the
-  // cap (ANY: it stops looking there and sorts nothing), so a full answer means the area
-  // holds more than can be sorted in memory for every page.
-  const RequestStore::GeoLimit limit{settings_.max_geo_candidates + 1, true};
-  absl::StatusOr<std::vector<GeoHit>> hits;
+  // The geo index holds one set per week, so the newest weeks are searched first, one, then
+  // two, four ... at a time, until the page is full: a page near a point costs a search in a
+  // week or two, not in the whole history. Redis is asked with a margin (positions are
+  // geohashes); hits clearly outside are dropped at once and the exact check runs on the
+  // records, read newest first only until the page is full. Each week is asked for one hit
+  // more than the cap (ANY: Redis stops there and sorts nothing), so more hits than the cap in
+  // one round mean an area too large to sort in memory, and the time index is walked instead.
+  GeoShape shape;
   if (filter.near) {
-    hits = deps_.requests.Near(jurisdiction, "", filter.lat, filter.lon,
-                               filter.radius_m + kGeoMarginM, limit);
+    shape = GeoShape{filter.lat, filter.lon, filter.radius_m + kGeoMarginM};
   } else {
-    const double center_lat = (filter.min_lat + filter.max_lat) / 2;
-    const double center_lon = (filter.min_lon + filter.max_lon) / 2;
-    const double height = DistanceM(filter.min_lat, center_lon, filter.max_lat, center_lon);
-    const double width = std::max(DistanceM(filter.min_lat, filter.min_lon, filter.min_lat, filter.max_lon),
-                                  DistanceM(filter.max_lat, filter.min_lon, filter.max_lat, filter.max_lon));
-    hits = deps_.requests.InBox(jurisdiction, center_lat, center_lon, width + 2 * kGeoMarginM,
-                                height + 2 * kGeoMarginM, limit);
+    shape.lat = (filter.min_lat + filter.max_lat) / 2;
+    shape.lon = (filter.min_lon + filter.max_lon) / 2;
+    shape.height_m = DistanceM(filter.min_lat, shape.lon, filter.max_lat, shape.lon) + 2 * kGeoMarginM;
+    shape.width_m = std::max(DistanceM(filter.min_lat, filter.min_lon, filter.min_lat, filter.max_lon),
+                             DistanceM(filter.max_lat, filter.min_lon, filter.max_lat, filter.max_lon)) +
+                    2 * kGeoMarginM;
   }
-  if (!hits.ok()) return hits.status();
-  if (static_cast<int>(hits->size()) > settings_.max_geo_candidates) {
-    // A large area: most of the city's requests lie in it, so walking the time index newest
-    // first and checking positions on the records finds a page quickly, and pages stay
-    // complete and in order however many requests the area holds.
-    return ScanPage(caller, jurisdiction, filter, page_size, language, out);
+  const int cap = settings_.max_geo_candidates;
+  const RequestStore::GeoLimit limit{cap + 1, true};
+  // Weeks of [since, until), none newer than the cursor's or than this server's clock (a
+  // request is filed in the week of its id, which this clock or another replica's made).
+  int64_t newest = std::min(GeoWeekOf(filter.until_ms - 1), GeoWeekOf(infra::UnixMillis(deps_.clock.Now())));
+  if (!filter.before_id.empty()) {
+    if (auto t = infra::UlidTime(filter.before_id)) newest = std::min(newest, GeoWeekOf(infra::UnixMillis(*t)));
   }
+  const int64_t oldest = GeoWeekOf(filter.since_ms);
+  if (oldest > newest) return absl::OkStatus();
+  auto start = deps_.requests.SearchNewestWeek(jurisdiction, oldest, newest, shape, limit);
+  if (!start.ok()) return start.status();
+  std::vector<int64_t> weeks;
+  for (int64_t w : start->weeks) {
+    if (w != newest) weeks.push_back(w);
+  }
+  std::vector<GeoHit> hits = std::move(start->hits);
+
   constexpr double kEdgeM = 1.5;
   constexpr double kEdgeDeg = 2e-5;  // about 1.4 m of latitude; less than that of longitude here
-  std::vector<std::string> ids;
-  for (const GeoHit& h : *hits) {
-    if (!filter.before_id.empty() && h.id >= filter.before_id) continue;
-    if (filter.near && h.distance_m > filter.radius_m + kEdgeM) continue;
-    if (filter.box && (h.lat < filter.min_lat - kEdgeDeg || h.lat > filter.max_lat + kEdgeDeg ||
-                       h.lon < filter.min_lon - kEdgeDeg || h.lon > filter.max_lon + kEdgeDeg)) {
-      continue;
+  std::string last_id = filter.before_id;  // the oldest id on the page so far
+  size_t next_week = 0;
+  size_t batch = 1;
+  for (;;) {
+    if (static_cast<int>(hits.size()) > cap) {
+      // A large area: most of the city's requests lie in it, so walking the time index newest
+      // first and checking positions on the records finds a page quickly, and pages stay
+      // complete and in order however many requests the area holds.
+      Filter rest = filter;
+      rest.before_id = last_id;
+      return ScanPage(caller, jurisdiction, rest, page_size, language, out);
     }
-    ids.push_back(h.id);
-  }
-  // Newest first (ids are ULIDs), then records in chunks until the page is full. The exact
-  // position check happens in Matches on the record.
-  std::sort(ids.begin(), ids.end(), std::greater<>());
-  const size_t chunk = static_cast<size_t>(page_size) * 2 + 8;
-  for (size_t at = 0; at < ids.size(); at += chunk) {
-    std::vector<std::string> part(ids.begin() + at, ids.begin() + std::min(ids.size(), at + chunk));
-    auto requests = deps_.requests.GetMany(part);
-    if (!requests.ok()) return requests.status();
-    for (auto& r : *requests) {
-      if (!r || r->jurisdiction_id() != jurisdiction || !filter.Matches(*r)) continue;
-      if (out->requests_size() == page_size) {
-        out->set_next_page_token(out->requests(page_size - 1).request_id());
-        return absl::OkStatus();
+    std::vector<std::string> ids;
+    for (const GeoHit& h : hits) {
+      if (!filter.before_id.empty() && h.id >= filter.before_id) continue;
+      if (filter.near && h.distance_m > filter.radius_m + kEdgeM) continue;
+      if (filter.box && (h.lat < filter.min_lat - kEdgeDeg || h.lat > filter.max_lat + kEdgeDeg ||
+                         h.lon < filter.min_lon - kEdgeDeg || h.lon > filter.max_lon + kEdgeDeg)) {
+        continue;
       }
-      View(caller, *r, language, out->add_requests());
+      ids.push_back(h.id);
     }
+    // Newest first (ids are ULIDs; every id of this round is older than those of the rounds
+    // before), then records in chunks until the page is full and one more match proves a next
+    // page. A chunk is what the page still needs and a little more; later chunks grow, since
+    // filters on status or category may reject many.
+    std::sort(ids.begin(), ids.end(), std::greater<>());
+    size_t chunk = static_cast<size_t>(page_size - out->requests_size()) + 3;
+    for (size_t at = 0; at < ids.size(); at += chunk, chunk *= 2) {
+      std::vector<std::string> part(ids.begin() + at, ids.begin() + std::min(ids.size(), at + chunk));
+      auto requests = deps_.requests.GetMany(part);
+      if (!requests.ok()) return requests.status();
+      for (auto& r : *requests) {
+        if (!r || r->jurisdiction_id() != jurisdiction || !filter.Matches(*r)) continue;
+        if (out->requests_size() == page_size) {
+          out->set_next_page_token(last_id);
+          return absl::OkStatus();
+        }
+        View(caller, *r, language, out->add_requests());
+        last_id = r->id();
+      }
+    }
+    if (next_week >= weeks.size()) return absl::OkStatus();  // every week searched: last page
+    const std::vector<int64_t> round(weeks.begin() + next_week,
+                                     weeks.begin() + std::min(weeks.size(), next_week + batch));
+    next_week += round.size();
+    batch = std::min<size_t>(batch * 2, 16);
+    auto more = deps_.requests.SearchWeeks(jurisdiction, round, shape, limit);
+    if (!more.ok()) return more.status();
+    hits = std::move(*more);
   }
-  return absl::OkStatus();
 }
 
 absl::Status RequestsService::ScanPage(const Caller& caller, const std::string& jurisdiction,
@@ -307,7 +340,7 @@ grpc::Status RequestsService::DoSuggestDuplicates(grpc::ServerContextBase* ctx,
   const std::string& jurisdiction = settings_.default_jurisdiction;
   auto service = deps_.catalogue.Find(jurisdiction, req->service_code());
   if (!service.ok()) return Done(ctx, service.status());
-  auto nearby = deps_.requests.Near(jurisdiction, req->service_code(), req->lat(), req->long_(),
+  auto nearby = deps_.requests.NearOpen(jurisdiction, req->service_code(), req->lat(), req->long_(),
                                     settings_.duplicate_radius_m + kGeoMarginM,
                                     RequestStore::GeoLimit{200, false});
   if (!nearby.ok()) return Done(ctx, nearby.status());
