@@ -1,7 +1,10 @@
 // The requests service: the composition root.
+#include <condition_variable>
 #include <cstdio>
 #include <fstream>
+#include <mutex>
 #include <sstream>
+#include <thread>
 
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
@@ -142,19 +145,26 @@ int Run() {
       }
     });
   }
-  // Data of versions before the weekly geo index: moved once, in the background (until it is
-  // done, near-me lists lack the old entries, which is better than not starting).
+  // Data of versions before the weekly geo index is moved in the background (until then,
+  // near-me lists lack the old entries, which is better than not starting), and again every
+  // minute: during a rolling update, replicas of the earlier version still write there.
   std::jthread migrating([&](std::stop_token stop) {
-    for (const auto& [jurisdiction, bounds] : config.settings.jurisdictions) {
-      while (!stop.stop_requested()) {
-        auto moved = requests.MigrateGeoIndex(jurisdiction);
-        if (moved.ok()) {
-          if (*moved > 0) infra::log::Info("geo_index_migrated", {{"entries", *moved}});
-          break;
+    constexpr int64_t kStep = 10'000;
+    while (!stop.stop_requested()) {
+      for (const auto& [jurisdiction, bounds] : config.settings.jurisdictions) {
+        int64_t moved_total = 0;
+        absl::StatusOr<int64_t> moved = kStep;
+        while (moved.ok() && *moved == kStep && !stop.stop_requested()) {
+          moved = requests.MigrateGeoIndex(jurisdiction, kStep);
+          if (moved.ok()) moved_total += *moved;
         }
-        infra::log::Warn("geo_index_migration_failed", {{"error", moved.status().message()}});
-        std::this_thread::sleep_for(1s);
+        if (moved_total > 0) infra::log::Info("geo_index_migrated", {{"entries", moved_total}});
+        if (!moved.ok()) infra::log::Warn("geo_index_migration_failed", {{"error", moved.status().message()}});
       }
+      std::mutex mu;
+      std::condition_variable_any wake;
+      std::unique_lock lock(mu);
+      wake.wait_for(lock, stop, std::chrono::seconds(60), [] { return false; });
     }
   });
   server.Run();

@@ -430,12 +430,13 @@ absl::StatusOr<std::vector<GeoHit>> RequestStore::NearOpen(std::string_view juri
 absl::StatusOr<RequestStore::GeoStart> RequestStore::SearchNewestWeek(std::string_view jurisdiction,
                                                                      int64_t min_week,
                                                                      int64_t max_week,
+                                                                     int64_t probe_week,
                                                                      const GeoShape& shape,
                                                                      GeoLimit limit) {
   auto replies = redis_.Pipeline(
       {{"ZREVRANGEBYSCORE", GeoWeeksKey(jurisdiction), std::to_string(max_week),
         std::to_string(min_week)},
-       GeoSearchArgs(GeoWeekKey(jurisdiction, max_week), shape, limit)});
+       GeoSearchArgs(GeoWeekKey(jurisdiction, probe_week), shape, limit)});
   if (!replies.ok()) return replies.status();
   for (const Reply& r : *replies) {
     if (r.is_error()) return infra::redis::ErrorReplyToStatus(r.str());
@@ -450,35 +451,36 @@ absl::StatusOr<RequestStore::GeoStart> RequestStore::SearchNewestWeek(std::strin
   return start;
 }
 
-absl::StatusOr<std::vector<GeoHit>> RequestStore::SearchWeeks(std::string_view jurisdiction,
-                                                              const std::vector<int64_t>& weeks,
-                                                              const GeoShape& shape,
-                                                              GeoLimit limit) {
+absl::StatusOr<std::vector<std::vector<GeoHit>>> RequestStore::SearchWeeks(
+    std::string_view jurisdiction, const std::vector<int64_t>& weeks, const GeoShape& shape,
+    GeoLimit limit) {
   std::vector<Args> commands;
   commands.reserve(weeks.size());
   for (int64_t week : weeks) commands.push_back(GeoSearchArgs(GeoWeekKey(jurisdiction, week), shape, limit));
   auto replies = redis_.Pipeline(commands);
   if (!replies.ok()) return replies.status();
-  std::vector<GeoHit> out;
+  std::vector<std::vector<GeoHit>> out;
+  out.reserve(replies->size());
   for (const Reply& r : *replies) {
     if (r.is_error()) return infra::redis::ErrorReplyToStatus(r.str());
-    auto hits = GeoHits(r);
-    out.insert(out.end(), std::make_move_iterator(hits.begin()), std::make_move_iterator(hits.end()));
+    out.push_back(GeoHits(r));
   }
   return out;
 }
 
-absl::StatusOr<int64_t> RequestStore::MigrateGeoIndex(std::string_view jurisdiction) {
+absl::StatusOr<int64_t> RequestStore::MigrateGeoIndex(std::string_view jurisdiction,
+                                                      int64_t max_entries) {
   // A GEO set is a sorted set whose scores are the positions' geohashes, so an entry moves by
   // copying its score. Each batch is one MULTI: entries are in the new sets before they leave
   // the old one, and a batch cut off by a crash is simply moved again.
   const std::string old_key = OldGeoKey(jurisdiction);
   int64_t moved = 0;
-  for (;;) {
-    auto batch = redis_.Command({"ZRANGE", old_key, "0", "499", "WITHSCORES"});
+  while (moved < max_entries) {
+    const int64_t batch_size = std::min<int64_t>(500, max_entries - moved);
+    auto batch = redis_.Command({"ZRANGE", old_key, "0", std::to_string(batch_size - 1), "WITHSCORES"});
     if (!batch.ok()) return batch.status();
     const auto& e = batch->elements();
-    if (e.size() < 2) return moved;
+    if (e.size() < 2) break;
     std::vector<Args> commands;
     Args remove = {"ZREM", old_key};
     for (size_t i = 0; i + 1 < e.size(); i += 2) {
@@ -495,6 +497,7 @@ absl::StatusOr<int64_t> RequestStore::MigrateGeoIndex(std::string_view jurisdict
     }
     moved += static_cast<int64_t>(e.size() / 2);
   }
+  return moved;
 }
 
 absl::StatusOr<FollowState> RequestStore::Follow(std::string_view id, std::string_view account,

@@ -148,23 +148,25 @@ class RequestStore final {
                                                double lon, double radius_m, GeoLimit limit);
   // The first step of a newest-first geo search, in one round trip: the weeks in
   // [min_week, max_week] that hold located requests (newest first) and the hits of `shape`
-  // in `max_week` (searched whether or not it holds any: usually it is the current week).
+  // in `probe_week` (searched whether or not it holds any: usually it is the current week).
   struct GeoStart {
     std::vector<int64_t> weeks;
     std::vector<GeoHit> hits;
   };
   absl::StatusOr<GeoStart> SearchNewestWeek(std::string_view jurisdiction, int64_t min_week,
-                                            int64_t max_week, const GeoShape& shape,
-                                            GeoLimit limit);
-  // `shape` in each of `weeks`, in one round trip; the hits of all of them, in no particular
-  // order, within `limit` per week.
-  absl::StatusOr<std::vector<GeoHit>> SearchWeeks(std::string_view jurisdiction,
-                                                  const std::vector<int64_t>& weeks,
-                                                  const GeoShape& shape, GeoLimit limit);
-  // Moves the entries of the single geo set that earlier versions kept
-  // (requests:geo:{jurisdiction}) into the weekly sets, in batches; safe to run again and
-  // from several replicas at once. Returns how many entries it moved.
-  absl::StatusOr<int64_t> MigrateGeoIndex(std::string_view jurisdiction);
+                                            int64_t max_week, int64_t probe_week,
+                                            const GeoShape& shape, GeoLimit limit);
+  // `shape` in each of `weeks`, in one round trip: the hits of each week (in no particular
+  // order), within `limit` per week.
+  absl::StatusOr<std::vector<std::vector<GeoHit>>> SearchWeeks(std::string_view jurisdiction,
+                                                               const std::vector<int64_t>& weeks,
+                                                               const GeoShape& shape,
+                                                               GeoLimit limit);
+  // Moves up to `max_entries` entries of the single geo set that earlier versions kept
+  // (requests:geo:{jurisdiction}) into the weekly sets, in batches of 500; safe to run again,
+  // from several replicas at once and while replicas of the earlier version still write to
+  // the old set. Returns how many entries it moved (fewer than `max_entries`: none are left).
+  absl::StatusOr<int64_t> MigrateGeoIndex(std::string_view jurisdiction, int64_t max_entries);
 
   // Follows; publishes `events` only when something changed.
   absl::StatusOr<FollowState> Follow(std::string_view id, std::string_view account, bool follow,

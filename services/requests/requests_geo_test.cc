@@ -2,6 +2,7 @@
 // first, across pages, also when an area holds more requests than the candidate cap.
 #include <algorithm>
 #include <functional>
+#include <optional>
 #include <random>
 #include <set>
 
@@ -30,19 +31,25 @@ class RequestsGeoTest : public RequestsServiceTest {
     std::uniform_real_distribution<double> lat(51.95, 52.08), lon(8.45, 8.62);
     for (int i = 0; i < n; ++i) {
       clock_->Advance(step);
-      StoredRequest r;
-      r.set_id(infra::NewUlid(*clock_));
-      r.set_jurisdiction_id("bielefeld.de");
-      r.set_service_code(i % 4 ? "pothole" : "streetlight");
-      r.set_department(i % 4 ? "roads" : "street-lighting");
-      r.set_status(i % 3 ? v1::SUBMITTED : v1::RESOLVED);
-      r.set_has_location(true);
-      r.set_lat(lat(rng));
-      r.set_long_(lon(rng));
-      r.set_requested_ms(infra::UnixMillis(clock_->Now()));
-      ASSERT_TRUE(requests_->Create(r, {}, "", 0s).ok());
-      points_.push_back(r);
+      Add(lat(rng), lon(rng), i);
     }
+  }
+
+  // One request at a point, filed at `when` (the clock's time unless given).
+  void Add(double lat, double lon, int i = 1, std::optional<infra::Clock::time_point> when = {}) {
+    const auto at = when.value_or(clock_->Now());
+    StoredRequest r;
+    r.set_id(infra::NewUlid(at));
+    r.set_jurisdiction_id("bielefeld.de");
+    r.set_service_code(i % 4 ? "pothole" : "streetlight");
+    r.set_department(i % 4 ? "roads" : "street-lighting");
+    r.set_status(i % 3 ? v1::SUBMITTED : v1::RESOLVED);
+    r.set_has_location(true);
+    r.set_lat(lat);
+    r.set_long_(lon);
+    r.set_requested_ms(infra::UnixMillis(at));
+    ASSERT_TRUE(requests_->Create(r, {}, "", 0s).ok());
+    points_.push_back(r);
   }
 
   // Every id a list query returns, in the order returned, following page tokens; each page
@@ -179,18 +186,57 @@ TEST_F(RequestsGeoTest, TheOldGeoIndexIsMigratedIntoWeeks) {
   ASSERT_GT(expected.size(), 100u);
   EXPECT_TRUE(All(near).empty());
 
-  auto moved = requests_->MigrateGeoIndex("bielefeld.de");
+  auto moved = requests_->MigrateGeoIndex("bielefeld.de", 1200);  // in steps, as the service does
   ASSERT_TRUE(moved.ok()) << moved.status();
-  EXPECT_EQ(*moved, 1500);
+  EXPECT_EQ(*moved, 1200);
+  moved = requests_->MigrateGeoIndex("bielefeld.de", 1200);
+  ASSERT_TRUE(moved.ok()) << moved.status();
+  EXPECT_EQ(*moved, 300);
   EXPECT_EQ(All(near, 40), expected);
   EXPECT_EQ(client().Command({"EXISTS", "requests:geo:{bielefeld.de}"})->integer(), 0);
-  moved = requests_->MigrateGeoIndex("bielefeld.de");
+  moved = requests_->MigrateGeoIndex("bielefeld.de", 1200);
   ASSERT_TRUE(moved.ok());
   EXPECT_EQ(*moved, 0);
+
+  // A replica of the earlier version, during a rolling update, still writes the old set; the
+  // next run moves that too.
+  clock_->Advance(1h);
+  Add(52.015, 8.525);
+  const StoredRequest late = points_.back();
+  ASSERT_TRUE(client().Command({"ZREM", "requests:geo_week:{bielefeld.de}:" +
+                                            std::to_string(GeoWeekOf(late.requested_ms())), late.id()}).ok());
+  ASSERT_TRUE(client()
+                  .Command({"GEOADD", "requests:geo:{bielefeld.de}", std::to_string(late.long_()),
+                            std::to_string(late.lat()), late.id()})
+                  .ok());
+  EXPECT_EQ(All(near, 40), expected);
+  moved = requests_->MigrateGeoIndex("bielefeld.de", 1200);
+  ASSERT_TRUE(moved.ok());
+  EXPECT_EQ(*moved, 1);
+  EXPECT_EQ(All(near, 40), Expected(InRadius(near)));
+  EXPECT_EQ(All(near, 40).front(), late.id());
 }
 
-// An area with more requests than the service sorts in memory (5 000 by default) is still
-// listed whole, newest first.
+// A replica whose clock runs ahead may file a request in next week's set; this server, still
+// in this week, lists it first all the same, and pages on from it.
+TEST_F(RequestsGeoTest, ARequestFiledInNextWeekByAClockAheadIsListedFirst) {
+  Seed(300, 30min);
+  const auto ahead = clock_->Now() + std::chrono::hours(24 * 7);
+  ASSERT_GT(GeoWeekOf(infra::UnixMillis(ahead)), GeoWeekOf(infra::UnixMillis(clock_->Now())));
+  Add(52.015, 8.525, 1, ahead);
+  v1::ListRequestsRequest near;
+  near.set_lat(52.015);
+  near.set_long_(8.525);
+  near.set_radius_m(3000);
+  const auto expected = Expected(InRadius(near));
+  ASSERT_GT(expected.size(), 5u);
+  ASSERT_EQ(expected.front(), points_.back().id());
+  EXPECT_EQ(All(near, 3), expected);
+}
+
+// An area holding the whole city is listed whole, newest first (with the default cap of
+// 5 000 and 1 000 requests a week, through the weekly sets; the small-cap suite below crosses
+// into the walk of the time index).
 TEST_F(RequestsGeoTest, AWholeCitySearchListsEveryRequestNewestFirst) {
   Seed(10000);
   v1::ListRequestsRequest near;
@@ -267,6 +313,31 @@ TEST_F(RequestsGeoSmallCapTest, ListsBeyondTheCandidateCapAreCompleteAndNewestFi
   // Both sides of the cap were exercised.
   EXPECT_GE(over_cap, 20u);
   EXPECT_GE(under_cap, 5u);
+}
+
+// A page that the newest week only starts: the older weeks hold more than the cap, so the page
+// goes on from the time index, after what the weekly sets gave, with nothing lost or doubled.
+TEST_F(RequestsGeoSmallCapTest, APageStartedFromTheWeeksEndsFromTheTimeIndex) {
+  std::mt19937_64 rng(5);
+  std::uniform_real_distribution<double> jitter(-0.002, 0.002);
+  for (int i = 0; i < 3 * kCap; ++i) {  // last week: many around the point
+    clock_->Advance(1min);
+    Add(52.015 + jitter(rng), 8.525 + jitter(rng), i);
+  }
+  clock_->Advance(std::chrono::hours(24 * 8));
+  for (int i = 0; i < 10; ++i) {  // this week: a few
+    clock_->Advance(1min);
+    Add(52.015 + jitter(rng), 8.525 + jitter(rng), i);
+  }
+  ASSERT_EQ(Weeks(), 2u);
+  v1::ListRequestsRequest near;
+  near.set_lat(52.015);
+  near.set_long_(8.525);
+  near.set_radius_m(1000);
+  const auto expected = Expected(InRadius(near));
+  ASSERT_EQ(expected.size(), static_cast<size_t>(3 * kCap + 10));
+  EXPECT_EQ(All(near, 30), expected);
+  EXPECT_EQ(All(near, 7), expected);
 }
 
 }  // namespace

@@ -151,9 +151,10 @@ absl::Status RequestsService::GeoPage(const Caller& caller, const std::string& j
   // two, four ... at a time, until the page is full: a page near a point costs a search in a
   // week or two, not in the whole history. Redis is asked with a margin (positions are
   // geohashes); hits clearly outside are dropped at once and the exact check runs on the
-  // records, read newest first only until the page is full. Each week is asked for one hit
-  // more than the cap (ANY: Redis stops there and sorts nothing), so more hits than the cap in
-  // one round mean an area too large to sort in memory, and the time index is walked instead.
+  // records, read newest first only until the page is full. A round holds at most the cap of
+  // hits: each of its weeks is asked for its share of the cap and one more (ANY: Redis stops
+  // there and sorts nothing), so a week that fills it marks an area too large to sort in
+  // memory, and the time index is walked instead from where the page got to.
   GeoShape shape;
   if (filter.near) {
     shape = GeoShape{filter.lat, filter.lon, filter.radius_m + kGeoMarginM};
@@ -166,22 +167,33 @@ absl::Status RequestsService::GeoPage(const Caller& caller, const std::string& j
                     2 * kGeoMarginM;
   }
   const int cap = settings_.max_geo_candidates;
-  const RequestStore::GeoLimit limit{cap + 1, true};
-  // Weeks of [since, until), none newer than the cursor's or than this server's clock (a
-  // request is filed in the week of its id, which this clock or another replica's made).
-  int64_t newest = std::min(GeoWeekOf(filter.until_ms - 1), GeoWeekOf(infra::UnixMillis(deps_.clock.Now())));
+  // Weeks of [since, until), none newer than the cursor's. The first round searches this
+  // server's current week; a newer one exists only if another replica's clock runs ahead
+  // across the turn of a week, and is then searched in the same round.
+  const int64_t this_week = GeoWeekOf(infra::UnixMillis(deps_.clock.Now()));
+  int64_t newest = std::min(GeoWeekOf(filter.until_ms - 1), this_week + 1);
   if (!filter.before_id.empty()) {
     if (auto t = infra::UlidTime(filter.before_id)) newest = std::min(newest, GeoWeekOf(infra::UnixMillis(*t)));
   }
   const int64_t oldest = GeoWeekOf(filter.since_ms);
   if (oldest > newest) return absl::OkStatus();
-  auto start = deps_.requests.SearchNewestWeek(jurisdiction, oldest, newest, shape, limit);
+  const int64_t probe = std::min(newest, this_week);
+  auto start = deps_.requests.SearchNewestWeek(jurisdiction, oldest, newest, probe, shape,
+                                               RequestStore::GeoLimit{cap + 1, true});
   if (!start.ok()) return start.status();
-  std::vector<int64_t> weeks;
+  std::vector<int64_t> weeks, ahead;
   for (int64_t w : start->weeks) {
-    if (w != newest) weeks.push_back(w);
+    if (w > probe) ahead.push_back(w);
+    if (w < probe) weeks.push_back(w);
   }
   std::vector<GeoHit> hits = std::move(start->hits);
+  bool truncated = static_cast<int>(hits.size()) > cap;
+  if (!ahead.empty() && !truncated) {
+    auto more = deps_.requests.SearchWeeks(jurisdiction, ahead, shape, RequestStore::GeoLimit{cap + 1, true});
+    if (!more.ok()) return more.status();
+    for (auto& week : *more) hits.insert(hits.end(), week.begin(), week.end());
+    truncated = static_cast<int>(hits.size()) > cap;
+  }
 
   constexpr double kEdgeM = 1.5;
   constexpr double kEdgeDeg = 2e-5;  // about 1.4 m of latitude; less than that of longitude here
@@ -189,7 +201,7 @@ absl::Status RequestsService::GeoPage(const Caller& caller, const std::string& j
   size_t next_week = 0;
   size_t batch = 1;
   for (;;) {
-    if (static_cast<int>(hits.size()) > cap) {
+    if (truncated) {
       // A large area: most of the city's requests lie in it, so walking the time index newest
       // first and checking positions on the records finds a page quickly, and pages stay
       // complete and in order however many requests the area holds.
@@ -232,9 +244,16 @@ absl::Status RequestsService::GeoPage(const Caller& caller, const std::string& j
                                      weeks.begin() + std::min(weeks.size(), next_week + batch));
     next_week += round.size();
     batch = std::min<size_t>(batch * 2, 16);
-    auto more = deps_.requests.SearchWeeks(jurisdiction, round, shape, limit);
+    // The cap shared out over the round's weeks: a week that fills its share may hold more,
+    // and then the round is incomplete.
+    const int share = cap / static_cast<int>(round.size()) + 1;
+    auto more = deps_.requests.SearchWeeks(jurisdiction, round, shape, RequestStore::GeoLimit{share, true});
     if (!more.ok()) return more.status();
-    hits = std::move(*more);
+    hits.clear();
+    for (auto& week : *more) {
+      truncated = truncated || static_cast<int>(week.size()) >= share;
+      hits.insert(hits.end(), std::make_move_iterator(week.begin()), std::make_move_iterator(week.end()));
+    }
   }
 }
 
