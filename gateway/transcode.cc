@@ -233,6 +233,13 @@ absl::StatusOr<std::unique_ptr<Message>> BuildRequest(const RouteTable::Match& m
         (name == route.body || name.starts_with(route.body + "."))) {
       return absl::InvalidArgumentError(StrCat(name, ": belongs in the body"));
     }
+    // The path names the resource; a query parameter must not change it
+    // (DELETE /v1/devices/X?device_id=Y would otherwise delete Y).
+    for (const auto& [path, unused] : match.bindings) {
+      if (name == path || name.starts_with(path + ".") || path.starts_with(name + ".")) {
+        return absl::InvalidArgumentError(StrCat(name, ": given by the path already"));
+      }
+    }
     if (auto s = SetFieldFromText(message.get(), name, value, name); !s.ok()) {
       if (infra::StdView(s.message()).ends_with("unknown parameter")) {
         return absl::InvalidArgumentError(StrCat(name, ": unknown query parameter"));

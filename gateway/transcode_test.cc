@@ -62,6 +62,18 @@ TEST_F(TranscodeTest, UnknownOrMalformedParametersAreNamed) {
   EXPECT_EQ(Build("GET", "/v1/requests?x=%zz").status().message(), "query: malformed percent-encoding");
 }
 
+TEST_F(TranscodeTest, AQueryParameterCannotChangeWhatThePathNames) {
+  const std::string id = "01JCITYHUB0000000000000000";
+  auto plain = Build("GET", "/v1/requests/" + id);
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  EXPECT_EQ(static_cast<const v1::GetRequestRequest&>(**plain).request_id(), id);
+  EXPECT_EQ(Build("GET", "/v1/requests/" + id + "?request_id=01JOTHER000000000000000000").status().message(),
+            "request_id: given by the path already");
+  EXPECT_EQ(Build("DELETE", "/v1/devices/d1?device_id=d2").status().message(),
+            "device_id: given by the path already");
+  EXPECT_TRUE(Build("GET", "/v1/requests/" + id + "?language=en").ok());
+}
+
 TEST_F(TranscodeTest, BodiesAreJsonWithUnknownFieldsRefused) {
   auto ok = Build("POST", "/v1/requests",
                   R"({"service_code":"pothole","lat":52.02,"long":8.53,"mediaIds":["a"],"attributes":{"surface":"road"}})");

@@ -1,6 +1,9 @@
 // The resident's journeys end to end, through the gateway only, over real HTTP: the whole stack
 // (Redis, the three services, the gateway, an SMTP sink, a push receiver) started by the harness.
 // Each journey is one test; they share the stack but not their accounts.
+#include <algorithm>
+#include <set>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -179,18 +182,33 @@ TEST_F(Journeys, TheResidentHearsOfEveryChangeOnEveryChannelButNeverTheInternalN
   EXPECT_THAT(inbox.dump(), Not(HasSubstr("Kostenstelle")));
   EXPECT_EQ(api_->Call("GET", "/v1/notifications:unreadCount", nullptr, token).json["count"], 3);
 
+  // One push and one mail per change, each with that change's title; none doubled (the
+  // counts are read again after both channels have delivered).
+  std::multiset<std::string> titles;
+  for (const auto& n : inbox) titles.insert(n["title"].get<std::string>());
   ASSERT_TRUE(WaitFor([&] { return PushesTo(push_token).size() >= 3; }, 20s));
-  for (const auto& push : PushesTo(push_token)) {
+  ASSERT_TRUE(WaitFor([&] { return MailsTo(email).size() >= 4; }, 20s));  // verification + 3 changes
+  const auto pushes = PushesTo(push_token);
+  ASSERT_EQ(pushes.size(), 3u);
+  std::multiset<std::string> pushed;
+  for (const auto& push : pushes) {
     EXPECT_EQ(push["message"]["data"]["request_id"], id);
     EXPECT_THAT(push.dump(), Not(HasSubstr("Kostenstelle")));
+    pushed.insert(push["message"]["notification"]["title"].get<std::string>());
   }
-  ASSERT_TRUE(WaitFor([&] { return MailsTo(email).size() >= 4; }, 20s));  // verification + 3 changes
-  bool resolved_mail = false;
-  for (const auto& mail : MailsTo(email)) {
-    EXPECT_THAT(mail, Not(HasSubstr("Kostenstelle")));
-    resolved_mail = resolved_mail || mail.find("Filled with asphalt") != std::string::npos;
+  EXPECT_EQ(pushed, titles);
+  const auto mails = MailsTo(email);
+  ASSERT_EQ(mails.size(), 4u);
+  for (const auto& mail : mails) EXPECT_THAT(mail, Not(HasSubstr("Kostenstelle")));
+  for (const auto& title : titles) {
+    EXPECT_EQ(std::count_if(mails.begin(), mails.end(),
+                            [&](const std::string& m) { return m.find(title) != std::string::npos; }),
+              1)
+        << "one mail for \"" << title << "\"";
   }
-  EXPECT_TRUE(resolved_mail);
+  EXPECT_TRUE(std::any_of(mails.begin(), mails.end(), [](const std::string& m) {
+    return m.find("Filled with asphalt") != std::string::npos;
+  }));
 
   // The resident's own view has the public notes only; staff see the internal one.
   const auto own = api_->Call("GET", "/v1/requests/" + id, nullptr, token);
@@ -295,12 +313,21 @@ TEST_F(Journeys, ExportHoldsEverythingAndDeletionErasesThePerson) {
   EXPECT_EQ(api_->Call("POST", "/v1/me:delete", {{"password", "wrong-password-123"}}, token).status / 100, 4);
   ASSERT_EQ(api_->Call("POST", "/v1/me:delete", {{"password", Api::kPassword}}, token).status, 200);
   EXPECT_EQ(api_->Call("POST", "/v1/sessions", {{"email", email}, {"password", Api::kPassword}}).status, 401);
-  // The report stays, as a public record without its reporter.
+  // The report stays, as a public record without its reporter (the requests service hears of
+  // the deletion through the event stream, so it may take a moment).
+  EXPECT_TRUE(WaitFor([&] {
+    return api_->Call("GET", "/v1/requests/" + id, nullptr, operator_).json.value("account_id", "x").empty();
+  }, 15s));
   const auto record = api_->Call("GET", "/v1/requests/" + id, nullptr, operator_);
   ASSERT_EQ(record.status, 200);
   EXPECT_EQ(record.json.value("account_id", ""), "");
   EXPECT_EQ(record.json["description"], "Tiefes Schlagloch in der Fahrbahn");
   EXPECT_THAT(record.raw.body, Not(HasSubstr(email)));
+  const auto in_public = api_->Call("GET", "/v1/requests/" + id);
+  ASSERT_EQ(in_public.status, 200);
+  EXPECT_EQ(in_public.json["description"], "Tiefes Schlagloch in der Fahrbahn");
+  EXPECT_THAT(in_public.raw.body, Not(HasSubstr(email)));
+  EXPECT_THAT(in_public.raw.body, Not(HasSubstr("12345")));  // the phone number
   // The inbox is gone (the access token lives on for its few minutes, and finds nothing).
   EXPECT_TRUE(WaitFor([&] { return Inbox(token).empty(); }, 15s));
   EXPECT_EQ(api_->Call("GET", "/v1/devices", nullptr, token).json.value("devices", json::array()).size(), 0u);
