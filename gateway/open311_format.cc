@@ -26,10 +26,18 @@ std::string_view ItemName(std::string_view array_key) {
   return "item";
 }
 
-// Text content: markup escaped; characters XML 1.0 forbids (C0 controls but tab, newline and
-// carriage return) dropped, though validation keeps them out of stored text anyway.
+// Text content: markup escaped; characters XML 1.0 forbids dropped: C0 controls but tab,
+// newline and carriage return (validation keeps those out of stored text anyway) and U+FFFE
+// and U+FFFF, which are valid UTF-8 and may be stored, but would make the whole answer
+// unparseable for every client.
 void AppendXmlText(std::string* out, std::string_view text) {
-  for (char c : text) {
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '\xEF' && i + 2 < text.size() && text[i + 1] == '\xBF' &&
+        (text[i + 2] == '\xBE' || text[i + 2] == '\xBF')) {
+      i += 2;
+      continue;
+    }
     switch (c) {
       case '&': *out += "&amp;"; break;
       case '<': *out += "&lt;"; break;
@@ -134,7 +142,9 @@ std::optional<int64_t> ParseDateTime(std::string_view text) {
   const std::string_view zone = text.substr(at);
   if (zone == "Z" || zone == "z") {
     offset_minutes = 0;
-  } else if (zone.size() == 6 && (zone[0] == '+' || zone[0] == '-') && zone[3] == ':') {
+  } else if (zone.size() == 6 && (zone[0] == '+' || zone[0] == '-' || zone[0] == ' ') && zone[3] == ':') {
+    // A space stands for '+': clients often leave the '+' of "+01:00" unencoded in a query,
+    // where it decodes to a space.
     int zh = 0, zm = 0;
     if (!Digits(zone, 1, 2, &zh) || !Digits(zone, 4, 2, &zm) || zh > 14 || zm > 59) return std::nullopt;
     offset_minutes = (zh * 60 + zm) * (zone[0] == '-' ? -1 : 1);

@@ -34,6 +34,8 @@ TEST(Open311Format, WritesListsAsRepeatedElementsAndEscapesText) {
   // Characters XML 1.0 cannot carry are dropped rather than breaking the document.
   EXPECT_EQ(Render(Json{{"a", std::string("x\x01y")}}, Format::kXml, "r", "i"),
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<r><a>xy</a></r>\n");
+  EXPECT_EQ(Render(Json{{"a", std::string("x\xEF\xBF\xBFy\xEF\xBF\xBEz\xEF\xBF\xBD")}}, Format::kXml, "r", "i"),
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<r><a>xyz\xEF\xBF\xBD</a></r>\n");  // U+FFFF, U+FFFE out; U+FFFD stays
 }
 
 TEST(Open311Format, ErrorsInBothFormats) {
@@ -53,6 +55,7 @@ TEST(Open311Format, ParsesW3cDateTimesWithZone) {
   EXPECT_FALSE(ParseDateTime("1994-02-30T00:00:00Z"));
   EXPECT_FALSE(ParseDateTime("1994-11-05T24:00:00Z"));
   EXPECT_FALSE(ParseDateTime("1994-11-05T13:15:30+1:00"));
+  EXPECT_EQ(ParseDateTime("1994-11-05T14:15:30 01:00"), 784041330000);  // an unencoded '+' in a query
   EXPECT_FALSE(ParseDateTime("yesterday at noon, UTC"));
   EXPECT_EQ(FormatDateTime(784041330250), "1994-11-05T13:15:30Z");
 }
