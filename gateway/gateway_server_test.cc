@@ -553,6 +553,36 @@ TEST(GatewayServer, ABodyThatDoesNotArriveInTimeIsAnswered408AndTheConnectionClo
   EXPECT_EQ(backend.Calls("/cityhub.requests.v1.RequestsService/CreateRequest"), 0);
 }
 
+TEST(GatewayServer, AClientThatStopsReadingIsDisconnectedAfterTheWriteTimeout) {
+  cityhub::requests::v1::ServiceRequest big;
+  big.set_request_id("01JCITYHUB0000000000000000");
+  big.set_description(std::string(3 << 20, 'x'));  // far more than the sockets' buffers hold
+  const std::string body = big.SerializeAsString();
+  ScriptedBackend backend([&](const std::string&, int) {
+    Answer a;
+    a.body = body;
+    return a;
+  });
+  HttpServerOptions http;
+  http.header_timeout = 30s;
+  http.idle_timeout = 30s;
+  http.write_timeout = 300ms;
+  Door door(backend.address(), http);
+  // A client with a small receive buffer that sends its request and then never reads.
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  const int small = 4096;
+  ASSERT_EQ(::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(door.port()));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_TRUE(SendAll(fd, "GET /v1/requests/01JCITYHUB0000000000000000 HTTP/1.1\r\nHost: gateway\r\n\r\n"));
+  ASSERT_TRUE(WaitUntil([&] { return backend.Calls("/cityhub.requests.v1.RequestsService/GetRequest") == 1; }, 5s));
+  EXPECT_TRUE(WaitUntil([&] { return door.server().open_connections() == 0; }, 10s));
+  ::close(fd);
+}
+
 TEST(GatewayServer, HeadersThatDoNotArriveInTimeAreAnswered408) {
   ScriptedBackend backend([](const std::string&, int) { return Answer{}; });
   HttpServerOptions http;

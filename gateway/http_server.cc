@@ -129,6 +129,8 @@ class Session final : public std::enable_shared_from_this<Session<Stream>> {
 
   void Send(std::string data) {
     if (closed_ || !streaming_ || ending_) return;
+    queue_bytes_ += data.size();
+    if (queue_bytes_ > shared_.options.max_stream_backlog_bytes) return Close();  // not reading
     queue_.push_back(Chunk(data));
     Pump();
   }
@@ -154,6 +156,9 @@ class Session final : public std::enable_shared_from_this<Session<Stream>> {
  private:
   template <typename Response>
   void WriteMessage(std::shared_ptr<Response> res) {
+    beast::get_lowest_layer(stream_).expires_after(
+        refusing_ ? std::min<std::chrono::milliseconds>(shared_.options.write_timeout, std::chrono::seconds(5))
+                  : shared_.options.write_timeout);
     http::async_write(stream_, *res, [self = this->shared_from_this(), res](beast::error_code ec, size_t) {
       if (ec || !res->keep_alive()) return self->Close();
       self->WaitForRequest();
@@ -257,7 +262,7 @@ class Session final : public std::enable_shared_from_this<Session<Stream>> {
   // An error answer the server makes itself; the connection closes after it.
   void Refuse(int status, std::string_view message) {
     keep_alive_ = false;
-    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(5));
+    refusing_ = true;
     Write(shared_.handler.ServerError(status, message));
   }
 
@@ -273,9 +278,12 @@ class Session final : public std::enable_shared_from_this<Session<Stream>> {
   void Pump() {
     if (writing_ || queue_.empty() || closed_) return;
     writing_ = true;
+    // Only the write is timed: the watching read stays pending without a timeout.
+    beast::get_lowest_layer(stream_).expires_after(shared_.options.write_timeout);
     asio::async_write(stream_, asio::buffer(queue_.front()),
                       [self = this->shared_from_this()](beast::error_code ec, size_t) {
                         self->writing_ = false;
+                        self->queue_bytes_ -= std::min(self->queue_bytes_, self->queue_.front().size());
                         self->queue_.pop_front();
                         if (ec) return self->Close();
                         if (self->ending_ && self->queue_.empty()) return self->Close();
@@ -314,6 +322,8 @@ class Session final : public std::enable_shared_from_this<Session<Stream>> {
   bool ending_ = false;
   bool writing_ = false;
   std::deque<std::string> queue_;
+  size_t queue_bytes_ = 0;
+  bool refusing_ = false;
   std::vector<std::function<void()>> gone_;
   std::array<char, 512> watch_buffer_{};
 };

@@ -70,6 +70,11 @@ struct HttpServerOptions {
   std::chrono::milliseconds header_timeout{10'000};
   std::chrono::milliseconds body_timeout{30'000};
   std::chrono::milliseconds idle_timeout{60'000};
+  // How long one answer (or one event of a stream) may take to leave: a client that stops
+  // reading is disconnected after it instead of holding its connection for ever.
+  std::chrono::milliseconds write_timeout{60'000};
+  // What a stream may hold back for a client that reads slower than events come.
+  size_t max_stream_backlog_bytes = 1 << 20;
   int max_connections = 10'000;
   // PEM files; both empty: plain HTTP.
   std::string tls_cert_file;

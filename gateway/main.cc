@@ -54,6 +54,7 @@ Config LoadConfig(infra::EnvReader& env) {
   c.http.header_timeout = env.Duration("CITYHUB_GATEWAY_HEADER_TIMEOUT", 10s, 100ms, 5min);
   c.http.body_timeout = env.Duration("CITYHUB_GATEWAY_BODY_TIMEOUT", 30s, 100ms, 10min);
   c.http.idle_timeout = env.Duration("CITYHUB_GATEWAY_IDLE_TIMEOUT", 60s, 100ms, 1h);
+  c.http.write_timeout = env.Duration("CITYHUB_GATEWAY_WRITE_TIMEOUT", 60s, 100ms, 1h);
   c.http.max_connections = static_cast<int>(env.Int("CITYHUB_GATEWAY_MAX_CONNECTIONS", 10000, 1, 1'000'000));
   c.http.tls_cert_file = env.String("CITYHUB_TLS_CERT_FILE", "", 4096);
   c.http.tls_key_file = env.String("CITYHUB_TLS_KEY_FILE", "", 4096);
