@@ -583,6 +583,37 @@ TEST(GatewayServer, AClientThatStopsReadingIsDisconnectedAfterTheWriteTimeout) {
   ::close(fd);
 }
 
+TEST(GatewayServer, AClientThatExpectsContinueGetsItBeforeSendingTheBody) {
+  ScriptedBackend backend([](const std::string&, int) { return Answer{}; });
+  Door door(backend.address());
+  const int fd = Connect(door.port());
+  const std::string body = R"({"service_code":"pothole","lat":52.02,"long":8.53})";
+  ASSERT_TRUE(SendAll(fd, "POST /v1/requests HTTP/1.1\r\nHost: gateway\r\nConnection: close\r\n"
+                          "Content-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: " +
+                              std::to_string(body.size()) + "\r\n\r\n"));
+  std::string buffer;
+  while (buffer.find("\r\n\r\n") == std::string::npos) {
+    ASSERT_TRUE(ReadMore(fd, &buffer, 5s)) << "no 100 Continue: " << buffer;
+  }
+  ASSERT_TRUE(buffer.starts_with("HTTP/1.1 100 Continue\r\n\r\n")) << buffer;
+  buffer.erase(0, buffer.find("\r\n\r\n") + 4);
+  EXPECT_EQ(backend.Calls("/cityhub.requests.v1.RequestsService/CreateRequest"), 0);
+  ASSERT_TRUE(SendAll(fd, body));
+  const RawResponse r = ReadResponse(fd, &buffer);
+  EXPECT_EQ(r.status() / 100, 2) << r.head << r.body;
+  EXPECT_EQ(backend.Calls("/cityhub.requests.v1.RequestsService/CreateRequest"), 1);
+  ::close(fd);
+
+  // A body too large for the route is refused at once, without asking for it.
+  const int big = Connect(door.port());
+  ASSERT_TRUE(SendAll(big, "POST /v1/requests HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\n"
+                           "Expect: 100-continue\r\nContent-Length: 999999999\r\n\r\n"));
+  std::string rest;
+  const RawResponse refused = ReadResponse(big, &rest);
+  EXPECT_EQ(refused.status(), 413) << refused.head;
+  ::close(big);
+}
+
 TEST(GatewayServer, HeadersThatDoNotArriveInTimeAreAnswered408) {
   ScriptedBackend backend([](const std::string&, int) { return Answer{}; });
   HttpServerOptions http;

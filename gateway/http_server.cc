@@ -220,7 +220,25 @@ class Session final : public std::enable_shared_from_this<Session<Stream>> {
       return Refuse(413, infra::StrCat("the request body is larger than ", limit, " bytes"));
     }
     parser_->body_limit(limit);
+    const bool expects_continue =
+        !parser_->is_done() && beast::iequals(msg[http::field::expect], "100-continue");
     head_ = std::move(head);
+    if (expects_continue) {
+      // The client waits for this before it sends the body (curl and others do for large
+      // uploads); the checks above that can refuse the request without the body are done.
+      static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      beast::get_lowest_layer(stream_).expires_after(shared_.options.write_timeout);
+      asio::async_write(stream_, asio::buffer(kContinue),
+                        [self = this->shared_from_this()](beast::error_code ec, size_t) {
+                          if (ec) return self->Close();
+                          self->ReadBody();
+                        });
+      return;
+    }
+    ReadBody();
+  }
+
+  void ReadBody() {
     Arm(shared_.options.body_timeout);
     http::async_read(stream_, buffer_, *parser_, [self = this->shared_from_this()](beast::error_code ec, size_t) {
       self->OnBody(ec);
