@@ -193,13 +193,27 @@ bool Delivery::RunOne() {
     (void)redis_.Pipeline({{"ZREM", kJobs, id}, {"DEL", JobKey(id)}});
     return true;
   }
+  const std::string done_ops_account = StrCat("notifications:jobs_of:{", job.account_id(), "}");
+  if (job.channel() == nv1::CHANNEL_PUSH && !job.device_id().empty()) {
+    // A push waits (quiet hours, retries) with the token it was made for; a device removed
+    // meanwhile gets nothing.
+    auto registered = store_.HasDevice(job.account_id(), job.device_id());
+    if (!registered.ok()) return false;  // the lease runs out and the job comes back
+    if (!*registered) {
+      (void)redis_.Pipeline({{"ZREM", kJobs, id}, {"DEL", JobKey(id)}, {"SREM", done_ops_account, id}});
+      if (!job.notification_id().empty()) {
+        (void)store_.SetDelivery(job.notification_id(), job.channel(), nv1::DELIVERY_STATE_SKIPPED, job.attempts(),
+                                 "the device was removed", infra::UnixMillis(clock_.Now()));
+      }
+      return true;
+    }
+  }
   job.set_attempts(job.attempts() + 1);
   const Outcome outcome = Attempt(job);
   const std::string channel = job.channel() == nv1::CHANNEL_PUSH    ? "push"
                               : job.channel() == nv1::CHANNEL_EMAIL ? "email"
                                                                     : "webhook";
   const int64_t after = infra::UnixMillis(clock_.Now());
-  const std::string done_ops_account = StrCat("notifications:jobs_of:{", job.account_id(), "}");
   if (outcome.kind == Outcome::kSent) {
     outcomes_.WithLabels({channel, "sent"}).Inc();
     (void)redis_.Pipeline({{"ZREM", kJobs, id}, {"DEL", JobKey(id)}, {"SREM", done_ops_account, id}});
@@ -214,7 +228,10 @@ bool Delivery::RunOne() {
   if (outcome.kind == Outcome::kRetry && job.attempts() < options_.max_attempts) {
     outcomes_.WithLabels({channel, "retry"}).Inc();
     const auto wait = Backoff(job.attempts());
-    (void)redis_.Pipeline({{"SET", JobKey(id), job.SerializeAsString()},
+    // XX: only a job still there is written back. If the account was erased (or the job
+    // dropped) during the attempt, writing it would bring its address or token back; the queue
+    // entry then finds no job and the claim removes it.
+    (void)redis_.Pipeline({{"SET", JobKey(id), job.SerializeAsString(), "XX"},
                            {"ZADD", kJobs, std::to_string(after + wait.count()), id}});
     if (!job.notification_id().empty()) {
       (void)store_.SetDelivery(job.notification_id(), job.channel(), nv1::DELIVERY_STATE_PENDING, job.attempts(),

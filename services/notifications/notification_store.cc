@@ -454,6 +454,12 @@ absl::Status NotificationStore::RemoveDevice(std::string_view account, std::stri
   return absl::OkStatus();
 }
 
+absl::StatusOr<bool> NotificationStore::HasDevice(std::string_view account, std::string_view device_id) {
+  auto exists = infra::redis::AsInteger(redis_.Command({"HEXISTS", DevicesKey(account), std::string(device_id)}));
+  if (!exists.ok()) return exists.status();
+  return *exists == 1;
+}
+
 absl::StatusOr<std::vector<std::string>> NotificationStore::Followers(std::string_view request_id) {
   auto reply = redis_.Command({"SMEMBERS", FollowersKey(request_id)});
   if (!reply.ok()) return reply.status();

@@ -131,6 +131,7 @@ class NotificationStore final {
   absl::StatusOr<std::vector<StoredDevice>> Devices(std::string_view account);
   // NOT_FOUND when absent.
   absl::Status RemoveDevice(std::string_view account, std::string_view device_id);
+  absl::StatusOr<bool> HasDevice(std::string_view account, std::string_view device_id);
 
   absl::StatusOr<std::vector<std::string>> Followers(std::string_view request_id);
   absl::StatusOr<std::vector<std::string>> Operators(std::string_view department);

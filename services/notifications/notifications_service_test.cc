@@ -351,6 +351,66 @@ TEST_F(NotificationsTest, QuietHoursDeferPushesInsteadOfDroppingThem) {
   EXPECT_EQ(push_.count(), 1u);
 }
 
+// A push waiting out quiet hours keeps the token it was made for; the resident removes the
+// device meanwhile, and that token gets nothing.
+TEST_F(NotificationsTest, ADeviceRemovedWhileItsPushWaitsGetsNothing) {
+  const std::string anna = Account("removed@example.de", "de", false);
+  const std::string device = RegisterDevice(anna, "fcm-token-removed-0001");
+  nv1::UpdatePreferencesRequest update;
+  auto* p = update.mutable_preferences();
+  p->mutable_inbox()->set_own_requests(true);
+  p->mutable_push()->set_own_requests(true);
+  p->mutable_push_quiet_hours()->set_enabled(true);
+  p->mutable_push_quiet_hours()->set_start("00:00");
+  p->mutable_push_quiet_hours()->set_end("23:59");
+  p->mutable_push_quiet_hours()->set_time_zone("UTC");
+  nv1::NotificationPreferences saved;
+  ASSERT_TRUE(stub_->UpdatePreferences(As(anna).get(), update, &saved).ok());
+  clock_.Set(std::chrono::system_clock::time_point(std::chrono::milliseconds(1767268800000)));  // 12:00 UTC
+  Handle(StatusChanged("01JREQ", anna, rv1::RESOLVED));
+  DeliverAll();
+  ASSERT_EQ(push_.count(), 0u);
+  nv1::DeleteDeviceRequest remove;
+  remove.set_device_id(device);
+  nv1::DeleteDeviceResponse removed;
+  ASSERT_TRUE(stub_->DeleteDevice(As(anna).get(), remove, &removed).ok());
+  clock_.Advance(12h);  // past the quiet hours
+  DeliverAll();
+  EXPECT_EQ(push_.count(), 0u);
+  const auto inbox = Inbox(anna);
+  ASSERT_EQ(inbox.size(), 1u);
+  bool skipped = false;
+  for (const auto& d : inbox[0].deliveries()) {
+    if (d.channel() == nv1::CHANNEL_PUSH) skipped = d.state() == nv1::DELIVERY_STATE_SKIPPED;
+  }
+  EXPECT_TRUE(skipped);
+  EXPECT_EQ(client().Command({"ZCARD", "notifications:jobs"})->integer(), 0);
+}
+
+// The account is erased while a push to it is under way and then fails: the retry must not
+// write the job (with its token) back.
+TEST_F(NotificationsTest, AnAccountErasedDuringADeliveryIsNotBroughtBackByItsRetry) {
+  const std::string anna = Account("midway@example.de", "de", false);
+  RegisterDevice(anna, "fcm-token-midway-0001");
+  push_.Respond([&](const auto&) {
+    ev::Event deleted = Event();
+    deleted.mutable_account_deleted()->set_account_id(anna);
+    EXPECT_TRUE(fanout_->Handle(deleted.SerializeAsString()).ok());
+    return std::make_pair(503, std::string("{}"));
+  });
+  Handle(StatusChanged("01JREQ", anna, rv1::RESOLVED));
+  ASSERT_TRUE(delivery_->RunOne());
+  ASSERT_EQ(push_.count(), 1u);
+  EXPECT_TRUE(client().Command({"KEYS", "notifications:job:*"})->elements().empty());
+  for (int i = 0; i < 10; ++i) {
+    clock_.Advance(1s);
+    DeliverAll();
+  }
+  EXPECT_EQ(push_.count(), 1u);
+  EXPECT_TRUE(client().Command({"KEYS", "notifications:*" + anna + "*"})->elements().empty());
+  EXPECT_EQ(client().Command({"ZCARD", "notifications:jobs"})->integer(), 0);
+}
+
 TEST_F(NotificationsTest, AReceiverThatStaysDownIsRetriedThenDeadLettered) {
   const std::string anna = Account("down@example.de", "de", false);
   RegisterDevice(anna, "fcm-token-down-0001");
