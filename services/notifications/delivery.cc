@@ -307,7 +307,10 @@ Outcome Delivery::SendMail(const StoredJob& job) {
   curl_easy_setopt(curl, CURLOPT_READFUNCTION, Feed);
   curl_easy_setopt(curl, CURLOPT_READDATA, &upload);
   curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
-  curl_easy_setopt(curl, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_TRY));
+  // STARTTLS when the server offers it; with credentials it is required, so that a server
+  // (or someone in between) that does not offer it never sees the password.
+  curl_easy_setopt(curl, CURLOPT_USE_SSL,
+                   static_cast<long>(options_.smtp_user.empty() ? CURLUSESSL_TRY : CURLUSESSL_ALL));
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.timeout.count()));
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   if (!options_.smtp_user.empty()) {

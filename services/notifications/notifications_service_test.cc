@@ -778,36 +778,35 @@ TEST_F(NotificationsTest, TheLiveStreamSendsEntriesWrittenLateWithOlderIds) {
 
 TEST_F(NotificationsTest, BadInputIsRefusedNamingTheField) {
   const std::string anna = Account("bad@example.de", "de", false);
+  // Each refusal is INVALID_ARGUMENT and names the field first.
+  const auto refused = [](const grpc::Status& s, const std::string& field) {
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << field << ": " << s.error_message();
+    EXPECT_THAT(s.error_message(), ::testing::StartsWith(field + ":"));
+  };
   nv1::RegisterDeviceRequest device;
   nv1::Device d;
   device.set_platform("blackberry");
   device.set_push_token("t");
-  grpc::Status s = stub_->RegisterDevice(As(anna).get(), device, &d);
-  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_THAT(s.error_message(), ::testing::StartsWith("platform:"));
+  refused(stub_->RegisterDevice(As(anna).get(), device, &d), "platform");
   device.set_platform("ios");
   device.set_push_token(std::string(10 * 1024, 'a'));
-  EXPECT_THAT(stub_->RegisterDevice(As(anna).get(), device, &d).error_message(), ::testing::StartsWith("push_token:"));
+  refused(stub_->RegisterDevice(As(anna).get(), device, &d), "push_token");
   nv1::CreateWebhookRequest hook;
   hook.set_url("ftp://partner.example/hook");
   hook.add_event_types("RequestCreated");
   nv1::Webhook w;
-  s = stub_->CreateWebhook(As(anna, {"admin"}).get(), hook, &w);
-  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_THAT(s.error_message(), ::testing::StartsWith("url:"));
+  refused(stub_->CreateWebhook(As(anna, {"admin"}).get(), hook, &w), "url");
   hook.set_url("https://partner.example/hook");
   hook.set_event_types(0, "AccountDeleted");
-  EXPECT_THAT(stub_->CreateWebhook(As(anna, {"admin"}).get(), hook, &w).error_message(), ::testing::StartsWith("event_types:"));
+  refused(stub_->CreateWebhook(As(anna, {"admin"}).get(), hook, &w), "event_types");
   nv1::UpdatePreferencesRequest prefs;
   prefs.mutable_preferences()->mutable_push_quiet_hours()->set_enabled(true);
   prefs.mutable_preferences()->mutable_push_quiet_hours()->set_start("25:00");
   nv1::NotificationPreferences saved;
-  EXPECT_THAT(stub_->UpdatePreferences(As(anna).get(), prefs, &saved).error_message(),
-              ::testing::StartsWith("push_quiet_hours.start:"));
+  refused(stub_->UpdatePreferences(As(anna).get(), prefs, &saved), "push_quiet_hours.start");
   prefs.mutable_preferences()->mutable_push_quiet_hours()->set_start("22:00");
   prefs.mutable_preferences()->mutable_push_quiet_hours()->set_time_zone("Mars/Olympus");
-  EXPECT_THAT(stub_->UpdatePreferences(As(anna).get(), prefs, &saved).error_message(),
-              ::testing::StartsWith("push_quiet_hours.time_zone:"));
+  refused(stub_->UpdatePreferences(As(anna).get(), prefs, &saved), "push_quiet_hours.time_zone");
 }
 
 TEST_F(NotificationsTest, ExportHoldsEverythingAndDeletionErasesIt) {
@@ -922,6 +921,30 @@ TEST(WebhookSignature, MatchesWhatAPartnerComputesWithItsOwnHmac) {
   EXPECT_EQ(WebhookSignature("whsec-test-secret", 1700000000, R"({"id":"01J","type":"RequestStatusChanged"})"),
             "46f3d843deebfe3db2e311f4bd25ed65d44722f8a1be0d6ba434918048de8e4e");
   EXPECT_EQ(WebhookSignature("k", 0, ""), "6b4a4b8b3c40f1e8f53a3d36682e5f99f7ad2ac1df1c93dfe336f329167641e7");
+}
+
+// With credentials, a server that offers no STARTTLS gets neither the password nor the mail.
+TEST_F(NotificationsTest, CredentialsAreNeverSentWithoutTls) {
+  DeliveryOptions d;
+  d.smtp_url = smtp_.url();
+  d.smtp_user = "cityhub";
+  d.smtp_password = "mail-secret";
+  d.max_attempts = 1;
+  d.timeout = 2s;
+  infra::MetricsRegistry metrics;
+  Delivery delivery(client(), *store_, d, clock_, metrics);
+  const std::string anna = Account("tls@example.de", "de", false);
+  ev::Event e = Event();
+  e.mutable_verification_requested()->set_account_id(anna);
+  e.mutable_verification_requested()->set_token("tok-tls");
+  Handle(e);
+  ASSERT_TRUE(delivery.RunOne());
+  EXPECT_TRUE(smtp_.Mails().empty());
+  auto dead = client().Command({"XRANGE", "notifications:dead", "-", "+"});
+  ASSERT_EQ(dead->elements().size(), 1u);
+  const std::string reason = dead->elements()[0].elements()[1].elements().back().str();
+  EXPECT_THAT(reason, HasSubstr("SSL")) << reason;
+  EXPECT_THAT(reason, Not(HasSubstr("mail-secret")));
 }
 
 TEST_F(NotificationsTest, RetriesBackOffExponentiallyWithJitterUpToTheCap) {
