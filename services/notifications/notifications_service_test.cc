@@ -25,6 +25,7 @@ namespace ev = cityhub::events::v1;
 namespace rv1 = cityhub::requests::v1;
 using ::testing::HasSubstr;
 using ::testing::Not;
+using ::testing::StartsWith;
 using namespace std::chrono_literals;
 
 constexpr char kInternal[] = "internal-for-tests";
@@ -408,6 +409,38 @@ TEST_F(NotificationsTest, AnAccountErasedDuringADeliveryIsNotBroughtBackByItsRet
   }
   EXPECT_EQ(push_.count(), 1u);
   EXPECT_TRUE(client().Command({"KEYS", "notifications:*" + anna + "*"})->elements().empty());
+  EXPECT_EQ(client().Command({"ZCARD", "notifications:jobs"})->integer(), 0);
+}
+
+// Not an error answer but nobody there: a port that refuses connections.
+TEST_F(NotificationsTest, AnUnreachableReceiverIsRetriedThenDeadLettered) {
+  int closed_port = 0;
+  {
+    cityhub::testing::HttpSink gone;  // a port that was just free, now closed again
+    closed_port = std::atoi(gone.url("/").substr(gone.url("/").rfind(':') + 1).c_str());
+  }
+  ASSERT_GT(closed_port, 0);
+  DeliveryOptions d;
+  d.push_endpoint = "http://127.0.0.1:" + std::to_string(closed_port) + "/v1/projects/cityhub/messages:send";
+  d.backoff_base = 1ms;
+  d.backoff_max = 2ms;
+  d.max_attempts = 3;
+  d.timeout = 2s;
+  infra::MetricsRegistry metrics;
+  Delivery delivery(client(), *store_, d, clock_, metrics);
+  const std::string anna = Account("nobody@example.de", "de", false);
+  RegisterDevice(anna, "fcm-token-nobody-001");
+  Handle(StatusChanged("01JREQ", anna, rv1::RESOLVED));
+  int attempts = 0;
+  for (int i = 0; i < 10; ++i) {
+    clock_.Advance(1s);
+    attempts += delivery.RunOne() ? 1 : 0;
+  }
+  EXPECT_EQ(attempts, 3);
+  auto dead = client().Command({"XRANGE", "notifications:dead", "-", "+"});
+  ASSERT_EQ(dead->elements().size(), 1u);
+  const std::string reason = dead->elements()[0].elements()[1].elements().back().str();
+  EXPECT_THAT(reason, StartsWith("push provider unreachable")) << reason;
   EXPECT_EQ(client().Command({"ZCARD", "notifications:jobs"})->integer(), 0);
 }
 
