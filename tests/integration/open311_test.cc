@@ -14,6 +14,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "infra/ids.h"
+#include "services/requests/request_store.h"
 #include "tests/harness/api.h"
 #include "tests/harness/stack.h"
 
@@ -290,6 +292,71 @@ TEST_F(Open311Test, JurisdictionIsRequiredWithTwoAndUnknownOnesAreNotFound) {
   ExpectError(Get("services.json", false), 400, "json", "jurisdiction_id");
   ExpectError(Get("services.xml?jurisdiction_id=atlantis.example", false), 404, "xml", "jurisdiction_id");
   EXPECT_EQ(Get("services.json?jurisdiction_id=guetersloh.de", false).status, 200);
+}
+
+// A request filed straight into the store, `age` ago, in `jurisdiction`.
+std::string FileLongAgo(Stack& stack, std::chrono::hours age, const std::string& jurisdiction) {
+  infra::redis::Client redis(stack.redis().ClientOptions());
+  requests::RequestStore store(redis);
+  const auto filed = std::chrono::system_clock::now() - age;
+  storage::requests::StoredRequest r;
+  r.set_id(infra::NewUlid(filed));
+  r.set_jurisdiction_id(jurisdiction);
+  r.set_service_code("tree");
+  r.set_department("parks");
+  r.set_status(1);  // SUBMITTED
+  r.set_has_location(true);
+  r.set_lat(jurisdiction == kCity ? 52.02 : 51.90);
+  r.set_long_(jurisdiction == kCity ? 8.53 : 8.38);
+  r.set_description("Ein alter Baum droht umzustürzen");
+  r.set_requested_ms(infra::UnixMillis(filed));
+  r.set_updated_ms(infra::UnixMillis(filed));
+  r.set_expected_ms(infra::UnixMillis(filed) + 3'600'000);
+  r.set_source("app");
+  EXPECT_TRUE(store.Create(r, {}, "", std::chrono::seconds(0)).ok());
+  return r.id();
+}
+
+std::string W3c(std::chrono::system_clock::time_point t) {
+  const time_t seconds = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+TEST_F(Open311Test, WithoutDatesTheListIsTheLast90Days) {
+  const std::string old_id = FileLongAgo(*stack_, std::chrono::hours(24 * 91), kCity);
+  const std::string recent_id = FileLongAgo(*stack_, std::chrono::hours(24 * 89), kCity);
+  std::vector<std::string> listed;
+  for (const auto& r : json::parse(Get("requests.json?service_code=tree&page_size=1000").body)) {
+    listed.push_back(r["service_request_id"]);
+  }
+  EXPECT_THAT(listed, ::testing::Contains(recent_id));
+  EXPECT_THAT(listed, ::testing::Not(::testing::Contains(old_id)));
+  // Asked for by its dates, or by its id, the old one is there.
+  const auto now = std::chrono::system_clock::now();
+  const auto dated = json::parse(Get("requests.json?service_code=tree&start_date=" +
+                                     W3c(now - std::chrono::hours(24 * 92)) +
+                                     "&end_date=" + W3c(now - std::chrono::hours(24 * 90)))
+                                     .body);
+  ASSERT_EQ(dated.size(), 1u);
+  EXPECT_EQ(dated[0]["service_request_id"], old_id);
+  EXPECT_EQ(Get("requests/" + old_id + ".json").status, 200);
+}
+
+TEST_F(Open311Test, JurisdictionRulesHoldForPostsAndSingleRequests) {
+  auto fields = Pothole();
+  fields.erase(fields.begin());  // no jurisdiction_id, with two configured
+  ASSERT_NE(fields.front().first, "jurisdiction_id");
+  ExpectError(Post("json", fields), 400, "json", "jurisdiction_id");
+  fields.insert(fields.begin(), {"jurisdiction_id", "atlantis.example"});
+  ExpectError(Post("xml", fields), 404, "xml", "jurisdiction_id");
+  // A request of the other city is not found under this one.
+  const std::string elsewhere = FileLongAgo(*stack_, std::chrono::hours(1), "guetersloh.de");
+  ExpectError(Get("requests/" + elsewhere + ".json"), 404, "json", "");
+  EXPECT_EQ(Get("requests/" + elsewhere + ".json?jurisdiction_id=guetersloh.de", false).status, 200);
 }
 
 TEST_F(Open311Test, PostCreatesARequestVisibleInBothApis) {
