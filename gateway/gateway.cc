@@ -74,12 +74,18 @@ void Gateway::AddPrefixHandler(std::string prefix, PrefixHandler handler) {
   prefix_handlers_.emplace_back(std::move(prefix), std::move(handler));
 }
 
-HttpResponse Gateway::ServerError(int status, std::string_view message) {
+HttpResponse Gateway::ServerError(int status, std::string_view message, const HttpRequest* head) {
   const grpc::StatusCode code = status == 413 || status == 431 ? grpc::StatusCode::INVALID_ARGUMENT
                                 : status == 408                 ? grpc::StatusCode::DEADLINE_EXCEEDED
                                                                 : grpc::StatusCode::UNAVAILABLE;
   HttpResponse r = ErrorResponse(status, code, message);
+  // Like every answer: a request id to quote, and CORS so that a browser app can read why.
+  const std::string_view given_id = head != nullptr ? head->header("x-request-id") : std::string_view();
+  r.headers.emplace_back("X-Request-Id", infra::IsValidRequestId(given_id) ? std::string(given_id)
+                                                                           : infra::NewTraceId(clock_.Now()));
   r.headers.emplace_back("X-Content-Type-Options", "nosniff");
+  r.headers.emplace_back("Cache-Control", "no-store");
+  if (head != nullptr) AddCors(*head, &r);
   return r;
 }
 

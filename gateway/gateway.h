@@ -71,7 +71,7 @@ class Gateway final : public Handler {
 
   size_t BodyLimit(const HttpRequest& head) override;
   void Handle(HttpRequest request, std::shared_ptr<Responder> responder) override;
-  HttpResponse ServerError(int status, std::string_view message) override;
+  HttpResponse ServerError(int status, std::string_view message, const HttpRequest* head) override;
 
   // Finishes an exchange: security and CORS headers, X-Request-Id, metrics, access log.
   void Send(const HttpRequest& request, const RequestContext& ctx, Responder& responder,

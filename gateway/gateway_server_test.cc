@@ -614,6 +614,30 @@ TEST(GatewayServer, AClientThatExpectsContinueGetsItBeforeSendingTheBody) {
   ::close(big);
 }
 
+// The answers the server makes itself carry what every answer does: the request id and, for
+// an allowed origin, CORS, so that a browser app can read why it was refused.
+TEST(GatewayServer, RefusalsOfTheServerCarryTheRequestIdAndCors) {
+  ScriptedBackend backend([](const std::string&, int) { return Answer{}; });
+  GatewayOptions options = FastGateway();
+  options.cors_origins = {"https://app.bielefeld.de"};
+  Door door(backend.address(), {}, options);
+  const int fd = Connect(door.port());
+  ASSERT_TRUE(SendAll(fd, "POST /v1/requests HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\n"
+                          "Origin: https://app.bielefeld.de\r\nX-Request-Id: upload-4711\r\n"
+                          "Content-Length: 999999999\r\n\r\n"));
+  std::string buffer;
+  const RawResponse r = ReadResponse(fd, &buffer);
+  ::close(fd);
+  EXPECT_EQ(r.status(), 413);
+  EXPECT_EQ(r.header("X-Request-Id"), "upload-4711");
+  EXPECT_EQ(r.header("Access-Control-Allow-Origin"), "https://app.bielefeld.de");
+  EXPECT_EQ(r.header("Cache-Control"), "no-store");
+  // Headers too large to read: no origin is known, but there is still an id to quote.
+  const RawResponse big = Get(door.port(), "/healthz", {"X-Padding: " + std::string(64 * 1024, 'a')});
+  EXPECT_EQ(big.status(), 431);
+  EXPECT_FALSE(big.header("X-Request-Id").empty());
+}
+
 TEST(GatewayServer, HeadersThatDoNotArriveInTimeAreAnswered408) {
   ScriptedBackend backend([](const std::string&, int) { return Answer{}; });
   HttpServerOptions http;

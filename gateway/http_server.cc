@@ -217,7 +217,7 @@ class Session final : public std::enable_shared_from_this<Session<Stream>> {
     head_request_ = msg.method() == http::verb::head;
     const size_t limit = shared_.handler.BodyLimit(head);
     if (msg.has_content_length() && parser_->content_length().value_or(0) > limit) {
-      return Refuse(413, infra::StrCat("the request body is larger than ", limit, " bytes"));
+      return Refuse(413, infra::StrCat("the request body is larger than ", limit, " bytes"), &head);
     }
     parser_->body_limit(limit);
     const bool expects_continue =
@@ -247,8 +247,8 @@ class Session final : public std::enable_shared_from_this<Session<Stream>> {
 
   void OnBody(beast::error_code ec) {
     Disarm();
-    if (ec == http::error::body_limit) return Refuse(413, "the request body is too large");
-    if (ec && timed_out_) return Refuse(408, "the request body took too long to arrive");
+    if (ec == http::error::body_limit) return Refuse(413, "the request body is too large", &head_);
+    if (ec && timed_out_) return Refuse(408, "the request body took too long to arrive", &head_);
     if (ec) return Close();
     HttpRequest request = std::move(head_);
     request.body = std::move(parser_->get().body());
@@ -278,10 +278,10 @@ class Session final : public std::enable_shared_from_this<Session<Stream>> {
   }
 
   // An error answer the server makes itself; the connection closes after it.
-  void Refuse(int status, std::string_view message) {
+  void Refuse(int status, std::string_view message, const HttpRequest* head = nullptr) {
     keep_alive_ = false;
     refusing_ = true;
-    Write(shared_.handler.ServerError(status, message));
+    Write(shared_.handler.ServerError(status, message, head));
   }
 
   // Reads while streaming, to learn when the client leaves.
@@ -435,7 +435,7 @@ struct HttpServer::Impl {
       shared.connections.fetch_sub(1);
       // Full: a short answer in the handler's format, written synchronously (it fits in the
       // socket buffer), then the door closes.
-      const HttpResponse full = shared.handler.ServerError(503, "too many connections");
+      const HttpResponse full = shared.handler.ServerError(503, "too many connections", nullptr);
       std::string raw = "HTTP/1.1 503 Service Unavailable\r\n";
       for (const auto& [k, v] : full.headers) infra::StrAppend(&raw, k, ": ", v, "\r\n");
       infra::StrAppend(&raw, "Retry-After: 1\r\nConnection: close\r\nContent-Length: ", full.body.size(),

@@ -59,8 +59,9 @@ class Handler {
   // The largest body to accept for a request with these headers (the body is still empty).
   virtual size_t BodyLimit(const HttpRequest& head) = 0;
   virtual void Handle(HttpRequest request, std::shared_ptr<Responder> responder) = 0;
-  // An answer the server makes itself (431, 413, 408, 503 when full), in the handler's format.
-  virtual HttpResponse ServerError(int status, std::string_view message) = 0;
+  // An answer the server makes itself (431, 413, 408, 503 when full), in the handler's format;
+  // `head` is the request's head when it was read (413, and 408 for a late body), else null.
+  virtual HttpResponse ServerError(int status, std::string_view message, const HttpRequest* head) = 0;
 };
 
 struct HttpServerOptions {
