@@ -204,6 +204,9 @@ absl::Status AccountsService::CheckPassword(const StoredAccount& account, const 
     Release(deps_.throttle, *attempt);
     return ok.status();
   }
+  // Someone with the resident's session guessing the password (to change it or to delete the
+  // account) is a security event like a failed sign-in.
+  Audit(account.id, "password_confirmation_failed", caller);
   return InvalidField(field, "wrong password");
 }
 

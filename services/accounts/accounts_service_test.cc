@@ -9,6 +9,7 @@
 #include <grpcpp/security/credentials.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "infra/grpc/server.h"
 #include "infra/ids.h"
@@ -766,6 +767,13 @@ TEST_F(AccountsServiceTest, ChangingThePasswordNeedsTheCurrentOneAndEndsOtherSes
   EXPECT_EQ(SignIn("change@example.de", kPassword, &next).error_code(),
             grpc::StatusCode::UNAUTHENTICATED);
   EXPECT_TRUE(SignIn("change@example.de", "Neues-Passwort-fuer-2027", &next).ok());
+  // The wrong current password is in the audit trail, like a failed sign-in.
+  const auto audit = accounts_->Audit(verifier_->Verify(mine.access_token())->subject);
+  ASSERT_TRUE(audit.ok()) << audit.status();
+  std::vector<std::string> kinds;
+  for (const auto& entry : audit.value()) kinds.push_back(nlohmann::json::parse(entry)["kind"]);
+  EXPECT_THAT(kinds, ::testing::Contains("password_confirmation_failed"));
+  EXPECT_THAT(kinds, ::testing::Contains("password_changed"));
 }
 
 TEST_F(AccountsServiceTest, PasswordResetIsSingleUseExpiresAndEndsAllSessions) {
