@@ -213,7 +213,13 @@ void Gateway::Handle(HttpRequest request, std::shared_ptr<Responder> responder) 
     }
   }
   std::vector<std::string> allowed;
-  auto match = routes_.Find(request.method, request.path, &allowed);
+  // HEAD is GET without the body (the HTTP server leaves it out); not for event streams.
+  const bool head = request.method == "HEAD";
+  auto match = routes_.Find(head ? "GET" : request.method, request.path, &allowed);
+  if (match && head && match->route->server_streaming) {
+    allowed = {"GET"};
+    match.reset();
+  }
   if (!match) {
     ctx.route_label = "unmatched";
     if (!allowed.empty()) {
@@ -280,7 +286,7 @@ void Gateway::HandleRoute(const HttpRequest& request, RequestContext ctx,
   }
   // Anonymous reads of public, cacheable routes may be answered from the short-lived cache.
   std::string cache_key;
-  if (request.method == "GET" && ctx.account_id.empty() && !route.server_streaming &&
+  if ((request.method == "GET" || request.method == "HEAD") && ctx.account_id.empty() && !route.server_streaming &&
       PublicMaxAge(route.policy.cache_control()).count() > 0) {
     cache_key = request.target;
     if (auto hit = CacheGet(cache_key)) {
@@ -389,7 +395,9 @@ void Gateway::CallUnary(const HttpRequest& request, RequestContext ctx, const Ro
           r.headers.emplace_back("Content-Type", "application/json");
           r.body = ToJson(*call->response);
         }
-        if (!route.policy.cache_control().empty() && ctx.account_id.empty()) {
+        // A route's caching applies to anonymous answers, and to raw ones (images), which are
+        // the same bytes whoever asks; other answers to a signed-in caller may hold private fields.
+        if (!route.policy.cache_control().empty() && (ctx.account_id.empty() || route.raw_response)) {
           r.headers.emplace_back("Cache-Control", route.policy.cache_control());
         }
         if (!cache_key.empty()) {

@@ -466,6 +466,59 @@ TEST(GatewayServer, HeadAnswersWithTheGetLengthAndNoBodyOnAKeptAliveConnection) 
   ::close(fd);
 }
 
+TEST(GatewayServer, HeadOnAnApiRouteIsItsGetWithoutTheBody) {
+  cityhub::requests::v1::ServiceRequest found;
+  found.set_request_id("01JCITYHUB0000000000000000");
+  found.set_description("Laterne dunkel");
+  ScriptedBackend backend([&](const std::string&, int) {
+    Answer a;
+    a.body = found.SerializeAsString();
+    return a;
+  });
+  Door door(backend.address());
+  const int fd = Connect(door.port());
+  std::string buffer;
+  ASSERT_TRUE(SendAll(fd, "GET /v1/requests/01JCITYHUB0000000000000000 HTTP/1.1\r\nHost: gateway\r\n\r\n"));
+  const RawResponse get = ReadResponse(fd, &buffer);
+  ASSERT_EQ(get.status(), 200) << get.head;
+  ASSERT_TRUE(SendAll(fd, "HEAD /v1/requests/01JCITYHUB0000000000000000 HTTP/1.1\r\nHost: gateway\r\n\r\n"));
+  const RawResponse head = ReadResponse(fd, &buffer, false);
+  EXPECT_EQ(head.status(), 200) << head.head;
+  EXPECT_EQ(head.header("Content-Length"), std::to_string(get.body.size()));
+  EXPECT_EQ(head.header("Content-Type"), "application/json");
+  ASSERT_TRUE(SendAll(fd, "GET /healthz HTTP/1.1\r\nHost: gateway\r\n\r\n"));
+  EXPECT_THAT(ReadResponse(fd, &buffer).head, StartsWith("HTTP/1.1 200 OK\r\n"));  // no body came between
+  ::close(fd);
+  // Not for event streams.
+  const RawResponse stream = Exchange(door.port(), "HEAD /v1/notifications:stream HTTP/1.1\r\nHost: gateway\r\n"
+                                                   "Connection: close\r\n\r\n");
+  EXPECT_EQ(stream.status(), 405);
+}
+
+// An image is the same bytes whoever asks: its caching headers hold for signed-in callers too,
+// while JSON answers to them (which may hold private fields) are not to be stored.
+TEST(GatewayServer, ImagesKeepTheirCachingForSignedInCallers) {
+  ScriptedBackend backend([](const std::string& method, int) {
+    Answer a;
+    if (method.ends_with("/GetMedia")) {
+      cityhub::api::HttpBody image;
+      image.set_content_type("image/png");
+      image.set_data("\x89PNG\r\n\x1a\n");
+      a.body = image.SerializeAsString();
+    }
+    return a;
+  });
+  Door door(backend.address());
+  const std::string auth = "Authorization: Bearer " + door.CitizenToken();
+  const std::string media = "/v1/media/" + std::string(64, 'a');
+  const RawResponse image = Get(door.port(), media, {auth});
+  ASSERT_EQ(image.status(), 200) << image.head << image.body;
+  EXPECT_EQ(image.header("Content-Type"), "image/png");
+  EXPECT_EQ(image.header("Cache-Control"), "public, max-age=31536000, immutable");
+  const RawResponse json = Get(door.port(), "/v1/requests/01JCITYHUB0000000000000000", {auth});
+  EXPECT_EQ(json.header("Cache-Control"), "no-store");
+}
+
 TEST(GatewayServer, ConnectionsBeyondTheCapGetA503) {
   ScriptedBackend backend([](const std::string&, int) { return Answer{}; });
   HttpServerOptions http;
