@@ -49,6 +49,7 @@ using cityhub::testing::WriteSelfSignedCertificate;
 
 constexpr char kRequests[] = "cityhub.requests.v1.RequestsService";
 constexpr char kAccounts[] = "cityhub.accounts.v1.AccountsService";
+constexpr char kNotifications[] = "cityhub.notifications.v1.NotificationsService";
 
 template <typename Fn>
 bool WaitUntil(Fn condition, std::chrono::milliseconds timeout) {
@@ -186,7 +187,7 @@ class Door final {
   Door(const std::string& backend, HttpServerOptions http = {},
        GatewayOptions options = FastGateway())
       : table_(*RouteTable::Build(PublicServices())),
-        backends_({{kRequests, backend}, {kAccounts, backend}}),
+        backends_({{kRequests, backend}, {kAccounts, backend}, {kNotifications, backend}}),
         verifier_(infra::auth::TokenSettings{}, clock_),
         signer_(SigningKey(), infra::auth::TokenSettings{}, clock_),
         gateway_(table_, backends_, verifier_, nullptr, nullptr, metrics_, clock_,
@@ -517,6 +518,23 @@ TEST(GatewayServer, ImagesKeepTheirCachingForSignedInCallers) {
   EXPECT_EQ(image.header("Cache-Control"), "public, max-age=31536000, immutable");
   const RawResponse json = Get(door.port(), "/v1/requests/01JCITYHUB0000000000000000", {auth});
   EXPECT_EQ(json.header("Cache-Control"), "no-store");
+}
+
+// A stream the backend refuses is counted once, by its error, not also as an opened stream.
+TEST(GatewayServer, ARefusedStreamIsCountedByItsErrorOnly) {
+  ScriptedBackend backend([](const std::string&, int) {
+    Answer a;
+    a.code = grpc::StatusCode::PERMISSION_DENIED;
+    a.message = "not yours";
+    return a;
+  });
+  Door door(backend.address());
+  const RawResponse refused =
+      Get(door.port(), "/v1/notifications:stream", {"Authorization: Bearer " + door.CitizenToken()});
+  EXPECT_EQ(refused.status(), 403) << refused.head << refused.body;
+  const std::string metrics = Get(door.port(), "/metrics").body;
+  EXPECT_THAT(metrics, HasSubstr(R"(http_requests_total{route="GET /v1/notifications:stream",status="403"} 1)"));
+  EXPECT_THAT(metrics, ::testing::Not(HasSubstr(R"(route="GET /v1/notifications:stream",status="200")")));
 }
 
 TEST(GatewayServer, ConnectionsBeyondTheCapGetA503) {

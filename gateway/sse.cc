@@ -62,6 +62,8 @@ class Gateway::SseStream final : public grpc::ClientBidiReactor<Message, Message
     // Open the stream with a comment so that clients and proxies see it start at once.
     responder_->Send(": stream open\n\n");
     started_ = true;
+    // Counted once it is open: a stream the backend refuses is counted by its error answer.
+    gateway_.requests_.WithLabels({ctx_.route_label, "200"}).Inc();
     StartRead(response_.get());  // after the head: no event can overtake it
   }
 
@@ -134,7 +136,6 @@ void Gateway::StartStream(const HttpRequest& request, RequestContext ctx, const 
          ErrorResponse(503, grpc::StatusCode::UNAVAILABLE, "this part of the service is not available"));
     return;
   }
-  requests_.WithLabels({ctx.route_label, "200"}).Inc();
   streams_.Inc();
   HttpRequest kept{request.method, request.target, request.path, "", request.headers, "",
                    request.client_address, request.tls};
