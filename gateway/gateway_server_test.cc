@@ -16,6 +16,8 @@
 #include <thread>
 
 #include <gmock/gmock.h>
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/descriptor.pb.h>
 #include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server.h>
@@ -24,6 +26,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cityhub/accounts/v1/accounts.pb.h"
+#include "cityhub/notifications/v1/notifications.pb.h"
 #include "cityhub/requests/v1/requests.pb.h"
 #include "gateway/backends.h"
 #include "gateway/gateway.h"
@@ -89,6 +92,11 @@ class ScriptedBackend final {
     std::lock_guard lock(mu_);
     return calls_[method];
   }
+  // The serialized request of the last call of `method`.
+  std::string LastRequest(const std::string& method) {
+    std::lock_guard lock(mu_);
+    return requests_[method];
+  }
   // How far away the deadline of the last call of `method` was when it arrived.
   std::chrono::milliseconds DeadlineOf(const std::string& method) {
     std::lock_guard lock(mu_);
@@ -104,7 +112,12 @@ class ScriptedBackend final {
     }
     void OnReadDone(bool ok) override {
       if (!ok) return End(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "no request"));
-      const Answer answer = backend_.Next(ctx_->method(), ctx_->deadline());
+      std::vector<grpc::Slice> slices;
+      std::string bytes;
+      if (request_.Dump(&slices).ok()) {
+        for (const auto& piece : slices) bytes.append(reinterpret_cast<const char*>(piece.begin()), piece.size());
+      }
+      const Answer answer = backend_.Next(ctx_->method(), ctx_->deadline(), std::move(bytes));
       if (answer.hang) return;  // OnCancel finishes
       for (const auto& [k, v] : answer.trailers) ctx_->AddTrailingMetadata(k, v);
       if (answer.code != grpc::StatusCode::OK)
@@ -145,11 +158,12 @@ class ScriptedBackend final {
     ScriptedBackend& backend_;
   };
 
-  Answer Next(const std::string& method, std::chrono::system_clock::time_point deadline) {
+  Answer Next(const std::string& method, std::chrono::system_clock::time_point deadline, std::string request) {
     int call;
     {
       std::lock_guard lock(mu_);
       call = ++calls_[method];
+      requests_[method] = std::move(request);
       deadlines_[method] = std::chrono::duration_cast<std::chrono::milliseconds>(
           deadline - std::chrono::system_clock::now());
     }
@@ -163,6 +177,7 @@ class ScriptedBackend final {
   std::mutex mu_;
   std::map<std::string, int> calls_;
   std::map<std::string, std::chrono::milliseconds> deadlines_;
+  std::map<std::string, std::string> requests_;
 };
 
 std::string Pothole() {
@@ -185,9 +200,11 @@ GatewayOptions FastGateway() {
 class Door final {
  public:
   Door(const std::string& backend, HttpServerOptions http = {},
-       GatewayOptions options = FastGateway())
-      : table_(*RouteTable::Build(PublicServices())),
-        backends_({{kRequests, backend}, {kAccounts, backend}, {kNotifications, backend}}),
+       GatewayOptions options = FastGateway(),
+       std::vector<const google::protobuf::ServiceDescriptor*> extra = {})
+      : table_(*RouteTable::Build(WithExtra(std::move(extra)))),
+        backends_({{kRequests, backend}, {kAccounts, backend}, {kNotifications, backend},
+                   {"cityhub.testing.Nested", backend}}),
         verifier_(infra::auth::TokenSettings{}, clock_),
         signer_(SigningKey(), infra::auth::TokenSettings{}, clock_),
         gateway_(table_, backends_, verifier_, nullptr, nullptr, metrics_, clock_,
@@ -208,6 +225,12 @@ class Door final {
   }
 
  private:
+  static std::vector<const google::protobuf::ServiceDescriptor*> WithExtra(
+      std::vector<const google::protobuf::ServiceDescriptor*> extra) {
+    auto all = PublicServices();
+    all.insert(all.end(), extra.begin(), extra.end());
+    return all;
+  }
   static HttpServerOptions WithFreePort(HttpServerOptions http) {
     http.address = "127.0.0.1:0";
     http.threads = 1;
@@ -535,6 +558,80 @@ TEST(GatewayServer, ARefusedStreamIsCountedByItsErrorOnly) {
   const std::string metrics = Get(door.port(), "/metrics").body;
   EXPECT_THAT(metrics, HasSubstr(R"(http_requests_total{route="GET /v1/notifications:stream",status="403"} 1)"));
   EXPECT_THAT(metrics, ::testing::Not(HasSubstr(R"(route="GET /v1/notifications:stream",status="200")")));
+}
+
+// A service no real route has: nested {a.b} path variables, a :verb, nested query parameters
+// and a body of one nested field. Built at run time over the generated pool, so that its
+// messages are the generated ones; the gateway routes it from its options like any other.
+const google::protobuf::ServiceDescriptor* NestedService() {
+  static const google::protobuf::ServiceDescriptor* service = [] {
+    auto* pool = new google::protobuf::DescriptorPool(google::protobuf::DescriptorPool::generated_pool());
+    google::protobuf::FileDescriptorProto file;
+    file.set_name("cityhub/testing/nested.proto");
+    file.set_package("cityhub.testing");
+    file.set_syntax("proto3");
+    file.add_dependency("cityhub/api/annotations.proto");
+    file.add_dependency("cityhub/notifications/v1/notifications.proto");
+    auto* nested = file.add_service();
+    nested->set_name("Nested");
+    const auto add = [&](const std::string& name, const std::string& get, const std::string& post,
+                         const std::string& body) {
+      auto* m = nested->add_method();
+      m->set_name(name);
+      m->set_input_type(".cityhub.notifications.v1.UpdatePreferencesRequest");
+      m->set_output_type(".cityhub.notifications.v1.NotificationPreferences");
+      auto* rule = m->mutable_options()->MutableExtension(cityhub::api::http);
+      if (!get.empty()) rule->set_get(get);
+      if (!post.empty()) rule->set_post(post);
+      rule->set_body(body);
+      m->mutable_options()->MutableExtension(cityhub::api::policy)->set_access(cityhub::api::ACCESS_PUBLIC);
+    };
+    add("Check", "/v1/testing/{preferences.push_quiet_hours.time_zone}:check", "", "");
+    add("Put", "", "/v1/testing/{preferences.push_quiet_hours.time_zone}", "preferences");
+    const auto* built = pool->BuildFile(file);
+    EXPECT_NE(built, nullptr);
+    return built == nullptr ? nullptr : built->FindServiceByName("Nested");
+  }();
+  return service;
+}
+
+TEST(GatewayServer, NestedPathVariablesQueryParametersAndBodyFieldsReachTheBackend) {
+  ASSERT_NE(NestedService(), nullptr);
+  ScriptedBackend backend([](const std::string&, int) { return Answer{}; });
+  Door door(backend.address(), {}, FastGateway(), {NestedService()});
+  namespace nv1 = cityhub::notifications::v1;
+
+  // A nested path variable (percent-decoded), a :verb, nested query parameters of two types.
+  const RawResponse checked = Get(door.port(),
+      "/v1/testing/Europe%2FBerlin:check?preferences.push_quiet_hours.start=22:00"
+      "&preferences.push_quiet_hours.enabled=true&preferences.push.own_requests=true");
+  ASSERT_EQ(checked.status(), 200) << checked.head << checked.body;
+  nv1::UpdatePreferencesRequest got;
+  ASSERT_TRUE(got.ParseFromString(backend.LastRequest("/cityhub.testing.Nested/Check")));
+  EXPECT_EQ(got.preferences().push_quiet_hours().time_zone(), "Europe/Berlin");
+  EXPECT_EQ(got.preferences().push_quiet_hours().start(), "22:00");
+  EXPECT_TRUE(got.preferences().push_quiet_hours().enabled());
+  EXPECT_TRUE(got.preferences().push().own_requests());
+  // Unknown nested names, and a query that would change the path's field, are named.
+  const RawResponse unknown = Get(door.port(), "/v1/testing/UTC:check?preferences.push_quiet_hours.colour=red");
+  EXPECT_EQ(unknown.status(), 400);
+  EXPECT_THAT(unknown.body, HasSubstr("preferences.push_quiet_hours.colour"));
+  const RawResponse overridden =
+      Get(door.port(), "/v1/testing/UTC:check?preferences.push_quiet_hours.time_zone=Asia/Tokyo");
+  EXPECT_EQ(overridden.status(), 400);
+  EXPECT_THAT(overridden.body, HasSubstr("given by the path"));
+  EXPECT_EQ(Get(door.port(), "/v1/testing/UTC").status(), 405);  // the verb is part of the route
+
+  // The body fills one nested field; the path variable inside it wins over the body.
+  const RawResponse put = Post(door.port(), "/v1/testing/UTC",
+                               R"({"push_quiet_hours":{"start":"21:30","time_zone":"Asia/Tokyo"},"email":{"own_requests":true}})");
+  ASSERT_EQ(put.status(), 200) << put.head << put.body;
+  ASSERT_TRUE(got.ParseFromString(backend.LastRequest("/cityhub.testing.Nested/Put")));
+  EXPECT_EQ(got.preferences().push_quiet_hours().start(), "21:30");
+  EXPECT_EQ(got.preferences().push_quiet_hours().time_zone(), "UTC");
+  EXPECT_TRUE(got.preferences().email().own_requests());
+  const RawResponse outside = Post(door.port(), "/v1/testing/UTC", R"({"preferences":{}})");
+  EXPECT_EQ(outside.status(), 400);  // the body is the preferences field itself
 }
 
 TEST(GatewayServer, ConnectionsBeyondTheCapGetA503) {
