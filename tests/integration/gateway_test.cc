@@ -445,6 +445,29 @@ TEST(GatewayRateLimits, AnAccountsBudgetIsSharedByAllItsAddresses) {
   EXPECT_EQ(api.Call("GET", "/v1/services", nullptr, "", {"X-Forwarded-For: 203.0.113.2"}).status, 200);
 }
 
+// Behind a proxy the gateway passes on who the client is: two anonymous residents who happen
+// to send one Idempotency-Key get two requests, and a retry from the same address gets the first.
+TEST(GatewayForwarding, TheClientAddressReachesTheServices) {
+  Stack::Options options;
+  options.notifications = false;
+  options.env = {{"CITYHUB_TRUST_FORWARDED_FOR", "true"}};
+  Stack stack(options);
+  Api api(stack.gateway_url());
+  const json pothole = {{"service_code", "pothole"}, {"lat", 52.0211}, {"long", 8.5325},
+                        {"attributes", {{"surface", "road"}}}, {"description", "Loch am Jahnplatz"}};
+  const auto file = [&](const std::string& address) {
+    const auto r = api.Call("POST", "/v1/requests", pothole, "",
+                            {"Idempotency-Key: same-key-0001", "X-Forwarded-For: " + address});
+    EXPECT_EQ(r.status / 100, 2) << r.raw.body;
+    return r.json.value("request_id", "");
+  };
+  const std::string first = file("198.51.100.10");
+  const std::string second = file("203.0.113.20");
+  EXPECT_FALSE(first.empty());
+  EXPECT_NE(first, second);
+  EXPECT_EQ(file("198.51.100.10"), first);
+}
+
 // Rate limits need their own small budgets.
 TEST(GatewayRateLimits, AnswerTooManyRequestsAndFailOpenForReadsWithoutRedis) {
   Stack::Options options;
