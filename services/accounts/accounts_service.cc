@@ -390,6 +390,20 @@ grpc::Status AccountsService::Refresh(grpc::ServerContext* ctx, const v1::Refres
   if (!token.ok()) return Done(ctx, token.status());
   const int64_t now_ms = infra::UnixMillis(deps_.clock.Now());
   const std::string next = infra::RandomToken(32);
+  // The account is read before the token is spent: should that read fail, the client's retry
+  // with the same token must not look like reuse (which would revoke the whole family).
+  auto owner = deps_.sessions.FamilyAccount(token->family);
+  if (!owner.ok()) {
+    return Done(ctx, owner.status().code() == absl::StatusCode::kNotFound
+                         ? absl::UnauthenticatedError("refresh token unknown or expired")
+                         : owner.status());
+  }
+  auto account = deps_.accounts.Get(*owner);
+  if (!account.ok()) {
+    return Done(ctx, account.status().code() == absl::StatusCode::kNotFound
+                         ? absl::UnauthenticatedError("the account no longer exists")
+                         : account.status());
+  }
   auto account_id = deps_.sessions.Rotate(token->family, TokenHash(token->secret), TokenHash(next),
                                           now_ms, now_ms + settings_.refresh_idle_ttl.count());
   if (!account_id.ok()) {
@@ -398,12 +412,7 @@ grpc::Status AccountsService::Refresh(grpc::ServerContext* ctx, const v1::Refres
     }
     return Done(ctx, account_id.status());
   }
-  auto account = deps_.accounts.Get(*account_id);
-  if (!account.ok()) {
-    return Done(ctx, account.status().code() == absl::StatusCode::kNotFound
-                         ? absl::UnauthenticatedError("the account no longer exists")
-                         : account.status());
-  }
+  if (*account_id != account->id) return Done(ctx, absl::UnauthenticatedError("refresh token unknown or expired"));
   *response = MakePair(*account, token->family, next);
   return grpc::Status::OK;
 }

@@ -121,6 +121,13 @@ absl::Status SessionStore::Create(std::string_view account_id, std::string_view 
       .status();
 }
 
+absl::StatusOr<std::string> SessionStore::FamilyAccount(std::string_view family_id) {
+  auto reply = redis_.Command({"HGET", FamilyKey(family_id), "account"});
+  if (!reply.ok()) return reply.status();
+  if (reply->is_nil()) return absl::NotFoundError("session family not found");
+  return reply->str();
+}
+
 absl::StatusOr<std::string> SessionStore::Rotate(std::string_view family_id,
                                                  std::string_view token_hash,
                                                  std::string_view next_hash, int64_t now_ms,

@@ -39,6 +39,8 @@ class SessionStore final {
   absl::Status Create(std::string_view account_id, std::string_view family_id,
                       std::string_view token_hash, const SessionTimes& times);
 
+  // The account a family belongs to, without touching it (NOT_FOUND for an unknown family).
+  absl::StatusOr<std::string> FamilyAccount(std::string_view family_id);
   // Spends `token_hash` of `family_id` and makes `next_hash` the live token; returns the
   // account id. UNAUTHENTICATED for unknown, expired, spent (revoking the family) or revoked.
   absl::StatusOr<std::string> Rotate(std::string_view family_id, std::string_view token_hash,
