@@ -183,21 +183,24 @@ TEST_F(ConsumerTest, ARestartedReplicaDrainsItsOwnPendingEntriesFirst) {
 
 TEST_F(ConsumerTest, TrimmingNeverDropsWhatAGroupHasNotAcknowledged) {
   Produce(10);
+  // Well after the entries, so that the retention bound (now, with no retention) lies above all
+  // of them: with the real clock a trim in the entries' own millisecond would keep some.
+  ManualClock later(std::chrono::system_clock::now() + 1h);
   int slow_calls = 0;
   ConsumerOptions slow_options = Options("s", "slow");
   slow_options.claim_every = 1h;
   Consumer slow(client(), slow_options, [&](const StreamEntry&) {
     return ++slow_calls <= 4 ? absl::OkStatus() : absl::UnavailableError("busy");
-  }, metrics_, clock_);
+  }, metrics_, later);
   Consumer fast(client(), Options("f", "fast"), [](const StreamEntry&) { return absl::OkStatus(); },
-                metrics_, clock_);
+                metrics_, later);
   slow.RunOnce();  // handles 4 entries; 4..9 stay pending in "slow"
   fast.RunOnce();  // handles all 10
   ASSERT_TRUE(fast.Trim().ok());
   EXPECT_EQ(Length("s"), 6);  // entries 4..9 remain: 4 is the oldest pending in "slow"
   // Once "slow" is through too, everything but the last delivered entry can go.
   Consumer slow_fixed(client(), Options("s2", "slow"), [](const StreamEntry&) { return absl::OkStatus(); },
-                      metrics_, clock_);
+                      metrics_, later);
   slow_fixed.Claim();
   ASSERT_TRUE(fast.Trim().ok());
   EXPECT_EQ(Length("s"), 1);
