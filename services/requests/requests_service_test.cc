@@ -881,6 +881,8 @@ TEST_F(RequestsServiceTest, EveryStoredRequestHasExactlyOneCreatedEventDespiteRe
   stop.store(true);
   writer.join();
   EXPECT_GT(failed.load(), 0);  // the crashes were felt
+  // The pool may still wait out a reconnect backoff from the last crash.
+  ASSERT_TRUE(cityhub::testing::WaitFor([&] { return client().Command({"PING"}).ok(); }, 5s));
 
   std::multiset<std::string> created;
   for (const auto& e : Events()) {
