@@ -158,6 +158,21 @@ class NotificationsTest : public cityhub::testing::RedisTest {
     return {res.notifications().begin(), res.notifications().end()};
   }
 
+  // Pushes for the account's own requests, with quiet hours 00:00-23:59 UTC: set the clock to
+  // midday and every push is deferred.
+  void QuietAllDay(const std::string& account) {
+    nv1::UpdatePreferencesRequest update;
+    auto* p = update.mutable_preferences();
+    p->mutable_inbox()->set_own_requests(true);
+    p->mutable_push()->set_own_requests(true);
+    p->mutable_push_quiet_hours()->set_enabled(true);
+    p->mutable_push_quiet_hours()->set_start("00:00");
+    p->mutable_push_quiet_hours()->set_end("23:59");
+    p->mutable_push_quiet_hours()->set_time_zone("UTC");
+    nv1::NotificationPreferences saved;
+    ASSERT_TRUE(stub_->UpdatePreferences(As(account).get(), update, &saved).ok());
+  }
+
   std::string RegisterDevice(const std::string& account, const std::string& token) {
     nv1::RegisterDeviceRequest req;
     req.set_platform("android");
@@ -325,16 +340,7 @@ TEST_F(NotificationsTest, PreferencesChooseChannelsButRequiredMailsIgnoreThem) {
 TEST_F(NotificationsTest, QuietHoursDeferPushesInsteadOfDroppingThem) {
   const std::string anna = Account("night@example.de", "de", false);
   RegisterDevice(anna, "fcm-token-night-0001");
-  nv1::UpdatePreferencesRequest update;
-  auto* p = update.mutable_preferences();
-  p->mutable_inbox()->set_own_requests(true);
-  p->mutable_push()->set_own_requests(true);
-  p->mutable_push_quiet_hours()->set_enabled(true);
-  p->mutable_push_quiet_hours()->set_start("00:00");
-  p->mutable_push_quiet_hours()->set_end("23:59");
-  p->mutable_push_quiet_hours()->set_time_zone("UTC");
-  nv1::NotificationPreferences saved;
-  ASSERT_TRUE(stub_->UpdatePreferences(As(anna).get(), update, &saved).ok());
+  ASSERT_NO_FATAL_FAILURE(QuietAllDay(anna));
   // Whatever the time, it is inside 00:00-23:59 unless in the last minute of the day.
   clock_.Set(std::chrono::system_clock::time_point(std::chrono::milliseconds(1767268800000)));  // 2026-01-01 12:00 UTC
   Handle(StatusChanged("01JREQ", anna, rv1::RESOLVED));
@@ -357,16 +363,7 @@ TEST_F(NotificationsTest, QuietHoursDeferPushesInsteadOfDroppingThem) {
 TEST_F(NotificationsTest, ADeviceRemovedWhileItsPushWaitsGetsNothing) {
   const std::string anna = Account("removed@example.de", "de", false);
   const std::string device = RegisterDevice(anna, "fcm-token-removed-0001");
-  nv1::UpdatePreferencesRequest update;
-  auto* p = update.mutable_preferences();
-  p->mutable_inbox()->set_own_requests(true);
-  p->mutable_push()->set_own_requests(true);
-  p->mutable_push_quiet_hours()->set_enabled(true);
-  p->mutable_push_quiet_hours()->set_start("00:00");
-  p->mutable_push_quiet_hours()->set_end("23:59");
-  p->mutable_push_quiet_hours()->set_time_zone("UTC");
-  nv1::NotificationPreferences saved;
-  ASSERT_TRUE(stub_->UpdatePreferences(As(anna).get(), update, &saved).ok());
+  ASSERT_NO_FATAL_FAILURE(QuietAllDay(anna));
   clock_.Set(std::chrono::system_clock::time_point(std::chrono::milliseconds(1767268800000)));  // 12:00 UTC
   Handle(StatusChanged("01JREQ", anna, rv1::RESOLVED));
   DeliverAll();

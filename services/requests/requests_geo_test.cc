@@ -93,6 +93,15 @@ class RequestsGeoTest : public RequestsServiceTest {
     };
   }
 
+  // A near query around the city centre.
+  static v1::ListRequestsRequest AroundTheCentre(double radius_m) {
+    v1::ListRequestsRequest near;
+    near.set_lat(52.015);
+    near.set_long_(8.525);
+    near.set_radius_m(radius_m);
+    return near;
+  }
+
   // How many weeks of the geo index the seeded requests fill.
   size_t Weeks() const {
     std::set<int64_t> weeks;
@@ -178,10 +187,7 @@ TEST_F(RequestsGeoTest, TheOldGeoIndexIsMigratedIntoWeeks) {
                               std::to_string(p.lat()), p.id()})
                     .ok());
   }
-  v1::ListRequestsRequest near;
-  near.set_lat(52.015);
-  near.set_long_(8.525);
-  near.set_radius_m(2500);
+  const v1::ListRequestsRequest near = AroundTheCentre(2500);
   const auto expected = Expected(InRadius(near));
   ASSERT_GT(expected.size(), 100u);
   EXPECT_TRUE(All(near).empty());
@@ -224,10 +230,7 @@ TEST_F(RequestsGeoTest, ARequestFiledInNextWeekByAClockAheadIsListedFirst) {
   const auto ahead = clock_->Now() + std::chrono::hours(24 * 7);
   ASSERT_GT(GeoWeekOf(infra::UnixMillis(ahead)), GeoWeekOf(infra::UnixMillis(clock_->Now())));
   Add(52.015, 8.525, 1, ahead);
-  v1::ListRequestsRequest near;
-  near.set_lat(52.015);
-  near.set_long_(8.525);
-  near.set_radius_m(3000);
+  const v1::ListRequestsRequest near = AroundTheCentre(3000);
   const auto expected = Expected(InRadius(near));
   ASSERT_GT(expected.size(), 5u);
   ASSERT_EQ(expected.front(), points_.back().id());
@@ -239,10 +242,7 @@ TEST_F(RequestsGeoTest, ARequestFiledInNextWeekByAClockAheadIsListedFirst) {
 // into the walk of the time index).
 TEST_F(RequestsGeoTest, AWholeCitySearchListsEveryRequestNewestFirst) {
   Seed(10000);
-  v1::ListRequestsRequest near;
-  near.set_lat(52.015);
-  near.set_long_(8.525);
-  near.set_radius_m(15000);
+  const v1::ListRequestsRequest near = AroundTheCentre(15000);
   const std::vector<std::string> everything = Expected([](const StoredRequest&) { return true; });
   ASSERT_EQ(Expected(InRadius(near)), everything);
   EXPECT_EQ(All(near), everything);
@@ -330,10 +330,7 @@ TEST_F(RequestsGeoSmallCapTest, APageStartedFromTheWeeksEndsFromTheTimeIndex) {
     Add(52.015 + jitter(rng), 8.525 + jitter(rng), i);
   }
   ASSERT_EQ(Weeks(), 2u);
-  v1::ListRequestsRequest near;
-  near.set_lat(52.015);
-  near.set_long_(8.525);
-  near.set_radius_m(1000);
+  const v1::ListRequestsRequest near = AroundTheCentre(1000);
   const auto expected = Expected(InRadius(near));
   ASSERT_EQ(expected.size(), static_cast<size_t>(3 * kCap + 10));
   EXPECT_EQ(All(near, 30), expected);
