@@ -72,6 +72,7 @@ struct Answer {
   std::string body;  // the serialized response message (OK only)
   std::vector<std::pair<std::string, std::string>> trailers;
   bool hang = false;  // never answer: the caller's deadline ends the call
+  bool stay_open = false;  // send the initial metadata, then nothing: an open, quiet stream
 };
 
 // A real gRPC server that answers any method as `script(method, call number from 1)` says.
@@ -119,6 +120,10 @@ class ScriptedBackend final {
       }
       const Answer answer = backend_.Next(ctx_->method(), ctx_->deadline(), std::move(bytes));
       if (answer.hang) return;  // OnCancel finishes
+      if (answer.stay_open) {
+        StartSendInitialMetadata();
+        return;  // OnCancel finishes
+      }
       for (const auto& [k, v] : answer.trailers) ctx_->AddTrailingMetadata(k, v);
       if (answer.code != grpc::StatusCode::OK)
         return End(grpc::Status(answer.code, answer.message));
@@ -541,6 +546,34 @@ TEST(GatewayServer, ImagesKeepTheirCachingForSignedInCallers) {
   EXPECT_EQ(image.header("Cache-Control"), "public, max-age=31536000, immutable");
   const RawResponse json = Get(door.port(), "/v1/requests/01JCITYHUB0000000000000000", {auth});
   EXPECT_EQ(json.header("Cache-Control"), "no-store");
+}
+
+// The write timeout applies to each write of a stream, not to the stream: a quiet stream with
+// heartbeats stays open far longer than it.
+TEST(GatewayServer, AQuietStreamOutlivesTheWriteTimeout) {
+  ScriptedBackend backend([](const std::string&, int) {
+    Answer a;
+    a.stay_open = true;
+    return a;
+  });
+  HttpServerOptions http;
+  http.write_timeout = 300ms;
+  GatewayOptions options = FastGateway();
+  options.sse_heartbeat = 1s;
+  Door door(backend.address(), http, options);
+  const int fd = Connect(door.port());
+  ASSERT_TRUE(SendAll(fd, "GET /v1/notifications:stream HTTP/1.1\r\nHost: gateway\r\nAuthorization: Bearer " +
+                              door.CitizenToken() + "\r\n\r\n"));
+  std::string received;
+  const auto opened = std::chrono::steady_clock::now();
+  while (std::chrono::steady_clock::now() - opened < 2500ms) {
+    if (!ReadMore(fd, &received, 1500ms)) break;
+  }
+  EXPECT_THAT(received, StartsWith("HTTP/1.1 200 OK\r\n"));
+  EXPECT_GE(std::chrono::steady_clock::now() - opened, 2500ms) << "closed early:\n" << received;
+  EXPECT_THAT(received, HasSubstr(": heartbeat"));
+  EXPECT_EQ(door.server().open_connections(), 1);
+  ::close(fd);
 }
 
 // A stream the backend refuses is counted once, by its error, not also as an opened stream.

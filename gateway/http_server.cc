@@ -123,8 +123,10 @@ class Session final : public std::enable_shared_from_this<Session<Stream>> {
     raw += "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
     beast::get_lowest_layer(stream_).expires_never();
     queue_.push_back(std::move(raw));
-    Pump();
+    // The watching read starts first, without a timeout: an expiry set while no read is
+    // pending (as Pump sets one for each write) would apply to it too and end the stream.
     Watch();
+    Pump();
   }
 
   void Send(std::string data) {
