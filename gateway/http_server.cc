@@ -162,7 +162,9 @@ class Session final : public std::enable_shared_from_this<Session<Stream>> {
         refusing_ ? std::min<std::chrono::milliseconds>(shared_.options.write_timeout, std::chrono::seconds(5))
                   : shared_.options.write_timeout);
     http::async_write(stream_, *res, [self = this->shared_from_this(), res](beast::error_code ec, size_t) {
-      if (ec || !res->keep_alive()) return self->Close();
+      if (ec) return self->Close();
+      if (self->refusing_) return self->Linger();
+      if (!res->keep_alive()) return self->Close();
       self->WaitForRequest();
     });
   }
@@ -286,6 +288,24 @@ class Session final : public std::enable_shared_from_this<Session<Stream>> {
     Write(shared_.handler.ServerError(status, message, head));
   }
 
+  // After a refusal the client may still be sending the body we refused (a 10 MiB upload):
+  // closing at once would reset the connection, and the client would lose the answer before
+  // reading it. So sending ends first, and what still arrives is read and dropped, for at most
+  // two seconds.
+  void Linger() {
+    beast::error_code ignored;
+    beast::get_lowest_layer(stream_).socket().shutdown(tcp::socket::shutdown_send, ignored);
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(2));
+    discard_.resize(64 * 1024);
+    Discard();
+  }
+  void Discard() {
+    stream_.async_read_some(asio::buffer(discard_), [self = this->shared_from_this()](beast::error_code ec, size_t) {
+      if (ec) return self->Close();
+      self->Discard();
+    });
+  }
+
   // Reads while streaming, to learn when the client leaves.
   void Watch() {
     stream_.async_read_some(asio::buffer(watch_buffer_),
@@ -346,6 +366,7 @@ class Session final : public std::enable_shared_from_this<Session<Stream>> {
   bool refusing_ = false;
   std::vector<std::function<void()>> gone_;
   std::array<char, 512> watch_buffer_{};
+  std::string discard_;
 };
 
 // One exchange's responder: hops onto the session's strand for everything.
