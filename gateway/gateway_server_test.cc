@@ -73,6 +73,7 @@ struct Answer {
   std::vector<std::pair<std::string, std::string>> trailers;
   bool hang = false;  // never answer: the caller's deadline ends the call
   bool stay_open = false;  // send the initial metadata, then nothing: an open, quiet stream
+  int stream_messages = 0;  // stream `body` this many times as fast as the gateway takes it, then stay open
 };
 
 // A real gRPC server that answers any method as `script(method, call number from 1)` says.
@@ -124,6 +125,13 @@ class ScriptedBackend final {
         StartSendInitialMetadata();
         return;  // OnCancel finishes
       }
+      if (answer.stream_messages > 0) {
+        grpc::Slice message(answer.body);
+        response_ = grpc::ByteBuffer(&message, 1);
+        remaining_ = answer.stream_messages;
+        StartWrite(&response_);
+        return;  // OnWriteDone writes the rest; OnCancel finishes
+      }
       for (const auto& [k, v] : answer.trailers) ctx_->AddTrailingMetadata(k, v);
       if (answer.code != grpc::StatusCode::OK)
         return End(grpc::Status(answer.code, answer.message));
@@ -133,6 +141,9 @@ class ScriptedBackend final {
       if (finished_) return;
       finished_ = true;
       StartWriteAndFinish(&response_, grpc::WriteOptions(), grpc::Status::OK);
+    }
+    void OnWriteDone(bool ok) override {
+      if (ok && --remaining_ > 0) StartWrite(&response_);
     }
     void OnCancel() override { End(grpc::Status::CANCELLED); }
     void OnDone() override { delete this; }
@@ -147,6 +158,7 @@ class ScriptedBackend final {
     ScriptedBackend& backend_;
     grpc::GenericCallbackServerContext* ctx_;
     grpc::ByteBuffer request_, response_;
+    int remaining_ = 0;
     std::mutex mu_;
     bool finished_ = false;
   };
@@ -573,6 +585,38 @@ TEST(GatewayServer, AQuietStreamOutlivesTheWriteTimeout) {
   EXPECT_GE(std::chrono::steady_clock::now() - opened, 2500ms) << "closed early:\n" << received;
   EXPECT_THAT(received, HasSubstr(": heartbeat"));
   EXPECT_EQ(door.server().open_connections(), 1);
+  ::close(fd);
+}
+
+// A stream whose client stops reading holds back at most the backlog cap, then is closed, long
+// before the write timeout would end it.
+TEST(GatewayServer, AStreamWhoseClientStopsReadingIsClosedAtTheBacklogCap) {
+  cityhub::notifications::v1::Notification event;
+  event.set_notification_id("01JCITYHUB0000000000000000");
+  event.set_body(std::string(1024, 'x'));
+  const std::string body = event.SerializeAsString();
+  ScriptedBackend backend([&](const std::string&, int) {
+    Answer a;
+    a.body = body;
+    a.stream_messages = 20'000;  // about 20 MiB of events: far more than the sockets hold
+    return a;
+  });
+  HttpServerOptions http;
+  http.write_timeout = 60s;
+  http.max_stream_backlog_bytes = 64 * 1024;
+  Door door(backend.address(), http);
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  const int small = 4096;
+  ASSERT_EQ(::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(door.port()));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_TRUE(SendAll(fd, "GET /v1/notifications:stream HTTP/1.1\r\nHost: gateway\r\nAuthorization: Bearer " +
+                              door.CitizenToken() + "\r\n\r\n"));
+  ASSERT_TRUE(WaitUntil([&] { return door.server().open_connections() == 1; }, 5s));
+  EXPECT_TRUE(WaitUntil([&] { return door.server().open_connections() == 0; }, 10s));
   ::close(fd);
 }
 

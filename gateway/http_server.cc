@@ -122,7 +122,7 @@ class Session final : public std::enable_shared_from_this<Session<Stream>> {
     for (const auto& [k, v] : head.headers) infra::StrAppend(&raw, k, ": ", v, "\r\n");
     raw += "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
     beast::get_lowest_layer(stream_).expires_never();
-    queue_.push_back(std::move(raw));
+    Enqueue(std::move(raw));
     // The watching read starts first, without a timeout: an expiry set while no read is
     // pending (as Pump sets one for each write) would apply to it too and end the stream.
     Watch();
@@ -131,16 +131,16 @@ class Session final : public std::enable_shared_from_this<Session<Stream>> {
 
   void Send(std::string data) {
     if (closed_ || !streaming_ || ending_) return;
-    queue_bytes_ += data.size();
-    if (queue_bytes_ > shared_.options.max_stream_backlog_bytes) return Close();  // not reading
-    queue_.push_back(Chunk(data));
+    std::string chunk = Chunk(data);
+    if (queue_bytes_ + chunk.size() > shared_.options.max_stream_backlog_bytes) return Close();  // not reading
+    Enqueue(std::move(chunk));
     Pump();
   }
 
   void EndStream() {
     if (closed_ || !streaming_ || ending_) return;
     ending_ = true;
-    queue_.push_back("0\r\n\r\n");
+    Enqueue("0\r\n\r\n");
     Pump();
   }
 
@@ -315,6 +315,12 @@ class Session final : public std::enable_shared_from_this<Session<Stream>> {
                             });
   }
 
+  // Every write of a stream goes through here, so that queue_bytes_ is what queue_ holds.
+  void Enqueue(std::string data) {
+    queue_bytes_ += data.size();
+    queue_.push_back(std::move(data));
+  }
+
   void Pump() {
     if (writing_ || queue_.empty() || closed_) return;
     writing_ = true;
@@ -323,7 +329,7 @@ class Session final : public std::enable_shared_from_this<Session<Stream>> {
     asio::async_write(stream_, asio::buffer(queue_.front()),
                       [self = this->shared_from_this()](beast::error_code ec, size_t) {
                         self->writing_ = false;
-                        self->queue_bytes_ -= std::min(self->queue_bytes_, self->queue_.front().size());
+                        self->queue_bytes_ -= self->queue_.front().size();
                         self->queue_.pop_front();
                         if (ec) return self->Close();
                         if (self->ending_ && self->queue_.empty()) return self->Close();
