@@ -1,0 +1,36 @@
+// @cityhub/sdk: a typed client for the cityhub HTTP API, for browsers and Node >= 18.
+export { CityhubClient } from "./client.js";
+export type { ClientOptions, CreateOptions, UploadOptions } from "./client.js";
+export type { CallOptions, RetryOptions } from "./core.js";
+export { CityhubError, GrpcCode } from "./errors.js";
+export { LocalStorageTokenStore, MemoryTokenStore } from "./tokens.js";
+export type { TokenStore, Tokens } from "./tokens.js";
+export type { StreamOptions } from "./stream.js";
+export { SseParser } from "./sse.js";
+export type { SseEvent } from "./sse.js";
+export { paginate } from "./paging.js";
+export type { components, paths } from "./generated/api.js";
+export type {
+  Account,
+  BodyOf,
+  Comment,
+  CreateRequestBody,
+  Device,
+  FollowState,
+  Media,
+  Notification,
+  NotificationListQuery,
+  NotificationPreferences,
+  PersonalDataExport,
+  QueryOf,
+  RegisterBody,
+  RegisterDeviceBody,
+  RequestFilters,
+  ResponseOf,
+  Service,
+  ServiceRequest,
+  ServiceRequest as Request,
+  TokenPair,
+  TransitionBody,
+  UpdateMeBody,
+} from "./types.js";
