@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Property-based check of /openapi.json against a running local stack with schemathesis (PyPI):
+# every request the document calls valid must be accepted. Runs twice, anonymously and with a
+# signed-in citizen's bearer token, over the routes the resident web app uses (no admin or
+# operator routes, not the destructive me:delete, not the never-ending event stream), and fails
+# when a "schema-valid request rejected" case remains, printing the counts of every check.
+#
+#   tests/openapi/schemathesis.sh            builds nothing unless CITYHUB_SKIP_BUILD is empty
+#
+# Settings (environment): CITYHUB_BUILD_DIR (build/), ST_MAX_EXAMPLES (25 per operation),
+# ST_SEED (1), ST_REPORT_DIR ($build/schemathesis-report). The venv with the pinned schemathesis
+# lives in $build/schemathesis-venv and is reused.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+here=$root/tests/openapi
+source "$root/infra/scripts/lib.sh"
+build=${CITYHUB_BUILD_DIR:-$root/build}
+export CITYHUB_BUILD_DIR=$build
+version=4.32.5
+venv=$build/schemathesis-venv
+started=$(date +%s)
+
+if [[ $("$venv/bin/st" --version 2>/dev/null) != *"version $version" ]]; then
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$version"
+fi
+
+data=$(mktemp -d /tmp/cityhub-schemathesis.XXXXXX)
+gateway_addr=127.0.0.1:$(free_port)
+base=http://$gateway_addr
+stack_pid=
+cleanup() {
+  if [[ -n $stack_pid ]]; then
+    kill -TERM "$stack_pid" 2>/dev/null || true
+    wait "$stack_pid" 2>/dev/null || true
+  fi
+  rm -rf "$data"
+}
+trap cleanup EXIT
+
+CITYHUB_DATA_DIR=$data CITYHUB_SKIP_BUILD=${CITYHUB_SKIP_BUILD-1} CITYHUB_PORT_BASE=$(free_port_base) \
+  CITYHUB_LOCAL_REDIS_PORT=$(free_port) CITYHUB_LOCAL_SMTP_PORT=$(free_port) \
+  CITYHUB_GATEWAY_ADDR=$gateway_addr CITYHUB_RATE_LIMITS=false CITYHUB_WEB_DIR= \
+  "$root/infra/scripts/stack" >"$data/stack.log" 2>&1 &
+stack_pid=$!
+for _ in $(seq 1 600); do
+  grep -q "Ctrl-C stops everything" "$data/stack.log" && break
+  kill -0 "$stack_pid" 2>/dev/null || { cat "$data/stack.log"; echo "FAIL: the stack did not start"; exit 1; }
+  sleep 0.2
+done
+grep -q "Ctrl-C stops everything" "$data/stack.log" || { cat "$data/stack.log"; echo "FAIL: stack timeout"; exit 1; }
+
+token=$(python3 "$here/session.py" "$base" "$data")
+
+report_dir=${ST_REPORT_DIR:-$build/schemathesis-report}
+mkdir -p "$report_dir"
+# The routes of the resident app (accounts, sessions, me, password resets, services, media,
+# requests with comments/follow/suggestDuplicates, notifications with preferences and devices).
+include='^/v1/(accounts(:verifyEmail)?|sessions.*|me(:export|:changePassword|:resendVerification|/requests|/notificationPreferences)?|passwordResets.*|services.*|media.*|requests.*|notifications.*|devices.*)$'
+excluded_ops=(
+  AccountsService_DeleteMe            # erases the account the run signs in with
+  NotificationsService_StreamNotifications  # an event stream never ends
+  RequestsService_CreateService RequestsService_UpdateService  # admin
+  RequestsService_TransitionRequest   # operators
+)
+run() {
+  local name=$1
+  shift
+  local args=(run "$base/openapi.json" --url "$base" --include-path-regex "$include"
+    --phases examples,coverage,fuzzing --mode positive
+    --checks not_a_server_error,positive_data_acceptance,status_code_conformance,content_type_conformance,response_schema_conformance
+    --max-examples "${ST_MAX_EXAMPLES:-25}" --seed "${ST_SEED:-1}" --workers 2 --request-timeout 10
+    --generation-database none --suppress-health-check all --no-color
+    --report ndjson --report-ndjson-path "$report_dir/$name.ndjson")
+  for op in "${excluded_ops[@]}"; do args+=(--exclude-operation-id "$op"); done
+  SCHEMATHESIS_HOOKS=${ST_HOOKS-} PYTHONPATH=$here "$venv/bin/st" "${args[@]}" "$@" \
+    >"$report_dir/$name.log" 2>&1 || true
+}
+run anonymous
+run signed-in -H "Authorization: Bearer $token"
+
+# The token still works: a run that signed itself out would have tested 401s only.
+curl -sf -o /dev/null -H "Authorization: Bearer $token" "$base/v1/me" ||
+  echo "WARNING: the signed-in run's token stopped working during the run"
+
+status=0
+for name in anonymous signed-in; do
+  python3 "$here/st_counts.py" "$name" "$report_dir/$name.ndjson" "$report_dir/$name.log" || status=1
+done
+echo "schemathesis.sh: $(( $(date +%s) - started )) s; logs in $report_dir"
+exit $status
