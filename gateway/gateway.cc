@@ -220,6 +220,14 @@ void Gateway::Handle(HttpRequest request, std::shared_ptr<Responder> responder) 
     allowed = {"GET"};
     match.reset();
   }
+  if (!match && allowed.empty() && static_files_ != nullptr &&
+      (request.method == "GET" || request.method == "HEAD")) {
+    if (auto file = static_files_->Find(request.path, request)) {
+      ctx.route_label = "static";
+      Send(request, ctx, *responder, *std::move(file));
+      return;
+    }
+  }
   if (!match) {
     ctx.route_label = "unmatched";
     if (!allowed.empty()) {

@@ -18,6 +18,7 @@
 #include "gateway/http_server.h"
 #include "gateway/rate_limit.h"
 #include "gateway/routes.h"
+#include "gateway/static_files.h"
 #include "infra/auth/jwt.h"
 #include "infra/clock.h"
 #include "infra/metrics.h"
@@ -68,6 +69,8 @@ class Gateway final : public Handler {
   ~Gateway() override;
 
   void AddPrefixHandler(std::string prefix, PrefixHandler handler);
+  // The web app answers GET and HEAD of paths no route or prefix claims (borrowed; may be null).
+  void SetStaticFiles(const StaticFiles* files) { static_files_ = files; }
 
   size_t BodyLimit(const HttpRequest& head) override;
   void Handle(HttpRequest request, std::shared_ptr<Responder> responder) override;
@@ -123,6 +126,7 @@ class Gateway final : public Handler {
   infra::Family<infra::Histogram>& latency_;
   infra::Gauge& streams_;
   std::vector<std::pair<std::string, PrefixHandler>> prefix_handlers_;
+  const StaticFiles* static_files_ = nullptr;
   std::mutex metrics_mu_;
   std::unordered_map<std::string, std::unique_ptr<RouteMetrics>> route_metrics_;
 

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -32,6 +33,7 @@
 #include "gateway/gateway.h"
 #include "gateway/http_server.h"
 #include "gateway/routes.h"
+#include "gateway/static_files.h"
 #include "infra/auth/jwt.h"
 #include "infra/clock.h"
 #include "infra/metrics.h"
@@ -233,6 +235,7 @@ class Door final {
 
   int port() const { return server_.port(); }
   HttpServer& server() { return server_; }
+  Gateway& gateway() { return gateway_; }
   std::string CitizenToken() const {
     infra::auth::AccessClaims claims;
     claims.subject = "01JCITIZEN0000000000000000";
@@ -534,6 +537,54 @@ TEST(GatewayServer, HeadOnAnApiRouteIsItsGetWithoutTheBody) {
   const RawResponse stream = Exchange(door.port(), "HEAD /v1/notifications:stream HTTP/1.1\r\nHost: gateway\r\n"
                                                    "Connection: close\r\n\r\n");
   EXPECT_EQ(stream.status(), 405);
+}
+
+// The web app on the API's origin: app paths get index.html with the strict policy and the usual
+// security headers, while the API keeps its own answers and its JSON 404s.
+TEST(GatewayServer, TheWebAppIsServedBesideTheApiWithoutTakingItsPaths) {
+  ScriptedBackend backend([](const std::string&, int) {
+    Answer a;
+    a.body = Pothole();
+    return a;
+  });
+  Door door(backend.address());
+  const std::string dir = ::testing::TempDir() + "cityhub-web-door-" + std::to_string(::getpid());
+  std::filesystem::create_directories(dir + "/assets");
+  std::ofstream(dir + "/index.html") << R"(<!doctype html><meta name="cityhub-config" content="{}"><main></main>)";
+  std::ofstream(dir + "/assets/app-00ff.js") << "run()";
+  StaticFilesOptions options;
+  options.dir = dir;
+  options.config_json = R"({"jurisdiction_id":"bielefeld.de"})";
+  auto files = StaticFiles::Load(options);
+  ASSERT_TRUE(files.ok()) << files.status();
+  door.gateway().SetStaticFiles(files->get());
+
+  for (const char* path : {"/", "/requests/01JCITYHUB0000000000000000", "/verify-email?token=abc"}) {
+    const RawResponse page = Get(door.port(), path);
+    EXPECT_EQ(page.status(), 200) << path;
+    EXPECT_THAT(page.body, HasSubstr("<main></main>")) << path;
+    EXPECT_THAT(page.body, HasSubstr("&quot;jurisdiction_id&quot;")) << path;
+    EXPECT_EQ(page.header("Cache-Control"), "no-cache") << path;
+    EXPECT_THAT(page.header("Content-Security-Policy"), HasSubstr("default-src 'self'")) << path;
+    EXPECT_FALSE(page.header("X-Request-Id").empty()) << path;
+    EXPECT_EQ(page.header("X-Frame-Options"), "DENY") << path;
+  }
+  const RawResponse asset = Get(door.port(), "/assets/app-00ff.js");
+  EXPECT_EQ(asset.status(), 200);
+  EXPECT_EQ(asset.body, "run()");
+  EXPECT_EQ(asset.header("Cache-Control"), "public, max-age=31536000, immutable");
+
+  const RawResponse api = Get(door.port(), "/v1/services/pothole");
+  EXPECT_EQ(api.status(), 200);
+  EXPECT_EQ(json::parse(api.body)["service_code"], "pothole");
+  for (const char* path : {"/v1/no/such/route", "/open311/v2/nothing.json", "/assets/missing.js"}) {
+    const RawResponse missing = Get(door.port(), path);
+    EXPECT_EQ(missing.status(), 404) << path;
+    EXPECT_EQ(missing.header("Content-Type"), "application/json") << path;
+  }
+  EXPECT_THAT(Get(door.port(), "/openapi.json").body, HasSubstr("\"openapi\""));
+  EXPECT_EQ(Post(door.port(), "/", "{}").status(), 404);
+  std::filesystem::remove_all(dir);
 }
 
 // An image is the same bytes whoever asks: its caching headers hold for signed-in callers too,

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include <grpcpp/create_channel.h>
+#include <nlohmann/json.hpp>
 #include <grpcpp/security/credentials.h>
 
 #include "cityhub/accounts/v1/accounts.grpc.pb.h"
@@ -19,6 +20,7 @@
 #include "gateway/openapi.h"
 #include "gateway/rate_limit.h"
 #include "gateway/routes.h"
+#include "gateway/static_files.h"
 #include "infra/auth/jwks_client.h"
 #include "infra/config.h"
 #include "infra/grpc/server.h"
@@ -42,6 +44,7 @@ struct Config {
   RateLimits limits;
   infra::auth::TokenSettings tokens;
   Open311Options open311;
+  StaticFilesOptions web;
   infra::log::Level log_level = infra::log::Level::kInfo;
 };
 
@@ -120,6 +123,24 @@ Config LoadConfig(infra::EnvReader& env) {
                                      "API keys for partners are issued by the city's administrators.", 500);
   c.open311.deadline = c.gateway.default_deadline;
   c.open311.internal_token = c.gateway.internal_token;
+  // The web app: served at / when a directory is given (the built clients/web/dist).
+  c.web.dir = env.String("CITYHUB_WEB_DIR", "", 4096);
+  const std::string tiles = env.String("CITYHUB_MAP_TILES_URL", "", 500);
+  nlohmann::json app = {{"jurisdiction_id", c.open311.jurisdictions.front()}};
+  if (!tiles.empty()) {
+    auto origin = OriginOf(tiles);
+    if (!origin.ok()) {
+      env.AddError("CITYHUB_MAP_TILES_URL", infra::StdView(origin.status().message()));
+    } else if (tiles.find("{z}") == std::string::npos || tiles.find("{x}") == std::string::npos ||
+               tiles.find("{y}") == std::string::npos) {
+      env.AddError("CITYHUB_MAP_TILES_URL", "must contain {z}, {x} and {y}");
+    } else {
+      c.web.extra_image_origin = *origin;
+      app["map_tiles_url"] = tiles;
+      app["map_attribution"] = env.String("CITYHUB_MAP_ATTRIBUTION", "© OpenStreetMap contributors", 300);
+    }
+  }
+  c.web.config_json = app.dump();
   const std::string level = env.OneOf("CITYHUB_LOG_LEVEL", "info", {"debug", "info", "warn", "error"});
   c.log_level = infra::log::ParseLevel(level).value_or(infra::log::Level::kInfo);
   return c;
@@ -167,6 +188,17 @@ int Run(int argc, char** argv) {
                                                          std::shared_ptr<Responder> responder) {
     return open311.Handle(request, ctx, std::move(responder));
   });
+  std::unique_ptr<StaticFiles> web;
+  if (!config.web.dir.empty()) {
+    auto loaded = StaticFiles::Load(config.web);
+    if (!loaded.ok()) {
+      std::fprintf(stderr, "gateway: CITYHUB_WEB_DIR: %s\n", std::string(loaded.status().message()).c_str());
+      return 2;
+    }
+    web = *std::move(loaded);
+    gateway.SetStaticFiles(web.get());
+    infra::log::Info("web_app", {{"files", web->file_count()}, {"bytes", web->total_bytes()}});
+  }
   HttpServer server(config.http, gateway);
   if (auto status = server.Start(); !status.ok()) {
     infra::log::Error("start_failed", {{"error", status.message()}});
