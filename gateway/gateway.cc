@@ -96,11 +96,18 @@ size_t Gateway::BodyLimit(const HttpRequest& head) {
 }
 
 std::string Gateway::ClientAddress(const HttpRequest& request) const {
-  if (options_.trust_forwarded_for) {
-    std::string_view xff = request.header("x-forwarded-for");
-    if (!xff.empty()) {
-      const size_t comma = xff.rfind(',');
-      return std::string(infra::TrimAscii(comma == std::string_view::npos ? xff : xff.substr(comma + 1)));
+  if (!options_.trust_forwarded_for) return request.client_address;
+  // The list may come in several header lines (one per proxy); together they are one list, whose
+  // right-most entry is what the trusted proxy saw. Empty entries are skipped.
+  for (auto it = request.headers.rbegin(); it != request.headers.rend(); ++it) {
+    if (it->first != "x-forwarded-for") continue;
+    std::string_view list = it->second;
+    while (!list.empty()) {
+      const size_t comma = list.rfind(',');
+      const std::string_view entry =
+          infra::TrimAscii(comma == std::string_view::npos ? list : list.substr(comma + 1));
+      if (!entry.empty()) return std::string(entry);
+      list = comma == std::string_view::npos ? std::string_view() : list.substr(0, comma);
     }
   }
   return request.client_address;

@@ -101,6 +101,11 @@ class ScriptedBackend final {
     std::lock_guard lock(mu_);
     return requests_[method];
   }
+  // The client address the gateway passed on with the last call of `method`.
+  std::string ClientAddressOf(const std::string& method) {
+    std::lock_guard lock(mu_);
+    return client_addresses_[method];
+  }
   // How far away the deadline of the last call of `method` was when it arrived.
   std::chrono::milliseconds DeadlineOf(const std::string& method) {
     std::lock_guard lock(mu_);
@@ -121,7 +126,11 @@ class ScriptedBackend final {
       if (request_.Dump(&slices).ok()) {
         for (const auto& piece : slices) bytes.append(reinterpret_cast<const char*>(piece.begin()), piece.size());
       }
-      const Answer answer = backend_.Next(ctx_->method(), ctx_->deadline(), std::move(bytes));
+      std::string client;
+      if (auto it = ctx_->client_metadata().find("x-client-address"); it != ctx_->client_metadata().end()) {
+        client.assign(it->second.data(), it->second.size());
+      }
+      const Answer answer = backend_.Next(ctx_->method(), ctx_->deadline(), std::move(bytes), std::move(client));
       if (answer.hang) return;  // OnCancel finishes
       if (answer.stay_open) {
         StartSendInitialMetadata();
@@ -177,12 +186,14 @@ class ScriptedBackend final {
     ScriptedBackend& backend_;
   };
 
-  Answer Next(const std::string& method, std::chrono::system_clock::time_point deadline, std::string request) {
+  Answer Next(const std::string& method, std::chrono::system_clock::time_point deadline, std::string request,
+             std::string client_address) {
     int call;
     {
       std::lock_guard lock(mu_);
       call = ++calls_[method];
       requests_[method] = std::move(request);
+      client_addresses_[method] = std::move(client_address);
       deadlines_[method] = std::chrono::duration_cast<std::chrono::milliseconds>(
           deadline - std::chrono::system_clock::now());
     }
@@ -197,6 +208,7 @@ class ScriptedBackend final {
   std::map<std::string, int> calls_;
   std::map<std::string, std::chrono::milliseconds> deadlines_;
   std::map<std::string, std::string> requests_;
+  std::map<std::string, std::string> client_addresses_;
 };
 
 std::string Pothole() {
@@ -585,6 +597,58 @@ TEST(GatewayServer, TheWebAppIsServedBesideTheApiWithoutTakingItsPaths) {
   EXPECT_THAT(Get(door.port(), "/openapi.json").body, HasSubstr("\"openapi\""));
   EXPECT_EQ(Post(door.port(), "/", "{}").status(), 404);
   std::filesystem::remove_all(dir);
+}
+
+// Behind a trusted proxy the client is the right-most X-Forwarded-For entry, however many header
+// lines carry the list: a client's own first line must not decide its identity.
+TEST(GatewayServer, ForwardedForOverSeveralHeaderLinesTakesTheRightMostEntry) {
+  ScriptedBackend backend([](const std::string&, int) {
+    Answer a;
+    a.body = Pothole();
+    return a;
+  });
+  GatewayOptions options = FastGateway();
+  options.trust_forwarded_for = true;
+  Door door(backend.address(), {}, options);
+  const std::string method = std::string("/") + kRequests + "/GetService";
+  ASSERT_EQ(Get(door.port(), "/v1/services/pothole",
+                {"X-Forwarded-For: 203.0.113.66", "X-Forwarded-For: 198.51.100.7, 192.0.2.10"})
+                .status(),
+            200);
+  EXPECT_EQ(backend.ClientAddressOf(method), "192.0.2.10");
+  ASSERT_EQ(Get(door.port(), "/v1/services/pothole", {"X-Forwarded-For: 203.0.113.66", "X-Forwarded-For: 192.0.2.11, "})
+                .status(),
+            200);
+  EXPECT_EQ(backend.ClientAddressOf(method), "192.0.2.11");
+  ASSERT_EQ(Get(door.port(), "/v1/services/pothole").status(), 200);
+  EXPECT_EQ(backend.ClientAddressOf(method), "127.0.0.1");
+}
+
+// A body framed by a transfer coding other than a final `chunked` cannot be read safely: the
+// gateway would take it for no body and read its bytes as the next request (request smuggling).
+TEST(GatewayServer, TransferCodingsOtherThanChunkedAreRefusedAndTheConnectionCloses) {
+  ScriptedBackend backend([](const std::string&, int) { return Answer{}; });
+  Door door(backend.address());
+  for (const char* coding : {"gzip", "chunked, gzip", "gzip, chunked", "identity"}) {
+    const int fd = Connect(door.port());
+    ASSERT_TRUE(SendAll(fd, std::string("POST /v1/requests HTTP/1.1\r\nHost: gateway\r\nTransfer-Encoding: ") +
+                                coding + "\r\nContent-Type: application/json\r\n\r\n"
+                                "GET /healthz HTTP/1.1\r\nHost: gateway\r\n\r\n"));
+    std::string buffer;
+    const RawResponse r = ReadResponse(fd, &buffer);
+    EXPECT_TRUE(r.status() == 400 || r.status() == 501) << coding << ": " << r.head;
+    std::string rest;
+    EXPECT_TRUE(ClosedWithin(fd, 3s, &rest)) << coding;
+    EXPECT_EQ((buffer + rest).find("HTTP/1.1 200"), std::string::npos) << coding << ": a smuggled request was answered";
+    ::close(fd);
+  }
+  EXPECT_EQ(backend.Calls(std::string("/") + kRequests + "/CreateRequest"), 0);
+  // A plain chunked body still works.
+  const RawResponse chunked =
+      Exchange(door.port(), "POST /v1/services HTTP/1.1\r\nHost: gateway\r\nConnection: close\r\n"
+                            "Transfer-Encoding: chunked\r\nContent-Type: application/json\r\n\r\n"
+                            "2\r\n{}\r\n0\r\n\r\n");
+  EXPECT_NE(chunked.status(), 400) << chunked.head << chunked.body;
 }
 
 // An image is the same bytes whoever asks: its caching headers hold for signed-in callers too,

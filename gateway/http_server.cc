@@ -17,6 +17,7 @@
 #include "infra/config.h"
 #include "infra/log.h"
 #include "infra/strings.h"
+#include "infra/text.h"
 
 namespace cityhub::gateway {
 
@@ -201,6 +202,7 @@ class Session final : public std::enable_shared_from_this<Session<Stream>> {
     Disarm();
     if (ec == http::error::header_limit) return Refuse(431, "request headers are too large");
     if (ec && timed_out_) return Refuse(408, "the request took too long to arrive");
+    if (ec == http::error::bad_transfer_encoding) return Refuse(400, "Transfer-Encoding must end with chunked");
     if (ec) return Close();
     const auto& msg = parser_->get();
     HttpRequest head;
@@ -219,6 +221,16 @@ class Session final : public std::enable_shared_from_this<Session<Stream>> {
     head.tls = tls_;
     keep_alive_ = msg.keep_alive();
     head_request_ = msg.method() == http::verb::head;
+    // Only `chunked` frames a body here. Any other coding would leave the body unread and its
+    // bytes taken for the next request (RFC 9112 6.3: 400 and close unless chunked is last).
+    if (const auto te = msg.find(http::field::transfer_encoding); te != msg.end()) {
+      if (!parser_->chunked()) return Refuse(400, "Transfer-Encoding must end with chunked", &head);
+      const std::string_view coding = infra::TrimAscii(std::string_view(te->value().data(), te->value().size()));
+      if (!beast::iequals(beast::string_view(coding.data(), coding.size()), "chunked") ||
+          msg.count(http::field::transfer_encoding) > 1) {
+        return Refuse(501, "only the chunked transfer coding is supported", &head);
+      }
+    }
     const size_t limit = shared_.handler.BodyLimit(head);
     if (msg.has_content_length() && parser_->content_length().value_or(0) > limit) {
       return Refuse(413, infra::StrCat("the request body is larger than ", limit, " bytes"), &head);
