@@ -133,7 +133,7 @@ function BottomNav() {
   return (
     <nav class="bottom-nav" aria-label={t("nav.main")}>
       <NavLink href="/" icon="⌂" label={t("nav.home")} />
-      <NavLink href="/report" icon="＋" label={t("nav.report")} />
+      <NavLink href="/report" icon="+" label={t("nav.report")} />
       <NavLink href="/near" icon="◎" label={t("nav.near")} />
       {signed ? (
         <NavLink href="/my-reports" icon="☰" label={t("nav.mine")} />

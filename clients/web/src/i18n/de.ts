@@ -93,6 +93,8 @@ export const de: Record<MessageKey, string> = {
   "report.photos": "Fotos",
   "report.addPhoto": "Foto aufnehmen oder auswählen",
   "report.photoHint": "Bis zu 5 Fotos (JPEG, PNG oder WebP).",
+  "report.photosSignIn":
+    "Melden Sie sich mit bestätigter E-Mail-Adresse an, um Fotos hinzuzufügen.",
   "report.removePhoto": "Foto {n} entfernen",
   "report.photoAlt": "Foto {n}",
   "report.location": "Ort",

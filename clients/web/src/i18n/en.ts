@@ -88,6 +88,8 @@ export const en = {
   "report.photos": "Photos",
   "report.addPhoto": "Take or choose photos",
   "report.photoHint": "Up to 5 photos (JPEG, PNG or WebP).",
+  "report.photosSignIn":
+    "Sign in with a confirmed e-mail address to add photos.",
   "report.removePhoto": "Remove photo {n}",
   "report.photoAlt": "Photo {n}",
   "report.location": "Location",

@@ -145,6 +145,7 @@ async function flushNow(): Promise<void> {
     } catch (e) {
       const status = errorStatus(e);
       if (isNetworkError(e) || status === 429 || status >= 500) return; // try again later
+      console.warn("cityhub: a queued report was refused and is dropped", e);
       await remove(q.key); // refused for good (e.g. the category was closed): do not loop
     }
   }

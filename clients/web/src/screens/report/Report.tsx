@@ -329,7 +329,13 @@ export function Report() {
               value={description}
               onValue={setDescription}
             />
-            <PhotoPicker photos={photos} onChange={setPhotos} />
+            {signed ? (
+              <PhotoPicker photos={photos} onChange={setPhotos} />
+            ) : (
+              <p class="hint">
+                <a href="/sign-in?next=%2Freport">{t("report.photosSignIn")}</a>
+              </p>
+            )}
             <LocationPicker
               value={where}
               error={errors.location}
