@@ -60,6 +60,25 @@ absl::Status Resolve(Message* root, std::string_view path, std::string_view show
   }
 }
 
+// The field path `name` names, in proto field names (lowerCamelCase segments resolved), so that
+// `mediaId` and `media_id` compare equal; unknown segments are kept as given.
+std::string CanonicalFieldPath(const google::protobuf::Descriptor* d, std::string_view name) {
+  std::string out;
+  size_t start = 0;
+  while (start <= name.size()) {
+    size_t dot = name.find('.', start);
+    if (dot == std::string_view::npos) dot = name.size();
+    const std::string segment(name.substr(start, dot - start));
+    const FieldDescriptor* f = d == nullptr ? nullptr : d->FindFieldByName(segment);
+    if (f == nullptr && d != nullptr) f = d->FindFieldByCamelcaseName(segment);
+    if (!out.empty()) out += '.';
+    out += f != nullptr ? f->name() : segment;
+    d = f != nullptr && f->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE ? f->message_type() : nullptr;
+    start = dot + 1;
+  }
+  return out;
+}
+
 }  // namespace
 
 absl::StatusOr<ParsedQuery> ParseQuery(std::string_view query) {
@@ -229,14 +248,16 @@ absl::StatusOr<std::unique_ptr<Message>> BuildRequest(const RouteTable::Match& m
     return absl::InvalidArgumentError(StrCat(query.params.front().first, ": unknown query parameter"));
   }
   for (const auto& [name, value] : query.params) {
+    // Compared as the fields they name: `mediaId` is `media_id`.
+    const std::string field = CanonicalFieldPath(route.method->input_type(), name);
     if (!route.body.empty() && route.body != "*" &&
-        (name == route.body || name.starts_with(route.body + "."))) {
+        (field == route.body || field.starts_with(route.body + "."))) {
       return absl::InvalidArgumentError(StrCat(name, ": belongs in the body"));
     }
     // The path names the resource; a query parameter must not change it
     // (DELETE /v1/devices/X?device_id=Y would otherwise delete Y).
     for (const auto& [path, unused] : match.bindings) {
-      if (name == path || name.starts_with(path + ".") || path.starts_with(name + ".")) {
+      if (field == path || field.starts_with(path + ".") || path.starts_with(field + ".")) {
         return absl::InvalidArgumentError(StrCat(name, ": given by the path already"));
       }
     }

@@ -71,6 +71,12 @@ TEST_F(TranscodeTest, AQueryParameterCannotChangeWhatThePathNames) {
             "request_id: given by the path already");
   EXPECT_EQ(Build("DELETE", "/v1/devices/d1?device_id=d2").status().message(),
             "device_id: given by the path already");
+  // lowerCamelCase names the same field (else /v1/media/A?mediaId=B served B as A, immutable).
+  EXPECT_EQ(Build("GET", "/v1/media/01JMEDIA00000000000000000A?mediaId=01JMEDIA00000000000000000B").status().message(),
+            "mediaId: given by the path already");
+  EXPECT_EQ(Build("GET", "/v1/requests/" + id + "?requestId=01JOTHER000000000000000000").status().message(),
+            "requestId: given by the path already");
+  EXPECT_EQ(Build("DELETE", "/v1/devices/d1?deviceId=d2").status().message(), "deviceId: given by the path already");
   EXPECT_TRUE(Build("GET", "/v1/requests/" + id + "?language=en").ok());
 }
 
