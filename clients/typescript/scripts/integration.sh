@@ -56,7 +56,7 @@ done
 curl -fsS "http://$gateway_addr/readyz" >/dev/null
 
 cd "$pkg"
-npx tsc -p tsconfig.test.json
+node node_modules/typescript/bin/tsc -p tsconfig.test.json
 CITYHUB_TEST_BASE_URL=http://$gateway_addr \
   CITYHUB_TEST_MAIL_DIR=$data/mail \
   CITYHUB_TEST_ADMIN_PASSWORD_FILE=$data/secrets/admin-password \

@@ -6,7 +6,12 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { deflateSync } from "node:zlib";
-import { CityhubClient, CityhubError, type Notification, type Request } from "../../src/index.js";
+import {
+  CityhubClient,
+  CityhubError,
+  type Notification,
+  type Request,
+} from "../../src/index.js";
 import { tokenFromMail } from "./mail.js";
 
 const baseUrl = process.env.CITYHUB_TEST_BASE_URL ?? "";
@@ -40,7 +45,8 @@ function png(w: number, h: number): Uint8Array {
   ihdr.set([8, 2, 0, 0, 0], 8); // 8-bit RGB
   const rows = Buffer.alloc((w * 3 + 1) * h);
   for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) rows.set([x * 8, y * 8, 200], y * (w * 3 + 1) + 1 + x * 3);
+    for (let x = 0; x < w; x++)
+      rows.set([x * 8, y * 8, 200], y * (w * 3 + 1) + 1 + x * 3);
   }
   return new Uint8Array(
     Buffer.concat([
@@ -53,7 +59,9 @@ function png(w: number, h: number): Uint8Array {
 }
 
 /** The first value of each required list attribute: a valid answer for any category. */
-function answers(service: Awaited<ReturnType<CityhubClient["services"]["get"]>>) {
+function answers(
+  service: Awaited<ReturnType<CityhubClient["services"]["get"]>>,
+) {
   const out: Record<string, unknown> = {};
   for (const a of service.attributes ?? []) {
     if (a.required !== true || a.variable === false) continue;
@@ -66,129 +74,152 @@ function answers(service: Awaited<ReturnType<CityhubClient["services"]["get"]>>)
   return out;
 }
 
-describe("the SDK against the local stack", { skip: missing && "CITYHUB_TEST_* not set" }, () => {
-  const email = `sdk-${Date.now()}-${randomBytes(3).toString("hex")}@example.com`;
-  const password = `Kx9-${randomBytes(9).toString("base64url")}`;
-  const resident = new CityhubClient({ baseUrl, language: () => "en" });
-  const admin = new CityhubClient({ baseUrl });
-  let request: Request | undefined;
+describe(
+  "the SDK against the local stack",
+  { skip: missing && "CITYHUB_TEST_* not set" },
+  () => {
+    const email = `sdk-${Date.now()}-${randomBytes(3).toString("hex")}@example.com`;
+    const password = `Kx9-${randomBytes(9).toString("base64url")}`;
+    const resident = new CityhubClient({ baseUrl, language: () => "en" });
+    const admin = new CityhubClient({ baseUrl });
+    let request: Request | undefined;
 
-  before(async () => {
-    await admin.signIn("admin@bielefeld.de", readFileSync(adminPasswordFile, "utf8").trim());
-  });
-  after(async () => {
-    await admin.signOut();
-  });
-
-  it("registers, verifies the e-mail from the mail, signs in", async () => {
-    const account = await resident.accounts.register({
-      email,
-      password,
-      display_name: "SDK Test",
-      language: "en",
+    before(async () => {
+      await admin.signIn(
+        "admin@bielefeld.de",
+        readFileSync(adminPasswordFile, "utf8").trim(),
+      );
     });
-    assert.equal(account.email, email);
-    assert.equal(account.email_verified, false);
-    const token = await tokenFromMail(mailDir, email, "verify-email");
-    await resident.accounts.verifyEmail(token);
-    await resident.signIn(email, password);
-    assert.equal(resident.isSignedIn(), true);
-    const me = await resident.accounts.me();
-    assert.equal(me.email_verified, true);
-  });
-
-  it("lists services, uploads a photo with progress, files a request retry-safely", async () => {
-    const services = await resident.services.list();
-    assert.ok(services.length > 0);
-    const code = services.some((s) => s.service_code === "pothole")
-      ? "pothole"
-      : String(services[0]?.service_code);
-    const service = await resident.services.get(code);
-
-    const image = png(16, 12);
-    const progress: Array<[number, number]> = [];
-    const media = await resident.media.upload(image, "image/png", {
-      onProgress: (sent, total) => progress.push([sent, total]),
+    after(async () => {
+      await admin.signOut();
     });
-    assert.ok(media.media_id);
-    assert.deepEqual(progress.at(-1), [image.byteLength, image.byteLength]);
 
-    const body = {
-      service_code: code,
-      lat: 52.0211,
-      long: 8.5325,
-      address: "Niederwall 25",
-      description: "SDK integration test",
-      attributes: answers(service),
-      media_ids: [String(media.media_id)],
-    };
-    const key = `sdk-it-${randomBytes(8).toString("hex")}`;
-    const created = await resident.requests.create(body, { idempotencyKey: key });
-    // the same key again (a resend after a lost answer) files nothing new
-    const again = await resident.requests.create(body, { idempotencyKey: key });
-    assert.equal(again.request_id, created.request_id);
-    request = await resident.requests.get(String(created.request_id));
-    assert.equal(request.status, "SUBMITTED");
-    assert.equal(request.service_code, code);
-    assert.equal(request.media_urls?.length, 1);
-
-    const mine: string[] = [];
-    for await (const r of resident.requests.mine()) mine.push(String(r.request_id));
-    assert.deepEqual(mine, [created.request_id]);
-  });
-
-  it("follows it and gets the operator's transition on the live stream", async () => {
-    assert.ok(request);
-    const id = String(request.request_id);
-    const follow = await resident.requests.follow(id);
-    assert.equal(follow.following, true);
-
-    const ac = new AbortController();
-    const timer = setTimeout(() => ac.abort(), 20_000);
-    let opened!: () => void;
-    const open = new Promise<void>((r) => (opened = r));
-    const got: Notification[] = [];
-    const reading = (async () => {
-      for await (const n of resident.notifications.stream({ signal: ac.signal, onOpen: opened })) {
-        got.push(n);
-        if (n.request_id === id) break;
-      }
-    })();
-    await open;
-    const moved = await admin.requests.transition(id, {
-      status: "ACKNOWLEDGED",
-      public_note: "Wir kümmern uns darum.",
+    it("registers, verifies the e-mail from the mail, signs in", async () => {
+      const account = await resident.accounts.register({
+        email,
+        password,
+        display_name: "SDK Test",
+        language: "en",
+      });
+      assert.equal(account.email, email);
+      assert.equal(account.email_verified, false);
+      const token = await tokenFromMail(mailDir, email, "verify-email");
+      await resident.accounts.verifyEmail(token);
+      await resident.signIn(email, password);
+      assert.equal(resident.isSignedIn(), true);
+      const me = await resident.accounts.me();
+      assert.equal(me.email_verified, true);
     });
-    assert.equal(moved.status, "ACKNOWLEDGED");
-    await reading;
-    clearTimeout(timer);
-    const n = got.find((x) => x.request_id === id);
-    assert.ok(n, "the transition's notification arrived on the stream");
-    assert.match(String(n.kind), /REQUEST_STATUS/);
 
-    assert.ok((await resident.notifications.unreadCount()) >= 1);
-    const inbox: string[] = [];
-    for await (const x of resident.notifications.list()) inbox.push(String(x.notification_id));
-    assert.ok(inbox.includes(String(n.notification_id)));
-    await resident.notifications.markAllRead();
-    assert.equal(await resident.notifications.unreadCount(), 0);
-  });
+    it("lists services, uploads a photo with progress, files a request retry-safely", async () => {
+      const services = await resident.services.list();
+      assert.ok(services.length > 0);
+      const code = services.some((s) => s.service_code === "pothole")
+        ? "pothole"
+        : String(services[0]?.service_code);
+      const service = await resident.services.get(code);
 
-  it("exports the data and deletes the account", async () => {
-    assert.ok(request);
-    const data = (await resident.accounts.exportMyData()) as {
-      accounts?: { account?: { email?: string } };
-      requests?: { requests?: Array<{ request_id?: string }> };
-    };
-    assert.equal(data.accounts?.account?.email, email);
-    assert.ok(data.requests?.requests?.some((r) => r.request_id === request?.request_id));
+      const image = png(16, 12);
+      const progress: Array<[number, number]> = [];
+      const media = await resident.media.upload(image, "image/png", {
+        onProgress: (sent, total) => progress.push([sent, total]),
+      });
+      assert.ok(media.media_id);
+      assert.deepEqual(progress.at(-1), [image.byteLength, image.byteLength]);
 
-    await resident.accounts.deleteAccount(password);
-    assert.equal(resident.isSignedIn(), false);
-    await assert.rejects(resident.signIn(email, password), (e: CityhubError) => {
-      assert.equal(e.status, 401);
-      assert.ok(e.requestId !== "");
-      return true;
+      const body = {
+        service_code: code,
+        lat: 52.0211,
+        long: 8.5325,
+        address: "Niederwall 25",
+        description: "SDK integration test",
+        attributes: answers(service),
+        media_ids: [String(media.media_id)],
+      };
+      const key = `sdk-it-${randomBytes(8).toString("hex")}`;
+      const created = await resident.requests.create(body, {
+        idempotencyKey: key,
+      });
+      // the same key again (a resend after a lost answer) files nothing new
+      const again = await resident.requests.create(body, {
+        idempotencyKey: key,
+      });
+      assert.equal(again.request_id, created.request_id);
+      request = await resident.requests.get(String(created.request_id));
+      assert.equal(request.status, "SUBMITTED");
+      assert.equal(request.service_code, code);
+      assert.equal(request.media_urls?.length, 1);
+
+      const mine: string[] = [];
+      for await (const r of resident.requests.mine())
+        mine.push(String(r.request_id));
+      assert.deepEqual(mine, [created.request_id]);
     });
-  });
-});
+
+    it("follows it and gets the operator's transition on the live stream", async () => {
+      assert.ok(request);
+      const id = String(request.request_id);
+      const follow = await resident.requests.follow(id);
+      assert.equal(follow.following, true);
+
+      const ac = new AbortController();
+      const timer = setTimeout(() => ac.abort(), 20_000);
+      let opened!: () => void;
+      const open = new Promise<void>((r) => (opened = r));
+      const got: Notification[] = [];
+      const reading = (async () => {
+        for await (const n of resident.notifications.stream({
+          signal: ac.signal,
+          onOpen: opened,
+        })) {
+          got.push(n);
+          if (n.request_id === id) break;
+        }
+      })();
+      await open;
+      const moved = await admin.requests.transition(id, {
+        status: "ACKNOWLEDGED",
+        public_note: "Wir kümmern uns darum.",
+      });
+      assert.equal(moved.status, "ACKNOWLEDGED");
+      await reading;
+      clearTimeout(timer);
+      const n = got.find((x) => x.request_id === id);
+      assert.ok(n, "the transition's notification arrived on the stream");
+      assert.match(String(n.kind), /REQUEST_STATUS/);
+
+      assert.ok((await resident.notifications.unreadCount()) >= 1);
+      const inbox: string[] = [];
+      for await (const x of resident.notifications.list())
+        inbox.push(String(x.notification_id));
+      assert.ok(inbox.includes(String(n.notification_id)));
+      await resident.notifications.markAllRead();
+      assert.equal(await resident.notifications.unreadCount(), 0);
+    });
+
+    it("exports the data and deletes the account", async () => {
+      assert.ok(request);
+      const data = (await resident.accounts.exportMyData()) as {
+        accounts?: { account?: { email?: string } };
+        requests?: { requests?: Array<{ request_id?: string }> };
+      };
+      assert.equal(data.accounts?.account?.email, email);
+      assert.ok(
+        data.requests?.requests?.some(
+          (r) => r.request_id === request?.request_id,
+        ),
+      );
+
+      await resident.accounts.deleteAccount(password);
+      assert.equal(resident.isSignedIn(), false);
+      await assert.rejects(
+        resident.signIn(email, password),
+        (e: CityhubError) => {
+          assert.equal(e.status, 401);
+          assert.ok(e.requestId !== "");
+          return true;
+        },
+      );
+    });
+  },
+);

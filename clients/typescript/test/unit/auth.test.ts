@@ -88,6 +88,91 @@ describe("refresh", () => {
     assert.equal(store.get()?.access_token, "A2");
   });
 
+  it("does not refresh again for a 401 that arrives after the refresh", async () => {
+    let refreshes = 0;
+    let stale = 0;
+    const refreshed = deferred();
+    server = await startServer(async (req, res) => {
+      if (req.path === "/v1/sessions:refresh") {
+        refreshes++;
+        json(res, 200, {
+          access_token: "A2",
+          refresh_token: "R2",
+          expires_in: "600",
+        });
+        res.on("finish", () => refreshed.resolve());
+        return;
+      }
+      if (req.headers.authorization === "Bearer A2") {
+        json(res, 200, { account_id: "acc" });
+        return;
+      }
+      if (++stale === 2) await refreshed.promise; // the second stale call learns late
+      grpcError(res, 401, 16, "token expired");
+    });
+    const client = new CityhubClient({
+      baseUrl: server.url,
+      tokenStore: signedInStore(),
+    });
+    await Promise.all([client.accounts.me(), client.accounts.me()]);
+    assert.equal(refreshes, 1);
+  });
+
+  it("retries a call once after a refresh, not again", async () => {
+    let n = 0;
+    server = await startServer((req, res) => {
+      if (req.path === "/v1/sessions:refresh") {
+        n++;
+        json(res, 200, {
+          access_token: `A${n + 1}`,
+          refresh_token: `R${n + 1}`,
+          expires_in: "600",
+        });
+        return;
+      }
+      grpcError(res, 401, 16, "no");
+    });
+    const client = new CityhubClient({
+      baseUrl: server.url,
+      tokenStore: signedInStore(),
+    });
+    await assert.rejects(
+      client.accounts.me(),
+      (e: CityhubError) => e.status === 401,
+    );
+    assert.deepEqual(
+      server.seen.map((s) => `${s.path} ${s.headers.authorization ?? ""}`),
+      ["/v1/me Bearer A1", "/v1/sessions:refresh ", "/v1/me Bearer A2"],
+    );
+  });
+
+  it("does not count the repeat after a refresh against the retry budget", async () => {
+    const { sleep } = recordingSleep();
+    let gets = 0;
+    server = await startServer((req, res) => {
+      if (req.path === "/v1/sessions:refresh") {
+        json(res, 200, {
+          access_token: "A2",
+          refresh_token: "R2",
+          expires_in: "600",
+        });
+        return;
+      }
+      gets++;
+      if (gets === 1) grpcError(res, 401, 16, "expired");
+      else if (gets === 2) grpcError(res, 503, 14, "busy");
+      else json(res, 200, { account_id: "acc" });
+    });
+    const client = new CityhubClient({
+      baseUrl: server.url,
+      tokenStore: signedInStore(),
+      sleep,
+      retry: { attempts: 2 },
+    });
+    assert.equal((await client.accounts.me()).account_id, "acc");
+    assert.equal(gets, 3);
+  });
+
   it("signs out without a retry loop when the refresh is refused", async () => {
     let refreshes = 0;
     server = await startServer((req, res) => {

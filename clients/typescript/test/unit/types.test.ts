@@ -30,11 +30,9 @@ export type Checks = [
 ];
 
 // Field names the SDK itself relies on.
-const fields: Array<keyof sdk.Request | keyof sdk.Notification | keyof sdk.Media> = [
-  "request_id",
-  "notification_id",
-  "media_id",
-];
+const fields: Array<
+  keyof sdk.Request | keyof sdk.Notification | keyof sdk.Media
+> = ["request_id", "notification_id", "media_id"];
 
 it("the API's object types resolve", () => {
   assert.equal(fields.length, 3);
