@@ -988,8 +988,12 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         Error: {
+            /**
+             * Format: int32
+             * @description the gRPC status code (3 INVALID_ARGUMENT, 5 NOT_FOUND, ...)
+             */
             code: number;
-            details?: Record<string, never>[];
+            details: Record<string, never>[];
             message: string;
         };
         Open311Created: {
@@ -1062,81 +1066,83 @@ export interface components {
             token?: string;
         };
         cityhub_accounts_v1_Account: {
-            account_id?: string;
+            account_id: string;
             /** Format: date-time */
-            created_at?: string;
-            departments?: string[];
-            display_name?: string;
-            email?: string;
-            email_verified?: boolean;
-            language?: string;
-            phone?: string;
-            roles?: string[];
+            created_at: string;
+            departments: string[];
+            display_name: string;
+            email: string;
+            email_verified: boolean;
+            language: string;
+            phone: string;
+            roles: string[];
             /** Format: date-time */
-            updated_at?: string;
+            updated_at: string;
         };
         cityhub_accounts_v1_AccountExport: {
             account?: components["schemas"]["cityhub_accounts_v1_Account"];
-            audit?: components["schemas"]["cityhub_accounts_v1_AuditEntry"][];
-            known_addresses?: components["schemas"]["cityhub_accounts_v1_KnownAddress"][];
-            sessions?: components["schemas"]["cityhub_accounts_v1_SessionInfo"][];
+            audit: components["schemas"]["cityhub_accounts_v1_AuditEntry"][];
+            known_addresses: components["schemas"]["cityhub_accounts_v1_KnownAddress"][];
+            sessions: components["schemas"]["cityhub_accounts_v1_SessionInfo"][];
         };
         cityhub_accounts_v1_ApiKey: {
-            api_key_id?: string;
+            api_key_id: string;
             /** Format: date-time */
             created_at?: string;
-            name?: string;
+            name: string;
         };
         cityhub_accounts_v1_AuditEntry: {
             /** Format: date-time */
             at?: string;
-            client?: string;
-            detail?: string;
-            kind?: string;
+            client: string;
+            detail: string;
+            kind: string;
         };
         cityhub_accounts_v1_ChangePasswordRequest: {
-            current_password?: string;
-            new_password?: string;
+            current_password: string;
+            /** @description 8 to 128 characters, not one character repeated, not a common password, not the e-mail address or the display name */
+            new_password: string;
         };
         cityhub_accounts_v1_ChangePasswordResponse: Record<string, never>;
         cityhub_accounts_v1_ConfirmPasswordResetRequest: {
-            new_password?: string;
-            token?: string;
+            /** @description 8 to 128 characters, not one character repeated, not a common password, not the e-mail address or the display name */
+            new_password: string;
+            token: string;
         };
         cityhub_accounts_v1_ConfirmPasswordResetResponse: Record<string, never>;
         cityhub_accounts_v1_CreateApiKeyRequest: {
             name?: string;
         };
         cityhub_accounts_v1_CreatedApiKey: {
-            api_key?: string;
-            api_key_id?: string;
+            api_key: string;
+            api_key_id: string;
             /** Format: date-time */
             created_at?: string;
-            name?: string;
+            name: string;
         };
         cityhub_accounts_v1_DeleteApiKeyResponse: Record<string, never>;
         cityhub_accounts_v1_DeleteMeRequest: {
-            password?: string;
+            password: string;
         };
         cityhub_accounts_v1_DeleteMeResponse: Record<string, never>;
         cityhub_accounts_v1_Jwk: {
-            alg?: string;
-            crv?: string;
-            kid?: string;
-            kty?: string;
-            use?: string;
-            x?: string;
+            alg: string;
+            crv: string;
+            kid: string;
+            kty: string;
+            use: string;
+            x: string;
         };
         cityhub_accounts_v1_Jwks: {
-            keys?: components["schemas"]["cityhub_accounts_v1_Jwk"][];
+            keys: components["schemas"]["cityhub_accounts_v1_Jwk"][];
         };
         cityhub_accounts_v1_KnownAddress: {
-            address_hash?: string;
+            address_hash: string;
             /** Format: date-time */
             last_sign_in_at?: string;
         };
         cityhub_accounts_v1_ListApiKeysResponse: {
-            api_keys?: components["schemas"]["cityhub_accounts_v1_ApiKey"][];
+            api_keys: components["schemas"]["cityhub_accounts_v1_ApiKey"][];
         };
         cityhub_accounts_v1_PersonalDataExport: {
             accounts?: components["schemas"]["cityhub_accounts_v1_AccountExport"];
@@ -1146,16 +1152,20 @@ export interface components {
             requests?: components["schemas"]["cityhub_requests_v1_UserDataExport"];
         };
         cityhub_accounts_v1_RefreshRequest: {
-            refresh_token?: string;
+            refresh_token: string;
         };
         cityhub_accounts_v1_RegisterRequest: {
-            display_name?: string;
-            email?: string;
-            language?: string;
-            password?: string;
+            display_name: string;
+            /** Format: email */
+            email: string;
+            /** @enum {string} */
+            language?: "de" | "en";
+            /** @description 8 to 128 characters, not one character repeated, not a common password, not the e-mail address or the display name */
+            password: string;
         };
         cityhub_accounts_v1_RequestPasswordResetRequest: {
-            email?: string;
+            /** Format: email */
+            email: string;
         };
         cityhub_accounts_v1_RequestPasswordResetResponse: Record<string, never>;
         cityhub_accounts_v1_ResendVerificationRequest: Record<string, never>;
@@ -1163,45 +1173,51 @@ export interface components {
         cityhub_accounts_v1_SessionInfo: {
             /** Format: date-time */
             created_at?: string;
-            family_id?: string;
+            family_id: string;
             /** Format: date-time */
             last_used_at?: string;
         };
         cityhub_accounts_v1_SetRolesRequest: {
-            account_id?: string;
             departments?: string[];
             roles?: string[];
         };
         cityhub_accounts_v1_SignInRequest: {
-            email?: string;
-            password?: string;
+            /** Format: email */
+            email: string;
+            password: string;
         };
         cityhub_accounts_v1_SignOutEverywhereRequest: Record<string, never>;
         cityhub_accounts_v1_SignOutRequest: {
-            refresh_token?: string;
+            refresh_token: string;
         };
         cityhub_accounts_v1_SignOutResponse: Record<string, never>;
         cityhub_accounts_v1_TokenPair: {
-            access_token?: string;
+            access_token: string;
             /** Format: int64 */
-            expires_in?: string;
+            expires_in: string;
             /** Format: int64 */
-            refresh_expires_in?: string;
-            refresh_token?: string;
-            token_type?: string;
+            refresh_expires_in: string;
+            refresh_token: string;
+            token_type: string;
         };
         cityhub_accounts_v1_UpdateMeRequest: {
             display_name?: string;
-            language?: string;
+            /** @enum {string} */
+            language?: "de" | "en";
             phone?: string;
         };
         cityhub_accounts_v1_VerifyEmailRequest: {
-            token?: string;
+            token: string;
         };
         cityhub_accounts_v1_VerifyEmailResponse: {
-            account_id?: string;
+            account_id: string;
         };
         cityhub_notifications_v1_ChannelPreferences: {
+            department_requests: boolean;
+            followed_requests: boolean;
+            own_requests: boolean;
+        };
+        cityhub_notifications_v1_ChannelPreferencesInput: {
             department_requests?: boolean;
             followed_requests?: boolean;
             own_requests?: boolean;
@@ -1215,106 +1231,134 @@ export interface components {
         cityhub_notifications_v1_DeleteWebhookResponse: Record<string, never>;
         cityhub_notifications_v1_Delivery: {
             /** Format: int32 */
-            attempts?: number;
+            attempts: number;
             /** @enum {string} */
-            channel?: "CHANNEL_UNSPECIFIED" | "CHANNEL_INBOX" | "CHANNEL_PUSH" | "CHANNEL_EMAIL";
-            reason?: string;
+            channel: "CHANNEL_UNSPECIFIED" | "CHANNEL_INBOX" | "CHANNEL_PUSH" | "CHANNEL_EMAIL";
+            reason: string;
             /** @enum {string} */
-            state?: "DELIVERY_STATE_UNSPECIFIED" | "DELIVERY_STATE_PENDING" | "DELIVERY_STATE_SENT" | "DELIVERY_STATE_FAILED" | "DELIVERY_STATE_DEFERRED" | "DELIVERY_STATE_SKIPPED";
+            state: "DELIVERY_STATE_UNSPECIFIED" | "DELIVERY_STATE_PENDING" | "DELIVERY_STATE_SENT" | "DELIVERY_STATE_FAILED" | "DELIVERY_STATE_DEFERRED" | "DELIVERY_STATE_SKIPPED";
             /** Format: date-time */
             updated_at?: string;
         };
         cityhub_notifications_v1_Device: {
             /** Format: date-time */
-            created_at?: string;
-            device_id?: string;
-            platform?: string;
-            push_token_hint?: string;
+            created_at: string;
+            device_id: string;
+            platform: string;
+            push_token_hint: string;
         };
         cityhub_notifications_v1_ListDevicesResponse: {
-            devices?: components["schemas"]["cityhub_notifications_v1_Device"][];
+            devices: components["schemas"]["cityhub_notifications_v1_Device"][];
         };
         cityhub_notifications_v1_ListNotificationsResponse: {
-            next_page_token?: string;
-            notifications?: components["schemas"]["cityhub_notifications_v1_Notification"][];
+            next_page_token: string;
+            notifications: components["schemas"]["cityhub_notifications_v1_Notification"][];
         };
         cityhub_notifications_v1_ListWebhooksResponse: {
-            webhooks?: components["schemas"]["cityhub_notifications_v1_Webhook"][];
+            webhooks: components["schemas"]["cityhub_notifications_v1_Webhook"][];
         };
         cityhub_notifications_v1_MarkAllReadRequest: Record<string, never>;
-        cityhub_notifications_v1_MarkReadRequest: {
-            notification_id?: string;
-        };
+        cityhub_notifications_v1_MarkReadRequest: Record<string, never>;
         cityhub_notifications_v1_Notification: {
-            body?: string;
+            body: string;
             /** Format: date-time */
-            created_at?: string;
-            deliveries?: components["schemas"]["cityhub_notifications_v1_Delivery"][];
+            created_at: string;
+            deliveries: components["schemas"]["cityhub_notifications_v1_Delivery"][];
             /** @enum {string} */
-            kind?: "KIND_UNSPECIFIED" | "KIND_OWN_REQUEST_STATUS" | "KIND_OWN_REQUEST_COMMENT" | "KIND_FOLLOWED_REQUEST_STATUS" | "KIND_FOLLOWED_REQUEST_COMMENT" | "KIND_DEPARTMENT_NEW_REQUEST";
-            notification_id?: string;
-            read?: boolean;
-            request_id?: string;
-            title?: string;
+            kind: "KIND_UNSPECIFIED" | "KIND_OWN_REQUEST_STATUS" | "KIND_OWN_REQUEST_COMMENT" | "KIND_FOLLOWED_REQUEST_STATUS" | "KIND_FOLLOWED_REQUEST_COMMENT" | "KIND_DEPARTMENT_NEW_REQUEST";
+            notification_id: string;
+            read: boolean;
+            request_id: string;
+            title: string;
         };
         cityhub_notifications_v1_NotificationPreferences: {
-            email?: components["schemas"]["cityhub_notifications_v1_ChannelPreferences"];
-            inbox?: components["schemas"]["cityhub_notifications_v1_ChannelPreferences"];
-            push?: components["schemas"]["cityhub_notifications_v1_ChannelPreferences"];
-            push_quiet_hours?: components["schemas"]["cityhub_notifications_v1_QuietHours"];
+            email: components["schemas"]["cityhub_notifications_v1_ChannelPreferences"];
+            inbox: components["schemas"]["cityhub_notifications_v1_ChannelPreferences"];
+            push: components["schemas"]["cityhub_notifications_v1_ChannelPreferences"];
+            push_quiet_hours: components["schemas"]["cityhub_notifications_v1_QuietHours"];
+        };
+        cityhub_notifications_v1_NotificationPreferencesInput: {
+            email?: components["schemas"]["cityhub_notifications_v1_ChannelPreferencesInput"];
+            inbox?: components["schemas"]["cityhub_notifications_v1_ChannelPreferencesInput"];
+            push?: components["schemas"]["cityhub_notifications_v1_ChannelPreferencesInput"];
+            push_quiet_hours?: components["schemas"]["cityhub_notifications_v1_QuietHoursInput"];
         };
         cityhub_notifications_v1_QuietHours: {
+            enabled: boolean;
+            /** @description HH:MM; must differ from the other end when enabled */
+            end: string;
+            /** @description HH:MM; must differ from the other end when enabled */
+            start: string;
+            /** @enum {string} */
+            time_zone: "" | "UTC" | "Etc/UTC" | "Europe/Berlin" | "Europe/Vienna" | "Europe/Zurich" | "Europe/Amsterdam" | "Europe/Brussels" | "Europe/Paris" | "Europe/Rome" | "Europe/Madrid" | "Europe/Warsaw" | "Europe/Prague" | "Europe/Copenhagen" | "Europe/Stockholm" | "Europe/Oslo" | "Europe/Luxembourg" | "Europe/London" | "Europe/Lisbon" | "Europe/Dublin" | "Europe/Athens" | "Europe/Helsinki" | "Europe/Istanbul";
+        };
+        cityhub_notifications_v1_QuietHoursInput: {
             enabled?: boolean;
+            /** @description HH:MM; must differ from the other end when enabled */
             end?: string;
+            /** @description HH:MM; must differ from the other end when enabled */
             start?: string;
-            time_zone?: string;
+            /** @enum {string} */
+            time_zone?: "" | "UTC" | "Etc/UTC" | "Europe/Berlin" | "Europe/Vienna" | "Europe/Zurich" | "Europe/Amsterdam" | "Europe/Brussels" | "Europe/Paris" | "Europe/Rome" | "Europe/Madrid" | "Europe/Warsaw" | "Europe/Prague" | "Europe/Copenhagen" | "Europe/Stockholm" | "Europe/Oslo" | "Europe/Luxembourg" | "Europe/London" | "Europe/Lisbon" | "Europe/Dublin" | "Europe/Athens" | "Europe/Helsinki" | "Europe/Istanbul";
         };
         cityhub_notifications_v1_RegisterDeviceRequest: {
-            platform?: string;
-            push_token?: string;
+            /** @enum {string} */
+            platform: "android" | "ios" | "web";
+            push_token: string;
         };
         cityhub_notifications_v1_UnreadCount: {
             /** Format: int32 */
-            count?: number;
+            count: number;
         };
         cityhub_notifications_v1_UserDataExport: {
-            devices?: components["schemas"]["cityhub_notifications_v1_Device"][];
-            notifications?: components["schemas"]["cityhub_notifications_v1_Notification"][];
+            devices: components["schemas"]["cityhub_notifications_v1_Device"][];
+            notifications: components["schemas"]["cityhub_notifications_v1_Notification"][];
             preferences?: components["schemas"]["cityhub_notifications_v1_NotificationPreferences"];
         };
         cityhub_notifications_v1_Webhook: {
             /** Format: date-time */
             created_at?: string;
-            event_types?: string[];
-            secret?: string;
-            service_codes?: string[];
-            url?: string;
-            webhook_id?: string;
+            event_types: string[];
+            secret: string;
+            service_codes: string[];
+            url: string;
+            webhook_id: string;
         };
         cityhub_requests_v1_AddCommentRequest: {
-            request_id?: string;
-            text?: string;
+            text: string;
         };
         cityhub_requests_v1_AddMediaRequest: {
-            media_ids?: string[];
-            request_id?: string;
+            media_ids: string[];
         };
         cityhub_requests_v1_AttributeValue: {
-            key?: string;
-            name?: string;
+            key: string;
+            name: string;
             names?: components["schemas"]["cityhub_requests_v1_LocalizedText"];
         };
+        cityhub_requests_v1_AttributeValueInput: {
+            key?: string;
+            name?: string;
+            names?: components["schemas"]["cityhub_requests_v1_LocalizedTextInput"];
+        };
         cityhub_requests_v1_Comment: {
-            author_name?: string;
-            author_role?: string;
-            comment_id?: string;
+            author_name: string;
+            author_role: string;
+            comment_id: string;
             /** Format: date-time */
-            created_at?: string;
-            is_own?: boolean;
-            request_id?: string;
-            text?: string;
+            created_at: string;
+            is_own: boolean;
+            request_id: string;
+            text: string;
         };
         cityhub_requests_v1_ContactDetails: {
+            device_id: string;
+            email: string;
+            first_name: string;
+            last_name: string;
+            partner_account_id: string;
+            phone: string;
+        };
+        cityhub_requests_v1_ContactDetailsInput: {
             device_id?: string;
             email?: string;
             first_name?: string;
@@ -1325,153 +1369,282 @@ export interface components {
         cityhub_requests_v1_CreateRequestRequest: {
             address?: string;
             address_id?: string;
+            /** @description answers to the category's attributes (at most 50): code -> string, number, or list of value keys */
             attributes?: {
                 [key: string]: unknown;
             };
-            contact?: components["schemas"]["cityhub_requests_v1_ContactDetails"];
+            contact?: components["schemas"]["cityhub_requests_v1_ContactDetailsInput"];
             description?: string;
+            /** @description empty: the default jurisdiction; one not served here is 404 */
             jurisdiction_id?: string;
-            language?: string;
-            /** Format: double */
+            /** @enum {string} */
+            language?: "de" | "en";
+            /**
+             * Format: double
+             * @description with long: inside the city's area; lat and long 0 mean no location (then an address is required)
+             */
             lat?: number;
             /** Format: double */
             long?: number;
+            /** @description ids of photos uploaded with POST /v1/media */
             media_ids?: string[];
             media_url?: string;
-            service_code?: string;
+            /** @description an active category of GET /v1/services */
+            service_code: string;
             zipcode?: string;
         };
-        cityhub_requests_v1_FollowRequestRequest: {
-            request_id?: string;
-        };
+        cityhub_requests_v1_FollowRequestRequest: Record<string, never>;
         cityhub_requests_v1_FollowResponse: {
             /** Format: int32 */
-            follower_count?: number;
-            following?: boolean;
+            follower_count: number;
+            following: boolean;
         };
         cityhub_requests_v1_ListCommentsResponse: {
-            comments?: components["schemas"]["cityhub_requests_v1_Comment"][];
-            next_page_token?: string;
+            comments: components["schemas"]["cityhub_requests_v1_Comment"][];
+            next_page_token: string;
         };
         cityhub_requests_v1_ListRequestsResponse: {
-            next_page_token?: string;
-            requests?: components["schemas"]["cityhub_requests_v1_ServiceRequest"][];
+            next_page_token: string;
+            requests: components["schemas"]["cityhub_requests_v1_ServiceRequest"][];
         };
         cityhub_requests_v1_ListServicesResponse: {
-            services?: components["schemas"]["cityhub_requests_v1_Service"][];
+            services: components["schemas"]["cityhub_requests_v1_Service"][];
         };
         cityhub_requests_v1_LocalizedText: {
+            de: string;
+            en: string;
+        };
+        cityhub_requests_v1_LocalizedTextInput: {
             de?: string;
             en?: string;
         };
         cityhub_requests_v1_Media: {
-            content_type?: string;
+            content_type: string;
             /** Format: int32 */
-            height?: number;
-            media_id?: string;
+            height: number;
+            media_id: string;
             /** Format: int64 */
-            size_bytes?: string;
-            url?: string;
+            size_bytes: string;
+            url: string;
             /** Format: int32 */
-            width?: number;
+            width: number;
         };
         cityhub_requests_v1_Service: {
+            active: boolean;
+            attributes: components["schemas"]["cityhub_requests_v1_ServiceAttribute"][];
+            department: string;
+            description: string;
+            descriptions?: components["schemas"]["cityhub_requests_v1_LocalizedText"];
+            details_public: boolean;
+            group: string;
+            jurisdiction_id: string;
+            keywords: string[];
+            name: string;
+            names?: components["schemas"]["cityhub_requests_v1_LocalizedText"];
+            notices?: components["schemas"]["cityhub_requests_v1_LocalizedText"];
+            service_code: string;
+            service_notice: string;
+            /** Format: int32 */
+            sla_hours: number;
+        };
+        cityhub_requests_v1_ServiceAttribute: {
+            code: string;
+            datatype: string;
+            description: string;
+            descriptions?: components["schemas"]["cityhub_requests_v1_LocalizedText"];
+            /** Format: int32 */
+            order: number;
+            required: boolean;
+            values: components["schemas"]["cityhub_requests_v1_AttributeValue"][];
+            variable: boolean;
+        };
+        cityhub_requests_v1_ServiceAttributeInput: {
+            code?: string;
+            datatype?: string;
+            description?: string;
+            descriptions?: components["schemas"]["cityhub_requests_v1_LocalizedTextInput"];
+            /** Format: int32 */
+            order?: number;
+            required?: boolean;
+            values?: components["schemas"]["cityhub_requests_v1_AttributeValueInput"][];
+            variable?: boolean;
+        };
+        cityhub_requests_v1_ServiceInput: {
             active?: boolean;
-            attributes?: components["schemas"]["cityhub_requests_v1_ServiceAttribute"][];
+            attributes?: components["schemas"]["cityhub_requests_v1_ServiceAttributeInput"][];
             department?: string;
             description?: string;
-            descriptions?: components["schemas"]["cityhub_requests_v1_LocalizedText"];
+            descriptions?: components["schemas"]["cityhub_requests_v1_LocalizedTextInput"];
             details_public?: boolean;
             group?: string;
             jurisdiction_id?: string;
             keywords?: string[];
             name?: string;
-            names?: components["schemas"]["cityhub_requests_v1_LocalizedText"];
-            notices?: components["schemas"]["cityhub_requests_v1_LocalizedText"];
+            names?: components["schemas"]["cityhub_requests_v1_LocalizedTextInput"];
+            notices?: components["schemas"]["cityhub_requests_v1_LocalizedTextInput"];
             service_code?: string;
             service_notice?: string;
             /** Format: int32 */
             sla_hours?: number;
         };
-        cityhub_requests_v1_ServiceAttribute: {
-            code?: string;
-            datatype?: string;
-            description?: string;
-            descriptions?: components["schemas"]["cityhub_requests_v1_LocalizedText"];
-            /** Format: int32 */
-            order?: number;
-            required?: boolean;
-            values?: components["schemas"]["cityhub_requests_v1_AttributeValue"][];
-            variable?: boolean;
-        };
         cityhub_requests_v1_ServiceRequest: {
-            account_id?: string;
-            address?: string;
-            address_id?: string;
+            account_id: string;
+            address: string;
+            address_id: string;
             attributes?: {
                 [key: string]: unknown;
             };
             contact?: components["schemas"]["cityhub_requests_v1_ContactDetails"];
-            department?: string;
-            description?: string;
-            duplicate_of?: string;
+            department: string;
+            description: string;
+            duplicate_of: string;
             /** Format: date-time */
-            expected_at?: string;
+            expected_at: string;
             /** Format: int32 */
-            follower_count?: number;
-            following?: boolean;
-            history?: components["schemas"]["cityhub_requests_v1_StatusChange"][];
-            is_own?: boolean;
-            jurisdiction_id?: string;
+            follower_count: number;
+            following: boolean;
+            history: components["schemas"]["cityhub_requests_v1_StatusChange"][];
+            is_own: boolean;
+            jurisdiction_id: string;
             /** Format: double */
-            lat?: number;
+            lat: number;
             /** Format: double */
-            long?: number;
-            media_ids?: string[];
-            media_urls?: string[];
-            request_id?: string;
+            long: number;
+            media_ids: string[];
+            media_urls: string[];
+            request_id: string;
             /** Format: date-time */
-            requested_at?: string;
-            service_code?: string;
-            service_name?: string;
-            service_notice?: string;
+            requested_at: string;
+            service_code: string;
+            service_name: string;
+            service_notice: string;
             /** @enum {string} */
-            status?: "STATUS_UNSPECIFIED" | "SUBMITTED" | "ACKNOWLEDGED" | "IN_PROGRESS" | "RESOLVED" | "REJECTED" | "DUPLICATE" | "CLOSED";
-            status_notes?: string;
+            status: "STATUS_UNSPECIFIED" | "SUBMITTED" | "ACKNOWLEDGED" | "IN_PROGRESS" | "RESOLVED" | "REJECTED" | "DUPLICATE" | "CLOSED";
+            status_notes: string;
             /** Format: date-time */
-            updated_at?: string;
-            zipcode?: string;
+            updated_at: string;
+            zipcode: string;
         };
         cityhub_requests_v1_StatusChange: {
-            actor_account_id?: string;
+            actor_account_id: string;
             /** Format: date-time */
             at?: string;
-            duplicate_of?: string;
+            duplicate_of: string;
             /** @enum {string} */
-            from_status?: "STATUS_UNSPECIFIED" | "SUBMITTED" | "ACKNOWLEDGED" | "IN_PROGRESS" | "RESOLVED" | "REJECTED" | "DUPLICATE" | "CLOSED";
-            internal_note?: string;
-            public_note?: string;
+            from_status: "STATUS_UNSPECIFIED" | "SUBMITTED" | "ACKNOWLEDGED" | "IN_PROGRESS" | "RESOLVED" | "REJECTED" | "DUPLICATE" | "CLOSED";
+            internal_note: string;
+            public_note: string;
             /** @enum {string} */
-            to_status?: "STATUS_UNSPECIFIED" | "SUBMITTED" | "ACKNOWLEDGED" | "IN_PROGRESS" | "RESOLVED" | "REJECTED" | "DUPLICATE" | "CLOSED";
+            to_status: "STATUS_UNSPECIFIED" | "SUBMITTED" | "ACKNOWLEDGED" | "IN_PROGRESS" | "RESOLVED" | "REJECTED" | "DUPLICATE" | "CLOSED";
         };
         cityhub_requests_v1_TransitionRequestRequest: {
             duplicate_of?: string;
             internal_note?: string;
             public_note?: string;
-            request_id?: string;
             /** @enum {string} */
-            status?: "STATUS_UNSPECIFIED" | "SUBMITTED" | "ACKNOWLEDGED" | "IN_PROGRESS" | "RESOLVED" | "REJECTED" | "DUPLICATE" | "CLOSED";
+            status?: "SUBMITTED" | "ACKNOWLEDGED" | "IN_PROGRESS" | "RESOLVED" | "REJECTED" | "DUPLICATE" | "CLOSED";
         };
-        cityhub_requests_v1_UnfollowRequestRequest: {
-            request_id?: string;
-        };
+        cityhub_requests_v1_UnfollowRequestRequest: Record<string, never>;
         cityhub_requests_v1_UserDataExport: {
-            comments?: components["schemas"]["cityhub_requests_v1_Comment"][];
-            followed_request_ids?: string[];
-            requests?: components["schemas"]["cityhub_requests_v1_ServiceRequest"][];
+            comments: components["schemas"]["cityhub_requests_v1_Comment"][];
+            followed_request_ids: string[];
+            requests: components["schemas"]["cityhub_requests_v1_ServiceRequest"][];
         };
     };
-    responses: never;
+    responses: {
+        /** @description Bad input: a malformed body or parameter, or a value the service refuses (the message names the field) */
+        BadRequest: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description Conflicts with the resource's current state (e.g. already exists) */
+        Conflict: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description An internal error (details only in the server's log) */
+        Internal: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description No such resource (or one the caller may not see) */
+        NotFound: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description The caller's role or relation to the resource does not allow this */
+        PermissionDenied: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description A backend did not answer in time */
+        Timeout: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description The request body is larger than the route accepts */
+        TooLarge: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description A rate limit: retry after the given number of seconds */
+        TooManyRequests: {
+            headers: {
+                /** @description seconds to wait before retrying */
+                "Retry-After"?: number;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description Sign-in required, or the bearer token given is invalid or expired */
+        Unauthenticated: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description A backend is unavailable; retry with backoff */
+        Unavailable: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+    };
     parameters: never;
     requestBodies: never;
     headers: never;
@@ -1497,15 +1670,12 @@ export interface operations {
                     "application/json": components["schemas"]["cityhub_accounts_v1_Jwks"];
                 };
             };
-            /** @description an error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["Timeout"];
         };
     };
     Operations_Healthz: {
@@ -2174,7 +2344,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description OK */
+            /** @description Created */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -2183,15 +2353,14 @@ export interface operations {
                     "application/json": components["schemas"]["cityhub_accounts_v1_Account"];
                 };
             };
-            /** @description an error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["TooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["Timeout"];
         };
     };
     AccountsService_GetAccount: {
@@ -2214,15 +2383,14 @@ export interface operations {
                     "application/json": components["schemas"]["cityhub_accounts_v1_Account"];
                 };
             };
-            /** @description an error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["Timeout"];
         };
     };
     AccountsService_SetRoles: {
@@ -2249,15 +2417,15 @@ export interface operations {
                     "application/json": components["schemas"]["cityhub_accounts_v1_Account"];
                 };
             };
-            /** @description an error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["Timeout"];
         };
     };
     AccountsService_VerifyEmail: {
@@ -2282,15 +2450,14 @@ export interface operations {
                     "application/json": components["schemas"]["cityhub_accounts_v1_VerifyEmailResponse"];
                 };
             };
-            /** @description an error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["Timeout"];
         };
     };
     AccountsService_ListApiKeys: {
@@ -2311,15 +2478,13 @@ export interface operations {
                     "application/json": components["schemas"]["cityhub_accounts_v1_ListApiKeysResponse"];
                 };
             };
-            /** @description an error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["Timeout"];
         };
     };
     AccountsService_CreateApiKey: {
@@ -2335,7 +2500,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description OK */
+            /** @description Created */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -2344,15 +2509,14 @@ export interface operations {
                     "application/json": components["schemas"]["cityhub_accounts_v1_CreatedApiKey"];
                 };
             };
-            /** @description an error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
+            413: components["responses"]["TooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["Timeout"];
         };
     };
     AccountsService_DeleteApiKey: {
@@ -2375,15 +2539,14 @@ export interface operations {
                     "application/json": components["schemas"]["cityhub_accounts_v1_DeleteApiKeyResponse"];
                 };
             };
-            /** @description an error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["Timeout"];
         };
     };
     NotificationsService_ListDevices: {
@@ -2404,15 +2567,12 @@ export interface operations {
                     "application/json": components["schemas"]["cityhub_notifications_v1_ListDevicesResponse"];
                 };
             };
-            /** @description an error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["Timeout"];
         };
     };
     NotificationsService_RegisterDevice: {
@@ -2428,7 +2588,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description OK */
+            /** @description Created */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -2437,15 +2597,13 @@ export interface operations {
                     "application/json": components["schemas"]["cityhub_notifications_v1_Device"];
                 };
             };
-            /** @description an error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            413: components["responses"]["TooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["Timeout"];
         };
     };
     NotificationsService_DeleteDevice: {
@@ -2468,15 +2626,13 @@ export interface operations {
                     "application/json": components["schemas"]["cityhub_notifications_v1_DeleteDeviceResponse"];
                 };
             };
-            /** @description an error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["Timeout"];
         };
     };
     AccountsService_GetMe: {
@@ -2497,15 +2653,12 @@ export interface operations {
                     "application/json": components["schemas"]["cityhub_accounts_v1_Account"];
                 };
             };
-            /** @description an error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["Timeout"];
         };
     };
     AccountsService_UpdateMe: {
@@ -2530,15 +2683,13 @@ export interface operations {
                     "application/json": components["schemas"]["cityhub_accounts_v1_Account"];
                 };
             };
-            /** @description an error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            413: components["responses"]["TooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["Timeout"];
         };
     };
     NotificationsService_GetPreferences: {
@@ -2559,15 +2710,12 @@ export interface operations {
                     "application/json": components["schemas"]["cityhub_notifications_v1_NotificationPreferences"];
                 };
             };
-            /** @description an error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["Timeout"];
         };
     };
     NotificationsService_UpdatePreferences: {
@@ -2579,7 +2727,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["cityhub_notifications_v1_NotificationPreferences"];
+                "application/json": components["schemas"]["cityhub_notifications_v1_NotificationPreferencesInput"];
             };
         };
         responses: {
@@ -2592,23 +2740,23 @@ export interface operations {
                     "application/json": components["schemas"]["cityhub_notifications_v1_NotificationPreferences"];
                 };
             };
-            /** @description an error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            413: components["responses"]["TooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["Timeout"];
         };
     };
     RequestsService_ListMyRequests: {
         parameters: {
             query?: {
+                /** @description default 20 */
                 page_size?: number;
+                /** @description next_page_token of the previous page */
                 page_token?: string;
-                language?: string;
+                language?: "de" | "en";
             };
             header?: never;
             path?: never;
@@ -2625,15 +2773,12 @@ export interface operations {
                     "application/json": components["schemas"]["cityhub_requests_v1_ListRequestsResponse"];
                 };
             };
-            /** @description an error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["Timeout"];
         };
     };
     AccountsService_ChangePassword: {
@@ -2658,15 +2803,13 @@ export interface operations {
                     "application/json": components["schemas"]["cityhub_accounts_v1_ChangePasswordResponse"];
                 };
             };
-            /** @description an error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            413: components["responses"]["TooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["Timeout"];
         };
     };
     AccountsService_DeleteMe: {
@@ -2691,15 +2834,13 @@ export interface operations {
                     "application/json": components["schemas"]["cityhub_accounts_v1_DeleteMeResponse"];
                 };
             };
-            /** @description an error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            413: components["responses"]["TooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["Timeout"];
         };
     };
     AccountsService_ExportMyData: {
@@ -2720,15 +2861,12 @@ export interface operations {
                     "application/json": components["schemas"]["cityhub_accounts_v1_PersonalDataExport"];
                 };
             };
-            /** @description an error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["Timeout"];
         };
     };
     AccountsService_ResendVerification: {
@@ -2753,15 +2891,13 @@ export interface operations {
                     "application/json": components["schemas"]["cityhub_accounts_v1_ResendVerificationResponse"];
                 };
             };
-            /** @description an error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            413: components["responses"]["TooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["Timeout"];
         };
     };
     RequestsService_UploadMedia: {
@@ -2779,7 +2915,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description OK */
+            /** @description Created */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -2788,15 +2924,14 @@ export interface operations {
                     "application/json": components["schemas"]["cityhub_requests_v1_Media"];
                 };
             };
-            /** @description an error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
+            413: components["responses"]["TooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["Timeout"];
         };
     };
     RequestsService_GetMedia: {
@@ -2810,31 +2945,33 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description the file */
+            /** @description the file, with its own content type */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/octet-stream": string;
+                    "image/jpeg": string;
+                    "image/png": string;
+                    "image/webp": string;
                 };
             };
-            /** @description an error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["Timeout"];
         };
     };
     NotificationsService_ListNotifications: {
         parameters: {
             query?: {
                 unread_only?: boolean;
+                /** @description default 20 */
                 page_size?: number;
+                /** @description next_page_token of the previous page */
                 page_token?: string;
             };
             header?: never;
@@ -2852,15 +2989,12 @@ export interface operations {
                     "application/json": components["schemas"]["cityhub_notifications_v1_ListNotificationsResponse"];
                 };
             };
-            /** @description an error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["Timeout"];
         };
     };
     NotificationsService_MarkRead: {
@@ -2887,15 +3021,14 @@ export interface operations {
                     "application/json": components["schemas"]["cityhub_notifications_v1_Notification"];
                 };
             };
-            /** @description an error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["Timeout"];
         };
     };
     NotificationsService_MarkAllRead: {
@@ -2920,15 +3053,13 @@ export interface operations {
                     "application/json": components["schemas"]["cityhub_notifications_v1_UnreadCount"];
                 };
             };
-            /** @description an error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            413: components["responses"]["TooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["Timeout"];
         };
     };
     NotificationsService_StreamNotifications: {
@@ -2937,6 +3068,7 @@ export interface operations {
                 after_id?: string;
             };
             header?: {
+                /** @description resume after this event id (exclusive) */
                 "Last-Event-ID"?: string;
             };
             path?: never;
@@ -2944,7 +3076,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Server-Sent Events, one per message */
+            /** @description Server-Sent Events: each `data:` line is one cityhub_notifications_v1_Notification as JSON, its `id:` the notification_id */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2953,15 +3085,12 @@ export interface operations {
                     "text/event-stream": string;
                 };
             };
-            /** @description an error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["Timeout"];
         };
     };
     NotificationsService_GetUnreadCount: {
@@ -2982,15 +3111,12 @@ export interface operations {
                     "application/json": components["schemas"]["cityhub_notifications_v1_UnreadCount"];
                 };
             };
-            /** @description an error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["Timeout"];
         };
     };
     AccountsService_RequestPasswordReset: {
@@ -3015,15 +3141,13 @@ export interface operations {
                     "application/json": components["schemas"]["cityhub_accounts_v1_RequestPasswordResetResponse"];
                 };
             };
-            /** @description an error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            413: components["responses"]["TooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["Timeout"];
         };
     };
     AccountsService_ConfirmPasswordReset: {
@@ -3048,36 +3172,47 @@ export interface operations {
                     "application/json": components["schemas"]["cityhub_accounts_v1_ConfirmPasswordResetResponse"];
                 };
             };
-            /** @description an error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["Timeout"];
         };
     };
     RequestsService_ListRequests: {
         parameters: {
             query?: {
                 service_code?: string[];
-                status?: ("STATUS_UNSPECIFIED" | "SUBMITTED" | "ACKNOWLEDGED" | "IN_PROGRESS" | "RESOLVED" | "REJECTED" | "DUPLICATE" | "CLOSED")[];
+                status?: ("SUBMITTED" | "ACKNOWLEDGED" | "IN_PROGRESS" | "RESOLVED" | "REJECTED" | "DUPLICATE" | "CLOSED")[];
+                /** @description with long and radius_m */
                 lat?: number;
+                /** @description with lat and radius_m */
                 long?: number;
+                /** @description metres around lat, long */
                 radius_m?: number;
+                /** @description a box: with min_long, max_lat, max_long; at most 40 km across */
                 min_lat?: number;
+                /** @description a box */
                 min_long?: number;
+                /** @description a box */
                 max_lat?: number;
+                /** @description a box */
                 max_long?: number;
+                /** @description requested_at at or after; before until */
                 since?: string;
+                /** @description requested_at before */
                 until?: string;
                 request_ids?: string[];
+                /** @description empty: the default jurisdiction; one not served here is 404 */
                 jurisdiction_id?: string;
+                /** @description default 20 */
                 page_size?: number;
+                /** @description next_page_token of the previous page */
                 page_token?: string;
-                language?: string;
+                language?: "de" | "en";
             };
             header?: never;
             path?: never;
@@ -3094,21 +3229,20 @@ export interface operations {
                     "application/json": components["schemas"]["cityhub_requests_v1_ListRequestsResponse"];
                 };
             };
-            /** @description an error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["Timeout"];
         };
     };
     RequestsService_CreateRequest: {
         parameters: {
             query?: never;
             header?: {
+                /** @description a repeat within 24 h with the same key (and account) returns the first answer and creates nothing new */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -3120,7 +3254,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description OK */
+            /** @description Created */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -3129,21 +3263,21 @@ export interface operations {
                     "application/json": components["schemas"]["cityhub_requests_v1_ServiceRequest"];
                 };
             };
-            /** @description an error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["Timeout"];
         };
     };
     RequestsService_GetRequest: {
         parameters: {
             query?: {
-                language?: string;
+                language?: "de" | "en";
             };
             header?: never;
             path: {
@@ -3162,21 +3296,21 @@ export interface operations {
                     "application/json": components["schemas"]["cityhub_requests_v1_ServiceRequest"];
                 };
             };
-            /** @description an error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["Timeout"];
         };
     };
     RequestsService_ListComments: {
         parameters: {
             query?: {
+                /** @description default 20 */
                 page_size?: number;
+                /** @description next_page_token of the previous page */
                 page_token?: string;
             };
             header?: never;
@@ -3196,15 +3330,13 @@ export interface operations {
                     "application/json": components["schemas"]["cityhub_requests_v1_ListCommentsResponse"];
                 };
             };
-            /** @description an error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["Timeout"];
         };
     };
     RequestsService_AddComment: {
@@ -3222,7 +3354,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description OK */
+            /** @description Created */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -3231,15 +3363,15 @@ export interface operations {
                     "application/json": components["schemas"]["cityhub_requests_v1_Comment"];
                 };
             };
-            /** @description an error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["Timeout"];
         };
     };
     RequestsService_AddMedia: {
@@ -3266,15 +3398,15 @@ export interface operations {
                     "application/json": components["schemas"]["cityhub_requests_v1_ServiceRequest"];
                 };
             };
-            /** @description an error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["Timeout"];
         };
     };
     RequestsService_FollowRequest: {
@@ -3301,15 +3433,15 @@ export interface operations {
                     "application/json": components["schemas"]["cityhub_requests_v1_FollowResponse"];
                 };
             };
-            /** @description an error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["Timeout"];
         };
     };
     RequestsService_TransitionRequest: {
@@ -3336,15 +3468,15 @@ export interface operations {
                     "application/json": components["schemas"]["cityhub_requests_v1_ServiceRequest"];
                 };
             };
-            /** @description an error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["Timeout"];
         };
     };
     RequestsService_UnfollowRequest: {
@@ -3371,24 +3503,23 @@ export interface operations {
                     "application/json": components["schemas"]["cityhub_requests_v1_FollowResponse"];
                 };
             };
-            /** @description an error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["Timeout"];
         };
     };
     RequestsService_SuggestDuplicates: {
         parameters: {
-            query?: {
-                service_code?: string;
+            query: {
+                service_code: string;
                 lat?: number;
                 long?: number;
-                language?: string;
+                language?: "de" | "en";
             };
             header?: never;
             path?: never;
@@ -3405,22 +3536,21 @@ export interface operations {
                     "application/json": components["schemas"]["cityhub_requests_v1_ListRequestsResponse"];
                 };
             };
-            /** @description an error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["Timeout"];
         };
     };
     RequestsService_ListServices: {
         parameters: {
             query?: {
+                /** @description empty: the default jurisdiction; one not served here is 404 */
                 jurisdiction_id?: string;
-                language?: string;
+                language?: "de" | "en";
             };
             header?: never;
             path?: never;
@@ -3437,15 +3567,13 @@ export interface operations {
                     "application/json": components["schemas"]["cityhub_requests_v1_ListServicesResponse"];
                 };
             };
-            /** @description an error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["Timeout"];
         };
     };
     RequestsService_CreateService: {
@@ -3457,11 +3585,11 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["cityhub_requests_v1_Service"];
+                "application/json": components["schemas"]["cityhub_requests_v1_ServiceInput"];
             };
         };
         responses: {
-            /** @description OK */
+            /** @description Created */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -3470,22 +3598,22 @@ export interface operations {
                     "application/json": components["schemas"]["cityhub_requests_v1_Service"];
                 };
             };
-            /** @description an error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
+            413: components["responses"]["TooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["Timeout"];
         };
     };
     RequestsService_GetService: {
         parameters: {
             query?: {
+                /** @description empty: the default jurisdiction; one not served here is 404 */
                 jurisdiction_id?: string;
-                language?: string;
+                language?: "de" | "en";
             };
             header?: never;
             path: {
@@ -3504,15 +3632,13 @@ export interface operations {
                     "application/json": components["schemas"]["cityhub_requests_v1_Service"];
                 };
             };
-            /** @description an error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["Timeout"];
         };
     };
     RequestsService_UpdateService: {
@@ -3528,7 +3654,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["cityhub_requests_v1_Service"];
+                "application/json": components["schemas"]["cityhub_requests_v1_ServiceInput"];
             };
         };
         responses: {
@@ -3541,15 +3667,15 @@ export interface operations {
                     "application/json": components["schemas"]["cityhub_requests_v1_Service"];
                 };
             };
-            /** @description an error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["Timeout"];
         };
     };
     AccountsService_SignIn: {
@@ -3574,15 +3700,13 @@ export interface operations {
                     "application/json": components["schemas"]["cityhub_accounts_v1_TokenPair"];
                 };
             };
-            /** @description an error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            413: components["responses"]["TooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["Timeout"];
         };
     };
     AccountsService_Refresh: {
@@ -3607,15 +3731,13 @@ export interface operations {
                     "application/json": components["schemas"]["cityhub_accounts_v1_TokenPair"];
                 };
             };
-            /** @description an error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            413: components["responses"]["TooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["Timeout"];
         };
     };
     AccountsService_SignOut: {
@@ -3640,15 +3762,14 @@ export interface operations {
                     "application/json": components["schemas"]["cityhub_accounts_v1_SignOutResponse"];
                 };
             };
-            /** @description an error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["Timeout"];
         };
     };
     AccountsService_SignOutEverywhere: {
@@ -3673,15 +3794,13 @@ export interface operations {
                     "application/json": components["schemas"]["cityhub_accounts_v1_SignOutResponse"];
                 };
             };
-            /** @description an error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            413: components["responses"]["TooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["Timeout"];
         };
     };
     NotificationsService_ListWebhooks: {
@@ -3702,15 +3821,13 @@ export interface operations {
                     "application/json": components["schemas"]["cityhub_notifications_v1_ListWebhooksResponse"];
                 };
             };
-            /** @description an error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["Timeout"];
         };
     };
     NotificationsService_CreateWebhook: {
@@ -3726,7 +3843,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description OK */
+            /** @description Created */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -3735,15 +3852,14 @@ export interface operations {
                     "application/json": components["schemas"]["cityhub_notifications_v1_Webhook"];
                 };
             };
-            /** @description an error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
+            413: components["responses"]["TooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["Timeout"];
         };
     };
     NotificationsService_GetWebhook: {
@@ -3766,15 +3882,14 @@ export interface operations {
                     "application/json": components["schemas"]["cityhub_notifications_v1_Webhook"];
                 };
             };
-            /** @description an error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["Timeout"];
         };
     };
     NotificationsService_DeleteWebhook: {
@@ -3797,15 +3912,14 @@ export interface operations {
                     "application/json": components["schemas"]["cityhub_notifications_v1_DeleteWebhookResponse"];
                 };
             };
-            /** @description an error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["Timeout"];
         };
     };
 }
