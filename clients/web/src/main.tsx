@@ -8,6 +8,7 @@ import "./styles.css";
 
 startRouter();
 render(<App />, document.getElementById("app")!);
+performance.mark("cityhub:interactive"); // the shell is rendered and handles input
 startInbox();
 startOutbox();
 

@@ -1,5 +1,6 @@
 import AxeBuilder from "@axe-core/playwright";
-import { expect, test, type Page } from "@playwright/test";
+import type { Page } from "@playwright/test";
+import { expect, test } from "./fixtures";
 import { screenshot, signInUi, verifiedResident } from "./helpers";
 
 // (4) axe-core on the main screens: no serious or critical violation.

@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./fixtures";
 import { screenshot } from "./helpers";
 
 // (3) German for a German browser, switchable to English, remembered, and `lang` follows.

@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./fixtures";
 import { api, signInApi, signInUi, verifiedResident } from "./helpers";
 
 // (5) When the browser offers a push subscription, the app registers it as a device (platform

@@ -37,7 +37,8 @@ trap 'exit 130' INT TERM
 CITYHUB_DATA_DIR=$data CITYHUB_SKIP_BUILD=1 CITYHUB_PORT_BASE=$(free_port_base) \
   CITYHUB_LOCAL_REDIS_PORT=$(free_port) CITYHUB_LOCAL_SMTP_PORT=$(free_port) \
   CITYHUB_GATEWAY_ADDR=$gateway_addr CITYHUB_RATE_LIMITS=false \
-  CITYHUB_WEB_DIR=$web/dist \
+  CITYHUB_WEB_DIR=$web/dist CITYHUB_MAP_TILES_URL='https://tiles.cityhub.test/{z}/{x}/{y}.png' \
+  CITYHUB_MAP_ATTRIBUTION='Test tiles' \
   "$root/infra/scripts/stack" >"$log" 2>&1 &
 stack_pid=$!
 

@@ -13,6 +13,42 @@ import {
 
 type Channel = "inbox" | "push" | "email";
 type Kind = "own_requests" | "followed_requests" | "department_requests";
+type Quiet = NonNullable<NotificationPreferences["push_quiet_hours"]>;
+/** The form's working copy: every switch optional until saved. */
+interface Draft {
+  inbox?: Partial<Record<Kind, boolean>>;
+  push?: Partial<Record<Kind, boolean>>;
+  email?: Partial<Record<Kind, boolean>>;
+  push_quiet_hours?: {
+    enabled?: boolean;
+    start?: string;
+    end?: string;
+    time_zone?: string;
+  };
+}
+
+function channel(d: Draft, c: Channel) {
+  return {
+    own_requests: !!d[c]?.own_requests,
+    followed_requests: !!d[c]?.followed_requests,
+    department_requests: !!d[c]?.department_requests,
+  };
+}
+
+function complete(d: Draft): NotificationPreferences {
+  const q = d.push_quiet_hours ?? {};
+  return {
+    inbox: channel(d, "inbox"),
+    push: channel(d, "push"),
+    email: channel(d, "email"),
+    push_quiet_hours: {
+      enabled: !!q.enabled,
+      start: q.start || "22:00",
+      end: q.end || "07:00",
+      time_zone: (q.time_zone || "Europe/Berlin") as Quiet["time_zone"],
+    },
+  };
+}
 
 const channels: [Channel, MessageKey][] = [
   ["inbox", "prefs.channelInbox"],
@@ -44,7 +80,7 @@ const ZONES = [
 export function Preferences() {
   const { t } = useI18n();
   const me = useAccount();
-  const [prefs, setPrefs] = useState<NotificationPreferences | null>(null);
+  const [prefs, setPrefs] = useState<Draft | null>(null);
   const [error, setError] = useState("");
   const [saved, setSaved] = useState(false);
   const [busy, setBusy] = useState(false);
@@ -76,10 +112,7 @@ export function Preferences() {
 
   function set(channel: Channel, kind: Kind, v: boolean) {
     setSaved(false);
-    setPrefs({
-      ...prefs,
-      [channel]: { ...(prefs?.[channel] ?? {}), [kind]: v },
-    });
+    setPrefs({ ...prefs, [channel]: { ...prefs?.[channel], [kind]: v } });
   }
   function setQuiet(patch: Partial<typeof quiet>) {
     setSaved(false);
@@ -91,16 +124,7 @@ export function Preferences() {
     setBusy(true);
     setError("");
     try {
-      const q = prefs?.push_quiet_hours;
-      const body: NotificationPreferences = {
-        ...prefs,
-        push_quiet_hours: {
-          enabled: !!q?.enabled,
-          start: q?.start || "22:00",
-          end: q?.end || "07:00",
-          time_zone: q?.time_zone || "Europe/Berlin",
-        },
-      };
+      const body = complete(prefs ?? {});
       setPrefs(await client.notifications.putPreferences(body));
       setSaved(true);
     } catch (err) {

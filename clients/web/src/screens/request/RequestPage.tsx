@@ -67,24 +67,35 @@ function FollowButton(props: {
   );
 }
 
-function AttributeList(props: { attributes: Record<string, unknown> }) {
-  const { t } = useI18n();
+/** The answers, labelled with the category's own texts (falling back to the codes). */
+function AttributeList(props: {
+  serviceCode: string;
+  attributes: Record<string, unknown>;
+}) {
+  const { t, lang } = useI18n();
+  const service = useLoad(
+    () => client.services.get(props.serviceCode, lang),
+    [props.serviceCode, lang],
+  );
   const entries = Object.entries(props.attributes);
   if (!entries.length) return null;
-  const show = (v: unknown) =>
-    Array.isArray(v)
-      ? v.join(", ")
-      : typeof v === "boolean"
-        ? t(v ? "request.yes" : "request.no")
-        : String(v);
+  const defs = service.data?.attributes ?? [];
+  const show = (code: string, v: unknown): string => {
+    const def = defs.find((d) => d.code === code);
+    const name = (key: unknown) =>
+      def?.values?.find((x) => x.key === key)?.name || String(key);
+    if (Array.isArray(v)) return v.map(name).join(", ");
+    if (typeof v === "boolean") return t(v ? "request.yes" : "request.no");
+    return name(v);
+  };
   return (
     <section aria-labelledby="details-title">
       <h2 id="details-title">{t("request.details")}</h2>
       <dl class="facts">
         {entries.map(([k, v]) => (
           <div key={k}>
-            <dt>{k}</dt>
-            <dd>{show(v)}</dd>
+            <dt>{defs.find((d) => d.code === k)?.description || k}</dt>
+            <dd>{show(k, v)}</dd>
           </div>
         ))}
       </dl>
@@ -184,8 +195,11 @@ export function RequestPage({ params }: { params: Params }) {
           </ul>
         </section>
       ) : null}
-      {r.attributes ? (
-        <AttributeList attributes={r.attributes as Record<string, unknown>} />
+      {r.attributes && r.service_code ? (
+        <AttributeList
+          serviceCode={r.service_code}
+          attributes={r.attributes as Record<string, unknown>}
+        />
       ) : null}
       <History history={r.history ?? []} />
       <Comments requestId={id} canComment={!!r.is_own} />
