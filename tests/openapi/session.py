@@ -2,7 +2,8 @@
 
 Usage: session.py <gateway base URL> <stack data dir>
 Registers a fresh account, reads the verification token from the SMTP sink's files under
-<data>/mail, verifies the e-mail, signs in and prints the access token on stdout."""
+<data>/mail, verifies the e-mail, signs in, uploads a photo, and prints shell assignments:
+token=..., password=..., media_id=..."""
 
 import email
 import email.policy
@@ -10,16 +11,27 @@ import json
 import pathlib
 import re
 import secrets
+import shlex
+import struct
 import sys
 import time
 import urllib.error
 import urllib.request
+import zlib
 
 
-def call(base, method, path, body=None, token=None):
-    data = None if body is None else json.dumps(body).encode()
+def png():
+    """A 1x1 PNG."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\x00\xff\x80\x00")) + chunk(b"IEND", b""))
+
+
+def call(base, method, path, body=None, token=None, content_type="application/json"):
+    data = body if isinstance(body, bytes) else None if body is None else json.dumps(body).encode()
     req = urllib.request.Request(base + path, data=data, method=method)
-    req.add_header("Content-Type", "application/json")
+    req.add_header("Content-Type", content_type)
     if token:
         req.add_header("Authorization", "Bearer " + token)
     try:
@@ -55,7 +67,9 @@ def main():
          {"email": address, "password": password, "display_name": "Schemathesis", "language": "en"})
     call(base, "POST", "/v1/accounts:verifyEmail", {"token": mail_token(pathlib.Path(data) / "mail", address)})
     pair = call(base, "POST", "/v1/sessions", {"email": address, "password": password})
-    print(pair["access_token"])
+    media = call(base, "POST", "/v1/media", png(), pair["access_token"], "image/png")
+    for name, value in (("token", pair["access_token"]), ("password", password), ("media_id", media["media_id"])):
+        print(f"{name}={shlex.quote(value)}")
 
 
 if __name__ == "__main__":

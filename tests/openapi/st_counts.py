@@ -10,7 +10,7 @@ import collections
 import json
 import sys
 
-FAILING = {"ST202": "schema-valid request rejected", "ST100": "server error"}
+FAILING = {"ST202": "schema-valid request rejected", "ST101": "server error"}
 
 
 def main():
@@ -52,7 +52,7 @@ def main():
         if verbose:
             print(f"   {code} {operation} -> {status}: {body}\n      sent {uri} {sent}")
     print(f"   {name}: valid requests rejected: {sum(1 for k in unique if k[0] == 'ST202')}, "
-          f"server errors: {sum(1 for k in unique if k[0] == 'ST100')}")
+          f"server errors: {sum(1 for k in unique if k[0] == 'ST101')}")
     if cases == 0:
         print(f"   {name}: no test case ran; see {log}")
         return 1
