@@ -38,9 +38,14 @@ HttpResponse ErrorResponse(int http_status, grpc::StatusCode code, std::string_v
 HttpResponse ErrorResponse(const grpc::Status& status) {
   const int http = HttpStatusFor(status.error_code());
   // Internal detail never reaches the caller (the services already replace it; this is the
-  // gateway's own guard).
-  const std::string message = http == 500 ? "internal error" : status.error_message();
-  return ErrorResponse(http, status.error_code(), message);
+  // gateway's own guard). Unavailable and timed-out calls carry transport detail (peer addresses,
+  // "redis: cannot connect to redis:6379"): the caller learns only what to do.
+  switch (http) {
+    case 500: return ErrorResponse(http, status.error_code(), "internal error");
+    case 503: return ErrorResponse(http, status.error_code(), "the service is unavailable; try again shortly");
+    case 504: return ErrorResponse(http, status.error_code(), "the service did not answer in time; try again");
+    default: return ErrorResponse(http, status.error_code(), status.error_message());
+  }
 }
 
 }  // namespace cityhub::gateway

@@ -60,11 +60,24 @@ TEST(ErrorResponse, HidesTheDetailOfInternalErrors) {
     EXPECT_EQ(body["message"], "internal error");
     EXPECT_EQ(r.body.find("redis"), std::string::npos);
   }
+  // Unavailable and timed-out calls carry transport detail: the caller gets a generic text.
+  for (const auto& [code, detail] : std::vector<std::pair<StatusCode, std::string>>{
+           {StatusCode::UNAVAILABLE, "failed to connect to all addresses; last error: ipv4:10.0.0.7:7002"},
+           {StatusCode::UNAVAILABLE, "redis: cannot connect to redis:6379"},
+           {StatusCode::DEADLINE_EXCEEDED, "Deadline Exceeded at 10.0.0.7:7002"}}) {
+    const HttpResponse r = ErrorResponse(grpc::Status(code, detail));
+    EXPECT_EQ(r.body.find("10.0.0.7"), std::string::npos) << r.body;
+    EXPECT_EQ(r.body.find("redis"), std::string::npos) << r.body;
+    EXPECT_EQ(nlohmann::json::parse(r.body)["code"], static_cast<int>(code));
+  }
   // Other codes keep their message: it tells the caller what to fix.
-  EXPECT_EQ(
-      nlohmann::json::parse(
-          ErrorResponse(grpc::Status(StatusCode::DEADLINE_EXCEEDED, "too slow")).body)["message"],
-      "too slow");
+  EXPECT_EQ(nlohmann::json::parse(
+                ErrorResponse(grpc::Status(StatusCode::INVALID_ARGUMENT, "lat: out of range")).body)["message"],
+            "lat: out of range");
+  EXPECT_EQ(nlohmann::json::parse(ErrorResponse(grpc::Status(StatusCode::RESOURCE_EXHAUSTED,
+                                                             "daily limit of mails reached; try again tomorrow"))
+                                      .body)["message"],
+            "daily limit of mails reached; try again tomorrow");
 }
 
 }  // namespace

@@ -388,6 +388,14 @@ void Gateway::CallUnary(const HttpRequest& request, RequestContext ctx, const Ro
             CallUnary(*kept, std::move(ctx), route, message, responder, std::move(cache_key), 1);
             return;
           }
+          if (status.error_code() == grpc::StatusCode::UNAVAILABLE ||
+              status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+            // The caller gets a generic text; the detail (no personal data: transport errors) is here.
+            infra::log::Warn("backend_error", {{"request_id", ctx.request_id},
+                                               {"route", ctx.route_label},
+                                               {"code", static_cast<int>(status.error_code())},
+                                               {"error", status.error_message()}});
+          }
           HttpResponse error = ErrorResponse(status);
           if (status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) {
             auto it = call->context->GetServerTrailingMetadata().find("retry-after");
