@@ -23,9 +23,9 @@ export interface CityhubErrorInit {
   code: number;
   message: string;
   status: number;
-  requestId?: string;
-  details?: unknown[];
-  retryAfterMs?: number;
+  requestId?: string | undefined;
+  details?: unknown[] | undefined;
+  retryAfterMs?: number | undefined;
   cause?: unknown;
 }
 

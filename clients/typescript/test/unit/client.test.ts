@@ -17,7 +17,7 @@ afterEach(async () => {
 
 describe("CityhubError", () => {
   it("carries code, message, status, request id and details from the gateway's body", async () => {
-    server = await startServer((req, res) =>
+    server = await startServer((_req, res) =>
       json(
         res,
         404,
@@ -46,7 +46,7 @@ describe("CityhubError", () => {
   });
 
   it("maps an answer without the error body by its status", async () => {
-    server = await startServer((req, res) => {
+    server = await startServer((_req, res) => {
       res.writeHead(502, { "Content-Type": "text/html" });
       res.end("<html>bad gateway</html>");
     });
@@ -160,7 +160,7 @@ describe("calls", () => {
   });
 
   it("uploads through XMLHttpRequest with progress events where there is one", async () => {
-    server = await startServer((req, res) =>
+    server = await startServer((_req, res) =>
       json(res, 201, { media_id: "m2", url: "/v1/media/m2" }),
     );
     const url = server.url;

@@ -22,7 +22,7 @@ async function scripted(
   >,
 ) {
   let i = 0;
-  server = await startServer((req, res) => {
+  server = await startServer((_req, res) => {
     const step = steps[Math.min(i++, steps.length - 1)];
     if (step === "drop") {
       res.socket?.destroy();
@@ -174,7 +174,7 @@ describe("retries", () => {
 
   it("stops waiting when the call is aborted", async () => {
     const ac = new AbortController();
-    server = await startServer((req, res) => {
+    server = await startServer((_req, res) => {
       res.on("finish", () => ac.abort()); // abort once the 503 is out: the client waits then
       grpcError(res, 503, 14, "down");
     });

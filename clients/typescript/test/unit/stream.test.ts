@@ -173,7 +173,7 @@ describe("notifications.stream", () => {
   });
 
   it("throws when the stream is refused for good", async () => {
-    server = await startServer((req, res) =>
+    server = await startServer((_req, res) =>
       grpcError(res, 403, 7, "not yours"),
     );
     const client = new CityhubClient({
@@ -191,7 +191,7 @@ describe("notifications.stream", () => {
 
   it("reconnects when the connection goes silent", async () => {
     let connections = 0;
-    server = await startServer((req, res) => {
+    server = await startServer((_req, res) => {
       connections++;
       openStream(res);
       if (connections === 2) res.write(`id: n1\ndata: ${note("n1")}\n\n`);
@@ -211,7 +211,7 @@ describe("notifications.stream", () => {
   });
 
   it("ends when the signal aborts", async () => {
-    server = await startServer((req, res) => {
+    server = await startServer((_req, res) => {
       openStream(res);
       res.write(`id: n1\ndata: ${note("n1")}\n\n`);
     });
