@@ -48,7 +48,7 @@ export interface ClientOptions {
   language?: () => string;
   /** Called when the session is lost: the refresh token was refused, sign in again. */
   onSignedOut?: () => void;
-  /** Refresh the access token when less than this is left (default 60 s). */
+  /** Refresh the access token when less than this is left (default 30 s). */
   refreshAheadMs?: number;
   /** The stream reconnects when nothing arrived for this long (default 45 s: 3 heartbeats). */
   streamIdleTimeoutMs?: number;
@@ -91,7 +91,7 @@ export class CityhubClient {
     this.session = new Session({
       store: opts.tokenStore ?? new MemoryTokenStore(),
       now,
-      refreshAheadMs: opts.refreshAheadMs ?? 60_000,
+      refreshAheadMs: opts.refreshAheadMs ?? 30_000,
       refresh: (refresh_token) =>
         this.core.request<TokenPairLike>("POST", "/v1/sessions:refresh", {
           body: { refresh_token },

@@ -37,3 +37,31 @@ const fields: Array<
 it("the API's object types resolve", () => {
   assert.equal(fields.length, 3);
 });
+
+// The README's examples type-check (never run).
+export async function readmeExamples(api: sdk.CityhubClient): Promise<void> {
+  await api.requests.create({
+    service_code: "pothole",
+    lat: 52.0211,
+    long: 8.5325,
+    attributes: { surface: "road" },
+  });
+  for await (const r of api.requests.list({
+    service_code: ["pothole"],
+    status: ["SUBMITTED"],
+  })) {
+    const s: string = r.status;
+    void s;
+  }
+  for await (const n of api.notifications.stream({
+    signal: new AbortController().signal,
+  })) {
+    const title: string = n.title;
+    void title;
+  }
+  const media = await api.media.upload(new Uint8Array(1), "image/jpeg", {
+    onProgress: (sent, total) => void (sent / total),
+  });
+  const id: string = media.media_id;
+  void id;
+}
