@@ -7,7 +7,26 @@ import { PHOTO } from "./helpers";
 export const TILES_HOST = "tiles.cityhub.test";
 const tile = readFileSync(PHOTO);
 
-export const test = base.extend<{ fakeTiles: void }>({
+export const test = base.extend<{ fakeTiles: void; noCspViolations: void }>({
+  // The gateway's strict Content-Security-Policy must never block anything the app does.
+  noCspViolations: [
+    async ({ page }, use) => {
+      const violations: string[] = [];
+      page.on("console", (m) => {
+        if (
+          /Content Security Policy|Refused to (load|execute|apply|connect)/i.test(
+            m.text(),
+          )
+        ) {
+          violations.push(m.text());
+        }
+      });
+      await use();
+      if (violations.length)
+        throw new Error(`CSP violations:\n${violations.join("\n")}`);
+    },
+    { auto: true },
+  ],
   fakeTiles: [
     async ({ context }, use) => {
       await context.route(`https://${TILES_HOST}/**`, (route) =>
