@@ -3,7 +3,15 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "dist/", ".test-build/", "src/generated/"] },
+  {
+    ignores: [
+      "node_modules/",
+      "dist/",
+      ".test-build/",
+      ".test-build-integration/",
+      "src/generated/",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -56,8 +56,11 @@ done
 curl -fsS "http://$gateway_addr/readyz" >/dev/null
 
 cd "$pkg"
-node node_modules/typescript/bin/tsc -p tsconfig.test.json
+# Its own output directory: `npm test` may compile the unit tests at the same time (ctest -j).
+out=.test-build-integration
+rm -rf "$out"
+node node_modules/typescript/bin/tsc -p tsconfig.test.json --outDir "$out"
 CITYHUB_TEST_BASE_URL=http://$gateway_addr \
   CITYHUB_TEST_MAIL_DIR=$data/mail \
   CITYHUB_TEST_ADMIN_PASSWORD_FILE=$data/secrets/admin-password \
-  node --test .test-build/test/integration/*.test.js
+  node --test "$out"/test/integration/*.test.js

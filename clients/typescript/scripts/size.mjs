@@ -1,4 +1,4 @@
-// Prints the size of the SDK bundled and minified (esbuild), raw and gzipped.
+// Prints the size of dist/index.js with its imports, bundled and minified (esbuild), raw and gzipped.
 import { build } from "esbuild";
 import { gzipSync } from "node:zlib";
 import { dirname, join } from "node:path";
@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 
 const pkg = join(dirname(fileURLToPath(import.meta.url)), "..");
 const out = await build({
-  entryPoints: [join(pkg, "src/index.ts")],
+  entryPoints: [join(pkg, "dist/index.js")], // after `tsc` (npm run size builds first)
   bundle: true,
   minify: true,
   format: "esm",
