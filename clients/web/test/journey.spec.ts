@@ -90,6 +90,13 @@ test("resident journey: register → report → follow → live inbox → prefer
   await expect(page.getByRole("img", { name: "Photo 1" })).toBeVisible();
   const ownId = page.url().split("/requests/")[1];
   expect(ownId).toBeTruthy();
+  await page.getByLabel("Your comment").fill("Es ist gleich neben dem Gully.");
+  await page.getByRole("button", { name: "Send comment" }).click();
+  await expect(
+    page
+      .getByRole("region", { name: "Comments" })
+      .getByText("Es ist gleich neben dem Gully."),
+  ).toBeVisible();
 
   // Someone else already reported a dark streetlight around the corner: the app suggests it and
   // the resident follows it instead of reporting it twice.
