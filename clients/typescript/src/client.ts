@@ -272,7 +272,14 @@ export class CityhubClient {
         this.opts.xhr === undefined
           ? (globalThis as { XMLHttpRequest?: XhrConstructor }).XMLHttpRequest
           : this.opts.xhr;
-      const onProgress = opts.onProgress;
+      let reported = -1;
+      const onProgress =
+        opts.onProgress === undefined
+          ? undefined
+          : (sent: number, all: number) => {
+              reported = sent;
+              opts.onProgress?.(sent, all);
+            };
       const res = await this.core.request<Media>("POST", "/v1/media", {
         rawBody: body,
         contentType,
@@ -282,7 +289,7 @@ export class CityhubClient {
           ? { transport: xhrTransport(Xhr, onProgress) }
           : {}),
       });
-      onProgress?.(total, total);
+      if (reported !== total) onProgress?.(total, total); // the final report (fetch)
       return res;
     },
   };

@@ -232,7 +232,6 @@ describe("calls", () => {
     assert.deepEqual(progress, [
       [2, 4],
       [4, 4],
-      [4, 4],
     ]);
     assert.equal(server.seen[0]?.headers["content-type"], "image/jpeg");
   });
