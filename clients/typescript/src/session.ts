@@ -28,6 +28,8 @@ interface LockManagerLike {
 export class Session {
   private inflight: Promise<Tokens | null> | null = null;
   private readonly listeners = new Set<(signedIn: boolean) => void>();
+  private unsubscribeStore: (() => void) | undefined;
+  private signedIn: boolean | undefined; // as last told to the listeners
 
   constructor(private readonly opts: SessionOptions) {}
 
@@ -65,8 +67,23 @@ export class Session {
 
   onChange(cb: (signedIn: boolean) => void): () => void {
     this.listeners.add(cb);
+    if (
+      this.unsubscribeStore === undefined &&
+      this.opts.store.subscribe !== undefined
+    ) {
+      // Another tab signing in or out is a change too.
+      this.signedIn = this.opts.store.get() !== null;
+      this.unsubscribeStore = this.opts.store.subscribe(() => {
+        const now = this.opts.store.get() !== null;
+        if (now !== this.signedIn) this.emit(now);
+      });
+    }
     return () => {
       this.listeners.delete(cb);
+      if (this.listeners.size === 0) {
+        this.unsubscribeStore?.();
+        this.unsubscribeStore = undefined;
+      }
     };
   }
 
@@ -151,6 +168,7 @@ export class Session {
   }
 
   private emit(signedIn: boolean): void {
+    this.signedIn = signedIn;
     for (const cb of [...this.listeners]) {
       try {
         cb(signedIn);

@@ -9,6 +9,8 @@ export interface Tokens {
 export interface TokenStore {
   get(): Tokens | null;
   set(t: Tokens | null): void;
+  /** Optional: calls `cb` when someone else (another tab) changed the tokens; returns the unsubscribe. */
+  subscribe?(cb: () => void): () => void;
 }
 
 /** Keeps the tokens in memory: they are gone when the page or process ends. */
@@ -72,5 +74,24 @@ export class LocalStorageTokenStore implements TokenStore {
   set(t: Tokens | null): void {
     if (t === null) this.storage.removeItem(this.key);
     else this.storage.setItem(this.key, JSON.stringify(t));
+  }
+
+  /** Other tabs' changes to the slot, by the window's `storage` event. */
+  subscribe(cb: () => void): () => void {
+    const target = globalThis as Partial<
+      Pick<Window, "addEventListener" | "removeEventListener">
+    >;
+    if (
+      target.addEventListener === undefined ||
+      target.removeEventListener === undefined
+    ) {
+      return () => undefined;
+    }
+    const onStorage = (e: Event) => {
+      const key = (e as StorageEvent).key;
+      if (key === this.key || key === null) cb();
+    };
+    target.addEventListener("storage", onStorage);
+    return () => target.removeEventListener?.("storage", onStorage);
   }
 }

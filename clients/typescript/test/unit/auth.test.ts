@@ -324,6 +324,63 @@ describe("refresh", () => {
     assert.equal(map.has("k"), false);
   });
 
+  it("tells the listeners when another tab signs in or out", () => {
+    const map = new Map<string, string>();
+    const storage = {
+      getItem: (k: string) => map.get(k) ?? null,
+      setItem: (k: string, v: string) => void map.set(k, v),
+      removeItem: (k: string) => void map.delete(k),
+    } as unknown as Storage;
+    const win = new EventTarget();
+    const g = globalThis as unknown as Record<string, unknown>;
+    g.addEventListener = win.addEventListener.bind(win);
+    g.removeEventListener = win.removeEventListener.bind(win);
+    try {
+      const client = new CityhubClient({
+        tokenStore: new LocalStorageTokenStore("k", storage),
+      });
+      const changes: boolean[] = [];
+      const off = client.onAuthChange((s) => changes.push(s));
+      const otherTab = (key: string | null) =>
+        win.dispatchEvent(Object.assign(new Event("storage"), { key }));
+      map.set(
+        "k",
+        JSON.stringify({
+          access_token: "a",
+          refresh_token: "r",
+          expires_at: 1,
+        }),
+      );
+      otherTab("k");
+      otherTab("unrelated");
+      map.set(
+        "k",
+        JSON.stringify({
+          access_token: "a2",
+          refresh_token: "r2",
+          expires_at: 2,
+        }),
+      );
+      otherTab("k"); // a refresh in the other tab: still signed in
+      map.delete("k");
+      otherTab(null); // storage cleared
+      off();
+      map.set(
+        "k",
+        JSON.stringify({
+          access_token: "a",
+          refresh_token: "r",
+          expires_at: 1,
+        }),
+      );
+      otherTab("k");
+      assert.deepEqual(changes, [true, false]);
+    } finally {
+      delete g.addEventListener;
+      delete g.removeEventListener;
+    }
+  });
+
   it("does not wait between a 401 and its retry", async () => {
     const { sleeps, sleep } = recordingSleep();
     server = await startServer((req, res) => {
