@@ -48,7 +48,12 @@ for _ in $(seq 1 600); do
   sleep 0.1
 done
 grep -aq "stack: running" "$log" || { cat "$log" >&2; echo "run-browser-tests: the stack did not start in 60 s" >&2; exit 1; }
+for _ in $(seq 1 100); do
+  curl -fsS "http://$gateway_addr/healthz" >/dev/null 2>&1 && break
+  sleep 0.2
+done
 curl -fsS "http://$gateway_addr/" | grep -q 'name="cityhub-config"' || {
+  tail -n 20 "$data/logs/gateway.log" >&2 2>/dev/null || echo "run-browser-tests: no gateway log (is ${CITYHUB_BUILD_DIR:-$root/build}/gateway/gateway built?)" >&2
   echo "run-browser-tests: the gateway does not serve the app at / (CITYHUB_WEB_DIR)" >&2
   exit 1
 }

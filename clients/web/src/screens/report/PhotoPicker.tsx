@@ -2,6 +2,7 @@ import { useEffect, useMemo } from "preact/hooks";
 import { useI18n } from "../../i18n";
 import type { Photo } from "../../lib/outbox";
 import { useId } from "../../components/ui";
+import { preparePhoto } from "./preparePhoto";
 
 const MAX = 5;
 const TYPES = ["image/jpeg", "image/png", "image/webp"];
@@ -19,14 +20,13 @@ export function PhotoPicker(props: {
   );
   useEffect(() => () => urls.forEach((u) => URL.revokeObjectURL(u)), [urls]);
 
-  function add(files: FileList | null) {
+  async function add(files: FileList | null) {
     if (!files) return;
-    const next = [...props.photos];
-    for (const f of Array.from(files)) {
-      if (next.length >= MAX) break;
-      if (TYPES.includes(f.type)) next.push({ blob: f, type: f.type });
-    }
-    props.onChange(next);
+    const picked = Array.from(files)
+      .filter((f) => TYPES.includes(f.type))
+      .slice(0, MAX - props.photos.length);
+    const prepared = await Promise.all(picked.map(preparePhoto));
+    props.onChange([...props.photos, ...prepared].slice(0, MAX));
   }
 
   return (
@@ -63,8 +63,8 @@ export function PhotoPicker(props: {
             multiple
             aria-describedby={`${id}-hint`}
             onChange={(e) => {
-              add(e.currentTarget.files);
-              e.currentTarget.value = "";
+              const input = e.currentTarget;
+              void add(input.files).finally(() => (input.value = ""));
             }}
           />
           <label for={id} class="button">
