@@ -37,7 +37,7 @@ function signedInStore(
   return store;
 }
 
-describe("refresh", () => {
+describe("refresh", { timeout: 10_000 }, () => {
   it("refreshes once for many concurrent 401s and retries each call once", async () => {
     const n = 8;
     let stale = 0;

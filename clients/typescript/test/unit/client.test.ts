@@ -15,7 +15,7 @@ afterEach(async () => {
   server = undefined;
 });
 
-describe("CityhubError", () => {
+describe("CityhubError", { timeout: 10_000 }, () => {
   it("carries code, message, status, request id and details from the gateway's body", async () => {
     server = await startServer((_req, res) =>
       json(
@@ -70,7 +70,7 @@ describe("CityhubError", () => {
   });
 });
 
-describe("calls", () => {
+describe("calls", { timeout: 10_000 }, () => {
   it("encodes queries: repeated arrays, dotted objects, dates, skipping undefined", () => {
     assert.equal(
       encodeQuery({

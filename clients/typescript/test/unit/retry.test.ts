@@ -58,7 +58,7 @@ function client(
   return { c, sleeps: rec.sleeps };
 }
 
-describe("retries", () => {
+describe("retries", { timeout: 10_000 }, () => {
   it("retries 503 honouring Retry-After in seconds", async () => {
     const s = await scripted([
       { status: 503, headers: { "Retry-After": "2" } },
@@ -194,7 +194,7 @@ describe("retries", () => {
   });
 });
 
-describe("idempotency keys", () => {
+describe("idempotency keys", { timeout: 10_000 }, () => {
   it("keeps one key across the retries of a create and uses a new one for the next", async () => {
     const s = await scripted([503, "drop", 201, 201]);
     const { c } = client(s.url);

@@ -79,7 +79,8 @@ describe("SseParser", () => {
   });
 });
 
-describe("notifications.stream", () => {
+// A broken stream would hang rather than fail: each test has a deadline.
+describe("notifications.stream", { timeout: 10_000 }, () => {
   it("resumes with Last-Event-ID after a drop and yields a replayed duplicate once", async () => {
     const lastIds: Array<string | undefined> = [];
     server = await startServer((req, res) => {
@@ -90,8 +91,10 @@ describe("notifications.stream", () => {
       openStream(res);
       if (lastIds.length === 1) {
         res.write(`id: n1\ndata: ${note("n1")}\n\n`);
-        res.write(`id: n2\r\ndata: ${note("n2")}\r\n\r\n`);
-        setImmediate(() => res.socket?.destroy()); // the connection breaks
+        // the connection breaks once both events are out
+        res.write(`id: n2\r\ndata: ${note("n2")}\r\n\r\n`, () =>
+          res.socket?.destroy(),
+        );
       } else {
         // the server replays the last one again (a duplicate), then the new ones
         res.write(`id: n2\ndata: ${note("n2")}\n\n: heartbeat\n\n`);
@@ -194,8 +197,8 @@ describe("notifications.stream", () => {
     server = await startServer((_req, res) => {
       connections++;
       openStream(res);
-      if (connections === 2) res.write(`id: n1\ndata: ${note("n1")}\n\n`);
-      // the first connection stays open and silent: no heartbeat
+      // the first connection stays open and silent (no heartbeat); later ones have news
+      if (connections > 1) res.write(`id: n1\ndata: ${note("n1")}\n\n`);
     });
     const client = new CityhubClient({
       baseUrl: server.url,
@@ -207,7 +210,7 @@ describe("notifications.stream", () => {
       assert.equal(n.notification_id, "n1");
       break;
     }
-    assert.equal(connections, 2);
+    assert.ok(connections >= 2);
   });
 
   it("ends when the signal aborts", async () => {
