@@ -61,7 +61,14 @@ export class Core {
     opts: SendOptions = {},
   ): Promise<T> {
     const res = await this.send(method, path, opts);
-    const text = await res.text();
+    let text: string;
+    try {
+      text = await res.text();
+    } catch (e) {
+      // the answer broke off: it cannot be repeated safely here, so report it as it is
+      if (opts.signal?.aborted) throw cancelledError(opts.signal.reason);
+      throw networkError(e);
+    }
     if (text === "") return undefined as T;
     try {
       return JSON.parse(text) as T;

@@ -40,8 +40,9 @@ export async function* notificationStream<T extends WithId>(
     const conn = new AbortController();
     const abortConn = () => conn.abort(outer?.reason);
     outer?.addEventListener("abort", abortConn, { once: true });
-    let received = false;
+    let healthy = false; // brought news, or stayed up a while: the next wait starts small
     let waitMs: number | undefined;
+    const openedAt = core.opts.now();
     try {
       const res = await open(deps, path, lastId, conn.signal);
       if (res.body === null)
@@ -50,7 +51,6 @@ export async function* notificationStream<T extends WithId>(
       for await (const ev of readEvents(res.body, deps.idleTimeoutMs, () =>
         conn.abort(),
       )) {
-        received = true;
         if (ev.retry !== undefined) serverRetryMs = ev.retry;
         if (ev.event === "error") break; // the stream ends (deadline, backend trouble): resume
         if (ev.id !== undefined) lastId = ev.id;
@@ -63,6 +63,7 @@ export async function* notificationStream<T extends WithId>(
         }
         const id = item.notification_id ?? ev.id;
         if (id !== undefined && id !== "" && !seen.add(id)) continue;
+        healthy = true;
         yield item;
       }
     } catch (e) {
@@ -74,7 +75,8 @@ export async function* notificationStream<T extends WithId>(
       outer?.removeEventListener("abort", abortConn);
       conn.abort();
     }
-    failures = received ? 1 : failures + 1;
+    if (core.opts.now() - openedAt >= 30_000) healthy = true;
+    failures = healthy ? 1 : failures + 1;
     const delay =
       waitMs ?? Math.max(serverRetryMs ?? 0, core.backoff(failures));
     try {

@@ -145,6 +145,30 @@ describe("notifications.stream", { timeout: 10_000 }, () => {
     assert.deepEqual(lastIds, ["n7", "n8"]);
   });
 
+  it("backs off further while connections end without news", async () => {
+    let connections = 0;
+    server = await startServer((_req, res) => {
+      connections++;
+      openStream(res);
+      if (connections < 4)
+        res.end(`event: error\ndata: {"code":14,"message":"backend down"}\n\n`);
+      else res.write(`id: n1\ndata: ${note("n1")}\n\n`);
+    });
+    const { sleeps, sleep } = recordingSleep();
+    const client = new CityhubClient({
+      baseUrl: server.url,
+      tokenStore: signedIn(),
+      sleep,
+      random: () => 0.5,
+      retry: { baseDelayMs: 200 },
+    });
+    for await (const n of client.notifications.stream()) {
+      assert.equal(n.notification_id, "n1");
+      break;
+    }
+    assert.deepEqual(sleeps, [100, 200, 400]);
+  });
+
   it("refreshes the token when the stream answers 401", async () => {
     let refreshes = 0;
     server = await startServer((req, res) => {
