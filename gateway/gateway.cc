@@ -57,7 +57,11 @@ Gateway::Gateway(const RouteTable& routes, Backends& backends,
                                    {"route", "status"})),
       latency_(metrics.AddHistogram("http_request_duration_seconds", "HTTP request latency by route",
                                     {"route"})),
-      streams_(metrics.AddGauge("http_event_streams", "Open Server-Sent Events streams").Get()) {
+      streams_(metrics.AddGauge("http_event_streams", "Open Server-Sent Events streams").Get()),
+      streams_replaced_(metrics
+                            .AddCounter("http_event_streams_replaced_total",
+                                        "Event streams closed because their account opened more than its cap")
+                            .Get()) {
   heartbeat_ = std::thread([this] { Heartbeats(); });
 }
 

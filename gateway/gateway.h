@@ -39,6 +39,10 @@ struct GatewayOptions {
   size_t cache_max_entry_bytes = 256 * 1024;
   size_t cache_max_bytes = 64 * 1024 * 1024;
   std::chrono::seconds sse_heartbeat{15};
+  // Event streams one account may hold open; a newer one closes its oldest (a phone that lost
+  // its network leaves streams behind that the newest replaces), so one account cannot take
+  // the connections everyone shares.
+  size_t max_streams_per_account = 5;
   std::string public_url = "http://127.0.0.1:8080";
 };
 
@@ -111,6 +115,7 @@ class Gateway final : public Handler {
   std::optional<HttpResponse> CacheGet(const std::string& key);
   void CachePut(const std::string& key, const HttpResponse& response, std::chrono::milliseconds ttl);
   void Heartbeats();
+  void ForgetStream(const SseStream* stream);
   RouteMetrics& MetricsFor(const std::string& label);
 
   const RouteTable& routes_;
@@ -125,6 +130,7 @@ class Gateway final : public Handler {
   infra::Family<infra::Counter>& requests_;
   infra::Family<infra::Histogram>& latency_;
   infra::Gauge& streams_;
+  infra::Counter& streams_replaced_;
   std::vector<std::pair<std::string, PrefixHandler>> prefix_handlers_;
   const StaticFiles* static_files_ = nullptr;
   std::mutex metrics_mu_;
@@ -136,6 +142,7 @@ class Gateway final : public Handler {
 
   std::mutex streams_mu_;
   std::list<std::weak_ptr<SseStream>> live_streams_;
+  std::unordered_map<std::string, std::list<std::weak_ptr<SseStream>>> streams_by_account_;
   bool stopping_ = false;
   std::condition_variable heartbeat_cv_;
   std::thread heartbeat_;

@@ -248,9 +248,9 @@ class Door final {
   int port() const { return server_.port(); }
   HttpServer& server() { return server_; }
   Gateway& gateway() { return gateway_; }
-  std::string CitizenToken() const {
+  std::string CitizenToken(std::string subject = "01JCITIZEN0000000000000000") const {
     infra::auth::AccessClaims claims;
-    claims.subject = "01JCITIZEN0000000000000000";
+    claims.subject = std::move(subject);
     claims.roles = {"citizen"};
     claims.email_verified = true;
     return signer_.Sign(claims);
@@ -701,6 +701,40 @@ TEST(GatewayServer, AQuietStreamOutlivesTheWriteTimeout) {
   EXPECT_THAT(received, HasSubstr(": heartbeat"));
   EXPECT_EQ(door.server().open_connections(), 1);
   ::close(fd);
+}
+
+// One account cannot hold every connection with event streams: past its cap, its oldest stream
+// closes (a phone that lost its network leaves streams behind), and other accounts are untouched.
+TEST(GatewayServer, AnAccountsOldestStreamClosesWhenItOpensMoreThanItsCap) {
+  ScriptedBackend backend([](const std::string&, int) {
+    Answer a;
+    a.stay_open = true;
+    return a;
+  });
+  GatewayOptions options = FastGateway();
+  options.max_streams_per_account = 3;
+  Door door(backend.address(), {}, options);
+  const auto open = [&](const std::string& token) {
+    const int fd = Connect(door.port());
+    EXPECT_TRUE(SendAll(fd, "GET /v1/notifications:stream HTTP/1.1\r\nHost: gateway\r\nAuthorization: Bearer " +
+                                token + "\r\n\r\n"));
+    std::string head;
+    EXPECT_TRUE(ReadMore(fd, &head, 5s));
+    EXPECT_THAT(head, StartsWith("HTTP/1.1 200 OK\r\n"));
+    return fd;
+  };
+  const std::string token = door.CitizenToken();
+  const int other = open(door.CitizenToken("01JOTHERCITIZEN00000000000"));
+  std::vector<int> mine;
+  for (int i = 0; i < 3; ++i) mine.push_back(open(token));
+  std::string rest;
+  EXPECT_FALSE(ClosedWithin(mine.front(), 300ms, &rest)) << "closed while within the cap";
+  mine.push_back(open(token));  // the fourth: the first closes
+  EXPECT_TRUE(ClosedWithin(mine.front(), 5s, &rest)) << "the oldest stream stayed open";
+  for (size_t i = 1; i < mine.size(); ++i) EXPECT_FALSE(ClosedWithin(mine[i], 200ms, &rest)) << "stream " << i;
+  EXPECT_FALSE(ClosedWithin(other, 200ms, &rest)) << "another account's stream was closed";
+  for (int fd : mine) ::close(fd);
+  ::close(other);
 }
 
 // A stream whose client stops reading holds back at most the backlog cap, then is closed, long

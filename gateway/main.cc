@@ -73,6 +73,8 @@ Config LoadConfig(infra::EnvReader& env) {
   c.gateway.cache_ttl = env.Duration("CITYHUB_GATEWAY_CACHE_TTL", 5s, 0ms, 1h);
   c.gateway.sse_heartbeat = std::chrono::duration_cast<std::chrono::seconds>(
       env.Duration("CITYHUB_SSE_HEARTBEAT", 15s, 1s, 5min));
+  c.gateway.max_streams_per_account =
+      static_cast<size_t>(env.Int("CITYHUB_SSE_MAX_STREAMS_PER_ACCOUNT", 5, 1, 1000));
   c.gateway.public_url = env.String("CITYHUB_PUBLIC_BASE_URL", "http://" + c.http.address, 500);
   c.backends = {
       {"cityhub.accounts.v1.AccountsService", env.Address("CITYHUB_ACCOUNTS_ADDR", "127.0.0.1:7001")},

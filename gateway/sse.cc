@@ -33,6 +33,12 @@ class Gateway::SseStream final : public grpc::ClientBidiReactor<Message, Message
                         ->New());
   }
 
+  const std::string& account_id() const { return ctx_.account_id; }
+  // Ends the stream from the gateway's side (the client reconnects when it wants to).
+  void Close() {
+    if (context_ != nullptr) context_->TryCancel();
+  }
+
   void Start(GenericStub* stub) {
     context_ = gateway_.OutboundContext(request_, ctx_, route_);
     self_ = shared_from_this();  // alive until OnDone
@@ -104,6 +110,7 @@ class Gateway::SseStream final : public grpc::ClientBidiReactor<Message, Message
       responder_->EndStream();
     }
     gateway_.streams_.Dec();
+    gateway_.ForgetStream(this);
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - ctx_.start).count();
     infra::log::Info("http_stream", {{"request_id", ctx_.request_id},
@@ -141,11 +148,36 @@ void Gateway::StartStream(const HttpRequest& request, RequestContext ctx, const 
                    request.client_address, request.tls};
   auto stream = std::make_shared<SseStream>(*this, std::move(kept), std::move(ctx), route,
                                             std::move(message), std::move(responder));
+  std::shared_ptr<SseStream> oldest;
   {
     std::lock_guard lock(streams_mu_);
     live_streams_.push_back(stream);
+    if (!stream->account_id().empty() && options_.max_streams_per_account > 0) {
+      auto& mine = streams_by_account_[stream->account_id()];
+      mine.remove_if([](const std::weak_ptr<SseStream>& w) { return w.expired(); });
+      mine.push_back(stream);
+      if (mine.size() > options_.max_streams_per_account) {
+        oldest = mine.front().lock();
+        mine.pop_front();
+      }
+    }
+  }
+  if (oldest != nullptr) {
+    streams_replaced_.Inc();
+    oldest->Close();
   }
   stream->Start(stub);
+}
+
+void Gateway::ForgetStream(const SseStream* stream) {
+  std::lock_guard lock(streams_mu_);
+  auto it = streams_by_account_.find(stream->account_id());
+  if (it == streams_by_account_.end()) return;
+  it->second.remove_if([stream](const std::weak_ptr<SseStream>& w) {
+    auto s = w.lock();
+    return s == nullptr || s.get() == stream;
+  });
+  if (it->second.empty()) streams_by_account_.erase(it);
 }
 
 void Gateway::Heartbeats() {
