@@ -132,7 +132,7 @@ function BottomNav() {
   const count = useStore(unread);
   return (
     <nav class="bottom-nav" aria-label={t("nav.main")}>
-      <NavLink href="/" icon="⌂" label={t("nav.home")} />
+      {signed ? null : <NavLink href="/" icon="⌂" label={t("nav.home")} />}
       <NavLink href="/report" icon="+" label={t("nav.report")} />
       <NavLink href="/near" icon="◎" label={t("nav.near")} />
       {signed ? (

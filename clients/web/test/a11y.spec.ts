@@ -43,6 +43,11 @@ test("no serious accessibility violation on the main screens", async ({
 
   const who = await verifiedResident("a11y");
   await signInUi(page, who.email, who.password);
+  // A fresh load knows the account (not only a sign-in in the same page).
+  await page.goto("/account");
+  await expect(
+    page.getByText(`Signed in as Test Resident (${who.email})`),
+  ).toBeVisible();
   for (const path of [
     "/account",
     "/inbox",

@@ -178,6 +178,9 @@ test("resident journey: register → report → follow → live inbox → prefer
     .getByRole("navigation")
     .getByRole("link", { name: /^Account/ })
     .click();
+  await expect(
+    page.getByText(`Signed in as Ada Resident (${email})`),
+  ).toBeVisible();
   await page.getByRole("link", { name: "Notification settings" }).click();
   const emailGroup = page.getByRole("group", { name: "E-mail" });
   await emailGroup.getByLabel("My reports").uncheck();

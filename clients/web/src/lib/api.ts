@@ -43,6 +43,7 @@ signedIn.subscribe((v) => {
   if (v) void loadAccount();
   else account.set(null);
 });
+if (client.isSignedIn()) void loadAccount();
 
 export function useAccount(): Account | null {
   return useStore(account);
