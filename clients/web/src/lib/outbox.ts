@@ -1,4 +1,4 @@
-import { client, isNetworkError } from "./api";
+import { client, isNetworkError, signedIn } from "./api";
 import { errorStatus } from "./api";
 import { createStore } from "./store";
 import type { CreateRequestBody, ServiceRequest } from "./types";
@@ -144,7 +144,15 @@ async function flushNow(): Promise<void> {
       outboxSent.set(created);
     } catch (e) {
       const status = errorStatus(e);
-      if (isNetworkError(e) || status === 429 || status >= 500) return; // try again later
+      // Network trouble, throttling, a server problem, or a session that ended while offline
+      // (sent again after the next sign-in): try again later.
+      if (
+        isNetworkError(e) ||
+        status === 401 ||
+        status === 429 ||
+        status >= 500
+      )
+        return;
       console.warn("cityhub: a queued report was refused and is dropped", e);
       await remove(q.key); // refused for good (e.g. the category was closed): do not loop
     }
@@ -154,5 +162,6 @@ async function flushNow(): Promise<void> {
 
 export function startOutbox() {
   window.addEventListener("online", () => void flushOutbox());
+  signedIn.subscribe((v) => v && void flushOutbox());
   void flushOutbox();
 }
