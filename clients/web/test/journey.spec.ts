@@ -125,6 +125,9 @@ test("resident journey: register → report → follow → live inbox → prefer
   await expect(
     page.getByRole("heading", { name: "Is it one of these?" }),
   ).toBeVisible();
+  await expect(
+    page.getByRole("link", { name: "Streetlight out" }),
+  ).toBeVisible();
   await screenshot(page, "04-duplicates");
   await page.getByRole("button", { name: "Follow it instead" }).click();
   await expect(page.getByText("You now follow this report.")).toBeVisible();

@@ -6,6 +6,8 @@ import { StatusBadge } from "../../components/StatusBadge";
 /** "Is it one of these?": open requests nearby, each to follow instead of reporting again. */
 export function Duplicates(props: {
   candidates: ServiceRequest[];
+  /** The category's name in the UI language (the suggestions come without a language). */
+  serviceName?: string;
   busy: boolean;
   onFollow: (id: string) => void;
   onSendAnyway: () => void;
@@ -27,7 +29,7 @@ export function Duplicates(props: {
                 target="_blank"
                 rel="noopener"
               >
-                {r.service_name}
+                {props.serviceName || r.service_name}
               </a>{" "}
               <StatusBadge status={r.status} />
             </p>

@@ -278,6 +278,7 @@ export function Report() {
           {error ? <Notice kind="error">{error}</Notice> : null}
           <Duplicates
             candidates={step.candidates}
+            serviceName={service?.name}
             busy={false}
             onFollow={followInstead}
             onSendAnyway={() => {
