@@ -20,6 +20,13 @@ test("map: tapping the map sets the report's position; near me shows a map", asy
   expect(lat).toBeLessThan(52.1);
   await screenshot(page, "13-report-map");
 
+  // The device's position fills the fields and moves the pin.
+  await page.context().grantPermissions(["geolocation"]);
+  await page.context().setGeolocation({ latitude: 52.0302, longitude: 8.5311 });
+  await page.getByRole("button", { name: "Use my location" }).click();
+  await expect(page.getByLabel("Latitude")).toHaveValue("52.0302");
+  await expect(page.getByLabel("Longitude")).toHaveValue("8.5311");
+
   await page.goto("/near");
   await expect(
     page.getByRole("region", { name: "Map of reports near you" }),
