@@ -109,6 +109,17 @@ await esbuild.build({
   logLevel: "warning",
 });
 
+const gz = (f) => gzipSync(readFileSync(join(dist, f)), { level: 9 }).length;
+const mainGz = gz(jsFile.slice(1)) + (cssFile ? gz(cssFile.slice(1)) : 0);
+writeFileSync(
+  join(dist, "build-info.json"),
+  JSON.stringify(
+    { js: jsFile, css: cssFile, main_gzip_bytes: mainGz, precache },
+    null,
+    2,
+  ) + "\n",
+);
+
 // A .gz sibling of every text file (the gateway serves it to clients that accept gzip).
 const text = /\.(html|js|mjs|css|json|webmanifest|svg|txt|map)$/;
 for (const p of walk(dist)) {
@@ -127,15 +138,4 @@ for (const f of rows)
   console.log(
     `  ${f.padEnd(44)} ${kb(size(f)).padStart(10)}  gzip ${kb(size(f + ".gz"))}`,
   );
-const mainGz =
-  size(jsFile.slice(1) + ".gz") +
-  (cssFile ? size(cssFile.slice(1) + ".gz") : 0);
 console.log(`main bundle (app js + css), gzipped: ${kb(mainGz)}`);
-writeFileSync(
-  join(dist, "build-info.json"),
-  JSON.stringify(
-    { js: jsFile, css: cssFile, main_gzip_bytes: mainGz, precache },
-    null,
-    2,
-  ) + "\n",
-);
