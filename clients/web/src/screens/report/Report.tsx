@@ -4,6 +4,7 @@ import {
   client,
   errorText,
   isNetworkError,
+  useAccount,
   useLoad,
   useSignedIn,
 } from "../../lib/api";
@@ -73,6 +74,8 @@ function Result(props: {
 export function Report() {
   const { t, lang } = useI18n();
   const signed = useSignedIn();
+  const me = useAccount();
+  const unverified = signed && me !== null && !me.email_verified;
   const services = useLoad(() => client.services.list(lang), [lang]);
 
   const [code, setCode] = useState("");
@@ -293,6 +296,11 @@ export function Report() {
   const busy = step.kind === "checking" || step.kind === "sending";
   return (
     <Page title={t("report.title")}>
+      {unverified ? (
+        <Notice>
+          {t("auth.unverified")} <a href="/account">{t("auth.resend")}</a>
+        </Notice>
+      ) : null}
       <form class="form" onSubmit={onSubmit} noValidate>
         <CategoryPicker
           services={services.data ?? []}
@@ -330,7 +338,7 @@ export function Report() {
               value={description}
               onValue={setDescription}
             />
-            {signed ? (
+            {signed && !unverified ? (
               <PhotoPicker photos={photos} onChange={setPhotos} />
             ) : (
               <p class="hint">
