@@ -132,6 +132,10 @@ void Gateway::AddCors(const HttpRequest& request, HttpResponse* response) const 
 
 void Gateway::Send(const HttpRequest& request, const RequestContext& ctx, Responder& responder,
                    HttpResponse response) {
+  responder.Reply(Finish(request, ctx, std::move(response)));
+}
+
+HttpResponse Gateway::Finish(const HttpRequest& request, const RequestContext& ctx, HttpResponse response) {
   response.headers.emplace_back("X-Request-Id", ctx.request_id);
   response.headers.emplace_back("X-Content-Type-Options", "nosniff");
   response.headers.emplace_back("X-Frame-Options", "DENY");
@@ -160,7 +164,7 @@ void Gateway::Send(const HttpRequest& request, const RequestContext& ctx, Respon
                             {"status", response.status},
                             {"latency_ms", seconds * 1000.0},
                             {"bytes", response.body.size()}});
-  responder.Reply(std::move(response));
+  return response;
 }
 
 bool Gateway::Builtin(const HttpRequest& request, const RequestContext& ctx, Responder& responder) {
@@ -256,9 +260,8 @@ void Gateway::Handle(HttpRequest request, std::shared_ptr<Responder> responder) 
   HandleRoute(request, std::move(ctx), *match, std::move(responder));
 }
 
-void Gateway::HandleRoute(const HttpRequest& request, RequestContext ctx,
-                          const RouteTable::Match& match, std::shared_ptr<Responder> responder) {
-  const Route& route = *match.route;
+std::optional<HttpResponse> Gateway::Authenticate(const HttpRequest& request, const Route& route,
+                                                  RequestContext& ctx) {
   // Who is calling: a bad token is refused even on public routes.
   const std::string_view authorization = request.header("authorization");
   if (!authorization.empty()) {
@@ -273,8 +276,7 @@ void Gateway::HandleRoute(const HttpRequest& request, RequestContext ctx,
     if (!claims.ok()) {
       HttpResponse r = ErrorResponse(401, grpc::StatusCode::UNAUTHENTICATED, infra::StdView(claims.status().message()));
       r.headers.emplace_back("WWW-Authenticate", R"(Bearer error="invalid_token")");
-      Send(request, ctx, *responder, std::move(r));
-      return;
+      return r;
     }
     ctx.account_id = claims->subject;
     ctx.roles = claims->roles;
@@ -283,15 +285,36 @@ void Gateway::HandleRoute(const HttpRequest& request, RequestContext ctx,
   if (access != cityhub::api::ACCESS_PUBLIC && ctx.account_id.empty()) {
     HttpResponse r = ErrorResponse(401, grpc::StatusCode::UNAUTHENTICATED, "sign-in required");
     r.headers.emplace_back("WWW-Authenticate", "Bearer");
-    Send(request, ctx, *responder, std::move(r));
-    return;
+    return r;
   }
   const bool admin = HasRole(ctx.roles, "admin");
   if ((access == cityhub::api::ACCESS_OPERATOR && !admin && !HasRole(ctx.roles, "operator")) ||
       (access == cityhub::api::ACCESS_ADMIN && !admin)) {
-    Send(request, ctx, *responder,
-         ErrorResponse(403, grpc::StatusCode::PERMISSION_DENIED,
-                       access == cityhub::api::ACCESS_ADMIN ? "administrators only" : "city staff only"));
+    return ErrorResponse(403, grpc::StatusCode::PERMISSION_DENIED,
+                         access == cityhub::api::ACCESS_ADMIN ? "administrators only" : "city staff only");
+  }
+  return std::nullopt;
+}
+
+std::optional<HttpResponse> Gateway::RefuseBeforeBody(const HttpRequest& head) {
+  auto match = routes_.Find(head.method, head.path);
+  if (!match) return std::nullopt;  // 404 and 405 come from Handle as usual
+  RequestContext ctx;
+  ctx.start = std::chrono::steady_clock::now();
+  const std::string_view given_id = head.header("x-request-id");
+  ctx.request_id = infra::IsValidRequestId(given_id) ? std::string(given_id) : infra::NewTraceId(clock_.Now());
+  ctx.client_address = ClientAddress(head);
+  ctx.route_label = StrCat(match->route->http_method, " ", match->route->path.text);
+  auto refusal = Authenticate(head, *match->route, ctx);
+  if (!refusal) return std::nullopt;
+  return Finish(head, ctx, *std::move(refusal));
+}
+
+void Gateway::HandleRoute(const HttpRequest& request, RequestContext ctx,
+                          const RouteTable::Match& match, std::shared_ptr<Responder> responder) {
+  const Route& route = *match.route;
+  if (auto refusal = Authenticate(request, route, ctx)) {
+    Send(request, ctx, *responder, *std::move(refusal));
     return;
   }
   if (limiter_ != nullptr) {

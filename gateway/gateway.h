@@ -77,6 +77,7 @@ class Gateway final : public Handler {
   void SetStaticFiles(const StaticFiles* files) { static_files_ = files; }
 
   size_t BodyLimit(const HttpRequest& head) override;
+  std::optional<HttpResponse> RefuseBeforeBody(const HttpRequest& head) override;
   void Handle(HttpRequest request, std::shared_ptr<Responder> responder) override;
   HttpResponse ServerError(int status, std::string_view message, const HttpRequest* head) override;
 
@@ -98,6 +99,11 @@ class Gateway final : public Handler {
     std::chrono::steady_clock::time_point expires;
   };
 
+  // Identity and access of a route's caller from the request's headers: fills ctx.account_id and
+  // ctx.roles, or returns the 401/403 answer.
+  std::optional<HttpResponse> Authenticate(const HttpRequest& request, const Route& route, RequestContext& ctx);
+  // Send's bookkeeping (common headers, CORS, metrics, the access log), without the sending.
+  HttpResponse Finish(const HttpRequest& request, const RequestContext& ctx, HttpResponse response);
   void HandleRoute(const HttpRequest& request, RequestContext ctx, const RouteTable::Match& match,
                    std::shared_ptr<Responder> responder);
   void CallUnary(const HttpRequest& request, RequestContext ctx, const Route& route,

@@ -977,6 +977,41 @@ TEST(GatewayServer, AClientThatStopsReadingIsDisconnectedAfterTheWriteTimeout) {
   ::close(fd);
 }
 
+// Who may send a body is known from the headers: an upload without credentials, or with a bad
+// token, is refused before a byte of it is read (and without 100 Continue).
+TEST(GatewayServer, AnUploadWithoutCredentialsIsRefusedBeforeItsBody) {
+  ScriptedBackend backend([](const std::string&, int) { return Answer{}; });
+  Door door(backend.address());
+  const auto head_only = [&](const std::string& extra) {
+    const int fd = Connect(door.port());
+    EXPECT_TRUE(SendAll(fd, "POST /v1/media HTTP/1.1\r\nHost: gateway\r\nContent-Type: image/png\r\n"
+                            "Content-Length: 5000000\r\n" + extra + "\r\n"));
+    std::string buffer;
+    const RawResponse r = ReadResponse(fd, &buffer);  // no byte of the body was sent
+    std::string rest;
+    EXPECT_TRUE(ClosedWithin(fd, 5s, &rest));
+    ::close(fd);
+    return r;
+  };
+  for (const std::string extra : {"", "Expect: 100-continue\r\n", "Authorization: Bearer not.a.token\r\n"}) {
+    const RawResponse r = head_only(extra);
+    EXPECT_EQ(r.status(), 401) << extra << r.head;
+    EXPECT_FALSE(r.header("X-Request-Id").empty());
+    EXPECT_FALSE(r.header("WWW-Authenticate").empty());
+    EXPECT_EQ(json::parse(r.body)["code"], 16);
+  }
+  // A citizen's upload is asked for as before.
+  const int fd = Connect(door.port());
+  ASSERT_TRUE(SendAll(fd, "POST /v1/media HTTP/1.1\r\nHost: gateway\r\nContent-Type: image/png\r\n"
+                          "Expect: 100-continue\r\nContent-Length: 5000000\r\nAuthorization: Bearer " +
+                              door.CitizenToken() + "\r\n\r\n"));
+  std::string buffer;
+  ASSERT_TRUE(ReadMore(fd, &buffer, 5s));
+  EXPECT_TRUE(buffer.starts_with("HTTP/1.1 100 Continue\r\n")) << buffer;
+  ::close(fd);
+  EXPECT_EQ(backend.Calls("/cityhub.requests.v1.RequestsService/UploadMedia"), 0);
+}
+
 TEST(GatewayServer, AClientThatExpectsContinueGetsItBeforeSendingTheBody) {
   ScriptedBackend backend([](const std::string&, int) { return Answer{}; });
   Door door(backend.address());

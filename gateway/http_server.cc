@@ -236,6 +236,14 @@ class Session final : public std::enable_shared_from_this<Session<Stream>> {
       return Refuse(413, infra::StrCat("the request body is larger than ", limit, " bytes"), &head);
     }
     parser_->body_limit(limit);
+    if (!parser_->is_done()) {
+      // Who may send this body is known from the headers: a refused client uploads nothing.
+      if (auto refusal = shared_.handler.RefuseBeforeBody(head)) {
+        keep_alive_ = false;
+        refusing_ = true;
+        return Write(*std::move(refusal));
+      }
+    }
     const bool expects_continue =
         !parser_->is_done() && beast::iequals(msg[http::field::expect], "100-continue");
     head_ = std::move(head);
