@@ -87,16 +87,7 @@ class Schemas {
       case FieldDescriptor::TYPE_FIXED32:
         s = {{"type", "integer"}, {"format", "int64"}, {"minimum", 0}, {"maximum", 4294967295LL}};
         break;
-      case FieldDescriptor::TYPE_ENUM: {
-        json values = json::array();
-        for (int i = 0; i < f->enum_type()->value_count(); ++i) {
-          const auto* v = f->enum_type()->value(i);
-          // The zero value means "not given": answers may carry it, requests never need it.
-          if (dir == Direction::kInput && IsUnspecified(v)) continue;
-          values.push_back(v->name());
-        }
-        return {{"type", "string"}, {"enum", values}};
-      }
+      case FieldDescriptor::TYPE_ENUM: return EnumSchema(f->enum_type(), dir);
       case FieldDescriptor::TYPE_MESSAGE:
       case FieldDescriptor::TYPE_GROUP:
         return MessageSchema(f->message_type(), dir);
@@ -135,6 +126,27 @@ class Schemas {
       schema["description"] = RuleOf(f).description();
     }
     return schema;
+  }
+
+  // A reference to a named enum (so that clients get a named type). The zero value means "not
+  // given": answers may carry it, requests never need it, so requests see a schema without it.
+  json EnumSchema(const google::protobuf::EnumDescriptor* e, Direction dir) {
+    json values = json::array();
+    bool unspecified = false;
+    for (int i = 0; i < e->value_count(); ++i) {
+      if (IsUnspecified(e->value(i))) {
+        unspecified = true;
+        if (dir == Direction::kInput) continue;
+      }
+      values.push_back(e->value(i)->name());
+    }
+    std::string name = e->full_name();
+    for (char& c : name) {
+      if (c == '.') c = '_';
+    }
+    if (dir == Direction::kInput && unspecified) name += "Input";
+    if (done_.insert(name).second) components_[name] = {{"type", "string"}, {"enum", values}};
+    return {{"$ref", "#/components/schemas/" + name}};
   }
 
   // A reference to (or, for well-known types, the inline schema of) a message. `omit`: fields
