@@ -1,7 +1,11 @@
 #include "gateway/gateway.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <algorithm>
 #include <charconv>
+#include <cstring>
 
 #include <grpcpp/client_context.h>
 
@@ -99,7 +103,29 @@ size_t Gateway::BodyLimit(const HttpRequest& head) {
   return options_.default_body_limit;
 }
 
+std::string ClientIdentity(std::string_view address) {
+  if (address.find(':') == std::string_view::npos) return std::string(address);
+  std::string text(address);
+  if (text.size() > 2 && text.front() == '[' && text.back() == ']') text = text.substr(1, text.size() - 2);
+  in6_addr ip{};
+  if (inet_pton(AF_INET6, text.c_str(), &ip) != 1) return std::string(address);
+  static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  char out[INET6_ADDRSTRLEN] = {};
+  if (std::memcmp(ip.s6_addr, kMapped, sizeof(kMapped)) == 0) {
+    in_addr v4{};
+    std::memcpy(&v4, ip.s6_addr + 12, 4);
+    return inet_ntop(AF_INET, &v4, out, sizeof(out)) != nullptr ? std::string(out) : std::string(address);
+  }
+  std::memset(ip.s6_addr + 8, 0, 8);
+  if (inet_ntop(AF_INET6, &ip, out, sizeof(out)) == nullptr) return std::string(address);
+  return StrCat(out, "/64");
+}
+
 std::string Gateway::ClientAddress(const HttpRequest& request) const {
+  return ClientIdentity(ForwardedClient(request));
+}
+
+std::string Gateway::ForwardedClient(const HttpRequest& request) const {
   if (!options_.trust_forwarded_for) return request.client_address;
   // The list may come in several header lines (one per proxy); together they are one list, whose
   // right-most entry is what the trusted proxy saw. Empty entries are skipped.

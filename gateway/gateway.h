@@ -46,6 +46,12 @@ struct GatewayOptions {
   std::string public_url = "http://127.0.0.1:8080";
 };
 
+// Whom rate limits and sign-in throttles count as one client: an IPv4 address as it is, an IPv6
+// address by its /64 ("2001:db8:1:2::/64"; one subscriber gets a whole /64, so single IPv6
+// addresses would give an attacker 2^64 identities), an IPv4-mapped IPv6 address as IPv4.
+// Anything that is not an address is passed on unchanged.
+std::string ClientIdentity(std::string_view address);
+
 // What the gateway knows about the caller of one request.
 struct RequestContext {
   std::string request_id;
@@ -117,7 +123,10 @@ class Gateway final : public Handler {
                                                        const Route& route) const;
   bool Builtin(const HttpRequest& request, const RequestContext& ctx, Responder& responder);
   void AddCors(const HttpRequest& request, HttpResponse* response) const;
+  // The client as rate limits and the services count it (ClientIdentity of ForwardedClient).
   std::string ClientAddress(const HttpRequest& request) const;
+  // The peer, or behind a trusted proxy the right-most X-Forwarded-For entry.
+  std::string ForwardedClient(const HttpRequest& request) const;
   std::optional<HttpResponse> CacheGet(const std::string& key);
   void CachePut(const std::string& key, const HttpResponse& response, std::chrono::milliseconds ttl);
   void Heartbeats();

@@ -622,6 +622,22 @@ TEST(GatewayServer, ForwardedForOverSeveralHeaderLinesTakesTheRightMostEntry) {
   EXPECT_EQ(backend.ClientAddressOf(method), "192.0.2.11");
   ASSERT_EQ(Get(door.port(), "/v1/services/pothole").status(), 200);
   EXPECT_EQ(backend.ClientAddressOf(method), "127.0.0.1");
+  // An IPv6 client is counted by its /64: one subscriber has all of it.
+  ASSERT_EQ(Get(door.port(), "/v1/services/pothole", {"X-Forwarded-For: 2001:db8:1:2:aaaa:bbbb:cccc:dddd"}).status(),
+            200);
+  EXPECT_EQ(backend.ClientAddressOf(method), "2001:db8:1:2::/64");
+}
+
+TEST(ClientIdentity, CountsIpv6ClientsByTheirSlash64) {
+  EXPECT_EQ(ClientIdentity("192.0.2.7"), "192.0.2.7");
+  EXPECT_EQ(ClientIdentity("2001:db8:1:2:aaaa:bbbb:cccc:dddd"), "2001:db8:1:2::/64");
+  EXPECT_EQ(ClientIdentity("2001:db8:1:2::1"), ClientIdentity("2001:db8:1:2:ffff::9"));
+  EXPECT_NE(ClientIdentity("2001:db8:1:2::1"), ClientIdentity("2001:db8:1:3::1"));
+  EXPECT_EQ(ClientIdentity("[2001:db8::5]"), "2001:db8::/64");
+  EXPECT_EQ(ClientIdentity("::ffff:198.51.100.4"), "198.51.100.4");
+  EXPECT_EQ(ClientIdentity("::1"), "::/64");
+  EXPECT_EQ(ClientIdentity("not-an-address"), "not-an-address");
+  EXPECT_EQ(ClientIdentity("zz::zz"), "zz::zz");
 }
 
 // A body framed by a transfer coding other than a final `chunked` cannot be read safely: the
