@@ -121,6 +121,11 @@ def map_case(ctx, case):
         body.pop("jurisdiction_id", None)  # the one jurisdiction served here
         if body.get("media_ids"):
             body["media_ids"] = [MEDIA_ID] if MEDIA_ID else []
+    if _is(ctx, "GET", "/v1/requests:suggestDuplicates") and isinstance(case.query, dict) and _services():
+        # An unknown category is a 404 before anything else happens; a real one reaches the search.
+        services = _services()
+        code = str(case.query.get("service_code", ""))
+        case.query["service_code"] = services[sum(map(ord, code)) % len(services)]["service_code"]
     if _is(ctx, "POST", "/v1/requests/{request_id}:addMedia") and isinstance(case.body, dict) and MEDIA_ID:
         case.body["media_ids"] = [MEDIA_ID]
     return case
