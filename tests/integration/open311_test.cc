@@ -617,6 +617,22 @@ TEST(Open311RateLimits, PostsWithoutAGoodKeySpendTheAddressesWriteBudget) {
   EXPECT_EQ(HttpRequest("GET", stack.gateway_url() + "/open311/v2/services.json").status, 200);
 }
 
+// A deep page walks many pages of the service: it costs one read unit for each of them, not one
+// for the whole answer (page=10&page_size=1000 was 100 backend calls for one unit).
+TEST(Open311RateLimits, ADeepPageCostsOneReadUnitPerBackendPage) {
+  Stack::Options options;
+  options.notifications = false;
+  options.env = {{"CITYHUB_RATE_LIMIT_READ", "1/min,burst=20"}};
+  Stack stack(options);
+  const std::string url = stack.gateway_url() + "/open311/v2/requests.json";
+  // Small pages cost one unit each.
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(HttpRequest("GET", url + "?page_size=50").status, 200) << i;
+  // 10 × 1000 results from the newest: 100 pages of the service, far over a burst of 20.
+  const auto deep = HttpRequest("GET", url + "?page=10&page_size=1000");
+  EXPECT_EQ(deep.status, 429) << deep.body;
+  EXPECT_GE(std::stoi(deep.header("retry-after").empty() ? "0" : deep.header("retry-after")), 1);
+}
+
 // A partner files for many residents from one address: it has a budget of its own, by key.
 TEST(Open311RateLimits, EachPartnerHasItsOwnBudget) {
   Stack::Options options;
