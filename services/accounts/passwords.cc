@@ -40,6 +40,13 @@ constexpr std::array<std::string_view, 132> kCommonPasswords = {
     "aaaaaaaa", "11112222", "abcabcabc", "pokemon1", "minecraft", "hunter22",
 };
 
+// ASVS asks for at least the 3 000 most common passwords that fit the policy: these are the
+// 11 611 of 8 characters or more among the 30 000 most common in leaked password lists, sorted
+// (data/make-common-passwords.mjs says where they come from).
+constexpr std::string_view kBreachedPasswords[] = {
+#include "services/accounts/data/common_passwords.inc"
+};
+
 std::string Lower(std::string_view s) {
   std::string out(s);
   std::transform(out.begin(), out.end(), out.begin(),
@@ -107,9 +114,11 @@ void PasswordHasher::VerifyAgainstDummy(std::string_view password) {
 
 bool IsCommonPassword(std::string_view password) {
   const std::string lower = Lower(password);
-  return std::find(kCommonPasswords.begin(), kCommonPasswords.end(), lower) !=
-         kCommonPasswords.end();
+  return std::find(kCommonPasswords.begin(), kCommonPasswords.end(), lower) != kCommonPasswords.end() ||
+         std::binary_search(std::begin(kBreachedPasswords), std::end(kBreachedPasswords), std::string_view(lower));
 }
+
+size_t CommonPasswordCount() { return kCommonPasswords.size() + std::size(kBreachedPasswords); }
 
 absl::Status CheckPasswordPolicy(std::string_view field, std::string_view password,
                                  std::string_view email, std::string_view display_name) {

@@ -59,5 +59,7 @@ absl::Status CheckPasswordPolicy(std::string_view field, std::string_view passwo
                                  std::string_view email, std::string_view display_name);
 
 bool IsCommonPassword(std::string_view password);
+// How many passwords IsCommonPassword knows (for tests and the note in docs/design.md).
+size_t CommonPasswordCount();
 
 }  // namespace cityhub::accounts

@@ -48,6 +48,18 @@ TEST(PasswordPolicy, EnforcesLengthCommonnessAndContext) {
   EXPECT_EQ(check("").code(), absl::StatusCode::kInvalidArgument);
 }
 
+// ASVS: at least the 3 000 most common passwords that fit the policy are refused, in any case.
+TEST(PasswordPolicy, RefusesThousandsOfLeakedPasswords) {
+  EXPECT_GE(CommonPasswordCount(), 3000u);
+  for (const char* leaked : {"corvette", "Samantha", "australi", "spiderman", "redsox12", "masamune", "!qaz2wsx"}) {
+    EXPECT_TRUE(IsCommonPassword(leaked)) << leaked;
+    EXPECT_THAT(std::string(CheckPasswordPolicy("new_password", leaked, "", "").message()),
+                HasSubstr("new_password: too common"))
+        << leaked;
+  }
+  EXPECT_FALSE(IsCommonPassword("Laterne-am-Jahnplatz-7"));
+}
+
 TEST(PasswordPolicy, CountsCharactersNotBytes) {
   // 8 characters, 16 bytes.
   EXPECT_TRUE(CheckPasswordPolicy("password", "äöüßäöüX", "", "").ok());
