@@ -107,11 +107,16 @@ const json& Operation(const json& doc, const std::string& path, const std::strin
 }
 
 const json& BodySchema(const json& doc, const std::string& path, const std::string& method) {
-  return Schema(doc, RefName(Operation(doc, path, method)["requestBody"]["content"]["application/json"]["schema"]));
+  return Schema(doc,
+                RefName(Operation(doc, path,
+                                  method)["requestBody"]["content"]["application/json"]["schema"]));
 }
 
-const json& AnswerSchema(const json& doc, const std::string& path, const std::string& method, const char* status) {
-  return Schema(doc, RefName(Operation(doc, path, method)["responses"][status]["content"]["application/json"]["schema"]));
+const json& AnswerSchema(const json& doc, const std::string& path, const std::string& method,
+                         const char* status) {
+  return Schema(
+      doc, RefName(Operation(
+               doc, path, method)["responses"][status]["content"]["application/json"]["schema"]));
 }
 
 json Parameter(const json& op, const std::string& name) {
@@ -131,7 +136,8 @@ TEST(OpenApi, RequestBodiesListWhatTheServiceRequiresAndRefuseUnknownFields) {
   const json& reg = BodySchema(doc, "/v1/accounts", "post");
   EXPECT_EQ(reg["required"], json::array({"email", "password", "display_name"}));
   EXPECT_EQ(reg["additionalProperties"], false);
-  EXPECT_EQ(BodySchema(doc, "/v1/devices", "post")["required"], json::array({"platform", "push_token"}));
+  EXPECT_EQ(BodySchema(doc, "/v1/devices", "post")["required"],
+            json::array({"platform", "push_token"}));
   // Path variables are not part of a body.
   const json& comment = BodySchema(doc, "/v1/requests/{request_id}/comments", "post");
   EXPECT_FALSE(comment["properties"].contains("request_id"));
@@ -144,33 +150,35 @@ TEST(OpenApi, RequestBodiesListWhatTheServiceRequiresAndRefuseUnknownFields) {
 TEST(OpenApi, StringLimitsAreTheServicesLimits) {
   const json doc = Document();
   const json& reg = BodySchema(doc, "/v1/accounts", "post")["properties"];
-  EXPECT_EQ(reg["display_name"]["maxLength"], 80);       // ValidateDisplayName
-  EXPECT_EQ(reg["password"]["minLength"], 8);            // CheckPasswordPolicy
+  EXPECT_EQ(reg["display_name"]["maxLength"], 80);  // ValidateDisplayName
+  EXPECT_EQ(reg["password"]["minLength"], 8);       // CheckPasswordPolicy
   EXPECT_EQ(reg["password"]["maxLength"], 128);
-  EXPECT_EQ(reg["email"]["maxLength"], 254);             // NormalizeEmail
+  EXPECT_EQ(reg["email"]["maxLength"], 254);  // NormalizeEmail
   EXPECT_EQ(reg["email"]["format"], "email");
   EXPECT_EQ(reg["language"]["enum"], json::array({"de", "en"}));
   const json& create = BodySchema(doc, "/v1/requests", "post")["properties"];
-  EXPECT_EQ(create["description"]["maxLength"], 4000);   // DoCreateRequest
+  EXPECT_EQ(create["description"]["maxLength"], 4000);  // DoCreateRequest
   EXPECT_EQ(create["address"]["maxLength"], 250);
-  EXPECT_EQ(create["media_ids"]["maxItems"], 5);         // kMaxMediaPerRequest
+  EXPECT_EQ(create["media_ids"]["maxItems"], 5);                         // kMaxMediaPerRequest
   EXPECT_EQ(create["media_ids"]["items"]["pattern"], "^[0-9a-f]{64}$");  // IsMediaId
   EXPECT_EQ(create["lat"]["minimum"], -90);
   EXPECT_EQ(create["long"]["maximum"], 180);
-  EXPECT_EQ(create["media_url"]["maxLength"], 2048);     // CheckMediaUrl
-  const json& text = BodySchema(doc, "/v1/requests/{request_id}/comments", "post")["properties"]["text"];
-  EXPECT_EQ(text["minLength"], 1);                       // AddComment
+  EXPECT_EQ(create["media_url"]["maxLength"], 2048);  // CheckMediaUrl
+  const json& text =
+      BodySchema(doc, "/v1/requests/{request_id}/comments", "post")["properties"]["text"];
+  EXPECT_EQ(text["minLength"], 1);  // AddComment
   EXPECT_EQ(text["maxLength"], 2000);
   EXPECT_EQ(BodySchema(doc, "/v1/devices", "post")["properties"]["push_token"]["maxLength"], 4096);
   // Text without control characters: the pattern refuses them.
-  EXPECT_TRUE(std::regex_search(reg["display_name"]["pattern"].get<std::string>(), std::regex("u001F")));
+  EXPECT_TRUE(
+      std::regex_search(reg["display_name"]["pattern"].get<std::string>(), std::regex("u001F")));
 }
 
 TEST(OpenApi, ListRoutesDescribeTheirQueryParameters) {
   const json doc = Document();
   const json& list = Operation(doc, "/v1/requests", "get");
   const json page_size = Parameter(list, "page_size");
-  EXPECT_EQ(page_size["schema"]["minimum"], 1);           // PageSize: 1..100
+  EXPECT_EQ(page_size["schema"]["minimum"], 1);  // PageSize: 1..100
   EXPECT_EQ(page_size["schema"]["maximum"], 100);
   EXPECT_EQ(page_size["schema"]["type"], "integer");
   const json status = Parameter(list, "status");
@@ -182,19 +190,24 @@ TEST(OpenApi, ListRoutesDescribeTheirQueryParameters) {
   EXPECT_TRUE(Contains(Resolve(doc, status["schema"]["items"])["enum"], "IN_PROGRESS"));
   EXPECT_EQ(Parameter(list, "since")["schema"]["format"], "date-time");
   EXPECT_EQ(Parameter(list, "radius_m")["schema"]["maximum"], 20000);
-  EXPECT_EQ(Parameter(Operation(doc, "/v1/notifications", "get"), "page_size")["schema"]["maximum"], 100);
-  EXPECT_EQ(Parameter(Operation(doc, "/v1/requests:suggestDuplicates", "get"), "service_code")["required"], true);
+  EXPECT_EQ(Parameter(Operation(doc, "/v1/notifications", "get"), "page_size")["schema"]["maximum"],
+            100);
+  EXPECT_EQ(Parameter(Operation(doc, "/v1/requests:suggestDuplicates", "get"),
+                      "service_code")["required"],
+            true);
 }
 
 TEST(OpenApi, AnswersRequireWhatTheGatewayAlwaysWrites) {
   const json doc = Document();
   const json& account = AnswerSchema(doc, "/v1/me", "get", "200");
-  for (const char* field : {"account_id", "email", "email_verified", "roles", "created_at", "updated_at"}) {
+  for (const char* field :
+       {"account_id", "email", "email_verified", "roles", "created_at", "updated_at"}) {
     EXPECT_TRUE(Contains(account["required"], field)) << field;
   }
   EXPECT_FALSE(account.contains("additionalProperties"));
   const json& request = AnswerSchema(doc, "/v1/requests/{request_id}", "get", "200");
-  for (const char* field : {"request_id", "status", "media_urls", "requested_at", "updated_at", "expected_at"}) {
+  for (const char* field :
+       {"request_id", "status", "media_urls", "requested_at", "updated_at", "expected_at"}) {
     EXPECT_TRUE(Contains(request["required"], field)) << field;
   }
   // Only for the owner and staff.
@@ -202,7 +215,8 @@ TEST(OpenApi, AnswersRequireWhatTheGatewayAlwaysWrites) {
   EXPECT_TRUE(Contains(Resolve(doc, request["properties"]["status"])["enum"], "SUBMITTED"));
   // Answers carry the zero value when nothing else applies (a history's first step).
   EXPECT_TRUE(Contains(
-      Resolve(doc, Schema(doc, "cityhub_requests_v1_StatusChange")["properties"]["from_status"])["enum"],
+      Resolve(doc,
+              Schema(doc, "cityhub_requests_v1_StatusChange")["properties"]["from_status"])["enum"],
       "STATUS_UNSPECIFIED"));
 }
 
@@ -211,7 +225,8 @@ TEST(OpenApi, AMessageInBothDirectionsHasARequestSchemaOfItsOwn) {
   const json& put = Operation(doc, "/v1/me/notificationPreferences", "put");
   EXPECT_EQ(RefName(put["requestBody"]["content"]["application/json"]["schema"]),
             "cityhub_notifications_v1_NotificationPreferencesInput");
-  EXPECT_FALSE(Schema(doc, "cityhub_notifications_v1_NotificationPreferencesInput").contains("required"));
+  EXPECT_FALSE(
+      Schema(doc, "cityhub_notifications_v1_NotificationPreferencesInput").contains("required"));
   const json& answer = AnswerSchema(doc, "/v1/me/notificationPreferences", "put", "200");
   EXPECT_EQ(answer["required"], json::array({"inbox", "push", "email", "push_quiet_hours"}));
 }
@@ -219,7 +234,8 @@ TEST(OpenApi, AMessageInBothDirectionsHasARequestSchemaOfItsOwn) {
 TEST(OpenApi, WellKnownTypesFollowProtobufsJsonMapping) {
   const json doc = Document();
   const json& account = AnswerSchema(doc, "/v1/me", "get", "200");
-  EXPECT_EQ(account["properties"]["created_at"], json({{"type", "string"}, {"format", "date-time"}}));
+  EXPECT_EQ(account["properties"]["created_at"],
+            json({{"type", "string"}, {"format", "date-time"}}));
   const json& pair = AnswerSchema(doc, "/v1/sessions", "post", "200");
   EXPECT_EQ(pair["properties"]["expires_in"]["type"], "string");
   EXPECT_EQ(pair["properties"]["expires_in"]["format"], "int64");
@@ -232,17 +248,20 @@ TEST(OpenApi, MediaRoutesNameTheirRealContentTypes) {
   const json doc = Document();
   const std::set<std::string> images = {"image/jpeg", "image/png", "image/webp"};
   std::set<std::string> served, accepted;
-  for (const auto& [type, unused] : Operation(doc, "/v1/media/{media_id}", "get")["responses"]["200"]["content"].items()) {
+  for (const auto& [type, unused] :
+       Operation(doc, "/v1/media/{media_id}", "get")["responses"]["200"]["content"].items()) {
     served.insert(type);
   }
-  for (const auto& [type, content] : Operation(doc, "/v1/media", "post")["requestBody"]["content"].items()) {
+  for (const auto& [type, content] :
+       Operation(doc, "/v1/media", "post")["requestBody"]["content"].items()) {
     accepted.insert(type);
     EXPECT_EQ(content["schema"]["format"], "binary");
   }
   EXPECT_EQ(served, images);
   EXPECT_EQ(accepted, images);
-  EXPECT_EQ(Parameter(Operation(doc, "/v1/media/{media_id}", "get"), "media_id")["schema"]["pattern"],
-            "^[0-9a-f]{64}$");
+  EXPECT_EQ(
+      Parameter(Operation(doc, "/v1/media/{media_id}", "get"), "media_id")["schema"]["pattern"],
+      "^[0-9a-f]{64}$");
 }
 
 TEST(OpenApi, EveryOperationDocumentsItsErrorsWithTheOneErrorBody) {
@@ -263,13 +282,15 @@ TEST(OpenApi, EveryOperationDocumentsItsErrorsWithTheOneErrorBody) {
       for (const auto& [status, response] : responses.items()) {
         if (status[0] != '4' && status[0] != '5') continue;
         const json& shared = doc["components"]["responses"][RefName(response)];
-        EXPECT_EQ(RefName(shared["content"]["application/json"]["schema"]), "Error") << path << " " << status;
+        EXPECT_EQ(RefName(shared["content"]["application/json"]["schema"]), "Error")
+            << path << " " << status;
       }
     }
   }
   EXPECT_EQ(Schema(doc, "Error")["required"], json::array({"code", "message", "details"}));
   EXPECT_TRUE(doc["components"]["responses"]["TooManyRequests"]["headers"].contains("Retry-After"));
-  EXPECT_TRUE(Operation(doc, "/v1/accounts/{account_id}:setRoles", "post")["responses"].contains("403"));
+  EXPECT_TRUE(
+      Operation(doc, "/v1/accounts/{account_id}:setRoles", "post")["responses"].contains("403"));
   EXPECT_TRUE(Operation(doc, "/v1/accounts", "post")["responses"].contains("409"));
   EXPECT_TRUE(Operation(doc, "/v1/accounts:verifyEmail", "post")["responses"].contains("404"));
   EXPECT_TRUE(Operation(doc, "/v1/requests", "post")["responses"].contains("403"));
@@ -280,11 +301,13 @@ TEST(OpenApi, SecurityFollowsTheAccessPolicyAndCreatesTakeAnIdempotencyKey) {
   const json doc = Document();
   const json bearer = {{"bearerAuth", json::array()}};
   EXPECT_EQ(Operation(doc, "/v1/me", "get")["security"], json::array({bearer}));
-  EXPECT_EQ(Operation(doc, "/v1/services", "get")["security"], json::array({json::object(), bearer}));
+  EXPECT_EQ(Operation(doc, "/v1/services", "get")["security"],
+            json::array({json::object(), bearer}));
   const json key = Parameter(Operation(doc, "/v1/requests", "post"), "Idempotency-Key");
   EXPECT_EQ(key["in"], "header");
   EXPECT_EQ(key["schema"]["maxLength"], 128);
-  EXPECT_EQ(Parameter(Operation(doc, "/v1/requests/{request_id}", "get"), "request_id")["schema"]["pattern"],
+  EXPECT_EQ(Parameter(Operation(doc, "/v1/requests/{request_id}", "get"),
+                      "request_id")["schema"]["pattern"],
             "^[0-7][0-9A-HJKMNP-TV-Z]{25}$");
 }
 
