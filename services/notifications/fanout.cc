@@ -273,7 +273,7 @@ absl::Status FanOut::AccountMail(const ev::Event& event, const std::string& acco
   }
   const std::string link = StrCat(settings_.app_url, reset ? "/reset-password?token=" : "/verify-email?token=", token);
   const Mail mail = reset ? PasswordResetMail(contact->display_name, link, contact->language)
-                          : VerificationMail(contact->display_name, link, contact->language);
+                          : VerificationMail(link, contact->language);
   EventEffects effects;
   ScheduledJob job;
   job.job.set_id(StrCat(event.event_id(), "-m"));

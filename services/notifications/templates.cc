@@ -113,21 +113,21 @@ Text NewRequestText(const cityhub::events::v1::RequestCreated& e, std::string_vi
   return t;
 }
 
-Mail VerificationMail(std::string_view display_name, std::string_view link, std::string_view language) {
+// Without the display name: whoever registers chooses it, and with it could put words of their own
+// into a mail the city sends to any address.
+Mail VerificationMail(std::string_view link, std::string_view language) {
   Mail m;
   if (En(language)) {
     m.subject = "Please confirm your e-mail address";
-    m.text = StrCat("Hello ", display_name, ",\n\nplease confirm your e-mail address for the city's reporting service:\n\n",
+    m.text = StrCat("Hello,\n\nplease confirm your e-mail address for the city's reporting service:\n\n",
                     link, "\n\nThe link works once and for one hour. If you did not sign up, ignore this mail.\n");
-    m.html = Html(m.subject, StrCat("<p>Hello ", EscapeHtml(display_name),
-                                    ",</p><p>please confirm your e-mail address for the city's reporting service:</p><p><a href=\"",
+    m.html = Html(m.subject, StrCat("<p>Hello,</p><p>please confirm your e-mail address for the city's reporting service:</p><p><a href=\"",
                                     EscapeHtml(link), "\">Confirm my address</a></p><p>The link works once and for one hour. If you did not sign up, ignore this mail.</p>"));
   } else {
     m.subject = "Bitte bestätigen Sie Ihre E-Mail-Adresse";
-    m.text = StrCat("Hallo ", display_name, ",\n\nbitte bestätigen Sie Ihre E-Mail-Adresse für den Mängelmelder der Stadt:\n\n",
+    m.text = StrCat("Guten Tag,\n\nbitte bestätigen Sie Ihre E-Mail-Adresse für den Mängelmelder der Stadt:\n\n",
                     link, "\n\nDer Link gilt einmal und eine Stunde lang. Wenn Sie sich nicht angemeldet haben, ignorieren Sie diese Nachricht.\n");
-    m.html = Html(m.subject, StrCat("<p>Hallo ", EscapeHtml(display_name),
-                                    ",</p><p>bitte bestätigen Sie Ihre E-Mail-Adresse für den Mängelmelder der Stadt:</p><p><a href=\"",
+    m.html = Html(m.subject, StrCat("<p>Guten Tag,</p><p>bitte bestätigen Sie Ihre E-Mail-Adresse für den Mängelmelder der Stadt:</p><p><a href=\"",
                                     EscapeHtml(link), "\">Adresse bestätigen</a></p><p>Der Link gilt einmal und eine Stunde lang. Wenn Sie sich nicht angemeldet haben, ignorieren Sie diese Nachricht.</p>"));
   }
   return m;
