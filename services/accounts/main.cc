@@ -134,7 +134,8 @@ int Run() {
     return 1;
   }
   // The first admin is created once Redis answers; the service serves meanwhile. A setting
-  // that cannot work (a bad password, an address that belongs to someone else) stops it.
+  // that cannot work (a bad address or password) stops it; an address someone registered is
+  // logged as an error and the service keeps serving.
   absl::Status bootstrap_error;
   std::jthread bootstrap;
   if (!config.admin_email.empty()) {
@@ -142,8 +143,13 @@ int Run() {
       for (int attempt = 0; !stop.stop_requested(); ++attempt) {
         const absl::Status status = service.EnsureAdmin(config.admin_email, config.admin_password);
         if (status.ok()) return;
-        if (status.code() == absl::StatusCode::kInvalidArgument ||
-            status.code() == absl::StatusCode::kFailedPrecondition) {
+        if (status.code() == absl::StatusCode::kFailedPrecondition) {
+          // Someone registered the address: nobody is promoted, and the residents keep their
+          // service. An admin has to configure another address (or grant the role).
+          infra::log::Error("bootstrap_admin_refused", {{"error", status.message()}});
+          return;
+        }
+        if (status.code() == absl::StatusCode::kInvalidArgument) {  // a setting that cannot work
           bootstrap_error = status;
           server.Stop();
           return;

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <sstream>
+#include <thread>
 
 #include "infra/ids.h"
 #include "tests/harness/api.h"
@@ -64,6 +65,22 @@ class GatewayTest : public ::testing::Test {
 Stack* GatewayTest::stack_ = nullptr;
 Api* GatewayTest::api_ = nullptr;
 std::string GatewayTest::admin_, GatewayTest::resident_, GatewayTest::resident_id_, GatewayTest::operator_;
+
+// #18 item 12: once a resident holds the bootstrap admin's address, accounts must not stop at
+// every start (an outage for everyone); it logs the refusal and serves.
+TEST_F(GatewayTest, ABootstrapAddressTakenByAResidentDoesNotStopAccounts) {
+  stack_->StartReplica("accounts", "accounts-taken", {{"CITYHUB_BOOTSTRAP_ADMIN_EMAIL", "resident@example.de"}});
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (stack_->Log("accounts-taken").find("bootstrap_admin_refused") == std::string::npos &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(50ms);  // polling the log, not waiting for time to pass
+  }
+  EXPECT_THAT(stack_->Log("accounts-taken"), HasSubstr("bootstrap_admin_refused"));
+  EXPECT_TRUE(stack_->process("accounts-taken").running());
+  // Nobody was promoted.
+  EXPECT_EQ(api_->Call("GET", "/v1/apiKeys", nullptr, resident_).status, 403);
+  stack_->Stop("accounts-taken");
+}
 
 TEST_F(GatewayTest, MapsPathsBodiesAndQueriesOntoTheContracts) {
   const auto created = api_->Call("POST", "/v1/requests", Pothole(), resident_);
