@@ -1,3 +1,5 @@
+import { raceAbort } from "./transport.js";
+
 // text/event-stream, parsed incrementally as the HTML standard describes it: lines end in CRLF,
 // LF or CR; `:` starts a comment (the gateway's heartbeats); `data` lines join with "\n"; an
 // empty line dispatches the event.
@@ -109,10 +111,13 @@ export class SseParser {
 
 /**
  * The events of a response body, read as they arrive. When `idleMs` passes without a byte
- * (heartbeats included), `onIdle` is called (the caller aborts the connection).
+ * (heartbeats included), `onIdle` is called (the caller aborts `signal`). Once `signal` aborts
+ * the reading stops with its reason, whether or not the body's own read settles (some fetch
+ * implementations leave a pending read hanging after an abort).
  */
 export async function* readEvents(
   body: ReadableStream<Uint8Array>,
+  signal: AbortSignal,
   idleMs: number,
   onIdle: () => void,
 ): AsyncGenerator<SseEvent> {
@@ -124,7 +129,7 @@ export async function* readEvents(
       const timer = idleMs > 0 ? setTimeout(onIdle, idleMs) : undefined;
       let chunk: ReadableStreamReadResult<Uint8Array>;
       try {
-        chunk = await reader.read();
+        chunk = await raceAbort(reader.read(), signal);
       } finally {
         if (timer !== undefined) clearTimeout(timer);
       }

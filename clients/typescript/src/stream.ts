@@ -3,6 +3,7 @@
 import { CityhubError, cancelledError, networkError } from "./errors.js";
 import type { Core } from "./core.js";
 import { RecentIds, readEvents } from "./sse.js";
+import { raceAbort } from "./transport.js";
 
 export interface StreamOptions {
   /** Resume after this notification id (the last one the app has shown). */
@@ -44,12 +45,25 @@ export async function* notificationStream<T extends WithId>(
     let waitMs: number | undefined;
     const openedAt = core.opts.now();
     try {
-      const res = await open(deps, path, lastId, conn.signal);
+      // A connection that gives no answer within the idle time is replaced too.
+      const answerTimer =
+        deps.idleTimeoutMs > 0
+          ? setTimeout(() => conn.abort(), deps.idleTimeoutMs)
+          : undefined;
+      let res: Response;
+      try {
+        res = await open(deps, path, lastId, conn.signal);
+      } finally {
+        clearTimeout(answerTimer);
+      }
       if (res.body === null)
         throw networkError(new Error("event stream without a body"));
       opts.onOpen?.();
-      for await (const ev of readEvents(res.body, deps.idleTimeoutMs, () =>
-        conn.abort(),
+      for await (const ev of readEvents(
+        res.body,
+        conn.signal,
+        deps.idleTimeoutMs,
+        () => conn.abort(),
       )) {
         if (ev.retry !== undefined) serverRetryMs = ev.retry;
         if (ev.event === "error") break; // the stream ends (deadline, backend trouble): resume
@@ -112,11 +126,10 @@ async function open(
     if (lastId !== "") headers["Last-Event-ID"] = lastId;
     let res: Response;
     try {
-      res = await deps.fetch(core.url(path), {
-        method: "GET",
-        headers,
+      res = await raceAbort(
+        deps.fetch(core.url(path), { method: "GET", headers, signal }),
         signal,
-      });
+      );
     } catch (e) {
       if (signal.aborted) throw cancelledError(signal.reason);
       throw networkError(e);

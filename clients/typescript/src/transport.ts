@@ -25,13 +25,43 @@ export function fetchTransport(f: typeof fetch): Transport {
     const init: RequestInit = { method: req.method, headers: req.headers };
     if (req.body !== undefined) init.body = toBodyInit(req.body);
     if (req.signal !== undefined) init.signal = req.signal;
-    const res = await f(req.url, init);
+    const res = await raceAbort(f(req.url, init), req.signal);
     return {
       status: res.status,
       header: (name) => res.headers.get(name),
-      text: () => res.text(),
+      text: () => raceAbort(res.text(), req.signal),
     };
   };
+}
+
+/**
+ * `p`, or the signal's reason once it aborts, whichever comes first (some fetch implementations
+ * leave a pending promise hanging after an abort). Leaves no listener behind.
+ */
+export function raceAbort<T>(
+  p: Promise<T>,
+  signal: AbortSignal | undefined,
+): Promise<T> {
+  if (signal === undefined) return p;
+  const reason = () => signal.reason ?? new Error("aborted");
+  if (signal.aborted) {
+    p.catch(() => undefined);
+    return Promise.reject(reason());
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(reason());
+    signal.addEventListener("abort", onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(e);
+      },
+    );
+  });
 }
 
 export function toBodyInit(body: RequestBody): BodyInit {

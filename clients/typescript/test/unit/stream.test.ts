@@ -228,7 +228,7 @@ describe("notifications.stream", { timeout: 10_000 }, () => {
       baseUrl: server.url,
       tokenStore: signedIn(),
       sleep: recordingSleep().sleep,
-      streamIdleTimeoutMs: 50,
+      streamIdleTimeoutMs: 300,
     });
     for await (const n of client.notifications.stream()) {
       assert.equal(n.notification_id, "n1");
