@@ -1212,6 +1212,8 @@ export interface components {
         cityhub_accounts_v1_VerifyEmailResponse: {
             account_id: string;
         };
+        /** @enum {string} */
+        cityhub_notifications_v1_Channel: "CHANNEL_UNSPECIFIED" | "CHANNEL_INBOX" | "CHANNEL_PUSH" | "CHANNEL_EMAIL";
         cityhub_notifications_v1_ChannelPreferences: {
             department_requests: boolean;
             followed_requests: boolean;
@@ -1232,14 +1234,14 @@ export interface components {
         cityhub_notifications_v1_Delivery: {
             /** Format: int32 */
             attempts: number;
-            /** @enum {string} */
-            channel: "CHANNEL_UNSPECIFIED" | "CHANNEL_INBOX" | "CHANNEL_PUSH" | "CHANNEL_EMAIL";
+            channel: components["schemas"]["cityhub_notifications_v1_Channel"];
             reason: string;
-            /** @enum {string} */
-            state: "DELIVERY_STATE_UNSPECIFIED" | "DELIVERY_STATE_PENDING" | "DELIVERY_STATE_SENT" | "DELIVERY_STATE_FAILED" | "DELIVERY_STATE_DEFERRED" | "DELIVERY_STATE_SKIPPED";
+            state: components["schemas"]["cityhub_notifications_v1_DeliveryState"];
             /** Format: date-time */
             updated_at?: string;
         };
+        /** @enum {string} */
+        cityhub_notifications_v1_DeliveryState: "DELIVERY_STATE_UNSPECIFIED" | "DELIVERY_STATE_PENDING" | "DELIVERY_STATE_SENT" | "DELIVERY_STATE_FAILED" | "DELIVERY_STATE_DEFERRED" | "DELIVERY_STATE_SKIPPED";
         cityhub_notifications_v1_Device: {
             /** Format: date-time */
             created_at: string;
@@ -1247,6 +1249,8 @@ export interface components {
             platform: string;
             push_token_hint: string;
         };
+        /** @enum {string} */
+        cityhub_notifications_v1_Kind: "KIND_UNSPECIFIED" | "KIND_OWN_REQUEST_STATUS" | "KIND_OWN_REQUEST_COMMENT" | "KIND_FOLLOWED_REQUEST_STATUS" | "KIND_FOLLOWED_REQUEST_COMMENT" | "KIND_DEPARTMENT_NEW_REQUEST";
         cityhub_notifications_v1_ListDevicesResponse: {
             devices: components["schemas"]["cityhub_notifications_v1_Device"][];
         };
@@ -1264,8 +1268,7 @@ export interface components {
             /** Format: date-time */
             created_at: string;
             deliveries: components["schemas"]["cityhub_notifications_v1_Delivery"][];
-            /** @enum {string} */
-            kind: "KIND_UNSPECIFIED" | "KIND_OWN_REQUEST_STATUS" | "KIND_OWN_REQUEST_COMMENT" | "KIND_FOLLOWED_REQUEST_STATUS" | "KIND_FOLLOWED_REQUEST_COMMENT" | "KIND_DEPARTMENT_NEW_REQUEST";
+            kind: components["schemas"]["cityhub_notifications_v1_Kind"];
             notification_id: string;
             read: boolean;
             request_id: string;
@@ -1518,31 +1521,31 @@ export interface components {
             service_code: string;
             service_name: string;
             service_notice: string;
-            /** @enum {string} */
-            status: "STATUS_UNSPECIFIED" | "SUBMITTED" | "ACKNOWLEDGED" | "IN_PROGRESS" | "RESOLVED" | "REJECTED" | "DUPLICATE" | "CLOSED";
+            status: components["schemas"]["cityhub_requests_v1_Status"];
             status_notes: string;
             /** Format: date-time */
             updated_at: string;
             zipcode: string;
         };
+        /** @enum {string} */
+        cityhub_requests_v1_Status: "STATUS_UNSPECIFIED" | "SUBMITTED" | "ACKNOWLEDGED" | "IN_PROGRESS" | "RESOLVED" | "REJECTED" | "DUPLICATE" | "CLOSED";
         cityhub_requests_v1_StatusChange: {
             actor_account_id: string;
             /** Format: date-time */
             at?: string;
             duplicate_of: string;
-            /** @enum {string} */
-            from_status: "STATUS_UNSPECIFIED" | "SUBMITTED" | "ACKNOWLEDGED" | "IN_PROGRESS" | "RESOLVED" | "REJECTED" | "DUPLICATE" | "CLOSED";
+            from_status: components["schemas"]["cityhub_requests_v1_Status"];
             internal_note: string;
             public_note: string;
-            /** @enum {string} */
-            to_status: "STATUS_UNSPECIFIED" | "SUBMITTED" | "ACKNOWLEDGED" | "IN_PROGRESS" | "RESOLVED" | "REJECTED" | "DUPLICATE" | "CLOSED";
+            to_status: components["schemas"]["cityhub_requests_v1_Status"];
         };
+        /** @enum {string} */
+        cityhub_requests_v1_StatusInput: "SUBMITTED" | "ACKNOWLEDGED" | "IN_PROGRESS" | "RESOLVED" | "REJECTED" | "DUPLICATE" | "CLOSED";
         cityhub_requests_v1_TransitionRequestRequest: {
             duplicate_of?: string;
             internal_note?: string;
             public_note?: string;
-            /** @enum {string} */
-            status?: "SUBMITTED" | "ACKNOWLEDGED" | "IN_PROGRESS" | "RESOLVED" | "REJECTED" | "DUPLICATE" | "CLOSED";
+            status?: components["schemas"]["cityhub_requests_v1_StatusInput"];
         };
         cityhub_requests_v1_UnfollowRequestRequest: Record<string, never>;
         cityhub_requests_v1_UserDataExport: {
@@ -3186,7 +3189,7 @@ export interface operations {
         parameters: {
             query?: {
                 service_code?: string[];
-                status?: ("SUBMITTED" | "ACKNOWLEDGED" | "IN_PROGRESS" | "RESOLVED" | "REJECTED" | "DUPLICATE" | "CLOSED")[];
+                status?: components["schemas"]["cityhub_requests_v1_StatusInput"][];
                 /** @description with long and radius_m */
                 lat?: number;
                 /** @description with lat and radius_m */
