@@ -161,7 +161,7 @@ TEST(OpenApi, StringLimitsAreTheServicesLimits) {
   EXPECT_EQ(create["address"]["maxLength"], 250);
   EXPECT_EQ(create["media_ids"]["maxItems"], 5);                         // kMaxMediaPerRequest
   EXPECT_EQ(create["media_ids"]["items"]["pattern"], "^[0-9a-f]{64}$");  // IsMediaId
-  EXPECT_EQ(create["lat"]["minimum"], -90);
+  EXPECT_EQ(create["lat"]["minimum"], -85.05112878);  // CheckCoordinates: what Redis GEO takes
   EXPECT_EQ(create["long"]["maximum"], 180);
   EXPECT_EQ(create["media_url"]["maxLength"], 2048);  // CheckMediaUrl
   const json& text =

@@ -34,8 +34,10 @@ absl::StatusOr<Bounds> ParseBounds(const std::string& text) {
 
 absl::Status CheckCoordinates(double lat, double lon, const std::string& lat_field,
                               const std::string& long_field) {
-  if (!std::isfinite(lat) || lat < -90 || lat > 90) {
-    return infra::InvalidField(lat_field, "must be a number from -90 to 90");
+  // Redis GEO (Web Mercator) takes latitudes up to ±85.05112878; beyond them it errs, which was
+  // a 500 for a near-me query at the pole. No city lies there.
+  if (!std::isfinite(lat) || lat < -kMaxGeoLatitude || lat > kMaxGeoLatitude) {
+    return infra::InvalidField(lat_field, "must be a number from -85.05112878 to 85.05112878");
   }
   if (!std::isfinite(lon) || lon < -180 || lon > 180) {
     return infra::InvalidField(long_field, "must be a number from -180 to 180");

@@ -26,8 +26,11 @@ struct Bounds {
 // "min_lat,min_long,max_lat,max_long".
 absl::StatusOr<Bounds> ParseBounds(const std::string& text);
 
+// The latitudes Redis GEO can index (Web Mercator's limit).
+inline constexpr double kMaxGeoLatitude = 85.05112878;
+
 // INVALID_ARGUMENT naming `lat_field`/`long_field` for NaN, infinities or values outside the
-// globe.
+// globe as Redis GEO maps it (|lat| ≤ kMaxGeoLatitude).
 absl::Status CheckCoordinates(double lat, double lon, const std::string& lat_field,
                               const std::string& long_field);
 
