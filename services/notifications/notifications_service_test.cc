@@ -78,7 +78,10 @@ class NotificationsTest : public cityhub::testing::RedisTest {
     delivery_ = std::make_unique<Delivery>(client(), *store_, d, clock_, metrics_);
     authorizer_ = std::make_unique<infra::auth::Authorizer>(nv1::NotificationsService::service_full_name(),
                                                             *verifier_, kInternal);
-    service_ = std::make_unique<NotificationsService>(NotificationsDeps{*store_, *live_, *authorizer_, clock_});
+    service_ = std::make_unique<NotificationsService>(
+        NotificationsDeps{*store_, *live_, *authorizer_, clock_},
+        std::make_unique<infra::BoundedExecutor>(infra::ExecutorOptions{"notifications", 8, 256},
+                                                 metrics_));
     server_ = std::make_unique<infra::GrpcServer>(options, metrics_);
     server_->AddService(service_.get());
     ASSERT_TRUE(server_->Start().ok());
