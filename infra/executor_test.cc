@@ -65,7 +65,7 @@ TEST(BoundedExecutorTest, FullQueueRefusesAPostAndCountsIt) {
 
 TEST(BoundedExecutorTest, StopRunsEveryQueuedTaskBeforeReturning) {
   MetricsRegistry metrics;
-  BoundedExecutor executor({"test", 1, 16}, metrics);
+  BoundedExecutor executor({"test", 1, 10000}, metrics);
   std::latch release(1);
   std::atomic<bool> holding{false};
   ASSERT_TRUE(executor.TryPost([&] {
@@ -78,6 +78,7 @@ TEST(BoundedExecutorTest, StopRunsEveryQueuedTaskBeforeReturning) {
   std::thread stopper([&] { executor.Stop(); });
   // Once posts are refused, Stop is waiting for the held task; the ten behind it still run.
   EXPECT_TRUE(Eventually([&] { return !executor.TryPost([] {}); }));
+  EXPECT_EQ(ran.load(), 0);
   release.count_down();
   stopper.join();
   EXPECT_EQ(ran.load(), 10);
