@@ -4,6 +4,8 @@
 // RESOURCE_EXHAUSTED at once.
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -119,6 +121,81 @@ TEST_F(RequestsConcurrencyTest, GetRequestAndHealthAnswerPromptlyWhileCreatesAre
 
   for (auto& t : creators) t.join();
   for (const auto& s : created) EXPECT_TRUE(s.ok()) << s.error_message();
+}
+
+// Key rotation: a token signed with a key the service does not know yet makes it fetch the
+// keys, an outbound call that can take long (here: until the test lets it return).
+class KeyRefreshTest : public RequestsConcurrencyTest {
+ protected:
+  void SetUp() override {
+    refresh_keys_ = [this] {
+      std::unique_lock lock(mu_);
+      ++refreshing_;
+      cv_.notify_all();
+      cv_.wait_for(lock, 5s, [this] { return released_; });
+      return false;
+    };
+    RequestsConcurrencyTest::SetUp();
+  }
+  void TearDown() override {
+    Release();
+    RequestsConcurrencyTest::TearDown();
+  }
+  void Release() {
+    std::lock_guard lock(mu_);
+    released_ = true;
+    cv_.notify_all();
+  }
+  int Refreshing() {
+    std::lock_guard lock(mu_);
+    return refreshing_;
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int refreshing_ = 0;
+  bool released_ = false;
+};
+
+TEST_F(KeyRefreshTest, CallsWaitingForNewKeysHoldNoCallbackThread) {
+  const v1::ServiceRequest filed = File(kAnna, NewRequest("graffiti"));
+  v1::GetRequestRequest get;
+  get.set_request_id(filed.request_id());
+  v1::ServiceRequest got;
+  ASSERT_TRUE(stub_->GetRequest(Ctx(kAnna).get(), get, &got).ok());  // warms the catalogue
+
+  infra::auth::TokenSigner rotated(infra::auth::Ed25519Key::Generate(),
+                                   infra::auth::TokenSettings{}, *clock_);
+  infra::auth::AccessClaims claims;
+  claims.subject = kAnna.account_id;
+  claims.roles = kAnna.roles;
+  claims.email_verified = true;
+  const std::string unknown_key_token = rotated.Sign(claims);
+  constexpr int kWaiting = 3;
+  std::vector<grpc::Status> waited(kWaiting);
+  std::vector<std::thread> callers;
+  for (int i = 0; i < kWaiting; ++i) {
+    callers.emplace_back([&, i] {
+      grpc::ClientContext ctx;
+      ctx.set_deadline(std::chrono::system_clock::now() + 10s);
+      ctx.AddMetadata("authorization", "Bearer " + unknown_key_token);
+      v1::ServiceRequest out;
+      waited[i] = stub_->GetRequest(&ctx, get, &out);
+    });
+  }
+  ASSERT_TRUE(cityhub::testing::WaitFor([&] { return Refreshing() >= 1; }, 5s));
+  EXPECT_TRUE(cityhub::testing::WaitFor([&] { return Refreshing() >= kWaiting; }, 300ms));
+
+  auto [status, took] = Timed([&] { return stub_->GetRequest(Ctx(kAnna).get(), get, &got); });
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  EXPECT_LT(took, kPrompt);
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(cityhub::testing::HealthStatus(Address()), "SERVING");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, kPrompt);
+
+  Release();
+  for (auto& t : callers) t.join();
+  for (const auto& s : waited) EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED);
 }
 
 class FullExecutorTest : public RequestsConcurrencyTest {

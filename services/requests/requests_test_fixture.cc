@@ -23,7 +23,7 @@ void RequestsServiceTest::SetUp() {
   keys.push_back(infra::auth::Ed25519Key::FromPublicBytes(signer_->key().public_bytes()).value());
   verifier_->SetKeys(std::move(keys));
   authorizer_ = std::make_unique<infra::auth::Authorizer>(v1::RequestsService::service_full_name(),
-                                                          *verifier_, kInternal);
+                                                          *verifier_, kInternal, refresh_keys_);
   async_ = std::make_unique<infra::redis::AsyncClient>(redis().ClientOptions(), 2);
   requests_ = std::make_unique<RequestStore>(client(), async_.get());
   catalogue_store_ = std::make_unique<CatalogueStore>(client());

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -59,6 +60,8 @@ class RequestsServiceTest : public cityhub::testing::RedisTest {
   infra::ExecutorOptions executor_options_{"requests", 8, 256};
   // 0: every read of the catalogue goes to Redis, so tests see changes at once.
   std::chrono::milliseconds catalogue_ttl_{0};
+  // What the authorizer calls for tokens of unknown keys (none: no key rotation).
+  std::function<bool()> refresh_keys_;
   std::unique_ptr<infra::ManualClock> clock_;
   std::unique_ptr<infra::auth::TokenSigner> signer_;
   std::unique_ptr<infra::auth::TokenVerifier> verifier_;
