@@ -53,6 +53,11 @@ CommonConfig LoadCommonConfig(EnvReader& env, const ServiceDefaults& defaults) {
                                               milliseconds(1), milliseconds(60'000));
   config.redis.pool_wait_timeout = config.redis.command_timeout;
 
+  config.executor.name = std::string(defaults.name);
+  config.executor.workers = static_cast<int>(env.Int("CITYHUB_EXECUTOR_WORKERS", 16, 1, 1024));
+  config.executor.queue_limit =
+      static_cast<int>(env.Int("CITYHUB_EXECUTOR_QUEUE_LIMIT", 512, 1, 1'000'000));
+
   const std::string level = env.OneOf("CITYHUB_LOG_LEVEL", "info", {"debug", "info", "warn", "error"});
   config.log_level = log::ParseLevel(level).value_or(log::Level::kInfo);
   return config;

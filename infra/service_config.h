@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "infra/config.h"
+#include "infra/executor.h"
 #include "infra/grpc/server.h"
 #include "infra/log.h"
 #include "infra/redis/client.h"
@@ -21,6 +22,8 @@ struct CommonConfig {
   ServerOptions server;
   redis::Options redis;
   log::Level log_level = log::Level::kInfo;
+  // The bounded executor that runs the service's blocking handlers (named after the service).
+  ExecutorOptions executor;
 };
 
 // Reads, for service NAME (upper-cased in variable names):
@@ -30,6 +33,7 @@ struct CommonConfig {
 //   CITYHUB_<NAME>_REDIS_URL       falls back to CITYHUB_REDIS_URL, then redis://127.0.0.1:6379
 //   CITYHUB_REDIS_PASSWORD_FILE    file with the Redis password (ACL user in the URL)
 //   CITYHUB_REDIS_POOL_SIZE, CITYHUB_REDIS_TIMEOUT, CITYHUB_REDIS_CONNECT_TIMEOUT
+//   CITYHUB_EXECUTOR_WORKERS, CITYHUB_EXECUTOR_QUEUE_LIMIT
 //   CITYHUB_DRAIN_DELAY, CITYHUB_SHUTDOWN_GRACE, CITYHUB_LOG_LEVEL
 CommonConfig LoadCommonConfig(EnvReader& env, const ServiceDefaults& defaults);
 

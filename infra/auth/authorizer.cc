@@ -60,6 +60,13 @@ Access Authorizer::AccessOf(std::string_view method) const {
   return it == access_.end() ? cityhub::api::ACCESS_UNSPECIFIED : it->second;
 }
 
+bool Authorizer::MayBlock(const grpc::ServerContextBase& ctx) const {
+  if (!refresh_keys_) return false;
+  const std::string authorization = IncomingMetadata(ctx, kAuthorizationKey);
+  const std::string_view token = BearerToken(authorization);
+  return !token.empty() && !verifier_.HasKey(TokenVerifier::PeekKid(token));
+}
+
 absl::StatusOr<AccessClaims> Authorizer::VerifyBearer(std::string_view header) const {
   const std::string_view token = BearerToken(header);
   if (token.empty()) return absl::UnauthenticatedError("malformed authorization header");

@@ -59,6 +59,11 @@ class Authorizer final {
 
   cityhub::api::Access AccessOf(std::string_view method) const;
 
+  // Whether Authorize may block for this call: its bearer token names a key id the verifier
+  // does not know, so `refresh_keys` would be called first (an outbound call). A handler on a
+  // thread that must not block authorizes such a call on its executor instead.
+  bool MayBlock(const grpc::ServerContextBase& ctx) const;
+
  private:
   absl::StatusOr<AccessClaims> VerifyBearer(std::string_view header) const;
 

@@ -8,6 +8,7 @@
 
 #include "infra/events/events.h"
 #include "infra/grpc/context.h"
+#include "infra/grpc/unary.h"
 #include "infra/ids.h"
 #include "infra/log.h"
 #include "infra/status.h"
@@ -19,6 +20,7 @@ namespace cityhub::accounts {
 namespace {
 
 namespace v1 = cityhub::accounts::v1;
+using infra::Done;
 using infra::InvalidField;
 using infra::StrCat;
 using infra::auth::Caller;
@@ -127,14 +129,6 @@ void Release(ThrottleStore& throttle, const ThrottleReservation& attempt) {
 
 AccountsService::AccountsService(AccountsDeps deps, AccountsSettings settings)
     : deps_(deps), settings_(std::move(settings)) {}
-
-grpc::Status AccountsService::Done(grpc::ServerContext* ctx, const absl::Status& status) const {
-  if (status.code() == absl::StatusCode::kInternal || status.code() == absl::StatusCode::kUnknown) {
-    infra::log::Error("internal_error", {{"request_id", infra::RequestId(*ctx)},
-                                         {"error", status.message()}});
-  }
-  return infra::ToGrpcStatus(status);
-}
 
 absl::StatusOr<Caller> AccountsService::Authorize(grpc::ServerContext* ctx,
                                                   std::string_view method) {

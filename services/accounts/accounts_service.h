@@ -101,7 +101,6 @@ class AccountsService final : public cityhub::accounts::v1::AccountsService::Ser
   void Audit(std::string_view account_id, std::string_view kind, const infra::auth::Caller& caller,
              std::string_view detail = {});
   cityhub::events::v1::Event NewEvent(grpc::ServerContext* ctx) const;
-  grpc::Status Done(grpc::ServerContext* ctx, const absl::Status& status) const;
 
   AccountsDeps deps_;
   AccountsSettings settings_;

@@ -99,7 +99,9 @@ int Run() {
   FanOut fanout(store, contacts, clock, config.fanout);
   LiveHub live(store, config.common.redis, clock);
   Delivery delivery(redis, store, config.delivery, clock, metrics);
-  NotificationsService service(NotificationsDeps{store, live, authorizer, clock});
+  NotificationsService service(
+      NotificationsDeps{store, live, authorizer, clock},
+      std::make_unique<infra::BoundedExecutor>(config.common.executor, metrics));
 
   std::vector<std::unique_ptr<infra::events::Consumer>> consumers;
   for (auto [stream, client] : {std::pair<const char*, infra::redis::Client*>{"accounts:events", &accounts_redis},

@@ -14,6 +14,7 @@ namespace cityhub::notifications {
 
 namespace nv1 = cityhub::notifications::v1;
 using google::protobuf::util::TimeUtil;
+using infra::Done;
 using infra::InvalidField;
 using infra::StrCat;
 
@@ -99,14 +100,9 @@ absl::StatusOr<StoredPreferences> PreferencesFromApi(const nv1::NotificationPref
   return out;
 }
 
-NotificationsService::NotificationsService(NotificationsDeps deps) : deps_(deps) {}
-
-grpc::Status NotificationsService::Done(grpc::ServerContextBase* ctx, const absl::Status& status) const {
-  if (status.code() == absl::StatusCode::kInternal || status.code() == absl::StatusCode::kDataLoss) {
-    infra::log::Error("internal_error", {{"request_id", infra::RequestId(*ctx)}, {"error", status.message()}});
-  }
-  return infra::ToGrpcStatus(status);
-}
+NotificationsService::NotificationsService(NotificationsDeps deps,
+                                           std::unique_ptr<infra::BoundedExecutor> executor)
+    : deps_(deps), executor_(std::move(executor)) {}
 
 grpc::Status NotificationsService::DoListNotifications(grpc::ServerContextBase* ctx,
                                                        const nv1::ListNotificationsRequest* req,

@@ -1,8 +1,12 @@
 #pragma once
 
+#include <memory>
+
 #include "cityhub/notifications/v1/notifications.grpc.pb.h"
 #include "infra/auth/authorizer.h"
 #include "infra/clock.h"
+#include "infra/executor.h"
+#include "infra/grpc/unary.h"
 #include "services/notifications/fanout.h"
 #include "services/notifications/live.h"
 #include "services/notifications/notification_store.h"
@@ -16,44 +20,145 @@ struct NotificationsDeps {
   const infra::Clock& clock;
 };
 
-// The notifications gRPC service on the callback API: the live stream is a write reactor fed
-// by the LiveHub; the unary methods run inline with short Redis round trips.
+// The notifications gRPC service on the callback API (the concurrency model of
+// docs/design.md): the live stream is a write reactor fed by the LiveHub's workers; the unary
+// methods run on the service's bounded executor with short blocking Redis round trips, and a
+// full executor answers RESOURCE_EXHAUSTED.
 class NotificationsService final : public cityhub::notifications::v1::NotificationsService::CallbackService {
  public:
-  explicit NotificationsService(NotificationsDeps deps);
+  // `executor` runs the blocking handler bodies; it is stopped (draining its queue) when the
+  // service is destroyed, which must happen after the server has shut down.
+  NotificationsService(NotificationsDeps deps, std::unique_ptr<infra::BoundedExecutor> executor);
 
-#define CITYHUB_RPC(Name, Request, Response)                                                       \
-  grpc::ServerUnaryReactor* Name(grpc::CallbackServerContext* ctx,                                 \
-                                 const cityhub::notifications::v1::Request* request,               \
-                                 cityhub::notifications::v1::Response* response) override {       \
-    auto* reactor = ctx->DefaultReactor();                                                         \
-    reactor->Finish(Do##Name(ctx, request, response));                                            \
-    return reactor;                                                                                \
-  }                                                                                                \
-  grpc::Status Do##Name(grpc::ServerContextBase* ctx, const cityhub::notifications::v1::Request* request, \
-                        cityhub::notifications::v1::Response* response)
-  CITYHUB_RPC(ListNotifications, ListNotificationsRequest, ListNotificationsResponse);
-  CITYHUB_RPC(GetUnreadCount, GetUnreadCountRequest, UnreadCount);
-  CITYHUB_RPC(MarkRead, MarkReadRequest, Notification);
-  CITYHUB_RPC(MarkAllRead, MarkAllReadRequest, UnreadCount);
-  CITYHUB_RPC(RegisterDevice, RegisterDeviceRequest, Device);
-  CITYHUB_RPC(ListDevices, ListDevicesRequest, ListDevicesResponse);
-  CITYHUB_RPC(DeleteDevice, DeleteDeviceRequest, DeleteDeviceResponse);
-  CITYHUB_RPC(GetPreferences, GetPreferencesRequest, NotificationPreferences);
-  CITYHUB_RPC(UpdatePreferences, UpdatePreferencesRequest, NotificationPreferences);
-  CITYHUB_RPC(CreateWebhook, CreateWebhookRequest, Webhook);
-  CITYHUB_RPC(ListWebhooks, ListWebhooksRequest, ListWebhooksResponse);
-  CITYHUB_RPC(GetWebhook, GetWebhookRequest, Webhook);
-  CITYHUB_RPC(DeleteWebhook, DeleteWebhookRequest, DeleteWebhookResponse);
-  CITYHUB_RPC(ExportUserData, ExportUserDataRequest, UserDataExport);
-#undef CITYHUB_RPC
+  // The unary methods run their bodies (Do...) on the service's executor.
+  grpc::ServerUnaryReactor* ListNotifications(grpc::CallbackServerContext* ctx,
+                                              const v1::ListNotificationsRequest* request,
+                                              v1::ListNotificationsResponse* response) override {
+    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
+                                &NotificationsService::DoListNotifications);
+  }
+  grpc::ServerUnaryReactor* GetUnreadCount(grpc::CallbackServerContext* ctx,
+                                           const v1::GetUnreadCountRequest* request,
+                                           v1::UnreadCount* response) override {
+    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
+                                &NotificationsService::DoGetUnreadCount);
+  }
+  grpc::ServerUnaryReactor* MarkRead(grpc::CallbackServerContext* ctx,
+                                     const v1::MarkReadRequest* request,
+                                     v1::Notification* response) override {
+    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
+                                &NotificationsService::DoMarkRead);
+  }
+  grpc::ServerUnaryReactor* MarkAllRead(grpc::CallbackServerContext* ctx,
+                                        const v1::MarkAllReadRequest* request,
+                                        v1::UnreadCount* response) override {
+    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
+                                &NotificationsService::DoMarkAllRead);
+  }
+  grpc::ServerUnaryReactor* RegisterDevice(grpc::CallbackServerContext* ctx,
+                                           const v1::RegisterDeviceRequest* request,
+                                           v1::Device* response) override {
+    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
+                                &NotificationsService::DoRegisterDevice);
+  }
+  grpc::ServerUnaryReactor* ListDevices(grpc::CallbackServerContext* ctx,
+                                        const v1::ListDevicesRequest* request,
+                                        v1::ListDevicesResponse* response) override {
+    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
+                                &NotificationsService::DoListDevices);
+  }
+  grpc::ServerUnaryReactor* DeleteDevice(grpc::CallbackServerContext* ctx,
+                                         const v1::DeleteDeviceRequest* request,
+                                         v1::DeleteDeviceResponse* response) override {
+    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
+                                &NotificationsService::DoDeleteDevice);
+  }
+  grpc::ServerUnaryReactor* GetPreferences(grpc::CallbackServerContext* ctx,
+                                           const v1::GetPreferencesRequest* request,
+                                           v1::NotificationPreferences* response) override {
+    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
+                                &NotificationsService::DoGetPreferences);
+  }
+  grpc::ServerUnaryReactor* UpdatePreferences(grpc::CallbackServerContext* ctx,
+                                              const v1::UpdatePreferencesRequest* request,
+                                              v1::NotificationPreferences* response) override {
+    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
+                                &NotificationsService::DoUpdatePreferences);
+  }
+  grpc::ServerUnaryReactor* CreateWebhook(grpc::CallbackServerContext* ctx,
+                                          const v1::CreateWebhookRequest* request,
+                                          v1::Webhook* response) override {
+    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
+                                &NotificationsService::DoCreateWebhook);
+  }
+  grpc::ServerUnaryReactor* ListWebhooks(grpc::CallbackServerContext* ctx,
+                                         const v1::ListWebhooksRequest* request,
+                                         v1::ListWebhooksResponse* response) override {
+    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
+                                &NotificationsService::DoListWebhooks);
+  }
+  grpc::ServerUnaryReactor* GetWebhook(grpc::CallbackServerContext* ctx,
+                                       const v1::GetWebhookRequest* request,
+                                       v1::Webhook* response) override {
+    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
+                                &NotificationsService::DoGetWebhook);
+  }
+  grpc::ServerUnaryReactor* DeleteWebhook(grpc::CallbackServerContext* ctx,
+                                          const v1::DeleteWebhookRequest* request,
+                                          v1::DeleteWebhookResponse* response) override {
+    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
+                                &NotificationsService::DoDeleteWebhook);
+  }
+  grpc::ServerUnaryReactor* ExportUserData(grpc::CallbackServerContext* ctx,
+                                           const v1::ExportUserDataRequest* request,
+                                           v1::UserDataExport* response) override {
+    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
+                                &NotificationsService::DoExportUserData);
+  }
 
   grpc::ServerWriteReactor<cityhub::notifications::v1::Notification>* StreamNotifications(
       grpc::CallbackServerContext* ctx, const cityhub::notifications::v1::StreamNotificationsRequest* request) override;
 
  private:
-  grpc::Status Done(grpc::ServerContextBase* ctx, const absl::Status& status) const;
+  // The bodies of the unary methods; each runs on a worker of executor_.
+  grpc::Status DoListNotifications(grpc::ServerContextBase* ctx,
+                                   const v1::ListNotificationsRequest* request,
+                                   v1::ListNotificationsResponse* response);
+  grpc::Status DoGetUnreadCount(grpc::ServerContextBase* ctx,
+                                const v1::GetUnreadCountRequest* request,
+                                v1::UnreadCount* response);
+  grpc::Status DoMarkRead(grpc::ServerContextBase* ctx, const v1::MarkReadRequest* request,
+                          v1::Notification* response);
+  grpc::Status DoMarkAllRead(grpc::ServerContextBase* ctx, const v1::MarkAllReadRequest* request,
+                             v1::UnreadCount* response);
+  grpc::Status DoRegisterDevice(grpc::ServerContextBase* ctx,
+                                const v1::RegisterDeviceRequest* request, v1::Device* response);
+  grpc::Status DoListDevices(grpc::ServerContextBase* ctx, const v1::ListDevicesRequest* request,
+                             v1::ListDevicesResponse* response);
+  grpc::Status DoDeleteDevice(grpc::ServerContextBase* ctx, const v1::DeleteDeviceRequest* request,
+                              v1::DeleteDeviceResponse* response);
+  grpc::Status DoGetPreferences(grpc::ServerContextBase* ctx,
+                                const v1::GetPreferencesRequest* request,
+                                v1::NotificationPreferences* response);
+  grpc::Status DoUpdatePreferences(grpc::ServerContextBase* ctx,
+                                   const v1::UpdatePreferencesRequest* request,
+                                   v1::NotificationPreferences* response);
+  grpc::Status DoCreateWebhook(grpc::ServerContextBase* ctx,
+                               const v1::CreateWebhookRequest* request, v1::Webhook* response);
+  grpc::Status DoListWebhooks(grpc::ServerContextBase* ctx, const v1::ListWebhooksRequest* request,
+                              v1::ListWebhooksResponse* response);
+  grpc::Status DoGetWebhook(grpc::ServerContextBase* ctx, const v1::GetWebhookRequest* request,
+                            v1::Webhook* response);
+  grpc::Status DoDeleteWebhook(grpc::ServerContextBase* ctx,
+                               const v1::DeleteWebhookRequest* request,
+                               v1::DeleteWebhookResponse* response);
+  grpc::Status DoExportUserData(grpc::ServerContextBase* ctx,
+                                const v1::ExportUserDataRequest* request,
+                                v1::UserDataExport* response);
+
   NotificationsDeps deps_;
+  // Last, so that it is stopped first: its queued calls still use deps_.
+  std::unique_ptr<infra::BoundedExecutor> executor_;
 };
 
 // The preferences in API form, and back with validation (INVALID_ARGUMENT naming the field).

@@ -2,6 +2,8 @@
 // a real SMTP sink and a real HTTP receiver.
 #include "services/notifications/notifications_service.h"
 
+#include <thread>
+
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 #include <gmock/gmock.h>
@@ -78,7 +80,9 @@ class NotificationsTest : public cityhub::testing::RedisTest {
     delivery_ = std::make_unique<Delivery>(client(), *store_, d, clock_, metrics_);
     authorizer_ = std::make_unique<infra::auth::Authorizer>(nv1::NotificationsService::service_full_name(),
                                                             *verifier_, kInternal);
-    service_ = std::make_unique<NotificationsService>(NotificationsDeps{*store_, *live_, *authorizer_, clock_});
+    service_ = std::make_unique<NotificationsService>(
+        NotificationsDeps{*store_, *live_, *authorizer_, clock_},
+        std::make_unique<infra::BoundedExecutor>(executor_options_, metrics_));
     server_ = std::make_unique<infra::GrpcServer>(options, metrics_);
     server_->AddService(service_.get());
     ASSERT_TRUE(server_->Start().ok());
@@ -184,6 +188,8 @@ class NotificationsTest : public cityhub::testing::RedisTest {
 
   infra::ManualClock clock_{std::chrono::system_clock::now()};
   infra::MetricsRegistry metrics_;
+  // The service's executor; a suite may change it before calling this SetUp.
+  infra::ExecutorOptions executor_options_{"notifications", 8, 256};
   cityhub::testing::SmtpSink smtp_;
   cityhub::testing::HttpSink push_;
   std::unique_ptr<infra::auth::TokenSigner> signer_;
@@ -207,6 +213,56 @@ class NotificationsTest : public cityhub::testing::RedisTest {
   std::unique_ptr<infra::GrpcServer> server_;
   std::unique_ptr<nv1::NotificationsService::Stub> stub_;
 };
+
+// The concurrency model (docs/design.md): with its one worker held in Redis and its queue
+// full, the service refuses more calls at once instead of letting them wait.
+class FullNotificationsExecutorTest : public NotificationsTest {
+ protected:
+  void SetUp() override {
+    executor_options_ = {"notifications", 1, 1};
+    NotificationsTest::SetUp();
+  }
+  void TearDown() override {
+    (void)client().Command({"CLIENT", "UNPAUSE"});
+    NotificationsTest::TearDown();
+  }
+  double Gauge(const char* name) {
+    return metrics_.AddGauge(name, "", {"executor"}).WithLabels({"notifications"}).Value();
+  }
+};
+
+TEST_F(FullNotificationsExecutorTest, AFullExecutorAnswersResourceExhaustedAtOnce) {
+  const std::string anna = Account("anna@example.org", "de", true);
+  // Redis holds writes (reads go on) for less than the client's 1 s command timeout.
+  ASSERT_TRUE(client().Command({"CLIENT", "PAUSE", "800", "WRITE"}).ok());
+  auto register_device = [&](grpc::Status* status) {
+    return std::thread([this, anna, status] {
+      nv1::RegisterDeviceRequest req;
+      req.set_platform("android");
+      req.set_push_token("token-" + infra::NewUlid(clock_));
+      nv1::Device d;
+      *status = stub_->RegisterDevice(As(anna).get(), req, &d);
+    });
+  };
+  grpc::Status first, second;
+  std::thread running = register_device(&first);
+  ASSERT_TRUE(cityhub::testing::WaitFor([&] { return Gauge("executor_active") == 1; }, 5s));
+  std::thread queued = register_device(&second);
+  ASSERT_TRUE(cityhub::testing::WaitFor([&] { return Gauge("executor_queue_depth") == 1; }, 5s));
+
+  const auto start = std::chrono::steady_clock::now();
+  nv1::UnreadCount count;
+  const grpc::Status refused = stub_->GetUnreadCount(As(anna).get(), {}, &count);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(refused.error_message(), "server busy");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 200ms);
+
+  running.join();
+  queued.join();
+  EXPECT_TRUE(first.ok()) << first.error_message();
+  EXPECT_TRUE(second.ok()) << second.error_message();
+  EXPECT_TRUE(stub_->GetUnreadCount(As(anna).get(), {}, &count).ok());
+}
 
 TEST_F(NotificationsTest, ContactsAreReadAgainOnceTheAddressIsVerified) {
   // A cache as in production: the verification mail reads the contact while it is unverified.

@@ -229,6 +229,18 @@ absl::StatusOr<std::vector<std::shared_ptr<const StoredService>>> Catalogue::All
   return out;
 }
 
+std::optional<std::shared_ptr<const StoredService>> Catalogue::Cached(std::string_view jurisdiction,
+                                                                      std::string_view code) {
+  std::shared_lock lock(mu_);
+  auto it = entries_.find(jurisdiction);
+  if (it == entries_.end() || std::chrono::steady_clock::now() - it->second->loaded >= ttl_) {
+    return std::nullopt;
+  }
+  auto found = it->second->services.find(code);
+  if (found == it->second->services.end()) return std::shared_ptr<const StoredService>();
+  return found->second;
+}
+
 void Catalogue::Invalidate(std::string_view jurisdiction) {
   std::unique_lock lock(mu_);
   entries_.erase(std::string(jurisdiction));

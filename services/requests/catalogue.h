@@ -3,6 +3,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
@@ -37,6 +38,11 @@ class Catalogue final {
   absl::StatusOr<std::shared_ptr<const StoredService>> Find(std::string_view jurisdiction,
                                                             std::string_view code);
   absl::StatusOr<std::vector<std::shared_ptr<const StoredService>>> All(std::string_view jurisdiction);
+  // Without touching Redis (for threads that must not block): the category when the
+  // jurisdiction's entry is loaded and younger than the ttl (a null pointer when the code is
+  // not in it), nullopt when only Find could tell.
+  std::optional<std::shared_ptr<const StoredService>> Cached(std::string_view jurisdiction,
+                                                             std::string_view code);
   void Invalidate(std::string_view jurisdiction);
 
  private:

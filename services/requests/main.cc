@@ -105,8 +105,9 @@ int Run() {
   CatalogueStore catalogue_store(redis);
   Catalogue catalogue(catalogue_store, 2s);
   MediaStore media(redis, config.media_dir);
-  RequestsService service(RequestsDeps{requests, catalogue_store, catalogue, media, authorizer, clock},
-                          config.settings);
+  RequestsService service(
+      RequestsDeps{requests, catalogue_store, catalogue, media, authorizer, clock}, config.settings,
+      std::make_unique<infra::BoundedExecutor>(config.common.executor, metrics));
 
   infra::redis::Client accounts_redis(config.accounts_events);
   std::unique_ptr<infra::events::Consumer> account_events;

@@ -25,6 +25,7 @@ namespace v1 = cityhub::requests::v1;
 using cityhub::storage::requests::StoredChange;
 using cityhub::storage::requests::StoredContact;
 using google::protobuf::util::TimeUtil;
+using infra::Done;
 using infra::InvalidField;
 using infra::StrCat;
 using infra::auth::Caller;
@@ -112,17 +113,9 @@ void FillEventNames(const StoredService* service, Fill* out) {
 
 }  // namespace
 
-RequestsService::RequestsService(RequestsDeps deps, RequestsSettings settings)
-    : deps_(deps), settings_(std::move(settings)) {}
-
-grpc::Status RequestsService::Done(grpc::ServerContextBase* ctx, const absl::Status& status) const {
-  if (status.code() == absl::StatusCode::kInternal || status.code() == absl::StatusCode::kUnknown ||
-      status.code() == absl::StatusCode::kDataLoss) {
-    infra::log::Error("internal_error", {{"request_id", infra::RequestId(*ctx)},
-                                         {"error", status.message()}});
-  }
-  return infra::ToGrpcStatus(status);
-}
+RequestsService::RequestsService(RequestsDeps deps, RequestsSettings settings,
+                                 std::unique_ptr<infra::BoundedExecutor> executor)
+    : deps_(deps), settings_(std::move(settings)), executor_(std::move(executor)) {}
 
 cityhub::events::v1::Event RequestsService::NewEvent(grpc::ServerContextBase* ctx) const {
   cityhub::events::v1::Event event;
@@ -141,9 +134,14 @@ absl::StatusOr<std::string> RequestsService::Jurisdiction(std::string_view reque
 void RequestsService::View(const Caller& caller, const StoredRequest& r, std::string_view language,
                            v1::ServiceRequest* out) {
   auto service = deps_.catalogue.Find(r.jurisdiction_id(), r.service_code());
+  View(caller, r, service.ok() ? service->get() : nullptr, language, out);
+}
+
+void RequestsService::View(const Caller& caller, const StoredRequest& r,
+                           const StoredService* service, std::string_view language,
+                           v1::ServiceRequest* out) {
   const Visibility visibility = VisibilityFor(caller, r);
-  RequestToApi(r, service.ok() ? service->get() : nullptr, visibility, language,
-               settings_.public_base_url, out);
+  RequestToApi(r, service, visibility, language, settings_.public_base_url, out);
   if (caller.signed_in()) out->set_is_own(r.account_id() == caller.account_id);
 }
 
@@ -320,15 +318,17 @@ grpc::Status RequestsService::DoGetMedia(grpc::ServerContextBase* ctx, const v1:
 grpc::ServerUnaryReactor* RequestsService::CreateRequest(grpc::CallbackServerContext* ctx,
                                                          const grpc::ByteBuffer* request,
                                                          grpc::ByteBuffer* response) {
-  v1::CreateRequestRequest req;
-  if (auto s = ParseRequest(*request, &req); !s.ok()) return Reply(ctx, Done(ctx, s));
-  v1::ServiceRequest out;
-  const grpc::Status status = DoCreateRequest(ctx, &req, &out);
-  if (status.ok()) {
-    grpc::Slice slice(out.SerializeAsString());
-    *response = grpc::ByteBuffer(&slice, 1);
-  }
-  return Reply(ctx, status);
+  return infra::RunOnExecutor(*executor_, ctx, [this, ctx, request, response] {
+    v1::CreateRequestRequest req;
+    if (auto s = ParseRequest(*request, &req); !s.ok()) return Done(ctx, s);
+    v1::ServiceRequest out;
+    const grpc::Status status = DoCreateRequest(ctx, &req, &out);
+    if (status.ok()) {
+      grpc::Slice slice(out.SerializeAsString());
+      *response = grpc::ByteBuffer(&slice, 1);
+    }
+    return status;
+  });
 }
 
 grpc::Status RequestsService::DoCreateRequest(grpc::ServerContextBase* ctx,
@@ -453,13 +453,30 @@ grpc::Status RequestsService::DoCreateRequest(grpc::ServerContextBase* ctx,
 grpc::ServerUnaryReactor* RequestsService::GetRequest(grpc::CallbackServerContext* ctx,
                                                       const v1::GetRequestRequest* req,
                                                       v1::ServiceRequest* response) {
-  auto caller = deps_.authorizer.Authorize(*ctx, "GetRequest");
-  if (!caller.ok()) return Reply(ctx, Done(ctx, caller.status()));
-  if (auto s = CheckRequestId(req->request_id()); !s.ok()) return Reply(ctx, Done(ctx, s));
-  auto language = Language(req->language());
-  if (!language.ok()) return Reply(ctx, Done(ctx, language.status()));
   auto* reactor = ctx->DefaultReactor();
+  if (deps_.authorizer.MayBlock(*ctx)) {
+    // The token names a key not known yet: fetching the keys is an outbound call, which the
+    // callback thread must not wait for.
+    if (!executor_->TryPost([=, this] { StartGetRequest(ctx, req, response, reactor); })) {
+      reactor->Finish(infra::BusyStatus());
+    }
+    return reactor;
+  }
+  StartGetRequest(ctx, req, response, reactor);
+  return reactor;
+}
+
+void RequestsService::StartGetRequest(grpc::CallbackServerContext* ctx,
+                                      const v1::GetRequestRequest* req,
+                                      v1::ServiceRequest* response,
+                                      grpc::ServerUnaryReactor* reactor) {
+  auto caller = deps_.authorizer.Authorize(*ctx, "GetRequest");
+  if (!caller.ok()) return reactor->Finish(Done(ctx, caller.status()));
+  if (auto s = CheckRequestId(req->request_id()); !s.ok()) return reactor->Finish(Done(ctx, s));
+  auto language = Language(req->language());
+  if (!language.ok()) return reactor->Finish(Done(ctx, language.status()));
   const std::string account = caller->account_id;
+  // The reply arrives on the async client's reader thread, which must not block.
   deps_.requests.GetWithFollowersAsync(
       req->request_id(), account,
       [this, ctx, reactor, response, caller = std::move(*caller), language = std::move(*language)](
@@ -468,12 +485,29 @@ grpc::ServerUnaryReactor* RequestsService::GetRequest(grpc::CallbackServerContex
           reactor->Finish(Done(ctx, found.status()));
           return;
         }
-        View(caller, found->first.request, language, response);
-        response->set_follower_count(static_cast<int32_t>(found->second.followers));
-        response->set_following(found->second.following);
-        reactor->Finish(grpc::Status::OK);
+        auto got =
+            std::make_shared<const std::pair<VersionedRequest, FollowState>>(std::move(*found));
+        auto finish = [this, reactor, response, caller, language,
+                       got](const StoredService* service) {
+          View(caller, got->first.request, service, language, response);
+          response->set_follower_count(static_cast<int32_t>(got->second.followers));
+          response->set_following(got->second.following);
+          reactor->Finish(grpc::Status::OK);
+        };
+        const StoredRequest& r = got->first.request;
+        if (auto cached = deps_.catalogue.Cached(r.jurisdiction_id(), r.service_code())) {
+          finish(cached->get());
+          return;
+        }
+        // The category is not cached (or is stale): reloading it is a blocking round trip,
+        // so the rest of the call moves to the executor.
+        const bool queued = executor_->TryPost([this, finish, got] {
+          const StoredRequest& r = got->first.request;
+          auto service = deps_.catalogue.Find(r.jurisdiction_id(), r.service_code());
+          finish(service.ok() ? service->get() : nullptr);
+        });
+        if (!queued) reactor->Finish(infra::BusyStatus());
       });
-  return reactor;
 }
 
 grpc::Status RequestsService::DoAddMedia(grpc::ServerContextBase* ctx, const v1::AddMediaRequest* req,

@@ -2,11 +2,14 @@
 
 #include <chrono>
 #include <map>
+#include <memory>
 #include <string>
 
 #include "cityhub/requests/v1/requests.grpc.pb.h"
 #include "infra/auth/authorizer.h"
 #include "infra/clock.h"
+#include "infra/executor.h"
+#include "infra/grpc/unary.h"
 #include "services/requests/catalogue.h"
 #include "services/requests/geo.h"
 #include "services/requests/media_store.h"
@@ -40,16 +43,20 @@ struct RequestsDeps {
   const infra::Clock& clock;
 };
 
-// The requests gRPC service on gRPC's callback API. GetRequest, the hottest call, never blocks:
-// it reads through the pipelining AsyncClient and finishes from the reply. The other methods
-// run inline on the callback thread with short blocking Redis round trips (and file access
-// for media); nothing here waits on another gRPC call, so the callback threads cannot deadlock.
-// CreateRequest receives its message raw and parses it itself (see there).
+// The requests gRPC service on gRPC's callback API (the concurrency model of docs/design.md).
+// GetRequest, the hottest call, never blocks: it reads through the pipelining AsyncClient and
+// finishes from the reply (hopping to the executor only when the catalogue must be reloaded,
+// which blocks). Every other method runs its body on the service's bounded executor, with
+// short blocking Redis round trips and file access for media; a full executor answers
+// RESOURCE_EXHAUSTED. CreateRequest receives its message raw and parses it itself (see there).
 class RequestsService final
     : public cityhub::requests::v1::RequestsService::WithRawCallbackMethod_CreateRequest<
           cityhub::requests::v1::RequestsService::CallbackService> {
  public:
-  RequestsService(RequestsDeps deps, RequestsSettings settings);
+  // `executor` runs the blocking handler bodies (see above); it is stopped (draining its
+  // queue) when the service is destroyed, which must happen after the server has shut down.
+  RequestsService(RequestsDeps deps, RequestsSettings settings,
+                  std::unique_ptr<infra::BoundedExecutor> executor);
 
   // Loads categories from a JSON array of Service objects into `jurisdiction` when it has
   // none yet (the default catalogue of the local stack). Returns how many were created.
@@ -58,47 +65,110 @@ class RequestsService final
   // Handles a domain event of the accounts service (AccountDeleted: forget the account).
   absl::Status OnAccountEvent(const std::string& payload);
 
-#define CITYHUB_RPC(Name, Request, Response)                                                  \
-  grpc::ServerUnaryReactor* Name(grpc::CallbackServerContext* ctx,                            \
-                                 const cityhub::requests::v1::Request* request,               \
-                                 cityhub::requests::v1::Response* response) override {       \
-    return Reply(ctx, Do##Name(ctx, request, response));                                      \
-  }                                                                                           \
-  grpc::Status Do##Name(grpc::ServerContextBase* ctx, const cityhub::requests::v1::Request* request, \
-                        cityhub::requests::v1::Response* response)
-  CITYHUB_RPC(ListServices, ListServicesRequest, ListServicesResponse);
-  CITYHUB_RPC(GetService, GetServiceRequest, Service);
-  CITYHUB_RPC(CreateService, CreateServiceRequest, Service);
-  CITYHUB_RPC(UpdateService, UpdateServiceRequest, Service);
-  CITYHUB_RPC(UploadMedia, UploadMediaRequest, Media);
-  CITYHUB_RPC(ListRequests, ListRequestsRequest, ListRequestsResponse);
-  CITYHUB_RPC(ListMyRequests, ListMyRequestsRequest, ListRequestsResponse);
-  CITYHUB_RPC(SuggestDuplicates, SuggestDuplicatesRequest, ListRequestsResponse);
-  CITYHUB_RPC(AddMedia, AddMediaRequest, ServiceRequest);
-  CITYHUB_RPC(TransitionRequest, TransitionRequestRequest, ServiceRequest);
-  CITYHUB_RPC(AddComment, AddCommentRequest, Comment);
-  CITYHUB_RPC(ListComments, ListCommentsRequest, ListCommentsResponse);
-  CITYHUB_RPC(FollowRequest, FollowRequestRequest, FollowResponse);
-  CITYHUB_RPC(UnfollowRequest, UnfollowRequestRequest, FollowResponse);
-  CITYHUB_RPC(ExportUserData, ExportUserDataRequest, UserDataExport);
-#undef CITYHUB_RPC
-  grpc::ServerUnaryReactor* GetMedia(grpc::CallbackServerContext* ctx,
-                                     const cityhub::requests::v1::GetMediaRequest* request,
-                                     cityhub::api::HttpBody* response) override {
-    return Reply(ctx, DoGetMedia(ctx, request, response));
+  // The unary methods below run their bodies (Do...) on the service's executor, except
+  // GetRequest, which completes through the async Redis client.
+  grpc::ServerUnaryReactor* ListServices(grpc::CallbackServerContext* ctx,
+                                         const v1::ListServicesRequest* request,
+                                         v1::ListServicesResponse* response) override {
+    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
+                                &RequestsService::DoListServices);
   }
-  grpc::Status DoGetMedia(grpc::ServerContextBase* ctx,
-                          const cityhub::requests::v1::GetMediaRequest* request,
-                          cityhub::api::HttpBody* response);
+  grpc::ServerUnaryReactor* GetService(grpc::CallbackServerContext* ctx,
+                                       const v1::GetServiceRequest* request,
+                                       v1::Service* response) override {
+    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
+                                &RequestsService::DoGetService);
+  }
+  grpc::ServerUnaryReactor* CreateService(grpc::CallbackServerContext* ctx,
+                                          const v1::CreateServiceRequest* request,
+                                          v1::Service* response) override {
+    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
+                                &RequestsService::DoCreateService);
+  }
+  grpc::ServerUnaryReactor* UpdateService(grpc::CallbackServerContext* ctx,
+                                          const v1::UpdateServiceRequest* request,
+                                          v1::Service* response) override {
+    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
+                                &RequestsService::DoUpdateService);
+  }
+  grpc::ServerUnaryReactor* UploadMedia(grpc::CallbackServerContext* ctx,
+                                        const v1::UploadMediaRequest* request,
+                                        v1::Media* response) override {
+    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
+                                &RequestsService::DoUploadMedia);
+  }
+  grpc::ServerUnaryReactor* ListRequests(grpc::CallbackServerContext* ctx,
+                                         const v1::ListRequestsRequest* request,
+                                         v1::ListRequestsResponse* response) override {
+    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
+                                &RequestsService::DoListRequests);
+  }
+  grpc::ServerUnaryReactor* ListMyRequests(grpc::CallbackServerContext* ctx,
+                                           const v1::ListMyRequestsRequest* request,
+                                           v1::ListRequestsResponse* response) override {
+    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
+                                &RequestsService::DoListMyRequests);
+  }
+  grpc::ServerUnaryReactor* SuggestDuplicates(grpc::CallbackServerContext* ctx,
+                                              const v1::SuggestDuplicatesRequest* request,
+                                              v1::ListRequestsResponse* response) override {
+    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
+                                &RequestsService::DoSuggestDuplicates);
+  }
+  grpc::ServerUnaryReactor* AddMedia(grpc::CallbackServerContext* ctx,
+                                     const v1::AddMediaRequest* request,
+                                     v1::ServiceRequest* response) override {
+    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
+                                &RequestsService::DoAddMedia);
+  }
+  grpc::ServerUnaryReactor* TransitionRequest(grpc::CallbackServerContext* ctx,
+                                              const v1::TransitionRequestRequest* request,
+                                              v1::ServiceRequest* response) override {
+    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
+                                &RequestsService::DoTransitionRequest);
+  }
+  grpc::ServerUnaryReactor* AddComment(grpc::CallbackServerContext* ctx,
+                                       const v1::AddCommentRequest* request,
+                                       v1::Comment* response) override {
+    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
+                                &RequestsService::DoAddComment);
+  }
+  grpc::ServerUnaryReactor* ListComments(grpc::CallbackServerContext* ctx,
+                                         const v1::ListCommentsRequest* request,
+                                         v1::ListCommentsResponse* response) override {
+    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
+                                &RequestsService::DoListComments);
+  }
+  grpc::ServerUnaryReactor* FollowRequest(grpc::CallbackServerContext* ctx,
+                                          const v1::FollowRequestRequest* request,
+                                          v1::FollowResponse* response) override {
+    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
+                                &RequestsService::DoFollowRequest);
+  }
+  grpc::ServerUnaryReactor* UnfollowRequest(grpc::CallbackServerContext* ctx,
+                                            const v1::UnfollowRequestRequest* request,
+                                            v1::FollowResponse* response) override {
+    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
+                                &RequestsService::DoUnfollowRequest);
+  }
+  grpc::ServerUnaryReactor* ExportUserData(grpc::CallbackServerContext* ctx,
+                                           const v1::ExportUserDataRequest* request,
+                                           v1::UserDataExport* response) override {
+    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
+                                &RequestsService::DoExportUserData);
+  }
+  grpc::ServerUnaryReactor* GetMedia(grpc::CallbackServerContext* ctx,
+                                     const v1::GetMediaRequest* request,
+                                     cityhub::api::HttpBody* response) override {
+    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
+                                &RequestsService::DoGetMedia);
+  }
   // Free text comes from residents' phones and partners' systems: text that is not UTF-8 is
   // INVALID_ARGUMENT naming the field, where protobuf's parser would refuse the whole message
   // and gRPC answer UNIMPLEMENTED without a word.
   grpc::ServerUnaryReactor* CreateRequest(grpc::CallbackServerContext* ctx,
                                           const grpc::ByteBuffer* request,
                                           grpc::ByteBuffer* response) override;
-  grpc::Status DoCreateRequest(grpc::ServerContextBase* ctx,
-                               const cityhub::requests::v1::CreateRequestRequest* request,
-                               cityhub::requests::v1::ServiceRequest* response);
   grpc::ServerUnaryReactor* GetRequest(grpc::CallbackServerContext* ctx,
                                        const cityhub::requests::v1::GetRequestRequest* request,
                                        cityhub::requests::v1::ServiceRequest* response) override;
@@ -108,6 +178,53 @@ class RequestsService final
   struct Filter;
 
  private:
+  // The bodies of the unary methods; each runs on a worker of executor_.
+  grpc::Status DoListServices(grpc::ServerContextBase* ctx, const v1::ListServicesRequest* request,
+                              v1::ListServicesResponse* response);
+  grpc::Status DoGetService(grpc::ServerContextBase* ctx, const v1::GetServiceRequest* request,
+                            v1::Service* response);
+  grpc::Status DoCreateService(grpc::ServerContextBase* ctx,
+                               const v1::CreateServiceRequest* request, v1::Service* response);
+  grpc::Status DoUpdateService(grpc::ServerContextBase* ctx,
+                               const v1::UpdateServiceRequest* request, v1::Service* response);
+  grpc::Status DoUploadMedia(grpc::ServerContextBase* ctx, const v1::UploadMediaRequest* request,
+                             v1::Media* response);
+  grpc::Status DoListRequests(grpc::ServerContextBase* ctx, const v1::ListRequestsRequest* request,
+                              v1::ListRequestsResponse* response);
+  grpc::Status DoListMyRequests(grpc::ServerContextBase* ctx,
+                                const v1::ListMyRequestsRequest* request,
+                                v1::ListRequestsResponse* response);
+  grpc::Status DoSuggestDuplicates(grpc::ServerContextBase* ctx,
+                                   const v1::SuggestDuplicatesRequest* request,
+                                   v1::ListRequestsResponse* response);
+  grpc::Status DoAddMedia(grpc::ServerContextBase* ctx, const v1::AddMediaRequest* request,
+                          v1::ServiceRequest* response);
+  grpc::Status DoTransitionRequest(grpc::ServerContextBase* ctx,
+                                   const v1::TransitionRequestRequest* request,
+                                   v1::ServiceRequest* response);
+  grpc::Status DoAddComment(grpc::ServerContextBase* ctx, const v1::AddCommentRequest* request,
+                            v1::Comment* response);
+  grpc::Status DoListComments(grpc::ServerContextBase* ctx, const v1::ListCommentsRequest* request,
+                              v1::ListCommentsResponse* response);
+  grpc::Status DoFollowRequest(grpc::ServerContextBase* ctx,
+                               const v1::FollowRequestRequest* request,
+                               v1::FollowResponse* response);
+  grpc::Status DoUnfollowRequest(grpc::ServerContextBase* ctx,
+                                 const v1::UnfollowRequestRequest* request,
+                                 v1::FollowResponse* response);
+  grpc::Status DoExportUserData(grpc::ServerContextBase* ctx,
+                                const v1::ExportUserDataRequest* request,
+                                v1::UserDataExport* response);
+  grpc::Status DoGetMedia(grpc::ServerContextBase* ctx, const v1::GetMediaRequest* request,
+                          cityhub::api::HttpBody* response);
+  grpc::Status DoCreateRequest(grpc::ServerContextBase* ctx,
+                               const v1::CreateRequestRequest* request,
+                               v1::ServiceRequest* response);
+
+  // GetRequest from authorization on; finishes `reactor` from the async client's reply.
+  void StartGetRequest(grpc::CallbackServerContext* ctx, const v1::GetRequestRequest* req,
+                       v1::ServiceRequest* response, grpc::ServerUnaryReactor* reactor);
+
   absl::StatusOr<std::string> Jurisdiction(std::string_view requested) const;
   absl::Status GeoPage(const infra::auth::Caller& caller, const std::string& jurisdiction,
                        const Filter& filter, int page_size, std::string_view language,
@@ -116,9 +233,12 @@ class RequestsService final
   absl::Status ScanPage(const infra::auth::Caller& caller, const std::string& jurisdiction,
                         const Filter& filter, int page_size, std::string_view language,
                         cityhub::requests::v1::ListRequestsResponse* out);
-  // The API form of `r` as `caller` may see it.
+  // The API form of `r` as `caller` may see it (reads the catalogue, which may block).
   void View(const infra::auth::Caller& caller, const StoredRequest& r, std::string_view language,
             cityhub::requests::v1::ServiceRequest* out);
+  // The same with its category already looked up (null: not in the catalogue).
+  void View(const infra::auth::Caller& caller, const StoredRequest& r, const StoredService* service,
+            std::string_view language, cityhub::requests::v1::ServiceRequest* out);
   // Fills a list answer from candidate requests (already filtered), newest first, one page.
   absl::Status Page(const infra::auth::Caller& caller, std::vector<StoredRequest> matches,
                     int page_size, std::string_view language,
@@ -127,15 +247,11 @@ class RequestsService final
                           const cityhub::requests::v1::TransitionRequestRequest& req,
                           const std::string& trace_id, StoredRequest* result);
   cityhub::events::v1::Event NewEvent(grpc::ServerContextBase* ctx) const;
-  grpc::Status Done(grpc::ServerContextBase* ctx, const absl::Status& status) const;
-  static grpc::ServerUnaryReactor* Reply(grpc::CallbackServerContext* ctx, const grpc::Status& s) {
-    auto* reactor = ctx->DefaultReactor();
-    reactor->Finish(s);
-    return reactor;
-  }
 
   RequestsDeps deps_;
   RequestsSettings settings_;
+  // Last, so that it is stopped first: its queued calls still use everything above.
+  std::unique_ptr<infra::BoundedExecutor> executor_;
 };
 
 }  // namespace cityhub::requests

@@ -23,17 +23,17 @@ void RequestsServiceTest::SetUp() {
   keys.push_back(infra::auth::Ed25519Key::FromPublicBytes(signer_->key().public_bytes()).value());
   verifier_->SetKeys(std::move(keys));
   authorizer_ = std::make_unique<infra::auth::Authorizer>(v1::RequestsService::service_full_name(),
-                                                          *verifier_, kInternal);
+                                                          *verifier_, kInternal, refresh_keys_);
   async_ = std::make_unique<infra::redis::AsyncClient>(redis().ClientOptions(), 2);
   requests_ = std::make_unique<RequestStore>(client(), async_.get());
   catalogue_store_ = std::make_unique<CatalogueStore>(client());
-  catalogue_ = std::make_unique<Catalogue>(*catalogue_store_, 0ms);
+  catalogue_ = std::make_unique<Catalogue>(*catalogue_store_, catalogue_ttl_);
   media_dir_ = cityhub::testing::MakeTempDir("cityhub-media");
   media_ = std::make_unique<MediaStore>(client(), media_dir_);
   settings_.public_base_url = "https://api.example";
   service_ = std::make_unique<RequestsService>(
       RequestsDeps{*requests_, *catalogue_store_, *catalogue_, *media_, *authorizer_, *clock_},
-      settings_);
+      settings_, std::make_unique<infra::BoundedExecutor>(executor_options_, metrics_));
   std::ifstream in(cityhub::testing::SourcePath("services/requests/catalogue/bielefeld.json"));
   std::stringstream seed;
   seed << in.rdbuf();

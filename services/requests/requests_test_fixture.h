@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -56,6 +57,11 @@ class RequestsServiceTest : public cityhub::testing::RedisTest {
 
   // The service's settings; a suite may change them before calling this SetUp.
   RequestsSettings settings_;
+  infra::ExecutorOptions executor_options_{"requests", 8, 256};
+  // 0: every read of the catalogue goes to Redis, so tests see changes at once.
+  std::chrono::milliseconds catalogue_ttl_{0};
+  // What the authorizer calls for tokens of unknown keys (none: no key rotation).
+  std::function<bool()> refresh_keys_;
   std::unique_ptr<infra::ManualClock> clock_;
   std::unique_ptr<infra::auth::TokenSigner> signer_;
   std::unique_ptr<infra::auth::TokenVerifier> verifier_;
@@ -65,8 +71,8 @@ class RequestsServiceTest : public cityhub::testing::RedisTest {
   std::unique_ptr<CatalogueStore> catalogue_store_;
   std::unique_ptr<Catalogue> catalogue_;
   std::unique_ptr<MediaStore> media_;
+  infra::MetricsRegistry metrics_;  // before the service: its executor's metrics live here
   std::unique_ptr<RequestsService> service_;
-  infra::MetricsRegistry metrics_;
   std::unique_ptr<infra::GrpcServer> server_;
   std::unique_ptr<cityhub::requests::v1::RequestsService::Stub> stub_;
   std::string media_dir_;
