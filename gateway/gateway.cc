@@ -76,6 +76,23 @@ Gateway::~Gateway() {
   }
   heartbeat_cv_.notify_all();
   heartbeat_.join();
+  CloseStreams();
+}
+
+void Gateway::CloseStreams() {
+  std::vector<std::shared_ptr<SseStream>> alive;
+  {
+    std::lock_guard lock(streams_mu_);
+    for (const auto& w : live_streams_) {
+      if (auto s = w.lock()) alive.push_back(std::move(s));
+    }
+  }
+  for (auto& s : alive) CloseStream(*s);
+  alive.clear();
+  // Streams end on gRPC's threads and report back to this object: wait until every one has
+  // (bounded, should gRPC never call back).
+  std::unique_lock lock(streams_mu_);
+  streams_done_cv_.wait_for(lock, std::chrono::seconds(10), [this] { return open_streams_ == 0; });
 }
 
 void Gateway::AddPrefixHandler(std::string prefix, PrefixHandler handler) {

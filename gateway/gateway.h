@@ -79,6 +79,9 @@ class Gateway final : public Handler {
   ~Gateway() override;
 
   void AddPrefixHandler(std::string prefix, PrefixHandler handler);
+  // Ends every open event stream and waits until each has finished. Call it while the HTTP
+  // server still exists: a stream's end is written through it. (The destructor calls it too.)
+  void CloseStreams();
   // The web app answers GET and HEAD of paths no route or prefix claims (borrowed; may be null).
   void SetStaticFiles(const StaticFiles* files) { static_files_ = files; }
 
@@ -131,6 +134,7 @@ class Gateway final : public Handler {
   void CachePut(const std::string& key, const HttpResponse& response, std::chrono::milliseconds ttl);
   void Heartbeats();
   void ForgetStream(const SseStream* stream);
+  static void CloseStream(SseStream& stream);
   RouteMetrics& MetricsFor(const std::string& label);
 
   const RouteTable& routes_;
@@ -159,6 +163,8 @@ class Gateway final : public Handler {
   std::list<std::weak_ptr<SseStream>> live_streams_;
   std::unordered_map<std::string, std::list<std::weak_ptr<SseStream>>> streams_by_account_;
   bool stopping_ = false;
+  size_t open_streams_ = 0;  // started and not yet done (guarded by streams_mu_)
+  std::condition_variable streams_done_cv_;
   std::condition_variable heartbeat_cv_;
   std::thread heartbeat_;
 };

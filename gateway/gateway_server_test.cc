@@ -245,6 +245,9 @@ class Door final {
     EXPECT_TRUE(started.ok()) << started;
   }
 
+  // Streams end through the server: they must be over before it goes.
+  ~Door() { gateway_.CloseStreams(); }
+
   int port() const { return server_.port(); }
   HttpServer& server() { return server_; }
   Gateway& gateway() { return gateway_; }

@@ -222,6 +222,7 @@ int Run(int argc, char** argv) {
   }
   infra::log::Info("stopping");
   server.Stop();
+  gateway.CloseStreams();  // while the server (whose connections the streams write to) exists
   jwks.Stop();
   infra::log::Info("stopped");
   infra::log::Flush();

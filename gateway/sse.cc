@@ -110,7 +110,6 @@ class Gateway::SseStream final : public grpc::ClientBidiReactor<Message, Message
       responder_->EndStream();
     }
     gateway_.streams_.Dec();
-    gateway_.ForgetStream(this);
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - ctx_.start).count();
     infra::log::Info("http_stream", {{"request_id", ctx_.request_id},
@@ -118,6 +117,7 @@ class Gateway::SseStream final : public grpc::ClientBidiReactor<Message, Message
                                      {"code", static_cast<int>(status.error_code())},
                                      {"events", events_},
                                      {"duration_s", seconds}});
+    gateway_.ForgetStream(this);  // the last use of the gateway: it may be waiting to go away
     self_.reset();  // may destroy this
   }
 
@@ -152,6 +152,7 @@ void Gateway::StartStream(const HttpRequest& request, RequestContext ctx, const 
   {
     std::lock_guard lock(streams_mu_);
     live_streams_.push_back(stream);
+    ++open_streams_;
     if (!stream->account_id().empty() && options_.max_streams_per_account > 0) {
       auto& mine = streams_by_account_[stream->account_id()];
       mine.remove_if([](const std::weak_ptr<SseStream>& w) { return w.expired(); });
@@ -169,15 +170,18 @@ void Gateway::StartStream(const HttpRequest& request, RequestContext ctx, const 
   stream->Start(stub);
 }
 
+void Gateway::CloseStream(SseStream& stream) { stream.Close(); }
+
 void Gateway::ForgetStream(const SseStream* stream) {
   std::lock_guard lock(streams_mu_);
-  auto it = streams_by_account_.find(stream->account_id());
-  if (it == streams_by_account_.end()) return;
-  it->second.remove_if([stream](const std::weak_ptr<SseStream>& w) {
-    auto s = w.lock();
-    return s == nullptr || s.get() == stream;
-  });
-  if (it->second.empty()) streams_by_account_.erase(it);
+  if (auto it = streams_by_account_.find(stream->account_id()); it != streams_by_account_.end()) {
+    it->second.remove_if([stream](const std::weak_ptr<SseStream>& w) {
+      auto s = w.lock();
+      return s == nullptr || s.get() == stream;
+    });
+    if (it->second.empty()) streams_by_account_.erase(it);
+  }
+  if (open_streams_ > 0 && --open_streams_ == 0) streams_done_cv_.notify_all();
 }
 
 void Gateway::Heartbeats() {
