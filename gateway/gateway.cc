@@ -211,7 +211,15 @@ HttpResponse Gateway::Finish(const HttpRequest& request, const RequestContext& c
 }
 
 bool Gateway::Builtin(const HttpRequest& request, const RequestContext& ctx, Responder& responder) {
-  if (request.method != "GET" && request.method != "HEAD") return false;
+  static constexpr std::string_view kBuiltins[] = {"/healthz", "/readyz", "/metrics", "/openapi.json"};
+  if (request.method != "GET" && request.method != "HEAD") {
+    if (std::find(std::begin(kBuiltins), std::end(kBuiltins), request.path) == std::end(kBuiltins)) return false;
+    HttpResponse r = ErrorResponse(405, grpc::StatusCode::UNIMPLEMENTED,
+                                   StrCat("method ", request.method, " is not allowed here"));
+    r.headers.emplace_back("Allow", "GET, HEAD");
+    Send(request, ctx, responder, std::move(r));
+    return true;
+  }
   HttpResponse r;
   if (request.path == "/healthz") {
     r.headers = {{"Content-Type", "application/json"}};

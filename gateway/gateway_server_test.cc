@@ -554,6 +554,42 @@ TEST(GatewayServer, HeadOnAnApiRouteIsItsGetWithoutTheBody) {
   EXPECT_EQ(stream.status(), 405);
 }
 
+// The operations endpoints answer other methods as every route does: 405 with Allow.
+TEST(GatewayServer, OperationsEndpointsAnswerOtherMethodsWith405AndAllow) {
+  ScriptedBackend backend([](const std::string&, int) { return Answer{}; });
+  Door door(backend.address());
+  for (const std::string path : {"/healthz", "/readyz", "/metrics", "/openapi.json"}) {
+    for (const std::string method : {"POST", "TRACE", "DELETE"}) {
+      const RawResponse r = Exchange(door.port(), method + " " + path +
+                                                      " HTTP/1.1\r\nHost: gateway\r\nConnection: close\r\n"
+                                                      "Content-Length: 0\r\n\r\n");
+      EXPECT_EQ(r.status(), 405) << method << " " << path << "\n" << r.head;
+      EXPECT_EQ(r.header("Allow"), "GET, HEAD") << method << " " << path;
+    }
+  }
+}
+
+// An event stream carries the security headers of every other answer.
+TEST(GatewayServer, AnEventStreamCarriesTheSecurityHeaders) {
+  ScriptedBackend backend([](const std::string&, int) {
+    Answer a;
+    a.stay_open = true;
+    return a;
+  });
+  Door door(backend.address());
+  const int fd = Connect(door.port());
+  ASSERT_TRUE(SendAll(fd, "GET /v1/notifications:stream HTTP/1.1\r\nHost: gateway\r\nAuthorization: Bearer " +
+                              door.CitizenToken() + "\r\n\r\n"));
+  std::string buffer;
+  const RawResponse head = ReadResponse(fd, &buffer, false);
+  EXPECT_EQ(head.status(), 200) << head.head;
+  EXPECT_EQ(head.header("X-Content-Type-Options"), "nosniff");
+  EXPECT_EQ(head.header("X-Frame-Options"), "DENY");
+  EXPECT_EQ(head.header("Referrer-Policy"), "no-referrer");
+  EXPECT_FALSE(head.header("X-Request-Id").empty());
+  ::close(fd);
+}
+
 // The web app on the API's origin: app paths get index.html with the strict policy and the usual
 // security headers, while the API keeps its own answers and its JSON 404s.
 TEST(GatewayServer, TheWebAppIsServedBesideTheApiWithoutTakingItsPaths) {

@@ -62,7 +62,10 @@ class Gateway::SseStream final : public grpc::ClientBidiReactor<Message, Message
                     {"Cache-Control", "no-store"},
                     {"X-Accel-Buffering", "no"},
                     {"X-Request-Id", ctx_.request_id},
-                    {"X-Content-Type-Options", "nosniff"}};
+                    {"X-Content-Type-Options", "nosniff"},
+                    {"X-Frame-Options", "DENY"},
+                    {"Referrer-Policy", "no-referrer"}};
+    if (request_.tls) head.headers.emplace_back("Strict-Transport-Security", "max-age=31536000");
     gateway_.AddCors(request_, &head);
     responder_->StartStream(std::move(head));
     // Open the stream with a comment so that clients and proxies see it start at once.
