@@ -54,14 +54,19 @@ using ExchangePtr = std::shared_ptr<Exchange>;
 // The single-valued parameters of a call, checked against what the resource takes.
 using Params = std::map<std::string, std::string, std::less<>>;
 
+// A form (POST, `attributes`) must hold only fields the resource takes: a misspelt field would
+// drop what a resident wrote. In a query, parameters the resource does not take are ignored, as
+// grpc-gateway does: real clients send the spec's extensions (lat, long, radius, extensions…),
+// and refusing them broke those clients. Known ones are checked where they are read.
 absl::StatusOr<Params> Collect(const ParsedQuery& given, const std::set<std::string_view>& allowed,
                                bool attributes) {
   Params out;
   for (const auto& [name, value] : given.params) {
     if (attributes && name.starts_with("attribute")) continue;  // AttributesFromForm reads them
     if (!allowed.contains(name)) {
+      if (!attributes) continue;
       const std::string shown = name.size() <= 64 ? name : name.substr(0, 64) + "…";
-      return absl::InvalidArgumentError(StrCat(shown, ": not a parameter of this resource"));
+      return absl::InvalidArgumentError(StrCat(shown, ": not a field of this form"));
     }
     if (!out.emplace(name, value).second) return infra::InvalidField(name, "given more than once");
   }

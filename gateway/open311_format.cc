@@ -108,6 +108,8 @@ std::string RenderErrors(int code, std::string_view description, Format format) 
 }
 
 std::optional<int64_t> ParseDateTime(std::string_view text) {
+  // A date alone (W3C-DTF's "complete date", as the spec's examples send it): its start, UTC.
+  if (text.size() == 10) return ParseDateTime(std::string(text) + "T00:00:00Z");
   // YYYY-MM-DDThh:mm[:ss[.fff…]](Z|±hh:mm)
   if (text.size() < 17 || text.size() > 40) return std::nullopt;
   std::tm tm{};

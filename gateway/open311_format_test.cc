@@ -51,7 +51,9 @@ TEST(Open311Format, ParsesW3cDateTimesWithZone) {
   EXPECT_EQ(ParseDateTime("1994-11-05T14:15:30.25+01:00"), 784041330250);
   EXPECT_EQ(ParseDateTime("1994-11-05T13:15Z"), 784041300000);
   EXPECT_FALSE(ParseDateTime("1994-11-05T13:15:30"));  // no zone
-  EXPECT_FALSE(ParseDateTime("1994-11-05"));
+  EXPECT_EQ(ParseDateTime("1994-11-05"), 783993600000);  // a date alone: its start, UTC
+  EXPECT_FALSE(ParseDateTime("1994-11-5x"));
+  EXPECT_FALSE(ParseDateTime("1994-13-05"));
   EXPECT_FALSE(ParseDateTime("1994-02-30T00:00:00Z"));
   EXPECT_FALSE(ParseDateTime("1994-11-05T24:00:00Z"));
   EXPECT_FALSE(ParseDateTime("1994-11-05T13:15:30+1:00"));
