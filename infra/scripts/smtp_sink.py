@@ -1,10 +1,13 @@
 #!/usr/bin/python3
 """A local SMTP server that accepts every mail and stores it as a file, for the local stack and
 the tests (Debian's python3-aiosmtpd). Each message becomes <dir>/<n>.eml with the envelope
-recipients in an X-Sink-Rcpt header. For tests: recipients at refused.invalid are refused with
+recipients in an X-Sink-Rcpt header, and <n>.txt beside it: the same mail decoded for a person
+to read (headers, then the plain-text part), links included. For tests: recipients at refused.invalid are refused with
 550 (an unknown mailbox), at busy.invalid with 451 and at policy.invalid with 554 (a refusal
 that is not the mailbox's). Runs until SIGTERM/SIGINT."""
 import argparse
+import email
+import email.policy
 import itertools
 import os
 import signal
@@ -17,7 +20,7 @@ from aiosmtpd.controller import Controller
 class Store:
     def __init__(self, directory):
         self.directory = directory
-        self.counter = itertools.count(len(os.listdir(directory)) + 1)
+        self.counter = itertools.count(len([n for n in os.listdir(directory) if n.endswith(".eml")]) + 1)
         self.lock = threading.Lock()
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -41,7 +44,22 @@ class Store:
             f.write(header.encode())
             f.write(envelope.original_content or envelope.content)
         os.rename(tmp, os.path.join(self.directory, f"{n:06d}.eml"))
+        self.write_readable(n, envelope.original_content or envelope.content)
         return "250 Message accepted for delivery"
+
+    def write_readable(self, n, raw):
+        """<n>.txt: the mail decoded (quoted-printable, base64, encoded words) for reading."""
+        try:
+            msg = email.message_from_bytes(raw, policy=email.policy.default)
+            lines = [f"{h}: {msg[h]}" for h in ("Date", "From", "To", "Subject") if msg[h]]
+            body = msg.get_body(preferencelist=("plain", "html"))
+            text = body.get_content() if body is not None else ""
+        except Exception as e:  # a mail we cannot decode is still kept as .eml
+            lines, text = [f"(not decodable: {e})"], ""
+        path = os.path.join(self.directory, f"{n:06d}.txt")
+        with open(path + ".tmp", "w", encoding="utf-8") as f:
+            f.write("\n".join(lines) + "\n\n" + text)
+        os.rename(path + ".tmp", path)
 
 
 def main():
