@@ -1,5 +1,6 @@
 #include "gateway/transcode.h"
 
+#include <cctype>
 #include <charconv>
 #include <cmath>
 
@@ -18,6 +19,7 @@ namespace cityhub::gateway {
 using google::protobuf::FieldDescriptor;
 using google::protobuf::Message;
 using google::protobuf::Reflection;
+using infra::StrAppend;
 using infra::StrCat;
 
 namespace {
@@ -58,6 +60,38 @@ absl::Status Resolve(Message* root, std::string_view path, std::string_view show
     message = message->GetReflection()->MutableMessage(message, f);
     start = dot + 1;
   }
+}
+
+// "A, B, C": the values a caller may send for an enum (its *_UNSPECIFIED zero means "not given").
+std::string EnumChoices(const google::protobuf::EnumDescriptor* e) {
+  std::string out;
+  for (int i = 0; i < e->value_count(); ++i) {
+    const std::string& name = e->value(i)->name();
+    if (e->value(i)->number() == 0 && name.ends_with("_UNSPECIFIED")) continue;
+    StrAppend(&out, out.empty() ? "" : ", ", name);
+  }
+  return out;
+}
+
+// protobuf's JSON parser names the problem in its own words, and for broken JSON it repeats the
+// input. The caller gets the field and what it may hold, and never its own text back.
+std::string BodyProblem(std::string_view parser_message) {
+  // (status): invalid value "resolved" for type type.googleapis.com/cityhub.requests.v1.Status
+  static constexpr std::string_view kInvalid = "): invalid value ";
+  static constexpr std::string_view kType = " for type type.googleapis.com/";
+  const size_t invalid = parser_message.find(kInvalid);
+  const size_t type = parser_message.rfind(kType);
+  if (parser_message.starts_with("(") && invalid != std::string_view::npos && type != std::string_view::npos) {
+    const std::string field(parser_message.substr(1, invalid - 1));
+    const std::string type_name(parser_message.substr(type + kType.size()));
+    if (const auto* e = google::protobuf::DescriptorPool::generated_pool()->FindEnumTypeByName(type_name)) {
+      return StrCat(field, ": not one of ", EnumChoices(e));
+    }
+    return StrCat(field, ": not a valid value");
+  }
+  // The first line says what is wrong; the lines after it show the caller's own input.
+  const std::string_view first = parser_message.substr(0, parser_message.find('\n'));
+  return StrCat("body: ", first.size() > 200 ? first.substr(0, 200) : first);
 }
 
 // The field path `name` names, in proto field names (lowerCamelCase segments resolved), so that
@@ -169,8 +203,11 @@ absl::Status SetFieldFromText(Message* message, std::string_view field_path, std
       return absl::OkStatus();
     }
     case FieldDescriptor::CPPTYPE_ENUM: {
-      const auto* e = f->enum_type()->FindValueByName(std::string(value));
-      if (e == nullptr) return BadParam(shown, StrCat("not one of the values of ", f->enum_type()->name()));
+      // Enum names are taken in any case ("resolved" is RESOLVED), as in JSON bodies.
+      std::string upper(value);
+      for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      const auto* e = f->enum_type()->FindValueByName(upper);
+      if (e == nullptr) return BadParam(shown, StrCat("not one of ", EnumChoices(f->enum_type())));
       rep ? r->AddEnum(holder, f, e) : r->SetEnum(holder, f, e);
       return absl::OkStatus();
     }
@@ -235,10 +272,9 @@ absl::StatusOr<std::unique_ptr<Message>> BuildRequest(const RouteTable::Match& m
       }
       google::protobuf::util::JsonParseOptions options;
       options.ignore_unknown_fields = false;
+      options.case_insensitive_enum_parsing = true;
       const auto status = google::protobuf::util::JsonStringToMessage(body, target, options);
-      if (!status.ok()) {
-        return absl::InvalidArgumentError(StrCat("body: ", status.message().as_string()));
-      }
+      if (!status.ok()) return absl::InvalidArgumentError(BodyProblem(status.message().as_string()));
     }
   }
   for (const auto& [path, value] : match.bindings) {

@@ -54,7 +54,8 @@ TEST_F(TranscodeTest, QueryParametersFillFieldsByType) {
 TEST_F(TranscodeTest, UnknownOrMalformedParametersAreNamed) {
   EXPECT_EQ(Build("GET", "/v1/requests?colour=red").status().message(), "colour: unknown query parameter");
   EXPECT_EQ(Build("GET", "/v1/requests?status=OPENED").status().message(),
-            "status: not one of the values of Status");
+            "status: not one of SUBMITTED, ACKNOWLEDGED, IN_PROGRESS, RESOLVED, REJECTED, DUPLICATE, CLOSED");
+  EXPECT_TRUE(Build("GET", "/v1/requests?status=resolved").ok());  // enum names in any case
   EXPECT_EQ(Build("GET", "/v1/requests?page_size=many").status().message(), "page_size: not a whole number");
   EXPECT_THAT(std::string(Build("GET", "/v1/requests?since=yesterday").status().message()),
               StartsWith("since: not an RFC 3339"));
@@ -91,6 +92,16 @@ TEST_F(TranscodeTest, BodiesAreJsonWithUnknownFieldsRefused) {
   EXPECT_EQ(unknown.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(unknown.status().message()), HasSubstr("colour"));
   EXPECT_THAT(std::string(Build("POST", "/v1/requests", "{not json").status().message()), StartsWith("body: "));
+  // Broken JSON is described, never echoed back.
+  const std::string secret = "{\"description\": \"Geheim-4711\" oops}";
+  const std::string broken(Build("POST", "/v1/requests", secret).status().message());
+  EXPECT_THAT(broken, StartsWith("body: "));
+  EXPECT_EQ(broken.find("Geheim-4711"), std::string::npos) << broken;
+  // A bad enum value names the field and what it may hold; names are taken in any case.
+  const std::string id = "01JCITYHUB0000000000000000";
+  EXPECT_EQ(Build("POST", "/v1/requests/" + id + ":transition", R"({"status":"fixed"})").status().message(),
+            "status: not one of SUBMITTED, ACKNOWLEDGED, IN_PROGRESS, RESOLVED, REJECTED, DUPLICATE, CLOSED");
+  EXPECT_TRUE(Build("POST", "/v1/requests/" + id + ":transition", R"({"status":"resolved"})").ok());
   EXPECT_EQ(Build("POST", "/v1/requests?lat=1", "{}").status().message(), "lat: unknown query parameter");
 }
 

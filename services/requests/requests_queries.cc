@@ -76,7 +76,7 @@ absl::StatusOr<Filter> ParseFilter(const v1::ListRequestsRequest& req) {
   }
   for (int s : req.status()) {
     if (!v1::Status_IsValid(s) || s == v1::STATUS_UNSPECIFIED) {
-      return InvalidField("status", "must be request statuses");
+      return InvalidField("status", "not one of SUBMITTED, ACKNOWLEDGED, IN_PROGRESS, RESOLVED, REJECTED, DUPLICATE, CLOSED");
     }
     f.statuses.insert(s);
   }
