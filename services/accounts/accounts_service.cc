@@ -690,6 +690,22 @@ grpc::Status AccountsService::GetAccount(grpc::ServerContext* ctx, const v1::Get
   return grpc::Status::OK;
 }
 
+grpc::Status AccountsService::ListAccounts(grpc::ServerContext* ctx, const v1::ListAccountsRequest* req,
+                                           v1::ListAccountsResponse* response) {
+  auto caller = Authorize(ctx, "ListAccounts");
+  if (!caller.ok()) return Done(ctx, caller.status());
+  auto email = NormalizeEmail("email", req->email());
+  if (!email.ok()) return Done(ctx, email.status());
+  auto id = deps_.accounts.IdForEmail(email->key);
+  if (!id.ok() && id.status().code() == absl::StatusCode::kNotFound) return grpc::Status::OK;
+  if (!id.ok()) return Done(ctx, id.status());
+  auto account = deps_.accounts.Get(*id);
+  if (!account.ok() && account.status().code() == absl::StatusCode::kNotFound) return grpc::Status::OK;
+  if (!account.ok()) return Done(ctx, account.status());
+  ToProto(*account, response->add_accounts());
+  return grpc::Status::OK;
+}
+
 grpc::Status AccountsService::SetRoles(grpc::ServerContext* ctx, const v1::SetRolesRequest* req,
                                        v1::Account* response) {
   auto caller = Authorize(ctx, "SetRoles");

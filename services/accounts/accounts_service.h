@@ -80,6 +80,7 @@ class AccountsService final : public cityhub::accounts::v1::AccountsService::Ser
   CITYHUB_RPC(DeleteMe, DeleteMeRequest, DeleteMeResponse);
   CITYHUB_RPC(GetJwks, GetJwksRequest, Jwks);
   CITYHUB_RPC(GetAccount, GetAccountRequest, Account);
+  CITYHUB_RPC(ListAccounts, ListAccountsRequest, ListAccountsResponse);
   CITYHUB_RPC(SetRoles, SetRolesRequest, Account);
   CITYHUB_RPC(CreateApiKey, CreateApiKeyRequest, CreatedApiKey);
   CITYHUB_RPC(ListApiKeys, ListApiKeysRequest, ListApiKeysResponse);

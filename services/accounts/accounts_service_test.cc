@@ -918,6 +918,32 @@ TEST_F(AccountsServiceTest, OnlyAdminsChangeRolesAndTheTokenCarriesThemAfterRefr
             grpc::StatusCode::INVALID_ARGUMENT);
 }
 
+// An admin finds whom to give a role by e-mail address; nobody else may look addresses up.
+TEST_F(AccountsServiceTest, AnAdminFindsAnAccountByItsEmailAddress) {
+  ASSERT_TRUE(service_->EnsureAdmin("admin@bielefeld.de", "Admin-Passwort-2026").ok());
+  v1::TokenPair admin;
+  ASSERT_TRUE(SignIn("admin@bielefeld.de", "Admin-Passwort-2026", &admin).ok());
+  v1::Account clerk;
+  const v1::TokenPair citizen = RegisterAndSignIn("Clerk@Example.de", &clerk);
+  v1::ListAccountsRequest req;
+  req.set_email("clerk@example.DE");  // however it is written
+  v1::ListAccountsResponse found;
+  ASSERT_TRUE(stub_->ListAccounts(Ctx(admin.access_token()).get(), req, &found).ok());
+  ASSERT_EQ(found.accounts_size(), 1);
+  EXPECT_EQ(found.accounts(0).account_id(), clerk.account_id());
+  req.set_email("nobody@example.de");
+  v1::ListAccountsResponse none;
+  ASSERT_TRUE(stub_->ListAccounts(Ctx(admin.access_token()).get(), req, &none).ok());
+  EXPECT_EQ(none.accounts_size(), 0);
+  req.set_email("not an address");
+  const grpc::Status bad = stub_->ListAccounts(Ctx(admin.access_token()).get(), req, &none);
+  EXPECT_EQ(bad.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(bad.error_message(), HasSubstr("email"));
+  req.set_email("admin@bielefeld.de");
+  EXPECT_EQ(stub_->ListAccounts(Ctx(citizen.access_token()).get(), req, &none).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+}
+
 TEST_F(AccountsServiceTest, BootstrapAdminEmailTakenByAResidentFailsNamingTheSetting) {
   v1::Account squatter;
   ASSERT_TRUE(Register("admin@bielefeld.de", &squatter).ok());

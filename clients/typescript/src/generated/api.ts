@@ -300,7 +300,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** ListAccounts */
+        get: operations["AccountsService_ListAccounts"];
         put?: never;
         /** Register */
         post: operations["AccountsService_Register"];
@@ -1140,6 +1141,9 @@ export interface components {
             address_hash: string;
             /** Format: date-time */
             last_sign_in_at?: string;
+        };
+        cityhub_accounts_v1_ListAccountsResponse: {
+            accounts: components["schemas"]["cityhub_accounts_v1_Account"][];
         };
         cityhub_accounts_v1_ListApiKeysResponse: {
             api_keys: components["schemas"]["cityhub_accounts_v1_ApiKey"][];
@@ -2332,6 +2336,35 @@ export interface operations {
                     };
                 };
             };
+        };
+    };
+    AccountsService_ListAccounts: {
+        parameters: {
+            query: {
+                email: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["cityhub_accounts_v1_ListAccountsResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["Timeout"];
         };
     };
     AccountsService_Register: {
