@@ -17,7 +17,8 @@
 // stub with the messages the route table knows (no generated stub per service in the gateway).
 namespace cityhub::gateway {
 
-using GenericStub = grpc::TemplatedGenericStub<google::protobuf::Message, google::protobuf::Message>;
+using GenericStub =
+    grpc::TemplatedGenericStub<google::protobuf::Message, google::protobuf::Message>;
 
 class Backends final {
  public:

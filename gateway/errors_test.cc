@@ -62,7 +62,8 @@ TEST(ErrorResponse, HidesTheDetailOfInternalErrors) {
   }
   // Unavailable and timed-out calls carry transport detail: the caller gets a generic text.
   for (const auto& [code, detail] : std::vector<std::pair<StatusCode, std::string>>{
-           {StatusCode::UNAVAILABLE, "failed to connect to all addresses; last error: ipv4:10.0.0.7:7002"},
+           {StatusCode::UNAVAILABLE,
+            "failed to connect to all addresses; last error: ipv4:10.0.0.7:7002"},
            {StatusCode::UNAVAILABLE, "redis: cannot connect to redis:6379"},
            {StatusCode::DEADLINE_EXCEEDED, "Deadline Exceeded at 10.0.0.7:7002"}}) {
     const HttpResponse r = ErrorResponse(grpc::Status(code, detail));
@@ -72,11 +73,13 @@ TEST(ErrorResponse, HidesTheDetailOfInternalErrors) {
   }
   // Other codes keep their message: it tells the caller what to fix.
   EXPECT_EQ(nlohmann::json::parse(
-                ErrorResponse(grpc::Status(StatusCode::INVALID_ARGUMENT, "lat: out of range")).body)["message"],
+                ErrorResponse(grpc::Status(StatusCode::INVALID_ARGUMENT, "lat: out of range"))
+                    .body)["message"],
             "lat: out of range");
-  EXPECT_EQ(nlohmann::json::parse(ErrorResponse(grpc::Status(StatusCode::RESOURCE_EXHAUSTED,
-                                                             "daily limit of mails reached; try again tomorrow"))
-                                      .body)["message"],
+  EXPECT_EQ(nlohmann::json::parse(
+                ErrorResponse(grpc::Status(StatusCode::RESOURCE_EXHAUSTED,
+                                           "daily limit of mails reached; try again tomorrow"))
+                    .body)["message"],
             "daily limit of mails reached; try again tomorrow");
 }
 

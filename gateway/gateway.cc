@@ -59,13 +59,14 @@ Gateway::Gateway(const RouteTable& routes, Backends& backends,
       openapi_(OpenApiJson(routes, options_.public_url)),
       requests_(metrics.AddCounter("http_requests_total", "HTTP requests by route and status",
                                    {"route", "status"})),
-      latency_(metrics.AddHistogram("http_request_duration_seconds", "HTTP request latency by route",
-                                    {"route"})),
+      latency_(metrics.AddHistogram("http_request_duration_seconds",
+                                    "HTTP request latency by route", {"route"})),
       streams_(metrics.AddGauge("http_event_streams", "Open Server-Sent Events streams").Get()),
-      streams_replaced_(metrics
-                            .AddCounter("http_event_streams_replaced_total",
-                                        "Event streams closed because their account opened more than its cap")
-                            .Get()) {
+      streams_replaced_(
+          metrics
+              .AddCounter("http_event_streams_replaced_total",
+                          "Event streams closed because their account opened more than its cap")
+              .Get()) {
   heartbeat_ = std::thread([this] { Heartbeats(); });
 }
 
@@ -101,13 +102,15 @@ void Gateway::AddPrefixHandler(std::string prefix, PrefixHandler handler) {
 
 HttpResponse Gateway::ServerError(int status, std::string_view message, const HttpRequest* head) {
   const grpc::StatusCode code = status == 413 || status == 431 ? grpc::StatusCode::INVALID_ARGUMENT
-                                : status == 408                 ? grpc::StatusCode::DEADLINE_EXCEEDED
-                                                                : grpc::StatusCode::UNAVAILABLE;
+                                : status == 408                ? grpc::StatusCode::DEADLINE_EXCEEDED
+                                                               : grpc::StatusCode::UNAVAILABLE;
   HttpResponse r = ErrorResponse(status, code, message);
   // Like every answer: a request id to quote, and CORS so that a browser app can read why.
-  const std::string_view given_id = head != nullptr ? head->header("x-request-id") : std::string_view();
-  r.headers.emplace_back("X-Request-Id", infra::IsValidRequestId(given_id) ? std::string(given_id)
-                                                                           : infra::NewTraceId(clock_.Now()));
+  const std::string_view given_id =
+      head != nullptr ? head->header("x-request-id") : std::string_view();
+  r.headers.emplace_back("X-Request-Id", infra::IsValidRequestId(given_id)
+                                             ? std::string(given_id)
+                                             : infra::NewTraceId(clock_.Now()));
   r.headers.emplace_back("X-Content-Type-Options", "nosniff");
   r.headers.emplace_back("Cache-Control", "no-store");
   if (head != nullptr) AddCors(*head, &r);
@@ -116,14 +119,16 @@ HttpResponse Gateway::ServerError(int status, std::string_view message, const Ht
 
 size_t Gateway::BodyLimit(const HttpRequest& head) {
   auto match = routes_.Find(head.method, head.path);
-  if (match && match->route->policy.max_body_bytes() > 0) return match->route->policy.max_body_bytes();
+  if (match && match->route->policy.max_body_bytes() > 0)
+    return match->route->policy.max_body_bytes();
   return options_.default_body_limit;
 }
 
 std::string ClientIdentity(std::string_view address) {
   if (address.find(':') == std::string_view::npos) return std::string(address);
   std::string text(address);
-  if (text.size() > 2 && text.front() == '[' && text.back() == ']') text = text.substr(1, text.size() - 2);
+  if (text.size() > 2 && text.front() == '[' && text.back() == ']')
+    text = text.substr(1, text.size() - 2);
   in6_addr ip{};
   if (inet_pton(AF_INET6, text.c_str(), &ip) != 1) return std::string(address);
   static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
@@ -131,7 +136,8 @@ std::string ClientIdentity(std::string_view address) {
   if (std::memcmp(ip.s6_addr, kMapped, sizeof(kMapped)) == 0) {
     in_addr v4{};
     std::memcpy(&v4, ip.s6_addr + 12, 4);
-    return inet_ntop(AF_INET, &v4, out, sizeof(out)) != nullptr ? std::string(out) : std::string(address);
+    return inet_ntop(AF_INET, &v4, out, sizeof(out)) != nullptr ? std::string(out)
+                                                                : std::string(address);
   }
   std::memset(ip.s6_addr + 8, 0, 8);
   if (inet_ntop(AF_INET6, &ip, out, sizeof(out)) == nullptr) return std::string(address);
@@ -165,11 +171,12 @@ void Gateway::AddCors(const HttpRequest& request, HttpResponse* response) const 
   if (origin.empty()) return;
   const bool any = std::find(options_.cors_origins.begin(), options_.cors_origins.end(), "*") !=
                    options_.cors_origins.end();
-  const bool listed = std::find(options_.cors_origins.begin(), options_.cors_origins.end(), origin) !=
-                      options_.cors_origins.end();
+  const bool listed = std::find(options_.cors_origins.begin(), options_.cors_origins.end(),
+                                origin) != options_.cors_origins.end();
   if (!any && !listed) return;
   response->headers.emplace_back("Access-Control-Allow-Origin", any ? "*" : std::string(origin));
-  response->headers.emplace_back("Access-Control-Expose-Headers", "X-Request-Id, Retry-After, WWW-Authenticate");
+  response->headers.emplace_back("Access-Control-Expose-Headers",
+                                 "X-Request-Id, Retry-After, WWW-Authenticate");
   if (!any) response->headers.emplace_back("Vary", "Origin");
 }
 
@@ -178,14 +185,16 @@ void Gateway::Send(const HttpRequest& request, const RequestContext& ctx, Respon
   responder.Reply(Finish(request, ctx, std::move(response)));
 }
 
-HttpResponse Gateway::Finish(const HttpRequest& request, const RequestContext& ctx, HttpResponse response) {
+HttpResponse Gateway::Finish(const HttpRequest& request, const RequestContext& ctx,
+                             HttpResponse response) {
   response.headers.emplace_back("X-Request-Id", ctx.request_id);
   response.headers.emplace_back("X-Content-Type-Options", "nosniff");
   response.headers.emplace_back("X-Frame-Options", "DENY");
   response.headers.emplace_back("Referrer-Policy", "no-referrer");
   if (request.tls) response.headers.emplace_back("Strict-Transport-Security", "max-age=31536000");
-  const bool has_cache_control = std::any_of(response.headers.begin(), response.headers.end(),
-                                             [](const auto& h) { return h.first == "Cache-Control"; });
+  const bool has_cache_control =
+      std::any_of(response.headers.begin(), response.headers.end(),
+                  [](const auto& h) { return h.first == "Cache-Control"; });
   if (!has_cache_control) response.headers.emplace_back("Cache-Control", "no-store");
   AddCors(request, &response);
   const double seconds =
@@ -211,9 +220,11 @@ HttpResponse Gateway::Finish(const HttpRequest& request, const RequestContext& c
 }
 
 bool Gateway::Builtin(const HttpRequest& request, const RequestContext& ctx, Responder& responder) {
-  static constexpr std::string_view kBuiltins[] = {"/healthz", "/readyz", "/metrics", "/openapi.json"};
+  static constexpr std::string_view kBuiltins[] = {"/healthz", "/readyz", "/metrics",
+                                                   "/openapi.json"};
   if (request.method != "GET" && request.method != "HEAD") {
-    if (std::find(std::begin(kBuiltins), std::end(kBuiltins), request.path) == std::end(kBuiltins)) return false;
+    if (std::find(std::begin(kBuiltins), std::end(kBuiltins), request.path) == std::end(kBuiltins))
+      return false;
     HttpResponse r = ErrorResponse(405, grpc::StatusCode::UNIMPLEMENTED,
                                    StrCat("method ", request.method, " is not allowed here"));
     r.headers.emplace_back("Allow", "GET, HEAD");
@@ -229,7 +240,8 @@ bool Gateway::Builtin(const HttpRequest& request, const RequestContext& ctx, Res
     std::string body = R"({"backends":{)";
     bool first = true;
     for (const auto& [service, ok] : backends_.Health()) {
-      StrAppend(&body, first ? "" : ",", "\"", service, "\":\"", ok ? "SERVING" : "NOT_SERVING", "\"");
+      StrAppend(&body, first ? "" : ",", "\"", service, "\":\"", ok ? "SERVING" : "NOT_SERVING",
+                "\"");
       first = false;
       ready = ready && ok;
     }
@@ -254,7 +266,8 @@ void Gateway::Handle(HttpRequest request, std::shared_ptr<Responder> responder) 
   RequestContext ctx;
   ctx.start = std::chrono::steady_clock::now();
   const std::string_view given_id = request.header("x-request-id");
-  ctx.request_id = infra::IsValidRequestId(given_id) ? std::string(given_id) : infra::NewTraceId(clock_.Now());
+  ctx.request_id =
+      infra::IsValidRequestId(given_id) ? std::string(given_id) : infra::NewTraceId(clock_.Now());
   ctx.client_address = ClientAddress(request);
   ctx.route_label = "builtin";
 
@@ -325,7 +338,8 @@ std::optional<HttpResponse> Gateway::Authenticate(const HttpRequest& request, co
       claims = verifier_.Verify(token);
     }
     if (!claims.ok()) {
-      HttpResponse r = ErrorResponse(401, grpc::StatusCode::UNAUTHENTICATED, infra::StdView(claims.status().message()));
+      HttpResponse r = ErrorResponse(401, grpc::StatusCode::UNAUTHENTICATED,
+                                     infra::StdView(claims.status().message()));
       r.headers.emplace_back("WWW-Authenticate", R"(Bearer error="invalid_token")");
       return r;
     }
@@ -341,8 +355,9 @@ std::optional<HttpResponse> Gateway::Authenticate(const HttpRequest& request, co
   const bool admin = HasRole(ctx.roles, "admin");
   if ((access == cityhub::api::ACCESS_OPERATOR && !admin && !HasRole(ctx.roles, "operator")) ||
       (access == cityhub::api::ACCESS_ADMIN && !admin)) {
-    return ErrorResponse(403, grpc::StatusCode::PERMISSION_DENIED,
-                         access == cityhub::api::ACCESS_ADMIN ? "administrators only" : "city staff only");
+    return ErrorResponse(
+        403, grpc::StatusCode::PERMISSION_DENIED,
+        access == cityhub::api::ACCESS_ADMIN ? "administrators only" : "city staff only");
   }
   return std::nullopt;
 }
@@ -353,7 +368,8 @@ std::optional<HttpResponse> Gateway::RefuseBeforeBody(const HttpRequest& head) {
   RequestContext ctx;
   ctx.start = std::chrono::steady_clock::now();
   const std::string_view given_id = head.header("x-request-id");
-  ctx.request_id = infra::IsValidRequestId(given_id) ? std::string(given_id) : infra::NewTraceId(clock_.Now());
+  ctx.request_id =
+      infra::IsValidRequestId(given_id) ? std::string(given_id) : infra::NewTraceId(clock_.Now());
   ctx.client_address = ClientAddress(head);
   ctx.route_label = StrCat(match->route->http_method, " ", match->route->path.text);
   auto refusal = Authenticate(head, *match->route, ctx);
@@ -369,9 +385,11 @@ void Gateway::HandleRoute(const HttpRequest& request, RequestContext ctx,
     return;
   }
   if (limiter_ != nullptr) {
-    const Decision d = limiter_->Check(route.policy.rate_class(), ctx.client_address, ctx.account_id);
+    const Decision d =
+        limiter_->Check(route.policy.rate_class(), ctx.client_address, ctx.account_id);
     if (!d.allowed) {
-      HttpResponse r = ErrorResponse(429, grpc::StatusCode::RESOURCE_EXHAUSTED, "too many requests; slow down");
+      HttpResponse r =
+          ErrorResponse(429, grpc::StatusCode::RESOURCE_EXHAUSTED, "too many requests; slow down");
       r.headers.emplace_back("Retry-After", std::to_string((d.retry_after.count() + 999) / 1000));
       Send(request, ctx, *responder, std::move(r));
       return;
@@ -379,8 +397,8 @@ void Gateway::HandleRoute(const HttpRequest& request, RequestContext ctx,
   }
   // Anonymous reads of public, cacheable routes may be answered from the short-lived cache.
   std::string cache_key;
-  if ((request.method == "GET" || request.method == "HEAD") && ctx.account_id.empty() && !route.server_streaming &&
-      PublicMaxAge(route.policy.cache_control()).count() > 0) {
+  if ((request.method == "GET" || request.method == "HEAD") && ctx.account_id.empty() &&
+      !route.server_streaming && PublicMaxAge(route.policy.cache_control()).count() > 0) {
     cache_key = request.target;
     if (auto hit = CacheGet(cache_key)) {
       Send(request, ctx, *responder, std::move(*hit));
@@ -389,20 +407,26 @@ void Gateway::HandleRoute(const HttpRequest& request, RequestContext ctx,
   }
   auto query = ParseQuery(request.query);
   if (!query.ok()) {
-    Send(request, ctx, *responder, ErrorResponse(400, grpc::StatusCode::INVALID_ARGUMENT, infra::StdView(query.status().message())));
+    Send(request, ctx, *responder,
+         ErrorResponse(400, grpc::StatusCode::INVALID_ARGUMENT,
+                       infra::StdView(query.status().message())));
     return;
   }
   auto message = BuildRequest(match, *query, request.body, request.header("content-type"));
   if (!message.ok()) {
     Send(request, ctx, *responder,
-         ErrorResponse(400, grpc::StatusCode::INVALID_ARGUMENT, infra::StdView(message.status().message())));
+         ErrorResponse(400, grpc::StatusCode::INVALID_ARGUMENT,
+                       infra::StdView(message.status().message())));
     return;
   }
   if (route.server_streaming) {
     const std::string_view last_event = request.header("last-event-id");
     if (!route.resume_field.empty() && !last_event.empty()) {
-      if (auto s = SetFieldFromText(message->get(), route.resume_field, last_event, "Last-Event-ID"); !s.ok()) {
-        Send(request, ctx, *responder, ErrorResponse(400, grpc::StatusCode::INVALID_ARGUMENT, infra::StdView(s.message())));
+      if (auto s =
+              SetFieldFromText(message->get(), route.resume_field, last_event, "Last-Event-ID");
+          !s.ok()) {
+        Send(request, ctx, *responder,
+             ErrorResponse(400, grpc::StatusCode::INVALID_ARGUMENT, infra::StdView(s.message())));
         return;
       }
     }
@@ -423,9 +447,11 @@ std::unique_ptr<grpc::ClientContext> Gateway::OutboundContext(const HttpRequest&
   call->set_deadline(std::chrono::system_clock::now() + deadline);
   call->AddMetadata(infra::kRequestIdKey, ctx.request_id);
   call->AddMetadata(infra::kClientAddressKey, ctx.client_address);
-  if (!options_.internal_token.empty()) call->AddMetadata(infra::auth::kInternalTokenKey, options_.internal_token);
+  if (!options_.internal_token.empty())
+    call->AddMetadata(infra::auth::kInternalTokenKey, options_.internal_token);
   const std::string_view authorization = request.header("authorization");
-  if (!authorization.empty()) call->AddMetadata(infra::kAuthorizationKey, std::string(authorization));
+  if (!authorization.empty())
+    call->AddMetadata(infra::kAuthorizationKey, std::string(authorization));
   const std::string_view idempotency = request.header("idempotency-key");
   if (route.policy.idempotent() && !idempotency.empty()) {
     call->AddMetadata(infra::kIdempotencyKey, std::string(idempotency));
@@ -439,7 +465,8 @@ void Gateway::CallUnary(const HttpRequest& request, RequestContext ctx, const Ro
   GenericStub* stub = backends_.StubFor(route.method->service()->full_name());
   if (stub == nullptr) {
     Send(request, ctx, *responder,
-         ErrorResponse(503, grpc::StatusCode::UNAVAILABLE, "this part of the service is not available"));
+         ErrorResponse(503, grpc::StatusCode::UNAVAILABLE,
+                       "this part of the service is not available"));
     return;
   }
   struct Call {
@@ -452,11 +479,12 @@ void Gateway::CallUnary(const HttpRequest& request, RequestContext ctx, const Ro
                            ->GetPrototype(route.method->output_type())
                            ->New());
   // The callback needs the request's headers and method after Handle returned.
-  auto kept = std::make_shared<HttpRequest>(HttpRequest{request.method, request.target, request.path,
-                                                        "", request.headers, "", request.client_address,
-                                                        request.tls});
+  auto kept = std::make_shared<HttpRequest>(HttpRequest{request.method, request.target,
+                                                        request.path, "", request.headers, "",
+                                                        request.client_address, request.tls});
   stub->UnaryCall(
-      call->context.get(), route.grpc_path, grpc::StubOptions(), message.get(), call->response.get(),
+      call->context.get(), route.grpc_path, grpc::StubOptions(), message.get(),
+      call->response.get(),
       [this, call, kept, ctx = std::move(ctx), &route, message, responder,
        cache_key = std::move(cache_key), attempt](grpc::Status status) mutable {
         if (!status.ok()) {
@@ -468,7 +496,8 @@ void Gateway::CallUnary(const HttpRequest& request, RequestContext ctx, const Ro
           }
           if (status.error_code() == grpc::StatusCode::UNAVAILABLE ||
               status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
-            // The caller gets a generic text; the detail (no personal data: transport errors) is here.
+            // The caller gets a generic text; the detail (no personal data: transport errors) is
+            // here.
             infra::log::Warn("backend_error", {{"request_id", ctx.request_id},
                                                {"route", ctx.route_label},
                                                {"code", static_cast<int>(status.error_code())},
@@ -477,10 +506,10 @@ void Gateway::CallUnary(const HttpRequest& request, RequestContext ctx, const Ro
           HttpResponse error = ErrorResponse(status);
           if (status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) {
             auto it = call->context->GetServerTrailingMetadata().find("retry-after");
-            error.headers.emplace_back(
-                "Retry-After", it == call->context->GetServerTrailingMetadata().end()
-                                   ? std::string("1")
-                                   : std::string(it->second.data(), it->second.size()));
+            error.headers.emplace_back("Retry-After",
+                                       it == call->context->GetServerTrailingMetadata().end()
+                                           ? std::string("1")
+                                           : std::string(it->second.data(), it->second.size()));
           }
           Send(*kept, ctx, *responder, std::move(error));
           return;
@@ -490,7 +519,8 @@ void Gateway::CallUnary(const HttpRequest& request, RequestContext ctx, const Ro
         if (route.raw_response) {
           const auto* d = call->response->GetDescriptor();
           const auto* refl = call->response->GetReflection();
-          r.headers.emplace_back("Content-Type", refl->GetString(*call->response, d->FindFieldByName("content_type")));
+          r.headers.emplace_back(
+              "Content-Type", refl->GetString(*call->response, d->FindFieldByName("content_type")));
           r.body = refl->GetString(*call->response, d->FindFieldByName("data"));
         } else {
           r.headers.emplace_back("Content-Type", "application/json");
@@ -498,13 +528,15 @@ void Gateway::CallUnary(const HttpRequest& request, RequestContext ctx, const Ro
         }
         // A route's caching applies to anonymous answers, and to raw ones (images), which are
         // the same bytes whoever asks; other answers to a signed-in caller may hold private fields.
-        if (!route.policy.cache_control().empty() && (ctx.account_id.empty() || route.raw_response)) {
+        if (!route.policy.cache_control().empty() &&
+            (ctx.account_id.empty() || route.raw_response)) {
           r.headers.emplace_back("Cache-Control", route.policy.cache_control());
         }
         if (!cache_key.empty()) {
-          CachePut(cache_key, r,
-                   std::min(PublicMaxAge(route.policy.cache_control()),
-                            std::chrono::duration_cast<std::chrono::milliseconds>(options_.cache_ttl)));
+          CachePut(
+              cache_key, r,
+              std::min(PublicMaxAge(route.policy.cache_control()),
+                       std::chrono::duration_cast<std::chrono::milliseconds>(options_.cache_ttl)));
         }
         Send(*kept, ctx, *responder, std::move(r));
       });

@@ -4,11 +4,11 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <optional>
 #include <functional>
 #include <list>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -110,7 +110,8 @@ class Gateway final : public Handler {
 
   // Identity and access of a route's caller from the request's headers: fills ctx.account_id and
   // ctx.roles, or returns the 401/403 answer.
-  std::optional<HttpResponse> Authenticate(const HttpRequest& request, const Route& route, RequestContext& ctx);
+  std::optional<HttpResponse> Authenticate(const HttpRequest& request, const Route& route,
+                                           RequestContext& ctx);
   // Send's bookkeeping (common headers, CORS, metrics, the access log), without the sending.
   HttpResponse Finish(const HttpRequest& request, const RequestContext& ctx, HttpResponse response);
   void HandleRoute(const HttpRequest& request, RequestContext ctx, const RouteTable::Match& match,
@@ -131,7 +132,8 @@ class Gateway final : public Handler {
   // The peer, or behind a trusted proxy the right-most X-Forwarded-For entry.
   std::string ForwardedClient(const HttpRequest& request) const;
   std::optional<HttpResponse> CacheGet(const std::string& key);
-  void CachePut(const std::string& key, const HttpResponse& response, std::chrono::milliseconds ttl);
+  void CachePut(const std::string& key, const HttpResponse& response,
+                std::chrono::milliseconds ttl);
   void Heartbeats();
   void ForgetStream(const SseStream* stream);
   static void CloseStream(SseStream& stream);

@@ -73,9 +73,10 @@ struct Answer {
   std::string message;
   std::string body;  // the serialized response message (OK only)
   std::vector<std::pair<std::string, std::string>> trailers;
-  bool hang = false;  // never answer: the caller's deadline ends the call
+  bool hang = false;       // never answer: the caller's deadline ends the call
   bool stay_open = false;  // send the initial metadata, then nothing: an open, quiet stream
-  int stream_messages = 0;  // stream `body` this many times as fast as the gateway takes it, then stay open
+  int stream_messages =
+      0;  // stream `body` this many times as fast as the gateway takes it, then stay open
 };
 
 // A real gRPC server that answers any method as `script(method, call number from 1)` says.
@@ -124,13 +125,16 @@ class ScriptedBackend final {
       std::vector<grpc::Slice> slices;
       std::string bytes;
       if (request_.Dump(&slices).ok()) {
-        for (const auto& piece : slices) bytes.append(reinterpret_cast<const char*>(piece.begin()), piece.size());
+        for (const auto& piece : slices)
+          bytes.append(reinterpret_cast<const char*>(piece.begin()), piece.size());
       }
       std::string client;
-      if (auto it = ctx_->client_metadata().find("x-client-address"); it != ctx_->client_metadata().end()) {
+      if (auto it = ctx_->client_metadata().find("x-client-address");
+          it != ctx_->client_metadata().end()) {
         client.assign(it->second.data(), it->second.size());
       }
-      const Answer answer = backend_.Next(ctx_->method(), ctx_->deadline(), std::move(bytes), std::move(client));
+      const Answer answer =
+          backend_.Next(ctx_->method(), ctx_->deadline(), std::move(bytes), std::move(client));
       if (answer.hang) return;  // OnCancel finishes
       if (answer.stay_open) {
         StartSendInitialMetadata();
@@ -186,8 +190,8 @@ class ScriptedBackend final {
     ScriptedBackend& backend_;
   };
 
-  Answer Next(const std::string& method, std::chrono::system_clock::time_point deadline, std::string request,
-             std::string client_address) {
+  Answer Next(const std::string& method, std::chrono::system_clock::time_point deadline,
+              std::string request, std::string client_address) {
     int call;
     {
       std::lock_guard lock(mu_);
@@ -234,7 +238,9 @@ class Door final {
        GatewayOptions options = FastGateway(),
        std::vector<const google::protobuf::ServiceDescriptor*> extra = {})
       : table_(*RouteTable::Build(WithExtra(std::move(extra)))),
-        backends_({{kRequests, backend}, {kAccounts, backend}, {kNotifications, backend},
+        backends_({{kRequests, backend},
+                   {kAccounts, backend},
+                   {kNotifications, backend},
                    {"cityhub.testing.Nested", backend}}),
         verifier_(infra::auth::TokenSettings{}, clock_),
         signer_(SigningKey(), infra::auth::TokenSettings{}, clock_),
@@ -537,20 +543,24 @@ TEST(GatewayServer, HeadOnAnApiRouteIsItsGetWithoutTheBody) {
   Door door(backend.address());
   const int fd = Connect(door.port());
   std::string buffer;
-  ASSERT_TRUE(SendAll(fd, "GET /v1/requests/01JCITYHUB0000000000000000 HTTP/1.1\r\nHost: gateway\r\n\r\n"));
+  ASSERT_TRUE(
+      SendAll(fd, "GET /v1/requests/01JCITYHUB0000000000000000 HTTP/1.1\r\nHost: gateway\r\n\r\n"));
   const RawResponse get = ReadResponse(fd, &buffer);
   ASSERT_EQ(get.status(), 200) << get.head;
-  ASSERT_TRUE(SendAll(fd, "HEAD /v1/requests/01JCITYHUB0000000000000000 HTTP/1.1\r\nHost: gateway\r\n\r\n"));
+  ASSERT_TRUE(SendAll(
+      fd, "HEAD /v1/requests/01JCITYHUB0000000000000000 HTTP/1.1\r\nHost: gateway\r\n\r\n"));
   const RawResponse head = ReadResponse(fd, &buffer, false);
   EXPECT_EQ(head.status(), 200) << head.head;
   EXPECT_EQ(head.header("Content-Length"), std::to_string(get.body.size()));
   EXPECT_EQ(head.header("Content-Type"), "application/json");
   ASSERT_TRUE(SendAll(fd, "GET /healthz HTTP/1.1\r\nHost: gateway\r\n\r\n"));
-  EXPECT_THAT(ReadResponse(fd, &buffer).head, StartsWith("HTTP/1.1 200 OK\r\n"));  // no body came between
+  EXPECT_THAT(ReadResponse(fd, &buffer).head,
+              StartsWith("HTTP/1.1 200 OK\r\n"));  // no body came between
   ::close(fd);
   // Not for event streams.
-  const RawResponse stream = Exchange(door.port(), "HEAD /v1/notifications:stream HTTP/1.1\r\nHost: gateway\r\n"
-                                                   "Connection: close\r\n\r\n");
+  const RawResponse stream = Exchange(door.port(),
+                                      "HEAD /v1/notifications:stream HTTP/1.1\r\nHost: gateway\r\n"
+                                      "Connection: close\r\n\r\n");
   EXPECT_EQ(stream.status(), 405);
 }
 
@@ -560,9 +570,10 @@ TEST(GatewayServer, OperationsEndpointsAnswerOtherMethodsWith405AndAllow) {
   Door door(backend.address());
   for (const std::string path : {"/healthz", "/readyz", "/metrics", "/openapi.json"}) {
     for (const std::string method : {"POST", "TRACE", "DELETE"}) {
-      const RawResponse r = Exchange(door.port(), method + " " + path +
-                                                      " HTTP/1.1\r\nHost: gateway\r\nConnection: close\r\n"
-                                                      "Content-Length: 0\r\n\r\n");
+      const RawResponse r =
+          Exchange(door.port(), method + " " + path +
+                                    " HTTP/1.1\r\nHost: gateway\r\nConnection: close\r\n"
+                                    "Content-Length: 0\r\n\r\n");
       EXPECT_EQ(r.status(), 405) << method << " " << path << "\n" << r.head;
       EXPECT_EQ(r.header("Allow"), "GET, HEAD") << method << " " << path;
     }
@@ -578,8 +589,9 @@ TEST(GatewayServer, AnEventStreamCarriesTheSecurityHeaders) {
   });
   Door door(backend.address());
   const int fd = Connect(door.port());
-  ASSERT_TRUE(SendAll(fd, "GET /v1/notifications:stream HTTP/1.1\r\nHost: gateway\r\nAuthorization: Bearer " +
-                              door.CitizenToken() + "\r\n\r\n"));
+  ASSERT_TRUE(SendAll(
+      fd, "GET /v1/notifications:stream HTTP/1.1\r\nHost: gateway\r\nAuthorization: Bearer " +
+              door.CitizenToken() + "\r\n\r\n"));
   std::string buffer;
   const RawResponse head = ReadResponse(fd, &buffer, false);
   EXPECT_EQ(head.status(), 200) << head.head;
@@ -601,7 +613,8 @@ TEST(GatewayServer, TheWebAppIsServedBesideTheApiWithoutTakingItsPaths) {
   Door door(backend.address());
   const std::string dir = ::testing::TempDir() + "cityhub-web-door-" + std::to_string(::getpid());
   std::filesystem::create_directories(dir + "/assets");
-  std::ofstream(dir + "/index.html") << R"(<!doctype html><meta name="cityhub-config" content="{}"><main></main>)";
+  std::ofstream(dir + "/index.html")
+      << R"(<!doctype html><meta name="cityhub-config" content="{}"><main></main>)";
   std::ofstream(dir + "/assets/app-00ff.js") << "run()";
   StaticFilesOptions options;
   options.dir = dir;
@@ -610,7 +623,8 @@ TEST(GatewayServer, TheWebAppIsServedBesideTheApiWithoutTakingItsPaths) {
   ASSERT_TRUE(files.ok()) << files.status();
   door.gateway().SetStaticFiles(files->get());
 
-  for (const char* path : {"/", "/requests/01JCITYHUB0000000000000000", "/verify-email?token=abc"}) {
+  for (const char* path :
+       {"/", "/requests/01JCITYHUB0000000000000000", "/verify-email?token=abc"}) {
     const RawResponse page = Get(door.port(), path);
     EXPECT_EQ(page.status(), 200) << path;
     EXPECT_THAT(page.body, HasSubstr("<main></main>")) << path;
@@ -655,14 +669,17 @@ TEST(GatewayServer, ForwardedForOverSeveralHeaderLinesTakesTheRightMostEntry) {
                 .status(),
             200);
   EXPECT_EQ(backend.ClientAddressOf(method), "192.0.2.10");
-  ASSERT_EQ(Get(door.port(), "/v1/services/pothole", {"X-Forwarded-For: 203.0.113.66", "X-Forwarded-For: 192.0.2.11, "})
+  ASSERT_EQ(Get(door.port(), "/v1/services/pothole",
+                {"X-Forwarded-For: 203.0.113.66", "X-Forwarded-For: 192.0.2.11, "})
                 .status(),
             200);
   EXPECT_EQ(backend.ClientAddressOf(method), "192.0.2.11");
   ASSERT_EQ(Get(door.port(), "/v1/services/pothole").status(), 200);
   EXPECT_EQ(backend.ClientAddressOf(method), "127.0.0.1");
   // An IPv6 client is counted by its /64: one subscriber has all of it.
-  ASSERT_EQ(Get(door.port(), "/v1/services/pothole", {"X-Forwarded-For: 2001:db8:1:2:aaaa:bbbb:cccc:dddd"}).status(),
+  ASSERT_EQ(Get(door.port(), "/v1/services/pothole",
+                {"X-Forwarded-For: 2001:db8:1:2:aaaa:bbbb:cccc:dddd"})
+                .status(),
             200);
   EXPECT_EQ(backend.ClientAddressOf(method), "2001:db8:1:2::/64");
 }
@@ -686,23 +703,27 @@ TEST(GatewayServer, TransferCodingsOtherThanChunkedAreRefusedAndTheConnectionClo
   Door door(backend.address());
   for (const char* coding : {"gzip", "chunked, gzip", "gzip, chunked", "identity"}) {
     const int fd = Connect(door.port());
-    ASSERT_TRUE(SendAll(fd, std::string("POST /v1/requests HTTP/1.1\r\nHost: gateway\r\nTransfer-Encoding: ") +
-                                coding + "\r\nContent-Type: application/json\r\n\r\n"
-                                "GET /healthz HTTP/1.1\r\nHost: gateway\r\n\r\n"));
+    ASSERT_TRUE(SendAll(
+        fd, std::string("POST /v1/requests HTTP/1.1\r\nHost: gateway\r\nTransfer-Encoding: ") +
+                coding +
+                "\r\nContent-Type: application/json\r\n\r\n"
+                "GET /healthz HTTP/1.1\r\nHost: gateway\r\n\r\n"));
     std::string buffer;
     const RawResponse r = ReadResponse(fd, &buffer);
     EXPECT_TRUE(r.status() == 400 || r.status() == 501) << coding << ": " << r.head;
     std::string rest;
     EXPECT_TRUE(ClosedWithin(fd, 3s, &rest)) << coding;
-    EXPECT_EQ((buffer + rest).find("HTTP/1.1 200"), std::string::npos) << coding << ": a smuggled request was answered";
+    EXPECT_EQ((buffer + rest).find("HTTP/1.1 200"), std::string::npos)
+        << coding << ": a smuggled request was answered";
     ::close(fd);
   }
   EXPECT_EQ(backend.Calls(std::string("/") + kRequests + "/CreateRequest"), 0);
   // A plain chunked body still works.
   const RawResponse chunked =
-      Exchange(door.port(), "POST /v1/services HTTP/1.1\r\nHost: gateway\r\nConnection: close\r\n"
-                            "Transfer-Encoding: chunked\r\nContent-Type: application/json\r\n\r\n"
-                            "2\r\n{}\r\n0\r\n\r\n");
+      Exchange(door.port(),
+               "POST /v1/services HTTP/1.1\r\nHost: gateway\r\nConnection: close\r\n"
+               "Transfer-Encoding: chunked\r\nContent-Type: application/json\r\n\r\n"
+               "2\r\n{}\r\n0\r\n\r\n");
   EXPECT_NE(chunked.status(), 400) << chunked.head << chunked.body;
 }
 
@@ -744,8 +765,9 @@ TEST(GatewayServer, AQuietStreamOutlivesTheWriteTimeout) {
   options.sse_heartbeat = 1s;
   Door door(backend.address(), http, options);
   const int fd = Connect(door.port());
-  ASSERT_TRUE(SendAll(fd, "GET /v1/notifications:stream HTTP/1.1\r\nHost: gateway\r\nAuthorization: Bearer " +
-                              door.CitizenToken() + "\r\n\r\n"));
+  ASSERT_TRUE(SendAll(
+      fd, "GET /v1/notifications:stream HTTP/1.1\r\nHost: gateway\r\nAuthorization: Bearer " +
+              door.CitizenToken() + "\r\n\r\n"));
   std::string received;
   const auto opened = std::chrono::steady_clock::now();
   while (std::chrono::steady_clock::now() - opened < 2500ms) {
@@ -771,8 +793,9 @@ TEST(GatewayServer, AnAccountsOldestStreamClosesWhenItOpensMoreThanItsCap) {
   Door door(backend.address(), {}, options);
   const auto open = [&](const std::string& token) {
     const int fd = Connect(door.port());
-    EXPECT_TRUE(SendAll(fd, "GET /v1/notifications:stream HTTP/1.1\r\nHost: gateway\r\nAuthorization: Bearer " +
-                                token + "\r\n\r\n"));
+    EXPECT_TRUE(SendAll(
+        fd, "GET /v1/notifications:stream HTTP/1.1\r\nHost: gateway\r\nAuthorization: Bearer " +
+                token + "\r\n\r\n"));
     std::string head;
     EXPECT_TRUE(ReadMore(fd, &head, 5s));
     EXPECT_THAT(head, StartsWith("HTTP/1.1 200 OK\r\n"));
@@ -786,7 +809,8 @@ TEST(GatewayServer, AnAccountsOldestStreamClosesWhenItOpensMoreThanItsCap) {
   EXPECT_FALSE(ClosedWithin(mine.front(), 300ms, &rest)) << "closed while within the cap";
   mine.push_back(open(token));  // the fourth: the first closes
   EXPECT_TRUE(ClosedWithin(mine.front(), 5s, &rest)) << "the oldest stream stayed open";
-  for (size_t i = 1; i < mine.size(); ++i) EXPECT_FALSE(ClosedWithin(mine[i], 200ms, &rest)) << "stream " << i;
+  for (size_t i = 1; i < mine.size(); ++i)
+    EXPECT_FALSE(ClosedWithin(mine[i], 200ms, &rest)) << "stream " << i;
   EXPECT_FALSE(ClosedWithin(other, 200ms, &rest)) << "another account's stream was closed";
   for (int fd : mine) ::close(fd);
   ::close(other);
@@ -817,8 +841,9 @@ TEST(GatewayServer, AStreamWhoseClientStopsReadingIsClosedAtTheBacklogCap) {
   addr.sin_port = htons(static_cast<uint16_t>(door.port()));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-  ASSERT_TRUE(SendAll(fd, "GET /v1/notifications:stream HTTP/1.1\r\nHost: gateway\r\nAuthorization: Bearer " +
-                              door.CitizenToken() + "\r\n\r\n"));
+  ASSERT_TRUE(SendAll(
+      fd, "GET /v1/notifications:stream HTTP/1.1\r\nHost: gateway\r\nAuthorization: Bearer " +
+              door.CitizenToken() + "\r\n\r\n"));
   ASSERT_TRUE(WaitUntil([&] { return door.server().open_connections() == 1; }, 5s));
   EXPECT_TRUE(WaitUntil([&] { return door.server().open_connections() == 0; }, 10s));
   ::close(fd);
@@ -833,12 +858,15 @@ TEST(GatewayServer, ARefusedStreamIsCountedByItsErrorOnly) {
     return a;
   });
   Door door(backend.address());
-  const RawResponse refused =
-      Get(door.port(), "/v1/notifications:stream", {"Authorization: Bearer " + door.CitizenToken()});
+  const RawResponse refused = Get(door.port(), "/v1/notifications:stream",
+                                  {"Authorization: Bearer " + door.CitizenToken()});
   EXPECT_EQ(refused.status(), 403) << refused.head << refused.body;
   const std::string metrics = Get(door.port(), "/metrics").body;
-  EXPECT_THAT(metrics, HasSubstr(R"(http_requests_total{route="GET /v1/notifications:stream",status="403"} 1)"));
-  EXPECT_THAT(metrics, ::testing::Not(HasSubstr(R"(route="GET /v1/notifications:stream",status="200")")));
+  EXPECT_THAT(
+      metrics,
+      HasSubstr(R"(http_requests_total{route="GET /v1/notifications:stream",status="403"} 1)"));
+  EXPECT_THAT(metrics,
+              ::testing::Not(HasSubstr(R"(route="GET /v1/notifications:stream",status="200")")));
 }
 
 // A service no real route has: nested {a.b} path variables, a :verb, nested query parameters
@@ -846,7 +874,8 @@ TEST(GatewayServer, ARefusedStreamIsCountedByItsErrorOnly) {
 // messages are the generated ones; the gateway routes it from its options like any other.
 const google::protobuf::ServiceDescriptor* NestedService() {
   static const google::protobuf::ServiceDescriptor* service = [] {
-    auto* pool = new google::protobuf::DescriptorPool(google::protobuf::DescriptorPool::generated_pool());
+    auto* pool =
+        new google::protobuf::DescriptorPool(google::protobuf::DescriptorPool::generated_pool());
     google::protobuf::FileDescriptorProto file;
     file.set_name("cityhub/testing/nested.proto");
     file.set_package("cityhub.testing");
@@ -865,7 +894,9 @@ const google::protobuf::ServiceDescriptor* NestedService() {
       if (!get.empty()) rule->set_get(get);
       if (!post.empty()) rule->set_post(post);
       rule->set_body(body);
-      m->mutable_options()->MutableExtension(cityhub::api::policy)->set_access(cityhub::api::ACCESS_PUBLIC);
+      m->mutable_options()
+          ->MutableExtension(cityhub::api::policy)
+          ->set_access(cityhub::api::ACCESS_PUBLIC);
     };
     add("Check", "/v1/testing/{preferences.push_quiet_hours.time_zone}:check", "", "");
     add("Put", "", "/v1/testing/{preferences.push_quiet_hours.time_zone}", "preferences");
@@ -883,9 +914,10 @@ TEST(GatewayServer, NestedPathVariablesQueryParametersAndBodyFieldsReachTheBacke
   namespace nv1 = cityhub::notifications::v1;
 
   // A nested path variable (percent-decoded), a :verb, nested query parameters of two types.
-  const RawResponse checked = Get(door.port(),
-      "/v1/testing/Europe%2FBerlin:check?preferences.push_quiet_hours.start=22:00"
-      "&preferences.push_quiet_hours.enabled=true&preferences.push.own_requests=true");
+  const RawResponse checked =
+      Get(door.port(),
+          "/v1/testing/Europe%2FBerlin:check?preferences.push_quiet_hours.start=22:00"
+          "&preferences.push_quiet_hours.enabled=true&preferences.push.own_requests=true");
   ASSERT_EQ(checked.status(), 200) << checked.head << checked.body;
   nv1::UpdatePreferencesRequest got;
   ASSERT_TRUE(got.ParseFromString(backend.LastRequest("/cityhub.testing.Nested/Check")));
@@ -894,7 +926,8 @@ TEST(GatewayServer, NestedPathVariablesQueryParametersAndBodyFieldsReachTheBacke
   EXPECT_TRUE(got.preferences().push_quiet_hours().enabled());
   EXPECT_TRUE(got.preferences().push().own_requests());
   // Unknown nested names, and a query that would change the path's field, are named.
-  const RawResponse unknown = Get(door.port(), "/v1/testing/UTC:check?preferences.push_quiet_hours.colour=red");
+  const RawResponse unknown =
+      Get(door.port(), "/v1/testing/UTC:check?preferences.push_quiet_hours.colour=red");
   EXPECT_EQ(unknown.status(), 400);
   EXPECT_THAT(unknown.body, HasSubstr("preferences.push_quiet_hours.colour"));
   const RawResponse overridden =
@@ -904,8 +937,9 @@ TEST(GatewayServer, NestedPathVariablesQueryParametersAndBodyFieldsReachTheBacke
   EXPECT_EQ(Get(door.port(), "/v1/testing/UTC").status(), 405);  // the verb is part of the route
 
   // The body fills one nested field; the path variable inside it wins over the body.
-  const RawResponse put = Post(door.port(), "/v1/testing/UTC",
-                               R"({"push_quiet_hours":{"start":"21:30","time_zone":"Asia/Tokyo"},"email":{"own_requests":true}})");
+  const RawResponse put = Post(
+      door.port(), "/v1/testing/UTC",
+      R"({"push_quiet_hours":{"start":"21:30","time_zone":"Asia/Tokyo"},"email":{"own_requests":true}})");
   ASSERT_EQ(put.status(), 200) << put.head << put.body;
   ASSERT_TRUE(got.ParseFromString(backend.LastRequest("/cityhub.testing.Nested/Put")));
   EXPECT_EQ(got.preferences().push_quiet_hours().start(), "21:30");
@@ -1026,8 +1060,10 @@ TEST(GatewayServer, AClientThatStopsReadingIsDisconnectedAfterTheWriteTimeout) {
   addr.sin_port = htons(static_cast<uint16_t>(door.port()));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-  ASSERT_TRUE(SendAll(fd, "GET /v1/requests/01JCITYHUB0000000000000000 HTTP/1.1\r\nHost: gateway\r\n\r\n"));
-  ASSERT_TRUE(WaitUntil([&] { return backend.Calls("/cityhub.requests.v1.RequestsService/GetRequest") == 1; }, 5s));
+  ASSERT_TRUE(
+      SendAll(fd, "GET /v1/requests/01JCITYHUB0000000000000000 HTTP/1.1\r\nHost: gateway\r\n\r\n"));
+  ASSERT_TRUE(WaitUntil(
+      [&] { return backend.Calls("/cityhub.requests.v1.RequestsService/GetRequest") == 1; }, 5s));
   EXPECT_TRUE(WaitUntil([&] { return door.server().open_connections() == 0; }, 10s));
   ::close(fd);
 }
@@ -1039,8 +1075,10 @@ TEST(GatewayServer, AnUploadWithoutCredentialsIsRefusedBeforeItsBody) {
   Door door(backend.address());
   const auto head_only = [&](const std::string& extra) {
     const int fd = Connect(door.port());
-    EXPECT_TRUE(SendAll(fd, "POST /v1/media HTTP/1.1\r\nHost: gateway\r\nContent-Type: image/png\r\n"
-                            "Content-Length: 5000000\r\n" + extra + "\r\n"));
+    EXPECT_TRUE(SendAll(fd,
+                        "POST /v1/media HTTP/1.1\r\nHost: gateway\r\nContent-Type: image/png\r\n"
+                        "Content-Length: 5000000\r\n" +
+                            extra + "\r\n"));
     std::string buffer;
     const RawResponse r = ReadResponse(fd, &buffer);  // no byte of the body was sent
     std::string rest;
@@ -1048,7 +1086,8 @@ TEST(GatewayServer, AnUploadWithoutCredentialsIsRefusedBeforeItsBody) {
     ::close(fd);
     return r;
   };
-  for (const std::string extra : {"", "Expect: 100-continue\r\n", "Authorization: Bearer not.a.token\r\n"}) {
+  for (const std::string extra :
+       {"", "Expect: 100-continue\r\n", "Authorization: Bearer not.a.token\r\n"}) {
     const RawResponse r = head_only(extra);
     EXPECT_EQ(r.status(), 401) << extra << r.head;
     EXPECT_FALSE(r.header("X-Request-Id").empty());
@@ -1057,9 +1096,10 @@ TEST(GatewayServer, AnUploadWithoutCredentialsIsRefusedBeforeItsBody) {
   }
   // A citizen's upload is asked for as before.
   const int fd = Connect(door.port());
-  ASSERT_TRUE(SendAll(fd, "POST /v1/media HTTP/1.1\r\nHost: gateway\r\nContent-Type: image/png\r\n"
-                          "Expect: 100-continue\r\nContent-Length: 5000000\r\nAuthorization: Bearer " +
-                              door.CitizenToken() + "\r\n\r\n"));
+  ASSERT_TRUE(SendAll(fd,
+                      "POST /v1/media HTTP/1.1\r\nHost: gateway\r\nContent-Type: image/png\r\n"
+                      "Expect: 100-continue\r\nContent-Length: 5000000\r\nAuthorization: Bearer " +
+                          door.CitizenToken() + "\r\n\r\n"));
   std::string buffer;
   ASSERT_TRUE(ReadMore(fd, &buffer, 5s));
   EXPECT_TRUE(buffer.starts_with("HTTP/1.1 100 Continue\r\n")) << buffer;
@@ -1072,9 +1112,10 @@ TEST(GatewayServer, AClientThatExpectsContinueGetsItBeforeSendingTheBody) {
   Door door(backend.address());
   const int fd = Connect(door.port());
   const std::string body = R"({"service_code":"pothole","lat":52.02,"long":8.53})";
-  ASSERT_TRUE(SendAll(fd, "POST /v1/requests HTTP/1.1\r\nHost: gateway\r\nConnection: close\r\n"
-                          "Content-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: " +
-                              std::to_string(body.size()) + "\r\n\r\n"));
+  ASSERT_TRUE(SendAll(fd,
+                      "POST /v1/requests HTTP/1.1\r\nHost: gateway\r\nConnection: close\r\n"
+                      "Content-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: " +
+                          std::to_string(body.size()) + "\r\n\r\n"));
   std::string buffer;
   while (buffer.find("\r\n\r\n") == std::string::npos) {
     ASSERT_TRUE(ReadMore(fd, &buffer, 5s)) << "no 100 Continue: " << buffer;
@@ -1090,8 +1131,10 @@ TEST(GatewayServer, AClientThatExpectsContinueGetsItBeforeSendingTheBody) {
 
   // A body too large for the route is refused at once, without asking for it.
   const int big = Connect(door.port());
-  ASSERT_TRUE(SendAll(big, "POST /v1/requests HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\n"
-                           "Expect: 100-continue\r\nContent-Length: 999999999\r\n\r\n"));
+  ASSERT_TRUE(
+      SendAll(big,
+              "POST /v1/requests HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\n"
+              "Expect: 100-continue\r\nContent-Length: 999999999\r\n\r\n"));
   std::string rest;
   const RawResponse refused = ReadResponse(big, &rest);
   EXPECT_EQ(refused.status(), 413) << refused.head;
@@ -1106,9 +1149,11 @@ TEST(GatewayServer, RefusalsOfTheServerCarryTheRequestIdAndCors) {
   options.cors_origins = {"https://app.bielefeld.de"};
   Door door(backend.address(), {}, options);
   const int fd = Connect(door.port());
-  ASSERT_TRUE(SendAll(fd, "POST /v1/requests HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\n"
-                          "Origin: https://app.bielefeld.de\r\nX-Request-Id: upload-4711\r\n"
-                          "Content-Length: 999999999\r\n\r\n"));
+  ASSERT_TRUE(
+      SendAll(fd,
+              "POST /v1/requests HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\n"
+              "Origin: https://app.bielefeld.de\r\nX-Request-Id: upload-4711\r\n"
+              "Content-Length: 999999999\r\n\r\n"));
   std::string buffer;
   const RawResponse r = ReadResponse(fd, &buffer);
   ::close(fd);
@@ -1117,7 +1162,8 @@ TEST(GatewayServer, RefusalsOfTheServerCarryTheRequestIdAndCors) {
   EXPECT_EQ(r.header("Access-Control-Allow-Origin"), "https://app.bielefeld.de");
   EXPECT_EQ(r.header("Cache-Control"), "no-store");
   // Headers too large to read: no origin is known, but there is still an id to quote.
-  const RawResponse big = Get(door.port(), "/healthz", {"X-Padding: " + std::string(64 * 1024, 'a')});
+  const RawResponse big =
+      Get(door.port(), "/healthz", {"X-Padding: " + std::string(64 * 1024, 'a')});
   EXPECT_EQ(big.status(), 431);
   EXPECT_FALSE(big.header("X-Request-Id").empty());
 }

@@ -133,7 +133,8 @@ class Session final : public std::enable_shared_from_this<Session<Stream>> {
   void Send(std::string data) {
     if (closed_ || !streaming_ || ending_) return;
     std::string chunk = Chunk(data);
-    if (queue_bytes_ + chunk.size() > shared_.options.max_stream_backlog_bytes) return Close();  // not reading
+    if (queue_bytes_ + chunk.size() > shared_.options.max_stream_backlog_bytes)
+      return Close();  // not reading
     Enqueue(std::move(chunk));
     Pump();
   }
@@ -160,14 +161,16 @@ class Session final : public std::enable_shared_from_this<Session<Stream>> {
   template <typename Response>
   void WriteMessage(std::shared_ptr<Response> res) {
     beast::get_lowest_layer(stream_).expires_after(
-        refusing_ ? std::min<std::chrono::milliseconds>(shared_.options.write_timeout, std::chrono::seconds(5))
+        refusing_ ? std::min<std::chrono::milliseconds>(shared_.options.write_timeout,
+                                                        std::chrono::seconds(5))
                   : shared_.options.write_timeout);
-    http::async_write(stream_, *res, [self = this->shared_from_this(), res](beast::error_code ec, size_t) {
-      if (ec) return self->Close();
-      if (self->refusing_) return self->Linger();
-      if (!res->keep_alive()) return self->Close();
-      self->WaitForRequest();
-    });
+    http::async_write(stream_, *res,
+                      [self = this->shared_from_this(), res](beast::error_code ec, size_t) {
+                        if (ec) return self->Close();
+                        if (self->refusing_) return self->Linger();
+                        if (!res->keep_alive()) return self->Close();
+                        self->WaitForRequest();
+                      });
   }
 
   void WaitForRequest() {
@@ -192,17 +195,17 @@ class Session final : public std::enable_shared_from_this<Session<Stream>> {
     parser_->body_limit(std::numeric_limits<uint64_t>::max());
     // Headers must arrive within the header timeout once the request has begun.
     Arm(shared_.options.header_timeout);
-    http::async_read_header(stream_, buffer_, *parser_,
-                            [self = this->shared_from_this()](beast::error_code ec, size_t) {
-                              self->OnHeader(ec);
-                            });
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
   }
 
   void OnHeader(beast::error_code ec) {
     Disarm();
     if (ec == http::error::header_limit) return Refuse(431, "request headers are too large");
     if (ec && timed_out_) return Refuse(408, "the request took too long to arrive");
-    if (ec == http::error::bad_transfer_encoding) return Refuse(400, "Transfer-Encoding must end with chunked");
+    if (ec == http::error::bad_transfer_encoding)
+      return Refuse(400, "Transfer-Encoding must end with chunked");
     if (ec) return Close();
     const auto& msg = parser_->get();
     HttpRequest head;
@@ -225,7 +228,8 @@ class Session final : public std::enable_shared_from_this<Session<Stream>> {
     // bytes taken for the next request (RFC 9112 6.3: 400 and close unless chunked is last).
     if (const auto te = msg.find(http::field::transfer_encoding); te != msg.end()) {
       if (!parser_->chunked()) return Refuse(400, "Transfer-Encoding must end with chunked", &head);
-      const std::string_view coding = infra::TrimAscii(std::string_view(te->value().data(), te->value().size()));
+      const std::string_view coding =
+          infra::TrimAscii(std::string_view(te->value().data(), te->value().size()));
       if (!beast::iequals(beast::string_view(coding.data(), coding.size()), "chunked") ||
           msg.count(http::field::transfer_encoding) > 1) {
         return Refuse(501, "only the chunked transfer coding is supported", &head);
@@ -264,9 +268,9 @@ class Session final : public std::enable_shared_from_this<Session<Stream>> {
 
   void ReadBody() {
     Arm(shared_.options.body_timeout);
-    http::async_read(stream_, buffer_, *parser_, [self = this->shared_from_this()](beast::error_code ec, size_t) {
-      self->OnBody(ec);
-    });
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnBody(ec); });
   }
 
   void OnBody(beast::error_code ec) {
@@ -320,10 +324,11 @@ class Session final : public std::enable_shared_from_this<Session<Stream>> {
     Discard();
   }
   void Discard() {
-    stream_.async_read_some(asio::buffer(discard_), [self = this->shared_from_this()](beast::error_code ec, size_t) {
-      if (ec) return self->Close();
-      self->Discard();
-    });
+    stream_.async_read_some(asio::buffer(discard_),
+                            [self = this->shared_from_this()](beast::error_code ec, size_t) {
+                              if (ec) return self->Close();
+                              self->Discard();
+                            });
   }
 
   // Reads while streaming, to learn when the client leaves.
@@ -405,7 +410,8 @@ class Exchange final : public Responder {
     if (replied_.exchange(true)) return;
     // On the connection's own thread (a cached or refused request) this writes at once;
     // from a gRPC thread it hops over.
-    asio::dispatch(session_->executor(), [s = session_, r = std::move(response)]() mutable { s->Write(std::move(r)); });
+    asio::dispatch(session_->executor(),
+                   [s = session_, r = std::move(response)]() mutable { s->Write(std::move(r)); });
   }
   void StartStream(HttpResponse head) override {
     if (replied_.exchange(true)) return;
@@ -413,18 +419,21 @@ class Exchange final : public Responder {
     // at once. A post from inside a handler goes to asio's thread-private queue, which a post
     // from a gRPC thread (the stream's first event) can overtake: the event found no stream
     // started yet and was dropped.
-    asio::dispatch(session_->executor(), [s = session_, h = std::move(head)]() mutable { s->StartStream(std::move(h)); });
+    asio::dispatch(session_->executor(),
+                   [s = session_, h = std::move(head)]() mutable { s->StartStream(std::move(h)); });
   }
   bool Send(std::string data) override {
     if (session_->closed()) return false;
-    asio::dispatch(session_->executor(), [s = session_, d = std::move(data)]() mutable { s->Send(std::move(d)); });
+    asio::dispatch(session_->executor(),
+                   [s = session_, d = std::move(data)]() mutable { s->Send(std::move(d)); });
     return true;
   }
   void EndStream() override {
     asio::post(session_->executor(), [s = session_] { s->EndStream(); });
   }
   void OnClientGone(std::function<void()> fn) override {
-    asio::post(session_->executor(), [s = session_, f = std::move(fn)]() mutable { s->OnGone(std::move(f)); });
+    asio::post(session_->executor(),
+               [s = session_, f = std::move(fn)]() mutable { s->OnGone(std::move(f)); });
   }
 
  private:
@@ -453,11 +462,13 @@ struct HttpServer::Impl {
   absl::Status LoadTls() {
     auto context = std::make_shared<ssl::context>(ssl::context::tls_server);
     context->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                         ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+                         ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
+                         ssl::context::no_tlsv1_1);
     beast::error_code ec;
     context->use_certificate_chain_file(shared.options.tls_cert_file, ec);
     if (!ec) context->use_private_key_file(shared.options.tls_key_file, ssl::context::pem, ec);
-    if (ec) return absl::InvalidArgumentError(infra::StrCat("TLS certificate or key: ", ec.message()));
+    if (ec)
+      return absl::InvalidArgumentError(infra::StrCat("TLS certificate or key: ", ec.message()));
     // A key that does not belong to the certificate (e.g. read between two file updates) would
     // fail every handshake: keep the old pair then.
     if (SSL_CTX_check_private_key(context->native_handle()) != 1) {
@@ -487,7 +498,8 @@ struct HttpServer::Impl {
       const HttpResponse full = shared.handler.ServerError(503, "too many connections", nullptr);
       std::string raw = "HTTP/1.1 503 Service Unavailable\r\n";
       for (const auto& [k, v] : full.headers) infra::StrAppend(&raw, k, ": ", v, "\r\n");
-      infra::StrAppend(&raw, "Retry-After: 1\r\nConnection: close\r\nContent-Length: ", full.body.size(),
+      infra::StrAppend(&raw,
+                       "Retry-After: 1\r\nConnection: close\r\nContent-Length: ", full.body.size(),
                        "\r\n\r\n", full.body);
       asio::write(socket, asio::buffer(raw), ec);
       socket.close(ec);
@@ -505,7 +517,8 @@ struct HttpServer::Impl {
           std::move(context), shared, client, true, std::move(socket), ref)
           ->Start();
     } else {
-      std::make_shared<Session<beast::tcp_stream>>(nullptr, shared, client, false, std::move(socket))
+      std::make_shared<Session<beast::tcp_stream>>(nullptr, shared, client, false,
+                                                   std::move(socket))
           ->Start();
     }
   }
@@ -547,7 +560,9 @@ absl::Status HttpServer::Start() {
   if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) acceptor.bind(endpoint, ec);
   if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) return absl::UnavailableError(infra::StrCat("cannot listen on ", options.address, ": ", ec.message()));
+  if (ec)
+    return absl::UnavailableError(
+        infra::StrCat("cannot listen on ", options.address, ": ", ec.message()));
   impl_->port = acceptor.local_endpoint().port();
   impl_->Accept();
   impl_->threads.emplace_back([this] { impl_->acceptor_io.run(); });

@@ -61,11 +61,14 @@ class Handler {
   virtual size_t BodyLimit(const HttpRequest& head) = 0;
   // An answer decided from the headers alone, before a body is read (e.g. 401 for an upload
   // without credentials); the connection closes after it. Nullopt: read the body and Handle.
-  virtual std::optional<HttpResponse> RefuseBeforeBody(const HttpRequest& head) { return std::nullopt; }
+  virtual std::optional<HttpResponse> RefuseBeforeBody(const HttpRequest& head) {
+    return std::nullopt;
+  }
   virtual void Handle(HttpRequest request, std::shared_ptr<Responder> responder) = 0;
   // An answer the server makes itself (431, 413, 408, 503 when full), in the handler's format;
   // `head` is the request's head when it was read (413, and 408 for a late body), else null.
-  virtual HttpResponse ServerError(int status, std::string_view message, const HttpRequest* head) = 0;
+  virtual HttpResponse ServerError(int status, std::string_view message,
+                                   const HttpRequest* head) = 0;
 };
 
 struct HttpServerOptions {

@@ -18,7 +18,8 @@ using google::protobuf::Reflection;
 
 namespace {
 
-void WriteValue(const Message& m, const Reflection* r, const FieldDescriptor* f, int index, std::string* out);
+void WriteValue(const Message& m, const Reflection* r, const FieldDescriptor* f, int index,
+                std::string* out);
 void WriteMessage(const Message& m, std::string* out);
 
 void AppendDouble(double v, std::string* out) {
@@ -44,12 +45,13 @@ void AppendFloat(float v, std::string* out) {
 }
 
 void AppendBase64(const std::string& data, std::string* out) {
-  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   *out += '"';
   size_t i = 0;
   for (; i + 2 < data.size(); i += 3) {
-    const uint32_t v = (static_cast<uint8_t>(data[i]) << 16) | (static_cast<uint8_t>(data[i + 1]) << 8) |
-                       static_cast<uint8_t>(data[i + 2]);
+    const uint32_t v = (static_cast<uint8_t>(data[i]) << 16) |
+                       (static_cast<uint8_t>(data[i + 1]) << 8) | static_cast<uint8_t>(data[i + 2]);
     *out += kAlphabet[(v >> 18) & 63];
     *out += kAlphabet[(v >> 12) & 63];
     *out += kAlphabet[(v >> 6) & 63];
@@ -61,7 +63,8 @@ void AppendBase64(const std::string& data, std::string* out) {
     *out += kAlphabet[(v >> 12) & 63];
     *out += "==";
   } else if (i + 2 == data.size()) {
-    const uint32_t v = (static_cast<uint8_t>(data[i]) << 16) | (static_cast<uint8_t>(data[i + 1]) << 8);
+    const uint32_t v =
+        (static_cast<uint8_t>(data[i]) << 16) | (static_cast<uint8_t>(data[i + 1]) << 8);
     *out += kAlphabet[(v >> 18) & 63];
     *out += kAlphabet[(v >> 12) & 63];
     *out += kAlphabet[(v >> 6) & 63];
@@ -192,7 +195,8 @@ bool WriteWellKnown(const Message& m, std::string* out) {
   return false;
 }
 
-void WriteValue(const Message& m, const Reflection* r, const FieldDescriptor* f, int index, std::string* out) {
+void WriteValue(const Message& m, const Reflection* r, const FieldDescriptor* f, int index,
+                std::string* out) {
   const bool rep = index >= 0;
   switch (f->cpp_type()) {
     case FieldDescriptor::CPPTYPE_INT32:
@@ -205,7 +209,8 @@ void WriteValue(const Message& m, const Reflection* r, const FieldDescriptor* f,
       infra::StrAppend(out, "\"", rep ? r->GetRepeatedInt64(m, f, index) : r->GetInt64(m, f), "\"");
       break;
     case FieldDescriptor::CPPTYPE_UINT64:
-      infra::StrAppend(out, "\"", rep ? r->GetRepeatedUInt64(m, f, index) : r->GetUInt64(m, f), "\"");
+      infra::StrAppend(out, "\"", rep ? r->GetRepeatedUInt64(m, f, index) : r->GetUInt64(m, f),
+                       "\"");
       break;
     case FieldDescriptor::CPPTYPE_DOUBLE:
       AppendDouble(rep ? r->GetRepeatedDouble(m, f, index) : r->GetDouble(m, f), out);
@@ -252,17 +257,31 @@ void WriteMap(const Message& m, const Reflection* r, const FieldDescriptor* f, s
     std::string k;
     const Reflection* er = e.GetReflection();
     switch (key->cpp_type()) {
-      case FieldDescriptor::CPPTYPE_STRING: k = er->GetString(e, key); break;
-      case FieldDescriptor::CPPTYPE_INT32: k = std::to_string(er->GetInt32(e, key)); break;
-      case FieldDescriptor::CPPTYPE_INT64: k = std::to_string(er->GetInt64(e, key)); break;
-      case FieldDescriptor::CPPTYPE_UINT32: k = std::to_string(er->GetUInt32(e, key)); break;
-      case FieldDescriptor::CPPTYPE_UINT64: k = std::to_string(er->GetUInt64(e, key)); break;
-      case FieldDescriptor::CPPTYPE_BOOL: k = er->GetBool(e, key) ? "true" : "false"; break;
-      default: break;
+      case FieldDescriptor::CPPTYPE_STRING:
+        k = er->GetString(e, key);
+        break;
+      case FieldDescriptor::CPPTYPE_INT32:
+        k = std::to_string(er->GetInt32(e, key));
+        break;
+      case FieldDescriptor::CPPTYPE_INT64:
+        k = std::to_string(er->GetInt64(e, key));
+        break;
+      case FieldDescriptor::CPPTYPE_UINT32:
+        k = std::to_string(er->GetUInt32(e, key));
+        break;
+      case FieldDescriptor::CPPTYPE_UINT64:
+        k = std::to_string(er->GetUInt64(e, key));
+        break;
+      case FieldDescriptor::CPPTYPE_BOOL:
+        k = er->GetBool(e, key) ? "true" : "false";
+        break;
+      default:
+        break;
     }
     entries.emplace_back(std::move(k), &e);
   }
-  std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::sort(entries.begin(), entries.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
   *out += '{';
   for (size_t i = 0; i < entries.size(); ++i) {
     if (i > 0) *out += ',';

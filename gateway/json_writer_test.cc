@@ -31,12 +31,14 @@ rv1::ServiceRequest FullRequest() {
   rv1::ServiceRequest r;
   r.set_request_id("01JABC");
   r.set_status(rv1::IN_PROGRESS);
-  r.set_description("Quote \" backslash \\ newline \n tab \t ctrl \x01 umlaut ä emoji \xF0\x9F\x9A\xA7");
+  r.set_description(
+      "Quote \" backslash \\ newline \n tab \t ctrl \x01 umlaut ä emoji \xF0\x9F\x9A\xA7");
   r.set_lat(52.021123456789);
   r.set_long_(8.53);
   r.add_media_ids("a");
   r.add_media_urls("https://x/y");
-  *r.mutable_requested_at() = google::protobuf::util::TimeUtil::MillisecondsToTimestamp(1764043585123);
+  *r.mutable_requested_at() =
+      google::protobuf::util::TimeUtil::MillisecondsToTimestamp(1764043585123);
   *r.mutable_updated_at() = google::protobuf::util::TimeUtil::SecondsToTimestamp(1764043585);
   auto& fields = *r.mutable_attributes()->mutable_fields();
   fields["problem"].set_string_value("dark");

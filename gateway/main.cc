@@ -7,8 +7,8 @@
 #include <thread>
 
 #include <grpcpp/create_channel.h>
-#include <nlohmann/json.hpp>
 #include <grpcpp/security/credentials.h>
+#include <nlohmann/json.hpp>
 
 #include "cityhub/accounts/v1/accounts.grpc.pb.h"
 #include "cityhub/notifications/v1/notifications.grpc.pb.h"
@@ -51,18 +51,21 @@ struct Config {
 Config LoadConfig(infra::EnvReader& env) {
   Config c;
   c.http.address = env.Address("CITYHUB_GATEWAY_ADDR", "127.0.0.1:8080");
-  c.http.threads = static_cast<int>(
-      env.Int("CITYHUB_GATEWAY_THREADS", std::max(1u, std::thread::hardware_concurrency()), 1, 256));
-  c.http.max_header_bytes = static_cast<size_t>(env.Int("CITYHUB_GATEWAY_MAX_HEADER_BYTES", 16384, 1024, 1 << 20));
+  c.http.threads = static_cast<int>(env.Int(
+      "CITYHUB_GATEWAY_THREADS", std::max(1u, std::thread::hardware_concurrency()), 1, 256));
+  c.http.max_header_bytes =
+      static_cast<size_t>(env.Int("CITYHUB_GATEWAY_MAX_HEADER_BYTES", 16384, 1024, 1 << 20));
   c.http.header_timeout = env.Duration("CITYHUB_GATEWAY_HEADER_TIMEOUT", 10s, 100ms, 5min);
   c.http.body_timeout = env.Duration("CITYHUB_GATEWAY_BODY_TIMEOUT", 30s, 100ms, 10min);
   c.http.idle_timeout = env.Duration("CITYHUB_GATEWAY_IDLE_TIMEOUT", 60s, 100ms, 1h);
   c.http.write_timeout = env.Duration("CITYHUB_GATEWAY_WRITE_TIMEOUT", 60s, 100ms, 1h);
-  c.http.max_connections = static_cast<int>(env.Int("CITYHUB_GATEWAY_MAX_CONNECTIONS", 10000, 1, 1'000'000));
+  c.http.max_connections =
+      static_cast<int>(env.Int("CITYHUB_GATEWAY_MAX_CONNECTIONS", 10000, 1, 1'000'000));
   c.http.tls_cert_file = env.String("CITYHUB_TLS_CERT_FILE", "", 4096);
   c.http.tls_key_file = env.String("CITYHUB_TLS_KEY_FILE", "", 4096);
   if (c.http.tls_cert_file.empty() != c.http.tls_key_file.empty()) {
-    env.AddError("CITYHUB_TLS_KEY_FILE", "give both CITYHUB_TLS_CERT_FILE and CITYHUB_TLS_KEY_FILE, or neither");
+    env.AddError("CITYHUB_TLS_KEY_FILE",
+                 "give both CITYHUB_TLS_CERT_FILE and CITYHUB_TLS_KEY_FILE, or neither");
   }
   c.gateway.default_deadline = env.Duration("CITYHUB_GATEWAY_DEADLINE", 10s, 100ms, 5min);
   c.gateway.default_body_limit =
@@ -76,11 +79,12 @@ Config LoadConfig(infra::EnvReader& env) {
   c.gateway.max_streams_per_account =
       static_cast<size_t>(env.Int("CITYHUB_SSE_MAX_STREAMS_PER_ACCOUNT", 5, 1, 1000));
   c.gateway.public_url = env.String("CITYHUB_PUBLIC_BASE_URL", "http://" + c.http.address, 500);
-  c.backends = {
-      {"cityhub.accounts.v1.AccountsService", env.Address("CITYHUB_ACCOUNTS_ADDR", "127.0.0.1:7001")},
-      {"cityhub.requests.v1.RequestsService", env.Address("CITYHUB_REQUESTS_ADDR", "127.0.0.1:7002")},
-      {"cityhub.notifications.v1.NotificationsService",
-       env.Address("CITYHUB_NOTIFICATIONS_ADDR", "127.0.0.1:7003")}};
+  c.backends = {{"cityhub.accounts.v1.AccountsService",
+                 env.Address("CITYHUB_ACCOUNTS_ADDR", "127.0.0.1:7001")},
+                {"cityhub.requests.v1.RequestsService",
+                 env.Address("CITYHUB_REQUESTS_ADDR", "127.0.0.1:7002")},
+                {"cityhub.notifications.v1.NotificationsService",
+                 env.Address("CITYHUB_NOTIFICATIONS_ADDR", "127.0.0.1:7003")}};
   std::string url = env.String("CITYHUB_GATEWAY_REDIS_URL", "");
   if (url.empty()) url = env.String("CITYHUB_REDIS_URL", "redis://127.0.0.1:6379");
   auto redis = infra::redis::ParseUrl(url);
@@ -116,13 +120,15 @@ Config LoadConfig(infra::EnvReader& env) {
   c.tokens.audience = env.String("CITYHUB_JWT_AUDIENCE", "cityhub-api", 256);
   // Open311: the jurisdictions the requests service serves (their ids; bounds are its business).
   c.open311.jurisdictions = {env.String("CITYHUB_JURISDICTION", "bielefeld.de", 100)};
-  for (const auto& item : infra::SplitList(env.String("CITYHUB_EXTRA_JURISDICTIONS", "", 4000), ';')) {
+  for (const auto& item :
+       infra::SplitList(env.String("CITYHUB_EXTRA_JURISDICTIONS", "", 4000), ';')) {
     c.open311.jurisdictions.push_back(item.substr(0, item.find('=')));
   }
   c.open311.public_url = c.gateway.public_url;
   c.open311.contact = env.String("CITYHUB_OPEN311_CONTACT", "Digitalisierungsbüro", 500);
-  c.open311.key_service = env.String("CITYHUB_OPEN311_KEY_SERVICE",
-                                     "API keys for partners are issued by the city's administrators.", 500);
+  c.open311.key_service =
+      env.String("CITYHUB_OPEN311_KEY_SERVICE",
+                 "API keys for partners are issued by the city's administrators.", 500);
   c.open311.deadline = c.gateway.default_deadline;
   c.open311.internal_token = c.gateway.internal_token;
   // The web app: served at / when a directory is given (the built clients/web/dist).
@@ -139,11 +145,13 @@ Config LoadConfig(infra::EnvReader& env) {
     } else {
       c.web.extra_image_origin = *origin;
       app["map_tiles_url"] = tiles;
-      app["map_attribution"] = env.String("CITYHUB_MAP_ATTRIBUTION", "© OpenStreetMap contributors", 300);
+      app["map_attribution"] =
+          env.String("CITYHUB_MAP_ATTRIBUTION", "© OpenStreetMap contributors", 300);
     }
   }
   c.web.config_json = app.dump();
-  const std::string level = env.OneOf("CITYHUB_LOG_LEVEL", "info", {"debug", "info", "warn", "error"});
+  const std::string level =
+      env.OneOf("CITYHUB_LOG_LEVEL", "info", {"debug", "info", "warn", "error"});
   c.log_level = infra::log::ParseLevel(level).value_or(infra::log::Level::kInfo);
   return c;
 }
@@ -177,24 +185,29 @@ int Run(int argc, char** argv) {
   infra::MetricsRegistry metrics;
   Backends backends(config.backends);
   infra::auth::TokenVerifier verifier(config.tokens, clock);
-  infra::auth::JwksClient jwks(backends.ChannelFor("cityhub.accounts.v1.AccountsService"), verifier);
+  infra::auth::JwksClient jwks(backends.ChannelFor("cityhub.accounts.v1.AccountsService"),
+                               verifier);
   jwks.Start();
   infra::redis::Client redis(config.redis);
   std::unique_ptr<RateLimiter> limiter;
-  if (config.rate_limits) limiter = std::make_unique<RateLimiter>(redis, config.limits, clock, metrics);
-  Gateway gateway(*routes, backends, verifier, [&] { return jwks.RefreshIfDue(); }, limiter.get(),
-                  metrics, clock, config.gateway);
+  if (config.rate_limits)
+    limiter = std::make_unique<RateLimiter>(redis, config.limits, clock, metrics);
+  Gateway gateway(
+      *routes, backends, verifier, [&] { return jwks.RefreshIfDue(); }, limiter.get(), metrics,
+      clock, config.gateway);
   config.open311.changeset_ms = infra::UnixMillis(clock.Now());
   Open311 open311(gateway, backends, limiter.get(), config.open311);
-  gateway.AddPrefixHandler(Open311::kPrefix, [&open311](const HttpRequest& request, const RequestContext& ctx,
-                                                         std::shared_ptr<Responder> responder) {
-    return open311.Handle(request, ctx, std::move(responder));
-  });
+  gateway.AddPrefixHandler(Open311::kPrefix,
+                           [&open311](const HttpRequest& request, const RequestContext& ctx,
+                                      std::shared_ptr<Responder> responder) {
+                             return open311.Handle(request, ctx, std::move(responder));
+                           });
   std::unique_ptr<StaticFiles> web;
   if (!config.web.dir.empty()) {
     auto loaded = StaticFiles::Load(config.web);
     if (!loaded.ok()) {
-      std::fprintf(stderr, "gateway: CITYHUB_WEB_DIR: %s\n", std::string(loaded.status().message()).c_str());
+      std::fprintf(stderr, "gateway: CITYHUB_WEB_DIR: %s\n",
+                   std::string(loaded.status().message()).c_str());
       return 2;
     }
     web = *std::move(loaded);

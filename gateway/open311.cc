@@ -113,8 +113,10 @@ Json RequestObject(const requests_v1::ServiceRequest& r) {
   o["agency_responsible"] = OrNull(r.department());
   o["service_notice"] = OrNull(r.service_notice());
   o["requested_datetime"] = open311::FormatDateTime(requested);
-  o["updated_datetime"] = open311::FormatDateTime(TimeUtil::TimestampToMilliseconds(r.updated_at()));
-  o["expected_datetime"] = expected > requested ? Json(open311::FormatDateTime(expected)) : Json(nullptr);
+  o["updated_datetime"] =
+      open311::FormatDateTime(TimeUtil::TimestampToMilliseconds(r.updated_at()));
+  o["expected_datetime"] =
+      expected > requested ? Json(open311::FormatDateTime(expected)) : Json(nullptr);
   o["address"] = r.address();
   o["address_id"] = OrNull(r.address_id());
   o["zipcode"] = OrNull(r.zipcode());
@@ -210,7 +212,8 @@ struct Open311::Impl {
   }
 
   // The spec knows 400, 403 and 404; the rest keeps its HTTP meaning (429, 503, 500).
-  void FailGrpc(const ExchangePtr& ex, const grpc::Status& status, bool invalid_is_unknown = false) {
+  void FailGrpc(const ExchangePtr& ex, const grpc::Status& status,
+                bool invalid_is_unknown = false) {
     int http = HttpStatusFor(status.error_code());
     if (http == 401) http = 403;
     if (http == 409) http = 400;
@@ -294,7 +297,8 @@ struct Open311::Impl {
 
   void Services(const ExchangePtr& ex) {
     if (!NeedRequests(ex)) return;
-    auto call = std::make_shared<Call<requests_v1::ListServicesRequest, requests_v1::ListServicesResponse>>();
+    auto call = std::make_shared<
+        Call<requests_v1::ListServicesRequest, requests_v1::ListServicesResponse>>();
     call->context = Outbound(ex);
     call->request.set_jurisdiction_id(ex->jurisdiction);
     call->request.set_language(ex->language);
@@ -305,7 +309,8 @@ struct Open311::Impl {
                                       for (const auto& s : call->response.services()) {
                                         if (s.active()) list.push_back(ServiceObject(s));
                                       }
-                                      Reply(ex, 200, list, "services", "service", "public, max-age=60");
+                                      Reply(ex, 200, list, "services", "service",
+                                            "public, max-age=60");
                                     });
   }
 
@@ -322,35 +327,37 @@ struct Open311::Impl {
                                     if (!call->response.active()) {
                                       return Fail(ex, 404, "service_code: not in the catalogue");
                                     }
-                                    Reply(ex, 200, ServiceDefinition(call->response), "service_definition",
-                                          "item", "public, max-age=60");
+                                    Reply(ex, 200, ServiceDefinition(call->response),
+                                          "service_definition", "item", "public, max-age=60");
                                   });
   }
 
   // requests/{id} and tokens/{token}: requests are created at once, so a token is the id.
   void OneRequest(const ExchangePtr& ex, std::string id, bool as_token) {
-    if (!infra::IsUlid(id)) return Fail(ex, 404, as_token ? "token: unknown" : "service_request_id: unknown");
+    if (!infra::IsUlid(id))
+      return Fail(ex, 404, as_token ? "token: unknown" : "service_request_id: unknown");
     if (!NeedRequests(ex)) return;
-    auto call = std::make_shared<Call<requests_v1::GetRequestRequest, requests_v1::ServiceRequest>>();
+    auto call =
+        std::make_shared<Call<requests_v1::GetRequestRequest, requests_v1::ServiceRequest>>();
     call->context = Outbound(ex);
     call->request.set_request_id(std::move(id));
     call->request.set_language(ex->language);
-    requests->async()->GetRequest(call->context.get(), &call->request, &call->response,
-                                  [this, ex, call, as_token](grpc::Status status) {
-                                    if (!status.ok()) return FailGrpc(ex, status, true);
-                                    const auto& r = call->response;
-                                    if (r.jurisdiction_id() != ex->jurisdiction) {
-                                      return Fail(ex, 404, "service_request_id: unknown");
-                                    }
-                                    Json list = Json::array();
-                                    if (as_token) {
-                                      list.push_back(Json{{"service_request_id", r.request_id()},
-                                                          {"token", r.request_id()}});
-                                    } else {
-                                      list.push_back(RequestObject(r));
-                                    }
-                                    Reply(ex, 200, list, "service_requests", "request");
-                                  });
+    requests->async()->GetRequest(
+        call->context.get(), &call->request, &call->response,
+        [this, ex, call, as_token](grpc::Status status) {
+          if (!status.ok()) return FailGrpc(ex, status, true);
+          const auto& r = call->response;
+          if (r.jurisdiction_id() != ex->jurisdiction) {
+            return Fail(ex, 404, "service_request_id: unknown");
+          }
+          Json list = Json::array();
+          if (as_token) {
+            list.push_back(Json{{"service_request_id", r.request_id()}, {"token", r.request_id()}});
+          } else {
+            list.push_back(RequestObject(r));
+          }
+          Reply(ex, 200, list, "service_requests", "request");
+        });
   }
 
   struct Listing {
@@ -372,7 +379,8 @@ struct Open311::Impl {
     if (!ids.empty()) {
       // A list of ids overrides every other filter.
       for (const auto& id : infra::SplitList(ids)) {
-        if (!infra::IsUlid(id)) return Fail(ex, 400, "service_request_id: not a list of request ids");
+        if (!infra::IsUlid(id))
+          return Fail(ex, 400, "service_request_id: not a list of request ids");
         q.add_request_ids(id);
       }
       if (q.request_ids_size() > 100) return Fail(ex, 400, "service_request_id: at most 100 ids");
@@ -385,9 +393,11 @@ struct Open311::Impl {
     }
     for (const auto& status : infra::SplitList(Get(params, "status"))) {
       if (status == "open") {
-        for (auto s : {requests_v1::SUBMITTED, requests_v1::ACKNOWLEDGED, requests_v1::IN_PROGRESS}) q.add_status(s);
+        for (auto s : {requests_v1::SUBMITTED, requests_v1::ACKNOWLEDGED, requests_v1::IN_PROGRESS})
+          q.add_status(s);
       } else if (status == "closed") {
-        for (auto s : {requests_v1::RESOLVED, requests_v1::REJECTED, requests_v1::DUPLICATE, requests_v1::CLOSED}) {
+        for (auto s : {requests_v1::RESOLVED, requests_v1::REJECTED, requests_v1::DUPLICATE,
+                       requests_v1::CLOSED}) {
           q.add_status(s);
         }
       } else {
@@ -398,11 +408,17 @@ struct Open311::Impl {
     std::optional<int64_t> start, end;
     if (const std::string text = Get(params, "start_date"); !text.empty()) {
       start = open311::ParseDateTime(text);
-      if (!start) return Fail(ex, 400, "start_date: not a W3C date-time with a time zone, e.g. 2026-11-01T00:00:00+01:00");
+      if (!start)
+        return Fail(
+            ex, 400,
+            "start_date: not a W3C date-time with a time zone, e.g. 2026-11-01T00:00:00+01:00");
     }
     if (const std::string text = Get(params, "end_date"); !text.empty()) {
       end = open311::ParseDateTime(text);
-      if (!end) return Fail(ex, 400, "end_date: not a W3C date-time with a time zone, e.g. 2026-11-30T00:00:00+01:00");
+      if (!end)
+        return Fail(
+            ex, 400,
+            "end_date: not a W3C date-time with a time zone, e.g. 2026-11-30T00:00:00+01:00");
     }
     const int64_t now = infra::UnixMillis(std::chrono::system_clock::now());
     if (!start && !end) {
@@ -414,19 +430,23 @@ struct Open311::Impl {
       end = *start + kMaxSpanMs;
     }
     if (*start >= *end) return Fail(ex, 400, "start_date: must be before end_date");
-    if (*end - *start > kMaxSpanMs) return Fail(ex, 400, "start_date: the range may span at most 90 days");
+    if (*end - *start > kMaxSpanMs)
+      return Fail(ex, 400, "start_date: the range may span at most 90 days");
     *q.mutable_since() = TimeUtil::MillisecondsToTimestamp(*start);
     *q.mutable_until() = TimeUtil::MillisecondsToTimestamp(*end);
     int page = 1, page_size = kMaxResults;
-    if (const std::string text = Get(params, "page"); !text.empty() && (!ParseInt(text, &page) || page < 1)) {
+    if (const std::string text = Get(params, "page");
+        !text.empty() && (!ParseInt(text, &page) || page < 1)) {
       return Fail(ex, 400, "page: a number from 1");
     }
     if (const std::string text = Get(params, "page_size");
-        !text.empty() && (!ParseInt(text, &page_size) || page_size < 1 || page_size > kMaxResults)) {
+        !text.empty() &&
+        (!ParseInt(text, &page_size) || page_size < 1 || page_size > kMaxResults)) {
       return Fail(ex, 400, "page_size: a number from 1 to 1000");
     }
     if (int64_t{page} * page_size > kMaxPagedResults) {
-      return Fail(ex, 400, "page: only the newest 10000 results can be paged through; narrow the dates");
+      return Fail(ex, 400,
+                  "page: only the newest 10000 results can be paged through; narrow the dates");
     }
     listing->skip = (page - 1) * page_size;
     listing->want = page_size;
@@ -435,7 +455,8 @@ struct Open311::Impl {
     if (limiter != nullptr) {
       const int backend_pages = (listing->skip + listing->want + 99) / 100;
       for (int i = 1; i < backend_pages; ++i) {
-        const Decision d = limiter->Check(cityhub::api::RATE_CLASS_READ, ex->ctx.client_address, "");
+        const Decision d =
+            limiter->Check(cityhub::api::RATE_CLASS_READ, ex->ctx.client_address, "");
         if (!d.allowed) {
           return Fail(ex, 429, "too many requests; ask for smaller pages or slow down",
                       {{"Retry-After", std::to_string((d.retry_after.count() + 999) / 1000)}});
@@ -447,7 +468,8 @@ struct Open311::Impl {
 
   // Walks the service's cursor pages (at most 100 each) until the Open311 page is full.
   void NextPage(const std::shared_ptr<Listing>& listing) {
-    auto call = std::make_shared<Call<requests_v1::ListRequestsRequest, requests_v1::ListRequestsResponse>>();
+    auto call = std::make_shared<
+        Call<requests_v1::ListRequestsRequest, requests_v1::ListRequestsResponse>>();
     call->context = Outbound(listing->ex);
     call->request = listing->query;
     if (call->request.request_ids_size() == 0) {
@@ -455,14 +477,16 @@ struct Open311::Impl {
       call->request.set_page_size(std::clamp(missing, 1, 100));
     }
     requests->async()->ListRequests(
-        call->context.get(), &call->request, &call->response, [this, listing, call](grpc::Status status) {
+        call->context.get(), &call->request, &call->response,
+        [this, listing, call](grpc::Status status) {
           if (!status.ok()) return FailGrpc(listing->ex, status);
           for (const auto& r : call->response.requests()) {
             if (listing->skip > 0) {
               --listing->skip;
               continue;
             }
-            if (static_cast<int>(listing->out.size()) < listing->want) listing->out.push_back(RequestObject(r));
+            if (static_cast<int>(listing->out.size()) < listing->want)
+              listing->out.push_back(RequestObject(r));
           }
           const std::string& next = call->response.next_page_token();
           if (static_cast<int>(listing->out.size()) >= listing->want || next.empty()) {
@@ -484,16 +508,19 @@ struct Open311::Impl {
       }
     }
     if (api_key.empty()) return Fail(ex, 403, "api_key: missing; partners get one from the city");
-    if (api_key.size() > 128) return Fail(ex, 403, "api_key: missing or unknown");  // keys are shorter
+    if (api_key.size() > 128)
+      return Fail(ex, 403, "api_key: missing or unknown");  // keys are shorter
     if (accounts == nullptr || !NeedRequests(ex)) {
       if (accounts == nullptr) Fail(ex, 503, "this part of the service is not available");
       return;
     }
-    auto check = std::make_shared<Call<accounts_v1::CheckApiKeyRequest, accounts_v1::CheckApiKeyResponse>>();
+    auto check =
+        std::make_shared<Call<accounts_v1::CheckApiKeyRequest, accounts_v1::CheckApiKeyResponse>>();
     check->context = Outbound(ex);
     check->request.set_api_key(std::move(api_key));
     accounts->async()->CheckApiKey(
-        check->context.get(), &check->request, &check->response, [this, ex, check, form](grpc::Status status) {
+        check->context.get(), &check->request, &check->response,
+        [this, ex, check, form](grpc::Status status) {
           if (!status.ok()) return FailGrpc(ex, status);
           if (limiter != nullptr) {
             const Decision d = limiter->CheckPartner(check->response.api_key_id());
@@ -510,12 +537,13 @@ struct Open311::Impl {
 
   // The creation call a checked form asks for, or nullopt once a 400 went out.
   std::optional<requests_v1::CreateRequestRequest> CreationFromForm(const ExchangePtr& ex,
-                                                                     const ParsedQuery& form) {
-    auto params = Collect(form,
-                          {"jurisdiction_id", "api_key", "service_code", "lat", "long", "address_string",
-                           "address_id", "zipcode", "email", "device_id", "account_id", "first_name",
-                           "last_name", "phone", "description", "media_url", "locale"},
-                          true);
+                                                                    const ParsedQuery& form) {
+    auto params =
+        Collect(form,
+                {"jurisdiction_id", "api_key", "service_code", "lat", "long", "address_string",
+                 "address_id", "zipcode", "email", "device_id", "account_id", "first_name",
+                 "last_name", "phone", "description", "media_url", "locale"},
+                true);
     if (!params.ok()) {
       Fail(ex, 400, infra::StdView(params.status().message()));
       return std::nullopt;
@@ -534,9 +562,11 @@ struct Open311::Impl {
     if (lat.empty() != lon.empty()) return invalid("lat: give lat and long together");
     if (!lat.empty()) {
       double v = 0;
-      if (!ParseDouble(lat, &v) || v < -90 || v > 90) return invalid("lat: a number from -90 to 90");
+      if (!ParseDouble(lat, &v) || v < -90 || v > 90)
+        return invalid("lat: a number from -90 to 90");
       create.set_lat(v);
-      if (!ParseDouble(lon, &v) || v < -180 || v > 180) return invalid("long: a number from -180 to 180");
+      if (!ParseDouble(lon, &v) || v < -180 || v > 180)
+        return invalid("long: a number from -180 to 180");
       create.set_long_(v);
     }
     create.set_address(Get(*params, "address_string"));
@@ -564,12 +594,14 @@ struct Open311::Impl {
   // Files the request in the partner's name.
   void SubmitRequest(const ExchangePtr& ex, requests_v1::CreateRequestRequest create,
                      const std::string& api_key_id) {
-    auto call = std::make_shared<Call<requests_v1::CreateRequestRequest, requests_v1::ServiceRequest>>();
+    auto call =
+        std::make_shared<Call<requests_v1::CreateRequestRequest, requests_v1::ServiceRequest>>();
     call->context = Outbound(ex);
     call->context->AddMetadata("x-cityhub-partner", api_key_id);
     call->request = std::move(create);
     requests->async()->CreateRequest(
-        call->context.get(), &call->request, &call->response, [this, ex, call](grpc::Status status) {
+        call->context.get(), &call->request, &call->response,
+        [this, ex, call](grpc::Status status) {
           if (!status.ok()) return FailGrpc(ex, status);
           Json o;
           o["service_request_id"] = call->response.request_id();
@@ -588,13 +620,15 @@ Open311::~Open311() = default;
 bool Open311::Handle(const HttpRequest& request, const RequestContext& context,
                      std::shared_ptr<Responder> responder) {
   auto ex = std::make_shared<Exchange>();
-  ex->request = HttpRequest{request.method, request.target, request.path, "", request.headers, "",
-                            request.client_address, request.tls};
+  ex->request =
+      HttpRequest{request.method,         request.target, request.path, "", request.headers, "",
+                  request.client_address, request.tls};
   ex->ctx = context;
   ex->responder = std::move(responder);
   Impl& impl = *impl_;
 
-  const std::string_view rest = std::string_view(request.path).substr(std::string_view(kPrefix).size());
+  const std::string_view rest =
+      std::string_view(request.path).substr(std::string_view(kPrefix).size());
   const auto resource = open311::SplitFormat(rest);
   if (resource) ex->format = resource->format;
   // The route label names the resource template, never an id.
@@ -604,11 +638,14 @@ bool Open311::Handle(const HttpRequest& request, const RequestContext& context,
     kind = name.substr(0, slash);
     argument = name.substr(slash + 1);
   }
-  const bool known = resource && ((argument.empty() && (kind == "discovery" || kind == "services" || kind == "requests")) ||
-                                  (!argument.empty() && argument.find('/') == std::string_view::npos &&
-                                   (kind == "services" || kind == "requests" || kind == "tokens")));
+  const bool known =
+      resource &&
+      ((argument.empty() && (kind == "discovery" || kind == "services" || kind == "requests")) ||
+       (!argument.empty() && argument.find('/') == std::string_view::npos &&
+        (kind == "services" || kind == "requests" || kind == "tokens")));
   const bool post = kind == "requests" && argument.empty();
-  ex->ctx.route_label = known ? StrCat(kPrefix, kind, argument.empty() ? "" : "/{id}") : "/open311/v2/unknown";
+  ex->ctx.route_label =
+      known ? StrCat(kPrefix, kind, argument.empty() ? "" : "/{id}") : "/open311/v2/unknown";
   if (!known) {
     impl.Fail(ex, 404, "no such resource; Open311 resources end in .json or .xml");
     return true;
@@ -625,8 +662,9 @@ bool Open311::Handle(const HttpRequest& request, const RequestContext& context,
     // (whatever its key: bad keys cannot be tried without limit), then, once its key is known
     // good, the partner's own budget (CheckPartner): a partner speaks for many residents from
     // one address, so the residents' creation budget would be far too small for it.
-    const Decision d = impl.limiter->Check(is_post ? cityhub::api::RATE_CLASS_WRITE : cityhub::api::RATE_CLASS_READ,
-                                           ex->ctx.client_address, "");
+    const Decision d = impl.limiter->Check(
+        is_post ? cityhub::api::RATE_CLASS_WRITE : cityhub::api::RATE_CLASS_READ,
+        ex->ctx.client_address, "");
     if (!d.allowed) {
       impl.Fail(ex, 429, "too many requests; slow down",
                 {{"Retry-After", std::to_string((d.retry_after.count() + 999) / 1000)}});
@@ -657,7 +695,8 @@ bool Open311::Handle(const HttpRequest& request, const RequestContext& context,
 
   std::set<std::string_view> allowed = {"jurisdiction_id", "locale", "api_key"};
   if (kind == "requests" && argument.empty()) {
-    allowed.insert({"service_request_id", "service_code", "start_date", "end_date", "status", "page", "page_size"});
+    allowed.insert({"service_request_id", "service_code", "start_date", "end_date", "status",
+                    "page", "page_size"});
   }
   auto params = Collect(*form, allowed, false);
   if (!params.ok()) {
@@ -665,16 +704,20 @@ bool Open311::Handle(const HttpRequest& request, const RequestContext& context,
     return true;
   }
   // The spec's discovery takes no jurisdiction_id: it describes the endpoint, which serves all.
-  if (!impl.ResolveJurisdiction(ex, *params, kind != "discovery") || !impl.ResolveLanguage(ex, *params)) {
+  if (!impl.ResolveJurisdiction(ex, *params, kind != "discovery") ||
+      !impl.ResolveLanguage(ex, *params)) {
     return true;
   }
   // The id in the path, decoded like a v1 path variable: a service code, request id or token.
   std::string id;
   if (!argument.empty()) {
-    const std::string_view field = kind == "services" ? "service_code" : kind == "tokens" ? "token" : "service_request_id";
+    const std::string_view field = kind == "services" ? "service_code"
+                                   : kind == "tokens" ? "token"
+                                                      : "service_request_id";
     auto decoded = PercentDecode(argument, false);
     if (!decoded || !infra::IsValidUtf8(*decoded)) {
-      impl.Fail(ex, 400, StrCat(field, decoded ? ": not valid UTF-8" : ": malformed percent-encoding"));
+      impl.Fail(ex, 400,
+                StrCat(field, decoded ? ": not valid UTF-8" : ": malformed percent-encoding"));
       return true;
     }
     id = std::move(*decoded);

@@ -41,7 +41,8 @@ class Open311 final {
   Open311& operator=(const Open311&) = delete;
 
   // Answers every path under kPrefix (404 for unknown ones); returns true.
-  bool Handle(const HttpRequest& request, const RequestContext& context, std::shared_ptr<Responder> responder);
+  bool Handle(const HttpRequest& request, const RequestContext& context,
+              std::shared_ptr<Responder> responder);
 
  private:
   struct Impl;

@@ -39,11 +39,21 @@ void AppendXmlText(std::string* out, std::string_view text) {
       continue;
     }
     switch (c) {
-      case '&': *out += "&amp;"; break;
-      case '<': *out += "&lt;"; break;
-      case '>': *out += "&gt;"; break;
-      case '"': *out += "&quot;"; break;
-      case '\'': *out += "&apos;"; break;
+      case '&':
+        *out += "&amp;";
+        break;
+      case '<':
+        *out += "&lt;";
+        break;
+      case '>':
+        *out += "&gt;";
+        break;
+      case '"':
+        *out += "&quot;";
+        break;
+      case '\'':
+        *out += "&apos;";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n' && c != '\r') break;
         *out += c;
@@ -92,7 +102,8 @@ std::string_view ContentType(Format format) {
   return format == Format::kJson ? "application/json; charset=utf-8" : "text/xml; charset=utf-8";
 }
 
-std::string Render(const Json& doc, Format format, std::string_view root, std::string_view root_item) {
+std::string Render(const Json& doc, Format format, std::string_view root,
+                   std::string_view root_item) {
   if (format == Format::kJson) return doc.dump(-1, ' ', false, Json::error_handler_t::replace);
   std::string out = R"(<?xml version="1.0" encoding="UTF-8"?>)";
   out += '\n';
@@ -114,9 +125,9 @@ std::optional<int64_t> ParseDateTime(std::string_view text) {
   if (text.size() < 17 || text.size() > 40) return std::nullopt;
   std::tm tm{};
   int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
-  if (!Digits(text, 0, 4, &year) || text[4] != '-' || !Digits(text, 5, 2, &month) || text[7] != '-' ||
-      !Digits(text, 8, 2, &day) || (text[10] != 'T' && text[10] != 't') || !Digits(text, 11, 2, &hour) ||
-      text[13] != ':' || !Digits(text, 14, 2, &minute)) {
+  if (!Digits(text, 0, 4, &year) || text[4] != '-' || !Digits(text, 5, 2, &month) ||
+      text[7] != '-' || !Digits(text, 8, 2, &day) || (text[10] != 'T' && text[10] != 't') ||
+      !Digits(text, 11, 2, &hour) || text[13] != ':' || !Digits(text, 14, 2, &minute)) {
     return std::nullopt;
   }
   size_t at = 16;
@@ -144,11 +155,13 @@ std::optional<int64_t> ParseDateTime(std::string_view text) {
   const std::string_view zone = text.substr(at);
   if (zone == "Z" || zone == "z") {
     offset_minutes = 0;
-  } else if (zone.size() == 6 && (zone[0] == '+' || zone[0] == '-' || zone[0] == ' ') && zone[3] == ':') {
+  } else if (zone.size() == 6 && (zone[0] == '+' || zone[0] == '-' || zone[0] == ' ') &&
+             zone[3] == ':') {
     // A space stands for '+': clients often leave the '+' of "+01:00" unencoded in a query,
     // where it decodes to a space.
     int zh = 0, zm = 0;
-    if (!Digits(zone, 1, 2, &zh) || !Digits(zone, 4, 2, &zm) || zh > 14 || zm > 59) return std::nullopt;
+    if (!Digits(zone, 1, 2, &zh) || !Digits(zone, 4, 2, &zm) || zh > 14 || zm > 59)
+      return std::nullopt;
     offset_minutes = (zh * 60 + zm) * (zone[0] == '-' ? -1 : 1);
   } else {
     return std::nullopt;
@@ -183,24 +196,28 @@ absl::StatusOr<google::protobuf::Struct> AttributesFromForm(const ParsedQuery& f
     const std::string_view rest = std::string_view(name).substr(9);
     const size_t close = rest.find(']');
     if (rest.empty() || rest.front() != '[' || close == std::string_view::npos || close < 2) {
-      return absl::InvalidArgumentError(StrCat(name.size() <= 80 ? name : "attribute", ": write attribute[CODE] or attribute[CODE][]"));
+      return absl::InvalidArgumentError(StrCat(name.size() <= 80 ? name : "attribute",
+                                               ": write attribute[CODE] or attribute[CODE][]"));
     }
     const std::string code(rest.substr(1, close - 1));
     const std::string_view tail = rest.substr(close + 1);
     if (code.size() > 64 || (!tail.empty() && tail != "[]")) {
-      return absl::InvalidArgumentError(StrCat("attribute: write attribute[CODE] or attribute[CODE][]"));
+      return absl::InvalidArgumentError(
+          StrCat("attribute: write attribute[CODE] or attribute[CODE][]"));
     }
     const bool is_list = tail == "[]";
     auto [it, first] = multi.emplace(code, is_list);
     if (!first && (it->second != is_list || !is_list)) {
-      return infra::InvalidField(StrCat("attribute[", code, "]"), is_list || it->second
-                                                                      ? "given both as a single value and as a list"
-                                                                      : "given twice");
+      return infra::InvalidField(
+          StrCat("attribute[", code, "]"),
+          is_list || it->second ? "given both as a single value and as a list" : "given twice");
     }
-    if (fields.size() >= 50 && first) return infra::InvalidField("attribute", "more than 50 answers");
+    if (fields.size() >= 50 && first)
+      return infra::InvalidField("attribute", "more than 50 answers");
     if (is_list) {
       auto* list = fields[code].mutable_list_value();
-      if (list->values_size() >= 100) return infra::InvalidField(StrCat("attribute[", code, "][]"), "more than 100 values");
+      if (list->values_size() >= 100)
+        return infra::InvalidField(StrCat("attribute[", code, "][]"), "more than 100 values");
       list->add_values()->set_string_value(value);
     } else {
       fields[code].set_string_value(value);

@@ -34,7 +34,8 @@ std::string_view ContentType(Format format);
 std::string Render(const nlohmann::ordered_json& doc, Format format, std::string_view root,
                    std::string_view root_item);
 
-// The spec's error list: [{"code": 404, "description": "..."}] or <errors><error>…</error></errors>.
+// The spec's error list: [{"code": 404, "description": "..."}] or
+// <errors><error>…</error></errors>.
 std::string RenderErrors(int code, std::string_view description, Format format);
 
 // A W3C date-time with a time zone ("2026-11-24T18:00:00+01:00", "…Z", seconds and fractions

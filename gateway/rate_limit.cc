@@ -47,15 +47,21 @@ return {grant, 0}
   return script;
 }
 
-double Interval(const Budget& b) { return static_cast<double>(b.period.count()) / std::max(1, b.count); }
+double Interval(const Budget& b) {
+  return static_cast<double>(b.period.count()) / std::max(1, b.count);
+}
 double Tolerance(const Budget& b) { return Interval(b) * std::max(0, b.burst - 1); }
 
 std::string_view ClassName(cityhub::api::RateClass c) {
   switch (c) {
-    case cityhub::api::RATE_CLASS_SIGN_IN: return "sign_in";
-    case cityhub::api::RATE_CLASS_CREATE: return "create";
-    case cityhub::api::RATE_CLASS_WRITE: return "write";
-    default: return "read";
+    case cityhub::api::RATE_CLASS_SIGN_IN:
+      return "sign_in";
+    case cityhub::api::RATE_CLASS_CREATE:
+      return "create";
+    case cityhub::api::RATE_CLASS_WRITE:
+      return "write";
+    default:
+      return "read";
   }
 }
 
@@ -67,20 +73,26 @@ absl::StatusOr<Budget> ParseBudget(std::string_view text) {
   const size_t comma = rest.find(',');
   std::string_view rate = rest.substr(0, comma);
   const size_t slash = rate.find('/');
-  if (slash == std::string_view::npos) return absl::InvalidArgumentError("expected N/s, N/min or N/h");
+  if (slash == std::string_view::npos)
+    return absl::InvalidArgumentError("expected N/s, N/min or N/h");
   auto [p, ec] = std::from_chars(rate.data(), rate.data() + slash, b.count);
   if (ec != std::errc() || p != rate.data() + slash || b.count < 1) {
     return absl::InvalidArgumentError("the count must be a positive number");
   }
   const std::string_view unit = rate.substr(slash + 1);
-  if (unit == "s") b.period = std::chrono::seconds(1);
-  else if (unit == "min") b.period = std::chrono::minutes(1);
-  else if (unit == "h") b.period = std::chrono::hours(1);
-  else return absl::InvalidArgumentError("the unit must be s, min or h");
+  if (unit == "s")
+    b.period = std::chrono::seconds(1);
+  else if (unit == "min")
+    b.period = std::chrono::minutes(1);
+  else if (unit == "h")
+    b.period = std::chrono::hours(1);
+  else
+    return absl::InvalidArgumentError("the unit must be s, min or h");
   b.burst = b.count;
   if (comma != std::string_view::npos) {
     std::string_view burst = rest.substr(comma + 1);
-    if (!burst.starts_with("burst=")) return absl::InvalidArgumentError("expected burst=N after the comma");
+    if (!burst.starts_with("burst="))
+      return absl::InvalidArgumentError("expected burst=N after the comma");
     burst.remove_prefix(6);
     auto [q, ec2] = std::from_chars(burst.data(), burst.data() + burst.size(), b.burst);
     if (ec2 != std::errc() || q != burst.data() + burst.size() || b.burst < 1) {
@@ -95,9 +107,12 @@ RateLimiter::RateLimiter(infra::redis::Client& redis, RateLimits limits, const i
     : redis_(redis),
       limits_(limits),
       clock_(clock),
-      limited_(metrics.AddCounter("gateway_rate_limited_total", "Requests refused by rate limits").Get()),
-      fallback_(metrics.AddCounter("gateway_rate_limit_fallback_total",
-                                   "Rate-limit checks decided without Redis").Get()) {}
+      limited_(metrics.AddCounter("gateway_rate_limited_total", "Requests refused by rate limits")
+                   .Get()),
+      fallback_(metrics
+                    .AddCounter("gateway_rate_limit_fallback_total",
+                                "Rate-limit checks decided without Redis")
+                    .Get()) {}
 
 Decision RateLimiter::Check(cityhub::api::RateClass rate_class, std::string_view client_address,
                             std::string_view account_id) {
@@ -106,7 +121,8 @@ Decision RateLimiter::Check(cityhub::api::RateClass rate_class, std::string_view
   if (rate_class == cityhub::api::RATE_CLASS_CREATE) budget = &limits_.create;
   if (rate_class == cityhub::api::RATE_CLASS_WRITE) budget = &limits_.write;
   const std::string_view name = ClassName(rate_class);
-  const bool read = rate_class == cityhub::api::RATE_CLASS_READ || rate_class == cityhub::api::RATE_CLASS_UNSPECIFIED;
+  const bool read = rate_class == cityhub::api::RATE_CLASS_READ ||
+                    rate_class == cityhub::api::RATE_CLASS_UNSPECIFIED;
   // Reads spend a lease this replica took from Redis before, while it lasts. (The lease table
   // lives in this process's memory only; Redis sees hashed addresses.)
   const std::string lease_key = read ? StrCat(client_address, " ", account_id) : std::string();
@@ -129,8 +145,8 @@ Decision RateLimiter::Check(cityhub::api::RateClass rate_class, std::string_view
   // account) cannot starve others sharing a bucket; small budgets ask every time.
   want = std::clamp(std::min(want, std::min(limits_.read_lease, budget->burst / 8)), 1, 1 << 20);
   // Addresses are hashed: the keys hold no personal data.
-  const std::string address_key =
-      StrCat("gateway:rl:{", name, "}:a:", infra::HexEncode(infra::Sha256(client_address)).substr(0, 32));
+  const std::string address_key = StrCat(
+      "gateway:rl:{", name, "}:a:", infra::HexEncode(infra::Sha256(client_address)).substr(0, 32));
   infra::redis::Args keys = {address_key};
   if (!account_id.empty()) keys.push_back(StrCat("gateway:rl:{", name, "}:u:", account_id));
   int64_t granted = 0;
@@ -149,11 +165,12 @@ Decision RateLimiter::Check(cityhub::api::RateClass rate_class, std::string_view
 }
 
 Decision RateLimiter::CheckPartner(std::string_view api_key_id) {
-  return Charge({StrCat("gateway:rl:{partner}:k:", api_key_id)}, limits_.partner, 1, false, nullptr);
+  return Charge({StrCat("gateway:rl:{partner}:k:", api_key_id)}, limits_.partner, 1, false,
+                nullptr);
 }
 
-Decision RateLimiter::Charge(const infra::redis::Args& keys, const Budget& budget, int want, bool read,
-                             int64_t* granted) {
+Decision RateLimiter::Charge(const infra::redis::Args& keys, const Budget& budget, int want,
+                             bool read, int64_t* granted) {
   const int64_t now = infra::UnixMillis(clock_.Now());
   infra::redis::Args args = {std::to_string(now), std::to_string(want)};
   for (size_t i = 0; i < keys.size(); ++i) {
@@ -184,7 +201,8 @@ Decision RateLimiter::Local(std::string_view key, const Budget& budget, int64_t 
   const double now = static_cast<double>(now_ms);
   if (tat < now) tat = now;
   const double allow_at = tat - Tolerance(budget);
-  if (now < allow_at) return {false, std::chrono::milliseconds(static_cast<int64_t>(std::ceil(allow_at - now)))};
+  if (now < allow_at)
+    return {false, std::chrono::milliseconds(static_cast<int64_t>(std::ceil(allow_at - now)))};
   tat += Interval(budget);
   return {true, std::chrono::milliseconds(0)};
 }

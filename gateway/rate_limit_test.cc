@@ -32,14 +32,16 @@ TEST(RateLimiter, WithoutRedisReadsPassAndWritesUseTheLocalFallback) {
   limits.create = {2, 1min, 2};
   RateLimiter limiter(redis, limits, clock, metrics);
   for (int i = 0; i < 5; ++i) {
-    EXPECT_TRUE(limiter.Check(cityhub::api::RATE_CLASS_READ, "203.0.113.1", "").allowed);  // fail-open
+    EXPECT_TRUE(
+        limiter.Check(cityhub::api::RATE_CLASS_READ, "203.0.113.1", "").allowed);  // fail-open
   }
   EXPECT_TRUE(limiter.Check(cityhub::api::RATE_CLASS_CREATE, "203.0.113.1", "").allowed);
   EXPECT_TRUE(limiter.Check(cityhub::api::RATE_CLASS_CREATE, "203.0.113.1", "").allowed);
   const Decision third = limiter.Check(cityhub::api::RATE_CLASS_CREATE, "203.0.113.1", "");
   EXPECT_FALSE(third.allowed);
   EXPECT_GT(third.retry_after.count(), 0);
-  EXPECT_TRUE(limiter.Check(cityhub::api::RATE_CLASS_CREATE, "198.51.100.2", "").allowed);  // other address
+  EXPECT_TRUE(
+      limiter.Check(cityhub::api::RATE_CLASS_CREATE, "198.51.100.2", "").allowed);  // other address
   clock.Advance(31s);
   EXPECT_TRUE(limiter.Check(cityhub::api::RATE_CLASS_CREATE, "203.0.113.1", "").allowed);
 }

@@ -33,7 +33,8 @@ bool IsFieldPath(std::string_view path) {
 }
 
 // The field a dotted path names in `message`, or null.
-const FieldDescriptor* FindField(const google::protobuf::Descriptor* message, std::string_view path) {
+const FieldDescriptor* FindField(const google::protobuf::Descriptor* message,
+                                 std::string_view path) {
   const FieldDescriptor* field = nullptr;
   size_t start = 0;
   while (message != nullptr) {
@@ -67,10 +68,12 @@ int Specificity(const Route& r) {
 }  // namespace
 
 std::vector<const google::protobuf::ServiceDescriptor*> PublicServices() {
-  return {cityhub::accounts::v1::Account::descriptor()->file()->FindServiceByName("AccountsService"),
-          cityhub::requests::v1::ServiceRequest::descriptor()->file()->FindServiceByName("RequestsService"),
-          cityhub::notifications::v1::Notification::descriptor()->file()->FindServiceByName(
-              "NotificationsService")};
+  return {
+      cityhub::accounts::v1::Account::descriptor()->file()->FindServiceByName("AccountsService"),
+      cityhub::requests::v1::ServiceRequest::descriptor()->file()->FindServiceByName(
+          "RequestsService"),
+      cityhub::notifications::v1::Notification::descriptor()->file()->FindServiceByName(
+          "NotificationsService")};
 }
 
 std::optional<std::string> PercentDecode(std::string_view text, bool plus_is_space) {
@@ -165,28 +168,47 @@ absl::StatusOr<RouteTable> RouteTable::Build(
       }
       std::string_view templ;
       switch (rule.pattern_case()) {
-        case cityhub::api::HttpRule::kGet: r.http_method = "GET"; templ = rule.get(); break;
-        case cityhub::api::HttpRule::kPost: r.http_method = "POST"; templ = rule.post(); break;
-        case cityhub::api::HttpRule::kPut: r.http_method = "PUT"; templ = rule.put(); break;
-        case cityhub::api::HttpRule::kPatch: r.http_method = "PATCH"; templ = rule.patch(); break;
-        case cityhub::api::HttpRule::kDelete: r.http_method = "DELETE"; templ = rule.delete_(); break;
+        case cityhub::api::HttpRule::kGet:
+          r.http_method = "GET";
+          templ = rule.get();
+          break;
+        case cityhub::api::HttpRule::kPost:
+          r.http_method = "POST";
+          templ = rule.post();
+          break;
+        case cityhub::api::HttpRule::kPut:
+          r.http_method = "PUT";
+          templ = rule.put();
+          break;
+        case cityhub::api::HttpRule::kPatch:
+          r.http_method = "PATCH";
+          templ = rule.patch();
+          break;
+        case cityhub::api::HttpRule::kDelete:
+          r.http_method = "DELETE";
+          templ = rule.delete_();
+          break;
         default:
-          return absl::FailedPreconditionError(StrCat(method->full_name(), ": HTTP rule without a method"));
+          return absl::FailedPreconditionError(
+              StrCat(method->full_name(), ": HTTP rule without a method"));
       }
       auto path = ParsePathTemplate(templ);
-      if (!path.ok()) return absl::FailedPreconditionError(StrCat(method->full_name(), ": ", path.status().message()));
+      if (!path.ok())
+        return absl::FailedPreconditionError(
+            StrCat(method->full_name(), ": ", path.status().message()));
       r.path = std::move(*path);
       for (const auto& s : r.path.segments) {
         if (s.variable && FindField(method->input_type(), s.field_path) == nullptr) {
-          return absl::FailedPreconditionError(
-              StrCat(method->full_name(), ": path variable ", s.field_path, " is not a request field"));
+          return absl::FailedPreconditionError(StrCat(method->full_name(), ": path variable ",
+                                                      s.field_path, " is not a request field"));
         }
       }
       r.body = rule.body();
       if (!r.body.empty() && r.body != "*") {
         const auto* field = method->input_type()->FindFieldByName(r.body);
         if (field == nullptr) {
-          return absl::FailedPreconditionError(StrCat(method->full_name(), ": body field ", r.body, " does not exist"));
+          return absl::FailedPreconditionError(
+              StrCat(method->full_name(), ": body field ", r.body, " does not exist"));
         }
         r.raw_request = field->message_type() != nullptr &&
                         field->message_type()->full_name() == "cityhub.api.HttpBody";
@@ -197,7 +219,8 @@ absl::StatusOr<RouteTable> RouteTable::Build(
       r.stream_id_field = rule.stream_id_field();
       r.resume_field = rule.resume_field();
       if (method->client_streaming()) {
-        return absl::FailedPreconditionError(StrCat(method->full_name(), ": client streaming has no HTTP mapping"));
+        return absl::FailedPreconditionError(
+            StrCat(method->full_name(), ": client streaming has no HTTP mapping"));
       }
       const std::string key = StrCat(r.http_method, " ", r.path.Shape());
       if (auto [it, fresh] = claimed.emplace(key, method->full_name()); !fresh) {
@@ -218,7 +241,8 @@ absl::StatusOr<RouteTable> RouteTable::Build(
   return table;
 }
 
-std::optional<RouteTable::Match> RouteTable::Find(std::string_view http_method, std::string_view path,
+std::optional<RouteTable::Match> RouteTable::Find(std::string_view http_method,
+                                                  std::string_view path,
                                                   std::vector<std::string>* allowed) const {
   if (path.empty() || path.front() != '/') return std::nullopt;
   std::vector<std::string_view> segments = SplitPath(path);
@@ -265,7 +289,8 @@ std::optional<RouteTable::Match> RouteTable::Find(std::string_view http_method, 
         if (allowed == nullptr) return found;
       }
     }
-    if (allowed != nullptr && std::find(allowed->begin(), allowed->end(), r.http_method) == allowed->end()) {
+    if (allowed != nullptr &&
+        std::find(allowed->begin(), allowed->end(), r.http_method) == allowed->end()) {
       allowed->push_back(r.http_method);
     }
   }

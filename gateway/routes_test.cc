@@ -27,7 +27,8 @@ TEST(PathTemplate, ParsesVariablesNestedFieldsAndVerbs) {
   ASSERT_TRUE(nested.ok());
   EXPECT_EQ(nested->segments[2].field_path, "thing.name");
   EXPECT_EQ(ParsePathTemplate("/v1/accounts:verifyEmail")->verb, "verifyEmail");
-  for (const char* bad : {"v1/x", "/", "/v1//x", "/v1/{x", "/v1/{}", "/v1/{1x}", "/v1/x:", "/v1/a{b}"}) {
+  for (const char* bad :
+       {"v1/x", "/", "/v1//x", "/v1/{x", "/v1/{}", "/v1/{1x}", "/v1/x:", "/v1/a{b}"}) {
     EXPECT_FALSE(ParsePathTemplate(bad).ok()) << bad;
   }
 }
@@ -38,24 +39,52 @@ TEST(RouteTable, CoversEveryRouteOfThePublicApi) {
   std::set<std::string> have;
   for (const auto& r : table->routes()) have.insert(r.http_method + " " + r.path.text);
   // Every route of the public API document (API.md), and nothing internal.
-  for (const char* route : {
-           "POST /v1/accounts", "POST /v1/accounts:verifyEmail", "POST /v1/sessions",
-           "POST /v1/sessions:refresh", "POST /v1/sessions:signOut", "POST /v1/sessions:signOutEverywhere",
-           "GET /v1/me", "PATCH /v1/me", "POST /v1/me:changePassword", "POST /v1/passwordResets",
-           "POST /v1/passwordResets:confirm", "GET /v1/me:export", "POST /v1/me:delete",
-           "GET /.well-known/jwks.json", "POST /v1/accounts/{account_id}:setRoles", "POST /v1/apiKeys",
-           "GET /v1/apiKeys", "DELETE /v1/apiKeys/{api_key_id}", "GET /v1/services",
-           "GET /v1/services/{service_code}", "POST /v1/services", "PATCH /v1/services/{service_code}",
-           "POST /v1/media", "GET /v1/media/{media_id}", "POST /v1/requests",
-           "GET /v1/requests/{request_id}", "GET /v1/requests", "GET /v1/me/requests",
-           "GET /v1/requests:suggestDuplicates", "POST /v1/requests/{request_id}/comments",
-           "GET /v1/requests/{request_id}/comments", "POST /v1/requests/{request_id}:transition",
-           "POST /v1/requests/{request_id}:follow", "POST /v1/requests/{request_id}:unfollow",
-           "GET /v1/notifications", "GET /v1/notifications:unreadCount",
-           "POST /v1/notifications/{notification_id}:markRead", "POST /v1/notifications:markAllRead",
-           "GET /v1/notifications:stream", "POST /v1/devices", "DELETE /v1/devices/{device_id}",
-           "GET /v1/me/notificationPreferences", "PUT /v1/me/notificationPreferences",
-           "POST /v1/webhooks", "GET /v1/webhooks", "DELETE /v1/webhooks/{webhook_id}"}) {
+  for (const char* route : {"POST /v1/accounts",
+                            "POST /v1/accounts:verifyEmail",
+                            "POST /v1/sessions",
+                            "POST /v1/sessions:refresh",
+                            "POST /v1/sessions:signOut",
+                            "POST /v1/sessions:signOutEverywhere",
+                            "GET /v1/me",
+                            "PATCH /v1/me",
+                            "POST /v1/me:changePassword",
+                            "POST /v1/passwordResets",
+                            "POST /v1/passwordResets:confirm",
+                            "GET /v1/me:export",
+                            "POST /v1/me:delete",
+                            "GET /.well-known/jwks.json",
+                            "POST /v1/accounts/{account_id}:setRoles",
+                            "POST /v1/apiKeys",
+                            "GET /v1/apiKeys",
+                            "DELETE /v1/apiKeys/{api_key_id}",
+                            "GET /v1/services",
+                            "GET /v1/services/{service_code}",
+                            "POST /v1/services",
+                            "PATCH /v1/services/{service_code}",
+                            "POST /v1/media",
+                            "GET /v1/media/{media_id}",
+                            "POST /v1/requests",
+                            "GET /v1/requests/{request_id}",
+                            "GET /v1/requests",
+                            "GET /v1/me/requests",
+                            "GET /v1/requests:suggestDuplicates",
+                            "POST /v1/requests/{request_id}/comments",
+                            "GET /v1/requests/{request_id}/comments",
+                            "POST /v1/requests/{request_id}:transition",
+                            "POST /v1/requests/{request_id}:follow",
+                            "POST /v1/requests/{request_id}:unfollow",
+                            "GET /v1/notifications",
+                            "GET /v1/notifications:unreadCount",
+                            "POST /v1/notifications/{notification_id}:markRead",
+                            "POST /v1/notifications:markAllRead",
+                            "GET /v1/notifications:stream",
+                            "POST /v1/devices",
+                            "DELETE /v1/devices/{device_id}",
+                            "GET /v1/me/notificationPreferences",
+                            "PUT /v1/me/notificationPreferences",
+                            "POST /v1/webhooks",
+                            "GET /v1/webhooks",
+                            "DELETE /v1/webhooks/{webhook_id}"}) {
     EXPECT_TRUE(have.count(route)) << route;
   }
   for (const auto& r : table->routes()) {
@@ -68,7 +97,8 @@ TEST(RouteTable, EveryMethodHasAnAccessPolicy) {
   for (const auto* service : All()) {
     for (int i = 0; i < service->method_count(); ++i) {
       const auto* m = service->method(i);
-      EXPECT_NE(m->options().GetExtension(cityhub::api::policy).access(), cityhub::api::ACCESS_UNSPECIFIED)
+      EXPECT_NE(m->options().GetExtension(cityhub::api::policy).access(),
+                cityhub::api::ACCESS_UNSPECIFIED)
           << m->full_name();
     }
   }
@@ -80,7 +110,8 @@ TEST(RouteTable, MatchesLiteralsVerbsAndVariables) {
   auto get = table->Find("GET", "/v1/requests/01JABC");
   ASSERT_TRUE(get);
   EXPECT_EQ(get->route->method->name(), "GetRequest");
-  EXPECT_THAT(get->bindings, ElementsAre(std::make_pair(std::string("request_id"), std::string("01JABC"))));
+  EXPECT_THAT(get->bindings,
+              ElementsAre(std::make_pair(std::string("request_id"), std::string("01JABC"))));
   auto transition = table->Find("POST", "/v1/requests/01JABC:transition");
   ASSERT_TRUE(transition);
   EXPECT_EQ(transition->route->method->name(), "TransitionRequest");

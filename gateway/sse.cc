@@ -102,7 +102,8 @@ class Gateway::SseStream final : public grpc::ClientBidiReactor<Message, Message
     if (!started_) {
       // Refused before the stream began: a plain error answer.
       gateway_.Send(request_, ctx_, *responder_,
-                    status.ok() ? ErrorResponse(502, grpc::StatusCode::UNAVAILABLE, "the stream ended at once")
+                    status.ok() ? ErrorResponse(502, grpc::StatusCode::UNAVAILABLE,
+                                                "the stream ended at once")
                                 : ErrorResponse(status));
     } else {
       if (!status.ok() && status.error_code() != grpc::StatusCode::CANCELLED) {
@@ -121,7 +122,7 @@ class Gateway::SseStream final : public grpc::ClientBidiReactor<Message, Message
                                      {"events", events_},
                                      {"duration_s", seconds}});
     gateway_.ForgetStream(this);  // the last use of the gateway: it may be waiting to go away
-    self_.reset();  // may destroy this
+    self_.reset();                // may destroy this
   }
 
  private:
@@ -143,11 +144,12 @@ void Gateway::StartStream(const HttpRequest& request, RequestContext ctx, const 
   GenericStub* stub = backends_.StubFor(route.method->service()->full_name());
   if (stub == nullptr) {
     Send(request, ctx, *responder,
-         ErrorResponse(503, grpc::StatusCode::UNAVAILABLE, "this part of the service is not available"));
+         ErrorResponse(503, grpc::StatusCode::UNAVAILABLE,
+                       "this part of the service is not available"));
     return;
   }
   streams_.Inc();
-  HttpRequest kept{request.method, request.target, request.path, "", request.headers, "",
+  HttpRequest kept{request.method,         request.target, request.path, "", request.headers, "",
                    request.client_address, request.tls};
   auto stream = std::make_shared<SseStream>(*this, std::move(kept), std::move(ctx), route,
                                             std::move(message), std::move(responder));

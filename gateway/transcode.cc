@@ -81,10 +81,12 @@ std::string BodyProblem(std::string_view parser_message) {
   static constexpr std::string_view kType = " for type type.googleapis.com/";
   const size_t invalid = parser_message.find(kInvalid);
   const size_t type = parser_message.rfind(kType);
-  if (parser_message.starts_with("(") && invalid != std::string_view::npos && type != std::string_view::npos) {
+  if (parser_message.starts_with("(") && invalid != std::string_view::npos &&
+      type != std::string_view::npos) {
     const std::string field(parser_message.substr(1, invalid - 1));
     const std::string type_name(parser_message.substr(type + kType.size()));
-    if (const auto* e = google::protobuf::DescriptorPool::generated_pool()->FindEnumTypeByName(type_name)) {
+    if (const auto* e =
+            google::protobuf::DescriptorPool::generated_pool()->FindEnumTypeByName(type_name)) {
       return StrCat(field, ": not one of ", EnumChoices(e));
     }
     return StrCat(field, ": not a valid value");
@@ -107,7 +109,8 @@ std::string CanonicalFieldPath(const google::protobuf::Descriptor* d, std::strin
     if (f == nullptr && d != nullptr) f = d->FindFieldByCamelcaseName(segment);
     if (!out.empty()) out += '.';
     out += f != nullptr ? f->name() : segment;
-    d = f != nullptr && f->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE ? f->message_type() : nullptr;
+    d = f != nullptr && f->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE ? f->message_type()
+                                                                          : nullptr;
     start = dot + 1;
   }
   return out;
@@ -126,13 +129,15 @@ absl::StatusOr<ParsedQuery> ParseQuery(std::string_view query) {
     if (pair.empty()) continue;
     const size_t eq = pair.find('=');
     auto name = PercentDecode(pair.substr(0, eq), true);
-    auto value = PercentDecode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1), true);
+    auto value = PercentDecode(
+        eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1), true);
     if (!name || !value) return absl::InvalidArgumentError("query: malformed percent-encoding");
     if (!infra::IsValidUtf8(*name) || !infra::IsValidUtf8(*value)) {
-      return absl::InvalidArgumentError(StrCat(infra::IsValidUtf8(*name) ? *name : std::string("query"),
-                                               ": not valid UTF-8"));
+      return absl::InvalidArgumentError(
+          StrCat(infra::IsValidUtf8(*name) ? *name : std::string("query"), ": not valid UTF-8"));
     }
-    if (out.params.size() >= 100) return absl::InvalidArgumentError("query: more than 100 parameters");
+    if (out.params.size() >= 100)
+      return absl::InvalidArgumentError("query: more than 100 parameters");
     out.params.emplace_back(std::move(*name), std::move(*value));
   }
   return out;
@@ -155,7 +160,8 @@ absl::Status SetFieldFromText(Message* message, std::string_view field_path, std
         // Path variables arrive percent-decoded and unchecked; a string field that is not UTF-8
         // would make the service fail to parse the whole message.
         if (!infra::IsValidUtf8(value)) return BadParam(shown, "not valid UTF-8");
-        rep ? r->AddString(holder, f, std::string(value)) : r->SetString(holder, f, std::string(value));
+        rep ? r->AddString(holder, f, std::string(value))
+            : r->SetString(holder, f, std::string(value));
       }
       return absl::OkStatus();
     }
@@ -190,15 +196,19 @@ absl::Status SetFieldFromText(Message* message, std::string_view field_path, std
       if (f->cpp_type() == FieldDescriptor::CPPTYPE_DOUBLE) {
         rep ? r->AddDouble(holder, f, v) : r->SetDouble(holder, f, v);
       } else {
-        rep ? r->AddFloat(holder, f, static_cast<float>(v)) : r->SetFloat(holder, f, static_cast<float>(v));
+        rep ? r->AddFloat(holder, f, static_cast<float>(v))
+            : r->SetFloat(holder, f, static_cast<float>(v));
       }
       return absl::OkStatus();
     }
     case FieldDescriptor::CPPTYPE_BOOL: {
       bool v;
-      if (value == "true" || value == "1") v = true;
-      else if (value == "false" || value == "0") v = false;
-      else return BadParam(shown, "not true or false");
+      if (value == "true" || value == "1")
+        v = true;
+      else if (value == "false" || value == "0")
+        v = false;
+      else
+        return BadParam(shown, "not true or false");
       rep ? r->AddBool(holder, f, v) : r->SetBool(holder, f, v);
       return absl::OkStatus();
     }
@@ -232,7 +242,8 @@ std::string KeyBefore(std::string_view json, size_t offset) {
   size_t colon = json.rfind(':', offset);
   while (colon != std::string_view::npos && colon > 0) {
     size_t end = colon;
-    while (end > 0 && (json[end - 1] == ' ' || json[end - 1] == '\t' || json[end - 1] == '\n')) --end;
+    while (end > 0 && (json[end - 1] == ' ' || json[end - 1] == '\t' || json[end - 1] == '\n'))
+      --end;
     if (end > 1 && json[end - 1] == '"') {
       const size_t start = json.rfind('"', end - 2);
       if (start != std::string_view::npos) {
@@ -251,8 +262,8 @@ absl::StatusOr<std::unique_ptr<Message>> BuildRequest(const RouteTable::Match& m
                                                       const std::string& body,
                                                       std::string_view content_type) {
   const Route& route = *match.route;
-  const auto* prototype =
-      google::protobuf::MessageFactory::generated_factory()->GetPrototype(route.method->input_type());
+  const auto* prototype = google::protobuf::MessageFactory::generated_factory()->GetPrototype(
+      route.method->input_type());
   std::unique_ptr<Message> message(prototype->New());
   // The body first: path variables then take precedence over body fields of the same name.
   if (!route.body.empty()) {
@@ -263,25 +274,29 @@ absl::StatusOr<std::unique_ptr<Message>> BuildRequest(const RouteTable::Match& m
     }
     if (route.raw_request) {
       const auto* d = target->GetDescriptor();
-      target->GetReflection()->SetString(target, d->FindFieldByName("content_type"), std::string(content_type));
+      target->GetReflection()->SetString(target, d->FindFieldByName("content_type"),
+                                         std::string(content_type));
       target->GetReflection()->SetString(target, d->FindFieldByName("data"), body);
     } else if (!body.empty()) {
       if (const size_t bad = infra::FirstInvalidUtf8(body); bad != std::string_view::npos) {
         const std::string key = KeyBefore(body, bad);
-        return absl::InvalidArgumentError(StrCat(key.empty() ? std::string("body") : key, ": not valid UTF-8"));
+        return absl::InvalidArgumentError(
+            StrCat(key.empty() ? std::string("body") : key, ": not valid UTF-8"));
       }
       google::protobuf::util::JsonParseOptions options;
       options.ignore_unknown_fields = false;
       options.case_insensitive_enum_parsing = true;
       const auto status = google::protobuf::util::JsonStringToMessage(body, target, options);
-      if (!status.ok()) return absl::InvalidArgumentError(BodyProblem(status.message().as_string()));
+      if (!status.ok())
+        return absl::InvalidArgumentError(BodyProblem(status.message().as_string()));
     }
   }
   for (const auto& [path, value] : match.bindings) {
     if (auto s = SetFieldFromText(message.get(), path, value, path); !s.ok()) return s;
   }
   if (route.body == "*" && !query.params.empty()) {
-    return absl::InvalidArgumentError(StrCat(query.params.front().first, ": unknown query parameter"));
+    return absl::InvalidArgumentError(
+        StrCat(query.params.front().first, ": unknown query parameter"));
   }
   for (const auto& [name, value] : query.params) {
     // Compared as the fields they name: `mediaId` is `media_id`.

@@ -23,9 +23,9 @@ class TranscodeTest : public ::testing::Test {
   }
 
   absl::StatusOr<std::unique_ptr<google::protobuf::Message>> Build(const std::string& method,
-                                                                  const std::string& target,
-                                                                  const std::string& body = "",
-                                                                  const std::string& type = "") {
+                                                                   const std::string& target,
+                                                                   const std::string& body = "",
+                                                                   const std::string& type = "") {
     const size_t q = target.find('?');
     auto match = table_->Find(method, target.substr(0, q));
     EXPECT_TRUE(match) << target;
@@ -38,8 +38,10 @@ class TranscodeTest : public ::testing::Test {
 };
 
 TEST_F(TranscodeTest, QueryParametersFillFieldsByType) {
-  auto msg = Build("GET", "/v1/requests?service_code=pothole&service_code=tree&status=SUBMITTED&status=IN_PROGRESS"
-                          "&lat=52.02&long=8.53&radius_m=500&since=2026-11-01T00:00:00Z&page_size=50");
+  auto msg = Build(
+      "GET",
+      "/v1/requests?service_code=pothole&service_code=tree&status=SUBMITTED&status=IN_PROGRESS"
+      "&lat=52.02&long=8.53&radius_m=500&since=2026-11-01T00:00:00Z&page_size=50");
   ASSERT_TRUE(msg.ok()) << msg.status();
   const auto& req = static_cast<const v1::ListRequestsRequest&>(**msg);
   EXPECT_EQ(req.service_code_size(), 2);
@@ -52,15 +54,19 @@ TEST_F(TranscodeTest, QueryParametersFillFieldsByType) {
 }
 
 TEST_F(TranscodeTest, UnknownOrMalformedParametersAreNamed) {
-  EXPECT_EQ(Build("GET", "/v1/requests?colour=red").status().message(), "colour: unknown query parameter");
+  EXPECT_EQ(Build("GET", "/v1/requests?colour=red").status().message(),
+            "colour: unknown query parameter");
   EXPECT_EQ(Build("GET", "/v1/requests?status=OPENED").status().message(),
-            "status: not one of SUBMITTED, ACKNOWLEDGED, IN_PROGRESS, RESOLVED, REJECTED, DUPLICATE, CLOSED");
+            "status: not one of SUBMITTED, ACKNOWLEDGED, IN_PROGRESS, RESOLVED, REJECTED, "
+            "DUPLICATE, CLOSED");
   EXPECT_TRUE(Build("GET", "/v1/requests?status=resolved").ok());  // enum names in any case
-  EXPECT_EQ(Build("GET", "/v1/requests?page_size=many").status().message(), "page_size: not a whole number");
+  EXPECT_EQ(Build("GET", "/v1/requests?page_size=many").status().message(),
+            "page_size: not a whole number");
   EXPECT_THAT(std::string(Build("GET", "/v1/requests?since=yesterday").status().message()),
               StartsWith("since: not an RFC 3339"));
   EXPECT_EQ(Build("GET", "/v1/requests?lat=nan").status().message(), "lat: not a number");
-  EXPECT_EQ(Build("GET", "/v1/requests?x=%zz").status().message(), "query: malformed percent-encoding");
+  EXPECT_EQ(Build("GET", "/v1/requests?x=%zz").status().message(),
+            "query: malformed percent-encoding");
 }
 
 TEST_F(TranscodeTest, AQueryParameterCannotChangeWhatThePathNames) {
@@ -68,22 +74,30 @@ TEST_F(TranscodeTest, AQueryParameterCannotChangeWhatThePathNames) {
   auto plain = Build("GET", "/v1/requests/" + id);
   ASSERT_TRUE(plain.ok()) << plain.status();
   EXPECT_EQ(static_cast<const v1::GetRequestRequest&>(**plain).request_id(), id);
-  EXPECT_EQ(Build("GET", "/v1/requests/" + id + "?request_id=01JOTHER000000000000000000").status().message(),
+  EXPECT_EQ(Build("GET", "/v1/requests/" + id + "?request_id=01JOTHER000000000000000000")
+                .status()
+                .message(),
             "request_id: given by the path already");
   EXPECT_EQ(Build("DELETE", "/v1/devices/d1?device_id=d2").status().message(),
             "device_id: given by the path already");
   // lowerCamelCase names the same field (else /v1/media/A?mediaId=B served B as A, immutable).
-  EXPECT_EQ(Build("GET", "/v1/media/01JMEDIA00000000000000000A?mediaId=01JMEDIA00000000000000000B").status().message(),
+  EXPECT_EQ(Build("GET", "/v1/media/01JMEDIA00000000000000000A?mediaId=01JMEDIA00000000000000000B")
+                .status()
+                .message(),
             "mediaId: given by the path already");
-  EXPECT_EQ(Build("GET", "/v1/requests/" + id + "?requestId=01JOTHER000000000000000000").status().message(),
+  EXPECT_EQ(Build("GET", "/v1/requests/" + id + "?requestId=01JOTHER000000000000000000")
+                .status()
+                .message(),
             "requestId: given by the path already");
-  EXPECT_EQ(Build("DELETE", "/v1/devices/d1?deviceId=d2").status().message(), "deviceId: given by the path already");
+  EXPECT_EQ(Build("DELETE", "/v1/devices/d1?deviceId=d2").status().message(),
+            "deviceId: given by the path already");
   EXPECT_TRUE(Build("GET", "/v1/requests/" + id + "?language=en").ok());
 }
 
 TEST_F(TranscodeTest, BodiesAreJsonWithUnknownFieldsRefused) {
-  auto ok = Build("POST", "/v1/requests",
-                  R"({"service_code":"pothole","lat":52.02,"long":8.53,"mediaIds":["a"],"attributes":{"surface":"road"}})");
+  auto ok = Build(
+      "POST", "/v1/requests",
+      R"({"service_code":"pothole","lat":52.02,"long":8.53,"mediaIds":["a"],"attributes":{"surface":"road"}})");
   ASSERT_TRUE(ok.ok()) << ok.status();
   const auto& req = static_cast<const v1::CreateRequestRequest&>(**ok);
   EXPECT_EQ(req.media_ids(0), "a");  // lowerCamelCase accepted
@@ -91,7 +105,8 @@ TEST_F(TranscodeTest, BodiesAreJsonWithUnknownFieldsRefused) {
   auto unknown = Build("POST", "/v1/requests", R"({"service_code":"pothole","colour":"red"})");
   EXPECT_EQ(unknown.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(unknown.status().message()), HasSubstr("colour"));
-  EXPECT_THAT(std::string(Build("POST", "/v1/requests", "{not json").status().message()), StartsWith("body: "));
+  EXPECT_THAT(std::string(Build("POST", "/v1/requests", "{not json").status().message()),
+              StartsWith("body: "));
   // Broken JSON is described, never echoed back.
   const std::string secret = "{\"description\": \"Geheim-4711\" oops}";
   const std::string broken(Build("POST", "/v1/requests", secret).status().message());
@@ -99,14 +114,19 @@ TEST_F(TranscodeTest, BodiesAreJsonWithUnknownFieldsRefused) {
   EXPECT_EQ(broken.find("Geheim-4711"), std::string::npos) << broken;
   // A bad enum value names the field and what it may hold; names are taken in any case.
   const std::string id = "01JCITYHUB0000000000000000";
-  EXPECT_EQ(Build("POST", "/v1/requests/" + id + ":transition", R"({"status":"fixed"})").status().message(),
-            "status: not one of SUBMITTED, ACKNOWLEDGED, IN_PROGRESS, RESOLVED, REJECTED, DUPLICATE, CLOSED");
+  EXPECT_EQ(Build("POST", "/v1/requests/" + id + ":transition", R"({"status":"fixed"})")
+                .status()
+                .message(),
+            "status: not one of SUBMITTED, ACKNOWLEDGED, IN_PROGRESS, RESOLVED, REJECTED, "
+            "DUPLICATE, CLOSED");
   EXPECT_TRUE(Build("POST", "/v1/requests/" + id + ":transition", R"({"status":"resolved"})").ok());
-  EXPECT_EQ(Build("POST", "/v1/requests?lat=1", "{}").status().message(), "lat: unknown query parameter");
+  EXPECT_EQ(Build("POST", "/v1/requests?lat=1", "{}").status().message(),
+            "lat: unknown query parameter");
 }
 
 TEST_F(TranscodeTest, InvalidUtf8InABodyNamesItsField) {
-  auto bad = Build("POST", "/v1/accounts", "{\"email\":\"a@b.de\",\"display_name\":\"An\xff\xfe\"}");
+  auto bad =
+      Build("POST", "/v1/accounts", "{\"email\":\"a@b.de\",\"display_name\":\"An\xff\xfe\"}");
   EXPECT_EQ(bad.status().message(), "display_name: not valid UTF-8");
 }
 
@@ -115,13 +135,16 @@ TEST_F(TranscodeTest, InvalidUtf8InAPathVariableNamesItsField) {
   EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(bad.status().message(), "request_id: not valid UTF-8");
   // A truncated sequence in a path that also has a verb, and a nested-body route.
-  EXPECT_EQ(Build("POST", "/v1/requests/ab%C3:follow", "{}").status().message(), "request_id: not valid UTF-8");
+  EXPECT_EQ(Build("POST", "/v1/requests/ab%C3:follow", "{}").status().message(),
+            "request_id: not valid UTF-8");
   EXPECT_EQ(Build("PATCH", "/v1/services/pot%E2%82hole", R"({"sla_hours":48})").status().message(),
             "service_code: not valid UTF-8");
   // Valid multi-byte text still goes through.
   auto ok = Build("GET", "/v1/services/stra%C3%9Fe");
   ASSERT_TRUE(ok.ok()) << ok.status();
-  EXPECT_EQ(static_cast<const v1::GetServiceRequest&>(**ok).service_code(), "stra\xC3\x9F" "e");
+  EXPECT_EQ(static_cast<const v1::GetServiceRequest&>(**ok).service_code(),
+            "stra\xC3\x9F"
+            "e");
 }
 
 TEST_F(TranscodeTest, PathVariablesWinAndBodyFieldsMapToTheirField) {

@@ -27,8 +27,8 @@ class ManualClock final : public Clock {
   void Set(time_point t) { now_.store(t); }
   void Advance(std::chrono::nanoseconds d) {
     auto current = now_.load();
-    while (!now_.compare_exchange_weak(current, current + std::chrono::duration_cast<
-                                                            time_point::duration>(d))) {
+    while (!now_.compare_exchange_weak(
+        current, current + std::chrono::duration_cast<time_point::duration>(d))) {
     }
   }
 

@@ -43,8 +43,7 @@ void EnvReader::AddError(std::string_view name, std::string_view problem) {
   errors_.push_back(StrCat(name, ": ", problem));
 }
 
-std::string EnvReader::String(std::string_view name, std::string_view fallback,
-                              size_t max_length) {
+std::string EnvReader::String(std::string_view name, std::string_view fallback, size_t max_length) {
   const std::string* value = Lookup(name);
   if (value == nullptr) return std::string(fallback);
   if (value->size() > max_length) {
@@ -179,8 +178,7 @@ std::string EnvReader::FileContents(std::string_view name, bool required, size_t
 
 absl::Status EnvReader::Finish() const {
   if (errors_.empty()) return absl::OkStatus();
-  return absl::InvalidArgumentError(
-      StrCat("bad configuration: ", StrJoin(errors_, "; ")));
+  return absl::InvalidArgumentError(StrCat("bad configuration: ", StrJoin(errors_, "; ")));
 }
 
 }  // namespace cityhub::infra

@@ -10,9 +10,9 @@
 namespace cityhub::infra {
 namespace {
 
+using std::chrono::milliseconds;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
-using std::chrono::milliseconds;
 
 TEST(EnvReader, UnsetVariablesGiveTheDefaults) {
   EnvReader env(std::map<std::string, std::string>{});
@@ -109,7 +109,8 @@ TEST(ServiceConfig, ListensWhereOthersDialUnlessToldOtherwise) {
   const ServiceDefaults defaults{"requests", "127.0.0.1:7002", "off"};
   EnvReader plain(std::map<std::string, std::string>{{"CITYHUB_REQUESTS_ADDR", "requests:7002"}});
   EXPECT_EQ(LoadCommonConfig(plain, defaults).server.listen_address, "requests:7002");
-  EnvReader k8s({{"CITYHUB_REQUESTS_ADDR", "requests:7002"}, {"CITYHUB_LISTEN_ADDR", "0.0.0.0:7002"}});
+  EnvReader k8s(
+      {{"CITYHUB_REQUESTS_ADDR", "requests:7002"}, {"CITYHUB_LISTEN_ADDR", "0.0.0.0:7002"}});
   EXPECT_EQ(LoadCommonConfig(k8s, defaults).server.listen_address, "0.0.0.0:7002");
   EnvReader bad(std::map<std::string, std::string>{{"CITYHUB_LISTEN_ADDR", "0.0.0.0:port"}});
   LoadCommonConfig(bad, defaults);

@@ -40,7 +40,8 @@ TEST(Ulid, IdsInTheSameMillisecondAreDistinct) {
 }
 
 TEST(Ulid, IdsOfOneMillisecondSortInTheOrderTheyWereMade) {
-  const auto t = std::chrono::system_clock::time_point(std::chrono::milliseconds(1'764'600'000'000));
+  const auto t =
+      std::chrono::system_clock::time_point(std::chrono::milliseconds(1'764'600'000'000));
   std::vector<std::string> ids;
   for (int i = 0; i < 1000; ++i) ids.push_back(NewUlid(t));
   EXPECT_TRUE(std::is_sorted(ids.begin(), ids.end()));
@@ -115,7 +116,8 @@ TEST(UlidSortScore, OrdersLikeTheIdsAndIsExact) {
 }
 
 TEST(TraceId, IsAUlidOfItsTimeAndDoesNotRepeat) {
-  const auto t = std::chrono::system_clock::time_point(std::chrono::milliseconds(1'764'600'000'123));
+  const auto t =
+      std::chrono::system_clock::time_point(std::chrono::milliseconds(1'764'600'000'123));
   std::set<std::string> seen;
   for (int i = 0; i < 10'000; ++i) {
     const std::string id = NewTraceId(t);

@@ -16,11 +16,12 @@ BENCHMARK(BM_NewUlid);
 
 void BM_FormatLogLine(benchmark::State& state) {
   for (auto _ : state) {
-    benchmark::DoNotOptimize(log::Format(log::Level::kInfo, "rpc",
-                                         {{"request_id", "01JDQ4Z8W3F6T7Y9A0B1C2D3E4"},
-                                          {"method", "/cityhub.requests.v1.RequestsService/GetRequest"},
-                                          {"code", "OK"},
-                                          {"latency_ms", 0.42}}));
+    benchmark::DoNotOptimize(
+        log::Format(log::Level::kInfo, "rpc",
+                    {{"request_id", "01JDQ4Z8W3F6T7Y9A0B1C2D3E4"},
+                     {"method", "/cityhub.requests.v1.RequestsService/GetRequest"},
+                     {"code", "OK"},
+                     {"latency_ms", 0.42}}));
   }
 }
 BENCHMARK(BM_FormatLogLine);

@@ -59,7 +59,8 @@ class LineBufferedStdoutSink final : public spdlog::sinks::base_sink<std::mutex>
 State& GetState() {
   static State* state = [] {
     auto* s = new State();
-    s->logger = std::make_shared<spdlog::logger>("cityhub", std::make_shared<LineBufferedStdoutSink>());
+    s->logger =
+        std::make_shared<spdlog::logger>("cityhub", std::make_shared<LineBufferedStdoutSink>());
     s->logger->set_pattern("%v");
     s->logger->set_level(spdlog::level::trace);
     // Warnings and errors are written at once; other lines within a second (a write per

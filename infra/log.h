@@ -20,7 +20,8 @@ struct Field {
   Field(std::string_view k, std::string_view v) : key(k), value(v) {}
   Field(std::string_view k, const char* v) : key(k), value(std::string_view(v)) {}
   Field(std::string_view k, const std::string& v) : key(k), value(std::string_view(v)) {}
-  Field(std::string_view k, absl::string_view v) : key(k), value(std::string_view(v.data(), v.size())) {}
+  Field(std::string_view k, absl::string_view v)
+      : key(k), value(std::string_view(v.data(), v.size())) {}
   Field(std::string_view k, int v) : key(k), value(int64_t{v}) {}
   Field(std::string_view k, long v) : key(k), value(int64_t{v}) {}
   Field(std::string_view k, long long v) : key(k), value(static_cast<int64_t>(v)) {}

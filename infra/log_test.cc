@@ -12,8 +12,8 @@ namespace {
 
 TEST(Log, FormatsOneJsonObjectWithTheFields) {
   Init("accounts", Level::kInfo);
-  const std::string line = Format(Level::kWarn, "rpc",
-                                  {{"request_id", "abc"}, {"code", 5}, {"ok", false}, {"ms", 1.5}});
+  const std::string line =
+      Format(Level::kWarn, "rpc", {{"request_id", "abc"}, {"code", 5}, {"ok", false}, {"ms", 1.5}});
   const auto json = nlohmann::json::parse(line);
   EXPECT_EQ(json["level"], "warn");
   EXPECT_EQ(json["service"], "accounts");
@@ -22,8 +22,8 @@ TEST(Log, FormatsOneJsonObjectWithTheFields) {
   EXPECT_EQ(json["code"], 5);
   EXPECT_EQ(json["ok"], false);
   EXPECT_EQ(json["ms"], 1.5);
-  EXPECT_THAT(json["ts"].get<std::string>(), ::testing::MatchesRegex(
-                                                 "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\\.[0-9]{3}Z"));
+  EXPECT_THAT(json["ts"].get<std::string>(),
+              ::testing::MatchesRegex("[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\\.[0-9]{3}Z"));
 }
 
 TEST(Log, StaysValidJsonWhateverTheValues) {
@@ -32,7 +32,9 @@ TEST(Log, StaysValidJsonWhateverTheValues) {
 }
 
 TEST(Log, NumbersJsonCannotHoldBecomeNull) {
-  const std::string line = Format(Level::kInfo, "x", {{"nan", std::nan("")}, {"inf", std::numeric_limits<double>::infinity()}, {"ok", 2.5}});
+  const std::string line = Format(
+      Level::kInfo, "x",
+      {{"nan", std::nan("")}, {"inf", std::numeric_limits<double>::infinity()}, {"ok", 2.5}});
   const auto json = nlohmann::json::parse(line);
   EXPECT_TRUE(json["nan"].is_null());
   EXPECT_TRUE(json["inf"].is_null());

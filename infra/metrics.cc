@@ -134,7 +134,8 @@ Family<Histogram>& MetricsRegistry::AddHistogram(const std::string& name, const 
   std::lock_guard lock(mu_);
   auto& slot = histograms_[name];
   if (!slot) {
-    slot = std::make_unique<Family<Histogram>>(name, help, std::move(label_names), std::move(bounds));
+    slot =
+        std::make_unique<Family<Histogram>>(name, help, std::move(label_names), std::move(bounds));
   }
   return *slot;
 }

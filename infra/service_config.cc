@@ -25,8 +25,8 @@ CommonConfig LoadCommonConfig(EnvReader& env, const ServiceDefaults& defaults) {
   const std::string metrics_var = ServiceVariable(defaults.name, "METRICS_ADDR");
   const std::string metrics = env.String(metrics_var, defaults.metrics_address);
   if (metrics != "off") config.server.metrics_address = env.Address(metrics_var, metrics);
-  config.server.drain_delay =
-      env.Duration("CITYHUB_DRAIN_DELAY", milliseconds(1000), milliseconds(0), milliseconds(60'000));
+  config.server.drain_delay = env.Duration("CITYHUB_DRAIN_DELAY", milliseconds(1000),
+                                           milliseconds(0), milliseconds(60'000));
   config.server.grace = env.Duration("CITYHUB_SHUTDOWN_GRACE", milliseconds(10'000),
                                      milliseconds(0), milliseconds(300'000));
 
@@ -47,8 +47,8 @@ CommonConfig LoadCommonConfig(EnvReader& env, const ServiceDefaults& defaults) {
   if (!password.empty()) config.redis.password = password;
   config.redis.client_name = std::string(defaults.name);
   config.redis.pool_size = static_cast<int>(env.Int("CITYHUB_REDIS_POOL_SIZE", 16, 1, 1024));
-  config.redis.command_timeout =
-      env.Duration("CITYHUB_REDIS_TIMEOUT", milliseconds(1000), milliseconds(1), milliseconds(60'000));
+  config.redis.command_timeout = env.Duration("CITYHUB_REDIS_TIMEOUT", milliseconds(1000),
+                                              milliseconds(1), milliseconds(60'000));
   config.redis.connect_timeout = env.Duration("CITYHUB_REDIS_CONNECT_TIMEOUT", milliseconds(1000),
                                               milliseconds(1), milliseconds(60'000));
   config.redis.pool_wait_timeout = config.redis.command_timeout;
@@ -58,12 +58,14 @@ CommonConfig LoadCommonConfig(EnvReader& env, const ServiceDefaults& defaults) {
   config.executor.queue_limit =
       static_cast<int>(env.Int("CITYHUB_EXECUTOR_QUEUE_LIMIT", 512, 1, 1'000'000));
 
-  const std::string level = env.OneOf("CITYHUB_LOG_LEVEL", "info", {"debug", "info", "warn", "error"});
+  const std::string level =
+      env.OneOf("CITYHUB_LOG_LEVEL", "info", {"debug", "info", "warn", "error"});
   config.log_level = log::ParseLevel(level).value_or(log::Level::kInfo);
   return config;
 }
 
-redis::Options RedisOptionsFrom(EnvReader& env, std::string_view name, const redis::Options& fallback) {
+redis::Options RedisOptionsFrom(EnvReader& env, std::string_view name,
+                                const redis::Options& fallback) {
   const std::string url = env.String(name, "", 1024);
   if (url.empty()) return fallback;
   auto parsed = redis::ParseUrl(url);

@@ -39,7 +39,8 @@ CommonConfig LoadCommonConfig(EnvReader& env, const ServiceDefaults& defaults);
 
 // The Redis named by URL variable `name` (e.g. where another service's event stream lives),
 // with `fallback`'s password and timeouts; `fallback` itself when the variable is unset.
-redis::Options RedisOptionsFrom(EnvReader& env, std::string_view name, const redis::Options& fallback);
+redis::Options RedisOptionsFrom(EnvReader& env, std::string_view name,
+                                const redis::Options& fallback);
 
 // "CITYHUB_<NAME>_<SUFFIX>" for a service name.
 std::string ServiceVariable(std::string_view service, std::string_view suffix);

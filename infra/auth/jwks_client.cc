@@ -11,7 +11,10 @@ namespace cityhub::infra::auth {
 
 JwksClient::JwksClient(std::shared_ptr<grpc::Channel> accounts, TokenVerifier& verifier,
                        std::chrono::milliseconds period, std::chrono::milliseconds min_interval)
-    : channel_(std::move(accounts)), verifier_(verifier), period_(period), min_interval_(min_interval) {}
+    : channel_(std::move(accounts)),
+      verifier_(verifier),
+      period_(period),
+      min_interval_(min_interval) {}
 
 JwksClient::~JwksClient() { Stop(); }
 

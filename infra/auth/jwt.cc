@@ -213,7 +213,9 @@ struct TokenVerifier::Cache {
     std::unordered_map<std::string, AccessClaims> entries;
   };
   explicit Cache(size_t capacity) : per_shard(std::max<size_t>(1, capacity / kShards)) {}
-  Shard& For(std::string_view token) { return shards[std::hash<std::string_view>()(token) % kShards]; }
+  Shard& For(std::string_view token) {
+    return shards[std::hash<std::string_view>()(token) % kShards];
+  }
   void Clear() {
     for (Shard& s : shards) {
       std::lock_guard lock(s.mu);
@@ -309,7 +311,8 @@ absl::StatusOr<AccessClaims> TokenVerifier::Verify(std::string_view token) const
   std::lock_guard lock(shard.mu);
   if (key_generation_.load() != generation) return claims;  // the keys changed meanwhile
   if (shard.entries.size() >= cache_->per_shard) {
-    std::erase_if(shard.entries, [&](const auto& e) { return now > e.second.expires_at + leeway_; });
+    std::erase_if(shard.entries,
+                  [&](const auto& e) { return now > e.second.expires_at + leeway_; });
     if (shard.entries.size() >= cache_->per_shard) shard.entries.clear();
   }
   shard.entries.emplace(std::string(token), *claims);

@@ -56,7 +56,8 @@ class Ed25519Key final {
   const std::string& public_bytes() const { return public_; }
   // RFC 7638 JWK thumbprint (base64url SHA-256), used as `kid`.
   const std::string& kid() const { return kid_; }
-  // The public key as a JWK: {"kty":"OKP","crv":"Ed25519","x":...,"kid":...,"use":"sig","alg":"EdDSA"}.
+  // The public key as a JWK:
+  // {"kty":"OKP","crv":"Ed25519","x":...,"kid":...,"use":"sig","alg":"EdDSA"}.
   std::string JwkJson() const;
 
   // Signs `message` (needs the private key).

@@ -14,8 +14,8 @@
 namespace cityhub::infra::auth {
 namespace {
 
-using ::testing::HasSubstr;
 using nlohmann::json;
+using ::testing::HasSubstr;
 using namespace std::chrono_literals;
 
 class JwtTest : public ::testing::Test {
@@ -75,7 +75,8 @@ TEST(Ed25519Key, LoadsPemKeysAndDerivesAStableKeyId) {
   EXPECT_EQ(key->public_bytes().size(), 32u);
   EXPECT_EQ(key->kid(), Ed25519Key::FromPublicBytes(key->public_bytes())->kid());
   EXPECT_EQ(key->kid().size(), 43u);
-  EXPECT_FALSE(Ed25519Key::FromPem("-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----\n").ok());
+  EXPECT_FALSE(
+      Ed25519Key::FromPem("-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----\n").ok());
 }
 
 TEST_F(JwtTest, SignedTokensVerifyWithTheirClaims) {
@@ -133,7 +134,8 @@ TEST_F(JwtTest, RejectsAlgNone) {
 TEST_F(JwtTest, RejectsHs256WithThePublicKeyAsSecret) {
   json header = GoodHeader();
   header["alg"] = "HS256";
-  const std::string input = Base64UrlEncode(header.dump()) + "." + Base64UrlEncode(GoodClaims().dump());
+  const std::string input =
+      Base64UrlEncode(header.dump()) + "." + Base64UrlEncode(GoodClaims().dump());
   unsigned char mac[32];
   unsigned int len = 0;
   HMAC(EVP_sha256(), key_.public_bytes().data(), static_cast<int>(key_.public_bytes().size()),
@@ -215,7 +217,7 @@ TEST_F(JwtTest, ACachedTokenIsStillRejectedOnceExpired) {
   ASSERT_TRUE(verifier_.Verify(token).ok());
   ASSERT_TRUE(verifier_.Verify(token).ok());
   ASSERT_EQ(verifier_.cache_hits(), 1u);  // from the cache
-  clock_.Advance(600s + 30s);  // the last second of the leeway
+  clock_.Advance(600s + 30s);             // the last second of the leeway
   EXPECT_TRUE(verifier_.Verify(token).ok());
   clock_.Advance(1s);
   ExpectRejected(token, "expired");

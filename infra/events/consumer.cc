@@ -44,10 +44,12 @@ Consumer::Consumer(redis::Client& redis, ConsumerOptions options, Handler handle
                    .WithLabels({options_.stream})),
       failed_(metrics.AddCounter("events_failed_total", "Handler failures", {"stream"})
                   .WithLabels({options_.stream})),
-      dead_(metrics.AddCounter("events_dead_lettered_total", "Entries moved to the dead-letter stream",
-                               {"stream"})
+      dead_(metrics
+                .AddCounter("events_dead_lettered_total", "Entries moved to the dead-letter stream",
+                            {"stream"})
                 .WithLabels({options_.stream})),
-      lag_(metrics.AddGauge("events_pending", "Entries delivered but not yet acknowledged", {"stream"})
+      lag_(metrics
+               .AddGauge("events_pending", "Entries delivered but not yet acknowledged", {"stream"})
                .WithLabels({options_.stream})) {
   if (options_.dead_letter_stream.empty()) options_.dead_letter_stream = options_.group + ":dead";
   next_trim_ = std::chrono::steady_clock::now() + options_.trim_every;
@@ -77,9 +79,10 @@ void Consumer::Stop() {
 
 bool Consumer::EnsureGroup() {
   if (group_ready_) return true;
-  auto reply = redis_.Command(
-      {"XGROUP", "CREATE", options_.stream, options_.group, "0", "MKSTREAM"});
-  if (reply.ok() || infra::StdView(reply.status().message()).find("BUSYGROUP") != std::string_view::npos) {
+  auto reply =
+      redis_.Command({"XGROUP", "CREATE", options_.stream, options_.group, "0", "MKSTREAM"});
+  if (reply.ok() ||
+      infra::StdView(reply.status().message()).find("BUSYGROUP") != std::string_view::npos) {
     group_ready_ = true;
   }
   return group_ready_;
@@ -90,9 +93,9 @@ int Consumer::RunOnce() {
   int handled = 0;
   if (!drained_) {
     // Entries this consumer read before a crash or restart and never acknowledged.
-    auto pending = redis_.Command({"XREADGROUP", "GROUP", options_.group, options_.consumer,
-                                   "COUNT", std::to_string(options_.batch), "STREAMS",
-                                   options_.stream, "0"});
+    auto pending =
+        redis_.Command({"XREADGROUP", "GROUP", options_.group, options_.consumer, "COUNT",
+                        std::to_string(options_.batch), "STREAMS", options_.stream, "0"});
     if (!pending.ok()) return 0;
     const Reply* entries = pending->is_array() && !pending->elements().empty()
                                ? &pending->elements()[0].elements()[1]
@@ -109,8 +112,8 @@ int Consumer::RunOnce() {
   if (drained_ && handled == 0) {
     auto fresh = redis_.BlockingCommand(
         {"XREADGROUP", "GROUP", options_.group, options_.consumer, "COUNT",
-         std::to_string(options_.batch), "BLOCK", std::to_string(options_.block.count()),
-         "STREAMS", options_.stream, ">"},
+         std::to_string(options_.batch), "BLOCK", std::to_string(options_.block.count()), "STREAMS",
+         options_.stream, ">"},
         options_.block + std::chrono::seconds(2));
     if (fresh.ok() && fresh->is_array() && !fresh->elements().empty()) {
       handled += Handle(fresh->elements()[0].elements()[1], false);
@@ -143,7 +146,8 @@ int Consumer::Handle(const Reply& entries, bool count_deliveries) {
       if (fields[i].str() == kEventField) entry.payload = fields[i + 1].str();
     }
     if (count_deliveries) {
-      auto info = redis_.Command({"XPENDING", options_.stream, options_.group, entry.id, entry.id, "1"});
+      auto info =
+          redis_.Command({"XPENDING", options_.stream, options_.group, entry.id, entry.id, "1"});
       if (info.ok() && info->is_array() && !info->elements().empty()) {
         entry.deliveries = info->elements()[0].elements()[3].integer();
       }
@@ -155,10 +159,12 @@ int Consumer::Handle(const Reply& entries, bool count_deliveries) {
     batch.push_back(std::move(entry));
   }
   // Lanes: entries with one order key stay on one lane, in order.
-  const size_t lanes = options_.lanes > 1 && options_.order_key ? static_cast<size_t>(options_.lanes) : 1;
+  const size_t lanes =
+      options_.lanes > 1 && options_.order_key ? static_cast<size_t>(options_.lanes) : 1;
   std::vector<std::vector<size_t>> lane(lanes);
   for (size_t i = 0; i < batch.size(); ++i) {
-    lane[lanes == 1 ? 0 : std::hash<std::string>{}(options_.order_key(batch[i])) % lanes].push_back(i);
+    lane[lanes == 1 ? 0 : std::hash<std::string>{}(options_.order_key(batch[i])) % lanes].push_back(
+        i);
   }
   std::vector<absl::Status> results(batch.size());
   const auto run = [&](const std::vector<size_t>& indexes) {
@@ -185,8 +191,10 @@ int Consumer::Handle(const Reply& entries, bool count_deliveries) {
       if (entry.deliveries >= options_.max_deliveries) {
         DeadLetter(entry, infra::StdView(status.message()));
       } else {
-        log::Warn("event_handler_failed", {{"stream", options_.stream}, {"id", entry.id},
-                                           {"type", entry.type}, {"error", status.message()}});
+        log::Warn("event_handler_failed", {{"stream", options_.stream},
+                                           {"id", entry.id},
+                                           {"type", entry.type},
+                                           {"error", status.message()}});
       }
     }
   }
@@ -200,15 +208,16 @@ int Consumer::Handle(const Reply& entries, bool count_deliveries) {
 }
 
 void Consumer::DeadLetter(const StreamEntry& entry, std::string_view reason) {
-  auto moved = redis_.Transaction(
-      {{"XADD", options_.dead_letter_stream, "*", "stream", options_.stream, "id", entry.id, "type",
-        entry.type, kEventField, entry.payload, "reason", std::string(reason), "deliveries",
-        std::to_string(entry.deliveries)},
-       {"XACK", options_.stream, options_.group, entry.id}});
+  auto moved =
+      redis_.Transaction({{"XADD", options_.dead_letter_stream, "*", "stream", options_.stream,
+                           "id", entry.id, "type", entry.type, kEventField, entry.payload, "reason",
+                           std::string(reason), "deliveries", std::to_string(entry.deliveries)},
+                          {"XACK", options_.stream, options_.group, entry.id}});
   if (moved.ok()) {
     dead_.Inc();
-    log::Warn("event_dead_lettered", {{"stream", options_.stream}, {"id", entry.id},
-                                      {"type", entry.type}, {"reason", reason}});
+    log::Warn(
+        "event_dead_lettered",
+        {{"stream", options_.stream}, {"id", entry.id}, {"type", entry.type}, {"reason", reason}});
   }
 }
 

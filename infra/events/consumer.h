@@ -63,8 +63,8 @@ using Handler = std::function<absl::Status(const StreamEntry&)>;
 // Handlers must be idempotent by event id: a crash between effect and XACK redelivers.
 class Consumer final {
  public:
-  Consumer(redis::Client& redis, ConsumerOptions options, Handler handler,
-           MetricsRegistry& metrics, const Clock& clock);
+  Consumer(redis::Client& redis, ConsumerOptions options, Handler handler, MetricsRegistry& metrics,
+           const Clock& clock);
   ~Consumer();
 
   // Runs the loop on its own thread until Stop() or destruction.

@@ -35,11 +35,14 @@ class ConsumerTest : public RedisTest {
 
   void Produce(int n) {
     for (int i = 0; i < n; ++i) {
-      ASSERT_TRUE(client().Command({"XADD", "s", "*", "type", "T", "event", std::to_string(i)}).ok());
+      ASSERT_TRUE(
+          client().Command({"XADD", "s", "*", "type", "T", "event", std::to_string(i)}).ok());
     }
   }
 
-  int64_t Length(const std::string& stream) { return client().Command({"XLEN", stream})->integer(); }
+  int64_t Length(const std::string& stream) {
+    return client().Command({"XLEN", stream})->integer();
+  }
 
   int64_t Pending(const std::string& group) {
     return client().Command({"XPENDING", "s", group})->elements()[0].integer();
@@ -52,10 +55,13 @@ class ConsumerTest : public RedisTest {
 TEST_F(ConsumerTest, HandlesEveryEntryInOrderAndAcknowledges) {
   Produce(250);
   std::vector<std::string> seen;
-  Consumer consumer(client(), Options("a"), [&](const StreamEntry& e) {
-    seen.push_back(e.payload);
-    return absl::OkStatus();
-  }, metrics_, clock_);
+  Consumer consumer(
+      client(), Options("a"),
+      [&](const StreamEntry& e) {
+        seen.push_back(e.payload);
+        return absl::OkStatus();
+      },
+      metrics_, clock_);
   while (consumer.RunOnce() > 0 || seen.size() < 250) {
     if (seen.size() >= 250) break;
   }
@@ -75,13 +81,16 @@ TEST_F(ConsumerTest, LanesKeepTheOrderOfEachKeyAndShareTheBatch) {
   std::mutex mu;
   std::map<int, std::vector<int>> by_key;
   std::set<std::thread::id> threads;
-  Consumer consumer(client(), o, [&](const StreamEntry& e) {
-    std::lock_guard lock(mu);
-    const int n = std::stoi(e.payload);
-    by_key[n % 7].push_back(n);
-    threads.insert(std::this_thread::get_id());
-    return absl::OkStatus();
-  }, metrics_, clock_);
+  Consumer consumer(
+      client(), o,
+      [&](const StreamEntry& e) {
+        std::lock_guard lock(mu);
+        const int n = std::stoi(e.payload);
+        by_key[n % 7].push_back(n);
+        threads.insert(std::this_thread::get_id());
+        return absl::OkStatus();
+      },
+      metrics_, clock_);
   for (int i = 0; i < 20; ++i) {
     consumer.RunOnce();
     std::lock_guard lock(mu);
@@ -102,11 +111,14 @@ TEST_F(ConsumerTest, LanesKeepTheOrderOfEachKeyAndShareTheBatch) {
 TEST_F(ConsumerTest, FailuresAreRetriedThenDeadLetteredWithTheReason) {
   Produce(2);
   std::map<std::string, int> attempts;
-  Consumer consumer(client(), Options("a"), [&](const StreamEntry& e) {
-    ++attempts[e.payload];
-    if (e.payload == "1") return absl::UnavailableError("receiver down");
-    return absl::OkStatus();
-  }, metrics_, clock_);
+  Consumer consumer(
+      client(), Options("a"),
+      [&](const StreamEntry& e) {
+        ++attempts[e.payload];
+        if (e.payload == "1") return absl::UnavailableError("receiver down");
+        return absl::OkStatus();
+      },
+      metrics_, clock_);
   for (int i = 0; i < 10; ++i) consumer.RunOnce();
   EXPECT_EQ(attempts["0"], 1);
   EXPECT_EQ(attempts["1"], 3);
@@ -137,10 +149,12 @@ TEST_F(ConsumerTest, TwoReplicasShareTheWorkWithoutDoubling) {
   Consumer b(client(), ob, handler, metrics_, clock_);
   a.Start();
   b.Start();
-  ASSERT_TRUE(cityhub::testing::WaitFor([&] {
-    std::lock_guard lock(mu);
-    return seen.size() >= 500;
-  }, 10s));
+  ASSERT_TRUE(cityhub::testing::WaitFor(
+      [&] {
+        std::lock_guard lock(mu);
+        return seen.size() >= 500;
+      },
+      10s));
   a.Stop();
   b.Stop();
   EXPECT_EQ(seen.size(), 500u);
@@ -153,12 +167,17 @@ TEST_F(ConsumerTest, EntriesOfADeadReplicaAreClaimed) {
   Produce(3);
   ASSERT_TRUE(client().Command({"XGROUP", "CREATE", "s", "g", "0"}).ok());
   // Replica "dead" reads everything and dies before acknowledging.
-  ASSERT_TRUE(client().Command({"XREADGROUP", "GROUP", "g", "dead", "COUNT", "10", "STREAMS", "s", ">"}).ok());
+  ASSERT_TRUE(client()
+                  .Command({"XREADGROUP", "GROUP", "g", "dead", "COUNT", "10", "STREAMS", "s", ">"})
+                  .ok());
   std::vector<std::string> seen;
-  Consumer survivor(client(), Options("alive"), [&](const StreamEntry& e) {
-    seen.push_back(e.payload);
-    return absl::OkStatus();
-  }, metrics_, clock_);
+  Consumer survivor(
+      client(), Options("alive"),
+      [&](const StreamEntry& e) {
+        seen.push_back(e.payload);
+        return absl::OkStatus();
+      },
+      metrics_, clock_);
   survivor.RunOnce();
   EXPECT_EQ(seen.size(), 3u);
   EXPECT_EQ(Pending("g"), 0);
@@ -167,14 +186,18 @@ TEST_F(ConsumerTest, EntriesOfADeadReplicaAreClaimed) {
 TEST_F(ConsumerTest, ARestartedReplicaDrainsItsOwnPendingEntriesFirst) {
   Produce(3);
   ASSERT_TRUE(client().Command({"XGROUP", "CREATE", "s", "g", "0"}).ok());
-  ASSERT_TRUE(client().Command({"XREADGROUP", "GROUP", "g", "me", "COUNT", "2", "STREAMS", "s", ">"}).ok());
+  ASSERT_TRUE(
+      client().Command({"XREADGROUP", "GROUP", "g", "me", "COUNT", "2", "STREAMS", "s", ">"}).ok());
   std::vector<std::string> seen;
   ConsumerOptions o = Options("me");
   o.claim_every = 1h;
-  Consumer restarted(client(), o, [&](const StreamEntry& e) {
-    seen.push_back(e.payload);
-    return absl::OkStatus();
-  }, metrics_, clock_);
+  Consumer restarted(
+      client(), o,
+      [&](const StreamEntry& e) {
+        seen.push_back(e.payload);
+        return absl::OkStatus();
+      },
+      metrics_, clock_);
   restarted.RunOnce();
   EXPECT_EQ(seen, (std::vector<std::string>{"0", "1"}));
   restarted.RunOnce();
@@ -189,18 +212,23 @@ TEST_F(ConsumerTest, TrimmingNeverDropsWhatAGroupHasNotAcknowledged) {
   int slow_calls = 0;
   ConsumerOptions slow_options = Options("s", "slow");
   slow_options.claim_every = 1h;
-  Consumer slow(client(), slow_options, [&](const StreamEntry&) {
-    return ++slow_calls <= 4 ? absl::OkStatus() : absl::UnavailableError("busy");
-  }, metrics_, later);
-  Consumer fast(client(), Options("f", "fast"), [](const StreamEntry&) { return absl::OkStatus(); },
-                metrics_, later);
+  Consumer slow(
+      client(), slow_options,
+      [&](const StreamEntry&) {
+        return ++slow_calls <= 4 ? absl::OkStatus() : absl::UnavailableError("busy");
+      },
+      metrics_, later);
+  Consumer fast(
+      client(), Options("f", "fast"), [](const StreamEntry&) { return absl::OkStatus(); }, metrics_,
+      later);
   slow.RunOnce();  // handles 4 entries; 4..9 stay pending in "slow"
   fast.RunOnce();  // handles all 10
   ASSERT_TRUE(fast.Trim().ok());
   EXPECT_EQ(Length("s"), 6);  // entries 4..9 remain: 4 is the oldest pending in "slow"
   // Once "slow" is through too, everything but the last delivered entry can go.
-  Consumer slow_fixed(client(), Options("s2", "slow"), [](const StreamEntry&) { return absl::OkStatus(); },
-                      metrics_, later);
+  Consumer slow_fixed(
+      client(), Options("s2", "slow"), [](const StreamEntry&) { return absl::OkStatus(); },
+      metrics_, later);
   slow_fixed.Claim();
   ASSERT_TRUE(fast.Trim().ok());
   EXPECT_EQ(Length("s"), 1);
@@ -210,8 +238,8 @@ TEST_F(ConsumerTest, TrimmingKeepsTheRetentionWindow) {
   Produce(5);
   ConsumerOptions o = Options("a");
   o.retention = 1h;
-  Consumer consumer(client(), o, [](const StreamEntry&) { return absl::OkStatus(); }, metrics_,
-                    clock_);
+  Consumer consumer(
+      client(), o, [](const StreamEntry&) { return absl::OkStatus(); }, metrics_, clock_);
   consumer.RunOnce();
   consumer.RunOnce();
   ASSERT_TRUE(consumer.Trim().ok());

@@ -35,8 +35,8 @@ void Stamp(cityhub::events::v1::Event& event, const Clock& clock, std::string_vi
 }
 
 redis::Args XAddArgs(std::string_view stream, const cityhub::events::v1::Event& event) {
-  return {"XADD", std::string(stream), "*", kTypeField, TypeName(event), kEventField,
-          event.SerializeAsString()};
+  return {"XADD",      std::string(stream),      "*", kTypeField, TypeName(event),
+          kEventField, event.SerializeAsString()};
 }
 
 }  // namespace cityhub::infra::events

@@ -16,11 +16,11 @@
 #include <grpcpp/server_builder.h>
 #include <grpcpp/support/server_interceptor.h>
 
-#include "infra/strings.h"
 #include "infra/grpc/context.h"
 #include "infra/http/metrics_server.h"
 #include "infra/ids.h"
 #include "infra/log.h"
+#include "infra/strings.h"
 
 namespace cityhub::infra {
 namespace {
@@ -28,10 +28,10 @@ namespace {
 using grpc::experimental::InterceptionHookPoints;
 
 constexpr std::string_view kCodeNames[] = {
-    "OK",        "CANCELLED",          "UNKNOWN",           "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
-    "NOT_FOUND", "ALREADY_EXISTS",     "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
-    "FAILED_PRECONDITION", "ABORTED",  "OUT_OF_RANGE",      "UNIMPLEMENTED",    "INTERNAL",
-    "UNAVAILABLE", "DATA_LOSS",        "UNAUTHENTICATED"};
+    "OK",        "CANCELLED",      "UNKNOWN",           "INVALID_ARGUMENT",   "DEADLINE_EXCEEDED",
+    "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
+    "ABORTED",   "OUT_OF_RANGE",   "UNIMPLEMENTED",     "INTERNAL",           "UNAVAILABLE",
+    "DATA_LOSS", "UNAUTHENTICATED"};
 
 std::string_view CodeName(int code) {
   return code >= 0 && code < 17 ? kCodeNames[code] : "UNKNOWN";
@@ -63,16 +63,19 @@ class CallInterceptor final : public grpc::experimental::Interceptor {
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_INITIAL_METADATA)) {
       auto* md = methods->GetRecvInitialMetadata();
       auto it = md->find(kRequestIdKey);
-      if (it != md->end() && IsValidRequestId(std::string_view(it->second.data(), it->second.size()))) {
+      if (it != md->end() &&
+          IsValidRequestId(std::string_view(it->second.data(), it->second.size()))) {
         request_id_.assign(it->second.data(), it->second.size());
       } else {
         if (it != md->end()) md->erase(it);
-        request_id_ = NewTraceId(std::chrono::system_clock::now());  // not a secret: no RAND_bytes per call
-        md->emplace(kRequestIdKey, request_id_);  // string_refs into this interceptor
+        request_id_ =
+            NewTraceId(std::chrono::system_clock::now());  // not a secret: no RAND_bytes per call
+        md->emplace(kRequestIdKey, request_id_);           // string_refs into this interceptor
       }
     }
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_INITIAL_METADATA)) {
-      if (!request_id_.empty()) methods->GetSendInitialMetadata()->emplace(kRequestIdKey, request_id_);
+      if (!request_id_.empty())
+        methods->GetSendInitialMetadata()->emplace(kRequestIdKey, request_id_);
     }
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
       code_ = static_cast<int>(methods->GetSendStatus().error_code());
@@ -103,16 +106,15 @@ class CallInterceptor final : public grpc::experimental::Interceptor {
   bool sent_status_ = false;
 };
 
-class CallInterceptorFactory final
-    : public grpc::experimental::ServerInterceptorFactoryInterface {
+class CallInterceptorFactory final : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:
   explicit CallInterceptorFactory(MetricsRegistry& registry)
-      : metrics_{&registry.AddCounter("grpc_server_handled_total",
-                                      "RPCs completed, by method and status code",
-                                      {"method", "code"}),
-                 &registry.AddHistogram("grpc_server_handling_seconds",
-                                        "RPC latency from start to status", {"method"}),
-                 &registry.AddGauge("grpc_server_in_flight", "RPCs being served", {"method"})} {}
+      : metrics_{
+            &registry.AddCounter("grpc_server_handled_total",
+                                 "RPCs completed, by method and status code", {"method", "code"}),
+            &registry.AddHistogram("grpc_server_handling_seconds",
+                                   "RPC latency from start to status", {"method"}),
+            &registry.AddGauge("grpc_server_in_flight", "RPCs being served", {"method"})} {}
 
   grpc::experimental::Interceptor* CreateServerInterceptor(
       grpc::experimental::ServerRpcInfo* info) override {
@@ -175,7 +177,8 @@ absl::Status GrpcServer::Start() {
   builder.AddListeningPort(options_.listen_address, grpc::InsecureServerCredentials(), &port_);
   builder.SetMaxReceiveMessageSize(options_.max_receive_message_bytes);
   for (grpc::Service* s : services_) builder.RegisterService(s);
-  for (grpc::CallbackGenericService* s : generic_services_) builder.RegisterCallbackGenericService(s);
+  for (grpc::CallbackGenericService* s : generic_services_)
+    builder.RegisterCallbackGenericService(s);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> factories;
   factories.push_back(std::make_unique<CallInterceptorFactory>(metrics_));
   builder.experimental().SetInterceptorCreators(std::move(factories));

@@ -8,9 +8,9 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
-#include "infra/strings.h"
 #include "infra/config.h"
 #include "infra/log.h"
+#include "infra/strings.h"
 
 namespace cityhub::infra {
 namespace {
@@ -30,8 +30,9 @@ class Session final : public std::enable_shared_from_this<Session> {
     parser_->header_limit(8192);
     parser_->body_limit(8192);
     stream_.expires_after(std::chrono::seconds(30));
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
   }
 
  private:

@@ -16,7 +16,7 @@ class MetricsServer final {
  public:
   // Binds `address` ("host:port"; port 0 picks a free one) and starts serving.
   static absl::StatusOr<std::unique_ptr<MetricsServer>> Start(const std::string& address,
-                                                             const MetricsRegistry& registry);
+                                                              const MetricsRegistry& registry);
   ~MetricsServer();
 
   // The bound port (useful when started on port 0).

@@ -59,7 +59,8 @@ void AppendCommand(const Args& args, std::string* out) {
     lengths.push_back(a.size());
   }
   char* cmd = nullptr;
-  const long long n = redisFormatCommandArgv(&cmd, static_cast<int>(args.size()), argv.data(), lengths.data());
+  const long long n =
+      redisFormatCommandArgv(&cmd, static_cast<int>(args.size()), argv.data(), lengths.data());
   if (n > 0) out->append(cmd, static_cast<size_t>(n));
   redisFreeCommand(cmd);
 }
@@ -109,7 +110,8 @@ class AsyncClient::Connection {
     entry->sent = steady_clock::now();
     pending_.push_back(std::move(entry));
     if (!WriteAll(fd_, wire)) {
-      Disconnect(lock, absl::UnavailableError(StrCat("redis: write failed: ", std::strerror(errno))));
+      Disconnect(lock,
+                 absl::UnavailableError(StrCat("redis: write failed: ", std::strerror(errno))));
     }
   }
 
@@ -172,7 +174,8 @@ class AsyncClient::Connection {
       rc = ::poll(&p, 1, static_cast<int>(options_.connect_timeout.count())) == 1 ? 0 : -1;
       int error = 0;
       socklen_t len = sizeof(error);
-      if (rc == 0 && (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) != 0 || error != 0)) rc = -1;
+      if (rc == 0 && (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) != 0 || error != 0))
+        rc = -1;
     }
     if (rc != 0) {
       ::close(fd);
@@ -209,8 +212,8 @@ class AsyncClient::Connection {
       } else if (raw != nullptr) {
         const auto* r = static_cast<redisReply*>(raw);
         if (r->type == REDIS_REPLY_ERROR) {
-          status = absl::UnavailableError(StrCat("redis: connection setup failed: ",
-                                                 std::string_view(r->str, r->len)));
+          status = absl::UnavailableError(
+              StrCat("redis: connection setup failed: ", std::string_view(r->str, r->len)));
         }
         freeReplyObject(raw);
         ++got;
@@ -220,8 +223,10 @@ class AsyncClient::Connection {
         const ssize_t n = ::poll(&p, 1, static_cast<int>(options_.command_timeout.count())) == 1
                               ? ::recv(fd, buf, sizeof(buf), 0)
                               : -1;
-        if (n <= 0) status = absl::UnavailableError("redis: no answer to the handshake");
-        else redisReaderFeed(reader, buf, static_cast<size_t>(n));
+        if (n <= 0)
+          status = absl::UnavailableError("redis: no answer to the handshake");
+        else
+          redisReaderFeed(reader, buf, static_cast<size_t>(n));
       }
     }
     redisReaderFree(reader);
@@ -261,7 +266,8 @@ class AsyncClient::Connection {
       // A reply that takes longer than the command timeout: the connection is stuck.
       std::unique_lock lock(mu_);
       if (generation != generation_ || fd_ != fd) break;  // closed elsewhere
-      if (!pending_.empty() && steady_clock::now() - pending_.front()->sent > options_.command_timeout) {
+      if (!pending_.empty() &&
+          steady_clock::now() - pending_.front()->sent > options_.command_timeout) {
         failure = absl::DeadlineExceededError("redis: command timed out");
       }
       if (!failure.ok()) {
@@ -306,8 +312,10 @@ class AsyncClient::Connection {
     if (closing_) reader = std::move(reader_);
     lock.unlock();
     for (auto& p : failed) p->done(why);
-    if (reader.joinable() && reader.get_id() != std::this_thread::get_id()) reader.join();
-    else if (reader.joinable()) reader.detach();
+    if (reader.joinable() && reader.get_id() != std::this_thread::get_id())
+      reader.join();
+    else if (reader.joinable())
+      reader.detach();
     lock.lock();
   }
 

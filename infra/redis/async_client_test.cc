@@ -20,7 +20,8 @@ using namespace std::chrono_literals;
 absl::StatusOr<std::vector<Reply>> Call(AsyncClient& client, std::vector<Args> commands) {
   std::promise<absl::StatusOr<std::vector<Reply>>> promise;
   auto future = promise.get_future();
-  client.Pipeline(std::move(commands), [&](absl::StatusOr<std::vector<Reply>> r) { promise.set_value(std::move(r)); });
+  client.Pipeline(std::move(commands),
+                  [&](absl::StatusOr<std::vector<Reply>> r) { promise.set_value(std::move(r)); });
   return future.get();
 }
 
@@ -39,7 +40,9 @@ TEST_F(AsyncClientTest, ManyThreadsGetTheirOwnRepliesInOrder) {
         ++outstanding;
         // INCR then GET in one pipeline: both replies must belong to this call.
         async.Pipeline({{"INCR", key}, {"GET", key}}, [&, i](absl::StatusOr<std::vector<Reply>> r) {
-          if (!r.ok() || r->size() != 2 || r->at(0).integer() != i || r->at(1).str() != std::to_string(i)) ++wrong;
+          if (!r.ok() || r->size() != 2 || r->at(0).integer() != i ||
+              r->at(1).str() != std::to_string(i))
+            ++wrong;
           ++done;
           --outstanding;
         });
@@ -93,7 +96,8 @@ TEST(AsyncClientRestart, SurvivesARedisRestart) {
   const auto down = Call(async, {{"GET", "a"}});
   EXPECT_EQ(down.status().code(), absl::StatusCode::kUnavailable);
   server.Start();
-  EXPECT_TRUE(WaitFor([&] { return Call(async, {{"PING"}}).ok() && Call(async, {{"PING"}}).ok(); }, 10s));
+  EXPECT_TRUE(
+      WaitFor([&] { return Call(async, {{"PING"}}).ok() && Call(async, {{"PING"}}).ok(); }, 10s));
 }
 
 TEST(AsyncClientAuth, AuthenticatesBeforeUse) {

@@ -12,10 +12,10 @@
 #include <hiredis/hiredis.h>
 #include <openssl/sha.h>
 
-#include "infra/strings.h"
 #include "infra/config.h"
 #include "infra/ids.h"
 #include "infra/log.h"
+#include "infra/strings.h"
 
 namespace cityhub::infra::redis {
 namespace {
@@ -100,8 +100,8 @@ absl::StatusOr<std::vector<Reply>> RoundTrip(Connection& conn, const std::vector
     if (redisGetReply(conn.ctx, &raw) != REDIS_OK || raw == nullptr) {
       const int saved_errno = errno;
       *reusable = false;
-      const bool timed_out = conn.ctx->err == REDIS_ERR_IO &&
-                             (saved_errno == EAGAIN || saved_errno == EWOULDBLOCK);
+      const bool timed_out =
+          conn.ctx->err == REDIS_ERR_IO && (saved_errno == EAGAIN || saved_errno == EWOULDBLOCK);
       if (timed_out) return absl::DeadlineExceededError("redis: command timed out");
       return absl::UnavailableError(StrCat("redis: connection lost: ", conn.ctx->errstr));
     }
@@ -176,8 +176,7 @@ absl::StatusOr<Options> ParseUrl(std::string_view url) {
     rest = rest.substr(0, slash);
     if (!db.empty()) {
       auto [ptr, ec] = std::from_chars(db.data(), db.data() + db.size(), options.db);
-      if (ec != std::errc() || ptr != db.data() + db.size() || options.db < 0 ||
-          options.db > 15) {
+      if (ec != std::errc() || ptr != db.data() + db.size() || options.db < 0 || options.db > 15) {
         return absl::InvalidArgumentError("redis URL: database must be 0..15");
       }
     }
@@ -245,9 +244,9 @@ class Client::Pool {
       if (open_ < options_.pool_size) {
         const auto now = steady_clock::now();
         if (now < next_connect_) {
-          return absl::UnavailableError(StrCat(
-              "redis: unreachable, next attempt in ",
-              std::chrono::duration_cast<milliseconds>(next_connect_ - now).count(), " ms"));
+          return absl::UnavailableError(
+              StrCat("redis: unreachable, next attempt in ",
+                     std::chrono::duration_cast<milliseconds>(next_connect_ - now).count(), " ms"));
         }
         ++open_;
         lock.unlock();
@@ -300,7 +299,7 @@ class Client::Pool {
     if (conn->ctx == nullptr) return absl::UnavailableError("redis: cannot allocate a connection");
     if (conn->ctx->err != 0) {
       return absl::UnavailableError(StrCat("redis: cannot connect to ", options_.host, ":",
-                                                 options_.port, ": ", conn->ctx->errstr));
+                                           options_.port, ": ", conn->ctx->errstr));
     }
     redisSetTimeout(conn->ctx, ToTimeval(options_.command_timeout));
     redisEnableKeepAlive(conn->ctx);
@@ -339,9 +338,8 @@ Client::Client(Options options) : pool_(std::make_unique<Pool>(std::move(options
 Client::~Client() = default;
 
 absl::StatusOr<Reply> Client::Command(const Args& args) {
-  auto replies = pool_->With([&](Connection& conn, bool* reusable) {
-    return RoundTrip(conn, {args}, reusable);
-  });
+  auto replies = pool_->With(
+      [&](Connection& conn, bool* reusable) { return RoundTrip(conn, {args}, reusable); });
   if (!replies.ok()) return replies.status();
   return ReplyOrError(std::move(replies->front()));
 }

@@ -12,10 +12,10 @@
 namespace cityhub::infra::redis {
 namespace {
 
-using ::testing::HasSubstr;
 using cityhub::testing::RedisServer;
 using cityhub::testing::RedisTest;
 using cityhub::testing::WaitFor;
+using ::testing::HasSubstr;
 using namespace std::chrono_literals;
 
 // A number from INFO's text, e.g. InfoField(info, "total_reads_processed").
@@ -24,7 +24,8 @@ int64_t InfoField(const std::string& info, const std::string& name) {
   if (at == std::string::npos) return -1;
   const size_t end = info.find('\r', at);
   int64_t value = -1;
-  EXPECT_TRUE(absl::SimpleAtoi(info.substr(at + name.size() + 1, end - at - name.size() - 1), &value));
+  EXPECT_TRUE(
+      absl::SimpleAtoi(info.substr(at + name.size() + 1, end - at - name.size() - 1), &value));
   return value;
 }
 
@@ -74,7 +75,8 @@ TEST_F(RedisClientTest, EightThreadsShareThePoolWithCorrectReplies) {
 
 TEST_F(RedisClientTest, PipelineSendsAThousandCommandsInOneRoundTrip) {
   std::vector<Args> commands;
-  for (int i = 0; i < 1000; ++i) commands.push_back({"SET", "p:" + std::to_string(i), std::to_string(i)});
+  for (int i = 0; i < 1000; ++i)
+    commands.push_back({"SET", "p:" + std::to_string(i), std::to_string(i)});
   commands.push_back({"GET", "p:999"});
   commands.push_back({"HGET", "p:1", "field"});  // WRONGTYPE: stays in the results
 
@@ -89,8 +91,8 @@ TEST_F(RedisClientTest, PipelineSendsAThousandCommandsInOneRoundTrip) {
   EXPECT_TRUE((*replies)[1001].is_error());
   // Sent one command at a time, the server would need over a thousand socket reads; one
   // round trip arrives in a handful of reads (its 16 KiB read buffer fills a few times).
-  const int64_t reads = InfoField(*after, "total_reads_processed") -
-                        InfoField(*before, "total_reads_processed");
+  const int64_t reads =
+      InfoField(*after, "total_reads_processed") - InfoField(*before, "total_reads_processed");
   EXPECT_LT(reads, 20) << "server reads for the pipeline: " << reads;
 }
 
@@ -208,7 +210,8 @@ TEST(RedisClientAuth, AuthenticatesWithPasswordAndAclUser) {
   EXPECT_THAT(std::string(wrong_reply.status().message()), ::testing::Not(HasSubstr("battery")));
 
   Client admin(server.ClientOptions());
-  ASSERT_TRUE(admin.Command({"ACL", "SETUSER", "app", "on", ">app-secret", "~app:*", "+@all"}).ok());
+  ASSERT_TRUE(
+      admin.Command({"ACL", "SETUSER", "app", "on", ">app-secret", "~app:*", "+@all"}).ok());
   Options acl = server.ClientOptions();
   acl.user = "app";
   acl.password = "app-secret";

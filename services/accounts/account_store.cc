@@ -30,7 +30,9 @@ std::string_view TokenPrefix(TokenKind kind) {
 std::string TokenKey(TokenKind kind, std::string_view hash) {
   return StrCat(TokenPrefix(kind), hash, "}");
 }
-std::string_view TokenField(TokenKind kind) { return kind == TokenKind::kVerify ? "verify" : "reset"; }
+std::string_view TokenField(TokenKind kind) {
+  return kind == TokenKind::kVerify ? "verify" : "reset";
+}
 
 const Script& CreateScript() {
   // KEYS: email index, account, verification token, events.
@@ -215,8 +217,8 @@ absl::Status AccountStore::Create(const StoredAccount& a, std::string_view verif
   }
   return redis_
       .Eval(CreateScript(),
-            {EmailKey(a.email_key), AccountKey(a.id), TokenKey(TokenKind::kVerify, verify_token_hash),
-             kEventsStream},
+            {EmailKey(a.email_key), AccountKey(a.id),
+             TokenKey(TokenKind::kVerify, verify_token_hash), kEventsStream},
             args)
       .status();
 }
@@ -231,17 +233,28 @@ absl::StatusOr<StoredAccount> AccountStore::Get(std::string_view id) {
   for (size_t i = 0; i + 1 < e.size(); i += 2) {
     const std::string& k = e[i].str();
     const std::string& v = e[i + 1].str();
-    if (k == "email") a.email = v;
-    else if (k == "email_key") a.email_key = v;
-    else if (k == "display_name") a.display_name = v;
-    else if (k == "language") a.language = v;
-    else if (k == "phone") a.phone = v;
-    else if (k == "password_hash") a.password_hash = v;
-    else if (k == "roles") a.roles = infra::SplitList(v);
-    else if (k == "departments") a.departments = infra::SplitList(v);
-    else if (k == "verified") a.verified = v == "1";
-    else if (k == "created_ms") a.created_ms = ToInt(v);
-    else if (k == "updated_ms") a.updated_ms = ToInt(v);
+    if (k == "email")
+      a.email = v;
+    else if (k == "email_key")
+      a.email_key = v;
+    else if (k == "display_name")
+      a.display_name = v;
+    else if (k == "language")
+      a.language = v;
+    else if (k == "phone")
+      a.phone = v;
+    else if (k == "password_hash")
+      a.password_hash = v;
+    else if (k == "roles")
+      a.roles = infra::SplitList(v);
+    else if (k == "departments")
+      a.departments = infra::SplitList(v);
+    else if (k == "verified")
+      a.verified = v == "1";
+    else if (k == "created_ms")
+      a.created_ms = ToInt(v);
+    else if (k == "updated_ms")
+      a.updated_ms = ToInt(v);
   }
   return a;
 }
@@ -250,8 +263,7 @@ absl::StatusOr<std::string> AccountStore::IdForEmail(std::string_view email_key)
   return infra::redis::AsString(redis_.Command({"GET", EmailKey(email_key)}));
 }
 
-absl::Status AccountStore::Update(std::string_view id, const Fields& fields,
-                                  const Events& events) {
+absl::Status AccountStore::Update(std::string_view id, const Fields& fields, const Events& events) {
   Args args = {"0", "", ""};
   AppendEventArgs(events, &args);
   AppendFields(fields, &args);
@@ -285,13 +297,11 @@ absl::Status AccountStore::IssueToken(std::string_view id, TokenKind kind,
       .status();
 }
 
-absl::StatusOr<std::string> AccountStore::TokenAccount(TokenKind kind,
-                                                       std::string_view token_hash,
+absl::StatusOr<std::string> AccountStore::TokenAccount(TokenKind kind, std::string_view token_hash,
                                                        int64_t now_ms) {
   auto value = infra::redis::AsString(redis_.Command({"GET", TokenKey(kind, token_hash)}));
   if (!value.ok()) {
-    return value.status().code() == absl::StatusCode::kNotFound ? TokenNotFound()
-                                                                : value.status();
+    return value.status().code() == absl::StatusCode::kNotFound ? TokenNotFound() : value.status();
   }
   // "<account id>|<expiry ms>"; the key's own TTL may lag behind a clock set by tests.
   const size_t bar = value->rfind('|');
@@ -304,12 +314,9 @@ absl::StatusOr<std::string> AccountStore::TokenAccount(TokenKind kind,
 absl::Status AccountStore::ConsumeToken(TokenKind kind, std::string_view token_hash,
                                         std::string_view account_id, int64_t now_ms,
                                         const Fields& fields, const Events& events) {
-  Args args = {std::string(account_id),
-               std::string(TokenField(kind)),
-               std::string(token_hash),
-               std::to_string(now_ms),
-               kind == TokenKind::kReset ? "1" : "0",
-               kFamilyPrefix};
+  Args args = {
+      std::string(account_id), std::string(TokenField(kind)),         std::string(token_hash),
+      std::to_string(now_ms),  kind == TokenKind::kReset ? "1" : "0", kFamilyPrefix};
   AppendEventArgs(events, &args);
   AppendFields(fields, &args);
   return redis_

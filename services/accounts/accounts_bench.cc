@@ -13,7 +13,8 @@ using infra::auth::Ed25519Key;
 using infra::auth::TokenSettings;
 
 struct Fixture {
-  Fixture() : signer(Ed25519Key::Generate(), TokenSettings{}, clock), verifier(TokenSettings{}, clock) {
+  Fixture()
+      : signer(Ed25519Key::Generate(), TokenSettings{}, clock), verifier(TokenSettings{}, clock) {
     std::vector<Ed25519Key> keys;
     keys.push_back(Ed25519Key::FromPublicBytes(signer.key().public_bytes()).value());
     verifier.SetKeys(std::move(keys));

@@ -81,8 +81,8 @@ struct RefreshToken {
 };
 
 absl::StatusOr<RefreshToken> ParseRefreshToken(std::string_view token) {
-  if (token.size() != kFamilyLength + 1 + kSecretLength || token[kFamilyLength] != kRefreshSeparator ||
-      !infra::IsUlid(token.substr(0, kFamilyLength)) ||
+  if (token.size() != kFamilyLength + 1 + kSecretLength ||
+      token[kFamilyLength] != kRefreshSeparator || !infra::IsUlid(token.substr(0, kFamilyLength)) ||
       !infra::Base64UrlDecode(token.substr(kFamilyLength + 1))) {
     return absl::UnauthenticatedError("refresh token unknown or expired");
   }
@@ -379,7 +379,8 @@ grpc::Status AccountsService::Refresh(grpc::ServerContext* ctx, const v1::Refres
                                       v1::TokenPair* response) {
   auto caller = Authorize(ctx, "Refresh");
   if (!caller.ok()) return Done(ctx, caller.status());
-  if (req->refresh_token().empty()) return Done(ctx, InvalidField("refresh_token", "must not be empty"));
+  if (req->refresh_token().empty())
+    return Done(ctx, InvalidField("refresh_token", "must not be empty"));
   auto token = ParseRefreshToken(req->refresh_token());
   if (!token.ok()) return Done(ctx, token.status());
   const int64_t now_ms = infra::UnixMillis(deps_.clock.Now());
@@ -401,12 +402,14 @@ grpc::Status AccountsService::Refresh(grpc::ServerContext* ctx, const v1::Refres
   auto account_id = deps_.sessions.Rotate(token->family, TokenHash(token->secret), TokenHash(next),
                                           now_ms, now_ms + settings_.refresh_idle_ttl.count());
   if (!account_id.ok()) {
-    if (infra::StdView(account_id.status().message()).find("already used") != std::string_view::npos) {
+    if (infra::StdView(account_id.status().message()).find("already used") !=
+        std::string_view::npos) {
       infra::log::Warn("refresh_token_reuse", {{"request_id", infra::RequestId(*ctx)}});
     }
     return Done(ctx, account_id.status());
   }
-  if (*account_id != account->id) return Done(ctx, absl::UnauthenticatedError("refresh token unknown or expired"));
+  if (*account_id != account->id)
+    return Done(ctx, absl::UnauthenticatedError("refresh token unknown or expired"));
   *response = MakePair(*account, token->family, next);
   return grpc::Status::OK;
 }
@@ -415,7 +418,8 @@ grpc::Status AccountsService::SignOut(grpc::ServerContext* ctx, const v1::SignOu
                                       v1::SignOutResponse*) {
   auto caller = Authorize(ctx, "SignOut");
   if (!caller.ok()) return Done(ctx, caller.status());
-  if (req->refresh_token().empty()) return Done(ctx, InvalidField("refresh_token", "must not be empty"));
+  if (req->refresh_token().empty())
+    return Done(ctx, InvalidField("refresh_token", "must not be empty"));
   auto token = ParseRefreshToken(req->refresh_token());
   if (!token.ok()) return Done(ctx, InvalidField("refresh_token", "not a refresh token"));
   if (auto s = deps_.sessions.Revoke(caller->account_id, token->family); !s.ok()) {
@@ -459,7 +463,8 @@ grpc::Status AccountsService::UpdateMe(grpc::ServerContext* ctx, const v1::Updat
     fields.emplace_back("display_name", *name);
   }
   if (req->has_language()) {
-    if (req->language().empty()) return Done(ctx, InvalidField("language", "must be \"de\" or \"en\""));
+    if (req->language().empty())
+      return Done(ctx, InvalidField("language", "must be \"de\" or \"en\""));
     auto language = ValidateLanguage(req->language());
     if (!language.ok()) return Done(ctx, language.status());
     fields.emplace_back("language", *language);
@@ -476,7 +481,8 @@ grpc::Status AccountsService::UpdateMe(grpc::ServerContext* ctx, const v1::Updat
       events.push_back(NewEvent(ctx));
       events[0].mutable_contact_changed()->set_account_id(caller->account_id);
     }
-    if (auto s = deps_.accounts.Update(caller->account_id, fields, events); !s.ok()) return Done(ctx, s);
+    if (auto s = deps_.accounts.Update(caller->account_id, fields, events); !s.ok())
+      return Done(ctx, s);
   }
   auto account = deps_.accounts.Get(caller->account_id);
   if (!account.ok()) return Done(ctx, account.status());
@@ -522,8 +528,8 @@ grpc::Status AccountsService::RequestPasswordReset(grpc::ServerContext* ctx,
   auto id = deps_.accounts.IdForEmail(email->key);
   if (!id.ok()) {
     // Unknown addresses get the same answer: this route must not tell who has an account.
-    return Done(ctx, id.status().code() == absl::StatusCode::kNotFound ? absl::OkStatus()
-                                                                       : id.status());
+    return Done(ctx,
+                id.status().code() == absl::StatusCode::kNotFound ? absl::OkStatus() : id.status());
   }
   const std::string token = infra::RandomToken(32);
   const int64_t now_ms = infra::UnixMillis(deps_.clock.Now());
@@ -572,11 +578,10 @@ grpc::Status AccountsService::ConfirmPasswordReset(grpc::ServerContext* ctx,
   }
   // Password, verification, the end of every session and the event: one transaction, which
   // also checks that the token is still unspent.
-  if (auto s = deps_.accounts.ConsumeToken(TokenKind::kReset, token_hash, account->id, now_ms,
-                                           {{"password_hash", *hash},
-                                            {"verified", "1"},
-                                            {"updated_ms", std::to_string(now_ms)}},
-                                           events);
+  if (auto s = deps_.accounts.ConsumeToken(
+          TokenKind::kReset, token_hash, account->id, now_ms,
+          {{"password_hash", *hash}, {"verified", "1"}, {"updated_ms", std::to_string(now_ms)}},
+          events);
       !s.ok()) {
     return Done(ctx, s);
   }
@@ -587,8 +592,7 @@ grpc::Status AccountsService::ConfirmPasswordReset(grpc::ServerContext* ctx,
 // ---------------------------------------------------------------------------------------------
 // Privacy
 
-grpc::Status AccountsService::ExportMyData(grpc::ServerContext* ctx,
-                                           const v1::ExportMyDataRequest*,
+grpc::Status AccountsService::ExportMyData(grpc::ServerContext* ctx, const v1::ExportMyDataRequest*,
                                            v1::PersonalDataExport* response) {
   auto caller = Authorize(ctx, "ExportMyData");
   if (!caller.ok()) return Done(ctx, caller.status());
@@ -633,7 +637,8 @@ grpc::Status AccountsService::ExportMyData(grpc::ServerContext* ctx,
     call->AddMetadata(infra::auth::kInternalTokenKey, settings_.internal_token);
     cityhub::requests::v1::ExportUserDataRequest request;
     request.set_account_id(account->id);
-    const grpc::Status s = deps_.requests->ExportUserData(call.get(), request, response->mutable_requests());
+    const grpc::Status s =
+        deps_.requests->ExportUserData(call.get(), request, response->mutable_requests());
     if (!s.ok()) {
       return Done(ctx, absl::UnavailableError(StrCat("requests service: ", s.error_message())));
     }
@@ -643,10 +648,11 @@ grpc::Status AccountsService::ExportMyData(grpc::ServerContext* ctx,
     call->AddMetadata(infra::auth::kInternalTokenKey, settings_.internal_token);
     cityhub::notifications::v1::ExportUserDataRequest request;
     request.set_account_id(account->id);
-    const grpc::Status s = deps_.notifications->ExportUserData(call.get(), request,
-                                                               response->mutable_notifications());
+    const grpc::Status s =
+        deps_.notifications->ExportUserData(call.get(), request, response->mutable_notifications());
     if (!s.ok()) {
-      return Done(ctx, absl::UnavailableError(StrCat("notifications service: ", s.error_message())));
+      return Done(ctx,
+                  absl::UnavailableError(StrCat("notifications service: ", s.error_message())));
     }
   }
   return grpc::Status::OK;
@@ -683,14 +689,16 @@ grpc::Status AccountsService::GetAccount(grpc::ServerContext* ctx, const v1::Get
                                          v1::Account* response) {
   auto caller = Authorize(ctx, "GetAccount");
   if (!caller.ok()) return Done(ctx, caller.status());
-  if (!infra::IsUlid(req->account_id())) return Done(ctx, InvalidField("account_id", "not an account id"));
+  if (!infra::IsUlid(req->account_id()))
+    return Done(ctx, InvalidField("account_id", "not an account id"));
   auto account = deps_.accounts.Get(req->account_id());
   if (!account.ok()) return Done(ctx, account.status());
   ToProto(*account, response);
   return grpc::Status::OK;
 }
 
-grpc::Status AccountsService::ListAccounts(grpc::ServerContext* ctx, const v1::ListAccountsRequest* req,
+grpc::Status AccountsService::ListAccounts(grpc::ServerContext* ctx,
+                                           const v1::ListAccountsRequest* req,
                                            v1::ListAccountsResponse* response) {
   auto caller = Authorize(ctx, "ListAccounts");
   if (!caller.ok()) return Done(ctx, caller.status());
@@ -700,7 +708,8 @@ grpc::Status AccountsService::ListAccounts(grpc::ServerContext* ctx, const v1::L
   if (!id.ok() && id.status().code() == absl::StatusCode::kNotFound) return grpc::Status::OK;
   if (!id.ok()) return Done(ctx, id.status());
   auto account = deps_.accounts.Get(*id);
-  if (!account.ok() && account.status().code() == absl::StatusCode::kNotFound) return grpc::Status::OK;
+  if (!account.ok() && account.status().code() == absl::StatusCode::kNotFound)
+    return grpc::Status::OK;
   if (!account.ok()) return Done(ctx, account.status());
   ToProto(*account, response->add_accounts());
   return grpc::Status::OK;
@@ -710,7 +719,8 @@ grpc::Status AccountsService::SetRoles(grpc::ServerContext* ctx, const v1::SetRo
                                        v1::Account* response) {
   auto caller = Authorize(ctx, "SetRoles");
   if (!caller.ok()) return Done(ctx, caller.status());
-  if (!infra::IsUlid(req->account_id())) return Done(ctx, InvalidField("account_id", "not an account id"));
+  if (!infra::IsUlid(req->account_id()))
+    return Done(ctx, InvalidField("account_id", "not an account id"));
   std::set<std::string> roles = {"citizen"};
   for (const std::string& r : req->roles()) {
     if (r != "citizen" && r != "operator" && r != "admin") {
@@ -722,7 +732,8 @@ grpc::Status AccountsService::SetRoles(grpc::ServerContext* ctx, const v1::SetRo
   std::set<std::string> departments;
   for (const std::string& d : req->departments()) {
     if (!IsValidDepartment(d)) {
-      return Done(ctx, InvalidField("departments", "each must be 1..64 characters of a-z, 0-9, _ or -"));
+      return Done(ctx,
+                  InvalidField("departments", "each must be 1..64 characters of a-z, 0-9, _ or -"));
     }
     departments.insert(d);
   }
@@ -796,7 +807,8 @@ grpc::Status AccountsService::DeleteApiKey(grpc::ServerContext* ctx,
                                            v1::DeleteApiKeyResponse*) {
   auto caller = Authorize(ctx, "DeleteApiKey");
   if (!caller.ok()) return Done(ctx, caller.status());
-  if (!infra::IsUlid(req->api_key_id())) return Done(ctx, InvalidField("api_key_id", "not an api key id"));
+  if (!infra::IsUlid(req->api_key_id()))
+    return Done(ctx, InvalidField("api_key_id", "not an api key id"));
   return Done(ctx, deps_.api_keys.Delete(req->api_key_id()));
 }
 
@@ -804,7 +816,8 @@ grpc::Status AccountsService::GetContact(grpc::ServerContext* ctx, const v1::Get
                                          v1::Contact* response) {
   auto caller = Authorize(ctx, "GetContact");
   if (!caller.ok()) return Done(ctx, caller.status());
-  if (!infra::IsUlid(req->account_id())) return Done(ctx, InvalidField("account_id", "not an account id"));
+  if (!infra::IsUlid(req->account_id()))
+    return Done(ctx, InvalidField("account_id", "not an account id"));
   auto account = deps_.accounts.Get(req->account_id());
   if (!account.ok()) return Done(ctx, account.status());
   response->set_account_id(account->id);
@@ -817,7 +830,8 @@ grpc::Status AccountsService::GetContact(grpc::ServerContext* ctx, const v1::Get
   return grpc::Status::OK;
 }
 
-grpc::Status AccountsService::CheckApiKey(grpc::ServerContext* ctx, const v1::CheckApiKeyRequest* req,
+grpc::Status AccountsService::CheckApiKey(grpc::ServerContext* ctx,
+                                          const v1::CheckApiKeyRequest* req,
                                           v1::CheckApiKeyResponse* response) {
   auto caller = Authorize(ctx, "CheckApiKey");
   if (!caller.ok()) return Done(ctx, caller.status());

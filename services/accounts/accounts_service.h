@@ -61,7 +61,7 @@ class AccountsService final : public cityhub::accounts::v1::AccountsService::Ser
   // Creates the first admin if no account has `email` yet (start-up, from configuration).
   absl::Status EnsureAdmin(const std::string& email, const std::string& password);
 
-#define CITYHUB_RPC(Name, Request, Response)                                               \
+#define CITYHUB_RPC(Name, Request, Response)                                                 \
   grpc::Status Name(grpc::ServerContext* ctx, const cityhub::accounts::v1::Request* request, \
                     cityhub::accounts::v1::Response* response) override
   CITYHUB_RPC(Register, RegisterRequest, Account);
@@ -93,8 +93,7 @@ class AccountsService final : public cityhub::accounts::v1::AccountsService::Ser
   absl::StatusOr<infra::auth::Caller> Authorize(grpc::ServerContext* ctx, std::string_view method);
   // Signs in `account` on a new session (a new refresh-token family).
   absl::StatusOr<cityhub::accounts::v1::TokenPair> StartSession(const StoredAccount& account);
-  cityhub::accounts::v1::TokenPair MakePair(const StoredAccount& account,
-                                            const std::string& family,
+  cityhub::accounts::v1::TokenPair MakePair(const StoredAccount& account, const std::string& family,
                                             const std::string& refresh_secret) const;
   // Checks `password` for a signed-in account, throttled like sign-in.
   absl::Status CheckPassword(const StoredAccount& account, const infra::auth::Caller& caller,

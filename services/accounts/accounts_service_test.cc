@@ -5,9 +5,9 @@
 #include <functional>
 #include <thread>
 
+#include <gmock/gmock.h>
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
-#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -38,8 +38,8 @@ class AccountsServiceTest : public RedisTest {
                                                          infra::auth::TokenSettings{}, *clock_);
     verifier_ = std::make_unique<infra::auth::TokenVerifier>(infra::auth::TokenSettings{}, *clock_);
     PublishWith(nullptr);
-    authorizer_ = std::make_unique<infra::auth::Authorizer>(v1::AccountsService::service_full_name(),
-                                                            *verifier_, kInternal);
+    authorizer_ = std::make_unique<infra::auth::Authorizer>(
+        v1::AccountsService::service_full_name(), *verifier_, kInternal);
     accounts_ = std::make_unique<AccountStore>(client());
     sessions_ = std::make_unique<SessionStore>(client());
     throttle_ = std::make_unique<ThrottleStore>(client(), ThrottlePolicy{});
@@ -256,7 +256,8 @@ TEST_F(AccountsServiceTest, RegisterCreatesAnUnverifiedCitizenAndPublishesEvents
   // Only a hash of the token is stored.
   auto keys = client().Command({"KEYS", "accounts:verify:*"});
   ASSERT_EQ(keys->elements().size(), 1u);
-  EXPECT_THAT(keys->elements()[0].str(), Not(HasSubstr(events[1].verification_requested().token())));
+  EXPECT_THAT(keys->elements()[0].str(),
+              Not(HasSubstr(events[1].verification_requested().token())));
 }
 
 TEST_F(AccountsServiceTest, OneAccountPerEmailWhateverItsCase) {
@@ -450,7 +451,8 @@ TEST_F(AccountsServiceTest, ResendingTheVerificationMailIsRateLimitedAndReplaces
   const std::string first = LastVerificationToken();
   v1::ResendVerificationRequest req;
   v1::ResendVerificationResponse res;
-  const grpc::Status too_soon = stub_->ResendVerification(Ctx(pair.access_token()).get(), req, &res);
+  const grpc::Status too_soon =
+      stub_->ResendVerification(Ctx(pair.access_token()).get(), req, &res);
   EXPECT_EQ(too_soon.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
   clock_->Advance(61s);
   ASSERT_TRUE(stub_->ResendVerification(Ctx(pair.access_token()).get(), req, &res).ok());
@@ -681,7 +683,8 @@ TEST_F(AccountsServiceTest, RefreshRotatesAndReuseRevokesTheFamily) {
   const grpc::Status reuse = Refresh(first.refresh_token(), &stolen);
   EXPECT_EQ(reuse.error_code(), grpc::StatusCode::UNAUTHENTICATED);
   EXPECT_THAT(reuse.error_message(), HasSubstr("already used"));
-  EXPECT_EQ(Refresh(third.refresh_token(), &stolen).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(Refresh(third.refresh_token(), &stolen).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
 }
 
 TEST_F(AccountsServiceTest, RefreshTokensAreStoredOnlyAsHashes) {
@@ -717,7 +720,8 @@ TEST_F(AccountsServiceTest, RefreshTokensExpireWhenIdleAndAtTheirAbsoluteEnd) {
 
 TEST_F(AccountsServiceTest, MalformedRefreshTokensAreRefused) {
   v1::TokenPair out;
-  for (const std::string& bad : {std::string("x"), std::string(70, 'a'), std::string(100'000, 'a')}) {
+  for (const std::string& bad :
+       {std::string("x"), std::string(70, 'a'), std::string(100'000, 'a')}) {
     EXPECT_EQ(Refresh(bad, &out).error_code(), grpc::StatusCode::UNAUTHENTICATED);
   }
   EXPECT_EQ(Refresh("", &out).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
@@ -799,7 +803,8 @@ TEST_F(AccountsServiceTest, PasswordResetIsSingleUseExpiresAndEndsAllSessions) {
   EXPECT_EQ(stub_->ConfirmPasswordReset(Ctx().get(), confirm, &confirmed).error_code(),
             grpc::StatusCode::NOT_FOUND);
   v1::TokenPair next;
-  EXPECT_EQ(Refresh(session.refresh_token(), &next).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(Refresh(session.refresh_token(), &next).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
   EXPECT_TRUE(SignIn("reset@example.de", "Zuruecksetzen-ist-gut-9", &next).ok());
 
   clock_->Advance(61s);
@@ -814,8 +819,8 @@ TEST_F(AccountsServiceTest, ARejectedNewPasswordDoesNotSpendTheResetToken) {
   ASSERT_TRUE(Register("resetter@example.de").ok());
   ASSERT_TRUE(RequestReset("resetter@example.de").ok());
   const std::string token = LastResetToken();
-  for (const std::string& personal : {std::string("Anna Schmidt"), std::string("resetter"),
-                                      std::string("Resetter@Example.de")}) {
+  for (const std::string& personal :
+       {std::string("Anna Schmidt"), std::string("resetter"), std::string("Resetter@Example.de")}) {
     const grpc::Status refused = ConfirmReset(token, personal);
     EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << personal;
     EXPECT_THAT(refused.error_message(), ::testing::StartsWith("new_password:"));
@@ -875,13 +880,15 @@ TEST_F(AccountsServiceTest, ProfileCanBeReadAndPartlyUpdated) {
   ASSERT_TRUE(stub_->GetMe(Ctx(pair.access_token()).get(), {}, &account).ok());
   EXPECT_EQ(account.language(), "en");
   EXPECT_EQ(account.display_name(), "Anna S.");
-  EXPECT_EQ(stub_->GetMe(Ctx().get(), {}, &account).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(stub_->GetMe(Ctx().get(), {}, &account).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
 }
 
 TEST_F(AccountsServiceTest, OnlyAdminsChangeRolesAndTheTokenCarriesThemAfterRefresh) {
   v1::Account admin_account, anna;
   ASSERT_TRUE(service_->EnsureAdmin("admin@bielefeld.de", "Admin-Passwort-2026").ok());
-  ASSERT_TRUE(service_->EnsureAdmin("admin@bielefeld.de", "Admin-Passwort-2026").ok());  // idempotent
+  ASSERT_TRUE(
+      service_->EnsureAdmin("admin@bielefeld.de", "Admin-Passwort-2026").ok());  // idempotent
   v1::TokenPair admin;
   ASSERT_TRUE(SignIn("admin@bielefeld.de", "Admin-Passwort-2026", &admin).ok());
   EXPECT_TRUE(verifier_->Verify(admin.access_token())->HasRole("admin"));
@@ -1077,8 +1084,10 @@ TEST_F(AccountsServiceTest, JwksPublishesTheKeyThatVerifiesTokens) {
   ASSERT_EQ(jwks.keys_size(), 1);
   infra::auth::TokenVerifier fresh(infra::auth::TokenSettings{}, *clock_);
   std::string json;
-  ASSERT_TRUE(fresh.SetKeysFromJwks(
-      R"({"keys":[{"kty":"OKP","crv":"Ed25519","x":")" + jwks.keys(0).x() + R"("}]})").ok());
+  ASSERT_TRUE(fresh
+                  .SetKeysFromJwks(R"({"keys":[{"kty":"OKP","crv":"Ed25519","x":")" +
+                                   jwks.keys(0).x() + R"("}]})")
+                  .ok());
   const v1::TokenPair pair = RegisterAndSignIn("jwks@example.de");
   EXPECT_TRUE(fresh.Verify(pair.access_token()).ok());
 }
@@ -1107,8 +1116,8 @@ TEST_F(AccountsServiceTest, TokensSignedWithThePreviousKeyStayValidAndTheJwksLis
   // A verifier elsewhere (the gateway) that loads this JWKS accepts both generations.
   std::string json = R"({"keys":[)";
   for (int i = 0; i < jwks.keys_size(); ++i) {
-    json += (i > 0 ? "," : "") + std::string(R"({"kty":")") + jwks.keys(i).kty() +
-            R"(","crv":")" + jwks.keys(i).crv() + R"(","x":")" + jwks.keys(i).x() + R"("})";
+    json += (i > 0 ? "," : "") + std::string(R"({"kty":")") + jwks.keys(i).kty() + R"(","crv":")" +
+            jwks.keys(i).crv() + R"(","x":")" + jwks.keys(i).x() + R"("})";
   }
   json += "]}";
   infra::auth::TokenVerifier gateway(infra::auth::TokenSettings{}, *clock_);
@@ -1169,7 +1178,8 @@ TEST_F(AccountsServiceTest, RedisDownIsUnavailableAndTheServiceRecovers) {
   ASSERT_TRUE(Register("before@example.de").ok());
   redis().Kill();
   v1::TokenPair pair;
-  EXPECT_EQ(SignIn("before@example.de", kPassword, &pair).error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(SignIn("before@example.de", kPassword, &pair).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
   EXPECT_EQ(Register("during@example.de").error_code(), grpc::StatusCode::UNAVAILABLE);
   redis().Start();
   EXPECT_TRUE(cityhub::testing::WaitFor(

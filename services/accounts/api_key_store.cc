@@ -14,7 +14,9 @@ namespace {
 
 constexpr char kAllKeys[] = "accounts:apikeys";
 std::string KeyKey(std::string_view id) { return StrCat("accounts:apikey:{", id, "}"); }
-std::string HashKey(std::string_view hash) { return StrCat("accounts:apikey_by_hash:{", hash, "}"); }
+std::string HashKey(std::string_view hash) {
+  return StrCat("accounts:apikey_by_hash:{", hash, "}");
+}
 
 const Script& DeleteScript() {
   // KEYS: key, set. ARGV: id, hash key prefix.

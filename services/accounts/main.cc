@@ -46,21 +46,25 @@ Config LoadConfig(infra::EnvReader& env) {
   c.tokens.audience = env.String("CITYHUB_JWT_AUDIENCE", "cityhub-api", 256);
   c.tokens.access_ttl = std::chrono::duration_cast<std::chrono::seconds>(
       env.Duration("CITYHUB_ACCESS_TOKEN_TTL", 10min, 1min, 60min));
-  c.settings.refresh_idle_ttl = env.Duration("CITYHUB_REFRESH_IDLE_TTL", milliseconds(30 * 86'400'000LL),
-                                             1h, milliseconds(365 * 86'400'000LL));
+  c.settings.refresh_idle_ttl =
+      env.Duration("CITYHUB_REFRESH_IDLE_TTL", milliseconds(30 * 86'400'000LL), 1h,
+                   milliseconds(365 * 86'400'000LL));
   c.settings.refresh_absolute_ttl =
       env.Duration("CITYHUB_REFRESH_ABSOLUTE_TTL", milliseconds(180 * 86'400'000LL), 1h,
                    milliseconds(730 * 86'400'000LL));
   if (c.settings.refresh_absolute_ttl < c.settings.refresh_idle_ttl) {
-    env.AddError("CITYHUB_REFRESH_ABSOLUTE_TTL", "must not be shorter than CITYHUB_REFRESH_IDLE_TTL");
+    env.AddError("CITYHUB_REFRESH_ABSOLUTE_TTL",
+                 "must not be shorter than CITYHUB_REFRESH_IDLE_TTL");
   }
-  c.argon2.memory_kib = static_cast<uint64_t>(env.Int(
-      "CITYHUB_ARGON2_MEMORY_KIB", Argon2Params::kMinMemoryKib, Argon2Params::kMinMemoryKib, 1 << 22));
-  c.argon2.iterations = static_cast<uint64_t>(
-      env.Int("CITYHUB_ARGON2_ITERATIONS", Argon2Params::kMinIterations, Argon2Params::kMinIterations, 64));
+  c.argon2.memory_kib =
+      static_cast<uint64_t>(env.Int("CITYHUB_ARGON2_MEMORY_KIB", Argon2Params::kMinMemoryKib,
+                                    Argon2Params::kMinMemoryKib, 1 << 22));
+  c.argon2.iterations = static_cast<uint64_t>(env.Int(
+      "CITYHUB_ARGON2_ITERATIONS", Argon2Params::kMinIterations, Argon2Params::kMinIterations, 64));
   c.hash_concurrency = static_cast<int>(env.Int("CITYHUB_ARGON2_CONCURRENCY", 2, 1, 64));
   c.admin_email = env.String("CITYHUB_BOOTSTRAP_ADMIN_EMAIL", "", 254);
-  c.admin_password = env.FileContents("CITYHUB_BOOTSTRAP_ADMIN_PASSWORD_FILE", !c.admin_email.empty(), 1024);
+  c.admin_password =
+      env.FileContents("CITYHUB_BOOTSTRAP_ADMIN_PASSWORD_FILE", !c.admin_email.empty(), 1024);
   c.settings.internal_token = env.FileContents("CITYHUB_INTERNAL_TOKEN_FILE", false, 4096);
   // Peers for the privacy export; unset leaves their part out (single-service setups, tests).
   c.requests_address = env.String("CITYHUB_REQUESTS_ADDR", "");
@@ -122,10 +126,10 @@ int Run() {
         grpc::CreateChannel(config.notifications_address, grpc::InsecureChannelCredentials()));
   }
 
-  AccountsService service(AccountsDeps{accounts, sessions, throttle, api_keys, hasher, signer,
-                                       keys.jwks, authorizer, clock, requests.get(),
-                                       notifications.get()},
-                          config.settings);
+  AccountsService service(
+      AccountsDeps{accounts, sessions, throttle, api_keys, hasher, signer, keys.jwks, authorizer,
+                   clock, requests.get(), notifications.get()},
+      config.settings);
 
   infra::GrpcServer server(config.common.server, metrics);
   server.AddService(&service);

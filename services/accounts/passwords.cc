@@ -16,28 +16,28 @@ namespace {
 // Passwords that lists of breached passwords rank highest, in English and German, plus
 // the names of this service and city. Compared case-insensitively.
 constexpr std::array<std::string_view, 132> kCommonPasswords = {
-    "password", "password1", "password12", "password123", "password!", "passw0rd",
-    "p@ssw0rd", "p@ssword", "passwort", "passwort1", "passwort123", "passwort!",
-    "12345678", "123456789", "1234567890", "12345678910", "0123456789", "87654321",
-    "11111111", "00000000", "12121212", "11223344", "123123123", "123321123",
-    "1q2w3e4r", "1q2w3e4r5t", "q1w2e3r4", "qwertyui", "qwertyuiop", "qwerty123",
-    "qwertzui", "qwertzuiop", "qwertz123", "asdfghjk", "asdfghjkl", "yxcvbnm,",
-    "zxcvbnm1", "abcdefgh", "abcd1234", "abc12345", "abc123456", "a1b2c3d4",
-    "iloveyou", "iloveyou1", "ichliebedich", "sunshine", "princess", "football",
-    "fussball", "fußball", "baseball", "superman", "batman123", "starwars",
-    "dragon123", "monkey123", "letmein1", "letmein!", "welcome1", "welcome123",
-    "willkommen", "willkommen1", "hallo123", "hallo1234", "hallihallo", "schatz123",
-    "sommer2024", "sommer2025", "sommer2026", "winter2024", "winter2025", "winter2026",
-    "herbst2025", "fruehling", "frühling", "schalke04", "borussia", "bayern1900",
-    "arminia1905", "arminia", "bielefeld", "bielefeld1", "bielefeld123", "cityhub1",
-    "cityhub123", "admin123", "administrator", "changeme", "changeme1", "geheim123",
-    "geheimnis", "trustno1", "master123", "shadow123", "michael1", "jennifer",
-    "computer", "internet", "whatever", "freedom1", "mustang1", "charlie1",
-    "thomas123", "andreas1", "stefan123", "schnuckel", "hase1234", "mausi123",
-    "schatzi1", "blumen123", "kennwort", "kennwort1", "zugang123", "login123",
-    "test1234", "testtest", "secret123", "default1", "benutzer", "nopassword",
-    "987654321", "1234qwer", "qweasdzxc", "1qaz2wsx", "zaq12wsx", "!qaz2wsx",
-    "aaaaaaaa", "11112222", "abcabcabc", "pokemon1", "minecraft", "hunter22",
+    "password",    "password1",   "password12",    "password123", "password!",    "passw0rd",
+    "p@ssw0rd",    "p@ssword",    "passwort",      "passwort1",   "passwort123",  "passwort!",
+    "12345678",    "123456789",   "1234567890",    "12345678910", "0123456789",   "87654321",
+    "11111111",    "00000000",    "12121212",      "11223344",    "123123123",    "123321123",
+    "1q2w3e4r",    "1q2w3e4r5t",  "q1w2e3r4",      "qwertyui",    "qwertyuiop",   "qwerty123",
+    "qwertzui",    "qwertzuiop",  "qwertz123",     "asdfghjk",    "asdfghjkl",    "yxcvbnm,",
+    "zxcvbnm1",    "abcdefgh",    "abcd1234",      "abc12345",    "abc123456",    "a1b2c3d4",
+    "iloveyou",    "iloveyou1",   "ichliebedich",  "sunshine",    "princess",     "football",
+    "fussball",    "fußball",     "baseball",      "superman",    "batman123",    "starwars",
+    "dragon123",   "monkey123",   "letmein1",      "letmein!",    "welcome1",     "welcome123",
+    "willkommen",  "willkommen1", "hallo123",      "hallo1234",   "hallihallo",   "schatz123",
+    "sommer2024",  "sommer2025",  "sommer2026",    "winter2024",  "winter2025",   "winter2026",
+    "herbst2025",  "fruehling",   "frühling",      "schalke04",   "borussia",     "bayern1900",
+    "arminia1905", "arminia",     "bielefeld",     "bielefeld1",  "bielefeld123", "cityhub1",
+    "cityhub123",  "admin123",    "administrator", "changeme",    "changeme1",    "geheim123",
+    "geheimnis",   "trustno1",    "master123",     "shadow123",   "michael1",     "jennifer",
+    "computer",    "internet",    "whatever",      "freedom1",    "mustang1",     "charlie1",
+    "thomas123",   "andreas1",    "stefan123",     "schnuckel",   "hase1234",     "mausi123",
+    "schatzi1",    "blumen123",   "kennwort",      "kennwort1",   "zugang123",    "login123",
+    "test1234",    "testtest",    "secret123",     "default1",    "benutzer",     "nopassword",
+    "987654321",   "1234qwer",    "qweasdzxc",     "1qaz2wsx",    "zaq12wsx",     "!qaz2wsx",
+    "aaaaaaaa",    "11112222",    "abcabcabc",     "pokemon1",    "minecraft",    "hunter22",
 };
 
 // ASVS asks for at least the 3 000 most common passwords that fit the policy: these are the
@@ -101,9 +101,9 @@ absl::StatusOr<bool> PasswordHasher::Verify(std::string_view hash, std::string_v
   const bool ok =
       crypto_pwhash_str_verify(terminated.c_str(), password.data(), password.size()) == 0;
   if (needs_rehash != nullptr) {
-    *needs_rehash = ok && crypto_pwhash_str_needs_rehash(
-                              terminated.c_str(), params_.iterations,
-                              static_cast<size_t>(params_.memory_kib) * 1024) != 0;
+    *needs_rehash =
+        ok && crypto_pwhash_str_needs_rehash(terminated.c_str(), params_.iterations,
+                                             static_cast<size_t>(params_.memory_kib) * 1024) != 0;
   }
   return ok;
 }
@@ -114,8 +114,10 @@ void PasswordHasher::VerifyAgainstDummy(std::string_view password) {
 
 bool IsCommonPassword(std::string_view password) {
   const std::string lower = Lower(password);
-  return std::find(kCommonPasswords.begin(), kCommonPasswords.end(), lower) != kCommonPasswords.end() ||
-         std::binary_search(std::begin(kBreachedPasswords), std::end(kBreachedPasswords), std::string_view(lower));
+  return std::find(kCommonPasswords.begin(), kCommonPasswords.end(), lower) !=
+             kCommonPasswords.end() ||
+         std::binary_search(std::begin(kBreachedPasswords), std::end(kBreachedPasswords),
+                            std::string_view(lower));
 }
 
 size_t CommonPasswordCount() { return kCommonPasswords.size() + std::size(kBreachedPasswords); }

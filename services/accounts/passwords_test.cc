@@ -37,7 +37,8 @@ TEST(PasswordPolicy, EnforcesLengthCommonnessAndContext) {
   };
   EXPECT_TRUE(check("Laterne-am-Jahnplatz-7").ok());
   EXPECT_THAT(std::string(check("short").message()), HasSubstr("password: shorter than 8"));
-  EXPECT_THAT(std::string(check(std::string(129, 'a') + "b").message()), HasSubstr("longer than 128"));
+  EXPECT_THAT(std::string(check(std::string(129, 'a') + "b").message()),
+              HasSubstr("longer than 128"));
   EXPECT_TRUE(check(std::string(127, 'a') + "b").ok());
   EXPECT_THAT(std::string(check("Passwort123").message()), HasSubstr("too common"));
   EXPECT_THAT(std::string(check("12345678").message()), HasSubstr("too common"));
@@ -51,7 +52,8 @@ TEST(PasswordPolicy, EnforcesLengthCommonnessAndContext) {
 // ASVS: at least the 3 000 most common passwords that fit the policy are refused, in any case.
 TEST(PasswordPolicy, RefusesThousandsOfLeakedPasswords) {
   EXPECT_GE(CommonPasswordCount(), 3000u);
-  for (const char* leaked : {"corvette", "Samantha", "australi", "spiderman", "redsox12", "masamune", "!qaz2wsx"}) {
+  for (const char* leaked :
+       {"corvette", "Samantha", "australi", "spiderman", "redsox12", "masamune", "!qaz2wsx"}) {
     EXPECT_TRUE(IsCommonPassword(leaked)) << leaked;
     EXPECT_THAT(std::string(CheckPasswordPolicy("new_password", leaked, "", "").message()),
                 HasSubstr("new_password: too common"))

@@ -158,8 +158,8 @@ absl::StatusOr<std::vector<SessionInfo>> SessionStore::List(std::string_view acc
   if (!members.ok()) return members.status();
   std::vector<infra::redis::Args> commands;
   for (const auto& m : members->elements()) {
-    commands.push_back({"HMGET", FamilyKey(m.str()), "created_ms", "last_used_ms", "abs_until",
-                        "revoked"});
+    commands.push_back(
+        {"HMGET", FamilyKey(m.str()), "created_ms", "last_used_ms", "abs_until", "revoked"});
   }
   auto replies = redis_.Pipeline(commands);
   if (!replies.ok()) return replies.status();

@@ -140,8 +140,8 @@ absl::StatusOr<ThrottleReservation> ThrottleStore::Reserve(std::string_view emai
   return r;
 }
 
-absl::Status ThrottleStore::RecordSuccess(const ThrottleReservation& r,
-                                          std::string_view account_id, int64_t now_ms) {
+absl::Status ThrottleStore::RecordSuccess(const ThrottleReservation& r, std::string_view account_id,
+                                          int64_t now_ms) {
   return redis_
       .Eval(SuccessScript(),
             {PairKey(r.email_hash, r.address_hash), EmailKey(r.email_hash),

@@ -53,7 +53,8 @@ absl::StatusOr<NormalizedEmail> NormalizeEmail(std::string_view field, std::stri
   if (local.empty() || local.size() > 64) return InvalidField(field, "not an e-mail address");
   for (char c : local) {
     const auto u = static_cast<unsigned char>(c);
-    if (u <= 0x20 || u >= 0x7F || std::string_view("\"(),:;<>@[\\]").find(c) != std::string_view::npos) {
+    if (u <= 0x20 || u >= 0x7F ||
+        std::string_view("\"(),:;<>@[\\]").find(c) != std::string_view::npos) {
       return InvalidField(field, "not an e-mail address");
     }
   }

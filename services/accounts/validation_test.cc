@@ -21,8 +21,8 @@ TEST(NormalizeEmail, AcceptsCommonForms) {
 TEST(NormalizeEmail, RejectsMalformedAddressesNamingTheField) {
   for (const std::string& bad : std::vector<std::string>{
            "", "   ", "plain", "@example.de", "a@", "a@b", "a@-b.de", "a@b..de", "a b@c.de",
-        "a\"b@c.de", ".a@b.de", "a..b@c.de", "ä@b.de", std::string(65, 'a') + "@b.de",
-        "a@" + std::string(250, 'b') + ".de", std::string("a\0b@c.de", 8)}) {
+           "a\"b@c.de", ".a@b.de", "a..b@c.de", "ä@b.de", std::string(65, 'a') + "@b.de",
+           "a@" + std::string(250, 'b') + ".de", std::string("a\0b@c.de", 8)}) {
     auto e = NormalizeEmail("email", bad);
     ASSERT_FALSE(e.ok()) << bad;
     EXPECT_EQ(e.status().code(), absl::StatusCode::kInvalidArgument);

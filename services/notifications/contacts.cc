@@ -15,7 +15,8 @@ struct Contacts::Stub {
 
 Contacts::Contacts(std::shared_ptr<grpc::Channel> accounts, std::string internal_token,
                    const infra::Clock& clock, std::chrono::milliseconds ttl)
-    : stub_(std::make_unique<Stub>(Stub{cityhub::accounts::v1::AccountsService::NewStub(std::move(accounts))})),
+    : stub_(std::make_unique<Stub>(
+          Stub{cityhub::accounts::v1::AccountsService::NewStub(std::move(accounts))})),
       internal_token_(std::move(internal_token)),
       clock_(clock),
       ttl_(ttl) {}
@@ -37,9 +38,9 @@ absl::StatusOr<ContactInfo> Contacts::Get(const std::string& account_id) {
   cityhub::accounts::v1::Contact contact;
   const grpc::Status status = stub_->stub->GetContact(&ctx, request, &contact);
   absl::StatusOr<ContactInfo> result =
-      status.ok() ? absl::StatusOr<ContactInfo>(ContactInfo{contact.email(), contact.email_verified(),
-                                                            contact.display_name(),
-                                                            contact.language().empty() ? "de" : contact.language()})
+      status.ok() ? absl::StatusOr<ContactInfo>(ContactInfo{
+                        contact.email(), contact.email_verified(), contact.display_name(),
+                        contact.language().empty() ? "de" : contact.language()})
                   : absl::StatusOr<ContactInfo>(infra::FromGrpcStatus(status));
   // Only answers are cached, not outages.
   if (status.ok() || status.error_code() == grpc::StatusCode::NOT_FOUND) {
@@ -48,7 +49,9 @@ absl::StatusOr<ContactInfo> Contacts::Get(const std::string& account_id) {
     // An unverified address may be verified any moment: that answer is kept only for a burst
     // (a ContactChanged event clears the entry too, but only on the replica that receives it).
     const bool unverified = result.ok() && !result->email_verified;
-    cache_[account_id] = Entry{result, now + (unverified ? std::min<std::chrono::milliseconds>(ttl_, kUnverifiedTtl) : ttl_)};
+    cache_[account_id] = Entry{
+        result,
+        now + (unverified ? std::min<std::chrono::milliseconds>(ttl_, kUnverifiedTtl) : ttl_)};
   }
   return result;
 }

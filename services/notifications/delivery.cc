@@ -1,10 +1,10 @@
 #include "services/notifications/delivery.h"
 
 #include <curl/curl.h>
-#include <cmath>
-#include <cstring>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <cmath>
+#include <cstring>
 
 #include <nlohmann/json.hpp>
 
@@ -56,8 +56,8 @@ struct HttpResult {
   std::string error;
 };
 
-HttpResult Post(const std::string& url, const std::string& body, const std::vector<std::string>& headers,
-                std::chrono::milliseconds timeout) {
+HttpResult Post(const std::string& url, const std::string& body,
+                const std::vector<std::string>& headers, std::chrono::milliseconds timeout) {
   HttpResult r;
   CURL* curl = curl_easy_init();
   curl_slist* list = nullptr;
@@ -87,7 +87,8 @@ HttpResult Post(const std::string& url, const std::string& body, const std::vect
 std::string Base64(std::string_view data) {
   std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
   const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(data.data()), static_cast<int>(data.size()));
+                                reinterpret_cast<const unsigned char*>(data.data()),
+                                static_cast<int>(data.size()));
   out.resize(static_cast<size_t>(n));
   return out;
 }
@@ -149,7 +150,8 @@ Delivery::Delivery(infra::redis::Client& redis, NotificationStore& store, Delive
       store_(store),
       options_(std::move(options)),
       clock_(clock),
-      outcomes_(metrics.AddCounter("notifications_deliveries_total", "Delivery attempts by channel and outcome",
+      outcomes_(metrics.AddCounter("notifications_deliveries_total",
+                                   "Delivery attempts by channel and outcome",
                                    {"channel", "outcome"})),
       rng_(std::random_device{}()) {}
 
@@ -175,8 +177,8 @@ void Delivery::Stop() {
 std::chrono::milliseconds Delivery::Backoff(int attempts) {
   // Exponential with "equal jitter": between half and all of base * 2^(attempts-1), capped, so
   // that retries of many jobs spread out but none comes back at once.
-  const double ceiling = std::min<double>(options_.backoff_max.count(),
-                                          options_.backoff_base.count() * std::pow(2.0, attempts - 1));
+  const double ceiling = std::min<double>(
+      options_.backoff_max.count(), options_.backoff_base.count() * std::pow(2.0, attempts - 1));
   std::lock_guard lock(rng_mu_);
   std::uniform_real_distribution<double> jitter(0.5, 1.0);
   return std::chrono::milliseconds(static_cast<int64_t>(ceiling * jitter(rng_)));
@@ -184,8 +186,9 @@ std::chrono::milliseconds Delivery::Backoff(int attempts) {
 
 bool Delivery::RunOne() {
   const int64_t now = infra::UnixMillis(clock_.Now());
-  auto claimed = redis_.Eval(ClaimScript(), {kJobs},
-                             {std::to_string(now), std::to_string(options_.lease.count()), "notifications:job:{"});
+  auto claimed = redis_.Eval(
+      ClaimScript(), {kJobs},
+      {std::to_string(now), std::to_string(options_.lease.count()), "notifications:job:{"});
   if (!claimed.ok() || !claimed->is_array()) return false;
   const std::string id = claimed->elements()[0].str();
   StoredJob job;
@@ -200,10 +203,12 @@ bool Delivery::RunOne() {
     auto registered = store_.HasDevice(job.account_id(), job.device_id());
     if (!registered.ok()) return false;  // the lease runs out and the job comes back
     if (!*registered) {
-      (void)redis_.Pipeline({{"ZREM", kJobs, id}, {"DEL", JobKey(id)}, {"SREM", done_ops_account, id}});
+      (void)redis_.Pipeline(
+          {{"ZREM", kJobs, id}, {"DEL", JobKey(id)}, {"SREM", done_ops_account, id}});
       if (!job.notification_id().empty()) {
-        (void)store_.SetDelivery(job.notification_id(), job.channel(), nv1::DELIVERY_STATE_SKIPPED, job.attempts(),
-                                 "the device was removed", infra::UnixMillis(clock_.Now()));
+        (void)store_.SetDelivery(job.notification_id(), job.channel(), nv1::DELIVERY_STATE_SKIPPED,
+                                 job.attempts(), "the device was removed",
+                                 infra::UnixMillis(clock_.Now()));
       }
       return true;
     }
@@ -216,9 +221,11 @@ bool Delivery::RunOne() {
   const int64_t after = infra::UnixMillis(clock_.Now());
   if (outcome.kind == Outcome::kSent) {
     outcomes_.WithLabels({channel, "sent"}).Inc();
-    (void)redis_.Pipeline({{"ZREM", kJobs, id}, {"DEL", JobKey(id)}, {"SREM", done_ops_account, id}});
+    (void)redis_.Pipeline(
+        {{"ZREM", kJobs, id}, {"DEL", JobKey(id)}, {"SREM", done_ops_account, id}});
     if (!job.notification_id().empty()) {
-      (void)store_.SetDelivery(job.notification_id(), job.channel(), nv1::DELIVERY_STATE_SENT, job.attempts(), "", after);
+      (void)store_.SetDelivery(job.notification_id(), job.channel(), nv1::DELIVERY_STATE_SENT,
+                               job.attempts(), "", after);
     }
     return true;
   }
@@ -234,32 +241,37 @@ bool Delivery::RunOne() {
     (void)redis_.Pipeline({{"SET", JobKey(id), job.SerializeAsString(), "XX"},
                            {"ZADD", kJobs, std::to_string(after + wait.count()), id}});
     if (!job.notification_id().empty()) {
-      (void)store_.SetDelivery(job.notification_id(), job.channel(), nv1::DELIVERY_STATE_PENDING, job.attempts(),
-                               outcome.reason, after);
+      (void)store_.SetDelivery(job.notification_id(), job.channel(), nv1::DELIVERY_STATE_PENDING,
+                               job.attempts(), outcome.reason, after);
     }
     return true;
   }
   // Given up: the job goes to the dead-letter stream with its reason (no personal data: ids only).
   outcomes_.WithLabels({channel, "failed"}).Inc();
-  (void)redis_.Pipeline({{"XADD", kDead, "MAXLEN", "~", "100000", "*", "job_id", id, "channel", channel,
-                          "notification_id", job.notification_id(), "webhook_id", job.webhook_id(),
-                          "attempts", std::to_string(job.attempts()), "reason", outcome.reason},
-                         {"ZREM", kJobs, id},
-                         {"DEL", JobKey(id)},
-                         {"SREM", done_ops_account, id}});
+  (void)redis_.Pipeline(
+      {{"XADD", kDead, "MAXLEN", "~", "100000", "*", "job_id", id, "channel", channel,
+        "notification_id", job.notification_id(), "webhook_id", job.webhook_id(), "attempts",
+        std::to_string(job.attempts()), "reason", outcome.reason},
+       {"ZREM", kJobs, id},
+       {"DEL", JobKey(id)},
+       {"SREM", done_ops_account, id}});
   if (!job.notification_id().empty()) {
-    (void)store_.SetDelivery(job.notification_id(), job.channel(), nv1::DELIVERY_STATE_FAILED, job.attempts(),
-                             outcome.reason, after);
+    (void)store_.SetDelivery(job.notification_id(), job.channel(), nv1::DELIVERY_STATE_FAILED,
+                             job.attempts(), outcome.reason, after);
   }
-  infra::log::Warn("delivery_failed", {{"job_id", id}, {"channel", channel}, {"reason", outcome.reason}});
+  infra::log::Warn("delivery_failed",
+                   {{"job_id", id}, {"channel", channel}, {"reason", outcome.reason}});
   return true;
 }
 
 Outcome Delivery::Attempt(const StoredJob& job) {
   switch (job.channel()) {
-    case nv1::CHANNEL_PUSH: return SendPush(job);
-    case nv1::CHANNEL_EMAIL: return SendMail(job);
-    default: return SendWebhook(job);
+    case nv1::CHANNEL_PUSH:
+      return SendPush(job);
+    case nv1::CHANNEL_EMAIL:
+      return SendMail(job);
+    default:
+      return SendWebhook(job);
   }
 }
 
@@ -268,36 +280,43 @@ Outcome Delivery::SendPush(const StoredJob& job) {
   nlohmann::json data = nlohmann::json::object();
   for (const auto& [k, v] : job.data()) data[k] = v;
   const nlohmann::json message = {
-      {"message", {{"token", job.push_token()},
-                   {"notification", {{"title", job.title()}, {"body", job.text()}}},
-                   {"data", data},
-                   {"android", {{"priority", "high"}}},
-                   {"apns", {{"headers", {{"apns-priority", "10"}}}}}}}};
+      {"message",
+       {{"token", job.push_token()},
+        {"notification", {{"title", job.title()}, {"body", job.text()}}},
+        {"data", data},
+        {"android", {{"priority", "high"}}},
+        {"apns", {{"headers", {{"apns-priority", "10"}}}}}}}};
   std::vector<std::string> headers = {"Content-Type: application/json; charset=UTF-8"};
-  if (!options_.push_token.empty()) headers.push_back("Authorization: Bearer " + options_.push_token);
+  if (!options_.push_token.empty())
+    headers.push_back("Authorization: Bearer " + options_.push_token);
   const HttpResult r = Post(options_.push_endpoint, message.dump(), headers, options_.timeout);
-  if (r.code != CURLE_OK) return {Outcome::kRetry, StrCat("push provider unreachable: ", r.error), false};
+  if (r.code != CURLE_OK)
+    return {Outcome::kRetry, StrCat("push provider unreachable: ", r.error), false};
   if (r.status >= 200 && r.status < 300) return {Outcome::kSent, "", false};
   if (r.status == 404 || r.body.find("UNREGISTERED") != std::string::npos) {
     return {Outcome::kGiveUp, "push token unregistered", true};
   }
-  if (r.status == 429 || r.status >= 500) return {Outcome::kRetry, StrCat("push provider answered ", r.status), false};
+  if (r.status == 429 || r.status >= 500)
+    return {Outcome::kRetry, StrCat("push provider answered ", r.status), false};
   return {Outcome::kGiveUp, StrCat("push provider refused: ", r.status), false};
 }
 
 Outcome Delivery::SendMail(const StoredJob& job) {
   if (options_.smtp_url.empty()) return {Outcome::kGiveUp, "e-mail is not configured", false};
-  if (job.to().find_first_of("\r\n<>") != std::string::npos) return {Outcome::kGiveUp, "bad recipient", false};
+  if (job.to().find_first_of("\r\n<>") != std::string::npos)
+    return {Outcome::kGiveUp, "bad recipient", false};
   const std::string boundary = StrCat("cityhub-", job.id());
   Upload upload;
-  upload.data = StrCat("Date: ", RfcDate(), "\r\nFrom: ", options_.mail_from, "\r\nTo: <", job.to(),
-                       ">\r\nSubject: =?UTF-8?B?", Base64(job.title()), "?=\r\nMessage-ID: <", job.id(),
-                       "@cityhub>\r\nMIME-Version: 1.0\r\nAuto-Submitted: auto-generated\r\n"
-                       "Content-Type: multipart/alternative; boundary=\"", boundary, "\"\r\n\r\n--", boundary,
-                       "\r\nContent-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: base64\r\n\r\n",
-                       Base64Lines(job.text()), "--", boundary,
-                       "\r\nContent-Type: text/html; charset=UTF-8\r\nContent-Transfer-Encoding: base64\r\n\r\n",
-                       Base64Lines(job.html()), "--", boundary, "--\r\n");
+  upload.data = StrCat(
+      "Date: ", RfcDate(), "\r\nFrom: ", options_.mail_from, "\r\nTo: <", job.to(),
+      ">\r\nSubject: =?UTF-8?B?", Base64(job.title()), "?=\r\nMessage-ID: <", job.id(),
+      "@cityhub>\r\nMIME-Version: 1.0\r\nAuto-Submitted: auto-generated\r\n"
+      "Content-Type: multipart/alternative; boundary=\"",
+      boundary, "\"\r\n\r\n--", boundary,
+      "\r\nContent-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: base64\r\n\r\n",
+      Base64Lines(job.text()), "--", boundary,
+      "\r\nContent-Type: text/html; charset=UTF-8\r\nContent-Transfer-Encoding: base64\r\n\r\n",
+      Base64Lines(job.html()), "--", boundary, "--\r\n");
   CURL* curl = curl_easy_init();
   curl_slist* rcpt = curl_slist_append(nullptr, StrCat("<", job.to(), ">").c_str());
   const std::string from = StrCat("<", Address(options_.mail_from), ">");
@@ -336,18 +355,18 @@ Outcome Delivery::SendWebhook(const StoredJob& job) {
   // A subscription deleted since the job was queued gets nothing more, retries included.
   auto hook = store_.Webhook(job.webhook_id());
   if (!hook.ok()) {
-    if (hook.status().code() == absl::StatusCode::kNotFound) return {Outcome::kGiveUp, "webhook deleted", false};
+    if (hook.status().code() == absl::StatusCode::kNotFound)
+      return {Outcome::kGiveUp, "webhook deleted", false};
     return {Outcome::kRetry, "webhook unreadable", false};
   }
   const int64_t ts = infra::UnixMillis(clock_.Now()) / 1000;
   const std::vector<std::string> headers = {
-      "Content-Type: application/json",
-      StrCat("X-Cityhub-Event: ", job.event_type()),
-      StrCat("X-Cityhub-Delivery: ", job.id()),
-      StrCat("X-Cityhub-Timestamp: ", ts),
+      "Content-Type: application/json", StrCat("X-Cityhub-Event: ", job.event_type()),
+      StrCat("X-Cityhub-Delivery: ", job.id()), StrCat("X-Cityhub-Timestamp: ", ts),
       StrCat("X-Cityhub-Signature: sha256=", WebhookSignature(job.secret(), ts, job.body()))};
   const HttpResult r = Post(job.url(), job.body(), headers, options_.timeout);
-  if (r.code != CURLE_OK) return {Outcome::kRetry, StrCat("receiver unreachable: ", r.error), false};
+  if (r.code != CURLE_OK)
+    return {Outcome::kRetry, StrCat("receiver unreachable: ", r.error), false};
   if (r.status >= 200 && r.status < 300) return {Outcome::kSent, "", false};
   if (r.status == 408 || r.status == 429 || r.status >= 500) {
     return {Outcome::kRetry, StrCat("receiver answered ", r.status), false};

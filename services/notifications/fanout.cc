@@ -36,7 +36,9 @@ Group GroupOf(nv1::Kind kind) {
 }
 
 bool Wants(const cityhub::storage::notifications::StoredChannelPreferences& c, Group g) {
-  return g == Group::kOwn ? c.own_requests() : g == Group::kFollowed ? c.followed_requests() : c.department_requests();
+  return g == Group::kOwn        ? c.own_requests()
+         : g == Group::kFollowed ? c.followed_requests()
+                                 : c.department_requests();
 }
 
 }  // namespace
@@ -54,7 +56,8 @@ StoredPreferences DefaultPreferences() {
   return p;
 }
 
-FanOut::FanOut(NotificationStore& store, Contacts& contacts, const infra::Clock& clock, FanOutSettings settings)
+FanOut::FanOut(NotificationStore& store, Contacts& contacts, const infra::Clock& clock,
+               FanOutSettings settings)
     : store_(store), contacts_(contacts), clock_(clock), settings_(std::move(settings)) {}
 
 absl::Status FanOut::Handle(const std::string& payload) {
@@ -76,8 +79,9 @@ absl::Status FanOut::Handle(const std::string& payload) {
       return store_.ForgetAccount(event.account_deleted().account_id());
     case ev::Event::kRolesChanged: {
       const auto& e = event.roles_changed();
-      const bool staff = std::find(e.roles().begin(), e.roles().end(), "operator") != e.roles().end() ||
-                         std::find(e.roles().begin(), e.roles().end(), "admin") != e.roles().end();
+      const bool staff =
+          std::find(e.roles().begin(), e.roles().end(), "operator") != e.roles().end() ||
+          std::find(e.roles().begin(), e.roles().end(), "admin") != e.roles().end();
       std::vector<std::string> departments;
       if (staff) departments.assign(e.departments().begin(), e.departments().end());
       return store_.SetDepartments(e.account_id(), departments);
@@ -85,8 +89,10 @@ absl::Status FanOut::Handle(const std::string& payload) {
     case ev::Event::kRequestFollowed:
     case ev::Event::kRequestUnfollowed: {
       const bool follow = event.has_request_followed();
-      const auto& request = follow ? event.request_followed().request_id() : event.request_unfollowed().request_id();
-      const auto& account = follow ? event.request_followed().account_id() : event.request_unfollowed().account_id();
+      const auto& request =
+          follow ? event.request_followed().request_id() : event.request_unfollowed().request_id();
+      const auto& account =
+          follow ? event.request_followed().account_id() : event.request_unfollowed().account_id();
       effects.extra.push_back(NotificationStore::FollowCommand(request, account, follow));
       return store_.ApplyOnce(event.event_id(), effects).status();
     }
@@ -95,26 +101,32 @@ absl::Status FanOut::Handle(const std::string& payload) {
       auto audience = store_.AudienceOf("", e.department());
       if (!audience.ok()) return audience.status();
       std::vector<Recipient> recipients;
-      for (const auto& op : audience->accounts) recipients.push_back({op, nv1::KIND_DEPARTMENT_NEW_REQUEST});
+      for (const auto& op : audience->accounts)
+        recipients.push_back({op, nv1::KIND_DEPARTMENT_NEW_REQUEST});
       return NotifyAndApply(event, recipients, *audience, e.request_id(), e.service_code());
     }
     case ev::Event::kRequestStatusChanged:
     case ev::Event::kCommentAdded: {
       const bool status = event.has_request_status_changed();
-      const std::string request_id = status ? event.request_status_changed().request_id() : event.comment_added().request_id();
-      const std::string owner = status ? event.request_status_changed().owner_account_id() : event.comment_added().owner_account_id();
-      const std::string code = status ? event.request_status_changed().service_code() : event.comment_added().service_code();
+      const std::string request_id =
+          status ? event.request_status_changed().request_id() : event.comment_added().request_id();
+      const std::string owner = status ? event.request_status_changed().owner_account_id()
+                                       : event.comment_added().owner_account_id();
+      const std::string code = status ? event.request_status_changed().service_code()
+                                      : event.comment_added().service_code();
       const std::string author = status ? std::string() : event.comment_added().author_account_id();
       auto audience = store_.AudienceOf(request_id, "");
       if (!audience.ok()) return audience.status();
       std::vector<Recipient> recipients;
       std::set<std::string> seen = {author};
       if (!owner.empty() && seen.insert(owner).second) {
-        recipients.push_back({owner, status ? nv1::KIND_OWN_REQUEST_STATUS : nv1::KIND_OWN_REQUEST_COMMENT});
+        recipients.push_back(
+            {owner, status ? nv1::KIND_OWN_REQUEST_STATUS : nv1::KIND_OWN_REQUEST_COMMENT});
       }
       for (const auto& f : audience->accounts) {
         if (seen.insert(f).second) {
-          recipients.push_back({f, status ? nv1::KIND_FOLLOWED_REQUEST_STATUS : nv1::KIND_FOLLOWED_REQUEST_COMMENT});
+          recipients.push_back(
+              {f, status ? nv1::KIND_FOLLOWED_REQUEST_STATUS : nv1::KIND_FOLLOWED_REQUEST_COMMENT});
         }
       }
       return NotifyAndApply(event, recipients, *audience, request_id, code);
@@ -124,7 +136,8 @@ absl::Status FanOut::Handle(const std::string& payload) {
   }
 }
 
-absl::Status FanOut::NotifyAndApply(const ev::Event& event, const std::vector<Recipient>& recipients,
+absl::Status FanOut::NotifyAndApply(const ev::Event& event,
+                                    const std::vector<Recipient>& recipients,
                                     const Audience& audience, const std::string& request_id,
                                     const std::string& service_code) {
   // Everything the recipients' channels and the webhooks need, in one round trip; then the
@@ -154,7 +167,8 @@ absl::Status FanOut::Notify(const ev::Event& event, const std::vector<Recipient>
     const Group group = GroupOf(r.kind);
     Text text;
     if (event.has_request_status_changed()) {
-      text = StatusChangedText(event.request_status_changed(), group == Group::kOwn, contact->language);
+      text = StatusChangedText(event.request_status_changed(), group == Group::kOwn,
+                               contact->language);
     } else if (event.has_comment_added()) {
       text = CommentAddedText(event.comment_added(), group == Group::kOwn, contact->language);
     } else {
@@ -165,7 +179,8 @@ absl::Status FanOut::Notify(const ev::Event& event, const std::vector<Recipient>
     static constexpr std::string_view kCrockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
     std::string notification_id = event.event_id().substr(0, 10);
     const std::string digest = infra::Sha256(StrCat(event.event_id(), "/", r.account_id));
-    for (int i = 0; i < 16; ++i) notification_id += kCrockford[static_cast<unsigned char>(digest[i]) % 32];
+    for (int i = 0; i < 16; ++i)
+      notification_id += kCrockford[static_cast<unsigned char>(digest[i]) % 32];
     if (Wants(prefs.inbox(), group)) {
       StoredNotification note;
       note.set_id(notification_id);
@@ -227,17 +242,28 @@ void FanOut::AddWebhookJobs(const ev::Event& event, const std::string& service_c
   nlohmann::json data;
   if (event.has_request_created()) {
     const auto& e = event.request_created();
-    data = {{"request_id", e.request_id()}, {"service_code", e.service_code()}, {"department", e.department()},
-            {"lat", e.lat()}, {"long", e.long_()}, {"address", e.address()}, {"status", "SUBMITTED"}};
+    data = {{"request_id", e.request_id()},
+            {"service_code", e.service_code()},
+            {"department", e.department()},
+            {"lat", e.lat()},
+            {"long", e.long_()},
+            {"address", e.address()},
+            {"status", "SUBMITTED"}};
   } else if (event.has_request_status_changed()) {
     const auto& e = event.request_status_changed();
-    data = {{"request_id", e.request_id()}, {"service_code", e.service_code()}, {"department", e.department()},
+    data = {{"request_id", e.request_id()},
+            {"service_code", e.service_code()},
+            {"department", e.department()},
             {"from_status", cityhub::requests::v1::Status_Name(e.from_status())},
-            {"status", cityhub::requests::v1::Status_Name(e.to_status())}, {"public_note", e.public_note()}};
+            {"status", cityhub::requests::v1::Status_Name(e.to_status())},
+            {"public_note", e.public_note()}};
   } else {
     const auto& e = event.comment_added();
-    data = {{"request_id", e.request_id()}, {"service_code", e.service_code()}, {"comment_id", e.comment_id()},
-            {"author_role", e.author_role()}, {"text", e.text()}};
+    data = {{"request_id", e.request_id()},
+            {"service_code", e.service_code()},
+            {"comment_id", e.comment_id()},
+            {"author_role", e.author_role()},
+            {"text", e.text()}};
   }
   const nlohmann::json body = {
       {"id", event.event_id()},
@@ -246,9 +272,11 @@ void FanOut::AddWebhookJobs(const ev::Event& event, const std::string& service_c
       {"data", data}};
   const std::string text = body.dump();
   for (const StoredWebhook& w : hooks) {
-    const bool type_ok = std::find(w.event_types().begin(), w.event_types().end(), type) != w.event_types().end();
-    const bool code_ok = w.service_codes().empty() ||
-                         std::find(w.service_codes().begin(), w.service_codes().end(), service_code) != w.service_codes().end();
+    const bool type_ok =
+        std::find(w.event_types().begin(), w.event_types().end(), type) != w.event_types().end();
+    const bool code_ok =
+        w.service_codes().empty() || std::find(w.service_codes().begin(), w.service_codes().end(),
+                                               service_code) != w.service_codes().end();
     if (!type_ok || !code_ok) continue;
     ScheduledJob job;
     job.job.set_id(StrCat(event.event_id(), "-w-", w.id()));
@@ -269,9 +297,11 @@ absl::Status FanOut::AccountMail(const ev::Event& event, const std::string& acco
   contacts_.Forget(account_id);
   auto contact = contacts_.Get(account_id);
   if (!contact.ok()) {
-    return contact.status().code() == absl::StatusCode::kNotFound ? absl::OkStatus() : contact.status();
+    return contact.status().code() == absl::StatusCode::kNotFound ? absl::OkStatus()
+                                                                  : contact.status();
   }
-  const std::string link = StrCat(settings_.app_url, reset ? "/reset-password?token=" : "/verify-email?token=", token);
+  const std::string link =
+      StrCat(settings_.app_url, reset ? "/reset-password?token=" : "/verify-email?token=", token);
   const Mail mail = reset ? PasswordResetMail(contact->display_name, link, contact->language)
                           : VerificationMail(link, contact->language);
   EventEffects effects;

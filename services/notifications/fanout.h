@@ -26,7 +26,8 @@ StoredPreferences DefaultPreferences();
 
 class FanOut final {
  public:
-  FanOut(NotificationStore& store, Contacts& contacts, const infra::Clock& clock, FanOutSettings settings);
+  FanOut(NotificationStore& store, Contacts& contacts, const infra::Clock& clock,
+         FanOutSettings settings);
 
   // Handles one event (serialized cityhub.events.v1.Event). Errors (e.g. the accounts service
   // is unreachable) leave it for a retry; nothing is half-done.
@@ -40,8 +41,9 @@ class FanOut final {
   absl::Status NotifyAndApply(const cityhub::events::v1::Event& event,
                               const std::vector<Recipient>& recipients, const Audience& audience,
                               const std::string& request_id, const std::string& service_code);
-  absl::Status Notify(const cityhub::events::v1::Event& event, const std::vector<Recipient>& recipients,
-                      const FanOutDetails& details, const std::string& request_id, EventEffects* effects);
+  absl::Status Notify(const cityhub::events::v1::Event& event,
+                      const std::vector<Recipient>& recipients, const FanOutDetails& details,
+                      const std::string& request_id, EventEffects* effects);
   void AddWebhookJobs(const cityhub::events::v1::Event& event, const std::string& service_code,
                       const std::vector<StoredWebhook>& hooks, EventEffects* effects);
   absl::Status AccountMail(const cityhub::events::v1::Event& event, const std::string& account_id,

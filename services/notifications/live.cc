@@ -33,7 +33,8 @@ void ToApi(const InboxEntry& entry, nv1::Notification* out) {
     size_t at = 0;
     for (int i = 0; i < 3; ++i) {
       const size_t bar = state.find('|', at);
-      const std::string_view piece = std::string_view(state).substr(at, bar == std::string::npos ? std::string::npos : bar - at);
+      const std::string_view piece = std::string_view(state).substr(
+          at, bar == std::string::npos ? std::string::npos : bar - at);
       std::from_chars(piece.data(), piece.data() + piece.size(), parts[i]);
       at = bar == std::string::npos ? state.size() : bar + 1;
     }
@@ -121,8 +122,8 @@ void LiveStream::OnDone() {
 
 // ---------------------------------------------------------------------------------------------
 
-LiveHub::LiveHub(NotificationStore& store, infra::redis::Options subscriber, const infra::Clock& clock,
-                 int workers)
+LiveHub::LiveHub(NotificationStore& store, infra::redis::Options subscriber,
+                 const infra::Clock& clock, int workers)
     : store_(store), subscriber_options_(std::move(subscriber)), clock_(clock), workers_(workers) {}
 
 LiveHub::~LiveHub() { Stop(); }
@@ -249,13 +250,15 @@ void LiveHub::Subscribe() {
   bool warned = false;
   while (!stop_.load()) {
     timeval tv{1, 0};
-    redisContext* ctx = redisConnectWithTimeout(subscriber_options_.host.c_str(), subscriber_options_.port, tv);
+    redisContext* ctx =
+        redisConnectWithTimeout(subscriber_options_.host.c_str(), subscriber_options_.port, tv);
     bool ok = ctx != nullptr && ctx->err == 0;
     if (ok && !subscriber_options_.password.empty()) {
       auto* r = static_cast<redisReply*>(
           subscriber_options_.user.empty()
               ? redisCommand(ctx, "AUTH %s", subscriber_options_.password.c_str())
-              : redisCommand(ctx, "AUTH %s %s", subscriber_options_.user.c_str(), subscriber_options_.password.c_str()));
+              : redisCommand(ctx, "AUTH %s %s", subscriber_options_.user.c_str(),
+                             subscriber_options_.password.c_str()));
       ok = r != nullptr && r->type != REDIS_REPLY_ERROR;
       if (r != nullptr) freeReplyObject(r);
     }
@@ -273,18 +276,21 @@ void LiveHub::Subscribe() {
         void* raw = nullptr;
         if (redisGetReply(ctx, &raw) != REDIS_OK || raw == nullptr) break;
         auto* r = static_cast<redisReply*>(raw);
-        if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 && r->element[2]->type == REDIS_REPLY_STRING) {
+        if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
+            r->element[2]->type == REDIS_REPLY_STRING) {
           Wake(std::string(r->element[2]->str, r->element[2]->len));
         }
         freeReplyObject(raw);
       }
       subscriber_fd_.store(-1);
     } else if (!warned) {
-      infra::log::Warn("live_subscribe_failed", {{"error", ctx != nullptr ? ctx->errstr : "no memory"}});
+      infra::log::Warn("live_subscribe_failed",
+                       {{"error", ctx != nullptr ? ctx->errstr : "no memory"}});
       warned = true;
     }
     if (ctx != nullptr) redisFree(ctx);
-    for (int i = 0; i < 10 && !stop_.load(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    for (int i = 0; i < 10 && !stop_.load(); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
 }
 

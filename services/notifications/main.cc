@@ -54,7 +54,8 @@ Config LoadConfig(infra::EnvReader& env) {
   }
   c.delivery.smtp_user = env.String("CITYHUB_SMTP_USER", "", 256);
   c.delivery.smtp_password = env.FileContents("CITYHUB_SMTP_PASSWORD_FILE", false, 4096);
-  c.delivery.mail_from = env.String("CITYHUB_MAIL_FROM", "Stadt Bielefeld <noreply@bielefeld.de>", 256);
+  c.delivery.mail_from =
+      env.String("CITYHUB_MAIL_FROM", "Stadt Bielefeld <noreply@bielefeld.de>", 256);
   c.delivery.push_endpoint = env.String("CITYHUB_PUSH_ENDPOINT", "", 1024);
   if (!c.delivery.push_endpoint.empty() && !c.delivery.push_endpoint.starts_with("http://") &&
       !c.delivery.push_endpoint.starts_with("https://")) {
@@ -65,9 +66,12 @@ Config LoadConfig(infra::EnvReader& env) {
   c.delivery.max_attempts = static_cast<int>(env.Int("CITYHUB_DELIVERY_MAX_ATTEMPTS", 6, 1, 100));
   c.delivery.backoff_base = env.Duration("CITYHUB_DELIVERY_BACKOFF", 2s, 1ms, 1h);
   c.delivery.backoff_max = env.Duration("CITYHUB_DELIVERY_BACKOFF_MAX", 10min, 1ms, 24h);
-  c.fanout.app_url = env.String("CITYHUB_APP_URL", env.String("CITYHUB_PUBLIC_BASE_URL", "http://127.0.0.1:8080"), 500);
-  c.accounts_events = infra::RedisOptionsFrom(env, "CITYHUB_ACCOUNTS_EVENTS_REDIS_URL", c.common.redis);
-  c.requests_events = infra::RedisOptionsFrom(env, "CITYHUB_REQUESTS_EVENTS_REDIS_URL", c.common.redis);
+  c.fanout.app_url = env.String(
+      "CITYHUB_APP_URL", env.String("CITYHUB_PUBLIC_BASE_URL", "http://127.0.0.1:8080"), 500);
+  c.accounts_events =
+      infra::RedisOptionsFrom(env, "CITYHUB_ACCOUNTS_EVENTS_REDIS_URL", c.common.redis);
+  c.requests_events =
+      infra::RedisOptionsFrom(env, "CITYHUB_REQUESTS_EVENTS_REDIS_URL", c.common.redis);
   c.claim_idle = env.Duration("CITYHUB_EVENTS_CLAIM_IDLE", 30s, 100ms, 1h);
   c.event_lanes = static_cast<int>(env.Int("CITYHUB_EVENT_LANES", 4, 1, 32));
   return c;
@@ -104,15 +108,17 @@ int Run() {
       std::make_unique<infra::BoundedExecutor>(config.common.executor, metrics));
 
   std::vector<std::unique_ptr<infra::events::Consumer>> consumers;
-  for (auto [stream, client] : {std::pair<const char*, infra::redis::Client*>{"accounts:events", &accounts_redis},
-                                std::pair<const char*, infra::redis::Client*>{"requests:events", &requests_redis}}) {
+  for (auto [stream, client] :
+       {std::pair<const char*, infra::redis::Client*>{"accounts:events", &accounts_redis},
+        std::pair<const char*, infra::redis::Client*>{"requests:events", &requests_redis}}) {
     infra::events::ConsumerOptions options;
     options.stream = stream;
     options.group = "notifications";
     options.consumer = infra::events::DefaultConsumerName(config.common.server.listen_address);
     options.dead_letter_stream = infra::StrCat("notifications:dead:", stream);
     options.claim_idle = config.claim_idle;
-    options.claim_every = std::min<std::chrono::milliseconds>(options.claim_every, config.claim_idle);
+    options.claim_every =
+        std::min<std::chrono::milliseconds>(options.claim_every, config.claim_idle);
     // Fanning out waits on Redis and the accounts service: several lanes overlap those waits,
     // each request's (or account's) events still in order on one lane.
     options.lanes = config.event_lanes;
@@ -121,8 +127,9 @@ int Run() {
       return event.ParseFromString(e.payload) ? infra::events::OrderKey(event) : std::string();
     };
     consumers.push_back(std::make_unique<infra::events::Consumer>(
-        *client, options, [&](const infra::events::StreamEntry& e) { return fanout.Handle(e.payload); },
-        metrics, clock));
+        *client, options,
+        [&](const infra::events::StreamEntry& e) { return fanout.Handle(e.payload); }, metrics,
+        clock));
   }
 
   infra::GrpcServer server(config.common.server, metrics);

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <charconv>
-#include <set>
 #include <optional>
+#include <set>
 
 #include "infra/ids.h"
 #include "infra/strings.h"
@@ -26,8 +26,12 @@ std::string PrefsKey(std::string_view a) { return StrCat("notifications:prefs:{"
 std::string DevicesKey(std::string_view a) { return StrCat("notifications:devices:{", a, "}"); }
 std::string FollowersKey(std::string_view r) { return StrCat("notifications:followers:{", r, "}"); }
 std::string FollowingKey(std::string_view a) { return StrCat("notifications:following:{", a, "}"); }
-std::string DepartmentKey(std::string_view d) { return StrCat("notifications:department:{", d, "}"); }
-std::string DepartmentsOfKey(std::string_view a) { return StrCat("notifications:departments_of:{", a, "}"); }
+std::string DepartmentKey(std::string_view d) {
+  return StrCat("notifications:department:{", d, "}");
+}
+std::string DepartmentsOfKey(std::string_view a) {
+  return StrCat("notifications:departments_of:{", a, "}");
+}
 std::string WebhookKey(std::string_view id) { return StrCat("notifications:webhook:{", id, "}"); }
 // A deleted account, by a digest of its id (the id itself is not kept).
 std::string GoneKey(std::string_view a) {
@@ -134,12 +138,14 @@ void AppendOp(const Args& op, Args* argv) {
 
 NotificationStore::NotificationStore(infra::redis::Client& redis) : redis_(redis) {}
 
-Args NotificationStore::FollowCommand(std::string_view request, std::string_view account, bool follow) {
+Args NotificationStore::FollowCommand(std::string_view request, std::string_view account,
+                                      bool follow) {
   // Both sets move together through a tiny script-free pair: SADD/SREM are idempotent.
   return {follow ? "SADD" : "SREM", FollowersKey(request), std::string(account)};
 }
 
-absl::StatusOr<bool> NotificationStore::ApplyOnce(std::string_view event_id, const EventEffects& e) {
+absl::StatusOr<bool> NotificationStore::ApplyOnce(std::string_view event_id,
+                                                  const EventEffects& e) {
   std::vector<Args> ops;
   std::vector<std::string> touched;
   std::set<std::string> in_inbox;
@@ -220,8 +226,8 @@ absl::StatusOr<Audience> NotificationStore::AudienceOf(std::string_view follower
   return out;
 }
 
-absl::StatusOr<FanOutDetails> NotificationStore::DetailsOf(const std::vector<std::string>& accounts,
-                                                           const std::vector<std::string>& webhook_ids) {
+absl::StatusOr<FanOutDetails> NotificationStore::DetailsOf(
+    const std::vector<std::string>& accounts, const std::vector<std::string>& webhook_ids) {
   FanOutDetails out;
   std::vector<Args> commands;
   for (const auto& a : accounts) {
@@ -263,8 +269,8 @@ absl::StatusOr<FanOutDetails> NotificationStore::DetailsOf(const std::vector<std
   return out;
 }
 
-absl::StatusOr<std::vector<InboxEntry>> NotificationStore::Load(std::string_view account,
-                                                               const std::vector<std::string>& ids) {
+absl::StatusOr<std::vector<InboxEntry>> NotificationStore::Load(
+    std::string_view account, const std::vector<std::string>& ids) {
   std::vector<InboxEntry> out;
   if (ids.empty()) return out;
   std::vector<Args> commands;
@@ -298,8 +304,10 @@ absl::StatusOr<std::vector<InboxEntry>> NotificationStore::Load(std::string_view
   return out;
 }
 
-absl::StatusOr<std::vector<InboxEntry>> NotificationStore::Inbox(std::string_view account, bool unread_only,
-                                                                 std::string_view before_id, int count) {
+absl::StatusOr<std::vector<InboxEntry>> NotificationStore::Inbox(std::string_view account,
+                                                                 bool unread_only,
+                                                                 std::string_view before_id,
+                                                                 int count) {
   std::vector<std::string> ids;
   if (unread_only) {
     auto members = redis_.Command({"SMEMBERS", UnreadKey(account)});
@@ -330,7 +338,8 @@ absl::StatusOr<std::vector<InboxEntry>> NotificationStore::Inbox(std::string_vie
   return Load(account, ids);
 }
 
-absl::StatusOr<int64_t> NotificationStore::FeedPosition(std::string_view account, std::string_view after_id) {
+absl::StatusOr<int64_t> NotificationStore::FeedPosition(std::string_view account,
+                                                        std::string_view after_id) {
   const auto seq = [](const Reply& score) { return static_cast<int64_t>(std::stod(score.str())); };
   if (after_id.empty()) {
     auto top = redis_.Command({"ZREVRANGE", FeedKey(account), "0", "0", "WITHSCORES"});
@@ -354,7 +363,8 @@ absl::StatusOr<int64_t> NotificationStore::FeedPosition(std::string_view account
   return first_after ? *first_after - 1 : newest;
 }
 
-absl::StatusOr<FeedPage> NotificationStore::FeedAfter(std::string_view account, int64_t after, int count) {
+absl::StatusOr<FeedPage> NotificationStore::FeedAfter(std::string_view account, int64_t after,
+                                                      int count) {
   auto reply = redis_.Command({"ZRANGEBYSCORE", FeedKey(account), StrCat("(", after), "+inf",
                                "WITHSCORES", "LIMIT", "0", std::to_string(count)});
   if (!reply.ok()) return reply.status();
@@ -395,8 +405,9 @@ absl::Status NotificationStore::MarkAllRead(std::string_view account) {
   return redis_.Command({"DEL", UnreadKey(account)}).status();
 }
 
-absl::Status NotificationStore::SetDelivery(std::string_view notification_id, int channel, int state,
-                                            int attempts, std::string_view reason, int64_t now_ms) {
+absl::Status NotificationStore::SetDelivery(std::string_view notification_id, int channel,
+                                            int state, int attempts, std::string_view reason,
+                                            int64_t now_ms) {
   // Only beside a notification that still exists (not trimmed, not erased, not opted out).
   static const Script script(R"lua(
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
@@ -405,11 +416,13 @@ return 1
 )lua");
   return redis_
       .Eval(script, {NKey(notification_id), DKey(notification_id)},
-            {std::to_string(channel), StrCat(state, "|", attempts, "|", now_ms, "|", reason.substr(0, 200))})
+            {std::to_string(channel),
+             StrCat(state, "|", attempts, "|", now_ms, "|", reason.substr(0, 200))})
       .status();
 }
 
-absl::StatusOr<std::optional<StoredPreferences>> NotificationStore::Preferences(std::string_view account) {
+absl::StatusOr<std::optional<StoredPreferences>> NotificationStore::Preferences(
+    std::string_view account) {
   auto data = redis_.Command({"GET", PrefsKey(account)});
   if (!data.ok()) return data.status();
   if (data->is_nil()) return std::optional<StoredPreferences>();
@@ -418,7 +431,8 @@ absl::StatusOr<std::optional<StoredPreferences>> NotificationStore::Preferences(
   return std::optional<StoredPreferences>(std::move(p));
 }
 
-absl::Status NotificationStore::SetPreferences(std::string_view account, const StoredPreferences& prefs) {
+absl::Status NotificationStore::SetPreferences(std::string_view account,
+                                               const StoredPreferences& prefs) {
   return redis_.Command({"SET", PrefsKey(account), prefs.SerializeAsString()}).status();
 }
 
@@ -431,7 +445,8 @@ absl::Status NotificationStore::AddDevice(std::string_view account, const Stored
   }
   return redis_
       .Eval(AddDeviceScript(), {DevicesKey(account)},
-            {device.id(), device.SerializeAsString(), device.token(), std::to_string(kMaxDevices), ""})
+            {device.id(), device.SerializeAsString(), device.token(), std::to_string(kMaxDevices),
+             ""})
       .status();
 }
 
@@ -448,14 +463,17 @@ absl::StatusOr<std::vector<StoredDevice>> NotificationStore::Devices(std::string
 }
 
 absl::Status NotificationStore::RemoveDevice(std::string_view account, std::string_view device_id) {
-  auto removed = infra::redis::AsInteger(redis_.Command({"HDEL", DevicesKey(account), std::string(device_id)}));
+  auto removed = infra::redis::AsInteger(
+      redis_.Command({"HDEL", DevicesKey(account), std::string(device_id)}));
   if (!removed.ok()) return removed.status();
   if (*removed == 0) return absl::NotFoundError("device not found");
   return absl::OkStatus();
 }
 
-absl::StatusOr<bool> NotificationStore::HasDevice(std::string_view account, std::string_view device_id) {
-  auto exists = infra::redis::AsInteger(redis_.Command({"HEXISTS", DevicesKey(account), std::string(device_id)}));
+absl::StatusOr<bool> NotificationStore::HasDevice(std::string_view account,
+                                                  std::string_view device_id) {
+  auto exists = infra::redis::AsInteger(
+      redis_.Command({"HEXISTS", DevicesKey(account), std::string(device_id)}));
   if (!exists.ok()) return exists.status();
   return *exists == 1;
 }
@@ -480,7 +498,8 @@ absl::Status NotificationStore::SetDepartments(std::string_view account,
                                                const std::vector<std::string>& departments) {
   Args args = {std::string(account), "notifications:department:{"};
   args.insert(args.end(), departments.begin(), departments.end());
-  return redis_.Eval(DepartmentsScript(), {DepartmentsOfKey(account), GoneKey(account)}, args).status();
+  return redis_.Eval(DepartmentsScript(), {DepartmentsOfKey(account), GoneKey(account)}, args)
+      .status();
 }
 
 absl::Status NotificationStore::AddWebhook(const StoredWebhook& webhook) {
@@ -510,8 +529,9 @@ absl::StatusOr<std::vector<StoredWebhook>> NotificationStore::Webhooks() {
 absl::StatusOr<StoredWebhook> NotificationStore::Webhook(std::string_view id) {
   auto data = infra::redis::AsString(redis_.Command({"GET", WebhookKey(id)}));
   if (!data.ok()) {
-    return data.status().code() == absl::StatusCode::kNotFound ? absl::NotFoundError("webhook not found")
-                                                               : data.status();
+    return data.status().code() == absl::StatusCode::kNotFound
+               ? absl::NotFoundError("webhook not found")
+               : data.status();
   }
   StoredWebhook w;
   if (!w.ParseFromString(*data)) return absl::DataLossError("stored webhook damaged");
@@ -519,7 +539,8 @@ absl::StatusOr<StoredWebhook> NotificationStore::Webhook(std::string_view id) {
 }
 
 absl::Status NotificationStore::RemoveWebhook(std::string_view id) {
-  auto removed = redis_.Transaction({{"DEL", WebhookKey(id)}, {"SREM", kWebhooks, std::string(id)}});
+  auto removed =
+      redis_.Transaction({{"DEL", WebhookKey(id)}, {"SREM", kWebhooks, std::string(id)}});
   if (!removed.ok()) return removed.status();
   if ((*removed)[0].integer() == 0) return absl::NotFoundError("webhook not found");
   return absl::OkStatus();
@@ -528,11 +549,13 @@ absl::Status NotificationStore::RemoveWebhook(std::string_view id) {
 absl::Status NotificationStore::ForgetAccount(std::string_view account) {
   // First the marker: events handled from now on (late, redelivered, on another replica) must
   // not bring the account's data back while it is erased or afterwards.
-  if (auto s = redis_.Command({"SET", GoneKey(account), "1", "EX", kGoneTtl}).status(); !s.ok()) return s;
+  if (auto s = redis_.Command({"SET", GoneKey(account), "1", "EX", kGoneTtl}).status(); !s.ok())
+    return s;
   auto ids = redis_.Command({"ZRANGE", InboxKey(account), "0", "-1"});
   if (!ids.ok()) return ids.status();
   std::vector<Args> commands;
-  for (const Reply& id : ids->elements()) commands.push_back({"DEL", NKey(id.str()), DKey(id.str())});
+  for (const Reply& id : ids->elements())
+    commands.push_back({"DEL", NKey(id.str()), DKey(id.str())});
   auto following = redis_.Command({"SMEMBERS", FollowingKey(account)});
   if (!following.ok()) return following.status();
   for (const Reply& r : following->elements()) {
@@ -544,8 +567,9 @@ absl::Status NotificationStore::ForgetAccount(std::string_view account) {
     commands.push_back({"ZREM", "notifications:jobs", j.str()});
     commands.push_back({"DEL", StrCat("notifications:job:{", j.str(), "}")});
   }
-  commands.push_back({"DEL", InboxKey(account), FeedKey(account), UnreadKey(account), PrefsKey(account), DevicesKey(account),
-                      FollowingKey(account), StrCat("notifications:jobs_of:{", account, "}")});
+  commands.push_back({"DEL", InboxKey(account), FeedKey(account), UnreadKey(account),
+                      PrefsKey(account), DevicesKey(account), FollowingKey(account),
+                      StrCat("notifications:jobs_of:{", account, "}")});
 
   if (auto s = redis_.Pipeline(commands).status(); !s.ok()) return s;
   return SetDepartments(account, {});

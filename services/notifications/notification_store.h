@@ -16,10 +16,10 @@
 //   notifications:n:{id}                 STRING StoredNotification
 //   notifications:d:{id}                 HASH   channel → "state|attempts|updated_ms|reason"
 //   notifications:inbox:{account}        ZSET   id → UlidSortScore(id), newest kept (500)
-//   notifications:feed:{account}         ZSET   id → write sequence (1, 2, …): the live stream's order
-//   notifications:unread:{account}       SET    unread ids
-//   notifications:seen:{event id}        STRING an event already handled (7 days)
-//   notifications:gone:{digest}          STRING a deleted account (SHA-256 of its id; 30 days):
+//   notifications:feed:{account}         ZSET   id → write sequence (1, 2, …): the live stream's
+//   order notifications:unread:{account}       SET    unread ids notifications:seen:{event id}
+//   STRING an event already handled (7 days) notifications:gone:{digest}          STRING a deleted
+//   account (SHA-256 of its id; 30 days):
 //                                               late events add nothing for it
 //   notifications:prefs:{account}        STRING StoredPreferences
 //   notifications:devices:{account}      HASH   device id → StoredDevice
@@ -146,13 +146,16 @@ class NotificationStore final {
   absl::Status ForgetAccount(std::string_view account);
 
   // Makes `departments` the operator's departments (empty: none).
-  absl::Status SetDepartments(std::string_view account, const std::vector<std::string>& departments);
+  absl::Status SetDepartments(std::string_view account,
+                              const std::vector<std::string>& departments);
 
   // A command for EventEffects::extra.
-  static infra::redis::Args FollowCommand(std::string_view request, std::string_view account, bool follow);
+  static infra::redis::Args FollowCommand(std::string_view request, std::string_view account,
+                                          bool follow);
 
  private:
-  absl::StatusOr<std::vector<InboxEntry>> Load(std::string_view account, const std::vector<std::string>& ids);
+  absl::StatusOr<std::vector<InboxEntry>> Load(std::string_view account,
+                                               const std::vector<std::string>& ids);
 
   infra::redis::Client& redis_;
 };

@@ -29,7 +29,8 @@ absl::StatusOr<int> PageSize(int32_t requested) {
 void DeviceToApi(const StoredDevice& d, nv1::Device* out) {
   out->set_device_id(d.id());
   out->set_platform(d.platform());
-  out->set_push_token_hint(d.token().size() > 6 ? StrCat("…", d.token().substr(d.token().size() - 6)) : "…");
+  out->set_push_token_hint(
+      d.token().size() > 6 ? StrCat("…", d.token().substr(d.token().size() - 6)) : "…");
   *out->mutable_created_at() = TimeUtil::MillisecondsToTimestamp(d.created_ms());
 }
 
@@ -42,13 +43,15 @@ void WebhookToApi(const StoredWebhook& w, bool with_secret, nv1::Webhook* out) {
   *out->mutable_created_at() = TimeUtil::MillisecondsToTimestamp(w.created_ms());
 }
 
-void ChannelToApi(const cityhub::storage::notifications::StoredChannelPreferences& in, nv1::ChannelPreferences* out) {
+void ChannelToApi(const cityhub::storage::notifications::StoredChannelPreferences& in,
+                  nv1::ChannelPreferences* out) {
   out->set_own_requests(in.own_requests());
   out->set_followed_requests(in.followed_requests());
   out->set_department_requests(in.department_requests());
 }
 
-void ChannelFromApi(const nv1::ChannelPreferences& in, cityhub::storage::notifications::StoredChannelPreferences* out) {
+void ChannelFromApi(const nv1::ChannelPreferences& in,
+                    cityhub::storage::notifications::StoredChannelPreferences* out) {
   out->set_own_requests(in.own_requests());
   out->set_followed_requests(in.followed_requests());
   out->set_department_requests(in.department_requests());
@@ -89,10 +92,12 @@ absl::StatusOr<StoredPreferences> PreferencesFromApi(const nv1::NotificationPref
   if (!s) return InvalidField("push_quiet_hours.start", "must be a time HH:MM from 00:00 to 23:59");
   auto e = ParseClock(end);
   if (!e) return InvalidField("push_quiet_hours.end", "must be a time HH:MM from 00:00 to 23:59");
-  if (q.enabled() && *s == *e) return InvalidField("push_quiet_hours.end", "must differ from start");
+  if (q.enabled() && *s == *e)
+    return InvalidField("push_quiet_hours.end", "must differ from start");
   const std::string zone = q.time_zone().empty() ? "Europe/Berlin" : q.time_zone();
   if (!IsSupportedTimeZone(zone)) {
-    return InvalidField("push_quiet_hours.time_zone", "not a supported time zone (e.g. Europe/Berlin)");
+    return InvalidField("push_quiet_hours.time_zone",
+                        "not a supported time zone (e.g. Europe/Berlin)");
   }
   out.set_quiet_start_minute(*s);
   out.set_quiet_end_minute(*e);
@@ -114,7 +119,8 @@ grpc::Status NotificationsService::DoListNotifications(grpc::ServerContextBase* 
   if (!req->page_token().empty() && !infra::IsUlid(req->page_token())) {
     return Done(ctx, InvalidField("page_token", "not a token from a previous page"));
   }
-  auto entries = deps_.store.Inbox(caller->account_id, req->unread_only(), req->page_token(), *page_size + 1);
+  auto entries =
+      deps_.store.Inbox(caller->account_id, req->unread_only(), req->page_token(), *page_size + 1);
   if (!entries.ok()) return Done(ctx, entries.status());
   const bool more = static_cast<int>(entries->size()) > *page_size;
   if (more) entries->resize(*page_size);
@@ -123,7 +129,8 @@ grpc::Status NotificationsService::DoListNotifications(grpc::ServerContextBase* 
   return grpc::Status::OK;
 }
 
-grpc::Status NotificationsService::DoGetUnreadCount(grpc::ServerContextBase* ctx, const nv1::GetUnreadCountRequest*,
+grpc::Status NotificationsService::DoGetUnreadCount(grpc::ServerContextBase* ctx,
+                                                    const nv1::GetUnreadCountRequest*,
                                                     nv1::UnreadCount* response) {
   auto caller = deps_.authorizer.Authorize(*ctx, "GetUnreadCount");
   if (!caller.ok()) return Done(ctx, caller.status());
@@ -133,19 +140,23 @@ grpc::Status NotificationsService::DoGetUnreadCount(grpc::ServerContextBase* ctx
   return grpc::Status::OK;
 }
 
-grpc::Status NotificationsService::DoMarkRead(grpc::ServerContextBase* ctx, const nv1::MarkReadRequest* req,
+grpc::Status NotificationsService::DoMarkRead(grpc::ServerContextBase* ctx,
+                                              const nv1::MarkReadRequest* req,
                                               nv1::Notification* response) {
   auto caller = deps_.authorizer.Authorize(*ctx, "MarkRead");
   if (!caller.ok()) return Done(ctx, caller.status());
-  if (!infra::IsUlid(req->notification_id())) return Done(ctx, InvalidField("notification_id", "not a notification id"));
-  if (auto s = deps_.store.MarkRead(caller->account_id, req->notification_id()); !s.ok()) return Done(ctx, s);
+  if (!infra::IsUlid(req->notification_id()))
+    return Done(ctx, InvalidField("notification_id", "not a notification id"));
+  if (auto s = deps_.store.MarkRead(caller->account_id, req->notification_id()); !s.ok())
+    return Done(ctx, s);
   auto entry = deps_.store.Get(caller->account_id, req->notification_id());
   if (!entry.ok()) return Done(ctx, entry.status());
   ToApi(*entry, response);
   return grpc::Status::OK;
 }
 
-grpc::Status NotificationsService::DoMarkAllRead(grpc::ServerContextBase* ctx, const nv1::MarkAllReadRequest*,
+grpc::Status NotificationsService::DoMarkAllRead(grpc::ServerContextBase* ctx,
+                                                 const nv1::MarkAllReadRequest*,
                                                  nv1::UnreadCount* response) {
   auto caller = deps_.authorizer.Authorize(*ctx, "MarkAllRead");
   if (!caller.ok()) return Done(ctx, caller.status());
@@ -172,7 +183,8 @@ grpc::ServerWriteReactor<nv1::Notification>* NotificationsService::StreamNotific
   return deps_.live.Open(caller->account_id, req->after_id());
 }
 
-grpc::Status NotificationsService::DoRegisterDevice(grpc::ServerContextBase* ctx, const nv1::RegisterDeviceRequest* req,
+grpc::Status NotificationsService::DoRegisterDevice(grpc::ServerContextBase* ctx,
+                                                    const nv1::RegisterDeviceRequest* req,
                                                     nv1::Device* response) {
   auto caller = deps_.authorizer.Authorize(*ctx, "RegisterDevice");
   if (!caller.ok()) return Done(ctx, caller.status());
@@ -180,8 +192,10 @@ grpc::Status NotificationsService::DoRegisterDevice(grpc::ServerContextBase* ctx
     return Done(ctx, InvalidField("platform", "must be android, ios or web"));
   }
   if (req->push_token().empty()) return Done(ctx, InvalidField("push_token", "must not be empty"));
-  if (req->push_token().size() > 4096) return Done(ctx, InvalidField("push_token", "longer than 4096 characters"));
-  if (!IsPrintableAscii(req->push_token())) return Done(ctx, InvalidField("push_token", "only printable ASCII"));
+  if (req->push_token().size() > 4096)
+    return Done(ctx, InvalidField("push_token", "longer than 4096 characters"));
+  if (!IsPrintableAscii(req->push_token()))
+    return Done(ctx, InvalidField("push_token", "only printable ASCII"));
   const auto now = deps_.clock.Now();
   StoredDevice d;
   d.set_id(infra::NewUlid(now));
@@ -193,7 +207,8 @@ grpc::Status NotificationsService::DoRegisterDevice(grpc::ServerContextBase* ctx
   return grpc::Status::OK;
 }
 
-grpc::Status NotificationsService::DoListDevices(grpc::ServerContextBase* ctx, const nv1::ListDevicesRequest*,
+grpc::Status NotificationsService::DoListDevices(grpc::ServerContextBase* ctx,
+                                                 const nv1::ListDevicesRequest*,
                                                  nv1::ListDevicesResponse* response) {
   auto caller = deps_.authorizer.Authorize(*ctx, "ListDevices");
   if (!caller.ok()) return Done(ctx, caller.status());
@@ -203,15 +218,18 @@ grpc::Status NotificationsService::DoListDevices(grpc::ServerContextBase* ctx, c
   return grpc::Status::OK;
 }
 
-grpc::Status NotificationsService::DoDeleteDevice(grpc::ServerContextBase* ctx, const nv1::DeleteDeviceRequest* req,
+grpc::Status NotificationsService::DoDeleteDevice(grpc::ServerContextBase* ctx,
+                                                  const nv1::DeleteDeviceRequest* req,
                                                   nv1::DeleteDeviceResponse*) {
   auto caller = deps_.authorizer.Authorize(*ctx, "DeleteDevice");
   if (!caller.ok()) return Done(ctx, caller.status());
-  if (!infra::IsUlid(req->device_id())) return Done(ctx, InvalidField("device_id", "not a device id"));
+  if (!infra::IsUlid(req->device_id()))
+    return Done(ctx, InvalidField("device_id", "not a device id"));
   return Done(ctx, deps_.store.RemoveDevice(caller->account_id, req->device_id()));
 }
 
-grpc::Status NotificationsService::DoGetPreferences(grpc::ServerContextBase* ctx, const nv1::GetPreferencesRequest*,
+grpc::Status NotificationsService::DoGetPreferences(grpc::ServerContextBase* ctx,
+                                                    const nv1::GetPreferencesRequest*,
                                                     nv1::NotificationPreferences* response) {
   auto caller = deps_.authorizer.Authorize(*ctx, "GetPreferences");
   if (!caller.ok()) return Done(ctx, caller.status());
@@ -233,25 +251,30 @@ grpc::Status NotificationsService::DoUpdatePreferences(grpc::ServerContextBase* 
   return grpc::Status::OK;
 }
 
-grpc::Status NotificationsService::DoCreateWebhook(grpc::ServerContextBase* ctx, const nv1::CreateWebhookRequest* req,
+grpc::Status NotificationsService::DoCreateWebhook(grpc::ServerContextBase* ctx,
+                                                   const nv1::CreateWebhookRequest* req,
                                                    nv1::Webhook* response) {
   auto caller = deps_.authorizer.Authorize(*ctx, "CreateWebhook");
   if (!caller.ok()) return Done(ctx, caller.status());
   const std::string& url = req->url();
   if (url.size() > 2048 || !IsPrintableAscii(url) ||
-      !(url.starts_with("https://") || url.starts_with("http://")) || url.find("://", 8) != std::string::npos ||
-      url.size() < 10) {
+      !(url.starts_with("https://") || url.starts_with("http://")) ||
+      url.find("://", 8) != std::string::npos || url.size() < 10) {
     return Done(ctx, InvalidField("url", "must be an http(s) URL of at most 2048 characters"));
   }
-  if (req->event_types_size() == 0) return Done(ctx, InvalidField("event_types", "must name at least one event type"));
+  if (req->event_types_size() == 0)
+    return Done(ctx, InvalidField("event_types", "must name at least one event type"));
   for (const auto& t : req->event_types()) {
     if (t != "RequestCreated" && t != "RequestStatusChanged" && t != "CommentAdded") {
-      return Done(ctx, InvalidField("event_types", "each must be RequestCreated, RequestStatusChanged or CommentAdded"));
+      return Done(
+          ctx, InvalidField("event_types",
+                            "each must be RequestCreated, RequestStatusChanged or CommentAdded"));
     }
   }
   if (req->service_codes_size() > 50) return Done(ctx, InvalidField("service_codes", "at most 50"));
   for (const auto& c : req->service_codes()) {
-    if (c.empty() || c.size() > 64 || !IsPrintableAscii(c)) return Done(ctx, InvalidField("service_codes", "malformed"));
+    if (c.empty() || c.size() > 64 || !IsPrintableAscii(c))
+      return Done(ctx, InvalidField("service_codes", "malformed"));
   }
   const auto now = deps_.clock.Now();
   StoredWebhook w;
@@ -266,7 +289,8 @@ grpc::Status NotificationsService::DoCreateWebhook(grpc::ServerContextBase* ctx,
   return grpc::Status::OK;
 }
 
-grpc::Status NotificationsService::DoListWebhooks(grpc::ServerContextBase* ctx, const nv1::ListWebhooksRequest*,
+grpc::Status NotificationsService::DoListWebhooks(grpc::ServerContextBase* ctx,
+                                                  const nv1::ListWebhooksRequest*,
                                                   nv1::ListWebhooksResponse* response) {
   auto caller = deps_.authorizer.Authorize(*ctx, "ListWebhooks");
   if (!caller.ok()) return Done(ctx, caller.status());
@@ -276,30 +300,36 @@ grpc::Status NotificationsService::DoListWebhooks(grpc::ServerContextBase* ctx, 
   return grpc::Status::OK;
 }
 
-grpc::Status NotificationsService::DoGetWebhook(grpc::ServerContextBase* ctx, const nv1::GetWebhookRequest* req,
+grpc::Status NotificationsService::DoGetWebhook(grpc::ServerContextBase* ctx,
+                                                const nv1::GetWebhookRequest* req,
                                                 nv1::Webhook* response) {
   auto caller = deps_.authorizer.Authorize(*ctx, "GetWebhook");
   if (!caller.ok()) return Done(ctx, caller.status());
-  if (!infra::IsUlid(req->webhook_id())) return Done(ctx, InvalidField("webhook_id", "not a webhook id"));
+  if (!infra::IsUlid(req->webhook_id()))
+    return Done(ctx, InvalidField("webhook_id", "not a webhook id"));
   auto w = deps_.store.Webhook(req->webhook_id());
   if (!w.ok()) return Done(ctx, w.status());
   WebhookToApi(*w, false, response);
   return grpc::Status::OK;
 }
 
-grpc::Status NotificationsService::DoDeleteWebhook(grpc::ServerContextBase* ctx, const nv1::DeleteWebhookRequest* req,
+grpc::Status NotificationsService::DoDeleteWebhook(grpc::ServerContextBase* ctx,
+                                                   const nv1::DeleteWebhookRequest* req,
                                                    nv1::DeleteWebhookResponse*) {
   auto caller = deps_.authorizer.Authorize(*ctx, "DeleteWebhook");
   if (!caller.ok()) return Done(ctx, caller.status());
-  if (!infra::IsUlid(req->webhook_id())) return Done(ctx, InvalidField("webhook_id", "not a webhook id"));
+  if (!infra::IsUlid(req->webhook_id()))
+    return Done(ctx, InvalidField("webhook_id", "not a webhook id"));
   return Done(ctx, deps_.store.RemoveWebhook(req->webhook_id()));
 }
 
-grpc::Status NotificationsService::DoExportUserData(grpc::ServerContextBase* ctx, const nv1::ExportUserDataRequest* req,
+grpc::Status NotificationsService::DoExportUserData(grpc::ServerContextBase* ctx,
+                                                    const nv1::ExportUserDataRequest* req,
                                                     nv1::UserDataExport* response) {
   auto caller = deps_.authorizer.Authorize(*ctx, "ExportUserData");
   if (!caller.ok()) return Done(ctx, caller.status());
-  if (!infra::IsUlid(req->account_id())) return Done(ctx, InvalidField("account_id", "not an account id"));
+  if (!infra::IsUlid(req->account_id()))
+    return Done(ctx, InvalidField("account_id", "not an account id"));
   std::string before;
   while (true) {
     auto entries = deps_.store.Inbox(req->account_id(), false, before, 100);

@@ -24,7 +24,8 @@ struct NotificationsDeps {
 // docs/design.md): the live stream is a write reactor fed by the LiveHub's workers; the unary
 // methods run on the service's bounded executor with short blocking Redis round trips, and a
 // full executor answers RESOURCE_EXHAUSTED.
-class NotificationsService final : public cityhub::notifications::v1::NotificationsService::CallbackService {
+class NotificationsService final
+    : public cityhub::notifications::v1::NotificationsService::CallbackService {
  public:
   // `executor` runs the blocking handler bodies; it is stopped (draining its queue) when the
   // service is destroyed, which must happen after the server has shut down.
@@ -117,7 +118,8 @@ class NotificationsService final : public cityhub::notifications::v1::Notificati
   }
 
   grpc::ServerWriteReactor<cityhub::notifications::v1::Notification>* StreamNotifications(
-      grpc::CallbackServerContext* ctx, const cityhub::notifications::v1::StreamNotificationsRequest* request) override;
+      grpc::CallbackServerContext* ctx,
+      const cityhub::notifications::v1::StreamNotificationsRequest* request) override;
 
  private:
   // The bodies of the unary methods; each runs on a worker of executor_.
@@ -163,6 +165,7 @@ class NotificationsService final : public cityhub::notifications::v1::Notificati
 
 // The preferences in API form, and back with validation (INVALID_ARGUMENT naming the field).
 cityhub::notifications::v1::NotificationPreferences PreferencesToApi(const StoredPreferences& p);
-absl::StatusOr<StoredPreferences> PreferencesFromApi(const cityhub::notifications::v1::NotificationPreferences& p);
+absl::StatusOr<StoredPreferences> PreferencesFromApi(
+    const cityhub::notifications::v1::NotificationPreferences& p);
 
 }  // namespace cityhub::notifications

@@ -4,9 +4,9 @@
 
 #include <thread>
 
+#include <gmock/gmock.h>
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
-#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -51,8 +51,8 @@ class NotificationsTest : public cityhub::testing::RedisTest {
     accounts_authorizer_ = std::make_unique<infra::auth::Authorizer>(
         cityhub::accounts::v1::AccountsService::service_full_name(), *verifier_, kInternal);
     accounts_ = std::make_unique<accounts::AccountsService>(
-        accounts::AccountsDeps{*account_store_, *sessions_, *throttle_, *api_keys_, *hasher_, *signer_, jwks_,
-                               *accounts_authorizer_, clock_, nullptr, nullptr},
+        accounts::AccountsDeps{*account_store_, *sessions_, *throttle_, *api_keys_, *hasher_,
+                               *signer_, jwks_, *accounts_authorizer_, clock_, nullptr, nullptr},
         accounts::AccountsSettings{});
     infra::ServerOptions options;
     options.drain_delay = 0ms;
@@ -64,9 +64,11 @@ class NotificationsTest : public cityhub::testing::RedisTest {
     // The notifications side.
     store_ = std::make_unique<NotificationStore>(client());
     contacts_ = std::make_unique<Contacts>(
-        grpc::CreateChannel("127.0.0.1:" + std::to_string(accounts_server_->port()), grpc::InsecureChannelCredentials()),
+        grpc::CreateChannel("127.0.0.1:" + std::to_string(accounts_server_->port()),
+                            grpc::InsecureChannelCredentials()),
         kInternal, clock_, 0ms);
-    fanout_ = std::make_unique<FanOut>(*store_, *contacts_, clock_, FanOutSettings{"https://app.example"});
+    fanout_ = std::make_unique<FanOut>(*store_, *contacts_, clock_,
+                                       FanOutSettings{"https://app.example"});
     live_ = std::make_unique<LiveHub>(*store_, redis().ClientOptions(), clock_);
     live_->Start();
     DeliveryOptions d;
@@ -78,16 +80,16 @@ class NotificationsTest : public cityhub::testing::RedisTest {
     d.max_attempts = 3;
     d.timeout = 2s;
     delivery_ = std::make_unique<Delivery>(client(), *store_, d, clock_, metrics_);
-    authorizer_ = std::make_unique<infra::auth::Authorizer>(nv1::NotificationsService::service_full_name(),
-                                                            *verifier_, kInternal);
+    authorizer_ = std::make_unique<infra::auth::Authorizer>(
+        nv1::NotificationsService::service_full_name(), *verifier_, kInternal);
     service_ = std::make_unique<NotificationsService>(
         NotificationsDeps{*store_, *live_, *authorizer_, clock_},
         std::make_unique<infra::BoundedExecutor>(executor_options_, metrics_));
     server_ = std::make_unique<infra::GrpcServer>(options, metrics_);
     server_->AddService(service_.get());
     ASSERT_TRUE(server_->Start().ok());
-    stub_ = nv1::NotificationsService::NewStub(
-        grpc::CreateChannel("127.0.0.1:" + std::to_string(server_->port()), grpc::InsecureChannelCredentials()));
+    stub_ = nv1::NotificationsService::NewStub(grpc::CreateChannel(
+        "127.0.0.1:" + std::to_string(server_->port()), grpc::InsecureChannelCredentials()));
   }
 
   void TearDown() override {
@@ -98,7 +100,8 @@ class NotificationsTest : public cityhub::testing::RedisTest {
 
   // An account straight in the store (no Argon2 needed here).
   std::string Account(const std::string& email, const std::string& language, bool verified,
-                      std::vector<std::string> roles = {"citizen"}, std::vector<std::string> departments = {}) {
+                      std::vector<std::string> roles = {"citizen"},
+                      std::vector<std::string> departments = {}) {
     accounts::StoredAccount a;
     a.id = infra::NewUlid(clock_);
     a.email = email;
@@ -109,12 +112,15 @@ class NotificationsTest : public cityhub::testing::RedisTest {
     a.roles = std::move(roles);
     a.departments = std::move(departments);
     a.verified = verified;
-    EXPECT_TRUE(account_store_->Create(a, infra::HexEncode(infra::RandomBytes(8)), 1h,
-                                       infra::UnixMillis(clock_.Now()), {}).ok());
+    EXPECT_TRUE(account_store_
+                    ->Create(a, infra::HexEncode(infra::RandomBytes(8)), 1h,
+                             infra::UnixMillis(clock_.Now()), {})
+                    .ok());
     return a.id;
   }
 
-  std::unique_ptr<grpc::ClientContext> As(const std::string& account, std::vector<std::string> roles = {"citizen"}) {
+  std::unique_ptr<grpc::ClientContext> As(const std::string& account,
+                                          std::vector<std::string> roles = {"citizen"}) {
     infra::auth::AccessClaims c;
     c.subject = account;
     c.roles = std::move(roles);
@@ -343,11 +349,13 @@ TEST_F(NotificationsTest, AStatusChangeReachesOwnerAndFollowersOnEveryChannel) {
   const auto mails = smtp_.Mails();
   ASSERT_EQ(mails.size(), 1u);
   EXPECT_THAT(mails[0], HasSubstr("X-Sink-Rcpt: owner@example.de"));
-  EXPECT_THAT(cityhub::testing::MailText(mails[0]), HasSubstr("https://app.example/requests/01JREQ"));
+  EXPECT_THAT(cityhub::testing::MailText(mails[0]),
+              HasSubstr("https://app.example/requests/01JREQ"));
   // Delivery status per channel.
   const auto after = Inbox(owner);
   ASSERT_EQ(after[0].deliveries_size(), 3);
-  for (const auto& d : after[0].deliveries()) EXPECT_EQ(d.state(), nv1::DELIVERY_STATE_SENT) << d.channel();
+  for (const auto& d : after[0].deliveries())
+    EXPECT_EQ(d.state(), nv1::DELIVERY_STATE_SENT) << d.channel();
 }
 
 TEST_F(NotificationsTest, ARedeliveredEventCreatesNothingNew) {
@@ -400,7 +408,8 @@ TEST_F(NotificationsTest, QuietHoursDeferPushesInsteadOfDroppingThem) {
   RegisterDevice(anna, "fcm-token-night-0001");
   ASSERT_NO_FATAL_FAILURE(QuietAllDay(anna));
   // Whatever the time, it is inside 00:00-23:59 unless in the last minute of the day.
-  clock_.Set(std::chrono::system_clock::time_point(std::chrono::milliseconds(1767268800000)));  // 2026-01-01 12:00 UTC
+  clock_.Set(std::chrono::system_clock::time_point(
+      std::chrono::milliseconds(1767268800000)));  // 2026-01-01 12:00 UTC
   Handle(StatusChanged("01JREQ", anna, rv1::RESOLVED));
   DeliverAll();
   EXPECT_EQ(push_.count(), 0u);
@@ -422,7 +431,8 @@ TEST_F(NotificationsTest, ADeviceRemovedWhileItsPushWaitsGetsNothing) {
   const std::string anna = Account("removed@example.de", "de", false);
   const std::string device = RegisterDevice(anna, "fcm-token-removed-0001");
   ASSERT_NO_FATAL_FAILURE(QuietAllDay(anna));
-  clock_.Set(std::chrono::system_clock::time_point(std::chrono::milliseconds(1767268800000)));  // 12:00 UTC
+  clock_.Set(std::chrono::system_clock::time_point(
+      std::chrono::milliseconds(1767268800000)));  // 12:00 UTC
   Handle(StatusChanged("01JREQ", anna, rv1::RESOLVED));
   DeliverAll();
   ASSERT_EQ(push_.count(), 0u);
@@ -476,7 +486,8 @@ TEST_F(NotificationsTest, AnUnreachableReceiverIsRetriedThenDeadLettered) {
   }
   ASSERT_GT(closed_port, 0);
   DeliveryOptions d;
-  d.push_endpoint = "http://127.0.0.1:" + std::to_string(closed_port) + "/v1/projects/cityhub/messages:send";
+  d.push_endpoint =
+      "http://127.0.0.1:" + std::to_string(closed_port) + "/v1/projects/cityhub/messages:send";
   d.backoff_base = 1ms;
   d.backoff_max = 2ms;
   d.max_attempts = 3;
@@ -530,7 +541,11 @@ TEST_F(NotificationsTest, AReceiverThatStaysDownIsRetriedThenDeadLettered) {
 TEST_F(NotificationsTest, TokensTheProviderRejectsAsUnregisteredAreRemoved) {
   const std::string anna = Account("gone@example.de", "de", false);
   RegisterDevice(anna, "fcm-token-gone-0001");
-  push_.Respond([](const auto&) { return std::make_pair(404, std::string(R"({"error":{"status":"NOT_FOUND","details":[{"errorCode":"UNREGISTERED"}]}})")); });
+  push_.Respond([](const auto&) {
+    return std::make_pair(
+        404, std::string(
+                 R"({"error":{"status":"NOT_FOUND","details":[{"errorCode":"UNREGISTERED"}]}})"));
+  });
   Handle(StatusChanged("01JREQ", anna, rv1::RESOLVED));
   DeliverAll();
   nv1::ListDevicesResponse devices;
@@ -545,12 +560,15 @@ TEST_F(NotificationsTest, WebhooksAreFilteredSignedAndRetried) {
   create.add_event_types("RequestStatusChanged");
   create.add_service_codes("pothole");
   nv1::Webhook hook;
-  EXPECT_EQ(stub_->CreateWebhook(As("01JCITIZEN0000000000000000").get(), create, &hook).error_code(),
-            grpc::StatusCode::PERMISSION_DENIED);
-  ASSERT_TRUE(stub_->CreateWebhook(As("01JADMIN00000000000000000A", {"admin"}).get(), create, &hook).ok());
+  EXPECT_EQ(
+      stub_->CreateWebhook(As("01JCITIZEN0000000000000000").get(), create, &hook).error_code(),
+      grpc::StatusCode::PERMISSION_DENIED);
+  ASSERT_TRUE(
+      stub_->CreateWebhook(As("01JADMIN00000000000000000A", {"admin"}).get(), create, &hook).ok());
   ASSERT_EQ(hook.secret().size(), 43u);
   int calls = 0;
-  partner.Respond([&](const auto&) { return std::make_pair(++calls == 1 ? 500 : 204, std::string()); });
+  partner.Respond(
+      [&](const auto&) { return std::make_pair(++calls == 1 ? 500 : 204, std::string()); });
   Handle(StatusChanged("01JREQ1", "", rv1::RESOLVED, "pothole"));
   Handle(StatusChanged("01JREQ2", "", rv1::RESOLVED, "graffiti"));  // filtered out
   for (int i = 0; i < 5; ++i) {
@@ -562,7 +580,8 @@ TEST_F(NotificationsTest, WebhooksAreFilteredSignedAndRetried) {
   const auto& r = got[1];
   EXPECT_EQ(r.headers.at("x-cityhub-event"), "RequestStatusChanged");
   const int64_t ts = std::stoll(r.headers.at("x-cityhub-timestamp"));
-  EXPECT_EQ(r.headers.at("x-cityhub-signature"), "sha256=" + WebhookSignature(hook.secret(), ts, r.body));
+  EXPECT_EQ(r.headers.at("x-cityhub-signature"),
+            "sha256=" + WebhookSignature(hook.secret(), ts, r.body));
   const auto body = nlohmann::json::parse(r.body);
   EXPECT_EQ(body["data"]["request_id"], "01JREQ1");
   EXPECT_EQ(body["data"]["status"], "RESOLVED");
@@ -593,11 +612,13 @@ TEST_F(NotificationsTest, ADeletedWebhookGetsNothingMoreNotEvenRetries) {
   EXPECT_EQ(partner.count(), 1u);
   auto dead = client().Command({"XRANGE", "notifications:dead", "-", "+"});
   ASSERT_EQ(dead->elements().size(), 1u);
-  EXPECT_THAT(dead->elements()[0].elements()[1].elements().back().str(), HasSubstr("webhook deleted"));
+  EXPECT_THAT(dead->elements()[0].elements()[1].elements().back().str(),
+              HasSubstr("webhook deleted"));
 }
 
 TEST_F(NotificationsTest, OperatorsOfTheDepartmentHearOfNewRequests) {
-  const std::string clerk = Account("clerk@bielefeld.de", "de", true, {"citizen", "operator"}, {"roads"});
+  const std::string clerk =
+      Account("clerk@bielefeld.de", "de", true, {"citizen", "operator"}, {"roads"});
   ev::Event roles = Event();
   roles.mutable_roles_changed()->set_account_id(clerk);
   roles.mutable_roles_changed()->add_roles("operator");
@@ -639,7 +660,8 @@ TEST_F(NotificationsTest, TheInboxPagesCountsAndMarksRead) {
   nv1::Notification marked;
   ASSERT_TRUE(stub_->MarkRead(As(anna).get(), mark, &marked).ok());
   EXPECT_TRUE(marked.read());
-  EXPECT_EQ(stub_->MarkRead(As(Account("other@example.de", "de", false)).get(), mark, &marked).error_code(),
+  EXPECT_EQ(stub_->MarkRead(As(Account("other@example.de", "de", false)).get(), mark, &marked)
+                .error_code(),
             grpc::StatusCode::NOT_FOUND);
   nv1::UnreadCount count;
   ASSERT_TRUE(stub_->GetUnreadCount(As(anna).get(), {}, &count).ok());
@@ -728,14 +750,19 @@ TEST_F(NotificationsTest, AnInboxKeepsItsNewestEntriesAndDropsTheRestWhole) {
     ASSERT_TRUE(store_->ApplyOnce("fill-" + std::to_string(i), effects).ok());
     ids.push_back(n.id());
   }
-  EXPECT_EQ(client().Command({"ZCARD", "notifications:inbox:{" + anna + "}"})->integer(), kInboxCap);
+  EXPECT_EQ(client().Command({"ZCARD", "notifications:inbox:{" + anna + "}"})->integer(),
+            kInboxCap);
   EXPECT_EQ(client().Command({"ZCARD", "notifications:feed:{" + anna + "}"})->integer(), kInboxCap);
   EXPECT_EQ(store_->UnreadCount(anna).value(), kInboxCap);
   // The oldest 51 are gone with their keys; the newest stay.
   for (int i = 0; i < total; ++i) {
     const bool kept = i >= total - kInboxCap;
-    EXPECT_EQ(client().Command({"EXISTS", "notifications:n:{" + ids[i] + "}"})->integer(), kept ? 1 : 0) << i;
-    EXPECT_EQ(client().Command({"EXISTS", "notifications:d:{" + ids[i] + "}"})->integer(), kept ? 1 : 0) << i;
+    EXPECT_EQ(client().Command({"EXISTS", "notifications:n:{" + ids[i] + "}"})->integer(),
+              kept ? 1 : 0)
+        << i;
+    EXPECT_EQ(client().Command({"EXISTS", "notifications:d:{" + ids[i] + "}"})->integer(),
+              kept ? 1 : 0)
+        << i;
   }
 }
 
@@ -868,7 +895,8 @@ TEST_F(NotificationsTest, BadInputIsRefusedNamingTheField) {
   const std::string anna = Account("bad@example.de", "de", false);
   // Each refusal is INVALID_ARGUMENT and names the field first.
   const auto refused = [](const grpc::Status& s, const std::string& field) {
-    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << field << ": " << s.error_message();
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+        << field << ": " << s.error_message();
     EXPECT_THAT(s.error_message(), ::testing::StartsWith(field + ":"));
   };
   nv1::RegisterDeviceRequest device;
@@ -909,7 +937,8 @@ TEST_F(NotificationsTest, ExportHoldsEverythingAndDeletionErasesIt) {
   nv1::ExportUserDataRequest ask;
   ask.set_account_id(anna);
   nv1::UserDataExport data;
-  EXPECT_EQ(stub_->ExportUserData(As(anna).get(), ask, &data).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(stub_->ExportUserData(As(anna).get(), ask, &data).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
   grpc::ClientContext internal;
   internal.AddMetadata("x-cityhub-internal", kInternal);
   ASSERT_TRUE(stub_->ExportUserData(&internal, ask, &data).ok());
@@ -1006,9 +1035,11 @@ TEST_F(NotificationsTest, OtherMailServerRefusalsAreRetriedThenDeadLettered) {
 // Vectors computed with Python's hmac module, as a partner would check them:
 // hmac.new(secret, f"{timestamp}.{body}".encode(), hashlib.sha256).hexdigest()
 TEST(WebhookSignature, MatchesWhatAPartnerComputesWithItsOwnHmac) {
-  EXPECT_EQ(WebhookSignature("whsec-test-secret", 1700000000, R"({"id":"01J","type":"RequestStatusChanged"})"),
+  EXPECT_EQ(WebhookSignature("whsec-test-secret", 1700000000,
+                             R"({"id":"01J","type":"RequestStatusChanged"})"),
             "46f3d843deebfe3db2e311f4bd25ed65d44722f8a1be0d6ba434918048de8e4e");
-  EXPECT_EQ(WebhookSignature("k", 0, ""), "6b4a4b8b3c40f1e8f53a3d36682e5f99f7ad2ac1df1c93dfe336f329167641e7");
+  EXPECT_EQ(WebhookSignature("k", 0, ""),
+            "6b4a4b8b3c40f1e8f53a3d36682e5f99f7ad2ac1df1c93dfe336f329167641e7");
 }
 
 // With credentials, a server that offers no STARTTLS gets neither the password nor the mail.

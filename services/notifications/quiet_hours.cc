@@ -8,7 +8,10 @@ namespace {
 
 using namespace std::chrono;
 
-enum class Rule { kUtc, kEu };  // EU: summer time from the last Sunday of March to that of October, 01:00 UTC
+enum class Rule {
+  kUtc,
+  kEu
+};  // EU: summer time from the last Sunday of March to that of October, 01:00 UTC
 
 struct Zone {
   std::string_view name;
@@ -18,16 +21,26 @@ struct Zone {
 
 constexpr std::array<Zone, 22> kZones = {{
     {"UTC", 0, Rule::kUtc},
-    {"Europe/Berlin", 60, Rule::kEu},    {"Europe/Vienna", 60, Rule::kEu},
-    {"Europe/Zurich", 60, Rule::kEu},    {"Europe/Amsterdam", 60, Rule::kEu},
-    {"Europe/Brussels", 60, Rule::kEu},  {"Europe/Paris", 60, Rule::kEu},
-    {"Europe/Rome", 60, Rule::kEu},      {"Europe/Madrid", 60, Rule::kEu},
-    {"Europe/Warsaw", 60, Rule::kEu},    {"Europe/Prague", 60, Rule::kEu},
-    {"Europe/Copenhagen", 60, Rule::kEu}, {"Europe/Stockholm", 60, Rule::kEu},
-    {"Europe/Oslo", 60, Rule::kEu},      {"Europe/Luxembourg", 60, Rule::kEu},
-    {"Europe/London", 0, Rule::kEu},     {"Europe/Lisbon", 0, Rule::kEu},
-    {"Europe/Dublin", 0, Rule::kEu},     {"Europe/Athens", 120, Rule::kEu},
-    {"Europe/Helsinki", 120, Rule::kEu}, {"Europe/Istanbul", 180, Rule::kUtc},
+    {"Europe/Berlin", 60, Rule::kEu},
+    {"Europe/Vienna", 60, Rule::kEu},
+    {"Europe/Zurich", 60, Rule::kEu},
+    {"Europe/Amsterdam", 60, Rule::kEu},
+    {"Europe/Brussels", 60, Rule::kEu},
+    {"Europe/Paris", 60, Rule::kEu},
+    {"Europe/Rome", 60, Rule::kEu},
+    {"Europe/Madrid", 60, Rule::kEu},
+    {"Europe/Warsaw", 60, Rule::kEu},
+    {"Europe/Prague", 60, Rule::kEu},
+    {"Europe/Copenhagen", 60, Rule::kEu},
+    {"Europe/Stockholm", 60, Rule::kEu},
+    {"Europe/Oslo", 60, Rule::kEu},
+    {"Europe/Luxembourg", 60, Rule::kEu},
+    {"Europe/London", 0, Rule::kEu},
+    {"Europe/Lisbon", 0, Rule::kEu},
+    {"Europe/Dublin", 0, Rule::kEu},
+    {"Europe/Athens", 120, Rule::kEu},
+    {"Europe/Helsinki", 120, Rule::kEu},
+    {"Europe/Istanbul", 180, Rule::kUtc},
     {"Etc/UTC", 0, Rule::kUtc},
 }};
 
@@ -40,7 +53,8 @@ const Zone* Find(std::string_view name) {
 
 // 01:00 UTC on the last Sunday of `month` in `year`, in ms since the epoch.
 int64_t LastSundayAt1Utc(int year, unsigned month) {
-  const year_month_day last{year_month_day_last{std::chrono::year{year}, month_day_last{std::chrono::month{month}}}};
+  const year_month_day last{
+      year_month_day_last{std::chrono::year{year}, month_day_last{std::chrono::month{month}}}};
   const sys_days last_day{last};
   const weekday wd{last_day};
   const sys_days sunday = last_day - days{(wd.c_encoding() + 7 - 0) % 7};

@@ -43,12 +43,23 @@ std::string EscapeHtml(std::string_view text) {
   out.reserve(text.size());
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -57,14 +68,22 @@ std::string EscapeHtml(std::string_view text) {
 std::string StatusName(rv1::Status status, std::string_view language) {
   const bool en = En(language);
   switch (status) {
-    case rv1::SUBMITTED: return en ? "received" : "eingegangen";
-    case rv1::ACKNOWLEDGED: return en ? "acknowledged" : "angenommen";
-    case rv1::IN_PROGRESS: return en ? "in progress" : "in Bearbeitung";
-    case rv1::RESOLVED: return en ? "resolved" : "erledigt";
-    case rv1::REJECTED: return en ? "rejected" : "abgelehnt";
-    case rv1::DUPLICATE: return en ? "already reported" : "bereits gemeldet";
-    case rv1::CLOSED: return en ? "closed" : "abgeschlossen";
-    default: return en ? "changed" : "geändert";
+    case rv1::SUBMITTED:
+      return en ? "received" : "eingegangen";
+    case rv1::ACKNOWLEDGED:
+      return en ? "acknowledged" : "angenommen";
+    case rv1::IN_PROGRESS:
+      return en ? "in progress" : "in Bearbeitung";
+    case rv1::RESOLVED:
+      return en ? "resolved" : "erledigt";
+    case rv1::REJECTED:
+      return en ? "rejected" : "abgelehnt";
+    case rv1::DUPLICATE:
+      return en ? "already reported" : "bereits gemeldet";
+    case rv1::CLOSED:
+      return en ? "closed" : "abgeschlossen";
+    default:
+      return en ? "changed" : "geändert";
   }
 }
 
@@ -87,13 +106,14 @@ Text StatusChangedText(const cityhub::events::v1::RequestStatusChanged& e, bool 
   return t;
 }
 
-Text CommentAddedText(const cityhub::events::v1::CommentAdded& e, bool own, std::string_view language) {
+Text CommentAddedText(const cityhub::events::v1::CommentAdded& e, bool own,
+                      std::string_view language) {
   const std::string service = ServiceName(e.service_name_de(), e.service_name_en(), language);
   const bool staff = e.author_role() == "staff";
   Text t;
   if (En(language)) {
-    t.title = StrCat(staff ? "The city" : "The reporter", " commented on ", own ? "your" : "a followed",
-                     " report \"", service, "\"");
+    t.title = StrCat(staff ? "The city" : "The reporter", " commented on ",
+                     own ? "your" : "a followed", " report \"", service, "\"");
   } else {
     t.title = StrCat(staff ? "Die Stadt" : "Die meldende Person", " hat ",
                      own ? "Ihre Meldung" : "eine Meldung, der Sie folgen,", " „", service,
@@ -119,36 +139,66 @@ Mail VerificationMail(std::string_view link, std::string_view language) {
   Mail m;
   if (En(language)) {
     m.subject = "Please confirm your e-mail address";
-    m.text = StrCat("Hello,\n\nplease confirm your e-mail address for the city's reporting service:\n\n",
-                    link, "\n\nThe link works once and for one hour. If you did not sign up, ignore this mail.\n");
-    m.html = Html(m.subject, StrCat("<p>Hello,</p><p>please confirm your e-mail address for the city's reporting service:</p><p><a href=\"",
-                                    EscapeHtml(link), "\">Confirm my address</a></p><p>The link works once and for one hour. If you did not sign up, ignore this mail.</p>"));
+    m.text = StrCat(
+        "Hello,\n\nplease confirm your e-mail address for the city's reporting service:\n\n", link,
+        "\n\nThe link works once and for one hour. If you did not sign up, ignore this mail.\n");
+    m.html = Html(m.subject, StrCat("<p>Hello,</p><p>please confirm your e-mail address for the "
+                                    "city's reporting service:</p><p><a href=\"",
+                                    EscapeHtml(link),
+                                    "\">Confirm my address</a></p><p>The link works once and for "
+                                    "one hour. If you did not sign up, ignore this mail.</p>"));
   } else {
     m.subject = "Bitte bestätigen Sie Ihre E-Mail-Adresse";
-    m.text = StrCat("Guten Tag,\n\nbitte bestätigen Sie Ihre E-Mail-Adresse für den Mängelmelder der Stadt:\n\n",
-                    link, "\n\nDer Link gilt einmal und eine Stunde lang. Wenn Sie sich nicht angemeldet haben, ignorieren Sie diese Nachricht.\n");
-    m.html = Html(m.subject, StrCat("<p>Guten Tag,</p><p>bitte bestätigen Sie Ihre E-Mail-Adresse für den Mängelmelder der Stadt:</p><p><a href=\"",
-                                    EscapeHtml(link), "\">Adresse bestätigen</a></p><p>Der Link gilt einmal und eine Stunde lang. Wenn Sie sich nicht angemeldet haben, ignorieren Sie diese Nachricht.</p>"));
+    m.text = StrCat(
+        "Guten Tag,\n\nbitte bestätigen Sie Ihre E-Mail-Adresse für den Mängelmelder der "
+        "Stadt:\n\n",
+        link,
+        "\n\nDer Link gilt einmal und eine Stunde lang. Wenn Sie sich nicht angemeldet haben, "
+        "ignorieren Sie diese Nachricht.\n");
+    m.html =
+        Html(m.subject,
+             StrCat("<p>Guten Tag,</p><p>bitte bestätigen Sie Ihre E-Mail-Adresse für den "
+                    "Mängelmelder der Stadt:</p><p><a href=\"",
+                    EscapeHtml(link),
+                    "\">Adresse bestätigen</a></p><p>Der Link gilt einmal und eine Stunde lang. "
+                    "Wenn Sie sich nicht angemeldet haben, ignorieren Sie diese Nachricht.</p>"));
   }
   return m;
 }
 
-Mail PasswordResetMail(std::string_view display_name, std::string_view link, std::string_view language) {
+Mail PasswordResetMail(std::string_view display_name, std::string_view link,
+                       std::string_view language) {
   Mail m;
   if (En(language)) {
     m.subject = "Reset your password";
-    m.text = StrCat("Hello ", display_name, ",\n\nsomeone asked to reset the password of your account. To choose a new one:\n\n",
-                    link, "\n\nThe link works once and for one hour. If it was not you, ignore this mail: your password stays as it is.\n");
-    m.html = Html(m.subject, StrCat("<p>Hello ", EscapeHtml(display_name),
-                                    ",</p><p>someone asked to reset the password of your account.</p><p><a href=\"",
-                                    EscapeHtml(link), "\">Choose a new password</a></p><p>The link works once and for one hour. If it was not you, ignore this mail: your password stays as it is.</p>"));
+    m.text = StrCat(
+        "Hello ", display_name,
+        ",\n\nsomeone asked to reset the password of your account. To choose a new one:\n\n", link,
+        "\n\nThe link works once and for one hour. If it was not you, ignore this mail: your "
+        "password stays as it is.\n");
+    m.html =
+        Html(m.subject,
+             StrCat("<p>Hello ", EscapeHtml(display_name),
+                    ",</p><p>someone asked to reset the password of your account.</p><p><a href=\"",
+                    EscapeHtml(link),
+                    "\">Choose a new password</a></p><p>The link works once and for one hour. If "
+                    "it was not you, ignore this mail: your password stays as it is.</p>"));
   } else {
     m.subject = "Passwort zurücksetzen";
-    m.text = StrCat("Hallo ", display_name, ",\n\njemand möchte das Passwort Ihres Kontos zurücksetzen. Ein neues Passwort wählen Sie hier:\n\n",
-                    link, "\n\nDer Link gilt einmal und eine Stunde lang. Waren Sie das nicht, ignorieren Sie diese Nachricht: Ihr Passwort bleibt unverändert.\n");
-    m.html = Html(m.subject, StrCat("<p>Hallo ", EscapeHtml(display_name),
-                                    ",</p><p>jemand möchte das Passwort Ihres Kontos zurücksetzen.</p><p><a href=\"",
-                                    EscapeHtml(link), "\">Neues Passwort wählen</a></p><p>Der Link gilt einmal und eine Stunde lang. Waren Sie das nicht, ignorieren Sie diese Nachricht: Ihr Passwort bleibt unverändert.</p>"));
+    m.text = StrCat("Hallo ", display_name,
+                    ",\n\njemand möchte das Passwort Ihres Kontos zurücksetzen. Ein neues Passwort "
+                    "wählen Sie hier:\n\n",
+                    link,
+                    "\n\nDer Link gilt einmal und eine Stunde lang. Waren Sie das nicht, "
+                    "ignorieren Sie diese Nachricht: Ihr Passwort bleibt unverändert.\n");
+    m.html = Html(
+        m.subject,
+        StrCat(
+            "<p>Hallo ", EscapeHtml(display_name),
+            ",</p><p>jemand möchte das Passwort Ihres Kontos zurücksetzen.</p><p><a href=\"",
+            EscapeHtml(link),
+            "\">Neues Passwort wählen</a></p><p>Der Link gilt einmal und eine Stunde lang. Waren "
+            "Sie das nicht, ignorieren Sie diese Nachricht: Ihr Passwort bleibt unverändert.</p>"));
   }
   return m;
 }
@@ -157,12 +207,14 @@ Mail NotificationMail(const Text& text, std::string_view link, std::string_view 
   Mail m;
   m.subject = text.title;
   const std::string_view more = En(language) ? "Open the report" : "Meldung öffnen";
-  const std::string_view settings = En(language) ? "You can change which mails you get in the app's settings."
-                                                 : "Welche Nachrichten Sie erhalten, stellen Sie in der App ein.";
+  const std::string_view settings =
+      En(language) ? "You can change which mails you get in the app's settings."
+                   : "Welche Nachrichten Sie erhalten, stellen Sie in der App ein.";
   m.text = StrCat(text.title, "\n\n", text.body, "\n\n", more, ": ", link, "\n\n", settings, "\n");
-  m.html = Html(text.title, StrCat("<p><strong>", EscapeHtml(text.title), "</strong></p><p>", EscapeHtml(text.body),
-                                   "</p><p><a href=\"", EscapeHtml(link), "\">", more, "</a></p><p style=\"color:#666\">",
-                                   settings, "</p>"));
+  m.html =
+      Html(text.title, StrCat("<p><strong>", EscapeHtml(text.title), "</strong></p><p>",
+                              EscapeHtml(text.body), "</p><p><a href=\"", EscapeHtml(link), "\">",
+                              more, "</a></p><p style=\"color:#666\">", settings, "</p>"));
   return m;
 }
 

@@ -25,13 +25,16 @@ struct Mail {
 std::string_view Lang(std::string_view language);
 
 // The inbox/push text for one recipient of a request event.
-Text StatusChangedText(const cityhub::events::v1::RequestStatusChanged& e, bool own, std::string_view language);
-Text CommentAddedText(const cityhub::events::v1::CommentAdded& e, bool own, std::string_view language);
+Text StatusChangedText(const cityhub::events::v1::RequestStatusChanged& e, bool own,
+                       std::string_view language);
+Text CommentAddedText(const cityhub::events::v1::CommentAdded& e, bool own,
+                      std::string_view language);
 Text NewRequestText(const cityhub::events::v1::RequestCreated& e, std::string_view language);
 
 // Mails that must go out whatever the preferences say.
 Mail VerificationMail(std::string_view link, std::string_view language);
-Mail PasswordResetMail(std::string_view display_name, std::string_view link, std::string_view language);
+Mail PasswordResetMail(std::string_view display_name, std::string_view link,
+                       std::string_view language);
 // A notification as a mail (the same words as the inbox entry).
 Mail NotificationMail(const Text& text, std::string_view link, std::string_view language);
 

@@ -32,7 +32,8 @@ void Normalize(const cityhub::storage::requests::StoredAttribute& a, Value* v) {
     const std::string& text = v->string_value();
     double number = 0;
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), number);
-    if (!text.empty() && ec == std::errc() && end == text.data() + text.size() && std::isfinite(number)) {
+    if (!text.empty() && ec == std::errc() && end == text.data() + text.size() &&
+        std::isfinite(number)) {
       v->set_number_value(number);
     }
   } else if (a.datatype() == "multivaluelist") {
@@ -46,8 +47,8 @@ absl::Status CheckOne(const cityhub::storage::requests::StoredAttribute& a, cons
   const std::string& type = a.datatype();
   if (type == "string" || type == "text") {
     if (v.kind_case() != Value::kStringValue) return infra::InvalidField(field, "must be a string");
-    if (auto problem = infra::CheckText(v.string_value(), 0, type == "string" ? 200 : 4000,
-                                        type == "text")) {
+    if (auto problem =
+            infra::CheckText(v.string_value(), 0, type == "string" ? 200 : 4000, type == "text")) {
       return infra::InvalidField(field, *problem);
     }
     if (a.required() && infra::TrimAscii(v.string_value()).empty()) {
@@ -90,7 +91,8 @@ absl::Status CheckOne(const cityhub::storage::requests::StoredAttribute& a, cons
 }  // namespace
 
 absl::StatusOr<std::string> ValidateAttributes(
-    const google::protobuf::Struct& answers, const cityhub::storage::requests::StoredService& service) {
+    const google::protobuf::Struct& answers,
+    const cityhub::storage::requests::StoredService& service) {
   if (answers.fields_size() > 50) return infra::InvalidField("attributes", "more than 50 answers");
   google::protobuf::Struct normalized = answers;
   for (auto& [code, value] : *normalized.mutable_fields()) {

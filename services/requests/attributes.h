@@ -18,8 +18,9 @@ namespace cityhub::requests {
 // posts of Open311 clients carry only text).
 // Unknown codes, missing required answers and wrong types are INVALID_ARGUMENT naming
 // "attributes.<code>". Informational attributes (variable: false) take no answer.
-absl::StatusOr<std::string> ValidateAttributes(const google::protobuf::Struct& answers,
-                                               const cityhub::storage::requests::StoredService& service);
+absl::StatusOr<std::string> ValidateAttributes(
+    const google::protobuf::Struct& answers,
+    const cityhub::storage::requests::StoredService& service);
 
 // The stored form back as a Struct (empty on damage).
 google::protobuf::Struct AttributesFromStorage(const std::string& bytes);

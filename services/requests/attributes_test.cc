@@ -1,7 +1,7 @@
 #include "services/requests/attributes.h"
 
-#include <google/protobuf/util/json_util.h>
 #include <gmock/gmock.h>
+#include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 
 namespace cityhub::requests {
@@ -55,7 +55,8 @@ std::string Problem(const std::string& json) {
 
 TEST(Attributes, AcceptsValidAnswersAndStoresThemAsJson) {
   auto json = ValidateAttributes(
-      Json(R"({"kind":"dark","hazards":["cable","glass"],"lamps":2,"since":"2026-11-24T18:00:00+01:00","pole_number":"A-17"})"),
+      Json(
+          R"({"kind":"dark","hazards":["cable","glass"],"lamps":2,"since":"2026-11-24T18:00:00+01:00","pole_number":"A-17"})"),
       Streetlight());
   ASSERT_TRUE(json.ok()) << json.status();
   EXPECT_EQ(AttributesFromStorage(*json).fields().at("hazards").list_value().values_size(), 2);
@@ -82,7 +83,8 @@ TEST(Attributes, NameTheAttributeInEveryProblem) {
 
 TEST(Attributes, TextFromFormsBecomesNumbersAndLists) {
   // Open311 clients post form fields: numbers and single list keys arrive as text.
-  auto stored = ValidateAttributes(Json(R"({"kind":"dark","hazards":"glass","lamps":"3.5"})"), Streetlight());
+  auto stored =
+      ValidateAttributes(Json(R"({"kind":"dark","hazards":"glass","lamps":"3.5"})"), Streetlight());
   ASSERT_TRUE(stored.ok()) << stored.status();
   const auto back = AttributesFromStorage(*stored);
   ASSERT_EQ(back.fields().at("hazards").list_value().values_size(), 1);
@@ -90,7 +92,8 @@ TEST(Attributes, TextFromFormsBecomesNumbersAndLists) {
   EXPECT_EQ(back.fields().at("lamps").number_value(), 3.5);
   EXPECT_EQ(Problem(R"({"kind":"dark","lamps":"3x"})"), "attributes.lamps: must be a number");
   EXPECT_EQ(Problem(R"({"kind":"dark","lamps":"inf"})"), "attributes.lamps: must be a number");
-  EXPECT_EQ(Problem(R"({"kind":"dark","hazards":"fire"})"), "attributes.hazards: must list only the allowed values");
+  EXPECT_EQ(Problem(R"({"kind":"dark","hazards":"fire"})"),
+            "attributes.hazards: must list only the allowed values");
 }
 
 }  // namespace

@@ -42,16 +42,22 @@ absl::StatusOr<StoredAttribute> AttributeFromApi(const v1::ServiceAttribute& a, 
   const std::string field = StrCat("attributes[", index, "]");
   StoredAttribute out;
   if (!IsAttributeCode(a.code())) {
-    return InvalidField(StrCat(field, ".code"), "must be 1..64 characters of A-Z, a-z, 0-9, _ or -");
+    return InvalidField(StrCat(field, ".code"),
+                        "must be 1..64 characters of A-Z, a-z, 0-9, _ or -");
   }
-  static const std::set<std::string> kTypes = {"string", "number", "datetime", "text",
-                                               "singlevaluelist", "multivaluelist"};
+  static const std::set<std::string> kTypes = {"string", "number",          "datetime",
+                                               "text",   "singlevaluelist", "multivaluelist"};
   if (!kTypes.count(a.datatype())) {
-    return InvalidField(StrCat(field, ".datatype"),
-                        "must be string, number, datetime, text, singlevaluelist or multivaluelist");
+    return InvalidField(
+        StrCat(field, ".datatype"),
+        "must be string, number, datetime, text, singlevaluelist or multivaluelist");
   }
-  if (auto s = CheckOptionalText(StrCat(field, ".descriptions.de"), a.descriptions().de(), 500); !s.ok()) return s;
-  if (auto s = CheckOptionalText(StrCat(field, ".descriptions.en"), a.descriptions().en(), 500); !s.ok()) return s;
+  if (auto s = CheckOptionalText(StrCat(field, ".descriptions.de"), a.descriptions().de(), 500);
+      !s.ok())
+    return s;
+  if (auto s = CheckOptionalText(StrCat(field, ".descriptions.en"), a.descriptions().en(), 500);
+      !s.ok())
+    return s;
   const bool is_list = a.datatype() == "singlevaluelist" || a.datatype() == "multivaluelist";
   if (is_list && (a.values_size() == 0 || a.values_size() > 100)) {
     return InvalidField(StrCat(field, ".values"), "a list needs 1..100 values");
@@ -66,7 +72,8 @@ absl::StatusOr<StoredAttribute> AttributeFromApi(const v1::ServiceAttribute& a, 
     if (auto s = CheckName(StrCat(vfield, ".key"), v.key(), 64); !s.ok()) return s;
     if (!keys.insert(v.key()).second) return InvalidField(StrCat(vfield, ".key"), "appears twice");
     if (auto s = CheckName(StrCat(vfield, ".names.de"), v.names().de(), 100); !s.ok()) return s;
-    if (auto s = CheckOptionalText(StrCat(vfield, ".names.en"), v.names().en(), 100); !s.ok()) return s;
+    if (auto s = CheckOptionalText(StrCat(vfield, ".names.en"), v.names().en(), 100); !s.ok())
+      return s;
     auto* sv = out.add_values();
     sv->set_key(v.key());
     sv->set_name_de(v.names().de());
@@ -87,7 +94,8 @@ absl::StatusOr<StoredAttribute> AttributeFromApi(const v1::ServiceAttribute& a, 
 bool IsServiceCode(std::string_view code) {
   if (code.empty() || code.size() > 64) return false;
   for (char c : code) {
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.')) return false;
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.'))
+      return false;
   }
   return true;
 }
@@ -143,8 +151,10 @@ absl::StatusOr<StoredService> ServiceFromApi(const v1::Service& s, std::string_v
   }
   if (auto st = CheckName("names.de", s.names().de(), 100); !st.ok()) return st;
   if (auto st = CheckOptionalText("names.en", s.names().en(), 100); !st.ok()) return st;
-  if (auto st = CheckOptionalText("descriptions.de", s.descriptions().de(), 1000); !st.ok()) return st;
-  if (auto st = CheckOptionalText("descriptions.en", s.descriptions().en(), 1000); !st.ok()) return st;
+  if (auto st = CheckOptionalText("descriptions.de", s.descriptions().de(), 1000); !st.ok())
+    return st;
+  if (auto st = CheckOptionalText("descriptions.en", s.descriptions().en(), 1000); !st.ok())
+    return st;
   if (auto st = CheckOptionalText("group", s.group(), 100); !st.ok()) return st;
   if (auto st = CheckOptionalText("notices.de", s.notices().de(), 500); !st.ok()) return st;
   if (auto st = CheckOptionalText("notices.en", s.notices().en(), 500); !st.ok()) return st;
@@ -188,7 +198,8 @@ absl::StatusOr<StoredService> ServiceFromApi(const v1::Service& s, std::string_v
 Catalogue::Catalogue(CatalogueStore& store, std::chrono::milliseconds ttl)
     : store_(store), ttl_(ttl) {}
 
-absl::StatusOr<std::shared_ptr<const Catalogue::Entry>> Catalogue::Load(std::string_view jurisdiction) {
+absl::StatusOr<std::shared_ptr<const Catalogue::Entry>> Catalogue::Load(
+    std::string_view jurisdiction) {
   const auto now = std::chrono::steady_clock::now();
   {
     std::shared_lock lock(mu_);
@@ -213,7 +224,8 @@ absl::StatusOr<std::shared_ptr<const StoredService>> Catalogue::Find(std::string
   auto entry = Load(jurisdiction);
   if (!entry.ok()) return entry.status();
   auto it = (*entry)->services.find(code);
-  if (it == (*entry)->services.end()) return absl::NotFoundError("service_code: not in the catalogue");
+  if (it == (*entry)->services.end())
+    return absl::NotFoundError("service_code: not in the catalogue");
   return it->second;
 }
 
@@ -224,7 +236,8 @@ absl::StatusOr<std::vector<std::shared_ptr<const StoredService>>> Catalogue::All
   std::vector<std::shared_ptr<const StoredService>> out;
   for (const auto& [code, s] : (*entry)->services) out.push_back(s);
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
-    return std::tie(a->group(), a->name_de(), a->code()) < std::tie(b->group(), b->name_de(), b->code());
+    return std::tie(a->group(), a->name_de(), a->code()) <
+           std::tie(b->group(), b->name_de(), b->code());
   });
   return out;
 }

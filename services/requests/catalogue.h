@@ -37,7 +37,8 @@ class Catalogue final {
   // NOT_FOUND "service_code: ..." for unknown codes.
   absl::StatusOr<std::shared_ptr<const StoredService>> Find(std::string_view jurisdiction,
                                                             std::string_view code);
-  absl::StatusOr<std::vector<std::shared_ptr<const StoredService>>> All(std::string_view jurisdiction);
+  absl::StatusOr<std::vector<std::shared_ptr<const StoredService>>> All(
+      std::string_view jurisdiction);
   // Without touching Redis (for threads that must not block): the category when the
   // jurisdiction's entry is loaded and younger than the ttl (a null pointer when the code is
   // not in it), nullopt when only Find could tell.

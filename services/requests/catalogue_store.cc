@@ -41,7 +41,8 @@ absl::StatusOr<std::vector<StoredService>> CatalogueStore::List(std::string_view
   auto codes = redis_.Command({"SMEMBERS", IndexKey(jurisdiction)});
   if (!codes.ok()) return codes.status();
   std::vector<infra::redis::Args> gets;
-  for (const auto& c : codes->elements()) gets.push_back({"GET", ServiceKey(jurisdiction, c.str())});
+  for (const auto& c : codes->elements())
+    gets.push_back({"GET", ServiceKey(jurisdiction, c.str())});
   auto replies = redis_.Pipeline(gets);
   if (!replies.ok()) return replies.status();
   std::vector<StoredService> out;
@@ -73,7 +74,8 @@ absl::StatusOr<StoredService> CatalogueStore::Get(std::string_view jurisdiction,
 absl::Status CatalogueStore::Create(const StoredService& service) {
   return redis_
       .Eval(PutScript(),
-            {ServiceKey(service.jurisdiction_id(), service.code()), IndexKey(service.jurisdiction_id())},
+            {ServiceKey(service.jurisdiction_id(), service.code()),
+             IndexKey(service.jurisdiction_id())},
             {service.SerializeAsString(), service.code(), "create"})
       .status();
 }
@@ -81,7 +83,8 @@ absl::Status CatalogueStore::Create(const StoredService& service) {
 absl::Status CatalogueStore::Update(const StoredService& service) {
   return redis_
       .Eval(PutScript(),
-            {ServiceKey(service.jurisdiction_id(), service.code()), IndexKey(service.jurisdiction_id())},
+            {ServiceKey(service.jurisdiction_id(), service.code()),
+             IndexKey(service.jurisdiction_id())},
             {service.SerializeAsString(), service.code(), "update"})
       .status();
 }

@@ -3,8 +3,8 @@
 #include <fstream>
 #include <sstream>
 
-#include <google/protobuf/util/json_util.h>
 #include <gmock/gmock.h>
+#include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 
 namespace cityhub::requests {
@@ -75,7 +75,9 @@ TEST(Catalogue, TheDefaultBielefeldCatalogueIsValid) {
   std::stringstream buffer;
   buffer << in.rdbuf();
   v1::ListServicesResponse seed;
-  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage("{\"services\":" + buffer.str() + "}", &seed).ok());
+  ASSERT_TRUE(
+      google::protobuf::util::JsonStringToMessage("{\"services\":" + buffer.str() + "}", &seed)
+          .ok());
   EXPECT_GE(seed.services_size(), 8);
   std::set<std::string> codes;
   for (const auto& s : seed.services()) {
@@ -83,8 +85,8 @@ TEST(Catalogue, TheDefaultBielefeldCatalogueIsValid) {
     EXPECT_TRUE(stored.ok()) << s.service_code() << ": " << stored.status();
     codes.insert(s.service_code());
   }
-  for (const char* expected : {"streetlight", "pothole", "illegal_dumping", "graffiti", "damaged_sign",
-                               "overflowing_bin", "playground", "tree"}) {
+  for (const char* expected : {"streetlight", "pothole", "illegal_dumping", "graffiti",
+                               "damaged_sign", "overflowing_bin", "playground", "tree"}) {
     EXPECT_TRUE(codes.count(expected)) << expected;
   }
 }

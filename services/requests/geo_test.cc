@@ -28,7 +28,8 @@ TEST(Bounds, ParseAndContain) {
 
 TEST(CheckCoordinates, RefusesNanInfinitiesAndOffTheGlobe) {
   EXPECT_TRUE(CheckCoordinates(52, 8, "lat", "long").ok());
-  EXPECT_EQ(CheckCoordinates(91, 8, "lat", "long").message(), "lat: must be a number from -85.05112878 to 85.05112878");
+  EXPECT_EQ(CheckCoordinates(91, 8, "lat", "long").message(),
+            "lat: must be a number from -85.05112878 to 85.05112878");
   // Redis GEO refuses the poles: they are refused here, never a 500 from Redis.
   EXPECT_FALSE(CheckCoordinates(-90, 8.5, "lat", "long").ok());
   EXPECT_FALSE(CheckCoordinates(85.06, 8.5, "lat", "long").ok());

@@ -43,32 +43,38 @@ Config LoadConfig(infra::EnvReader& env) {
   c.common = infra::LoadCommonConfig(env, {"requests", "127.0.0.1:7002", "127.0.0.1:7102"});
   c.common.server.max_receive_message_bytes = 12 * 1024 * 1024;  // photos up to 10 MiB
   c.settings.default_jurisdiction = env.String("CITYHUB_JURISDICTION", "bielefeld.de", 100);
-  auto bounds = ParseBounds(env.String("CITYHUB_JURISDICTION_BOUNDS", "51.90,8.37,52.12,8.67", 200));
-  if (!bounds.ok()) env.AddError("CITYHUB_JURISDICTION_BOUNDS", infra::StdView(bounds.status().message()));
+  auto bounds =
+      ParseBounds(env.String("CITYHUB_JURISDICTION_BOUNDS", "51.90,8.37,52.12,8.67", 200));
+  if (!bounds.ok())
+    env.AddError("CITYHUB_JURISDICTION_BOUNDS", infra::StdView(bounds.status().message()));
   c.settings.jurisdictions = {{c.settings.default_jurisdiction, bounds.value_or(Bounds{})}};
   // More jurisdictions: "id=min_lat,min_long,max_lat,max_long;id2=...".
   const std::string extra = env.String("CITYHUB_EXTRA_JURISDICTIONS", "", 4000);
   for (const std::string& item : infra::SplitList(extra, ';')) {
     const size_t eq = item.find('=');
-    auto b = eq == std::string::npos ? absl::StatusOr<Bounds>(absl::InvalidArgumentError("missing '='"))
-                                     : ParseBounds(item.substr(eq + 1));
+    auto b = eq == std::string::npos
+                 ? absl::StatusOr<Bounds>(absl::InvalidArgumentError("missing '='"))
+                 : ParseBounds(item.substr(eq + 1));
     if (!b.ok()) {
-      env.AddError("CITYHUB_EXTRA_JURISDICTIONS", infra::StrCat("'", item, "': ", infra::StdView(b.status().message())));
+      env.AddError("CITYHUB_EXTRA_JURISDICTIONS",
+                   infra::StrCat("'", item, "': ", infra::StdView(b.status().message())));
     } else {
       c.settings.jurisdictions[item.substr(0, eq)] = *b;
     }
   }
   const std::string data_dir = env.String("CITYHUB_DATA_DIR", "var", 4096);
   c.media_dir = env.String("CITYHUB_MEDIA_DIR", data_dir + "/media", 4096);
-  c.settings.public_base_url = env.String(
-      "CITYHUB_PUBLIC_BASE_URL", "http://" + env.String("CITYHUB_GATEWAY_ADDR", "127.0.0.1:8080"), 500);
+  c.settings.public_base_url =
+      env.String("CITYHUB_PUBLIC_BASE_URL",
+                 "http://" + env.String("CITYHUB_GATEWAY_ADDR", "127.0.0.1:8080"), 500);
   c.seed_file = env.String("CITYHUB_CATALOGUE_SEED_FILE", "", 4096);
   c.accounts_address = env.Address("CITYHUB_ACCOUNTS_ADDR", "127.0.0.1:7001");
   c.tokens.issuer = env.String("CITYHUB_JWT_ISSUER", "cityhub", 256);
   c.tokens.audience = env.String("CITYHUB_JWT_AUDIENCE", "cityhub-api", 256);
   c.internal_token = env.FileContents("CITYHUB_INTERNAL_TOKEN_FILE", false, 4096);
   c.consume_account_events = env.Bool("CITYHUB_CONSUME_ACCOUNT_EVENTS", true);
-  c.accounts_events = infra::RedisOptionsFrom(env, "CITYHUB_ACCOUNTS_EVENTS_REDIS_URL", c.common.redis);
+  c.accounts_events =
+      infra::RedisOptionsFrom(env, "CITYHUB_ACCOUNTS_EVENTS_REDIS_URL", c.common.redis);
   return c;
 }
 
@@ -160,7 +166,8 @@ int Run() {
           if (moved.ok()) moved_total += *moved;
         }
         if (moved_total > 0) infra::log::Info("geo_index_migrated", {{"entries", moved_total}});
-        if (!moved.ok()) infra::log::Warn("geo_index_migration_failed", {{"error", moved.status().message()}});
+        if (!moved.ok())
+          infra::log::Warn("geo_index_migration_failed", {{"error", moved.status().message()}});
       }
       std::mutex mu;
       std::condition_variable_any wake;

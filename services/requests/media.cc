@@ -81,7 +81,8 @@ absl::StatusOr<ImageInfo> SniffWebp(std::string_view d) {
   const std::string_view chunk = d.substr(12, 4);
   ImageInfo info{"image/webp", 0, 0};
   if (chunk == "VP8 ") {
-    if (U8(d, 23) != 0x9d || U8(d, 24) != 0x01 || U8(d, 25) != 0x2a) return Bad("not a well-formed WebP");
+    if (U8(d, 23) != 0x9d || U8(d, 24) != 0x01 || U8(d, 25) != 0x2a)
+      return Bad("not a well-formed WebP");
     info.width = static_cast<int>(Le16(d, 26) & 0x3fff);
     info.height = static_cast<int>(Le16(d, 28) & 0x3fff);
   } else if (chunk == "VP8L") {
@@ -120,8 +121,8 @@ absl::StatusOr<std::string> StripPng(std::string_view d) {
     const size_t length = Be32(d, i);
     if (length > d.size() - i - 12) return Bad("not a well-formed PNG");
     const std::string_view type = d.substr(i + 4, 4);
-    const bool drop = type == "eXIf" || type == "tEXt" || type == "zTXt" || type == "iTXt" ||
-                      type == "tIME";
+    const bool drop =
+        type == "eXIf" || type == "tEXt" || type == "zTXt" || type == "iTXt" || type == "tIME";
     if (!drop) out.append(d.substr(i, length + 12));
     i += length + 12;
     if (type == "IEND") {
@@ -152,7 +153,8 @@ absl::StatusOr<std::string> StripWebp(std::string_view d) {
     if (type != "EXIF" && type != "XMP ") out.append(d.substr(i, std::min(8 + padded, end - i)));
     i += 8 + padded;
   }
-  if (vp8x_at != std::string::npos) out[vp8x_at + 8] = static_cast<char>(U8(out, vp8x_at + 8) & ~0x0C);
+  if (vp8x_at != std::string::npos)
+    out[vp8x_at + 8] = static_cast<char>(U8(out, vp8x_at + 8) & ~0x0C);
   PutLe32(out, 4, static_cast<uint32_t>(out.size() - 8));
   return out;
 }

@@ -44,7 +44,8 @@ absl::StatusOr<std::string> MediaStore::Put(std::string_view data, const StoredM
     // Written to a temporary name, flushed, then renamed: a crash leaves no half photo.
     const std::string tmp = StrCat(path, ".tmp.", infra::HexEncode(infra::RandomBytes(6)));
     const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
-    if (fd < 0) return absl::UnavailableError(StrCat("media: cannot write: ", std::strerror(errno)));
+    if (fd < 0)
+      return absl::UnavailableError(StrCat("media: cannot write: ", std::strerror(errno)));
     size_t written = 0;
     while (written < data.size()) {
       const ssize_t n = ::write(fd, data.data() + written, data.size() - written);
@@ -70,7 +71,8 @@ absl::StatusOr<std::string> MediaStore::Put(std::string_view data, const StoredM
 absl::StatusOr<MediaFile> MediaStore::Get(std::string_view id) {
   auto meta = infra::redis::AsString(redis_.Command({"GET", MetaKey(id)}));
   if (!meta.ok()) {
-    if (meta.status().code() == absl::StatusCode::kNotFound) return absl::NotFoundError("media not found");
+    if (meta.status().code() == absl::StatusCode::kNotFound)
+      return absl::NotFoundError("media not found");
     return meta.status();
   }
   MediaFile file;

@@ -8,9 +8,9 @@
 namespace cityhub::requests {
 namespace {
 
+using cityhub::testing::kGpsMarker;
 using ::testing::HasSubstr;
 using ::testing::Not;
-using cityhub::testing::kGpsMarker;
 
 TEST(SniffImage, RecognisesFormatsByContentAndReadsDimensions) {
   auto png = SniffImage(cityhub::testing::TestPng(40, 30));
@@ -31,10 +31,11 @@ TEST(SniffImage, RecognisesFormatsByContentAndReadsDimensions) {
 }
 
 TEST(SniffImage, RefusesWhatIsNotAnImageNamingTheField) {
-  for (const std::string& bad : {std::string(""), std::string("hello, this is a text file\n"),
-                                 std::string("\xFF\xD8\xFF\xE0\x00", 5), std::string("GIF89a......"),
-                                 std::string("\x89PNG\r\n\x1a\n\x00\x00", 10),
-                                 std::string("RIFF\x10\x00\x00\x00WEBPVP8 ", 16)}) {
+  for (const std::string& bad :
+       {std::string(""), std::string("hello, this is a text file\n"),
+        std::string("\xFF\xD8\xFF\xE0\x00", 5), std::string("GIF89a......"),
+        std::string("\x89PNG\r\n\x1a\n\x00\x00", 10),
+        std::string("RIFF\x10\x00\x00\x00WEBPVP8 ", 16)}) {
     auto info = SniffImage(bad);
     ASSERT_FALSE(info.ok());
     EXPECT_EQ(info.status().code(), absl::StatusCode::kInvalidArgument);
@@ -52,9 +53,9 @@ TEST(SniffImage, RefusesInsaneDimensionsAndOversizedFiles) {
 }
 
 TEST(StripMetadata, RemovesExifAndTextButKeepsTheImage) {
-  for (const std::string& image : {cityhub::testing::TestJpeg(64, 48, true),
-                                   cityhub::testing::TestPng(8, 8, true),
-                                   cityhub::testing::TestWebp(64, 48, true)}) {
+  for (const std::string& image :
+       {cityhub::testing::TestJpeg(64, 48, true), cityhub::testing::TestPng(8, 8, true),
+        cityhub::testing::TestWebp(64, 48, true)}) {
     ASSERT_THAT(image, HasSubstr(kGpsMarker));
     auto info = SniffImage(image);
     ASSERT_TRUE(info.ok());
@@ -79,8 +80,9 @@ TEST(StripMetadata, ClearsTheWebpExifFlagAndFixesTheRiffSize) {
   const std::string webp = cityhub::testing::TestWebp(16, 16, true);
   const std::string stripped = StripMetadata(webp, *SniffImage(webp)).value();
   EXPECT_EQ(static_cast<uint8_t>(stripped[20]) & 0x08, 0);
-  const uint32_t riff = static_cast<uint8_t>(stripped[4]) | (static_cast<uint8_t>(stripped[5]) << 8) |
-                        (static_cast<uint8_t>(stripped[6]) << 16) | (static_cast<uint8_t>(stripped[7]) << 24);
+  const uint32_t riff =
+      static_cast<uint8_t>(stripped[4]) | (static_cast<uint8_t>(stripped[5]) << 8) |
+      (static_cast<uint8_t>(stripped[6]) << 16) | (static_cast<uint8_t>(stripped[7]) << 24);
   EXPECT_EQ(riff + 8, stripped.size());
 }
 

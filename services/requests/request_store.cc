@@ -32,7 +32,9 @@ std::string GeoWeeksKey(std::string_view j) { return StrCat("requests:geo_weeks:
 std::string GeoOpenKey(std::string_view j, std::string_view code) {
   return StrCat("requests:geo_open:{", j, "}:", code);
 }
-std::string ByOwnerKey(std::string_view account) { return StrCat("requests:by_owner:{", account, "}"); }
+std::string ByOwnerKey(std::string_view account) {
+  return StrCat("requests:by_owner:{", account, "}");
+}
 std::string FollowersKey(std::string_view id) { return StrCat("requests:followers:{", id, "}"); }
 std::string FollowingKey(std::string_view account) {
   return StrCat("requests:following:{", account, "}");
@@ -239,8 +241,6 @@ std::vector<IdAndTime> IdsWithScores(const Reply& reply, std::string_view before
   return out;
 }
 
-
-
 }  // namespace
 
 RequestStore::RequestStore(infra::redis::Client& redis, infra::redis::AsyncClient* async)
@@ -250,15 +250,19 @@ std::string RequestStore::IdempotencyKey(std::string_view scope, std::string_vie
   return StrCat(IdemPrefix(scope), infra::HexEncode(infra::Sha256(client_key)));
 }
 
-absl::StatusOr<CreateResult> RequestStore::Create(const StoredRequest& request, const Events& events,
-                                                  std::string_view idem_key,
+absl::StatusOr<CreateResult> RequestStore::Create(const StoredRequest& request,
+                                                  const Events& events, std::string_view idem_key,
                                                   std::chrono::seconds idem_ttl) {
   std::vector<Args> ops;
   for (const IndexEntry& index : IndexesOf(request)) ops.push_back(index.AddCommand(request));
   AppendEvents(events, &ops);
   const std::string key = RequestKey(request.id());
-  Args argv = {"create", "0", request.SerializeAsString(), request.id(),
-               std::to_string(idem_ttl.count()), std::to_string(ops.size())};
+  Args argv = {"create",
+               "0",
+               request.SerializeAsString(),
+               request.id(),
+               std::to_string(idem_ttl.count()),
+               std::to_string(ops.size())};
   for (const Args& op : ops) AppendOp(op, &argv);
   // The set lives as long as the newest key in it; members that expired earlier are harmless.
   const bool remember = !idem_key.empty() && !request.account_id().empty();
@@ -285,7 +289,8 @@ std::vector<Args> RequestStore::GetWithFollowersCommands(std::string_view id,
 
 absl::StatusOr<std::pair<VersionedRequest, FollowState>> RequestStore::GetWithFollowers(
     std::string_view id, std::string_view account) {
-  return ParseWithFollowers(redis_.Pipeline(GetWithFollowersCommands(id, account)), !account.empty());
+  return ParseWithFollowers(redis_.Pipeline(GetWithFollowersCommands(id, account)),
+                            !account.empty());
 }
 
 void RequestStore::GetWithFollowersAsync(std::string_view id, std::string_view account,
@@ -295,8 +300,8 @@ void RequestStore::GetWithFollowersAsync(std::string_view id, std::string_view a
     return;
   }
   async_->Pipeline(GetWithFollowersCommands(id, account),
-                   [signed_in = !account.empty(), done = std::move(done)](
-                       absl::StatusOr<std::vector<Reply>> replies) {
+                   [signed_in = !account.empty(),
+                    done = std::move(done)](absl::StatusOr<std::vector<Reply>> replies) {
                      done(ParseWithFollowers(std::move(replies), signed_in));
                    });
 }
@@ -330,8 +335,8 @@ absl::Status RequestStore::Update(const VersionedRequest& before, const StoredRe
   for (const auto& i : new_indexes) ops.push_back(i.AddCommand(after));
   AppendEvents(events, &ops);
   const std::string key = RequestKey(after.id());
-  Args argv = {"update", std::to_string(before.version), after.SerializeAsString(), after.id(), "0",
-               std::to_string(ops.size())};
+  Args argv = {"update", std::to_string(before.version), after.SerializeAsString(), after.id(),
+               "0",      std::to_string(ops.size())};
   for (const Args& op : ops) AppendOp(op, &argv);
   return redis_.Eval(ApplyScript(), {key, key, key}, argv).status();
 }
@@ -344,8 +349,9 @@ absl::StatusOr<std::vector<IdAndTime>> RequestStore::RangeBefore(const std::stri
                                             : Num(SortScore(before_id));
   // The cursor's own score is included and the cursor skipped by id: equal scores (same
   // millisecond and same 12 random bits) are rare but possible.
-  auto reply = redis_.Command({"ZREVRANGEBYSCORE", key, max, Num(static_cast<double>(since_ms) * 4096),
-                               "WITHSCORES", "LIMIT", "0", std::to_string(count + 1)});
+  auto reply =
+      redis_.Command({"ZREVRANGEBYSCORE", key, max, Num(static_cast<double>(since_ms) * 4096),
+                      "WITHSCORES", "LIMIT", "0", std::to_string(count + 1)});
   if (!reply.ok()) return reply.status();
   auto out = IdsWithScores(*reply, before_id);
   if (static_cast<int>(out.size()) > count) out.resize(count);
@@ -408,7 +414,8 @@ Args GeoSearchArgs(std::string key, const GeoShape& shape, RequestStore::GeoLimi
   if (shape.radius_m > 0) {
     command.insert(command.end(), {"BYRADIUS", Num(shape.radius_m), "m", "WITHDIST"});
   } else {
-    command.insert(command.end(), {"BYBOX", Num(shape.width_m), Num(shape.height_m), "m", "WITHCOORD"});
+    command.insert(command.end(),
+                   {"BYBOX", Num(shape.width_m), Num(shape.height_m), "m", "WITHCOORD"});
   }
   command.insert(command.end(), {"COUNT", std::to_string(limit.count)});
   if (limit.any) command.push_back("ANY");
@@ -427,16 +434,13 @@ absl::StatusOr<std::vector<GeoHit>> RequestStore::NearOpen(std::string_view juri
   return GeoHits(*reply);
 }
 
-absl::StatusOr<RequestStore::GeoStart> RequestStore::SearchNewestWeek(std::string_view jurisdiction,
-                                                                     int64_t min_week,
-                                                                     int64_t max_week,
-                                                                     int64_t probe_week,
-                                                                     const GeoShape& shape,
-                                                                     GeoLimit limit) {
-  auto replies = redis_.Pipeline(
-      {{"ZREVRANGEBYSCORE", GeoWeeksKey(jurisdiction), std::to_string(max_week),
-        std::to_string(min_week)},
-       GeoSearchArgs(GeoWeekKey(jurisdiction, probe_week), shape, limit)});
+absl::StatusOr<RequestStore::GeoStart> RequestStore::SearchNewestWeek(
+    std::string_view jurisdiction, int64_t min_week, int64_t max_week, int64_t probe_week,
+    const GeoShape& shape, GeoLimit limit) {
+  auto replies =
+      redis_.Pipeline({{"ZREVRANGEBYSCORE", GeoWeeksKey(jurisdiction), std::to_string(max_week),
+                        std::to_string(min_week)},
+                       GeoSearchArgs(GeoWeekKey(jurisdiction, probe_week), shape, limit)});
   if (!replies.ok()) return replies.status();
   for (const Reply& r : *replies) {
     if (r.is_error()) return infra::redis::ErrorReplyToStatus(r.str());
@@ -456,7 +460,8 @@ absl::StatusOr<std::vector<std::vector<GeoHit>>> RequestStore::SearchWeeks(
     GeoLimit limit) {
   std::vector<Args> commands;
   commands.reserve(weeks.size());
-  for (int64_t week : weeks) commands.push_back(GeoSearchArgs(GeoWeekKey(jurisdiction, week), shape, limit));
+  for (int64_t week : weeks)
+    commands.push_back(GeoSearchArgs(GeoWeekKey(jurisdiction, week), shape, limit));
   auto replies = redis_.Pipeline(commands);
   if (!replies.ok()) return replies.status();
   std::vector<std::vector<GeoHit>> out;
@@ -477,7 +482,8 @@ absl::StatusOr<int64_t> RequestStore::MigrateGeoIndex(std::string_view jurisdict
   int64_t moved = 0;
   while (moved < max_entries) {
     const int64_t batch_size = std::min<int64_t>(500, max_entries - moved);
-    auto batch = redis_.Command({"ZRANGE", old_key, "0", std::to_string(batch_size - 1), "WITHSCORES"});
+    auto batch =
+        redis_.Command({"ZRANGE", old_key, "0", std::to_string(batch_size - 1), "WITHSCORES"});
     if (!batch.ok()) return batch.status();
     const auto& e = batch->elements();
     if (e.size() < 2) break;
@@ -486,7 +492,8 @@ absl::StatusOr<int64_t> RequestStore::MigrateGeoIndex(std::string_view jurisdict
     for (size_t i = 0; i + 1 < e.size(); i += 2) {
       const int64_t week = WeekOfId(e[i].str());
       commands.push_back({"ZADD", GeoWeekKey(jurisdiction, week), e[i + 1].str(), e[i].str()});
-      commands.push_back({"ZADD", GeoWeeksKey(jurisdiction), std::to_string(week), std::to_string(week)});
+      commands.push_back(
+          {"ZADD", GeoWeeksKey(jurisdiction), std::to_string(week), std::to_string(week)});
       remove.push_back(e[i].str());
     }
     commands.push_back(std::move(remove));
@@ -504,8 +511,8 @@ absl::StatusOr<FollowState> RequestStore::Follow(std::string_view id, std::strin
                                                  bool follow, const Events& events) {
   Args args = {std::string(account), std::string(id), follow ? "1" : "0"};
   AppendEventTriples(events, &args);
-  auto reply = redis_.Eval(FollowScript(),
-                           {RequestKey(id), FollowersKey(id), FollowingKey(account)}, args);
+  auto reply =
+      redis_.Eval(FollowScript(), {RequestKey(id), FollowersKey(id), FollowingKey(account)}, args);
   if (!reply.ok()) return reply.status();
   return FollowState{reply->elements()[0].integer(), reply->elements()[1].integer() == 1};
 }
@@ -526,15 +533,16 @@ absl::Status RequestStore::AddComment(const StoredComment& comment, const Events
   return redis_
       .Eval(CommentScript(),
             {RequestKey(comment.request_id()), comments,
-             comment.author_account_id().empty() ? comments : CommentsByKey(comment.author_account_id())},
+             comment.author_account_id().empty() ? comments
+                                                 : CommentsByKey(comment.author_account_id())},
             args)
       .status();
 }
 
-absl::StatusOr<std::vector<StoredComment>> RequestStore::Comments(std::string_view id, int64_t start,
-                                                                  int count) {
-  auto reply = redis_.Command({"LRANGE", CommentsKey(id), std::to_string(start),
-                               std::to_string(start + count - 1)});
+absl::StatusOr<std::vector<StoredComment>> RequestStore::Comments(std::string_view id,
+                                                                  int64_t start, int count) {
+  auto reply = redis_.Command(
+      {"LRANGE", CommentsKey(id), std::to_string(start), std::to_string(start + count - 1)});
   if (!reply.ok()) return reply.status();
   std::vector<StoredComment> out;
   for (const Reply& r : reply->elements()) {
@@ -558,7 +566,8 @@ absl::StatusOr<std::vector<StoredComment>> RequestStore::CommentsBy(std::string_
   std::vector<StoredComment> out;
   for (const Reply& r : *replies) {
     StoredComment c;
-    if (!r.is_nil() && !r.is_error() && c.ParseFromString(r.str()) && c.author_account_id() == account) {
+    if (!r.is_nil() && !r.is_error() && c.ParseFromString(r.str()) &&
+        c.author_account_id() == account) {
       out.push_back(std::move(c));
     }
   }
@@ -599,7 +608,8 @@ absl::Status RequestStore::ForgetAccount(std::string_view account) {
     auto raw = redis_.Command({"LINDEX", list, index});
     if (!raw.ok()) return raw.status();
     StoredComment c;
-    if (raw->is_nil() || !c.ParseFromString(raw->str()) || c.author_account_id() != account) continue;
+    if (raw->is_nil() || !c.ParseFromString(raw->str()) || c.author_account_id() != account)
+      continue;
     c.clear_author_account_id();
     if (auto set = redis_.Command({"LSET", list, index, c.SerializeAsString()}); !set.ok()) {
       return set.status();
@@ -611,7 +621,8 @@ absl::Status RequestStore::ForgetAccount(std::string_view account) {
   auto idem = redis_.Command({"SMEMBERS", IdemOfKey(account)});
   if (!idem.ok()) return idem.status();
   std::vector<Args> cleanup;
-  for (const std::string& id : *followed) cleanup.push_back({"SREM", FollowersKey(id), std::string(account)});
+  for (const std::string& id : *followed)
+    cleanup.push_back({"SREM", FollowersKey(id), std::string(account)});
   Args del = {"DEL", FollowingKey(account), CommentsByKey(account), ByOwnerKey(account),
               IdemOfKey(account)};
   // Never anything but the account's own keys, whatever the set holds.

@@ -110,13 +110,13 @@ class RequestStore final {
   // NOT_FOUND when absent.
   absl::StatusOr<VersionedRequest> Get(std::string_view id);
   // One entry per id, nullopt for missing ones; one round trip.
-  absl::StatusOr<std::vector<std::optional<StoredRequest>>> GetMany(const std::vector<std::string>& ids);
+  absl::StatusOr<std::vector<std::optional<StoredRequest>>> GetMany(
+      const std::vector<std::string>& ids);
   // A request with its follower count and whether `account` follows it; one round trip.
-  absl::StatusOr<std::pair<VersionedRequest, FollowState>> GetWithFollowers(std::string_view id,
-                                                                           std::string_view account);
+  absl::StatusOr<std::pair<VersionedRequest, FollowState>> GetWithFollowers(
+      std::string_view id, std::string_view account);
   // The same without blocking: `done` runs on a Redis I/O thread.
-  using GetCallback =
-      std::function<void(absl::StatusOr<std::pair<VersionedRequest, FollowState>>)>;
+  using GetCallback = std::function<void(absl::StatusOr<std::pair<VersionedRequest, FollowState>>)>;
   void GetWithFollowersAsync(std::string_view id, std::string_view account, GetCallback done);
 
   // Replaces `before` with `after` if nobody changed it since it was read (ABORTED
@@ -176,7 +176,8 @@ class RequestStore final {
   static constexpr int kMaxComments = 500;
   // RESOURCE_EXHAUSTED beyond kMaxComments.
   absl::Status AddComment(const StoredComment& comment, const Events& events);
-  absl::StatusOr<std::vector<StoredComment>> Comments(std::string_view id, int64_t start, int count);
+  absl::StatusOr<std::vector<StoredComment>> Comments(std::string_view id, int64_t start,
+                                                      int count);
   absl::StatusOr<std::vector<StoredComment>> CommentsBy(std::string_view account);
 
   // Removes every link from `account` to requests, comments, follows and idempotency keys

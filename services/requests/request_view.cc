@@ -27,7 +27,8 @@ void RequestToApi(const StoredRequest& r, const cityhub::storage::requests::Stor
   out->set_jurisdiction_id(r.jurisdiction_id());
   out->set_service_code(r.service_code());
   if (service != nullptr) {
-    out->set_service_name(en && !service->name_en().empty() ? service->name_en() : service->name_de());
+    out->set_service_name(en && !service->name_en().empty() ? service->name_en()
+                                                            : service->name_de());
     out->set_service_notice(en && !service->notice_en().empty() ? service->notice_en()
                                                                 : service->notice_de());
   }
@@ -46,8 +47,8 @@ void RequestToApi(const StoredRequest& r, const cityhub::storage::requests::Stor
   out->set_department(r.department());
   out->set_duplicate_of(r.duplicate_of());
   // Categories may keep details (text, photos, answers) to the reporter and staff.
-  const bool details = visibility != Visibility::kPublic || service == nullptr ||
-                       service->details_public();
+  const bool details =
+      visibility != Visibility::kPublic || service == nullptr || service->details_public();
   if (details) {
     out->set_description(r.description());
     for (const auto& id : r.media_ids()) {

@@ -209,8 +209,12 @@ TEST_F(RequestsGeoTest, TheOldGeoIndexIsMigratedIntoWeeks) {
   clock_->Advance(1h);
   Add(52.015, 8.525);
   const StoredRequest late = points_.back();
-  ASSERT_TRUE(client().Command({"ZREM", "requests:geo_week:{bielefeld.de}:" +
-                                            std::to_string(GeoWeekOf(late.requested_ms())), late.id()}).ok());
+  ASSERT_TRUE(client()
+                  .Command({"ZREM",
+                            "requests:geo_week:{bielefeld.de}:" +
+                                std::to_string(GeoWeekOf(late.requested_ms())),
+                            late.id()})
+                  .ok());
   ASSERT_TRUE(client()
                   .Command({"GEOADD", "requests:geo:{bielefeld.de}", std::to_string(late.long_()),
                             std::to_string(late.lat()), late.id()})

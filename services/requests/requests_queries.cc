@@ -24,8 +24,9 @@ namespace {
 
 // Seconds within RFC 3339's years 0001..9999 and nanos below a second.
 bool IsValidTimestamp(const google::protobuf::Timestamp& t) {
-  return t.seconds() >= TimeUtil::kTimestampMinSeconds && t.seconds() <= TimeUtil::kTimestampMaxSeconds &&
-         t.nanos() >= 0 && t.nanos() < 1'000'000'000;
+  return t.seconds() >= TimeUtil::kTimestampMinSeconds &&
+         t.seconds() <= TimeUtil::kTimestampMaxSeconds && t.nanos() >= 0 &&
+         t.nanos() < 1'000'000'000;
 }
 
 constexpr double kMaxRadiusM = 20'000;
@@ -54,9 +55,10 @@ struct RequestsService::Filter {
     if (!statuses.empty() && !statuses.count(r.status())) return false;
     if (r.requested_ms() < since_ms || r.requested_ms() >= until_ms) return false;
     if (!before_id.empty() && r.id() >= before_id) return false;
-    if (near && (!r.has_location() || DistanceM(lat, lon, r.lat(), r.long_()) > radius_m)) return false;
-    if (box && (!r.has_location() || r.lat() < min_lat || r.lat() > max_lat || r.long_() < min_lon ||
-                r.long_() > max_lon)) {
+    if (near && (!r.has_location() || DistanceM(lat, lon, r.lat(), r.long_()) > radius_m))
+      return false;
+    if (box && (!r.has_location() || r.lat() < min_lat || r.lat() > max_lat ||
+                r.long_() < min_lon || r.long_() > max_lon)) {
       return false;
     }
     return true;
@@ -76,7 +78,9 @@ absl::StatusOr<Filter> ParseFilter(const v1::ListRequestsRequest& req) {
   }
   for (int s : req.status()) {
     if (!v1::Status_IsValid(s) || s == v1::STATUS_UNSPECIFIED) {
-      return InvalidField("status", "not one of SUBMITTED, ACKNOWLEDGED, IN_PROGRESS, RESOLVED, REJECTED, DUPLICATE, CLOSED");
+      return InvalidField(
+          "status",
+          "not one of SUBMITTED, ACKNOWLEDGED, IN_PROGRESS, RESOLVED, REJECTED, DUPLICATE, CLOSED");
     }
     f.statuses.insert(s);
   }
@@ -103,16 +107,20 @@ absl::StatusOr<Filter> ParseFilter(const v1::ListRequestsRequest& req) {
     f.lon = req.long_();
     f.radius_m = req.radius_m();
   }
-  const int box_parts = req.has_min_lat() + req.has_min_long() + req.has_max_lat() + req.has_max_long();
+  const int box_parts =
+      req.has_min_lat() + req.has_min_long() + req.has_max_lat() + req.has_max_long();
   if (box_parts != 0 && box_parts != 4) {
     return InvalidField("min_lat", "min_lat, min_long, max_lat and max_long go together");
   }
   if (box_parts == 4) {
     if (f.near) return InvalidField("min_lat", "use either a radius or a box, not both");
-    if (auto s = CheckCoordinates(req.min_lat(), req.min_long(), "min_lat", "min_long"); !s.ok()) return s;
-    if (auto s = CheckCoordinates(req.max_lat(), req.max_long(), "max_lat", "max_long"); !s.ok()) return s;
+    if (auto s = CheckCoordinates(req.min_lat(), req.min_long(), "min_lat", "min_long"); !s.ok())
+      return s;
+    if (auto s = CheckCoordinates(req.max_lat(), req.max_long(), "max_lat", "max_long"); !s.ok())
+      return s;
     if (req.min_lat() >= req.max_lat()) return InvalidField("min_lat", "must be less than max_lat");
-    if (req.min_long() >= req.max_long()) return InvalidField("min_long", "must be less than max_long");
+    if (req.min_long() >= req.max_long())
+      return InvalidField("min_long", "must be less than max_long");
     if (DistanceM(req.min_lat(), req.min_long(), req.max_lat(), req.max_long()) > 2 * kMaxRadiusM) {
       return InvalidField("max_lat", "the box is larger than 40 km across");
     }
@@ -146,8 +154,8 @@ absl::Status RequestsService::Page(const Caller& caller, std::vector<StoredReque
 }
 
 absl::Status RequestsService::GeoPage(const Caller& caller, const std::string& jurisdiction,
-                                      const Filter& filter, int page_size, std::string_view language,
-                                      v1::ListRequestsResponse* out) {
+                                      const Filter& filter, int page_size,
+                                      std::string_view language, v1::ListRequestsResponse* out) {
   // The geo index holds one set per week, so the newest weeks are searched first, one, then
   // two, four ... at a time, until the page is full: a page near a point costs a search in a
   // week or two, not in the whole history. Redis is asked with a margin (positions are
@@ -162,10 +170,12 @@ absl::Status RequestsService::GeoPage(const Caller& caller, const std::string& j
   } else {
     shape.lat = (filter.min_lat + filter.max_lat) / 2;
     shape.lon = (filter.min_lon + filter.max_lon) / 2;
-    shape.height_m = DistanceM(filter.min_lat, shape.lon, filter.max_lat, shape.lon) + 2 * kGeoMarginM;
-    shape.width_m = std::max(DistanceM(filter.min_lat, filter.min_lon, filter.min_lat, filter.max_lon),
-                             DistanceM(filter.max_lat, filter.min_lon, filter.max_lat, filter.max_lon)) +
-                    2 * kGeoMarginM;
+    shape.height_m =
+        DistanceM(filter.min_lat, shape.lon, filter.max_lat, shape.lon) + 2 * kGeoMarginM;
+    shape.width_m =
+        std::max(DistanceM(filter.min_lat, filter.min_lon, filter.min_lat, filter.max_lon),
+                 DistanceM(filter.max_lat, filter.min_lon, filter.max_lat, filter.max_lon)) +
+        2 * kGeoMarginM;
   }
   const int cap = settings_.max_geo_candidates;
   // Weeks of [since, until), none newer than the cursor's. The first round searches this
@@ -174,7 +184,8 @@ absl::Status RequestsService::GeoPage(const Caller& caller, const std::string& j
   const int64_t this_week = GeoWeekOf(infra::UnixMillis(deps_.clock.Now()));
   int64_t newest = std::min(GeoWeekOf(filter.until_ms - 1), this_week + 1);
   if (!filter.before_id.empty()) {
-    if (auto t = infra::UlidTime(filter.before_id)) newest = std::min(newest, GeoWeekOf(infra::UnixMillis(*t)));
+    if (auto t = infra::UlidTime(filter.before_id))
+      newest = std::min(newest, GeoWeekOf(infra::UnixMillis(*t)));
   }
   const int64_t oldest = GeoWeekOf(filter.since_ms);
   if (oldest > newest) return absl::OkStatus();
@@ -190,7 +201,8 @@ absl::Status RequestsService::GeoPage(const Caller& caller, const std::string& j
   std::vector<GeoHit> hits = std::move(start->hits);
   bool truncated = static_cast<int>(hits.size()) > cap;
   if (!ahead.empty() && !truncated) {
-    auto more = deps_.requests.SearchWeeks(jurisdiction, ahead, shape, RequestStore::GeoLimit{cap + 1, true});
+    auto more = deps_.requests.SearchWeeks(jurisdiction, ahead, shape,
+                                           RequestStore::GeoLimit{cap + 1, true});
     if (!more.ok()) return more.status();
     for (auto& week : *more) hits.insert(hits.end(), week.begin(), week.end());
     truncated = static_cast<int>(hits.size()) > cap;
@@ -227,7 +239,8 @@ absl::Status RequestsService::GeoPage(const Caller& caller, const std::string& j
     std::sort(ids.begin(), ids.end(), std::greater<>());
     size_t chunk = static_cast<size_t>(page_size - out->requests_size()) + 3;
     for (size_t at = 0; at < ids.size(); at += chunk, chunk *= 2) {
-      std::vector<std::string> part(ids.begin() + at, ids.begin() + std::min(ids.size(), at + chunk));
+      std::vector<std::string> part(ids.begin() + at,
+                                    ids.begin() + std::min(ids.size(), at + chunk));
       auto requests = deps_.requests.GetMany(part);
       if (!requests.ok()) return requests.status();
       for (auto& r : *requests) {
@@ -248,12 +261,14 @@ absl::Status RequestsService::GeoPage(const Caller& caller, const std::string& j
     // The cap shared out over the round's weeks: a week that fills its share may hold more,
     // and then the round is incomplete.
     const int share = cap / static_cast<int>(round.size()) + 1;
-    auto more = deps_.requests.SearchWeeks(jurisdiction, round, shape, RequestStore::GeoLimit{share, true});
+    auto more =
+        deps_.requests.SearchWeeks(jurisdiction, round, shape, RequestStore::GeoLimit{share, true});
     if (!more.ok()) return more.status();
     hits.clear();
     for (auto& week : *more) {
       truncated = truncated || static_cast<int>(week.size()) >= share;
-      hits.insert(hits.end(), std::make_move_iterator(week.begin()), std::make_move_iterator(week.end()));
+      hits.insert(hits.end(), std::make_move_iterator(week.begin()),
+                  std::make_move_iterator(week.end()));
     }
   }
 }
@@ -295,8 +310,8 @@ absl::Status RequestsService::ScanPage(const Caller& caller, const std::string& 
 }
 
 grpc::Status RequestsService::DoListRequests(grpc::ServerContextBase* ctx,
-                                           const v1::ListRequestsRequest* req,
-                                           v1::ListRequestsResponse* response) {
+                                             const v1::ListRequestsRequest* req,
+                                             v1::ListRequestsResponse* response) {
   auto caller = deps_.authorizer.Authorize(*ctx, "ListRequests");
   if (!caller.ok()) return Done(ctx, caller.status());
   auto jurisdiction = Jurisdiction(req->jurisdiction_id());
@@ -315,7 +330,8 @@ grpc::Status RequestsService::DoListRequests(grpc::ServerContextBase* ctx,
     if (!requests.ok()) return Done(ctx, requests.status());
     std::vector<StoredRequest> matches;
     for (auto& r : *requests) {
-      if (r && r->jurisdiction_id() == *jurisdiction && filter->Matches(*r)) matches.push_back(std::move(*r));
+      if (r && r->jurisdiction_id() == *jurisdiction && filter->Matches(*r))
+        matches.push_back(std::move(*r));
     }
     return Done(ctx, Page(*caller, std::move(matches), *page_size, *language, response));
   }
@@ -326,8 +342,8 @@ grpc::Status RequestsService::DoListRequests(grpc::ServerContextBase* ctx,
 }
 
 grpc::Status RequestsService::DoListMyRequests(grpc::ServerContextBase* ctx,
-                                             const v1::ListMyRequestsRequest* req,
-                                             v1::ListRequestsResponse* response) {
+                                               const v1::ListMyRequestsRequest* req,
+                                               v1::ListRequestsResponse* response) {
   auto caller = deps_.authorizer.Authorize(*ctx, "ListMyRequests");
   if (!caller.ok()) return Done(ctx, caller.status());
   auto language = Language(req->language());
@@ -349,27 +365,30 @@ grpc::Status RequestsService::DoListMyRequests(grpc::ServerContextBase* ctx,
 }
 
 grpc::Status RequestsService::DoSuggestDuplicates(grpc::ServerContextBase* ctx,
-                                                const v1::SuggestDuplicatesRequest* req,
-                                                v1::ListRequestsResponse* response) {
+                                                  const v1::SuggestDuplicatesRequest* req,
+                                                  v1::ListRequestsResponse* response) {
   auto caller = deps_.authorizer.Authorize(*ctx, "SuggestDuplicates");
   if (!caller.ok()) return Done(ctx, caller.status());
   auto language = Language(req->language());
   if (!language.ok()) return Done(ctx, language.status());
-  if (!IsServiceCode(req->service_code())) return Done(ctx, InvalidField("service_code", "is required"));
-  if (auto s = CheckCoordinates(req->lat(), req->long_(), "lat", "long"); !s.ok()) return Done(ctx, s);
+  if (!IsServiceCode(req->service_code()))
+    return Done(ctx, InvalidField("service_code", "is required"));
+  if (auto s = CheckCoordinates(req->lat(), req->long_(), "lat", "long"); !s.ok())
+    return Done(ctx, s);
   const std::string& jurisdiction = settings_.default_jurisdiction;
   auto service = deps_.catalogue.Find(jurisdiction, req->service_code());
   if (!service.ok()) return Done(ctx, service.status());
   auto nearby = deps_.requests.NearOpen(jurisdiction, req->service_code(), req->lat(), req->long_(),
-                                    settings_.duplicate_radius_m + kGeoMarginM,
-                                    RequestStore::GeoLimit{200, false});
+                                        settings_.duplicate_radius_m + kGeoMarginM,
+                                        RequestStore::GeoLimit{200, false});
   if (!nearby.ok()) return Done(ctx, nearby.status());
   std::vector<std::string> ids;
   for (const auto& h : *nearby) ids.push_back(h.id);
   auto requests = deps_.requests.GetMany(ids);
   if (!requests.ok()) return Done(ctx, requests.status());
-  const int64_t oldest = infra::UnixMillis(deps_.clock.Now()) -
-                         std::chrono::duration_cast<std::chrono::milliseconds>(settings_.duplicate_window).count();
+  const int64_t oldest =
+      infra::UnixMillis(deps_.clock.Now()) -
+      std::chrono::duration_cast<std::chrono::milliseconds>(settings_.duplicate_window).count();
   struct Hit {
     double distance;
     StoredRequest request;
@@ -380,7 +399,8 @@ grpc::Status RequestsService::DoSuggestDuplicates(grpc::ServerContextBase* ctx,
     const double d = DistanceM(req->lat(), req->long_(), r->lat(), r->long_());
     if (d <= settings_.duplicate_radius_m) hits.push_back({d, std::move(*r)});
   }
-  std::sort(hits.begin(), hits.end(), [](const Hit& a, const Hit& b) { return a.distance < b.distance; });
+  std::sort(hits.begin(), hits.end(),
+            [](const Hit& a, const Hit& b) { return a.distance < b.distance; });
   if (hits.size() > 10) hits.resize(10);
   for (const Hit& h : hits) View(*caller, h.request, *language, response->add_requests());
   return grpc::Status::OK;

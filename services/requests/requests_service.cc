@@ -36,7 +36,8 @@ constexpr int kMaxMediaPerRequest = 5;
 
 absl::Status CheckText(const std::string& field, const std::string& text, size_t min, size_t max,
                        bool newlines) {
-  if (auto problem = infra::CheckText(text, min, max, newlines)) return InvalidField(field, *problem);
+  if (auto problem = infra::CheckText(text, min, max, newlines))
+    return InvalidField(field, *problem);
   return absl::OkStatus();
 }
 
@@ -50,15 +51,19 @@ absl::StatusOr<StoredContact> ContactFromApi(const v1::ContactDetails& c) {
   if (auto s = CheckText("contact.first_name", c.first_name(), 0, 100, false); !s.ok()) return s;
   if (auto s = CheckText("contact.last_name", c.last_name(), 0, 100, false); !s.ok()) return s;
   if (auto s = CheckText("contact.device_id", c.device_id(), 0, 128, false); !s.ok()) return s;
-  if (auto s = CheckText("contact.partner_account_id", c.partner_account_id(), 0, 128, false); !s.ok()) {
+  if (auto s = CheckText("contact.partner_account_id", c.partner_account_id(), 0, 128, false);
+      !s.ok()) {
     return s;
   }
   if (auto s = CheckText("contact.email", c.email(), 0, 254, false); !s.ok()) return s;
-  if (!c.email().empty() && (c.email().find('@') == std::string::npos || c.email().find(' ') != std::string::npos)) {
+  if (!c.email().empty() &&
+      (c.email().find('@') == std::string::npos || c.email().find(' ') != std::string::npos)) {
     return InvalidField("contact.email", "not an e-mail address");
   }
-  if (c.phone().size() > 32 || c.phone().find_first_not_of("+0123456789 -/()") != std::string::npos) {
-    return InvalidField("contact.phone", "only digits, spaces and + - / ( ) are allowed, at most 32");
+  if (c.phone().size() > 32 ||
+      c.phone().find_first_not_of("+0123456789 -/()") != std::string::npos) {
+    return InvalidField("contact.phone",
+                        "only digits, spaces and + - / ( ) are allowed, at most 32");
   }
   out.set_first_name(c.first_name());
   out.set_last_name(c.last_name());
@@ -83,7 +88,8 @@ absl::Status CheckMediaUrl(std::string_view url) {
   if (url.empty()) return absl::OkStatus();
   if (url.size() > 2048) return InvalidField("media_url", "longer than 2048 bytes");
   const bool https = url.starts_with("https://");
-  if (!https && !url.starts_with("http://")) return InvalidField("media_url", "must be an http or https URL");
+  if (!https && !url.starts_with("http://"))
+    return InvalidField("media_url", "must be an http or https URL");
   const std::string_view rest = url.substr(https ? 8 : 7);
   if (rest.empty() || rest.front() == '/') return InvalidField("media_url", "has no host");
   for (unsigned char c : url) {
@@ -149,8 +155,8 @@ void RequestsService::View(const Caller& caller, const StoredRequest& r,
 // Catalogue
 
 grpc::Status RequestsService::DoListServices(grpc::ServerContextBase* ctx,
-                                           const v1::ListServicesRequest* req,
-                                           v1::ListServicesResponse* response) {
+                                             const v1::ListServicesRequest* req,
+                                             v1::ListServicesResponse* response) {
   auto caller = deps_.authorizer.Authorize(*ctx, "ListServices");
   if (!caller.ok()) return Done(ctx, caller.status());
   auto jurisdiction = Jurisdiction(req->jurisdiction_id());
@@ -165,15 +171,17 @@ grpc::Status RequestsService::DoListServices(grpc::ServerContextBase* ctx,
   return grpc::Status::OK;
 }
 
-grpc::Status RequestsService::DoGetService(grpc::ServerContextBase* ctx, const v1::GetServiceRequest* req,
-                                         v1::Service* response) {
+grpc::Status RequestsService::DoGetService(grpc::ServerContextBase* ctx,
+                                           const v1::GetServiceRequest* req,
+                                           v1::Service* response) {
   auto caller = deps_.authorizer.Authorize(*ctx, "GetService");
   if (!caller.ok()) return Done(ctx, caller.status());
   auto jurisdiction = Jurisdiction(req->jurisdiction_id());
   if (!jurisdiction.ok()) return Done(ctx, jurisdiction.status());
   auto language = Language(req->language());
   if (!language.ok()) return Done(ctx, language.status());
-  if (!IsServiceCode(req->service_code())) return Done(ctx, InvalidField("service_code", "malformed"));
+  if (!IsServiceCode(req->service_code()))
+    return Done(ctx, InvalidField("service_code", "malformed"));
   auto service = deps_.catalogue.Find(*jurisdiction, req->service_code());
   if (!service.ok()) return Done(ctx, service.status());
   *response = ServiceToApi(**service, *language);
@@ -181,8 +189,8 @@ grpc::Status RequestsService::DoGetService(grpc::ServerContextBase* ctx, const v
 }
 
 grpc::Status RequestsService::DoCreateService(grpc::ServerContextBase* ctx,
-                                            const v1::CreateServiceRequest* req,
-                                            v1::Service* response) {
+                                              const v1::CreateServiceRequest* req,
+                                              v1::Service* response) {
   auto caller = deps_.authorizer.Authorize(*ctx, "CreateService");
   if (!caller.ok()) return Done(ctx, caller.status());
   auto jurisdiction = Jurisdiction(req->service().jurisdiction_id());
@@ -199,14 +207,16 @@ grpc::Status RequestsService::DoCreateService(grpc::ServerContextBase* ctx,
 }
 
 grpc::Status RequestsService::DoUpdateService(grpc::ServerContextBase* ctx,
-                                            const v1::UpdateServiceRequest* req,
-                                            v1::Service* response) {
+                                              const v1::UpdateServiceRequest* req,
+                                              v1::Service* response) {
   auto caller = deps_.authorizer.Authorize(*ctx, "UpdateService");
   if (!caller.ok()) return Done(ctx, caller.status());
   auto jurisdiction = Jurisdiction(req->service().jurisdiction_id());
   if (!jurisdiction.ok()) return Done(ctx, jurisdiction.status());
-  if (!IsServiceCode(req->service_code())) return Done(ctx, InvalidField("service_code", "malformed"));
-  if (!req->service().service_code().empty() && req->service().service_code() != req->service_code()) {
+  if (!IsServiceCode(req->service_code()))
+    return Done(ctx, InvalidField("service_code", "malformed"));
+  if (!req->service().service_code().empty() &&
+      req->service().service_code() != req->service_code()) {
     return Done(ctx, InvalidField("service.service_code", "cannot be changed"));
   }
   auto current = deps_.catalogue_store.Get(*jurisdiction, req->service_code());
@@ -253,17 +263,22 @@ absl::StatusOr<int> RequestsService::SeedCatalogue(const std::string& json,
   v1::ListServicesResponse seed;
   const auto parsed =
       google::protobuf::util::JsonStringToMessage(StrCat("{\"services\":", json, "}"), &seed);
-  if (!parsed.ok()) return absl::InvalidArgumentError(StrCat("catalogue seed: ", parsed.message().as_string()));
+  if (!parsed.ok())
+    return absl::InvalidArgumentError(StrCat("catalogue seed: ", parsed.message().as_string()));
   int created = 0;
   const int64_t now = infra::UnixMillis(deps_.clock.Now());
   for (const auto& service : seed.services()) {
     auto stored = ServiceFromApi(service, jurisdiction);
-    if (!stored.ok()) return absl::InvalidArgumentError(StrCat("catalogue seed ", service.service_code(), ": ", stored.status().message()));
+    if (!stored.ok())
+      return absl::InvalidArgumentError(
+          StrCat("catalogue seed ", service.service_code(), ": ", stored.status().message()));
     stored->set_created_ms(now);
     stored->set_updated_ms(now);
     const absl::Status s = deps_.catalogue_store.Create(*stored);
-    if (s.ok()) ++created;
-    else if (s.code() != absl::StatusCode::kAlreadyExists) return s;
+    if (s.ok())
+      ++created;
+    else if (s.code() != absl::StatusCode::kAlreadyExists)
+      return s;
   }
   deps_.catalogue.Invalidate(jurisdiction);
   return created;
@@ -272,8 +287,9 @@ absl::StatusOr<int> RequestsService::SeedCatalogue(const std::string& json,
 // ---------------------------------------------------------------------------------------------
 // Media
 
-grpc::Status RequestsService::DoUploadMedia(grpc::ServerContextBase* ctx, const v1::UploadMediaRequest* req,
-                                          v1::Media* response) {
+grpc::Status RequestsService::DoUploadMedia(grpc::ServerContextBase* ctx,
+                                            const v1::UploadMediaRequest* req,
+                                            v1::Media* response) {
   auto caller = deps_.authorizer.Authorize(*ctx, "UploadMedia");
   if (!caller.ok()) return Done(ctx, caller.status());
   if (!caller->email_verified) {
@@ -300,8 +316,9 @@ grpc::Status RequestsService::DoUploadMedia(grpc::ServerContextBase* ctx, const 
   return grpc::Status::OK;
 }
 
-grpc::Status RequestsService::DoGetMedia(grpc::ServerContextBase* ctx, const v1::GetMediaRequest* req,
-                                       cityhub::api::HttpBody* response) {
+grpc::Status RequestsService::DoGetMedia(grpc::ServerContextBase* ctx,
+                                         const v1::GetMediaRequest* req,
+                                         cityhub::api::HttpBody* response) {
   auto caller = deps_.authorizer.Authorize(*ctx, "GetMedia");
   if (!caller.ok()) return Done(ctx, caller.status());
   if (!IsMediaId(req->media_id())) return Done(ctx, InvalidField("media_id", "not a media id"));
@@ -332,8 +349,8 @@ grpc::ServerUnaryReactor* RequestsService::CreateRequest(grpc::CallbackServerCon
 }
 
 grpc::Status RequestsService::DoCreateRequest(grpc::ServerContextBase* ctx,
-                                            const v1::CreateRequestRequest* req,
-                                            v1::ServiceRequest* response) {
+                                              const v1::CreateRequestRequest* req,
+                                              v1::ServiceRequest* response) {
   auto caller = deps_.authorizer.Authorize(*ctx, "CreateRequest");
   if (!caller.ok()) return Done(ctx, caller.status());
   if (caller->signed_in() && !caller->email_verified) {
@@ -345,22 +362,25 @@ grpc::Status RequestsService::DoCreateRequest(grpc::ServerContextBase* ctx,
   auto jurisdiction = Jurisdiction(req->jurisdiction_id());
   if (!jurisdiction.ok()) return Done(ctx, jurisdiction.status());
   if (req->service_code().empty()) return Done(ctx, InvalidField("service_code", "is required"));
-  if (!IsServiceCode(req->service_code())) return Done(ctx, InvalidField("service_code", "malformed"));
+  if (!IsServiceCode(req->service_code()))
+    return Done(ctx, InvalidField("service_code", "malformed"));
   auto service = deps_.catalogue.Find(*jurisdiction, req->service_code());
   if (!service.ok()) {
     return Done(ctx, service.status().code() == absl::StatusCode::kNotFound
                          ? InvalidField("service_code", "not in the catalogue")
                          : service.status());
   }
-  if (!(*service)->active()) return Done(ctx, InvalidField("service_code", "no longer accepts requests"));
+  if (!(*service)->active())
+    return Done(ctx, InvalidField("service_code", "no longer accepts requests"));
   auto idem = IdempotencyKey(*ctx);
   if (!idem.ok()) return Done(ctx, idem.status());
 
   StoredRequest r;
-  const bool located = req->lat() != 0 || req->long_() != 0 || std::isnan(req->lat()) ||
-                       std::isnan(req->long_());
+  const bool located =
+      req->lat() != 0 || req->long_() != 0 || std::isnan(req->lat()) || std::isnan(req->long_());
   if (located) {
-    if (auto s = CheckCoordinates(req->lat(), req->long_(), "lat", "long"); !s.ok()) return Done(ctx, s);
+    if (auto s = CheckCoordinates(req->lat(), req->long_(), "lat", "long"); !s.ok())
+      return Done(ctx, s);
     if (!settings_.jurisdictions.at(*jurisdiction).Contains(req->lat(), req->long_())) {
       return Done(ctx, InvalidField("lat", "the location lies outside the city's area"));
     }
@@ -372,9 +392,11 @@ grpc::Status RequestsService::DoCreateRequest(grpc::ServerContextBase* ctx,
   if (!located && infra::TrimAscii(req->address()).empty() && req->address_id().empty()) {
     return Done(ctx, InvalidField("lat", "a location (lat and long) or an address is required"));
   }
-  if (auto s = CheckText("address_id", req->address_id(), 0, 100, false); !s.ok()) return Done(ctx, s);
+  if (auto s = CheckText("address_id", req->address_id(), 0, 100, false); !s.ok())
+    return Done(ctx, s);
   if (auto s = CheckText("zipcode", req->zipcode(), 0, 10, false); !s.ok()) return Done(ctx, s);
-  if (auto s = CheckText("description", req->description(), 0, 4000, true); !s.ok()) return Done(ctx, s);
+  if (auto s = CheckText("description", req->description(), 0, 4000, true); !s.ok())
+    return Done(ctx, s);
   auto attributes = ValidateAttributes(req->attributes(), **service);
   if (!attributes.ok()) return Done(ctx, attributes.status());
   if (req->media_ids_size() > kMaxMediaPerRequest) {
@@ -417,7 +439,8 @@ grpc::Status RequestsService::DoCreateRequest(grpc::ServerContextBase* ctx,
   r.set_department((*service)->department());
   r.set_attributes(*attributes);
   r.set_account_id(caller->account_id);
-  const std::string partner = caller->internal ? infra::IncomingMetadata(*ctx, "x-cityhub-partner") : "";
+  const std::string partner =
+      caller->internal ? infra::IncomingMetadata(*ctx, "x-cityhub-partner") : "";
   r.set_source(partner.empty() ? "app" : StrCat("open311:", partner));
 
   auto event = NewEvent(ctx);
@@ -437,8 +460,10 @@ grpc::Status RequestsService::DoCreateRequest(grpc::ServerContextBase* ctx,
   if (!idem->empty()) {
     // Anonymous callers are told apart by address (as the gateway reports it), so that two
     // residents who happen to send one key never get each other's answer.
-    const std::string scope = caller->signed_in() ? caller->account_id
-                                                  : StrCat("anonymous:", infra::HexEncode(infra::Sha256(HostOf(caller->client_address))));
+    const std::string scope =
+        caller->signed_in()
+            ? caller->account_id
+            : StrCat("anonymous:", infra::HexEncode(infra::Sha256(HostOf(caller->client_address))));
     idem_key = RequestStore::IdempotencyKey(scope, *idem);
   }
   auto result = deps_.requests.Create(r, {event}, idem_key, settings_.idempotency_ttl);
@@ -510,8 +535,9 @@ void RequestsService::StartGetRequest(grpc::CallbackServerContext* ctx,
       });
 }
 
-grpc::Status RequestsService::DoAddMedia(grpc::ServerContextBase* ctx, const v1::AddMediaRequest* req,
-                                       v1::ServiceRequest* response) {
+grpc::Status RequestsService::DoAddMedia(grpc::ServerContextBase* ctx,
+                                         const v1::AddMediaRequest* req,
+                                         v1::ServiceRequest* response) {
   auto caller = deps_.authorizer.Authorize(*ctx, "AddMedia");
   if (!caller.ok()) return Done(ctx, caller.status());
   if (auto s = CheckRequestId(req->request_id()); !s.ok()) return Done(ctx, s);
@@ -520,7 +546,8 @@ grpc::Status RequestsService::DoAddMedia(grpc::ServerContextBase* ctx, const v1:
     if (!IsMediaId(id)) return Done(ctx, InvalidField("media_ids", "not a media id"));
   }
   std::vector<std::string> ids(req->media_ids().begin(), req->media_ids().end());
-  if (ids.size() > kMaxMediaPerRequest) return Done(ctx, InvalidField("media_ids", "at most 5 photos per request"));
+  if (ids.size() > kMaxMediaPerRequest)
+    return Done(ctx, InvalidField("media_ids", "at most 5 photos per request"));
   auto exist = deps_.media.Exist(ids);
   if (!exist.ok()) return Done(ctx, exist.status());
   for (bool e : *exist) {
@@ -553,14 +580,16 @@ grpc::Status RequestsService::DoAddMedia(grpc::ServerContextBase* ctx, const v1:
 // ---------------------------------------------------------------------------------------------
 // Lifecycle
 
-absl::Status RequestsService::Transition(const Caller& caller, const v1::TransitionRequestRequest& req,
+absl::Status RequestsService::Transition(const Caller& caller,
+                                         const v1::TransitionRequestRequest& req,
                                          const std::string& trace_id, StoredRequest* result) {
   for (int attempt = 0;; ++attempt) {
     auto current = deps_.requests.Get(req.request_id());
     if (!current.ok()) return current.status();
     const StoredRequest& before = current->request;
     if (!caller.WorksFor(before.department())) {
-      return absl::PermissionDeniedError("only staff of the request's department change its status");
+      return absl::PermissionDeniedError(
+          "only staff of the request's department change its status");
     }
     const auto from = static_cast<v1::Status>(before.status());
     if (!CanTransition(from, req.status())) {
@@ -619,18 +648,21 @@ absl::Status RequestsService::Transition(const Caller& caller, const v1::Transit
 }
 
 grpc::Status RequestsService::DoTransitionRequest(grpc::ServerContextBase* ctx,
-                                                const v1::TransitionRequestRequest* req,
-                                                v1::ServiceRequest* response) {
+                                                  const v1::TransitionRequestRequest* req,
+                                                  v1::ServiceRequest* response) {
   auto caller = deps_.authorizer.Authorize(*ctx, "TransitionRequest");
   if (!caller.ok()) return Done(ctx, caller.status());
   if (auto s = CheckRequestId(req->request_id()); !s.ok()) return Done(ctx, s);
   if (!v1::Status_IsValid(req->status()) || req->status() == v1::STATUS_UNSPECIFIED) {
     return Done(ctx, InvalidField("status", "must be a request status"));
   }
-  if (auto s = CheckText("public_note", req->public_note(), 0, 2000, true); !s.ok()) return Done(ctx, s);
-  if (auto s = CheckText("internal_note", req->internal_note(), 0, 4000, true); !s.ok()) return Done(ctx, s);
+  if (auto s = CheckText("public_note", req->public_note(), 0, 2000, true); !s.ok())
+    return Done(ctx, s);
+  if (auto s = CheckText("internal_note", req->internal_note(), 0, 4000, true); !s.ok())
+    return Done(ctx, s);
   StoredRequest after;
-  if (auto s = Transition(*caller, *req, infra::RequestId(*ctx), &after); !s.ok()) return Done(ctx, s);
+  if (auto s = Transition(*caller, *req, infra::RequestId(*ctx), &after); !s.ok())
+    return Done(ctx, s);
   View(*caller, after, "de", response);
   return grpc::Status::OK;
 }
@@ -638,8 +670,9 @@ grpc::Status RequestsService::DoTransitionRequest(grpc::ServerContextBase* ctx,
 // ---------------------------------------------------------------------------------------------
 // Comments and follows
 
-grpc::Status RequestsService::DoAddComment(grpc::ServerContextBase* ctx, const v1::AddCommentRequest* req,
-                                         v1::Comment* response) {
+grpc::Status RequestsService::DoAddComment(grpc::ServerContextBase* ctx,
+                                           const v1::AddCommentRequest* req,
+                                           v1::Comment* response) {
   auto caller = deps_.authorizer.Authorize(*ctx, "AddComment");
   if (!caller.ok()) return Done(ctx, caller.status());
   if (auto s = CheckRequestId(req->request_id()); !s.ok()) return Done(ctx, s);
@@ -649,7 +682,8 @@ grpc::Status RequestsService::DoAddComment(grpc::ServerContextBase* ctx, const v
   const StoredRequest& r = current->request;
   const bool staff = caller->WorksFor(r.department());
   if (!staff && r.account_id() != caller->account_id) {
-    return Done(ctx, absl::PermissionDeniedError("only the resident who filed it and staff comment"));
+    return Done(ctx,
+                absl::PermissionDeniedError("only the resident who filed it and staff comment"));
   }
   if (!staff && !caller->email_verified) {
     return Done(ctx, absl::PermissionDeniedError("verify your e-mail address first"));
@@ -685,8 +719,8 @@ grpc::Status RequestsService::DoAddComment(grpc::ServerContextBase* ctx, const v
 }
 
 grpc::Status RequestsService::DoListComments(grpc::ServerContextBase* ctx,
-                                           const v1::ListCommentsRequest* req,
-                                           v1::ListCommentsResponse* response) {
+                                             const v1::ListCommentsRequest* req,
+                                             v1::ListCommentsResponse* response) {
   auto caller = deps_.authorizer.Authorize(*ctx, "ListComments");
   if (!caller.ok()) return Done(ctx, caller.status());
   if (auto s = CheckRequestId(req->request_id()); !s.ok()) return Done(ctx, s);
@@ -721,12 +755,13 @@ grpc::Status RequestsService::DoListComments(grpc::ServerContextBase* ctx,
 }
 
 grpc::Status RequestsService::DoFollowRequest(grpc::ServerContextBase* ctx,
-                                            const v1::FollowRequestRequest* req,
-                                            v1::FollowResponse* response) {
+                                              const v1::FollowRequestRequest* req,
+                                              v1::FollowResponse* response) {
   auto caller = deps_.authorizer.Authorize(*ctx, "FollowRequest");
   if (!caller.ok()) return Done(ctx, caller.status());
   if (auto s = CheckRequestId(req->request_id()); !s.ok()) return Done(ctx, s);
-  if (!caller->email_verified) return Done(ctx, absl::PermissionDeniedError("verify your e-mail address first"));
+  if (!caller->email_verified)
+    return Done(ctx, absl::PermissionDeniedError("verify your e-mail address first"));
   auto event = NewEvent(ctx);
   event.mutable_request_followed()->set_request_id(req->request_id());
   event.mutable_request_followed()->set_account_id(caller->account_id);
@@ -738,8 +773,8 @@ grpc::Status RequestsService::DoFollowRequest(grpc::ServerContextBase* ctx,
 }
 
 grpc::Status RequestsService::DoUnfollowRequest(grpc::ServerContextBase* ctx,
-                                              const v1::UnfollowRequestRequest* req,
-                                              v1::FollowResponse* response) {
+                                                const v1::UnfollowRequestRequest* req,
+                                                v1::FollowResponse* response) {
   auto caller = deps_.authorizer.Authorize(*ctx, "UnfollowRequest");
   if (!caller.ok()) return Done(ctx, caller.status());
   if (auto s = CheckRequestId(req->request_id()); !s.ok()) return Done(ctx, s);
@@ -757,11 +792,12 @@ grpc::Status RequestsService::DoUnfollowRequest(grpc::ServerContextBase* ctx,
 // Privacy
 
 grpc::Status RequestsService::DoExportUserData(grpc::ServerContextBase* ctx,
-                                             const v1::ExportUserDataRequest* req,
-                                             v1::UserDataExport* response) {
+                                               const v1::ExportUserDataRequest* req,
+                                               v1::UserDataExport* response) {
   auto caller = deps_.authorizer.Authorize(*ctx, "ExportUserData");
   if (!caller.ok()) return Done(ctx, caller.status());
-  if (!infra::IsUlid(req->account_id())) return Done(ctx, InvalidField("account_id", "not an account id"));
+  if (!infra::IsUlid(req->account_id()))
+    return Done(ctx, InvalidField("account_id", "not an account id"));
   Caller owner;
   owner.account_id = req->account_id();
   std::string before;

@@ -3,8 +3,8 @@
 #include <set>
 #include <thread>
 
-#include <google/protobuf/util/time_util.h>
 #include <gmock/gmock.h>
+#include <google/protobuf/util/time_util.h>
 #include <gtest/gtest.h>
 
 #include "infra/ids.h"
@@ -15,15 +15,16 @@ namespace cityhub::requests {
 namespace {
 
 namespace v1 = cityhub::requests::v1;
+using google::protobuf::util::TimeUtil;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::StartsWith;
-using google::protobuf::util::TimeUtil;
 using namespace std::chrono_literals;
 
 const Who kAnna = {"01JANNA0000000000000000000", {"citizen"}, {}, true};
 const Who kBen = {"01JBEN00000000000000000000", {"citizen"}, {}, true};
-const Who kLights = {"01JLIGHTS00000000000000000", {"citizen", "operator"}, {"street-lighting"}, true};
+const Who kLights = {
+    "01JLIGHTS00000000000000000", {"citizen", "operator"}, {"street-lighting"}, true};
 const Who kParks = {"01JPARKS000000000000000000", {"citizen", "operator"}, {"parks"}, true};
 const Who kAdmin = {"01JADMIN000000000000000000", {"citizen", "admin"}, {}, true};
 const Who kNobody = {};
@@ -50,7 +51,8 @@ TEST_F(RequestsServiceTest, TheCatalogueSpeaksGermanAndEnglish) {
   get.set_service_code("nope");
   EXPECT_EQ(stub_->GetService(Ctx().get(), get, &light).error_code(), grpc::StatusCode::NOT_FOUND);
   req.set_language("fr");
-  EXPECT_EQ(stub_->ListServices(Ctx().get(), req, &en).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(stub_->ListServices(Ctx().get(), req, &en).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
   req.set_language("");
   req.set_jurisdiction_id("berlin.de");
   EXPECT_EQ(stub_->ListServices(Ctx().get(), req, &en).error_code(), grpc::StatusCode::NOT_FOUND);
@@ -136,7 +138,9 @@ TEST_F(RequestsServiceTest, AnonymousContactDetailsAreNeverPublic) {
   ASSERT_TRUE(stub_->GetRequest(Ctx(kBen).get(), get, &seen).ok());
   EXPECT_FALSE(seen.has_contact());
   v1::ServiceRequest staff;
-  ASSERT_TRUE(stub_->GetRequest(Ctx(Operator("01JROADS000000000000000000", "roads")).get(), get, &staff).ok());
+  ASSERT_TRUE(
+      stub_->GetRequest(Ctx(Operator("01JROADS000000000000000000", "roads")).get(), get, &staff)
+          .ok());
   EXPECT_EQ(staff.contact().email(), "anna@example.de");
   EXPECT_THAT(Events()[0].DebugString(), Not(HasSubstr("anna@example.de")));
 }
@@ -158,17 +162,34 @@ TEST_F(RequestsServiceTest, BadInputIsRefusedNamingTheField) {
   };
   const std::vector<Case> cases = {
       {"unknown category", [](auto& r) { r.set_service_code("ufo_sighting"); }, "service_code"},
-      {"missing required attribute", [](auto& r) { r.mutable_attributes()->clear_fields(); }, "attributes.problem"},
-      {"value not in list", [](auto& r) { (*r.mutable_attributes()->mutable_fields())["problem"].set_string_value("purple"); }, "attributes.problem"},
+      {"missing required attribute", [](auto& r) { r.mutable_attributes()->clear_fields(); },
+       "attributes.problem"},
+      {"value not in list",
+       [](auto& r) {
+         (*r.mutable_attributes()->mutable_fields())["problem"].set_string_value("purple");
+       },
+       "attributes.problem"},
       {"lat 91", [](auto& r) { r.set_lat(91); }, "lat"},
       {"NaN", [](auto& r) { r.set_lat(std::nan("")); }, "lat"},
       {"long infinite", [](auto& r) { r.set_long_(INFINITY); }, "long"},
-      {"outside the city", [](auto& r) { r.set_lat(52.52); r.set_long_(13.40); }, "lat"},
-      {"no location", [](auto& r) { r.clear_lat(); r.clear_long_(); }, "lat"},
-      {"4001-character description", [](auto& r) { r.set_description(std::string(4001, 'x')); }, "description"},
+      {"outside the city",
+       [](auto& r) {
+         r.set_lat(52.52);
+         r.set_long_(13.40);
+       },
+       "lat"},
+      {"no location",
+       [](auto& r) {
+         r.clear_lat();
+         r.clear_long_();
+       },
+       "lat"},
+      {"4001-character description", [](auto& r) { r.set_description(std::string(4001, 'x')); },
+       "description"},
       {"unknown photo", [](auto& r) { r.add_media_ids(std::string(64, 'a')); }, "media_ids"},
       {"malformed photo id", [](auto& r) { r.add_media_ids("../../etc/passwd"); }, "media_ids"},
-      {"bad contact e-mail", [](auto& r) { r.mutable_contact()->set_email("nope"); }, "contact.email"},
+      {"bad contact e-mail", [](auto& r) { r.mutable_contact()->set_email("nope"); },
+       "contact.email"},
   };
   for (const Case& c : cases) {
     v1::CreateRequestRequest req = NewRequest("streetlight");
@@ -310,7 +331,8 @@ TEST_F(RequestsServiceTest, UploadsAreRecognisedByContentAndLimitedInSize) {
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(s.error_message(), HasSubstr("larger than 10 MiB"));
   upload.mutable_file()->set_data(cityhub::testing::TestPng(4, 4));
-  EXPECT_EQ(stub_->UploadMedia(Ctx().get(), upload, &media).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(stub_->UploadMedia(Ctx().get(), upload, &media).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
 }
 
 TEST_F(RequestsServiceTest, PhotosAreStoredWithoutMetadataAndServedBack) {
@@ -329,7 +351,8 @@ TEST_F(RequestsServiceTest, PhotosAreStoredWithoutMetadataAndServedBack) {
   ASSERT_TRUE(stub_->UploadMedia(Ctx(kBen).get(), upload, &again).ok());
   EXPECT_EQ(again.media_id(), media.media_id());
   get.set_media_id("not-a-hash");
-  EXPECT_EQ(stub_->GetMedia(Ctx().get(), get, &body).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(stub_->GetMedia(Ctx().get(), get, &body).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
   get.set_media_id(std::string(64, '0'));
   EXPECT_EQ(stub_->GetMedia(Ctx().get(), get, &body).error_code(), grpc::StatusCode::NOT_FOUND);
 }
@@ -464,9 +487,11 @@ TEST_F(RequestsServiceTest, DuplicatesPointAtAnotherRequest) {
   t.set_request_id(second.request_id());
   t.set_status(v1::DUPLICATE);
   v1::ServiceRequest out;
-  EXPECT_THAT(stub_->TransitionRequest(Ctx(kParks).get(), t, &out).error_message(), StartsWith("duplicate_of:"));
+  EXPECT_THAT(stub_->TransitionRequest(Ctx(kParks).get(), t, &out).error_message(),
+              StartsWith("duplicate_of:"));
   t.set_duplicate_of(second.request_id());
-  EXPECT_THAT(stub_->TransitionRequest(Ctx(kParks).get(), t, &out).error_message(), StartsWith("duplicate_of:"));
+  EXPECT_THAT(stub_->TransitionRequest(Ctx(kParks).get(), t, &out).error_message(),
+              StartsWith("duplicate_of:"));
   t.set_duplicate_of(first.request_id());
   ASSERT_TRUE(stub_->TransitionRequest(Ctx(kParks).get(), t, &out).ok());
   EXPECT_EQ(out.duplicate_of(), first.request_id());
@@ -596,12 +621,14 @@ TEST_F(RequestsServiceTest, OwnersAddUpToFivePhotosLater) {
   add.set_request_id(r.request_id());
   for (int i = 0; i < 5; ++i) add.add_media_ids(ids[i]);
   v1::ServiceRequest out;
-  EXPECT_EQ(stub_->AddMedia(Ctx(kBen).get(), add, &out).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(stub_->AddMedia(Ctx(kBen).get(), add, &out).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
   ASSERT_TRUE(stub_->AddMedia(Ctx(kAnna).get(), add, &out).ok());
   EXPECT_EQ(out.media_ids_size(), 5);
   add.clear_media_ids();
   add.add_media_ids(ids[5]);
-  EXPECT_EQ(stub_->AddMedia(Ctx(kAnna).get(), add, &out).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(stub_->AddMedia(Ctx(kAnna).get(), add, &out).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
 }
 
 TEST_F(RequestsServiceTest, DetailsOfAPrivateCategoryAreShownOnlyToTheReporterAndStaff) {
@@ -685,7 +712,8 @@ TEST_F(RequestsServiceTest, ListsAreNewestFirstFilteredAndCursorPaged) {
   std::vector<std::string> ids;
   for (int i = 0; i < 25; ++i) {
     clock_->Advance(1min);
-    ids.push_back(File(i % 2 ? kBen : kAnna, NewRequest(i % 3 ? "pothole" : "graffiti")).request_id());
+    ids.push_back(
+        File(i % 2 ? kBen : kAnna, NewRequest(i % 3 ? "pothole" : "graffiti")).request_id());
   }
   v1::TransitionRequestRequest t;
   t.set_request_id(ids[0]);
@@ -722,8 +750,8 @@ TEST_F(RequestsServiceTest, ListsAreNewestFirstFilteredAndCursorPaged) {
   EXPECT_EQ(o.requests_size(), 24);
 
   v1::ListRequestsRequest window;
-  *window.mutable_since() = TimeUtil::MillisecondsToTimestamp(
-      infra::UnixMillis(clock_->Now()) - 5 * 60'000 + 1);
+  *window.mutable_since() =
+      TimeUtil::MillisecondsToTimestamp(infra::UnixMillis(clock_->Now()) - 5 * 60'000 + 1);
   window.set_page_size(100);
   v1::ListRequestsResponse w;
   ASSERT_TRUE(stub_->ListRequests(Ctx().get(), window, &w).ok());
@@ -740,13 +768,16 @@ TEST_F(RequestsServiceTest, ListsAreNewestFirstFilteredAndCursorPaged) {
   v1::ListRequestsRequest bad;
   bad.set_page_size(101);
   v1::ListRequestsResponse none;
-  EXPECT_THAT(stub_->ListRequests(Ctx().get(), bad, &none).error_message(), StartsWith("page_size:"));
+  EXPECT_THAT(stub_->ListRequests(Ctx().get(), bad, &none).error_message(),
+              StartsWith("page_size:"));
   bad.set_page_size(10);
   bad.set_page_token("garbage");
-  EXPECT_THAT(stub_->ListRequests(Ctx().get(), bad, &none).error_message(), StartsWith("page_token:"));
+  EXPECT_THAT(stub_->ListRequests(Ctx().get(), bad, &none).error_message(),
+              StartsWith("page_token:"));
   bad.clear_page_token();
   bad.set_lat(52);
-  EXPECT_THAT(stub_->ListRequests(Ctx().get(), bad, &none).error_message(), StartsWith("radius_m:"));
+  EXPECT_THAT(stub_->ListRequests(Ctx().get(), bad, &none).error_message(),
+              StartsWith("radius_m:"));
 }
 
 TEST_F(RequestsServiceTest, DuplicateSuggestionsAreOpenSameCategoryNearAndRecent) {
@@ -814,7 +845,8 @@ TEST_F(RequestsServiceTest, ADeletedAccountLeavesAnonymousPublicRecords) {
   v1::ExportUserDataRequest ask;
   ask.set_account_id(kAnna.account_id);
   v1::UserDataExport before;
-  EXPECT_EQ(stub_->ExportUserData(Ctx(kAnna).get(), ask, &before).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(stub_->ExportUserData(Ctx(kAnna).get(), ask, &before).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
   ASSERT_TRUE(stub_->ExportUserData(Internal().get(), ask, &before).ok());
   ASSERT_EQ(before.requests_size(), 1);
   EXPECT_EQ(before.requests(0).contact().phone(), "+49 521 123456");
@@ -895,7 +927,8 @@ TEST_F(RequestsServiceTest, EveryStoredRequestHasExactlyOneCreatedEventDespiteRe
   EXPECT_GE(ids.size(), static_cast<size_t>(ok.load()));
   for (const auto& id : ids) EXPECT_EQ(created.count(id), 1u) << id;
   for (const auto& id : created) EXPECT_TRUE(ids.count(id)) << id;
-  for (const auto& id : ids) EXPECT_EQ(client().Command({"EXISTS", "requests:request:{" + id + "}"})->integer(), 1);
+  for (const auto& id : ids)
+    EXPECT_EQ(client().Command({"EXISTS", "requests:request:{" + id + "}"})->integer(), 1);
 }
 
 TEST_F(RequestsServiceTest, RedisDownIsUnavailable) {
@@ -906,7 +939,8 @@ TEST_F(RequestsServiceTest, RedisDownIsUnavailable) {
   v1::ServiceRequest out;
   EXPECT_EQ(stub_->GetRequest(Ctx().get(), get, &out).error_code(), grpc::StatusCode::UNAVAILABLE);
   redis().Start();
-  EXPECT_TRUE(cityhub::testing::WaitFor([&] { return stub_->GetRequest(Ctx().get(), get, &out).ok(); }, 10s));
+  EXPECT_TRUE(cityhub::testing::WaitFor(
+      [&] { return stub_->GetRequest(Ctx().get(), get, &out).ok(); }, 10s));
 }
 
 }  // namespace

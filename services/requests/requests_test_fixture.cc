@@ -84,8 +84,8 @@ std::unique_ptr<grpc::ClientContext> RequestsServiceTest::Internal() const {
   return ctx;
 }
 
-v1::CreateRequestRequest RequestsServiceTest::NewRequest(const std::string& service_code, double lat,
-                                                         double lon) const {
+v1::CreateRequestRequest RequestsServiceTest::NewRequest(const std::string& service_code,
+                                                         double lat, double lon) const {
   v1::CreateRequestRequest req;
   req.set_service_code(service_code);
   req.set_lat(lat);

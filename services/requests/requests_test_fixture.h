@@ -50,8 +50,8 @@ class RequestsServiceTest : public cityhub::testing::RedisTest {
                                                          double lat = 52.0211,
                                                          double lon = 8.5325) const;
   // Files `req` as `who`; fails the test on error.
-  cityhub::requests::v1::ServiceRequest File(const Who& who,
-                                              const cityhub::requests::v1::CreateRequestRequest& req);
+  cityhub::requests::v1::ServiceRequest File(
+      const Who& who, const cityhub::requests::v1::CreateRequestRequest& req);
   // Every event on requests:events, in order.
   std::vector<cityhub::events::v1::Event> Events();
 

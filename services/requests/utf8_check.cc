@@ -49,7 +49,8 @@ bool ForEachLengthDelimited(std::string_view wire, Fn fn) {
     uint32_t length = 0;
     if (!in.ReadVarint32(&length)) return false;
     const int at = in.CurrentPosition();
-    if (length > wire.size() - static_cast<size_t>(at) || !in.Skip(static_cast<int>(length))) return false;
+    if (length > wire.size() - static_cast<size_t>(at) || !in.Skip(static_cast<int>(length)))
+      return false;
     if (!fn(WireFormatLite::GetTagFieldNumber(tag), wire.substr(static_cast<size_t>(at), length))) {
       return true;  // fn found what it looked for
     }

@@ -28,7 +28,10 @@ using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 namespace ev = cityhub::events::v1;
 
-int64_t NowNs() { return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count(); }
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
+      .count();
+}
 
 infra::redis::Args StatusEvent(const std::string& owner, const std::string& note) {
   static infra::SystemClock clock;
@@ -78,17 +81,23 @@ int Run(int argc, char** argv) {
   constexpr int kResidents = 10;
 
   Stack::Options options;
-  options.env = {{"CITYHUB_RATE_LIMITS", "false"}, {"CITYHUB_LOG_LEVEL", "warn"}, {"CITYHUB_SSE_HEARTBEAT", "5s"}};
+  options.env = {{"CITYHUB_RATE_LIMITS", "false"},
+                 {"CITYHUB_LOG_LEVEL", "warn"},
+                 {"CITYHUB_SSE_HEARTBEAT", "5s"}};
   Stack stack(options);
   Api api(stack.gateway_url());
   std::vector<std::pair<std::string, std::string>> residents;  // id, token
-  const json off = {{"own_requests", false}, {"followed_requests", false}, {"department_requests", false}};
-  const json prefs = {{"inbox", {{"own_requests", true}, {"followed_requests", true}, {"department_requests", true}}},
-                      {"push", off},
-                      {"email", off}};
+  const json off = {
+      {"own_requests", false}, {"followed_requests", false}, {"department_requests", false}};
+  const json prefs = {
+      {"inbox",
+       {{"own_requests", true}, {"followed_requests", true}, {"department_requests", true}}},
+      {"push", off},
+      {"email", off}};
   for (int i = 0; i < kResidents; ++i) {
     std::string id;
-    const std::string token = api.NewResident(stack.smtp(), "bench" + std::to_string(i) + "@example.de", "de", nullptr, &id);
+    const std::string token = api.NewResident(
+        stack.smtp(), "bench" + std::to_string(i) + "@example.de", "de", nullptr, &id);
     if (api.Call("PUT", "/v1/me/notificationPreferences", prefs, token).status != 200) return 1;
     residents.emplace_back(id, token);
   }
@@ -112,8 +121,9 @@ int Run(int argc, char** argv) {
   // 2. Latency at a steady rate, onto open live streams.
   std::vector<std::unique_ptr<SseClient>> streams;
   for (const auto& [id, token] : residents) {
-    streams.push_back(std::make_unique<SseClient>(stack.port("gateway"), "/v1/notifications:stream",
-                                                  std::vector<std::string>{"Authorization: Bearer " + token}));
+    streams.push_back(
+        std::make_unique<SseClient>(stack.port("gateway"), "/v1/notifications:stream",
+                                    std::vector<std::string>{"Authorization: Bearer " + token}));
     if (streams.back()->status() != 200) return 1;
   }
   const int total = rate * seconds;
@@ -141,19 +151,24 @@ int Run(int argc, char** argv) {
   const auto paced = Clock::now();
   for (int i = 0; i < total; ++i) {
     std::this_thread::sleep_until(paced + std::chrono::microseconds(int64_t{1'000'000} * i / rate));
-    if (!redis.Command(StatusEvent(residents[i % kResidents].first, std::to_string(NowNs()))).ok()) return 1;
+    if (!redis.Command(StatusEvent(residents[i % kResidents].first, std::to_string(NowNs()))).ok())
+      return 1;
   }
   const double pacing_s = std::chrono::duration<double>(Clock::now() - paced).count();
   for (auto& t : readers) t.join();
 
   std::printf("notifications pipeline (events -> inbox), %d residents\n", kResidents);
-  std::printf("  burst of %d events: written in %.2f s, all handled after %.2f s: %.0f events/s (target >= 2000)\n",
-              burst, written_s, total_s, burst / total_s);
-  std::printf("  %d events at %d/s for %d s (paced in %.2f s): %d of %d on the live streams\n", total, rate,
-              seconds, pacing_s, received.load(), total);
-  std::printf("  event -> live stream latency: p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms (target p99 <= 50)\n",
-              Percentile(latencies_ms, 0.50), Percentile(latencies_ms, 0.90), Percentile(latencies_ms, 0.99),
-              Percentile(latencies_ms, 1.0));
+  std::printf(
+      "  burst of %d events: written in %.2f s, all handled after %.2f s: %.0f events/s (target >= "
+      "2000)\n",
+      burst, written_s, total_s, burst / total_s);
+  std::printf("  %d events at %d/s for %d s (paced in %.2f s): %d of %d on the live streams\n",
+              total, rate, seconds, pacing_s, received.load(), total);
+  std::printf(
+      "  event -> live stream latency: p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms (target "
+      "p99 <= 50)\n",
+      Percentile(latencies_ms, 0.50), Percentile(latencies_ms, 0.90),
+      Percentile(latencies_ms, 0.99), Percentile(latencies_ms, 1.0));
   return received.load() == total ? 0 : 1;
 }
 

@@ -52,10 +52,10 @@ int Seed(std::map<std::string, std::string>& f) {
   options.pool_size = 8;
   cityhub::infra::redis::Client redis(options);
   cityhub::requests::RequestStore store(redis);
-  const char* codes[] = {"streetlight", "pothole", "illegal_dumping", "graffiti", "damaged_sign",
-                         "overflowing_bin", "playground", "tree"};
-  const char* departments[] = {"street-lighting", "roads", "waste", "cleaning", "roads",
-                               "waste", "parks", "parks"};
+  const char* codes[] = {"streetlight",  "pothole",         "illegal_dumping", "graffiti",
+                         "damaged_sign", "overflowing_bin", "playground",      "tree"};
+  const char* departments[] = {"street-lighting", "roads", "waste", "cleaning",
+                               "roads",           "waste", "parks", "parks"};
   std::vector<std::string> ids(count);
   std::atomic<int> next{0}, failed{0};
   const auto start = std::chrono::system_clock::now() - std::chrono::hours(24 * 80);
@@ -66,7 +66,8 @@ int Seed(std::map<std::string, std::string>& f) {
       std::uniform_real_distribution<double> lat(kMinLat, kMaxLat), lon(kMinLon, kMaxLon);
       for (int i = next++; i < count; i = next++) {
         // Spread over 80 days, as a city's backlog would be.
-        const auto when = start + std::chrono::milliseconds(static_cast<int64_t>(i) * 80 * 86'400'000LL / count);
+        const auto when =
+            start + std::chrono::milliseconds(static_cast<int64_t>(i) * 80 * 86'400'000LL / count);
         cityhub::storage::requests::StoredRequest r;
         r.set_id(cityhub::infra::NewUlid(when));
         r.set_jurisdiction_id("bielefeld.de");
@@ -111,9 +112,16 @@ struct Stats {
 // load a server with gRPC's C++ API: no callback threads to hand work between).
 class Slot {
  public:
-  Slot(v1::RequestsService::Stub* stub, grpc::health::v1::Health::Stub* health, grpc::CompletionQueue* cq,
-       const std::string& mode, const std::vector<std::string>* ids, double radius, uint64_t seed)
-      : stub_(stub), health_(health), cq_(cq), mode_(mode), ids_(ids), radius_(radius), rng_(seed) {}
+  Slot(v1::RequestsService::Stub* stub, grpc::health::v1::Health::Stub* health,
+       grpc::CompletionQueue* cq, const std::string& mode, const std::vector<std::string>* ids,
+       double radius, uint64_t seed)
+      : stub_(stub),
+        health_(health),
+        cq_(cq),
+        mode_(mode),
+        ids_(ids),
+        radius_(radius),
+        rng_(seed) {}
 
   void Start() {
     ctx_ = std::make_unique<grpc::ClientContext>();
@@ -131,7 +139,8 @@ class Slot {
       health_rpc_->Finish(&checked_, &status_, this);
     } else {
       listed_.Clear();
-      std::uniform_real_distribution<double> lat(kMinLat + 0.01, kMaxLat - 0.01), lon(kMinLon + 0.01, kMaxLon - 0.01);
+      std::uniform_real_distribution<double> lat(kMinLat + 0.01, kMaxLat - 0.01),
+          lon(kMinLon + 0.01, kMaxLon - 0.01);
       near_.set_lat(lat(rng_));
       near_.set_long_(lon(rng_));
       near_.set_radius_m(radius_);
@@ -145,7 +154,8 @@ class Slot {
   // The call finished: records it.
   void Record(Stats& stats) {
     if (status_.ok()) {
-      stats.latencies_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start_).count());
+      stats.latencies_ms.push_back(
+          std::chrono::duration<double, std::milli>(Clock::now() - start_).count());
     } else {
       ++stats.errors;
     }
@@ -170,7 +180,8 @@ class Slot {
   std::unique_ptr<grpc::ClientAsyncResponseReader<v1::ListRequestsResponse>> list_rpc_;
   grpc::health::v1::HealthCheckRequest check_;
   grpc::health::v1::HealthCheckResponse checked_;
-  std::unique_ptr<grpc::ClientAsyncResponseReader<grpc::health::v1::HealthCheckResponse>> health_rpc_;
+  std::unique_ptr<grpc::ClientAsyncResponseReader<grpc::health::v1::HealthCheckResponse>>
+      health_rpc_;
 };
 
 int Load(const std::string& mode, std::map<std::string, std::string>& f) {
@@ -209,11 +220,13 @@ int Load(const std::string& mode, std::map<std::string, std::string>& f) {
   Stats stats;
   grpc::CompletionQueue cq;
   const auto start = Clock::now();
-  const auto end = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  const auto end =
+      start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
   std::vector<std::unique_ptr<Slot>> slots;
   for (int i = 0; i < concurrency; ++i) {
-    slots.push_back(std::make_unique<Slot>(stubs[i % stubs.size()].get(), health_stubs[i % stubs.size()].get(),
-                                           &cq, mode, &ids, radius, i));
+    slots.push_back(std::make_unique<Slot>(stubs[i % stubs.size()].get(),
+                                           health_stubs[i % stubs.size()].get(), &cq, mode, &ids,
+                                           radius, i));
     slots.back()->Start();
   }
   for (int in_flight = concurrency; in_flight > 0;) {
@@ -236,7 +249,9 @@ int Load(const std::string& mode, std::map<std::string, std::string>& f) {
   const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
   auto& l = stats.latencies_ms;
   std::sort(l.begin(), l.end());
-  auto pct = [&](double p) { return l.empty() ? 0.0 : l[std::min(l.size() - 1, static_cast<size_t>(p * l.size()))]; };
+  auto pct = [&](double p) {
+    return l.empty() ? 0.0 : l[std::min(l.size() - 1, static_cast<size_t>(p * l.size()))];
+  };
   std::printf("%s calls=%zu errors=%lld rps=%.0f p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f max_ms=%.3f\n",
               mode.c_str(), l.size(), static_cast<long long>(stats.errors), l.size() / elapsed,
               pct(0.50), pct(0.90), pct(0.99), l.empty() ? 0.0 : l.back());

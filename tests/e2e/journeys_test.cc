@@ -62,10 +62,13 @@ class Journeys : public ::testing::Test {
     delete stack_;
   }
 
-  static Api::Result Transition(const std::string& id, const std::string& status, const std::string& public_note = "",
+  static Api::Result Transition(const std::string& id, const std::string& status,
+                                const std::string& public_note = "",
                                 const std::string& internal_note = "") {
-    return api_->Call("POST", "/v1/requests/" + id + ":transition",
-                      {{"status", status}, {"public_note", public_note}, {"internal_note", internal_note}}, operator_);
+    return api_->Call(
+        "POST", "/v1/requests/" + id + ":transition",
+        {{"status", status}, {"public_note", public_note}, {"internal_note", internal_note}},
+        operator_);
   }
   // Mails to `email` so far, as decoded text.
   static std::vector<std::string> MailsTo(const std::string& email) {
@@ -89,7 +92,10 @@ class Journeys : public ::testing::Test {
     return r.json.value("notifications", json::array());
   }
   static json Pothole(double lat = 52.0211, double lon = 8.5325) {
-    return {{"service_code", "pothole"}, {"lat", lat}, {"long", lon}, {"attributes", {{"surface", "road"}}},
+    return {{"service_code", "pothole"},
+            {"lat", lat},
+            {"long", lon},
+            {"attributes", {{"surface", "road"}}},
             {"description", "Tiefes Schlagloch in der Fahrbahn"}};
   }
 
@@ -107,7 +113,10 @@ std::string Journeys::admin_, Journeys::operator_;
 TEST_F(Journeys, ARegisteredResidentReportsAPotholeWithAPhotoOnce) {
   const std::string email = "anna@example.de";
   const auto registered = api_->Call("POST", "/v1/accounts",
-                                     {{"email", email}, {"password", Api::kPassword}, {"display_name", "Anna"}, {"language", "de"}});
+                                     {{"email", email},
+                                      {"password", Api::kPassword},
+                                      {"display_name", "Anna"},
+                                      {"language", "de"}});
   ASSERT_EQ(registered.status, 201) << registered.raw.body;
   EXPECT_EQ(registered.json["email_verified"], false);
   const std::string mail_token = Api::TokenFromMail(stack_->smtp(), email, "verify-email");
@@ -116,14 +125,16 @@ TEST_F(Journeys, ARegisteredResidentReportsAPotholeWithAPhotoOnce) {
   const std::string early = api_->SignIn(email, Api::kPassword);
   EXPECT_EQ(api_->Call("POST", "/v1/requests", Pothole(), early).status, 403);
   ASSERT_EQ(api_->Call("POST", "/v1/accounts:verifyEmail", {{"token", mail_token}}).status, 200);
-  EXPECT_EQ(api_->Call("POST", "/v1/accounts:verifyEmail", {{"token", mail_token}}).status / 100, 4);  // single use
+  EXPECT_EQ(api_->Call("POST", "/v1/accounts:verifyEmail", {{"token", mail_token}}).status / 100,
+            4);  // single use
   const std::string token = api_->SignIn(email, Api::kPassword);
   EXPECT_EQ(api_->Call("GET", "/v1/me", nullptr, token).json["email_verified"], true);
 
   const auto catalogue = api_->Call("GET", "/v1/services");
   ASSERT_EQ(catalogue.status, 200);
   bool listed = false;
-  for (const auto& s : catalogue.json["services"]) listed = listed || s["service_code"] == "pothole";
+  for (const auto& s : catalogue.json["services"])
+    listed = listed || s["service_code"] == "pothole";
   EXPECT_TRUE(listed);
   const auto pothole = api_->Call("GET", "/v1/services/pothole");
   ASSERT_EQ(pothole.status, 200);
@@ -157,11 +168,15 @@ TEST_F(Journeys, TheResidentHearsOfEveryChangeOnEveryChannelButNeverTheInternalN
   const std::string email = "bernd@example.de";
   const std::string token = api_->NewResident(stack_->smtp(), email, "en");
   const std::string push_token = "fcm-bernd-0000000000000001";
-  ASSERT_EQ(api_->Call("POST", "/v1/devices", {{"platform", "android"}, {"push_token", push_token}}, token).status, 201);
+  ASSERT_EQ(api_->Call("POST", "/v1/devices", {{"platform", "android"}, {"push_token", push_token}},
+                       token)
+                .status,
+            201);
   const auto created = api_->Call("POST", "/v1/requests", Pothole(52.022, 8.531), token);
   ASSERT_EQ(created.status, 201);
   const std::string id = created.json["request_id"];
-  SseClient stream(stack_->port("gateway"), "/v1/notifications:stream", {"Authorization: Bearer " + token});
+  SseClient stream(stack_->port("gateway"), "/v1/notifications:stream",
+                   {"Authorization: Bearer " + token});
   ASSERT_EQ(stream.status(), 200) << stream.head();
 
   const std::string secret = "INTERN: Kostenstelle 4711";
@@ -187,7 +202,8 @@ TEST_F(Journeys, TheResidentHearsOfEveryChangeOnEveryChannelButNeverTheInternalN
   std::multiset<std::string> titles;
   for (const auto& n : inbox) titles.insert(n["title"].get<std::string>());
   ASSERT_TRUE(WaitFor([&] { return PushesTo(push_token).size() >= 3; }, 20s));
-  ASSERT_TRUE(WaitFor([&] { return MailsTo(email).size() >= 4; }, 20s));  // verification + 3 changes
+  ASSERT_TRUE(
+      WaitFor([&] { return MailsTo(email).size() >= 4; }, 20s));  // verification + 3 changes
   const auto pushes = PushesTo(push_token);
   ASSERT_EQ(pushes.size(), 3u);
   std::multiset<std::string> pushed;
@@ -201,9 +217,10 @@ TEST_F(Journeys, TheResidentHearsOfEveryChangeOnEveryChannelButNeverTheInternalN
   ASSERT_EQ(mails.size(), 4u);
   for (const auto& mail : mails) EXPECT_THAT(mail, Not(HasSubstr("Kostenstelle")));
   for (const auto& title : titles) {
-    EXPECT_EQ(std::count_if(mails.begin(), mails.end(),
-                            [&](const std::string& m) { return m.find(title) != std::string::npos; }),
-              1)
+    EXPECT_EQ(
+        std::count_if(mails.begin(), mails.end(),
+                      [&](const std::string& m) { return m.find(title) != std::string::npos; }),
+        1)
         << "one mail for \"" << title << "\"";
   }
   EXPECT_TRUE(std::any_of(mails.begin(), mails.end(), [](const std::string& m) {
@@ -215,7 +232,8 @@ TEST_F(Journeys, TheResidentHearsOfEveryChangeOnEveryChannelButNeverTheInternalN
   EXPECT_EQ(own.json["status"], "RESOLVED");
   EXPECT_EQ(own.json["status_notes"], "Filled with asphalt");
   EXPECT_THAT(own.raw.body, Not(HasSubstr("Kostenstelle")));
-  EXPECT_THAT(api_->Call("GET", "/v1/requests/" + id, nullptr, operator_).raw.body, HasSubstr("Kostenstelle"));
+  EXPECT_THAT(api_->Call("GET", "/v1/requests/" + id, nullptr, operator_).raw.body,
+              HasSubstr("Kostenstelle"));
 }
 
 // 3. a second resident finds the request near them and among duplicate suggestions, follows it
@@ -228,13 +246,15 @@ TEST_F(Journeys, ANeighbourFindsFollowsAndIsNotified) {
 
   const std::string email = "dieter@example.de";
   const std::string neighbour = api_->NewResident(stack_->smtp(), email, "de");
-  const auto near = api_->Call("GET", "/v1/requests?lat=52.0307&long=8.5405&radius_m=200", nullptr, neighbour);
+  const auto near =
+      api_->Call("GET", "/v1/requests?lat=52.0307&long=8.5405&radius_m=200", nullptr, neighbour);
   ASSERT_EQ(near.status, 200) << near.raw.body;
   bool found = false;
   for (const auto& r : near.json["requests"]) found = found || r["request_id"] == id;
   EXPECT_TRUE(found);
-  const auto duplicates =
-      api_->Call("GET", "/v1/requests:suggestDuplicates?service_code=pothole&lat=52.0306&long=8.5403", nullptr, neighbour);
+  const auto duplicates = api_->Call(
+      "GET", "/v1/requests:suggestDuplicates?service_code=pothole&lat=52.0306&long=8.5403", nullptr,
+      neighbour);
   ASSERT_EQ(duplicates.status, 200) << duplicates.raw.body;
   ASSERT_GE(duplicates.json["requests"].size(), 1u);
   EXPECT_EQ(duplicates.json["requests"][0]["request_id"], id);
@@ -242,7 +262,8 @@ TEST_F(Journeys, ANeighbourFindsFollowsAndIsNotified) {
   auto prefs = api_->Call("GET", "/v1/me/notificationPreferences", nullptr, neighbour).json;
   prefs["email"]["followed_requests"] = false;
   ASSERT_EQ(api_->Call("PUT", "/v1/me/notificationPreferences", prefs, neighbour).status, 200);
-  ASSERT_EQ(api_->Call("POST", "/v1/requests/" + id + ":follow", json::object(), neighbour).status, 200);
+  ASSERT_EQ(api_->Call("POST", "/v1/requests/" + id + ":follow", json::object(), neighbour).status,
+            200);
   EXPECT_EQ(api_->Call("GET", "/v1/requests/" + id, nullptr, neighbour).json["following"], true);
 
   ASSERT_EQ(Transition(id, "ACKNOWLEDGED", "Wir schauen es uns an").status, 200);
@@ -275,7 +296,8 @@ TEST_F(Journeys, RefreshTokensRotateReuseRevokesAndSignOutEverywhereEndsAllSessi
   std::string phone, laptop;
   const std::string access = api_->SignIn(email, Api::kPassword, &phone);
   api_->SignIn(email, Api::kPassword, &laptop);
-  ASSERT_EQ(api_->Call("POST", "/v1/sessions:signOutEverywhere", json::object(), access).status, 200);
+  ASSERT_EQ(api_->Call("POST", "/v1/sessions:signOutEverywhere", json::object(), access).status,
+            200);
   EXPECT_EQ(api_->Call("POST", "/v1/sessions:refresh", {{"refresh_token", phone}}).status, 401);
   EXPECT_EQ(api_->Call("POST", "/v1/sessions:refresh", {{"refresh_token", laptop}}).status, 401);
   // Signing in again works.
@@ -290,11 +312,17 @@ TEST_F(Journeys, ExportHoldsEverythingAndDeletionErasesThePerson) {
   const std::string email = "frieda@example.de";
   const std::string token = api_->NewResident(stack_->smtp(), email, "de");
   ASSERT_EQ(api_->Call("PATCH", "/v1/me", {{"phone", "+49 521 12345"}}, token).status, 200);
-  ASSERT_EQ(api_->Call("POST", "/v1/devices", {{"platform", "ios"}, {"push_token", "apns-frieda-000000000001"}}, token).status, 201);
+  ASSERT_EQ(api_->Call("POST", "/v1/devices",
+                       {{"platform", "ios"}, {"push_token", "apns-frieda-000000000001"}}, token)
+                .status,
+            201);
   const auto created = api_->Call("POST", "/v1/requests", Pothole(52.015, 8.52), token);
   ASSERT_EQ(created.status, 201);
   const std::string id = created.json["request_id"];
-  ASSERT_EQ(api_->Call("POST", "/v1/requests/" + id + "/comments", {{"text", "Es wird größer."}}, token).status, 201);
+  ASSERT_EQ(
+      api_->Call("POST", "/v1/requests/" + id + "/comments", {{"text", "Es wird größer."}}, token)
+          .status,
+      201);
   ASSERT_EQ(Transition(id, "ACKNOWLEDGED", "Danke!").status, 200);
   ASSERT_TRUE(WaitFor([&] { return Inbox(token).size() == 1; }, 15s));
 
@@ -310,14 +338,22 @@ TEST_F(Journeys, ExportHoldsEverythingAndDeletionErasesThePerson) {
   EXPECT_EQ(e["notifications"]["devices"].size(), 1u);
   EXPECT_TRUE(e["notifications"].contains("preferences"));
 
-  EXPECT_EQ(api_->Call("POST", "/v1/me:delete", {{"password", "wrong-password-123"}}, token).status / 100, 4);
+  EXPECT_EQ(
+      api_->Call("POST", "/v1/me:delete", {{"password", "wrong-password-123"}}, token).status / 100,
+      4);
   ASSERT_EQ(api_->Call("POST", "/v1/me:delete", {{"password", Api::kPassword}}, token).status, 200);
-  EXPECT_EQ(api_->Call("POST", "/v1/sessions", {{"email", email}, {"password", Api::kPassword}}).status, 401);
+  EXPECT_EQ(
+      api_->Call("POST", "/v1/sessions", {{"email", email}, {"password", Api::kPassword}}).status,
+      401);
   // The report stays, as a public record without its reporter (the requests service hears of
   // the deletion through the event stream, so it may take a moment).
-  EXPECT_TRUE(WaitFor([&] {
-    return api_->Call("GET", "/v1/requests/" + id, nullptr, operator_).json.value("account_id", "x").empty();
-  }, 15s));
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        return api_->Call("GET", "/v1/requests/" + id, nullptr, operator_)
+            .json.value("account_id", "x")
+            .empty();
+      },
+      15s));
   const auto record = api_->Call("GET", "/v1/requests/" + id, nullptr, operator_);
   ASSERT_EQ(record.status, 200);
   EXPECT_EQ(record.json.value("account_id", ""), "");
@@ -330,10 +366,15 @@ TEST_F(Journeys, ExportHoldsEverythingAndDeletionErasesThePerson) {
   EXPECT_THAT(in_public.raw.body, Not(HasSubstr("12345")));  // the phone number
   // The inbox is gone (the access token lives on for its few minutes, and finds nothing).
   EXPECT_TRUE(WaitFor([&] { return Inbox(token).empty(); }, 15s));
-  EXPECT_EQ(api_->Call("GET", "/v1/devices", nullptr, token).json.value("devices", json::array()).size(), 0u);
+  EXPECT_EQ(
+      api_->Call("GET", "/v1/devices", nullptr, token).json.value("devices", json::array()).size(),
+      0u);
   // The address is free again.
   EXPECT_EQ(api_->Call("POST", "/v1/accounts",
-                       {{"email", email}, {"password", Api::kPassword}, {"display_name", "Frieda"}, {"language", "de"}})
+                       {{"email", email},
+                        {"password", Api::kPassword},
+                        {"display_name", "Frieda"},
+                        {"language", "de"}})
                 .status,
             201);
 }
@@ -344,13 +385,19 @@ TEST_F(Journeys, AnOpen311ClientPostsAndFollowsTheStatus) {
   ASSERT_EQ(key.status, 201) << key.raw.body;
   const std::string base = stack_->gateway_url() + "/open311/v2/";
   const auto posted = HttpRequest("POST", base + "requests.json",
-                                  FormOf({{"api_key", key.json["api_key"]}, {"service_code", "pothole"},
-                                          {"lat", "52.0199"}, {"long", "8.5311"}, {"attribute[surface]", "pavement"},
-                                          {"description", "Gehweg abgesackt"}, {"email", "partner-user@example.org"}}),
+                                  FormOf({{"api_key", key.json["api_key"]},
+                                          {"service_code", "pothole"},
+                                          {"lat", "52.0199"},
+                                          {"long", "8.5311"},
+                                          {"attribute[surface]", "pavement"},
+                                          {"description", "Gehweg abgesackt"},
+                                          {"email", "partner-user@example.org"}}),
                                   {"Content-Type: application/x-www-form-urlencoded"});
   ASSERT_EQ(posted.status, 201) << posted.body;
   const std::string id = json::parse(posted.body)[0]["service_request_id"];
-  auto status = [&] { return json::parse(HttpRequest("GET", base + "requests/" + id + ".json").body)[0]; };
+  auto status = [&] {
+    return json::parse(HttpRequest("GET", base + "requests/" + id + ".json").body)[0];
+  };
   EXPECT_EQ(status()["status"], "open");
   ASSERT_EQ(Transition(id, "ACKNOWLEDGED").status, 200);
   ASSERT_EQ(Transition(id, "RESOLVED", "Gehweg ausgebessert").status, 200);

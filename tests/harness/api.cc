@@ -17,8 +17,9 @@ Api::Result Api::Raw(const std::string& method, const std::string& path, const s
   return r;
 }
 
-Api::Result Api::Call(const std::string& method, const std::string& path, const nlohmann::json& body,
-                      const std::string& token, std::vector<std::string> headers) const {
+Api::Result Api::Call(const std::string& method, const std::string& path,
+                      const nlohmann::json& body, const std::string& token,
+                      std::vector<std::string> headers) const {
   if (!token.empty()) headers.push_back("Authorization: Bearer " + token);
   std::string text;
   if (!body.is_null()) {
@@ -28,7 +29,8 @@ Api::Result Api::Call(const std::string& method, const std::string& path, const 
   return Raw(method, path, text, headers);
 }
 
-std::string Api::TokenFromMail(SmtpSink& smtp, const std::string& email, const std::string& marker) {
+std::string Api::TokenFromMail(SmtpSink& smtp, const std::string& email,
+                               const std::string& marker) {
   std::string token;
   WaitFor(
       [&] {
@@ -36,7 +38,8 @@ std::string Api::TokenFromMail(SmtpSink& smtp, const std::string& email, const s
           if (mail.find("X-Sink-Rcpt: " + email) == std::string::npos) continue;
           const std::string text = MailText(mail);
           std::smatch m;
-          if (std::regex_search(text, m, std::regex(marker + "\\?token=([A-Za-z0-9_-]+)"))) token = m[1];
+          if (std::regex_search(text, m, std::regex(marker + "\\?token=([A-Za-z0-9_-]+)")))
+            token = m[1];
         }
         return !token.empty();
       },
@@ -47,7 +50,10 @@ std::string Api::TokenFromMail(SmtpSink& smtp, const std::string& email, const s
 std::string Api::NewResident(SmtpSink& smtp, const std::string& email, const std::string& language,
                              std::string* refresh, std::string* account_id) const {
   const Result reg = Call("POST", "/v1/accounts",
-                          {{"email", email}, {"password", kPassword}, {"display_name", "Resident"}, {"language", language}});
+                          {{"email", email},
+                           {"password", kPassword},
+                           {"display_name", "Resident"},
+                           {"language", language}});
   if (reg.status != 201) throw std::runtime_error("register failed: " + reg.raw.body);
   if (account_id != nullptr) *account_id = reg.json["account_id"];
   const std::string token = TokenFromMail(smtp, email, "verify-email");
@@ -57,7 +63,8 @@ std::string Api::NewResident(SmtpSink& smtp, const std::string& email, const std
   return SignIn(email, kPassword, refresh);
 }
 
-std::string Api::SignIn(const std::string& email, const std::string& password, std::string* refresh) const {
+std::string Api::SignIn(const std::string& email, const std::string& password,
+                        std::string* refresh) const {
   const Result r = Call("POST", "/v1/sessions", {{"email", email}, {"password", password}});
   if (r.status != 200) throw std::runtime_error("sign-in failed: " + r.raw.body);
   if (refresh != nullptr) *refresh = r.json["refresh_token"];

@@ -21,19 +21,23 @@ class Api final {
 
   explicit Api(std::string base_url) : base_(std::move(base_url)) {}
 
-  Result Call(const std::string& method, const std::string& path, const nlohmann::json& body = nullptr,
-              const std::string& token = "", std::vector<std::string> headers = {}) const;
+  Result Call(const std::string& method, const std::string& path,
+              const nlohmann::json& body = nullptr, const std::string& token = "",
+              std::vector<std::string> headers = {}) const;
   Result Raw(const std::string& method, const std::string& path, const std::string& body,
              std::vector<std::string> headers) const;
 
   // Registers, reads the verification mail from `smtp`, verifies, signs in; returns the access
   // token (and fills `refresh` and `account_id` when given).
-  std::string NewResident(SmtpSink& smtp, const std::string& email, const std::string& language = "de",
-                          std::string* refresh = nullptr, std::string* account_id = nullptr) const;
+  std::string NewResident(SmtpSink& smtp, const std::string& email,
+                          const std::string& language = "de", std::string* refresh = nullptr,
+                          std::string* account_id = nullptr) const;
   // Signs in; returns the access token.
-  std::string SignIn(const std::string& email, const std::string& password, std::string* refresh = nullptr) const;
+  std::string SignIn(const std::string& email, const std::string& password,
+                     std::string* refresh = nullptr) const;
   // The token from the newest mail to `email` with `marker` ("verify-email" or "reset-password").
-  static std::string TokenFromMail(SmtpSink& smtp, const std::string& email, const std::string& marker);
+  static std::string TokenFromMail(SmtpSink& smtp, const std::string& email,
+                                   const std::string& marker);
 
   static constexpr char kPassword[] = "Laterne-am-Jahnplatz-7";
 

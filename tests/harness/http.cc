@@ -3,8 +3,8 @@
 #include <curl/curl.h>
 
 #include <algorithm>
-#include <cstring>
 #include <cctype>
+#include <cstring>
 
 namespace cityhub::testing {
 namespace {
@@ -32,8 +32,8 @@ size_t OnHeader(char* data, size_t size, size_t count, void* user) {
 
 }  // namespace
 
-HttpResponse HttpRequest(const std::string& method, const std::string& url,
-                         const std::string& body, const std::vector<std::string>& headers,
+HttpResponse HttpRequest(const std::string& method, const std::string& url, const std::string& body,
+                         const std::vector<std::string>& headers,
                          std::chrono::milliseconds timeout) {
   HttpResponse response;
   CURL* curl = curl_easy_init();
@@ -96,7 +96,8 @@ int ConnectLoopback(int port) {
 SseClient::SseClient(int port, const std::string& path, const std::vector<std::string>& headers) {
   fd_ = ConnectLoopback(port);
   if (fd_ < 0) return;
-  std::string request = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n";
+  std::string request =
+      "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n";
   for (const auto& h : headers) request += h + "\r\n";
   request += "\r\n";
   (void)!::write(fd_, request.data(), request.size());
@@ -176,7 +177,8 @@ std::vector<SseClient::Event> SseClient::Read(size_t count, std::chrono::millise
       out.push_back(std::move(e));
       continue;
     }
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) break;
     pollfd p{fd_, POLLIN, 0};
     if (::poll(&p, 1, static_cast<int>(std::min<int64_t>(left.count(), 100))) <= 0) continue;

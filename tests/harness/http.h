@@ -23,8 +23,7 @@ struct HttpResponse {
 
 // One HTTP/1.1 request with libcurl over a real socket. `headers` are "Name: value" lines.
 HttpResponse HttpRequest(const std::string& method, const std::string& url,
-                         const std::string& body = "",
-                         const std::vector<std::string>& headers = {},
+                         const std::string& body = "", const std::vector<std::string>& headers = {},
                          std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
 }  // namespace cityhub::testing

@@ -131,7 +131,8 @@ std::string TestWebp(int width, int height, bool with_exif) {
   Le24(body, static_cast<uint32_t>(height - 1));
   // VP8L: signature, 14-bit width-1, 14-bit height-1, alpha and version bits.
   std::string vp8l = "\x2f";
-  const uint32_t bits = static_cast<uint32_t>(width - 1) | (static_cast<uint32_t>(height - 1) << 14);
+  const uint32_t bits =
+      static_cast<uint32_t>(width - 1) | (static_cast<uint32_t>(height - 1) << 14);
   Le32(vp8l, bits);
   vp8l += std::string(3, '\0');
   body += "VP8L";

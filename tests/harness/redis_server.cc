@@ -49,15 +49,24 @@ infra::redis::Options RedisServer::ClientOptions() const {
 void RedisServer::Start() {
   if (process_) return;
   std::vector<std::string> argv = {"/usr/bin/redis-server",
-                                   "--port", std::to_string(port_),
-                                   "--bind", "127.0.0.1",
-                                   "--dir", dir_,
-                                   "--save", "",
-                                   "--appendonly", options_.appendonly ? "yes" : "no",
-                                   "--appendfsync", options_.appendfsync,
-                                   "--daemonize", "no",
-                                   "--protected-mode", "yes",
-                                   "--loglevel", "warning"};
+                                   "--port",
+                                   std::to_string(port_),
+                                   "--bind",
+                                   "127.0.0.1",
+                                   "--dir",
+                                   dir_,
+                                   "--save",
+                                   "",
+                                   "--appendonly",
+                                   options_.appendonly ? "yes" : "no",
+                                   "--appendfsync",
+                                   options_.appendfsync,
+                                   "--daemonize",
+                                   "no",
+                                   "--protected-mode",
+                                   "yes",
+                                   "--loglevel",
+                                   "warning"};
   if (!options_.password.empty()) {
     argv.push_back("--requirepass");
     argv.push_back(options_.password);

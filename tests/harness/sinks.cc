@@ -11,10 +11,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <openssl/evp.h>
 
 namespace cityhub::testing {
 
@@ -35,7 +35,8 @@ struct HttpSink::Impl {
 
   void Accept() {
     acceptor.async_accept([this](beast::error_code ec, tcp::socket socket) {
-      if (!ec) std::thread([this, s = std::move(socket)]() mutable { Serve(std::move(s)); }).detach();
+      if (!ec)
+        std::thread([this, s = std::move(socket)]() mutable { Serve(std::move(s)); }).detach();
       if (acceptor.is_open()) Accept();
     });
   }
@@ -52,7 +53,8 @@ struct HttpSink::Impl {
       r.target = std::string(req.target());
       for (const auto& f : req) {
         std::string name(f.name_string());
-        std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+        std::transform(name.begin(), name.end(), name.begin(),
+                       [](unsigned char c) { return std::tolower(c); });
         r.headers[name] = std::string(f.value());
       }
       r.body = req.body();
@@ -110,11 +112,11 @@ size_t HttpSink::count() const {
 }
 
 SmtpSink::SmtpSink() : port_(FreePort()), dir_(MakeTempDir("cityhub-smtp")) {
-  process_ = std::make_unique<Process>(Process::Options{
-      {"/usr/bin/python3", SourcePath("infra/scripts/smtp_sink.py"), "--port", std::to_string(port_), "--dir",
-       dir_ + "/mail"},
-      {},
-      dir_ + "/sink.log"});
+  process_ = std::make_unique<Process>(
+      Process::Options{{"/usr/bin/python3", SourcePath("infra/scripts/smtp_sink.py"), "--port",
+                        std::to_string(port_), "--dir", dir_ + "/mail"},
+                       {},
+                       dir_ + "/sink.log"});
   const bool up = WaitFor(
       [&] {
         const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -166,7 +168,8 @@ std::string MailText(const std::string& mail) {
     }
     std::string decoded(b64.size(), '\0');
     const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(decoded.data()),
-                                  reinterpret_cast<const unsigned char*>(b64.data()), static_cast<int>(b64.size()));
+                                  reinterpret_cast<const unsigned char*>(b64.data()),
+                                  static_cast<int>(b64.size()));
     if (n > 0) {
       decoded.resize(static_cast<size_t>(n));
       while (!decoded.empty() && decoded.back() == '\0') decoded.pop_back();

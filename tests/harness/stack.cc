@@ -27,12 +27,14 @@ Stack::Stack(Options options) : options_(std::move(options)), dir_(MakeTempDir("
   redis_ = std::make_unique<RedisServer>();
   smtp_ = std::make_unique<SmtpSink>();
   push_ = std::make_unique<HttpSink>();
-  for (const char* name : {"accounts", "requests", "notifications", "gateway"}) ports_[name] = FreePort();
+  for (const char* name : {"accounts", "requests", "notifications", "gateway"})
+    ports_[name] = FreePort();
   internal_token_ = infra::RandomToken(32);
   WriteFile(dir_ + "/internal-token", internal_token_);
   WriteFile(dir_ + "/admin-password", admin_password_);
   const std::string key = dir_ + "/jwt.pem";
-  if (std::system(("openssl genpkey -algorithm ed25519 -out " + key + " 2>/dev/null").c_str()) != 0) {
+  if (std::system(("openssl genpkey -algorithm ed25519 -out " + key + " 2>/dev/null").c_str()) !=
+      0) {
     throw std::runtime_error("openssl genpkey failed");
   }
   Start("accounts");
@@ -42,7 +44,8 @@ Stack::Stack(Options options) : options_(std::move(options)), dir_(MakeTempDir("
 }
 
 Stack::~Stack() {
-  for (const char* name : {"gateway", "notifications", "requests", "accounts"}) processes_.erase(name);
+  for (const char* name : {"gateway", "notifications", "requests", "accounts"})
+    processes_.erase(name);
   processes_.clear();  // replicas
   push_.reset();
   smtp_.reset();
@@ -102,14 +105,22 @@ void Stack::StartReplica(const std::string& service, const std::string& replica,
   Launch(service, replica, full);
 }
 
-void Stack::Launch(const std::string& service, const std::string& name, std::map<std::string, std::string> env) {
-  const std::string binary = service == "gateway" ? BuildPath("gateway/gateway")
-                                                  : BuildPath("services/" + service + "/" + service);
-  processes_[name] = std::make_unique<Process>(Process::Options{{binary}, std::move(env), dir_ + "/" + name + ".log"});
+void Stack::Launch(const std::string& service, const std::string& name,
+                   std::map<std::string, std::string> env) {
+  const std::string binary = service == "gateway"
+                                 ? BuildPath("gateway/gateway")
+                                 : BuildPath("services/" + service + "/" + service);
+  processes_[name] = std::make_unique<Process>(
+      Process::Options{{binary}, std::move(env), dir_ + "/" + name + ".log"});
   bool up = false;
   if (service == "gateway") {
-    up = WaitFor([&] { return HttpRequest("GET", gateway_url() + "/healthz", "", {}, std::chrono::milliseconds(500)).status == 200; },
-                 std::chrono::seconds(20));
+    up = WaitFor(
+        [&] {
+          return HttpRequest("GET", gateway_url() + "/healthz", "", {},
+                             std::chrono::milliseconds(500))
+                     .status == 200;
+        },
+        std::chrono::seconds(20));
   } else {
     up = WaitForServing(address(name), std::chrono::seconds(20));
   }

@@ -27,7 +27,9 @@ class Stack final {
   ~Stack();
 
   std::string gateway_url() const { return "http://127.0.0.1:" + std::to_string(port("gateway")); }
-  std::string address(const std::string& process) const { return "127.0.0.1:" + std::to_string(port(process)); }
+  std::string address(const std::string& process) const {
+    return "127.0.0.1:" + std::to_string(port(process));
+  }
   int port(const std::string& process) const { return ports_.at(process); }
 
   const std::string& admin_email() const { return admin_email_; }
@@ -52,7 +54,8 @@ class Stack final {
 
  private:
   std::map<std::string, std::string> EnvFor(const std::string& name) const;
-  void Launch(const std::string& service, const std::string& name, std::map<std::string, std::string> env);
+  void Launch(const std::string& service, const std::string& name,
+              std::map<std::string, std::string> env);
 
   Options options_;
   std::string dir_;

@@ -14,7 +14,8 @@ namespace cityhub::testing {
 
 bool WriteSelfSignedCertificate(const std::string& dir, const std::string& name) {
   const std::string command =
-      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=" +
+      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj "
+      "/CN=" +
       name + " -keyout " + dir + "/key.new -out " + dir + "/cert.new 2>/dev/null && mv " + dir +
       "/key.new " + dir + "/key.pem && mv " + dir + "/cert.new " + dir + "/cert.pem";
   return std::system(command.c_str()) == 0;
@@ -40,7 +41,8 @@ TlsAnswer TlsExchange(int port, const std::string& request) {
     SSL_write(ssl, request.data(), static_cast<int>(request.size()));
     char chunk[4096];
     int n;
-    while ((n = SSL_read(ssl, chunk, sizeof(chunk))) > 0) out.response.append(chunk, static_cast<size_t>(n));
+    while ((n = SSL_read(ssl, chunk, sizeof(chunk))) > 0)
+      out.response.append(chunk, static_cast<size_t>(n));
   }
   SSL_free(ssl);
   SSL_CTX_free(ctx);

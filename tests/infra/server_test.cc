@@ -4,10 +4,10 @@
 
 #include <future>
 
+#include <gmock/gmock.h>
 #include <grpcpp/create_channel.h>
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/security/credentials.h>
-#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "tests/harness/health.h"
@@ -43,7 +43,8 @@ CallResult CallSleep(const std::string& address, int ms, const std::string& requ
   result.status = done.get_future().get();
   std::vector<grpc::Slice> slices;
   if (result.status.ok() && response.Dump(&slices).ok()) {
-    for (const auto& s : slices) result.payload.append(reinterpret_cast<const char*>(s.begin()), s.size());
+    for (const auto& s : slices)
+      result.payload.append(reinterpret_cast<const char*>(s.begin()), s.size());
   }
   const auto& md = ctx.GetServerInitialMetadata();
   if (auto it = md.find("x-request-id"); it != md.end()) {
@@ -90,11 +91,15 @@ TEST(GrpcServer, OnSigtermHealthTurnsNotServingAndAnInFlightCallCompletes) {
 
   auto slow = std::async(std::launch::async, [&] { return CallSleep(server.address(), 4000); });
   // Wait until the server has the call in flight.
-  const std::string metrics = "http://127.0.0.1:" + std::to_string(server.metrics_port()) + "/metrics";
-  ASSERT_TRUE(WaitFor([&] {
-    return HttpRequest("GET", metrics).body.find(
-               "grpc_server_in_flight{method=\"/cityhub.testing.Sleep/Sleep\"} 1") != std::string::npos;
-  }, 5s));
+  const std::string metrics =
+      "http://127.0.0.1:" + std::to_string(server.metrics_port()) + "/metrics";
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return HttpRequest("GET", metrics)
+                   .body.find("grpc_server_in_flight{method=\"/cityhub.testing.Sleep/Sleep\"} 1") !=
+               std::string::npos;
+      },
+      5s));
   server.process().Signal(SIGTERM);
 
   // Health turns NOT_SERVING at once and stays so for the drain delay (2 s).
@@ -120,7 +125,8 @@ TEST(GrpcServer, RequestIdsAreEchoedOrGeneratedAndLogged) {
   EXPECT_EQ(bad.request_id.size(), 26u);
   server.process().Stop();
   const std::string log = server.process().Log();
-  EXPECT_THAT(log, HasSubstr("\"request_id\":\"req-123\",\"method\":\"/cityhub.testing.Sleep/Sleep\""));
+  EXPECT_THAT(log,
+              HasSubstr("\"request_id\":\"req-123\",\"method\":\"/cityhub.testing.Sleep/Sleep\""));
   EXPECT_THAT(log, HasSubstr("\"code\":\"OK\""));
 }
 
@@ -132,16 +138,24 @@ TEST(GrpcServer, ServesPrometheusMetrics) {
   // The call is counted when the server has finished with it, which may be just after the
   // client has its answer.
   HttpResponse metrics;
-  EXPECT_TRUE(WaitFor([&] {
-    metrics = HttpRequest("GET", base + "/metrics");
-    return metrics.body.find("grpc_server_in_flight{method=\"/cityhub.testing.Sleep/Sleep\"} 0") != std::string::npos;
-  }, 5s)) << metrics.body;
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        metrics = HttpRequest("GET", base + "/metrics");
+        return metrics.body.find(
+                   "grpc_server_in_flight{method=\"/cityhub.testing.Sleep/Sleep\"} 0") !=
+               std::string::npos;
+      },
+      5s))
+      << metrics.body;
   EXPECT_EQ(metrics.status, 200) << metrics.error;
   EXPECT_THAT(metrics.header("content-type"), HasSubstr("text/plain; version=0.0.4"));
   const std::string& response = metrics.body;
-  EXPECT_THAT(response, HasSubstr(
-      "grpc_server_handled_total{method=\"/cityhub.testing.Sleep/Sleep\",code=\"OK\"} 1"));
-  EXPECT_THAT(response, HasSubstr("grpc_server_handling_seconds_bucket{method=\"/cityhub.testing.Sleep/Sleep\",le=\"+Inf\"} 1"));
+  EXPECT_THAT(
+      response,
+      HasSubstr(
+          "grpc_server_handled_total{method=\"/cityhub.testing.Sleep/Sleep\",code=\"OK\"} 1"));
+  EXPECT_THAT(response, HasSubstr("grpc_server_handling_seconds_bucket{method=\"/"
+                                  "cityhub.testing.Sleep/Sleep\",le=\"+Inf\"} 1"));
   EXPECT_EQ(HttpRequest("GET", base + "/nope").status, 404);
   EXPECT_EQ(HttpRequest("POST", base + "/metrics").status, 405);
 }
@@ -156,7 +170,8 @@ TEST(GrpcServer, ReflectionListsTheServices) {
   grpc::CompletionQueue cq;
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + 10s);
-  auto call = stub.PrepareCall(&ctx, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", &cq);
+  auto call =
+      stub.PrepareCall(&ctx, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", &cq);
   const auto step = [&](int tag) {
     void* got = nullptr;
     bool ok = false;

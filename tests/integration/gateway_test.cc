@@ -29,17 +29,19 @@ class GatewayTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     Stack::Options options;
-    options.env = {{"CITYHUB_GATEWAY_HEADER_TIMEOUT", "1s"},
-                   {"CITYHUB_CORS_ORIGINS", "https://app.bielefeld.de"},
-                   {"CITYHUB_SSE_HEARTBEAT", "1s"},
-                   // All tests come from one address: generous budgets (limits have their own test).
-                   {"CITYHUB_RATE_LIMIT_SIGN_IN", "500/min"},
-                   {"CITYHUB_RATE_LIMIT_CREATE", "500/min"},
-                   {"CITYHUB_RATE_LIMIT_WRITE", "500/min"}};
+    options.env = {
+        {"CITYHUB_GATEWAY_HEADER_TIMEOUT", "1s"},
+        {"CITYHUB_CORS_ORIGINS", "https://app.bielefeld.de"},
+        {"CITYHUB_SSE_HEARTBEAT", "1s"},
+        // All tests come from one address: generous budgets (limits have their own test).
+        {"CITYHUB_RATE_LIMIT_SIGN_IN", "500/min"},
+        {"CITYHUB_RATE_LIMIT_CREATE", "500/min"},
+        {"CITYHUB_RATE_LIMIT_WRITE", "500/min"}};
     stack_ = new Stack(options);
     api_ = new Api(stack_->gateway_url());
     admin_ = api_->SignIn(stack_->admin_email(), stack_->admin_password());
-    resident_ = api_->NewResident(stack_->smtp(), "resident@example.de", "de", nullptr, &resident_id_);
+    resident_ =
+        api_->NewResident(stack_->smtp(), "resident@example.de", "de", nullptr, &resident_id_);
     std::string operator_id;
     api_->NewResident(stack_->smtp(), "clerk@bielefeld.de", "de", nullptr, &operator_id);
     const auto roles = api_->Call("POST", "/v1/accounts/" + operator_id + ":setRoles",
@@ -53,7 +55,10 @@ class GatewayTest : public ::testing::Test {
   }
 
   static json Pothole() {
-    return {{"service_code", "pothole"}, {"lat", 52.0211}, {"long", 8.5325}, {"attributes", {{"surface", "road"}}},
+    return {{"service_code", "pothole"},
+            {"lat", 52.0211},
+            {"long", 8.5325},
+            {"attributes", {{"surface", "road"}}},
             {"description", "Tiefes Loch vor dem Rathaus."}};
   }
 
@@ -64,12 +69,14 @@ class GatewayTest : public ::testing::Test {
 
 Stack* GatewayTest::stack_ = nullptr;
 Api* GatewayTest::api_ = nullptr;
-std::string GatewayTest::admin_, GatewayTest::resident_, GatewayTest::resident_id_, GatewayTest::operator_;
+std::string GatewayTest::admin_, GatewayTest::resident_, GatewayTest::resident_id_,
+    GatewayTest::operator_;
 
 // #18 item 12: once a resident holds the bootstrap admin's address, accounts must not stop at
 // every start (an outage for everyone); it logs the refusal and serves.
 TEST_F(GatewayTest, ABootstrapAddressTakenByAResidentDoesNotStopAccounts) {
-  stack_->StartReplica("accounts", "accounts-taken", {{"CITYHUB_BOOTSTRAP_ADMIN_EMAIL", "resident@example.de"}});
+  stack_->StartReplica("accounts", "accounts-taken",
+                       {{"CITYHUB_BOOTSTRAP_ADMIN_EMAIL", "resident@example.de"}});
   const auto deadline = std::chrono::steady_clock::now() + 10s;
   while (stack_->Log("accounts-taken").find("bootstrap_admin_refused") == std::string::npos &&
          std::chrono::steady_clock::now() < deadline) {
@@ -92,13 +99,17 @@ TEST_F(GatewayTest, MapsPathsBodiesAndQueriesOntoTheContracts) {
   ASSERT_EQ(got.status, 200);
   EXPECT_EQ(got.json["request_id"], id);
   EXPECT_FALSE(got.json.contains("account_id") && got.json["account_id"] != "");  // public view
-  const auto listed = api_->Call("GET", "/v1/requests?service_code=pothole&service_code=tree&status=SUBMITTED&page_size=5");
+  const auto listed = api_->Call(
+      "GET", "/v1/requests?service_code=pothole&service_code=tree&status=SUBMITTED&page_size=5");
   ASSERT_EQ(listed.status, 200) << listed.raw.body;
   EXPECT_GE(listed.json["requests"].size(), 1u);
   // lowerCamelCase input is accepted.
   const auto camel = api_->Call("POST", "/v1/requests",
-                                {{"serviceCode", "graffiti"}, {"lat", 52.02}, {"long", 8.53},
-                                 {"attributes", {{"offensive", "no"}}}, {"mediaIds", json::array()}},
+                                {{"serviceCode", "graffiti"},
+                                 {"lat", 52.02},
+                                 {"long", 8.53},
+                                 {"attributes", {{"offensive", "no"}}},
+                                 {"mediaIds", json::array()}},
                                 resident_);
   EXPECT_EQ(camel.status, 201) << camel.raw.body;
   // A body mapped to one field, with the path variable beside it.
@@ -106,7 +117,8 @@ TEST_F(GatewayTest, MapsPathsBodiesAndQueriesOntoTheContracts) {
   ASSERT_EQ(patched.status, 200) << patched.raw.body;
   EXPECT_EQ(patched.json["sla_hours"], 300);
   // Custom verbs.
-  const auto follow = api_->Call("POST", "/v1/requests/" + id + ":follow", json::object(), resident_);
+  const auto follow =
+      api_->Call("POST", "/v1/requests/" + id + ":follow", json::object(), resident_);
   EXPECT_EQ(follow.status, 200) << follow.raw.body;
   EXPECT_EQ(follow.json["following"], true);
 }
@@ -125,7 +137,8 @@ TEST_F(GatewayTest, UnknownFieldsParametersAndBrokenBodiesAre400NamingTheProblem
   r = api_->Call("POST", "/v1/requests", body, resident_);
   EXPECT_EQ(r.status, 400);
   EXPECT_THAT(r.json["message"].get<std::string>(), HasSubstr("colour"));
-  r = api_->Raw("POST", "/v1/requests", "{\"service_code\": \"pothole\",", {"Content-Type: application/json"});
+  r = api_->Raw("POST", "/v1/requests", "{\"service_code\": \"pothole\",",
+                {"Content-Type: application/json"});
   EXPECT_EQ(r.status, 400);
   EXPECT_THAT(r.json["message"].get<std::string>(), StartsWith("body:"));
   r = api_->Raw("POST", "/v1/accounts", "{\"email\":\"x@y.de\",\"display_name\":\"Bad \xff\"}",
@@ -158,7 +171,8 @@ TEST_F(GatewayTest, AServiceThrottleIs429WithTheServicesRetryAfter) {
   // The accounts service slows down failed sign-ins (its own backoff, not the gateway's budget).
   Api::Result r;
   for (int i = 0; i < 10 && r.status != 429; ++i) {
-    r = api_->Call("POST", "/v1/sessions", {{"email", "guessed@example.de"}, {"password", "wrong-password-123"}});
+    r = api_->Call("POST", "/v1/sessions",
+                   {{"email", "guessed@example.de"}, {"password", "wrong-password-123"}});
     ASSERT_TRUE(r.status == 401 || r.status == 429) << r.raw.body;
   }
   ASSERT_EQ(r.status, 429);
@@ -174,18 +188,27 @@ TEST_F(GatewayTest, AServiceThrottleIs429WithTheServicesRetryAfter) {
 
 TEST_F(GatewayTest, TheRequestIdReachesTheServicesLog) {
   const std::string given = "trace-" + infra::RandomToken(8);
-  auto r = api_->Raw("GET", "/v1/requests/01JZZZZZZZZZZZZZZZZZZZZZZ1", "", {"X-Request-Id: " + given});
+  auto r =
+      api_->Raw("GET", "/v1/requests/01JZZZZZZZZZZZZZZZZZZZZZZ1", "", {"X-Request-Id: " + given});
   EXPECT_EQ(r.status, 404);
   EXPECT_EQ(r.raw.header("x-request-id"), given);
   // Without one, the gateway makes one up, answers with it and passes it on.
-  r = api_->Call("POST", "/v1/sessions", {{"email", "nobody@example.de"}, {"password", "whatever-123"}});
+  r = api_->Call("POST", "/v1/sessions",
+                 {{"email", "nobody@example.de"}, {"password", "whatever-123"}});
   const std::string made = r.raw.header("x-request-id");
   ASSERT_FALSE(made.empty());
-  EXPECT_TRUE(WaitFor([&] { return stack_->Log("requests").find("\"request_id\":\"" + given + "\"") != std::string::npos; },
-                      5s))
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        return stack_->Log("requests").find("\"request_id\":\"" + given + "\"") !=
+               std::string::npos;
+      },
+      5s))
       << stack_->Log("requests").substr(0, 2000);
-  EXPECT_TRUE(WaitFor([&] { return stack_->Log("accounts").find("\"request_id\":\"" + made + "\"") != std::string::npos; },
-                      5s));
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        return stack_->Log("accounts").find("\"request_id\":\"" + made + "\"") != std::string::npos;
+      },
+      5s));
 }
 
 TEST_F(GatewayTest, TheAccessLogIsOneJsonLinePerRequestWithoutPersonalData) {
@@ -197,26 +220,32 @@ TEST_F(GatewayTest, TheAccessLogIsOneJsonLinePerRequestWithoutPersonalData) {
       {"POST", "/v1/sessions"},
   };
   for (size_t i = 0; i < calls.size(); ++i) {
-    const std::string body = calls[i].first == "POST" ? R"({"email":"resident@example.de","password":"x-wrong-12"})" : "";
-    api_->Raw(calls[i].first, calls[i].second, body,
-              {"Authorization: Bearer " + resident_, "X-Request-Id: " + marker + "-" + std::to_string(i),
-               "Content-Type: application/json"});
+    const std::string body = calls[i].first == "POST"
+                                 ? R"({"email":"resident@example.de","password":"x-wrong-12"})"
+                                 : "";
+    api_->Raw(
+        calls[i].first, calls[i].second, body,
+        {"Authorization: Bearer " + resident_, "X-Request-Id: " + marker + "-" + std::to_string(i),
+         "Content-Type: application/json"});
   }
   std::vector<json> lines;
-  ASSERT_TRUE(WaitFor([&] {
-    lines.clear();
-    std::istringstream log(stack_->Log("gateway"));
-    for (std::string line; std::getline(log, line);) {
-      if (line.find(marker) == std::string::npos) continue;
-      const auto parsed = json::parse(line, nullptr, false);
-      EXPECT_FALSE(parsed.is_discarded()) << line;
-      EXPECT_EQ(line.find("resident@example.de"), std::string::npos) << line;
-      EXPECT_EQ(line.find(resident_), std::string::npos) << line;
-      EXPECT_EQ(line.find("127.0.0.1"), std::string::npos) << line;
-      lines.push_back(parsed);
-    }
-    return lines.size() == calls.size();
-  }, 5s)) << lines.size();
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        lines.clear();
+        std::istringstream log(stack_->Log("gateway"));
+        for (std::string line; std::getline(log, line);) {
+          if (line.find(marker) == std::string::npos) continue;
+          const auto parsed = json::parse(line, nullptr, false);
+          EXPECT_FALSE(parsed.is_discarded()) << line;
+          EXPECT_EQ(line.find("resident@example.de"), std::string::npos) << line;
+          EXPECT_EQ(line.find(resident_), std::string::npos) << line;
+          EXPECT_EQ(line.find("127.0.0.1"), std::string::npos) << line;
+          lines.push_back(parsed);
+        }
+        return lines.size() == calls.size();
+      },
+      5s))
+      << lines.size();
   for (size_t i = 0; i < lines.size(); ++i) {
     const json& l = lines[i];
     EXPECT_EQ(l["event"], "http");
@@ -242,7 +271,8 @@ TEST_F(GatewayTest, ErrorsMapToHttpStatuses) {
   r = api_->Call("GET", "/v1/me", nullptr, "not.a.token");
   EXPECT_EQ(r.status, 401);
   EXPECT_THAT(r.raw.header("www-authenticate"), HasSubstr("invalid_token"));
-  r = api_->Call("GET", "/v1/services", nullptr, "garbage");  // a bad token is refused even on public routes
+  r = api_->Call("GET", "/v1/services", nullptr,
+                 "garbage");  // a bad token is refused even on public routes
   EXPECT_EQ(r.status, 401);
   r = api_->Call("POST", "/v1/apiKeys", {{"name", "x"}}, resident_);
   EXPECT_EQ(r.status, 403);
@@ -255,28 +285,31 @@ TEST_F(GatewayTest, ErrorsMapToHttpStatuses) {
   r = api_->Call("DELETE", "/v1/me", nullptr, resident_);
   EXPECT_EQ(r.status, 405);
   EXPECT_THAT(r.raw.header("allow"), HasSubstr("GET"));
-  r = api_->Call("POST", "/v1/accounts",
-                 {{"email", "resident@example.de"}, {"password", Api::kPassword}, {"display_name", "Twin"}});
+  r = api_->Call(
+      "POST", "/v1/accounts",
+      {{"email", "resident@example.de"}, {"password", Api::kPassword}, {"display_name", "Twin"}});
   EXPECT_EQ(r.status, 409);
   EXPECT_EQ(r.json["code"], 6);
   const auto created = api_->Call("POST", "/v1/requests", Pothole(), resident_);
-  r = api_->Call("POST", "/v1/requests/" + created.json["request_id"].get<std::string>() + ":transition",
+  r = api_->Call("POST",
+                 "/v1/requests/" + created.json["request_id"].get<std::string>() + ":transition",
                  {{"status", "CLOSED"}}, operator_);
   EXPECT_EQ(r.status, 400);  // FAILED_PRECONDITION
   EXPECT_EQ(r.json["code"], 9);
 }
 
 TEST_F(GatewayTest, AccessMatrix) {
-  const std::string request = api_->Call("POST", "/v1/requests", Pothole(), resident_).json["request_id"];
+  const std::string request =
+      api_->Call("POST", "/v1/requests", Pothole(), resident_).json["request_id"];
   struct Route {
     std::string method, path;
     json body;
   };
   const std::vector<Route> routes = {
-      {"GET", "/v1/services", nullptr},                                           // public
-      {"GET", "/v1/me", nullptr},                                                 // citizen
+      {"GET", "/v1/services", nullptr},                                             // public
+      {"GET", "/v1/me", nullptr},                                                   // citizen
       {"POST", "/v1/requests/" + request + ":transition", {{"status", "CLOSED"}}},  // operator
-      {"GET", "/v1/apiKeys", nullptr},                                            // admin
+      {"GET", "/v1/apiKeys", nullptr},                                              // admin
   };
   // Expected statuses for anonymous, citizen, operator, admin.
   const std::vector<std::vector<int>> expected = {
@@ -285,8 +318,8 @@ TEST_F(GatewayTest, AccessMatrix) {
   for (size_t r = 0; r < routes.size(); ++r) {
     for (size_t c = 0; c < tokens.size(); ++c) {
       const auto got = api_->Call(routes[r].method, routes[r].path, routes[r].body, tokens[c]);
-      EXPECT_EQ(got.status, expected[r][c]) << routes[r].method << " " << routes[r].path << " as caller " << c
-                                            << ": " << got.raw.body;
+      EXPECT_EQ(got.status, expected[r][c]) << routes[r].method << " " << routes[r].path
+                                            << " as caller " << c << ": " << got.raw.body;
     }
   }
 }
@@ -295,23 +328,27 @@ TEST_F(GatewayTest, HeaderAndBodyLimits) {
   auto r = api_->Raw("GET", "/v1/services", "", {"X-Padding: " + std::string(20 * 1024, 'a')});
   EXPECT_EQ(r.status, 431);
   EXPECT_EQ(r.json["code"], 3);
-  r = api_->Raw("POST", "/v1/accounts", std::string(1024 * 1024 + 1, ' '), {"Content-Type: application/json"});
+  r = api_->Raw("POST", "/v1/accounts", std::string(1024 * 1024 + 1, ' '),
+                {"Content-Type: application/json"});
   EXPECT_EQ(r.status, 413);
   std::string photo = TestJpeg(640, 480);
   photo.resize(10 * 1024 * 1024 + 1, '\0');
-  r = api_->Raw("POST", "/v1/media", photo, {"Content-Type: image/jpeg", "Authorization: Bearer " + resident_});
+  r = api_->Raw("POST", "/v1/media", photo,
+                {"Content-Type: image/jpeg", "Authorization: Bearer " + resident_});
   EXPECT_EQ(r.status, 413);
   // The media route takes more than the default limit.
   std::string big = TestJpeg(640, 480);
   big.resize(2 * 1024 * 1024, '\0');
-  r = api_->Raw("POST", "/v1/media", big, {"Content-Type: image/jpeg", "Authorization: Bearer " + resident_});
+  r = api_->Raw("POST", "/v1/media", big,
+                {"Content-Type: image/jpeg", "Authorization: Bearer " + resident_});
   EXPECT_EQ(r.status, 201) << r.raw.body;
 }
 
 TEST_F(GatewayTest, ASlowClientIsCutOff) {
   const int fd = ConnectLoopback(stack_->port("gateway"));
   ASSERT_GE(fd, 0);
-  const std::string request = "GET /v1/services HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaa\r\n";
+  const std::string request =
+      "GET /v1/services HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaa\r\n";
   const auto start = std::chrono::steady_clock::now();
   bool closed = false;
   for (char c : request) {
@@ -346,13 +383,15 @@ TEST_F(GatewayTest, MediaGoesInRawAndComesBackWithTypeAndCaching) {
   EXPECT_THAT(image.header("cache-control"), HasSubstr("immutable"));
   EXPECT_EQ(image.body.substr(1, 3), "PNG");
   EXPECT_EQ(image.body.find(kGpsMarker), std::string::npos);
-  r = api_->Raw("POST", "/v1/media", "just text", {"Content-Type: image/jpeg", "Authorization: Bearer " + resident_});
+  r = api_->Raw("POST", "/v1/media", "just text",
+                {"Content-Type: image/jpeg", "Authorization: Bearer " + resident_});
   EXPECT_EQ(r.status, 400);
   EXPECT_THAT(r.json["message"].get<std::string>(), StartsWith("file:"));
 }
 
 TEST_F(GatewayTest, RequestIdsSecurityHeadersAndCaching) {
-  auto r = api_->Raw("GET", "/v1/me", "", {"Authorization: Bearer " + resident_, "X-Request-Id: trace-42"});
+  auto r = api_->Raw("GET", "/v1/me", "",
+                     {"Authorization: Bearer " + resident_, "X-Request-Id: trace-42"});
   EXPECT_EQ(r.raw.header("x-request-id"), "trace-42");
   EXPECT_EQ(r.raw.header("cache-control"), "no-store");
   EXPECT_EQ(r.raw.header("x-content-type-options"), "nosniff");
@@ -376,13 +415,19 @@ TEST_F(GatewayTest, CorsPreflightAndAllowedOrigins) {
 
 TEST_F(GatewayTest, NotificationsStreamAsServerSentEventsAndResume) {
   std::string account;
-  const std::string token = api_->NewResident(stack_->smtp(), "sse@example.de", "en", nullptr, &account);
-  const std::string request = api_->Call("POST", "/v1/requests", Pothole(), token).json["request_id"];
-  SseClient first(stack_->port("gateway"), "/v1/notifications:stream", {"Authorization: Bearer " + token});
+  const std::string token =
+      api_->NewResident(stack_->smtp(), "sse@example.de", "en", nullptr, &account);
+  const std::string request =
+      api_->Call("POST", "/v1/requests", Pothole(), token).json["request_id"];
+  SseClient first(stack_->port("gateway"), "/v1/notifications:stream",
+                  {"Authorization: Bearer " + token});
   ASSERT_EQ(first.status(), 200) << first.head();
   EXPECT_THAT(first.head(), HasSubstr("text/event-stream"));
   for (const char* status : {"ACKNOWLEDGED", "IN_PROGRESS"}) {
-    ASSERT_EQ(api_->Call("POST", "/v1/requests/" + request + ":transition", {{"status", status}}, operator_).status, 200);
+    ASSERT_EQ(api_->Call("POST", "/v1/requests/" + request + ":transition", {{"status", status}},
+                         operator_)
+                  .status,
+              200);
   }
   const auto events = first.Read(2, 10s);
   ASSERT_EQ(events.size(), 2u);
@@ -391,7 +436,10 @@ TEST_F(GatewayTest, NotificationsStreamAsServerSentEventsAndResume) {
   first.Close();
   // While away, one more change; resuming after the first event brings the second and the new one.
   ASSERT_EQ(api_->Call("POST", "/v1/requests/" + request + ":transition",
-                       {{"status", "RESOLVED"}, {"public_note", "Repariert."}, {"internal_note", "Kolonne 3"}}, operator_)
+                       {{"status", "RESOLVED"},
+                        {"public_note", "Repariert."},
+                        {"internal_note", "Kolonne 3"}},
+                       operator_)
                 .status,
             200);
   SseClient resumed(stack_->port("gateway"), "/v1/notifications:stream",
@@ -413,8 +461,10 @@ TEST_F(GatewayTest, HealthReadinessMetricsAndOpenApi) {
   EXPECT_EQ(ready.status, 200) << ready.raw.body;
   EXPECT_EQ(ready.json["backends"]["cityhub.requests.v1.RequestsService"], "SERVING");
   const auto metrics = api_->Call("GET", "/metrics");
-  EXPECT_THAT(metrics.raw.body, HasSubstr("http_requests_total{route=\"GET /v1/services\",status=\"200\"}"));
-  EXPECT_THAT(metrics.raw.body, HasSubstr("http_request_duration_seconds_bucket{route=\"POST /v1/requests\""));
+  EXPECT_THAT(metrics.raw.body,
+              HasSubstr("http_requests_total{route=\"GET /v1/services\",status=\"200\"}"));
+  EXPECT_THAT(metrics.raw.body,
+              HasSubstr("http_request_duration_seconds_bucket{route=\"POST /v1/requests\""));
   EXPECT_EQ(metrics.raw.body.find("@example.de"), std::string::npos);
   const auto openapi = api_->Call("GET", "/openapi.json");
   ASSERT_EQ(openapi.status, 200);
@@ -434,7 +484,9 @@ TEST_F(GatewayTest, ZBackendDownIs503AndNoHang) {
   // Readiness is checked at most once a second.
   EXPECT_TRUE(WaitFor([&] { return api_->Call("GET", "/readyz").status == 503; }, 3s));
   stack_->Start("notifications");
-  EXPECT_TRUE(WaitFor([&] { return api_->Call("GET", "/v1/notifications", nullptr, resident_).status == 200; }, 10s));
+  EXPECT_TRUE(WaitFor(
+      [&] { return api_->Call("GET", "/v1/notifications", nullptr, resident_).status == 200; },
+      10s));
 }
 
 // The per-account budget holds across addresses (behind a proxy that says who the client is).
@@ -448,18 +500,21 @@ TEST(GatewayRateLimits, AnAccountsBudgetIsSharedByAllItsAddresses) {
   const std::string first = api.NewResident(stack.smtp(), "erste@example.de");
   const std::string second = api.NewResident(stack.smtp(), "zweite@example.de");
   auto me = [&](const std::string& token, const std::string& address) {
-    return api.Call("GET", "/v1/me", nullptr, token, {"X-Forwarded-For: 192.0.2.7, " + address}).status;
+    return api.Call("GET", "/v1/me", nullptr, token, {"X-Forwarded-For: 192.0.2.7, " + address})
+        .status;
   };
   // A new address for every call: only the account's budget can run out.
   std::vector<int> statuses;
   for (int i = 1; i <= 5; ++i) statuses.push_back(me(first, "198.51.100." + std::to_string(i)));
   EXPECT_EQ(statuses, (std::vector<int>{200, 200, 200, 429, 429}));
-  const auto limited = api.Call("GET", "/v1/me", nullptr, first, {"X-Forwarded-For: 198.51.100.99"});
+  const auto limited =
+      api.Call("GET", "/v1/me", nullptr, first, {"X-Forwarded-For: 198.51.100.99"});
   EXPECT_EQ(limited.status, 429);
   EXPECT_GE(std::stoi(limited.raw.header("retry-after")), 1);
   // Another account, and anonymous callers, from fresh addresses are not held back.
   EXPECT_EQ(me(second, "203.0.113.1"), 200);
-  EXPECT_EQ(api.Call("GET", "/v1/services", nullptr, "", {"X-Forwarded-For: 203.0.113.2"}).status, 200);
+  EXPECT_EQ(api.Call("GET", "/v1/services", nullptr, "", {"X-Forwarded-For: 203.0.113.2"}).status,
+            200);
 }
 
 // Behind a proxy the gateway passes on who the client is: two anonymous residents who happen
@@ -470,8 +525,11 @@ TEST(GatewayForwarding, TheClientAddressReachesTheServices) {
   options.env = {{"CITYHUB_TRUST_FORWARDED_FOR", "true"}};
   Stack stack(options);
   Api api(stack.gateway_url());
-  const json pothole = {{"service_code", "pothole"}, {"lat", 52.0211}, {"long", 8.5325},
-                        {"attributes", {{"surface", "road"}}}, {"description", "Loch am Jahnplatz"}};
+  const json pothole = {{"service_code", "pothole"},
+                        {"lat", 52.0211},
+                        {"long", 8.5325},
+                        {"attributes", {{"surface", "road"}}},
+                        {"description", "Loch am Jahnplatz"}};
   const auto file = [&](const std::string& address) {
     const auto r = api.Call("POST", "/v1/requests", pothole, "",
                             {"Idempotency-Key: same-key-0001", "X-Forwarded-For: " + address});
@@ -508,7 +566,9 @@ TEST(GatewayRateLimits, AnswerTooManyRequestsAndFailOpenForReadsWithoutRedis) {
   for (int i = 0; i < 3; ++i) EXPECT_EQ(api.Call("GET", "/.well-known/jwks.json").status, 200);
   std::vector<int> statuses;
   for (int i = 0; i < 5; ++i) {
-    statuses.push_back(api.Call("POST", "/v1/sessions", {{"email", "a@b.de"}, {"password", "whatever-123"}}).status);
+    statuses.push_back(
+        api.Call("POST", "/v1/sessions", {{"email", "a@b.de"}, {"password", "whatever-123"}})
+            .status);
   }
   EXPECT_EQ(statuses.back(), 429);
   stack.redis().Start();

@@ -41,11 +41,13 @@ TEST(GatewayTls, ServesTheCertificateFromItsFilesAndANewOneAfterSighup) {
   EXPECT_THAT(first.response, HasSubstr(R"({"status":"ok"})"));
 
   ASSERT_TRUE(WriteSelfSignedCertificate(dir, "second.cityhub.test"));
-  EXPECT_EQ(TlsExchange(port, kHealth).subject, "/CN=first.cityhub.test");  // files alone change nothing
+  EXPECT_EQ(TlsExchange(port, kHealth).subject,
+            "/CN=first.cityhub.test");  // files alone change nothing
   gateway.Signal(SIGHUP);
   TlsAnswer second;
-  EXPECT_TRUE(
-      WaitFor([&] { return (second = TlsExchange(port, kHealth)).subject == "/CN=second.cityhub.test"; }, 10s))
+  EXPECT_TRUE(WaitFor(
+      [&] { return (second = TlsExchange(port, kHealth)).subject == "/CN=second.cityhub.test"; },
+      10s))
       << second.subject << "\n"
       << gateway.Log();
   EXPECT_THAT(second.response, StartsWith("HTTP/1.1 200 OK\r\n"));

@@ -47,10 +47,13 @@ class NotificationsResilience : public ::testing::Test {
   Resident NewResident(const std::string& email) {
     Resident r;
     r.token = api_->NewResident(stack_->smtp(), email, "de", nullptr, &r.id);
-    const json off = {{"own_requests", false}, {"followed_requests", false}, {"department_requests", false}};
-    const json prefs = {{"inbox", {{"own_requests", true}, {"followed_requests", true}, {"department_requests", true}}},
-                        {"push", off},
-                        {"email", off}};
+    const json off = {
+        {"own_requests", false}, {"followed_requests", false}, {"department_requests", false}};
+    const json prefs = {
+        {"inbox",
+         {{"own_requests", true}, {"followed_requests", true}, {"department_requests", true}}},
+        {"push", off},
+        {"email", off}};
     EXPECT_EQ(api_->Call("PUT", "/v1/me/notificationPreferences", prefs, r.token).status, 200);
     return r;
   }
@@ -115,7 +118,8 @@ class NotificationsResilience : public ::testing::Test {
     std::vector<std::string> out;
     std::string page;
     do {
-      const auto r = api_->Call("GET", "/v1/notifications?page_size=100&page_token=" + page, nullptr, token);
+      const auto r =
+          api_->Call("GET", "/v1/notifications?page_size=100&page_token=" + page, nullptr, token);
       EXPECT_EQ(r.status, 200) << r.raw.body;
       if (r.status != 200) break;
       for (const auto& n : r.json["notifications"]) {
@@ -135,7 +139,8 @@ class NotificationsResilience : public ::testing::Test {
       for (const auto& [who, kind] : {std::pair{&owners_[g], "KIND_OWN_REQUEST_STATUS"},
                                       std::pair{&followers_[g], "KIND_FOLLOWED_REQUEST_STATUS"}}) {
         const auto got = InboxRequests(who->token, kind);
-        EXPECT_EQ(std::multiset<std::string>(got.begin(), got.end()), expected) << "group " << g << " " << kind;
+        EXPECT_EQ(std::multiset<std::string>(got.begin(), got.end()), expected)
+            << "group " << g << " " << kind;
       }
     }
   }
@@ -159,7 +164,8 @@ TEST_F(NotificationsResilience, AReplicaKilledMidBurstLosesAndDoublesNothing) {
   stack_->Stop("notifications", /*kill=*/true);
   const int64_t at_kill = Delivered();
   EXPECT_LT(at_kill, 2 * kBurst) << "the burst finished before the kill; the test proves nothing";
-  std::printf("killed after %lld of %d inbox entries\n", static_cast<long long>(at_kill), 2 * kBurst);
+  std::printf("killed after %lld of %d inbox entries\n", static_cast<long long>(at_kill),
+              2 * kBurst);
   stack_->Start("notifications");
   ASSERT_TRUE(WaitFor([&] { return Delivered() >= 2 * kBurst; }, 60s)) << Delivered();
   // Let claim cycles run over whatever the dead process left pending; nothing may double.
@@ -170,9 +176,11 @@ TEST_F(NotificationsResilience, AReplicaKilledMidBurstLosesAndDoublesNothing) {
 }
 
 double HandledEvents(int metrics_port) {
-  const auto r = HttpRequest("GET", "http://127.0.0.1:" + std::to_string(metrics_port) + "/metrics");
+  const auto r =
+      HttpRequest("GET", "http://127.0.0.1:" + std::to_string(metrics_port) + "/metrics");
   std::smatch m;
-  static const std::regex kLine(R"re(events_handled_total\{stream="requests:events"\} ([0-9.e+]+))re");
+  static const std::regex kLine(
+      R"re(events_handled_total\{stream="requests:events"\} ([0-9.e+]+))re");
   return std::regex_search(r.body, m, kLine) ? std::stod(m[1]) : 0;
 }
 

@@ -45,10 +45,14 @@ class Xml {
     return r == nullptr ? "" : reinterpret_cast<const char*>(r->name);
   }
   std::string encoding() const {
-    return doc_ != nullptr && doc_->encoding != nullptr ? reinterpret_cast<const char*>(doc_->encoding) : "";
+    return doc_ != nullptr && doc_->encoding != nullptr
+               ? reinterpret_cast<const char*>(doc_->encoding)
+               : "";
   }
   int Count(const std::string& xpath) const {
-    return Eval(xpath, [](xmlXPathObjectPtr o) { return o->nodesetval == nullptr ? 0 : o->nodesetval->nodeNr; });
+    return Eval(xpath, [](xmlXPathObjectPtr o) {
+      return o->nodesetval == nullptr ? 0 : o->nodesetval->nodeNr;
+    });
   }
   // The text of the first node matching `xpath` ("" when none).
   std::string Text(const std::string& xpath) const {
@@ -69,7 +73,8 @@ class Xml {
   int Eval(const std::string& xpath, Fn fn) const {
     if (doc_ == nullptr) return -1;
     xmlXPathContextPtr ctx = xmlXPathNewContext(doc_);
-    xmlXPathObjectPtr result = xmlXPathEvalExpression(reinterpret_cast<const xmlChar*>(xpath.c_str()), ctx);
+    xmlXPathObjectPtr result =
+        xmlXPathEvalExpression(reinterpret_cast<const xmlChar*>(xpath.c_str()), ctx);
     const int n = result == nullptr ? -1 : fn(result);
     if (result != nullptr) xmlXPathFreeObject(result);
     xmlXPathFreeContext(ctx);
@@ -117,8 +122,9 @@ class Open311Test : public ::testing::Test {
     api_key_id_ = key.json["api_key_id"];
     std::string operator_id;
     api_->NewResident(stack_->smtp(), "strassen@bielefeld.de", "de", nullptr, &operator_id);
-    const auto roles = api_->Call("POST", "/v1/accounts/" + operator_id + ":setRoles",
-                                  {{"roles", {"operator"}}, {"departments", {"roads", "waste"}}}, admin_);
+    const auto roles =
+        api_->Call("POST", "/v1/accounts/" + operator_id + ":setRoles",
+                   {{"roles", {"operator"}}, {"departments", {"roads", "waste"}}}, admin_);
     ASSERT_EQ(roles.status, 200) << roles.raw.body;
     operator_ = api_->SignIn("strassen@bielefeld.de", Api::kPassword);
   }
@@ -130,26 +136,36 @@ class Open311Test : public ::testing::Test {
   // GET /open311/v2/<path> with jurisdiction_id added (unless `with_jurisdiction` is false).
   static HttpResponse Get(const std::string& path, bool with_jurisdiction = true) {
     std::string url = stack_->gateway_url() + "/open311/v2/" + path;
-    if (with_jurisdiction) url += std::string(path.find('?') == std::string::npos ? "?" : "&") + "jurisdiction_id=" + kCity;
+    if (with_jurisdiction)
+      url +=
+          std::string(path.find('?') == std::string::npos ? "?" : "&") + "jurisdiction_id=" + kCity;
     return HttpRequest("GET", url);
   }
   static HttpResponse Post(const std::string& format,
                            std::vector<std::pair<std::string, std::string>> fields) {
-    return HttpRequest("POST", stack_->gateway_url() + "/open311/v2/requests." + format, FormOf(fields),
-                       {"Content-Type: application/x-www-form-urlencoded"});
+    return HttpRequest("POST", stack_->gateway_url() + "/open311/v2/requests." + format,
+                       FormOf(fields), {"Content-Type: application/x-www-form-urlencoded"});
   }
   static std::vector<std::pair<std::string, std::string>> Pothole() {
-    return {{"jurisdiction_id", kCity}, {"api_key", api_key_}, {"service_code", "pothole"},
-            {"lat", "52.0211"}, {"long", "8.5325"}, {"attribute[surface]", "road"},
-            {"description", "Schlagloch vor der Sparrenburg"}, {"email", "melderin@example.de"},
-            {"first_name", "Erika"}, {"last_name", "Mustermann"}, {"account_id", "fms-4711"}};
+    return {{"jurisdiction_id", kCity},
+            {"api_key", api_key_},
+            {"service_code", "pothole"},
+            {"lat", "52.0211"},
+            {"long", "8.5325"},
+            {"attribute[surface]", "road"},
+            {"description", "Schlagloch vor der Sparrenburg"},
+            {"email", "melderin@example.de"},
+            {"first_name", "Erika"},
+            {"last_name", "Mustermann"},
+            {"account_id", "fms-4711"}};
   }
   static std::string CreatePothole() {
     auto r = Post("json", Pothole());
     EXPECT_EQ(r.status, 201) << r.body;
     return json::parse(r.body)[0]["service_request_id"];
   }
-  static void ExpectError(const HttpResponse& r, int status, const std::string& format, const std::string& text) {
+  static void ExpectError(const HttpResponse& r, int status, const std::string& format,
+                          const std::string& text) {
     EXPECT_EQ(r.status, status) << r.body;
     if (format == "json") {
       EXPECT_THAT(r.header("content-type"), StartsWith("application/json"));
@@ -174,7 +190,8 @@ class Open311Test : public ::testing::Test {
 
 Stack* Open311Test::stack_ = nullptr;
 Api* Open311Test::api_ = nullptr;
-std::string Open311Test::admin_, Open311Test::operator_, Open311Test::api_key_, Open311Test::api_key_id_;
+std::string Open311Test::admin_, Open311Test::operator_, Open311Test::api_key_,
+    Open311Test::api_key_id_;
 
 TEST_F(Open311Test, DiscoveryInBothFormats) {
   // The spec's discovery takes no jurisdiction_id, even where two jurisdictions are served.
@@ -191,10 +208,12 @@ TEST_F(Open311Test, DiscoveryInBothFormats) {
   EXPECT_EQ(xml.encoding(), "UTF-8");
   EXPECT_EQ(xml.Count("/discovery/endpoints/endpoint/formats/format"), 2);
   EXPECT_EQ(xml.Text("/discovery/changeset"), doc["changeset"]);
-  EXPECT_EQ(xml.Text("/discovery/endpoints/endpoint/specification"), "http://wiki.open311.org/GeoReport_v2");
+  EXPECT_EQ(xml.Text("/discovery/endpoints/endpoint/specification"),
+            "http://wiki.open311.org/GeoReport_v2");
   // Given anyway, it must be one that is served.
   EXPECT_EQ(Get("discovery.json").status, 200);
-  ExpectError(Get("discovery.json?jurisdiction_id=atlantis.example", false), 404, "json", "jurisdiction_id");
+  ExpectError(Get("discovery.json?jurisdiction_id=atlantis.example", false), 404, "json",
+              "jurisdiction_id");
 }
 
 TEST_F(Open311Test, InvalidUtf8InAPathIdIs400NamingTheField) {
@@ -227,11 +246,13 @@ TEST_F(Open311Test, HeadAnswersWithoutABodyOnAKeptAliveConnection) {
     return head;
   };
   const std::string request = " /open311/v2/discovery.xml HTTP/1.1\r\nHost: x\r\n\r\n";
-  ASSERT_EQ(::send(fd, ("HEAD" + request).data(), request.size() + 4, MSG_NOSIGNAL), static_cast<ssize_t>(request.size() + 4));
+  ASSERT_EQ(::send(fd, ("HEAD" + request).data(), request.size() + 4, MSG_NOSIGNAL),
+            static_cast<ssize_t>(request.size() + 4));
   const std::string head = read_head();
   EXPECT_THAT(head, StartsWith("HTTP/1.1 200 OK\r\n"));
   EXPECT_THAT(head, HasSubstr("Content-Length: " + std::to_string(get.size()) + "\r\n"));
-  ASSERT_EQ(::send(fd, ("GET" + request).data(), request.size() + 3, MSG_NOSIGNAL), static_cast<ssize_t>(request.size() + 3));
+  ASSERT_EQ(::send(fd, ("GET" + request).data(), request.size() + 3, MSG_NOSIGNAL),
+            static_cast<ssize_t>(request.size() + 3));
   // A body after the HEAD answer would be read here in place of the GET's status line.
   EXPECT_THAT(read_head(), StartsWith("HTTP/1.1 200 OK\r\n"));
   ::close(fd);
@@ -246,7 +267,8 @@ TEST_F(Open311Test, ServicesListInBothFormats) {
   json pothole;
   for (const auto& s : list) {
     EXPECT_TRUE(s["service_code"].is_string());
-    for (const char* key : {"service_name", "description", "metadata", "type", "keywords", "group"}) {
+    for (const char* key :
+         {"service_name", "description", "metadata", "type", "keywords", "group"}) {
       EXPECT_TRUE(s.contains(key)) << key;
     }
     if (s["service_code"] == "pothole") pothole = s;
@@ -280,8 +302,10 @@ TEST_F(Open311Test, ServiceDefinitionInBothFormats) {
   Xml xml(x.body);
   EXPECT_EQ(xml.root(), "service_definition");
   EXPECT_EQ(xml.Count("/service_definition/attributes/attribute"), 2);
-  EXPECT_EQ(xml.Count("/service_definition/attributes/attribute[code='waste_types']/values/value"), 5);
-  EXPECT_EQ(xml.Text("/service_definition/attributes/attribute[code='amount_m3']/datatype"), "number");
+  EXPECT_EQ(xml.Count("/service_definition/attributes/attribute[code='waste_types']/values/value"),
+            5);
+  EXPECT_EQ(xml.Text("/service_definition/attributes/attribute[code='amount_m3']/datatype"),
+            "number");
   // Unknown codes are unknown resources.
   ExpectError(Get("services/volcano.json"), 404, "json", "service_code");
   ExpectError(Get("services/volcano.xml"), 404, "xml", "service_code");
@@ -290,7 +314,8 @@ TEST_F(Open311Test, ServiceDefinitionInBothFormats) {
 
 TEST_F(Open311Test, JurisdictionIsRequiredWithTwoAndUnknownOnesAreNotFound) {
   ExpectError(Get("services.json", false), 400, "json", "jurisdiction_id");
-  ExpectError(Get("services.xml?jurisdiction_id=atlantis.example", false), 404, "xml", "jurisdiction_id");
+  ExpectError(Get("services.xml?jurisdiction_id=atlantis.example", false), 404, "xml",
+              "jurisdiction_id");
   EXPECT_EQ(Get("services.json?jurisdiction_id=guetersloh.de", false).status, 200);
 }
 
@@ -337,10 +362,10 @@ TEST_F(Open311Test, WithoutDatesTheListIsTheLast90Days) {
   EXPECT_THAT(listed, ::testing::Not(::testing::Contains(old_id)));
   // Asked for by its dates, or by its id, the old one is there.
   const auto now = std::chrono::system_clock::now();
-  const auto dated = json::parse(Get("requests.json?service_code=tree&start_date=" +
-                                     W3c(now - std::chrono::hours(24 * 92)) +
-                                     "&end_date=" + W3c(now - std::chrono::hours(24 * 90)))
-                                     .body);
+  const auto dated = json::parse(
+      Get("requests.json?service_code=tree&start_date=" + W3c(now - std::chrono::hours(24 * 92)) +
+          "&end_date=" + W3c(now - std::chrono::hours(24 * 90)))
+          .body);
   ASSERT_EQ(dated.size(), 1u);
   EXPECT_EQ(dated[0]["service_request_id"], old_id);
   EXPECT_EQ(Get("requests/" + old_id + ".json").status, 200);
@@ -356,7 +381,8 @@ TEST_F(Open311Test, JurisdictionRulesHoldForPostsAndSingleRequests) {
   // A request of the other city is not found under this one.
   const std::string elsewhere = FileLongAgo(*stack_, std::chrono::hours(1), "guetersloh.de");
   ExpectError(Get("requests/" + elsewhere + ".json"), 404, "json", "");
-  EXPECT_EQ(Get("requests/" + elsewhere + ".json?jurisdiction_id=guetersloh.de", false).status, 200);
+  EXPECT_EQ(Get("requests/" + elsewhere + ".json?jurisdiction_id=guetersloh.de", false).status,
+            200);
 }
 
 TEST_F(Open311Test, PostCreatesARequestVisibleInBothApis) {
@@ -392,8 +418,9 @@ TEST_F(Open311Test, PostCreatesARequestVisibleInBothApis) {
   EXPECT_DOUBLE_EQ(got[0]["lat"].get<double>(), 52.0211);
   EXPECT_THAT(got[0]["requested_datetime"].get<std::string>(), ::testing::EndsWith("Z"));
   EXPECT_FALSE(got[0]["expected_datetime"].is_null());
-  for (const char* key : {"status_notes", "service_name", "description", "service_notice", "updated_datetime",
-                          "address", "address_id", "zipcode", "long", "media_url"}) {
+  for (const char* key :
+       {"status_notes", "service_name", "description", "service_notice", "updated_datetime",
+        "address", "address_id", "zipcode", "long", "media_url"}) {
     EXPECT_TRUE(got[0].contains(key)) << key;
   }
   EXPECT_THAT(one.body, ::testing::Not(HasSubstr("melderin")));
@@ -416,22 +443,30 @@ TEST_F(Open311Test, PostCreatesARequestVisibleInBothApis) {
 TEST_F(Open311Test, StatusChangesShowAsOpenAndClosedWithPublicNotes) {
   // Filed through v1 by a resident app, handled by an operator, read through Open311.
   const auto created = api_->Call("POST", "/v1/requests",
-                                  {{"service_code", "pothole"}, {"lat", 52.03}, {"long", 8.54},
-                                   {"attributes", {{"surface", "cycle_path"}}}, {"description", "Radweg kaputt"}});
+                                  {{"service_code", "pothole"},
+                                   {"lat", 52.03},
+                                   {"long", 8.54},
+                                   {"attributes", {{"surface", "cycle_path"}}},
+                                   {"description", "Radweg kaputt"}});
   ASSERT_EQ(created.status, 201) << created.raw.body;
   const std::string id = created.json["request_id"];
   EXPECT_EQ(json::parse(Get("requests/" + id + ".json").body)[0]["status"], "open");
-  auto t = api_->Call("POST", "/v1/requests/" + id + ":transition", {{"status", "ACKNOWLEDGED"}}, operator_);
+  auto t = api_->Call("POST", "/v1/requests/" + id + ":transition", {{"status", "ACKNOWLEDGED"}},
+                      operator_);
   ASSERT_EQ(t.status, 200) << t.raw.body;
   t = api_->Call("POST", "/v1/requests/" + id + ":transition",
-                      {{"status", "IN_PROGRESS"}, {"public_note", "Kolonne ist unterwegs"}, {"internal_note", "Trupp 3"}},
-                      operator_);
+                 {{"status", "IN_PROGRESS"},
+                  {"public_note", "Kolonne ist unterwegs"},
+                  {"internal_note", "Trupp 3"}},
+                 operator_);
   ASSERT_EQ(t.status, 200) << t.raw.body;
   auto got = json::parse(Get("requests/" + id + ".json").body)[0];
   EXPECT_EQ(got["status"], "open");
   EXPECT_EQ(got["status_notes"], "Kolonne ist unterwegs");
   t = api_->Call("POST", "/v1/requests/" + id + ":transition",
-                 {{"status", "RESOLVED"}, {"public_note", "Loch ist geflickt"}, {"internal_note", "Kosten 80 EUR"}},
+                 {{"status", "RESOLVED"},
+                  {"public_note", "Loch ist geflickt"},
+                  {"internal_note", "Kosten 80 EUR"}},
                  operator_);
   ASSERT_EQ(t.status, 200) << t.raw.body;
   const auto x = Get("requests/" + id + ".xml");
@@ -447,15 +482,20 @@ TEST_F(Open311Test, StatusChangesShowAsOpenAndClosedWithPublicNotes) {
     found = found || r["service_request_id"] == id;
   }
   EXPECT_TRUE(found);
-  for (const auto& r : json::parse(Get("requests.json?status=open").body)) EXPECT_EQ(r["status"], "open");
+  for (const auto& r : json::parse(Get("requests.json?status=open").body))
+    EXPECT_EQ(r["status"], "open");
   ExpectError(Get("requests.json?status=pending"), 400, "json", "status");
 }
 
 TEST_F(Open311Test, MultiValueAttributesAndAddressOnlyLocations) {
   auto fields = std::vector<std::pair<std::string, std::string>>{
-      {"jurisdiction_id", kCity}, {"api_key", api_key_}, {"service_code", "illegal_dumping"},
-      {"address_string", "Jahnplatz 5, 33602 Bielefeld"}, {"attribute[waste_types][]", "bulky"},
-      {"attribute[waste_types][]", "tyres"}, {"attribute[amount_m3]", "2.5"},
+      {"jurisdiction_id", kCity},
+      {"api_key", api_key_},
+      {"service_code", "illegal_dumping"},
+      {"address_string", "Jahnplatz 5, 33602 Bielefeld"},
+      {"attribute[waste_types][]", "bulky"},
+      {"attribute[waste_types][]", "tyres"},
+      {"attribute[amount_m3]", "2.5"},
       {"media_url", "https://fixmystreet.example/photo/1.jpeg"}};
   const auto r = Post("json", fields);
   ASSERT_EQ(r.status, 201) << r.body;
@@ -483,7 +523,9 @@ TEST_F(Open311Test, MultiValueAttributesAndAddressOnlyLocations) {
 TEST_F(Open311Test, PostErrorsFollowTheSpec) {
   auto without = [](std::vector<std::string> names) {
     auto f = Pothole();
-    std::erase_if(f, [&](const auto& p) { return std::find(names.begin(), names.end(), p.first) != names.end(); });
+    std::erase_if(f, [&](const auto& p) {
+      return std::find(names.begin(), names.end(), p.first) != names.end();
+    });
     return f;
   };
   ExpectError(Post("json", without({"api_key"})), 403, "json", "api_key");
@@ -525,8 +567,8 @@ TEST_F(Open311Test, PostErrorsFollowTheSpec) {
   bad_mail[7].second = "nobody";
   ExpectError(Post("json", bad_mail), 400, "json", "email");
   // JSON bodies are not what the spec posts.
-  const auto as_json = HttpRequest("POST", stack_->gateway_url() + "/open311/v2/requests.json", "{}",
-                                   {"Content-Type: application/json"});
+  const auto as_json = HttpRequest("POST", stack_->gateway_url() + "/open311/v2/requests.json",
+                                   "{}", {"Content-Type: application/json"});
   ExpectError(as_json, 400, "json", "x-www-form-urlencoded");
   // A revoked key stops working at once.
   auto key = api_->Call("POST", "/v1/apiKeys", {{"name", "Einmal-Partner"}}, admin_);
@@ -534,7 +576,10 @@ TEST_F(Open311Test, PostErrorsFollowTheSpec) {
   auto with_key = Pothole();
   with_key[1].second = key.json["api_key"];
   EXPECT_EQ(Post("json", with_key).status, 201);
-  ASSERT_EQ(api_->Call("DELETE", "/v1/apiKeys/" + key.json["api_key_id"].get<std::string>(), nullptr, admin_).status, 200);
+  ASSERT_EQ(api_->Call("DELETE", "/v1/apiKeys/" + key.json["api_key_id"].get<std::string>(),
+                       nullptr, admin_)
+                .status,
+            200);
   ExpectError(Post("json", with_key), 403, "json", "api_key");
 }
 
@@ -560,7 +605,9 @@ TEST_F(Open311Test, ListFiltersDatesAndPaging) {
   std::vector<std::string> ids;
   for (int i = 0; i < 1005; ++i) {
     const auto r = api_->Call("POST", "/v1/requests",
-                              {{"service_code", "graffiti"}, {"lat", 52.0 + i * 0.00001}, {"long", 8.5},
+                              {{"service_code", "graffiti"},
+                               {"lat", 52.0 + i * 0.00001},
+                               {"long", 8.5},
                                {"attributes", {{"offensive", "no"}}}});
     ASSERT_EQ(r.status, 201) << r.raw.body;
     ids.push_back(r.json["request_id"]);
@@ -573,7 +620,8 @@ TEST_F(Open311Test, ListFiltersDatesAndPaging) {
   const auto page2 = json::parse(Get("requests.json?service_code=graffiti&page=2").body);
   ASSERT_EQ(page2.size(), 5u);
   EXPECT_EQ(page2[4]["service_request_id"], ids.front());
-  const auto small = json::parse(Get("requests.json?service_code=graffiti&page=3&page_size=10").body);
+  const auto small =
+      json::parse(Get("requests.json?service_code=graffiti&page=3&page_size=10").body);
   ASSERT_EQ(small.size(), 10u);
   EXPECT_EQ(small[0]["service_request_id"], ids[ids.size() - 21]);
   Xml xml(Get("requests.xml?service_code=graffiti,pothole&page_size=25").body);
@@ -585,23 +633,28 @@ TEST_F(Open311Test, ListFiltersDatesAndPaging) {
 
   // service_request_id overrides every other filter.
   const auto picked = json::parse(
-      Get("requests.json?service_code=pothole&status=closed&service_request_id=" + ids[3] + "," + ids[7]).body);
+      Get("requests.json?service_code=pothole&status=closed&service_request_id=" + ids[3] + "," +
+          ids[7])
+          .body);
   ASSERT_EQ(picked.size(), 2u);
 
   // Dates: W3C with a zone, at most 90 days apart, the last 90 days by default.
-  const auto in_range = Get("requests.json?service_code=graffiti&page_size=5&start_date=2026-01-01T00:00:00%2B01:00"
-                            "&end_date=2026-03-31T23:00:00Z");
+  const auto in_range =
+      Get("requests.json?service_code=graffiti&page_size=5&start_date=2026-01-01T00:00:00%2B01:00"
+          "&end_date=2026-03-31T23:00:00Z");
   ASSERT_EQ(in_range.status, 200) << in_range.body;
   EXPECT_EQ(json::parse(in_range.body).size(), 0u);  // long before these were filed
-  ExpectError(Get("requests.json?start_date=2026-01-01T00:00:00Z&end_date=2026-04-02T00:00:00Z"), 400, "json",
-              "90 days");
+  ExpectError(Get("requests.json?start_date=2026-01-01T00:00:00Z&end_date=2026-04-02T00:00:00Z"),
+              400, "json", "90 days");
   ExpectError(Get("requests.xml?start_date=2026-02-30"), 400, "xml", "start_date");
-  ExpectError(Get("requests.json?start_date=2026-03-01T00:00:00Z&end_date=2026-02-01T00:00:00Z"), 400, "json",
-              "before");
+  ExpectError(Get("requests.json?start_date=2026-03-01T00:00:00Z&end_date=2026-02-01T00:00:00Z"),
+              400, "json", "before");
   // An end date alone means the 90 days before it: today's requests are in.
-  const auto recent = json::parse(Get("requests.json?service_code=graffiti&page_size=3&end_date=2099-01-01T00:00:00Z").body);
+  const auto recent = json::parse(
+      Get("requests.json?service_code=graffiti&page_size=3&end_date=2099-01-01T00:00:00Z").body);
   EXPECT_EQ(recent.size(), 0u);
-  const auto start_only = json::parse(Get("requests.json?service_code=graffiti&page_size=3&start_date=2026-01-01T00:00:00Z").body);
+  const auto start_only = json::parse(
+      Get("requests.json?service_code=graffiti&page_size=3&start_date=2026-01-01T00:00:00Z").body);
   EXPECT_EQ(start_only.size(), 0u);  // 90 days after 1 January end before today
 }
 
@@ -610,16 +663,20 @@ TEST_F(Open311Test, ListFiltersDatesAndPaging) {
 TEST(Open311RateLimits, PostsWithoutAGoodKeySpendTheAddressesWriteBudget) {
   Stack::Options options;
   options.notifications = false;
-  options.env = {{"CITYHUB_RATE_LIMIT_WRITE", "2/min"}, {"CITYHUB_RATE_LIMIT_PARTNER", "1000/min,burst=1000"}};
+  options.env = {{"CITYHUB_RATE_LIMIT_WRITE", "2/min"},
+                 {"CITYHUB_RATE_LIMIT_PARTNER", "1000/min,burst=1000"}};
   Stack stack(options);
   const std::string url = stack.gateway_url() + "/open311/v2/requests.json";
-  const std::string form = "jurisdiction_id=bielefeld.de&api_key=not-a-key&service_code=pothole&lat=52.02&long=8.53";
+  const std::string form =
+      "jurisdiction_id=bielefeld.de&api_key=not-a-key&service_code=pothole&lat=52.02&long=8.53";
   const std::vector<std::string> type = {"Content-Type: application/x-www-form-urlencoded"};
   EXPECT_EQ(HttpRequest("POST", url, form, type).status, 403);
-  EXPECT_EQ(HttpRequest("POST", url, "api_key=" + std::string(200, 'k'), type).status, 403);  // too long
+  EXPECT_EQ(HttpRequest("POST", url, "api_key=" + std::string(200, 'k'), type).status,
+            403);  // too long
   const auto limited = HttpRequest("POST", url, form, type);
   EXPECT_EQ(limited.status, 429) << limited.body;
-  EXPECT_GE(std::stoi(limited.header("retry-after").empty() ? "0" : limited.header("retry-after")), 1);
+  EXPECT_GE(std::stoi(limited.header("retry-after").empty() ? "0" : limited.header("retry-after")),
+            1);
   // Reads are not affected.
   EXPECT_EQ(HttpRequest("GET", stack.gateway_url() + "/open311/v2/services.json").status, 200);
 }
@@ -644,21 +701,25 @@ TEST(Open311RateLimits, ADeepPageCostsOneReadUnitPerBackendPage) {
 TEST(Open311RateLimits, EachPartnerHasItsOwnBudget) {
   Stack::Options options;
   options.notifications = false;
-  options.env = {{"CITYHUB_RATE_LIMIT_PARTNER", "2/min"}, {"CITYHUB_RATE_LIMIT_WRITE", "1000/min,burst=1000"},
+  options.env = {{"CITYHUB_RATE_LIMIT_PARTNER", "2/min"},
+                 {"CITYHUB_RATE_LIMIT_WRITE", "1000/min,burst=1000"},
                  {"CITYHUB_RATE_LIMIT_CREATE", "1000/min,burst=1000"}};
   Stack stack(options);
   Api api(stack.gateway_url());
   const std::string admin = api.SignIn(stack.admin_email(), stack.admin_password());
   const auto key = [&](const std::string& name) {
-    return api.Call("POST", "/v1/apiKeys", {{"name", name}}, admin).json["api_key"].get<std::string>();
+    return api.Call("POST", "/v1/apiKeys", {{"name", name}}, admin)
+        .json["api_key"]
+        .get<std::string>();
   };
   const std::string first = key("Partner A"), second = key("Partner B");
   const std::string url = stack.gateway_url() + "/open311/v2/requests.json";
   const std::vector<std::string> type = {"Content-Type: application/x-www-form-urlencoded"};
   const auto post = [&](const std::string& api_key) {
-    return HttpRequest("POST", url,
-                       "api_key=" + api_key + "&service_code=pothole&lat=52.02&long=8.53&attribute[surface]=road",
-                       type);
+    return HttpRequest(
+        "POST", url,
+        "api_key=" + api_key + "&service_code=pothole&lat=52.02&long=8.53&attribute[surface]=road",
+        type);
   };
   EXPECT_EQ(post(first).status, 201);
   EXPECT_EQ(post(first).status, 201);
@@ -668,7 +729,10 @@ TEST(Open311RateLimits, EachPartnerHasItsOwnBudget) {
   EXPECT_EQ(post(second).status, 201);  // another partner, same address
   // Residents filing through the v1 API are not affected.
   EXPECT_EQ(api.Call("POST", "/v1/requests",
-                     {{"service_code", "pothole"}, {"lat", 52.02}, {"long", 8.53}, {"attributes", {{"surface", "road"}}}})
+                     {{"service_code", "pothole"},
+                      {"lat", 52.02},
+                      {"long", 8.53},
+                      {"attributes", {{"surface", "road"}}}})
                 .status,
             201);
 }

@@ -59,9 +59,10 @@ infra::redis::Client* RequestsInputTest::redis_ = nullptr;
 // Redis GEO cannot index the poles: a near-me query there was a 500 from Redis (found by
 // schemathesis); it is a 400 naming the field.
 TEST_F(RequestsInputTest, ANearQueryAtThePoleIs400NotAServerError) {
-  for (const std::string path : {"/v1/requests:suggestDuplicates?service_code=pothole&lat=-90&long=8.5",
-                                 "/v1/requests?lat=-90&long=8.5&radius_m=100",
-                                 "/v1/requests?lat=85.06&long=8.5&radius_m=100"}) {
+  for (const std::string path :
+       {"/v1/requests:suggestDuplicates?service_code=pothole&lat=-90&long=8.5",
+        "/v1/requests?lat=-90&long=8.5&radius_m=100",
+        "/v1/requests?lat=85.06&long=8.5&radius_m=100"}) {
     const auto r = api_->Call("GET", path);
     EXPECT_EQ(r.status, 400) << path << ": " << r.raw.body;
     EXPECT_EQ(r.json["message"], "lat: must be a number from -85.05112878 to 85.05112878") << path;
