@@ -100,16 +100,62 @@ absl::StatusOr<ImageInfo> SniffWebp(std::string_view d) {
   return info;
 }
 
+// Where the primary image ends: just after its EOI, following the scans from `scan` (entropy-coded
+// data, with its stuffed FF00 and RST markers, and the segments between the scans of a
+// progressive JPEG). npos when no EOI comes.
+size_t PrimaryImageEnd(std::string_view d, size_t scan) {
+  size_t i = scan;
+  while (i + 2 <= d.size()) {
+    if (U8(d, i) != 0xFF) return std::string_view::npos;
+    const uint8_t marker = U8(d, i + 1);
+    if (marker == 0xFF) {  // fill byte
+      ++i;
+      continue;
+    }
+    if (marker == 0xD9) return i + 2;
+    if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7)) {
+      i += 2;
+      continue;
+    }
+    if (i + 4 > d.size()) return std::string_view::npos;
+    const size_t length = Be16(d, i + 2);
+    if (length < 2 || i + 2 + length > d.size()) return std::string_view::npos;
+    i += 2 + length;
+    if (marker != 0xDA) continue;
+    // Entropy-coded data runs to the next marker that is not stuffed (FF00) or a restart.
+    while (i + 1 < d.size()) {
+      const uint8_t next = U8(d, i + 1);
+      if (U8(d, i) != 0xFF || next == 0x00 || (next >= 0xD0 && next <= 0xD7)) {
+        i += U8(d, i) == 0xFF ? 2 : 1;
+        continue;
+      }
+      if (next == 0xFF) {
+        ++i;
+        continue;
+      }
+      break;
+    }
+  }
+  return std::string_view::npos;
+}
+
+// Keeps the primary image only: Exif (APP1, GPS among it), IPTC (APP13), comments and the
+// multi-picture index (APP2 "MPF") go, and so does everything after the image's end, where
+// phones put secondary images with their own Exif and motion-photo videos. ICC profiles (APP2
+// "ICC_PROFILE") stay: they are colour, not metadata about the resident.
 absl::StatusOr<std::string> StripJpeg(std::string_view d) {
   std::string out(d.substr(0, 2));
   size_t scan = 0;
   const bool ok = WalkJpeg(d, &scan, [&](uint8_t marker, size_t start, size_t end) {
-    const bool drop = marker == 0xE1 || marker == 0xED || marker == 0xFE;
+    const bool mpf = marker == 0xE2 && d.substr(start + 4, 4) == std::string_view("MPF\0", 4);
+    const bool drop = marker == 0xE1 || marker == 0xED || marker == 0xFE || mpf;
     if (!drop) out.append(d.substr(start, end - start));
     return true;
   });
   if (!ok) return Bad("not a well-formed JPEG");
-  out.append(d.substr(scan));
+  const size_t end = PrimaryImageEnd(d, scan);
+  // Without an EOI (a truncated file) there is no "after the image" to cut.
+  out.append(d.substr(scan, end == std::string_view::npos ? std::string_view::npos : end - scan));
   return out;
 }
 

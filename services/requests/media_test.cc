@@ -69,6 +69,51 @@ TEST(StripMetadata, RemovesExifAndTextButKeepsTheImage) {
   }
 }
 
+// A phone's JPEG carries more than its primary image: an MPF index (APP2) and, after the image's
+// end, secondary images with their own Exif (GPS) or a motion-photo video. Only the primary
+// image is kept (#18 item 4).
+TEST(StripMetadata, KeepsOnlyTheJpegsPrimaryImage) {
+  const std::string clean = cityhub::testing::TestJpeg(64, 48, false);
+  ASSERT_TRUE(clean.ends_with("\xFF\xD9"));
+  // APP2 segments after APP0: an MPF index (dropped) and an ICC profile (kept).
+  const auto app2 = [](const std::string& payload) {
+    std::string s = "\xFF\xE2";
+    s += static_cast<char>((payload.size() + 2) >> 8);
+    s += static_cast<char>((payload.size() + 2) & 0xFF);
+    return s + payload;
+  };
+  const std::string mpf = app2(std::string("MPF\0", 4) + "II*\0-index");
+  const std::string icc = app2(std::string("ICC_PROFILE\0", 12) + "\x01\x01colour");
+  std::string phone = clean.substr(0, 20) + mpf + icc + clean.substr(20);
+  // After EOI: a secondary image with GPS in its Exif, and a motion-photo trailer.
+  phone += cityhub::testing::TestJpeg(32, 24, true) + "ftypmp42 motion photo " + kGpsMarker;
+  auto info = SniffImage(phone);
+  ASSERT_TRUE(info.ok()) << info.status();
+  auto stripped = StripMetadata(phone, *info);
+  ASSERT_TRUE(stripped.ok()) << stripped.status();
+  EXPECT_THAT(*stripped, Not(HasSubstr(kGpsMarker)));
+  EXPECT_THAT(*stripped, Not(HasSubstr("MPF")));
+  EXPECT_THAT(*stripped, Not(HasSubstr("motion photo")));
+  EXPECT_THAT(*stripped, HasSubstr("ICC_PROFILE"));
+  EXPECT_EQ(*stripped, clean.substr(0, 20) + icc + clean.substr(20));
+}
+
+// Inside the scan, FF00 (a stuffed FF) and RST markers are image data, not its end; the segments
+// between the scans of a progressive JPEG are kept.
+TEST(StripMetadata, ReadsThroughStuffedBytesRestartsAndProgressiveScans) {
+  std::string jpeg = cityhub::testing::TestJpeg(16, 16, false);
+  jpeg.resize(jpeg.size() - 2);  // without EOI
+  jpeg += std::string("\xFF\x00\x21\xFF\xD0\x22", 6);
+  jpeg += std::string("\xFF\xC4\x00\x14\x10", 5) + std::string(16, '\0') +
+          std::string("\x00", 1);                                               // DHT
+  jpeg += std::string("\xFF\xDA\x00\x08\x01\x01\x00\x00\x3F\x00\x33\x44", 12);  // a second scan
+  jpeg += "\xFF\xD9";
+  auto stripped = StripMetadata(jpeg, *SniffImage(jpeg));
+  ASSERT_TRUE(stripped.ok()) << stripped.status();
+  EXPECT_EQ(*stripped, jpeg);
+  EXPECT_EQ(StripMetadata(jpeg + "trailing", *SniffImage(jpeg)).value(), jpeg);
+}
+
 TEST(StripMetadata, LeavesCleanImagesAsTheyAre) {
   const std::string png = cityhub::testing::TestPng(8, 8, false);
   EXPECT_EQ(StripMetadata(png, *SniffImage(png)).value(), png);
