@@ -81,15 +81,18 @@ std::string BodyProblem(std::string_view parser_message) {
   static constexpr std::string_view kType = " for type type.googleapis.com/";
   const size_t invalid = parser_message.find(kInvalid);
   const size_t type = parser_message.rfind(kType);
-  if (parser_message.starts_with("(") && invalid != std::string_view::npos &&
-      type != std::string_view::npos) {
+  // Any "(field): invalid value …" names the field; the value itself (the caller's text) is
+  // never repeated.
+  if (parser_message.starts_with("(") && invalid != std::string_view::npos) {
     const std::string field(parser_message.substr(1, invalid - 1));
-    const std::string type_name(parser_message.substr(type + kType.size()));
-    if (const auto* e =
-            google::protobuf::DescriptorPool::generated_pool()->FindEnumTypeByName(type_name)) {
-      return StrCat(field, ": not one of ", EnumChoices(e));
+    if (type != std::string_view::npos) {
+      const std::string type_name(parser_message.substr(type + kType.size()));
+      if (const auto* e =
+              google::protobuf::DescriptorPool::generated_pool()->FindEnumTypeByName(type_name)) {
+        return StrCat(field, ": not one of ", EnumChoices(e));
+      }
     }
-    return StrCat(field, ": not a valid value");
+    return StrCat(field, ": not a valid value for this field");
   }
   // The first line says what is wrong; the lines after it show the caller's own input.
   const std::string_view first = parser_message.substr(0, parser_message.find('\n'));

@@ -112,6 +112,15 @@ TEST_F(TranscodeTest, BodiesAreJsonWithUnknownFieldsRefused) {
   const std::string broken(Build("POST", "/v1/requests", secret).status().message());
   EXPECT_THAT(broken, StartsWith("body: "));
   EXPECT_EQ(broken.find("Geheim-4711"), std::string::npos) << broken;
+  // A value of the wrong type names the field, not the value.
+  for (const std::string body : {R"({"lat": "Geheim-4711"})", R"({"description": ["Geheim-4711"]})",
+                                 R"({"lat": 52.0, "long": "Geheim-4711"})"}) {
+    const std::string wrong(Build("POST", "/v1/requests", body).status().message());
+    EXPECT_EQ(wrong.find("Geheim-4711"), std::string::npos) << wrong;
+    EXPECT_TRUE(wrong.starts_with("lat") || wrong.starts_with("description") ||
+                wrong.starts_with("long") || wrong.starts_with("body"))
+        << wrong;
+  }
   // A bad enum value names the field and what it may hold; names are taken in any case.
   const std::string id = "01JCITYHUB0000000000000000";
   EXPECT_EQ(Build("POST", "/v1/requests/" + id + ":transition", R"({"status":"fixed"})")
