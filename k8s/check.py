@@ -3,7 +3,7 @@
 
     python3 k8s/check.py REPO_ROOT RENDERING.yaml...     (k8s/verify runs it; CTest k8s_manifests)
 
-Each RENDERING.yaml is one `kubectl kustomize` output (named by its file name: base, local,
+Each RENDERING.yaml is one `kustomize build` output (named by its file name: base, local,
 production, monitoring). The schemas (kubernetes-validate) and the generic policies (kube-score:
 resources, probes present, read-only root, seccomp, image tags, selectors that select, ...) are
 checked by k8s/verify with those tools; this file checks what only this repository knows:
