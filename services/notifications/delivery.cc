@@ -1,8 +1,10 @@
 #include "services/notifications/delivery.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <sys/socket.h>
 #include <cmath>
 #include <cstring>
 
@@ -54,11 +56,42 @@ struct HttpResult {
   long status = 0;
   std::string body;
   std::string error;
+  // A connection the destination policy refused (the address is in `refused_address`).
+  bool refused = false;
+  std::string refused_address;
 };
 
+struct Guard {
+  const DestinationPolicy* policy;
+  HttpResult* result;
+};
+
+// Every socket curl opens for a transfer comes here with the address it will connect to, after
+// resolution: the check is on the address actually connected to, so a name that resolves (or
+// is rebound) to an internal address gets no connection at all.
+curl_socket_t OpenCheckedSocket(void* user, curlsocktype purpose, curl_sockaddr* address) {
+  auto* guard = static_cast<Guard*>(user);
+  if (purpose != CURLSOCKTYPE_IPCXN ||
+      !guard->policy->Allows(&address->addr, static_cast<size_t>(address->addrlen))) {
+    char text[INET6_ADDRSTRLEN] = "?";
+    const void* raw =
+        address->family == AF_INET6
+            ? static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(&address->addr)->sin6_addr)
+            : static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(&address->addr)->sin_addr);
+    inet_ntop(address->family, raw, text, sizeof(text));
+    guard->result->refused = true;
+    guard->result->refused_address = text;
+    return CURL_SOCKET_BAD;
+  }
+  return socket(address->family, address->socktype, address->protocol);
+}
+
+// A POST; with a `policy`, only to addresses it allows, with no proxy from the environment.
 HttpResult Post(const std::string& url, const std::string& body,
-                const std::vector<std::string>& headers, std::chrono::milliseconds timeout) {
+                const std::vector<std::string>& headers, std::chrono::milliseconds timeout,
+                const DestinationPolicy* policy = nullptr) {
   HttpResult r;
+  Guard guard{policy, &r};
   CURL* curl = curl_easy_init();
   curl_slist* list = nullptr;
   for (const auto& h : headers) list = curl_slist_append(list, h.c_str());
@@ -73,6 +106,13 @@ HttpResult Post(const std::string& url, const std::string& body,
   curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, Collect);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &r.body);
+  if (policy != nullptr) {
+    // "" turns proxies off, http_proxy and friends included: a proxy would be the address
+    // checked, and the destination behind it would not.
+    curl_easy_setopt(curl, CURLOPT_PROXY, "");
+    curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, OpenCheckedSocket);
+    curl_easy_setopt(curl, CURLOPT_OPENSOCKETDATA, &guard);
+  }
   r.code = curl_easy_perform(curl);
   if (r.code == CURLE_OK) {
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r.status);
@@ -364,7 +404,15 @@ Outcome Delivery::SendWebhook(const StoredJob& job) {
       "Content-Type: application/json", StrCat("X-Cityhub-Event: ", job.event_type()),
       StrCat("X-Cityhub-Delivery: ", job.id()), StrCat("X-Cityhub-Timestamp: ", ts),
       StrCat("X-Cityhub-Signature: sha256=", WebhookSignature(job.secret(), ts, job.body()))};
-  const HttpResult r = Post(job.url(), job.body(), headers, options_.timeout);
+  const HttpResult r =
+      Post(job.url(), job.body(), headers, options_.timeout, &options_.webhook_destinations);
+  if (r.code != CURLE_OK && r.refused) {
+    // Given up at once, with a reason that tells nothing about what is behind the address; the
+    // detail is for the operator's log.
+    infra::log::Warn("webhook_destination_refused",
+                     {{"webhook_id", job.webhook_id()}, {"address", r.refused_address}});
+    return {Outcome::kGiveUp, "destination not allowed", false};
+  }
   if (r.code != CURLE_OK)
     return {Outcome::kRetry, StrCat("receiver unreachable: ", r.error), false};
   if (r.status >= 200 && r.status < 300) return {Outcome::kSent, "", false};

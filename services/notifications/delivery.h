@@ -12,6 +12,7 @@
 #include "infra/clock.h"
 #include "infra/metrics.h"
 #include "infra/redis/client.h"
+#include "services/notifications/destination_policy.h"
 #include "services/notifications/notification_store.h"
 
 // Delivery of push messages, e-mails and webhooks from a queue in Redis:
@@ -34,6 +35,8 @@ struct DeliveryOptions {
   // Push: where FCM v1 JSON is POSTed; empty disables push. The bearer token, if any.
   std::string push_endpoint;
   std::string push_token;
+  // Where webhooks may go: every address a webhook connects to is checked (destination_policy.h).
+  DestinationPolicy webhook_destinations;
   int workers = 4;
   int max_attempts = 6;
   std::chrono::milliseconds backoff_base{2000};

@@ -40,6 +40,31 @@ struct Config {
   int event_lanes = 4;
 };
 
+// Where webhooks may go: public addresses on the allowed ports, minus the deny list (the
+// cluster's pod and service ranges, in case they are not private ones), plus the allow list
+// (tests and local development only; empty in production).
+void LoadWebhookDestinations(infra::EnvReader& env, DestinationPolicy* policy) {
+  DestinationPolicy::Settings s;
+  const auto networks = [&](const char* name, std::vector<IpNetwork>* out) {
+    auto parsed = ParseNetworks(env.String(name, "", 4096));
+    if (parsed.ok()) {
+      *out = std::move(*parsed);
+    } else {
+      env.AddError(name, infra::StdView(parsed.status().message()));
+    }
+  };
+  networks("CITYHUB_WEBHOOK_ALLOW_CIDRS", &s.allow);
+  networks("CITYHUB_WEBHOOK_DENY_CIDRS", &s.deny);
+  auto ports = ParsePorts(env.String("CITYHUB_WEBHOOK_PORTS", "80,443,8080,8443", 256));
+  if (ports.ok() && !ports->empty()) {
+    s.ports = std::move(*ports);
+  } else {
+    env.AddError("CITYHUB_WEBHOOK_PORTS",
+                 ports.ok() ? "must name a port" : infra::StdView(ports.status().message()));
+  }
+  *policy = DestinationPolicy(std::move(s));
+}
+
 Config LoadConfig(infra::EnvReader& env) {
   Config c;
   c.common = infra::LoadCommonConfig(env, {"notifications", "127.0.0.1:7003", "127.0.0.1:7103"});
@@ -62,6 +87,7 @@ Config LoadConfig(infra::EnvReader& env) {
     env.AddError("CITYHUB_PUSH_ENDPOINT", "must be an http(s) URL");
   }
   c.delivery.push_token = env.FileContents("CITYHUB_PUSH_AUTH_FILE", false, 8192);
+  LoadWebhookDestinations(env, &c.delivery.webhook_destinations);
   c.delivery.workers = static_cast<int>(env.Int("CITYHUB_DELIVERY_WORKERS", 4, 1, 256));
   c.delivery.max_attempts = static_cast<int>(env.Int("CITYHUB_DELIVERY_MAX_ATTEMPTS", 6, 1, 100));
   c.delivery.backoff_base = env.Duration("CITYHUB_DELIVERY_BACKOFF", 2s, 1ms, 1h);
@@ -104,7 +130,7 @@ int Run() {
   LiveHub live(store, config.common.redis, clock);
   Delivery delivery(redis, store, config.delivery, clock, metrics);
   NotificationsService service(
-      NotificationsDeps{store, live, authorizer, clock},
+      NotificationsDeps{store, live, authorizer, clock, config.delivery.webhook_destinations},
       std::make_unique<infra::BoundedExecutor>(config.common.executor, metrics));
 
   std::vector<std::unique_ptr<infra::events::Consumer>> consumers;

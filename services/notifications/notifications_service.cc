@@ -262,6 +262,8 @@ grpc::Status NotificationsService::DoCreateWebhook(grpc::ServerContextBase* ctx,
       url.find("://", 8) != std::string::npos || url.size() < 10) {
     return Done(ctx, InvalidField("url", "must be an http(s) URL of at most 2048 characters"));
   }
+  if (auto allowed = deps_.webhook_destinations.CheckUrl(url); !allowed.ok())
+    return Done(ctx, InvalidField("url", infra::StdView(allowed.message())));
   if (req->event_types_size() == 0)
     return Done(ctx, InvalidField("event_types", "must name at least one event type"));
   for (const auto& t : req->event_types()) {

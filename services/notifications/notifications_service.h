@@ -7,6 +7,7 @@
 #include "infra/clock.h"
 #include "infra/executor.h"
 #include "infra/grpc/unary.h"
+#include "services/notifications/destination_policy.h"
 #include "services/notifications/fanout.h"
 #include "services/notifications/live.h"
 #include "services/notifications/notification_store.h"
@@ -18,6 +19,8 @@ struct NotificationsDeps {
   LiveHub& live;
   const infra::auth::Authorizer& authorizer;
   const infra::Clock& clock;
+  // Webhook URLs that can be seen not to be allowed are refused at registration.
+  const DestinationPolicy& webhook_destinations;
 };
 
 // The notifications gRPC service on the callback API (the concurrency model of

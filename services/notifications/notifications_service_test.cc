@@ -79,11 +79,12 @@ class NotificationsTest : public cityhub::testing::RedisTest {
     d.backoff_max = 2ms;
     d.max_attempts = 3;
     d.timeout = 2s;
+    d.webhook_destinations = destinations_;
     delivery_ = std::make_unique<Delivery>(client(), *store_, d, clock_, metrics_);
     authorizer_ = std::make_unique<infra::auth::Authorizer>(
         nv1::NotificationsService::service_full_name(), *verifier_, kInternal);
     service_ = std::make_unique<NotificationsService>(
-        NotificationsDeps{*store_, *live_, *authorizer_, clock_},
+        NotificationsDeps{*store_, *live_, *authorizer_, clock_, destinations_},
         std::make_unique<infra::BoundedExecutor>(executor_options_, metrics_));
     server_ = std::make_unique<infra::GrpcServer>(options, metrics_);
     server_->AddService(service_.get());
@@ -198,6 +199,8 @@ class NotificationsTest : public cityhub::testing::RedisTest {
   infra::ExecutorOptions executor_options_{"notifications", 8, 256};
   cityhub::testing::SmtpSink smtp_;
   cityhub::testing::HttpSink push_;
+  // Partners' receivers here listen on 127.0.0.1 (webhook_destination_test.cc: without it).
+  DestinationPolicy destinations_{{*ParseNetworks("127.0.0.1/32"), {}}};
   std::unique_ptr<infra::auth::TokenSigner> signer_;
   std::unique_ptr<infra::auth::TokenVerifier> verifier_;
   cityhub::accounts::v1::Jwks jwks_;
