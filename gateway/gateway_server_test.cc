@@ -510,6 +510,33 @@ TEST(GatewayServer, AStreamWhoseClientStopsReadingIsClosedAtTheBacklogCap) {
   ::close(fd);
 }
 
+// A backend that streams without the open marker (one from before it) still gets its stream:
+// its first message opens it. (Refusals, which have no marker either, end with their status.)
+TEST(GatewayServer, AStreamWithoutTheOpenMarkerOpensWithItsFirstEvent) {
+  cityhub::notifications::v1::Notification event;
+  event.set_notification_id("01JCITYHUB0000000000000000");
+  const std::string body = event.SerializeAsString();
+  ScriptedBackend backend([&](const std::string&, int) {
+    Answer a;
+    a.body = body;
+    a.stream_messages = 1;
+    a.stream_marker = false;
+    return a;
+  });
+  Door door(backend.address());
+  const int fd = Connect(door.port());
+  ASSERT_TRUE(SendAll(
+      fd, "GET /v1/notifications:stream HTTP/1.1\r\nHost: gateway\r\nAuthorization: Bearer " +
+              door.CitizenToken() + "\r\n\r\n"));
+  std::string received;
+  while (received.find("id: 01JCITYHUB0000000000000000") == std::string::npos &&
+         ReadMore(fd, &received, 5s)) {
+  }
+  EXPECT_THAT(received, StartsWith("HTTP/1.1 200 OK\r\n"));
+  EXPECT_THAT(received, HasSubstr("id: 01JCITYHUB0000000000000000"));
+  ::close(fd);
+}
+
 // A stream the backend refuses is counted once, by its error, not also as an opened stream.
 TEST(GatewayServer, ARefusedStreamIsCountedByItsErrorOnly) {
   ScriptedBackend backend([](const std::string&, int) {

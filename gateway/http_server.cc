@@ -15,30 +15,13 @@
 #include <boost/beast/ssl.hpp>
 
 #include "gateway/connection_limits.h"
+#include "gateway/http_wire.h"
 #include "infra/config.h"
 #include "infra/log.h"
 #include "infra/strings.h"
 #include "infra/text.h"
 
 namespace cityhub::gateway {
-
-std::string_view HttpRequest::header(std::string_view name) const {
-  for (const auto& [k, v] : headers) {
-    if (k == name) return v;
-  }
-  return {};
-}
-
-HttpRequest HttpRequest::Head() const {
-  HttpRequest head;
-  head.method = method;
-  head.target = target;
-  head.path = path;
-  head.headers = headers;
-  head.client_address = client_address;
-  head.tls = tls;
-  return head;
-}
 
 namespace {
 
@@ -58,17 +41,6 @@ struct Shared {
 std::string Lower(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-std::string Chunk(std::string_view data) {
-  char size[20];
-  const int n = std::snprintf(size, sizeof(size), "%zx\r\n", data.size());
-  std::string out;
-  out.reserve(static_cast<size_t>(n) + data.size() + 2);
-  out.append(size, static_cast<size_t>(n));
-  out.append(data);
-  out.append("\r\n");
   return out;
 }
 
@@ -135,10 +107,7 @@ class Session final : public std::enable_shared_from_this<Session<Stream>> {
   void StartStream(HttpResponse head) {
     if (closed_ || streaming_) return;
     streaming_ = true;
-    const auto reason = http::obsolete_reason(static_cast<http::status>(head.status));
-    std::string raw = infra::StrCat("HTTP/1.1 ", head.status, " ",
-                                    std::string_view(reason.data(), reason.size()), "\r\n");
-    for (const auto& [k, v] : head.headers) infra::StrAppend(&raw, k, ": ", v, "\r\n");
+    std::string raw = RawHead(head.status, head.headers);
     raw += "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
     beast::get_lowest_layer(stream_).expires_never();
     Enqueue(std::move(raw));
@@ -483,22 +452,10 @@ struct HttpServer::Impl {
   }
 
   absl::Status LoadTls() {
-    auto context = std::make_shared<ssl::context>(ssl::context::tls_server);
-    context->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                         ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
-                         ssl::context::no_tlsv1_1);
-    beast::error_code ec;
-    context->use_certificate_chain_file(shared.options.tls_cert_file, ec);
-    if (!ec) context->use_private_key_file(shared.options.tls_key_file, ssl::context::pem, ec);
-    if (ec)
-      return absl::InvalidArgumentError(infra::StrCat("TLS certificate or key: ", ec.message()));
-    // A key that does not belong to the certificate (e.g. read between two file updates) would
-    // fail every handshake: keep the old pair then.
-    if (SSL_CTX_check_private_key(context->native_handle()) != 1) {
-      return absl::InvalidArgumentError("TLS key does not match the certificate");
-    }
+    auto context = ServerTlsContext(shared.options.tls_cert_file, shared.options.tls_key_file);
+    if (!context.ok()) return context.status();
     std::lock_guard lock(tls_mu);
-    tls = std::move(context);
+    tls = *std::move(context);
     return absl::OkStatus();
   }
 
@@ -514,10 +471,7 @@ struct HttpServer::Impl {
   // then the door closes.
   void TurnAway(tcp::socket& socket, int status, std::string_view message) {
     const HttpResponse answer = shared.handler.ServerError(status, message, nullptr);
-    const auto reason = http::obsolete_reason(static_cast<http::status>(status));
-    std::string raw = infra::StrCat("HTTP/1.1 ", status, " ",
-                                    std::string_view(reason.data(), reason.size()), "\r\n");
-    for (const auto& [k, v] : answer.headers) infra::StrAppend(&raw, k, ": ", v, "\r\n");
+    std::string raw = RawHead(status, answer.headers);
     infra::StrAppend(&raw,
                      "Retry-After: 1\r\nConnection: close\r\nContent-Length: ", answer.body.size(),
                      "\r\n\r\n", answer.body);
