@@ -1,11 +1,7 @@
 #include "gateway/gateway.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-
 #include <algorithm>
 #include <charconv>
-#include <cstring>
 
 #include <grpcpp/client_context.h>
 
@@ -38,10 +34,6 @@ std::chrono::milliseconds PublicMaxAge(std::string_view cache_control) {
   return std::chrono::seconds(seconds);
 }
 
-bool HasRole(const std::vector<std::string>& roles, std::string_view role) {
-  return std::find(roles.begin(), roles.end(), role) != roles.end();
-}
-
 }  // namespace
 
 Gateway::Gateway(const RouteTable& routes, Backends& backends,
@@ -66,11 +58,16 @@ Gateway::Gateway(const RouteTable& routes, Backends& backends,
           metrics
               .AddCounter("http_event_streams_replaced_total",
                           "Event streams closed because their account opened more than its cap")
-              .Get()) {
+              .Get()),
+      connections_refused_(metrics.AddCounter(
+          "http_connections_refused_total",
+          "Connections refused at once: reason server_full (the global cap) or per_address",
+          {"reason"})) {
   heartbeat_ = std::thread([this] { Heartbeats(); });
 }
 
 Gateway::~Gateway() {
+  if (limiter_ != nullptr) limiter_->StopRefunds();  // their answers go through this object
   {
     std::lock_guard lock(streams_mu_);
     stopping_ = true;
@@ -103,7 +100,8 @@ void Gateway::AddPrefixHandler(std::string prefix, PrefixHandler handler) {
 HttpResponse Gateway::ServerError(int status, std::string_view message, const HttpRequest* head) {
   const grpc::StatusCode code = status == 413 || status == 431 ? grpc::StatusCode::INVALID_ARGUMENT
                                 : status == 408                ? grpc::StatusCode::DEADLINE_EXCEEDED
-                                                               : grpc::StatusCode::UNAVAILABLE;
+                                : status == 429 ? grpc::StatusCode::RESOURCE_EXHAUSTED
+                                                : grpc::StatusCode::UNAVAILABLE;
   HttpResponse r = ErrorResponse(status, code, message);
   // Like every answer: a request id to quote, and CORS so that a browser app can read why.
   const std::string_view given_id =
@@ -122,48 +120,6 @@ size_t Gateway::BodyLimit(const HttpRequest& head) {
   if (match && match->route->policy.max_body_bytes() > 0)
     return match->route->policy.max_body_bytes();
   return options_.default_body_limit;
-}
-
-std::string ClientIdentity(std::string_view address) {
-  if (address.find(':') == std::string_view::npos) return std::string(address);
-  std::string text(address);
-  if (text.size() > 2 && text.front() == '[' && text.back() == ']')
-    text = text.substr(1, text.size() - 2);
-  in6_addr ip{};
-  if (inet_pton(AF_INET6, text.c_str(), &ip) != 1) return std::string(address);
-  static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-  char out[INET6_ADDRSTRLEN] = {};
-  if (std::memcmp(ip.s6_addr, kMapped, sizeof(kMapped)) == 0) {
-    in_addr v4{};
-    std::memcpy(&v4, ip.s6_addr + 12, 4);
-    return inet_ntop(AF_INET, &v4, out, sizeof(out)) != nullptr ? std::string(out)
-                                                                : std::string(address);
-  }
-  std::memset(ip.s6_addr + 8, 0, 8);
-  if (inet_ntop(AF_INET6, &ip, out, sizeof(out)) == nullptr) return std::string(address);
-  return StrCat(out, "/64");
-}
-
-std::string Gateway::ClientAddress(const HttpRequest& request) const {
-  return ClientIdentity(ForwardedClient(request));
-}
-
-std::string Gateway::ForwardedClient(const HttpRequest& request) const {
-  if (!options_.trust_forwarded_for) return request.client_address;
-  // The list may come in several header lines (one per proxy); together they are one list, whose
-  // right-most entry is what the trusted proxy saw. Empty entries are skipped.
-  for (auto it = request.headers.rbegin(); it != request.headers.rend(); ++it) {
-    if (it->first != "x-forwarded-for") continue;
-    std::string_view list = it->second;
-    while (!list.empty()) {
-      const size_t comma = list.rfind(',');
-      const std::string_view entry =
-          infra::TrimAscii(comma == std::string_view::npos ? list : list.substr(comma + 1));
-      if (!entry.empty()) return std::string(entry);
-      list = comma == std::string_view::npos ? std::string_view() : list.substr(0, comma);
-    }
-  }
-  return request.client_address;
 }
 
 void Gateway::AddCors(const HttpRequest& request, HttpResponse* response) const {
@@ -263,12 +219,9 @@ bool Gateway::Builtin(const HttpRequest& request, const RequestContext& ctx, Res
 }
 
 void Gateway::Handle(HttpRequest request, std::shared_ptr<Responder> responder) {
-  RequestContext ctx;
-  ctx.start = std::chrono::steady_clock::now();
-  const std::string_view given_id = request.header("x-request-id");
-  ctx.request_id =
-      infra::IsValidRequestId(given_id) ? std::string(given_id) : infra::NewTraceId(clock_.Now());
-  ctx.client_address = ClientAddress(request);
+  // Admitted from its headers already (a request with a body), or new.
+  auto* admitted = std::any_cast<RequestContext>(&request.admission);
+  RequestContext ctx = admitted != nullptr ? std::move(*admitted) : NewContext(request);
   ctx.route_label = "builtin";
 
   // CORS preflight.
@@ -324,74 +277,12 @@ void Gateway::Handle(HttpRequest request, std::shared_ptr<Responder> responder) 
   HandleRoute(request, std::move(ctx), *match, std::move(responder));
 }
 
-std::optional<HttpResponse> Gateway::Authenticate(const HttpRequest& request, const Route& route,
-                                                  RequestContext& ctx) {
-  // Who is calling: a bad token is refused even on public routes.
-  const std::string_view authorization = request.header("authorization");
-  if (!authorization.empty()) {
-    const std::string_view token = infra::auth::BearerToken(authorization);
-    auto claims = token.empty() ? absl::StatusOr<infra::auth::AccessClaims>(
-                                      absl::UnauthenticatedError("malformed Authorization header"))
-                                : verifier_.Verify(token);
-    if (!claims.ok() && !token.empty() && refresh_keys_ &&
-        !verifier_.HasKey(infra::auth::TokenVerifier::PeekKid(token)) && refresh_keys_()) {
-      claims = verifier_.Verify(token);
-    }
-    if (!claims.ok()) {
-      HttpResponse r = ErrorResponse(401, grpc::StatusCode::UNAUTHENTICATED,
-                                     infra::StdView(claims.status().message()));
-      r.headers.emplace_back("WWW-Authenticate", R"(Bearer error="invalid_token")");
-      return r;
-    }
-    ctx.account_id = claims->subject;
-    ctx.roles = claims->roles;
-  }
-  const auto access = route.policy.access();
-  if (access != cityhub::api::ACCESS_PUBLIC && ctx.account_id.empty()) {
-    HttpResponse r = ErrorResponse(401, grpc::StatusCode::UNAUTHENTICATED, "sign-in required");
-    r.headers.emplace_back("WWW-Authenticate", "Bearer");
-    return r;
-  }
-  const bool admin = HasRole(ctx.roles, "admin");
-  if ((access == cityhub::api::ACCESS_OPERATOR && !admin && !HasRole(ctx.roles, "operator")) ||
-      (access == cityhub::api::ACCESS_ADMIN && !admin)) {
-    return ErrorResponse(
-        403, grpc::StatusCode::PERMISSION_DENIED,
-        access == cityhub::api::ACCESS_ADMIN ? "administrators only" : "city staff only");
-  }
-  return std::nullopt;
-}
-
-std::optional<HttpResponse> Gateway::RefuseBeforeBody(const HttpRequest& head) {
-  auto match = routes_.Find(head.method, head.path);
-  if (!match) return std::nullopt;  // 404 and 405 come from Handle as usual
-  RequestContext ctx;
-  ctx.start = std::chrono::steady_clock::now();
-  const std::string_view given_id = head.header("x-request-id");
-  ctx.request_id =
-      infra::IsValidRequestId(given_id) ? std::string(given_id) : infra::NewTraceId(clock_.Now());
-  ctx.client_address = ClientAddress(head);
-  ctx.route_label = StrCat(match->route->http_method, " ", match->route->path.text);
-  auto refusal = Authenticate(head, *match->route, ctx);
-  if (!refusal) return std::nullopt;
-  return Finish(head, ctx, *std::move(refusal));
-}
-
 void Gateway::HandleRoute(const HttpRequest& request, RequestContext ctx,
                           const RouteTable::Match& match, std::shared_ptr<Responder> responder) {
   const Route& route = *match.route;
-  if (auto refusal = Authenticate(request, route, ctx)) {
-    Send(request, ctx, *responder, *std::move(refusal));
-    return;
-  }
-  if (limiter_ != nullptr) {
-    const Decision d =
-        limiter_->Check(route.policy.rate_class(), ctx.client_address, ctx.account_id);
-    if (!d.allowed) {
-      HttpResponse r =
-          ErrorResponse(429, grpc::StatusCode::RESOURCE_EXHAUSTED, "too many requests; slow down");
-      r.headers.emplace_back("Retry-After", std::to_string((d.retry_after.count() + 999) / 1000));
-      Send(request, ctx, *responder, std::move(r));
+  if (!ctx.admitted) {
+    if (auto refusal = AdmitRoute(request, route, ctx)) {
+      Send(request, ctx, *responder, *std::move(refusal));
       return;
     }
   }
@@ -407,16 +298,16 @@ void Gateway::HandleRoute(const HttpRequest& request, RequestContext ctx,
   }
   auto query = ParseQuery(request.query);
   if (!query.ok()) {
-    Send(request, ctx, *responder,
-         ErrorResponse(400, grpc::StatusCode::INVALID_ARGUMENT,
-                       infra::StdView(query.status().message())));
+    SendCharged(request, ctx, std::move(responder),
+                ErrorResponse(400, grpc::StatusCode::INVALID_ARGUMENT,
+                              infra::StdView(query.status().message())));
     return;
   }
   auto message = BuildRequest(match, *query, request.body, request.header("content-type"));
   if (!message.ok()) {
-    Send(request, ctx, *responder,
-         ErrorResponse(400, grpc::StatusCode::INVALID_ARGUMENT,
-                       infra::StdView(message.status().message())));
+    SendCharged(request, ctx, std::move(responder),
+                ErrorResponse(400, grpc::StatusCode::INVALID_ARGUMENT,
+                              infra::StdView(message.status().message())));
     return;
   }
   if (route.server_streaming) {
@@ -479,9 +370,7 @@ void Gateway::CallUnary(const HttpRequest& request, RequestContext ctx, const Ro
                            ->GetPrototype(route.method->output_type())
                            ->New());
   // The callback needs the request's headers and method after Handle returned.
-  auto kept = std::make_shared<HttpRequest>(HttpRequest{request.method, request.target,
-                                                        request.path, "", request.headers, "",
-                                                        request.client_address, request.tls});
+  auto kept = std::make_shared<HttpRequest>(request.Head());
   stub->UnaryCall(
       call->context.get(), route.grpc_path, grpc::StubOptions(), message.get(),
       call->response.get(),
@@ -511,7 +400,7 @@ void Gateway::CallUnary(const HttpRequest& request, RequestContext ctx, const Ro
                                            ? std::string("1")
                                            : std::string(it->second.data(), it->second.size()));
           }
-          Send(*kept, ctx, *responder, std::move(error));
+          SendCharged(*kept, ctx, std::move(responder), std::move(error));
           return;
         }
         HttpResponse r;

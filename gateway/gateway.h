@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "gateway/backends.h"
+#include "gateway/connection_limits.h"
 #include "gateway/http_server.h"
 #include "gateway/rate_limit.h"
 #include "gateway/routes.h"
@@ -46,12 +47,6 @@ struct GatewayOptions {
   std::string public_url = "http://127.0.0.1:8080";
 };
 
-// Whom rate limits and sign-in throttles count as one client: an IPv4 address as it is, an IPv6
-// address by its /64 ("2001:db8:1:2::/64"; one subscriber gets a whole /64, so single IPv6
-// addresses would give an attacker 2^64 identities), an IPv4-mapped IPv6 address as IPv4.
-// Anything that is not an address is passed on unchanged.
-std::string ClientIdentity(std::string_view address);
-
 // What the gateway knows about the caller of one request.
 struct RequestContext {
   std::string request_id;
@@ -61,6 +56,10 @@ struct RequestContext {
   // The verified access token's subject and roles (empty when anonymous).
   std::string account_id;
   std::vector<std::string> roles;
+  // Authenticated and within its rate limit (Gateway::AdmitRoute ran and let it pass).
+  bool admitted = false;
+  // The rate class the request spent a unit of (UNSPECIFIED: none).
+  cityhub::api::RateClass charged = cityhub::api::RATE_CLASS_UNSPECIFIED;
 };
 
 // A handler for routes outside the contracts (Open311). Returns false for paths it does not
@@ -86,7 +85,8 @@ class Gateway final : public Handler {
   void SetStaticFiles(const StaticFiles* files) { static_files_ = files; }
 
   size_t BodyLimit(const HttpRequest& head) override;
-  std::optional<HttpResponse> RefuseBeforeBody(const HttpRequest& head) override;
+  std::optional<HttpResponse> Admit(HttpRequest& head) override;
+  void ConnectionRefused(bool per_address) override;
   void Handle(HttpRequest request, std::shared_ptr<Responder> responder) override;
   HttpResponse ServerError(int status, std::string_view message, const HttpRequest* head) override;
 
@@ -108,10 +108,20 @@ class Gateway final : public Handler {
     std::chrono::steady_clock::time_point expires;
   };
 
+  // A new request's context: its request id, client and start.
+  RequestContext NewContext(const HttpRequest& request) const;
   // Identity and access of a route's caller from the request's headers: fills ctx.account_id and
   // ctx.roles, or returns the 401/403 answer.
   std::optional<HttpResponse> Authenticate(const HttpRequest& request, const Route& route,
                                            RequestContext& ctx);
+  // Authenticate, then the rate limit (429 with Retry-After over budget); fills ctx.admitted
+  // and ctx.charged, or returns the refusal.
+  std::optional<HttpResponse> AdmitRoute(const HttpRequest& request, const Route& route,
+                                         RequestContext& ctx);
+  // Sends an answer; a 400 to a request that spent a create unit first moves that unit to the
+  // write budget (RateLimiter::RefundCreate), off this thread.
+  void SendCharged(const HttpRequest& request, const RequestContext& ctx,
+                   std::shared_ptr<Responder> responder, HttpResponse response);
   // Send's bookkeeping (common headers, CORS, metrics, the access log), without the sending.
   HttpResponse Finish(const HttpRequest& request, const RequestContext& ctx, HttpResponse response);
   void HandleRoute(const HttpRequest& request, RequestContext ctx, const RouteTable::Match& match,
@@ -152,6 +162,7 @@ class Gateway final : public Handler {
   infra::Family<infra::Histogram>& latency_;
   infra::Gauge& streams_;
   infra::Counter& streams_replaced_;
+  infra::Family<infra::Counter>& connections_refused_;
   std::vector<std::pair<std::string, PrefixHandler>> prefix_handlers_;
   const StaticFiles* static_files_ = nullptr;
   std::mutex metrics_mu_;

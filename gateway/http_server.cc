@@ -14,19 +14,14 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include "gateway/connection_limits.h"
+#include "gateway/http_wire.h"
 #include "infra/config.h"
 #include "infra/log.h"
 #include "infra/strings.h"
 #include "infra/text.h"
 
 namespace cityhub::gateway {
-
-std::string_view HttpRequest::header(std::string_view name) const {
-  for (const auto& [k, v] : headers) {
-    if (k == name) return v;
-  }
-  return {};
-}
 
 namespace {
 
@@ -40,6 +35,7 @@ struct Shared {
   HttpServerOptions options;
   Handler& handler;
   std::atomic<int> connections{0};
+  std::unique_ptr<ConnectionsPerClient> per_client;  // null: no cap per client address
 };
 
 std::string Lower(std::string_view s) {
@@ -48,33 +44,27 @@ std::string Lower(std::string_view s) {
   return out;
 }
 
-std::string Chunk(std::string_view data) {
-  char size[20];
-  const int n = std::snprintf(size, sizeof(size), "%zx\r\n", data.size());
-  std::string out;
-  out.reserve(static_cast<size_t>(n) + data.size() + 2);
-  out.append(size, static_cast<size_t>(n));
-  out.append(data);
-  out.append("\r\n");
-  return out;
-}
-
 // One connection. `Stream` is beast::tcp_stream or beast::ssl_stream<beast::tcp_stream>.
 template <typename Stream>
 class Session final : public std::enable_shared_from_this<Session<Stream>> {
  public:
   // `anchor` keeps what the stream refers to (the TLS context) alive as long as the stream.
+  // `counted`: the client identity this connection is counted under in shared.per_client.
   template <typename... Args>
-  Session(std::shared_ptr<void> anchor, Shared& shared, std::string client, bool tls,
-          Args&&... stream_args)
+  Session(std::shared_ptr<void> anchor, Shared& shared, std::string client, std::string counted,
+          bool tls, Args&&... stream_args)
       : anchor_(std::move(anchor)),
         stream_(std::forward<Args>(stream_args)...),
         shared_(shared),
         client_(std::move(client)),
+        counted_(std::move(counted)),
         tls_(tls),
         timer_(stream_.get_executor()) {}
 
-  ~Session() { shared_.connections.fetch_sub(1); }
+  ~Session() {
+    if (shared_.per_client != nullptr) shared_.per_client->Remove(counted_);
+    shared_.connections.fetch_sub(1);
+  }
 
   void Start() {
     if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
@@ -117,10 +107,7 @@ class Session final : public std::enable_shared_from_this<Session<Stream>> {
   void StartStream(HttpResponse head) {
     if (closed_ || streaming_) return;
     streaming_ = true;
-    const auto reason = http::obsolete_reason(static_cast<http::status>(head.status));
-    std::string raw = infra::StrCat("HTTP/1.1 ", head.status, " ",
-                                    std::string_view(reason.data(), reason.size()), "\r\n");
-    for (const auto& [k, v] : head.headers) infra::StrAppend(&raw, k, ": ", v, "\r\n");
+    std::string raw = RawHead(head.status, head.headers);
     raw += "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
     beast::get_lowest_layer(stream_).expires_never();
     Enqueue(std::move(raw));
@@ -242,7 +229,7 @@ class Session final : public std::enable_shared_from_this<Session<Stream>> {
     parser_->body_limit(limit);
     if (!parser_->is_done()) {
       // Who may send this body is known from the headers: a refused client uploads nothing.
-      if (auto refusal = shared_.handler.RefuseBeforeBody(head)) {
+      if (auto refusal = shared_.handler.Admit(head)) {
         keep_alive_ = false;
         refusing_ = true;
         return Write(*std::move(refusal));
@@ -378,6 +365,7 @@ class Session final : public std::enable_shared_from_this<Session<Stream>> {
   Stream stream_;
   Shared& shared_;
   std::string client_;
+  std::string counted_;
   bool tls_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -452,7 +440,11 @@ std::shared_ptr<Responder> Session<Stream>::MakeResponder() {
 // one of them for its whole life, so its handlers never cross threads and need no strand.
 struct HttpServer::Impl {
   Impl(HttpServerOptions options, Handler& handler)
-      : shared{std::move(options), handler}, acceptor_io(1), acceptor(acceptor_io) {
+      : shared{std::move(options), handler, {}, nullptr}, acceptor_io(1), acceptor(acceptor_io) {
+    if (shared.options.max_connections_per_address > 0) {
+      shared.per_client =
+          std::make_unique<ConnectionsPerClient>(shared.options.max_connections_per_address);
+    }
     for (int i = 0; i < std::max(1, shared.options.threads); ++i) {
       ios.push_back(std::make_unique<asio::io_context>(1));
       guards.emplace_back(asio::make_work_guard(*ios.back()));
@@ -460,22 +452,10 @@ struct HttpServer::Impl {
   }
 
   absl::Status LoadTls() {
-    auto context = std::make_shared<ssl::context>(ssl::context::tls_server);
-    context->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                         ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
-                         ssl::context::no_tlsv1_1);
-    beast::error_code ec;
-    context->use_certificate_chain_file(shared.options.tls_cert_file, ec);
-    if (!ec) context->use_private_key_file(shared.options.tls_key_file, ssl::context::pem, ec);
-    if (ec)
-      return absl::InvalidArgumentError(infra::StrCat("TLS certificate or key: ", ec.message()));
-    // A key that does not belong to the certificate (e.g. read between two file updates) would
-    // fail every handshake: keep the old pair then.
-    if (SSL_CTX_check_private_key(context->native_handle()) != 1) {
-      return absl::InvalidArgumentError("TLS key does not match the certificate");
-    }
+    auto context = ServerTlsContext(shared.options.tls_cert_file, shared.options.tls_key_file);
+    if (!context.ok()) return context.status();
     std::lock_guard lock(tls_mu);
-    tls = std::move(context);
+    tls = *std::move(context);
     return absl::OkStatus();
   }
 
@@ -487,23 +467,36 @@ struct HttpServer::Impl {
     });
   }
 
+  // A short answer in the handler's format, written at once (it fits in the socket buffer),
+  // then the door closes.
+  void TurnAway(tcp::socket& socket, int status, std::string_view message) {
+    const HttpResponse answer = shared.handler.ServerError(status, message, nullptr);
+    std::string raw = RawHead(status, answer.headers);
+    infra::StrAppend(&raw,
+                     "Retry-After: 1\r\nConnection: close\r\nContent-Length: ", answer.body.size(),
+                     "\r\n\r\n", answer.body);
+    beast::error_code ec;
+    asio::write(socket, asio::buffer(raw), ec);
+    socket.close(ec);
+  }
+
   void OnAccepted(tcp::socket socket) {
     beast::error_code ec;
     const auto peer = socket.remote_endpoint(ec);
     if (ec) return;
     if (shared.connections.fetch_add(1) >= shared.options.max_connections) {
       shared.connections.fetch_sub(1);
-      // Full: a short answer in the handler's format, written synchronously (it fits in the
-      // socket buffer), then the door closes.
-      const HttpResponse full = shared.handler.ServerError(503, "too many connections", nullptr);
-      std::string raw = "HTTP/1.1 503 Service Unavailable\r\n";
-      for (const auto& [k, v] : full.headers) infra::StrAppend(&raw, k, ": ", v, "\r\n");
-      infra::StrAppend(&raw,
-                       "Retry-After: 1\r\nConnection: close\r\nContent-Length: ", full.body.size(),
-                       "\r\n\r\n", full.body);
-      asio::write(socket, asio::buffer(raw), ec);
-      socket.close(ec);
-      return;
+      shared.handler.ConnectionRefused(false);
+      return TurnAway(socket, 503, "too many connections");
+    }
+    std::string counted;
+    if (shared.per_client != nullptr) {
+      counted = ClientIdentity(peer.address().to_string());
+      if (!shared.per_client->TryAdd(counted)) {
+        shared.connections.fetch_sub(1);
+        shared.handler.ConnectionRefused(true);
+        return TurnAway(socket, 429, "too many connections from your address");
+      }
     }
     const std::string client = peer.address().to_string();
     std::shared_ptr<ssl::context> context;
@@ -514,11 +507,11 @@ struct HttpServer::Impl {
     if (context) {
       ssl::context& ref = *context;
       std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(
-          std::move(context), shared, client, true, std::move(socket), ref)
+          std::move(context), shared, client, std::move(counted), true, std::move(socket), ref)
           ->Start();
     } else {
-      std::make_shared<Session<beast::tcp_stream>>(nullptr, shared, client, false,
-                                                   std::move(socket))
+      std::make_shared<Session<beast::tcp_stream>>(nullptr, shared, client, std::move(counted),
+                                                   false, std::move(socket))
           ->Start();
     }
   }

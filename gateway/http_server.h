@@ -1,5 +1,6 @@
 #pragma once
 
+#include <any>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -28,9 +29,14 @@ struct HttpRequest {
   std::string body;
   std::string client_address;  // the peer's IP address
   bool tls = false;
+  // What the handler decided from the headers (Handler::Admit), for its Handle.
+  std::any admission;
 
   // The first value of a header (lower-case name), or empty.
   std::string_view header(std::string_view name) const;
+  // What answering needs once Handle returned: method, target, path, headers, client and tls
+  // (no query, body or admission).
+  HttpRequest Head() const;
 };
 
 struct HttpResponse {
@@ -59,12 +65,15 @@ class Handler {
   virtual ~Handler() = default;
   // The largest body to accept for a request with these headers (the body is still empty).
   virtual size_t BodyLimit(const HttpRequest& head) = 0;
-  // An answer decided from the headers alone, before a body is read (e.g. 401 for an upload
-  // without credentials); the connection closes after it. Nullopt: read the body and Handle.
-  virtual std::optional<HttpResponse> RefuseBeforeBody(const HttpRequest& head) {
-    return std::nullopt;
-  }
+  // Decides from the headers alone, before a body is read: an answer refuses the request (401
+  // for an upload without credentials, 429 over budget) and the connection closes after it.
+  // Nullopt: the body is read and Handle gets the request, with whatever Admit left in
+  // head.admission. (Called for requests with a body only.)
+  virtual std::optional<HttpResponse> Admit(HttpRequest& head) { return std::nullopt; }
   virtual void Handle(HttpRequest request, std::shared_ptr<Responder> responder) = 0;
+  // A connection was refused: the server was full, or (per_address) its client address
+  // already held its share (for metrics; called on the accepting thread).
+  virtual void ConnectionRefused(bool per_address) {}
   // An answer the server makes itself (431, 413, 408, 503 when full), in the handler's format;
   // `head` is the request's head when it was read (413, and 408 for a late body), else null.
   virtual HttpResponse ServerError(int status, std::string_view message,
@@ -84,6 +93,10 @@ struct HttpServerOptions {
   // What a stream may hold back for a client that reads slower than events come.
   size_t max_stream_backlog_bytes = 1 << 20;
   int max_connections = 10'000;
+  // Connections one client address (an IPv6 client by its /64, see ClientIdentity) may hold
+  // open at once, so that one client cannot take what everyone shares; beyond it a connection
+  // is answered 429 and closed. 0: no cap (behind a trusted proxy every peer is the proxy).
+  int max_connections_per_address = 0;
   // PEM files; both empty: plain HTTP.
   std::string tls_cert_file;
   std::string tls_key_file;

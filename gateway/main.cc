@@ -61,6 +61,10 @@ Config LoadConfig(infra::EnvReader& env) {
   c.http.write_timeout = env.Duration("CITYHUB_GATEWAY_WRITE_TIMEOUT", 60s, 100ms, 1h);
   c.http.max_connections =
       static_cast<int>(env.Int("CITYHUB_GATEWAY_MAX_CONNECTIONS", 10000, 1, 1'000'000));
+  // Sized for a carrier's NAT address shared by hundreds of residents (an app holds one or two
+  // connections and its event stream), far below the global cap that one client could fill.
+  c.http.max_connections_per_address =
+      static_cast<int>(env.Int("CITYHUB_GATEWAY_MAX_CONNECTIONS_PER_ADDRESS", 256, 0, 1'000'000));
   c.http.tls_cert_file = env.String("CITYHUB_TLS_CERT_FILE", "", 4096);
   c.http.tls_key_file = env.String("CITYHUB_TLS_KEY_FILE", "", 4096);
   if (c.http.tls_cert_file.empty() != c.http.tls_key_file.empty()) {
@@ -72,6 +76,8 @@ Config LoadConfig(infra::EnvReader& env) {
       static_cast<size_t>(env.Int("CITYHUB_GATEWAY_MAX_BODY_BYTES", 1 << 20, 1024, 64 << 20));
   c.gateway.cors_origins = infra::SplitList(env.String("CITYHUB_CORS_ORIGINS", "", 4096), ',');
   c.gateway.trust_forwarded_for = env.Bool("CITYHUB_TRUST_FORWARDED_FOR", false);
+  // Behind the trusted proxy every connection comes from the proxy (which caps its clients).
+  if (c.gateway.trust_forwarded_for) c.http.max_connections_per_address = 0;
   c.gateway.internal_token = env.FileContents("CITYHUB_INTERNAL_TOKEN_FILE", false, 4096);
   c.gateway.cache_ttl = env.Duration("CITYHUB_GATEWAY_CACHE_TTL", 5s, 0ms, 1h);
   c.gateway.sse_heartbeat = std::chrono::duration_cast<std::chrono::seconds>(
@@ -116,6 +122,21 @@ Config LoadConfig(infra::EnvReader& env) {
   budget("CITYHUB_RATE_LIMIT_CREATE", &c.limits.create);
   budget("CITYHUB_RATE_LIMIT_WRITE", &c.limits.write);
   budget("CITYHUB_RATE_LIMIT_PARTNER", &c.limits.partner);
+  // Per address, for anonymous callers. Unless given, never below the account's budget: an
+  // address holds at least one resident.
+  const auto anonymous = [&](const char* name, const Budget& account, Budget* out) {
+    if (!env.String(name, "", 100).empty()) return budget(name, out);
+    if (static_cast<double>(account.count) / account.period.count() >
+        static_cast<double>(out->count) / out->period.count()) {
+      out->count = account.count;
+      out->period = account.period;
+    }
+    out->burst = std::max(out->burst, account.burst);
+  };
+  anonymous("CITYHUB_RATE_LIMIT_ANONYMOUS_READ", c.limits.read, &c.limits.anonymous_read);
+  anonymous("CITYHUB_RATE_LIMIT_ANONYMOUS_SIGN_IN", c.limits.sign_in, &c.limits.anonymous_sign_in);
+  anonymous("CITYHUB_RATE_LIMIT_ANONYMOUS_CREATE", c.limits.create, &c.limits.anonymous_create);
+  anonymous("CITYHUB_RATE_LIMIT_ANONYMOUS_WRITE", c.limits.write, &c.limits.anonymous_write);
   c.tokens.issuer = env.String("CITYHUB_JWT_ISSUER", "cityhub", 256);
   c.tokens.audience = env.String("CITYHUB_JWT_AUDIENCE", "cityhub-api", 256);
   // Open311: the jurisdictions the requests service serves (their ids; bounds are its business).

@@ -620,9 +620,7 @@ Open311::~Open311() = default;
 bool Open311::Handle(const HttpRequest& request, const RequestContext& context,
                      std::shared_ptr<Responder> responder) {
   auto ex = std::make_shared<Exchange>();
-  ex->request =
-      HttpRequest{request.method,         request.target, request.path, "", request.headers, "",
-                  request.client_address, request.tls};
+  ex->request = request.Head();
   ex->ctx = context;
   ex->responder = std::move(responder);
   Impl& impl = *impl_;

@@ -47,6 +47,23 @@ return {grant, 0}
   return script;
 }
 
+// Takes one unit back from a bucket: KEYS[1]; ARGV: now ms, emission interval ms.
+const infra::redis::Script& RefundScript() {
+  static const infra::redis::Script script(R"lua(
+local tat = tonumber(redis.call('GET', KEYS[1]))
+if not tat then return 0 end
+local now = tonumber(ARGV[1])
+tat = tat - tonumber(ARGV[2])
+if tat <= now then
+  redis.call('DEL', KEYS[1])
+else
+  redis.call('SET', KEYS[1], string.format('%.0f', tat), 'PX', math.ceil(tat - now) + 1000)
+end
+return 1
+)lua");
+  return script;
+}
+
 double Interval(const Budget& b) {
   return static_cast<double>(b.period.count()) / std::max(1, b.count);
 }
@@ -112,27 +129,46 @@ RateLimiter::RateLimiter(infra::redis::Client& redis, RateLimits limits, const i
       fallback_(metrics
                     .AddCounter("gateway_rate_limit_fallback_total",
                                 "Rate-limit checks decided without Redis")
-                    .Get()) {}
+                    .Get()),
+      refunds_({"rate_limit_refunds", 1, 1024}, metrics) {}
+
+RateLimiter::~RateLimiter() { StopRefunds(); }
+
+const Budget& RateLimiter::BudgetFor(cityhub::api::RateClass rate_class, bool signed_in) const {
+  switch (rate_class) {
+    case cityhub::api::RATE_CLASS_SIGN_IN:
+      return signed_in ? limits_.sign_in : limits_.anonymous_sign_in;
+    case cityhub::api::RATE_CLASS_CREATE:
+      return signed_in ? limits_.create : limits_.anonymous_create;
+    case cityhub::api::RATE_CLASS_WRITE:
+      return signed_in ? limits_.write : limits_.anonymous_write;
+    default:
+      return signed_in ? limits_.read : limits_.anonymous_read;
+  }
+}
+
+std::string RateLimiter::Key(std::string_view class_name, std::string_view client_address,
+                             std::string_view account_id) const {
+  if (!account_id.empty()) return StrCat("gateway:rl:{", class_name, "}:u:", account_id);
+  // Addresses are hashed: the keys hold no personal data.
+  return StrCat("gateway:rl:{", class_name,
+                "}:a:", infra::HexEncode(infra::Sha256(client_address)).substr(0, 32));
+}
 
 Decision RateLimiter::Check(cityhub::api::RateClass rate_class, std::string_view client_address,
                             std::string_view account_id) {
-  const Budget* budget = &limits_.read;
-  if (rate_class == cityhub::api::RATE_CLASS_SIGN_IN) budget = &limits_.sign_in;
-  if (rate_class == cityhub::api::RATE_CLASS_CREATE) budget = &limits_.create;
-  if (rate_class == cityhub::api::RATE_CLASS_WRITE) budget = &limits_.write;
-  const std::string_view name = ClassName(rate_class);
+  const Budget& budget = BudgetFor(rate_class, !account_id.empty());
   const bool read = rate_class == cityhub::api::RATE_CLASS_READ ||
                     rate_class == cityhub::api::RATE_CLASS_UNSPECIFIED;
-  // Reads spend a lease this replica took from Redis before, while it lasts. (The lease table
-  // lives in this process's memory only; Redis sees hashed addresses.)
-  const std::string lease_key = read ? StrCat(client_address, " ", account_id) : std::string();
+  const std::string key = Key(ClassName(rate_class), client_address, account_id);
+  // Reads spend a lease this replica took from Redis before, while it lasts.
   const auto steady_now = std::chrono::steady_clock::now();
   // A key's lease grows while it keeps using its leases up (1, 2, 4, … up to the cap), so only
   // busy clients hold leases and what a lease holds back stays within twice what is used.
   int want = 1;
   if (read) {
     std::lock_guard lock(mu_);
-    auto it = leases_.find(lease_key);
+    auto it = leases_.find(key);
     if (it != leases_.end() && steady_now < it->second.expires) {
       if (it->second.units > 0) {
         --it->second.units;
@@ -141,22 +177,18 @@ Decision RateLimiter::Check(cityhub::api::RateClass rate_class, std::string_view
       want = it->second.size * 2;
     }
   }
-  // At most an eighth of the burst, so that the leases of one address (or of one address and
-  // account) cannot starve others sharing a bucket; small budgets ask every time.
-  want = std::clamp(std::min(want, std::min(limits_.read_lease, budget->burst / 8)), 1, 1 << 20);
-  // Addresses are hashed: the keys hold no personal data.
-  const std::string address_key = StrCat(
-      "gateway:rl:{", name, "}:a:", infra::HexEncode(infra::Sha256(client_address)).substr(0, 32));
-  infra::redis::Args keys = {address_key};
-  if (!account_id.empty()) keys.push_back(StrCat("gateway:rl:{", name, "}:u:", account_id));
+  // At most an eighth of the burst, so that a replica's lease cannot starve the others sharing
+  // the bucket; small budgets ask every time.
+  want = std::clamp(std::min(want, std::min(limits_.read_lease, budget.burst / 8)), 1, 1 << 20);
   int64_t granted = 0;
-  const Decision d = Charge(keys, *budget, want, read, &granted);
+  const Decision d = Charge({key}, budget, want, read, &granted);
+  if (!d.allowed) limited_.Inc();
   if (granted >= 1 && read && limits_.read_lease > 1) {
     std::lock_guard lock(mu_);
     if (leases_.size() > 100'000) leases_.clear();  // bounded memory under many clients
     // Another request for this key may have taken a lease meanwhile: keep its units too
     // (Redis charged for them).
-    Lease& lease = leases_[lease_key];
+    Lease& lease = leases_[key];
     lease.units = (steady_now < lease.expires ? lease.units : 0) + static_cast<int>(granted - 1);
     lease.expires = steady_now + limits_.lease_lifetime;
     lease.size = want;
@@ -165,8 +197,39 @@ Decision RateLimiter::Check(cityhub::api::RateClass rate_class, std::string_view
 }
 
 Decision RateLimiter::CheckPartner(std::string_view api_key_id) {
-  return Charge({StrCat("gateway:rl:{partner}:k:", api_key_id)}, limits_.partner, 1, false,
-                nullptr);
+  const Decision d =
+      Charge({StrCat("gateway:rl:{partner}:k:", api_key_id)}, limits_.partner, 1, false, nullptr);
+  if (!d.allowed) limited_.Inc();
+  return d;
+}
+
+void RateLimiter::RefundCreate(std::string client_address, std::string account_id,
+                               std::function<void()> then) {
+  if (!refunds_.TryPost([this, client_address, account_id, then] {
+        Refund(client_address, account_id);
+        then();
+      })) {
+    then();
+  }
+}
+
+void RateLimiter::Refund(const std::string& client_address, const std::string& account_id) {
+  const bool signed_in = !account_id.empty();
+  // The write unit first: without room there, the create unit stays spent.
+  if (!Charge({Key("write", client_address, account_id)},
+              BudgetFor(cityhub::api::RATE_CLASS_WRITE, signed_in), 1, false, nullptr)
+           .allowed)
+    return;
+  const std::string create_key = Key("create", client_address, account_id);
+  const double interval = Interval(BudgetFor(cityhub::api::RATE_CLASS_CREATE, signed_in));
+  const int64_t now = infra::UnixMillis(clock_.Now());
+  if (redis_.Eval(RefundScript(), {create_key}, {std::to_string(now), std::to_string(interval)})
+          .ok()) {
+    return;
+  }
+  fallback_.Inc();
+  std::lock_guard lock(mu_);
+  if (auto it = local_tat_.find(create_key); it != local_tat_.end()) it->second -= interval;
 }
 
 Decision RateLimiter::Charge(const infra::redis::Args& keys, const Budget& budget, int want,
@@ -190,7 +253,6 @@ Decision RateLimiter::Charge(const infra::redis::Args& keys, const Budget& budge
     d = Local(keys.back(), budget, now);
     if (d.allowed && keys.size() > 1) d = Local(keys.front(), budget, now);
   }
-  if (!d.allowed) limited_.Inc();
   return d;
 }
 

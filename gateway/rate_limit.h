@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -10,12 +11,15 @@
 #include "absl/status/statusor.h"
 #include "cityhub/api/annotations.pb.h"
 #include "infra/clock.h"
+#include "infra/executor.h"
 #include "infra/metrics.h"
 #include "infra/redis/client.h"
 
-// Rate limits by GCRA (the generic cell rate algorithm): per client address and per account,
-// with separate budgets for reads, sign-in, creation and other writes, kept in Redis by one Lua
-// script so that every gateway replica shares them.
+// Rate limits by GCRA (the generic cell rate algorithm), with separate budgets for reads, sign-in,
+// creation and other writes, kept in Redis by one Lua script so that every gateway replica shares
+// them. A signed-in caller spends its account's budget, wherever it calls from; an anonymous
+// caller spends its client address's budget, which is sized for an address many residents share
+// (a mobile carrier's NAT): one resident's limits would throttle them all.
 //
 // Sign-in, creation and writes ask Redis every time. Reads, the bulk of the traffic, take leases
 // of units per script call and spend them locally for up to a second. A client's lease doubles
@@ -23,6 +27,9 @@
 // of the burst), so quiet clients ask every time and busy ones seldom. The budget stays in
 // Redis and shared: a lease never exceeds what the budget allows at that moment, and what a
 // replica holds back is bounded by the lease size.
+//
+// A create refused as invalid (400) moves its unit to the write budget (RefundCreate): failed
+// validations do not use up the creation budget, and still cost what a write costs.
 //
 // When Redis cannot be reached the gateway keeps serving: reads go unlimited (fail-open, as
 // reads are cheap and cached), and sign-in, creation and writes fall back to a per-replica
@@ -41,10 +48,19 @@ struct Budget {
 absl::StatusOr<Budget> ParseBudget(std::string_view text);
 
 struct RateLimits {
+  // Signed-in callers, per account: what one resident needs.
   Budget read{50, std::chrono::seconds(1), 200};
   Budget sign_in{10, std::chrono::minutes(1), 10};
   Budget create{30, std::chrono::hours(1), 10};
   Budget write{120, std::chrono::minutes(1), 30};
+  // Anonymous callers, per client address, which hundreds of residents may share: signing in
+  // and refreshing tokens (every resident's app, every few minutes; guessing is stopped by the
+  // accounts service's per-account and per-address failure throttles), reports filed without
+  // an account after a city's announcement, public reads (mostly answered from the cache).
+  Budget anonymous_read{200, std::chrono::seconds(1), 1000};
+  Budget anonymous_sign_in{300, std::chrono::minutes(1), 100};
+  Budget anonymous_create{300, std::chrono::hours(1), 30};
+  Budget anonymous_write{600, std::chrono::minutes(1), 100};
   // Open311 POSTs of one partner (its api key), however many residents it speaks for.
   Budget partner{600, std::chrono::hours(1), 60};
   // The largest read lease (see above), spent within lease_lifetime. 1: every read asks.
@@ -62,10 +78,21 @@ class RateLimiter final {
   RateLimiter(infra::redis::Client& redis, RateLimits limits, const infra::Clock& clock,
               infra::MetricsRegistry& metrics);
 
-  // Checks (and spends) one unit of the route class's budget for the address and, if signed
-  // in, the account.
+  ~RateLimiter();
+
+  // Checks (and spends) one unit of the route class's budget: the account's when signed in
+  // (`account_id` not empty), else the client address's.
   Decision Check(cityhub::api::RateClass rate_class, std::string_view client_address,
                  std::string_view account_id);
+  // Takes back the create unit a request spent (Check with RATE_CLASS_CREATE and the same
+  // caller) after it was refused as invalid, and charges the caller's write budget instead;
+  // when that has no room, the unit stays where it is (invalid creates are never free). Runs on
+  // the limiter's own thread (it waits for Redis), then runs `then` there; when that thread's
+  // queue is full, nothing is taken back and `then` runs here.
+  void RefundCreate(std::string client_address, std::string account_id, std::function<void()> then);
+  // Runs the refunds already queued; later ones take nothing back (their `then` runs at once).
+  // Called by whoever their `then` calls into before it goes away.
+  void StopRefunds() { refunds_.Stop(); }
   // Checks (and spends) one unit of a partner's budget (RateLimits::partner), by its api key id.
   Decision CheckPartner(std::string_view api_key_id);
 
@@ -75,6 +102,11 @@ class RateLimiter final {
   Decision Charge(const infra::redis::Args& keys, const Budget& budget, int want, bool read,
                   int64_t* granted);
   Decision Local(std::string_view key, const Budget& budget, int64_t now_ms);
+  // The bucket of the caller for a class, and its budget.
+  std::string Key(std::string_view class_name, std::string_view client_address,
+                  std::string_view account_id) const;
+  const Budget& BudgetFor(cityhub::api::RateClass rate_class, bool signed_in) const;
+  void Refund(const std::string& client_address, const std::string& account_id);
 
   infra::redis::Client& redis_;
   RateLimits limits_;
@@ -89,6 +121,7 @@ class RateLimiter final {
     int size = 1;  // units asked for last time
   };
   std::unordered_map<std::string, Lease> leases_;
+  infra::BoundedExecutor refunds_;  // last: stopped (its tasks run) before the rest goes
 };
 
 }  // namespace cityhub::gateway

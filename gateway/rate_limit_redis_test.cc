@@ -1,6 +1,7 @@
 // The rate limiter against a real Redis: GCRA budgets shared by replicas, reads in leases.
 #include <gtest/gtest.h>
 
+#include <future>
 #include <regex>
 
 #include "gateway/rate_limit.h"
@@ -12,6 +13,7 @@ namespace {
 using namespace std::chrono_literals;
 constexpr auto kRead = cityhub::api::RATE_CLASS_READ;
 constexpr auto kCreate = cityhub::api::RATE_CLASS_CREATE;
+constexpr auto kWrite = cityhub::api::RATE_CLASS_WRITE;
 
 class RateLimiterTest : public cityhub::testing::RedisTest {
  protected:
@@ -33,7 +35,7 @@ class RateLimiterTest : public cityhub::testing::RedisTest {
 
 TEST_F(RateLimiterTest, AReadBurstIsAllowedThenRefusedWithARetryAfter) {
   RateLimits limits;
-  limits.read = {10, 1s, 10};
+  limits.anonymous_read = {10, 1s, 10};
   limits.read_lease = 4;
   RateLimiter limiter(client(), limits, clock_, metrics_a_);
   for (int i = 0; i < 10; ++i) EXPECT_TRUE(limiter.Check(kRead, "203.0.113.7", "").allowed) << i;
@@ -67,9 +69,9 @@ TEST_F(RateLimiterTest, TwoReplicasLeasingReadsNeverSpendMoreThanTheBudget) {
 
 TEST_F(RateLimiterTest, BusyReadersAskRedisOncePerLeaseAndWritesEveryTime) {
   RateLimits limits;
-  limits.read = {50, 1s, 200};
+  limits.anonymous_read = {50, 1s, 200};
   limits.read_lease = 16;
-  limits.create = {100, 1h, 100};
+  limits.anonymous_create = {100, 1h, 100};
   RateLimiter limiter(client(), limits, clock_, metrics_a_);
   const int64_t before = ScriptCalls();
   // Leases of 1, 2, 4, 8 and 16 units: 31 reads in 5 calls; then 16 reads per call.
@@ -84,21 +86,48 @@ TEST_F(RateLimiterTest, BusyReadersAskRedisOncePerLeaseAndWritesEveryTime) {
   EXPECT_EQ(ScriptCalls() - before, 13);
 }
 
-// Many residents behind one address (a carrier's NAT): their leases together hold back at
-// most twice what they use from the shared address budget.
-TEST_F(RateLimiterTest, LeasesOfManyAccountsBehindOneAddressLeaveItsBudgetToOthers) {
+// Residents behind one address (a carrier's NAT) do not share a budget once signed in: each
+// account has its own, and anonymous callers there have the address's, sized for many.
+TEST_F(RateLimiterTest, SignedInCallersSpendTheirAccountsBudgetAndAnonymousOnesTheAddresss) {
   RateLimits limits;
-  limits.read = {50, 1min, 200};
-  limits.read_lease = 32;
+  limits.create = {2, 1h, 2};
+  limits.anonymous_create = {5, 1h, 5};
   RateLimiter limiter(client(), limits, clock_, metrics_a_);
-  for (int a = 0; a < 50; ++a) {
-    const std::string account = "01JACCOUNT00000000000000" + std::to_string(10 + a);
-    for (int i = 0; i < 3; ++i) ASSERT_TRUE(limiter.Check(kRead, "203.0.113.7", account).allowed);
+  for (const char* account : {"01JACCOUNT0000000000000001", "01JACCOUNT0000000000000002"}) {
+    std::vector<bool> allowed;
+    for (int i = 0; i < 3; ++i)
+      allowed.push_back(limiter.Check(kCreate, "203.0.113.7", account).allowed);
+    EXPECT_EQ(allowed, (std::vector<bool>{true, true, false})) << account;
   }
-  // 150 used (1 + 2 units per account); the address has exactly 50 left for everyone else.
-  int allowed = 0;
-  for (int i = 0; i < 100; ++i) allowed += limiter.Check(kRead, "203.0.113.7", "").allowed ? 1 : 0;
-  EXPECT_EQ(allowed, 50);
+  int anonymous = 0;
+  for (int i = 0; i < 8; ++i)
+    anonymous += limiter.Check(kCreate, "203.0.113.7", "").allowed ? 1 : 0;
+  EXPECT_EQ(anonymous, 5);
+  EXPECT_TRUE(limiter.Check(kCreate, "198.51.100.9", "").allowed);  // another address
+}
+
+// A create refused as invalid gives its unit back and pays with a write unit instead; once the
+// write budget is spent too, refused creates cost creates again (they are never free).
+TEST_F(RateLimiterTest, ARefusedCreatesUnitMovesToTheWriteBudget) {
+  RateLimits limits;
+  limits.create = {2, 1h, 2};
+  limits.write = {3, 1h, 3};
+  RateLimiter limiter(client(), limits, clock_, metrics_a_);
+  const std::string account = "01JACCOUNT0000000000000001";
+  const auto refund = [&] {
+    std::promise<void> done;
+    limiter.RefundCreate("203.0.113.7", account, [&] { done.set_value(); });
+    done.get_future().wait();
+  };
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(limiter.Check(kCreate, "203.0.113.7", account).allowed) << i;
+    refund();
+  }
+  EXPECT_FALSE(limiter.Check(kWrite, "203.0.113.7", account).allowed);  // paid with writes
+  ASSERT_TRUE(limiter.Check(kCreate, "203.0.113.7", account).allowed);
+  refund();  // no write left: the unit stays spent
+  EXPECT_TRUE(limiter.Check(kCreate, "203.0.113.7", account).allowed);
+  EXPECT_FALSE(limiter.Check(kCreate, "203.0.113.7", account).allowed);
 }
 
 }  // namespace

@@ -28,8 +28,8 @@ TEST(RateLimiter, WithoutRedisReadsPassAndWritesUseTheLocalFallback) {
   infra::ManualClock clock;
   infra::MetricsRegistry metrics;
   RateLimits limits;
-  limits.read = {1, 1min, 1};
-  limits.create = {2, 1min, 2};
+  limits.anonymous_read = {1, 1min, 1};
+  limits.anonymous_create = {2, 1min, 2};
   RateLimiter limiter(redis, limits, clock, metrics);
   for (int i = 0; i < 5; ++i) {
     EXPECT_TRUE(

@@ -1,4 +1,6 @@
 // Server-streaming RPCs as Server-Sent Events.
+#include <atomic>
+
 #include <grpcpp/client_context.h>
 #include <grpcpp/support/client_callback.h>
 
@@ -13,6 +15,15 @@ namespace cityhub::gateway {
 using google::protobuf::Message;
 using infra::StrAppend;
 using infra::StrCat;
+
+namespace {
+
+// Initial metadata a service sends once it has checked the request and its stream has its place
+// (services/notifications/live.h kStreamOpenKey). A refusal sends none, and since gRPC gives a
+// call refused outright an empty initial metadata too, only this entry tells the two apart.
+constexpr char kStreamOpenKey[] = "x-cityhub-stream";
+
+}  // namespace
 
 // One open stream: a generic bidi call on which the gateway writes the one request and reads
 // the messages as they come, each sent on as an SSE event with `id:` from the route's
@@ -51,12 +62,43 @@ class Gateway::SseStream final : public grpc::ClientBidiReactor<Message, Message
     StartCall();
   }
 
-  // The backend's response headers: its stream has taken its place (a live stream "from now on"
-  // has fixed where now is). Only then does the client get its answer head, so that everything
-  // written after the client sees it reaches it; a backend that refuses the call at once gets an
-  // ordinary error answer instead of a stream.
+  // The backend's response headers. With the open marker its stream has taken its place (a live
+  // stream "from now on" has fixed where now is), and only then does the client get its answer
+  // head, so that everything written after the client sees it reaches it. Without the marker the
+  // backend refused the call (or is one from before the marker): the status (an ordinary error
+  // answer, e.g. 400 naming the field) or a first message (then the stream opens) decides.
   void OnReadInitialMetadataDone(bool ok) override {
     if (!ok) return;  // OnDone answers
+    const auto& metadata = context_->GetServerInitialMetadata();
+    if (metadata.find(kStreamOpenKey) != metadata.end()) Open();
+    StartRead(response_.get());  // after the head: no event can overtake it
+  }
+
+  void Heartbeat() {
+    if (started_ && !responder_->Send(": heartbeat\n\n")) context_->TryCancel();
+  }
+
+  void OnWriteDone(bool) override {}
+
+  void OnReadDone(bool ok) override {
+    if (!ok) return;  // the stream ended; OnDone follows
+    if (!started_) Open();
+    std::string id;
+    if (!route_.stream_id_field.empty()) {
+      const auto* field = response_->GetDescriptor()->FindFieldByName(route_.stream_id_field);
+      if (field != nullptr) id = response_->GetReflection()->GetString(*response_, field);
+    }
+    std::string event;
+    if (!id.empty()) StrAppend(&event, "id: ", id, "\n");
+    StrAppend(&event, "data: ", ToJson(*response_), "\n\n");
+    ++events_;
+    if (!responder_->Send(std::move(event))) context_->TryCancel();
+    response_->Clear();
+    StartRead(response_.get());
+  }
+
+  // The client's answer head; the stream is open from here on.
+  void Open() {
     HttpResponse head;
     head.headers = {{"Content-Type", "text/event-stream; charset=utf-8"},
                     {"Cache-Control", "no-store"},
@@ -73,29 +115,6 @@ class Gateway::SseStream final : public grpc::ClientBidiReactor<Message, Message
     started_ = true;
     // Counted once it is open: a stream the backend refuses is counted by its error answer.
     gateway_.requests_.WithLabels({ctx_.route_label, "200"}).Inc();
-    StartRead(response_.get());  // after the head: no event can overtake it
-  }
-
-  void Heartbeat() {
-    if (!responder_->Send(": heartbeat\n\n")) context_->TryCancel();
-  }
-
-  void OnWriteDone(bool) override {}
-
-  void OnReadDone(bool ok) override {
-    if (!ok) return;  // the stream ended; OnDone follows
-    std::string id;
-    if (!route_.stream_id_field.empty()) {
-      const auto* field = response_->GetDescriptor()->FindFieldByName(route_.stream_id_field);
-      if (field != nullptr) id = response_->GetReflection()->GetString(*response_, field);
-    }
-    std::string event;
-    if (!id.empty()) StrAppend(&event, "id: ", id, "\n");
-    StrAppend(&event, "data: ", ToJson(*response_), "\n\n");
-    ++events_;
-    if (!responder_->Send(std::move(event))) context_->TryCancel();
-    response_->Clear();
-    StartRead(response_.get());
   }
 
   void OnDone(const grpc::Status& status) override {
@@ -136,7 +155,9 @@ class Gateway::SseStream final : public grpc::ClientBidiReactor<Message, Message
   std::unique_ptr<grpc::ClientContext> context_;
   std::shared_ptr<SseStream> self_;
   int64_t events_ = 0;
-  bool started_ = false;  // the answer head went out (set before the first read starts)
+  // The answer head went out (set before a read starts or in a read's callback; the heartbeat
+  // thread reads it).
+  std::atomic<bool> started_{false};
 };
 
 void Gateway::StartStream(const HttpRequest& request, RequestContext ctx, const Route& route,
@@ -149,9 +170,7 @@ void Gateway::StartStream(const HttpRequest& request, RequestContext ctx, const 
     return;
   }
   streams_.Inc();
-  HttpRequest kept{request.method,         request.target, request.path, "", request.headers, "",
-                   request.client_address, request.tls};
-  auto stream = std::make_shared<SseStream>(*this, std::move(kept), std::move(ctx), route,
+  auto stream = std::make_shared<SseStream>(*this, request.Head(), std::move(ctx), route,
                                             std::move(message), std::move(responder));
   std::shared_ptr<SseStream> oldest;
   {

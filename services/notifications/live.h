@@ -30,6 +30,11 @@ namespace cityhub::notifications {
 
 class LiveHub;
 
+// Initial metadata of a stream that passed its checks and has its place ("open"): the gateway
+// opens its event stream only then, and answers a refusal (sent without initial metadata) as an
+// ordinary error.
+inline constexpr char kStreamOpenKey[] = "x-cityhub-stream";
+
 // Fills an API Notification from an inbox entry.
 void ToApi(const InboxEntry& entry, cityhub::notifications::v1::Notification* out);
 

@@ -180,6 +180,7 @@ grpc::ServerWriteReactor<nv1::Notification>* NotificationsService::StreamNotific
     };
     return new Refusal(Done(ctx, problem));
   }
+  ctx->AddInitialMetadata(kStreamOpenKey, "open");  // checked: sent when the stream has its place
   return deps_.live.Open(caller->account_id, req->after_id());
 }
 

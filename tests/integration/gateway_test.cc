@@ -453,6 +453,18 @@ TEST_F(GatewayTest, NotificationsStreamAsServerSentEventsAndResume) {
   EXPECT_GE(resumed.comments(), 1);  // heartbeats
   SseClient anonymous(stack_->port("gateway"), "/v1/notifications:stream", {});
   EXPECT_EQ(anonymous.status(), 401);
+  // #18: a bad after_id is an ordinary 400 naming the field, not a stream with an error event;
+  // a good one resumes like Last-Event-ID.
+  const auto bogus = api_->Call("GET", "/v1/notifications:stream?after_id=bogus", nullptr, token);
+  EXPECT_EQ(bogus.status, 400) << bogus.raw.body;
+  EXPECT_THAT(bogus.raw.header("content-type"), HasSubstr("application/json"));
+  EXPECT_THAT(bogus.json.value("message", ""), StartsWith("after_id:"));
+  SseClient after(stack_->port("gateway"), "/v1/notifications:stream?after_id=" + events[0].id,
+                  {"Authorization: Bearer " + token});
+  ASSERT_EQ(after.status(), 200) << after.head();
+  const auto resumed_by_query = after.Read(1, 10s);
+  ASSERT_EQ(resumed_by_query.size(), 1u);
+  EXPECT_EQ(resumed_by_query[0].id, events[1].id);
 }
 
 TEST_F(GatewayTest, HealthReadinessMetricsAndOpenApi) {
@@ -547,7 +559,8 @@ TEST(GatewayForwarding, TheClientAddressReachesTheServices) {
 TEST(GatewayRateLimits, AnswerTooManyRequestsAndFailOpenForReadsWithoutRedis) {
   Stack::Options options;
   options.notifications = false;
-  options.env = {{"CITYHUB_RATE_LIMIT_READ", "5/min"}, {"CITYHUB_RATE_LIMIT_SIGN_IN", "3/min"}};
+  options.env = {{"CITYHUB_RATE_LIMIT_ANONYMOUS_READ", "5/min"},
+                 {"CITYHUB_RATE_LIMIT_ANONYMOUS_SIGN_IN", "3/min"}};
   Stack stack(options);
   Api api(stack.gateway_url());
   int ok = 0;

@@ -663,7 +663,7 @@ TEST_F(Open311Test, ListFiltersDatesAndPaging) {
 TEST(Open311RateLimits, PostsWithoutAGoodKeySpendTheAddressesWriteBudget) {
   Stack::Options options;
   options.notifications = false;
-  options.env = {{"CITYHUB_RATE_LIMIT_WRITE", "2/min"},
+  options.env = {{"CITYHUB_RATE_LIMIT_ANONYMOUS_WRITE", "2/min"},
                  {"CITYHUB_RATE_LIMIT_PARTNER", "1000/min,burst=1000"}};
   Stack stack(options);
   const std::string url = stack.gateway_url() + "/open311/v2/requests.json";
@@ -686,7 +686,7 @@ TEST(Open311RateLimits, PostsWithoutAGoodKeySpendTheAddressesWriteBudget) {
 TEST(Open311RateLimits, ADeepPageCostsOneReadUnitPerBackendPage) {
   Stack::Options options;
   options.notifications = false;
-  options.env = {{"CITYHUB_RATE_LIMIT_READ", "1/min,burst=20"}};
+  options.env = {{"CITYHUB_RATE_LIMIT_ANONYMOUS_READ", "1/min,burst=20"}};
   Stack stack(options);
   const std::string url = stack.gateway_url() + "/open311/v2/requests.json";
   // Small pages cost one unit each.
