@@ -707,7 +707,12 @@ grpc::Status RequestsService::DoAddComment(grpc::ServerContextBase* ctx,
   added->set_author_role(comment.author_role());
   added->set_text(comment.text());
   auto service = deps_.catalogue.Find(r.jurisdiction_id(), r.service_code());
+  // Unknown: a removed category. Any other error must not count as public.
+  if (!service.ok() && service.status().code() != absl::StatusCode::kNotFound)
+    return Done(ctx, service.status());
   FillEventNames(service.ok() ? service->get() : nullptr, added);
+  added->set_details_public(
+      ShowsDetails(Visibility::kPublic, service.ok() ? service->get() : nullptr));
   if (auto s = deps_.requests.AddComment(comment, {event}); !s.ok()) return Done(ctx, s);
   response->set_comment_id(comment.id());
   response->set_request_id(comment.request_id());
@@ -737,6 +742,16 @@ grpc::Status RequestsService::DoListComments(grpc::ServerContextBase* ctx,
   }
   auto exists = deps_.requests.Get(req->request_id());
   if (!exists.ok()) return Done(ctx, exists.status());
+  // Comments are details: where the category keeps those to the reporter and staff, everyone
+  // else sees an empty list.
+  auto service =
+      deps_.catalogue.Find(exists->request.jurisdiction_id(), exists->request.service_code());
+  if (!service.ok() && service.status().code() != absl::StatusCode::kNotFound)
+    return Done(ctx, service.status());
+  if (!ShowsDetails(VisibilityFor(*caller, exists->request),
+                    service.ok() ? service->get() : nullptr)) {
+    return grpc::Status::OK;
+  }
   auto comments = deps_.requests.Comments(req->request_id(), start, *page_size + 1);
   if (!comments.ok()) return Done(ctx, comments.status());
   const bool more = static_cast<int>(comments->size()) > *page_size;
