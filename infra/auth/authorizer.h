@@ -57,6 +57,7 @@ class Authorizer final {
   // From now on, methods that change data (an HTTP mapping other than GET) refuse callers
   // whose account `deleted` marks as deleted. Set once at start, before serving.
   void set_deleted_accounts(const DeletedAccounts* deleted) { deleted_ = deleted; }
+  const DeletedAccounts* deleted_accounts() const { return deleted_; }
 
   // UNAUTHENTICATED for a missing token where one is needed or any bad token (even on public
   // methods: a bad token is never silently ignored), and for a still valid token of a deleted
