@@ -52,6 +52,11 @@ Authorizer::Authorizer(std::string_view service_full_name, const TokenVerifier& 
   for (int i = 0; i < service->method_count(); ++i) {
     const auto* method = service->method(i);
     access_[method->name()] = method->options().GetExtension(cityhub::api::policy).access();
+    const auto& http = method->options().GetExtension(cityhub::api::http);
+    if (http.pattern_case() != cityhub::api::HttpRule::PATTERN_NOT_SET &&
+        http.pattern_case() != cityhub::api::HttpRule::kGet) {
+      writes_.insert(method->name());
+    }
   }
 }
 
@@ -59,6 +64,8 @@ Access Authorizer::AccessOf(std::string_view method) const {
   auto it = access_.find(method);
   return it == access_.end() ? cityhub::api::ACCESS_UNSPECIFIED : it->second;
 }
+
+bool Authorizer::IsWrite(std::string_view method) const { return writes_.contains(method); }
 
 bool Authorizer::MayBlock(const grpc::ServerContextBase& ctx) const {
   if (!refresh_keys_) return false;
@@ -96,6 +103,11 @@ absl::StatusOr<Caller> Authorizer::Authorize(const grpc::ServerContextBase& ctx,
     caller.departments = std::move(claims->departments);
     caller.email_verified = claims->email_verified;
     caller.session_id = std::move(claims->session_id);
+    // A deleted account's token stays valid until it expires; it must not write personal data
+    // back after the erasure.
+    if (deleted_ != nullptr && IsWrite(method)) {
+      if (auto s = deleted_->CheckNotDeleted(caller.account_id); !s.ok()) return s;
+    }
   }
 
   switch (AccessOf(method)) {

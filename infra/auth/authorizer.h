@@ -2,12 +2,14 @@
 
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "cityhub/api/annotations.pb.h"
+#include "infra/auth/deleted_accounts.h"
 #include "infra/auth/jwt.h"
 
 namespace grpc {
@@ -52,10 +54,21 @@ class Authorizer final {
   Authorizer(std::string_view service_full_name, const TokenVerifier& verifier,
              std::string internal_token, std::function<bool()> refresh_keys = {});
 
+  // From now on, methods that change data (an HTTP mapping other than GET) refuse callers
+  // whose account `deleted` marks as deleted. Set once at start, before serving.
+  void set_deleted_accounts(const DeletedAccounts* deleted) { deleted_ = deleted; }
+  const DeletedAccounts* deleted_accounts() const { return deleted_; }
+
   // UNAUTHENTICATED for a missing token where one is needed or any bad token (even on public
-  // methods: a bad token is never silently ignored); PERMISSION_DENIED for too few rights.
+  // methods: a bad token is never silently ignored), and for a still valid token of a deleted
+  // account on a method that changes data; PERMISSION_DENIED for too few rights.
+  // A write method's check is a Redis round trip: authorize writes only on an executor (reads,
+  // such as GetRequest on a callback thread, never touch Redis here).
   absl::StatusOr<Caller> Authorize(const grpc::ServerContextBase& ctx,
                                    std::string_view method) const;
+
+  // Whether `method` changes data: it has an HTTP mapping and that is not GET.
+  bool IsWrite(std::string_view method) const;
 
   cityhub::api::Access AccessOf(std::string_view method) const;
 
@@ -70,7 +83,9 @@ class Authorizer final {
   const TokenVerifier& verifier_;
   std::string internal_token_;
   std::function<bool()> refresh_keys_;
+  const DeletedAccounts* deleted_ = nullptr;
   std::map<std::string, cityhub::api::Access, std::less<>> access_;
+  std::set<std::string, std::less<>> writes_;
 };
 
 // The access token from an "authorization" value ("Bearer <token>"), or empty.

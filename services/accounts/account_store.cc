@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "infra/auth/deleted_accounts.h"
 #include "infra/events/events.h"
 #include "infra/strings.h"
 #include "infra/text.h"
@@ -130,13 +131,15 @@ return 1
 }
 
 const Script& DeleteScript() {
-  // KEYS: account, email index, audit, known addresses, families set, events.
+  // KEYS: account, email index, audit, known addresses, families set, events, deleted marker.
   // ARGV: account id, family key prefix, verify prefix, reset prefix, events...
   static const Script script(StrCat(kEmitEventsLua, R"lua(
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return redis.error_reply('NOT_FOUND account not found')
 end
 emit(KEYS[6], 5)
+redis.call('SET', KEYS[7], '1', 'EX', )lua",
+                                    infra::auth::DeletedAccounts::kTtlSeconds, R"lua()
 for _, family in ipairs(redis.call('SMEMBERS', KEYS[5])) do
   redis.call('DEL', ARGV[2] .. family .. '}')
 end
@@ -334,7 +337,8 @@ absl::Status AccountStore::Delete(const StoredAccount& account, const Events& ev
   return redis_
       .Eval(DeleteScript(),
             {AccountKey(account.id), EmailKey(account.email_key), AuditKey(account.id),
-             KnownKey(account.id), FamiliesKey(account.id), kEventsStream},
+             KnownKey(account.id), FamiliesKey(account.id), kEventsStream,
+             infra::auth::DeletedAccounts::Key("accounts", account.id)},
             args)
       .status();
 }

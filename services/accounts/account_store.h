@@ -97,8 +97,9 @@ class AccountStore final {
                             std::string_view account_id, int64_t now_ms, const Fields& fields,
                             const Events& events);
 
-  // Erases the account, its e-mail index, tokens, audit trail and known addresses, and
-  // publishes `events` (AccountDeleted).
+  // Erases the account, its e-mail index, tokens, audit trail and known addresses, leaves the
+  // deleted marker its still valid access tokens are refused with (infra/auth/deleted_accounts.h),
+  // and publishes `events` (AccountDeleted).
   absl::Status Delete(const StoredAccount& account, const Events& events);
 
   // Audit trail, newest first, at most `kAuditCap` entries (JSON objects).

@@ -40,6 +40,8 @@ class AccountsServiceTest : public RedisTest {
     PublishWith(nullptr);
     authorizer_ = std::make_unique<infra::auth::Authorizer>(
         v1::AccountsService::service_full_name(), *verifier_, kInternal);
+    deleted_ = std::make_unique<infra::auth::DeletedAccounts>(client(), "accounts");
+    authorizer_->set_deleted_accounts(deleted_.get());
     accounts_ = std::make_unique<AccountStore>(client());
     sessions_ = std::make_unique<SessionStore>(client());
     throttle_ = std::make_unique<ThrottleStore>(client(), ThrottlePolicy{});
@@ -228,6 +230,7 @@ class AccountsServiceTest : public RedisTest {
   std::unique_ptr<infra::auth::TokenVerifier> verifier_;
   v1::Jwks jwks_;
   std::unique_ptr<infra::auth::Authorizer> authorizer_;
+  std::unique_ptr<infra::auth::DeletedAccounts> deleted_;
   std::unique_ptr<AccountStore> accounts_;
   std::unique_ptr<SessionStore> sessions_;
   std::unique_ptr<ThrottleStore> throttle_;

@@ -109,6 +109,8 @@ int Run() {
   verifier.SetKeys(std::move(keys.verify_keys));
   infra::auth::Authorizer authorizer(v1::AccountsService::service_full_name(), verifier,
                                      config.settings.internal_token);
+  infra::auth::DeletedAccounts deleted(redis, "accounts");
+  authorizer.set_deleted_accounts(&deleted);
   AccountStore accounts(redis);
   SessionStore sessions(redis);
   ThrottleStore throttle(redis, ThrottlePolicy{});

@@ -123,8 +123,12 @@ absl::Status FanOut::Handle(const std::string& payload) {
         recipients.push_back(
             {owner, status ? nv1::KIND_OWN_REQUEST_STATUS : nv1::KIND_OWN_REQUEST_COMMENT});
       }
+      // A comment on a request whose details are private (the category's details_public) is
+      // for the reporter and staff: a follower could not read it in the app either, so a
+      // notice without its text would only be noise. Followers hear of status changes.
+      const bool followers_told = status || event.comment_added().details_public();
       for (const auto& f : audience->accounts) {
-        if (seen.insert(f).second) {
+        if (followers_told && seen.insert(f).second) {
           recipients.push_back(
               {f, status ? nv1::KIND_FOLLOWED_REQUEST_STATUS : nv1::KIND_FOLLOWED_REQUEST_COMMENT});
         }
@@ -263,7 +267,9 @@ void FanOut::AddWebhookJobs(const ev::Event& event, const std::string& service_c
             {"service_code", e.service_code()},
             {"comment_id", e.comment_id()},
             {"author_role", e.author_role()},
-            {"text", e.text()}};
+            {"details_public", e.details_public()}};
+    // Partners see what the public sees: the comment's text only with public details.
+    if (e.details_public()) data["text"] = e.text();
   }
   const nlohmann::json body = {
       {"id", event.event_id()},

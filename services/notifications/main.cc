@@ -124,6 +124,8 @@ int Run() {
   jwks.Start();
   infra::auth::Authorizer authorizer(v1::NotificationsService::service_full_name(), verifier,
                                      config.internal_token, [&] { return jwks.RefreshIfDue(); });
+  infra::auth::DeletedAccounts deleted(redis, "notifications");
+  authorizer.set_deleted_accounts(&deleted);
   NotificationStore store(redis);
   Contacts contacts(accounts, config.internal_token, clock);
   FanOut fanout(store, contacts, clock, config.fanout);

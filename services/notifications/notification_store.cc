@@ -5,6 +5,7 @@
 #include <optional>
 #include <set>
 
+#include "infra/auth/deleted_accounts.h"
 #include "infra/ids.h"
 #include "infra/strings.h"
 
@@ -33,11 +34,11 @@ std::string DepartmentsOfKey(std::string_view a) {
   return StrCat("notifications:departments_of:{", a, "}");
 }
 std::string WebhookKey(std::string_view id) { return StrCat("notifications:webhook:{", id, "}"); }
-// A deleted account, by a digest of its id (the id itself is not kept).
+// A deleted account, by a digest of its id (the id itself is not kept); the same marker refuses
+// the account's still valid access tokens on writes (infra/auth/deleted_accounts.h).
 std::string GoneKey(std::string_view a) {
-  return StrCat("notifications:gone:{", infra::HexEncode(infra::Sha256(a)).substr(0, 32), "}");
+  return infra::auth::DeletedAccounts::Key("notifications", a);
 }
-constexpr char kGoneTtl[] = "2592000";  // 30 days: longer than any event stays in a stream
 constexpr char kWebhooks[] = "notifications:webhooks";
 
 std::string Score(std::string_view id) {
@@ -117,15 +118,33 @@ return 1
   return script;
 }
 
+// A write of the account holder's own that lost the race with the deletion (it passed the
+// authorizer's check just before the marker was set) must not survive the erasure.
+constexpr char kRefuseGoneLua[] = R"lua(
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  return redis.error_reply('PERMISSION_DENIED this account was deleted')
+end
+)lua";
+
 const Script& AddDeviceScript() {
-  // KEYS: devices. ARGV: device id, data, token, max, prefix of the stored token field.
-  static const Script script(R"lua(
+  // KEYS: devices, gone marker. ARGV: device id, data, token, max, prefix of the stored token
+  // field.
+  static const Script script(StrCat(kRefuseGoneLua, R"lua(
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 and redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[4]) then
   return redis.error_reply('RESOURCE_EXHAUSTED push_token: at most ' .. ARGV[4] .. ' devices per account')
 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 return 1
-)lua");
+)lua"));
+  return script;
+}
+
+const Script& SetPreferencesScript() {
+  // KEYS: preferences, gone marker. ARGV: data.
+  static const Script script(StrCat(kRefuseGoneLua, R"lua(
+redis.call('SET', KEYS[1], ARGV[1])
+return 1
+)lua"));
   return script;
 }
 
@@ -433,7 +452,10 @@ absl::StatusOr<std::optional<StoredPreferences>> NotificationStore::Preferences(
 
 absl::Status NotificationStore::SetPreferences(std::string_view account,
                                                const StoredPreferences& prefs) {
-  return redis_.Command({"SET", PrefsKey(account), prefs.SerializeAsString()}).status();
+  return redis_
+      .Eval(SetPreferencesScript(), {PrefsKey(account), GoneKey(account)},
+            {prefs.SerializeAsString()})
+      .status();
 }
 
 absl::Status NotificationStore::AddDevice(std::string_view account, const StoredDevice& device) {
@@ -444,7 +466,7 @@ absl::Status NotificationStore::AddDevice(std::string_view account, const Stored
     if (d.token() == device.token() && d.id() != device.id()) (void)RemoveDevice(account, d.id());
   }
   return redis_
-      .Eval(AddDeviceScript(), {DevicesKey(account)},
+      .Eval(AddDeviceScript(), {DevicesKey(account), GoneKey(account)},
             {device.id(), device.SerializeAsString(), device.token(), std::to_string(kMaxDevices),
              ""})
       .status();
@@ -549,8 +571,11 @@ absl::Status NotificationStore::RemoveWebhook(std::string_view id) {
 absl::Status NotificationStore::ForgetAccount(std::string_view account) {
   // First the marker: events handled from now on (late, redelivered, on another replica) must
   // not bring the account's data back while it is erased or afterwards.
-  if (auto s = redis_.Command({"SET", GoneKey(account), "1", "EX", kGoneTtl}).status(); !s.ok())
+  if (auto s =
+          redis_.Command(infra::auth::DeletedAccounts::MarkArgs("notifications", account)).status();
+      !s.ok()) {
     return s;
+  }
   auto ids = redis_.Command({"ZRANGE", InboxKey(account), "0", "-1"});
   if (!ids.ok()) return ids.status();
   std::vector<Args> commands;

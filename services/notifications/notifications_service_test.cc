@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "infra/events/consumer.h"
 #include "infra/events/events.h"
 #include "infra/grpc/server.h"
 #include "infra/ids.h"
@@ -50,6 +51,8 @@ class NotificationsTest : public cityhub::testing::RedisTest {
     hasher_ = std::make_unique<accounts::PasswordHasher>(accounts::Argon2Params{}, 1, 10s);
     accounts_authorizer_ = std::make_unique<infra::auth::Authorizer>(
         cityhub::accounts::v1::AccountsService::service_full_name(), *verifier_, kInternal);
+    accounts_deleted_ = std::make_unique<infra::auth::DeletedAccounts>(client(), "accounts");
+    accounts_authorizer_->set_deleted_accounts(accounts_deleted_.get());
     accounts_ = std::make_unique<accounts::AccountsService>(
         accounts::AccountsDeps{*account_store_, *sessions_, *throttle_, *api_keys_, *hasher_,
                                *signer_, jwks_, *accounts_authorizer_, clock_, nullptr, nullptr},
@@ -83,6 +86,8 @@ class NotificationsTest : public cityhub::testing::RedisTest {
     delivery_ = std::make_unique<Delivery>(client(), *store_, d, clock_, metrics_);
     authorizer_ = std::make_unique<infra::auth::Authorizer>(
         nv1::NotificationsService::service_full_name(), *verifier_, kInternal);
+    deleted_ = std::make_unique<infra::auth::DeletedAccounts>(client(), "notifications");
+    authorizer_->set_deleted_accounts(deleted_.get());
     service_ = std::make_unique<NotificationsService>(
         NotificationsDeps{*store_, *live_, *authorizer_, clock_, destinations_},
         std::make_unique<infra::BoundedExecutor>(executor_options_, metrics_));
@@ -210,6 +215,7 @@ class NotificationsTest : public cityhub::testing::RedisTest {
   std::unique_ptr<accounts::ApiKeyStore> api_keys_;
   std::unique_ptr<accounts::PasswordHasher> hasher_;
   std::unique_ptr<infra::auth::Authorizer> accounts_authorizer_;
+  std::unique_ptr<infra::auth::DeletedAccounts> accounts_deleted_;
   std::unique_ptr<accounts::AccountsService> accounts_;
   std::unique_ptr<infra::GrpcServer> accounts_server_;
   std::unique_ptr<NotificationStore> store_;
@@ -218,6 +224,7 @@ class NotificationsTest : public cityhub::testing::RedisTest {
   std::unique_ptr<LiveHub> live_;
   std::unique_ptr<Delivery> delivery_;
   std::unique_ptr<infra::auth::Authorizer> authorizer_;
+  std::unique_ptr<infra::auth::DeletedAccounts> deleted_;
   std::unique_ptr<NotificationsService> service_;
   std::unique_ptr<infra::GrpcServer> server_;
   std::unique_ptr<nv1::NotificationsService::Stub> stub_;
@@ -1086,6 +1093,136 @@ TEST_F(NotificationsTest, RetriesBackOffExponentiallyWithJitterUpToTheCap) {
     }
   }
   EXPECT_GT(distinct.size(), 10u);  // jittered, not one fixed wait
+}
+
+// Issue 18, item 10: a comment on a request whose category keeps its details private reaches
+// the reporter with its text; followers are not told (they could not read it in the app) and
+// webhooks get the event without the text. Public categories' comments reach all three.
+TEST_F(NotificationsTest, ACommentOnPrivateDetailsReachesFollowersAndWebhooksWithoutItsText) {
+  const std::string owner = Account("private-owner@example.de", "de", true);
+  const std::string follower = Account("private-follower@example.de", "de", true);
+  cityhub::testing::HttpSink partner;
+  nv1::CreateWebhookRequest create;
+  create.set_url(partner.url("/hooks/cityhub"));
+  create.add_event_types("CommentAdded");
+  nv1::Webhook hook;
+  ASSERT_TRUE(
+      stub_->CreateWebhook(As("01JADMIN00000000000000000A", {"admin"}).get(), create, &hook).ok());
+  for (const std::string request : {"01JPRIVATE", "01JPUBLIC"}) {
+    ev::Event followed = Event();
+    followed.mutable_request_followed()->set_request_id(request);
+    followed.mutable_request_followed()->set_account_id(follower);
+    Handle(followed);
+    ev::Event c = Event();
+    auto* added = c.mutable_comment_added();
+    added->set_request_id(request);
+    added->set_comment_id(request + "-comment");
+    added->set_service_code("noise");
+    added->set_owner_account_id(owner);
+    added->set_author_account_id("01JSTAFF00000000000000000A");
+    added->set_author_role("staff");
+    added->set_text("Wir sprechen mit Hausnummer 12 (" + request + ").");
+    added->set_details_public(request == "01JPUBLIC");
+    Handle(c);
+  }
+  DeliverAll();
+
+  const auto owners = Inbox(owner);
+  ASSERT_EQ(owners.size(), 2u);
+  for (const auto& n : owners) EXPECT_THAT(n.body(), HasSubstr("Hausnummer 12"));
+  const auto followers = Inbox(follower);
+  ASSERT_EQ(followers.size(), 1u);
+  EXPECT_EQ(followers[0].request_id(), "01JPUBLIC");
+  int follower_mails = 0;
+  for (const auto& mail : smtp_.Mails()) {
+    if (mail.find("X-Sink-Rcpt: private-follower@example.de") == std::string::npos) continue;
+    ++follower_mails;
+    EXPECT_THAT(cityhub::testing::MailText(mail), Not(HasSubstr("01JPRIVATE")));
+  }
+  EXPECT_EQ(follower_mails, 1);
+
+  const auto got = partner.received();
+  ASSERT_EQ(got.size(), 2u);
+  for (const auto& r : got) {
+    const auto body = nlohmann::json::parse(r.body);
+    if (body["data"]["request_id"] == "01JPRIVATE") {
+      EXPECT_FALSE(body["data"].contains("text"));
+      EXPECT_EQ(body["data"]["details_public"], false);
+      EXPECT_THAT(r.body, Not(HasSubstr("Hausnummer")));
+    } else {
+      EXPECT_EQ(body["data"]["text"], "Wir sprechen mit Hausnummer 12 (01JPUBLIC).");
+    }
+  }
+}
+
+// Issue 18, item 11: after DeleteMe, the access token still verifies for minutes. Writes that
+// come before the notifications service has handled AccountDeleted are erased with the rest
+// (the marker is set first, then the data erased); from then on, and in accounts at once, every
+// write with the token is refused and nothing of the account is stored again.
+TEST_F(NotificationsTest, ADeletedAccountsStillValidTokenWritesNothing) {
+  constexpr char kPassword[] = "a-long-enough-password-1";
+  const std::string anna = Account("deleting@example.de", "de", true);
+  ASSERT_TRUE(
+      account_store_->Update(anna, {{"password_hash", *hasher_->Hash(kPassword)}}, {}).ok());
+  auto accounts = cityhub::accounts::v1::AccountsService::NewStub(grpc::CreateChannel(
+      "127.0.0.1:" + std::to_string(accounts_server_->port()), grpc::InsecureChannelCredentials()));
+  RegisterDevice(anna, "fcm-token-deleting-01");
+  cityhub::accounts::v1::DeleteMeRequest del;
+  del.set_password(kPassword);
+  cityhub::accounts::v1::DeleteMeResponse deleted;
+  ASSERT_TRUE(accounts->DeleteMe(As(anna).get(), del, &deleted).ok());
+
+  // The accounts service refuses the token's writes at once.
+  cityhub::accounts::v1::UpdateMeRequest update;
+  update.set_display_name("Zurück");
+  cityhub::accounts::v1::Account account;
+  const grpc::Status again = accounts->UpdateMe(As(anna).get(), update, &account);
+  EXPECT_EQ(again.error_code(), grpc::StatusCode::UNAUTHENTICATED) << again.error_message();
+  // Before this service hears of the deletion, a write still goes through ...
+  RegisterDevice(anna, "fcm-token-deleting-02");
+  // ... and is erased when it does: the consumer as the service runs it.
+  infra::events::ConsumerOptions options;
+  options.stream = "accounts:events";
+  options.group = "notifications";
+  options.consumer = "test";
+  infra::events::Consumer consumer(
+      client(), options,
+      [&](const infra::events::StreamEntry& e) { return fanout_->Handle(e.payload); }, metrics_,
+      clock_);
+  ASSERT_GE(consumer.RunOnce(), 1);
+
+  const auto refused = [](const grpc::Status& s) {
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED) << s.error_message();
+    EXPECT_THAT(s.error_message(), HasSubstr("deleted"));
+  };
+  nv1::RegisterDeviceRequest device;
+  device.set_platform("android");
+  device.set_push_token("fcm-token-deleting-03");
+  nv1::Device d;
+  refused(stub_->RegisterDevice(As(anna).get(), device, &d));
+  nv1::UpdatePreferencesRequest prefs;
+  prefs.mutable_preferences()->mutable_inbox()->set_own_requests(true);
+  nv1::NotificationPreferences saved;
+  refused(stub_->UpdatePreferences(As(anna).get(), prefs, &saved));
+  nv1::MarkAllReadRequest mark;
+  nv1::UnreadCount unread;
+  refused(stub_->MarkAllRead(As(anna).get(), mark, &unread));
+  // A write that passed the check just before the marker was set and reaches the store after
+  // the erasure: the writing script refuses it too.
+  StoredDevice late;
+  late.set_id("late-device");
+  late.set_token("fcm-token-deleting-04");
+  EXPECT_EQ(store_->AddDevice(anna, late).code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(store_->SetPreferences(anna, DefaultPreferences()).code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_TRUE(client().Command({"KEYS", "*" + anna + "*"})->elements().empty());
+  EXPECT_TRUE(client().Command({"KEYS", "*fcm-token-deleting*"})->elements().empty());
+  // Reads still answer (with nothing).
+  nv1::ListDevicesResponse devices;
+  ASSERT_TRUE(stub_->ListDevices(As(anna).get(), {}, &devices).ok());
+  EXPECT_EQ(devices.devices_size(), 0);
+  // Someone else writes as before.
+  RegisterDevice(Account("staying@example.de", "de", true), "fcm-token-staying-01");
 }
 
 }  // namespace

@@ -107,6 +107,8 @@ int Run() {
   jwks.Start();
   infra::auth::Authorizer authorizer(v1::RequestsService::service_full_name(), verifier,
                                      config.internal_token, [&] { return jwks.RefreshIfDue(); });
+  infra::auth::DeletedAccounts deleted(redis, "requests");
+  authorizer.set_deleted_accounts(&deleted);
   RequestStore requests(redis, &async_redis);
   CatalogueStore catalogue_store(redis);
   Catalogue catalogue(catalogue_store, 2s);

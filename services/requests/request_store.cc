@@ -4,6 +4,7 @@
 #include <cmath>
 #include <set>
 
+#include "infra/auth/deleted_accounts.h"
 #include "infra/events/events.h"
 #include "infra/ids.h"
 #include "infra/strings.h"
@@ -577,6 +578,10 @@ absl::StatusOr<std::vector<StoredComment>> RequestStore::CommentsBy(std::string_
 }
 
 absl::Status RequestStore::ForgetAccount(std::string_view account) {
+  // First the marker that refuses the account's still valid tokens on writes: whatever was
+  // written before it is erased below.
+  auto marked = redis_.Command(infra::auth::DeletedAccounts::MarkArgs("requests", account));
+  if (!marked.ok()) return marked.status();
   // Owned requests stay public records without owner and contact details. Each is updated
   // with the usual version check, retried if an operator changed it meanwhile.
   auto owned = redis_.Command({"ZRANGE", ByOwnerKey(account), "0", "-1"});

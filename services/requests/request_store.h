@@ -182,7 +182,7 @@ class RequestStore final {
 
   // Removes every link from `account` to requests, comments, follows and idempotency keys
   // (the account was deleted). The requests stay, without their owner and contact details.
-  // Idempotent.
+  // Leaves the deleted marker first (infra/auth/deleted_accounts.h). Idempotent.
   absl::Status ForgetAccount(std::string_view account);
 
  private:

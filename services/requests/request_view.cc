@@ -19,6 +19,10 @@ Visibility VisibilityFor(const infra::auth::Caller& caller, const StoredRequest&
   return Visibility::kPublic;
 }
 
+bool ShowsDetails(Visibility visibility, const cityhub::storage::requests::StoredService* service) {
+  return visibility != Visibility::kPublic || service == nullptr || service->details_public();
+}
+
 void RequestToApi(const StoredRequest& r, const cityhub::storage::requests::StoredService* service,
                   Visibility visibility, std::string_view language, std::string_view base_url,
                   v1::ServiceRequest* out) {
@@ -46,10 +50,7 @@ void RequestToApi(const StoredRequest& r, const cityhub::storage::requests::Stor
   *out->mutable_expected_at() = TimeUtil::MillisecondsToTimestamp(r.expected_ms());
   out->set_department(r.department());
   out->set_duplicate_of(r.duplicate_of());
-  // Categories may keep details (text, photos, answers) to the reporter and staff.
-  const bool details =
-      visibility != Visibility::kPublic || service == nullptr || service->details_public();
-  if (details) {
+  if (ShowsDetails(visibility, service)) {
     out->set_description(r.description());
     for (const auto& id : r.media_ids()) {
       out->add_media_ids(id);

@@ -21,6 +21,13 @@ enum class Visibility {
 Visibility VisibilityFor(const infra::auth::Caller& caller,
                          const cityhub::storage::requests::StoredRequest& r);
 
+// Whether a request's details (description, photos, answers and comments) are shown with
+// `visibility`: to the reporter and staff always, to everyone else when the category keeps
+// them public (`details_public`) or is no longer in the catalogue (`service` null). The one
+// place of this rule: answers, comment lists and the CommentAdded event (which tells webhooks
+// and followers) all ask here.
+bool ShowsDetails(Visibility visibility, const cityhub::storage::requests::StoredService* service);
+
 // `service` may be null (a category removed since). `base_url` prefixes media URLs.
 void RequestToApi(const cityhub::storage::requests::StoredRequest& r,
                   const cityhub::storage::requests::StoredService* service, Visibility visibility,

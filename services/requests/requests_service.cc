@@ -468,6 +468,7 @@ grpc::Status RequestsService::DoCreateRequest(grpc::ServerContextBase* ctx,
   }
   auto result = deps_.requests.Create(r, {event}, idem_key, settings_.idempotency_ttl);
   if (!result.ok()) return Done(ctx, result.status());
+  if (auto s = EraseIfDeletedMeanwhile(*caller); !s.ok()) return Done(ctx, s);
   // Every answer, first or repeated, is built from what is stored, so retries see the same.
   auto stored = deps_.requests.Get(result->id);
   if (!stored.ok()) return Done(ctx, stored.status());
@@ -707,8 +708,14 @@ grpc::Status RequestsService::DoAddComment(grpc::ServerContextBase* ctx,
   added->set_author_role(comment.author_role());
   added->set_text(comment.text());
   auto service = deps_.catalogue.Find(r.jurisdiction_id(), r.service_code());
+  // Unknown: a removed category. Any other error must not count as public.
+  if (!service.ok() && service.status().code() != absl::StatusCode::kNotFound)
+    return Done(ctx, service.status());
   FillEventNames(service.ok() ? service->get() : nullptr, added);
+  added->set_details_public(
+      ShowsDetails(Visibility::kPublic, service.ok() ? service->get() : nullptr));
   if (auto s = deps_.requests.AddComment(comment, {event}); !s.ok()) return Done(ctx, s);
+  if (auto s = EraseIfDeletedMeanwhile(*caller); !s.ok()) return Done(ctx, s);
   response->set_comment_id(comment.id());
   response->set_request_id(comment.request_id());
   response->set_text(comment.text());
@@ -737,6 +744,16 @@ grpc::Status RequestsService::DoListComments(grpc::ServerContextBase* ctx,
   }
   auto exists = deps_.requests.Get(req->request_id());
   if (!exists.ok()) return Done(ctx, exists.status());
+  // Comments are details: where the category keeps those to the reporter and staff, everyone
+  // else sees an empty list.
+  auto service =
+      deps_.catalogue.Find(exists->request.jurisdiction_id(), exists->request.service_code());
+  if (!service.ok() && service.status().code() != absl::StatusCode::kNotFound)
+    return Done(ctx, service.status());
+  if (!ShowsDetails(VisibilityFor(*caller, exists->request),
+                    service.ok() ? service->get() : nullptr)) {
+    return grpc::Status::OK;
+  }
   auto comments = deps_.requests.Comments(req->request_id(), start, *page_size + 1);
   if (!comments.ok()) return Done(ctx, comments.status());
   const bool more = static_cast<int>(comments->size()) > *page_size;
@@ -767,6 +784,7 @@ grpc::Status RequestsService::DoFollowRequest(grpc::ServerContextBase* ctx,
   event.mutable_request_followed()->set_account_id(caller->account_id);
   auto state = deps_.requests.Follow(req->request_id(), caller->account_id, true, {event});
   if (!state.ok()) return Done(ctx, state.status());
+  if (auto s = EraseIfDeletedMeanwhile(*caller); !s.ok()) return Done(ctx, s);
   response->set_following(state->following);
   response->set_follower_count(static_cast<int32_t>(state->followers));
   return grpc::Status::OK;
@@ -829,15 +847,6 @@ grpc::Status RequestsService::DoExportUserData(grpc::ServerContextBase* ctx,
   if (!following.ok()) return Done(ctx, following.status());
   for (const auto& id : *following) response->add_followed_request_ids(id);
   return grpc::Status::OK;
-}
-
-absl::Status RequestsService::OnAccountEvent(const std::string& payload) {
-  cityhub::events::v1::Event event;
-  if (!event.ParseFromString(payload)) return absl::InvalidArgumentError("unreadable event");
-  if (!event.has_account_deleted()) return absl::OkStatus();
-  const absl::Status s = deps_.requests.ForgetAccount(event.account_deleted().account_id());
-  if (s.ok()) infra::log::Info("account_forgotten", {{"event_id", event.event_id()}});
-  return s;
 }
 
 }  // namespace cityhub::requests

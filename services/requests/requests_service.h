@@ -63,6 +63,7 @@ class RequestsService final
   absl::StatusOr<int> SeedCatalogue(const std::string& json, const std::string& jurisdiction);
 
   // Handles a domain event of the accounts service (AccountDeleted: forget the account).
+  // In requests_erasure.cc.
   absl::Status OnAccountEvent(const std::string& payload);
 
   // The unary methods below run their bodies (Do...) on the service's executor, except
@@ -247,6 +248,12 @@ class RequestsService final
                           const cityhub::requests::v1::TransitionRequestRequest& req,
                           const std::string& trace_id, StoredRequest* result);
   cityhub::events::v1::Event NewEvent(grpc::ServerContextBase* ctx) const;
+  // Called after a write that links data to `caller`'s account. A write that passed the
+  // authorizer's deletion check just before the account's marker was set may have been stored
+  // after the erasure; the marker is always set before the erasure, so either the erasure saw
+  // the write or this check sees the marker: then it erases again and answers UNAUTHENTICATED.
+  // In requests_erasure.cc.
+  absl::Status EraseIfDeletedMeanwhile(const infra::auth::Caller& caller);
 
   RequestsDeps deps_;
   RequestsSettings settings_;

@@ -66,6 +66,7 @@ class RequestsServiceTest : public cityhub::testing::RedisTest {
   std::unique_ptr<infra::auth::TokenSigner> signer_;
   std::unique_ptr<infra::auth::TokenVerifier> verifier_;
   std::unique_ptr<infra::auth::Authorizer> authorizer_;
+  std::unique_ptr<infra::auth::DeletedAccounts> deleted_;
   std::unique_ptr<infra::redis::AsyncClient> async_;
   std::unique_ptr<RequestStore> requests_;
   std::unique_ptr<CatalogueStore> catalogue_store_;

@@ -3,10 +3,12 @@
 // Each journey is one test; they share the stack but not their accounts.
 #include <algorithm>
 #include <set>
+#include <tuple>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "infra/redis/client.h"
 #include "tests/harness/api.h"
 #include "tests/harness/images.h"
 #include "tests/harness/stack.h"
@@ -310,7 +312,8 @@ TEST_F(Journeys, RefreshTokensRotateReuseRevokesAndSignOutEverywhereEndsAllSessi
 //    request public without personal data, and empties the inbox.
 TEST_F(Journeys, ExportHoldsEverythingAndDeletionErasesThePerson) {
   const std::string email = "frieda@example.de";
-  const std::string token = api_->NewResident(stack_->smtp(), email, "de");
+  std::string frieda;
+  const std::string token = api_->NewResident(stack_->smtp(), email, "de", nullptr, &frieda);
   ASSERT_EQ(api_->Call("PATCH", "/v1/me", {{"phone", "+49 521 12345"}}, token).status, 200);
   ASSERT_EQ(api_->Call("POST", "/v1/devices",
                        {{"platform", "ios"}, {"push_token", "apns-frieda-000000000001"}}, token)
@@ -369,6 +372,30 @@ TEST_F(Journeys, ExportHoldsEverythingAndDeletionErasesThePerson) {
   EXPECT_EQ(
       api_->Call("GET", "/v1/devices", nullptr, token).json.value("devices", json::array()).size(),
       0u);
+  // Nor does any write with it put personal data back (issue 18, item 11).
+  const std::string other = api_->Call("POST", "/v1/requests", Pothole(52.016, 8.52), operator_)
+                                .json.value("request_id", "");
+  for (const auto& [method, path, body] : std::vector<std::tuple<std::string, std::string, json>>{
+           {"PATCH", "/v1/me", {{"phone", "+49 521 12345"}}},
+           {"POST",
+            "/v1/devices",
+            {{"platform", "ios"}, {"push_token", "apns-frieda-000000000002"}}},
+           {"PUT", "/v1/me/notificationPreferences", {{"inbox", {{"own_requests", true}}}}},
+           {"POST", "/v1/requests", Pothole(52.017, 8.52)},
+           {"POST", "/v1/requests/" + other + ":follow", json::object()},
+           {"POST", "/v1/requests/" + id + "/comments", {{"text", "Noch da."}}}}) {
+    const auto refused = api_->Call(method, path, body, token);
+    EXPECT_EQ(refused.status, 401) << method << " " << path << ": " << refused.raw.body;
+  }
+  // Nothing in the services' keyspaces names the account (the gateway's rate-limit bucket per
+  // account expires on its own).
+  infra::redis::Client redis(stack_->redis().ClientOptions());
+  for (const std::string service : {"accounts", "requests", "notifications"}) {
+    const auto keys = redis.Command({"KEYS", service + ":*" + frieda + "*"});
+    ASSERT_TRUE(keys.ok());
+    EXPECT_TRUE(keys->elements().empty()) << keys->elements()[0].str();
+  }
+  EXPECT_TRUE(redis.Command({"KEYS", "*apns-frieda*"})->elements().empty());
   // The address is free again.
   EXPECT_EQ(api_->Call("POST", "/v1/accounts",
                        {{"email", email},
