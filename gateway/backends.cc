@@ -15,6 +15,10 @@ Backends::Backends(const std::map<std::string, std::string>& addresses) {
     args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10'000);
     args.SetMaxReceiveMessageSize(16 * 1024 * 1024);
     args.SetMaxSendMessageSize(16 * 1024 * 1024);
+    // What a stream may buffer ahead of its reader: fixed, not grown by BDP probing (which
+    // let 200 photo downloads hold some 3 MiB each); ample for answers within a cluster.
+    args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+    args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 64 * 1024);
     Backend b;
     b.address = address;
     b.channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);

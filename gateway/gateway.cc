@@ -75,9 +75,13 @@ Gateway::~Gateway() {
   heartbeat_cv_.notify_all();
   heartbeat_.join();
   CloseStreams();
+  // Downloads end on gRPC's threads too, once the HTTP server has let go of their pieces.
+  std::unique_lock lock(streams_mu_);
+  streams_done_cv_.wait_for(lock, std::chrono::seconds(5), [this] { return downloads_.empty(); });
 }
 
 void Gateway::CloseStreams() {
+  CloseDownloads();
   std::vector<std::shared_ptr<SseStream>> alive;
   {
     std::lock_guard lock(streams_mu_);
@@ -248,7 +252,7 @@ void Gateway::Handle(HttpRequest request, std::shared_ptr<Responder> responder) 
   // HEAD is GET without the body (the HTTP server leaves it out); not for event streams.
   const bool head = request.method == "HEAD";
   auto match = routes_.Find(head ? "GET" : request.method, request.path, &allowed);
-  if (match && head && match->route->server_streaming) {
+  if (match && head && match->route->server_streaming && !match->route->raw_response) {
     allowed = {"GET"};
     match.reset();
   }
@@ -308,6 +312,10 @@ void Gateway::HandleRoute(const HttpRequest& request, RequestContext ctx,
     SendCharged(request, ctx, std::move(responder),
                 ErrorResponse(400, grpc::StatusCode::INVALID_ARGUMENT,
                               infra::StdView(message.status().message())));
+    return;
+  }
+  if (route.server_streaming && route.raw_response) {
+    StartDownload(request, std::move(ctx), route, std::move(*message), std::move(responder), 0);
     return;
   }
   if (route.server_streaming) {
@@ -383,24 +391,7 @@ void Gateway::CallUnary(const HttpRequest& request, RequestContext ctx, const Ro
             CallUnary(*kept, std::move(ctx), route, message, responder, std::move(cache_key), 1);
             return;
           }
-          if (status.error_code() == grpc::StatusCode::UNAVAILABLE ||
-              status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
-            // The caller gets a generic text; the detail (no personal data: transport errors) is
-            // here.
-            infra::log::Warn("backend_error", {{"request_id", ctx.request_id},
-                                               {"route", ctx.route_label},
-                                               {"code", static_cast<int>(status.error_code())},
-                                               {"error", status.error_message()}});
-          }
-          HttpResponse error = ErrorResponse(status);
-          if (status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) {
-            auto it = call->context->GetServerTrailingMetadata().find("retry-after");
-            error.headers.emplace_back("Retry-After",
-                                       it == call->context->GetServerTrailingMetadata().end()
-                                           ? std::string("1")
-                                           : std::string(it->second.data(), it->second.size()));
-          }
-          SendCharged(*kept, ctx, std::move(responder), std::move(error));
+          SendCharged(*kept, ctx, std::move(responder), BackendError(status, *call->context, ctx));
           return;
         }
         HttpResponse r;
@@ -429,6 +420,27 @@ void Gateway::CallUnary(const HttpRequest& request, RequestContext ctx, const Ro
         }
         Send(*kept, ctx, *responder, std::move(r));
       });
+}
+
+HttpResponse Gateway::BackendError(const grpc::Status& status, const grpc::ClientContext& call,
+                                   const RequestContext& ctx) const {
+  if (status.error_code() == grpc::StatusCode::UNAVAILABLE ||
+      status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+    // The caller gets a generic text; the detail (no personal data: transport errors) is here.
+    infra::log::Warn("backend_error", {{"request_id", ctx.request_id},
+                                       {"route", ctx.route_label},
+                                       {"code", static_cast<int>(status.error_code())},
+                                       {"error", status.error_message()}});
+  }
+  HttpResponse error = ErrorResponse(status);
+  if (status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) {
+    const auto& trailers = call.GetServerTrailingMetadata();
+    auto it = trailers.find("retry-after");
+    error.headers.emplace_back(
+        "Retry-After", it == trailers.end() ? std::string("1")
+                                            : std::string(it->second.data(), it->second.size()));
+  }
+  return error;
 }
 
 Gateway::RouteMetrics& Gateway::MetricsFor(const std::string& label) {

@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <functional>
 #include <list>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -45,6 +46,10 @@ struct GatewayOptions {
   // the connections everyone shares.
   size_t max_streams_per_account = 5;
   std::string public_url = "http://127.0.0.1:8080";
+  // Downloads (raw streamed answers such as photos) open at once; more answer 503 + Retry-After.
+  int max_downloads = 256;
+  // How long a download may take in all (its pieces go as fast as its client reads).
+  std::chrono::milliseconds download_deadline{600'000};
 };
 
 // What the gateway knows about the caller of one request.
@@ -98,6 +103,7 @@ class Gateway final : public Handler {
 
  private:
   class SseStream;
+  class Download;
   // The metric children of one route, looked up once (label lookups take a lock and a map).
   struct RouteMetrics {
     infra::Histogram* latency = nullptr;
@@ -132,6 +138,13 @@ class Gateway final : public Handler {
   void StartStream(const HttpRequest& request, RequestContext ctx, const Route& route,
                    std::unique_ptr<google::protobuf::Message> message,
                    std::shared_ptr<Responder> responder);
+  // A raw streamed answer (media_route.cc): sent with Content-Length as its pieces come.
+  void StartDownload(const HttpRequest& request, RequestContext ctx, const Route& route,
+                     std::shared_ptr<google::protobuf::Message> message,
+                     std::shared_ptr<Responder> responder, int attempt);
+  // The answer to a failed backend call (logged when the backend was unreachable or slow).
+  HttpResponse BackendError(const grpc::Status& status, const grpc::ClientContext& call,
+                            const RequestContext& ctx) const;
   std::unique_ptr<grpc::ClientContext> OutboundContext(const HttpRequest& request,
                                                        const RequestContext& ctx,
                                                        const Route& route) const;
@@ -146,6 +159,10 @@ class Gateway final : public Handler {
                 std::chrono::milliseconds ttl);
   void Heartbeats();
   void ForgetStream(const SseStream* stream);
+  // Cancels the open downloads; after it their pieces no longer reach the HTTP server.
+  void CloseDownloads();
+  bool DownloadsClosed();
+  void ForgetDownload(const Download* download);
   static void CloseStream(SseStream& stream);
   RouteMetrics& MetricsFor(const std::string& label);
 
@@ -177,6 +194,9 @@ class Gateway final : public Handler {
   std::unordered_map<std::string, std::list<std::weak_ptr<SseStream>>> streams_by_account_;
   bool stopping_ = false;
   size_t open_streams_ = 0;  // started and not yet done (guarded by streams_mu_)
+  // Open downloads (media_route.cc) with their calls, to end them when the gateway stops.
+  std::map<const Download*, std::shared_ptr<grpc::ClientContext>> downloads_;
+  bool downloads_closed_ = false;
   std::condition_variable streams_done_cv_;
   std::condition_variable heartbeat_cv_;
   std::thread heartbeat_;

@@ -397,6 +397,7 @@ TEST(GatewayServer, ImagesKeepTheirCachingForSignedInCallers) {
       cityhub::api::HttpBody image;
       image.set_content_type("image/png");
       image.set_data("\x89PNG\r\n\x1a\n");
+      image.set_content_length(8);
       a.body = image.SerializeAsString();
     }
     return a;

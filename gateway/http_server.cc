@@ -126,7 +126,36 @@ class Session final : public std::enable_shared_from_this<Session<Stream>> {
     Pump();
   }
 
+  void StartBody(HttpResponse head, uint64_t length, std::function<void(bool)> written) {
+    if (closed_ || streaming_) return written(false);
+    streaming_ = true;
+    body_ = true;
+    body_left_ = head_request_ ? 0 : length;
+    const auto reason = http::obsolete_reason(static_cast<http::status>(head.status));
+    std::string raw = infra::StrCat("HTTP/1.1 ", head.status, " ",
+                                    std::string_view(reason.data(), reason.size()), "\r\n");
+    for (const auto& [k, v] : head.headers) infra::StrAppend(&raw, k, ": ", v, "\r\n");
+    infra::StrAppend(&raw, "Content-Length: ", length, "\r\n",
+                     keep_alive_ ? "" : "Connection: close\r\n", "\r\n");
+    pieces_.emplace_back(std::move(raw), std::move(written));
+    PumpBody();
+  }
+
+  void SendBody(std::string piece, std::function<void(bool)> written) {
+    if (closed_ || !body_ || piece.size() > body_left_) {
+      if (!closed_ && body_) Close();  // more than announced: the answer cannot be completed
+      return written(false);
+    }
+    body_left_ -= piece.size();
+    pieces_.emplace_back(std::move(piece), std::move(written));
+    PumpBody();
+  }
+
   void EndStream() {
+    if (body_) {
+      if (body_left_ > 0 || !pieces_.empty()) Close();
+      return;
+    }
     if (closed_ || !streaming_ || ending_) return;
     ending_ = true;
     Enqueue("0\r\n\r\n");
@@ -349,6 +378,33 @@ class Session final : public std::enable_shared_from_this<Session<Stream>> {
                       });
   }
 
+  // A download's pieces, one write at a time; the exchange ends after the last.
+  void PumpBody() {
+    if (writing_ || pieces_.empty() || closed_) return;
+    writing_ = true;
+    beast::get_lowest_layer(stream_).expires_after(shared_.options.write_timeout);
+    asio::async_write(stream_, asio::buffer(pieces_.front().first),
+                      [self = this->shared_from_this()](beast::error_code ec, size_t) {
+                        self->writing_ = false;
+                        auto written = std::move(self->pieces_.front().second);
+                        self->pieces_.pop_front();
+                        if (ec) {
+                          self->Close();
+                          return written(false);
+                        }
+                        if (self->body_left_ == 0 && self->pieces_.empty()) {
+                          self->streaming_ = self->body_ = false;
+                          if (self->keep_alive_) {
+                            self->WaitForRequest();
+                          } else {
+                            self->Close();
+                          }
+                        }
+                        written(true);
+                        self->PumpBody();
+                      });
+  }
+
   void Close() {
     if (closed_.exchange(true)) return;
     Disarm();
@@ -357,6 +413,12 @@ class Session final : public std::enable_shared_from_this<Session<Stream>> {
     beast::get_lowest_layer(stream_).close();
     auto gone = std::move(gone_);
     for (auto& fn : gone) fn();
+    // Pieces not written yet (the one being written reports from its own completion).
+    while (pieces_.size() > (writing_ ? 1u : 0u)) {
+      auto written = std::move(pieces_.back().second);
+      pieces_.pop_back();
+      written(false);
+    }
   }
 
   std::shared_ptr<Responder> MakeResponder();
@@ -382,6 +444,9 @@ class Session final : public std::enable_shared_from_this<Session<Stream>> {
   bool writing_ = false;
   std::deque<std::string> queue_;
   size_t queue_bytes_ = 0;
+  bool body_ = false;  // a download (StartBody) is being written
+  uint64_t body_left_ = 0;
+  std::deque<std::pair<std::string, std::function<void(bool)>>> pieces_;
   bool refusing_ = false;
   std::vector<std::function<void()>> gone_;
   std::array<char, 512> watch_buffer_{};
@@ -418,6 +483,19 @@ class Exchange final : public Responder {
   }
   void EndStream() override {
     asio::post(session_->executor(), [s = session_] { s->EndStream(); });
+  }
+  void StartBody(HttpResponse head, uint64_t length, std::function<void(bool)> written) override {
+    if (replied_.exchange(true)) return written(false);
+    asio::dispatch(session_->executor(),
+                   [s = session_, h = std::move(head), length, w = std::move(written)]() mutable {
+                     s->StartBody(std::move(h), length, std::move(w));
+                   });
+  }
+  void SendBody(std::string piece, std::function<void(bool)> written) override {
+    asio::dispatch(session_->executor(),
+                   [s = session_, p = std::move(piece), w = std::move(written)]() mutable {
+                     s->SendBody(std::move(p), std::move(w));
+                   });
   }
   void OnClientGone(std::function<void()> fn) override {
     asio::post(session_->executor(),

@@ -2,6 +2,7 @@
 
 #include <any>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -56,6 +57,14 @@ class Responder {
   // False once the client has gone away.
   virtual bool Send(std::string data) = 0;
   virtual void EndStream() = 0;
+  // Or a body of known length written piece by piece (a download): StartBody sends `head` with
+  // Content-Length `length` (for HEAD only the head); SendBody writes a piece after those before
+  // it. `written` runs on the connection's thread once the bytes left (true) or the client has
+  // gone (false), so that a source reads its next piece only then. After `length` bytes the
+  // exchange is over and the connection serves its next request; EndStream before that closes
+  // the connection (a source that failed midway).
+  virtual void StartBody(HttpResponse head, uint64_t length, std::function<void(bool)> written) = 0;
+  virtual void SendBody(std::string piece, std::function<void(bool)> written) = 0;
   // Runs once when the client disconnects before the exchange ended (cancel work then).
   virtual void OnClientGone(std::function<void()> fn) = 0;
 };

@@ -85,6 +85,9 @@ Config LoadConfig(infra::EnvReader& env) {
   c.gateway.max_streams_per_account =
       static_cast<size_t>(env.Int("CITYHUB_SSE_MAX_STREAMS_PER_ACCOUNT", 5, 1, 1000));
   c.gateway.public_url = env.String("CITYHUB_PUBLIC_BASE_URL", "http://" + c.http.address, 500);
+  c.gateway.max_downloads =
+      static_cast<int>(env.Int("CITYHUB_MEDIA_MAX_CONCURRENT_READS", 256, 1, 100'000));
+  c.gateway.download_deadline = env.Duration("CITYHUB_GATEWAY_DOWNLOAD_DEADLINE", 10min, 1s, 1h);
   c.backends = {{"cityhub.accounts.v1.AccountsService",
                  env.Address("CITYHUB_ACCOUNTS_ADDR", "127.0.0.1:7001")},
                 {"cityhub.requests.v1.RequestsService",

@@ -64,6 +64,8 @@ Config LoadConfig(infra::EnvReader& env) {
   }
   const std::string data_dir = env.String("CITYHUB_DATA_DIR", "var", 4096);
   c.media_dir = env.String("CITYHUB_MEDIA_DIR", data_dir + "/media", 4096);
+  c.settings.max_media_reads =
+      static_cast<int>(env.Int("CITYHUB_MEDIA_MAX_CONCURRENT_READS", 256, 1, 100'000));
   c.settings.public_base_url =
       env.String("CITYHUB_PUBLIC_BASE_URL",
                  "http://" + env.String("CITYHUB_GATEWAY_ADDR", "127.0.0.1:8080"), 500);
@@ -115,7 +117,10 @@ int Run() {
   MediaStore media(redis, config.media_dir);
   RequestsService service(
       RequestsDeps{requests, catalogue_store, catalogue, media, authorizer, clock}, config.settings,
-      std::make_unique<infra::BoundedExecutor>(config.common.executor, metrics));
+      std::make_unique<infra::BoundedExecutor>(config.common.executor, metrics),
+      // Each download waits for at most one read at a time: its queue never overflows.
+      std::make_unique<infra::BoundedExecutor>(
+          infra::ExecutorOptions{"requests_media", 4, config.settings.max_media_reads}, metrics));
 
   infra::redis::Client accounts_redis(config.accounts_events);
   std::unique_ptr<infra::events::Consumer> account_events;

@@ -1,13 +1,14 @@
 #include "services/requests/media_store.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
+#include <utility>
 
 #include "infra/ids.h"
 #include "infra/strings.h"
@@ -68,21 +69,45 @@ absl::StatusOr<std::string> MediaStore::Put(std::string_view data, const StoredM
   return id;
 }
 
-absl::StatusOr<MediaFile> MediaStore::Get(std::string_view id) {
-  auto meta = infra::redis::AsString(redis_.Command({"GET", MetaKey(id)}));
-  if (!meta.ok()) {
-    if (meta.status().code() == absl::StatusCode::kNotFound)
-      return absl::NotFoundError("media not found");
-    return meta.status();
+MediaFile::MediaFile(MediaFile&& other) noexcept
+    : meta_(std::move(other.meta_)), fd_(std::exchange(other.fd_, -1)), size_(other.size_) {}
+
+MediaFile::~MediaFile() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+absl::StatusOr<std::string> MediaFile::Read(int64_t offset, size_t max) const {
+  if (offset < 0 || offset > size_) return absl::OutOfRangeError("media: read past the end");
+  std::string out(static_cast<size_t>(std::min<int64_t>(size_ - offset, max)), '\0');
+  size_t done = 0;
+  while (done < out.size()) {
+    const ssize_t n = ::pread(fd_, out.data() + done, out.size() - done,
+                              static_cast<off_t>(offset + static_cast<int64_t>(done)));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return absl::UnavailableError(StrCat("media: cannot read: ", std::strerror(errno)));
+    if (n == 0) return absl::DataLossError("media: the file is shorter than when opened");
+    done += static_cast<size_t>(n);
   }
-  MediaFile file;
-  if (!file.meta.ParseFromString(*meta)) return absl::DataLossError("media metadata damaged");
-  std::ifstream in(PathOf(id), std::ios::binary);
-  if (!in) return absl::NotFoundError("media not found");
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  file.data = buffer.str();
-  return file;
+  return out;
+}
+
+absl::StatusOr<MediaFile> MediaStore::Open(std::string_view id) {
+  auto raw = infra::redis::AsString(redis_.Command({"GET", MetaKey(id)}));
+  if (!raw.ok()) {
+    if (raw.status().code() == absl::StatusCode::kNotFound)
+      return absl::NotFoundError("media not found");
+    return raw.status();
+  }
+  StoredMedia meta;
+  if (!meta.ParseFromString(*raw)) return absl::DataLossError("media metadata damaged");
+  const int fd = ::open(PathOf(id).c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return absl::NotFoundError("media not found");
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    ::close(fd);
+    return absl::UnavailableError("media: cannot read the file");
+  }
+  return MediaFile(std::move(meta), fd, static_cast<int64_t>(st.st_size));
 }
 
 absl::StatusOr<std::vector<bool>> MediaStore::Exist(const std::vector<std::string>& ids) {

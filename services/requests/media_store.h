@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,9 +18,31 @@ namespace cityhub::requests {
 
 using cityhub::storage::requests::StoredMedia;
 
-struct MediaFile {
-  StoredMedia meta;
-  std::string data;
+// The pieces a photo is read and sent in: what one download holds at a time.
+inline constexpr size_t kMediaChunkBytes = 64 * 1024;
+
+// An open photo, read piece by piece (a download holds one piece, never the whole photo).
+// Move-only; closes its file.
+class MediaFile final {
+ public:
+  MediaFile(StoredMedia meta, int fd, int64_t size)
+      : meta_(std::move(meta)), fd_(fd), size_(size) {}
+  MediaFile(MediaFile&& other) noexcept;
+  MediaFile& operator=(MediaFile&&) = delete;
+  MediaFile(const MediaFile&) = delete;
+  ~MediaFile();
+
+  const StoredMedia& meta() const { return meta_; }
+  // The file's size in bytes.
+  int64_t size() const { return size_; }
+  // Up to `max` bytes from `offset` (fewer only at the end). Blocks on the file: run it on an
+  // executor. DATA_LOSS when the file is shorter than it was when opened.
+  absl::StatusOr<std::string> Read(int64_t offset, size_t max) const;
+
+ private:
+  StoredMedia meta_;
+  int fd_ = -1;
+  int64_t size_ = 0;
 };
 
 class MediaStore final {
@@ -29,8 +52,8 @@ class MediaStore final {
   // Stores `data` and returns its id (the SHA-256 hex). Storing the same bytes twice gives the
   // same id and one file.
   absl::StatusOr<std::string> Put(std::string_view data, const StoredMedia& meta);
-  // NOT_FOUND for unknown ids.
-  absl::StatusOr<MediaFile> Get(std::string_view id);
+  // The photo's metadata and its open file; NOT_FOUND for unknown ids.
+  absl::StatusOr<MediaFile> Open(std::string_view id);
   // Which of `ids` exist.
   absl::StatusOr<std::vector<bool>> Exist(const std::vector<std::string>& ids);
 

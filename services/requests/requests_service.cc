@@ -17,6 +17,7 @@
 #include "services/requests/attributes.h"
 #include "services/requests/lifecycle.h"
 #include "services/requests/media.h"
+#include "services/requests/media_download.h"
 #include "services/requests/utf8_check.h"
 
 namespace cityhub::requests {
@@ -120,8 +121,12 @@ void FillEventNames(const StoredService* service, Fill* out) {
 }  // namespace
 
 RequestsService::RequestsService(RequestsDeps deps, RequestsSettings settings,
-                                 std::unique_ptr<infra::BoundedExecutor> executor)
-    : deps_(deps), settings_(std::move(settings)), executor_(std::move(executor)) {}
+                                 std::unique_ptr<infra::BoundedExecutor> executor,
+                                 std::unique_ptr<infra::BoundedExecutor> media_executor)
+    : deps_(deps),
+      settings_(std::move(settings)),
+      media_executor_(std::move(media_executor)),
+      executor_(std::move(executor)) {}
 
 cityhub::events::v1::Event RequestsService::NewEvent(grpc::ServerContextBase* ctx) const {
   cityhub::events::v1::Event event;
@@ -316,17 +321,19 @@ grpc::Status RequestsService::DoUploadMedia(grpc::ServerContextBase* ctx,
   return grpc::Status::OK;
 }
 
-grpc::Status RequestsService::DoGetMedia(grpc::ServerContextBase* ctx,
-                                         const v1::GetMediaRequest* req,
-                                         cityhub::api::HttpBody* response) {
-  auto caller = deps_.authorizer.Authorize(*ctx, "GetMedia");
-  if (!caller.ok()) return Done(ctx, caller.status());
-  if (!IsMediaId(req->media_id())) return Done(ctx, InvalidField("media_id", "not a media id"));
-  auto file = deps_.media.Get(req->media_id());
-  if (!file.ok()) return Done(ctx, file.status());
-  response->set_content_type(file->meta.content_type());
-  response->set_data(std::move(file->data));
-  return grpc::Status::OK;
+grpc::ServerWriteReactor<cityhub::api::HttpBody>* RequestsService::GetMedia(
+    grpc::CallbackServerContext* ctx, const v1::GetMediaRequest* req) {
+  // The id is the SHA-256 of the bytes: a strong validator as it is.
+  return StartMediaDownload(media_executor_ ? *media_executor_ : *executor_, ctx,
+                            {settings_.max_media_reads, &open_media_reads_},
+                            StrCat("\"", req->media_id(), "\""),
+                            [this, ctx, req]() -> absl::StatusOr<MediaFile> {
+                              auto caller = deps_.authorizer.Authorize(*ctx, "GetMedia");
+                              if (!caller.ok()) return caller.status();
+                              if (!IsMediaId(req->media_id()))
+                                return InvalidField("media_id", "not a media id");
+                              return deps_.media.Open(req->media_id());
+                            });
 }
 
 // ---------------------------------------------------------------------------------------------

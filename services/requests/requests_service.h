@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -32,6 +33,8 @@ struct RequestsSettings {
   // Near and box lists sort up to this many geo hits in memory; an area holding more is read
   // from the time index instead, filtered by position (complete either way).
   int max_geo_candidates = 5000;
+  // Photo downloads open at once; more are answered RESOURCE_EXHAUSTED with retry-after.
+  int max_media_reads = 256;
 };
 
 struct RequestsDeps {
@@ -55,8 +58,11 @@ class RequestsService final
  public:
   // `executor` runs the blocking handler bodies (see above); it is stopped (draining its
   // queue) when the service is destroyed, which must happen after the server has shut down.
+  // `media_executor` (null: `executor`) reads photos for GetMedia, so that many downloads
+  // cannot fill the queue the other calls wait in.
   RequestsService(RequestsDeps deps, RequestsSettings settings,
-                  std::unique_ptr<infra::BoundedExecutor> executor);
+                  std::unique_ptr<infra::BoundedExecutor> executor,
+                  std::unique_ptr<infra::BoundedExecutor> media_executor = nullptr);
 
   // Loads categories from a JSON array of Service objects into `jurisdiction` when it has
   // none yet (the default catalogue of the local stack). Returns how many were created.
@@ -158,12 +164,9 @@ class RequestsService final
     return infra::RunOnExecutor(*executor_, ctx, request, response, this,
                                 &RequestsService::DoExportUserData);
   }
-  grpc::ServerUnaryReactor* GetMedia(grpc::CallbackServerContext* ctx,
-                                     const v1::GetMediaRequest* request,
-                                     cityhub::api::HttpBody* response) override {
-    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
-                                &RequestsService::DoGetMedia);
-  }
+  // Streams the photo in pieces (media_download.h), on the media executor.
+  grpc::ServerWriteReactor<cityhub::api::HttpBody>* GetMedia(
+      grpc::CallbackServerContext* ctx, const v1::GetMediaRequest* request) override;
   // Free text comes from residents' phones and partners' systems: text that is not UTF-8 is
   // INVALID_ARGUMENT naming the field, where protobuf's parser would refuse the whole message
   // and gRPC answer UNIMPLEMENTED without a word.
@@ -216,8 +219,6 @@ class RequestsService final
   grpc::Status DoExportUserData(grpc::ServerContextBase* ctx,
                                 const v1::ExportUserDataRequest* request,
                                 v1::UserDataExport* response);
-  grpc::Status DoGetMedia(grpc::ServerContextBase* ctx, const v1::GetMediaRequest* request,
-                          cityhub::api::HttpBody* response);
   grpc::Status DoCreateRequest(grpc::ServerContextBase* ctx,
                                const v1::CreateRequestRequest* request,
                                v1::ServiceRequest* response);
@@ -257,7 +258,9 @@ class RequestsService final
 
   RequestsDeps deps_;
   RequestsSettings settings_;
-  // Last, so that it is stopped first: its queued calls still use everything above.
+  std::atomic<int> open_media_reads_{0};
+  // Last, so that they are stopped first: their queued calls still use everything above.
+  std::unique_ptr<infra::BoundedExecutor> media_executor_;
   std::unique_ptr<infra::BoundedExecutor> executor_;
 };
 

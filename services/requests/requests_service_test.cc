@@ -335,26 +335,76 @@ TEST_F(RequestsServiceTest, UploadsAreRecognisedByContentAndLimitedInSize) {
             grpc::StatusCode::UNAUTHENTICATED);
 }
 
+// GetMedia's pieces, read to the end; the status of the call.
+grpc::Status ReadMedia(cityhub::requests::v1::RequestsService::Stub& stub, grpc::ClientContext* ctx,
+                       const std::string& id, std::vector<cityhub::api::HttpBody>* pieces) {
+  v1::GetMediaRequest get;
+  get.set_media_id(id);
+  auto reader = stub.GetMedia(ctx, get);
+  cityhub::api::HttpBody piece;
+  while (reader->Read(&piece)) pieces->push_back(piece);
+  return reader->Finish();
+}
+
+std::string Joined(const std::vector<cityhub::api::HttpBody>& pieces) {
+  std::string out;
+  for (const auto& p : pieces) out += p.data();
+  return out;
+}
+
 TEST_F(RequestsServiceTest, PhotosAreStoredWithoutMetadataAndServedBack) {
   v1::UploadMediaRequest upload;
   upload.mutable_file()->set_data(cityhub::testing::TestPng(16, 16, true));
   v1::Media media;
   ASSERT_TRUE(stub_->UploadMedia(Ctx(kAnna).get(), upload, &media).ok());
-  v1::GetMediaRequest get;
-  get.set_media_id(media.media_id());
-  cityhub::api::HttpBody body;
-  ASSERT_TRUE(stub_->GetMedia(Ctx().get(), get, &body).ok());
-  EXPECT_EQ(body.content_type(), "image/png");
-  EXPECT_THAT(body.data(), Not(HasSubstr(cityhub::testing::kGpsMarker)));
-  EXPECT_EQ(infra::HexEncode(infra::Sha256(body.data())), media.media_id());  // content-addressed
+  std::vector<cityhub::api::HttpBody> pieces;
+  ASSERT_TRUE(ReadMedia(*stub_, Ctx().get(), media.media_id(), &pieces).ok());
+  ASSERT_EQ(pieces.size(), 1u);
+  EXPECT_EQ(pieces[0].content_type(), "image/png");
+  EXPECT_EQ(pieces[0].content_length(), media.size_bytes());
+  EXPECT_EQ(pieces[0].etag(), "\"" + media.media_id() + "\"");
+  EXPECT_THAT(pieces[0].data(), Not(HasSubstr(cityhub::testing::kGpsMarker)));
+  // Content-addressed.
+  EXPECT_EQ(infra::HexEncode(infra::Sha256(pieces[0].data())), media.media_id());
   v1::Media again;
   ASSERT_TRUE(stub_->UploadMedia(Ctx(kBen).get(), upload, &again).ok());
   EXPECT_EQ(again.media_id(), media.media_id());
-  get.set_media_id("not-a-hash");
-  EXPECT_EQ(stub_->GetMedia(Ctx().get(), get, &body).error_code(),
+  pieces.clear();
+  EXPECT_EQ(ReadMedia(*stub_, Ctx().get(), "not-a-hash", &pieces).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
-  get.set_media_id(std::string(64, '0'));
-  EXPECT_EQ(stub_->GetMedia(Ctx().get(), get, &body).error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(ReadMedia(*stub_, Ctx().get(), std::string(64, '0'), &pieces).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  EXPECT_TRUE(pieces.empty());
+}
+
+// A large photo leaves in pieces of at most kMediaChunkBytes: no call holds it whole.
+TEST_F(RequestsServiceTest, LargePhotosAreServedInPieces) {
+  v1::UploadMediaRequest upload;
+  upload.mutable_file()->set_data(cityhub::testing::TestJpeg(4000, 3000, true, 3'000'000));
+  v1::Media media;
+  ASSERT_TRUE(stub_->UploadMedia(Ctx(kAnna).get(), upload, &media).ok());
+  std::vector<cityhub::api::HttpBody> pieces;
+  ASSERT_TRUE(ReadMedia(*stub_, Ctx().get(), media.media_id(), &pieces).ok());
+  ASSERT_EQ(pieces.size(), (media.size_bytes() + cityhub::requests::kMediaChunkBytes - 1) /
+                               cityhub::requests::kMediaChunkBytes);
+  EXPECT_EQ(pieces[0].content_type(), "image/jpeg");
+  EXPECT_EQ(pieces[0].content_length(), media.size_bytes());
+  for (size_t i = 0; i < pieces.size(); ++i) {
+    EXPECT_LE(pieces[i].data().size(), cityhub::requests::kMediaChunkBytes);
+    if (i > 0) {
+      EXPECT_EQ(pieces[i].content_length(), 0);  // the head comes once
+    }
+  }
+  EXPECT_EQ(infra::HexEncode(infra::Sha256(Joined(pieces))), media.media_id());
+  // A reader that stops after the first piece ends its call without holding the service.
+  grpc::ClientContext quitter;
+  v1::GetMediaRequest get;
+  get.set_media_id(media.media_id());
+  auto reader = stub_->GetMedia(&quitter, get);
+  cityhub::api::HttpBody first;
+  ASSERT_TRUE(reader->Read(&first));
+  quitter.TryCancel();
+  EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
 }
 
 TEST_F(RequestsServiceTest, TwentyConcurrentCreatesWithOneKeyMakeOneRequestAndTwentyEqualAnswers) {

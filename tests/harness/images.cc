@@ -94,7 +94,7 @@ std::string TestPng(int width, int height, bool with_metadata) {
   return png;
 }
 
-std::string TestJpeg(int width, int height, bool with_exif) {
+std::string TestJpeg(int width, int height, bool with_exif, size_t scan_bytes) {
   std::string j("\xFF\xD8", 2);
   // APP0 JFIF
   j += std::string("\xFF\xE0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00", 18);
@@ -116,7 +116,10 @@ std::string TestJpeg(int width, int height, bool with_exif) {
        std::string("\x00", 1);
   // SOS, then a few scan bytes and EOI.
   j += std::string("\xFF\xDA\x00\x08\x01\x01\x00\x00\x3F\x00", 10);
-  j += std::string("\x12\x34\x56\x78", 4);
+  static constexpr char kScan[] = "\x12\x34\x56\x78";
+  j.reserve(j.size() + scan_bytes + 2);
+  for (size_t i = 0; i < scan_bytes; ++i)
+    j += i < 4 ? kScan[i] : static_cast<char>((i * 7 + i / 251) % 255);
   j += "\xFF\xD9";
   return j;
 }

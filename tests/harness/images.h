@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <string>
 
 // Small images for tests, made in code so that no image tool is needed.
@@ -11,8 +12,9 @@ std::string TestPng(int width, int height, bool with_metadata = false);
 
 // A structurally valid baseline JPEG (SOI, APP0 JFIF, optional APP1 Exif with a GPS marker
 // text, DQT, SOF0 with the dimensions, DHT, SOS, scan bytes, EOI). Enough for anything that
-// reads JPEG headers; not meant to be decoded into pixels.
-std::string TestJpeg(int width, int height, bool with_exif = false);
+// reads JPEG headers; not meant to be decoded into pixels. `scan_bytes` of scan data (never
+// 0xFF) make it as large as a test needs.
+std::string TestJpeg(int width, int height, bool with_exif = false, size_t scan_bytes = 4);
 
 // A structurally valid extended WebP (RIFF, VP8X, optional EXIF chunk, VP8L bitstream header).
 std::string TestWebp(int width, int height, bool with_exif = false);
