@@ -3,10 +3,10 @@
 #include <memory>
 #include <string>
 
+#include <grpcpp/channel.h>
 #include <grpcpp/support/channel_arguments.h>
 
 namespace grpc {
-class Channel;
 class ChannelCredentials;
 class ServerCredentials;
 }  // namespace grpc

@@ -19,7 +19,7 @@ stack=$!
 cleanup() {
   kill -TERM "$stack" 2>/dev/null || true
   wait "$stack" 2>/dev/null || true
-  rm -rf "$data"
+  [[ -n ${KEEP:-} ]] || rm -rf "$data"
 }
 trap cleanup EXIT
 fail() {
@@ -30,7 +30,7 @@ fail() {
 }
 
 for _ in $(seq 1 600); do
-  grep -q "stack: running" "$data/stack.out" && break
+  grep -qs "stack: running" "$data/stack.out" && break
   kill -0 "$stack" 2>/dev/null || fail "the stack exited"
   sleep 0.1
 done
