@@ -1,14 +1,14 @@
 #include "gateway/backends.h"
 
+#include <grpcpp/channel.h>
 #include <grpcpp/client_context.h>
-#include <grpcpp/create_channel.h>
-#include <grpcpp/security/credentials.h>
 
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "infra/grpc/tls.h"
 
 namespace cityhub::gateway {
 
-Backends::Backends(const std::map<std::string, std::string>& addresses) {
+Backends::Backends(const std::map<std::string, std::string>& addresses, const infra::GrpcTls& tls) {
   for (const auto& [service, address] : addresses) {
     grpc::ChannelArguments args;
     args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30'000);
@@ -21,7 +21,7 @@ Backends::Backends(const std::map<std::string, std::string>& addresses) {
     args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 64 * 1024);
     Backend b;
     b.address = address;
-    b.channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+    b.channel = infra::CreateChannel(address, tls, args);
     b.stub = std::make_unique<GenericStub>(b.channel);
     backends_.emplace(service, std::move(b));
   }

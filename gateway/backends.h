@@ -13,6 +13,8 @@
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/impl/codegen/proto_utils.h>
 
+#include "infra/grpc/tls.h"
+
 // The gRPC services behind the gateway: one channel per service, called through gRPC's generic
 // stub with the messages the route table knows (no generated stub per service in the gateway).
 namespace cityhub::gateway {
@@ -22,8 +24,10 @@ using GenericStub =
 
 class Backends final {
  public:
-  // Service full name (e.g. "cityhub.requests.v1.RequestsService") → "host:port".
-  explicit Backends(const std::map<std::string, std::string>& addresses);
+  // Service full name (e.g. "cityhub.requests.v1.RequestsService") → "host:port"; dialled with
+  // TLS per `tls` (default: plaintext).
+  explicit Backends(const std::map<std::string, std::string>& addresses,
+                    const infra::GrpcTls& tls = {});
 
   // Null for services that are not configured.
   GenericStub* StubFor(const std::string& service) const;

@@ -24,9 +24,11 @@
 #include "infra/auth/jwks_client.h"
 #include "infra/config.h"
 #include "infra/grpc/server.h"
+#include "infra/grpc/tls.h"
 #include "infra/log.h"
 #include "infra/redis/client.h"
 #include "infra/runtime.h"
+#include "infra/service_config.h"
 #include "infra/strings.h"
 #include "infra/text.h"
 
@@ -40,6 +42,7 @@ struct Config {
   GatewayOptions gateway;
   std::map<std::string, std::string> backends;
   infra::redis::Options redis;
+  infra::GrpcTls grpc_tls;
   bool rate_limits = true;
   RateLimits limits;
   infra::auth::TokenSettings tokens;
@@ -94,16 +97,8 @@ Config LoadConfig(infra::EnvReader& env) {
                  env.Address("CITYHUB_REQUESTS_ADDR", "127.0.0.1:7002")},
                 {"cityhub.notifications.v1.NotificationsService",
                  env.Address("CITYHUB_NOTIFICATIONS_ADDR", "127.0.0.1:7003")}};
-  std::string url = env.String("CITYHUB_GATEWAY_REDIS_URL", "");
-  if (url.empty()) url = env.String("CITYHUB_REDIS_URL", "redis://127.0.0.1:6379");
-  auto redis = infra::redis::ParseUrl(url);
-  if (redis.ok()) {
-    c.redis = *redis;
-  } else {
-    env.AddError("CITYHUB_REDIS_URL", infra::StdView(redis.status().message()));
-  }
-  const std::string password = env.FileContents("CITYHUB_REDIS_PASSWORD_FILE", false, 4096);
-  if (!password.empty()) c.redis.password = password;
+  c.redis = infra::LoadRedisOptions(env, "CITYHUB_GATEWAY_REDIS_URL");
+  c.grpc_tls = infra::LoadGrpcTls(env, /*serves=*/false);
   c.redis.client_name = "gateway";
   // A slow Redis must not slow every request down: rate-limit checks give up quickly.
   c.redis.command_timeout = env.Duration("CITYHUB_GATEWAY_REDIS_TIMEOUT", 50ms, 1ms, 10s);
@@ -207,7 +202,7 @@ int Run(int argc, char** argv) {
   infra::log::Init("gateway", config.log_level);
   infra::SystemClock clock;
   infra::MetricsRegistry metrics;
-  Backends backends(config.backends);
+  Backends backends(config.backends, config.grpc_tls);
   infra::auth::TokenVerifier verifier(config.tokens, clock);
   infra::auth::JwksClient jwks(backends.ChannelFor("cityhub.accounts.v1.AccountsService"),
                                verifier);

@@ -176,6 +176,12 @@ std::string EnvReader::FileContents(std::string_view name, bool required, size_t
   return contents;
 }
 
+std::string EnvReader::Pem(std::string_view name) {
+  std::string pem = FileContents(name, false, 1 << 20);
+  if (!pem.empty()) pem += '\n';
+  return pem;
+}
+
 absl::Status EnvReader::Finish() const {
   if (errors_.empty()) return absl::OkStatus();
   return absl::InvalidArgumentError(StrCat("bad configuration: ", StrJoin(errors_, "; ")));

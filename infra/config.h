@@ -43,6 +43,9 @@ class EnvReader final {
   // The contents of the file the variable names (secrets are passed as files, never as values),
   // without a trailing newline; empty when the variable is unset and not `required`.
   std::string FileContents(std::string_view name, bool required, size_t max_length = 65536);
+  // The PEM file (certificates, keys; at most 1 MiB) the variable names, ending in a newline;
+  // empty when unset.
+  std::string Pem(std::string_view name);
 
   // Records a problem found by the caller's own validation.
   void AddError(std::string_view name, std::string_view problem);

@@ -25,16 +25,16 @@ TEST(EnvReader, UnsetVariablesGiveTheDefaults) {
 }
 
 TEST(EnvReader, ParsesEveryKind) {
-  EnvReader env({{"S", "hello"},
-                 {"I", "42"},
-                 {"B", "false"},
-                 {"D1", "250ms"},
-                 {"D2", "3s"},
-                 {"D3", "2m"},
-                 {"D4", "1h"},
-                 {"D5", "17"},
-                 {"A", "[::1]:8080"},
-                 {"O", "warn"}});
+  EnvReader env(std::map<std::string, std::string>{{"S", "hello"},
+                                                   {"I", "42"},
+                                                   {"B", "false"},
+                                                   {"D1", "250ms"},
+                                                   {"D2", "3s"},
+                                                   {"D3", "2m"},
+                                                   {"D4", "1h"},
+                                                   {"D5", "17"},
+                                                   {"A", "[::1]:8080"},
+                                                   {"O", "warn"}});
   EXPECT_EQ(env.String("S", ""), "hello");
   EXPECT_EQ(env.Int("I", 0, 0, 100), 42);
   EXPECT_FALSE(env.Bool("B", true));
@@ -50,12 +50,12 @@ TEST(EnvReader, ParsesEveryKind) {
 }
 
 TEST(EnvReader, OneErrorNamesEveryBadVariable) {
-  EnvReader env({{"CITYHUB_X_ADDR", "127.0.0.1:abc"},
-                 {"CITYHUB_POOL", "lots"},
-                 {"CITYHUB_FLAG", "maybe"},
-                 {"CITYHUB_WAIT", "5 parsecs"},
-                 {"CITYHUB_LEVEL", "loud"},
-                 {"CITYHUB_SMALL", "1000"}});
+  EnvReader env(std::map<std::string, std::string>{{"CITYHUB_X_ADDR", "127.0.0.1:abc"},
+                                                   {"CITYHUB_POOL", "lots"},
+                                                   {"CITYHUB_FLAG", "maybe"},
+                                                   {"CITYHUB_WAIT", "5 parsecs"},
+                                                   {"CITYHUB_LEVEL", "loud"},
+                                                   {"CITYHUB_SMALL", "1000"}});
   env.Address("CITYHUB_X_ADDR", "127.0.0.1:1");
   env.Int("CITYHUB_POOL", 1, 1, 10);
   env.Bool("CITYHUB_FLAG", false);
@@ -74,7 +74,8 @@ TEST(EnvReader, OneErrorNamesEveryBadVariable) {
 }
 
 TEST(EnvReader, RejectsPortsOutOfRangeAndIpv6WithoutBrackets) {
-  EnvReader env({{"A", "127.0.0.1:65536"}, {"B", "::1:80"}, {"C", "host"}});
+  EnvReader env(
+      std::map<std::string, std::string>{{"A", "127.0.0.1:65536"}, {"B", "::1:80"}, {"C", "host"}});
   env.Address("A", "");
   env.Address("B", "");
   env.Address("C", "");
@@ -85,7 +86,8 @@ TEST(EnvReader, RejectsPortsOutOfRangeAndIpv6WithoutBrackets) {
 TEST(EnvReader, ReadsSecretsFromFilesWithoutTrailingNewline) {
   const std::string path = ::testing::TempDir() + "/secret.txt";
   std::ofstream(path) << "s3cret\n";
-  EnvReader env({{"SECRET_FILE", path}, {"MISSING_FILE", "/nonexistent/file"}});
+  EnvReader env(std::map<std::string, std::string>{{"SECRET_FILE", path},
+                                                   {"MISSING_FILE", "/nonexistent/file"}});
   EXPECT_EQ(env.FileContents("SECRET_FILE", true), "s3cret");
   EXPECT_EQ(env.FileContents("MISSING_FILE", false), "");
   EXPECT_EQ(env.FileContents("UNSET_FILE", true), "");
@@ -115,6 +117,20 @@ TEST(ServiceConfig, ListensWhereOthersDialUnlessToldOtherwise) {
   EnvReader bad(std::map<std::string, std::string>{{"CITYHUB_LISTEN_ADDR", "0.0.0.0:port"}});
   LoadCommonConfig(bad, defaults);
   EXPECT_THAT(std::string(bad.Finish().message()), HasSubstr("CITYHUB_LISTEN_ADDR"));
+}
+
+// An event stream's URL without credentials (the producer's stream in the same Redis) keeps the
+// service's own ACL user along with its password.
+TEST(ServiceConfig, StreamUrlKeepsTheUserOfThePassword) {
+  redis::Options own;
+  own.user = "notifications";
+  own.password = "secret";
+  EnvReader env(std::map<std::string, std::string>{
+      {"CITYHUB_ACCOUNTS_EVENTS_REDIS_URL", "redis://accounts-redis:6379"}});
+  redis::Options stream = RedisOptionsFrom(env, "CITYHUB_ACCOUNTS_EVENTS_REDIS_URL", own);
+  EXPECT_EQ(stream.host, "accounts-redis");
+  EXPECT_EQ(stream.user, "notifications");
+  EXPECT_EQ(stream.password, "secret");
 }
 
 }  // namespace

@@ -30,21 +30,8 @@ CommonConfig LoadCommonConfig(EnvReader& env, const ServiceDefaults& defaults) {
   config.server.grace = env.Duration("CITYHUB_SHUTDOWN_GRACE", milliseconds(10'000),
                                      milliseconds(0), milliseconds(300'000));
 
-  const std::string url_var = ServiceVariable(defaults.name, "REDIS_URL");
-  std::string url = env.String(url_var, "");
-  std::string url_source = url_var;
-  if (url.empty()) {
-    url = env.String("CITYHUB_REDIS_URL", "redis://127.0.0.1:6379");
-    url_source = "CITYHUB_REDIS_URL";
-  }
-  auto redis = redis::ParseUrl(url);
-  if (redis.ok()) {
-    config.redis = *redis;
-  } else {
-    env.AddError(url_source, StdView(redis.status().message()));
-  }
-  const std::string password = env.FileContents("CITYHUB_REDIS_PASSWORD_FILE", false, 4096);
-  if (!password.empty()) config.redis.password = password;
+  config.server.tls = LoadGrpcTls(env, /*serves=*/true);
+  config.redis = LoadRedisOptions(env, ServiceVariable(defaults.name, "REDIS_URL"));
   config.redis.client_name = std::string(defaults.name);
   config.redis.pool_size = static_cast<int>(env.Int("CITYHUB_REDIS_POOL_SIZE", 16, 1, 1024));
   config.redis.command_timeout = env.Duration("CITYHUB_REDIS_TIMEOUT", milliseconds(1000),
@@ -64,6 +51,45 @@ CommonConfig LoadCommonConfig(EnvReader& env, const ServiceDefaults& defaults) {
   return config;
 }
 
+redis::Options LoadRedisOptions(EnvReader& env, std::string_view url_var) {
+  std::string url = env.String(url_var, "");
+  std::string url_source(url_var);
+  if (url.empty()) {
+    url = env.String("CITYHUB_REDIS_URL", "redis://127.0.0.1:6379");
+    url_source = "CITYHUB_REDIS_URL";
+  }
+  redis::Options options;
+  auto parsed = redis::ParseUrl(url);
+  if (parsed.ok()) {
+    options = *parsed;
+  } else {
+    env.AddError(url_source, StdView(parsed.status().message()));
+  }
+  const std::string password = env.FileContents("CITYHUB_REDIS_PASSWORD_FILE", false, 4096);
+  if (!password.empty()) options.password = password;
+  const std::string user = env.String("CITYHUB_REDIS_USER", "", 128);
+  if (!user.empty()) options.user = user;
+
+  redis::TlsFiles& files = options.tls_files;
+  files.ca_pem = env.Pem("CITYHUB_REDIS_TLS_CA");
+  files.cert_pem = env.Pem("CITYHUB_REDIS_TLS_CERT");
+  files.key_pem = env.Pem("CITYHUB_REDIS_TLS_KEY");
+  const bool any_file = !files.ca_pem.empty() || !files.cert_pem.empty() || !files.key_pem.empty();
+  if (any_file && !options.tls && parsed.ok()) {
+    // Certificates for a plaintext Redis: someone believes TLS is on.
+    env.AddError(url_source, "CITYHUB_REDIS_TLS_* are set: the URL must be rediss://");
+  } else if (options.tls) {
+    if (auto valid = redis::ValidateTlsFiles(files); !valid.ok()) {
+      const std::string_view message = StdView(valid.message());
+      env.AddError(message.starts_with("CA")           ? "CITYHUB_REDIS_TLS_CA"
+                   : message.starts_with("client key") ? "CITYHUB_REDIS_TLS_KEY"
+                                                       : "CITYHUB_REDIS_TLS_CERT",
+                   message);
+    }
+  }
+  return options;
+}
+
 redis::Options RedisOptionsFrom(EnvReader& env, std::string_view name,
                                 const redis::Options& fallback) {
   const std::string url = env.String(name, "", 1024);
@@ -77,7 +103,9 @@ redis::Options RedisOptionsFrom(EnvReader& env, std::string_view name,
   out.host = parsed->host;
   out.port = parsed->port;
   out.db = parsed->db;
-  out.user = parsed->user;
+  out.tls = parsed->tls;  // with `fallback`'s certificates
+  // The password comes from `fallback` unless the URL has one: so does the user that goes with it.
+  if (!parsed->user.empty()) out.user = parsed->user;
   if (!parsed->password.empty()) out.password = parsed->password;
   return out;
 }

@@ -30,15 +30,25 @@ struct CommonConfig {
 //   CITYHUB_<NAME>_ADDR            gRPC listen address (and where others dial it)
 //   CITYHUB_LISTEN_ADDR            binds here instead, when given (Kubernetes: 0.0.0.0:port)
 //   CITYHUB_<NAME>_METRICS_ADDR    Prometheus /metrics address ("" or "off": none)
-//   CITYHUB_<NAME>_REDIS_URL       falls back to CITYHUB_REDIS_URL, then redis://127.0.0.1:6379
-//   CITYHUB_REDIS_PASSWORD_FILE    file with the Redis password (ACL user in the URL)
+//   CITYHUB_<NAME>_REDIS_URL       falls back to CITYHUB_REDIS_URL, then redis://127.0.0.1:6379;
+//                                  Redis settings as LoadRedisOptions reads them
+//   CITYHUB_GRPC_TLS_*             see LoadGrpcTls (infra/grpc/tls.h)
 //   CITYHUB_REDIS_POOL_SIZE, CITYHUB_REDIS_TIMEOUT, CITYHUB_REDIS_CONNECT_TIMEOUT
 //   CITYHUB_EXECUTOR_WORKERS, CITYHUB_EXECUTOR_QUEUE_LIMIT
 //   CITYHUB_DRAIN_DELAY, CITYHUB_SHUTDOWN_GRACE, CITYHUB_LOG_LEVEL
 CommonConfig LoadCommonConfig(EnvReader& env, const ServiceDefaults& defaults);
 
+// Reads the Redis settings every binary shares: the URL in `url_var`, else CITYHUB_REDIS_URL,
+// else redis://127.0.0.1:6379 (rediss:// for TLS); CITYHUB_REDIS_USER (ACL user, overrides
+// the URL's) and CITYHUB_REDIS_PASSWORD_FILE; for rediss://, CITYHUB_REDIS_TLS_CA (file with
+// the CA certificates; unset: the system's) and CITYHUB_REDIS_TLS_CERT / _KEY (client
+// certificate, both or neither). Problems, including unusable PEM files and TLS files with a
+// redis:// URL, are recorded in `env`.
+redis::Options LoadRedisOptions(EnvReader& env, std::string_view url_var);
+
 // The Redis named by URL variable `name` (e.g. where another service's event stream lives),
-// with `fallback`'s password and timeouts; `fallback` itself when the variable is unset.
+// with `fallback`'s user (unless the URL names one), password, TLS files and timeouts;
+// `fallback` itself when the variable is unset.
 redis::Options RedisOptionsFrom(EnvReader& env, std::string_view name,
                                 const redis::Options& fallback);
 

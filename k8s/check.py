@@ -117,7 +117,9 @@ class Sources:
         for rel, text in files.items():
             self.all |= set(self.QUOTED.findall(text))
             suffixes |= set(self.SERVICE_VARIABLE.findall(text))
-            if rel.startswith("infra/service_config"):
+            # Read by every service (LoadCommonConfig), and by the gateway too: it reads Redis
+            # and gRPC TLS settings through LoadRedisOptions and LoadGrpcTls.
+            if rel.startswith(("infra/service_config", "infra/grpc/tls")):
                 common |= set(self.QUOTED.findall(text))
         services_dir = os.path.join(root, "services")
         for svc in sorted(os.listdir(services_dir)) if os.path.isdir(services_dir) else []:
@@ -131,7 +133,7 @@ class Sources:
                     names |= common | {f"CITYHUB_{s.upper()}_{x}" for x in suffixes}
             self.all |= names
             self.by_binary[svc] = names
-        self.by_binary["gateway"] = set().union(
+        self.by_binary["gateway"] = common.union(
             *[set(self.QUOTED.findall(t)) for r, t in files.items() if r.startswith("gateway/")])
         # Paths the gateway serves: every quoted "/..." in its sources.
         self.gateway_paths = set().union(

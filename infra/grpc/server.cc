@@ -174,7 +174,7 @@ absl::Status GrpcServer::Start() {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(options_.listen_address, grpc::InsecureServerCredentials(), &port_);
+  builder.AddListeningPort(options_.listen_address, ServerCredentials(options_.tls), &port_);
   builder.SetMaxReceiveMessageSize(options_.max_receive_message_bytes);
   for (grpc::Service* s : services_) builder.RegisterService(s);
   for (grpc::CallbackGenericService* s : generic_services_)
@@ -186,7 +186,8 @@ absl::Status GrpcServer::Start() {
   if (!server_ || port_ == 0) {
     server_.reset();
     return absl::UnavailableError(
-        StrCat("cannot listen on ", options_.listen_address, " for gRPC"));
+        StrCat("cannot listen on ", options_.listen_address, " for gRPC",
+               options_.tls.enabled() ? " (or the TLS certificate and key are unusable)" : ""));
   }
   server_->GetHealthCheckService()->SetServingStatus(true);
   if (!options_.metrics_address.empty()) {
@@ -194,7 +195,11 @@ absl::Status GrpcServer::Start() {
     if (!metrics_server.ok()) return metrics_server.status();
     metrics_server_ = std::move(*metrics_server);
   }
-  log::Info("started", {{"grpc_port", port_}, {"metrics_port", metrics_port()}});
+  log::Info("started", {{"grpc_port", port_},
+                        {"metrics_port", metrics_port()},
+                        {"tls", !options_.tls.enabled()            ? "off"
+                                : options_.tls.require_client_cert ? "mutual"
+                                                                   : "on"}});
   return absl::OkStatus();
 }
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "infra/grpc/tls.h"
 #include "infra/metrics.h"
 
 namespace grpc {
@@ -34,6 +35,8 @@ struct ServerOptions {
   // How long in-flight calls may still run after the listener closes.
   std::chrono::milliseconds grace{10000};
   int max_receive_message_bytes = 4 * 1024 * 1024;
+  // Off: plaintext.
+  GrpcTls tls;
 };
 
 // Blocks SIGTERM and SIGINT in the calling thread and every thread it creates afterwards, so

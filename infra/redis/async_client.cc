@@ -81,7 +81,8 @@ bool WriteAll(int fd, std::string_view data) {
 
 class AsyncClient::Connection {
  public:
-  explicit Connection(const Options& options) : options_(options) {}
+  // `tls` is used for rediss://.
+  Connection(const Options& options, const ClientTls& tls) : options_(options), tls_(tls) {}
 
   ~Connection() {
     std::unique_lock lock(mu_);
@@ -157,6 +158,11 @@ class AsyncClient::Connection {
   }
 
   absl::StatusOr<int> OpenSocket() {
+    if (options_.tls) {
+      auto fd = tls_.Connect(options_.host, options_.port, options_.connect_timeout);
+      if (fd.ok()) SetSendTimeout(*fd);
+      return fd;
+    }
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
@@ -185,10 +191,14 @@ class AsyncClient::Connection {
     ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
     const int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    SetSendTimeout(fd);
+    return fd;
+  }
+
+  void SetSendTimeout(int fd) const {
     timeval tv{static_cast<time_t>(options_.command_timeout.count() / 1000),
                static_cast<suseconds_t>((options_.command_timeout.count() % 1000) * 1000)};
     ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-    return fd;
   }
 
   // AUTH and SELECT, answered before the connection is shared.
@@ -320,6 +330,7 @@ class AsyncClient::Connection {
   }
 
   const Options options_;
+  const ClientTls& tls_;
   std::mutex mu_;
   int fd_ = -1;
   uint64_t generation_ = 0;
@@ -330,9 +341,10 @@ class AsyncClient::Connection {
   milliseconds backoff_{0};
 };
 
-AsyncClient::AsyncClient(Options options, int connections) {
+AsyncClient::AsyncClient(Options options, int connections)
+    : tls_(std::make_unique<ClientTls>(options.tls, options.tls_files)) {
   for (int i = 0; i < std::max(1, connections); ++i) {
-    connections_.push_back(std::make_unique<Connection>(options));
+    connections_.push_back(std::make_unique<Connection>(options, *tls_));
   }
 }
 

@@ -36,6 +36,8 @@ class AsyncClient final {
 
  private:
   class Connection;
+  // rediss://: shared by the connections, so declared before them (they go first).
+  std::unique_ptr<ClientTls> tls_;
   std::vector<std::unique_ptr<Connection>> connections_;
   std::atomic<size_t> next_{0};
 };

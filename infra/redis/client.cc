@@ -111,6 +111,47 @@ absl::StatusOr<std::vector<Reply>> RoundTrip(Connection& conn, const std::vector
   return replies;
 }
 
+// A new connection, set up (AUTH, SELECT, CLIENT SETNAME) with command_timeout as its socket
+// timeout; for rediss:// through `tls`.
+absl::StatusOr<std::unique_ptr<Connection>> Open(const Options& options, const ClientTls& tls) {
+  auto conn = std::make_unique<Connection>();
+  if (options.tls) {
+    auto fd = tls.Connect(options.host, options.port, options.connect_timeout);
+    if (!fd.ok()) return fd.status();
+    conn->ctx = redisConnectFd(*fd);  // takes the socket, even on failure
+  } else {
+    conn->ctx = redisConnectWithTimeout(options.host.c_str(), options.port,
+                                        ToTimeval(options.connect_timeout));
+  }
+  if (conn->ctx == nullptr) return absl::UnavailableError("redis: cannot allocate a connection");
+  if (conn->ctx->err != 0) {
+    return absl::UnavailableError(StrCat("redis: cannot connect to ", options.host, ":",
+                                         options.port, ": ", conn->ctx->errstr));
+  }
+  redisSetTimeout(conn->ctx, ToTimeval(options.command_timeout));
+  // Over TLS the relay's TCP connection has the keep-alive; this socket is a socketpair.
+  if (!options.tls) redisEnableKeepAlive(conn->ctx);
+  std::vector<Args> setup;
+  if (!options.password.empty()) {
+    setup.push_back(options.user.empty() ? Args{"AUTH", options.password}
+                                         : Args{"AUTH", options.user, options.password});
+  }
+  if (options.db != 0) setup.push_back({"SELECT", std::to_string(options.db)});
+  if (!options.client_name.empty()) setup.push_back({"CLIENT", "SETNAME", options.client_name});
+  if (!setup.empty()) {
+    bool reusable = true;
+    auto replies = RoundTrip(*conn, setup, &reusable);
+    if (!replies.ok()) return replies.status();
+    for (const Reply& r : *replies) {
+      if (r.is_error()) {
+        // The reply names the problem (e.g. WRONGPASS) but never echoes the password.
+        return absl::UnavailableError(StrCat("redis: connection setup failed: ", r.str()));
+      }
+    }
+  }
+  return conn;
+}
+
 absl::StatusOr<Reply> ReplyOrError(Reply reply) {
   if (reply.is_error()) return ErrorReplyToStatus(reply.str());
   return reply;
@@ -155,12 +196,12 @@ absl::Status ErrorReplyToStatus(std::string_view error) {
 }
 
 absl::StatusOr<Options> ParseUrl(std::string_view url) {
-  constexpr std::string_view kScheme = "redis://";
-  if (!url.starts_with(kScheme)) {
-    return absl::InvalidArgumentError("redis URL must start with redis://");
-  }
-  std::string_view rest = url.substr(kScheme.size());
   Options options;
+  options.tls = url.starts_with("rediss://");
+  if (!options.tls && !url.starts_with("redis://")) {
+    return absl::InvalidArgumentError("redis URL must start with redis:// or rediss://");
+  }
+  std::string_view rest = url.substr(url.find("://") + 3);
   if (const size_t at = rest.rfind('@'); at != std::string_view::npos) {
     std::string_view userinfo = rest.substr(0, at);
     rest = rest.substr(at + 1);
@@ -206,7 +247,8 @@ Script::Script(std::string source) : source_(std::move(source)) {
 // Connections are created lazily up to pool_size and handed to one caller at a time.
 class Client::Pool {
  public:
-  explicit Pool(Options options) : options_(std::move(options)) {}
+  explicit Pool(Options options)
+      : options_(std::move(options)), tls_(options_.tls, options_.tls_files) {}
 
   const Options& options() const { return options_; }
 
@@ -292,39 +334,10 @@ class Client::Pool {
     // A dropped connection is freed here, outside the lock.
   }
 
-  absl::StatusOr<std::unique_ptr<Connection>> Connect() {
-    auto conn = std::make_unique<Connection>();
-    conn->ctx = redisConnectWithTimeout(options_.host.c_str(), options_.port,
-                                        ToTimeval(options_.connect_timeout));
-    if (conn->ctx == nullptr) return absl::UnavailableError("redis: cannot allocate a connection");
-    if (conn->ctx->err != 0) {
-      return absl::UnavailableError(StrCat("redis: cannot connect to ", options_.host, ":",
-                                           options_.port, ": ", conn->ctx->errstr));
-    }
-    redisSetTimeout(conn->ctx, ToTimeval(options_.command_timeout));
-    redisEnableKeepAlive(conn->ctx);
-    std::vector<Args> setup;
-    if (!options_.password.empty()) {
-      setup.push_back(options_.user.empty() ? Args{"AUTH", options_.password}
-                                            : Args{"AUTH", options_.user, options_.password});
-    }
-    if (options_.db != 0) setup.push_back({"SELECT", std::to_string(options_.db)});
-    if (!options_.client_name.empty()) setup.push_back({"CLIENT", "SETNAME", options_.client_name});
-    if (!setup.empty()) {
-      bool reusable = true;
-      auto replies = RoundTrip(*conn, setup, &reusable);
-      if (!replies.ok()) return replies.status();
-      for (const Reply& r : *replies) {
-        if (r.is_error()) {
-          // The reply names the problem (e.g. WRONGPASS) but never echoes the password.
-          return absl::UnavailableError(StrCat("redis: connection setup failed: ", r.str()));
-        }
-      }
-    }
-    return conn;
-  }
+  absl::StatusOr<std::unique_ptr<Connection>> Connect() { return Open(options_, tls_); }
 
   const Options options_;
+  const ClientTls tls_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::vector<std::unique_ptr<Connection>> idle_;
@@ -407,6 +420,26 @@ absl::StatusOr<Reply> Client::Eval(const Script& script, const Args& keys, const
 }
 
 int Client::open_connections() const { return pool_->open(); }
+
+DedicatedConnection::DedicatedConnection(Options options)
+    : options_(std::move(options)),
+      tls_(std::make_unique<ClientTls>(options_.tls, options_.tls_files)) {}
+
+DedicatedConnection::~DedicatedConnection() { Close(); }
+
+absl::Status DedicatedConnection::Connect() {
+  Close();
+  auto conn = Open(options_, *tls_);
+  if (!conn.ok()) return conn.status();
+  redisSetTimeout((*conn)->ctx, timeval{0, 0});  // a subscriber waits as long as it takes
+  std::swap(ctx_, (*conn)->ctx);
+  return absl::OkStatus();
+}
+
+void DedicatedConnection::Close() {
+  if (ctx_ != nullptr) redisFree(ctx_);
+  ctx_ = nullptr;
+}
 
 absl::StatusOr<std::string> AsString(absl::StatusOr<Reply> reply) {
   if (!reply.ok()) return reply.status();

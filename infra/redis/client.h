@@ -10,6 +10,9 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "infra/redis/tls_bridge.h"
+
+struct redisContext;  // hiredis
 
 // A Redis client over hiredis: a pool of blocking connections shared by all threads, with
 // connect and command timeouts, reconnection with backoff after Redis restarts, pipelining,
@@ -68,6 +71,9 @@ using Args = std::vector<std::string>;
 struct Options {
   std::string host = "127.0.0.1";
   int port = 6379;
+  // rediss://: TLS to Redis, the certificate verified against tls_files.ca_pem for `host`.
+  bool tls = false;
+  TlsFiles tls_files;
   // ACL user (Redis 6+); empty uses "default" when a password is set.
   std::string user;
   std::string password;
@@ -84,8 +90,8 @@ struct Options {
   std::chrono::milliseconds reconnect_backoff_max{1000};
 };
 
-// Parses redis://[user[:password]@]host[:port][/db]. The password is better given from a file
-// (Options::password), since URLs end up in process listings.
+// Parses redis[s]://[user[:password]@]host[:port][/db] (rediss: TLS). The password is better
+// given from a file (Options::password), since URLs end up in process listings.
 absl::StatusOr<Options> ParseUrl(std::string_view url);
 
 // A Lua script, run by EVALSHA; reloaded automatically when Redis answers NOSCRIPT (after a
@@ -142,6 +148,28 @@ class Client final {
  private:
   class Pool;
   std::unique_ptr<Pool> pool_;
+};
+
+// One connection outside any pool, for a reader that blocks on it (the Pub/Sub subscriber):
+// opened as Client's are (TLS for rediss://, AUTH, SELECT, CLIENT SETNAME), without a read
+// timeout. Not thread-safe, except that another thread may shutdown() its socket.
+class DedicatedConnection final {
+ public:
+  explicit DedicatedConnection(Options options);
+  ~DedicatedConnection();
+  DedicatedConnection(const DedicatedConnection&) = delete;
+  DedicatedConnection& operator=(const DedicatedConnection&) = delete;
+
+  // Closes the previous connection, opens a new one. UNAVAILABLE as Client's commands.
+  absl::Status Connect();
+  // The hiredis context of the open connection (null when none), until Connect or Close.
+  redisContext* context() const { return ctx_; }
+  void Close();
+
+ private:
+  Options options_;
+  std::unique_ptr<ClientTls> tls_;
+  redisContext* ctx_ = nullptr;
 };
 
 // Convenience readers for common reply shapes.

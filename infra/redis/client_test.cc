@@ -234,7 +234,15 @@ TEST(RedisUrl, ParsesEveryPart) {
   auto v6 = ParseUrl("redis://[::1]:7000");
   ASSERT_TRUE(v6.ok()) << v6.status();
   EXPECT_EQ(v6->host, "::1");
+  EXPECT_FALSE(plain->tls);
+  auto tls = ParseUrl("rediss://svc@redis:6380");
+  ASSERT_TRUE(tls.ok()) << tls.status();
+  EXPECT_TRUE(tls->tls);
+  EXPECT_EQ(tls->user, "svc");
+  EXPECT_EQ(tls->host, "redis");
+  EXPECT_EQ(tls->port, 6380);
   EXPECT_FALSE(ParseUrl("http://x").ok());
+  EXPECT_FALSE(ParseUrl("redisx://x").ok());
   EXPECT_FALSE(ParseUrl("redis://x:port").ok());
   EXPECT_FALSE(ParseUrl("redis://x/99").ok());
 }

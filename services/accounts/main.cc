@@ -4,12 +4,10 @@
 #include <optional>
 #include <thread>
 
-#include <grpcpp/create_channel.h>
-#include <grpcpp/security/credentials.h>
-
 #include "infra/auth/authorizer.h"
 #include "infra/auth/jwt.h"
 #include "infra/grpc/server.h"
+#include "infra/grpc/tls.h"
 #include "infra/ids.h"
 #include "infra/log.h"
 #include "infra/runtime.h"
@@ -121,11 +119,11 @@ int Run() {
   std::unique_ptr<cityhub::notifications::v1::NotificationsService::Stub> notifications;
   if (!config.requests_address.empty()) {
     requests = cityhub::requests::v1::RequestsService::NewStub(
-        grpc::CreateChannel(config.requests_address, grpc::InsecureChannelCredentials()));
+        infra::CreateChannel(config.requests_address, config.common.server.tls));
   }
   if (!config.notifications_address.empty()) {
     notifications = cityhub::notifications::v1::NotificationsService::NewStub(
-        grpc::CreateChannel(config.notifications_address, grpc::InsecureChannelCredentials()));
+        infra::CreateChannel(config.notifications_address, config.common.server.tls));
   }
 
   AccountsService service(

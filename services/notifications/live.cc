@@ -248,26 +248,19 @@ void LiveHub::Work() {
 
 void LiveHub::Subscribe() {
   bool warned = false;
+  // Connected like every other Redis client (TLS for rediss://, AUTH, SELECT).
+  infra::redis::DedicatedConnection connection(subscriber_options_);
   while (!stop_.load()) {
-    timeval tv{1, 0};
-    redisContext* ctx =
-        redisConnectWithTimeout(subscriber_options_.host.c_str(), subscriber_options_.port, tv);
-    bool ok = ctx != nullptr && ctx->err == 0;
-    if (ok && !subscriber_options_.password.empty()) {
-      auto* r = static_cast<redisReply*>(
-          subscriber_options_.user.empty()
-              ? redisCommand(ctx, "AUTH %s", subscriber_options_.password.c_str())
-              : redisCommand(ctx, "AUTH %s %s", subscriber_options_.user.c_str(),
-                             subscriber_options_.password.c_str()));
-      ok = r != nullptr && r->type != REDIS_REPLY_ERROR;
-      if (r != nullptr) freeReplyObject(r);
-    }
-    if (ok) {
+    absl::Status status = connection.Connect();
+    redisContext* ctx = connection.context();
+    if (status.ok()) {
       auto* r = static_cast<redisReply*>(redisCommand(ctx, "SUBSCRIBE %s", kLiveChannel));
-      ok = r != nullptr && r->type != REDIS_REPLY_ERROR;
+      if (r == nullptr || r->type == REDIS_REPLY_ERROR) {
+        status = absl::UnavailableError(r != nullptr ? r->str : ctx->errstr);
+      }
       if (r != nullptr) freeReplyObject(r);
     }
-    if (ok) {
+    if (status.ok()) {
       subscriber_fd_.store(ctx->fd);
       if (stop_.load()) ::shutdown(ctx->fd, SHUT_RDWR);
       warned = false;
@@ -284,11 +277,10 @@ void LiveHub::Subscribe() {
       }
       subscriber_fd_.store(-1);
     } else if (!warned) {
-      infra::log::Warn("live_subscribe_failed",
-                       {{"error", ctx != nullptr ? ctx->errstr : "no memory"}});
+      infra::log::Warn("live_subscribe_failed", {{"error", status.message()}});
       warned = true;
     }
-    if (ctx != nullptr) redisFree(ctx);
+    connection.Close();
     for (int i = 0; i < 10 && !stop_.load(); ++i)
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }

@@ -1,14 +1,12 @@
 // The notifications service: the composition root.
 #include <cstdio>
 
-#include <grpcpp/create_channel.h>
-#include <grpcpp/security/credentials.h>
-
 #include "infra/auth/authorizer.h"
 #include "infra/auth/jwks_client.h"
 #include "infra/events/consumer.h"
 #include "infra/events/events.h"
 #include "infra/grpc/server.h"
+#include "infra/grpc/tls.h"
 #include "infra/log.h"
 #include "infra/runtime.h"
 #include "infra/service_config.h"
@@ -118,7 +116,7 @@ int Run() {
   infra::redis::Client redis(config.common.redis);
   infra::redis::Client accounts_redis(config.accounts_events);
   infra::redis::Client requests_redis(config.requests_events);
-  auto accounts = grpc::CreateChannel(config.accounts_address, grpc::InsecureChannelCredentials());
+  auto accounts = infra::CreateChannel(config.accounts_address, config.common.server.tls);
   infra::auth::TokenVerifier verifier(config.tokens, clock);
   infra::auth::JwksClient jwks(accounts, verifier);
   jwks.Start();

@@ -6,13 +6,11 @@
 #include <sstream>
 #include <thread>
 
-#include <grpcpp/create_channel.h>
-#include <grpcpp/security/credentials.h>
-
 #include "infra/auth/authorizer.h"
 #include "infra/auth/jwks_client.h"
 #include "infra/events/consumer.h"
 #include "infra/grpc/server.h"
+#include "infra/grpc/tls.h"
 #include "infra/log.h"
 #include "infra/runtime.h"
 #include "infra/service_config.h"
@@ -105,7 +103,7 @@ int Run() {
   infra::redis::AsyncClient async_redis(config.common.redis, 2);
   infra::auth::TokenVerifier verifier(config.tokens, clock);
   infra::auth::JwksClient jwks(
-      grpc::CreateChannel(config.accounts_address, grpc::InsecureChannelCredentials()), verifier);
+      infra::CreateChannel(config.accounts_address, config.common.server.tls), verifier);
   jwks.Start();
   infra::auth::Authorizer authorizer(v1::RequestsService::service_full_name(), verifier,
                                      config.internal_token, [&] { return jwks.RefreshIfDue(); });
