@@ -27,6 +27,7 @@
 #include "infra/log.h"
 #include "infra/redis/client.h"
 #include "infra/runtime.h"
+#include "infra/service_config.h"
 #include "infra/strings.h"
 #include "infra/text.h"
 
@@ -100,6 +101,8 @@ Config LoadConfig(infra::EnvReader& env) {
   c.redis.command_timeout = env.Duration("CITYHUB_GATEWAY_REDIS_TIMEOUT", 50ms, 1ms, 10s);
   c.redis.connect_timeout = c.redis.command_timeout;
   c.redis.pool_wait_timeout = c.redis.command_timeout;
+  // Behind Redis Sentinel as the services are (CITYHUB_REDIS_SENTINELS, ...).
+  c.redis.sentinel = infra::LoadSentinel(env, c.redis.connect_timeout);
   c.rate_limits = env.Bool("CITYHUB_RATE_LIMITS", true);
   const auto budget = [&](const char* name, Budget* out) {
     const std::string text = env.String(name, "", 100);

@@ -131,8 +131,11 @@ class Sources:
                     names |= common | {f"CITYHUB_{s.upper()}_{x}" for x in suffixes}
             self.all |= names
             self.by_binary[svc] = names
-        self.by_binary["gateway"] = set().union(
-            *[set(self.QUOTED.findall(t)) for r, t in files.items() if r.startswith("gateway/")])
+        gateway = [t for r, t in files.items() if r.startswith("gateway/")]
+        self.by_binary["gateway"] = set().union(*[set(self.QUOTED.findall(t)) for t in gateway])
+        # The gateway reads the Sentinel settings through infra's LoadSentinel.
+        if any("LoadSentinel(" in t for t in gateway):
+            self.by_binary["gateway"] |= {n for n in common if "SENTINEL" in n or n.endswith("MASTER_NAME")}
         # Paths the gateway serves: every quoted "/..." in its sources.
         self.gateway_paths = set().union(
             *[set(re.findall(r'"(/[A-Za-z0-9_./-]*)"', t)) for r, t in files.items() if r.startswith("gateway/")])
