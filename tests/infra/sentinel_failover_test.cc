@@ -13,12 +13,15 @@
 #include <thread>
 #include <vector>
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "infra/config.h"
 #include "infra/metrics.h"
 #include "infra/redis/async_client.h"
 #include "infra/redis/client.h"
 #include "infra/redis/sentinel.h"
+#include "infra/service_config.h"
 #include "tests/harness/process.h"
 #include "tests/harness/process_inl.h"
 #include "tests/harness/redis_server.h"
@@ -391,6 +394,39 @@ TEST(RedisWaitTest, EvalDurableWaitsForAReplicaAndCountsShortfalls) {
   auto r = AsInteger(client.EvalDurable(script, {"alone"}, {"v"}));
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(shortfalls.Value(), 1);
+}
+
+// The settings: unset means no sentinels; a list needs a master name; bad entries are named.
+TEST(SentinelConfigTest, ReadsTheSentinelSettings) {
+  using Env = std::map<std::string, std::string>;
+  {
+    EnvReader env(Env{});
+    EXPECT_EQ(LoadSentinel(env, 500ms), nullptr);
+    EXPECT_TRUE(env.Finish().ok());
+  }
+  {
+    EnvReader env(Env{{"CITYHUB_REDIS_SENTINELS", "s-0.sentinel:26379, [::1]:26380"},
+                      {"CITYHUB_REDIS_MASTER_NAME", "cityhub"}});
+    auto sentinel = LoadSentinel(env, 500ms);
+    ASSERT_NE(sentinel, nullptr);
+    EXPECT_TRUE(env.Finish().ok());
+    ASSERT_EQ(sentinel->options().sentinels.size(), 2u);
+    EXPECT_EQ(sentinel->options().sentinels[0], (Endpoint{"s-0.sentinel", 26379}));
+    EXPECT_EQ(sentinel->options().sentinels[1], (Endpoint{"::1", 26380}));
+    EXPECT_EQ(sentinel->options().master_name, "cityhub");
+  }
+  {
+    EnvReader env(Env{{"CITYHUB_REDIS_SENTINELS", "s-0:26379"}});
+    EXPECT_EQ(LoadSentinel(env, 500ms), nullptr);
+    auto status = env.Finish();
+    EXPECT_THAT(std::string(status.message()), ::testing::HasSubstr("CITYHUB_REDIS_MASTER_NAME"));
+  }
+  {
+    EnvReader env(Env{{"CITYHUB_REDIS_SENTINELS", "s-0"}, {"CITYHUB_REDIS_MASTER_NAME", "m"}});
+    EXPECT_EQ(LoadSentinel(env, 500ms), nullptr);
+    auto status = env.Finish();
+    EXPECT_THAT(std::string(status.message()), ::testing::HasSubstr("CITYHUB_REDIS_SENTINELS"));
+  }
 }
 
 }  // namespace
