@@ -104,6 +104,8 @@ Config LoadConfig(infra::EnvReader& env) {
   c.redis.command_timeout = env.Duration("CITYHUB_GATEWAY_REDIS_TIMEOUT", 50ms, 1ms, 10s);
   c.redis.connect_timeout = c.redis.command_timeout;
   c.redis.pool_wait_timeout = c.redis.command_timeout;
+  // Behind Redis Sentinel as the services are (CITYHUB_REDIS_SENTINELS, ...).
+  c.redis.sentinel = infra::LoadSentinel(env, c.redis.connect_timeout);
   c.rate_limits = env.Bool("CITYHUB_RATE_LIMITS", true);
   const auto budget = [&](const char* name, Budget* out) {
     const std::string text = env.String(name, "", 100);

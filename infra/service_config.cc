@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "infra/redis/sentinel.h"
 #include "infra/strings.h"
 
 namespace cityhub::infra {
@@ -39,6 +40,14 @@ CommonConfig LoadCommonConfig(EnvReader& env, const ServiceDefaults& defaults) {
   config.redis.connect_timeout = env.Duration("CITYHUB_REDIS_CONNECT_TIMEOUT", milliseconds(1000),
                                               milliseconds(1), milliseconds(60'000));
   config.redis.pool_wait_timeout = config.redis.command_timeout;
+  config.redis.sentinel = LoadSentinel(env, config.redis.connect_timeout);
+  // Durable writes (Client::EvalDurable) wait for replicas; off for a single Redis.
+  config.redis.wait_replicas = static_cast<int>(env.Int("CITYHUB_REDIS_WAIT_REPLICAS", 0, 0, 16));
+  config.redis.wait_timeout = env.Duration("CITYHUB_REDIS_WAIT_TIMEOUT", milliseconds(100),
+                                           milliseconds(1), milliseconds(10'000));
+  if (config.redis.wait_replicas > 0 && config.redis.wait_timeout >= config.redis.command_timeout) {
+    env.AddError("CITYHUB_REDIS_WAIT_TIMEOUT", "must be below CITYHUB_REDIS_TIMEOUT");
+  }
 
   config.executor.name = std::string(defaults.name);
   config.executor.workers = static_cast<int>(env.Int("CITYHUB_EXECUTOR_WORKERS", 16, 1, 1024));
@@ -100,6 +109,7 @@ redis::Options RedisOptionsFrom(EnvReader& env, std::string_view name,
     return fallback;
   }
   redis::Options out = fallback;
+  out.sentinel = nullptr;  // a server named by URL, not the sentinels' group
   out.host = parsed->host;
   out.port = parsed->port;
   out.db = parsed->db;
@@ -108,6 +118,27 @@ redis::Options RedisOptionsFrom(EnvReader& env, std::string_view name,
   if (!parsed->user.empty()) out.user = parsed->user;
   if (!parsed->password.empty()) out.password = parsed->password;
   return out;
+}
+
+std::shared_ptr<redis::Sentinel> LoadSentinel(EnvReader& env, std::chrono::milliseconds timeout) {
+  const std::string list = env.String("CITYHUB_REDIS_SENTINELS", "", 2048);
+  const std::string master = env.String("CITYHUB_REDIS_MASTER_NAME", "", 128);
+  if (list.empty() && master.empty()) return nullptr;
+  redis::SentinelOptions options;
+  auto sentinels = redis::ParseSentinelList(list);
+  if (!sentinels.ok()) {
+    env.AddError("CITYHUB_REDIS_SENTINELS", StdView(sentinels.status().message()));
+    return nullptr;
+  }
+  if (master.empty()) {
+    env.AddError("CITYHUB_REDIS_MASTER_NAME", "required with CITYHUB_REDIS_SENTINELS");
+    return nullptr;
+  }
+  options.sentinels = std::move(*sentinels);
+  options.master_name = master;
+  options.password = env.FileContents("CITYHUB_REDIS_SENTINEL_PASSWORD_FILE", false, 4096);
+  options.timeout = timeout;
+  return std::make_shared<redis::Sentinel>(std::move(options));
 }
 
 }  // namespace cityhub::infra

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <chrono>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -34,6 +36,9 @@ struct CommonConfig {
 //                                  Redis settings as LoadRedisOptions reads them
 //   CITYHUB_GRPC_TLS_*             see LoadGrpcTls (infra/grpc/tls.h)
 //   CITYHUB_REDIS_POOL_SIZE, CITYHUB_REDIS_TIMEOUT, CITYHUB_REDIS_CONNECT_TIMEOUT
+//   CITYHUB_REDIS_SENTINELS, CITYHUB_REDIS_MASTER_NAME, CITYHUB_REDIS_SENTINEL_PASSWORD_FILE
+//                                  see LoadSentinel
+//   CITYHUB_REDIS_WAIT_REPLICAS, CITYHUB_REDIS_WAIT_TIMEOUT  (0 and 100ms: Client::EvalDurable)
 //   CITYHUB_EXECUTOR_WORKERS, CITYHUB_EXECUTOR_QUEUE_LIMIT
 //   CITYHUB_DRAIN_DELAY, CITYHUB_SHUTDOWN_GRACE, CITYHUB_LOG_LEVEL
 CommonConfig LoadCommonConfig(EnvReader& env, const ServiceDefaults& defaults);
@@ -54,5 +59,11 @@ redis::Options RedisOptionsFrom(EnvReader& env, std::string_view name,
 
 // "CITYHUB_<NAME>_<SUFFIX>" for a service name.
 std::string ServiceVariable(std::string_view service, std::string_view suffix);
+
+// Redis Sentinel (read by LoadCommonConfig; null when unset): CITYHUB_REDIS_SENTINELS
+// ("host:port,..."), CITYHUB_REDIS_MASTER_NAME (required with it) and
+// CITYHUB_REDIS_SENTINEL_PASSWORD_FILE (the sentinels' requirepass). The Redis URL's host is
+// then unused; its password, user and db still apply to the primary.
+std::shared_ptr<redis::Sentinel> LoadSentinel(EnvReader& env, std::chrono::milliseconds timeout);
 
 }  // namespace cityhub::infra

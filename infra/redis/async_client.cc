@@ -19,6 +19,7 @@
 #include <hiredis/read.h>
 
 #include "infra/log.h"
+#include "infra/redis/sentinel.h"
 #include "infra/strings.h"
 
 namespace cityhub::infra::redis {
@@ -137,7 +138,8 @@ class AsyncClient::Connection {
       lock.lock();
       if (fd_ >= 0) return absl::OkStatus();  // another caller reconnected meanwhile
     }
-    absl::StatusOr<int> fd = OpenSocket();
+    absl::StatusOr<int> fd = ChooseServer();
+    if (fd.ok()) fd = OpenSocket();
     if (fd.ok()) {
       if (auto s = Handshake(*fd); !s.ok()) {
         ::close(*fd);
@@ -145,6 +147,7 @@ class AsyncClient::Connection {
       }
     }
     if (!fd.ok()) {
+      if (options_.sentinel) options_.sentinel->Invalidate();
       backoff_ = backoff_.count() == 0 ? options_.reconnect_backoff_min
                                        : std::min(backoff_ * 2, options_.reconnect_backoff_max);
       next_connect_ = steady_clock::now() + backoff_;
@@ -167,9 +170,9 @@ class AsyncClient::Connection {
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     addrinfo* found = nullptr;
-    const std::string port = std::to_string(options_.port);
-    if (getaddrinfo(options_.host.c_str(), port.c_str(), &hints, &found) != 0 || found == nullptr) {
-      return absl::UnavailableError(StrCat("redis: cannot resolve ", options_.host));
+    const std::string port = std::to_string(port_);
+    if (getaddrinfo(host_.c_str(), port.c_str(), &hints, &found) != 0 || found == nullptr) {
+      return absl::UnavailableError(StrCat("redis: cannot resolve ", host_));
     }
     const int fd = ::socket(found->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     int rc = fd < 0 ? -1 : ::connect(fd, found->ai_addr, found->ai_addrlen);
@@ -185,8 +188,7 @@ class AsyncClient::Connection {
     }
     if (rc != 0) {
       ::close(fd);
-      return absl::UnavailableError(
-          StrCat("redis: cannot connect to ", options_.host, ":", options_.port));
+      return absl::UnavailableError(StrCat("redis: cannot connect to ", host_, ":", port_));
     }
     ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
     const int one = 1;
@@ -199,6 +201,19 @@ class AsyncClient::Connection {
     timeval tv{static_cast<time_t>(options_.command_timeout.count() / 1000),
                static_cast<suseconds_t>((options_.command_timeout.count() % 1000) * 1000)};
     ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+  }
+
+  // Sets host_/port_: the configured server, or the primary the sentinels name now (so that a
+  // reconnect after a failover reaches the new primary). Called with mu_ held.
+  absl::StatusOr<int> ChooseServer() {
+    host_ = options_.host;
+    port_ = options_.port;
+    if (!options_.sentinel) return 0;
+    auto primary = options_.sentinel->Primary(options_);
+    if (!primary.ok()) return primary.status();
+    host_ = primary->host;
+    port_ = primary->port;
+    return 0;
   }
 
   // AUTH and SELECT, answered before the connection is shared.
@@ -336,6 +351,9 @@ class AsyncClient::Connection {
   uint64_t generation_ = 0;
   bool closing_ = false;
   std::deque<std::unique_ptr<Pending>> pending_;
+  // Where the current connection goes (see ChooseServer).
+  std::string host_;
+  int port_ = 0;
   std::thread reader_;
   steady_clock::time_point next_connect_{};
   milliseconds backoff_{0};

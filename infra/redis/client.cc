@@ -3,11 +3,14 @@
 #include <poll.h>
 #include <sys/time.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
+#include <optional>
 
 #include <hiredis/hiredis.h>
 #include <openssl/sha.h>
@@ -15,6 +18,8 @@
 #include "infra/config.h"
 #include "infra/ids.h"
 #include "infra/log.h"
+#include "infra/metrics.h"
+#include "infra/redis/sentinel.h"
 #include "infra/strings.h"
 
 namespace cityhub::infra::redis {
@@ -61,6 +66,8 @@ struct Connection {
   redisContext* ctx = nullptr;
   // When it was last returned to the pool.
   std::chrono::steady_clock::time_point released{};
+  // Sentinel::epoch() of the primary it was opened to (0 without sentinels).
+  uint64_t epoch = 0;
   ~Connection() {
     if (ctx != nullptr) redisFree(ctx);
   }
@@ -107,6 +114,9 @@ absl::StatusOr<std::vector<Reply>> RoundTrip(Connection& conn, const std::vector
     }
     ReplyPtr reply(static_cast<redisReply*>(raw));
     replies.push_back(Convert(reply.get()));
+    // A primary demoted by a failover: this connection is no longer worth keeping.
+    if (replies.back().is_error() && replies.back().str().starts_with("READONLY"))
+      *reusable = false;
   }
   return replies;
 }
@@ -278,7 +288,8 @@ class Client::Pool {
         idle_.pop_back();
         // A connection used moments ago is alive (a dead one fails its next command and is
         // dropped then); one that sat idle gets a cheap check for a Redis restart first.
-        if (steady_clock::now() - conn->released < milliseconds(200) || conn->LooksAlive()) {
+        if ((steady_clock::now() - conn->released < milliseconds(200) || conn->LooksAlive()) &&
+            ToCurrentPrimary(*conn)) {
           return conn;
         }
         --open_;  // stale (Redis restarted): drop it and try the next
@@ -295,6 +306,7 @@ class Client::Pool {
         auto conn = Connect();
         lock.lock();
         if (!conn.ok()) {
+          if (options_.sentinel) options_.sentinel->Invalidate();
           --open_;
           backoff_ = backoff_.count() == 0 ? options_.reconnect_backoff_min
                                            : std::min(backoff_ * 2, options_.reconnect_backoff_max);
@@ -328,13 +340,31 @@ class Client::Pool {
         idle_.push_back(std::move(conn));
       } else {
         --open_;
+        if (options_.sentinel) options_.sentinel->Invalidate();  // maybe a failover
       }
     }
     cv_.notify_one();
     // A dropped connection is freed here, outside the lock.
   }
 
-  absl::StatusOr<std::unique_ptr<Connection>> Connect() { return Open(options_, tls_); }
+  // False for a connection to a former primary (the sentinels have named another since).
+  bool ToCurrentPrimary(const Connection& conn) const {
+    return !options_.sentinel || conn.epoch == options_.sentinel->epoch();
+  }
+
+  // Opens a connection to the configured server, or to the primary the sentinels name.
+  absl::StatusOr<std::unique_ptr<Connection>> Connect() {
+    if (!options_.sentinel) return Open(options_, tls_);
+    auto primary = options_.sentinel->Primary(options_);
+    if (!primary.ok()) return primary.status();
+    const uint64_t epoch = options_.sentinel->epoch();
+    Options target = options_;
+    target.host = primary->host;
+    target.port = primary->port;
+    auto conn = Open(target, tls_);
+    if (conn.ok()) (*conn)->epoch = epoch;
+    return conn;
+  }
 
   const Options options_;
   const ClientTls tls_;
@@ -353,8 +383,20 @@ Client::~Client() = default;
 absl::StatusOr<Reply> Client::Command(const Args& args) {
   auto replies = pool_->With(
       [&](Connection& conn, bool* reusable) { return RoundTrip(conn, {args}, reusable); });
+  if (absl::IsUnavailable(replies.status()) && IsReadOnlyCommand(args)) {
+    replies = pool_->With(  // a read is safe to repeat: once, on a fresh connection
+        [&](Connection& conn, bool* reusable) { return RoundTrip(conn, {args}, reusable); });
+  }
   if (!replies.ok()) return replies.status();
   return ReplyOrError(std::move(replies->front()));
+}
+
+absl::StatusOr<Reply> Client::IdempotentCommand(const Args& args) {
+  auto reply = Command(args);
+  // The pool has dropped the dead or demoted connection (and the sentinels' answer with it);
+  // a second try gets a fresh one, to the new primary once the failover is done.
+  if (absl::IsUnavailable(reply.status())) reply = Command(args);
+  return reply;
 }
 
 absl::StatusOr<Reply> Client::Command(std::initializer_list<std::string_view> args) {
@@ -377,8 +419,16 @@ absl::StatusOr<Reply> Client::BlockingCommand(const Args& args, milliseconds tim
 
 absl::StatusOr<std::vector<Reply>> Client::Pipeline(const std::vector<Args>& commands) {
   if (commands.empty()) return std::vector<Reply>{};
-  return pool_->With(
-      [&](Connection& conn, bool* reusable) { return RoundTrip(conn, commands, reusable); });
+  auto run = [&] {
+    return pool_->With(
+        [&](Connection& conn, bool* reusable) { return RoundTrip(conn, commands, reusable); });
+  };
+  auto replies = run();
+  if (absl::IsUnavailable(replies.status()) &&
+      std::all_of(commands.begin(), commands.end(), IsReadOnlyCommand)) {
+    replies = run();  // only reads: safe to repeat once on a fresh connection
+  }
+  return replies;
 }
 
 absl::StatusOr<std::vector<Reply>> Client::Transaction(const std::vector<Args>& commands) {
@@ -399,6 +449,19 @@ absl::StatusOr<std::vector<Reply>> Client::Transaction(const std::vector<Args>& 
 }
 
 absl::StatusOr<Reply> Client::Eval(const Script& script, const Args& keys, const Args& args) {
+  return EvalThen(script, keys, args, std::nullopt);
+}
+
+absl::StatusOr<Reply> Client::EvalDurable(const Script& script, const Args& keys,
+                                          const Args& args) {
+  const Options& o = pool_->options();
+  if (o.wait_replicas <= 0) return Eval(script, keys, args);
+  Args wait = {"WAIT", std::to_string(o.wait_replicas), std::to_string(o.wait_timeout.count())};
+  return EvalThen(script, keys, args, std::move(wait));
+}
+
+absl::StatusOr<Reply> Client::EvalThen(const Script& script, const Args& keys, const Args& args,
+                                       std::optional<Args> then) {
   Args command;
   command.reserve(3 + keys.size() + args.size());
   command.push_back("EVALSHA");
@@ -407,15 +470,28 @@ absl::StatusOr<Reply> Client::Eval(const Script& script, const Args& keys, const
   command.insert(command.end(), keys.begin(), keys.end());
   command.insert(command.end(), args.begin(), args.end());
   auto replies = pool_->With([&](Connection& conn, bool* reusable) {
-    auto first = RoundTrip(conn, {command}, reusable);
+    std::vector<Args> commands = {command};
+    if (then) commands.push_back(*then);
+    auto first = RoundTrip(conn, commands, reusable);
     if (!first.ok() || !first->front().is_error() ||
         !first->front().str().starts_with("NOSCRIPT")) {
       return first;
     }
     // Redis lost the script (restart, SCRIPT FLUSH): load it and run again, one round trip.
-    return RoundTrip(conn, {{"SCRIPT", "LOAD", script.source()}, command}, reusable);
+    commands.insert(commands.begin(), {"SCRIPT", "LOAD", script.source()});
+    return RoundTrip(conn, commands, reusable);
   });
   if (!replies.ok()) return replies.status();
+  if (then) {
+    const Reply& waited = replies->back();
+    const int wanted = pool_->options().wait_replicas;
+    if (!waited.is_integer() || waited.integer() < wanted) {
+      log::Warn("redis_wait_short",
+                {{"wanted", wanted}, {"confirmed", waited.is_integer() ? waited.integer() : -1}});
+      if (pool_->options().wait_short != nullptr) pool_->options().wait_short->Inc();
+    }
+    replies->pop_back();
+  }
   return ReplyOrError(std::move(replies->back()));
 }
 
@@ -439,6 +515,23 @@ absl::Status DedicatedConnection::Connect() {
 void DedicatedConnection::Close() {
   if (ctx_ != nullptr) redisFree(ctx_);
   ctx_ = nullptr;
+}
+
+bool IsReadOnlyCommand(const Args& args) {
+  static constexpr std::string_view kReads[] = {
+      "EXISTS",        "GET",     "HEXISTS",   "HGET",
+      "HGETALL",       "HLEN",    "HMGET",     "LINDEX",
+      "LLEN",          "LRANGE",  "MGET",      "PING",
+      "PTTL",          "SCARD",   "SCAN",      "SISMEMBER",
+      "SMEMBERS",      "STRLEN",  "TTL",       "TYPE",
+      "XINFO",         "XLEN",    "XPENDING",  "XRANGE",
+      "XREVRANGE",     "ZCARD",   "ZCOUNT",    "ZRANGE",
+      "ZRANGEBYSCORE", "ZRANK",   "ZREVRANGE", "ZREVRANGEBYSCORE",
+      "ZSCORE",        "ZMSCORE", "SMISMEMBER"};
+  if (args.empty()) return false;
+  std::string name = args.front();
+  for (char& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return std::find(std::begin(kReads), std::end(kReads), name) != std::end(kReads);
 }
 
 absl::StatusOr<std::string> AsString(absl::StatusOr<Reply> reply) {

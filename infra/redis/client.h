@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,7 +22,13 @@ struct redisContext;  // hiredis
 //   - Redis unreachable, connection lost, pool exhausted → UNAVAILABLE
 //   - a command that takes longer than the timeout        → DEADLINE_EXCEEDED
 //   - an error reply                                      → see ErrorReplyToStatus
+namespace cityhub::infra {
+class Counter;  // infra/metrics.h
+}  // namespace cityhub::infra
+
 namespace cityhub::infra::redis {
+
+class Sentinel;  // infra/redis/sentinel.h
 
 // One reply, copied out of hiredis so it owns its data.
 class Reply final {
@@ -88,6 +95,14 @@ struct Options {
   // After a failed connect, new connects wait this long, doubling up to the maximum.
   std::chrono::milliseconds reconnect_backoff_min{25};
   std::chrono::milliseconds reconnect_backoff_max{1000};
+  // When set, host and port are ignored: new connections go to the primary the sentinels name,
+  // and connection errors and READONLY replies make the client ask them again (failover).
+  std::shared_ptr<Sentinel> sentinel;
+  // For Client::EvalDurable: WAIT for this many replicas (0: no WAIT), at most wait_timeout
+  // (keep it below command_timeout); writes confirmed by fewer are logged and counted here.
+  int wait_replicas = 0;
+  std::chrono::milliseconds wait_timeout{100};
+  Counter* wait_short = nullptr;
 };
 
 // Parses redis[s]://[user[:password]@]host[:port][/db] (rediss: TLS). The password is better
@@ -126,6 +141,12 @@ class Client final {
   absl::StatusOr<Reply> Command(const Args& args);
   absl::StatusOr<Reply> Command(std::initializer_list<std::string_view> args);
 
+  // Reads (GET, HGETALL, ...; see IsReadOnlyCommand) are retried once on a fresh connection
+  // when their connection turns out dead or demoted (UNAVAILABLE), as after a failover. Writes
+  // are not: their effect may have happened. A caller whose write is safe to repeat (SET to a
+  // fixed value, DEL, SADD, ...) says so here to get the same retry.
+  absl::StatusOr<Reply> IdempotentCommand(const Args& args);
+
   // Like Command, with a socket timeout of `timeout` instead of the default, for blocking
   // commands (XREADGROUP BLOCK, BLPOP): give it the BLOCK time plus a margin.
   absl::StatusOr<Reply> BlockingCommand(const Args& args, std::chrono::milliseconds timeout);
@@ -142,11 +163,21 @@ class Client final {
   // EVALSHA, loading the script first if Redis does not know it. Error replies become statuses.
   absl::StatusOr<Reply> Eval(const Script& script, const Args& keys, const Args& args);
 
+  // Eval for a write that must survive a failover (a request's creation and its event): with
+  // Options::wait_replicas > 0, `WAIT wait_replicas wait_timeout` follows on the same
+  // connection, so that the caller acknowledges only what a replica has. When fewer replicas
+  // confirm in time (the replica is down or lagging) the write still succeeds, with a warning
+  // and Options::wait_short counted: refusing it would turn the loss of one replica into an
+  // outage of the write path (Redis's min-replicas-to-write is there for those who want that).
+  absl::StatusOr<Reply> EvalDurable(const Script& script, const Args& keys, const Args& args);
+
   // Number of open connections (idle and in use), for tests and metrics.
   int open_connections() const;
 
  private:
   class Pool;
+  absl::StatusOr<Reply> EvalThen(const Script& script, const Args& keys, const Args& args,
+                                 std::optional<Args> then);
   std::unique_ptr<Pool> pool_;
 };
 
@@ -171,6 +202,9 @@ class DedicatedConnection final {
   std::unique_ptr<ClientTls> tls_;
   redisContext* ctx_ = nullptr;
 };
+
+// True for commands that only read (GET, MGET, HGET, HGETALL, EXISTS, TTL, XRANGE, ZRANGE...).
+bool IsReadOnlyCommand(const Args& args);
 
 // Convenience readers for common reply shapes.
 // String or nil (nil → NOT_FOUND).

@@ -99,6 +99,9 @@ int Run() {
 
   infra::SystemClock clock;
   infra::MetricsRegistry metrics;
+  config.common.redis.wait_short =
+      &metrics.AddCounter("redis_wait_short_total", "Durable writes fewer replicas confirmed")
+           .Get();
   infra::redis::Client redis(config.common.redis);
   infra::redis::AsyncClient async_redis(config.common.redis, 2);
   infra::auth::TokenVerifier verifier(config.tokens, clock);

@@ -267,10 +267,11 @@ absl::StatusOr<CreateResult> RequestStore::Create(const StoredRequest& request,
   for (const Args& op : ops) AppendOp(op, &argv);
   // The set lives as long as the newest key in it; members that expired earlier are harmless.
   const bool remember = !idem_key.empty() && !request.account_id().empty();
-  auto reply = redis_.Eval(ApplyScript(),
-                           {key, idem_key.empty() ? key : std::string(idem_key),
-                            remember ? IdemOfKey(request.account_id()) : key},
-                           argv);
+  // Acknowledged only once a replica has it, when configured (CITYHUB_REDIS_WAIT_REPLICAS).
+  auto reply = redis_.EvalDurable(ApplyScript(),
+                                  {key, idem_key.empty() ? key : std::string(idem_key),
+                                   remember ? IdemOfKey(request.account_id()) : key},
+                                  argv);
   if (!reply.ok()) return reply.status();
   return CreateResult{reply->elements()[1].str(), reply->elements()[0].integer() == 1};
 }

@@ -71,6 +71,7 @@ void RedisServer::Start() {
     argv.push_back("--requirepass");
     argv.push_back(options_.password);
   }
+  argv.insert(argv.end(), options_.extra_args.begin(), options_.extra_args.end());
   process_ = std::make_unique<Process>(Process::Options{argv, {}, dir_ + "/redis.log"});
   if (!WaitFor([&] { return Pings(port_, options_.password); }, std::chrono::seconds(10))) {
     process_.reset();

@@ -2,6 +2,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -20,6 +21,8 @@ class RedisServer final {
     std::string appendfsync = "everysec";
     // When set, `requirepass`.
     std::string password;
+    // More redis-server arguments, e.g. {"--replicaof", "127.0.0.1", "6379"}.
+    std::vector<std::string> extra_args;
   };
 
   RedisServer();
