@@ -210,8 +210,7 @@ void Gateway::StartDownload(const HttpRequest& request, RequestContext ctx, cons
     return;
   }
   // Kept past Handle: the headers and method (the body was the request message).
-  HttpRequest kept{request.method,         request.target, request.path, "", request.headers, "",
-                   request.client_address, request.tls};
+  HttpRequest kept = request.Head();
   auto download = std::make_unique<Download>(*this, std::move(kept), std::move(ctx), route,
                                              std::move(message), responder, attempt);
   {
