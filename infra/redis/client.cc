@@ -384,8 +384,10 @@ absl::StatusOr<Reply> Client::Command(const Args& args) {
   auto replies = pool_->With(
       [&](Connection& conn, bool* reusable) { return RoundTrip(conn, {args}, reusable); });
   if (absl::IsUnavailable(replies.status()) && IsReadOnlyCommand(args)) {
-    replies = pool_->With(  // a read is safe to repeat: once, on a fresh connection
+    auto again = pool_->With(  // a read is safe to repeat: once, on a fresh connection
         [&](Connection& conn, bool* reusable) { return RoundTrip(conn, {args}, reusable); });
+    // A second failure keeps the first one's reason (the pool's backoff would hide it).
+    if (again.ok()) replies = std::move(again);
   }
   if (!replies.ok()) return replies.status();
   return ReplyOrError(std::move(replies->front()));
@@ -426,7 +428,8 @@ absl::StatusOr<std::vector<Reply>> Client::Pipeline(const std::vector<Args>& com
   auto replies = run();
   if (absl::IsUnavailable(replies.status()) &&
       std::all_of(commands.begin(), commands.end(), IsReadOnlyCommand)) {
-    replies = run();  // only reads: safe to repeat once on a fresh connection
+    auto again = run();  // only reads: safe to repeat once on a fresh connection
+    if (again.ok()) replies = std::move(again);  // else the first failure's reason stays
   }
   return replies;
 }
