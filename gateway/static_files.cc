@@ -8,6 +8,7 @@
 
 #include "infra/ids.h"
 #include "infra/strings.h"
+#include "infra/text.h"
 
 namespace cityhub::gateway {
 namespace {
@@ -40,33 +41,6 @@ std::string_view ContentTypeOf(std::string_view name) {
     if (name.ends_with(ext)) return type;
   }
   return "application/octet-stream";
-}
-
-std::string HtmlEscape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
 }
 
 absl::StatusOr<std::string> ReadFile(const fs::path& path) {
@@ -217,7 +191,7 @@ absl::StatusOr<std::unique_ptr<StaticFiles>> StaticFiles::Load(const StaticFiles
   if (const size_t at = index->second.body.find(kConfigPlaceholder); at != std::string::npos) {
     index->second.body.replace(at, kConfigPlaceholder.size(),
                                StrCat(R"(<meta name="cityhub-config" content=")",
-                                      HtmlEscape(options.config_json), R"(">)"));
+                                      infra::EscapeHtml(options.config_json), R"(">)"));
     templated = true;
   }
   for (auto& [url, path] : gzipped) {

@@ -29,6 +29,9 @@ std::optional<std::string> CheckText(std::string_view s, size_t min_chars, size_
 // U+FFFD, so the output is always valid JSON.
 void AppendJsonString(std::string& out, std::string_view s);
 
+// `text` escaped for HTML text and attribute values (& < > " ').
+std::string EscapeHtml(std::string_view text);
+
 // A machine name: 1..max_length characters of [a-z0-9_-] (departments, kinds).
 bool IsSlug(std::string_view s, size_t max_length = 64);
 

@@ -44,4 +44,10 @@ TEST(TrimAscii, RemovesOuterWhitespaceOnly) {
 }
 
 }  // namespace
+TEST(EscapeHtml, EscapesEveryCharacterThatCanEndTextOrAnAttribute) {
+  EXPECT_EQ(EscapeHtml(R"(<a href="x?a=1&b='2'">)"),
+            "&lt;a href=&quot;x?a=1&amp;b=&#39;2&#39;&quot;&gt;");
+  EXPECT_EQ(EscapeHtml("Grüße"), "Grüße");
+}
+
 }  // namespace cityhub::infra

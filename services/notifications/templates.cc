@@ -6,6 +6,7 @@
 namespace cityhub::notifications {
 
 namespace rv1 = cityhub::requests::v1;
+using infra::EscapeHtml;
 using infra::StrCat;
 
 namespace {
@@ -37,33 +38,6 @@ std::string Html(std::string_view title, std::string_view paragraphs_html) {
 }  // namespace
 
 std::string_view Lang(std::string_view language) { return En(language) ? "en" : "de"; }
-
-std::string EscapeHtml(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
 
 std::string StatusName(rv1::Status status, std::string_view language) {
   const bool en = En(language);

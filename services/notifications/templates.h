@@ -40,7 +40,4 @@ Mail NotificationMail(const Text& text, std::string_view link, std::string_view 
 
 std::string StatusName(cityhub::requests::v1::Status status, std::string_view language);
 
-// Text escaped for HTML.
-std::string EscapeHtml(std::string_view text);
-
 }  // namespace cityhub::notifications
