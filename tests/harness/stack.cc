@@ -24,7 +24,7 @@ void WriteFile(const std::string& path, const std::string& data) {
 Stack::Stack() : Stack(Options{}) {}
 
 Stack::Stack(Options options) : options_(std::move(options)), dir_(MakeTempDir("cityhub-stack")) {
-  redis_ = std::make_unique<RedisServer>();
+  redis_ = std::make_unique<RedisServer>(options_.redis);
   smtp_ = std::make_unique<SmtpSink>();
   push_ = std::make_unique<HttpSink>();
   for (const char* name : {"accounts", "requests", "notifications", "gateway"})

@@ -20,6 +20,8 @@ class Stack final {
     bool gateway = true;
     // Extra environment for every process (e.g. rate limits, timeouts).
     std::map<std::string, std::string> env;
+    // The Redis server's settings (e.g. appendfsync).
+    RedisServer::Options redis;
   };
 
   Stack();
