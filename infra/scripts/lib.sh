@@ -22,3 +22,25 @@ free_port_base() {
   echo "no free port range" >&2
   return 1
 }
+
+# Starts infra/scripts/stack in the background for a test script, with its data under $1 and
+# the gateway on 127.0.0.1:$2, rate limits off, no web app, the built binaries as they are
+# (unless CITYHUB_SKIP_BUILD is set empty); waits until it is up. Sets stack_pid; the caller
+# stops it (kill -TERM "$stack_pid"; wait "$stack_pid").
+start_test_stack() {
+  local data=$1 gateway_addr=$2 root
+  root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+  CITYHUB_DATA_DIR=$data CITYHUB_SKIP_BUILD=${CITYHUB_SKIP_BUILD-1} CITYHUB_PORT_BASE=$(free_port_base) \
+    CITYHUB_LOCAL_REDIS_PORT=$(free_port) CITYHUB_LOCAL_SMTP_PORT=$(free_port) \
+    CITYHUB_GATEWAY_ADDR=$gateway_addr CITYHUB_RATE_LIMITS=false CITYHUB_WEB_DIR= \
+    "$root/infra/scripts/stack" >"$data/stack.log" 2>&1 &
+  stack_pid=$!
+  for _ in $(seq 1 600); do
+    grep -qs "Ctrl-C stops everything" "$data/stack.log" && return 0
+    kill -0 "$stack_pid" 2>/dev/null || { cat "$data/stack.log"; echo "FAIL: the stack did not start"; return 1; }
+    sleep 0.2
+  done
+  cat "$data/stack.log"
+  echo "FAIL: the stack did not start within 120 s"
+  return 1
+}

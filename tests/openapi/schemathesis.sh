@@ -41,17 +41,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-CITYHUB_DATA_DIR=$data CITYHUB_SKIP_BUILD=${CITYHUB_SKIP_BUILD-1} CITYHUB_PORT_BASE=$(free_port_base) \
-  CITYHUB_LOCAL_REDIS_PORT=$(free_port) CITYHUB_LOCAL_SMTP_PORT=$(free_port) \
-  CITYHUB_GATEWAY_ADDR=$gateway_addr CITYHUB_RATE_LIMITS=false CITYHUB_WEB_DIR= \
-  "$root/infra/scripts/stack" >"$data/stack.log" 2>&1 &
-stack_pid=$!
-for _ in $(seq 1 600); do
-  grep -qs "Ctrl-C stops everything" "$data/stack.log" && break
-  kill -0 "$stack_pid" 2>/dev/null || { cat "$data/stack.log"; echo "FAIL: the stack did not start"; exit 1; }
-  sleep 0.2
-done
-grep -q "Ctrl-C stops everything" "$data/stack.log" || { cat "$data/stack.log"; echo "FAIL: stack timeout"; exit 1; }
+start_test_stack "$data" "$gateway_addr"
 
 session=$(python3 "$here/session.py" "$base" "$data")
 token= password= media_id=
