@@ -5,6 +5,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -33,9 +34,13 @@ class Backends final {
   GenericStub* StubFor(const std::string& service) const;
   std::shared_ptr<grpc::Channel> ChannelFor(const std::string& service) const;
 
-  // Every backend and whether its grpc.health.v1 check says SERVING; checked at most once a
-  // second, answered from the last check otherwise.
-  std::vector<std::pair<std::string, bool>> Health();
+  ~Backends();
+
+  // Every backend and whether it is ready: its grpc.health.v1 status for the service name
+  // "readiness" (which a service turns NOT_SERVING while e.g. its Redis is unreachable, and
+  // while it drains). Answered from memory: a thread of the gateway's own asks every backend
+  // every 500 ms (the first time in the constructor), so /readyz never waits on an I/O thread.
+  std::vector<std::pair<std::string, bool>> Health() const;
 
  private:
   struct Backend {
@@ -43,10 +48,12 @@ class Backends final {
     std::shared_ptr<grpc::Channel> channel;
     std::unique_ptr<GenericStub> stub;
   };
+  std::vector<std::pair<std::string, bool>> CheckHealth() const;
+
   std::map<std::string, Backend> backends_;
-  std::mutex health_mu_;
-  std::chrono::steady_clock::time_point checked_{};
+  mutable std::mutex health_mu_;
   std::vector<std::pair<std::string, bool>> health_;
+  std::jthread health_thread_;
 };
 
 }  // namespace cityhub::gateway

@@ -374,6 +374,9 @@ void Gateway::CallUnary(const HttpRequest& request, RequestContext ctx, const Ro
   };
   auto call = std::make_shared<Call>();
   call->context = OutboundContext(request, ctx, route);
+  // A retry waits, within the deadline, for the backend to accept connections again (it is
+  // restarting) instead of failing at once; nothing of it has reached a backend before.
+  call->context->set_wait_for_ready(attempt > 0);
   call->response.reset(google::protobuf::MessageFactory::generated_factory()
                            ->GetPrototype(route.method->output_type())
                            ->New());
@@ -433,7 +436,10 @@ HttpResponse Gateway::BackendError(const grpc::Status& status, const grpc::Clien
                                        {"error", status.error_message()}});
   }
   HttpResponse error = ErrorResponse(status);
-  if (status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) {
+  // Both are temporary: say when to come back (the backend's hint, else a second), so that
+  // clients back off instead of hammering a service that is overloaded or has lost its Redis.
+  if (status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED ||
+      status.error_code() == grpc::StatusCode::UNAVAILABLE) {
     const auto& trailers = call.GetServerTrailingMetadata();
     auto it = trailers.find("retry-after");
     error.headers.emplace_back(

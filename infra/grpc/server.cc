@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <array>
+#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -26,6 +27,9 @@ namespace cityhub::infra {
 namespace {
 
 using grpc::experimental::InterceptionHookPoints;
+
+// The health service name whose status is readiness (see SetReadinessCheck).
+constexpr char kReadiness[] = "readiness";
 
 constexpr std::string_view kCodeNames[] = {
     "OK",        "CANCELLED",      "UNKNOWN",           "INVALID_ARGUMENT",   "DEADLINE_EXCEEDED",
@@ -156,6 +160,7 @@ GrpcServer::GrpcServer(ServerOptions options, MetricsRegistry& metrics)
     : options_(std::move(options)), metrics_(metrics) {}
 
 GrpcServer::~GrpcServer() {
+  StopReadiness();
   if (server_) {
     server_->Shutdown(std::chrono::system_clock::now());
     server_->Wait();
@@ -166,6 +171,18 @@ void GrpcServer::AddService(grpc::Service* service) { services_.push_back(servic
 
 void GrpcServer::AddGenericService(grpc::CallbackGenericService* service) {
   generic_services_.push_back(service);
+}
+
+void GrpcServer::SetReadinessCheck(std::function<bool()> check,
+                                   std::chrono::milliseconds interval) {
+  readiness_check_ = std::move(check);
+  readiness_interval_ = interval;
+}
+
+void GrpcServer::StopReadiness() {
+  if (!readiness_thread_.joinable()) return;
+  readiness_thread_.request_stop();
+  readiness_thread_.join();
 }
 
 int GrpcServer::metrics_port() const { return metrics_server_ ? metrics_server_->port() : 0; }
@@ -190,6 +207,24 @@ absl::Status GrpcServer::Start() {
                options_.tls.enabled() ? " (or the TLS certificate and key are unusable)" : ""));
   }
   server_->GetHealthCheckService()->SetServingStatus(true);
+  server_->GetHealthCheckService()->SetServingStatus(kReadiness, true);
+  if (readiness_check_) {
+    readiness_thread_ = std::jthread([this](std::stop_token stop) {
+      std::mutex mu;
+      std::condition_variable_any cv;
+      bool ready = true;
+      while (!stop.stop_requested()) {
+        const bool now_ready = readiness_check_();
+        if (now_ready != ready) {
+          ready = now_ready;
+          server_->GetHealthCheckService()->SetServingStatus(kReadiness, ready);
+          log::Warn(ready ? "ready again" : "not ready", {{"check", "readiness"}});
+        }
+        std::unique_lock lock(mu);
+        cv.wait_for(lock, stop, readiness_interval_, [] { return false; });
+      }
+    });
+  }
   if (!options_.metrics_address.empty()) {
     auto metrics_server = MetricsServer::Start(options_.metrics_address, metrics_);
     if (!metrics_server.ok()) return metrics_server.status();
@@ -241,6 +276,7 @@ void GrpcServer::Run() {
 
 void GrpcServer::Drain() {
   if (!server_) return;
+  StopReadiness();
   server_->GetHealthCheckService()->SetServingStatus(false);
   log::Info("draining", {{"drain_delay_ms", options_.drain_delay.count()},
                          {"grace_ms", options_.grace.count()}});

@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -56,6 +57,15 @@ class GrpcServer final {
   void AddService(grpc::Service* service);
   void AddGenericService(grpc::CallbackGenericService* service);
 
+  // Before Start: how readiness is decided. `check` runs every `interval` on a thread of the
+  // server's own (never a gRPC or Redis reader thread) and its answer is the health status of
+  // the service name "readiness" (Kubernetes' readinessProbe and the gateway's /readyz ask for
+  // it), while the overall status "" stays the liveness answer. So a process whose Redis is
+  // unreachable leaves the rotation and comes back by itself, without a restart. Without a
+  // check, "readiness" follows "".
+  void SetReadinessCheck(std::function<bool()> check,
+                         std::chrono::milliseconds interval = std::chrono::milliseconds(500));
+
   // Binds and starts serving; health is SERVING afterwards.
   absl::Status Start();
   int port() const { return port_; }
@@ -68,6 +78,7 @@ class GrpcServer final {
 
  private:
   void Drain();
+  void StopReadiness();
 
   ServerOptions options_;
   MetricsRegistry& metrics_;
@@ -79,6 +90,9 @@ class GrpcServer final {
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_requested_ = false;
+  std::function<bool()> readiness_check_;
+  std::chrono::milliseconds readiness_interval_{500};
+  std::jthread readiness_thread_;
 };
 
 }  // namespace cityhub::infra

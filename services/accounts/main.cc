@@ -132,6 +132,8 @@ int Run() {
       config.settings);
 
   infra::GrpcServer server(config.common.server, metrics);
+  // Ready while Redis answers: a process that cannot reach it leaves the rotation by itself.
+  server.SetReadinessCheck([&redis] { return redis.Command({"PING"}).ok(); });
   server.AddService(&service);
   if (auto status = server.Start(); !status.ok()) {
     infra::log::Error("start_failed", {{"error", status.message()}});

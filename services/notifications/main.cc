@@ -90,6 +90,9 @@ Config LoadConfig(infra::EnvReader& env) {
   c.delivery.max_attempts = static_cast<int>(env.Int("CITYHUB_DELIVERY_MAX_ATTEMPTS", 6, 1, 100));
   c.delivery.backoff_base = env.Duration("CITYHUB_DELIVERY_BACKOFF", 2s, 1ms, 1h);
   c.delivery.backoff_max = env.Duration("CITYHUB_DELIVERY_BACKOFF_MAX", 10min, 1ms, 24h);
+  // How long a taken job is reserved for its worker; a worker that dies loses the job for that
+  // long.
+  c.delivery.lease = env.Duration("CITYHUB_DELIVERY_LEASE", 60s, 1s, 1h);
   c.fanout.app_url = env.String(
       "CITYHUB_APP_URL", env.String("CITYHUB_PUBLIC_BASE_URL", "http://127.0.0.1:8080"), 500);
   c.accounts_events =
@@ -159,6 +162,8 @@ int Run() {
   }
 
   infra::GrpcServer server(config.common.server, metrics);
+  // Ready while Redis answers: a process that cannot reach it leaves the rotation by itself.
+  server.SetReadinessCheck([&redis] { return redis.Command({"PING"}).ok(); });
   server.AddService(&service);
   if (auto status = server.Start(); !status.ok()) {
     infra::log::Error("start_failed", {{"error", status.message()}});
