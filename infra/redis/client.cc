@@ -25,13 +25,6 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::steady_clock;
 
-timeval ToTimeval(milliseconds d) {
-  timeval tv{};
-  tv.tv_sec = static_cast<time_t>(d.count() / 1000);
-  tv.tv_usec = static_cast<suseconds_t>((d.count() % 1000) * 1000);
-  return tv;
-}
-
 struct ReplyDeleter {
   void operator()(redisReply* r) const { freeReplyObject(r); }
 };
@@ -60,20 +53,11 @@ struct Connection {
 // connection) gives a status and marks the connection unusable.
 absl::StatusOr<std::vector<Reply>> RoundTrip(Connection& conn, const std::vector<Args>& commands,
                                              bool* reusable) {
-  std::vector<const char*> argv;
-  std::vector<size_t> lengths;
-  for (const Args& args : commands) {
-    argv.clear();
-    lengths.clear();
-    for (const std::string& a : args) {
-      argv.push_back(a.data());
-      lengths.push_back(a.size());
-    }
-    if (redisAppendCommandArgv(conn.ctx, static_cast<int>(argv.size()), argv.data(),
-                               lengths.data()) != REDIS_OK) {
-      *reusable = false;
-      return absl::UnavailableError("redis: cannot buffer command");
-    }
+  std::string wire;
+  for (const Args& args : commands) AppendCommand(args, &wire);
+  if (redisAppendFormattedCommand(conn.ctx, wire.data(), wire.size()) != REDIS_OK) {
+    *reusable = false;
+    return absl::UnavailableError("redis: cannot buffer command");
   }
   std::vector<Reply> replies;
   replies.reserve(commands.size());

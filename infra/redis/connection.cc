@@ -30,11 +30,6 @@ struct ReaderDeleter {
   void operator()(redisReader* r) const { redisReaderFree(r); }
 };
 
-timeval ToTimeval(milliseconds d) {
-  return timeval{static_cast<time_t>(d.count() / 1000),
-                 static_cast<suseconds_t>((d.count() % 1000) * 1000)};
-}
-
 // Connects to one resolved address within `timeout`; the socket is blocking afterwards.
 int ConnectTo(const addrinfo& address, milliseconds timeout) {
   const int fd = ::socket(address.ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -97,27 +92,19 @@ std::vector<Args> SetupCommands(const Options& options) {
   return setup;
 }
 
-// Sends the setup commands and reads their replies, before the connection is used.
-absl::Status Handshake(int fd, const Options& options) {
-  const std::vector<Args> setup = SetupCommands(options);
-  if (setup.empty()) return absl::OkStatus();
-  std::string wire;
-  for (const auto& c : setup) AppendCommand(c, &wire);
-  if (!WriteAll(fd, wire)) return absl::UnavailableError("redis: handshake write failed");
+// Reads `count` replies from a blocking socket before `deadline`.
+absl::StatusOr<std::vector<Reply>> ReadReplies(int fd, size_t count,
+                                               steady_clock::time_point deadline) {
   std::unique_ptr<redisReader, ReaderDeleter> reader(redisReaderCreate());
-  const auto deadline = steady_clock::now() + options.command_timeout;
-  for (size_t got = 0; got < setup.size();) {
+  std::vector<Reply> replies;
+  while (replies.size() < count) {
     void* raw = nullptr;
     if (redisReaderGetReply(reader.get(), &raw) != REDIS_OK) {
       return absl::UnavailableError("redis: protocol error");
     }
     if (raw != nullptr) {
-      const Reply reply = ToReply(static_cast<redisReply*>(raw));
+      replies.push_back(ToReply(static_cast<redisReply*>(raw)));
       freeReplyObject(raw);
-      if (reply.is_error()) {
-        return absl::UnavailableError(StrCat("redis: connection setup failed: ", reply.str()));
-      }
-      ++got;
       continue;
     }
     const auto left = std::chrono::duration_cast<milliseconds>(deadline - steady_clock::now());
@@ -126,13 +113,43 @@ absl::Status Handshake(int fd, const Options& options) {
     const ssize_t n = left.count() > 0 && ::poll(&p, 1, static_cast<int>(left.count())) == 1
                           ? ::recv(fd, buf, sizeof(buf), 0)
                           : -1;
-    if (n <= 0) return absl::UnavailableError("redis: no answer to the handshake");
+    if (n <= 0) return absl::UnavailableError("redis: no answer");
     redisReaderFeed(reader.get(), buf, static_cast<size_t>(n));
+  }
+  return replies;
+}
+
+// Sends `commands` and reads their replies within command_timeout.
+absl::StatusOr<std::vector<Reply>> Exchange(int fd, const Options& options,
+                                            const std::vector<Args>& commands) {
+  std::string wire;
+  for (const auto& c : commands) AppendCommand(c, &wire);
+  if (!WriteAll(fd, wire)) return absl::UnavailableError("redis: write failed");
+  return ReadReplies(fd, commands.size(), steady_clock::now() + options.command_timeout);
+}
+
+// Sends the setup commands and reads their replies, before the connection is used.
+absl::Status Handshake(int fd, const Options& options) {
+  const std::vector<Args> setup = SetupCommands(options);
+  if (setup.empty()) return absl::OkStatus();
+  auto replies = Exchange(fd, options, setup);
+  if (!replies.ok()) {
+    return absl::UnavailableError(StrCat("redis: handshake failed: ", replies.status().message()));
+  }
+  for (const Reply& reply : *replies) {
+    if (reply.is_error()) {
+      return absl::UnavailableError(StrCat("redis: connection setup failed: ", reply.str()));
+    }
   }
   return absl::OkStatus();
 }
 
 }  // namespace
+
+timeval ToTimeval(milliseconds d) {
+  return timeval{static_cast<time_t>(d.count() / 1000),
+                 static_cast<suseconds_t>((d.count() % 1000) * 1000)};
+}
 
 Reply ToReply(const redisReply* r) {
   switch (r->type) {
@@ -202,6 +219,17 @@ absl::StatusOr<int> OpenSocket(const Options& options, const ClientTls& tls, con
     return set_up;
   }
   return fd;
+}
+
+absl::StatusOr<Reply> AskOnce(const Options& options, const Target& target, const Args& command) {
+  Options plain = options;
+  plain.tls = false;
+  auto fd = OpenSocket(plain, ClientTls(false, {}), target);
+  if (!fd.ok()) return fd.status();
+  auto replies = Exchange(*fd, options, {command});
+  ::close(*fd);
+  if (!replies.ok()) return replies.status();
+  return std::move(replies->front());
 }
 
 Backoff::Backoff(const Options& options) : options_(options) {}

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <sys/time.h>
+
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -19,6 +21,9 @@ namespace cityhub::infra::redis {
 
 // The one conversion of a hiredis reply (never null) into a Reply that owns its data.
 Reply ToReply(const redisReply* reply);
+
+// A duration as hiredis's and the socket options' timeval.
+timeval ToTimeval(std::chrono::milliseconds d);
 
 // Appends the RESP encoding of one command to `wire`.
 void AppendCommand(const Args& args, std::string* wire);
@@ -41,6 +46,12 @@ absl::StatusOr<Target> ChooseTarget(const Options& options);
 // within command_timeout. The caller owns the socket. UNAVAILABLE when anything fails (an error
 // reply names the problem, e.g. WRONGPASS, and never echoes the password).
 absl::StatusOr<int> OpenSocket(const Options& options, const ClientTls& tls, const Target& target);
+
+// One question on a short-lived plain TCP connection (sentinels, ROLE checks): opens and sets
+// up a socket as OpenSocket does (options.tls is ignored), sends `command`, returns its reply
+// (an error reply as a Reply), closes. UNAVAILABLE when the server cannot be reached or does
+// not answer within command_timeout.
+absl::StatusOr<Reply> AskOnce(const Options& options, const Target& target, const Args& command);
 
 // Paces reconnects after failures: reconnect_backoff_min, doubling up to reconnect_backoff_max.
 // Logs the first failure ("redis_down") and the recovery ("redis_reconnected") once each, and
