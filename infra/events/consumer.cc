@@ -208,11 +208,13 @@ int Consumer::Handle(const Reply& entries, bool count_deliveries) {
 }
 
 void Consumer::DeadLetter(const StreamEntry& entry, std::string_view reason) {
-  auto moved =
-      redis_.Transaction({{"XADD", options_.dead_letter_stream, "*", "stream", options_.stream,
-                           "id", entry.id, "type", entry.type, kEventField, entry.payload, "reason",
-                           std::string(reason), "deliveries", std::to_string(entry.deliveries)},
-                          {"XACK", options_.stream, options_.group, entry.id}});
+  // Moved and acknowledged in one atomic unit: never lost, never both live and dead.
+  redis::Transaction move;
+  move.Then({"XACK", options_.stream, options_.group, entry.id})
+      .Append({"XADD", options_.dead_letter_stream, "*", "stream", options_.stream, "id", entry.id,
+               "type", entry.type, kEventField, entry.payload, "reason", std::string(reason),
+               "deliveries", std::to_string(entry.deliveries)});
+  auto moved = move.Run(redis_);
   if (moved.ok()) {
     dead_.Inc();
     log::Warn(

@@ -9,6 +9,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "infra/events/events.h"
 #include "tests/harness/redis_server.h"
 
 namespace cityhub::infra::events {
@@ -249,6 +250,29 @@ TEST_F(ConsumerTest, TrimmingKeepsTheRetentionWindow) {
 // A replica that restarts with the same address is the same consumer, so it finds its own
 // pending entries first (ARestartedReplicaDrainsItsOwnPendingEntriesFirst); two replicas on
 // one host are told apart by their addresses.
+TEST_F(ConsumerTest, AnEventAppendedInATransactionIsConsumedWithItsType) {
+  cityhub::events::v1::Event event;
+  event.mutable_request_created()->set_request_id("r1");
+  redis::Transaction tx;
+  tx.Then({"SET", "request:r1", "data"});
+  Append(tx, "s", event);
+  ASSERT_TRUE(tx.Run(client()).ok());
+  std::vector<StreamEntry> seen;
+  Consumer consumer(
+      client(), Options("c1"),
+      [&](const StreamEntry& e) {
+        seen.push_back(e);
+        return absl::OkStatus();
+      },
+      metrics_, clock_);
+  for (int i = 0; i < 10 && seen.empty(); ++i) consumer.RunOnce();
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].type, "RequestCreated");
+  cityhub::events::v1::Event parsed;
+  ASSERT_TRUE(parsed.ParseFromString(seen[0].payload));
+  EXPECT_EQ(OrderKey(parsed), "r1");
+}
+
 TEST(DefaultConsumerName, IsStableAcrossRestartsAndUniquePerAddress) {
   EXPECT_EQ(DefaultConsumerName("0.0.0.0:7003"), DefaultConsumerName("0.0.0.0:7003"));
   EXPECT_NE(DefaultConsumerName("127.0.0.1:7003"), DefaultConsumerName("127.0.0.1:17003"));

@@ -39,4 +39,9 @@ redis::Args XAddArgs(std::string_view stream, const cityhub::events::v1::Event& 
           kEventField, event.SerializeAsString()};
 }
 
+void Append(redis::Transaction& tx, std::string_view stream,
+            const cityhub::events::v1::Event& event) {
+  tx.Append(XAddArgs(stream, event));
+}
+
 }  // namespace cityhub::infra::events

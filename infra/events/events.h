@@ -6,9 +6,10 @@
 #include "cityhub/events/v1/events.pb.h"
 #include "infra/clock.h"
 #include "infra/redis/client.h"
+#include "infra/redis/transaction.h"
 
 // Domain events on Redis Streams. A producer stamps an event and XADDs it in the same
-// transaction (MULTI/EXEC or Lua script) as the data change it describes.
+// atomic unit (redis::Transaction, or a store's own Lua script) as the data change it describes.
 namespace cityhub::infra::events {
 
 // Stream entry field names.
@@ -28,5 +29,9 @@ void Stamp(cityhub::events::v1::Event& event, const Clock& clock, std::string_vi
 
 // The arguments of XADD <stream> * type <T> event <bytes>.
 redis::Args XAddArgs(std::string_view stream, const cityhub::events::v1::Event& event);
+
+// Appends `event` to `stream` in the same atomic unit as the transaction's other writes.
+void Append(redis::Transaction& tx, std::string_view stream,
+            const cityhub::events::v1::Event& event);
 
 }  // namespace cityhub::infra::events

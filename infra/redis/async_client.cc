@@ -1,9 +1,5 @@
 #include "infra/redis/async_client.h"
 
-#include <fcntl.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -18,67 +14,11 @@
 #include <hiredis/hiredis.h>
 #include <hiredis/read.h>
 
-#include "infra/log.h"
-#include "infra/redis/sentinel.h"
+#include "infra/redis/connection.h"
 #include "infra/strings.h"
 
 namespace cityhub::infra::redis {
-namespace {
-
-using std::chrono::milliseconds;
 using std::chrono::steady_clock;
-
-Reply Convert(const redisReply* r) {
-  switch (r->type) {
-    case REDIS_REPLY_STRING:
-      return Reply::String(std::string(r->str, r->len));
-    case REDIS_REPLY_STATUS:
-      return Reply::Status(std::string(r->str, r->len));
-    case REDIS_REPLY_ERROR:
-      return Reply::Error(std::string(r->str, r->len));
-    case REDIS_REPLY_INTEGER:
-      return Reply::Integer(r->integer);
-    case REDIS_REPLY_ARRAY: {
-      std::vector<Reply> elements;
-      elements.reserve(r->elements);
-      for (size_t i = 0; i < r->elements; ++i) elements.push_back(Convert(r->element[i]));
-      return Reply::Array(std::move(elements));
-    }
-    default:
-      return Reply::Nil();
-  }
-}
-
-// RESP encoding of one command.
-void AppendCommand(const Args& args, std::string* out) {
-  std::vector<const char*> argv;
-  std::vector<size_t> lengths;
-  argv.reserve(args.size());
-  lengths.reserve(args.size());
-  for (const auto& a : args) {
-    argv.push_back(a.data());
-    lengths.push_back(a.size());
-  }
-  char* cmd = nullptr;
-  const long long n =
-      redisFormatCommandArgv(&cmd, static_cast<int>(args.size()), argv.data(), lengths.data());
-  if (n > 0) out->append(cmd, static_cast<size_t>(n));
-  redisFreeCommand(cmd);
-}
-
-bool WriteAll(int fd, std::string_view data) {
-  while (!data.empty()) {
-    const ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return true;
-}
-
-}  // namespace
 
 class AsyncClient::Connection {
  public:
@@ -128,8 +68,7 @@ class AsyncClient::Connection {
   // Opens the socket, authenticates and starts the reader. Called with mu_ held.
   absl::Status Connect(std::unique_lock<std::mutex>& lock) {
     if (closing_) return absl::UnavailableError("redis: client shut down");
-    const auto now = steady_clock::now();
-    if (now < next_connect_) return absl::UnavailableError("redis: unreachable, retrying soon");
+    if (absl::Status ready = backoff_.Ready(); !ready.ok()) return ready;
     if (reader_.joinable()) {
       // The previous reader has seen its socket closed and is on its way out.
       std::thread old = std::move(reader_);
@@ -138,124 +77,19 @@ class AsyncClient::Connection {
       lock.lock();
       if (fd_ >= 0) return absl::OkStatus();  // another caller reconnected meanwhile
     }
-    absl::StatusOr<int> fd = ChooseServer();
-    if (fd.ok()) fd = OpenSocket();
-    if (fd.ok()) {
-      if (auto s = Handshake(*fd); !s.ok()) {
-        ::close(*fd);
-        fd = s;
-      }
-    }
+    // The primary the sentinels name now, so that a reconnect after a failover reaches it.
+    const auto target = ChooseTarget(options_);
+    const absl::StatusOr<int> fd =
+        target.ok() ? OpenSocket(options_, tls_, *target) : target.status();
     if (!fd.ok()) {
-      if (options_.sentinel) options_.sentinel->Invalidate();
-      backoff_ = backoff_.count() == 0 ? options_.reconnect_backoff_min
-                                       : std::min(backoff_ * 2, options_.reconnect_backoff_max);
-      next_connect_ = steady_clock::now() + backoff_;
+      backoff_.Failed(fd.status());
       return fd.status();
     }
-    backoff_ = milliseconds(0);
+    backoff_.Succeeded();
     fd_ = *fd;
     ++generation_;
     reader_ = std::thread([this, fd = fd_, generation = generation_] { ReadLoop(fd, generation); });
     return absl::OkStatus();
-  }
-
-  absl::StatusOr<int> OpenSocket() {
-    if (options_.tls) {
-      auto fd = tls_.Connect(options_.host, options_.port, options_.connect_timeout);
-      if (fd.ok()) SetSendTimeout(*fd);
-      return fd;
-    }
-    addrinfo hints{};
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    addrinfo* found = nullptr;
-    const std::string port = std::to_string(port_);
-    if (getaddrinfo(host_.c_str(), port.c_str(), &hints, &found) != 0 || found == nullptr) {
-      return absl::UnavailableError(StrCat("redis: cannot resolve ", host_));
-    }
-    const int fd = ::socket(found->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    int rc = fd < 0 ? -1 : ::connect(fd, found->ai_addr, found->ai_addrlen);
-    freeaddrinfo(found);
-    if (fd < 0) return absl::UnavailableError("redis: no socket");
-    if (rc != 0 && errno == EINPROGRESS) {
-      pollfd p{fd, POLLOUT, 0};
-      rc = ::poll(&p, 1, static_cast<int>(options_.connect_timeout.count())) == 1 ? 0 : -1;
-      int error = 0;
-      socklen_t len = sizeof(error);
-      if (rc == 0 && (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) != 0 || error != 0))
-        rc = -1;
-    }
-    if (rc != 0) {
-      ::close(fd);
-      return absl::UnavailableError(StrCat("redis: cannot connect to ", host_, ":", port_));
-    }
-    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-    const int one = 1;
-    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    SetSendTimeout(fd);
-    return fd;
-  }
-
-  void SetSendTimeout(int fd) const {
-    timeval tv{static_cast<time_t>(options_.command_timeout.count() / 1000),
-               static_cast<suseconds_t>((options_.command_timeout.count() % 1000) * 1000)};
-    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-  }
-
-  // Sets host_/port_: the configured server, or the primary the sentinels name now (so that a
-  // reconnect after a failover reaches the new primary). Called with mu_ held.
-  absl::StatusOr<int> ChooseServer() {
-    host_ = options_.host;
-    port_ = options_.port;
-    if (!options_.sentinel) return 0;
-    auto primary = options_.sentinel->Primary(options_);
-    if (!primary.ok()) return primary.status();
-    host_ = primary->host;
-    port_ = primary->port;
-    return 0;
-  }
-
-  // AUTH and SELECT, answered before the connection is shared.
-  absl::Status Handshake(int fd) {
-    std::vector<Args> setup;
-    if (!options_.password.empty()) {
-      setup.push_back(options_.user.empty() ? Args{"AUTH", options_.password}
-                                            : Args{"AUTH", options_.user, options_.password});
-    }
-    if (options_.db != 0) setup.push_back({"SELECT", std::to_string(options_.db)});
-    if (setup.empty()) return absl::OkStatus();
-    std::string wire;
-    for (const auto& c : setup) AppendCommand(c, &wire);
-    if (!WriteAll(fd, wire)) return absl::UnavailableError("redis: handshake write failed");
-    redisReader* reader = redisReaderCreate();
-    absl::Status status;
-    for (size_t got = 0; got < setup.size() && status.ok();) {
-      void* raw = nullptr;
-      if (redisReaderGetReply(reader, &raw) != REDIS_OK) {
-        status = absl::UnavailableError("redis: protocol error");
-      } else if (raw != nullptr) {
-        const auto* r = static_cast<redisReply*>(raw);
-        if (r->type == REDIS_REPLY_ERROR) {
-          status = absl::UnavailableError(
-              StrCat("redis: connection setup failed: ", std::string_view(r->str, r->len)));
-        }
-        freeReplyObject(raw);
-        ++got;
-      } else {
-        pollfd p{fd, POLLIN, 0};
-        char buf[512];
-        const ssize_t n = ::poll(&p, 1, static_cast<int>(options_.command_timeout.count())) == 1
-                              ? ::recv(fd, buf, sizeof(buf), 0)
-                              : -1;
-        if (n <= 0)
-          status = absl::UnavailableError("redis: no answer to the handshake");
-        else
-          redisReaderFeed(reader, buf, static_cast<size_t>(n));
-      }
-    }
-    redisReaderFree(reader);
-    return status;
   }
 
   // Reads replies until the socket closes; completes calls in order.
@@ -281,7 +115,7 @@ class AsyncClient::Connection {
             break;
           }
           if (raw == nullptr) break;
-          Reply reply = Convert(static_cast<redisReply*>(raw));
+          Reply reply = ToReply(static_cast<redisReply*>(raw));
           freeReplyObject(raw);
           Deliver(std::move(reply));
         }
@@ -351,12 +185,8 @@ class AsyncClient::Connection {
   uint64_t generation_ = 0;
   bool closing_ = false;
   std::deque<std::unique_ptr<Pending>> pending_;
-  // Where the current connection goes (see ChooseServer).
-  std::string host_;
-  int port_ = 0;
   std::thread reader_;
-  steady_clock::time_point next_connect_{};
-  milliseconds backoff_{0};
+  Backoff backoff_{options_};
 };
 
 AsyncClient::AsyncClient(Options options, int connections)

@@ -24,6 +24,8 @@ struct redisContext;  // hiredis
 //   - an error reply                                      → see ErrorReplyToStatus
 namespace cityhub::infra {
 class Counter;  // infra/metrics.h
+class Histogram;
+class MetricsRegistry;
 }  // namespace cityhub::infra
 
 namespace cityhub::infra::redis {
@@ -103,7 +105,15 @@ struct Options {
   int wait_replicas = 0;
   std::chrono::milliseconds wait_timeout{100};
   Counter* wait_short = nullptr;
+  // Observes, in seconds, how long each Client call waited for a pooled connection (including
+  // opening one). See ExportPoolWait.
+  Histogram* pool_wait = nullptr;
 };
+
+// Registers redis_pool_wait_seconds{client} in `metrics` and points options.pool_wait at the
+// series for options.client_name ("default" when unnamed): one series per configured client,
+// so the label stays bounded.
+void ExportPoolWait(MetricsRegistry& metrics, Options& options);
 
 // Parses redis[s]://[user[:password]@]host[:port][/db] (rediss: TLS). The password is better
 // given from a file (Options::password), since URLs end up in process listings.

@@ -1,12 +1,15 @@
 #include "infra/redis/client.h"
 
 #include <atomic>
+#include <future>
 #include <thread>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "absl/strings/numbers.h"
+#include "infra/metrics.h"
+#include "infra/redis/async_client.h"
 #include "tests/harness/redis_server.h"
 
 namespace cityhub::infra::redis {
@@ -169,6 +172,35 @@ TEST_F(RedisClientTest, APoolWithEveryConnectionBusyAnswersUnavailable) {
   holder.join();
   EXPECT_EQ(reply.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(std::string(reply.status().message()), HasSubstr("busy"));
+}
+
+TEST_F(RedisClientTest, PoolWaitsAreObservedPerClientName) {
+  MetricsRegistry metrics;
+  Options options = redis().ClientOptions();
+  options.client_name = "tests";
+  options.pool_size = 1;
+  ExportPoolWait(metrics, options);
+  Client named(options);
+  ASSERT_TRUE(named.Command({"PING"}).ok());
+  ASSERT_TRUE(named.Command({"PING"}).ok());
+  EXPECT_EQ(options.pool_wait->Count(), 2u);
+  EXPECT_THAT(metrics.Render(), HasSubstr("redis_pool_wait_seconds_count{client=\"tests\"} 2"));
+}
+
+TEST_F(RedisClientTest, BothClientsNameTheirConnections) {
+  Options options = redis().ClientOptions();
+  options.client_name = "named-sync";
+  Client sync(options);
+  ASSERT_TRUE(sync.Command({"PING"}).ok());
+  options.client_name = "named-async";
+  AsyncClient async(options, 1);
+  std::promise<absl::StatusOr<std::vector<Reply>>> promise;
+  async.Pipeline({{"PING"}}, [&](auto r) { promise.set_value(std::move(r)); });
+  ASSERT_TRUE(promise.get_future().get().ok());
+  const auto list = AsString(client().Command({"CLIENT", "LIST"}));
+  ASSERT_TRUE(list.ok()) << list.status();
+  EXPECT_THAT(*list, HasSubstr("name=named-sync "));
+  EXPECT_THAT(*list, HasSubstr("name=named-async "));
 }
 
 TEST(RedisClientRestart, TheSameClientWorksAgainAfterRedisIsKilledAndRestarted) {

@@ -1,47 +1,25 @@
 #include "infra/redis/sentinel.h"
 
-#include <sys/time.h>
-
 #include <charconv>
-#include <memory>
-
-#include <hiredis/hiredis.h>
 
 #include "infra/config.h"
 #include "infra/log.h"
 #include "infra/redis/client.h"
+#include "infra/redis/connection.h"
 #include "infra/strings.h"
 
 namespace cityhub::infra::redis {
 namespace {
 
-struct ContextDeleter {
-  void operator()(redisContext* c) const { redisFree(c); }
-};
-using ContextPtr = std::unique_ptr<redisContext, ContextDeleter>;
-struct ReplyDeleter {
-  void operator()(redisReply* r) const { freeReplyObject(r); }
-};
-using ReplyPtr = std::unique_ptr<redisReply, ReplyDeleter>;
-
-timeval ToTimeval(std::chrono::milliseconds d) {
-  return timeval{static_cast<time_t>(d.count() / 1000),
-                 static_cast<suseconds_t>((d.count() % 1000) * 1000)};
-}
-
-// A short-lived connection for one question; null when unreachable or AUTH fails.
-ContextPtr Open(const Endpoint& at, std::chrono::milliseconds timeout, const std::string& user,
-                const std::string& password) {
-  ContextPtr ctx(redisConnectWithTimeout(at.host.c_str(), at.port, ToTimeval(timeout)));
-  if (ctx == nullptr || ctx->err != 0) return nullptr;
-  redisSetTimeout(ctx.get(), ToTimeval(timeout));
-  if (!password.empty()) {
-    ReplyPtr auth(static_cast<redisReply*>(
-        user.empty() ? redisCommand(ctx.get(), "AUTH %s", password.c_str())
-                     : redisCommand(ctx.get(), "AUTH %s %s", user.c_str(), password.c_str())));
-    if (auth == nullptr || auth->type == REDIS_REPLY_ERROR) return nullptr;
-  }
-  return ctx;
+// The settings of a short-lived connection for one question (see AskOnce).
+Options AskOptions(std::chrono::milliseconds timeout, const std::string& user,
+                   const std::string& password) {
+  Options o;
+  o.user = user;
+  o.password = password;
+  o.connect_timeout = timeout;
+  o.command_timeout = timeout;
+  return o;
 }
 
 }  // namespace
@@ -110,34 +88,32 @@ uint64_t Sentinel::epoch() const {
 }
 
 absl::StatusOr<Endpoint> Sentinel::Ask(const Endpoint& sentinel) const {
-  ContextPtr ctx = Open(sentinel, options_.timeout, options_.user, options_.password);
-  if (ctx == nullptr) return absl::UnavailableError("sentinel unreachable");
-  ReplyPtr reply(static_cast<redisReply*>(redisCommand(
-      ctx.get(), "SENTINEL get-master-addr-by-name %s", options_.master_name.c_str())));
-  if (reply == nullptr || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
-      reply->element[0]->type != REDIS_REPLY_STRING ||
-      reply->element[1]->type != REDIS_REPLY_STRING) {
+  auto reply = AskOnce(AskOptions(options_.timeout, options_.user, options_.password),
+                       Target{sentinel.host, sentinel.port, 0},
+                       {"SENTINEL", "get-master-addr-by-name", options_.master_name});
+  if (!reply.ok()) return absl::UnavailableError("sentinel unreachable");
+  const auto& e = reply->elements();
+  if (!reply->is_array() || e.size() != 2 || e[0].type() != Reply::Type::kString ||
+      e[1].type() != Reply::Type::kString) {
     return absl::UnavailableError("sentinel does not know the master");
   }
-  Endpoint e;
-  e.host = std::string(reply->element[0]->str, reply->element[0]->len);
-  const std::string port(reply->element[1]->str, reply->element[1]->len);
-  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), e.port);
-  if (ec != std::errc() || end != port.data() + port.size() || e.port <= 0 || e.port > 65535) {
+  Endpoint out;
+  out.host = e[0].str();
+  const std::string& port = e[1].str();
+  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), out.port);
+  if (ec != std::errc() || end != port.data() + port.size() || out.port <= 0 || out.port > 65535) {
     return absl::UnavailableError("sentinel sent a bad port");
   }
-  return e;
+  return out;
 }
 
 // A sentinel may still name a primary that has just been demoted (it learns of a failover
 // by gossip); only a server that says so itself is taken.
 bool Sentinel::IsPrimary(const Endpoint& candidate, const Options& redis) const {
-  ContextPtr ctx = Open(candidate, options_.timeout, redis.user, redis.password);
-  if (ctx == nullptr) return false;
-  ReplyPtr role(static_cast<redisReply*>(redisCommand(ctx.get(), "ROLE")));
-  return role != nullptr && role->type == REDIS_REPLY_ARRAY && role->elements > 0 &&
-         role->element[0]->type == REDIS_REPLY_STRING &&
-         std::string_view(role->element[0]->str, role->element[0]->len) == "master";
+  auto role = AskOnce(AskOptions(options_.timeout, redis.user, redis.password),
+                      Target{candidate.host, candidate.port, 0}, {"ROLE"});
+  return role.ok() && role->is_array() && !role->elements().empty() &&
+         role->elements()[0].str() == "master";
 }
 
 }  // namespace cityhub::infra::redis

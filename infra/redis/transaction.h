@@ -1,0 +1,81 @@
+#pragma once
+
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "infra/redis/client.h"
+
+namespace cityhub::infra::redis {
+
+class AsyncClient;  // infra/redis/async_client.h
+
+// One atomic unit of writes (an outbox): guards, then operations, then events appended to
+// streams, all run by one Lua script, so either every guard holds and everything is written
+// (the events with the data change they describe), or nothing is. No WATCH and no retry loop:
+// Redis runs the script without interleaving other clients' commands.
+//
+//   Transaction tx;
+//   tx.RequireNil({"GET", IdemKey(key)}, "ALREADY_EXISTS key used")
+//       .Then({"SET", RequestKey(id), value})
+//       .Then({"ZADD", ByTimeKey(j), score, id})
+//       .Append({"XADD", "requests:events", "*", "type", type, "event", bytes});
+//   absl::StatusOr<std::vector<Reply>> replies = tx.Run(redis);
+//
+// Guards are read commands whose reply is compared; the first that fails ends the script
+// with its error text, which becomes a status by its leading code word (ErrorReplyToStatus:
+// "NOT_FOUND ...", "ALREADY_EXISTS ...", "ABORTED ...", "FAILED_PRECONDITION ..."). An error
+// from an operation itself (e.g. WRONGTYPE) stops the script there and fails the call; Redis
+// does not roll back what ran before it, so guards should rule such cases out.
+class Transaction final {
+ public:
+  // The guard's command replies nil (a missing key or field).
+  Transaction& RequireNil(Args read, std::string error);
+  // The guard's command replies anything but nil.
+  Transaction& RequireNotNil(Args read, std::string error);
+  // The reply, as text (integers in decimal), equals `value`.
+  Transaction& RequireEqual(Args read, std::string value, std::string error);
+  // The reply is an integer (or a number as text) below `limit`.
+  Transaction& RequireLess(Args read, int64_t limit, std::string error);
+
+  // An operation, run after every guard has held, in the order given.
+  Transaction& Then(Args op);
+  // An XADD (or any other append to an outbox stream), run after every operation.
+  Transaction& Append(Args xadd);
+
+  // With Options::wait_replicas, acknowledged only once replicas have it (Client::EvalDurable).
+  Transaction& Durable();
+
+  bool empty() const { return ops_.empty() && events_.empty(); }
+
+  // Runs the unit. The result has one reply per operation, then one per appended event (its
+  // stream entry id), in the order given. Errors: a failed guard's status; UNAVAILABLE and
+  // DEADLINE_EXCEEDED as Client's commands (the writes may or may not have happened).
+  absl::StatusOr<std::vector<Reply>> Run(Client& redis) const;
+
+  // The same through the async client (EVAL with the script's text, one round trip); `done`
+  // runs on its I/O thread. Durable() is ignored here.
+  using Callback = std::function<void(absl::StatusOr<std::vector<Reply>>)>;
+  void Run(AsyncClient& redis, Callback done) const;
+
+  // The script and its ARGV, for callers that need to run it some other way.
+  static const Script& script();
+  Args ScriptArgs() const;
+
+ private:
+  struct Guard {
+    std::string kind;
+    std::string error;
+    std::string want;
+    Args read;
+  };
+
+  std::vector<Guard> guards_;
+  std::vector<Args> ops_;
+  std::vector<Args> events_;
+  bool durable_ = false;
+};
+
+}  // namespace cityhub::infra::redis

@@ -1,0 +1,125 @@
+#include "infra/redis/transaction.h"
+
+#include <future>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "infra/redis/async_client.h"
+#include "tests/harness/redis_server.h"
+
+namespace cityhub::infra::redis {
+namespace {
+
+using cityhub::testing::RedisTest;
+
+class TransactionTest : public RedisTest {};
+
+TEST_F(TransactionTest, WritesOperationsAndEventsTogetherWhenGuardsHold) {
+  Transaction tx;
+  tx.RequireNil({"GET", "item:1"}, "ALREADY_EXISTS item exists")
+      .Then({"SET", "item:1", "v1"})
+      .Then({"SADD", "items", "1"})
+      .Append({"XADD", "events", "*", "type", "ItemCreated"});
+  auto replies = tx.Run(client());
+  ASSERT_TRUE(replies.ok()) << replies.status();
+  ASSERT_EQ(replies->size(), 3u);
+  EXPECT_EQ((*replies)[0].str(), "OK");
+  EXPECT_EQ((*replies)[1].integer(), 1);
+  EXPECT_THAT((*replies)[2].str(), ::testing::HasSubstr("-"));  // the stream entry id
+  EXPECT_EQ(AsString(client().Command({"GET", "item:1"})).value(), "v1");
+  EXPECT_EQ(AsInteger(client().Command({"XLEN", "events"})).value(), 1);
+}
+
+TEST_F(TransactionTest, AFailedGuardWritesNothingAndGivesItsStatus) {
+  ASSERT_TRUE(client().Command({"SET", "item:1", "old"}).ok());
+  Transaction tx;
+  tx.RequireNotNil({"GET", "item:1"}, "NOT_FOUND item not found")
+      .RequireNil({"GET", "item:1"}, "ALREADY_EXISTS item exists")
+      .Then({"SET", "item:1", "new"})
+      .Append({"XADD", "events", "*", "type", "ItemCreated"});
+  auto replies = tx.Run(client());
+  EXPECT_EQ(replies.status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(replies.status().message(), "item exists");
+  EXPECT_EQ(AsString(client().Command({"GET", "item:1"})).value(), "old");
+  EXPECT_EQ(AsInteger(client().Command({"XLEN", "events"})).value(), 0);
+}
+
+TEST_F(TransactionTest, EqualGuardComparesTextAndIntegers) {
+  ASSERT_TRUE(client().Command({"HSET", "h", "version", "7"}).ok());
+  ASSERT_TRUE(client().Command({"SADD", "s", "a", "b"}).ok());
+  Transaction ok;
+  ok.RequireEqual({"HGET", "h", "version"}, "7", "ABORTED changed")
+      .RequireEqual({"SCARD", "s"}, "2", "ABORTED changed")
+      .RequireLess({"SCARD", "s"}, 3, "RESOURCE_EXHAUSTED too many")
+      .Then({"HSET", "h", "version", "8"});
+  ASSERT_TRUE(ok.Run(client()).ok());
+
+  Transaction stale;
+  stale.RequireEqual({"HGET", "h", "version"}, "7", "ABORTED changed meanwhile")
+      .Then({"HSET", "h", "version", "9"});
+  EXPECT_EQ(stale.Run(client()).status().code(), absl::StatusCode::kAborted);
+  Transaction missing;
+  missing.RequireEqual({"HGET", "h", "nothing"}, "7", "ABORTED changed").Then({"DEL", "h"});
+  EXPECT_EQ(missing.Run(client()).status().code(), absl::StatusCode::kAborted);
+  Transaction full;
+  full.RequireLess({"SCARD", "s"}, 2, "RESOURCE_EXHAUSTED too many").Then({"SADD", "s", "c"});
+  EXPECT_EQ(full.Run(client()).status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(AsString(client().Command({"HGET", "h", "version"})).value(), "8");
+  EXPECT_EQ(AsInteger(client().Command({"SCARD", "s"})).value(), 2);
+}
+
+TEST_F(TransactionTest, OperationRepliesKeepNilAndBinaryValues) {
+  const std::string value("a\0b\xff", 4);
+  Transaction tx;
+  tx.Then({"GET", "missing"}).Then({"SET", "bin", value}).Then({"GET", "bin"});
+  auto replies = tx.Run(client());
+  ASSERT_TRUE(replies.ok()) << replies.status();
+  ASSERT_EQ(replies->size(), 3u);
+  EXPECT_TRUE((*replies)[0].is_nil());
+  EXPECT_EQ((*replies)[2].str(), value);
+}
+
+TEST_F(TransactionTest, AnEmptyTransactionDoesNothing) {
+  auto replies = Transaction().Run(client());
+  ASSERT_TRUE(replies.ok());
+  EXPECT_TRUE(replies->empty());
+}
+
+TEST_F(TransactionTest, SurvivesAScriptFlush) {
+  Transaction tx;
+  tx.Then({"INCR", "n"});
+  ASSERT_TRUE(tx.Run(client()).ok());
+  ASSERT_TRUE(client().Command({"SCRIPT", "FLUSH"}).ok());
+  auto again = tx.Run(client());
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ((*again)[0].integer(), 2);
+}
+
+TEST_F(TransactionTest, DurableRunsWithoutReplicasConfigured) {
+  Transaction tx;
+  tx.Then({"SET", "d", "1"}).Durable();
+  ASSERT_TRUE(tx.Run(client()).ok());
+  EXPECT_EQ(AsString(client().Command({"GET", "d"})).value(), "1");
+}
+
+TEST_F(TransactionTest, RunsThroughTheAsyncClient) {
+  AsyncClient async(redis().ClientOptions(), 1);
+  auto run = [&](const Transaction& tx) {
+    std::promise<absl::StatusOr<std::vector<Reply>>> promise;
+    tx.Run(async, [&](absl::StatusOr<std::vector<Reply>> r) { promise.set_value(std::move(r)); });
+    return promise.get_future().get();
+  };
+  Transaction create;
+  create.RequireNil({"GET", "a"}, "ALREADY_EXISTS a exists")
+      .Then({"SET", "a", "1"})
+      .Append({"XADD", "events", "*", "type", "A"});
+  auto first = run(create);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->size(), 2u);
+  EXPECT_EQ(run(create).status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(AsInteger(client().Command({"XLEN", "events"})).value(), 1);
+}
+
+}  // namespace
+}  // namespace cityhub::infra::redis
