@@ -20,16 +20,17 @@ using infra::StrCat;
 
 }  // namespace
 
-grpc::Status AccountsService::GetJwks(grpc::ServerContext* ctx, const v1::GetJwksRequest*,
-                                      v1::Jwks* response) {
+grpc::Status AccountsService::DoGetJwks(grpc::ServerContextBase* ctx, const v1::GetJwksRequest*,
+                                        v1::Jwks* response) {
   auto caller = Authorize(ctx, "GetJwks");
   if (!caller.ok()) return Done(ctx, caller.status());
   *response = deps_.jwks;
   return grpc::Status::OK;
 }
 
-grpc::Status AccountsService::GetAccount(grpc::ServerContext* ctx, const v1::GetAccountRequest* req,
-                                         v1::Account* response) {
+grpc::Status AccountsService::DoGetAccount(grpc::ServerContextBase* ctx,
+                                           const v1::GetAccountRequest* req,
+                                           v1::Account* response) {
   auto caller = Authorize(ctx, "GetAccount");
   if (!caller.ok()) return Done(ctx, caller.status());
   if (!infra::IsUlid(req->account_id()))
@@ -40,9 +41,9 @@ grpc::Status AccountsService::GetAccount(grpc::ServerContext* ctx, const v1::Get
   return grpc::Status::OK;
 }
 
-grpc::Status AccountsService::ListAccounts(grpc::ServerContext* ctx,
-                                           const v1::ListAccountsRequest* req,
-                                           v1::ListAccountsResponse* response) {
+grpc::Status AccountsService::DoListAccounts(grpc::ServerContextBase* ctx,
+                                             const v1::ListAccountsRequest* req,
+                                             v1::ListAccountsResponse* response) {
   auto caller = Authorize(ctx, "ListAccounts");
   if (!caller.ok()) return Done(ctx, caller.status());
   auto email = NormalizeEmail("email", req->email());
@@ -58,8 +59,8 @@ grpc::Status AccountsService::ListAccounts(grpc::ServerContext* ctx,
   return grpc::Status::OK;
 }
 
-grpc::Status AccountsService::SetRoles(grpc::ServerContext* ctx, const v1::SetRolesRequest* req,
-                                       v1::Account* response) {
+grpc::Status AccountsService::DoSetRoles(grpc::ServerContextBase* ctx,
+                                         const v1::SetRolesRequest* req, v1::Account* response) {
   auto caller = Authorize(ctx, "SetRoles");
   if (!caller.ok()) return Done(ctx, caller.status());
   if (!infra::IsUlid(req->account_id()))
@@ -111,9 +112,9 @@ grpc::Status AccountsService::SetRoles(grpc::ServerContext* ctx, const v1::SetRo
   return grpc::Status::OK;
 }
 
-grpc::Status AccountsService::CreateApiKey(grpc::ServerContext* ctx,
-                                           const v1::CreateApiKeyRequest* req,
-                                           v1::CreatedApiKey* response) {
+grpc::Status AccountsService::DoCreateApiKey(grpc::ServerContextBase* ctx,
+                                             const v1::CreateApiKeyRequest* req,
+                                             v1::CreatedApiKey* response) {
   auto caller = Authorize(ctx, "CreateApiKey");
   if (!caller.ok()) return Done(ctx, caller.status());
   if (auto problem = infra::CheckText(req->name(), 1, 100, false)) {
@@ -130,8 +131,9 @@ grpc::Status AccountsService::CreateApiKey(grpc::ServerContext* ctx,
   return grpc::Status::OK;
 }
 
-grpc::Status AccountsService::ListApiKeys(grpc::ServerContext* ctx, const v1::ListApiKeysRequest*,
-                                          v1::ListApiKeysResponse* response) {
+grpc::Status AccountsService::DoListApiKeys(grpc::ServerContextBase* ctx,
+                                            const v1::ListApiKeysRequest*,
+                                            v1::ListApiKeysResponse* response) {
   auto caller = Authorize(ctx, "ListApiKeys");
   if (!caller.ok()) return Done(ctx, caller.status());
   auto keys = deps_.api_keys.List();
@@ -145,9 +147,9 @@ grpc::Status AccountsService::ListApiKeys(grpc::ServerContext* ctx, const v1::Li
   return grpc::Status::OK;
 }
 
-grpc::Status AccountsService::DeleteApiKey(grpc::ServerContext* ctx,
-                                           const v1::DeleteApiKeyRequest* req,
-                                           v1::DeleteApiKeyResponse*) {
+grpc::Status AccountsService::DoDeleteApiKey(grpc::ServerContextBase* ctx,
+                                             const v1::DeleteApiKeyRequest* req,
+                                             v1::DeleteApiKeyResponse*) {
   auto caller = Authorize(ctx, "DeleteApiKey");
   if (!caller.ok()) return Done(ctx, caller.status());
   if (!infra::IsUlid(req->api_key_id()))
@@ -155,8 +157,9 @@ grpc::Status AccountsService::DeleteApiKey(grpc::ServerContext* ctx,
   return Done(ctx, deps_.api_keys.Delete(req->api_key_id()));
 }
 
-grpc::Status AccountsService::GetContact(grpc::ServerContext* ctx, const v1::GetContactRequest* req,
-                                         v1::Contact* response) {
+grpc::Status AccountsService::DoGetContact(grpc::ServerContextBase* ctx,
+                                           const v1::GetContactRequest* req,
+                                           v1::Contact* response) {
   auto caller = Authorize(ctx, "GetContact");
   if (!caller.ok()) return Done(ctx, caller.status());
   if (!infra::IsUlid(req->account_id()))
@@ -173,9 +176,9 @@ grpc::Status AccountsService::GetContact(grpc::ServerContext* ctx, const v1::Get
   return grpc::Status::OK;
 }
 
-grpc::Status AccountsService::CheckApiKey(grpc::ServerContext* ctx,
-                                          const v1::CheckApiKeyRequest* req,
-                                          v1::CheckApiKeyResponse* response) {
+grpc::Status AccountsService::DoCheckApiKey(grpc::ServerContextBase* ctx,
+                                            const v1::CheckApiKeyRequest* req,
+                                            v1::CheckApiKeyResponse* response) {
   auto caller = Authorize(ctx, "CheckApiKey");
   if (!caller.ok()) return Done(ctx, caller.status());
   if (req->api_key().empty() || req->api_key().size() > 128) {

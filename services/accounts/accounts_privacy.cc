@@ -19,8 +19,9 @@ using infra::StrCat;
 
 }  // namespace
 
-grpc::Status AccountsService::ExportMyData(grpc::ServerContext* ctx, const v1::ExportMyDataRequest*,
-                                           v1::PersonalDataExport* response) {
+grpc::Status AccountsService::DoExportMyData(grpc::ServerContextBase* ctx,
+                                             const v1::ExportMyDataRequest*,
+                                             v1::PersonalDataExport* response) {
   auto caller = Authorize(ctx, "ExportMyData");
   if (!caller.ok()) return Done(ctx, caller.status());
   auto account = deps_.accounts.Get(caller->account_id);
@@ -85,8 +86,8 @@ grpc::Status AccountsService::ExportMyData(grpc::ServerContext* ctx, const v1::E
   return grpc::Status::OK;
 }
 
-grpc::Status AccountsService::DeleteMe(grpc::ServerContext* ctx, const v1::DeleteMeRequest* req,
-                                       v1::DeleteMeResponse*) {
+grpc::Status AccountsService::DoDeleteMe(grpc::ServerContextBase* ctx,
+                                         const v1::DeleteMeRequest* req, v1::DeleteMeResponse*) {
   auto caller = Authorize(ctx, "DeleteMe");
   if (!caller.ok()) return Done(ctx, caller.status());
   auto account = deps_.accounts.Get(caller->account_id);

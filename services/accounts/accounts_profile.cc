@@ -15,8 +15,8 @@ using infra::InvalidField;
 
 }  // namespace
 
-grpc::Status AccountsService::GetMe(grpc::ServerContext* ctx, const v1::GetMeRequest*,
-                                    v1::Account* response) {
+grpc::Status AccountsService::DoGetMe(grpc::ServerContextBase* ctx, const v1::GetMeRequest*,
+                                      v1::Account* response) {
   auto caller = Authorize(ctx, "GetMe");
   if (!caller.ok()) return Done(ctx, caller.status());
   auto account = deps_.accounts.Get(caller->account_id);
@@ -25,8 +25,8 @@ grpc::Status AccountsService::GetMe(grpc::ServerContext* ctx, const v1::GetMeReq
   return grpc::Status::OK;
 }
 
-grpc::Status AccountsService::UpdateMe(grpc::ServerContext* ctx, const v1::UpdateMeRequest* req,
-                                       v1::Account* response) {
+grpc::Status AccountsService::DoUpdateMe(grpc::ServerContextBase* ctx,
+                                         const v1::UpdateMeRequest* req, v1::Account* response) {
   auto caller = Authorize(ctx, "UpdateMe");
   if (!caller.ok()) return Done(ctx, caller.status());
   std::vector<std::pair<std::string, std::string>> fields;
@@ -63,9 +63,9 @@ grpc::Status AccountsService::UpdateMe(grpc::ServerContext* ctx, const v1::Updat
   return grpc::Status::OK;
 }
 
-grpc::Status AccountsService::ChangePassword(grpc::ServerContext* ctx,
-                                             const v1::ChangePasswordRequest* req,
-                                             v1::ChangePasswordResponse*) {
+grpc::Status AccountsService::DoChangePassword(grpc::ServerContextBase* ctx,
+                                               const v1::ChangePasswordRequest* req,
+                                               v1::ChangePasswordResponse*) {
   auto caller = Authorize(ctx, "ChangePassword");
   if (!caller.ok()) return Done(ctx, caller.status());
   auto account = deps_.accounts.Get(caller->account_id);
@@ -91,9 +91,9 @@ grpc::Status AccountsService::ChangePassword(grpc::ServerContext* ctx,
   return grpc::Status::OK;
 }
 
-grpc::Status AccountsService::RequestPasswordReset(grpc::ServerContext* ctx,
-                                                   const v1::RequestPasswordResetRequest* req,
-                                                   v1::RequestPasswordResetResponse*) {
+grpc::Status AccountsService::DoRequestPasswordReset(grpc::ServerContextBase* ctx,
+                                                     const v1::RequestPasswordResetRequest* req,
+                                                     v1::RequestPasswordResetResponse*) {
   auto caller = Authorize(ctx, "RequestPasswordReset");
   if (!caller.ok()) return Done(ctx, caller.status());
   auto email = NormalizeEmail("email", req->email());
@@ -119,9 +119,9 @@ grpc::Status AccountsService::RequestPasswordReset(grpc::ServerContext* ctx,
   return grpc::Status::OK;
 }
 
-grpc::Status AccountsService::ConfirmPasswordReset(grpc::ServerContext* ctx,
-                                                   const v1::ConfirmPasswordResetRequest* req,
-                                                   v1::ConfirmPasswordResetResponse*) {
+grpc::Status AccountsService::DoConfirmPasswordReset(grpc::ServerContextBase* ctx,
+                                                     const v1::ConfirmPasswordResetRequest* req,
+                                                     v1::ConfirmPasswordResetResponse*) {
   auto caller = Authorize(ctx, "ConfirmPasswordReset");
   if (!caller.ok()) return Done(ctx, caller.status());
   if (auto s = CheckMailToken(req->token()); !s.ok()) return Done(ctx, s);

@@ -14,8 +14,8 @@ using infra::Done;
 
 }  // namespace
 
-grpc::Status AccountsService::Register(grpc::ServerContext* ctx, const v1::RegisterRequest* req,
-                                       v1::Account* response) {
+grpc::Status AccountsService::DoRegister(grpc::ServerContextBase* ctx,
+                                         const v1::RegisterRequest* req, v1::Account* response) {
   auto caller = Authorize(ctx, "Register");
   if (!caller.ok()) return Done(ctx, caller.status());
   auto email = NormalizeEmail("email", req->email());
@@ -69,9 +69,9 @@ grpc::Status AccountsService::Register(grpc::ServerContext* ctx, const v1::Regis
   return grpc::Status::OK;
 }
 
-grpc::Status AccountsService::VerifyEmail(grpc::ServerContext* ctx,
-                                          const v1::VerifyEmailRequest* req,
-                                          v1::VerifyEmailResponse* response) {
+grpc::Status AccountsService::DoVerifyEmail(grpc::ServerContextBase* ctx,
+                                            const v1::VerifyEmailRequest* req,
+                                            v1::VerifyEmailResponse* response) {
   auto caller = Authorize(ctx, "VerifyEmail");
   if (!caller.ok()) return Done(ctx, caller.status());
   if (auto s = CheckMailToken(req->token()); !s.ok()) return Done(ctx, s);
@@ -94,9 +94,9 @@ grpc::Status AccountsService::VerifyEmail(grpc::ServerContext* ctx,
   return grpc::Status::OK;
 }
 
-grpc::Status AccountsService::ResendVerification(grpc::ServerContext* ctx,
-                                                 const v1::ResendVerificationRequest*,
-                                                 v1::ResendVerificationResponse*) {
+grpc::Status AccountsService::DoResendVerification(grpc::ServerContextBase* ctx,
+                                                   const v1::ResendVerificationRequest*,
+                                                   v1::ResendVerificationResponse*) {
   auto caller = Authorize(ctx, "ResendVerification");
   if (!caller.ok()) return Done(ctx, caller.status());
   auto account = deps_.accounts.Get(caller->account_id);

@@ -22,15 +22,23 @@ using infra::auth::Caller;
 
 }  // namespace
 
-AccountsService::AccountsService(AccountsDeps deps, AccountsSettings settings)
-    : deps_(deps), settings_(std::move(settings)) {}
+AccountsService::AccountsService(AccountsDeps deps, AccountsSettings settings,
+                                 std::unique_ptr<infra::BoundedExecutor> executor)
+    : deps_(deps), settings_(std::move(settings)), executor_(std::move(executor)) {}
 
-absl::StatusOr<Caller> AccountsService::Authorize(grpc::ServerContext* ctx,
+AccountsService::AccountsService(AccountsDeps deps, AccountsSettings settings)
+    : deps_(deps),
+      settings_(std::move(settings)),
+      own_metrics_(std::make_unique<infra::MetricsRegistry>()),
+      executor_(std::make_unique<infra::BoundedExecutor>(infra::ExecutorOptions{"accounts", 4, 64},
+                                                         *own_metrics_)) {}
+
+absl::StatusOr<Caller> AccountsService::Authorize(grpc::ServerContextBase* ctx,
                                                   std::string_view method) {
   return deps_.authorizer.Authorize(*ctx, method);
 }
 
-cityhub::events::v1::Event AccountsService::NewEvent(grpc::ServerContext* ctx) const {
+cityhub::events::v1::Event AccountsService::NewEvent(grpc::ServerContextBase* ctx) const {
   cityhub::events::v1::Event event;
   infra::events::Stamp(event, deps_.clock, ctx == nullptr ? "" : infra::RequestId(*ctx));
   return event;

@@ -57,7 +57,9 @@ class AccountsServiceTest : public RedisTest {
     service_ = std::make_unique<AccountsService>(
         AccountsDeps{*accounts_, *sessions_, *throttle_, *api_keys_, hasher, *signer_, jwks_,
                      *authorizer_, *clock_, nullptr, nullptr},
-        settings);
+        settings,
+        std::make_unique<infra::BoundedExecutor>(infra::ExecutorOptions{"accounts", 8, 64},
+                                                 metrics_));
     infra::ServerOptions options;
     options.drain_delay = 0ms;
     options.grace = 1s;
@@ -68,7 +70,10 @@ class AccountsServiceTest : public RedisTest {
         "127.0.0.1:" + std::to_string(server_->port()), grpc::InsecureChannelCredentials()));
   }
 
-  void TearDown() override { server_.reset(); }
+  void TearDown() override {
+    server_.reset();
+    service_.reset();  // its executor reports to metrics_
+  }
 
   // Publishes and accepts the signing key and `previous` (may be null), as main() does.
   void PublishWith(const infra::auth::Ed25519Key* previous) {

@@ -68,8 +68,8 @@ absl::StatusOr<v1::TokenPair> AccountsService::StartSession(const StoredAccount&
   return MakePair(account, family, secret);
 }
 
-grpc::Status AccountsService::SignIn(grpc::ServerContext* ctx, const v1::SignInRequest* req,
-                                     v1::TokenPair* response) {
+grpc::Status AccountsService::DoSignIn(grpc::ServerContextBase* ctx, const v1::SignInRequest* req,
+                                       v1::TokenPair* response) {
   auto caller = Authorize(ctx, "SignIn");
   if (!caller.ok()) return Done(ctx, caller.status());
   auto email = NormalizeEmail("email", req->email());
@@ -132,8 +132,8 @@ grpc::Status AccountsService::SignIn(grpc::ServerContext* ctx, const v1::SignInR
   return grpc::Status::OK;
 }
 
-grpc::Status AccountsService::Refresh(grpc::ServerContext* ctx, const v1::RefreshRequest* req,
-                                      v1::TokenPair* response) {
+grpc::Status AccountsService::DoRefresh(grpc::ServerContextBase* ctx, const v1::RefreshRequest* req,
+                                        v1::TokenPair* response) {
   auto caller = Authorize(ctx, "Refresh");
   if (!caller.ok()) return Done(ctx, caller.status());
   if (req->refresh_token().empty())
@@ -171,8 +171,8 @@ grpc::Status AccountsService::Refresh(grpc::ServerContext* ctx, const v1::Refres
   return grpc::Status::OK;
 }
 
-grpc::Status AccountsService::SignOut(grpc::ServerContext* ctx, const v1::SignOutRequest* req,
-                                      v1::SignOutResponse*) {
+grpc::Status AccountsService::DoSignOut(grpc::ServerContextBase* ctx, const v1::SignOutRequest* req,
+                                        v1::SignOutResponse*) {
   auto caller = Authorize(ctx, "SignOut");
   if (!caller.ok()) return Done(ctx, caller.status());
   if (req->refresh_token().empty())
@@ -186,9 +186,9 @@ grpc::Status AccountsService::SignOut(grpc::ServerContext* ctx, const v1::SignOu
   return grpc::Status::OK;
 }
 
-grpc::Status AccountsService::SignOutEverywhere(grpc::ServerContext* ctx,
-                                                const v1::SignOutEverywhereRequest*,
-                                                v1::SignOutResponse*) {
+grpc::Status AccountsService::DoSignOutEverywhere(grpc::ServerContextBase* ctx,
+                                                  const v1::SignOutEverywhereRequest*,
+                                                  v1::SignOutResponse*) {
   auto caller = Authorize(ctx, "SignOutEverywhere");
   if (!caller.ok()) return Done(ctx, caller.status());
   if (auto s = deps_.sessions.RevokeAll(caller->account_id, ""); !s.ok()) return Done(ctx, s);

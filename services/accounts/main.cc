@@ -129,7 +129,7 @@ int Run() {
   AccountsService service(
       AccountsDeps{accounts, sessions, throttle, api_keys, hasher, signer, keys.jwks, authorizer,
                    clock, requests.get(), notifications.get()},
-      config.settings);
+      config.settings, std::make_unique<infra::BoundedExecutor>(config.common.executor, metrics));
 
   infra::GrpcServer server(config.common.server, metrics);
   server.AddService(&service);
