@@ -58,16 +58,16 @@ void AccountsService::Audit(std::string_view account_id, std::string_view kind,
 
 absl::Status AccountsService::CheckPassword(const StoredAccount& account, const Caller& caller,
                                             std::string_view password, std::string_view field) {
-  if (auto s = CheckPasswordLength(field, password); !s.ok()) return s;
-  auto attempt = deps_.throttle.Reserve(TokenHash(account.email_key),
-                                        TokenHash(ClientIp(caller.client_address)), account.id,
-                                        infra::UnixMillis(deps_.clock.Now()));
-  if (!attempt.ok()) return attempt.status();
-  if (!attempt->admitted()) return Throttled("too many wrong passwords", attempt->wait_ms);
+  RETURN_IF_ERROR(CheckPasswordLength(field, password));
+  ASSIGN_OR_RETURN(const ThrottleReservation attempt,
+                   deps_.throttle.Reserve(TokenHash(account.email_key),
+                                          TokenHash(ClientIp(caller.client_address)), account.id,
+                                          infra::UnixMillis(deps_.clock.Now())));
+  if (!attempt.admitted()) return Throttled("too many wrong passwords", attempt.wait_ms);
   auto ok = deps_.hasher.Verify(account.password_hash, password);
   if (!ok.ok() || *ok) {
     // Right, or not checked at all: either way this attempt is no failure.
-    Release(deps_.throttle, *attempt);
+    Release(deps_.throttle, attempt);
     return ok.status();
   }
   // Someone with the resident's session guessing the password (to change it or to delete the
@@ -77,39 +77,33 @@ absl::Status AccountsService::CheckPassword(const StoredAccount& account, const 
 }
 
 absl::Status AccountsService::EnsureAdmin(const std::string& email, const std::string& password) {
-  auto normalized = NormalizeEmail("CITYHUB_BOOTSTRAP_ADMIN_EMAIL", email);
-  if (!normalized.ok()) return normalized.status();
+  ASSIGN_OR_RETURN(const NormalizedEmail normalized,
+                   NormalizeEmail("CITYHUB_BOOTSTRAP_ADMIN_EMAIL", email));
   // An account already holds the address: fine if it is an admin (an earlier start, or a
   // twin instance). Anyone else is not promoted: whoever registered it chose its password.
   const auto check_existing = [&]() -> absl::Status {
-    auto id = deps_.accounts.IdForEmail(normalized->key);
-    if (!id.ok()) return id.status();
-    auto account = deps_.accounts.Get(*id);
-    if (!account.ok()) return account.status();
-    if (std::find(account->roles.begin(), account->roles.end(), "admin") != account->roles.end()) {
+    ASSIGN_OR_RETURN(const std::string id, deps_.accounts.IdForEmail(normalized.key));
+    ASSIGN_OR_RETURN(const StoredAccount account, deps_.accounts.Get(id));
+    if (std::find(account.roles.begin(), account.roles.end(), "admin") != account.roles.end()) {
       return absl::OkStatus();
     }
     return absl::FailedPreconditionError(
         "CITYHUB_BOOTSTRAP_ADMIN_EMAIL: the address belongs to an account that is not an admin "
         "and is not promoted; configure an address of your own, or let an admin grant the role");
   };
-  auto existing = deps_.accounts.IdForEmail(normalized->key);
+  auto existing = deps_.accounts.IdForEmail(normalized.key);
   if (existing.ok()) return check_existing();
   if (existing.status().code() != absl::StatusCode::kNotFound) return existing.status();
-  if (auto s = CheckPasswordPolicy("CITYHUB_BOOTSTRAP_ADMIN_PASSWORD_FILE", password,
-                                   normalized->display, "");
-      !s.ok()) {
-    return s;
-  }
-  auto hash = deps_.hasher.Hash(password);
-  if (!hash.ok()) return hash.status();
+  RETURN_IF_ERROR(CheckPasswordPolicy("CITYHUB_BOOTSTRAP_ADMIN_PASSWORD_FILE", password,
+                                      normalized.display, ""));
+  ASSIGN_OR_RETURN(std::string hash, deps_.hasher.Hash(password));
   const auto now = deps_.clock.Now();
   StoredAccount account;
   account.id = infra::NewUlid(now);
-  account.email = normalized->display;
-  account.email_key = normalized->key;
+  account.email = normalized.display;
+  account.email_key = normalized.key;
   account.display_name = "Administrator";
-  account.password_hash = *hash;
+  account.password_hash = std::move(hash);
   account.roles = {"admin", "citizen"};
   account.verified = true;
   account.created_ms = account.updated_ms = infra::UnixMillis(now);

@@ -62,9 +62,7 @@ absl::StatusOr<v1::TokenPair> AccountsService::StartSession(const StoredAccount&
   const int64_t now_ms = infra::UnixMillis(now);
   const SessionTimes times{now_ms, now_ms + settings_.refresh_idle_ttl.count(),
                            now_ms + settings_.refresh_absolute_ttl.count()};
-  if (auto s = deps_.sessions.Create(account.id, family, TokenHash(secret), times); !s.ok()) {
-    return s;
-  }
+  RETURN_IF_ERROR(deps_.sessions.Create(account.id, family, TokenHash(secret), times));
   return MakePair(account, family, secret);
 }
 
