@@ -6,6 +6,7 @@
 #include "infra/events/events.h"
 #include "infra/strings.h"
 #include "infra/text.h"
+#include "services/accounts/keys.h"
 #include "services/accounts/session_store.h"
 
 namespace cityhub::accounts {
@@ -17,19 +18,13 @@ using infra::redis::Script;
 
 namespace {
 
-std::string AccountKey(std::string_view id) { return StrCat("accounts:account:{", id, "}"); }
-std::string EmailKey(std::string_view key) { return StrCat("accounts:email:{", key, "}"); }
-std::string AuditKey(std::string_view id) { return StrCat("accounts:audit:{", id, "}"); }
-std::string KnownKey(std::string_view id) { return StrCat("accounts:known:{", id, "}"); }
 // SessionStore's keys, touched here so that a credential change and the end of the sessions it
 // implies are one transaction.
-std::string FamiliesKey(std::string_view id) { return SessionFamiliesKey(id); }
-constexpr const char* kFamilyPrefix = kSessionFamilyPrefix;
 std::string_view TokenPrefix(TokenKind kind) {
-  return kind == TokenKind::kVerify ? "accounts:verify:{" : "accounts:reset:{";
+  return kind == TokenKind::kVerify ? keys::kVerifyPrefix : keys::kResetPrefix;
 }
 std::string TokenKey(TokenKind kind, std::string_view hash) {
-  return StrCat(TokenPrefix(kind), hash, "}");
+  return kind == TokenKind::kVerify ? keys::VerifyToken(hash) : keys::ResetToken(hash);
 }
 std::string_view TokenField(TokenKind kind) {
   return kind == TokenKind::kVerify ? "verify" : "reset";
@@ -220,14 +215,14 @@ absl::Status AccountStore::Create(const StoredAccount& a, std::string_view verif
   }
   return redis_
       .Eval(CreateScript(),
-            {EmailKey(a.email_key), AccountKey(a.id),
-             TokenKey(TokenKind::kVerify, verify_token_hash), kEventsStream},
+            {keys::Email(a.email_key), keys::Account(a.id),
+             TokenKey(TokenKind::kVerify, verify_token_hash), keys::kEvents},
             args)
       .status();
 }
 
 absl::StatusOr<StoredAccount> AccountStore::Get(std::string_view id) {
-  auto reply = redis_.Command({"HGETALL", AccountKey(id)});
+  auto reply = redis_.Command({"HGETALL", keys::Account(id)});
   if (!reply.ok()) return reply.status();
   const auto& e = reply->elements();
   if (e.empty()) return absl::NotFoundError("account not found");
@@ -263,24 +258,24 @@ absl::StatusOr<StoredAccount> AccountStore::Get(std::string_view id) {
 }
 
 absl::StatusOr<std::string> AccountStore::IdForEmail(std::string_view email_key) {
-  return infra::redis::AsString(redis_.Command({"GET", EmailKey(email_key)}));
+  return infra::redis::AsString(redis_.Command({"GET", keys::Email(email_key)}));
 }
 
 absl::Status AccountStore::Update(std::string_view id, const Fields& fields, const Events& events) {
   Args args = {"0", "", ""};
   AppendEventArgs(events, &args);
   AppendFields(fields, &args);
-  return redis_.Eval(UpdateScript(), {AccountKey(id), kEventsStream, FamiliesKey(id)}, args)
+  return redis_.Eval(UpdateScript(), {keys::Account(id), keys::kEvents, keys::Families(id)}, args)
       .status();
 }
 
 absl::Status AccountStore::UpdateAndEndSessions(std::string_view id, const Fields& fields,
                                                 std::string_view keep_family,
                                                 const Events& events) {
-  Args args = {"1", kFamilyPrefix, std::string(keep_family)};
+  Args args = {"1", keys::kFamilyPrefix, std::string(keep_family)};
   AppendEventArgs(events, &args);
   AppendFields(fields, &args);
-  return redis_.Eval(UpdateScript(), {AccountKey(id), kEventsStream, FamiliesKey(id)}, args)
+  return redis_.Eval(UpdateScript(), {keys::Account(id), keys::kEvents, keys::Families(id)}, args)
       .status();
 }
 
@@ -296,7 +291,8 @@ absl::Status AccountStore::IssueToken(std::string_view id, TokenKind kind,
                std::to_string(limits.max_per_day)};
   AppendEventArgs(events, &args);
   return redis_
-      .Eval(IssueTokenScript(), {AccountKey(id), TokenKey(kind, token_hash), kEventsStream}, args)
+      .Eval(IssueTokenScript(), {keys::Account(id), TokenKey(kind, token_hash), keys::kEvents},
+            args)
       .status();
 }
 
@@ -319,38 +315,38 @@ absl::Status AccountStore::ConsumeToken(TokenKind kind, std::string_view token_h
                                         const Fields& fields, const Events& events) {
   Args args = {
       std::string(account_id), std::string(TokenField(kind)),         std::string(token_hash),
-      std::to_string(now_ms),  kind == TokenKind::kReset ? "1" : "0", kFamilyPrefix};
+      std::to_string(now_ms),  kind == TokenKind::kReset ? "1" : "0", keys::kFamilyPrefix};
   AppendEventArgs(events, &args);
   AppendFields(fields, &args);
   return redis_
       .Eval(ConsumeTokenScript(),
-            {TokenKey(kind, token_hash), AccountKey(account_id), FamiliesKey(account_id),
-             kEventsStream},
+            {TokenKey(kind, token_hash), keys::Account(account_id), keys::Families(account_id),
+             keys::kEvents},
             args)
       .status();
 }
 
 absl::Status AccountStore::Delete(const StoredAccount& account, const Events& events) {
-  Args args = {account.id, kFamilyPrefix, std::string(TokenPrefix(TokenKind::kVerify)),
+  Args args = {account.id, keys::kFamilyPrefix, std::string(TokenPrefix(TokenKind::kVerify)),
                std::string(TokenPrefix(TokenKind::kReset))};
   AppendEventArgs(events, &args);
   return redis_
       .Eval(DeleteScript(),
-            {AccountKey(account.id), EmailKey(account.email_key), AuditKey(account.id),
-             KnownKey(account.id), FamiliesKey(account.id), kEventsStream,
-             infra::auth::DeletedAccounts::Key("accounts", account.id)},
+            {keys::Account(account.id), keys::Email(account.email_key), keys::Audit(account.id),
+             keys::Known(account.id), keys::Families(account.id), keys::kEvents,
+             infra::auth::DeletedAccounts::Key(keys::kService, account.id)},
             args)
       .status();
 }
 
 absl::Status AccountStore::AddAudit(std::string_view id, std::string_view entry_json) {
-  auto replies = redis_.Pipeline({{"LPUSH", AuditKey(id), std::string(entry_json)},
-                                  {"LTRIM", AuditKey(id), "0", std::to_string(kAuditCap - 1)}});
+  auto replies = redis_.Pipeline({{"LPUSH", keys::Audit(id), std::string(entry_json)},
+                                  {"LTRIM", keys::Audit(id), "0", std::to_string(kAuditCap - 1)}});
   return replies.status();
 }
 
 absl::StatusOr<std::vector<std::string>> AccountStore::Audit(std::string_view id) {
-  auto reply = redis_.Command({"LRANGE", AuditKey(id), "0", "-1"});
+  auto reply = redis_.Command({"LRANGE", keys::Audit(id), "0", "-1"});
   if (!reply.ok()) return reply.status();
   std::vector<std::string> out;
   for (const Reply& r : reply->elements()) out.push_back(r.str());

@@ -9,15 +9,16 @@
 #include "absl/status/statusor.h"
 #include "cityhub/events/v1/events.pb.h"
 #include "infra/redis/client.h"
+#include "services/accounts/keys.h"
 
 // Accounts in Redis (the only file besides the other *_store.cc that speaks Redis here).
 //
-//   accounts:account:{id}        HASH  the account (fields below)
-//   accounts:email:{email_key}   STRING account id; one per e-mail (uniqueness)
-//   accounts:verify:{hash}       STRING account id of a verification token, expires in 1 h
-//   accounts:reset:{hash}        STRING account id of a password-reset token, expires in 1 h
-//   accounts:audit:{id}          LIST  security events, newest first, capped
-//   accounts:events              STREAM domain events (transactional outbox)
+//   keys::Account(id)            HASH  the account (fields below)
+//   keys::Email(email_key)       STRING account id; one per e-mail (uniqueness)
+//   keys::VerifyToken(hash)      STRING account id of a verification token, expires in 1 h
+//   keys::ResetToken(hash)       STRING account id of a password-reset token, expires in 1 h
+//   keys::Audit(id)              LIST  security events, newest first, capped
+//   keys::kEvents                STREAM domain events (transactional outbox)
 //
 // Scripts touch an entity, its index and the stream together; they address keys they read
 // from data (e.g. the sessions of an account), which needs one Redis node per service rather
@@ -26,7 +27,8 @@
 // an error keeps the writes before it, and a failed XADD must leave nothing behind.
 namespace cityhub::accounts {
 
-inline constexpr char kEventsStream[] = "accounts:events";
+// The event stream (keys.h), for tests and readers.
+inline constexpr const char* kEventsStream = keys::kEvents;
 
 struct StoredAccount {
   std::string id;

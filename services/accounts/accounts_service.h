@@ -11,6 +11,9 @@
 #include "infra/auth/authorizer.h"
 #include "infra/auth/jwt.h"
 #include "infra/clock.h"
+#include "infra/executor.h"
+#include "infra/grpc/unary.h"
+#include "infra/metrics.h"
 #include "services/accounts/account_store.h"
 #include "services/accounts/api_key_store.h"
 #include "services/accounts/passwords.h"
@@ -46,51 +49,224 @@ struct AccountsDeps {
   cityhub::notifications::v1::NotificationsService::StubInterface* notifications;
 };
 
-// The accounts gRPC service (sync API: handlers block on Redis and on Argon2id, which runs in
-// a bounded pool of its own).
+// The accounts gRPC service on gRPC's callback API (the concurrency model of docs/design.md):
+// every method runs its body on the service's bounded executor, where it blocks on Redis and on
+// Argon2id (which is limited further by PasswordHasher's own slots); a full executor answers
+// RESOURCE_EXHAUSTED. No body runs on a gRPC callback thread.
 //
 // Unverified accounts may sign in, read and change their profile, resend the verification
 // mail, export and delete their data, and read everything public. Until the e-mail is
 // verified they cannot file requests under their name, comment or follow (the requests
 // service checks the access token's `ev` claim), so that no one can act in the name of an
 // address they do not control.
-class AccountsService final : public cityhub::accounts::v1::AccountsService::Service {
+class AccountsService final : public cityhub::accounts::v1::AccountsService::CallbackService {
  public:
+  // `executor` runs the handler bodies; it is stopped (draining its queue) when the service is
+  // destroyed, which must happen after the server has shut down.
+  AccountsService(AccountsDeps deps, AccountsSettings settings,
+                  std::unique_ptr<infra::BoundedExecutor> executor);
+  // With an executor of its own (4 workers, queue 64, metrics not exported): for tests of other
+  // services that need a real accounts service.
   AccountsService(AccountsDeps deps, AccountsSettings settings);
 
   // Creates the first admin if no account has `email` yet (start-up, from configuration).
   absl::Status EnsureAdmin(const std::string& email, const std::string& password);
 
-#define CITYHUB_RPC(Name, Request, Response)                                                 \
-  grpc::Status Name(grpc::ServerContext* ctx, const cityhub::accounts::v1::Request* request, \
-                    cityhub::accounts::v1::Response* response) override
-  CITYHUB_RPC(Register, RegisterRequest, Account);
-  CITYHUB_RPC(VerifyEmail, VerifyEmailRequest, VerifyEmailResponse);
-  CITYHUB_RPC(ResendVerification, ResendVerificationRequest, ResendVerificationResponse);
-  CITYHUB_RPC(SignIn, SignInRequest, TokenPair);
-  CITYHUB_RPC(Refresh, RefreshRequest, TokenPair);
-  CITYHUB_RPC(SignOut, SignOutRequest, SignOutResponse);
-  CITYHUB_RPC(SignOutEverywhere, SignOutEverywhereRequest, SignOutResponse);
-  CITYHUB_RPC(GetMe, GetMeRequest, Account);
-  CITYHUB_RPC(UpdateMe, UpdateMeRequest, Account);
-  CITYHUB_RPC(ChangePassword, ChangePasswordRequest, ChangePasswordResponse);
-  CITYHUB_RPC(RequestPasswordReset, RequestPasswordResetRequest, RequestPasswordResetResponse);
-  CITYHUB_RPC(ConfirmPasswordReset, ConfirmPasswordResetRequest, ConfirmPasswordResetResponse);
-  CITYHUB_RPC(ExportMyData, ExportMyDataRequest, PersonalDataExport);
-  CITYHUB_RPC(DeleteMe, DeleteMeRequest, DeleteMeResponse);
-  CITYHUB_RPC(GetJwks, GetJwksRequest, Jwks);
-  CITYHUB_RPC(GetAccount, GetAccountRequest, Account);
-  CITYHUB_RPC(ListAccounts, ListAccountsRequest, ListAccountsResponse);
-  CITYHUB_RPC(SetRoles, SetRolesRequest, Account);
-  CITYHUB_RPC(CreateApiKey, CreateApiKeyRequest, CreatedApiKey);
-  CITYHUB_RPC(ListApiKeys, ListApiKeysRequest, ListApiKeysResponse);
-  CITYHUB_RPC(DeleteApiKey, DeleteApiKeyRequest, DeleteApiKeyResponse);
-  CITYHUB_RPC(GetContact, GetContactRequest, Contact);
-  CITYHUB_RPC(CheckApiKey, CheckApiKeyRequest, CheckApiKeyResponse);
-#undef CITYHUB_RPC
+  // Each method runs its body (Do...) on the service's executor.
+  grpc::ServerUnaryReactor* Register(grpc::CallbackServerContext* ctx,
+                                     const v1::RegisterRequest* request,
+                                     v1::Account* response) override {
+    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
+                                &AccountsService::DoRegister);
+  }
+  grpc::ServerUnaryReactor* VerifyEmail(grpc::CallbackServerContext* ctx,
+                                        const v1::VerifyEmailRequest* request,
+                                        v1::VerifyEmailResponse* response) override {
+    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
+                                &AccountsService::DoVerifyEmail);
+  }
+  grpc::ServerUnaryReactor* ResendVerification(grpc::CallbackServerContext* ctx,
+                                               const v1::ResendVerificationRequest* request,
+                                               v1::ResendVerificationResponse* response) override {
+    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
+                                &AccountsService::DoResendVerification);
+  }
+  grpc::ServerUnaryReactor* SignIn(grpc::CallbackServerContext* ctx,
+                                   const v1::SignInRequest* request,
+                                   v1::TokenPair* response) override {
+    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
+                                &AccountsService::DoSignIn);
+  }
+  grpc::ServerUnaryReactor* Refresh(grpc::CallbackServerContext* ctx,
+                                    const v1::RefreshRequest* request,
+                                    v1::TokenPair* response) override {
+    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
+                                &AccountsService::DoRefresh);
+  }
+  grpc::ServerUnaryReactor* SignOut(grpc::CallbackServerContext* ctx,
+                                    const v1::SignOutRequest* request,
+                                    v1::SignOutResponse* response) override {
+    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
+                                &AccountsService::DoSignOut);
+  }
+  grpc::ServerUnaryReactor* SignOutEverywhere(grpc::CallbackServerContext* ctx,
+                                              const v1::SignOutEverywhereRequest* request,
+                                              v1::SignOutResponse* response) override {
+    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
+                                &AccountsService::DoSignOutEverywhere);
+  }
+  grpc::ServerUnaryReactor* GetMe(grpc::CallbackServerContext* ctx, const v1::GetMeRequest* request,
+                                  v1::Account* response) override {
+    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
+                                &AccountsService::DoGetMe);
+  }
+  grpc::ServerUnaryReactor* UpdateMe(grpc::CallbackServerContext* ctx,
+                                     const v1::UpdateMeRequest* request,
+                                     v1::Account* response) override {
+    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
+                                &AccountsService::DoUpdateMe);
+  }
+  grpc::ServerUnaryReactor* ChangePassword(grpc::CallbackServerContext* ctx,
+                                           const v1::ChangePasswordRequest* request,
+                                           v1::ChangePasswordResponse* response) override {
+    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
+                                &AccountsService::DoChangePassword);
+  }
+  grpc::ServerUnaryReactor* RequestPasswordReset(
+      grpc::CallbackServerContext* ctx, const v1::RequestPasswordResetRequest* request,
+      v1::RequestPasswordResetResponse* response) override {
+    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
+                                &AccountsService::DoRequestPasswordReset);
+  }
+  grpc::ServerUnaryReactor* ConfirmPasswordReset(
+      grpc::CallbackServerContext* ctx, const v1::ConfirmPasswordResetRequest* request,
+      v1::ConfirmPasswordResetResponse* response) override {
+    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
+                                &AccountsService::DoConfirmPasswordReset);
+  }
+  grpc::ServerUnaryReactor* ExportMyData(grpc::CallbackServerContext* ctx,
+                                         const v1::ExportMyDataRequest* request,
+                                         v1::PersonalDataExport* response) override {
+    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
+                                &AccountsService::DoExportMyData);
+  }
+  grpc::ServerUnaryReactor* DeleteMe(grpc::CallbackServerContext* ctx,
+                                     const v1::DeleteMeRequest* request,
+                                     v1::DeleteMeResponse* response) override {
+    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
+                                &AccountsService::DoDeleteMe);
+  }
+  grpc::ServerUnaryReactor* GetJwks(grpc::CallbackServerContext* ctx,
+                                    const v1::GetJwksRequest* request,
+                                    v1::Jwks* response) override {
+    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
+                                &AccountsService::DoGetJwks);
+  }
+  grpc::ServerUnaryReactor* GetAccount(grpc::CallbackServerContext* ctx,
+                                       const v1::GetAccountRequest* request,
+                                       v1::Account* response) override {
+    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
+                                &AccountsService::DoGetAccount);
+  }
+  grpc::ServerUnaryReactor* ListAccounts(grpc::CallbackServerContext* ctx,
+                                         const v1::ListAccountsRequest* request,
+                                         v1::ListAccountsResponse* response) override {
+    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
+                                &AccountsService::DoListAccounts);
+  }
+  grpc::ServerUnaryReactor* SetRoles(grpc::CallbackServerContext* ctx,
+                                     const v1::SetRolesRequest* request,
+                                     v1::Account* response) override {
+    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
+                                &AccountsService::DoSetRoles);
+  }
+  grpc::ServerUnaryReactor* CreateApiKey(grpc::CallbackServerContext* ctx,
+                                         const v1::CreateApiKeyRequest* request,
+                                         v1::CreatedApiKey* response) override {
+    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
+                                &AccountsService::DoCreateApiKey);
+  }
+  grpc::ServerUnaryReactor* ListApiKeys(grpc::CallbackServerContext* ctx,
+                                        const v1::ListApiKeysRequest* request,
+                                        v1::ListApiKeysResponse* response) override {
+    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
+                                &AccountsService::DoListApiKeys);
+  }
+  grpc::ServerUnaryReactor* DeleteApiKey(grpc::CallbackServerContext* ctx,
+                                         const v1::DeleteApiKeyRequest* request,
+                                         v1::DeleteApiKeyResponse* response) override {
+    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
+                                &AccountsService::DoDeleteApiKey);
+  }
+  grpc::ServerUnaryReactor* GetContact(grpc::CallbackServerContext* ctx,
+                                       const v1::GetContactRequest* request,
+                                       v1::Contact* response) override {
+    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
+                                &AccountsService::DoGetContact);
+  }
+  grpc::ServerUnaryReactor* CheckApiKey(grpc::CallbackServerContext* ctx,
+                                        const v1::CheckApiKeyRequest* request,
+                                        v1::CheckApiKeyResponse* response) override {
+    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
+                                &AccountsService::DoCheckApiKey);
+  }
 
  private:
-  absl::StatusOr<infra::auth::Caller> Authorize(grpc::ServerContext* ctx, std::string_view method);
+  // The bodies of the unary methods; each runs on a worker of executor_ (accounts_*.cc).
+  grpc::Status DoRegister(grpc::ServerContextBase* ctx, const v1::RegisterRequest* request,
+                          v1::Account* response);
+  grpc::Status DoVerifyEmail(grpc::ServerContextBase* ctx, const v1::VerifyEmailRequest* request,
+                             v1::VerifyEmailResponse* response);
+  grpc::Status DoResendVerification(grpc::ServerContextBase* ctx,
+                                    const v1::ResendVerificationRequest* request,
+                                    v1::ResendVerificationResponse* response);
+  grpc::Status DoSignIn(grpc::ServerContextBase* ctx, const v1::SignInRequest* request,
+                        v1::TokenPair* response);
+  grpc::Status DoRefresh(grpc::ServerContextBase* ctx, const v1::RefreshRequest* request,
+                         v1::TokenPair* response);
+  grpc::Status DoSignOut(grpc::ServerContextBase* ctx, const v1::SignOutRequest* request,
+                         v1::SignOutResponse* response);
+  grpc::Status DoSignOutEverywhere(grpc::ServerContextBase* ctx,
+                                   const v1::SignOutEverywhereRequest* request,
+                                   v1::SignOutResponse* response);
+  grpc::Status DoGetMe(grpc::ServerContextBase* ctx, const v1::GetMeRequest* request,
+                       v1::Account* response);
+  grpc::Status DoUpdateMe(grpc::ServerContextBase* ctx, const v1::UpdateMeRequest* request,
+                          v1::Account* response);
+  grpc::Status DoChangePassword(grpc::ServerContextBase* ctx,
+                                const v1::ChangePasswordRequest* request,
+                                v1::ChangePasswordResponse* response);
+  grpc::Status DoRequestPasswordReset(grpc::ServerContextBase* ctx,
+                                      const v1::RequestPasswordResetRequest* request,
+                                      v1::RequestPasswordResetResponse* response);
+  grpc::Status DoConfirmPasswordReset(grpc::ServerContextBase* ctx,
+                                      const v1::ConfirmPasswordResetRequest* request,
+                                      v1::ConfirmPasswordResetResponse* response);
+  grpc::Status DoExportMyData(grpc::ServerContextBase* ctx, const v1::ExportMyDataRequest* request,
+                              v1::PersonalDataExport* response);
+  grpc::Status DoDeleteMe(grpc::ServerContextBase* ctx, const v1::DeleteMeRequest* request,
+                          v1::DeleteMeResponse* response);
+  grpc::Status DoGetJwks(grpc::ServerContextBase* ctx, const v1::GetJwksRequest* request,
+                         v1::Jwks* response);
+  grpc::Status DoGetAccount(grpc::ServerContextBase* ctx, const v1::GetAccountRequest* request,
+                            v1::Account* response);
+  grpc::Status DoListAccounts(grpc::ServerContextBase* ctx, const v1::ListAccountsRequest* request,
+                              v1::ListAccountsResponse* response);
+  grpc::Status DoSetRoles(grpc::ServerContextBase* ctx, const v1::SetRolesRequest* request,
+                          v1::Account* response);
+  grpc::Status DoCreateApiKey(grpc::ServerContextBase* ctx, const v1::CreateApiKeyRequest* request,
+                              v1::CreatedApiKey* response);
+  grpc::Status DoListApiKeys(grpc::ServerContextBase* ctx, const v1::ListApiKeysRequest* request,
+                             v1::ListApiKeysResponse* response);
+  grpc::Status DoDeleteApiKey(grpc::ServerContextBase* ctx, const v1::DeleteApiKeyRequest* request,
+                              v1::DeleteApiKeyResponse* response);
+  grpc::Status DoGetContact(grpc::ServerContextBase* ctx, const v1::GetContactRequest* request,
+                            v1::Contact* response);
+  grpc::Status DoCheckApiKey(grpc::ServerContextBase* ctx, const v1::CheckApiKeyRequest* request,
+                             v1::CheckApiKeyResponse* response);
+
+  absl::StatusOr<infra::auth::Caller> Authorize(grpc::ServerContextBase* ctx,
+                                                std::string_view method);
   // Signs in `account` on a new session (a new refresh-token family).
   absl::StatusOr<cityhub::accounts::v1::TokenPair> StartSession(const StoredAccount& account);
   cityhub::accounts::v1::TokenPair MakePair(const StoredAccount& account, const std::string& family,
@@ -100,10 +276,14 @@ class AccountsService final : public cityhub::accounts::v1::AccountsService::Ser
                              std::string_view password, std::string_view field);
   void Audit(std::string_view account_id, std::string_view kind, const infra::auth::Caller& caller,
              std::string_view detail = {});
-  cityhub::events::v1::Event NewEvent(grpc::ServerContext* ctx) const;
+  cityhub::events::v1::Event NewEvent(grpc::ServerContextBase* ctx) const;
 
   AccountsDeps deps_;
   AccountsSettings settings_;
+  // Only with the two-argument constructor: the registry of the executor's metrics.
+  std::unique_ptr<infra::MetricsRegistry> own_metrics_;
+  // Last, so that it is stopped (running what is queued) before anything its tasks use.
+  std::unique_ptr<infra::BoundedExecutor> executor_;
 };
 
 }  // namespace cityhub::accounts

@@ -1,5 +1,5 @@
 // The accounts service over real gRPC against a real Redis.
-#include "services/accounts/accounts_service.h"
+#include "services/accounts/components.h"
 
 #include <atomic>
 #include <functional>
@@ -34,47 +34,35 @@ class AccountsServiceTest : public RedisTest {
   void SetUp() override {
     RedisTest::SetUp();
     clock_ = std::make_unique<infra::ManualClock>(infra::Clock::time_point(1'764'000'000s));
-    signer_ = std::make_unique<infra::auth::TokenSigner>(infra::auth::Ed25519Key::Generate(),
-                                                         infra::auth::TokenSettings{}, *clock_);
-    verifier_ = std::make_unique<infra::auth::TokenVerifier>(infra::auth::TokenSettings{}, *clock_);
-    PublishWith(nullptr);
-    authorizer_ = std::make_unique<infra::auth::Authorizer>(
-        v1::AccountsService::service_full_name(), *verifier_, kInternal);
-    deleted_ = std::make_unique<infra::auth::DeletedAccounts>(client(), "accounts");
-    authorizer_->set_deleted_accounts(deleted_.get());
-    accounts_ = std::make_unique<AccountStore>(client());
-    sessions_ = std::make_unique<SessionStore>(client());
-    throttle_ = std::make_unique<ThrottleStore>(client(), ThrottlePolicy{});
-    api_keys_ = std::make_unique<ApiKeyStore>(client());
-    hasher_ = std::make_unique<PasswordHasher>(Argon2Params{}, 2, 30s);
-    Start(*hasher_);
+    Start(Argon2Params{});
   }
 
-  void Start(PasswordHasher& hasher) {
-    server_.reset();
-    AccountsSettings settings;
-    settings.internal_token = kInternal;
-    service_ = std::make_unique<AccountsService>(
-        AccountsDeps{*accounts_, *sessions_, *throttle_, *api_keys_, hasher, *signer_, jwks_,
-                     *authorizer_, *clock_, nullptr, nullptr},
-        settings);
-    infra::ServerOptions options;
-    options.drain_delay = 0ms;
-    options.grace = 1s;
-    server_ = std::make_unique<infra::GrpcServer>(options, metrics_);
-    server_->AddService(service_.get());
-    ASSERT_TRUE(server_->Start().ok());
+  // Builds the service's graph as main() does (with a new signing key) and serves it.
+  void Start(Argon2Params argon2) {
+    parts_.reset();
+    AccountsConfig config;
+    config.settings.internal_token = kInternal;
+    config.argon2 = argon2;
+    config.hash_wait = 30s;
+    config.common.executor = {"accounts", 8, 64};
+    config.common.server.drain_delay = 0ms;
+    config.common.server.grace = 1s;
+    parts_ = std::make_unique<infra::Components>();
+    app_ = &BuildAccounts(*parts_, config, AccountsKeys{infra::auth::Ed25519Key::Generate(), {}},
+                          AccountsEnv{client(), *clock_, metrics_});
+    ASSERT_TRUE(app_->server.Start().ok());
+    parts_->StartWorkers();
     stub_ = v1::AccountsService::NewStub(grpc::CreateChannel(
-        "127.0.0.1:" + std::to_string(server_->port()), grpc::InsecureChannelCredentials()));
+        "127.0.0.1:" + std::to_string(app_->server.port()), grpc::InsecureChannelCredentials()));
   }
 
-  void TearDown() override { server_.reset(); }
+  void TearDown() override { parts_.reset(); }
 
   // Publishes and accepts the signing key and `previous` (may be null), as main() does.
   void PublishWith(const infra::auth::Ed25519Key* previous) {
-    PublishedKeys keys = PublishKeys(signer_->key(), previous);
-    jwks_ = keys.jwks;
-    verifier_->SetKeys(std::move(keys.verify_keys));
+    PublishedKeys keys = PublishKeys(app_->signer.key(), previous);
+    app_->jwks = keys.jwks;
+    app_->verifier.SetKeys(std::move(keys.verify_keys));
   }
 
   // A context with an optional bearer token and, through the internal token, a client address.
@@ -226,19 +214,9 @@ class AccountsServiceTest : public RedisTest {
   }
 
   std::unique_ptr<infra::ManualClock> clock_;
-  std::unique_ptr<infra::auth::TokenSigner> signer_;
-  std::unique_ptr<infra::auth::TokenVerifier> verifier_;
-  v1::Jwks jwks_;
-  std::unique_ptr<infra::auth::Authorizer> authorizer_;
-  std::unique_ptr<infra::auth::DeletedAccounts> deleted_;
-  std::unique_ptr<AccountStore> accounts_;
-  std::unique_ptr<SessionStore> sessions_;
-  std::unique_ptr<ThrottleStore> throttle_;
-  std::unique_ptr<ApiKeyStore> api_keys_;
-  std::unique_ptr<PasswordHasher> hasher_;
-  std::unique_ptr<AccountsService> service_;
   infra::MetricsRegistry metrics_;
-  std::unique_ptr<infra::GrpcServer> server_;
+  std::unique_ptr<infra::Components> parts_;
+  Accounts* app_ = nullptr;
   std::unique_ptr<v1::AccountsService::Stub> stub_;
 };
 
@@ -325,9 +303,9 @@ TEST_F(AccountsServiceTest, BadInputIsRefusedNamingTheField) {
 
 TEST_F(AccountsServiceTest, RegisterWithRedisDownAnswersUnavailableBeforeHashing) {
   redis().Kill();
-  const uint64_t before = hasher_->computations();
+  const uint64_t before = app_->hasher.computations();
   EXPECT_EQ(Register("down@example.de").error_code(), grpc::StatusCode::UNAVAILABLE);
-  EXPECT_EQ(hasher_->computations(), before);  // no Argon2id spent on a request that must fail
+  EXPECT_EQ(app_->hasher.computations(), before);  // no Argon2id spent on a request that must fail
   redis().Start();
   EXPECT_TRUE(cityhub::testing::WaitFor([&] { return Register("down@example.de").ok(); }, 10s));
 }
@@ -408,11 +386,11 @@ TEST_F(AccountsServiceTest, VerifyingTheEmailAndItsContactChangedEventAreOneTran
   BreakEvents();
   EXPECT_FALSE(VerifyEmail(token).ok());
   RepairEvents();
-  EXPECT_FALSE(accounts_->Get(account.account_id())->verified);
+  EXPECT_FALSE(app_->accounts.Get(account.account_id())->verified);
   EXPECT_EQ(CountEvents(&cityhub::events::v1::Event::has_contact_changed), 0);
 
   ASSERT_TRUE(VerifyEmail(token).ok());
-  EXPECT_TRUE(accounts_->Get(account.account_id())->verified);
+  EXPECT_TRUE(app_->accounts.Get(account.account_id())->verified);
   EXPECT_EQ(CountEvents(&cityhub::events::v1::Event::has_contact_changed), 1);
   EXPECT_EQ(Events().back().contact_changed().account_id(), account.account_id());
 }
@@ -439,14 +417,14 @@ TEST_F(AccountsServiceTest, ResendingTheVerificationMailStopsAtTheDailyCap) {
 
 TEST_F(AccountsServiceTest, SignedInUnverifiedAccountsSayIsoInTheirToken) {
   v1::TokenPair pair = RegisterAndSignIn("unverified@example.de");
-  EXPECT_FALSE(verifier_->Verify(pair.access_token())->email_verified);
+  EXPECT_FALSE(app_->verifier.Verify(pair.access_token())->email_verified);
   v1::VerifyEmailRequest req;
   req.set_token(LastVerificationToken());
   v1::VerifyEmailResponse res;
   ASSERT_TRUE(stub_->VerifyEmail(Ctx().get(), req, &res).ok());
   v1::TokenPair next;
   ASSERT_TRUE(Refresh(pair.refresh_token(), &next).ok());
-  EXPECT_TRUE(verifier_->Verify(next.access_token())->email_verified);
+  EXPECT_TRUE(app_->verifier.Verify(next.access_token())->email_verified);
 }
 
 TEST_F(AccountsServiceTest, ResendingTheVerificationMailIsRateLimitedAndReplacesTheToken) {
@@ -479,7 +457,7 @@ TEST_F(AccountsServiceTest, SignInIssuesVerifiableTokens) {
   const v1::TokenPair pair = RegisterAndSignIn("signin@example.de", &account);
   EXPECT_EQ(pair.token_type(), "Bearer");
   EXPECT_EQ(pair.expires_in(), 600);
-  auto claims = verifier_->Verify(pair.access_token());
+  auto claims = app_->verifier.Verify(pair.access_token());
   ASSERT_TRUE(claims.ok()) << claims.status();
   EXPECT_EQ(claims->subject, account.account_id());
   EXPECT_THAT(claims->roles, ::testing::ElementsAre("citizen"));
@@ -490,9 +468,9 @@ TEST_F(AccountsServiceTest, SignInIssuesVerifiableTokens) {
 TEST_F(AccountsServiceTest, UnknownEmailAndWrongPasswordGetTheSameAnswer) {
   ASSERT_TRUE(Register("known@example.de").ok());
   v1::TokenPair pair;
-  const uint64_t start = hasher_->computations();
+  const uint64_t start = app_->hasher.computations();
   const grpc::Status wrong = SignIn("known@example.de", "Wrong-password-1", &pair);
-  const uint64_t after_wrong = hasher_->computations();
+  const uint64_t after_wrong = app_->hasher.computations();
   const grpc::Status unknown = SignIn("nobody@example.de", "Wrong-password-1", &pair);
   EXPECT_EQ(wrong.error_code(), grpc::StatusCode::UNAUTHENTICATED);
   EXPECT_EQ(wrong.error_code(), unknown.error_code());
@@ -500,7 +478,7 @@ TEST_F(AccountsServiceTest, UnknownEmailAndWrongPasswordGetTheSameAnswer) {
   // And the same work: an unknown e-mail costs one Argon2id verification too (against a dummy
   // hash), so the answer time does not tell whether the account exists.
   EXPECT_EQ(after_wrong - start, 1u);
-  EXPECT_EQ(hasher_->computations() - after_wrong, 1u);
+  EXPECT_EQ(app_->hasher.computations() - after_wrong, 1u);
 }
 
 TEST_F(AccountsServiceTest, FailedSignInsBackOffPerAddressWithoutLockingOutOtherAddresses) {
@@ -649,7 +627,7 @@ TEST_F(AccountsServiceTest, KnownAddressesAreKeptAsHashesWithTheirLastSignIn) {
   ASSERT_TRUE(SignIn("addresses@example.de", kPassword, &pair, "203.0.113.5").ok());
   EXPECT_EQ(SignIn("addresses@example.de", "Wrong-password-1", &pair, "192.0.2.1").error_code(),
             grpc::StatusCode::UNAUTHENTICATED);  // a failure makes no address known
-  auto known = throttle_->KnownAddresses(account.account_id());
+  auto known = app_->throttle.KnownAddresses(account.account_id());
   ASSERT_TRUE(known.ok()) << known.status();
   ASSERT_EQ(known->size(), 2u);
   EXPECT_EQ((*known)[0].address_hash, infra::HexEncode(infra::Sha256("203.0.113.5")));
@@ -661,11 +639,10 @@ TEST_F(AccountsServiceTest, KnownAddressesAreKeptAsHashesWithTheirLastSignIn) {
 TEST_F(AccountsServiceTest, SignInUpgradesHashesMadeWithWeakerParameters) {
   v1::Account account;
   ASSERT_TRUE(Register("upgrade@example.de", &account).ok());
-  PasswordHasher stronger({Argon2Params::kMinMemoryKib, 3}, 2, 30s);
-  Start(stronger);
+  Start({Argon2Params::kMinMemoryKib, 3});
   v1::TokenPair pair;
   ASSERT_TRUE(SignIn("upgrade@example.de", kPassword, &pair).ok());
-  EXPECT_THAT(accounts_->Get(account.account_id())->password_hash, HasSubstr("t=3"));
+  EXPECT_THAT(app_->accounts.Get(account.account_id())->password_hash, HasSubstr("t=3"));
   EXPECT_TRUE(SignIn("upgrade@example.de", kPassword, &pair).ok());
 }
 
@@ -677,8 +654,8 @@ TEST_F(AccountsServiceTest, RefreshRotatesAndReuseRevokesTheFamily) {
   const grpc::Status refreshed = Refresh(first.refresh_token(), &second);
   ASSERT_TRUE(refreshed.ok()) << refreshed.error_message();
   EXPECT_NE(second.refresh_token(), first.refresh_token());
-  EXPECT_EQ(verifier_->Verify(second.access_token())->session_id,
-            verifier_->Verify(first.access_token())->session_id);
+  EXPECT_EQ(app_->verifier.Verify(second.access_token())->session_id,
+            app_->verifier.Verify(first.access_token())->session_id);
   v1::TokenPair third;
   ASSERT_TRUE(Refresh(second.refresh_token(), &third).ok());
   // Someone replays the spent first token: the whole family dies, including the newest token.
@@ -775,7 +752,7 @@ TEST_F(AccountsServiceTest, ChangingThePasswordNeedsTheCurrentOneAndEndsOtherSes
             grpc::StatusCode::UNAUTHENTICATED);
   EXPECT_TRUE(SignIn("change@example.de", "Neues-Passwort-fuer-2027", &next).ok());
   // The wrong current password is in the audit trail, like a failed sign-in.
-  const auto audit = accounts_->Audit(verifier_->Verify(mine.access_token())->subject);
+  const auto audit = app_->accounts.Audit(app_->verifier.Verify(mine.access_token())->subject);
   ASSERT_TRUE(audit.ok()) << audit.status();
   std::vector<std::string> kinds;
   for (const auto& entry : audit.value()) kinds.push_back(nlohmann::json::parse(entry)["kind"]);
@@ -842,14 +819,14 @@ TEST_F(AccountsServiceTest, PasswordResetIsOneTransactionWithSessionsAndEvents) 
   BreakEvents();
   EXPECT_FALSE(ConfirmReset(token, "Zuruecksetzen-ist-gut-9").ok());
   RepairEvents();
-  EXPECT_FALSE(accounts_->Get(account.account_id())->verified);
+  EXPECT_FALSE(app_->accounts.Get(account.account_id())->verified);
   ASSERT_TRUE(Refresh(session.refresh_token(), &session).ok());
   v1::TokenPair other;
   EXPECT_TRUE(SignIn("reset-tx@example.de", kPassword, &other).ok());
 
   ASSERT_TRUE(ConfirmReset(token, "Zuruecksetzen-ist-gut-9").ok());
   // Following the mail verified the address: the contact's keeper hears of it, once.
-  EXPECT_TRUE(accounts_->Get(account.account_id())->verified);
+  EXPECT_TRUE(app_->accounts.Get(account.account_id())->verified);
   EXPECT_EQ(CountEvents(&cityhub::events::v1::Event::has_contact_changed), 1);
   EXPECT_EQ(Events().back().contact_changed().account_id(), account.account_id());
   v1::TokenPair next;
@@ -889,12 +866,12 @@ TEST_F(AccountsServiceTest, ProfileCanBeReadAndPartlyUpdated) {
 
 TEST_F(AccountsServiceTest, OnlyAdminsChangeRolesAndTheTokenCarriesThemAfterRefresh) {
   v1::Account admin_account, anna;
-  ASSERT_TRUE(service_->EnsureAdmin("admin@bielefeld.de", "Admin-Passwort-2026").ok());
+  ASSERT_TRUE(app_->service.EnsureAdmin("admin@bielefeld.de", "Admin-Passwort-2026").ok());
   ASSERT_TRUE(
-      service_->EnsureAdmin("admin@bielefeld.de", "Admin-Passwort-2026").ok());  // idempotent
+      app_->service.EnsureAdmin("admin@bielefeld.de", "Admin-Passwort-2026").ok());  // idempotent
   v1::TokenPair admin;
   ASSERT_TRUE(SignIn("admin@bielefeld.de", "Admin-Passwort-2026", &admin).ok());
-  EXPECT_TRUE(verifier_->Verify(admin.access_token())->HasRole("admin"));
+  EXPECT_TRUE(app_->verifier.Verify(admin.access_token())->HasRole("admin"));
   const v1::TokenPair citizen = RegisterAndSignIn("clerk@example.de", &anna);
 
   v1::SetRolesRequest req;
@@ -908,7 +885,7 @@ TEST_F(AccountsServiceTest, OnlyAdminsChangeRolesAndTheTokenCarriesThemAfterRefr
   EXPECT_THAT(updated.roles(), ::testing::ElementsAre("citizen", "operator"));
   v1::TokenPair next;
   ASSERT_TRUE(Refresh(citizen.refresh_token(), &next).ok());
-  auto claims = verifier_->Verify(next.access_token());
+  auto claims = app_->verifier.Verify(next.access_token());
   EXPECT_TRUE(claims->HasRole("operator"));
   EXPECT_THAT(claims->departments, ::testing::ElementsAre("streets"));
   bool published = false;
@@ -930,7 +907,7 @@ TEST_F(AccountsServiceTest, OnlyAdminsChangeRolesAndTheTokenCarriesThemAfterRefr
 
 // An admin finds whom to give a role by e-mail address; nobody else may look addresses up.
 TEST_F(AccountsServiceTest, AnAdminFindsAnAccountByItsEmailAddress) {
-  ASSERT_TRUE(service_->EnsureAdmin("admin@bielefeld.de", "Admin-Passwort-2026").ok());
+  ASSERT_TRUE(app_->service.EnsureAdmin("admin@bielefeld.de", "Admin-Passwort-2026").ok());
   v1::TokenPair admin;
   ASSERT_TRUE(SignIn("admin@bielefeld.de", "Admin-Passwort-2026", &admin).ok());
   v1::Account clerk;
@@ -957,16 +934,17 @@ TEST_F(AccountsServiceTest, AnAdminFindsAnAccountByItsEmailAddress) {
 TEST_F(AccountsServiceTest, BootstrapAdminEmailTakenByAResidentFailsNamingTheSetting) {
   v1::Account squatter;
   ASSERT_TRUE(Register("admin@bielefeld.de", &squatter).ok());
-  const absl::Status status = service_->EnsureAdmin("admin@bielefeld.de", "Admin-Passwort-2026");
+  const absl::Status status =
+      app_->service.EnsureAdmin("admin@bielefeld.de", "Admin-Passwort-2026");
   EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(std::string(status.message()), HasSubstr("CITYHUB_BOOTSTRAP_ADMIN_EMAIL"));
   // The account is not promoted: whoever registered it chose its password.
-  EXPECT_THAT(accounts_->Get(squatter.account_id())->roles, ::testing::ElementsAre("citizen"));
+  EXPECT_THAT(app_->accounts.Get(squatter.account_id())->roles, ::testing::ElementsAre("citizen"));
   v1::TokenPair pair;
   EXPECT_EQ(SignIn("admin@bielefeld.de", "Admin-Passwort-2026", &pair).error_code(),
             grpc::StatusCode::UNAUTHENTICATED);
   ASSERT_TRUE(SignIn("admin@bielefeld.de", kPassword, &pair).ok());
-  EXPECT_FALSE(verifier_->Verify(pair.access_token())->HasRole("admin"));
+  EXPECT_FALSE(app_->verifier.Verify(pair.access_token())->HasRole("admin"));
 }
 
 // --- privacy --------------------------------------------------------------------------------
@@ -996,7 +974,7 @@ TEST_F(AccountsServiceTest, ExportHoldsAccountAuditAndSessionsButNoSecrets) {
 }
 
 TEST_F(AccountsServiceTest, AuditRecordsPasswordAndRoleChangesWithoutSecrets) {
-  ASSERT_TRUE(service_->EnsureAdmin("admin@bielefeld.de", "Admin-Passwort-2026").ok());
+  ASSERT_TRUE(app_->service.EnsureAdmin("admin@bielefeld.de", "Admin-Passwort-2026").ok());
   v1::TokenPair admin;
   ASSERT_TRUE(SignIn("admin@bielefeld.de", "Admin-Passwort-2026", &admin).ok());
   v1::Account anna;
@@ -1114,7 +1092,7 @@ TEST_F(AccountsServiceTest, TokensSignedWithThePreviousKeyStayValidAndTheJwksLis
   v1::Jwks jwks;
   ASSERT_TRUE(stub_->GetJwks(Ctx().get(), {}, &jwks).ok());
   ASSERT_EQ(jwks.keys_size(), 2);
-  EXPECT_EQ(jwks.keys(0).kid(), signer_->key().kid());
+  EXPECT_EQ(jwks.keys(0).kid(), app_->signer.key().kid());
   EXPECT_EQ(jwks.keys(1).kid(), before.key().kid());
   // A verifier elsewhere (the gateway) that loads this JWKS accepts both generations.
   std::string json = R"({"keys":[)";
@@ -1128,7 +1106,7 @@ TEST_F(AccountsServiceTest, TokensSignedWithThePreviousKeyStayValidAndTheJwksLis
   EXPECT_TRUE(gateway.Verify(old_token).ok());
   EXPECT_TRUE(gateway.Verify(current.access_token()).ok());
   // The signing key named again as the previous one is listed once.
-  EXPECT_EQ(PublishKeys(signer_->key(), &signer_->key()).jwks.keys_size(), 1);
+  EXPECT_EQ(PublishKeys(app_->signer.key(), &app_->signer.key()).jwks.keys_size(), 1);
 }
 
 TEST_F(AccountsServiceTest, InternalMethodsNeedTheInternalToken) {
@@ -1145,7 +1123,7 @@ TEST_F(AccountsServiceTest, InternalMethodsNeedTheInternalToken) {
 }
 
 TEST_F(AccountsServiceTest, PartnerKeysAreShownOnceStoredHashedAndRevocable) {
-  ASSERT_TRUE(service_->EnsureAdmin("admin@bielefeld.de", "Admin-Passwort-2026").ok());
+  ASSERT_TRUE(app_->service.EnsureAdmin("admin@bielefeld.de", "Admin-Passwort-2026").ok());
   v1::TokenPair admin;
   ASSERT_TRUE(SignIn("admin@bielefeld.de", "Admin-Passwort-2026", &admin).ok());
   v1::CreateApiKeyRequest create;

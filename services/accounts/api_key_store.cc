@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <charconv>
 
+#include "infra/status.h"
 #include "infra/strings.h"
+#include "services/accounts/keys.h"
 
 namespace cityhub::accounts {
 
@@ -11,12 +13,6 @@ using infra::StrCat;
 using infra::redis::Script;
 
 namespace {
-
-constexpr char kAllKeys[] = "accounts:apikeys";
-std::string KeyKey(std::string_view id) { return StrCat("accounts:apikey:{", id, "}"); }
-std::string HashKey(std::string_view hash) {
-  return StrCat("accounts:apikey_by_hash:{", hash, "}");
-}
 
 const Script& DeleteScript() {
   // KEYS: key, set. ARGV: id, hash key prefix.
@@ -36,19 +32,19 @@ ApiKeyStore::ApiKeyStore(infra::redis::Client& redis) : redis_(redis) {}
 
 absl::Status ApiKeyStore::Create(const StoredApiKey& key, std::string_view key_hash) {
   return redis_
-      .Transaction({{"HSET", KeyKey(key.id), "name", key.name, "hash", std::string(key_hash),
+      .Transaction({{"HSET", keys::ApiKey(key.id), "name", key.name, "hash", std::string(key_hash),
                      "created_ms", std::to_string(key.created_ms)},
-                    {"SET", HashKey(key_hash), key.id},
-                    {"SADD", kAllKeys, key.id}})
+                    {"SET", keys::ApiKeyByHash(key_hash), key.id},
+                    {"SADD", keys::kApiKeys, key.id}})
       .status();
 }
 
 absl::StatusOr<std::vector<StoredApiKey>> ApiKeyStore::List() {
-  auto ids = redis_.Command({"SMEMBERS", kAllKeys});
+  auto ids = redis_.Command({"SMEMBERS", keys::kApiKeys});
   if (!ids.ok()) return ids.status();
   std::vector<infra::redis::Args> commands;
   for (const auto& id : ids->elements()) {
-    commands.push_back({"HMGET", KeyKey(id.str()), "name", "created_ms"});
+    commands.push_back({"HMGET", keys::ApiKey(id.str()), "name", "created_ms"});
   }
   auto replies = redis_.Pipeline(commands);
   if (!replies.ok()) return replies.status();
@@ -66,16 +62,17 @@ absl::StatusOr<std::vector<StoredApiKey>> ApiKeyStore::List() {
 
 absl::Status ApiKeyStore::Delete(std::string_view id) {
   return redis_
-      .Eval(DeleteScript(), {KeyKey(id), kAllKeys}, {std::string(id), "accounts:apikey_by_hash:{"})
+      .Eval(DeleteScript(), {keys::ApiKey(id), keys::kApiKeys},
+            {std::string(id), keys::kApiKeyByHashPrefix})
       .status();
 }
 
 absl::StatusOr<StoredApiKey> ApiKeyStore::FindByHash(std::string_view key_hash) {
-  auto id = infra::redis::AsString(redis_.Command({"GET", HashKey(key_hash)}));
-  if (!id.ok()) return id.status();
-  auto name = infra::redis::AsString(redis_.Command({"HGET", KeyKey(*id), "name"}));
-  if (!name.ok()) return name.status();
-  return StoredApiKey{*id, *name, 0};
+  ASSIGN_OR_RETURN(std::string id,
+                   infra::redis::AsString(redis_.Command({"GET", keys::ApiKeyByHash(key_hash)})));
+  ASSIGN_OR_RETURN(std::string name,
+                   infra::redis::AsString(redis_.Command({"HGET", keys::ApiKey(id), "name"})));
+  return StoredApiKey{std::move(id), std::move(name), 0};
 }
 
 }  // namespace cityhub::accounts

@@ -10,9 +10,9 @@
 
 // Partner API keys for Open311 POST, stored by the SHA-256 of the key only.
 //
-//   accounts:apikey:{id}            HASH name, hash, created_ms
-//   accounts:apikey_by_hash:{hash}  STRING id
-//   accounts:apikeys                SET ids
+//   keys::ApiKey(id)                HASH name, hash, created_ms
+//   keys::ApiKeyByHash(hash)        STRING id
+//   keys::kApiKeys                  SET ids
 namespace cityhub::accounts {
 
 struct StoredApiKey {

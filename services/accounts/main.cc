@@ -2,18 +2,13 @@
 // serves until SIGTERM/SIGINT.
 #include <cstdio>
 #include <optional>
-#include <thread>
 
-#include "infra/auth/authorizer.h"
 #include "infra/auth/jwt.h"
 #include "infra/grpc/server.h"
-#include "infra/grpc/tls.h"
-#include "infra/ids.h"
 #include "infra/log.h"
 #include "infra/runtime.h"
 #include "infra/service_config.h"
-#include "services/accounts/accounts_service.h"
-#include "services/accounts/published_keys.h"
+#include "services/accounts/components.h"
 
 namespace cityhub::accounts {
 namespace {
@@ -21,25 +16,19 @@ namespace {
 using std::chrono::milliseconds;
 using namespace std::chrono_literals;
 
+// Besides AccountsConfig, the key files (read into keys by Run).
 struct Config {
-  infra::CommonConfig common;
+  AccountsConfig accounts;
   std::string signing_key_pem;
   std::string previous_key_pem;
-  infra::auth::TokenSettings tokens;
-  AccountsSettings settings;
-  Argon2Params argon2;
-  int hash_concurrency = 2;
-  std::string admin_email;
-  std::string admin_password;
-  std::string requests_address;
-  std::string notifications_address;
 };
 
 Config LoadConfig(infra::EnvReader& env) {
-  Config c;
+  Config config;
+  AccountsConfig& c = config.accounts;
   c.common = infra::LoadCommonConfig(env, {"accounts", "127.0.0.1:7001", "127.0.0.1:7101"});
-  c.signing_key_pem = env.FileContents("CITYHUB_JWT_SIGNING_KEY_FILE", true);
-  c.previous_key_pem = env.FileContents("CITYHUB_JWT_PREVIOUS_KEY_FILE", false);
+  config.signing_key_pem = env.FileContents("CITYHUB_JWT_SIGNING_KEY_FILE", true);
+  config.previous_key_pem = env.FileContents("CITYHUB_JWT_PREVIOUS_KEY_FILE", false);
   c.tokens.issuer = env.String("CITYHUB_JWT_ISSUER", "cityhub", 256);
   c.tokens.audience = env.String("CITYHUB_JWT_AUDIENCE", "cityhub-api", 256);
   c.tokens.access_ttl = std::chrono::duration_cast<std::chrono::seconds>(
@@ -67,7 +56,7 @@ Config LoadConfig(infra::EnvReader& env) {
   // Peers for the privacy export; unset leaves their part out (single-service setups, tests).
   c.requests_address = env.String("CITYHUB_REQUESTS_ADDR", "");
   c.notifications_address = env.String("CITYHUB_NOTIFICATIONS_ADDR", "");
-  return c;
+  return config;
 }
 
 int Run() {
@@ -92,89 +81,28 @@ int Run() {
     std::fprintf(stderr, "accounts: %s\n", std::string(status.message()).c_str());
     return 2;
   }
-  infra::log::Init("accounts", config.common.log_level);
-  if (config.settings.internal_token.empty()) {
+  infra::log::Init("accounts", config.accounts.common.log_level);
+  if (config.accounts.settings.internal_token.empty()) {
     infra::log::Warn("no_internal_token", {{"effect", "service-to-service methods are refused"}});
   }
 
   infra::SystemClock clock;
   infra::MetricsRegistry metrics;
-  infra::redis::Client redis(config.common.redis);
-
-  PublishedKeys keys = PublishKeys(*signing_key, previous_key ? &*previous_key : nullptr);
-  infra::auth::TokenSigner signer(std::move(*signing_key), config.tokens, clock);
-  infra::auth::TokenVerifier verifier(config.tokens, clock);
-  verifier.SetKeys(std::move(keys.verify_keys));
-  infra::auth::Authorizer authorizer(v1::AccountsService::service_full_name(), verifier,
-                                     config.settings.internal_token);
-  infra::auth::DeletedAccounts deleted(redis, "accounts");
-  authorizer.set_deleted_accounts(&deleted);
-  AccountStore accounts(redis);
-  SessionStore sessions(redis);
-  ThrottleStore throttle(redis, ThrottlePolicy{});
-  ApiKeyStore api_keys(redis);
-  PasswordHasher hasher(config.argon2, config.hash_concurrency, 10s);
-
-  std::unique_ptr<cityhub::requests::v1::RequestsService::Stub> requests;
-  std::unique_ptr<cityhub::notifications::v1::NotificationsService::Stub> notifications;
-  if (!config.requests_address.empty()) {
-    requests = cityhub::requests::v1::RequestsService::NewStub(
-        infra::CreateChannel(config.requests_address, config.common.server.tls));
-  }
-  if (!config.notifications_address.empty()) {
-    notifications = cityhub::notifications::v1::NotificationsService::NewStub(
-        infra::CreateChannel(config.notifications_address, config.common.server.tls));
-  }
-
-  AccountsService service(
-      AccountsDeps{accounts, sessions, throttle, api_keys, hasher, signer, keys.jwks, authorizer,
-                   clock, requests.get(), notifications.get()},
-      config.settings);
-
-  infra::GrpcServer server(config.common.server, metrics);
-  // Ready while Redis answers: a process that cannot reach it leaves the rotation by itself.
-  server.SetReadinessCheck([&redis] { return redis.Command({"PING"}).ok(); });
-  server.AddService(&service);
-  if (auto status = server.Start(); !status.ok()) {
+  infra::Components parts;
+  auto& redis = parts.Make<infra::redis::Client>(config.accounts.common.redis);
+  Accounts& app = BuildAccounts(parts, config.accounts,
+                                AccountsKeys{std::move(*signing_key), std::move(previous_key)},
+                                AccountsEnv{redis, clock, metrics});
+  if (auto status = app.server.Start(); !status.ok()) {
     infra::log::Error("start_failed", {{"error", status.message()}});
     return 1;
   }
-  // The first admin is created once Redis answers; the service serves meanwhile. A setting
-  // that cannot work (a bad address or password) stops it; an address someone registered is
-  // logged as an error and the service keeps serving.
-  absl::Status bootstrap_error;
-  std::jthread bootstrap;
-  if (!config.admin_email.empty()) {
-    bootstrap = std::jthread([&](std::stop_token stop) {
-      for (int attempt = 0; !stop.stop_requested(); ++attempt) {
-        const absl::Status status = service.EnsureAdmin(config.admin_email, config.admin_password);
-        if (status.ok()) return;
-        if (status.code() == absl::StatusCode::kFailedPrecondition) {
-          // Someone registered the address: nobody is promoted, and the residents keep their
-          // service. An admin has to configure another address (or grant the role).
-          infra::log::Error("bootstrap_admin_refused", {{"error", status.message()}});
-          return;
-        }
-        if (status.code() == absl::StatusCode::kInvalidArgument) {  // a setting that cannot work
-          bootstrap_error = status;
-          server.Stop();
-          return;
-        }
-        if (status.code() != absl::StatusCode::kUnavailable || attempt % 10 == 0) {
-          infra::log::Warn("bootstrap_admin_failed", {{"error", status.message()}});
-        }
-        std::this_thread::sleep_for(1s);
-      }
-    });
-  }
-  server.Run();
-  if (bootstrap.joinable()) {
-    bootstrap.request_stop();
-    bootstrap.join();
-  }
-  if (!bootstrap_error.ok()) {
-    infra::log::Error("bootstrap_admin_failed", {{"error", bootstrap_error.message()}});
-    std::fprintf(stderr, "accounts: %s\n", std::string(bootstrap_error.message()).c_str());
+  parts.StartWorkers();
+  app.server.Run();
+  parts.StopWorkers();
+  if (!app.bootstrap_error.ok()) {
+    infra::log::Error("bootstrap_admin_failed", {{"error", app.bootstrap_error.message()}});
+    std::fprintf(stderr, "accounts: %s\n", std::string(app.bootstrap_error.message()).c_str());
     return 2;
   }
   return 0;

@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "infra/strings.h"
+#include "services/accounts/keys.h"
 
 namespace cityhub::accounts {
 
@@ -10,12 +11,6 @@ using infra::StrCat;
 using infra::redis::Script;
 
 namespace {
-
-std::string FamilyKey(std::string_view family) { return StrCat(kSessionFamilyPrefix, family, "}"); }
-std::string TokenKey(std::string_view family, std::string_view hash) {
-  return StrCat("accounts:rt:{", family, "}:", hash);
-}
-std::string FamiliesKey(std::string_view account) { return SessionFamiliesKey(account); }
 
 int64_t ToInt(const std::string& s) {
   int64_t v = 0;
@@ -93,10 +88,6 @@ return 1
 
 }  // namespace
 
-std::string SessionFamiliesKey(std::string_view account_id) {
-  return StrCat("accounts:families:{", account_id, "}");
-}
-
 const char kEndSessionsLua[] = R"lua(
 local function end_sessions(families, prefix, keep)
   for _, family in ipairs(redis.call('SMEMBERS', families)) do
@@ -115,14 +106,15 @@ absl::Status SessionStore::Create(std::string_view account_id, std::string_view 
                                   std::string_view token_hash, const SessionTimes& t) {
   return redis_
       .Eval(CreateScript(),
-            {FamilyKey(family_id), TokenKey(family_id, token_hash), FamiliesKey(account_id)},
+            {keys::Family(family_id), keys::RefreshToken(family_id, token_hash),
+             keys::Families(account_id)},
             {std::string(account_id), std::string(family_id), std::to_string(t.now_ms),
              std::to_string(t.idle_until_ms), std::to_string(t.absolute_until_ms)})
       .status();
 }
 
 absl::StatusOr<std::string> SessionStore::FamilyAccount(std::string_view family_id) {
-  auto reply = redis_.Command({"HGET", FamilyKey(family_id), "account"});
+  auto reply = redis_.Command({"HGET", keys::Family(family_id), "account"});
   if (!reply.ok()) return reply.status();
   if (reply->is_nil()) return absl::NotFoundError("session family not found");
   return reply->str();
@@ -132,34 +124,35 @@ absl::StatusOr<std::string> SessionStore::Rotate(std::string_view family_id,
                                                  std::string_view token_hash,
                                                  std::string_view next_hash, int64_t now_ms,
                                                  int64_t next_idle_until_ms) {
-  return infra::redis::AsString(redis_.Eval(
-      RotateScript(),
-      {FamilyKey(family_id), TokenKey(family_id, token_hash), TokenKey(family_id, next_hash)},
-      {std::to_string(now_ms), std::to_string(next_idle_until_ms)}));
+  return infra::redis::AsString(
+      redis_.Eval(RotateScript(),
+                  {keys::Family(family_id), keys::RefreshToken(family_id, token_hash),
+                   keys::RefreshToken(family_id, next_hash)},
+                  {std::to_string(now_ms), std::to_string(next_idle_until_ms)}));
 }
 
 absl::Status SessionStore::Revoke(std::string_view account_id, std::string_view family_id) {
   return redis_
-      .Eval(RevokeScript(), {FamilyKey(family_id), FamiliesKey(account_id)},
+      .Eval(RevokeScript(), {keys::Family(family_id), keys::Families(account_id)},
             {std::string(account_id), std::string(family_id)})
       .status();
 }
 
 absl::Status SessionStore::RevokeAll(std::string_view account_id, std::string_view keep_family) {
   return redis_
-      .Eval(RevokeAllScript(), {FamiliesKey(account_id)},
-            {kSessionFamilyPrefix, std::string(keep_family)})
+      .Eval(RevokeAllScript(), {keys::Families(account_id)},
+            {keys::kFamilyPrefix, std::string(keep_family)})
       .status();
 }
 
 absl::StatusOr<std::vector<SessionInfo>> SessionStore::List(std::string_view account_id,
                                                             int64_t now_ms) {
-  auto members = redis_.Command({"SMEMBERS", FamiliesKey(account_id)});
+  auto members = redis_.Command({"SMEMBERS", keys::Families(account_id)});
   if (!members.ok()) return members.status();
   std::vector<infra::redis::Args> commands;
   for (const auto& m : members->elements()) {
     commands.push_back(
-        {"HMGET", FamilyKey(m.str()), "created_ms", "last_used_ms", "abs_until", "revoked"});
+        {"HMGET", keys::Family(m.str()), "created_ms", "last_used_ms", "abs_until", "revoked"});
   }
   auto replies = redis_.Pipeline(commands);
   if (!replies.ok()) return replies.status();

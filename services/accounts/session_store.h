@@ -13,9 +13,9 @@
 // token again means two parties hold the family (theft, or a replayed request), so the whole
 // family is revoked.
 //
-//   accounts:family:{family}          HASH account, created_ms, last_used_ms, abs_until, revoked
-//   accounts:rt:{family}:<token hash> HASH state (live|spent), idle_until
-//   accounts:families:{account}       SET  the account's family ids
+//   keys::Family(family)              HASH account, created_ms, last_used_ms, abs_until, revoked
+//   keys::RefreshToken(family, hash)  HASH state (live|spent), idle_until
+//   keys::Families(account)           SET  the account's family ids
 //
 // Tokens and families expire with the family's absolute lifetime.
 namespace cityhub::accounts {
@@ -60,11 +60,9 @@ class SessionStore final {
 };
 
 // For scripts of other stores that must end sessions in the same transaction as their own
-// change (a password change, a reset): the key of an account's session set, the prefix of a
-// session's key, and the Lua source of `end_sessions(families_key, family_prefix, keep)`, which
-// revokes every session of the set but `keep` as RevokeAll does.
-std::string SessionFamiliesKey(std::string_view account_id);
-inline constexpr char kSessionFamilyPrefix[] = "accounts:family:{";
+// change (a password change, a reset): the Lua source of `end_sessions(families_key,
+// family_prefix, keep)` (keys::Families, keys::kFamilyPrefix), which revokes every session of the
+// set but `keep` as RevokeAll does.
 extern const char kEndSessionsLua[];
 
 }  // namespace cityhub::accounts

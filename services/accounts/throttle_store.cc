@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "infra/strings.h"
+#include "services/accounts/keys.h"
 
 namespace cityhub::accounts {
 
@@ -10,17 +11,6 @@ using infra::StrCat;
 using infra::redis::Script;
 
 namespace {
-
-std::string PairKey(std::string_view email, std::string_view address) {
-  return StrCat("accounts:throttle:pair:{", email, "}:", address);
-}
-std::string AddressKey(std::string_view address) {
-  return StrCat("accounts:throttle:addr:{", address, "}");
-}
-std::string EmailKey(std::string_view email) {
-  return StrCat("accounts:throttle:email:{", email, "}");
-}
-std::string KnownKey(std::string_view account) { return StrCat("accounts:known:{", account, "}"); }
 
 // Lua source of `undo(key, previous_until, set_until)`: takes one counted attempt back from a
 // counter, restoring the wait it replaced unless a later attempt has set another since.
@@ -118,10 +108,11 @@ absl::StatusOr<ThrottleReservation> ThrottleStore::Reserve(std::string_view emai
     args.push_back(std::to_string(c->base.count()));
     args.push_back(std::to_string(c->max.count()));
   }
-  auto reply = redis_.Eval(ReserveScript(),
-                           {PairKey(email_hash, address_hash), AddressKey(address_hash),
-                            EmailKey(email_hash), KnownKey(account_id)},
-                           args);
+  auto reply = redis_.Eval(
+      ReserveScript(),
+      {keys::ThrottlePair(email_hash, address_hash), keys::ThrottleAddress(address_hash),
+       keys::ThrottleEmail(email_hash), keys::Known(account_id)},
+      args);
   if (!reply.ok()) return reply.status();
   const auto& e = reply->elements();
   if (e.empty() || (e[0].integer() == 0 && e.size() != 7)) {
@@ -144,8 +135,8 @@ absl::Status ThrottleStore::RecordSuccess(const ThrottleReservation& r, std::str
                                           int64_t now_ms) {
   return redis_
       .Eval(SuccessScript(),
-            {PairKey(r.email_hash, r.address_hash), EmailKey(r.email_hash),
-             AddressKey(r.address_hash), KnownKey(account_id)},
+            {keys::ThrottlePair(r.email_hash, r.address_hash), keys::ThrottleEmail(r.email_hash),
+             keys::ThrottleAddress(r.address_hash), keys::Known(account_id)},
             {std::to_string(now_ms), r.address_hash, std::to_string(policy_.known_addresses),
              std::to_string(r.previous_until[1]), std::to_string(r.set_until[1])})
       .status();
@@ -159,15 +150,15 @@ absl::Status ThrottleStore::Release(const ThrottleReservation& r) {
   }
   return redis_
       .Eval(ReleaseScript(),
-            {PairKey(r.email_hash, r.address_hash), AddressKey(r.address_hash),
-             EmailKey(r.email_hash)},
+            {keys::ThrottlePair(r.email_hash, r.address_hash),
+             keys::ThrottleAddress(r.address_hash), keys::ThrottleEmail(r.email_hash)},
             args)
       .status();
 }
 
 absl::StatusOr<std::vector<KnownAddress>> ThrottleStore::KnownAddresses(
     std::string_view account_id) {
-  auto reply = redis_.Command({"ZREVRANGE", KnownKey(account_id), "0", "-1", "WITHSCORES"});
+  auto reply = redis_.Command({"ZREVRANGE", keys::Known(account_id), "0", "-1", "WITHSCORES"});
   if (!reply.ok()) return reply.status();
   const auto& e = reply->elements();
   std::vector<KnownAddress> out;

@@ -24,10 +24,10 @@
 // checked: N parallel guesses are counted like N sequential ones instead of all passing a gate
 // that none of them has closed yet. A right password takes its count back.
 //
-//   accounts:throttle:pair:{email hash}:<address hash>   HASH fails, until
-//   accounts:throttle:addr:{address hash}                HASH fails, until
-//   accounts:throttle:email:{email hash}                 HASH fails, until
-//   accounts:known:{account}                             ZSET address hash → last success ms
+//   keys::ThrottlePair(email hash, address hash)         HASH fails, until
+//   keys::ThrottleAddress(address hash)                  HASH fails, until
+//   keys::ThrottleEmail(email hash)                      HASH fails, until
+//   keys::Known(account)                                 ZSET address hash → last success ms
 namespace cityhub::accounts {
 
 struct ThrottlePolicy {
