@@ -56,7 +56,7 @@ StoredPreferences DefaultPreferences() {
   return p;
 }
 
-FanOut::FanOut(NotificationStore& store, Contacts& contacts, const infra::Clock& clock,
+FanOut::FanOut(Stores& store, Contacts& contacts, const infra::Clock& clock,
                FanOutSettings settings)
     : store_(store), contacts_(contacts), clock_(clock), settings_(std::move(settings)) {}
 
@@ -76,7 +76,7 @@ absl::Status FanOut::Handle(const std::string& payload) {
       return absl::OkStatus();
     case ev::Event::kAccountDeleted:
       contacts_.Forget(event.account_deleted().account_id());
-      return store_.ForgetAccount(event.account_deleted().account_id());
+      return store_.events.ForgetAccount(event.account_deleted().account_id());
     case ev::Event::kRolesChanged: {
       const auto& e = event.roles_changed();
       const bool staff =
@@ -84,7 +84,7 @@ absl::Status FanOut::Handle(const std::string& payload) {
           std::find(e.roles().begin(), e.roles().end(), "admin") != e.roles().end();
       std::vector<std::string> departments;
       if (staff) departments.assign(e.departments().begin(), e.departments().end());
-      return store_.SetDepartments(e.account_id(), departments);
+      return store_.follows.SetDepartments(e.account_id(), departments);
     }
     case ev::Event::kRequestFollowed:
     case ev::Event::kRequestUnfollowed: {
@@ -93,12 +93,12 @@ absl::Status FanOut::Handle(const std::string& payload) {
           follow ? event.request_followed().request_id() : event.request_unfollowed().request_id();
       const auto& account =
           follow ? event.request_followed().account_id() : event.request_unfollowed().account_id();
-      effects.extra.push_back(NotificationStore::FollowCommand(request, account, follow));
-      return store_.ApplyOnce(event.event_id(), effects).status();
+      effects.extra.push_back(FollowStore::FollowCommand(request, account, follow));
+      return store_.events.ApplyOnce(event.event_id(), effects).status();
     }
     case ev::Event::kRequestCreated: {
       const auto& e = event.request_created();
-      auto audience = store_.AudienceOf("", e.department());
+      auto audience = store_.follows.AudienceOf("", e.department());
       if (!audience.ok()) return audience.status();
       std::vector<Recipient> recipients;
       for (const auto& op : audience->accounts)
@@ -115,7 +115,7 @@ absl::Status FanOut::Handle(const std::string& payload) {
       const std::string code = status ? event.request_status_changed().service_code()
                                       : event.comment_added().service_code();
       const std::string author = status ? std::string() : event.comment_added().author_account_id();
-      auto audience = store_.AudienceOf(request_id, "");
+      auto audience = store_.follows.AudienceOf(request_id, "");
       if (!audience.ok()) return audience.status();
       std::vector<Recipient> recipients;
       std::set<std::string> seen = {author};
@@ -148,12 +148,12 @@ absl::Status FanOut::NotifyAndApply(const ev::Event& event,
   // effects in one script.
   std::vector<std::string> accounts;
   for (const Recipient& r : recipients) accounts.push_back(r.account_id);
-  auto details = store_.DetailsOf(accounts, audience.webhook_ids);
+  auto details = store_.events.DetailsOf(accounts, audience.webhook_ids);
   if (!details.ok()) return details.status();
   EventEffects effects;
   if (auto s = Notify(event, recipients, *details, request_id, &effects); !s.ok()) return s;
   AddWebhookJobs(event, service_code, details->webhooks, &effects);
-  return store_.ApplyOnce(event.event_id(), effects).status();
+  return store_.events.ApplyOnce(event.event_id(), effects).status();
 }
 
 absl::Status FanOut::Notify(const ev::Event& event, const std::vector<Recipient>& recipients,
@@ -321,7 +321,7 @@ absl::Status FanOut::AccountMail(const ev::Event& event, const std::string& acco
   job.job.set_html(mail.html);
   job.due_ms = infra::UnixMillis(clock_.Now());
   effects.jobs.push_back(std::move(job));
-  return store_.ApplyOnce(event.event_id(), effects).status();
+  return store_.events.ApplyOnce(event.event_id(), effects).status();
 }
 
 }  // namespace cityhub::notifications

@@ -10,6 +10,7 @@
 #include <google/protobuf/util/time_util.h>
 
 #include "infra/log.h"
+#include "services/notifications/keys.h"
 
 namespace cityhub::notifications {
 
@@ -66,7 +67,7 @@ void LiveStream::Fetch() {
   }
   if (position < 0) {
     // The first look: where the client's last id (or "now") stands in the feed.
-    auto resolved = hub_.store().FeedPosition(account_, after_id_);
+    auto resolved = hub_.feed().FeedPosition(account_, after_id_);
     if (!resolved.ok()) return;  // Redis trouble: the periodic look retries
     position = *resolved;
     std::lock_guard lock(mu_);
@@ -74,7 +75,7 @@ void LiveStream::Fetch() {
     hub_.positioned_.fetch_add(1);
   }
   constexpr int kBatch = 100;
-  auto page = hub_.store().FeedAfter(account_, position, kBatch);
+  auto page = hub_.feed().FeedAfter(account_, position, kBatch);
   if (!page.ok()) return;
   std::lock_guard lock(mu_);
   if (finished_) return;
@@ -122,9 +123,9 @@ void LiveStream::OnDone() {
 
 // ---------------------------------------------------------------------------------------------
 
-LiveHub::LiveHub(NotificationStore& store, infra::redis::Options subscriber,
-                 const infra::Clock& clock, int workers)
-    : store_(store), subscriber_options_(std::move(subscriber)), clock_(clock), workers_(workers) {}
+LiveHub::LiveHub(FeedStore& feed, infra::redis::Options subscriber, const infra::Clock& clock,
+                 int workers)
+    : feed_(feed), subscriber_options_(std::move(subscriber)), clock_(clock), workers_(workers) {}
 
 LiveHub::~LiveHub() { Stop(); }
 
@@ -149,7 +150,7 @@ LiveStream* LiveHub::Open(const std::string& account, const std::string& after_i
   // the client's "from now on". (A resumed stream is pinned by its id and looks later.)
   int64_t position = -1;
   if (after_id.empty()) {
-    auto now = store_.FeedPosition(account, "");
+    auto now = feed_.FeedPosition(account, "");
     if (now.ok()) position = *now;
   }
   return new LiveStream(*this, account, after_id, position);
@@ -254,7 +255,7 @@ void LiveHub::Subscribe() {
     absl::Status status = connection.Connect();
     redisContext* ctx = connection.context();
     if (status.ok()) {
-      auto* r = static_cast<redisReply*>(redisCommand(ctx, "SUBSCRIBE %s", kLiveChannel));
+      auto* r = static_cast<redisReply*>(redisCommand(ctx, "SUBSCRIBE %s", keys::kLive));
       if (r == nullptr || r->type == REDIS_REPLY_ERROR) {
         status = absl::UnavailableError(r != nullptr ? r->str : ctx->errstr);
       }

@@ -16,7 +16,7 @@
 #include "cityhub/notifications/v1/notifications.pb.h"
 #include "infra/clock.h"
 #include "infra/redis/client.h"
-#include "services/notifications/notification_store.h"
+#include "services/notifications/feed_store.h"
 
 // The live stream: residents' open StreamNotifications calls get new inbox entries as they
 // happen. Correctness comes from the account's feed (entries in the order they were written):
@@ -66,7 +66,7 @@ class LiveStream final : public grpc::ServerWriteReactor<cityhub::notifications:
 
 class LiveHub final {
  public:
-  LiveHub(NotificationStore& store, infra::redis::Options subscriber, const infra::Clock& clock,
+  LiveHub(FeedStore& feed, infra::redis::Options subscriber, const infra::Clock& clock,
           int workers = 2);
   ~LiveHub();
 
@@ -79,7 +79,7 @@ class LiveHub final {
   // Asks every stream of `account` (or all, when empty) to look for new entries.
   void Wake(const std::string& account);
 
-  NotificationStore& store() { return store_; }
+  FeedStore& feed() { return feed_; }
   const infra::Clock& clock() const { return clock_; }
   size_t streams() const;
   // How many streams so far have taken their position in the feed (tests wait on it).
@@ -94,7 +94,7 @@ class LiveHub final {
   void Subscribe();
   void Work();
 
-  NotificationStore& store_;
+  FeedStore& feed_;
   infra::redis::Options subscriber_options_;
   const infra::Clock& clock_;
   int workers_;

@@ -124,10 +124,10 @@ int Run() {
                                      config.internal_token, [&] { return jwks.RefreshIfDue(); });
   infra::auth::DeletedAccounts deleted(redis, "notifications");
   authorizer.set_deleted_accounts(&deleted);
-  NotificationStore store(redis);
+  Stores store(redis);
   Contacts contacts(accounts, config.internal_token, clock);
   FanOut fanout(store, contacts, clock, config.fanout);
-  LiveHub live(store, config.common.redis, clock);
+  LiveHub live(store.feed, config.common.redis, clock);
   Delivery delivery(redis, store, config.delivery, clock, metrics);
   NotificationsService service(
       NotificationsDeps{store, live, authorizer, clock, config.delivery.webhook_destinations},

@@ -65,14 +65,14 @@ class NotificationsTest : public cityhub::testing::RedisTest {
     ASSERT_TRUE(accounts_server_->Start().ok());
 
     // The notifications side.
-    store_ = std::make_unique<NotificationStore>(client());
+    store_ = std::make_unique<Stores>(client());
     contacts_ = std::make_unique<Contacts>(
         grpc::CreateChannel("127.0.0.1:" + std::to_string(accounts_server_->port()),
                             grpc::InsecureChannelCredentials()),
         kInternal, clock_, 0ms);
     fanout_ = std::make_unique<FanOut>(*store_, *contacts_, clock_,
                                        FanOutSettings{"https://app.example"});
-    live_ = std::make_unique<LiveHub>(*store_, redis().ClientOptions(), clock_);
+    live_ = std::make_unique<LiveHub>(store_->feed, redis().ClientOptions(), clock_);
     live_->Start();
     DeliveryOptions d;
     d.smtp_url = smtp_.url();
@@ -218,7 +218,7 @@ class NotificationsTest : public cityhub::testing::RedisTest {
   std::unique_ptr<infra::auth::DeletedAccounts> accounts_deleted_;
   std::unique_ptr<accounts::AccountsService> accounts_;
   std::unique_ptr<infra::GrpcServer> accounts_server_;
-  std::unique_ptr<NotificationStore> store_;
+  std::unique_ptr<Stores> store_;
   std::unique_ptr<Contacts> contacts_;
   std::unique_ptr<FanOut> fanout_;
   std::unique_ptr<LiveHub> live_;
@@ -701,7 +701,7 @@ TEST_F(NotificationsTest, TheInboxPagesThroughEntriesThatShareTheirTime) {
     n.set_title("t");
     n.set_request_id("01JREQ");
     effects.inbox.push_back(n);
-    ASSERT_TRUE(store_->ApplyOnce("burst-event-" + std::to_string(i), effects).ok());
+    ASSERT_TRUE(store_->events.ApplyOnce("burst-event-" + std::to_string(i), effects).ok());
     written.insert(n.id());
   }
   std::vector<std::string> seen;
@@ -733,14 +733,14 @@ TEST_F(NotificationsTest, AnEventWhoseWritesFailHalfWayIsAppliedWhenRetried) {
   effects.inbox.push_back(n);
   const std::string unread = "notifications:unread:{" + anna + "}";
   ASSERT_TRUE(client().Command({"SET", unread, "not a set"}).ok());  // the SADD will fail
-  EXPECT_FALSE(store_->ApplyOnce("halfway-event", effects).ok());
+  EXPECT_FALSE(store_->events.ApplyOnce("halfway-event", effects).ok());
   ASSERT_TRUE(client().Command({"DEL", unread}).ok());
-  auto retried = store_->ApplyOnce("halfway-event", effects);
+  auto retried = store_->events.ApplyOnce("halfway-event", effects);
   ASSERT_TRUE(retried.ok()) << retried.status();
   EXPECT_TRUE(*retried);
-  EXPECT_FALSE(*store_->ApplyOnce("halfway-event", effects));  // and only once
+  EXPECT_FALSE(*store_->events.ApplyOnce("halfway-event", effects));  // and only once
   EXPECT_EQ(Inbox(anna).size(), 1u);
-  EXPECT_EQ(store_->UnreadCount(anna).value(), 1);
+  EXPECT_EQ(store_->inbox.UnreadCount(anna).value(), 1);
   EXPECT_EQ(client().Command({"ZCARD", "notifications:feed:{" + anna + "}"})->integer(), 1);
 }
 
@@ -757,13 +757,13 @@ TEST_F(NotificationsTest, AnInboxKeepsItsNewestEntriesAndDropsTheRestWhole) {
     n.set_kind(nv1::KIND_OWN_REQUEST_STATUS);
     n.set_request_id("01JREQ");
     effects.inbox.push_back(n);
-    ASSERT_TRUE(store_->ApplyOnce("fill-" + std::to_string(i), effects).ok());
+    ASSERT_TRUE(store_->events.ApplyOnce("fill-" + std::to_string(i), effects).ok());
     ids.push_back(n.id());
   }
   EXPECT_EQ(client().Command({"ZCARD", "notifications:inbox:{" + anna + "}"})->integer(),
             kInboxCap);
   EXPECT_EQ(client().Command({"ZCARD", "notifications:feed:{" + anna + "}"})->integer(), kInboxCap);
-  EXPECT_EQ(store_->UnreadCount(anna).value(), kInboxCap);
+  EXPECT_EQ(store_->inbox.UnreadCount(anna).value(), kInboxCap);
   // The oldest 51 are gone with their keys; the newest stay.
   for (int i = 0; i < total; ++i) {
     const bool kept = i >= total - kInboxCap;
@@ -972,7 +972,7 @@ TEST_F(NotificationsTest, ExportHoldsEverythingAndDeletionErasesIt) {
   for (const auto& j : jobs->elements()) {
     EXPECT_TRUE(client().Command({"ZSCORE", "notifications:jobs", j.str()})->is_nil());
   }
-  EXPECT_TRUE(store_->Followers("01JREQ")->empty());
+  EXPECT_TRUE(store_->follows.Followers("01JREQ")->empty());
   EXPECT_TRUE(Inbox(anna).empty());
 
   // Events about the account that are handled after its deletion (late, redelivered, on
@@ -986,8 +986,8 @@ TEST_F(NotificationsTest, ExportHoldsEverythingAndDeletionErasesIt) {
   late_roles.mutable_roles_changed()->add_roles("operator");
   late_roles.mutable_roles_changed()->add_departments("roads");
   Handle(late_roles);
-  EXPECT_TRUE(store_->Followers("01JREQ2")->empty());
-  EXPECT_TRUE(store_->Operators("roads")->empty());
+  EXPECT_TRUE(store_->follows.Followers("01JREQ2")->empty());
+  EXPECT_TRUE(store_->follows.Operators("roads")->empty());
   EXPECT_TRUE(client().Command({"KEYS", "notifications:*" + anna + "*"})->elements().empty());
 }
 
@@ -1212,8 +1212,8 @@ TEST_F(NotificationsTest, ADeletedAccountsStillValidTokenWritesNothing) {
   StoredDevice late;
   late.set_id("late-device");
   late.set_token("fcm-token-deleting-04");
-  EXPECT_EQ(store_->AddDevice(anna, late).code(), absl::StatusCode::kPermissionDenied);
-  EXPECT_EQ(store_->SetPreferences(anna, DefaultPreferences()).code(),
+  EXPECT_EQ(store_->devices.AddDevice(anna, late).code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(store_->preferences.SetPreferences(anna, DefaultPreferences()).code(),
             absl::StatusCode::kPermissionDenied);
   EXPECT_TRUE(client().Command({"KEYS", "*" + anna + "*"})->elements().empty());
   EXPECT_TRUE(client().Command({"KEYS", "*fcm-token-deleting*"})->elements().empty());
