@@ -4,6 +4,7 @@
 
 #include "cityhub/notifications/v1/notifications.pb.h"
 #include "infra/log.h"
+#include "services/notifications/metrics.h"
 
 namespace cityhub::notifications {
 
@@ -29,29 +30,8 @@ Delivery::Delivery(infra::redis::Client& redis, Stores& stores, DeliveryOptions 
       mail_(MailSettings{options_.smtp_url, options_.smtp_user, options_.smtp_password,
                          options_.mail_from, options_.timeout}),
       webhook_(stores.webhooks, options_.webhook_destinations, clock, options_.timeout),
-      outcomes_(metrics.AddCounter("notifications_deliveries_total",
-                                   "Delivery attempts by channel and outcome",
-                                   {"channel", "outcome"})),
+      outcomes_(NotificationsMetrics(metrics).deliveries),
       rng_(std::random_device{}()) {}
-
-Delivery::~Delivery() { Stop(); }
-
-void Delivery::Start() {
-  stop_.store(false);
-  for (int i = 0; i < options_.workers; ++i) {
-    threads_.emplace_back([this] {
-      while (!stop_.load()) {
-        if (!RunOne()) std::this_thread::sleep_for(options_.idle_poll);
-      }
-    });
-  }
-}
-
-void Delivery::Stop() {
-  stop_.store(true);
-  for (auto& t : threads_) t.join();
-  threads_.clear();
-}
 
 std::chrono::milliseconds Delivery::Backoff(int attempts) {
   // Exponential with "equal jitter": between half and all of base * 2^(attempts-1), capped, so

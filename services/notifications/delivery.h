@@ -1,11 +1,9 @@
 #pragma once
 
-#include <atomic>
 #include <chrono>
 #include <mutex>
 #include <random>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -46,12 +44,9 @@ class Delivery final {
  public:
   Delivery(infra::redis::Client& redis, Stores& stores, DeliveryOptions options,
            const infra::Clock& clock, infra::MetricsRegistry& metrics);
-  ~Delivery();
 
-  void Start();
-  void Stop();
-
-  // Takes one due job and works on it; false when none was due (tests drive this directly).
+  // Takes one due job and works on it; false when none was due. The delivery workers
+  // (components.h) call it in a loop; tests drive it directly.
   bool RunOne();
 
   // One attempt, no bookkeeping (exposed for tests).
@@ -73,8 +68,6 @@ class Delivery final {
   MailChannel mail_;
   WebhookChannel webhook_;
   infra::Family<infra::Counter>& outcomes_;
-  std::atomic<bool> stop_{false};
-  std::vector<std::thread> threads_;
   std::mutex rng_mu_;
   std::mt19937_64 rng_;
 };

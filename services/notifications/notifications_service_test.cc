@@ -15,7 +15,7 @@
 #include "infra/grpc/server.h"
 #include "infra/ids.h"
 #include "services/accounts/accounts_service.h"
-#include "services/notifications/delivery.h"
+#include "services/notifications/components.h"
 #include "tests/harness/process.h"
 #include "tests/harness/redis_server.h"
 #include "tests/harness/sinks.h"
@@ -64,43 +64,48 @@ class NotificationsTest : public cityhub::testing::RedisTest {
     accounts_server_->AddService(accounts_.get());
     ASSERT_TRUE(accounts_server_->Start().ok());
 
-    // The notifications side.
-    store_ = std::make_unique<Stores>(client());
-    contacts_ = std::make_unique<Contacts>(
-        grpc::CreateChannel("127.0.0.1:" + std::to_string(accounts_server_->port()),
-                            grpc::InsecureChannelCredentials()),
-        kInternal, clock_, 0ms);
-    fanout_ = std::make_unique<FanOut>(*store_, *contacts_, clock_,
-                                       FanOutSettings{"https://app.example"});
-    live_ = std::make_unique<LiveHub>(store_->feed, redis().ClientOptions(), clock_);
-    live_->Start();
-    DeliveryOptions d;
-    d.smtp_url = smtp_.url();
-    d.push_endpoint = push_.url("/v1/projects/cityhub/messages:send");
-    d.push_token = "push-secret";
-    d.backoff_base = 1ms;
-    d.backoff_max = 2ms;
-    d.max_attempts = 3;
-    d.timeout = 2s;
-    d.webhook_destinations = destinations_;
-    delivery_ = std::make_unique<Delivery>(client(), *store_, d, clock_, metrics_);
+    // The notifications side: the graph main.cc builds, without event consumers (the tests hand
+    // events to the fan-out) and without delivery workers (the tests run deliveries one by one).
     authorizer_ = std::make_unique<infra::auth::Authorizer>(
         nv1::NotificationsService::service_full_name(), *verifier_, kInternal);
     deleted_ = std::make_unique<infra::auth::DeletedAccounts>(client(), "notifications");
     authorizer_->set_deleted_accounts(deleted_.get());
-    service_ = std::make_unique<NotificationsService>(
-        NotificationsDeps{*store_, *live_, *authorizer_, clock_, destinations_},
-        std::make_unique<infra::BoundedExecutor>(executor_options_, metrics_));
+    NotificationsSettings settings;
+    settings.internal_token = kInternal;
+    settings.contact_ttl = 0ms;
+    settings.fanout = FanOutSettings{"https://app.example"};
+    settings.delivery.smtp_url = smtp_.url();
+    settings.delivery.push_endpoint = push_.url("/v1/projects/cityhub/messages:send");
+    settings.delivery.push_token = "push-secret";
+    settings.delivery.backoff_base = 1ms;
+    settings.delivery.backoff_max = 2ms;
+    settings.delivery.max_attempts = 3;
+    settings.delivery.timeout = 2s;
+    settings.delivery.webhook_destinations = destinations_;
+    settings.delivery.workers = 0;
+    settings.executor = executor_options_;
+    graph_ = std::make_unique<infra::Components>();
+    NotificationsParts parts = BuildNotifications(
+        *graph_,
+        {client(), redis().ClientOptions(), clock_, metrics_, *authorizer_,
+         grpc::CreateChannel("127.0.0.1:" + std::to_string(accounts_server_->port()),
+                             grpc::InsecureChannelCredentials())},
+        settings);
+    store_ = &parts.stores;
+    fanout_ = &parts.fanout;
+    live_ = &parts.live;
+    delivery_ = &parts.delivery;
     server_ = std::make_unique<infra::GrpcServer>(options, metrics_);
-    server_->AddService(service_.get());
+    server_->AddService(&parts.service);
     ASSERT_TRUE(server_->Start().ok());
+    graph_->StartWorkers();
     stub_ = nv1::NotificationsService::NewStub(grpc::CreateChannel(
         "127.0.0.1:" + std::to_string(server_->port()), grpc::InsecureChannelCredentials()));
   }
 
   void TearDown() override {
     server_.reset();
-    live_->Stop();
+    graph_.reset();
     accounts_server_.reset();
   }
 
@@ -218,14 +223,14 @@ class NotificationsTest : public cityhub::testing::RedisTest {
   std::unique_ptr<infra::auth::DeletedAccounts> accounts_deleted_;
   std::unique_ptr<accounts::AccountsService> accounts_;
   std::unique_ptr<infra::GrpcServer> accounts_server_;
-  std::unique_ptr<Stores> store_;
-  std::unique_ptr<Contacts> contacts_;
-  std::unique_ptr<FanOut> fanout_;
-  std::unique_ptr<LiveHub> live_;
-  std::unique_ptr<Delivery> delivery_;
   std::unique_ptr<infra::auth::Authorizer> authorizer_;
   std::unique_ptr<infra::auth::DeletedAccounts> deleted_;
-  std::unique_ptr<NotificationsService> service_;
+  std::unique_ptr<infra::Components> graph_;
+  // Parts of the graph.
+  Stores* store_ = nullptr;
+  FanOut* fanout_ = nullptr;
+  LiveHub* live_ = nullptr;
+  Delivery* delivery_ = nullptr;
   std::unique_ptr<infra::GrpcServer> server_;
   std::unique_ptr<nv1::NotificationsService::Stub> stub_;
 };
