@@ -167,21 +167,19 @@ grpc::Status NotificationsService::DoMarkAllRead(grpc::ServerContextBase* ctx,
 
 grpc::ServerWriteReactor<nv1::Notification>* NotificationsService::StreamNotifications(
     grpc::CallbackServerContext* ctx, const nv1::StreamNotificationsRequest* req) {
-  auto caller = deps_.authorizer.Authorize(*ctx, "StreamNotifications");
-  absl::Status problem = caller.status();
-  if (problem.ok() && !req->after_id().empty() && !infra::IsUlid(req->after_id())) {
-    problem = InvalidField("after_id", "not a notification id");
-  }
-  if (!problem.ok()) {
-    class Refusal final : public grpc::ServerWriteReactor<nv1::Notification> {
-     public:
-      explicit Refusal(grpc::Status s) { Finish(std::move(s)); }
-      void OnDone() override { delete this; }
-    };
-    return new Refusal(Done(ctx, problem));
-  }
-  ctx->AddInitialMetadata(kStreamOpenKey, "open");  // checked: sent when the stream has its place
-  return deps_.live.Open(caller->account_id, req->after_id());
+  // Admitted on a hub worker: authorization may block (a key refresh, a Redis check).
+  return deps_.live.Open(
+      ctx,
+      [this, ctx, req]() -> Admission {
+        auto caller = deps_.authorizer.Authorize(*ctx, "StreamNotifications");
+        absl::Status problem = caller.status();
+        if (problem.ok() && !req->after_id().empty() && !infra::IsUlid(req->after_id())) {
+          problem = InvalidField("after_id", "not a notification id");
+        }
+        if (!problem.ok()) return {Done(ctx, problem), ""};
+        return {grpc::Status::OK, caller->account_id};
+      },
+      req->after_id());
 }
 
 grpc::Status NotificationsService::DoRegisterDevice(grpc::ServerContextBase* ctx,
