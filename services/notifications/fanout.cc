@@ -8,6 +8,7 @@
 #include "infra/events/events.h"
 #include "infra/ids.h"
 #include "infra/log.h"
+#include "infra/status.h"
 #include "infra/strings.h"
 #include "services/notifications/quiet_hours.h"
 #include "services/notifications/templates.h"
@@ -98,12 +99,11 @@ absl::Status FanOut::Handle(const std::string& payload) {
     }
     case ev::Event::kRequestCreated: {
       const auto& e = event.request_created();
-      auto audience = store_.follows.AudienceOf("", e.department());
-      if (!audience.ok()) return audience.status();
+      ASSIGN_OR_RETURN(const Audience audience, store_.follows.AudienceOf("", e.department()));
       std::vector<Recipient> recipients;
-      for (const auto& op : audience->accounts)
+      for (const auto& op : audience.accounts)
         recipients.push_back({op, nv1::KIND_DEPARTMENT_NEW_REQUEST});
-      return NotifyAndApply(event, recipients, *audience, e.request_id(), e.service_code());
+      return NotifyAndApply(event, recipients, audience, e.request_id(), e.service_code());
     }
     case ev::Event::kRequestStatusChanged:
     case ev::Event::kCommentAdded: {
@@ -115,8 +115,7 @@ absl::Status FanOut::Handle(const std::string& payload) {
       const std::string code = status ? event.request_status_changed().service_code()
                                       : event.comment_added().service_code();
       const std::string author = status ? std::string() : event.comment_added().author_account_id();
-      auto audience = store_.follows.AudienceOf(request_id, "");
-      if (!audience.ok()) return audience.status();
+      ASSIGN_OR_RETURN(const Audience audience, store_.follows.AudienceOf(request_id, ""));
       std::vector<Recipient> recipients;
       std::set<std::string> seen = {author};
       if (!owner.empty() && seen.insert(owner).second) {
@@ -127,13 +126,13 @@ absl::Status FanOut::Handle(const std::string& payload) {
       // for the reporter and staff: a follower could not read it in the app either, so a
       // notice without its text would only be noise. Followers hear of status changes.
       const bool followers_told = status || event.comment_added().details_public();
-      for (const auto& f : audience->accounts) {
+      for (const auto& f : audience.accounts) {
         if (followers_told && seen.insert(f).second) {
           recipients.push_back(
               {f, status ? nv1::KIND_FOLLOWED_REQUEST_STATUS : nv1::KIND_FOLLOWED_REQUEST_COMMENT});
         }
       }
-      return NotifyAndApply(event, recipients, *audience, request_id, code);
+      return NotifyAndApply(event, recipients, audience, request_id, code);
     }
     default:
       return absl::OkStatus();  // AccountRegistered and others: nothing to tell
@@ -148,11 +147,11 @@ absl::Status FanOut::NotifyAndApply(const ev::Event& event,
   // effects in one script.
   std::vector<std::string> accounts;
   for (const Recipient& r : recipients) accounts.push_back(r.account_id);
-  auto details = store_.events.DetailsOf(accounts, audience.webhook_ids);
-  if (!details.ok()) return details.status();
+  ASSIGN_OR_RETURN(const FanOutDetails details,
+                   store_.events.DetailsOf(accounts, audience.webhook_ids));
   EventEffects effects;
-  if (auto s = Notify(event, recipients, *details, request_id, &effects); !s.ok()) return s;
-  AddWebhookJobs(event, service_code, details->webhooks, &effects);
+  RETURN_IF_ERROR(Notify(event, recipients, details, request_id, &effects));
+  AddWebhookJobs(event, service_code, details.webhooks, &effects);
   return store_.events.ApplyOnce(event.event_id(), effects).status();
 }
 

@@ -1,5 +1,7 @@
 #include "services/notifications/templates.h"
 
+#include <optional>
+
 #include "infra/strings.h"
 #include "infra/text.h"
 
@@ -113,7 +115,7 @@ namespace {
 // text and the HTML part.
 struct LinkMail {
   std::string_view subject;
-  std::string_view greeting;   // "Hello": followed by the name, if any, and a comma
+  std::string_view greeting;   // "Hello": followed by the name (named mails) and a comma
   std::string_view request;    // the paragraph before the link
   std::string_view text_lead;  // the text part only: words leading to the link, after `request`
   std::string_view button;     // the link's label in the HTML part
@@ -122,14 +124,14 @@ struct LinkMail {
 
 // `name` and `link` come from outside and are escaped in the HTML part; the fixed words are
 // HTML already.
-Mail Render(const LinkMail& t, std::string_view name, std::string_view link) {
+Mail Render(const LinkMail& t, std::optional<std::string_view> name, std::string_view link) {
   Mail m;
   m.subject = std::string(t.subject);
-  const std::string greeting = name.empty() ? std::string(t.greeting) : StrCat(t.greeting, " ");
-  m.text = StrCat(greeting, name, ",\n\n", t.request, t.text_lead.empty() ? "" : " ", t.text_lead,
-                  "\n\n", link, "\n\n", t.note, "\n");
-  m.html = Html(m.subject, StrCat("<p>", greeting, EscapeHtml(name), ",</p><p>", t.request,
-                                  "</p><p><a href=\"", EscapeHtml(link), "\">", t.button,
+  const std::string greeting = name ? StrCat(t.greeting, " ") : std::string(t.greeting);
+  m.text = StrCat(greeting, name.value_or(""), ",\n\n", t.request, t.text_lead.empty() ? "" : " ",
+                  t.text_lead, "\n\n", link, "\n\n", t.note, "\n");
+  m.html = Html(m.subject, StrCat("<p>", greeting, EscapeHtml(name.value_or("")), ",</p><p>",
+                                  t.request, "</p><p><a href=\"", EscapeHtml(link), "\">", t.button,
                                   "</a></p><p>", t.note, "</p>"));
   return m;
 }
@@ -171,7 +173,7 @@ constexpr LinkMail kPasswordResetDe = {
 // Without the display name: whoever registers chooses it, and with it could put words of their own
 // into a mail the city sends to any address.
 Mail VerificationMail(std::string_view link, std::string_view language) {
-  return Render(En(language) ? kVerificationEn : kVerificationDe, "", link);
+  return Render(En(language) ? kVerificationEn : kVerificationDe, std::nullopt, link);
 }
 
 Mail PasswordResetMail(std::string_view display_name, std::string_view link,
