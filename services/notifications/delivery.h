@@ -1,29 +1,23 @@
 #pragma once
 
-#include <atomic>
 #include <chrono>
-#include <functional>
+#include <mutex>
 #include <random>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "infra/clock.h"
 #include "infra/metrics.h"
 #include "infra/redis/client.h"
+#include "services/notifications/channels.h"
 #include "services/notifications/destination_policy.h"
-#include "services/notifications/notification_store.h"
+#include "services/notifications/job_queue_store.h"
+#include "services/notifications/stores.h"
 
-// Delivery of push messages, e-mails and webhooks from a queue in Redis:
-//
-//   notifications:jobs         ZSET   job id → due time (ms); a taken job is pushed a lease ahead
-//   notifications:job:{id}     STRING StoredJob
-//   notifications:dead         STREAM jobs given up on, with the reason
-//
-// Workers take due jobs, deliver them with libcurl, and on failure retry with exponential
-// backoff and jitter until max_attempts, then dead-letter them. A worker that dies holding a
-// job loses only its lease: the job comes due again.
+// Delivery of push messages, e-mails and webhooks from the job queue (job_queue_store.h):
+// workers take due jobs, hand them to their channel (channels.h), and on failure retry with
+// exponential backoff and jitter until max_attempts, then dead-letter them.
 namespace cityhub::notifications {
 
 struct DeliveryOptions {
@@ -46,27 +40,13 @@ struct DeliveryOptions {
   std::chrono::milliseconds idle_poll{200};
 };
 
-// What one delivery attempt came to.
-struct Outcome {
-  enum Kind { kSent, kRetry, kGiveUp } kind = kSent;
-  std::string reason;
-  // Push only: the provider says the token is gone; the device is removed.
-  bool unregistered = false;
-};
-
-// HMAC-SHA256 of "<timestamp>.<body>" as lower-case hex: the webhook signature.
-std::string WebhookSignature(std::string_view secret, int64_t timestamp, std::string_view body);
-
 class Delivery final {
  public:
-  Delivery(infra::redis::Client& redis, NotificationStore& store, DeliveryOptions options,
+  Delivery(infra::redis::Client& redis, Stores& stores, DeliveryOptions options,
            const infra::Clock& clock, infra::MetricsRegistry& metrics);
-  ~Delivery();
 
-  void Start();
-  void Stop();
-
-  // Takes one due job and works on it; false when none was due (tests drive this directly).
+  // Takes one due job and works on it; false when none was due. The delivery workers
+  // (components.h) call it in a loop; tests drive it directly.
   bool RunOne();
 
   // One attempt, no bookkeeping (exposed for tests).
@@ -77,17 +57,17 @@ class Delivery final {
   std::chrono::milliseconds Backoff(int attempts);
 
  private:
-  Outcome SendPush(const StoredJob& job);
-  Outcome SendMail(const StoredJob& job);
-  Outcome SendWebhook(const StoredJob& job);
+  // Records the state of the job's delivery beside its inbox entry, if it has one.
+  void Record(const StoredJob& job, int state, std::string_view reason);
 
-  infra::redis::Client& redis_;
-  NotificationStore& store_;
+  Stores& stores_;
+  JobQueueStore queue_;
   DeliveryOptions options_;
   const infra::Clock& clock_;
+  PushChannel push_;
+  MailChannel mail_;
+  WebhookChannel webhook_;
   infra::Family<infra::Counter>& outcomes_;
-  std::atomic<bool> stop_{false};
-  std::vector<std::thread> threads_;
   std::mutex rng_mu_;
   std::mt19937_64 rng_;
 };

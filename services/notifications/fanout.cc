@@ -8,6 +8,7 @@
 #include "infra/events/events.h"
 #include "infra/ids.h"
 #include "infra/log.h"
+#include "infra/status.h"
 #include "infra/strings.h"
 #include "services/notifications/quiet_hours.h"
 #include "services/notifications/templates.h"
@@ -56,7 +57,7 @@ StoredPreferences DefaultPreferences() {
   return p;
 }
 
-FanOut::FanOut(NotificationStore& store, Contacts& contacts, const infra::Clock& clock,
+FanOut::FanOut(Stores& store, Contacts& contacts, const infra::Clock& clock,
                FanOutSettings settings)
     : store_(store), contacts_(contacts), clock_(clock), settings_(std::move(settings)) {}
 
@@ -76,7 +77,7 @@ absl::Status FanOut::Handle(const std::string& payload) {
       return absl::OkStatus();
     case ev::Event::kAccountDeleted:
       contacts_.Forget(event.account_deleted().account_id());
-      return store_.ForgetAccount(event.account_deleted().account_id());
+      return store_.events.ForgetAccount(event.account_deleted().account_id());
     case ev::Event::kRolesChanged: {
       const auto& e = event.roles_changed();
       const bool staff =
@@ -84,7 +85,7 @@ absl::Status FanOut::Handle(const std::string& payload) {
           std::find(e.roles().begin(), e.roles().end(), "admin") != e.roles().end();
       std::vector<std::string> departments;
       if (staff) departments.assign(e.departments().begin(), e.departments().end());
-      return store_.SetDepartments(e.account_id(), departments);
+      return store_.follows.SetDepartments(e.account_id(), departments);
     }
     case ev::Event::kRequestFollowed:
     case ev::Event::kRequestUnfollowed: {
@@ -93,17 +94,16 @@ absl::Status FanOut::Handle(const std::string& payload) {
           follow ? event.request_followed().request_id() : event.request_unfollowed().request_id();
       const auto& account =
           follow ? event.request_followed().account_id() : event.request_unfollowed().account_id();
-      effects.extra.push_back(NotificationStore::FollowCommand(request, account, follow));
-      return store_.ApplyOnce(event.event_id(), effects).status();
+      effects.extra.push_back(FollowStore::FollowCommand(request, account, follow));
+      return store_.events.ApplyOnce(event.event_id(), effects).status();
     }
     case ev::Event::kRequestCreated: {
       const auto& e = event.request_created();
-      auto audience = store_.AudienceOf("", e.department());
-      if (!audience.ok()) return audience.status();
+      ASSIGN_OR_RETURN(const Audience audience, store_.follows.AudienceOf("", e.department()));
       std::vector<Recipient> recipients;
-      for (const auto& op : audience->accounts)
+      for (const auto& op : audience.accounts)
         recipients.push_back({op, nv1::KIND_DEPARTMENT_NEW_REQUEST});
-      return NotifyAndApply(event, recipients, *audience, e.request_id(), e.service_code());
+      return NotifyAndApply(event, recipients, audience, e.request_id(), e.service_code());
     }
     case ev::Event::kRequestStatusChanged:
     case ev::Event::kCommentAdded: {
@@ -115,8 +115,7 @@ absl::Status FanOut::Handle(const std::string& payload) {
       const std::string code = status ? event.request_status_changed().service_code()
                                       : event.comment_added().service_code();
       const std::string author = status ? std::string() : event.comment_added().author_account_id();
-      auto audience = store_.AudienceOf(request_id, "");
-      if (!audience.ok()) return audience.status();
+      ASSIGN_OR_RETURN(const Audience audience, store_.follows.AudienceOf(request_id, ""));
       std::vector<Recipient> recipients;
       std::set<std::string> seen = {author};
       if (!owner.empty() && seen.insert(owner).second) {
@@ -127,13 +126,13 @@ absl::Status FanOut::Handle(const std::string& payload) {
       // for the reporter and staff: a follower could not read it in the app either, so a
       // notice without its text would only be noise. Followers hear of status changes.
       const bool followers_told = status || event.comment_added().details_public();
-      for (const auto& f : audience->accounts) {
+      for (const auto& f : audience.accounts) {
         if (followers_told && seen.insert(f).second) {
           recipients.push_back(
               {f, status ? nv1::KIND_FOLLOWED_REQUEST_STATUS : nv1::KIND_FOLLOWED_REQUEST_COMMENT});
         }
       }
-      return NotifyAndApply(event, recipients, *audience, request_id, code);
+      return NotifyAndApply(event, recipients, audience, request_id, code);
     }
     default:
       return absl::OkStatus();  // AccountRegistered and others: nothing to tell
@@ -148,12 +147,12 @@ absl::Status FanOut::NotifyAndApply(const ev::Event& event,
   // effects in one script.
   std::vector<std::string> accounts;
   for (const Recipient& r : recipients) accounts.push_back(r.account_id);
-  auto details = store_.DetailsOf(accounts, audience.webhook_ids);
-  if (!details.ok()) return details.status();
+  ASSIGN_OR_RETURN(const FanOutDetails details,
+                   store_.events.DetailsOf(accounts, audience.webhook_ids));
   EventEffects effects;
-  if (auto s = Notify(event, recipients, *details, request_id, &effects); !s.ok()) return s;
-  AddWebhookJobs(event, service_code, details->webhooks, &effects);
-  return store_.ApplyOnce(event.event_id(), effects).status();
+  RETURN_IF_ERROR(Notify(event, recipients, details, request_id, &effects));
+  AddWebhookJobs(event, service_code, details.webhooks, &effects);
+  return store_.events.ApplyOnce(event.event_id(), effects).status();
 }
 
 absl::Status FanOut::Notify(const ev::Event& event, const std::vector<Recipient>& recipients,
@@ -321,7 +320,7 @@ absl::Status FanOut::AccountMail(const ev::Event& event, const std::string& acco
   job.job.set_html(mail.html);
   job.due_ms = infra::UnixMillis(clock_.Now());
   effects.jobs.push_back(std::move(job));
-  return store_.ApplyOnce(event.event_id(), effects).status();
+  return store_.events.ApplyOnce(event.event_id(), effects).status();
 }
 
 }  // namespace cityhub::notifications

@@ -7,7 +7,7 @@
 #include "cityhub/notifications/v1/notifications.pb.h"
 #include "infra/clock.h"
 #include "services/notifications/contacts.h"
-#include "services/notifications/notification_store.h"
+#include "services/notifications/stores.h"
 
 // Turns domain events into notifications: who is told (owner, followers, operators of the
 // department, the account holder), what they read (in their language), and on which channels
@@ -26,8 +26,7 @@ StoredPreferences DefaultPreferences();
 
 class FanOut final {
  public:
-  FanOut(NotificationStore& store, Contacts& contacts, const infra::Clock& clock,
-         FanOutSettings settings);
+  FanOut(Stores& store, Contacts& contacts, const infra::Clock& clock, FanOutSettings settings);
 
   // Handles one event (serialized cityhub.events.v1.Event). Errors (e.g. the accounts service
   // is unreachable) leave it for a retry; nothing is half-done.
@@ -49,7 +48,7 @@ class FanOut final {
   absl::Status AccountMail(const cityhub::events::v1::Event& event, const std::string& account_id,
                            bool reset, const std::string& token);
 
-  NotificationStore& store_;
+  Stores& store_;
   Contacts& contacts_;
   const infra::Clock& clock_;
   FanOutSettings settings_;

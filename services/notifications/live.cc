@@ -10,6 +10,7 @@
 #include <google/protobuf/util/time_util.h>
 
 #include "infra/log.h"
+#include "services/notifications/keys.h"
 
 namespace cityhub::notifications {
 
@@ -47,17 +48,28 @@ void ToApi(const InboxEntry& entry, nv1::Notification* out) {
 
 // ---------------------------------------------------------------------------------------------
 
-LiveStream::LiveStream(LiveHub& hub, std::string account, std::string after_id, int64_t position)
-    : hub_(hub), account_(std::move(account)), after_id_(std::move(after_id)), position_(position) {
-  if (position_ >= 0) hub_.positioned_.fetch_add(1);
-  // The response headers tell the client that the stream has its place: whatever is written
-  // after they arrive will be sent (the gateway starts its SSE answer only then).
-  StartSendInitialMetadata();
-  hub_.Add(this);
-  hub_.Schedule(this);
+LiveStream::LiveStream(LiveHub& hub, grpc::CallbackServerContext* ctx, Admit admit,
+                       std::string after_id)
+    : hub_(hub), ctx_(ctx), admit_(std::move(admit)), after_id_(std::move(after_id)) {}
+
+bool LiveStream::Open() {
+  // The call cannot end meanwhile: OnCancel leaves the Finish to us while opening_, so ctx_
+  // stays valid for the admission.
+  Admission admission = admit_();
+  std::lock_guard lock(mu_);
+  opening_ = false;
+  if (cancelled_ || !admission.refusal.ok()) {
+    finished_ = true;
+    Finish(cancelled_ ? grpc::Status::CANCELLED : admission.refusal);
+    return false;
+  }
+  admitted_ = true;
+  hub_.Add(this, std::move(admission.account));
+  return true;
 }
 
 void LiveStream::Fetch() {
+  if (!admitted_ && !Open()) return;
   int64_t position = 0;
   {
     std::lock_guard lock(mu_);
@@ -66,15 +78,26 @@ void LiveStream::Fetch() {
   }
   if (position < 0) {
     // The first look: where the client's last id (or "now") stands in the feed.
-    auto resolved = hub_.store().FeedPosition(account_, after_id_);
+    auto resolved = hub_.feed().FeedPosition(account_, after_id_);
     if (!resolved.ok()) return;  // Redis trouble: the periodic look retries
     position = *resolved;
     std::lock_guard lock(mu_);
     position_ = position;
     hub_.positioned_.fetch_add(1);
   }
+  {
+    // The response headers tell the client that the stream has its place: whatever is written
+    // after they arrive will be sent (the gateway starts its SSE answer only then).
+    std::lock_guard lock(mu_);
+    if (finished_) return;
+    if (!metadata_sent_) {
+      metadata_sent_ = true;
+      ctx_->AddInitialMetadata(kStreamOpenKey, "open");
+      StartSendInitialMetadata();
+    }
+  }
   constexpr int kBatch = 100;
-  auto page = hub_.store().FeedAfter(account_, position, kBatch);
+  auto page = hub_.feed().FeedAfter(account_, position, kBatch);
   if (!page.ok()) return;
   std::lock_guard lock(mu_);
   if (finished_) return;
@@ -109,6 +132,10 @@ void LiveStream::OnWriteDone(bool ok) {
 
 void LiveStream::OnCancel() {
   std::lock_guard lock(mu_);
+  if (opening_) {
+    cancelled_ = true;  // Open finishes the call once the admission is done with ctx_
+    return;
+  }
   if (!finished_) {
     finished_ = true;
     Finish(grpc::Status::CANCELLED);
@@ -116,15 +143,14 @@ void LiveStream::OnCancel() {
 }
 
 void LiveStream::OnDone() {
-  hub_.Remove(this);  // waits until no worker is reading for this stream
-  delete this;
+  if (hub_.Remove(this)) delete this;  // else the worker reading for it deletes it
 }
 
 // ---------------------------------------------------------------------------------------------
 
-LiveHub::LiveHub(NotificationStore& store, infra::redis::Options subscriber,
-                 const infra::Clock& clock, int workers)
-    : store_(store), subscriber_options_(std::move(subscriber)), clock_(clock), workers_(workers) {}
+LiveHub::LiveHub(FeedStore& feed, infra::redis::Options subscriber, const infra::Clock& clock,
+                 int workers)
+    : feed_(feed), subscriber_options_(std::move(subscriber)), clock_(clock), workers_(workers) {}
 
 LiveHub::~LiveHub() { Stop(); }
 
@@ -143,16 +169,16 @@ void LiveHub::Stop() {
   threads_.clear();
 }
 
-LiveStream* LiveHub::Open(const std::string& account, const std::string& after_id) {
-  // "From now on" is the feed's end when the call arrives: taken here, one short Redis read on
-  // the calling thread, because a worker's first look may come after entries that are already
-  // the client's "from now on". (A resumed stream is pinned by its id and looks later.)
-  int64_t position = -1;
-  if (after_id.empty()) {
-    auto now = store_.FeedPosition(account, "");
-    if (now.ok()) position = *now;
+LiveStream* LiveHub::Open(grpc::CallbackServerContext* ctx, Admit admit,
+                          const std::string& after_id) {
+  auto* stream = new LiveStream(*this, ctx, std::move(admit), after_id);
+  {
+    std::lock_guard lock(mu_);
+    opening_.insert(stream);
+    QueueLocked(stream);
   }
-  return new LiveStream(*this, account, after_id, position);
+  cv_.notify_one();
+  return stream;
 }
 
 size_t LiveHub::streams() const {
@@ -162,13 +188,16 @@ size_t LiveHub::streams() const {
   return n;
 }
 
-void LiveHub::Add(LiveStream* s) {
+void LiveHub::Add(LiveStream* s, std::string account) {
   std::lock_guard lock(mu_);
-  by_account_[s->account()].insert(s);
+  opening_.erase(s);
+  s->account_ = std::move(account);
+  by_account_[s->account_].insert(s);
 }
 
-void LiveHub::Remove(LiveStream* s) {
-  std::unique_lock lock(mu_);
+bool LiveHub::Remove(LiveStream* s) {
+  std::lock_guard lock(mu_);
+  opening_.erase(s);
   auto it = by_account_.find(s->account());
   if (it != by_account_.end()) {
     it->second.erase(s);
@@ -177,16 +206,21 @@ void LiveHub::Remove(LiveStream* s) {
   std::erase(pending_, s);
   queued_.erase(s);
   again_.erase(s);
-  // A worker may be fetching for it right now: wait for that to end.
-  cv_.wait(lock, [&] { return !busy_.count(s); });
+  // A worker may be fetching for it right now: that worker deletes it when done.
+  if (busy_.count(s)) {
+    doomed_.insert(s);
+    return false;
+  }
+  return true;
 }
 
 void LiveHub::Schedule(LiveStream* s) {
   {
     std::lock_guard lock(mu_);
-    // Only a registered stream: one that Remove took out may already be deleted.
-    auto it = by_account_.find(s->account());
-    if (it == by_account_.end() || !it->second.count(s)) return;
+    // Only a registered (or opening) stream: one that Remove took out may already be deleted.
+    auto it = by_account_.find(s->account_);
+    const bool registered = it != by_account_.end() && it->second.count(s);
+    if (!registered && !opening_.count(s)) return;
     QueueLocked(s);
   }
   cv_.notify_one();
@@ -237,11 +271,14 @@ void LiveHub::Work() {
       busy_.insert(s);
     }
     s->Fetch();
+    bool doomed = false;
     {
       std::lock_guard lock(mu_);
       busy_.erase(s);
-      if (again_.erase(s)) QueueLocked(s);
+      doomed = doomed_.erase(s) > 0;
+      if (!doomed && again_.erase(s)) QueueLocked(s);
     }
+    if (doomed) delete s;
     cv_.notify_all();
   }
 }
@@ -254,7 +291,7 @@ void LiveHub::Subscribe() {
     absl::Status status = connection.Connect();
     redisContext* ctx = connection.context();
     if (status.ok()) {
-      auto* r = static_cast<redisReply*>(redisCommand(ctx, "SUBSCRIBE %s", kLiveChannel));
+      auto* r = static_cast<redisReply*>(redisCommand(ctx, "SUBSCRIBE %s", keys::kLive));
       if (r == nullptr || r->type == REDIS_REPLY_ERROR) {
         status = absl::UnavailableError(r != nullptr ? r->str : ctx->errstr);
       }

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -11,12 +12,13 @@
 #include <thread>
 #include <vector>
 
+#include <grpcpp/server_context.h>
 #include <grpcpp/support/server_callback.h>
 
 #include "cityhub/notifications/v1/notifications.pb.h"
 #include "infra/clock.h"
 #include "infra/redis/client.h"
-#include "services/notifications/notification_store.h"
+#include "services/notifications/feed_store.h"
 
 // The live stream: residents' open StreamNotifications calls get new inbox entries as they
 // happen. Correctness comes from the account's feed (entries in the order they were written):
@@ -35,15 +37,27 @@ class LiveHub;
 // ordinary error.
 inline constexpr char kStreamOpenKey[] = "x-cityhub-stream";
 
+// A stream's admission, decided on a hub worker (authorization may block): the account, or the
+// status the call is refused with (then sent without initial metadata).
+struct Admission {
+  grpc::Status refusal;
+  std::string account;
+};
+using Admit = std::function<Admission()>;
+
 // Fills an API Notification from an inbox entry.
 void ToApi(const InboxEntry& entry, cityhub::notifications::v1::Notification* out);
 
 class LiveStream final : public grpc::ServerWriteReactor<cityhub::notifications::v1::Notification> {
  public:
-  // `position`: where in the feed the stream starts, or -1 to find it from `after_id` first.
-  LiveStream(LiveHub& hub, std::string account, std::string after_id, int64_t position);
+  // Nothing here blocks (it runs on a gRPC callback thread): the stream is admitted, placed in
+  // the feed and opened by its first Fetch, on a hub worker.
+  LiveStream(LiveHub& hub, grpc::CallbackServerContext* ctx, Admit admit, std::string after_id);
 
-  // Reads what came after the last id sent and queues it (on a hub worker).
+  // The first time: admits the stream, finds its place in the feed from `after_id` (empty:
+  // the feed's end, "from now on") and only then sends the initial metadata that tells the
+  // client it has its place. Then and later: reads what came after the last entry sent and
+  // queues it. On a hub worker, never two at once for one stream.
   void Fetch();
   const std::string& account() const { return account_; }
 
@@ -53,12 +67,21 @@ class LiveStream final : public grpc::ServerWriteReactor<cityhub::notifications:
 
  private:
   void WriteNext();  // with mu_ held
+  // The first part of the first Fetch; false when the stream was refused or cancelled.
+  bool Open();
 
+  friend class LiveHub;
   LiveHub& hub_;
-  const std::string account_;
+  grpc::CallbackServerContext* const ctx_;
+  Admit admit_;
+  std::string account_;         // set once admitted, under the hub's lock
   const std::string after_id_;  // where the client said it stands; resolved by the first Fetch
   std::mutex mu_;
-  int64_t position_ = -1;  // feed position of the last entry queued; -1: not resolved yet
+  int64_t position_ = -1;   // feed position of the last entry queued; -1: not resolved yet
+  bool admitted_ = false;   // only the (one) fetching worker reads and writes it
+  bool opening_ = true;     // admission runs: a cancellation waits for it to end
+  bool cancelled_ = false;  // cancelled while opening
+  bool metadata_sent_ = false;
   std::deque<cityhub::notifications::v1::Notification> queue_;
   bool writing_ = false;
   bool finished_ = false;
@@ -66,20 +89,20 @@ class LiveStream final : public grpc::ServerWriteReactor<cityhub::notifications:
 
 class LiveHub final {
  public:
-  LiveHub(NotificationStore& store, infra::redis::Options subscriber, const infra::Clock& clock,
+  LiveHub(FeedStore& feed, infra::redis::Options subscriber, const infra::Clock& clock,
           int workers = 2);
   ~LiveHub();
 
   void Start();
   void Stop();
 
-  // A stream for `account` resuming after `after_id` (empty: from now on, that is from the
-  // feed's end at this call).
-  LiveStream* Open(const std::string& account, const std::string& after_id);
+  // A stream resuming after `after_id` (empty: from now on, that is from the feed's end when it
+  // opens), for the account `admit` names. Never blocks.
+  LiveStream* Open(grpc::CallbackServerContext* ctx, Admit admit, const std::string& after_id);
   // Asks every stream of `account` (or all, when empty) to look for new entries.
   void Wake(const std::string& account);
 
-  NotificationStore& store() { return store_; }
+  FeedStore& feed() { return feed_; }
   const infra::Clock& clock() const { return clock_; }
   size_t streams() const;
   // How many streams so far have taken their position in the feed (tests wait on it).
@@ -87,14 +110,17 @@ class LiveHub final {
 
  private:
   friend class LiveStream;
-  void Add(LiveStream* s);
-  void Remove(LiveStream* s);
+  // Registers an admitted stream under its account.
+  void Add(LiveStream* s, std::string account);
+  // Takes the stream out; false when a worker is fetching for it right now, which then deletes
+  // it when that ends (OnDone must not wait).
+  bool Remove(LiveStream* s);
   void Schedule(LiveStream* s);
   void QueueLocked(LiveStream* s);  // with mu_ held
   void Subscribe();
   void Work();
 
-  NotificationStore& store_;
+  FeedStore& feed_;
   infra::redis::Options subscriber_options_;
   const infra::Clock& clock_;
   int workers_;
@@ -104,7 +130,9 @@ class LiveHub final {
   std::deque<LiveStream*> pending_;
   std::set<LiveStream*> queued_;
   std::set<LiveStream*> busy_;
-  std::set<LiveStream*> again_;  // woken while busy
+  std::set<LiveStream*> again_;    // woken while busy
+  std::set<LiveStream*> opening_;  // not admitted yet
+  std::set<LiveStream*> doomed_;   // done while busy: deleted by the worker
   std::atomic<bool> stop_{false};
   std::atomic<size_t> positioned_{0};
   std::atomic<int> subscriber_fd_{-1};

@@ -3,19 +3,16 @@
 
 #include "infra/auth/authorizer.h"
 #include "infra/auth/jwks_client.h"
+#include "infra/component.h"
 #include "infra/events/consumer.h"
-#include "infra/events/events.h"
 #include "infra/grpc/server.h"
 #include "infra/grpc/tls.h"
 #include "infra/log.h"
 #include "infra/runtime.h"
 #include "infra/service_config.h"
 #include "infra/strings.h"
-#include "services/notifications/contacts.h"
-#include "services/notifications/delivery.h"
-#include "services/notifications/fanout.h"
-#include "services/notifications/live.h"
-#include "services/notifications/notifications_service.h"
+#include "services/notifications/components.h"
+#include "services/notifications/keys.h"
 
 namespace cityhub::notifications {
 namespace {
@@ -116,67 +113,44 @@ int Run() {
   infra::log::Init("notifications", config.common.log_level);
   infra::SystemClock clock;
   infra::MetricsRegistry metrics;
-  infra::redis::Client redis(config.common.redis);
-  infra::redis::Client accounts_redis(config.accounts_events);
-  infra::redis::Client requests_redis(config.requests_events);
-  auto accounts = infra::CreateChannel(config.accounts_address, config.common.server.tls);
-  infra::auth::TokenVerifier verifier(config.tokens, clock);
-  infra::auth::JwksClient jwks(accounts, verifier);
-  jwks.Start();
-  infra::auth::Authorizer authorizer(v1::NotificationsService::service_full_name(), verifier,
-                                     config.internal_token, [&] { return jwks.RefreshIfDue(); });
-  infra::auth::DeletedAccounts deleted(redis, "notifications");
-  authorizer.set_deleted_accounts(&deleted);
-  NotificationStore store(redis);
-  Contacts contacts(accounts, config.internal_token, clock);
-  FanOut fanout(store, contacts, clock, config.fanout);
-  LiveHub live(store, config.common.redis, clock);
-  Delivery delivery(redis, store, config.delivery, clock, metrics);
-  NotificationsService service(
-      NotificationsDeps{store, live, authorizer, clock, config.delivery.webhook_destinations},
-      std::make_unique<infra::BoundedExecutor>(config.common.executor, metrics));
 
-  std::vector<std::unique_ptr<infra::events::Consumer>> consumers;
-  for (auto [stream, client] :
-       {std::pair<const char*, infra::redis::Client*>{"accounts:events", &accounts_redis},
-        std::pair<const char*, infra::redis::Client*>{"requests:events", &requests_redis}}) {
-    infra::events::ConsumerOptions options;
-    options.stream = stream;
-    options.group = "notifications";
-    options.consumer = infra::events::DefaultConsumerName(config.common.server.listen_address);
-    options.dead_letter_stream = infra::StrCat("notifications:dead:", stream);
-    options.claim_idle = config.claim_idle;
-    options.claim_every =
-        std::min<std::chrono::milliseconds>(options.claim_every, config.claim_idle);
-    // Fanning out waits on Redis and the accounts service: several lanes overlap those waits,
-    // each request's (or account's) events still in order on one lane.
-    options.lanes = config.event_lanes;
-    options.order_key = [](const infra::events::StreamEntry& e) {
-      cityhub::events::v1::Event event;
-      return event.ParseFromString(e.payload) ? infra::events::OrderKey(event) : std::string();
-    };
-    consumers.push_back(std::make_unique<infra::events::Consumer>(
-        *client, options,
-        [&](const infra::events::StreamEntry& e) { return fanout.Handle(e.payload); }, metrics,
-        clock));
-  }
+  // The graph: config → Redis clients and authorization → the service's parts (components.h).
+  infra::Components graph;
+  auto& redis = graph.Make<infra::redis::Client>(config.common.redis);
+  auto& accounts_redis = graph.Make<infra::redis::Client>(config.accounts_events);
+  auto& requests_redis = graph.Make<infra::redis::Client>(config.requests_events);
+  auto accounts = infra::CreateChannel(config.accounts_address, config.common.server.tls);
+  auto& verifier = graph.Make<infra::auth::TokenVerifier>(config.tokens, clock);
+  auto& jwks = graph.MakeWorker<infra::auth::JwksClient>("jwks", accounts, verifier);
+  auto& authorizer = graph.Make<infra::auth::Authorizer>(
+      v1::NotificationsService::service_full_name(), verifier, config.internal_token,
+      [&jwks] { return jwks.RefreshIfDue(); });
+  auto& deleted = graph.Make<infra::auth::DeletedAccounts>(redis, keys::kService);
+  authorizer.set_deleted_accounts(&deleted);
+
+  NotificationsSettings settings;
+  settings.internal_token = config.internal_token;
+  settings.fanout = config.fanout;
+  settings.delivery = config.delivery;
+  settings.executor = config.common.executor;
+  settings.events = {{"accounts:events", &accounts_redis}, {"requests:events", &requests_redis}};
+  settings.consumer_name = infra::events::DefaultConsumerName(config.common.server.listen_address);
+  settings.claim_idle = config.claim_idle;
+  settings.event_lanes = config.event_lanes;
+  NotificationsParts parts = BuildNotifications(
+      graph, {redis, config.common.redis, clock, metrics, authorizer, accounts}, settings);
 
   infra::GrpcServer server(config.common.server, metrics);
   // Ready while Redis answers: a process that cannot reach it leaves the rotation by itself.
   server.SetReadinessCheck([&redis] { return redis.Command({"PING"}).ok(); });
-  server.AddService(&service);
+  server.AddService(&parts.service);
   if (auto status = server.Start(); !status.ok()) {
     infra::log::Error("start_failed", {{"error", status.message()}});
     return 1;
   }
-  live.Start();
-  delivery.Start();
-  for (auto& c : consumers) c->Start();
+  graph.StartWorkers();
   server.Run();
-  for (auto& c : consumers) c->Stop();
-  delivery.Stop();
-  live.Stop();
-  jwks.Stop();
+  graph.StopWorkers();
   return 0;
 }
 

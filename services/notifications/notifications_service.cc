@@ -119,8 +119,8 @@ grpc::Status NotificationsService::DoListNotifications(grpc::ServerContextBase* 
   if (!req->page_token().empty() && !infra::IsUlid(req->page_token())) {
     return Done(ctx, InvalidField("page_token", "not a token from a previous page"));
   }
-  auto entries =
-      deps_.store.Inbox(caller->account_id, req->unread_only(), req->page_token(), *page_size + 1);
+  auto entries = deps_.stores.inbox.Inbox(caller->account_id, req->unread_only(), req->page_token(),
+                                          *page_size + 1);
   if (!entries.ok()) return Done(ctx, entries.status());
   const bool more = static_cast<int>(entries->size()) > *page_size;
   if (more) entries->resize(*page_size);
@@ -134,7 +134,7 @@ grpc::Status NotificationsService::DoGetUnreadCount(grpc::ServerContextBase* ctx
                                                     nv1::UnreadCount* response) {
   auto caller = deps_.authorizer.Authorize(*ctx, "GetUnreadCount");
   if (!caller.ok()) return Done(ctx, caller.status());
-  auto count = deps_.store.UnreadCount(caller->account_id);
+  auto count = deps_.stores.inbox.UnreadCount(caller->account_id);
   if (!count.ok()) return Done(ctx, count.status());
   response->set_count(*count);
   return grpc::Status::OK;
@@ -147,9 +147,9 @@ grpc::Status NotificationsService::DoMarkRead(grpc::ServerContextBase* ctx,
   if (!caller.ok()) return Done(ctx, caller.status());
   if (!infra::IsUlid(req->notification_id()))
     return Done(ctx, InvalidField("notification_id", "not a notification id"));
-  if (auto s = deps_.store.MarkRead(caller->account_id, req->notification_id()); !s.ok())
+  if (auto s = deps_.stores.inbox.MarkRead(caller->account_id, req->notification_id()); !s.ok())
     return Done(ctx, s);
-  auto entry = deps_.store.Get(caller->account_id, req->notification_id());
+  auto entry = deps_.stores.inbox.Get(caller->account_id, req->notification_id());
   if (!entry.ok()) return Done(ctx, entry.status());
   ToApi(*entry, response);
   return grpc::Status::OK;
@@ -160,28 +160,26 @@ grpc::Status NotificationsService::DoMarkAllRead(grpc::ServerContextBase* ctx,
                                                  nv1::UnreadCount* response) {
   auto caller = deps_.authorizer.Authorize(*ctx, "MarkAllRead");
   if (!caller.ok()) return Done(ctx, caller.status());
-  if (auto s = deps_.store.MarkAllRead(caller->account_id); !s.ok()) return Done(ctx, s);
+  if (auto s = deps_.stores.inbox.MarkAllRead(caller->account_id); !s.ok()) return Done(ctx, s);
   response->set_count(0);
   return grpc::Status::OK;
 }
 
 grpc::ServerWriteReactor<nv1::Notification>* NotificationsService::StreamNotifications(
     grpc::CallbackServerContext* ctx, const nv1::StreamNotificationsRequest* req) {
-  auto caller = deps_.authorizer.Authorize(*ctx, "StreamNotifications");
-  absl::Status problem = caller.status();
-  if (problem.ok() && !req->after_id().empty() && !infra::IsUlid(req->after_id())) {
-    problem = InvalidField("after_id", "not a notification id");
-  }
-  if (!problem.ok()) {
-    class Refusal final : public grpc::ServerWriteReactor<nv1::Notification> {
-     public:
-      explicit Refusal(grpc::Status s) { Finish(std::move(s)); }
-      void OnDone() override { delete this; }
-    };
-    return new Refusal(Done(ctx, problem));
-  }
-  ctx->AddInitialMetadata(kStreamOpenKey, "open");  // checked: sent when the stream has its place
-  return deps_.live.Open(caller->account_id, req->after_id());
+  // Admitted on a hub worker: authorization may block (a key refresh, a Redis check).
+  return deps_.live.Open(
+      ctx,
+      [this, ctx, req]() -> Admission {
+        auto caller = deps_.authorizer.Authorize(*ctx, "StreamNotifications");
+        absl::Status problem = caller.status();
+        if (problem.ok() && !req->after_id().empty() && !infra::IsUlid(req->after_id())) {
+          problem = InvalidField("after_id", "not a notification id");
+        }
+        if (!problem.ok()) return {Done(ctx, problem), ""};
+        return {grpc::Status::OK, caller->account_id};
+      },
+      req->after_id());
 }
 
 grpc::Status NotificationsService::DoRegisterDevice(grpc::ServerContextBase* ctx,
@@ -203,7 +201,7 @@ grpc::Status NotificationsService::DoRegisterDevice(grpc::ServerContextBase* ctx
   d.set_platform(req->platform());
   d.set_token(req->push_token());
   d.set_created_ms(infra::UnixMillis(now));
-  if (auto s = deps_.store.AddDevice(caller->account_id, d); !s.ok()) return Done(ctx, s);
+  if (auto s = deps_.stores.devices.AddDevice(caller->account_id, d); !s.ok()) return Done(ctx, s);
   DeviceToApi(d, response);
   return grpc::Status::OK;
 }
@@ -213,7 +211,7 @@ grpc::Status NotificationsService::DoListDevices(grpc::ServerContextBase* ctx,
                                                  nv1::ListDevicesResponse* response) {
   auto caller = deps_.authorizer.Authorize(*ctx, "ListDevices");
   if (!caller.ok()) return Done(ctx, caller.status());
-  auto devices = deps_.store.Devices(caller->account_id);
+  auto devices = deps_.stores.devices.Devices(caller->account_id);
   if (!devices.ok()) return Done(ctx, devices.status());
   for (const auto& d : *devices) DeviceToApi(d, response->add_devices());
   return grpc::Status::OK;
@@ -226,7 +224,7 @@ grpc::Status NotificationsService::DoDeleteDevice(grpc::ServerContextBase* ctx,
   if (!caller.ok()) return Done(ctx, caller.status());
   if (!infra::IsUlid(req->device_id()))
     return Done(ctx, InvalidField("device_id", "not a device id"));
-  return Done(ctx, deps_.store.RemoveDevice(caller->account_id, req->device_id()));
+  return Done(ctx, deps_.stores.devices.RemoveDevice(caller->account_id, req->device_id()));
 }
 
 grpc::Status NotificationsService::DoGetPreferences(grpc::ServerContextBase* ctx,
@@ -234,7 +232,7 @@ grpc::Status NotificationsService::DoGetPreferences(grpc::ServerContextBase* ctx
                                                     nv1::NotificationPreferences* response) {
   auto caller = deps_.authorizer.Authorize(*ctx, "GetPreferences");
   if (!caller.ok()) return Done(ctx, caller.status());
-  auto prefs = deps_.store.Preferences(caller->account_id);
+  auto prefs = deps_.stores.preferences.Preferences(caller->account_id);
   if (!prefs.ok()) return Done(ctx, prefs.status());
   *response = PreferencesToApi(prefs->value_or(DefaultPreferences()));
   return grpc::Status::OK;
@@ -247,7 +245,8 @@ grpc::Status NotificationsService::DoUpdatePreferences(grpc::ServerContextBase* 
   if (!caller.ok()) return Done(ctx, caller.status());
   auto prefs = PreferencesFromApi(req->preferences());
   if (!prefs.ok()) return Done(ctx, prefs.status());
-  if (auto s = deps_.store.SetPreferences(caller->account_id, *prefs); !s.ok()) return Done(ctx, s);
+  if (auto s = deps_.stores.preferences.SetPreferences(caller->account_id, *prefs); !s.ok())
+    return Done(ctx, s);
   *response = PreferencesToApi(*prefs);
   return grpc::Status::OK;
 }
@@ -287,7 +286,7 @@ grpc::Status NotificationsService::DoCreateWebhook(grpc::ServerContextBase* ctx,
   for (const auto& c : req->service_codes()) w.add_service_codes(c);
   w.set_secret(infra::RandomToken(32));
   w.set_created_ms(infra::UnixMillis(now));
-  if (auto s = deps_.store.AddWebhook(w); !s.ok()) return Done(ctx, s);
+  if (auto s = deps_.stores.webhooks.AddWebhook(w); !s.ok()) return Done(ctx, s);
   WebhookToApi(w, true, response);
   return grpc::Status::OK;
 }
@@ -297,7 +296,7 @@ grpc::Status NotificationsService::DoListWebhooks(grpc::ServerContextBase* ctx,
                                                   nv1::ListWebhooksResponse* response) {
   auto caller = deps_.authorizer.Authorize(*ctx, "ListWebhooks");
   if (!caller.ok()) return Done(ctx, caller.status());
-  auto hooks = deps_.store.Webhooks();
+  auto hooks = deps_.stores.webhooks.Webhooks();
   if (!hooks.ok()) return Done(ctx, hooks.status());
   for (const auto& w : *hooks) WebhookToApi(w, false, response->add_webhooks());
   return grpc::Status::OK;
@@ -310,7 +309,7 @@ grpc::Status NotificationsService::DoGetWebhook(grpc::ServerContextBase* ctx,
   if (!caller.ok()) return Done(ctx, caller.status());
   if (!infra::IsUlid(req->webhook_id()))
     return Done(ctx, InvalidField("webhook_id", "not a webhook id"));
-  auto w = deps_.store.Webhook(req->webhook_id());
+  auto w = deps_.stores.webhooks.Webhook(req->webhook_id());
   if (!w.ok()) return Done(ctx, w.status());
   WebhookToApi(*w, false, response);
   return grpc::Status::OK;
@@ -323,7 +322,7 @@ grpc::Status NotificationsService::DoDeleteWebhook(grpc::ServerContextBase* ctx,
   if (!caller.ok()) return Done(ctx, caller.status());
   if (!infra::IsUlid(req->webhook_id()))
     return Done(ctx, InvalidField("webhook_id", "not a webhook id"));
-  return Done(ctx, deps_.store.RemoveWebhook(req->webhook_id()));
+  return Done(ctx, deps_.stores.webhooks.RemoveWebhook(req->webhook_id()));
 }
 
 grpc::Status NotificationsService::DoExportUserData(grpc::ServerContextBase* ctx,
@@ -335,16 +334,16 @@ grpc::Status NotificationsService::DoExportUserData(grpc::ServerContextBase* ctx
     return Done(ctx, InvalidField("account_id", "not an account id"));
   std::string before;
   while (true) {
-    auto entries = deps_.store.Inbox(req->account_id(), false, before, 100);
+    auto entries = deps_.stores.inbox.Inbox(req->account_id(), false, before, 100);
     if (!entries.ok()) return Done(ctx, entries.status());
     if (entries->empty()) break;
     for (const auto& e : *entries) ToApi(e, response->add_notifications());
     before = entries->back().notification.id();
   }
-  auto devices = deps_.store.Devices(req->account_id());
+  auto devices = deps_.stores.devices.Devices(req->account_id());
   if (!devices.ok()) return Done(ctx, devices.status());
   for (const auto& d : *devices) DeviceToApi(d, response->add_devices());
-  auto prefs = deps_.store.Preferences(req->account_id());
+  auto prefs = deps_.stores.preferences.Preferences(req->account_id());
   if (!prefs.ok()) return Done(ctx, prefs.status());
   *response->mutable_preferences() = PreferencesToApi(prefs->value_or(DefaultPreferences()));
   return grpc::Status::OK;

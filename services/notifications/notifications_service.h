@@ -10,12 +10,12 @@
 #include "services/notifications/destination_policy.h"
 #include "services/notifications/fanout.h"
 #include "services/notifications/live.h"
-#include "services/notifications/notification_store.h"
+#include "services/notifications/stores.h"
 
 namespace cityhub::notifications {
 
 struct NotificationsDeps {
-  NotificationStore& store;
+  Stores& stores;
   LiveHub& live;
   const infra::auth::Authorizer& authorizer;
   const infra::Clock& clock;

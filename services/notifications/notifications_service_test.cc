@@ -15,7 +15,7 @@
 #include "infra/grpc/server.h"
 #include "infra/ids.h"
 #include "services/accounts/accounts_service.h"
-#include "services/notifications/delivery.h"
+#include "services/notifications/components.h"
 #include "tests/harness/process.h"
 #include "tests/harness/redis_server.h"
 #include "tests/harness/sinks.h"
@@ -64,43 +64,48 @@ class NotificationsTest : public cityhub::testing::RedisTest {
     accounts_server_->AddService(accounts_.get());
     ASSERT_TRUE(accounts_server_->Start().ok());
 
-    // The notifications side.
-    store_ = std::make_unique<NotificationStore>(client());
-    contacts_ = std::make_unique<Contacts>(
-        grpc::CreateChannel("127.0.0.1:" + std::to_string(accounts_server_->port()),
-                            grpc::InsecureChannelCredentials()),
-        kInternal, clock_, 0ms);
-    fanout_ = std::make_unique<FanOut>(*store_, *contacts_, clock_,
-                                       FanOutSettings{"https://app.example"});
-    live_ = std::make_unique<LiveHub>(*store_, redis().ClientOptions(), clock_);
-    live_->Start();
-    DeliveryOptions d;
-    d.smtp_url = smtp_.url();
-    d.push_endpoint = push_.url("/v1/projects/cityhub/messages:send");
-    d.push_token = "push-secret";
-    d.backoff_base = 1ms;
-    d.backoff_max = 2ms;
-    d.max_attempts = 3;
-    d.timeout = 2s;
-    d.webhook_destinations = destinations_;
-    delivery_ = std::make_unique<Delivery>(client(), *store_, d, clock_, metrics_);
+    // The notifications side: the graph main.cc builds, without event consumers (the tests hand
+    // events to the fan-out) and without delivery workers (the tests run deliveries one by one).
     authorizer_ = std::make_unique<infra::auth::Authorizer>(
         nv1::NotificationsService::service_full_name(), *verifier_, kInternal);
     deleted_ = std::make_unique<infra::auth::DeletedAccounts>(client(), "notifications");
     authorizer_->set_deleted_accounts(deleted_.get());
-    service_ = std::make_unique<NotificationsService>(
-        NotificationsDeps{*store_, *live_, *authorizer_, clock_, destinations_},
-        std::make_unique<infra::BoundedExecutor>(executor_options_, metrics_));
+    NotificationsSettings settings;
+    settings.internal_token = kInternal;
+    settings.contact_ttl = 0ms;
+    settings.fanout = FanOutSettings{"https://app.example"};
+    settings.delivery.smtp_url = smtp_.url();
+    settings.delivery.push_endpoint = push_.url("/v1/projects/cityhub/messages:send");
+    settings.delivery.push_token = "push-secret";
+    settings.delivery.backoff_base = 1ms;
+    settings.delivery.backoff_max = 2ms;
+    settings.delivery.max_attempts = 3;
+    settings.delivery.timeout = 2s;
+    settings.delivery.webhook_destinations = destinations_;
+    settings.delivery.workers = 0;
+    settings.executor = executor_options_;
+    graph_ = std::make_unique<infra::Components>();
+    NotificationsParts parts = BuildNotifications(
+        *graph_,
+        {client(), redis().ClientOptions(), clock_, metrics_, *authorizer_,
+         grpc::CreateChannel("127.0.0.1:" + std::to_string(accounts_server_->port()),
+                             grpc::InsecureChannelCredentials())},
+        settings);
+    store_ = &parts.stores;
+    fanout_ = &parts.fanout;
+    live_ = &parts.live;
+    delivery_ = &parts.delivery;
     server_ = std::make_unique<infra::GrpcServer>(options, metrics_);
-    server_->AddService(service_.get());
+    server_->AddService(&parts.service);
     ASSERT_TRUE(server_->Start().ok());
+    graph_->StartWorkers();
     stub_ = nv1::NotificationsService::NewStub(grpc::CreateChannel(
         "127.0.0.1:" + std::to_string(server_->port()), grpc::InsecureChannelCredentials()));
   }
 
   void TearDown() override {
     server_.reset();
-    live_->Stop();
+    graph_.reset();
     accounts_server_.reset();
   }
 
@@ -218,14 +223,14 @@ class NotificationsTest : public cityhub::testing::RedisTest {
   std::unique_ptr<infra::auth::DeletedAccounts> accounts_deleted_;
   std::unique_ptr<accounts::AccountsService> accounts_;
   std::unique_ptr<infra::GrpcServer> accounts_server_;
-  std::unique_ptr<NotificationStore> store_;
-  std::unique_ptr<Contacts> contacts_;
-  std::unique_ptr<FanOut> fanout_;
-  std::unique_ptr<LiveHub> live_;
-  std::unique_ptr<Delivery> delivery_;
   std::unique_ptr<infra::auth::Authorizer> authorizer_;
   std::unique_ptr<infra::auth::DeletedAccounts> deleted_;
-  std::unique_ptr<NotificationsService> service_;
+  std::unique_ptr<infra::Components> graph_;
+  // Parts of the graph.
+  Stores* store_ = nullptr;
+  FanOut* fanout_ = nullptr;
+  LiveHub* live_ = nullptr;
+  Delivery* delivery_ = nullptr;
   std::unique_ptr<infra::GrpcServer> server_;
   std::unique_ptr<nv1::NotificationsService::Stub> stub_;
 };
@@ -701,7 +706,7 @@ TEST_F(NotificationsTest, TheInboxPagesThroughEntriesThatShareTheirTime) {
     n.set_title("t");
     n.set_request_id("01JREQ");
     effects.inbox.push_back(n);
-    ASSERT_TRUE(store_->ApplyOnce("burst-event-" + std::to_string(i), effects).ok());
+    ASSERT_TRUE(store_->events.ApplyOnce("burst-event-" + std::to_string(i), effects).ok());
     written.insert(n.id());
   }
   std::vector<std::string> seen;
@@ -733,14 +738,14 @@ TEST_F(NotificationsTest, AnEventWhoseWritesFailHalfWayIsAppliedWhenRetried) {
   effects.inbox.push_back(n);
   const std::string unread = "notifications:unread:{" + anna + "}";
   ASSERT_TRUE(client().Command({"SET", unread, "not a set"}).ok());  // the SADD will fail
-  EXPECT_FALSE(store_->ApplyOnce("halfway-event", effects).ok());
+  EXPECT_FALSE(store_->events.ApplyOnce("halfway-event", effects).ok());
   ASSERT_TRUE(client().Command({"DEL", unread}).ok());
-  auto retried = store_->ApplyOnce("halfway-event", effects);
+  auto retried = store_->events.ApplyOnce("halfway-event", effects);
   ASSERT_TRUE(retried.ok()) << retried.status();
   EXPECT_TRUE(*retried);
-  EXPECT_FALSE(*store_->ApplyOnce("halfway-event", effects));  // and only once
+  EXPECT_FALSE(*store_->events.ApplyOnce("halfway-event", effects));  // and only once
   EXPECT_EQ(Inbox(anna).size(), 1u);
-  EXPECT_EQ(store_->UnreadCount(anna).value(), 1);
+  EXPECT_EQ(store_->inbox.UnreadCount(anna).value(), 1);
   EXPECT_EQ(client().Command({"ZCARD", "notifications:feed:{" + anna + "}"})->integer(), 1);
 }
 
@@ -757,13 +762,13 @@ TEST_F(NotificationsTest, AnInboxKeepsItsNewestEntriesAndDropsTheRestWhole) {
     n.set_kind(nv1::KIND_OWN_REQUEST_STATUS);
     n.set_request_id("01JREQ");
     effects.inbox.push_back(n);
-    ASSERT_TRUE(store_->ApplyOnce("fill-" + std::to_string(i), effects).ok());
+    ASSERT_TRUE(store_->events.ApplyOnce("fill-" + std::to_string(i), effects).ok());
     ids.push_back(n.id());
   }
   EXPECT_EQ(client().Command({"ZCARD", "notifications:inbox:{" + anna + "}"})->integer(),
             kInboxCap);
   EXPECT_EQ(client().Command({"ZCARD", "notifications:feed:{" + anna + "}"})->integer(), kInboxCap);
-  EXPECT_EQ(store_->UnreadCount(anna).value(), kInboxCap);
+  EXPECT_EQ(store_->inbox.UnreadCount(anna).value(), kInboxCap);
   // The oldest 51 are gone with their keys; the newest stay.
   for (int i = 0; i < total; ++i) {
     const bool kept = i >= total - kInboxCap;
@@ -972,7 +977,7 @@ TEST_F(NotificationsTest, ExportHoldsEverythingAndDeletionErasesIt) {
   for (const auto& j : jobs->elements()) {
     EXPECT_TRUE(client().Command({"ZSCORE", "notifications:jobs", j.str()})->is_nil());
   }
-  EXPECT_TRUE(store_->Followers("01JREQ")->empty());
+  EXPECT_TRUE(store_->follows.Followers("01JREQ")->empty());
   EXPECT_TRUE(Inbox(anna).empty());
 
   // Events about the account that are handled after its deletion (late, redelivered, on
@@ -986,8 +991,8 @@ TEST_F(NotificationsTest, ExportHoldsEverythingAndDeletionErasesIt) {
   late_roles.mutable_roles_changed()->add_roles("operator");
   late_roles.mutable_roles_changed()->add_departments("roads");
   Handle(late_roles);
-  EXPECT_TRUE(store_->Followers("01JREQ2")->empty());
-  EXPECT_TRUE(store_->Operators("roads")->empty());
+  EXPECT_TRUE(store_->follows.Followers("01JREQ2")->empty());
+  EXPECT_TRUE(store_->follows.Operators("roads")->empty());
   EXPECT_TRUE(client().Command({"KEYS", "notifications:*" + anna + "*"})->elements().empty());
 }
 
@@ -1212,8 +1217,8 @@ TEST_F(NotificationsTest, ADeletedAccountsStillValidTokenWritesNothing) {
   StoredDevice late;
   late.set_id("late-device");
   late.set_token("fcm-token-deleting-04");
-  EXPECT_EQ(store_->AddDevice(anna, late).code(), absl::StatusCode::kPermissionDenied);
-  EXPECT_EQ(store_->SetPreferences(anna, DefaultPreferences()).code(),
+  EXPECT_EQ(store_->devices.AddDevice(anna, late).code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(store_->preferences.SetPreferences(anna, DefaultPreferences()).code(),
             absl::StatusCode::kPermissionDenied);
   EXPECT_TRUE(client().Command({"KEYS", "*" + anna + "*"})->elements().empty());
   EXPECT_TRUE(client().Command({"KEYS", "*fcm-token-deleting*"})->elements().empty());

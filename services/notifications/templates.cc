@@ -1,5 +1,7 @@
 #include "services/notifications/templates.h"
 
+#include <optional>
+
 #include "infra/strings.h"
 #include "infra/text.h"
 
@@ -107,74 +109,76 @@ Text NewRequestText(const cityhub::events::v1::RequestCreated& e, std::string_vi
   return t;
 }
 
+namespace {
+
+// A mail that asks the recipient to follow a link, in one language: the same words make the
+// text and the HTML part.
+struct LinkMail {
+  std::string_view subject;
+  std::string_view greeting;   // "Hello": followed by the name (named mails) and a comma
+  std::string_view request;    // the paragraph before the link
+  std::string_view text_lead;  // the text part only: words leading to the link, after `request`
+  std::string_view button;     // the link's label in the HTML part
+  std::string_view note;       // the paragraph after the link
+};
+
+// `name` and `link` come from outside and are escaped in the HTML part; the fixed words are
+// HTML already.
+Mail Render(const LinkMail& t, std::optional<std::string_view> name, std::string_view link) {
+  Mail m;
+  m.subject = std::string(t.subject);
+  const std::string greeting = name ? StrCat(t.greeting, " ") : std::string(t.greeting);
+  m.text = StrCat(greeting, name.value_or(""), ",\n\n", t.request, t.text_lead.empty() ? "" : " ",
+                  t.text_lead, "\n\n", link, "\n\n", t.note, "\n");
+  m.html = Html(m.subject, StrCat("<p>", greeting, EscapeHtml(name.value_or("")), ",</p><p>",
+                                  t.request, "</p><p><a href=\"", EscapeHtml(link), "\">", t.button,
+                                  "</a></p><p>", t.note, "</p>"));
+  return m;
+}
+
+constexpr LinkMail kVerificationEn = {
+    "Please confirm your e-mail address",
+    "Hello",
+    "please confirm your e-mail address for the city's reporting service:",
+    "",
+    "Confirm my address",
+    "The link works once and for one hour. If you did not sign up, ignore this mail."};
+constexpr LinkMail kVerificationDe = {
+    "Bitte bestätigen Sie Ihre E-Mail-Adresse",
+    "Guten Tag",
+    "bitte bestätigen Sie Ihre E-Mail-Adresse für den Mängelmelder der Stadt:",
+    "",
+    "Adresse bestätigen",
+    "Der Link gilt einmal und eine Stunde lang. Wenn Sie sich nicht angemeldet haben, ignorieren "
+    "Sie diese Nachricht."};
+constexpr LinkMail kPasswordResetEn = {
+    "Reset your password",
+    "Hello",
+    "someone asked to reset the password of your account.",
+    "To choose a new one:",
+    "Choose a new password",
+    "The link works once and for one hour. If it was not you, ignore this mail: your password "
+    "stays as it is."};
+constexpr LinkMail kPasswordResetDe = {
+    "Passwort zurücksetzen",
+    "Hallo",
+    "jemand möchte das Passwort Ihres Kontos zurücksetzen.",
+    "Ein neues Passwort wählen Sie hier:",
+    "Neues Passwort wählen",
+    "Der Link gilt einmal und eine Stunde lang. Waren Sie das nicht, ignorieren Sie diese "
+    "Nachricht: Ihr Passwort bleibt unverändert."};
+
+}  // namespace
+
 // Without the display name: whoever registers chooses it, and with it could put words of their own
 // into a mail the city sends to any address.
 Mail VerificationMail(std::string_view link, std::string_view language) {
-  Mail m;
-  if (En(language)) {
-    m.subject = "Please confirm your e-mail address";
-    m.text = StrCat(
-        "Hello,\n\nplease confirm your e-mail address for the city's reporting service:\n\n", link,
-        "\n\nThe link works once and for one hour. If you did not sign up, ignore this mail.\n");
-    m.html = Html(m.subject, StrCat("<p>Hello,</p><p>please confirm your e-mail address for the "
-                                    "city's reporting service:</p><p><a href=\"",
-                                    EscapeHtml(link),
-                                    "\">Confirm my address</a></p><p>The link works once and for "
-                                    "one hour. If you did not sign up, ignore this mail.</p>"));
-  } else {
-    m.subject = "Bitte bestätigen Sie Ihre E-Mail-Adresse";
-    m.text = StrCat(
-        "Guten Tag,\n\nbitte bestätigen Sie Ihre E-Mail-Adresse für den Mängelmelder der "
-        "Stadt:\n\n",
-        link,
-        "\n\nDer Link gilt einmal und eine Stunde lang. Wenn Sie sich nicht angemeldet haben, "
-        "ignorieren Sie diese Nachricht.\n");
-    m.html =
-        Html(m.subject,
-             StrCat("<p>Guten Tag,</p><p>bitte bestätigen Sie Ihre E-Mail-Adresse für den "
-                    "Mängelmelder der Stadt:</p><p><a href=\"",
-                    EscapeHtml(link),
-                    "\">Adresse bestätigen</a></p><p>Der Link gilt einmal und eine Stunde lang. "
-                    "Wenn Sie sich nicht angemeldet haben, ignorieren Sie diese Nachricht.</p>"));
-  }
-  return m;
+  return Render(En(language) ? kVerificationEn : kVerificationDe, std::nullopt, link);
 }
 
 Mail PasswordResetMail(std::string_view display_name, std::string_view link,
                        std::string_view language) {
-  Mail m;
-  if (En(language)) {
-    m.subject = "Reset your password";
-    m.text = StrCat(
-        "Hello ", display_name,
-        ",\n\nsomeone asked to reset the password of your account. To choose a new one:\n\n", link,
-        "\n\nThe link works once and for one hour. If it was not you, ignore this mail: your "
-        "password stays as it is.\n");
-    m.html =
-        Html(m.subject,
-             StrCat("<p>Hello ", EscapeHtml(display_name),
-                    ",</p><p>someone asked to reset the password of your account.</p><p><a href=\"",
-                    EscapeHtml(link),
-                    "\">Choose a new password</a></p><p>The link works once and for one hour. If "
-                    "it was not you, ignore this mail: your password stays as it is.</p>"));
-  } else {
-    m.subject = "Passwort zurücksetzen";
-    m.text = StrCat("Hallo ", display_name,
-                    ",\n\njemand möchte das Passwort Ihres Kontos zurücksetzen. Ein neues Passwort "
-                    "wählen Sie hier:\n\n",
-                    link,
-                    "\n\nDer Link gilt einmal und eine Stunde lang. Waren Sie das nicht, "
-                    "ignorieren Sie diese Nachricht: Ihr Passwort bleibt unverändert.\n");
-    m.html = Html(
-        m.subject,
-        StrCat(
-            "<p>Hallo ", EscapeHtml(display_name),
-            ",</p><p>jemand möchte das Passwort Ihres Kontos zurücksetzen.</p><p><a href=\"",
-            EscapeHtml(link),
-            "\">Neues Passwort wählen</a></p><p>Der Link gilt einmal und eine Stunde lang. Waren "
-            "Sie das nicht, ignorieren Sie diese Nachricht: Ihr Passwort bleibt unverändert.</p>"));
-  }
-  return m;
+  return Render(En(language) ? kPasswordResetEn : kPasswordResetDe, display_name, link);
 }
 
 Mail NotificationMail(const Text& text, std::string_view link, std::string_view language) {

@@ -42,13 +42,13 @@ class WebhookDestinationTest : public cityhub::testing::RedisTest {
     std::vector<infra::auth::Ed25519Key> keys;
     keys.push_back(infra::auth::Ed25519Key::FromPublicBytes(signer_->key().public_bytes()).value());
     verifier_->SetKeys(std::move(keys));
-    store_ = std::make_unique<NotificationStore>(client());
+    store_ = std::make_unique<Stores>(client());
     // Webhook events for requests without owner or followers ask no one for contacts.
     contacts_ = std::make_unique<Contacts>(
         grpc::CreateChannel("127.0.0.1:1", grpc::InsecureChannelCredentials()), kInternal, clock_);
     fanout_ = std::make_unique<FanOut>(*store_, *contacts_, clock_,
                                        FanOutSettings{"https://app.example"});
-    live_ = std::make_unique<LiveHub>(*store_, redis().ClientOptions(), clock_);
+    live_ = std::make_unique<LiveHub>(store_->feed, redis().ClientOptions(), clock_);
     DeliveryOptions d;
     d.webhook_destinations = policy_;
     d.backoff_base = 1ms;
@@ -96,7 +96,7 @@ class WebhookDestinationTest : public cityhub::testing::RedisTest {
     w.set_url(url);
     w.add_event_types("RequestStatusChanged");
     w.set_secret("whsec");
-    ASSERT_TRUE(store_->AddWebhook(w).ok());
+    ASSERT_TRUE(store_->webhooks.AddWebhook(w).ok());
   }
 
   // A status change every webhook hears of, delivered with every retry there is.
@@ -135,7 +135,7 @@ class WebhookDestinationTest : public cityhub::testing::RedisTest {
   DestinationPolicy policy_;
   std::unique_ptr<infra::auth::TokenSigner> signer_;
   std::unique_ptr<infra::auth::TokenVerifier> verifier_;
-  std::unique_ptr<NotificationStore> store_;
+  std::unique_ptr<Stores> store_;
   std::unique_ptr<Contacts> contacts_;
   std::unique_ptr<FanOut> fanout_;
   std::unique_ptr<LiveHub> live_;

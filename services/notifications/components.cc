@@ -1,0 +1,86 @@
+#include "services/notifications/components.h"
+
+#include <algorithm>
+#include <charconv>
+#include <string_view>
+
+#include "cityhub/events/v1/events.pb.h"
+#include "infra/events/consumer.h"
+#include "infra/events/events.h"
+#include "infra/strings.h"
+#include "services/notifications/keys.h"
+#include "services/notifications/metrics.h"
+
+namespace cityhub::notifications {
+namespace {
+
+// The time (ms) in a stream entry id "<ms>-<seq>": when the event entered its stream.
+int64_t EnteredMs(std::string_view id) {
+  int64_t ms = 0;
+  std::from_chars(id.data(), id.data() + id.size(), ms);  // stops at the '-'
+  return ms;
+}
+
+void AddConsumer(infra::Components& graph, const NotificationsEnvironment& env,
+                 const NotificationsSettings& settings, const EventSource& source, FanOut& fanout,
+                 NotificationsMetrics& metrics) {
+  infra::events::ConsumerOptions options;
+  options.stream = source.stream;
+  options.group = keys::kService;
+  options.consumer = settings.consumer_name;
+  options.dead_letter_stream = keys::DeadEvents(source.stream);
+  options.claim_idle = settings.claim_idle;
+  options.claim_every =
+      std::min<std::chrono::milliseconds>(options.claim_every, settings.claim_idle);
+  // Fanning out waits on Redis and the accounts service: several lanes overlap those waits,
+  // each request's (or account's) events still in order on one lane.
+  options.lanes = settings.event_lanes;
+  options.order_key = [](const infra::events::StreamEntry& e) {
+    cityhub::events::v1::Event event;
+    return event.ParseFromString(e.payload) ? infra::events::OrderKey(event) : std::string();
+  };
+  const infra::Clock& clock = env.clock;
+  graph.MakeWorker<infra::events::Consumer>(
+      infra::StrCat("consumer ", source.stream), *source.redis, options,
+      [&fanout, &metrics, &clock](const infra::events::StreamEntry& e) {
+        absl::Status status = fanout.Handle(e.payload);
+        const int64_t lag_ms = infra::UnixMillis(clock.Now()) - EnteredMs(e.id);
+        metrics.event_lag.Get().Observe(static_cast<double>(std::max<int64_t>(lag_ms, 0)) / 1000);
+        return status;
+      },
+      env.metrics, env.clock);
+}
+
+}  // namespace
+
+NotificationsParts BuildNotifications(infra::Components& graph, const NotificationsEnvironment& env,
+                                      const NotificationsSettings& settings) {
+  auto& metrics = graph.Make<NotificationsMetrics>(env.metrics);
+  auto& stores = graph.Make<Stores>(env.redis);
+  auto& contacts =
+      graph.Make<Contacts>(env.accounts, settings.internal_token, env.clock, settings.contact_ttl);
+  auto& fanout = graph.Make<FanOut>(stores, contacts, env.clock, settings.fanout);
+  auto& live = graph.Make<LiveHub>(stores.feed, env.subscriber, env.clock);
+  auto& delivery =
+      graph.Make<Delivery>(env.redis, stores, settings.delivery, env.clock, env.metrics);
+  auto& destinations = graph.Make<DestinationPolicy>(settings.delivery.webhook_destinations);
+  auto& service = graph.Make<NotificationsService>(
+      NotificationsDeps{stores, live, env.authorizer, env.clock, destinations},
+      std::make_unique<infra::BoundedExecutor>(settings.executor, env.metrics));
+
+  graph.Adopt("live", live);
+  const auto idle = settings.delivery.idle_poll;
+  for (int i = 0; i < settings.delivery.workers; ++i) {
+    graph.Loop(
+        infra::StrCat("delivery ", i),
+        [&delivery, idle](const std::stop_token&) -> std::optional<std::chrono::milliseconds> {
+          return delivery.RunOne() ? std::chrono::milliseconds(0) : idle;
+        });
+  }
+  for (const EventSource& source : settings.events) {
+    AddConsumer(graph, env, settings, source, fanout, metrics);
+  }
+  return {stores, contacts, fanout, live, delivery, service};
+}
+
+}  // namespace cityhub::notifications
