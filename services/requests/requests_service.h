@@ -13,6 +13,7 @@
 #include "infra/grpc/unary.h"
 #include "services/requests/catalogue.h"
 #include "services/requests/geo.h"
+#include "services/requests/list_planner.h"
 #include "services/requests/media_store.h"
 #include "services/requests/request_store.h"
 #include "services/requests/request_view.h"
@@ -177,10 +178,6 @@ class RequestsService final
                                        const cityhub::requests::v1::GetRequestRequest* request,
                                        cityhub::requests::v1::ServiceRequest* response) override;
 
- public:
-  // The filters of a list call (requests_queries.cc).
-  struct Filter;
-
  private:
   // The bodies of the unary methods; each runs on a worker of executor_.
   grpc::Status DoListServices(grpc::ServerContextBase* ctx, const v1::ListServicesRequest* request,
@@ -228,23 +225,14 @@ class RequestsService final
                        v1::ServiceRequest* response, grpc::ServerUnaryReactor* reactor);
 
   absl::StatusOr<std::string> Jurisdiction(std::string_view requested) const;
-  absl::Status GeoPage(const infra::auth::Caller& caller, const std::string& jurisdiction,
-                       const Filter& filter, int page_size, std::string_view language,
-                       cityhub::requests::v1::ListRequestsResponse* out);
-  // One page from a time index, newest first, filtered as it is read.
-  absl::Status ScanPage(const infra::auth::Caller& caller, const std::string& jurisdiction,
-                        const Filter& filter, int page_size, std::string_view language,
-                        cityhub::requests::v1::ListRequestsResponse* out);
   // The API form of `r` as `caller` may see it (reads the catalogue, which may block).
   void View(const infra::auth::Caller& caller, const StoredRequest& r, std::string_view language,
             cityhub::requests::v1::ServiceRequest* out);
   // The same with its category already looked up (null: not in the catalogue).
   void View(const infra::auth::Caller& caller, const StoredRequest& r, const StoredService* service,
             std::string_view language, cityhub::requests::v1::ServiceRequest* out);
-  // Fills a list answer from candidate requests (already filtered), newest first, one page.
-  absl::Status Page(const infra::auth::Caller& caller, std::vector<StoredRequest> matches,
-                    int page_size, std::string_view language,
-                    cityhub::requests::v1::ListRequestsResponse* out);
+  // View for the pages of one list call (requests_queries.cc); borrows `caller`.
+  ListPlanner::Viewer ListViewer(const infra::auth::Caller& caller, std::string_view language);
   absl::Status Transition(const infra::auth::Caller& caller,
                           const cityhub::requests::v1::TransitionRequestRequest& req,
                           const std::string& trace_id, StoredRequest* result);
@@ -258,6 +246,7 @@ class RequestsService final
 
   RequestsDeps deps_;
   RequestsSettings settings_;
+  ListPlanner planner_;
   std::atomic<int> open_media_reads_{0};
   // Last, so that they are stopped first: their queued calls still use everything above.
   std::unique_ptr<infra::BoundedExecutor> media_executor_;
