@@ -110,7 +110,7 @@ int Run() {
   jwks.Start();
   infra::auth::Authorizer authorizer(v1::RequestsService::service_full_name(), verifier,
                                      config.internal_token, [&] { return jwks.RefreshIfDue(); });
-  infra::auth::DeletedAccounts deleted(redis, "requests");
+  infra::auth::DeletedAccounts deleted(redis, kDeletedAccountsArea);
   authorizer.set_deleted_accounts(&deleted);
   RequestStore requests(redis, &async_redis);
   CatalogueStore catalogue_store(redis);

@@ -24,7 +24,7 @@ void RequestsServiceTest::SetUp() {
   verifier_->SetKeys(std::move(keys));
   authorizer_ = std::make_unique<infra::auth::Authorizer>(v1::RequestsService::service_full_name(),
                                                           *verifier_, kInternal, refresh_keys_);
-  deleted_ = std::make_unique<infra::auth::DeletedAccounts>(client(), "requests");
+  deleted_ = std::make_unique<infra::auth::DeletedAccounts>(client(), kDeletedAccountsArea);
   authorizer_->set_deleted_accounts(deleted_.get());
   async_ = std::make_unique<infra::redis::AsyncClient>(redis().ClientOptions(), 2);
   requests_ = std::make_unique<RequestStore>(client(), async_.get());
