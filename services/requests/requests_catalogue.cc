@@ -14,75 +14,59 @@ using infra::Done;
 using infra::InvalidField;
 using infra::StrCat;
 
-grpc::Status RequestsService::DoListServices(grpc::ServerContextBase* ctx,
+absl::Status RequestsService::DoListServices(grpc::ServerContextBase* ctx,
                                              const v1::ListServicesRequest* req,
                                              v1::ListServicesResponse* response) {
-  auto caller = deps_.authorizer.Authorize(*ctx, "ListServices");
-  if (!caller.ok()) return Done(ctx, caller.status());
-  auto jurisdiction = Jurisdiction(req->jurisdiction_id());
-  if (!jurisdiction.ok()) return Done(ctx, jurisdiction.status());
-  auto language = Language(req->language());
-  if (!language.ok()) return Done(ctx, language.status());
-  auto services = deps_.catalogue.All(*jurisdiction);
-  if (!services.ok()) return Done(ctx, services.status());
-  for (const auto& s : *services) {
-    if (s->active() || caller->is_admin()) *response->add_services() = ServiceToApi(*s, *language);
+  ASSIGN_OR_RETURN(auto caller, deps_.authorizer.Authorize(*ctx, "ListServices"));
+  ASSIGN_OR_RETURN(auto jurisdiction, Jurisdiction(req->jurisdiction_id()));
+  ASSIGN_OR_RETURN(auto language, Language(req->language()));
+  ASSIGN_OR_RETURN(auto services, deps_.catalogue.All(jurisdiction));
+  for (const auto& s : services) {
+    if (s->active() || caller.is_admin()) *response->add_services() = ServiceToApi(*s, language);
   }
-  return grpc::Status::OK;
+  return absl::OkStatus();
 }
 
-grpc::Status RequestsService::DoGetService(grpc::ServerContextBase* ctx,
+absl::Status RequestsService::DoGetService(grpc::ServerContextBase* ctx,
                                            const v1::GetServiceRequest* req,
                                            v1::Service* response) {
-  auto caller = deps_.authorizer.Authorize(*ctx, "GetService");
-  if (!caller.ok()) return Done(ctx, caller.status());
-  auto jurisdiction = Jurisdiction(req->jurisdiction_id());
-  if (!jurisdiction.ok()) return Done(ctx, jurisdiction.status());
-  auto language = Language(req->language());
-  if (!language.ok()) return Done(ctx, language.status());
-  if (!IsServiceCode(req->service_code()))
-    return Done(ctx, InvalidField("service_code", "malformed"));
-  auto service = deps_.catalogue.Find(*jurisdiction, req->service_code());
-  if (!service.ok()) return Done(ctx, service.status());
-  *response = ServiceToApi(**service, *language);
-  return grpc::Status::OK;
+  ASSIGN_OR_RETURN(auto caller, deps_.authorizer.Authorize(*ctx, "GetService"));
+  ASSIGN_OR_RETURN(auto jurisdiction, Jurisdiction(req->jurisdiction_id()));
+  ASSIGN_OR_RETURN(auto language, Language(req->language()));
+  if (!IsServiceCode(req->service_code())) return InvalidField("service_code", "malformed");
+  ASSIGN_OR_RETURN(auto service, deps_.catalogue.Find(jurisdiction, req->service_code()));
+  *response = ServiceToApi(*service, language);
+  return absl::OkStatus();
 }
 
-grpc::Status RequestsService::DoCreateService(grpc::ServerContextBase* ctx,
+absl::Status RequestsService::DoCreateService(grpc::ServerContextBase* ctx,
                                               const v1::CreateServiceRequest* req,
                                               v1::Service* response) {
-  auto caller = deps_.authorizer.Authorize(*ctx, "CreateService");
-  if (!caller.ok()) return Done(ctx, caller.status());
-  auto jurisdiction = Jurisdiction(req->service().jurisdiction_id());
-  if (!jurisdiction.ok()) return Done(ctx, jurisdiction.status());
-  auto stored = ServiceFromApi(req->service(), *jurisdiction);
-  if (!stored.ok()) return Done(ctx, stored.status());
+  ASSIGN_OR_RETURN(auto caller, deps_.authorizer.Authorize(*ctx, "CreateService"));
+  ASSIGN_OR_RETURN(auto jurisdiction, Jurisdiction(req->service().jurisdiction_id()));
+  ASSIGN_OR_RETURN(auto stored, ServiceFromApi(req->service(), jurisdiction));
   const int64_t now = infra::UnixMillis(deps_.clock.Now());
-  stored->set_created_ms(now);
-  stored->set_updated_ms(now);
-  if (auto s = deps_.catalogue_store.Create(*stored); !s.ok()) return Done(ctx, s);
-  deps_.catalogue.Invalidate(*jurisdiction);
-  *response = ServiceToApi(*stored, "de");
-  return grpc::Status::OK;
+  stored.set_created_ms(now);
+  stored.set_updated_ms(now);
+  RETURN_IF_ERROR(deps_.catalogue_store.Create(stored));
+  deps_.catalogue.Invalidate(jurisdiction);
+  *response = ServiceToApi(stored, "de");
+  return absl::OkStatus();
 }
 
-grpc::Status RequestsService::DoUpdateService(grpc::ServerContextBase* ctx,
+absl::Status RequestsService::DoUpdateService(grpc::ServerContextBase* ctx,
                                               const v1::UpdateServiceRequest* req,
                                               v1::Service* response) {
-  auto caller = deps_.authorizer.Authorize(*ctx, "UpdateService");
-  if (!caller.ok()) return Done(ctx, caller.status());
-  auto jurisdiction = Jurisdiction(req->service().jurisdiction_id());
-  if (!jurisdiction.ok()) return Done(ctx, jurisdiction.status());
-  if (!IsServiceCode(req->service_code()))
-    return Done(ctx, InvalidField("service_code", "malformed"));
+  ASSIGN_OR_RETURN(auto caller, deps_.authorizer.Authorize(*ctx, "UpdateService"));
+  ASSIGN_OR_RETURN(auto jurisdiction, Jurisdiction(req->service().jurisdiction_id()));
+  if (!IsServiceCode(req->service_code())) return InvalidField("service_code", "malformed");
   if (!req->service().service_code().empty() &&
       req->service().service_code() != req->service_code()) {
-    return Done(ctx, InvalidField("service.service_code", "cannot be changed"));
+    return InvalidField("service.service_code", "cannot be changed");
   }
-  auto current = deps_.catalogue_store.Get(*jurisdiction, req->service_code());
-  if (!current.ok()) return Done(ctx, current.status());
+  ASSIGN_OR_RETURN(auto current, deps_.catalogue_store.Get(jurisdiction, req->service_code()));
   // Merge the named fields (or every field given) into the current form, lists replaced.
-  v1::Service merged = ServiceToApi(*current, "de");
+  v1::Service merged = ServiceToApi(current, "de");
   google::protobuf::FieldMask mask = req->update_mask();
   if (mask.paths_size() == 0) {
     std::vector<const google::protobuf::FieldDescriptor*> present;
@@ -96,7 +80,7 @@ grpc::Status RequestsService::DoUpdateService(grpc::ServerContextBase* ctx,
     }
     if (!google::protobuf::util::FieldMaskUtil::GetFieldDescriptors(v1::Service::descriptor(), path,
                                                                     nullptr)) {
-      return Done(ctx, InvalidField("update_mask", StrCat("unknown field ", path)));
+      return InvalidField("update_mask", StrCat("unknown field ", path));
     }
     google::protobuf::FieldMask one;
     one.add_paths(path);
@@ -105,14 +89,13 @@ grpc::Status RequestsService::DoUpdateService(grpc::ServerContextBase* ctx,
     options.set_replace_message_fields(true);
     google::protobuf::util::FieldMaskUtil::MergeMessageTo(req->service(), one, options, &merged);
   }
-  auto stored = ServiceFromApi(merged, *jurisdiction);
-  if (!stored.ok()) return Done(ctx, stored.status());
-  stored->set_created_ms(current->created_ms());
-  stored->set_updated_ms(infra::UnixMillis(deps_.clock.Now()));
-  if (auto s = deps_.catalogue_store.Update(*stored); !s.ok()) return Done(ctx, s);
-  deps_.catalogue.Invalidate(*jurisdiction);
-  *response = ServiceToApi(*stored, "de");
-  return grpc::Status::OK;
+  ASSIGN_OR_RETURN(auto stored, ServiceFromApi(merged, jurisdiction));
+  stored.set_created_ms(current.created_ms());
+  stored.set_updated_ms(infra::UnixMillis(deps_.clock.Now()));
+  RETURN_IF_ERROR(deps_.catalogue_store.Update(stored));
+  deps_.catalogue.Invalidate(jurisdiction);
+  *response = ServiceToApi(stored, "de");
+  return absl::OkStatus();
 }
 
 absl::StatusOr<int> RequestsService::SeedCatalogue(const std::string& json,

@@ -37,32 +37,27 @@ absl::Status RequestsService::EraseIfDeletedMeanwhile(const infra::auth::Caller&
   return check;
 }
 
-grpc::Status RequestsService::DoExportUserData(grpc::ServerContextBase* ctx,
+absl::Status RequestsService::DoExportUserData(grpc::ServerContextBase* ctx,
                                                const v1::ExportUserDataRequest* req,
                                                v1::UserDataExport* response) {
-  auto caller = deps_.authorizer.Authorize(*ctx, "ExportUserData");
-  if (!caller.ok()) return Done(ctx, caller.status());
-  if (!infra::IsUlid(req->account_id()))
-    return Done(ctx, InvalidField("account_id", "not an account id"));
+  ASSIGN_OR_RETURN(auto caller, deps_.authorizer.Authorize(*ctx, "ExportUserData"));
+  if (!infra::IsUlid(req->account_id())) return InvalidField("account_id", "not an account id");
   Caller owner;
   owner.account_id = req->account_id();
   std::string before;
   while (true) {
-    auto ids = deps_.requests.NewestOfOwner(req->account_id(), before, 200);
-    if (!ids.ok()) return Done(ctx, ids.status());
-    if (ids->empty()) break;
+    ASSIGN_OR_RETURN(auto ids, deps_.requests.NewestOfOwner(req->account_id(), before, 200));
+    if (ids.empty()) break;
     std::vector<std::string> keys;
-    for (const auto& i : *ids) keys.push_back(i.id);
-    auto requests = deps_.requests.GetMany(keys);
-    if (!requests.ok()) return Done(ctx, requests.status());
-    for (const auto& r : *requests) {
+    for (const auto& i : ids) keys.push_back(i.id);
+    ASSIGN_OR_RETURN(auto requests, deps_.requests.GetMany(keys));
+    for (const auto& r : requests) {
       if (r) View(owner, *r, "de", response->add_requests());
     }
-    before = ids->back().id;
+    before = ids.back().id;
   }
-  auto comments = deps_.requests.CommentsBy(req->account_id());
-  if (!comments.ok()) return Done(ctx, comments.status());
-  for (const auto& c : *comments) {
+  ASSIGN_OR_RETURN(auto comments, deps_.requests.CommentsBy(req->account_id()));
+  for (const auto& c : comments) {
     auto* out = response->add_comments();
     out->set_comment_id(c.id());
     out->set_request_id(c.request_id());
@@ -71,10 +66,9 @@ grpc::Status RequestsService::DoExportUserData(grpc::ServerContextBase* ctx,
     *out->mutable_created_at() = TimeUtil::MillisecondsToTimestamp(c.created_ms());
     out->set_is_own(true);
   }
-  auto following = deps_.requests.Following(req->account_id());
-  if (!following.ok()) return Done(ctx, following.status());
-  for (const auto& id : *following) response->add_followed_request_ids(id);
-  return grpc::Status::OK;
+  ASSIGN_OR_RETURN(auto following, deps_.requests.Following(req->account_id()));
+  for (const auto& id : following) response->add_followed_request_ids(id);
+  return absl::OkStatus();
 }
 
 }  // namespace cityhub::requests

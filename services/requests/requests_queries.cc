@@ -21,87 +21,70 @@ ListPlanner::Viewer RequestsService::ListViewer(const Caller& caller, std::strin
   };
 }
 
-grpc::Status RequestsService::DoListRequests(grpc::ServerContextBase* ctx,
+absl::Status RequestsService::DoListRequests(grpc::ServerContextBase* ctx,
                                              const v1::ListRequestsRequest* req,
                                              v1::ListRequestsResponse* response) {
-  auto caller = deps_.authorizer.Authorize(*ctx, "ListRequests");
-  if (!caller.ok()) return Done(ctx, caller.status());
-  auto jurisdiction = Jurisdiction(req->jurisdiction_id());
-  if (!jurisdiction.ok()) return Done(ctx, jurisdiction.status());
-  auto language = Language(req->language());
-  if (!language.ok()) return Done(ctx, language.status());
-  auto page_size = PageSize(req->page_size());
-  if (!page_size.ok()) return Done(ctx, page_size.status());
-  auto filter = ParseListFilter(*req);
-  if (!filter.ok()) return Done(ctx, filter.status());
+  ASSIGN_OR_RETURN(auto caller, deps_.authorizer.Authorize(*ctx, "ListRequests"));
+  ASSIGN_OR_RETURN(auto jurisdiction, Jurisdiction(req->jurisdiction_id()));
+  ASSIGN_OR_RETURN(auto language, Language(req->language()));
+  ASSIGN_OR_RETURN(auto page_size, PageSize(req->page_size()));
+  ASSIGN_OR_RETURN(auto filter, ParseListFilter(*req));
 
   // Exact ids: a small set, fetched whole.
   if (req->request_ids_size() > 0) {
     std::vector<std::string> ids(req->request_ids().begin(), req->request_ids().end());
-    auto requests = deps_.requests.GetMany(ids);
-    if (!requests.ok()) return Done(ctx, requests.status());
+    ASSIGN_OR_RETURN(auto requests, deps_.requests.GetMany(ids));
     std::vector<StoredRequest> matches;
-    for (auto& r : *requests) {
-      if (r && r->jurisdiction_id() == *jurisdiction && filter->Matches(*r))
+    for (auto& r : requests) {
+      if (r && r->jurisdiction_id() == jurisdiction && filter.Matches(*r))
         matches.push_back(std::move(*r));
     }
-    ListPlanner::Page(std::move(matches), *page_size, ListViewer(*caller, *language), response);
-    return grpc::Status::OK;
+    ListPlanner::Page(std::move(matches), page_size, ListViewer(caller, language), response);
+    return absl::OkStatus();
   }
-  if (filter->near || filter->box) {
-    return Done(ctx, planner_.GeoPage(*jurisdiction, *filter, *page_size,
-                                      ListViewer(*caller, *language), response));
+  if (filter.near || filter.box) {
+    return planner_.GeoPage(jurisdiction, filter, page_size, ListViewer(caller, language),
+                            response);
   }
-  return Done(ctx, planner_.ScanPage(*jurisdiction, *filter, *page_size,
-                                     ListViewer(*caller, *language), response));
+  return planner_.ScanPage(jurisdiction, filter, page_size, ListViewer(caller, language), response);
 }
 
-grpc::Status RequestsService::DoListMyRequests(grpc::ServerContextBase* ctx,
+absl::Status RequestsService::DoListMyRequests(grpc::ServerContextBase* ctx,
                                                const v1::ListMyRequestsRequest* req,
                                                v1::ListRequestsResponse* response) {
-  auto caller = deps_.authorizer.Authorize(*ctx, "ListMyRequests");
-  if (!caller.ok()) return Done(ctx, caller.status());
-  auto language = Language(req->language());
-  if (!language.ok()) return Done(ctx, language.status());
-  auto page_size = PageSize(req->page_size());
-  if (!page_size.ok()) return Done(ctx, page_size.status());
-  if (auto s = CheckPageToken(req->page_token()); !s.ok()) return Done(ctx, s);
-  auto ids = deps_.requests.NewestOfOwner(caller->account_id, req->page_token(), *page_size + 1);
-  if (!ids.ok()) return Done(ctx, ids.status());
+  ASSIGN_OR_RETURN(auto caller, deps_.authorizer.Authorize(*ctx, "ListMyRequests"));
+  ASSIGN_OR_RETURN(auto language, Language(req->language()));
+  ASSIGN_OR_RETURN(auto page_size, PageSize(req->page_size()));
+  RETURN_IF_ERROR(CheckPageToken(req->page_token()));
+  ASSIGN_OR_RETURN(
+      auto ids, deps_.requests.NewestOfOwner(caller.account_id, req->page_token(), page_size + 1));
   std::vector<std::string> keys;
-  for (const auto& i : *ids) keys.push_back(i.id);
-  auto requests = deps_.requests.GetMany(keys);
-  if (!requests.ok()) return Done(ctx, requests.status());
+  for (const auto& i : ids) keys.push_back(i.id);
+  ASSIGN_OR_RETURN(auto requests, deps_.requests.GetMany(keys));
   std::vector<StoredRequest> mine;
-  for (auto& r : *requests) {
-    if (r && r->account_id() == caller->account_id) mine.push_back(std::move(*r));
+  for (auto& r : requests) {
+    if (r && r->account_id() == caller.account_id) mine.push_back(std::move(*r));
   }
-  ListPlanner::Page(std::move(mine), *page_size, ListViewer(*caller, *language), response);
-  return grpc::Status::OK;
+  ListPlanner::Page(std::move(mine), page_size, ListViewer(caller, language), response);
+  return absl::OkStatus();
 }
 
-grpc::Status RequestsService::DoSuggestDuplicates(grpc::ServerContextBase* ctx,
+absl::Status RequestsService::DoSuggestDuplicates(grpc::ServerContextBase* ctx,
                                                   const v1::SuggestDuplicatesRequest* req,
                                                   v1::ListRequestsResponse* response) {
-  auto caller = deps_.authorizer.Authorize(*ctx, "SuggestDuplicates");
-  if (!caller.ok()) return Done(ctx, caller.status());
-  auto language = Language(req->language());
-  if (!language.ok()) return Done(ctx, language.status());
-  if (!IsServiceCode(req->service_code()))
-    return Done(ctx, InvalidField("service_code", "is required"));
-  if (auto s = CheckCoordinates(req->lat(), req->long_(), "lat", "long"); !s.ok())
-    return Done(ctx, s);
+  ASSIGN_OR_RETURN(auto caller, deps_.authorizer.Authorize(*ctx, "SuggestDuplicates"));
+  ASSIGN_OR_RETURN(auto language, Language(req->language()));
+  if (!IsServiceCode(req->service_code())) return InvalidField("service_code", "is required");
+  RETURN_IF_ERROR(CheckCoordinates(req->lat(), req->long_(), "lat", "long"));
   const std::string& jurisdiction = settings_.default_jurisdiction;
-  auto service = deps_.catalogue.Find(jurisdiction, req->service_code());
-  if (!service.ok()) return Done(ctx, service.status());
-  auto nearby = deps_.requests.NearOpen(jurisdiction, req->service_code(), req->lat(), req->long_(),
-                                        settings_.duplicate_radius_m + kGeoMarginM,
-                                        RequestStore::GeoLimit{200, false});
-  if (!nearby.ok()) return Done(ctx, nearby.status());
+  ASSIGN_OR_RETURN(auto service, deps_.catalogue.Find(jurisdiction, req->service_code()));
+  ASSIGN_OR_RETURN(auto nearby,
+                   deps_.requests.NearOpen(jurisdiction, req->service_code(), req->lat(),
+                                           req->long_(), settings_.duplicate_radius_m + kGeoMarginM,
+                                           RequestStore::GeoLimit{200, false}));
   std::vector<std::string> ids;
-  for (const auto& h : *nearby) ids.push_back(h.id);
-  auto requests = deps_.requests.GetMany(ids);
-  if (!requests.ok()) return Done(ctx, requests.status());
+  for (const auto& h : nearby) ids.push_back(h.id);
+  ASSIGN_OR_RETURN(auto requests, deps_.requests.GetMany(ids));
   const int64_t oldest =
       infra::UnixMillis(deps_.clock.Now()) -
       std::chrono::duration_cast<std::chrono::milliseconds>(settings_.duplicate_window).count();
@@ -110,7 +93,7 @@ grpc::Status RequestsService::DoSuggestDuplicates(grpc::ServerContextBase* ctx,
     StoredRequest request;
   };
   std::vector<Hit> hits;
-  for (auto& r : *requests) {
+  for (auto& r : requests) {
     if (!r || !IsOpen(static_cast<Status>(r->status())) || r->requested_ms() < oldest) continue;
     const double d = DistanceM(req->lat(), req->long_(), r->lat(), r->long_());
     if (d <= settings_.duplicate_radius_m) hits.push_back({d, std::move(*r)});
@@ -118,8 +101,8 @@ grpc::Status RequestsService::DoSuggestDuplicates(grpc::ServerContextBase* ctx,
   std::sort(hits.begin(), hits.end(),
             [](const Hit& a, const Hit& b) { return a.distance < b.distance; });
   if (hits.size() > 10) hits.resize(10);
-  for (const Hit& h : hits) View(*caller, h.request, *language, response->add_requests());
-  return grpc::Status::OK;
+  for (const Hit& h : hits) View(caller, h.request, language, response->add_requests());
+  return absl::OkStatus();
 }
 
 }  // namespace cityhub::requests

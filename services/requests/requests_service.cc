@@ -64,33 +64,29 @@ void RequestsService::View(const Caller& caller, const StoredRequest& r,
 // ---------------------------------------------------------------------------------------------
 // Media
 
-grpc::Status RequestsService::DoUploadMedia(grpc::ServerContextBase* ctx,
+absl::Status RequestsService::DoUploadMedia(grpc::ServerContextBase* ctx,
                                             const v1::UploadMediaRequest* req,
                                             v1::Media* response) {
-  auto caller = deps_.authorizer.Authorize(*ctx, "UploadMedia");
-  if (!caller.ok()) return Done(ctx, caller.status());
-  if (!caller->email_verified) {
-    return Done(ctx, absl::PermissionDeniedError("verify your e-mail address first"));
+  ASSIGN_OR_RETURN(auto caller, deps_.authorizer.Authorize(*ctx, "UploadMedia"));
+  if (!caller.email_verified) {
+    return absl::PermissionDeniedError("verify your e-mail address first");
   }
-  auto info = SniffImage(req->file().data());
-  if (!info.ok()) return Done(ctx, info.status());
-  auto stripped = StripMetadata(req->file().data(), *info);
-  if (!stripped.ok()) return Done(ctx, stripped.status());
+  ASSIGN_OR_RETURN(auto info, SniffImage(req->file().data()));
+  ASSIGN_OR_RETURN(auto stripped, StripMetadata(req->file().data(), info));
   StoredMedia meta;
-  meta.set_content_type(info->content_type);
-  meta.set_size_bytes(static_cast<int64_t>(stripped->size()));
-  meta.set_width(info->width);
-  meta.set_height(info->height);
+  meta.set_content_type(info.content_type);
+  meta.set_size_bytes(static_cast<int64_t>(stripped.size()));
+  meta.set_width(info.width);
+  meta.set_height(info.height);
   meta.set_created_ms(infra::UnixMillis(deps_.clock.Now()));
-  auto id = deps_.media.Put(*stripped, meta);
-  if (!id.ok()) return Done(ctx, id.status());
-  response->set_media_id(*id);
-  response->set_url(StrCat(settings_.public_base_url, "/v1/media/", *id));
+  ASSIGN_OR_RETURN(auto id, deps_.media.Put(stripped, meta));
+  response->set_media_id(id);
+  response->set_url(StrCat(settings_.public_base_url, "/v1/media/", id));
   response->set_content_type(meta.content_type());
   response->set_size_bytes(meta.size_bytes());
   response->set_width(meta.width());
   response->set_height(meta.height());
-  return grpc::Status::OK;
+  return absl::OkStatus();
 }
 
 grpc::ServerWriteReactor<cityhub::api::HttpBody>* RequestsService::GetMedia(
@@ -118,57 +114,50 @@ grpc::ServerUnaryReactor* RequestsService::CreateRequest(grpc::CallbackServerCon
     v1::CreateRequestRequest req;
     if (auto s = ParseRequest(*request, &req); !s.ok()) return Done(ctx, s);
     v1::ServiceRequest out;
-    const grpc::Status status = DoCreateRequest(ctx, &req, &out);
+    const absl::Status status = DoCreateRequest(ctx, &req, &out);
     if (status.ok()) {
       grpc::Slice slice(out.SerializeAsString());
       *response = grpc::ByteBuffer(&slice, 1);
     }
-    return status;
+    return Done(ctx, status);
   });
 }
 
-grpc::Status RequestsService::DoCreateRequest(grpc::ServerContextBase* ctx,
+absl::Status RequestsService::DoCreateRequest(grpc::ServerContextBase* ctx,
                                               const v1::CreateRequestRequest* req,
                                               v1::ServiceRequest* response) {
-  auto caller = deps_.authorizer.Authorize(*ctx, "CreateRequest");
-  if (!caller.ok()) return Done(ctx, caller.status());
-  if (caller->signed_in() && !caller->email_verified) {
-    return Done(ctx, absl::PermissionDeniedError(
-                         "verify your e-mail address first, or report without signing in"));
+  ASSIGN_OR_RETURN(auto caller, deps_.authorizer.Authorize(*ctx, "CreateRequest"));
+  if (caller.signed_in() && !caller.email_verified) {
+    return absl::PermissionDeniedError(
+        "verify your e-mail address first, or report without signing in");
   }
-  auto language = Language(req->language());
-  if (!language.ok()) return Done(ctx, language.status());
-  auto jurisdiction = Jurisdiction(req->jurisdiction_id());
-  if (!jurisdiction.ok()) return Done(ctx, jurisdiction.status());
-  if (req->service_code().empty()) return Done(ctx, InvalidField("service_code", "is required"));
-  if (!IsServiceCode(req->service_code()))
-    return Done(ctx, InvalidField("service_code", "malformed"));
-  auto service = deps_.catalogue.Find(*jurisdiction, req->service_code());
+  ASSIGN_OR_RETURN(auto language, Language(req->language()));
+  ASSIGN_OR_RETURN(auto jurisdiction, Jurisdiction(req->jurisdiction_id()));
+  if (req->service_code().empty()) return InvalidField("service_code", "is required");
+  if (!IsServiceCode(req->service_code())) return InvalidField("service_code", "malformed");
+  auto service = deps_.catalogue.Find(jurisdiction, req->service_code());
   if (!service.ok()) {
-    return Done(ctx, service.status().code() == absl::StatusCode::kNotFound
-                         ? InvalidField("service_code", "not in the catalogue")
-                         : service.status());
+    return service.status().code() == absl::StatusCode::kNotFound
+               ? InvalidField("service_code", "not in the catalogue")
+               : service.status();
   }
-  if (!(*service)->active())
-    return Done(ctx, InvalidField("service_code", "no longer accepts requests"));
+  if (!(*service)->active()) return InvalidField("service_code", "no longer accepts requests");
   const std::string idem = infra::IncomingMetadata(*ctx, infra::kIdempotencyKey);
-  if (auto s = CheckIdempotencyKey(idem); !s.ok()) return Done(ctx, s);
+  RETURN_IF_ERROR(CheckIdempotencyKey(idem));
 
   const auto now = deps_.clock.Now();
-  auto built =
-      BuildRequest(*req, {**service, *jurisdiction, settings_.jurisdictions.at(*jurisdiction),
-                          infra::NewUlid(now), infra::UnixMillis(now)});
-  if (!built.ok()) return Done(ctx, built.status());
-  StoredRequest& r = *built;
+  ASSIGN_OR_RETURN(
+      StoredRequest r,
+      BuildRequest(*req, {**service, jurisdiction, settings_.jurisdictions.at(jurisdiction),
+                          infra::NewUlid(now), infra::UnixMillis(now)}));
   std::vector<std::string> media(r.media_ids().begin(), r.media_ids().end());
-  auto exist = deps_.media.Exist(media);
-  if (!exist.ok()) return Done(ctx, exist.status());
-  for (bool e : *exist) {
-    if (!e) return Done(ctx, InvalidField("media_ids", "unknown photo; upload it first"));
+  ASSIGN_OR_RETURN(auto exist, deps_.media.Exist(media));
+  for (bool e : exist) {
+    if (!e) return InvalidField("media_ids", "unknown photo; upload it first");
   }
-  r.set_account_id(caller->account_id);
+  r.set_account_id(caller.account_id);
   const std::string partner =
-      caller->internal ? infra::IncomingMetadata(*ctx, "x-cityhub-partner") : "";
+      caller.internal ? infra::IncomingMetadata(*ctx, "x-cityhub-partner") : "";
   r.set_source(partner.empty() ? "app" : StrCat("open311:", partner));
 
   auto event = NewEvent(ctx);
@@ -189,19 +178,18 @@ grpc::Status RequestsService::DoCreateRequest(grpc::ServerContextBase* ctx,
     // Anonymous callers are told apart by address (as the gateway reports it), so that two
     // residents who happen to send one key never get each other's answer.
     const std::string scope =
-        caller->signed_in()
-            ? caller->account_id
-            : StrCat("anonymous:", infra::HexEncode(infra::Sha256(HostOf(caller->client_address))));
+        caller.signed_in()
+            ? caller.account_id
+            : StrCat("anonymous:", infra::HexEncode(infra::Sha256(HostOf(caller.client_address))));
     idem_key = RequestStore::IdempotencyKey(scope, idem);
   }
-  auto result = deps_.requests.Create(r, {event}, idem_key, settings_.idempotency_ttl);
-  if (!result.ok()) return Done(ctx, result.status());
-  if (auto s = EraseIfDeletedMeanwhile(*caller); !s.ok()) return Done(ctx, s);
+  ASSIGN_OR_RETURN(auto result,
+                   deps_.requests.Create(r, {event}, idem_key, settings_.idempotency_ttl));
+  RETURN_IF_ERROR(EraseIfDeletedMeanwhile(caller));
   // Every answer, first or repeated, is built from what is stored, so retries see the same.
-  auto stored = deps_.requests.Get(result->id);
-  if (!stored.ok()) return Done(ctx, stored.status());
-  View(*caller, stored->request, *language, response);
-  return grpc::Status::OK;
+  ASSIGN_OR_RETURN(auto stored, deps_.requests.Get(result.id));
+  View(caller, stored.request, language, response);
+  return absl::OkStatus();
 }
 
 grpc::ServerUnaryReactor* RequestsService::GetRequest(grpc::CallbackServerContext* ctx,
@@ -264,45 +252,42 @@ void RequestsService::StartGetRequest(grpc::CallbackServerContext* ctx,
       });
 }
 
-grpc::Status RequestsService::DoAddMedia(grpc::ServerContextBase* ctx,
+absl::Status RequestsService::DoAddMedia(grpc::ServerContextBase* ctx,
                                          const v1::AddMediaRequest* req,
                                          v1::ServiceRequest* response) {
-  auto caller = deps_.authorizer.Authorize(*ctx, "AddMedia");
-  if (!caller.ok()) return Done(ctx, caller.status());
-  if (auto s = CheckRequestId(req->request_id()); !s.ok()) return Done(ctx, s);
-  if (req->media_ids_size() == 0) return Done(ctx, InvalidField("media_ids", "is required"));
+  ASSIGN_OR_RETURN(auto caller, deps_.authorizer.Authorize(*ctx, "AddMedia"));
+  RETURN_IF_ERROR(CheckRequestId(req->request_id()));
+  if (req->media_ids_size() == 0) return InvalidField("media_ids", "is required");
   for (const auto& id : req->media_ids()) {
-    if (!IsMediaId(id)) return Done(ctx, InvalidField("media_ids", "not a media id"));
+    if (!IsMediaId(id)) return InvalidField("media_ids", "not a media id");
   }
   std::vector<std::string> ids(req->media_ids().begin(), req->media_ids().end());
   if (ids.size() > kMaxMediaPerRequest)
-    return Done(ctx, InvalidField("media_ids", "at most 5 photos per request"));
-  auto exist = deps_.media.Exist(ids);
-  if (!exist.ok()) return Done(ctx, exist.status());
-  for (bool e : *exist) {
-    if (!e) return Done(ctx, InvalidField("media_ids", "unknown photo; upload it first"));
+    return InvalidField("media_ids", "at most 5 photos per request");
+  ASSIGN_OR_RETURN(auto exist, deps_.media.Exist(ids));
+  for (bool e : exist) {
+    if (!e) return InvalidField("media_ids", "unknown photo; upload it first");
   }
   for (int attempt = 0;; ++attempt) {
-    auto current = deps_.requests.Get(req->request_id());
-    if (!current.ok()) return Done(ctx, current.status());
-    if (current->request.account_id() != caller->account_id) {
-      return Done(ctx, absl::PermissionDeniedError("only the resident who filed it adds photos"));
+    ASSIGN_OR_RETURN(auto current, deps_.requests.Get(req->request_id()));
+    if (current.request.account_id() != caller.account_id) {
+      return absl::PermissionDeniedError("only the resident who filed it adds photos");
     }
-    StoredRequest after = current->request;
+    StoredRequest after = current.request;
     std::set<std::string> have(after.media_ids().begin(), after.media_ids().end());
     for (const auto& id : ids) {
       if (have.insert(id).second) after.add_media_ids(id);
     }
     if (after.media_ids_size() > kMaxMediaPerRequest) {
-      return Done(ctx, InvalidField("media_ids", "at most 5 photos per request"));
+      return InvalidField("media_ids", "at most 5 photos per request");
     }
     after.set_updated_ms(infra::UnixMillis(deps_.clock.Now()));
-    const absl::Status s = deps_.requests.Update(*current, after, {});
+    const absl::Status s = deps_.requests.Update(current, after, {});
     if (s.ok()) {
-      View(*caller, after, "de", response);
-      return grpc::Status::OK;
+      View(caller, after, "de", response);
+      return absl::OkStatus();
     }
-    if (s.code() != absl::StatusCode::kAborted || attempt >= 3) return Done(ctx, s);
+    if (s.code() != absl::StatusCode::kAborted || attempt >= 3) return s;
   }
 }
 
@@ -376,24 +361,20 @@ absl::Status RequestsService::Transition(const Caller& caller,
   }
 }
 
-grpc::Status RequestsService::DoTransitionRequest(grpc::ServerContextBase* ctx,
+absl::Status RequestsService::DoTransitionRequest(grpc::ServerContextBase* ctx,
                                                   const v1::TransitionRequestRequest* req,
                                                   v1::ServiceRequest* response) {
-  auto caller = deps_.authorizer.Authorize(*ctx, "TransitionRequest");
-  if (!caller.ok()) return Done(ctx, caller.status());
-  if (auto s = CheckRequestId(req->request_id()); !s.ok()) return Done(ctx, s);
+  ASSIGN_OR_RETURN(auto caller, deps_.authorizer.Authorize(*ctx, "TransitionRequest"));
+  RETURN_IF_ERROR(CheckRequestId(req->request_id()));
   if (!v1::Status_IsValid(req->status()) || req->status() == v1::STATUS_UNSPECIFIED) {
-    return Done(ctx, InvalidField("status", "must be a request status"));
+    return InvalidField("status", "must be a request status");
   }
-  if (auto s = CheckText("public_note", req->public_note(), 0, 2000, true); !s.ok())
-    return Done(ctx, s);
-  if (auto s = CheckText("internal_note", req->internal_note(), 0, 4000, true); !s.ok())
-    return Done(ctx, s);
+  RETURN_IF_ERROR(CheckText("public_note", req->public_note(), 0, 2000, true));
+  RETURN_IF_ERROR(CheckText("internal_note", req->internal_note(), 0, 4000, true));
   StoredRequest after;
-  if (auto s = Transition(*caller, *req, infra::RequestId(*ctx), &after); !s.ok())
-    return Done(ctx, s);
-  View(*caller, after, "de", response);
-  return grpc::Status::OK;
+  RETURN_IF_ERROR(Transition(caller, *req, infra::RequestId(*ctx), &after));
+  View(caller, after, "de", response);
+  return absl::OkStatus();
 }
 
 }  // namespace cityhub::requests
