@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "infra/strings.h"
+#include "services/requests/keys.h"
 
 namespace cityhub::requests {
 
@@ -10,11 +11,6 @@ using infra::StrCat;
 using infra::redis::Script;
 
 namespace {
-
-std::string ServiceKey(std::string_view j, std::string_view code) {
-  return StrCat("requests:service:{", j, "}:", code);
-}
-std::string IndexKey(std::string_view j) { return StrCat("requests:services:{", j, "}"); }
 
 const Script& PutScript() {
   // KEYS: service, index. ARGV: data, code, mode ("create" or "update").
@@ -38,11 +34,11 @@ return 1
 CatalogueStore::CatalogueStore(infra::redis::Client& redis) : redis_(redis) {}
 
 absl::StatusOr<std::vector<StoredService>> CatalogueStore::List(std::string_view jurisdiction) {
-  auto codes = redis_.Command({"SMEMBERS", IndexKey(jurisdiction)});
+  auto codes = redis_.Command({"SMEMBERS", keys::Services(jurisdiction)});
   if (!codes.ok()) return codes.status();
   std::vector<infra::redis::Args> gets;
   for (const auto& c : codes->elements())
-    gets.push_back({"GET", ServiceKey(jurisdiction, c.str())});
+    gets.push_back({"GET", keys::Service(jurisdiction, c.str())});
   auto replies = redis_.Pipeline(gets);
   if (!replies.ok()) return replies.status();
   std::vector<StoredService> out;
@@ -59,7 +55,7 @@ absl::StatusOr<std::vector<StoredService>> CatalogueStore::List(std::string_view
 
 absl::StatusOr<StoredService> CatalogueStore::Get(std::string_view jurisdiction,
                                                   std::string_view code) {
-  auto data = infra::redis::AsString(redis_.Command({"GET", ServiceKey(jurisdiction, code)}));
+  auto data = infra::redis::AsString(redis_.Command({"GET", keys::Service(jurisdiction, code)}));
   if (!data.ok()) {
     if (data.status().code() == absl::StatusCode::kNotFound) {
       return absl::NotFoundError("service_code: not in the catalogue");
@@ -74,8 +70,8 @@ absl::StatusOr<StoredService> CatalogueStore::Get(std::string_view jurisdiction,
 absl::Status CatalogueStore::Create(const StoredService& service) {
   return redis_
       .Eval(PutScript(),
-            {ServiceKey(service.jurisdiction_id(), service.code()),
-             IndexKey(service.jurisdiction_id())},
+            {keys::Service(service.jurisdiction_id(), service.code()),
+             keys::Services(service.jurisdiction_id())},
             {service.SerializeAsString(), service.code(), "create"})
       .status();
 }
@@ -83,8 +79,8 @@ absl::Status CatalogueStore::Create(const StoredService& service) {
 absl::Status CatalogueStore::Update(const StoredService& service) {
   return redis_
       .Eval(PutScript(),
-            {ServiceKey(service.jurisdiction_id(), service.code()),
-             IndexKey(service.jurisdiction_id())},
+            {keys::Service(service.jurisdiction_id(), service.code()),
+             keys::Services(service.jurisdiction_id())},
             {service.SerializeAsString(), service.code(), "update"})
       .status();
 }

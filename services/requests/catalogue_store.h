@@ -8,10 +8,8 @@
 #include "cityhub/storage/requests.pb.h"
 #include "infra/redis/client.h"
 
-// The service catalogue in Redis.
-//
-//   requests:service:{jurisdiction}:<code>  STRING StoredService
-//   requests:services:{jurisdiction}        SET    codes
+// The service catalogue in Redis (a StoredService per category and a set of the codes of each
+// jurisdiction; keys.h).
 namespace cityhub::requests {
 
 using cityhub::storage::requests::StoredService;

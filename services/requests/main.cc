@@ -1,13 +1,13 @@
 // The requests service: the composition root.
-#include <condition_variable>
 #include <cstdio>
 #include <fstream>
-#include <mutex>
+#include <functional>
 #include <sstream>
-#include <thread>
 
 #include "infra/auth/authorizer.h"
+#include "infra/auth/deleted_accounts.h"
 #include "infra/auth/jwks_client.h"
+#include "infra/component.h"
 #include "infra/events/consumer.h"
 #include "infra/grpc/server.h"
 #include "infra/grpc/tls.h"
@@ -16,7 +16,8 @@
 #include "infra/service_config.h"
 #include "infra/strings.h"
 #include "infra/text.h"
-#include "services/requests/requests_service.h"
+#include "services/requests/components.h"
+#include "services/requests/keys.h"
 
 namespace cityhub::requests {
 namespace {
@@ -102,92 +103,54 @@ int Run() {
   config.common.redis.wait_short =
       &metrics.AddCounter("redis_wait_short_total", "Durable writes fewer replicas confirmed")
            .Get();
-  infra::redis::Client redis(config.common.redis);
-  infra::redis::AsyncClient async_redis(config.common.redis, 2);
-  infra::auth::TokenVerifier verifier(config.tokens, clock);
-  infra::auth::JwksClient jwks(
-      infra::CreateChannel(config.accounts_address, config.common.server.tls), verifier);
-  jwks.Start();
-  infra::auth::Authorizer authorizer(v1::RequestsService::service_full_name(), verifier,
-                                     config.internal_token, [&] { return jwks.RefreshIfDue(); });
-  infra::auth::DeletedAccounts deleted(redis, "requests");
+  // The graph: clients and access first (the key fetcher starts at once, so that the first
+  // calls find keys), then the service's own parts (components.h).
+  infra::Components graph;
+  auto& redis = graph.Make<infra::redis::Client>(config.common.redis);
+  auto& async_redis = graph.Make<infra::redis::AsyncClient>(config.common.redis, 2);
+  auto& accounts_redis = graph.Make<infra::redis::Client>(config.accounts_events);
+  auto& verifier = graph.Make<infra::auth::TokenVerifier>(config.tokens, clock);
+  auto& jwks = graph.MakeWorker<infra::auth::JwksClient>(
+      "jwks", infra::CreateChannel(config.accounts_address, config.common.server.tls), verifier);
+  graph.StartWorkers();
+  auto& authorizer = graph.Make<infra::auth::Authorizer>(
+      v1::RequestsService::service_full_name(), verifier, config.internal_token,
+      std::function<bool()>([&jwks] { return jwks.RefreshIfDue(); }));
+  auto& deleted = graph.Make<infra::auth::DeletedAccounts>(redis, kDeletedAccountsArea);
   authorizer.set_deleted_accounts(&deleted);
-  RequestStore requests(redis, &async_redis);
-  CatalogueStore catalogue_store(redis);
-  Catalogue catalogue(catalogue_store, 2s);
-  MediaStore media(redis, config.media_dir);
-  RequestsService service(
-      RequestsDeps{requests, catalogue_store, catalogue, media, authorizer, clock}, config.settings,
-      std::make_unique<infra::BoundedExecutor>(config.common.executor, metrics),
-      // Each download waits for at most one read at a time: its queue never overflows.
-      std::make_unique<infra::BoundedExecutor>(
-          infra::ExecutorOptions{"requests_media", 4, config.settings.max_media_reads}, metrics));
 
-  infra::redis::Client accounts_redis(config.accounts_events);
-  std::unique_ptr<infra::events::Consumer> account_events;
+  RequestsOptions options;
+  options.settings = config.settings;
+  options.media_dir = config.media_dir;
+  options.catalogue_ttl = 2s;
+  options.executor = config.common.executor;
+  // Each download waits for at most one read at a time: its queue never overflows.
+  options.media_executor =
+      infra::ExecutorOptions{"requests_media", 4, config.settings.max_media_reads};
+  RequestsWorkerOptions workers;
+  workers.catalogue_seed = seed;
+  workers.migrate_geo_index = true;
   if (config.consume_account_events) {
-    infra::events::ConsumerOptions options;
-    options.stream = "accounts:events";
-    options.group = "requests";
-    options.consumer = infra::events::DefaultConsumerName(config.common.server.listen_address);
-    account_events = std::make_unique<infra::events::Consumer>(
-        accounts_redis, options,
-        [&](const infra::events::StreamEntry& e) {
-          return e.type == "AccountDeleted" ? service.OnAccountEvent(e.payload) : absl::OkStatus();
-        },
-        metrics, clock);
+    workers.account_events = &accounts_redis;
+    workers.account_events_options.stream = "accounts:events";
+    workers.account_events_options.group = "requests";
+    workers.account_events_options.consumer =
+        infra::events::DefaultConsumerName(config.common.server.listen_address);
   }
+  RequestsParts parts = AddRequestsComponents(
+      graph, {redis, async_redis, authorizer, clock, metrics}, std::move(options), workers);
 
   infra::GrpcServer server(config.common.server, metrics);
   // Ready while Redis answers: a process that cannot reach it leaves the rotation by itself.
   server.SetReadinessCheck([&redis] { return redis.Command({"PING"}).ok(); });
-  server.AddService(&service);
+  server.AddService(&parts.service);
   if (auto status = server.Start(); !status.ok()) {
     infra::log::Error("start_failed", {{"error", status.message()}});
     return 1;
   }
-  if (account_events) account_events->Start();
-  std::jthread seeding;
-  if (!seed.empty()) {
-    seeding = std::jthread([&](std::stop_token stop) {
-      while (!stop.stop_requested()) {
-        auto created = service.SeedCatalogue(seed, config.settings.default_jurisdiction);
-        if (created.ok()) {
-          if (*created > 0) infra::log::Info("catalogue_seeded", {{"services", *created}});
-          return;
-        }
-        infra::log::Warn("catalogue_seed_failed", {{"error", created.status().message()}});
-        if (created.status().code() != absl::StatusCode::kUnavailable) return;
-        std::this_thread::sleep_for(1s);
-      }
-    });
-  }
-  // Data of versions before the weekly geo index is moved in the background (until then,
-  // near-me lists lack the old entries, which is better than not starting), and again every
-  // minute: during a rolling update, replicas of the earlier version still write there.
-  std::jthread migrating([&](std::stop_token stop) {
-    constexpr int64_t kStep = 10'000;
-    while (!stop.stop_requested()) {
-      for (const auto& [jurisdiction, bounds] : config.settings.jurisdictions) {
-        int64_t moved_total = 0;
-        absl::StatusOr<int64_t> moved = kStep;
-        while (moved.ok() && *moved == kStep && !stop.stop_requested()) {
-          moved = requests.MigrateGeoIndex(jurisdiction, kStep);
-          if (moved.ok()) moved_total += *moved;
-        }
-        if (moved_total > 0) infra::log::Info("geo_index_migrated", {{"entries", moved_total}});
-        if (!moved.ok())
-          infra::log::Warn("geo_index_migration_failed", {{"error", moved.status().message()}});
-      }
-      std::mutex mu;
-      std::condition_variable_any wake;
-      std::unique_lock lock(mu);
-      wake.wait_for(lock, stop, std::chrono::seconds(60), [] { return false; });
-    }
-  });
+  graph.StartWorkers();
   server.Run();
-  if (account_events) account_events->Stop();
-  jwks.Stop();
+  graph.StopWorkers();
   return 0;
 }
 

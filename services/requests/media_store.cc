@@ -12,14 +12,11 @@
 
 #include "infra/ids.h"
 #include "infra/strings.h"
+#include "services/requests/keys.h"
 
 namespace cityhub::requests {
 
 using infra::StrCat;
-
-namespace {
-std::string MetaKey(std::string_view id) { return StrCat("requests:media:{", id, "}"); }
-}  // namespace
 
 bool IsMediaId(std::string_view id) {
   if (id.size() != 64) return false;
@@ -64,7 +61,7 @@ absl::StatusOr<std::string> MediaStore::Put(std::string_view data, const StoredM
       return absl::UnavailableError("media: cannot store the file");
     }
   }
-  auto stored = redis_.Command({"SET", MetaKey(id), meta.SerializeAsString(), "NX"});
+  auto stored = redis_.Command({"SET", keys::Media(id), meta.SerializeAsString(), "NX"});
   if (!stored.ok()) return stored.status();
   return id;
 }
@@ -92,7 +89,7 @@ absl::StatusOr<std::string> MediaFile::Read(int64_t offset, size_t max) const {
 }
 
 absl::StatusOr<MediaFile> MediaStore::Open(std::string_view id) {
-  auto raw = infra::redis::AsString(redis_.Command({"GET", MetaKey(id)}));
+  auto raw = infra::redis::AsString(redis_.Command({"GET", keys::Media(id)}));
   if (!raw.ok()) {
     if (raw.status().code() == absl::StatusCode::kNotFound)
       return absl::NotFoundError("media not found");
@@ -112,7 +109,7 @@ absl::StatusOr<MediaFile> MediaStore::Open(std::string_view id) {
 
 absl::StatusOr<std::vector<bool>> MediaStore::Exist(const std::vector<std::string>& ids) {
   std::vector<infra::redis::Args> commands;
-  for (const auto& id : ids) commands.push_back({"EXISTS", MetaKey(id)});
+  for (const auto& id : ids) commands.push_back({"EXISTS", keys::Media(id)});
   auto replies = redis_.Pipeline(commands);
   if (!replies.ok()) return replies.status();
   std::vector<bool> out;

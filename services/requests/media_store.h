@@ -13,7 +13,7 @@
 // their SHA-256 under the media directory (a volume in Kubernetes); the metadata in Redis.
 //
 //   <media dir>/<first two hex digits>/<sha256 hex>
-//   requests:media:{sha256 hex}   STRING StoredMedia
+// (the Redis key is in keys.h).
 namespace cityhub::requests {
 
 using cityhub::storage::requests::StoredMedia;

@@ -13,33 +13,17 @@
 #include "infra/ids.h"
 #include "infra/redis/async_client.h"
 #include "infra/redis/client.h"
+#include "services/requests/keys.h"
 
 // Service requests in Redis. A request is a versioned value (a string, not a hash: a hash
 // with a value this long loses Redis's compact encoding and costs twice the memory); its index
 // entries change with it in one script, together with the events that describe the change
-// (transactional outbox).
-//
-//   requests:request:{id}                   STRING 8 hex digits of version, then StoredRequest
-//   requests:by_time:{jurisdiction}         ZSET  id → SortScore(id)
-//   requests:by_service:{jurisdiction}:<c>  ZSET  id → SortScore(id)
-//   requests:geo_week:{jurisdiction}:<w>    GEO   located requests filed in week <w> (GeoWeekOf)
-//   requests:geo_weeks:{jurisdiction}       ZSET  the weeks that have a geo_week set, score = week
-//   requests:geo_open:{jurisdiction}:<c>    GEO   open located requests of a category (duplicates)
-//   requests:by_owner:{account}             ZSET  id → SortScore(id)
-//   requests:followers:{id}                 SET   account ids
-//   requests:following:{account}            SET   request ids
-//   requests:comments:{id}                  LIST  StoredComment, oldest first
-//   requests:comments_by:{account}          SET   "<request id>:<list index>"
-//   requests:idem:{scope}:<key>             STRING request id, for 24 h
-//   requests:idem_of:{account}              SET   the account's idem keys (erased with it)
-//   requests:events                         STREAM domain events
+// (transactional outbox). The keys are in keys.h.
 namespace cityhub::requests {
 
 using cityhub::storage::requests::StoredComment;
 using cityhub::storage::requests::StoredRequest;
 using Events = std::vector<cityhub::events::v1::Event>;
-
-inline constexpr char kEventsStream[] = "requests:events";
 
 // The score of a request id in the time indexes (equal scores, which are rare, are ordered by
 // id in Redis too, so cursor paging by id holds).
@@ -76,6 +60,8 @@ inline constexpr int64_t kGeoWeekMs = int64_t{7} * 86'400'000;
 inline int64_t GeoWeekOf(int64_t unix_ms) {
   return unix_ms >= 0 ? unix_ms / kGeoWeekMs : (unix_ms - kGeoWeekMs + 1) / kGeoWeekMs;
 }
+// The week of a request by the time in its id (0 for a malformed id).
+int64_t GeoWeekOfId(std::string_view id);
 
 // A geo search: within `radius_m` of a point (by Redis's reckoning), or, when `radius_m` is 0,
 // in a `width_m` × `height_m` box centred on it.

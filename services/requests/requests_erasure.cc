@@ -1,9 +1,20 @@
-// Erasure on account deletion, and the check that keeps a deleted account's late writes out.
+// Privacy: the export of a resident's data, erasure on account deletion, and the check that
+// keeps a deleted account's late writes out.
+#include <google/protobuf/util/time_util.h>
+
 #include "infra/auth/deleted_accounts.h"
+#include "infra/ids.h"
 #include "infra/log.h"
+#include "infra/status.h"
 #include "services/requests/requests_service.h"
 
 namespace cityhub::requests {
+
+namespace v1 = cityhub::requests::v1;
+using google::protobuf::util::TimeUtil;
+using infra::Done;
+using infra::InvalidField;
+using infra::auth::Caller;
 
 absl::Status RequestsService::OnAccountEvent(const std::string& payload) {
   cityhub::events::v1::Event event;
@@ -24,6 +35,40 @@ absl::Status RequestsService::EraseIfDeletedMeanwhile(const infra::auth::Caller&
   if (auto s = deps_.requests.ForgetAccount(caller.account_id); !s.ok()) return s;
   infra::log::Info("late_write_erased", {});
   return check;
+}
+
+absl::Status RequestsService::DoExportUserData(grpc::ServerContextBase* ctx,
+                                               const v1::ExportUserDataRequest* req,
+                                               v1::UserDataExport* response) {
+  ASSIGN_OR_RETURN(auto caller, deps_.authorizer.Authorize(*ctx, "ExportUserData"));
+  if (!infra::IsUlid(req->account_id())) return InvalidField("account_id", "not an account id");
+  Caller owner;
+  owner.account_id = req->account_id();
+  std::string before;
+  while (true) {
+    ASSIGN_OR_RETURN(auto ids, deps_.requests.NewestOfOwner(req->account_id(), before, 200));
+    if (ids.empty()) break;
+    std::vector<std::string> keys;
+    for (const auto& i : ids) keys.push_back(i.id);
+    ASSIGN_OR_RETURN(auto requests, deps_.requests.GetMany(keys));
+    for (const auto& r : requests) {
+      if (r) View(owner, *r, "de", response->add_requests());
+    }
+    before = ids.back().id;
+  }
+  ASSIGN_OR_RETURN(auto comments, deps_.requests.CommentsBy(req->account_id()));
+  for (const auto& c : comments) {
+    auto* out = response->add_comments();
+    out->set_comment_id(c.id());
+    out->set_request_id(c.request_id());
+    out->set_text(c.text());
+    out->set_author_role(c.author_role());
+    *out->mutable_created_at() = TimeUtil::MillisecondsToTimestamp(c.created_ms());
+    out->set_is_own(true);
+  }
+  ASSIGN_OR_RETURN(auto following, deps_.requests.Following(req->account_id()));
+  for (const auto& id : following) response->add_followed_request_ids(id);
+  return absl::OkStatus();
 }
 
 }  // namespace cityhub::requests

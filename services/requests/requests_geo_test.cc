@@ -11,6 +11,7 @@
 
 #include "infra/ids.h"
 #include "services/requests/geo.h"
+#include "services/requests/keys.h"
 #include "services/requests/requests_test_fixture.h"
 
 namespace cityhub::requests {
@@ -183,7 +184,7 @@ TEST_F(RequestsGeoTest, TheOldGeoIndexIsMigratedIntoWeeks) {
   for (const auto& key : weekly->elements()) ASSERT_TRUE(client().Command({"DEL", key.str()}).ok());
   for (const auto& p : points_) {
     ASSERT_TRUE(client()
-                    .Command({"GEOADD", "requests:geo:{bielefeld.de}", std::to_string(p.long_()),
+                    .Command({"GEOADD", keys::OldGeo("bielefeld.de"), std::to_string(p.long_()),
                               std::to_string(p.lat()), p.id()})
                     .ok());
   }
@@ -199,7 +200,7 @@ TEST_F(RequestsGeoTest, TheOldGeoIndexIsMigratedIntoWeeks) {
   ASSERT_TRUE(moved.ok()) << moved.status();
   EXPECT_EQ(*moved, 300);
   EXPECT_EQ(All(near, 40), expected);
-  EXPECT_EQ(client().Command({"EXISTS", "requests:geo:{bielefeld.de}"})->integer(), 0);
+  EXPECT_EQ(client().Command({"EXISTS", keys::OldGeo("bielefeld.de")})->integer(), 0);
   moved = requests_->MigrateGeoIndex("bielefeld.de", 1200);
   ASSERT_TRUE(moved.ok());
   EXPECT_EQ(*moved, 0);
@@ -210,13 +211,11 @@ TEST_F(RequestsGeoTest, TheOldGeoIndexIsMigratedIntoWeeks) {
   Add(52.015, 8.525);
   const StoredRequest late = points_.back();
   ASSERT_TRUE(client()
-                  .Command({"ZREM",
-                            "requests:geo_week:{bielefeld.de}:" +
-                                std::to_string(GeoWeekOf(late.requested_ms())),
+                  .Command({"ZREM", keys::GeoWeek("bielefeld.de", GeoWeekOf(late.requested_ms())),
                             late.id()})
                   .ok());
   ASSERT_TRUE(client()
-                  .Command({"GEOADD", "requests:geo:{bielefeld.de}", std::to_string(late.long_()),
+                  .Command({"GEOADD", keys::OldGeo("bielefeld.de"), std::to_string(late.long_()),
                             std::to_string(late.lat()), late.id()})
                   .ok());
   EXPECT_EQ(All(near, 40), expected);

@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "services/requests/keys.h"
 #include "services/requests/requests_test_fixture.h"
 #include "tests/harness/images.h"
 
@@ -125,8 +126,8 @@ TEST_F(RequestsPrivacyTest, ADeletedAccountsStillValidTokenWritesNothing) {
   cityhub::events::v1::Event deleted;
   deleted.mutable_account_deleted()->set_account_id(kAnna.account_id);
   ASSERT_TRUE(service_->OnAccountEvent(deleted.SerializeAsString()).ok());
-  const size_t requests_before = Keys("requests:request:*").size();
-  const size_t media_before = Keys("requests:media:*").size();
+  const size_t requests_before = Keys(keys::Request("*")).size();
+  const size_t media_before = Keys(keys::Media("*")).size();
 
   // Anna's access token is still valid for minutes; no write takes it.
   const auto refused = [](const grpc::Status& s) {
@@ -154,8 +155,8 @@ TEST_F(RequestsPrivacyTest, ADeletedAccountsStillValidTokenWritesNothing) {
 
   // Nothing was stored for her, and nothing else was added.
   EXPECT_THAT(Keys("*" + kAnna.account_id + "*"), IsEmpty());
-  EXPECT_EQ(Keys("requests:request:*").size(), requests_before);
-  EXPECT_EQ(Keys("requests:media:*").size(), media_before);
+  EXPECT_EQ(Keys(keys::Request("*")).size(), requests_before);
+  EXPECT_EQ(Keys(keys::Media("*")).size(), media_before);
   EXPECT_EQ(Comments(kAdmin, anna.request_id()).comments_size(), 0);
   for (const auto& e : Events()) {
     if (e.has_request_followed()) {

@@ -13,6 +13,7 @@
 #include "infra/grpc/unary.h"
 #include "services/requests/catalogue.h"
 #include "services/requests/geo.h"
+#include "services/requests/list_planner.h"
 #include "services/requests/media_store.h"
 #include "services/requests/request_store.h"
 #include "services/requests/request_view.h"
@@ -77,92 +78,77 @@ class RequestsService final
   grpc::ServerUnaryReactor* ListServices(grpc::CallbackServerContext* ctx,
                                          const v1::ListServicesRequest* request,
                                          v1::ListServicesResponse* response) override {
-    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
-                                &RequestsService::DoListServices);
+    return Run(ctx, request, response, &RequestsService::DoListServices);
   }
   grpc::ServerUnaryReactor* GetService(grpc::CallbackServerContext* ctx,
                                        const v1::GetServiceRequest* request,
                                        v1::Service* response) override {
-    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
-                                &RequestsService::DoGetService);
+    return Run(ctx, request, response, &RequestsService::DoGetService);
   }
   grpc::ServerUnaryReactor* CreateService(grpc::CallbackServerContext* ctx,
                                           const v1::CreateServiceRequest* request,
                                           v1::Service* response) override {
-    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
-                                &RequestsService::DoCreateService);
+    return Run(ctx, request, response, &RequestsService::DoCreateService);
   }
   grpc::ServerUnaryReactor* UpdateService(grpc::CallbackServerContext* ctx,
                                           const v1::UpdateServiceRequest* request,
                                           v1::Service* response) override {
-    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
-                                &RequestsService::DoUpdateService);
+    return Run(ctx, request, response, &RequestsService::DoUpdateService);
   }
   grpc::ServerUnaryReactor* UploadMedia(grpc::CallbackServerContext* ctx,
                                         const v1::UploadMediaRequest* request,
                                         v1::Media* response) override {
-    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
-                                &RequestsService::DoUploadMedia);
+    return Run(ctx, request, response, &RequestsService::DoUploadMedia);
   }
   grpc::ServerUnaryReactor* ListRequests(grpc::CallbackServerContext* ctx,
                                          const v1::ListRequestsRequest* request,
                                          v1::ListRequestsResponse* response) override {
-    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
-                                &RequestsService::DoListRequests);
+    return Run(ctx, request, response, &RequestsService::DoListRequests);
   }
   grpc::ServerUnaryReactor* ListMyRequests(grpc::CallbackServerContext* ctx,
                                            const v1::ListMyRequestsRequest* request,
                                            v1::ListRequestsResponse* response) override {
-    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
-                                &RequestsService::DoListMyRequests);
+    return Run(ctx, request, response, &RequestsService::DoListMyRequests);
   }
   grpc::ServerUnaryReactor* SuggestDuplicates(grpc::CallbackServerContext* ctx,
                                               const v1::SuggestDuplicatesRequest* request,
                                               v1::ListRequestsResponse* response) override {
-    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
-                                &RequestsService::DoSuggestDuplicates);
+    return Run(ctx, request, response, &RequestsService::DoSuggestDuplicates);
   }
   grpc::ServerUnaryReactor* AddMedia(grpc::CallbackServerContext* ctx,
                                      const v1::AddMediaRequest* request,
                                      v1::ServiceRequest* response) override {
-    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
-                                &RequestsService::DoAddMedia);
+    return Run(ctx, request, response, &RequestsService::DoAddMedia);
   }
   grpc::ServerUnaryReactor* TransitionRequest(grpc::CallbackServerContext* ctx,
                                               const v1::TransitionRequestRequest* request,
                                               v1::ServiceRequest* response) override {
-    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
-                                &RequestsService::DoTransitionRequest);
+    return Run(ctx, request, response, &RequestsService::DoTransitionRequest);
   }
   grpc::ServerUnaryReactor* AddComment(grpc::CallbackServerContext* ctx,
                                        const v1::AddCommentRequest* request,
                                        v1::Comment* response) override {
-    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
-                                &RequestsService::DoAddComment);
+    return Run(ctx, request, response, &RequestsService::DoAddComment);
   }
   grpc::ServerUnaryReactor* ListComments(grpc::CallbackServerContext* ctx,
                                          const v1::ListCommentsRequest* request,
                                          v1::ListCommentsResponse* response) override {
-    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
-                                &RequestsService::DoListComments);
+    return Run(ctx, request, response, &RequestsService::DoListComments);
   }
   grpc::ServerUnaryReactor* FollowRequest(grpc::CallbackServerContext* ctx,
                                           const v1::FollowRequestRequest* request,
                                           v1::FollowResponse* response) override {
-    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
-                                &RequestsService::DoFollowRequest);
+    return Run(ctx, request, response, &RequestsService::DoFollowRequest);
   }
   grpc::ServerUnaryReactor* UnfollowRequest(grpc::CallbackServerContext* ctx,
                                             const v1::UnfollowRequestRequest* request,
                                             v1::FollowResponse* response) override {
-    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
-                                &RequestsService::DoUnfollowRequest);
+    return Run(ctx, request, response, &RequestsService::DoUnfollowRequest);
   }
   grpc::ServerUnaryReactor* ExportUserData(grpc::CallbackServerContext* ctx,
                                            const v1::ExportUserDataRequest* request,
                                            v1::UserDataExport* response) override {
-    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
-                                &RequestsService::DoExportUserData);
+    return Run(ctx, request, response, &RequestsService::DoExportUserData);
   }
   // Streams the photo in pieces (media_download.h), on the media executor.
   grpc::ServerWriteReactor<cityhub::api::HttpBody>* GetMedia(
@@ -177,49 +163,56 @@ class RequestsService final
                                        const cityhub::requests::v1::GetRequestRequest* request,
                                        cityhub::requests::v1::ServiceRequest* response) override;
 
- public:
-  // The filters of a list call (requests_queries.cc).
-  struct Filter;
-
  private:
+  // Runs `body` on executor_ and finishes the call with its status (infra::Done).
+  template <typename Request, typename Response>
+  grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* ctx, const Request* request,
+                                Response* response,
+                                absl::Status (RequestsService::*body)(grpc::ServerContextBase*,
+                                                                      const Request*, Response*)) {
+    return infra::RunOnExecutor(*executor_, ctx, [=, this] {
+      return infra::Done(ctx, (this->*body)(ctx, request, response));
+    });
+  }
+
   // The bodies of the unary methods; each runs on a worker of executor_.
-  grpc::Status DoListServices(grpc::ServerContextBase* ctx, const v1::ListServicesRequest* request,
+  absl::Status DoListServices(grpc::ServerContextBase* ctx, const v1::ListServicesRequest* request,
                               v1::ListServicesResponse* response);
-  grpc::Status DoGetService(grpc::ServerContextBase* ctx, const v1::GetServiceRequest* request,
+  absl::Status DoGetService(grpc::ServerContextBase* ctx, const v1::GetServiceRequest* request,
                             v1::Service* response);
-  grpc::Status DoCreateService(grpc::ServerContextBase* ctx,
+  absl::Status DoCreateService(grpc::ServerContextBase* ctx,
                                const v1::CreateServiceRequest* request, v1::Service* response);
-  grpc::Status DoUpdateService(grpc::ServerContextBase* ctx,
+  absl::Status DoUpdateService(grpc::ServerContextBase* ctx,
                                const v1::UpdateServiceRequest* request, v1::Service* response);
-  grpc::Status DoUploadMedia(grpc::ServerContextBase* ctx, const v1::UploadMediaRequest* request,
+  absl::Status DoUploadMedia(grpc::ServerContextBase* ctx, const v1::UploadMediaRequest* request,
                              v1::Media* response);
-  grpc::Status DoListRequests(grpc::ServerContextBase* ctx, const v1::ListRequestsRequest* request,
+  absl::Status DoListRequests(grpc::ServerContextBase* ctx, const v1::ListRequestsRequest* request,
                               v1::ListRequestsResponse* response);
-  grpc::Status DoListMyRequests(grpc::ServerContextBase* ctx,
+  absl::Status DoListMyRequests(grpc::ServerContextBase* ctx,
                                 const v1::ListMyRequestsRequest* request,
                                 v1::ListRequestsResponse* response);
-  grpc::Status DoSuggestDuplicates(grpc::ServerContextBase* ctx,
+  absl::Status DoSuggestDuplicates(grpc::ServerContextBase* ctx,
                                    const v1::SuggestDuplicatesRequest* request,
                                    v1::ListRequestsResponse* response);
-  grpc::Status DoAddMedia(grpc::ServerContextBase* ctx, const v1::AddMediaRequest* request,
+  absl::Status DoAddMedia(grpc::ServerContextBase* ctx, const v1::AddMediaRequest* request,
                           v1::ServiceRequest* response);
-  grpc::Status DoTransitionRequest(grpc::ServerContextBase* ctx,
+  absl::Status DoTransitionRequest(grpc::ServerContextBase* ctx,
                                    const v1::TransitionRequestRequest* request,
                                    v1::ServiceRequest* response);
-  grpc::Status DoAddComment(grpc::ServerContextBase* ctx, const v1::AddCommentRequest* request,
+  absl::Status DoAddComment(grpc::ServerContextBase* ctx, const v1::AddCommentRequest* request,
                             v1::Comment* response);
-  grpc::Status DoListComments(grpc::ServerContextBase* ctx, const v1::ListCommentsRequest* request,
+  absl::Status DoListComments(grpc::ServerContextBase* ctx, const v1::ListCommentsRequest* request,
                               v1::ListCommentsResponse* response);
-  grpc::Status DoFollowRequest(grpc::ServerContextBase* ctx,
+  absl::Status DoFollowRequest(grpc::ServerContextBase* ctx,
                                const v1::FollowRequestRequest* request,
                                v1::FollowResponse* response);
-  grpc::Status DoUnfollowRequest(grpc::ServerContextBase* ctx,
+  absl::Status DoUnfollowRequest(grpc::ServerContextBase* ctx,
                                  const v1::UnfollowRequestRequest* request,
                                  v1::FollowResponse* response);
-  grpc::Status DoExportUserData(grpc::ServerContextBase* ctx,
+  absl::Status DoExportUserData(grpc::ServerContextBase* ctx,
                                 const v1::ExportUserDataRequest* request,
                                 v1::UserDataExport* response);
-  grpc::Status DoCreateRequest(grpc::ServerContextBase* ctx,
+  absl::Status DoCreateRequest(grpc::ServerContextBase* ctx,
                                const v1::CreateRequestRequest* request,
                                v1::ServiceRequest* response);
 
@@ -228,23 +221,14 @@ class RequestsService final
                        v1::ServiceRequest* response, grpc::ServerUnaryReactor* reactor);
 
   absl::StatusOr<std::string> Jurisdiction(std::string_view requested) const;
-  absl::Status GeoPage(const infra::auth::Caller& caller, const std::string& jurisdiction,
-                       const Filter& filter, int page_size, std::string_view language,
-                       cityhub::requests::v1::ListRequestsResponse* out);
-  // One page from a time index, newest first, filtered as it is read.
-  absl::Status ScanPage(const infra::auth::Caller& caller, const std::string& jurisdiction,
-                        const Filter& filter, int page_size, std::string_view language,
-                        cityhub::requests::v1::ListRequestsResponse* out);
   // The API form of `r` as `caller` may see it (reads the catalogue, which may block).
   void View(const infra::auth::Caller& caller, const StoredRequest& r, std::string_view language,
             cityhub::requests::v1::ServiceRequest* out);
   // The same with its category already looked up (null: not in the catalogue).
   void View(const infra::auth::Caller& caller, const StoredRequest& r, const StoredService* service,
             std::string_view language, cityhub::requests::v1::ServiceRequest* out);
-  // Fills a list answer from candidate requests (already filtered), newest first, one page.
-  absl::Status Page(const infra::auth::Caller& caller, std::vector<StoredRequest> matches,
-                    int page_size, std::string_view language,
-                    cityhub::requests::v1::ListRequestsResponse* out);
+  // View for the pages of one list call (requests_queries.cc); borrows `caller`.
+  ListPlanner::Viewer ListViewer(const infra::auth::Caller& caller, std::string_view language);
   absl::Status Transition(const infra::auth::Caller& caller,
                           const cityhub::requests::v1::TransitionRequestRequest& req,
                           const std::string& trace_id, StoredRequest* result);
@@ -258,6 +242,7 @@ class RequestsService final
 
   RequestsDeps deps_;
   RequestsSettings settings_;
+  ListPlanner planner_;
   std::atomic<int> open_media_reads_{0};
   // Last, so that they are stopped first: their queued calls still use everything above.
   std::unique_ptr<infra::BoundedExecutor> media_executor_;

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "infra/ids.h"
+#include "services/requests/keys.h"
 #include "services/requests/requests_test_fixture.h"
 #include "tests/harness/images.h"
 
@@ -313,7 +314,7 @@ TEST_F(RequestsServiceTest, UnverifiedAccountsMayReadButNotUploadCommentOrFollow
   ASSERT_EQ(events.size(), 2u);
   EXPECT_TRUE(events[0].has_request_created());
   EXPECT_TRUE(events[1].has_request_created());
-  EXPECT_TRUE(client().Command({"KEYS", "requests:media:*"})->elements().empty());
+  EXPECT_TRUE(client().Command({"KEYS", keys::Media("*")})->elements().empty());
 }
 
 TEST_F(RequestsServiceTest, UploadsAreRecognisedByContentAndLimitedInSize) {
@@ -878,7 +879,7 @@ TEST_F(RequestsServiceTest, ADeletedAccountLeavesAnonymousPublicRecords) {
   filing->AddMetadata("idempotency-key", "anna-phone-retry-1");
   ASSERT_TRUE(stub_->CreateRequest(filing.get(), req, &r).ok());
   // The key names the account: the check at the end must see it go.
-  auto idem = client().Command({"KEYS", "requests:idem:{" + kAnna.account_id + "}:*"});
+  auto idem = client().Command({"KEYS", keys::IdemPrefix(kAnna.account_id) + "*"});
   ASSERT_TRUE(idem.ok());
   ASSERT_EQ(idem->elements().size(), 1u);
   v1::AddCommentRequest c;
@@ -970,7 +971,7 @@ TEST_F(RequestsServiceTest, EveryStoredRequestHasExactlyOneCreatedEventDespiteRe
   for (const auto& e : Events()) {
     if (e.has_request_created()) created.insert(e.request_created().request_id());
   }
-  auto stored = client().Command({"ZRANGE", "requests:by_time:{bielefeld.de}", "0", "-1"});
+  auto stored = client().Command({"ZRANGE", keys::ByTime("bielefeld.de"), "0", "-1"});
   ASSERT_TRUE(stored.ok());
   std::set<std::string> ids;
   for (const auto& r : stored->elements()) ids.insert(r.str());
@@ -978,7 +979,7 @@ TEST_F(RequestsServiceTest, EveryStoredRequestHasExactlyOneCreatedEventDespiteRe
   for (const auto& id : ids) EXPECT_EQ(created.count(id), 1u) << id;
   for (const auto& id : created) EXPECT_TRUE(ids.count(id)) << id;
   for (const auto& id : ids)
-    EXPECT_EQ(client().Command({"EXISTS", "requests:request:{" + id + "}"})->integer(), 1);
+    EXPECT_EQ(client().Command({"EXISTS", keys::Request(id)})->integer(), 1);
 }
 
 TEST_F(RequestsServiceTest, RedisDownIsUnavailable) {

@@ -24,18 +24,25 @@ void RequestsServiceTest::SetUp() {
   verifier_->SetKeys(std::move(keys));
   authorizer_ = std::make_unique<infra::auth::Authorizer>(v1::RequestsService::service_full_name(),
                                                           *verifier_, kInternal, refresh_keys_);
-  deleted_ = std::make_unique<infra::auth::DeletedAccounts>(client(), "requests");
+  deleted_ = std::make_unique<infra::auth::DeletedAccounts>(client(), kDeletedAccountsArea);
   authorizer_->set_deleted_accounts(deleted_.get());
   async_ = std::make_unique<infra::redis::AsyncClient>(redis().ClientOptions(), 2);
-  requests_ = std::make_unique<RequestStore>(client(), async_.get());
-  catalogue_store_ = std::make_unique<CatalogueStore>(client());
-  catalogue_ = std::make_unique<Catalogue>(*catalogue_store_, catalogue_ttl_);
   media_dir_ = cityhub::testing::MakeTempDir("cityhub-media");
-  media_ = std::make_unique<MediaStore>(client(), media_dir_);
   settings_.public_base_url = "https://api.example";
-  service_ = std::make_unique<RequestsService>(
-      RequestsDeps{*requests_, *catalogue_store_, *catalogue_, *media_, *authorizer_, *clock_},
-      settings_, std::make_unique<infra::BoundedExecutor>(executor_options_, metrics_));
+  graph_ = std::make_unique<infra::Components>();
+  RequestsOptions parts_options;
+  parts_options.settings = settings_;
+  parts_options.media_dir = media_dir_;
+  parts_options.catalogue_ttl = catalogue_ttl_;
+  parts_options.executor = executor_options_;
+  // The tests seed the catalogue themselves, and move geo data only when they say so.
+  RequestsParts parts = AddRequestsComponents(
+      *graph_, {client(), *async_, *authorizer_, *clock_, metrics_}, std::move(parts_options), {});
+  requests_ = &parts.requests;
+  catalogue_store_ = &parts.catalogue_store;
+  catalogue_ = &parts.catalogue;
+  media_ = &parts.media;
+  service_ = &parts.service;
   std::ifstream in(cityhub::testing::SourcePath("services/requests/catalogue/bielefeld.json"));
   std::stringstream seed;
   seed << in.rdbuf();
@@ -47,8 +54,9 @@ void RequestsServiceTest::SetUp() {
   options.grace = 1s;
   options.max_receive_message_bytes = 12 * 1024 * 1024;
   server_ = std::make_unique<infra::GrpcServer>(options, metrics_);
-  server_->AddService(service_.get());
+  server_->AddService(service_);
   ASSERT_TRUE(server_->Start().ok());
+  graph_->StartWorkers();
   grpc::ChannelArguments args;
   args.SetMaxSendMessageSize(12 * 1024 * 1024);
   stub_ = v1::RequestsService::NewStub(grpc::CreateCustomChannel(
@@ -57,8 +65,7 @@ void RequestsServiceTest::SetUp() {
 
 void RequestsServiceTest::TearDown() {
   server_.reset();
-  service_.reset();
-  requests_.reset();
+  graph_.reset();
   async_.reset();
   cityhub::testing::RemoveTree(media_dir_);
 }

@@ -10,7 +10,7 @@
 #include "infra/auth/authorizer.h"
 #include "infra/auth/jwt.h"
 #include "infra/grpc/server.h"
-#include "services/requests/requests_service.h"
+#include "services/requests/components.h"
 #include "tests/harness/redis_server.h"
 
 namespace cityhub::requests {
@@ -68,12 +68,14 @@ class RequestsServiceTest : public cityhub::testing::RedisTest {
   std::unique_ptr<infra::auth::Authorizer> authorizer_;
   std::unique_ptr<infra::auth::DeletedAccounts> deleted_;
   std::unique_ptr<infra::redis::AsyncClient> async_;
-  std::unique_ptr<RequestStore> requests_;
-  std::unique_ptr<CatalogueStore> catalogue_store_;
-  std::unique_ptr<Catalogue> catalogue_;
-  std::unique_ptr<MediaStore> media_;
-  infra::MetricsRegistry metrics_;  // before the service: its executor's metrics live here
-  std::unique_ptr<RequestsService> service_;
+  infra::MetricsRegistry metrics_;  // before the graph: its executor's metrics live here
+  // The service's parts (components.h), owned by graph_.
+  std::unique_ptr<infra::Components> graph_;
+  RequestStore* requests_ = nullptr;
+  CatalogueStore* catalogue_store_ = nullptr;
+  Catalogue* catalogue_ = nullptr;
+  MediaStore* media_ = nullptr;
+  RequestsService* service_ = nullptr;
   std::unique_ptr<infra::GrpcServer> server_;
   std::unique_ptr<cityhub::requests::v1::RequestsService::Stub> stub_;
   std::string media_dir_;

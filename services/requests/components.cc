@@ -1,0 +1,91 @@
+#include "services/requests/components.h"
+
+#include <utility>
+
+#include "infra/log.h"
+
+namespace cityhub::requests {
+
+namespace {
+
+using namespace std::chrono_literals;
+using Wait = std::optional<std::chrono::milliseconds>;
+
+// Seeds the catalogue once; tries again while Redis is unavailable.
+Wait SeedStep(RequestsService& service, const std::string& seed, const std::string& jurisdiction) {
+  auto created = service.SeedCatalogue(seed, jurisdiction);
+  if (created.ok()) {
+    if (*created > 0) infra::log::Info("catalogue_seeded", {{"services", *created}});
+    return std::nullopt;
+  }
+  infra::log::Warn("catalogue_seed_failed", {{"error", created.status().message()}});
+  if (created.status().code() != absl::StatusCode::kUnavailable) return std::nullopt;
+  return 1s;
+}
+
+// Data of versions before the weekly geo index is moved in the background (until then,
+// near-me lists lack the old entries, which is better than not starting), and again every
+// minute: during a rolling update, replicas of the earlier version still write there.
+Wait MigrateStep(RequestStore& requests, const RequestsSettings& settings,
+                 const std::stop_token& stop) {
+  constexpr int64_t kStep = 10'000;
+  for (const auto& [jurisdiction, bounds] : settings.jurisdictions) {
+    int64_t moved_total = 0;
+    absl::StatusOr<int64_t> moved = kStep;
+    while (moved.ok() && *moved == kStep && !stop.stop_requested()) {
+      moved = requests.MigrateGeoIndex(jurisdiction, kStep);
+      if (moved.ok()) moved_total += *moved;
+    }
+    if (moved_total > 0) infra::log::Info("geo_index_migrated", {{"entries", moved_total}});
+    if (!moved.ok())
+      infra::log::Warn("geo_index_migration_failed", {{"error", moved.status().message()}});
+  }
+  return 60s;
+}
+
+}  // namespace
+
+RequestsParts AddRequestsComponents(infra::Components& graph, const RequestsInfra& infra,
+                                    RequestsOptions options, RequestsWorkerOptions workers) {
+  // Stores.
+  auto& requests = graph.Make<RequestStore>(infra.redis, &infra.async_redis);
+  auto& catalogue_store = graph.Make<CatalogueStore>(infra.redis);
+  auto& media = graph.Make<MediaStore>(infra.redis, options.media_dir);
+  // Domain.
+  auto& catalogue = graph.Make<Catalogue>(catalogue_store, options.catalogue_ttl);
+  // The gRPC service, with its executors.
+  auto executor = std::make_unique<infra::BoundedExecutor>(options.executor, infra.metrics);
+  std::unique_ptr<infra::BoundedExecutor> media_executor;
+  if (options.media_executor) {
+    media_executor =
+        std::make_unique<infra::BoundedExecutor>(*options.media_executor, infra.metrics);
+  }
+  auto& service = graph.Make<RequestsService>(
+      RequestsDeps{requests, catalogue_store, catalogue, media, infra.authorizer, infra.clock},
+      options.settings, std::move(executor), std::move(media_executor));
+  // Background workers, started in this order once the server listens.
+  if (workers.account_events != nullptr) {
+    graph.MakeWorker<infra::events::Consumer>(
+        "account_events", *workers.account_events, workers.account_events_options,
+        [&service](const infra::events::StreamEntry& e) {
+          return e.type == "AccountDeleted" ? service.OnAccountEvent(e.payload) : absl::OkStatus();
+        },
+        infra.metrics, infra.clock);
+  }
+  if (!workers.catalogue_seed.empty()) {
+    graph.Loop("catalogue_seed",
+               [&service, seed = std::move(workers.catalogue_seed),
+                jurisdiction = options.settings.default_jurisdiction](const std::stop_token&) {
+                 return SeedStep(service, seed, jurisdiction);
+               });
+  }
+  if (workers.migrate_geo_index) {
+    graph.Loop("geo_index_migration",
+               [&requests, settings = options.settings](const std::stop_token& stop) {
+                 return MigrateStep(requests, settings, stop);
+               });
+  }
+  return {requests, catalogue_store, catalogue, media, service};
+}
+
+}  // namespace cityhub::requests

@@ -1,0 +1,73 @@
+#pragma once
+
+// The parts of the requests service, declared once (infra/component.h): stores → domain →
+// gRPC service → background workers. main.cc and the test fixture build the same graph with
+// this function; only what differs between them (the clients, the authorizer, the clock, the
+// options) is passed in.
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "infra/auth/authorizer.h"
+#include "infra/clock.h"
+#include "infra/component.h"
+#include "infra/events/consumer.h"
+#include "infra/executor.h"
+#include "infra/metrics.h"
+#include "infra/redis/async_client.h"
+#include "infra/redis/client.h"
+#include "services/requests/catalogue.h"
+#include "services/requests/catalogue_store.h"
+#include "services/requests/media_store.h"
+#include "services/requests/request_store.h"
+#include "services/requests/requests_service.h"
+
+namespace cityhub::requests {
+
+// What the graph borrows: it must outlive the graph.
+struct RequestsInfra {
+  infra::redis::Client& redis;
+  infra::redis::AsyncClient& async_redis;
+  const infra::auth::Authorizer& authorizer;
+  const infra::Clock& clock;
+  infra::MetricsRegistry& metrics;
+};
+
+struct RequestsOptions {
+  RequestsSettings settings;
+  std::string media_dir;
+  // How long a category read from Redis is trusted (0: every read goes to Redis).
+  std::chrono::milliseconds catalogue_ttl{2000};
+  infra::ExecutorOptions executor{"requests", 8, 256};
+  // The photo downloads' own executor; none: they share `executor`.
+  std::optional<infra::ExecutorOptions> media_executor;
+};
+
+// The background workers; each is declared only when asked for.
+struct RequestsWorkerOptions {
+  // A JSON array of Service objects loaded into the default jurisdiction when its catalogue
+  // is empty, retried every second while Redis is unavailable.
+  std::string catalogue_seed;
+  // Moves the geo index of earlier versions into the weekly sets, every minute.
+  bool migrate_geo_index = false;
+  // Consumes the accounts service's events (AccountDeleted) from this Redis.
+  infra::redis::Client* account_events = nullptr;
+  infra::events::ConsumerOptions account_events_options;
+};
+
+// The parts built, for main.cc and the tests.
+struct RequestsParts {
+  RequestStore& requests;
+  CatalogueStore& catalogue_store;
+  Catalogue& catalogue;
+  MediaStore& media;
+  RequestsService& service;
+};
+
+// Declares the service's parts and workers in `graph`. The caller adds `service` to its gRPC
+// server, starts it, then calls graph.StartWorkers(); the server must shut down before the
+// graph is destroyed.
+RequestsParts AddRequestsComponents(infra::Components& graph, const RequestsInfra& infra,
+                                    RequestsOptions options, RequestsWorkerOptions workers);
+
+}  // namespace cityhub::requests

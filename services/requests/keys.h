@@ -1,0 +1,96 @@
+#pragma once
+
+// The Redis key schema of the requests service: the only place its keys are spelled. Every key
+// of one request, account or jurisdiction carries it in {braces}, so that a script touching
+// them runs on one Redis Cluster slot.
+//
+//   requests:request:{id}                   STRING 8 hex digits of version, then StoredRequest
+//   requests:by_time:{jurisdiction}         ZSET   id → SortScore(id)
+//   requests:by_service:{jurisdiction}:<c>  ZSET   id → SortScore(id)
+//   requests:geo_week:{jurisdiction}:<w>    GEO    located requests filed in week <w> (GeoWeekOf)
+//   requests:geo_weeks:{jurisdiction}       ZSET   the weeks that have a geo_week set, score = week
+//   requests:geo_open:{jurisdiction}:<c>    GEO    open located requests of a category (duplicates)
+//   requests:geo:{jurisdiction}             GEO    the single geo set of earlier versions
+//   (migrated) requests:by_owner:{account}             ZSET   id → SortScore(id)
+//   requests:followers:{id}                 SET    account ids
+//   requests:following:{account}            SET    request ids
+//   requests:comments:{id}                  LIST   StoredComment, oldest first
+//   requests:comments_by:{account}          SET    "<request id>:<list index>"
+//   requests:idem:{scope}:<key>             STRING request id, for 24 h
+//   requests:idem_of:{account}              SET    the account's idem keys (erased with it)
+//   requests:service:{jurisdiction}:<code>  STRING StoredService
+//   requests:services:{jurisdiction}        SET    codes
+//   requests:media:{sha256 hex}             STRING StoredMedia
+//   requests:gone:...                       the deleted-account markers (infra/auth, area below)
+//   requests:events                         STREAM domain events
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "infra/strings.h"
+
+namespace cityhub::requests {
+
+// The stream of the service's domain events.
+inline constexpr char kEventsStream[] = "requests:events";
+// The area name of the service's deleted-account markers (infra/auth/deleted_accounts.h).
+inline constexpr char kDeletedAccountsArea[] = "requests";
+
+namespace keys {
+
+inline std::string Request(std::string_view id) {
+  return infra::StrCat("requests:request:{", id, "}");
+}
+inline std::string ByTime(std::string_view jurisdiction) {
+  return infra::StrCat("requests:by_time:{", jurisdiction, "}");
+}
+inline std::string ByService(std::string_view jurisdiction, std::string_view code) {
+  return infra::StrCat("requests:by_service:{", jurisdiction, "}:", code);
+}
+inline std::string GeoWeek(std::string_view jurisdiction, int64_t week) {
+  return infra::StrCat("requests:geo_week:{", jurisdiction, "}:", week);
+}
+inline std::string GeoWeeks(std::string_view jurisdiction) {
+  return infra::StrCat("requests:geo_weeks:{", jurisdiction, "}");
+}
+inline std::string GeoOpen(std::string_view jurisdiction, std::string_view code) {
+  return infra::StrCat("requests:geo_open:{", jurisdiction, "}:", code);
+}
+// The single geo set of earlier versions; RequestStore::MigrateGeoIndex empties it.
+inline std::string OldGeo(std::string_view jurisdiction) {
+  return infra::StrCat("requests:geo:{", jurisdiction, "}");
+}
+inline std::string ByOwner(std::string_view account) {
+  return infra::StrCat("requests:by_owner:{", account, "}");
+}
+inline std::string Followers(std::string_view id) {
+  return infra::StrCat("requests:followers:{", id, "}");
+}
+inline std::string Following(std::string_view account) {
+  return infra::StrCat("requests:following:{", account, "}");
+}
+inline std::string Comments(std::string_view id) {
+  return infra::StrCat("requests:comments:{", id, "}");
+}
+inline std::string CommentsBy(std::string_view account) {
+  return infra::StrCat("requests:comments_by:{", account, "}");
+}
+// Every idempotency key of `scope` starts with this.
+inline std::string IdemPrefix(std::string_view scope) {
+  return infra::StrCat("requests:idem:{", scope, "}:");
+}
+inline std::string IdemOf(std::string_view account) {
+  return infra::StrCat("requests:idem_of:{", account, "}");
+}
+inline std::string Service(std::string_view jurisdiction, std::string_view code) {
+  return infra::StrCat("requests:service:{", jurisdiction, "}:", code);
+}
+inline std::string Services(std::string_view jurisdiction) {
+  return infra::StrCat("requests:services:{", jurisdiction, "}");
+}
+inline std::string Media(std::string_view sha256_hex) {
+  return infra::StrCat("requests:media:{", sha256_hex, "}");
+}
+
+}  // namespace keys
+}  // namespace cityhub::requests

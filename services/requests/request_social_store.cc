@@ -1,0 +1,204 @@
+// Follows, comments and the erasure of an account in the requests store.
+#include <algorithm>
+
+#include "infra/auth/deleted_accounts.h"
+#include "infra/events/events.h"
+#include "infra/strings.h"
+#include "services/requests/keys.h"
+#include "services/requests/request_store.h"
+
+namespace cityhub::requests {
+
+using infra::redis::Args;
+using infra::redis::Reply;
+using infra::redis::Script;
+
+namespace {
+
+const Script& FollowScript() {
+  // KEYS: request, followers, following. ARGV: account, request id, 1/0, event count, events...
+  static const Script script(R"lua(
+if redis.call('EXISTS', KEYS[1]) == 0 then return redis.error_reply('NOT_FOUND request not found') end
+local changed
+if ARGV[3] == '1' then
+  if redis.call('SCARD', KEYS[3]) >= 1000 then
+    return redis.error_reply('RESOURCE_EXHAUSTED you follow 1000 requests already')
+  end
+  changed = redis.call('SADD', KEYS[2], ARGV[1])
+  redis.call('SADD', KEYS[3], ARGV[2])
+else
+  changed = redis.call('SREM', KEYS[2], ARGV[1])
+  redis.call('SREM', KEYS[3], ARGV[2])
+end
+if changed == 1 then
+  for i = 0, tonumber(ARGV[4]) - 1 do
+    redis.call('XADD', ARGV[5 + 3 * i], '*', 'type', ARGV[6 + 3 * i], 'event', ARGV[7 + 3 * i])
+  end
+end
+return {redis.call('SCARD', KEYS[2]), ARGV[3] == '1' and 1 or 0}
+)lua");
+  return script;
+}
+
+const Script& CommentScript() {
+  // KEYS: request, comments, author's comments (or comments again when anonymous).
+  // ARGV: comment, request id, max, event count, events (stream, type, data)...
+  static const Script script(R"lua(
+if redis.call('EXISTS', KEYS[1]) == 0 then return redis.error_reply('NOT_FOUND request not found') end
+if redis.call('LLEN', KEYS[2]) >= tonumber(ARGV[3]) then
+  return redis.error_reply('RESOURCE_EXHAUSTED this request has the most comments it can take')
+end
+local n = redis.call('RPUSH', KEYS[2], ARGV[1])
+if KEYS[3] ~= KEYS[2] then redis.call('SADD', KEYS[3], ARGV[2] .. ':' .. (n - 1)) end
+for i = 0, tonumber(ARGV[4]) - 1 do
+  redis.call('XADD', ARGV[5 + 3 * i], '*', 'type', ARGV[6 + 3 * i], 'event', ARGV[7 + 3 * i])
+end
+return n
+)lua");
+  return script;
+}
+
+void AppendEventTriples(const Events& events, Args* args) {
+  args->push_back(std::to_string(events.size()));
+  for (const auto& e : events) {
+    args->push_back(kEventsStream);
+    args->push_back(infra::events::TypeName(e));
+    args->push_back(e.SerializeAsString());
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<FollowState> RequestStore::Follow(std::string_view id, std::string_view account,
+                                                 bool follow, const Events& events) {
+  Args args = {std::string(account), std::string(id), follow ? "1" : "0"};
+  AppendEventTriples(events, &args);
+  auto reply = redis_.Eval(
+      FollowScript(), {keys::Request(id), keys::Followers(id), keys::Following(account)}, args);
+  if (!reply.ok()) return reply.status();
+  return FollowState{reply->elements()[0].integer(), reply->elements()[1].integer() == 1};
+}
+
+absl::StatusOr<std::vector<std::string>> RequestStore::Following(std::string_view account) {
+  auto reply = redis_.Command({"SMEMBERS", keys::Following(account)});
+  if (!reply.ok()) return reply.status();
+  std::vector<std::string> out;
+  for (const Reply& r : reply->elements()) out.push_back(r.str());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+absl::Status RequestStore::AddComment(const StoredComment& comment, const Events& events) {
+  Args args = {comment.SerializeAsString(), comment.request_id(), std::to_string(kMaxComments)};
+  AppendEventTriples(events, &args);
+  const std::string comments = keys::Comments(comment.request_id());
+  return redis_
+      .Eval(CommentScript(),
+            {keys::Request(comment.request_id()), comments,
+             comment.author_account_id().empty() ? comments
+                                                 : keys::CommentsBy(comment.author_account_id())},
+            args)
+      .status();
+}
+
+absl::StatusOr<std::vector<StoredComment>> RequestStore::Comments(std::string_view id,
+                                                                  int64_t start, int count) {
+  auto reply = redis_.Command(
+      {"LRANGE", keys::Comments(id), std::to_string(start), std::to_string(start + count - 1)});
+  if (!reply.ok()) return reply.status();
+  std::vector<StoredComment> out;
+  for (const Reply& r : reply->elements()) {
+    StoredComment c;
+    if (c.ParseFromString(r.str())) out.push_back(std::move(c));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<StoredComment>> RequestStore::CommentsBy(std::string_view account) {
+  auto refs = redis_.Command({"SMEMBERS", keys::CommentsBy(account)});
+  if (!refs.ok()) return refs.status();
+  std::vector<Args> commands;
+  for (const Reply& ref : refs->elements()) {
+    const std::string& s = ref.str();
+    const size_t colon = s.rfind(':');
+    commands.push_back({"LINDEX", keys::Comments(s.substr(0, colon)), s.substr(colon + 1)});
+  }
+  auto replies = redis_.Pipeline(commands);
+  if (!replies.ok()) return replies.status();
+  std::vector<StoredComment> out;
+  for (const Reply& r : *replies) {
+    StoredComment c;
+    if (!r.is_nil() && !r.is_error() && c.ParseFromString(r.str()) &&
+        c.author_account_id() == account) {
+      out.push_back(std::move(c));
+    }
+  }
+  std::sort(out.begin(), out.end(),
+            [](const StoredComment& a, const StoredComment& b) { return a.id() < b.id(); });
+  return out;
+}
+
+absl::Status RequestStore::ForgetAccount(std::string_view account) {
+  // First the marker that refuses the account's still valid tokens on writes: whatever was
+  // written before it is erased below.
+  auto marked =
+      redis_.Command(infra::auth::DeletedAccounts::MarkArgs(kDeletedAccountsArea, account));
+  if (!marked.ok()) return marked.status();
+  // Owned requests stay public records without owner and contact details. Each is updated
+  // with the usual version check, retried if an operator changed it meanwhile.
+  auto owned = redis_.Command({"ZRANGE", keys::ByOwner(account), "0", "-1"});
+  if (!owned.ok()) return owned.status();
+  for (const Reply& id : owned->elements()) {
+    for (int attempt = 0;; ++attempt) {
+      auto current = Get(id.str());
+      if (!current.ok()) {
+        if (current.status().code() == absl::StatusCode::kNotFound) break;
+        return current.status();
+      }
+      if (current->request.account_id() != account) break;
+      StoredRequest after = current->request;
+      after.clear_account_id();
+      after.clear_contact();
+      const absl::Status s = Update(*current, after, {});
+      if (s.ok()) break;
+      if (s.code() != absl::StatusCode::kAborted || attempt >= 5) return s;
+    }
+  }
+  // Comments keep their text but lose their author.
+  auto mine = redis_.Command({"SMEMBERS", keys::CommentsBy(account)});
+  if (!mine.ok()) return mine.status();
+  for (const Reply& ref : mine->elements()) {
+    const std::string& s = ref.str();
+    const size_t colon = s.rfind(':');
+    const std::string list = keys::Comments(s.substr(0, colon));
+    const std::string index = s.substr(colon + 1);
+    auto raw = redis_.Command({"LINDEX", list, index});
+    if (!raw.ok()) return raw.status();
+    StoredComment c;
+    if (raw->is_nil() || !c.ParseFromString(raw->str()) || c.author_account_id() != account)
+      continue;
+    c.clear_author_account_id();
+    if (auto set = redis_.Command({"LSET", list, index, c.SerializeAsString()}); !set.ok()) {
+      return set.status();
+    }
+  }
+  auto followed = Following(account);
+  if (!followed.ok()) return followed.status();
+  // Idempotency keys name the account (and would answer a retry with a forgotten request).
+  auto idem = redis_.Command({"SMEMBERS", keys::IdemOf(account)});
+  if (!idem.ok()) return idem.status();
+  std::vector<Args> cleanup;
+  for (const std::string& id : *followed)
+    cleanup.push_back({"SREM", keys::Followers(id), std::string(account)});
+  Args del = {"DEL", keys::Following(account), keys::CommentsBy(account), keys::ByOwner(account),
+              keys::IdemOf(account)};
+  // Never anything but the account's own keys, whatever the set holds.
+  const std::string own = keys::IdemPrefix(account);
+  for (const Reply& k : idem->elements()) {
+    if (k.str().starts_with(own)) del.push_back(k.str());
+  }
+  cleanup.push_back(std::move(del));
+  return redis_.Pipeline(cleanup).status();
+}
+
+}  // namespace cityhub::requests
