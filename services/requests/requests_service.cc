@@ -22,7 +22,6 @@
 
 namespace cityhub::requests {
 
-namespace v1 = cityhub::requests::v1;
 using cityhub::storage::requests::StoredChange;
 using cityhub::storage::requests::StoredContact;
 using google::protobuf::util::TimeUtil;
