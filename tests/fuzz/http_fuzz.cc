@@ -12,18 +12,12 @@
 #include "gateway/routes.h"
 #include "gateway/transcode.h"
 #include "tests/fuzz/fuzz_check.h"
+#include "tests/fuzz/fuzz_routes.h"
 
 namespace {
 
 namespace http = boost::beast::http;
 using cityhub::fuzz::Check;
-using cityhub::gateway::RouteTable;
-
-const RouteTable& Routes() {
-  static const auto* routes =
-      new RouteTable(RouteTable::Build(cityhub::gateway::PublicServices()).value());
-  return *routes;
-}
 
 // Parses one request as the server's connection does; false if the bytes are not one.
 bool Parse(std::string_view bytes, http::request_parser<http::string_body>& parser) {
@@ -57,7 +51,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
 
   std::vector<std::string> allowed;
-  auto match = Routes().Find(method, path, &allowed);
+  auto match = cityhub::fuzz::PublicRoutes().Find(method, path, &allowed);
   auto parsed = cityhub::gateway::ParseQuery(query);
   if (!parsed.ok()) return cityhub::fuzz::CheckNamesField(parsed.status()), 0;
   if (!match) {

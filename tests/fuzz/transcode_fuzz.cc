@@ -12,6 +12,7 @@
 #include "gateway/routes.h"
 #include "gateway/transcode.h"
 #include "tests/fuzz/fuzz_check.h"
+#include "tests/fuzz/fuzz_routes.h"
 
 namespace {
 
@@ -19,12 +20,6 @@ using cityhub::fuzz::Check;
 using cityhub::gateway::Route;
 using cityhub::gateway::RouteTable;
 using google::protobuf::Message;
-
-const RouteTable& Routes() {
-  static const auto* routes =
-      new RouteTable(RouteTable::Build(cityhub::gateway::PublicServices()).value());
-  return *routes;
-}
 
 // The part of the request message the body fills.
 const Message& BodyOf(const Route& route, const Message& request) {
@@ -39,7 +34,7 @@ const Message& BodyOf(const Route& route, const Message& request) {
 // string (routes without one).
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
-  const auto& routes = Routes().routes();
+  const auto& routes = cityhub::fuzz::PublicRoutes().routes();
   const Route& route = routes[data[0] % routes.size()];
   if (route.raw_request) return 0;
   const std::string rest(reinterpret_cast<const char*>(data) + 1, size - 1);
