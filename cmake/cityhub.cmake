@@ -55,8 +55,10 @@ function(cityhub_test name)
     ENVIRONMENT "CITYHUB_BUILD_DIR=${PROJECT_BINARY_DIR};CITYHUB_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
 endfunction()
 
-# cityhub_fuzzer(name SOURCES ... DEPS ...): a libFuzzer target (CITYHUB_BUILD_FUZZERS=ON, clang).
-# Each is also registered as a short `slow` test run from an empty corpus.
+# cityhub_fuzzer(name SOURCES ... DEPS ...): a libFuzzer target (CITYHUB_BUILD_FUZZERS=ON, clang;
+# infra/scripts/fuzz builds them). Each is also a CTest test labelled `fuzz`: a short run from
+# its seed corpus tests/fuzz/corpus/<name>/ (with <name>.dict when there is one); new inputs go
+# to build-dir/fuzz-work/<name>/, never into the repo.
 function(cityhub_fuzzer name)
   if(NOT CITYHUB_BUILD_FUZZERS)
     return()
@@ -65,8 +67,15 @@ function(cityhub_fuzzer name)
   cityhub_binary(${name} SOURCES ${ARG_SOURCES} DEPS ${ARG_DEPS})
   target_compile_options(${name} PRIVATE -fsanitize=fuzzer,address,undefined)
   target_link_options(${name} PRIVATE -fsanitize=fuzzer,address,undefined)
-  add_test(NAME ${name} COMMAND ${name} -runs=200000 -max_len=4096)
-  set_tests_properties(${name} PROPERTIES LABELS "slow" TIMEOUT 600)
+  set(corpus ${PROJECT_SOURCE_DIR}/tests/fuzz/corpus/${name})
+  set(work ${PROJECT_BINARY_DIR}/fuzz-work/${name})
+  file(MAKE_DIRECTORY ${work})
+  set(args -runs=20000 -max_len=4096)
+  if(EXISTS ${corpus}.dict)
+    list(APPEND args -dict=${corpus}.dict)
+  endif()
+  add_test(NAME ${name} COMMAND ${name} ${args} ${work} ${corpus})
+  set_tests_properties(${name} PROPERTIES LABELS "fuzz" TIMEOUT 300)
 endfunction()
 
 # cityhub_benchmark(name SOURCES ... DEPS ...): a Google Benchmark program (not run by ctest).

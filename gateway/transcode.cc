@@ -119,6 +119,11 @@ std::string CanonicalFieldPath(const google::protobuf::Descriptor* d, std::strin
   return out;
 }
 
+// A query parameter's name as errors show it: "=x" has none, so the query is named instead.
+std::string_view ShownName(const std::string& name) {
+  return name.empty() ? std::string_view("query") : std::string_view(name);
+}
+
 }  // namespace
 
 absl::StatusOr<ParsedQuery> ParseQuery(std::string_view query) {
@@ -137,7 +142,8 @@ absl::StatusOr<ParsedQuery> ParseQuery(std::string_view query) {
     if (!name || !value) return absl::InvalidArgumentError("query: malformed percent-encoding");
     if (!infra::IsValidUtf8(*name) || !infra::IsValidUtf8(*value)) {
       return absl::InvalidArgumentError(
-          StrCat(infra::IsValidUtf8(*name) ? *name : std::string("query"), ": not valid UTF-8"));
+          StrCat(!name->empty() && infra::IsValidUtf8(*name) ? *name : std::string("query"),
+                 ": not valid UTF-8"));
     }
     if (out.params.size() >= 100)
       return absl::InvalidArgumentError("query: more than 100 parameters");
@@ -299,7 +305,7 @@ absl::StatusOr<std::unique_ptr<Message>> BuildRequest(const RouteTable::Match& m
   }
   if (route.body == "*" && !query.params.empty()) {
     return absl::InvalidArgumentError(
-        StrCat(query.params.front().first, ": unknown query parameter"));
+        StrCat(ShownName(query.params.front().first), ": unknown query parameter"));
   }
   for (const auto& [name, value] : query.params) {
     // Compared as the fields they name: `mediaId` is `media_id`.
@@ -317,7 +323,7 @@ absl::StatusOr<std::unique_ptr<Message>> BuildRequest(const RouteTable::Match& m
     }
     if (auto s = SetFieldFromText(message.get(), name, value, name); !s.ok()) {
       if (infra::StdView(s.message()).ends_with("unknown parameter")) {
-        return absl::InvalidArgumentError(StrCat(name, ": unknown query parameter"));
+        return absl::InvalidArgumentError(StrCat(ShownName(name), ": unknown query parameter"));
       }
       return s;
     }

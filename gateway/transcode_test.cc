@@ -37,6 +37,13 @@ class TranscodeTest : public ::testing::Test {
   std::unique_ptr<RouteTable> table_;
 };
 
+// Found by tests/fuzz/transcode_fuzz: "=<bad bytes>" gave ": not valid UTF-8", naming nothing.
+TEST(ParseQuery, BadBytesWithoutANameBlameTheQuery) {
+  auto query = ParseQuery("=%FF");
+  ASSERT_FALSE(query.ok());
+  EXPECT_EQ(query.status().message(), "query: not valid UTF-8");
+}
+
 TEST_F(TranscodeTest, QueryParametersFillFieldsByType) {
   auto msg = Build(
       "GET",

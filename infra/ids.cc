@@ -108,7 +108,13 @@ std::optional<Clock::time_point> UlidTime(std::string_view s) {
     if (v < 0) return std::nullopt;
     if (i < 10) ms = (ms << 5) | static_cast<uint64_t>(v);
   }
-  // The first 10 digits hold 50 bits: two always-zero padding bits, then the 48-bit time.
+  // The first 10 digits hold 50 bits: two always-zero padding bits, then the 48-bit time. A
+  // time_point ends in 2262, before 48 bits of milliseconds do: later ids are refused, not
+  // overflowed (found by tests/fuzz/text_fuzz).
+  constexpr auto kLastMs =
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::time_point::duration::max())
+          .count();
+  if (ms > static_cast<uint64_t>(kLastMs)) return std::nullopt;
   return Clock::time_point(std::chrono::milliseconds(ms));
 }
 

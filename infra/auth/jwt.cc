@@ -360,7 +360,15 @@ absl::StatusOr<AccessClaims> TokenVerifier::VerifyUncached(std::string_view toke
   const auto number = [&](const char* name, bool required, Clock::time_point* t) {
     auto it = claims.find(name);
     if (it == claims.end()) return !required;
-    if (!it->is_number_integer()) return false;
+    // Within ±9e9 s of 1970 (until 2255): a time_point (nanoseconds) overflows soon after,
+    // and an overflow is undefined behaviour (found by tests/fuzz/jwt_fuzz).
+    constexpr int64_t kLimit = 9'000'000'000;
+    if (!it->is_number_integer() ||
+        (it->is_number_unsigned()
+             ? it->get<uint64_t>() > uint64_t{kLimit}
+             : (it->get<int64_t>() < -kLimit || it->get<int64_t>() > kLimit))) {
+      return false;
+    }
     *t = FromSeconds(it->get<int64_t>());
     return true;
   };

@@ -3,6 +3,7 @@
 #include <openssl/hmac.h>
 
 #include <atomic>
+#include <limits>
 #include <thread>
 
 #include <gmock/gmock.h>
@@ -181,6 +182,17 @@ TEST_F(JwtTest, RejectsExpiredAndNotYetValidTokens) {
   claims = GoodClaims();
   claims.erase("exp");
   ExpectRejected(Forge(GoodHeader(), claims, key_), "bad time claims");
+}
+
+// Found by tests/fuzz/jwt_fuzz: times past 2262 overflowed the time_point (undefined behaviour).
+TEST_F(JwtTest, RejectsTimeClaimsATimePointCannotHold) {
+  for (const json& exp :
+       {json(99'999'999'999'999), json(-99'999'999'999'999), json(18'446'744'073'709'551'615u),
+        json(std::numeric_limits<int64_t>::min())}) {
+    json claims = GoodClaims();
+    claims["exp"] = exp;
+    ExpectRejected(Forge(GoodHeader(), claims, key_), "bad time claims");
+  }
 }
 
 TEST_F(JwtTest, ACacheHitReturnsTheClaimsOfTheFirstVerification) {

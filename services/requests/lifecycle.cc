@@ -2,8 +2,6 @@
 
 namespace cityhub::requests {
 
-namespace v1 = cityhub::requests::v1;
-
 bool IsOpen(Status s) {
   return s == v1::SUBMITTED || s == v1::ACKNOWLEDGED || s == v1::IN_PROGRESS;
 }

@@ -7,7 +7,6 @@
 
 namespace cityhub::requests {
 
-namespace v1 = cityhub::requests::v1;
 
 namespace {
 

@@ -9,7 +9,6 @@
 
 namespace cityhub::requests {
 
-namespace v1 = cityhub::requests::v1;
 using cityhub::storage::requests::StoredRequest;
 using google::protobuf::util::TimeUtil;
 

@@ -10,7 +10,6 @@
 
 namespace cityhub::requests {
 
-namespace v1 = cityhub::requests::v1;
 using google::protobuf::util::TimeUtil;
 using infra::Done;
 using infra::InvalidField;

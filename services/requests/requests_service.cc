@@ -17,7 +17,6 @@
 
 namespace cityhub::requests {
 
-namespace v1 = cityhub::requests::v1;
 using cityhub::storage::requests::StoredChange;
 using infra::Done;
 using infra::InvalidField;
