@@ -16,6 +16,7 @@
 #include "gateway/http_session.h"
 #include "infra/config.h"
 #include "infra/log.h"
+#include "infra/status.h"
 #include "infra/strings.h"
 
 namespace cityhub::gateway {
@@ -43,10 +44,10 @@ struct HttpServer::Impl {
   }
 
   absl::Status LoadTls() {
-    auto context = ServerTlsContext(shared.options.tls_cert_file, shared.options.tls_key_file);
-    if (!context.ok()) return context.status();
+    ASSIGN_OR_RETURN(auto context,
+                     ServerTlsContext(shared.options.tls_cert_file, shared.options.tls_key_file));
     std::lock_guard lock(tls_mu);
-    tls = *std::move(context);
+    tls = std::move(context);
     return absl::OkStatus();
   }
 
@@ -127,7 +128,7 @@ HttpServer::~HttpServer() { Stop(); }
 absl::Status HttpServer::Start() {
   const auto& options = impl_->shared.options;
   if (!options.tls_cert_file.empty() || !options.tls_key_file.empty()) {
-    if (auto s = impl_->LoadTls(); !s.ok()) return s;
+    RETURN_IF_ERROR(impl_->LoadTls());
   }
   std::string host;
   int port = 0;

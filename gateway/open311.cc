@@ -6,6 +6,7 @@
 
 #include "gateway/errors.h"
 #include "gateway/open311_impl.h"
+#include "gateway/outbound.h"
 #include "infra/auth/authorizer.h"
 #include "infra/grpc/context.h"
 #include "infra/ids.h"
@@ -16,9 +17,6 @@
 namespace cityhub::gateway {
 
 using infra::StrCat;
-using open311::ExchangePtr;
-using open311::Json;
-using open311::Params;
 namespace accounts_v1 = open311::accounts_v1;
 namespace requests_v1 = open311::requests_v1;
 using open311::Collect;
@@ -110,14 +108,7 @@ void Open311::Impl::FailGrpc(const ExchangePtr& ex, const grpc::Status& status,
 }
 
 std::unique_ptr<grpc::ClientContext> Open311::Impl::Outbound(const ExchangePtr& ex) const {
-  auto call = std::make_unique<grpc::ClientContext>();
-  call->set_deadline(std::chrono::system_clock::now() + options.deadline);
-  call->AddMetadata(infra::kRequestIdKey, ex->ctx.request_id);
-  call->AddMetadata(infra::kClientAddressKey, ex->ctx.client_address);
-  if (!options.internal_token.empty()) {
-    call->AddMetadata(infra::auth::kInternalTokenKey, options.internal_token);
-  }
-  return call;
+  return NewCallContext(ex->ctx, options.deadline, options.internal_token);
 }
 
 bool Open311::Impl::ResolveJurisdiction(const ExchangePtr& ex, const Params& params,
@@ -211,8 +202,7 @@ bool Open311::Handle(const HttpRequest& request, const RequestContext& context,
         is_post ? cityhub::api::RATE_CLASS_WRITE : cityhub::api::RATE_CLASS_READ,
         ex->ctx.client_address, "");
     if (!d.allowed) {
-      impl.Fail(ex, 429, "too many requests; slow down",
-                {{"Retry-After", std::to_string((d.retry_after.count() + 999) / 1000)}});
+      impl.Fail(ex, 429, "too many requests; slow down", {{"Retry-After", RetryAfterSeconds(d)}});
       return true;
     }
   }

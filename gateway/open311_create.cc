@@ -6,13 +6,8 @@
 
 namespace cityhub::gateway {
 
-using infra::StrCat;
-using open311::ExchangePtr;
-using open311::Json;
-using open311::Params;
 namespace accounts_v1 = open311::accounts_v1;
 namespace requests_v1 = open311::requests_v1;
-using open311::Call;
 using open311::Collect;
 using open311::Get;
 using open311::OrNull;
@@ -45,7 +40,7 @@ void Open311::Impl::CreateRequest(const ExchangePtr& ex, std::shared_ptr<const P
           const Decision d = limiter->CheckPartner(check->response.api_key_id());
           if (!d.allowed) {
             return Fail(ex, 429, "too many requests from this partner; slow down",
-                        {{"Retry-After", std::to_string((d.retry_after.count() + 999) / 1000)}});
+                        {{"Retry-After", RetryAfterSeconds(d)}});
           }
         }
         auto create = CreationFromForm(ex, *form);

@@ -71,6 +71,12 @@ struct Call {
 namespace cityhub::gateway {
 
 struct Open311::Impl {
+  using ExchangePtr = open311::ExchangePtr;
+  using Json = open311::Json;
+  using Params = open311::Params;
+  template <typename Request, typename Response>
+  using Call = open311::Call<Request, Response>;
+
   Gateway& gateway;
   RateLimiter* limiter;
   Open311Options options;

@@ -12,14 +12,8 @@
 
 namespace cityhub::gateway {
 
-using infra::StrCat;
-using open311::ExchangePtr;
-using open311::Json;
-using open311::Params;
-namespace accounts_v1 = open311::accounts_v1;
 namespace requests_v1 = open311::requests_v1;
 using google::protobuf::util::TimeUtil;
-using open311::Call;
 using open311::Get;
 using open311::ParseInt;
 using open311::RequestObject;
@@ -120,7 +114,7 @@ void Open311::Impl::ListRequests(const ExchangePtr& ex, const Params& params) {
       const Decision d = limiter->Check(cityhub::api::RATE_CLASS_READ, ex->ctx.client_address, "");
       if (!d.allowed) {
         return Fail(ex, 429, "too many requests; ask for smaller pages or slow down",
-                    {{"Retry-After", std::to_string((d.retry_after.count() + 999) / 1000)}});
+                    {{"Retry-After", RetryAfterSeconds(d)}});
       }
     }
   }

@@ -7,12 +7,7 @@
 namespace cityhub::gateway {
 
 using infra::StrCat;
-using open311::ExchangePtr;
-using open311::Json;
-using open311::Params;
-namespace accounts_v1 = open311::accounts_v1;
 namespace requests_v1 = open311::requests_v1;
-using open311::Call;
 using open311::OrNull;
 using open311::RequestObject;
 using open311::ServiceDefinition;

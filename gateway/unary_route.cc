@@ -7,6 +7,7 @@
 
 #include "gateway/errors.h"
 #include "gateway/gateway.h"
+#include "gateway/outbound.h"
 #include "gateway/transcode.h"
 #include "infra/auth/authorizer.h"
 #include "infra/grpc/context.h"
@@ -91,15 +92,10 @@ void Gateway::HandleRoute(const HttpRequest& request, RequestContext ctx,
 std::unique_ptr<grpc::ClientContext> Gateway::OutboundContext(const HttpRequest& request,
                                                               const RequestContext& ctx,
                                                               const Route& route) const {
-  auto call = std::make_unique<grpc::ClientContext>();
   const auto deadline = route.policy.deadline_ms() > 0
                             ? std::chrono::milliseconds(route.policy.deadline_ms())
                             : options_.default_deadline;
-  call->set_deadline(std::chrono::system_clock::now() + deadline);
-  call->AddMetadata(infra::kRequestIdKey, ctx.request_id);
-  call->AddMetadata(infra::kClientAddressKey, ctx.client_address);
-  if (!options_.internal_token.empty())
-    call->AddMetadata(infra::auth::kInternalTokenKey, options_.internal_token);
+  auto call = NewCallContext(ctx, deadline, options_.internal_token);
   const std::string_view authorization = request.header("authorization");
   if (!authorization.empty())
     call->AddMetadata(infra::kAuthorizationKey, std::string(authorization));
@@ -113,13 +109,8 @@ std::unique_ptr<grpc::ClientContext> Gateway::OutboundContext(const HttpRequest&
 void Gateway::CallUnary(const HttpRequest& request, RequestContext ctx, const Route& route,
                         std::shared_ptr<Message> message, std::shared_ptr<Responder> responder,
                         std::string cache_key, int attempt) {
-  GenericStub* stub = backends_.StubFor(route.method->service()->full_name());
-  if (stub == nullptr) {
-    Send(request, ctx, *responder,
-         ErrorResponse(503, grpc::StatusCode::UNAVAILABLE,
-                       "this part of the service is not available"));
-    return;
-  }
+  GenericStub* stub = StubOrUnavailable(request, ctx, route, *responder);
+  if (stub == nullptr) return;
   struct Call {
     std::unique_ptr<grpc::ClientContext> context;
     std::unique_ptr<Message> response;
@@ -172,6 +163,17 @@ void Gateway::CallUnary(const HttpRequest& request, RequestContext ctx, const Ro
         }
         Send(*kept, ctx, *responder, std::move(r));
       });
+}
+
+GenericStub* Gateway::StubOrUnavailable(const HttpRequest& request, const RequestContext& ctx,
+                                        const Route& route, Responder& responder) {
+  GenericStub* stub = backends_.StubFor(route.method->service()->full_name());
+  if (stub == nullptr) {
+    Send(request, ctx, responder,
+         ErrorResponse(503, grpc::StatusCode::UNAVAILABLE,
+                       "this part of the service is not available"));
+  }
+  return stub;
 }
 
 HttpResponse Gateway::BackendError(const grpc::Status& status, const grpc::ClientContext& call,
