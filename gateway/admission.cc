@@ -102,7 +102,7 @@ std::optional<HttpResponse> Gateway::AdmitRoute(const HttpRequest& request, cons
     if (!d.allowed) {
       HttpResponse r =
           ErrorResponse(429, grpc::StatusCode::RESOURCE_EXHAUSTED, "too many requests; slow down");
-      r.headers.emplace_back("Retry-After", std::to_string((d.retry_after.count() + 999) / 1000));
+      r.headers.emplace_back("Retry-After", RetryAfterSeconds(d));
       return r;
     }
     ctx.charged = route.policy.rate_class();

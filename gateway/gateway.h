@@ -142,6 +142,9 @@ class Gateway final : public Handler {
   void StartDownload(const HttpRequest& request, RequestContext ctx, const Route& route,
                      std::shared_ptr<google::protobuf::Message> message,
                      std::shared_ptr<Responder> responder, int attempt);
+  // The route's service stub, or null once a 503 went out (the service is not configured).
+  GenericStub* StubOrUnavailable(const HttpRequest& request, const RequestContext& ctx,
+                                 const Route& route, Responder& responder);
   // The answer to a failed backend call (logged when the backend was unreachable or slow).
   HttpResponse BackendError(const grpc::Status& status, const grpc::ClientContext& call,
                             const RequestContext& ctx) const;

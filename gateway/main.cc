@@ -140,11 +140,8 @@ Config LoadConfig(infra::EnvReader& env) {
   c.tokens.issuer = env.String("CITYHUB_JWT_ISSUER", "cityhub", 256);
   c.tokens.audience = env.String("CITYHUB_JWT_AUDIENCE", "cityhub-api", 256);
   // Open311: the jurisdictions the requests service serves (their ids; bounds are its business).
-  c.open311.jurisdictions = {env.String("CITYHUB_JURISDICTION", "bielefeld.de", 100)};
-  for (const auto& item :
-       infra::SplitList(env.String("CITYHUB_EXTRA_JURISDICTIONS", "", 4000), ';')) {
-    c.open311.jurisdictions.push_back(item.substr(0, item.find('=')));
-  }
+  c.open311.jurisdictions.clear();
+  for (const auto& j : infra::LoadJurisdictions(env)) c.open311.jurisdictions.push_back(j.id);
   c.open311.public_url = c.gateway.public_url;
   c.open311.contact = env.String("CITYHUB_OPEN311_CONTACT", "Digitalisierungsbüro", 500);
   c.open311.key_service =

@@ -202,13 +202,8 @@ class Gateway::Download final : public grpc::ClientBidiReactor<Message, Message>
 void Gateway::StartDownload(const HttpRequest& request, RequestContext ctx, const Route& route,
                             std::shared_ptr<Message> message, std::shared_ptr<Responder> responder,
                             int attempt) {
-  GenericStub* stub = backends_.StubFor(route.method->service()->full_name());
-  if (stub == nullptr) {
-    Send(request, ctx, *responder,
-         ErrorResponse(503, grpc::StatusCode::UNAVAILABLE,
-                       "this part of the service is not available"));
-    return;
-  }
+  GenericStub* stub = StubOrUnavailable(request, ctx, route, *responder);
+  if (stub == nullptr) return;
   // Kept past Handle: the headers and method (the body was the request message).
   HttpRequest kept = request.Head();
   auto download = std::make_unique<Download>(*this, std::move(kept), std::move(ctx), route,

@@ -11,6 +11,10 @@ namespace cityhub::gateway {
 
 using infra::StrCat;
 
+std::string RetryAfterSeconds(const Decision& d) {
+  return std::to_string((d.retry_after.count() + 999) / 1000);
+}
+
 namespace {
 
 // GCRA for one or two buckets at once, reserving up to ARGV[2] units: as many as every bucket

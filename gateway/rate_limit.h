@@ -73,6 +73,9 @@ struct Decision {
   std::chrono::milliseconds retry_after{0};
 };
 
+// The Retry-After value of a refusal: whole seconds, rounded up.
+std::string RetryAfterSeconds(const Decision& d);
+
 class RateLimiter final {
  public:
   RateLimiter(infra::redis::Client& redis, RateLimits limits, const infra::Clock& clock,

@@ -162,13 +162,8 @@ class Gateway::SseStream final : public grpc::ClientBidiReactor<Message, Message
 
 void Gateway::StartStream(const HttpRequest& request, RequestContext ctx, const Route& route,
                           std::unique_ptr<Message> message, std::shared_ptr<Responder> responder) {
-  GenericStub* stub = backends_.StubFor(route.method->service()->full_name());
-  if (stub == nullptr) {
-    Send(request, ctx, *responder,
-         ErrorResponse(503, grpc::StatusCode::UNAVAILABLE,
-                       "this part of the service is not available"));
-    return;
-  }
+  GenericStub* stub = StubOrUnavailable(request, ctx, route, *responder);
+  if (stub == nullptr) return;
   streams_.Inc();
   auto stream = std::make_shared<SseStream>(*this, request.Head(), std::move(ctx), route,
                                             std::move(message), std::move(responder));

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "infra/ids.h"
+#include "infra/status.h"
 #include "infra/strings.h"
 #include "infra/text.h"
 
@@ -167,9 +168,8 @@ absl::StatusOr<std::unique_ptr<StaticFiles>> StaticFiles::Load(const StaticFiles
       return absl::InvalidArgumentError(
           StrCat(options.dir, " holds more than ", options.max_files, " files"));
     }
-    auto body = ReadFile(p);
-    if (!body.ok()) return body.status();
-    files->total_bytes_ += body->size();
+    ASSIGN_OR_RETURN(std::string body, ReadFile(p));
+    files->total_bytes_ += body.size();
     if (files->total_bytes_ > options.max_total_bytes) {
       return absl::InvalidArgumentError(
           StrCat(options.dir, " holds more than ", options.max_total_bytes, " bytes"));
@@ -179,7 +179,7 @@ absl::StatusOr<std::unique_ptr<StaticFiles>> StaticFiles::Load(const StaticFiles
     // Hashed build output never changes under its name; everything else is revalidated.
     f.cache_control =
         url.starts_with("/assets/") ? "public, max-age=31536000, immutable" : "no-cache";
-    f.body = *std::move(body);
+    f.body = std::move(body);
     files->files_.emplace(std::move(url), std::move(f));
   }
   if (ec)
@@ -198,10 +198,9 @@ absl::StatusOr<std::unique_ptr<StaticFiles>> StaticFiles::Load(const StaticFiles
     auto it = files->files_.find(url);
     // A compressed copy of a page changed here would be stale: such a page goes uncompressed.
     if (it == files->files_.end() || (templated && url == "/index.html")) continue;
-    auto gz = ReadFile(path);
-    if (!gz.ok()) return gz.status();
-    files->total_bytes_ += gz->size();
-    it->second.gzip = *std::move(gz);
+    ASSIGN_OR_RETURN(std::string gz, ReadFile(path));
+    files->total_bytes_ += gz.size();
+    it->second.gzip = std::move(gz);
   }
   for (auto& [url, f] : files->files_) {
     f.etag = StrCat("\"", infra::HexEncode(infra::Sha256(f.body).substr(0, 12)), "\"");

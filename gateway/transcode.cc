@@ -156,7 +156,7 @@ absl::Status SetFieldFromText(Message* message, std::string_view field_path, std
                               std::string_view shown) {
   Message* holder = nullptr;
   const FieldDescriptor* f = nullptr;
-  if (auto s = Resolve(message, field_path, shown, &holder, &f); !s.ok()) return s;
+  RETURN_IF_ERROR(Resolve(message, field_path, shown, &holder, &f));
   const Reflection* r = holder->GetReflection();
   const bool rep = f->is_repeated();
   switch (f->cpp_type()) {
@@ -301,7 +301,7 @@ absl::StatusOr<std::unique_ptr<Message>> BuildRequest(const RouteTable::Match& m
     }
   }
   for (const auto& [path, value] : match.bindings) {
-    if (auto s = SetFieldFromText(message.get(), path, value, path); !s.ok()) return s;
+    RETURN_IF_ERROR(SetFieldFromText(message.get(), path, value, path));
   }
   if (route.body == "*" && !query.params.empty()) {
     return absl::InvalidArgumentError(

@@ -133,5 +133,27 @@ TEST(ServiceConfig, StreamUrlKeepsTheUserOfThePassword) {
   EXPECT_EQ(stream.password, "secret");
 }
 
+TEST(ServiceConfig, JurisdictionsListTheDefaultFirstThenTheExtraOnes) {
+  EnvReader env(std::map<std::string, std::string>{
+      {"CITYHUB_JURISDICTION", "bielefeld.de"},
+      {"CITYHUB_EXTRA_JURISDICTIONS",
+       "guetersloh.de=51.8,8.2,52.0,8.5;herford.de=52.0,8.5,52.2,8.8"}});
+  const auto all = LoadJurisdictions(env);
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[0].id, "bielefeld.de");
+  EXPECT_EQ(all[0].bounds, "51.90,8.37,52.12,8.67");
+  EXPECT_EQ(all[1].id, "guetersloh.de");
+  EXPECT_EQ(all[1].bounds, "51.8,8.2,52.0,8.5");
+  EXPECT_EQ(all[2].id, "herford.de");
+  EXPECT_TRUE(env.Finish().ok());
+}
+
+TEST(ServiceConfig, AnExtraJurisdictionWithoutBoundsIsABadSetting) {
+  EnvReader env(std::map<std::string, std::string>{{"CITYHUB_EXTRA_JURISDICTIONS", "herford.de"}});
+  EXPECT_EQ(LoadJurisdictions(env).size(), 1u);
+  EXPECT_THAT(std::string(env.Finish().message()),
+              HasSubstr("CITYHUB_EXTRA_JURISDICTIONS: 'herford.de': missing '='"));
+}
+
 }  // namespace
 }  // namespace cityhub::infra

@@ -4,6 +4,7 @@
 
 #include "infra/redis/sentinel.h"
 #include "infra/strings.h"
+#include "infra/text.h"
 
 namespace cityhub::infra {
 
@@ -139,6 +140,23 @@ std::shared_ptr<redis::Sentinel> LoadSentinel(EnvReader& env, std::chrono::milli
   options.password = env.FileContents("CITYHUB_REDIS_SENTINEL_PASSWORD_FILE", false, 4096);
   options.timeout = timeout;
   return std::make_shared<redis::Sentinel>(std::move(options));
+}
+
+std::vector<JurisdictionSetting> LoadJurisdictions(EnvReader& env) {
+  static constexpr std::string_view kExtra = "CITYHUB_EXTRA_JURISDICTIONS";
+  std::vector<JurisdictionSetting> out;
+  out.push_back({env.String("CITYHUB_JURISDICTION", "bielefeld.de", 100),
+                 env.String("CITYHUB_JURISDICTION_BOUNDS", "51.90,8.37,52.12,8.67", 200),
+                 "CITYHUB_JURISDICTION_BOUNDS"});
+  for (const std::string& item : SplitList(env.String(kExtra, "", 4000), ';')) {
+    const size_t eq = item.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      env.AddError(kExtra, StrCat("'", item, "': ", eq == 0 ? "missing id" : "missing '='"));
+      continue;
+    }
+    out.push_back({item.substr(0, eq), item.substr(eq + 1), kExtra});
+  }
+  return out;
 }
 
 }  // namespace cityhub::infra

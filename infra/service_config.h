@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "infra/config.h"
 #include "infra/executor.h"
@@ -65,5 +66,18 @@ std::string ServiceVariable(std::string_view service, std::string_view suffix);
 // CITYHUB_REDIS_SENTINEL_PASSWORD_FILE (the sentinels' requirepass). The Redis URL's host is
 // then unused; its password, user and db still apply to the primary.
 std::shared_ptr<redis::Sentinel> LoadSentinel(EnvReader& env, std::chrono::milliseconds timeout);
+
+// One jurisdiction a deployment serves, with its bounds as text ("min_lat,min_long,max_lat,
+// max_long"; the requests service parses and checks them) and the variable it came from.
+struct JurisdictionSetting {
+  std::string id;
+  std::string bounds;
+  std::string_view variable;
+};
+
+// The jurisdictions, the default first: CITYHUB_JURISDICTION (default bielefeld.de) with
+// CITYHUB_JURISDICTION_BOUNDS, then CITYHUB_EXTRA_JURISDICTIONS ("id=bounds;id2=bounds").
+// An extra entry without an id or without '=' is recorded in `env` and left out.
+std::vector<JurisdictionSetting> LoadJurisdictions(EnvReader& env);
 
 }  // namespace cityhub::infra

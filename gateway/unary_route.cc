@@ -1,0 +1,206 @@
+// A matched route: admission, the micro-cache, transcoding the request, the unary gRPC call
+// (one retry of a GET whose backend was unreachable) and its answer or mapped error.
+#include <algorithm>
+#include <charconv>
+
+#include <grpcpp/client_context.h>
+
+#include "gateway/errors.h"
+#include "gateway/gateway.h"
+#include "gateway/outbound.h"
+#include "gateway/transcode.h"
+#include "infra/auth/authorizer.h"
+#include "infra/grpc/context.h"
+#include "infra/log.h"
+#include "infra/strings.h"
+#include "infra/text.h"
+
+namespace cityhub::gateway {
+
+using google::protobuf::Message;
+
+namespace {
+
+// max-age of a "public, max-age=N" Cache-Control, or 0.
+std::chrono::milliseconds PublicMaxAge(std::string_view cache_control) {
+  if (!cache_control.starts_with("public")) return std::chrono::milliseconds(0);
+  const size_t at = cache_control.find("max-age=");
+  if (at == std::string_view::npos) return std::chrono::milliseconds(0);
+  int64_t seconds = 0;
+  const std::string_view digits = cache_control.substr(at + 8);
+  std::from_chars(digits.data(), digits.data() + digits.size(), seconds);
+  return std::chrono::seconds(seconds);
+}
+
+}  // namespace
+
+void Gateway::HandleRoute(const HttpRequest& request, RequestContext ctx,
+                          const RouteTable::Match& match, std::shared_ptr<Responder> responder) {
+  const Route& route = *match.route;
+  if (!ctx.admitted) {
+    if (auto refusal = AdmitRoute(request, route, ctx)) {
+      Send(request, ctx, *responder, *std::move(refusal));
+      return;
+    }
+  }
+  // Anonymous reads of public, cacheable routes may be answered from the short-lived cache.
+  std::string cache_key;
+  if ((request.method == "GET" || request.method == "HEAD") && ctx.account_id.empty() &&
+      !route.server_streaming && PublicMaxAge(route.policy.cache_control()).count() > 0) {
+    cache_key = request.target;
+    if (auto hit = CacheGet(cache_key)) {
+      Send(request, ctx, *responder, std::move(*hit));
+      return;
+    }
+  }
+  auto query = ParseQuery(request.query);
+  if (!query.ok()) {
+    SendCharged(request, ctx, std::move(responder),
+                ErrorResponse(400, grpc::StatusCode::INVALID_ARGUMENT,
+                              infra::StdView(query.status().message())));
+    return;
+  }
+  auto message = BuildRequest(match, *query, request.body, request.header("content-type"));
+  if (!message.ok()) {
+    SendCharged(request, ctx, std::move(responder),
+                ErrorResponse(400, grpc::StatusCode::INVALID_ARGUMENT,
+                              infra::StdView(message.status().message())));
+    return;
+  }
+  if (route.server_streaming && route.raw_response) {
+    StartDownload(request, std::move(ctx), route, std::move(*message), std::move(responder), 0);
+    return;
+  }
+  if (route.server_streaming) {
+    const std::string_view last_event = request.header("last-event-id");
+    if (!route.resume_field.empty() && !last_event.empty()) {
+      if (auto s =
+              SetFieldFromText(message->get(), route.resume_field, last_event, "Last-Event-ID");
+          !s.ok()) {
+        Send(request, ctx, *responder,
+             ErrorResponse(400, grpc::StatusCode::INVALID_ARGUMENT, infra::StdView(s.message())));
+        return;
+      }
+    }
+    StartStream(request, std::move(ctx), route, std::move(*message), std::move(responder));
+    return;
+  }
+  CallUnary(request, std::move(ctx), route, std::shared_ptr<Message>(std::move(*message)),
+            std::move(responder), std::move(cache_key), 0);
+}
+
+std::unique_ptr<grpc::ClientContext> Gateway::OutboundContext(const HttpRequest& request,
+                                                              const RequestContext& ctx,
+                                                              const Route& route) const {
+  const auto deadline = route.policy.deadline_ms() > 0
+                            ? std::chrono::milliseconds(route.policy.deadline_ms())
+                            : options_.default_deadline;
+  auto call = NewCallContext(ctx, deadline, options_.internal_token);
+  const std::string_view authorization = request.header("authorization");
+  if (!authorization.empty())
+    call->AddMetadata(infra::kAuthorizationKey, std::string(authorization));
+  const std::string_view idempotency = request.header("idempotency-key");
+  if (route.policy.idempotent() && !idempotency.empty()) {
+    call->AddMetadata(infra::kIdempotencyKey, std::string(idempotency));
+  }
+  return call;
+}
+
+void Gateway::CallUnary(const HttpRequest& request, RequestContext ctx, const Route& route,
+                        std::shared_ptr<Message> message, std::shared_ptr<Responder> responder,
+                        std::string cache_key, int attempt) {
+  GenericStub* stub = StubOrUnavailable(request, ctx, route, *responder);
+  if (stub == nullptr) return;
+  struct Call {
+    std::unique_ptr<grpc::ClientContext> context;
+    std::unique_ptr<Message> response;
+  };
+  auto call = std::make_shared<Call>();
+  call->context = OutboundContext(request, ctx, route);
+  // A retry waits, within the deadline, for the backend to accept connections again (it is
+  // restarting) instead of failing at once; nothing of it has reached a backend before.
+  call->context->set_wait_for_ready(attempt > 0);
+  call->response.reset(google::protobuf::MessageFactory::generated_factory()
+                           ->GetPrototype(route.method->output_type())
+                           ->New());
+  // The callback needs the request's headers and method after Handle returned.
+  auto kept = std::make_shared<HttpRequest>(request.Head());
+  stub->UnaryCall(
+      call->context.get(), route.grpc_path, grpc::StubOptions(), message.get(),
+      call->response.get(),
+      [this, call, kept, ctx = std::move(ctx), &route, message, responder,
+       cache_key = std::move(cache_key), attempt](grpc::Status status) mutable {
+        if (!status.ok()) {
+          // One retry of safe calls when the backend was unreachable (e.g. restarting).
+          if (status.error_code() == grpc::StatusCode::UNAVAILABLE && attempt == 0 &&
+              kept->method == "GET") {
+            CallUnary(*kept, std::move(ctx), route, message, responder, std::move(cache_key), 1);
+            return;
+          }
+          SendCharged(*kept, ctx, std::move(responder), BackendError(status, *call->context, ctx));
+          return;
+        }
+        HttpResponse r;
+        r.status = route.success_status;
+        if (route.raw_response) {
+          const auto* d = call->response->GetDescriptor();
+          const auto* refl = call->response->GetReflection();
+          r.headers.emplace_back(
+              "Content-Type", refl->GetString(*call->response, d->FindFieldByName("content_type")));
+          r.body = refl->GetString(*call->response, d->FindFieldByName("data"));
+        } else {
+          r.headers.emplace_back("Content-Type", "application/json");
+          r.body = ToJson(*call->response);
+        }
+        // A route's caching applies to anonymous answers, and to raw ones (images), which are
+        // the same bytes whoever asks; other answers to a signed-in caller may hold private fields.
+        if (!route.policy.cache_control().empty() &&
+            (ctx.account_id.empty() || route.raw_response)) {
+          r.headers.emplace_back("Cache-Control", route.policy.cache_control());
+        }
+        if (!cache_key.empty()) {
+          CachePut(
+              cache_key, r,
+              std::min(PublicMaxAge(route.policy.cache_control()),
+                       std::chrono::duration_cast<std::chrono::milliseconds>(options_.cache_ttl)));
+        }
+        Send(*kept, ctx, *responder, std::move(r));
+      });
+}
+
+GenericStub* Gateway::StubOrUnavailable(const HttpRequest& request, const RequestContext& ctx,
+                                        const Route& route, Responder& responder) {
+  GenericStub* stub = backends_.StubFor(route.method->service()->full_name());
+  if (stub == nullptr) {
+    Send(request, ctx, responder,
+         ErrorResponse(503, grpc::StatusCode::UNAVAILABLE,
+                       "this part of the service is not available"));
+  }
+  return stub;
+}
+
+HttpResponse Gateway::BackendError(const grpc::Status& status, const grpc::ClientContext& call,
+                                   const RequestContext& ctx) const {
+  if (status.error_code() == grpc::StatusCode::UNAVAILABLE ||
+      status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+    // The caller gets a generic text; the detail (no personal data: transport errors) is here.
+    infra::log::Warn("backend_error", {{"request_id", ctx.request_id},
+                                       {"route", ctx.route_label},
+                                       {"code", static_cast<int>(status.error_code())},
+                                       {"error", status.error_message()}});
+  }
+  HttpResponse error = ErrorResponse(status);
+  // Both are temporary: say when to come back (the backend's hint, else a second), so that
+  // clients back off instead of hammering a service that is overloaded or has lost its Redis.
+  if (status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED ||
+      status.error_code() == grpc::StatusCode::UNAVAILABLE) {
+    const auto& trailers = call.GetServerTrailingMetadata();
+    auto it = trailers.find("retry-after");
+    error.headers.emplace_back(
+        "Retry-After", it == trailers.end() ? std::string("1")
+                                            : std::string(it->second.data(), it->second.size()));
+  }
+  return error;
+}
+
+}  // namespace cityhub::gateway
