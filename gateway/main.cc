@@ -206,6 +206,7 @@ int Run(int argc, char** argv) {
   infra::auth::JwksClient jwks(backends.ChannelFor("cityhub.accounts.v1.AccountsService"),
                                verifier);
   jwks.Start();
+  infra::redis::ExportPoolWait(metrics, config.redis);
   infra::redis::Client redis(config.redis);
   std::unique_ptr<RateLimiter> limiter;
   if (config.rate_limits)

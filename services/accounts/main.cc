@@ -89,6 +89,7 @@ int Run() {
   infra::SystemClock clock;
   infra::MetricsRegistry metrics;
   infra::Components parts;
+  infra::redis::ExportPoolWait(metrics, config.accounts.common.redis);
   auto& redis = parts.Make<infra::redis::Client>(config.accounts.common.redis);
   Accounts& app = BuildAccounts(parts, config.accounts,
                                 AccountsKeys{std::move(*signing_key), std::move(previous_key)},

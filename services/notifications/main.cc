@@ -116,6 +116,9 @@ int Run() {
 
   // The graph: config → Redis clients and authorization → the service's parts (components.h).
   infra::Components graph;
+  infra::redis::ExportPoolWait(metrics, config.common.redis);
+  infra::redis::ExportPoolWait(metrics, config.accounts_events);
+  infra::redis::ExportPoolWait(metrics, config.requests_events);
   auto& redis = graph.Make<infra::redis::Client>(config.common.redis);
   auto& accounts_redis = graph.Make<infra::redis::Client>(config.accounts_events);
   auto& requests_redis = graph.Make<infra::redis::Client>(config.requests_events);

@@ -106,6 +106,8 @@ int Run() {
   // The graph: clients and access first (the key fetcher starts at once, so that the first
   // calls find keys), then the service's own parts (components.h).
   infra::Components graph;
+  infra::redis::ExportPoolWait(metrics, config.common.redis);
+  infra::redis::ExportPoolWait(metrics, config.accounts_events);
   auto& redis = graph.Make<infra::redis::Client>(config.common.redis);
   auto& async_redis = graph.Make<infra::redis::AsyncClient>(config.common.redis, 2);
   auto& accounts_redis = graph.Make<infra::redis::Client>(config.accounts_events);

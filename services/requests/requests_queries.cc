@@ -10,7 +10,6 @@
 
 namespace cityhub::requests {
 
-using google::protobuf::util::TimeUtil;
 using infra::Done;
 using infra::InvalidField;
 using infra::auth::Caller;
