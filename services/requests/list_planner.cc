@@ -7,7 +7,6 @@
 
 namespace cityhub::requests {
 
-
 namespace {
 
 // A list call reads at most this many index entries before answering with a shorter page
