@@ -44,3 +44,12 @@ start_test_stack() {
   echo "FAIL: the stack did not start within 120 s"
   return 1
 }
+
+# Stops what start_test_stack started (if it did) and removes the data folder $1.
+stop_test_stack() {
+  if [[ -n ${stack_pid:-} ]]; then
+    kill -TERM "$stack_pid" 2>/dev/null || true
+    wait "$stack_pid" 2>/dev/null || true
+  fi
+  rm -rf "$1"
+}

@@ -101,4 +101,14 @@ absl::Status CheckPageToken(std::string_view token) {
   return infra::InvalidField("page_token", "not a token from a previous page");
 }
 
+void ViewComment(const cityhub::storage::requests::StoredComment& c, bool is_own,
+                 cityhub::requests::v1::Comment* out) {
+  out->set_comment_id(c.id());
+  out->set_request_id(c.request_id());
+  out->set_text(c.text());
+  out->set_author_role(c.author_role());
+  *out->mutable_created_at() = TimeUtil::MillisecondsToTimestamp(c.created_ms());
+  out->set_is_own(is_own);
+}
+
 }  // namespace cityhub::requests

@@ -40,6 +40,10 @@ absl::StatusOr<int> PageSize(int32_t requested);
 // "de" (default) or "en"; INVALID_ARGUMENT otherwise.
 absl::StatusOr<std::string> Language(std::string_view requested);
 
+// A stored comment as the API shows it; `is_own` when the caller wrote it.
+void ViewComment(const cityhub::storage::requests::StoredComment& c, bool is_own,
+                 cityhub::requests::v1::Comment* out);
+
 // A page token is the id of the last item of the previous page (a ULID); empty is the start.
 absl::Status CheckPageToken(std::string_view token);
 

@@ -10,7 +10,6 @@
 
 namespace cityhub::requests {
 
-using google::protobuf::util::TimeUtil;
 using infra::Done;
 using infra::InvalidField;
 
@@ -56,12 +55,7 @@ absl::Status RequestsService::DoAddComment(grpc::ServerContextBase* ctx,
       ShowsDetails(Visibility::kPublic, service.ok() ? service->get() : nullptr));
   RETURN_IF_ERROR(deps_.requests.AddComment(comment, {event}));
   RETURN_IF_ERROR(EraseIfDeletedMeanwhile(caller));
-  response->set_comment_id(comment.id());
-  response->set_request_id(comment.request_id());
-  response->set_text(comment.text());
-  response->set_author_role(comment.author_role());
-  *response->mutable_created_at() = TimeUtil::MillisecondsToTimestamp(comment.created_ms());
-  response->set_is_own(true);
+  ViewComment(comment, true, response);
   return absl::OkStatus();
 }
 
@@ -95,13 +89,8 @@ absl::Status RequestsService::DoListComments(grpc::ServerContextBase* ctx,
   const bool more = static_cast<int>(comments.size()) > page_size;
   if (more) comments.resize(page_size);
   for (const auto& c : comments) {
-    auto* out = response->add_comments();
-    out->set_comment_id(c.id());
-    out->set_request_id(c.request_id());
-    out->set_text(c.text());
-    out->set_author_role(c.author_role());
-    *out->mutable_created_at() = TimeUtil::MillisecondsToTimestamp(c.created_ms());
-    out->set_is_own(caller.signed_in() && c.author_account_id() == caller.account_id);
+    ViewComment(c, caller.signed_in() && c.author_account_id() == caller.account_id,
+                response->add_comments());
   }
   if (more) response->set_next_page_token(std::to_string(start + page_size));
   return absl::OkStatus();

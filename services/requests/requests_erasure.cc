@@ -10,7 +10,6 @@
 
 namespace cityhub::requests {
 
-using google::protobuf::util::TimeUtil;
 using infra::Done;
 using infra::InvalidField;
 using infra::auth::Caller;
@@ -57,13 +56,7 @@ absl::Status RequestsService::DoExportUserData(grpc::ServerContextBase* ctx,
   }
   ASSIGN_OR_RETURN(auto comments, deps_.requests.CommentsBy(req->account_id()));
   for (const auto& c : comments) {
-    auto* out = response->add_comments();
-    out->set_comment_id(c.id());
-    out->set_request_id(c.request_id());
-    out->set_text(c.text());
-    out->set_author_role(c.author_role());
-    *out->mutable_created_at() = TimeUtil::MillisecondsToTimestamp(c.created_ms());
-    out->set_is_own(true);
+    ViewComment(c, true, response->add_comments());
   }
   ASSIGN_OR_RETURN(auto following, deps_.requests.Following(req->account_id()));
   for (const auto& id : following) response->add_followed_request_ids(id);

@@ -23,13 +23,6 @@ fi
 data=$(mktemp -d /tmp/cityhub-georeport.XXXXXX)
 gateway_addr=127.0.0.1:$(free_port)
 stack_pid=
-cleanup() {
-  if [[ -n $stack_pid ]]; then
-    kill -TERM "$stack_pid" 2>/dev/null || true
-    wait "$stack_pid" 2>/dev/null || true
-  fi
-  rm -rf "$data"
-}
-trap cleanup EXIT
+trap 'stop_test_stack "$data"' EXIT
 start_test_stack "$data" "$gateway_addr"
 "$venv/bin/python" "$root/tests/open311/georeport_check.py" "http://$gateway_addr" "$data"

@@ -32,14 +32,7 @@ data=$(mktemp -d /tmp/cityhub-schemathesis.XXXXXX)
 gateway_addr=127.0.0.1:$(free_port)
 base=http://$gateway_addr
 stack_pid=
-cleanup() {
-  if [[ -n $stack_pid ]]; then
-    kill -TERM "$stack_pid" 2>/dev/null || true
-    wait "$stack_pid" 2>/dev/null || true
-  fi
-  rm -rf "$data"
-}
-trap cleanup EXIT
+trap 'stop_test_stack "$data"' EXIT
 
 start_test_stack "$data" "$gateway_addr"
 
