@@ -117,9 +117,15 @@ void Gateway::CallUnary(const HttpRequest& request, RequestContext ctx, const Ro
   };
   auto call = std::make_shared<Call>();
   call->context = OutboundContext(request, ctx, route);
-  // A retry waits, within the deadline, for the backend to accept connections again (it is
-  // restarting) instead of failing at once; nothing of it has reached a backend before.
-  call->context->set_wait_for_ready(attempt > 0);
+  if (attempt > 0) {
+    // The retry waits a little for the backend to accept connections again (a restart takes
+    // about a second) instead of failing at once: nothing of the call has reached a backend.
+    // A backend still gone after that is answered 503 below, not left to the deadline.
+    constexpr auto kRetryWait = std::chrono::milliseconds(2500);
+    call->context->set_wait_for_ready(true);
+    call->context->set_deadline(
+        std::min(call->context->deadline(), std::chrono::system_clock::now() + kRetryWait));
+  }
   call->response.reset(google::protobuf::MessageFactory::generated_factory()
                            ->GetPrototype(route.method->output_type())
                            ->New());
@@ -136,6 +142,9 @@ void Gateway::CallUnary(const HttpRequest& request, RequestContext ctx, const Ro
               kept->method == "GET") {
             CallUnary(*kept, std::move(ctx), route, message, responder, std::move(cache_key), 1);
             return;
+          }
+          if (attempt > 0 && status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+            status = grpc::Status(grpc::StatusCode::UNAVAILABLE, "backend did not come back");
           }
           SendCharged(*kept, ctx, std::move(responder), BackendError(status, *call->context, ctx));
           return;

@@ -23,7 +23,8 @@ using std::chrono::steady_clock;
 class AsyncClient::Connection {
  public:
   // `tls` is used for rediss://.
-  Connection(const Options& options, const ClientTls& tls) : options_(options), tls_(tls) {}
+  Connection(const Options& options, const ClientTls& tls)
+      : options_(Unnamed(options)), name_(options.client_name), tls_(tls) {}
 
   ~Connection() {
     std::unique_lock lock(mu_);
@@ -58,6 +59,16 @@ class AsyncClient::Connection {
   }
 
  private:
+  // A reconnect runs on the caller's thread (a gRPC callback thread): it waits for no reply it
+  // can do without, so that a Redis that has stopped answering (a slow script, a full
+  // machine) cannot hold that thread. CLIENT SETNAME is therefore not part of the waited-for
+  // handshake: Connect pipelines it ahead of the first command and the reader drops its
+  // answer. AUTH and SELECT, when configured, cannot be left out.
+  static Options Unnamed(Options options) {
+    options.client_name.clear();
+    return options;
+  }
+
   struct Pending {
     size_t remaining = 0;
     std::vector<Reply> replies;
@@ -89,6 +100,17 @@ class AsyncClient::Connection {
     fd_ = *fd;
     ++generation_;
     reader_ = std::thread([this, fd = fd_, generation = generation_] { ReadLoop(fd, generation); });
+    if (!name_.empty()) {
+      auto entry = std::make_unique<Pending>();
+      entry->remaining = 1;
+      entry->done = [](absl::StatusOr<std::vector<Reply>>) {};
+      entry->sent = steady_clock::now();
+      pending_.push_back(std::move(entry));
+      std::string wire;
+      AppendCommand({"CLIENT", "SETNAME", name_}, &wire);
+      // A failed write shows again at the caller's own write, which disconnects.
+      (void)WriteAll(fd_, wire);
+    }
     return absl::OkStatus();
   }
 
@@ -179,6 +201,7 @@ class AsyncClient::Connection {
   }
 
   const Options options_;
+  const std::string name_;
   const ClientTls& tls_;
   std::mutex mu_;
   int fd_ = -1;

@@ -32,7 +32,8 @@ def exported_metrics(root):
     for top in ("services", "gateway", "infra"):
         for dirpath, _, files in os.walk(os.path.join(root, top)):
             for f in files:
-                if f.endswith(".cc") and not f.endswith(("_test.cc", "_bench.cc", "_fuzz.cc")):
+                # Sources and headers: a service's metrics are declared together in one struct.
+                if f.endswith((".cc", ".h")) and not f.endswith(("_test.cc", "_bench.cc", "_fuzz.cc")):
                     with open(os.path.join(dirpath, f), encoding="utf-8", errors="replace") as fh:
                         for kind, name in call.findall(fh.read()):
                             names.add(name)
