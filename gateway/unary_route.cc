@@ -146,6 +146,12 @@ void Gateway::CallUnary(const HttpRequest& request, RequestContext ctx, const Ro
           if (attempt > 0 && status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
             status = grpc::Status(grpc::StatusCode::UNAVAILABLE, "backend did not come back");
           }
+          // The client is still here (else nobody reads this answer): a call the backend
+          // cancelled was cut by its shutdown (a restart). Temporary, so 503 and Retry-After,
+          // which a client retries (with its Idempotency-Key), never 499.
+          if (status.error_code() == grpc::StatusCode::CANCELLED) {
+            status = grpc::Status(grpc::StatusCode::UNAVAILABLE, "backend shut down mid-call");
+          }
           SendCharged(*kept, ctx, std::move(responder), BackendError(status, *call->context, ctx));
           return;
         }
