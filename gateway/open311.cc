@@ -37,6 +37,7 @@ absl::StatusOr<Params> Collect(const ParsedQuery& given, const std::set<std::str
     if (attributes && name.starts_with("attribute")) continue;  // AttributesFromForm reads them
     if (!allowed.contains(name)) {
       if (!attributes) continue;
+      if (name.empty()) return infra::InvalidField("form", "a field without a name");
       const std::string shown = name.size() <= 64 ? name : name.substr(0, 64) + "…";
       return absl::InvalidArgumentError(StrCat(shown, ": not a field of this form"));
     }

@@ -560,6 +560,9 @@ TEST_F(Open311Test, PostErrorsFollowTheSpec) {
   auto extra = Pothole();
   extra.emplace_back("password", "x");
   ExpectError(Post("json", extra), 400, "json", "password");
+  auto nameless = Pothole();  // "=2": a field without a name (found by open311_fuzz)
+  nameless.emplace_back("", "2");
+  ExpectError(Post("json", nameless), 400, "json", "form: a field without a name");
   auto bad_url = Pothole();
   bad_url.emplace_back("media_url", "javascript:alert(1)");
   ExpectError(Post("json", bad_url), 400, "json", "media_url");
