@@ -68,6 +68,12 @@ std::optional<HttpResponse> Gateway::Authenticate(const HttpRequest& request, co
         !verifier_.HasKey(infra::auth::TokenVerifier::PeekKid(token)) && refresh_keys_()) {
       claims = verifier_.Verify(token);
     }
+    if (!claims.ok() && claims.status().code() == absl::StatusCode::kUnavailable) {
+      HttpResponse r = ErrorResponse(503, grpc::StatusCode::UNAVAILABLE,
+                                     infra::StdView(claims.status().message()));
+      r.headers.emplace_back("Retry-After", "1");
+      return r;
+    }
     if (!claims.ok()) {
       HttpResponse r = ErrorResponse(401, grpc::StatusCode::UNAUTHENTICATED,
                                      infra::StdView(claims.status().message()));

@@ -57,10 +57,15 @@ bool JwksClient::RefreshIfDue() {
 }
 
 void JwksClient::Start() {
-  thread_ = std::thread([this] {
-    bool loaded = false;
+  // The first fetch before the process serves: tokens that arrive right after a (re)start are
+  // verified, not refused. Accounts unreachable: fails fast and the thread keeps trying.
+  bool first = Refresh();
+  thread_ = std::thread([this, first] {
+    bool loaded = first;
+    bool skip = first;
     while (true) {
-      loaded = Refresh() || (loaded && verifier_.key_count() > 0);
+      if (!skip) loaded = Refresh() || (loaded && verifier_.key_count() > 0);
+      skip = false;
       std::unique_lock lock(mu_);
       // Until the first success, retry every second; then at the regular period.
       const auto wait = loaded ? period_ : std::chrono::milliseconds(1000);

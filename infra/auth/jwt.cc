@@ -340,6 +340,11 @@ absl::StatusOr<AccessClaims> TokenVerifier::VerifyUncached(std::string_view toke
     std::lock_guard lock(keys_mu_);
     keys = keys_;
   }
+  // Before the first JWKS fetch nothing can be verified: temporary (503, retried), not a bad
+  // token (401 would sign a resident out of the app while a process starts).
+  if (keys->by_kid.empty()) {
+    return absl::UnavailableError("signing keys not loaded yet; try again shortly");
+  }
   auto key_it = keys->by_kid.find(kid_it->get<std::string>());
   if (key_it == keys->by_kid.end()) return Unauthenticated("unknown key id");
   const auto signature = Base64UrlDecode(token.substr(second + 1));

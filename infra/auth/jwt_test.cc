@@ -152,6 +152,17 @@ TEST_F(JwtTest, RejectsAnUnknownKeyId) {
   ExpectRejected(Forge(header, GoodClaims(), other), "unknown key id");
 }
 
+TEST_F(JwtTest, BeforeAnyKeyIsLoadedATokenIsUnavailableNotUnauthenticated) {
+  // A process that has not fetched the JWKS yet cannot tell a good token from a bad one: the
+  // caller hears "try again" (503), not "signed out" (401).
+  TokenVerifier fresh(settings_, clock_);
+  const auto result = fresh.Verify(Forge(GoodHeader(), GoodClaims(), key_));
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kUnavailable);
+  // Garbage stays garbage whatever the keys.
+  EXPECT_EQ(fresh.Verify("not-a-token").status().code(), absl::StatusCode::kUnauthenticated);
+}
+
 TEST_F(JwtTest, RejectsAKnownKeyIdWithASignatureFromAnotherKey) {
   ExpectRejected(Forge(GoodHeader(), GoodClaims(), Ed25519Key::Generate()), "bad signature");
 }
