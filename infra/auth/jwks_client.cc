@@ -59,17 +59,16 @@ bool JwksClient::RefreshIfDue() {
 void JwksClient::Start() {
   // The first fetch before the process serves: tokens that arrive right after a (re)start are
   // verified, not refused. Accounts unreachable: fails fast and the thread keeps trying.
-  bool first = Refresh();
-  thread_ = std::thread([this, first] {
-    bool loaded = first;
-    bool skip = first;
+  const bool first = Refresh();
+  thread_ = std::thread([this, loaded = first]() mutable {
     while (true) {
-      if (!skip) loaded = Refresh() || (loaded && verifier_.key_count() > 0);
-      skip = false;
-      std::unique_lock lock(mu_);
-      // Until the first success, retry every second; then at the regular period.
-      const auto wait = loaded ? period_ : std::chrono::milliseconds(1000);
-      if (cv_.wait_for(lock, wait, [this] { return stop_; })) return;
+      {
+        std::unique_lock lock(mu_);
+        // Until the first success, retry every second; then at the regular period.
+        const auto wait = loaded ? period_ : std::chrono::milliseconds(1000);
+        if (cv_.wait_for(lock, wait, [this] { return stop_; })) return;
+      }
+      loaded = Refresh() || (loaded && verifier_.key_count() > 0);
     }
   });
 }
