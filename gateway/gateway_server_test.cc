@@ -141,7 +141,7 @@ TEST(GatewayServer, ARouteWithItsOwnDeadlineGivesTheServiceThatLong) {
   EXPECT_LT(default_deadline, 3s);
 }
 
-TEST(GatewayServer, SafeCallsAreRetriedOnceWhenTheBackendIsUnavailable) {
+TEST(GatewayServer, SafeCallsAreRetriedTwiceAtMostWhenTheBackendIsUnavailableOrCutTheCall) {
   ScriptedBackend backend([](const std::string& method, int call) {
     Answer a;
     if (method.ends_with("/GetService") && call == 1) {
@@ -160,15 +160,46 @@ TEST(GatewayServer, SafeCallsAreRetriedOnceWhenTheBackendIsUnavailable) {
   EXPECT_EQ(r.status(), 200) << r.body;
   EXPECT_EQ(json::parse(r.body)["service_code"], "pothole");
   EXPECT_EQ(backend.Calls("/cityhub.requests.v1.RequestsService/GetService"), 2);
-  // Once only: a GET whose backend stays down is tried twice, then 503.
+  // Twice at most: a GET whose backend stays down is tried three times, then 503.
   r = Get(door.port(), "/v1/requests/01JABCDEFGHJKMNPQRSTVWXYZ0");
   EXPECT_EQ(r.status(), 503);
   EXPECT_EQ(json::parse(r.body)["code"], 14);
-  EXPECT_EQ(backend.Calls("/cityhub.requests.v1.RequestsService/GetRequest"), 2);
+  EXPECT_EQ(backend.Calls("/cityhub.requests.v1.RequestsService/GetRequest"), 3);
   // Writes are never repeated by the gateway.
   r = Post(door.port(), "/v1/requests", R"({"service_code":"pothole","lat":52.02,"long":8.53})");
   EXPECT_EQ(r.status(), 503);
   EXPECT_EQ(backend.Calls("/cityhub.requests.v1.RequestsService/CreateRequest"), 1);
+}
+
+TEST(GatewayServer, AGetCutByTheBackendsShutdownIsRetried) {
+  ScriptedBackend backend([](const std::string& method, int call) {
+    Answer a;
+    if (method.ends_with("/GetService") && call == 1) {
+      a.code = grpc::StatusCode::CANCELLED;
+      a.message = "server shutting down";
+    } else {
+      a.body = Pothole();
+    }
+    return a;
+  });
+  Door door(backend.address());
+  const auto r = Get(door.port(), "/v1/services/pothole");
+  EXPECT_EQ(r.status(), 200) << r.body;
+  EXPECT_EQ(backend.Calls("/cityhub.requests.v1.RequestsService/GetService"), 2);
+}
+
+TEST(GatewayServer, AValidTokenBeforeTheSigningKeysAreLoadedIs503NotSignedOut) {
+  ScriptedBackend backend([](const std::string&, int) { return Answer{}; });
+  Door door(backend.address());
+  const std::string token = door.CitizenToken();
+  door.ForgetSigningKeys();
+  const auto r = Get(door.port(), "/v1/me:export", {"Authorization: Bearer " + token});
+  EXPECT_EQ(r.status(), 503) << r.body;
+  EXPECT_EQ(r.header("Retry-After"), "1");
+  EXPECT_EQ(json::parse(r.body)["code"], 14);
+  EXPECT_THAT(json::parse(r.body)["message"].get<std::string>(),
+              ::testing::HasSubstr("signing keys"));
+  EXPECT_EQ(backend.Calls("/cityhub.accounts.v1.AccountsService/ExportMyData"), 0);
 }
 
 // --- the server --------------------------------------------------------------------------------

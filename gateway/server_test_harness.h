@@ -257,6 +257,8 @@ class Door final {
     claims.email_verified = true;
     return signer_.Sign(claims);
   }
+  // As a process that has not fetched the JWKS yet: no key to verify a token with.
+  void ForgetSigningKeys() { verifier_.SetKeys({}); }
 
  private:
   static std::vector<const google::protobuf::ServiceDescriptor*> WithExtra(

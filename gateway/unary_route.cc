@@ -1,5 +1,5 @@
 // A matched route: admission, the micro-cache, transcoding the request, the unary gRPC call
-// (one retry of a GET whose backend was unreachable) and its answer or mapped error.
+// (up to two retries of a GET whose backend was unreachable or restarting) and its answer or mapped error.
 #include <algorithm>
 #include <charconv>
 
@@ -137,10 +137,16 @@ void Gateway::CallUnary(const HttpRequest& request, RequestContext ctx, const Ro
       [this, call, kept, ctx = std::move(ctx), &route, message, responder,
        cache_key = std::move(cache_key), attempt](grpc::Status status) mutable {
         if (!status.ok()) {
-          // One retry of safe calls when the backend was unreachable (e.g. restarting).
-          if (status.error_code() == grpc::StatusCode::UNAVAILABLE && attempt == 0 &&
-              kept->method == "GET") {
-            CallUnary(*kept, std::move(ctx), route, message, responder, std::move(cache_key), 1);
+          // Safe calls are retried (twice at most) when the backend was unreachable or cut the
+          // call by its shutdown (a restart): the first retry can still reach the draining
+          // process on a connection that has not seen its GOAWAY yet; the second waits for the
+          // new one. A GET changes nothing, so repeating it is harmless.
+          constexpr int kSafeRetries = 2;
+          if ((status.error_code() == grpc::StatusCode::UNAVAILABLE ||
+               status.error_code() == grpc::StatusCode::CANCELLED) &&
+              attempt < kSafeRetries && kept->method == "GET") {
+            CallUnary(*kept, std::move(ctx), route, message, responder, std::move(cache_key),
+                      attempt + 1);
             return;
           }
           if (attempt > 0 && status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
