@@ -134,6 +134,11 @@ RateLimiter::RateLimiter(infra::redis::Client& redis, RateLimits limits, const i
                     .AddCounter("gateway_rate_limit_fallback_total",
                                 "Rate-limit checks decided without Redis")
                     .Get()),
+      refused_from_memory_(metrics
+                               .AddCounter("gateway_rate_limit_refused_from_memory_total",
+                                           "Refusals decided from a refusal still running, "
+                                           "without asking Redis")
+                               .Get()),
       refunds_({"rate_limit_refunds", 1, 1024}, metrics) {}
 
 RateLimiter::~RateLimiter() { StopRefunds(); }
@@ -185,8 +190,7 @@ Decision RateLimiter::Check(cityhub::api::RateClass rate_class, std::string_view
   // the bucket; small budgets ask every time.
   want = std::clamp(std::min(want, std::min(limits_.read_lease, budget.burst / 8)), 1, 1 << 20);
   int64_t granted = 0;
-  const Decision d = Charge({key}, budget, want, read, &granted);
-  if (!d.allowed) limited_.Inc();
+  const Decision d = ChargeOrRecall(key, budget, want, read, &granted);
   if (granted >= 1 && read && limits_.read_lease > 1) {
     std::lock_guard lock(mu_);
     if (leases_.size() > 100'000) leases_.clear();  // bounded memory under many clients
@@ -201,9 +205,39 @@ Decision RateLimiter::Check(cityhub::api::RateClass rate_class, std::string_view
 }
 
 Decision RateLimiter::CheckPartner(std::string_view api_key_id) {
-  const Decision d =
-      Charge({StrCat("gateway:rl:{partner}:k:", api_key_id)}, limits_.partner, 1, false, nullptr);
-  if (!d.allowed) limited_.Inc();
+  return ChargeOrRecall(StrCat("gateway:rl:{partner}:k:", api_key_id), limits_.partner, 1, false,
+                        nullptr);
+}
+
+std::optional<Decision> RateLimiter::RefusedBefore(const std::string& key, int64_t now_ms) {
+  std::lock_guard lock(mu_);
+  auto it = refused_until_.find(key);
+  if (it == refused_until_.end()) return std::nullopt;
+  if (it->second <= now_ms) {
+    refused_until_.erase(it);
+    return std::nullopt;
+  }
+  return Decision{false, std::chrono::milliseconds(it->second - now_ms)};
+}
+
+Decision RateLimiter::ChargeOrRecall(const std::string& key, const Budget& budget, int want,
+                                     bool read, int64_t* granted) {
+  const int64_t now = infra::UnixMillis(clock_.Now());
+  if (auto refused = RefusedBefore(key, now)) {
+    refused_from_memory_.Inc();
+    limited_.Inc();
+    return *refused;
+  }
+  const Decision d = Charge({key}, budget, want, read, granted);
+  if (d.allowed) return d;
+  limited_.Inc();
+  if (d.retry_after.count() > 0) {
+    std::lock_guard lock(mu_);
+    if (refused_until_.size() >= kMaxRefused) {
+      std::erase_if(refused_until_, [now](const auto& entry) { return entry.second <= now; });
+    }
+    if (refused_until_.size() < kMaxRefused) refused_until_[key] = now + d.retry_after.count();
+  }
   return d;
 }
 
@@ -227,12 +261,13 @@ void RateLimiter::Refund(const std::string& client_address, const std::string& a
   const std::string create_key = Key("create", client_address, account_id);
   const double interval = Interval(BudgetFor(cityhub::api::RATE_CLASS_CREATE, signed_in));
   const int64_t now = infra::UnixMillis(clock_.Now());
-  if (redis_.Eval(RefundScript(), {create_key}, {std::to_string(now), std::to_string(interval)})
-          .ok()) {
-    return;
-  }
-  fallback_.Inc();
+  const bool refunded =
+      redis_.Eval(RefundScript(), {create_key}, {std::to_string(now), std::to_string(interval)})
+          .ok();
   std::lock_guard lock(mu_);
+  refused_until_.erase(create_key);  // a unit came back: ask again
+  if (refunded) return;
+  fallback_.Inc();
   if (auto it = local_tat_.find(create_key); it != local_tat_.end()) it->second -= interval;
 }
 

@@ -4,6 +4,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -21,12 +22,17 @@
 // caller spends its client address's budget, which is sized for an address many residents share
 // (a mobile carrier's NAT): one resident's limits would throttle them all.
 //
-// Sign-in, creation and writes ask Redis every time. Reads, the bulk of the traffic, take leases
-// of units per script call and spend them locally for up to a second. A client's lease doubles
-// each time it uses one up in time (1, 2, 4, … up to RateLimits::read_lease, at most an eighth
-// of the burst), so quiet clients ask every time and busy ones seldom. The budget stays in
-// Redis and shared: a lease never exceeds what the budget allows at that moment, and what a
-// replica holds back is bounded by the lease size.
+// A caller Redis refused is refused from memory until its Retry-After has passed: no Redis round
+// trip for a client already over its budget (a flood costs what a 429 costs, nothing more). The
+// budget only fills with time, so the memory answers what Redis would, except after a refund,
+// which forgets it.
+//
+// Sign-in, creation and writes ask Redis every time they are not refused from memory. Reads, the
+// bulk of the traffic, take leases of units per script call and spend them locally for up to a
+// second. A client's lease doubles each time it uses one up in time (1, 2, 4, … up to
+// RateLimits::read_lease, at most an eighth of the burst), so quiet clients ask every time and busy
+// ones seldom. The budget stays in Redis and shared: a lease never exceeds what the budget allows
+// at that moment, and what a replica holds back is bounded by the lease size.
 //
 // A create refused as invalid (400) moves its unit to the write budget (RefundCreate): failed
 // validations do not use up the creation budget, and still cost what a write costs.
@@ -109,6 +115,11 @@ class RateLimiter final {
   std::string Key(std::string_view class_name, std::string_view client_address,
                   std::string_view account_id) const;
   const Budget& BudgetFor(cityhub::api::RateClass rate_class, bool signed_in) const;
+  // A refusal still running for `key`, decided without Redis; nullopt when there is none.
+  std::optional<Decision> RefusedBefore(const std::string& key, int64_t now_ms);
+  // Charges `key` through Charge, remembering a refusal until its Retry-After.
+  Decision ChargeOrRecall(const std::string& key, const Budget& budget, int want, bool read,
+                          int64_t* granted);
   void Refund(const std::string& client_address, const std::string& account_id);
 
   infra::redis::Client& redis_;
@@ -124,6 +135,11 @@ class RateLimiter final {
     int size = 1;  // units asked for last time
   };
   std::unordered_map<std::string, Lease> leases_;
+  // Callers refused until (Unix ms), bounded: beyond kMaxRefused entries new refusals are not
+  // remembered (they ask Redis as before) until the expired ones are swept.
+  static constexpr size_t kMaxRefused = 100'000;
+  std::unordered_map<std::string, int64_t> refused_until_;
+  infra::Counter& refused_from_memory_;
   infra::BoundedExecutor refunds_;  // last: stopped (its tasks run) before the rest goes
 };
 

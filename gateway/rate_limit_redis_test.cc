@@ -130,5 +130,53 @@ TEST_F(RateLimiterTest, ARefusedCreatesUnitMovesToTheWriteBudget) {
   EXPECT_FALSE(limiter.Check(kCreate, "203.0.113.7", account).allowed);
 }
 
+// 429s are the cheapest answer: once Redis refused a caller, its refusals come from memory until
+// the Retry-After Redis gave has passed, for every class and for partners.
+TEST_F(RateLimiterTest, AnOverBudgetCallerIsRefusedFromMemoryUntilItsRetryAfter) {
+  RateLimits limits;
+  limits.anonymous_create = {2, 1h, 2};
+  limits.anonymous_read = {10, 1s, 10};
+  limits.read_lease = 1;
+  limits.partner = {1, 1h, 1};
+  RateLimiter limiter(client(), limits, clock_, metrics_a_);
+  for (int i = 0; i < 2; ++i) ASSERT_TRUE(limiter.Check(kCreate, "203.0.113.7", "").allowed);
+  const Decision first = limiter.Check(kCreate, "203.0.113.7", "");
+  ASSERT_FALSE(first.allowed);
+  const int64_t before = ScriptCalls();
+  for (int i = 0; i < 50; ++i) {
+    const Decision again = limiter.Check(kCreate, "203.0.113.7", "");
+    ASSERT_FALSE(again.allowed);
+    EXPECT_EQ(again.retry_after, first.retry_after);  // the clock has not moved
+  }
+  clock_.Advance(first.retry_after / 2);
+  const Decision halfway = limiter.Check(kCreate, "203.0.113.7", "");
+  EXPECT_FALSE(halfway.allowed);
+  EXPECT_EQ(halfway.retry_after, first.retry_after - first.retry_after / 2);
+  EXPECT_EQ(ScriptCalls() - before, 0);
+  // Other callers and other classes of the same caller still ask Redis.
+  EXPECT_TRUE(limiter.Check(kCreate, "198.51.100.9", "").allowed);
+  EXPECT_TRUE(limiter.Check(kRead, "203.0.113.7", "").allowed);
+  EXPECT_EQ(ScriptCalls() - before, 2);
+  // Reads: the same once refused.
+  for (int i = 0; i < 9; ++i) ASSERT_TRUE(limiter.Check(kRead, "203.0.113.7", "").allowed);
+  ASSERT_FALSE(limiter.Check(kRead, "203.0.113.7", "").allowed);
+  const int64_t reads = ScriptCalls();
+  for (int i = 0; i < 20; ++i) ASSERT_FALSE(limiter.Check(kRead, "203.0.113.7", "").allowed);
+  EXPECT_EQ(ScriptCalls(), reads);
+  // Partners too.
+  ASSERT_TRUE(limiter.CheckPartner("01JAPIKEY00000000000000000").allowed);
+  ASSERT_FALSE(limiter.CheckPartner("01JAPIKEY00000000000000000").allowed);
+  const int64_t partner = ScriptCalls();
+  ASSERT_FALSE(limiter.CheckPartner("01JAPIKEY00000000000000000").allowed);
+  EXPECT_EQ(ScriptCalls(), partner);
+  // Once the Retry-After has passed, Redis decides again (a unit has come back by then).
+  clock_.Advance(first.retry_after);
+  EXPECT_TRUE(limiter.Check(kCreate, "203.0.113.7", "").allowed);
+  EXPECT_GT(ScriptCalls(), partner);
+  const std::string text = metrics_a_.Render();
+  EXPECT_NE(text.find("gateway_rate_limit_refused_from_memory_total 72"), std::string::npos)
+      << text;
+}
+
 }  // namespace
 }  // namespace cityhub::gateway

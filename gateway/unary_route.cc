@@ -1,5 +1,6 @@
 // A matched route: admission, the micro-cache, transcoding the request, the unary gRPC call
-// (up to two retries of a GET whose backend was unreachable or restarting) and its answer or mapped error.
+// (up to two retries of a GET whose backend was unreachable or restarting) and its answer or mapped
+// error.
 #include <algorithm>
 #include <charconv>
 
