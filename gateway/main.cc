@@ -215,12 +215,15 @@ int Run(int argc, char** argv) {
       *routes, backends, verifier, [&] { return jwks.RefreshIfDue(); }, limiter.get(), metrics,
       clock, config.gateway);
   config.open311.changeset_ms = infra::UnixMillis(clock.Now());
-  Open311 open311(gateway, backends, limiter.get(), config.open311);
+  Open311 open311(gateway, backends, config.open311);
   gateway.AddPrefixHandler(Open311::kPrefix,
-                           [&open311](const HttpRequest& request, const RequestContext& ctx,
-                                      std::shared_ptr<Responder> responder) {
-                             return open311.Handle(request, ctx, std::move(responder));
-                           });
+                           {[&open311](const HttpRequest& request, RequestContext& ctx) {
+                              open311.Classify(request, ctx);
+                            },
+                            [&open311](const HttpRequest& request, const RequestContext& ctx,
+                                       std::shared_ptr<Responder> responder) {
+                              open311.Handle(request, ctx, std::move(responder));
+                            }});
   std::unique_ptr<StaticFiles> web;
   if (!config.web.dir.empty()) {
     auto loaded = StaticFiles::Load(config.web);
