@@ -6,8 +6,8 @@
 
 namespace cityhub::gateway {
 
-HttpResponse RequestContext::Error(int status, grpc::StatusCode code,
-                                   std::string_view message) const {
+HttpResponse ErrorIn(const ErrorFormat* errors, int status, grpc::StatusCode code,
+                     std::string_view message) {
   return errors != nullptr ? errors->Error(status, code, message)
                            : ErrorResponse(status, code, message);
 }

@@ -26,6 +26,10 @@ class ErrorFormat {
   virtual HttpResponse Error(int status, grpc::StatusCode code, std::string_view message) const = 0;
 };
 
+// A refusal written by `errors`, or as the JSON API's error when it is null.
+HttpResponse ErrorIn(const ErrorFormat* errors, int status, grpc::StatusCode code,
+                     std::string_view message);
+
 // What the gateway knows about the caller of one request.
 struct RequestContext {
   std::string request_id;
@@ -57,7 +61,9 @@ struct RequestContext {
   size_t decoded = 0;
 
   // A refusal in the request's error format.
-  HttpResponse Error(int status, grpc::StatusCode code, std::string_view message) const;
+  HttpResponse Error(int status, grpc::StatusCode code, std::string_view message) const {
+    return ErrorIn(errors, status, code, message);
+  }
 };
 
 // One concern of every exchange. Implementations are final, stateless per request (all state of

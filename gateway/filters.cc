@@ -316,7 +316,7 @@ std::optional<HttpResponse> RateLimitFilter::OnRequest(const HttpRequest&, Reque
   if (ctx.policy == nullptr || limiter_ == nullptr) return std::nullopt;
   const auto rate_class = ctx.policy->rate_class();
   const Decision d = limiter_->Check(rate_class, ctx.client_address, ctx.account_id);
-  if (auto refusal = Refusal(ctx, d, "too many requests; slow down")) return refusal;
+  if (auto refusal = Refusal(ctx.errors, d, "too many requests; slow down")) return refusal;
   ctx.charged = rate_class;
   return std::nullopt;
 }
@@ -327,26 +327,29 @@ std::optional<HttpResponse> RateLimitFilter::ChargeMore(const RequestContext& ct
   if (limiter_ == nullptr) return std::nullopt;
   for (int i = 0; i < units; ++i) {
     const Decision d = limiter_->Check(rate_class, ctx.client_address, ctx.account_id);
-    if (auto refusal = Refusal(ctx, d, message)) return refusal;
+    if (auto refusal = Refusal(ctx.errors, d, message)) return refusal;
   }
   return std::nullopt;
 }
 
-std::optional<HttpResponse> RateLimitFilter::ChargePartner(const RequestContext& ctx,
-                                                           std::string_view api_key_id,
-                                                           std::string_view message) {
-  if (limiter_ == nullptr) return std::nullopt;
-  return Refusal(ctx, limiter_->CheckPartner(api_key_id), message);
+void RateLimitFilter::ChargePartner(const RequestContext& ctx, std::string api_key_id,
+                                    std::string message,
+                                    std::function<void(std::optional<HttpResponse>)> then) {
+  if (limiter_ == nullptr) return then(std::nullopt);
+  limiter_->CheckPartnerOffThread(
+      std::move(api_key_id),
+      [this, errors = ctx.errors, message = std::move(message),
+       then = std::move(then)](Decision d) { then(Refusal(errors, d, message)); });
 }
 
-std::optional<HttpResponse> RateLimitFilter::Refusal(const RequestContext& ctx, const Decision& d,
+std::optional<HttpResponse> RateLimitFilter::Refusal(const ErrorFormat* errors, const Decision& d,
                                                      std::string_view message) {
   if (d.allowed) {
     stats_.allowed.Inc();
     return std::nullopt;
   }
   stats_.limited.Inc();
-  HttpResponse r = ctx.Error(429, grpc::StatusCode::RESOURCE_EXHAUSTED, message);
+  HttpResponse r = ErrorIn(errors, 429, grpc::StatusCode::RESOURCE_EXHAUSTED, message);
   r.headers.emplace_back("Retry-After", RetryAfterSeconds(d));
   return r;
 }

@@ -228,12 +228,14 @@ class RateLimitFilter final : public Filter {
   std::optional<HttpResponse> ChargeMore(const RequestContext& ctx,
                                          cityhub::api::RateClass rate_class, int units,
                                          std::string_view message);
-  // One unit of a partner's own budget (by its API key's id), or the 429 saying `message`.
-  std::optional<HttpResponse> ChargePartner(const RequestContext& ctx, std::string_view api_key_id,
-                                            std::string_view message);
+  // One unit of a partner's own budget (by its API key's id), decided on the limiter's thread
+  // (it waits for Redis; the caller is on a gRPC callback): `then` runs there with nullopt or
+  // the 429 saying `message`, in the error format of `ctx`.
+  void ChargePartner(const RequestContext& ctx, std::string api_key_id, std::string message,
+                     std::function<void(std::optional<HttpResponse>)> then);
 
  private:
-  std::optional<HttpResponse> Refusal(const RequestContext& ctx, const Decision& d,
+  std::optional<HttpResponse> Refusal(const ErrorFormat* errors, const Decision& d,
                                       std::string_view message);
 
   RateLimiter* limiter_;
