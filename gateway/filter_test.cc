@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "gateway/filters.h"
+#include "gateway/open311_impl.h"
 #include "infra/auth/jwt.h"
 #include "infra/clock.h"
 #include "infra/metrics.h"
@@ -426,6 +427,28 @@ TEST(SecurityHeadersFilter, AddsHstsOverTlsAndNoStoreUnlessTheAnswerSaysOtherwis
   filter.OnResponse(request, ctx, cacheable);
   EXPECT_EQ(HeaderOf(cacheable, "Cache-Control"), "public, max-age=60");
   EXPECT_EQ(metrics.AddCounter("gateway_filter_security_headers_hsts_total", "").Get().Value(), 2);
+}
+
+}  // namespace
+}  // namespace cityhub::gateway
+
+namespace cityhub::gateway {
+namespace {
+
+// Open311's refusals by the filters (a 429 of the rate limit) keep the spec's error format.
+TEST(GeoReportErrors, WriteTheFiltersRefusalsAsGeoReportErrors) {
+  const open311::GeoReportErrors xml(open311::Format::kXml);
+  RequestContext ctx;
+  ctx.errors = &xml;
+  const HttpResponse r =
+      ctx.Error(429, grpc::StatusCode::RESOURCE_EXHAUSTED, "too many requests; slow down");
+  EXPECT_EQ(r.status, 429);
+  EXPECT_EQ(HeaderOf(r, "Content-Type"), open311::ContentType(open311::Format::kXml));
+  EXPECT_EQ(r.body,
+            open311::RenderErrors(429, "too many requests; slow down", open311::Format::kXml));
+  const open311::GeoReportErrors json(open311::Format::kJson);
+  EXPECT_EQ(json.Error(429, grpc::StatusCode::RESOURCE_EXHAUSTED, "slow").body,
+            R"([{"code":429,"description":"slow"}])");
 }
 
 }  // namespace

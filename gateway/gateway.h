@@ -93,6 +93,9 @@ class Gateway final : public Handler {
             HttpResponse response);
 
   const GatewayOptions& options() const { return options_; }
+  // A call to a service on behalf of `ctx`, with the gateway's outbound metadata and default
+  // deadline (NewCallContext); for handlers outside the route table (Open311).
+  std::unique_ptr<grpc::ClientContext> NewCall(const RequestContext& ctx) const;
   // The filters every exchange passes, in order (filters.h).
   const FilterChain& filters() const { return chain_; }
   // For handlers whose work costs more than one unit (Open311's deep pages, partners).

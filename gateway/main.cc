@@ -147,8 +147,6 @@ Config LoadConfig(infra::EnvReader& env) {
   c.open311.key_service =
       env.String("CITYHUB_OPEN311_KEY_SERVICE",
                  "API keys for partners are issued by the city's administrators.", 500);
-  c.open311.deadline = c.gateway.default_deadline;
-  c.open311.internal_token = c.gateway.internal_token;
   // The web app: served at / when a directory is given (the built clients/web/dist).
   c.web.dir = env.String("CITYHUB_WEB_DIR", "", 4096);
   const std::string tiles = env.String("CITYHUB_MAP_TILES_URL", "", 500);

@@ -6,7 +6,6 @@
 
 #include "gateway/errors.h"
 #include "gateway/open311_impl.h"
-#include "gateway/outbound.h"
 #include "infra/auth/authorizer.h"
 #include "infra/grpc/context.h"
 #include "infra/ids.h"
@@ -157,7 +156,7 @@ void Open311::Impl::FailGrpc(const ExchangePtr& ex, const grpc::Status& status,
 }
 
 std::unique_ptr<grpc::ClientContext> Open311::Impl::Outbound(const ExchangePtr& ex) const {
-  return NewCallContext(ex->ctx, options.deadline, options.internal_token);
+  return gateway.NewCall(ex->ctx);
 }
 
 bool Open311::Impl::ResolveJurisdiction(const ExchangePtr& ex, const Params& params,

@@ -26,8 +26,6 @@ struct Open311Options {
   std::string key_service = "API keys for partners are issued by the city's administrators.";
   // When the endpoint last changed (discovery's changeset), Unix milliseconds.
   int64_t changeset_ms = 0;
-  std::chrono::milliseconds deadline{10'000};
-  std::string internal_token;
 };
 
 class Open311 final {

@@ -59,6 +59,10 @@ void Gateway::HandleRoute(const HttpRequest& request, RequestContext ctx,
             std::move(responder), 0);
 }
 
+std::unique_ptr<grpc::ClientContext> Gateway::NewCall(const RequestContext& ctx) const {
+  return NewCallContext(ctx, options_.default_deadline, options_.internal_token);
+}
+
 std::unique_ptr<grpc::ClientContext> Gateway::OutboundContext(const HttpRequest& request,
                                                               const RequestContext& ctx,
                                                               const Route& route) const {
