@@ -20,16 +20,12 @@ Gateway::Gateway(const RouteTable& routes, Backends& backends,
     : routes_(routes),
       backends_(backends),
       verifier_(verifier),
-      refresh_keys_(std::move(refresh_keys)),
       limiter_(limiter),
       metrics_(metrics),
       clock_(clock),
       options_(std::move(options)),
       openapi_(OpenApiJson(routes, options_.public_url)),
-      requests_(metrics.AddCounter("http_requests_total", "HTTP requests by route and status",
-                                   {"route", "status"})),
-      latency_(metrics.AddHistogram("http_request_duration_seconds",
-                                    "HTTP request latency by route", {"route"})),
+      chain_(BuildChain(std::move(refresh_keys))),
       streams_(metrics.AddGauge("http_event_streams", "Open Server-Sent Events streams").Get()),
       streams_replaced_(
           metrics
@@ -41,6 +37,30 @@ Gateway::Gateway(const RouteTable& routes, Backends& backends,
           "Connections refused at once: reason server_full (the global cap) or per_address",
           {"reason"})) {
   heartbeat_ = std::thread([this] { Heartbeats(); });
+}
+
+FilterChain Gateway::BuildChain(std::function<bool()> refresh_keys) {
+  std::vector<std::unique_ptr<Filter>> filters;
+  filters.push_back(
+      std::make_unique<RequestIdFilter>(clock_, options_.trust_forwarded_for, metrics_));
+  filters.push_back(std::make_unique<MetricsFilter>(metrics_));
+  filters.push_back(std::make_unique<AccessLogFilter>(metrics_));
+  filters.push_back(std::make_unique<SecurityHeadersFilter>(metrics_));
+  auto cors = std::make_unique<CorsFilter>(options_.cors_origins, metrics_);
+  cors_ = cors.get();
+  filters.push_back(std::move(cors));
+  filters.push_back(
+      std::make_unique<AuthenticationFilter>(verifier_, std::move(refresh_keys), metrics_));
+  filters.push_back(std::make_unique<AccessPolicyFilter>(metrics_));
+  auto rate_limit = std::make_unique<RateLimitFilter>(limiter_, metrics_);
+  rate_limit_ = rate_limit.get();
+  filters.push_back(std::move(rate_limit));
+  filters.push_back(std::make_unique<MicroCacheFilter>(
+      MicroCacheFilter::Options{
+          std::chrono::duration_cast<std::chrono::milliseconds>(options_.cache_ttl),
+          options_.cache_max_entry_bytes, options_.cache_max_bytes},
+      metrics_));
+  return FilterChain(std::move(filters));
 }
 
 Gateway::~Gateway() {
@@ -75,6 +95,7 @@ void Gateway::CloseStreams() {
 }
 
 void Gateway::AddPrefixHandler(std::string prefix, PrefixHandler handler) {
+  // Called at start only, before serving: the table is fixed while requests run.
   prefix_handlers_.emplace_back(std::move(prefix), std::move(handler));
 }
 
@@ -92,7 +113,7 @@ HttpResponse Gateway::ServerError(int status, std::string_view message, const Ht
                                              : infra::NewTraceId(clock_.Now()));
   r.headers.emplace_back("X-Content-Type-Options", "nosniff");
   r.headers.emplace_back("Cache-Control", "no-store");
-  if (head != nullptr) AddCors(*head, &r);
+  if (head != nullptr) cors_->AddHeaders(*head, r);
   return r;
 }
 
@@ -103,17 +124,21 @@ size_t Gateway::BodyLimit(const HttpRequest& head) {
   return options_.default_body_limit;
 }
 
-bool Gateway::Builtin(const HttpRequest& request, const RequestContext& ctx, Responder& responder) {
-  static constexpr std::string_view kBuiltins[] = {"/healthz", "/readyz", "/metrics",
-                                                   "/openapi.json"};
+namespace {
+
+bool IsBuiltin(std::string_view path) {
+  return path == "/healthz" || path == "/readyz" || path == "/metrics" || path == "/openapi.json";
+}
+
+}  // namespace
+
+void Gateway::Builtin(const HttpRequest& request, const RequestContext& ctx, Responder& responder) {
   if (request.method != "GET" && request.method != "HEAD") {
-    if (std::find(std::begin(kBuiltins), std::end(kBuiltins), request.path) == std::end(kBuiltins))
-      return false;
     HttpResponse r = ErrorResponse(405, grpc::StatusCode::UNIMPLEMENTED,
                                    StrCat("method ", request.method, " is not allowed here"));
     r.headers.emplace_back("Allow", "GET, HEAD");
     Send(request, ctx, responder, std::move(r));
-    return true;
+    return;
   }
   HttpResponse r;
   if (request.path == "/healthz") {
@@ -139,70 +164,77 @@ bool Gateway::Builtin(const HttpRequest& request, const RequestContext& ctx, Res
   } else if (request.path == "/openapi.json") {
     r.headers = {{"Content-Type", "application/json"}, {"Cache-Control", "public, max-age=300"}};
     r.body = openapi_;
-  } else {
-    return false;
   }
   Send(request, ctx, responder, std::move(r));
-  return true;
 }
 
 void Gateway::Handle(HttpRequest request, std::shared_ptr<Responder> responder) {
-  // Admitted from its headers already (a request with a body), or new.
-  auto* admitted = std::any_cast<RequestContext>(&request.admission);
-  RequestContext ctx = admitted != nullptr ? std::move(*admitted) : NewContext(request);
-  ctx.route_label = "builtin";
-
-  // CORS preflight.
-  if (request.method == "OPTIONS" && !request.header("access-control-request-method").empty()) {
-    HttpResponse r;
-    r.status = 204;
-    r.headers = {{"Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS"},
-                 {"Access-Control-Allow-Headers",
-                  "Authorization, Content-Type, Idempotency-Key, X-Request-Id, Last-Event-ID"},
-                 {"Access-Control-Max-Age", "600"},
-                 {"Cache-Control", "no-store"}};
-    ctx.route_label = "preflight";
-    Send(request, ctx, *responder, std::move(r));
-    return;
-  }
-  if (Builtin(request, ctx, *responder)) return;
-  for (const auto& [prefix, handler] : prefix_handlers_) {
-    if (request.path.starts_with(prefix)) {
-      ctx.route_label = prefix;
-      if (handler(request, ctx, responder)) return;
-    }
-  }
-  std::vector<std::string> allowed;
-  // HEAD is GET without the body (the HTTP server leaves it out); not for event streams.
-  const bool head = request.method == "HEAD";
-  auto match = routes_.Find(head ? "GET" : request.method, request.path, &allowed);
-  if (match && head && match->route->server_streaming && !match->route->raw_response) {
-    allowed = {"GET"};
-    match.reset();
-  }
-  if (!match && allowed.empty() && static_files_ != nullptr &&
-      (request.method == "GET" || request.method == "HEAD")) {
-    if (auto file = static_files_->Find(request.path, request)) {
-      ctx.route_label = "static";
-      Send(request, ctx, *responder, *std::move(file));
+  if (auto* admitted = std::any_cast<RequestContext>(&request.admission)) {
+    // The filters ran on its headers (Admit); its body is here now.
+    RequestContext ctx = std::move(*admitted);
+    if (auto match = routes_.Find(request.method, request.path)) {
+      HandleRoute(request, std::move(ctx), *match, std::move(responder));
       return;
     }
   }
-  if (!match) {
-    ctx.route_label = "unmatched";
-    if (!allowed.empty()) {
-      HttpResponse r = ErrorResponse(405, grpc::StatusCode::UNIMPLEMENTED,
-                                     StrCat("method ", request.method, " is not allowed here"));
-      r.headers.emplace_back("Allow", infra::StrJoin(allowed, ", "));
-      Send(request, ctx, *responder, std::move(r));
-    } else {
-      Send(request, ctx, *responder,
-           ErrorResponse(404, grpc::StatusCode::NOT_FOUND, "no such resource"));
+  // What the request asks for decides what the filters guard; they run before any handler.
+  RequestContext ctx;
+  ctx.route_label = "builtin";
+  const PrefixHandler* prefix = nullptr;
+  std::optional<RouteTable::Match> match;
+  std::optional<HttpResponse> file;
+  std::vector<std::string> allowed;
+  if (!IsBuiltin(request.path)) {
+    for (const auto& [p, handler] : prefix_handlers_) {
+      if (request.path.starts_with(p)) {
+        ctx.route_label = p;
+        prefix = &handler;
+        handler.classify(request, ctx);
+        break;
+      }
     }
+  }
+  if (prefix == nullptr && !IsBuiltin(request.path)) {
+    // HEAD is GET without the body (the HTTP server leaves it out); not for event streams.
+    const bool head = request.method == "HEAD";
+    match = routes_.Find(head ? "GET" : request.method, request.path, &allowed);
+    if (match && head && match->route->server_streaming && !match->route->raw_response) {
+      allowed = {"GET"};
+      match.reset();
+    }
+    if (match) {
+      ctx.route_label = StrCat(match->route->http_method, " ", match->route->path.text);
+      ctx.policy = &match->route->policy;
+      ctx.streaming = match->route->server_streaming;
+    } else if (allowed.empty() && static_files_ != nullptr &&
+               (request.method == "GET" || request.method == "HEAD") &&
+               (file = static_files_->Find(request.path, request))) {
+      ctx.route_label = "static";
+    } else {
+      ctx.route_label = "unmatched";
+    }
+  }
+  if (auto answer = chain_.Decode(request, ctx)) {
+    Send(request, ctx, *responder, std::move(*answer));
     return;
   }
-  ctx.route_label = StrCat(match->route->http_method, " ", match->route->path.text);
-  HandleRoute(request, std::move(ctx), *match, std::move(responder));
+  if (prefix != nullptr) {
+    prefix->handle(request, ctx, std::move(responder));
+  } else if (IsBuiltin(request.path)) {
+    Builtin(request, ctx, *responder);
+  } else if (match) {
+    HandleRoute(request, std::move(ctx), *match, std::move(responder));
+  } else if (file) {
+    Send(request, ctx, *responder, *std::move(file));
+  } else if (!allowed.empty()) {
+    HttpResponse r = ErrorResponse(405, grpc::StatusCode::UNIMPLEMENTED,
+                                   StrCat("method ", request.method, " is not allowed here"));
+    r.headers.emplace_back("Allow", infra::StrJoin(allowed, ", "));
+    Send(request, ctx, *responder, std::move(r));
+  } else {
+    Send(request, ctx, *responder,
+         ErrorResponse(404, grpc::StatusCode::NOT_FOUND, "no such resource"));
+  }
 }
 
 }  // namespace cityhub::gateway

@@ -17,6 +17,8 @@
 
 #include "gateway/backends.h"
 #include "gateway/connection_limits.h"
+#include "gateway/filter.h"
+#include "gateway/filters.h"
 #include "gateway/http_server.h"
 #include "gateway/rate_limit.h"
 #include "gateway/routes.h"
@@ -52,25 +54,15 @@ struct GatewayOptions {
   std::chrono::milliseconds download_deadline{600'000};
 };
 
-// What the gateway knows about the caller of one request.
-struct RequestContext {
-  std::string request_id;
-  std::string client_address;
-  std::string route_label;
-  std::chrono::steady_clock::time_point start;
-  // The verified access token's subject and roles (empty when anonymous).
-  std::string account_id;
-  std::vector<std::string> roles;
-  // Authenticated and within its rate limit (Gateway::AdmitRoute ran and let it pass).
-  bool admitted = false;
-  // The rate class the request spent a unit of (UNSPECIFIED: none).
-  cityhub::api::RateClass charged = cityhub::api::RATE_CLASS_UNSPECIFIED;
+// A handler for paths under a prefix, outside the contracts (Open311). `classify` names the
+// target before the filters run (ctx.route_label, and ctx.policy, ctx.identify, ctx.errors when
+// the filters are to guard it); `handle` answers once they let it pass.
+struct PrefixHandler {
+  std::function<void(const HttpRequest& request, RequestContext& context)> classify;
+  std::function<void(const HttpRequest& request, const RequestContext& context,
+                     std::shared_ptr<Responder> responder)>
+      handle;
 };
-
-// A handler for routes outside the contracts (Open311). Returns false for paths it does not
-// serve.
-using PrefixHandler = std::function<bool(const HttpRequest& request, const RequestContext& context,
-                                         std::shared_ptr<Responder> responder)>;
 
 // The public HTTP door: routes from the contracts, access policies, rate limits, transcoding,
 // gRPC calls, error mapping, SSE, CORS, security headers, /healthz, /readyz, /metrics,
@@ -95,46 +87,36 @@ class Gateway final : public Handler {
   void Handle(HttpRequest request, std::shared_ptr<Responder> responder) override;
   HttpResponse ServerError(int status, std::string_view message, const HttpRequest* head) override;
 
-  // Finishes an exchange: security and CORS headers, X-Request-Id, metrics, access log.
+  // Finishes an exchange: the encode side of the filters (X-Request-Id, security and CORS
+  // headers, metrics, access log, the micro-cache), then the answer goes out.
   void Send(const HttpRequest& request, const RequestContext& ctx, Responder& responder,
             HttpResponse response);
 
   const GatewayOptions& options() const { return options_; }
+  // A call to a service on behalf of `ctx`, with the gateway's outbound metadata and default
+  // deadline (NewCallContext); for handlers outside the route table (Open311).
+  std::unique_ptr<grpc::ClientContext> NewCall(const RequestContext& ctx) const;
+  // The filters every exchange passes, in order (filters.h).
+  const FilterChain& filters() const { return chain_; }
+  // For handlers whose work costs more than one unit (Open311's deep pages, partners).
+  RateLimitFilter& rate_limit() { return *rate_limit_; }
 
  private:
   class SseStream;
   class Download;
-  // The metric children of one route, looked up once (label lookups take a lock and a map).
-  struct RouteMetrics {
-    infra::Histogram* latency = nullptr;
-    std::array<std::atomic<infra::Counter*>, 600> by_status{};
-  };
-  struct CacheEntry {
-    HttpResponse response;
-    std::chrono::steady_clock::time_point expires;
-  };
-
-  // A new request's context: its request id, client and start.
-  RequestContext NewContext(const HttpRequest& request) const;
-  // Identity and access of a route's caller from the request's headers: fills ctx.account_id and
-  // ctx.roles, or returns the 401/403 answer.
-  std::optional<HttpResponse> Authenticate(const HttpRequest& request, const Route& route,
-                                           RequestContext& ctx);
-  // Authenticate, then the rate limit (429 with Retry-After over budget); fills ctx.admitted
-  // and ctx.charged, or returns the refusal.
-  std::optional<HttpResponse> AdmitRoute(const HttpRequest& request, const Route& route,
-                                         RequestContext& ctx);
+  // The filter chain in order, built once (the order is documented in filters.h).
+  FilterChain BuildChain(std::function<bool()> refresh_keys);
   // Sends an answer; a 400 to a request that spent a create unit first moves that unit to the
   // write budget (RateLimiter::RefundCreate), off this thread.
   void SendCharged(const HttpRequest& request, const RequestContext& ctx,
                    std::shared_ptr<Responder> responder, HttpResponse response);
-  // Send's bookkeeping (common headers, CORS, metrics, the access log), without the sending.
+  // Send's bookkeeping (the encode side of the filters), without the sending.
   HttpResponse Finish(const HttpRequest& request, const RequestContext& ctx, HttpResponse response);
   void HandleRoute(const HttpRequest& request, RequestContext ctx, const RouteTable::Match& match,
                    std::shared_ptr<Responder> responder);
   void CallUnary(const HttpRequest& request, RequestContext ctx, const Route& route,
                  std::shared_ptr<google::protobuf::Message> message,
-                 std::shared_ptr<Responder> responder, std::string cache_key, int attempt);
+                 std::shared_ptr<Responder> responder, int attempt);
   void StartStream(const HttpRequest& request, RequestContext ctx, const Route& route,
                    std::unique_ptr<google::protobuf::Message> message,
                    std::shared_ptr<Responder> responder);
@@ -151,15 +133,7 @@ class Gateway final : public Handler {
   std::unique_ptr<grpc::ClientContext> OutboundContext(const HttpRequest& request,
                                                        const RequestContext& ctx,
                                                        const Route& route) const;
-  bool Builtin(const HttpRequest& request, const RequestContext& ctx, Responder& responder);
-  void AddCors(const HttpRequest& request, HttpResponse* response) const;
-  // The client as rate limits and the services count it (ClientIdentity of ForwardedClient).
-  std::string ClientAddress(const HttpRequest& request) const;
-  // The peer, or behind a trusted proxy the right-most X-Forwarded-For entry.
-  std::string ForwardedClient(const HttpRequest& request) const;
-  std::optional<HttpResponse> CacheGet(const std::string& key);
-  void CachePut(const std::string& key, const HttpResponse& response,
-                std::chrono::milliseconds ttl);
+  void Builtin(const HttpRequest& request, const RequestContext& ctx, Responder& responder);
   void Heartbeats();
   void ForgetStream(const SseStream* stream);
   // Cancels the open downloads; after it their pieces no longer reach the HTTP server.
@@ -167,30 +141,24 @@ class Gateway final : public Handler {
   bool DownloadsClosed();
   void ForgetDownload(const Download* download);
   static void CloseStream(SseStream& stream);
-  RouteMetrics& MetricsFor(const std::string& label);
 
   const RouteTable& routes_;
   Backends& backends_;
   const infra::auth::TokenVerifier& verifier_;
-  std::function<bool()> refresh_keys_;
   RateLimiter* limiter_;
   infra::MetricsRegistry& metrics_;
   const infra::Clock& clock_;
   GatewayOptions options_;
   std::string openapi_;
-  infra::Family<infra::Counter>& requests_;
-  infra::Family<infra::Histogram>& latency_;
+  // Borrowed from chain_ (which owns them) for what lies outside one exchange's decode.
+  CorsFilter* cors_ = nullptr;
+  RateLimitFilter* rate_limit_ = nullptr;
+  FilterChain chain_;
   infra::Gauge& streams_;
   infra::Counter& streams_replaced_;
   infra::Family<infra::Counter>& connections_refused_;
   std::vector<std::pair<std::string, PrefixHandler>> prefix_handlers_;
   const StaticFiles* static_files_ = nullptr;
-  std::mutex metrics_mu_;
-  std::unordered_map<std::string, std::unique_ptr<RouteMetrics>> route_metrics_;
-
-  std::mutex cache_mu_;
-  std::unordered_map<std::string, CacheEntry> cache_;
-  size_t cache_bytes_ = 0;
 
   std::mutex streams_mu_;
   std::list<std::weak_ptr<SseStream>> live_streams_;

@@ -147,8 +147,6 @@ Config LoadConfig(infra::EnvReader& env) {
   c.open311.key_service =
       env.String("CITYHUB_OPEN311_KEY_SERVICE",
                  "API keys for partners are issued by the city's administrators.", 500);
-  c.open311.deadline = c.gateway.default_deadline;
-  c.open311.internal_token = c.gateway.internal_token;
   // The web app: served at / when a directory is given (the built clients/web/dist).
   c.web.dir = env.String("CITYHUB_WEB_DIR", "", 4096);
   const std::string tiles = env.String("CITYHUB_MAP_TILES_URL", "", 500);
@@ -215,12 +213,15 @@ int Run(int argc, char** argv) {
       *routes, backends, verifier, [&] { return jwks.RefreshIfDue(); }, limiter.get(), metrics,
       clock, config.gateway);
   config.open311.changeset_ms = infra::UnixMillis(clock.Now());
-  Open311 open311(gateway, backends, limiter.get(), config.open311);
+  Open311 open311(gateway, backends, config.open311);
   gateway.AddPrefixHandler(Open311::kPrefix,
-                           [&open311](const HttpRequest& request, const RequestContext& ctx,
-                                      std::shared_ptr<Responder> responder) {
-                             return open311.Handle(request, ctx, std::move(responder));
-                           });
+                           {[&open311](const HttpRequest& request, RequestContext& ctx) {
+                              open311.Classify(request, ctx);
+                            },
+                            [&open311](const HttpRequest& request, const RequestContext& ctx,
+                                       std::shared_ptr<Responder> responder) {
+                              open311.Handle(request, ctx, std::move(responder));
+                            }});
   std::unique_ptr<StaticFiles> web;
   if (!config.web.dir.empty()) {
     auto loaded = StaticFiles::Load(config.web);

@@ -6,7 +6,6 @@
 
 #include "gateway/errors.h"
 #include "gateway/open311_impl.h"
-#include "gateway/outbound.h"
 #include "infra/auth/authorizer.h"
 #include "infra/grpc/context.h"
 #include "infra/ids.h"
@@ -63,10 +62,57 @@ bool ParseInt(std::string_view text, int* out) {
   return ec == std::errc() && end == text.data() + text.size();
 }
 
+HttpResponse GeoReportErrors::Error(int status, grpc::StatusCode, std::string_view message) const {
+  HttpResponse r;
+  r.status = status;
+  r.headers.emplace_back("Content-Type", std::string(ContentType(format_)));
+  r.body = RenderErrors(status, message, format_);
+  return r;
+}
+
+namespace {
+
+// A path under the prefix, as far as dispatch and labels need it.
+struct Target {
+  Format format = Format::kJson;
+  std::string_view kind, argument;
+  bool known = false;
+  bool post = false;  // the resource takes POST (requests.json)
+};
+
+Target ParseTarget(std::string_view path) {
+  Target r;
+  const auto resource = SplitFormat(path.substr(std::string_view(Open311::kPrefix).size()));
+  if (!resource) return r;
+  r.format = resource->format;
+  const std::string_view name = resource->name;
+  r.kind = name;
+  if (const size_t slash = name.find('/'); slash != std::string_view::npos) {
+    r.kind = name.substr(0, slash);
+    r.argument = name.substr(slash + 1);
+  }
+  r.known = (r.argument.empty() &&
+             (r.kind == "discovery" || r.kind == "services" || r.kind == "requests")) ||
+            (!r.argument.empty() && r.argument.find('/') == std::string_view::npos &&
+             (r.kind == "services" || r.kind == "requests" || r.kind == "tokens"));
+  r.post = r.kind == "requests" && r.argument.empty();
+  return r;
+}
+
+bool MethodAllowed(std::string_view method, const Target& r) {
+  return method == "GET" || method == "HEAD" || (r.post && method == "POST");
+}
+
+}  // namespace
+
 }  // namespace open311
 
-Open311::Impl::Impl(Gateway& g, Backends& backends, RateLimiter* l, Open311Options o)
-    : gateway(g), limiter(l), options(std::move(o)) {
+Open311::Impl::Impl(Gateway& g, Backends& backends, Open311Options o)
+    : gateway(g), options(std::move(o)) {
+  read_policy.set_access(cityhub::api::ACCESS_PUBLIC);
+  read_policy.set_rate_class(cityhub::api::RATE_CLASS_READ);
+  write_policy.set_access(cityhub::api::ACCESS_PUBLIC);
+  write_policy.set_rate_class(cityhub::api::RATE_CLASS_WRITE);
   if (auto channel = backends.ChannelFor("cityhub.requests.v1.RequestsService")) {
     requests = requests_v1::RequestsService::NewStub(channel);
   }
@@ -87,12 +133,13 @@ void Open311::Impl::Reply(const ExchangePtr& ex, int status, const Json& doc, st
 
 void Open311::Impl::Fail(const ExchangePtr& ex, int status, std::string_view description,
                          std::vector<std::pair<std::string, std::string>> headers) {
-  HttpResponse r;
-  r.status = status;
-  r.headers.emplace_back("Content-Type", std::string(open311::ContentType(ex->format)));
+  HttpResponse r = ErrorsIn(ex->format).Error(status, grpc::StatusCode::UNKNOWN, description);
   for (auto& h : headers) r.headers.push_back(std::move(h));
-  r.body = open311::RenderErrors(status, description, ex->format);
   gateway.Send(ex->request, ex->ctx, *ex->responder, std::move(r));
+}
+
+void Open311::Impl::Refuse(const ExchangePtr& ex, HttpResponse refusal) {
+  gateway.Send(ex->request, ex->ctx, *ex->responder, std::move(refusal));
 }
 
 void Open311::Impl::FailGrpc(const ExchangePtr& ex, const grpc::Status& status,
@@ -109,7 +156,7 @@ void Open311::Impl::FailGrpc(const ExchangePtr& ex, const grpc::Status& status,
 }
 
 std::unique_ptr<grpc::ClientContext> Open311::Impl::Outbound(const ExchangePtr& ex) const {
-  return NewCallContext(ex->ctx, options.deadline, options.internal_token);
+  return gateway.NewCall(ex->ctx);
 }
 
 bool Open311::Impl::ResolveJurisdiction(const ExchangePtr& ex, const Params& params,
@@ -151,12 +198,30 @@ bool Open311::Impl::NeedRequests(const ExchangePtr& ex) {
   return false;
 }
 
-Open311::Open311(Gateway& gateway, Backends& backends, RateLimiter* limiter, Open311Options options)
-    : impl_(std::make_unique<Impl>(gateway, backends, limiter, std::move(options))) {}
+Open311::Open311(Gateway& gateway, Backends& backends, Open311Options options)
+    : impl_(std::make_unique<Impl>(gateway, backends, std::move(options))) {}
 
 Open311::~Open311() = default;
 
-bool Open311::Handle(const HttpRequest& request, const RequestContext& context,
+void Open311::Classify(const HttpRequest& request, RequestContext& ctx) const {
+  const open311::Target r = open311::ParseTarget(request.path);
+  ctx.identify = false;
+  ctx.errors = &impl_->ErrorsIn(r.format);
+  // The route label names the resource template, never an id.
+  ctx.route_label =
+      r.known ? StrCat(kPrefix, r.kind, r.argument.empty() ? "" : "/{id}") : "/open311/v2/unknown";
+  // Unknown resources and methods are answered by Handle (404, 405) without spending budget.
+  if (!r.known || !open311::MethodAllowed(request.method, r)) return;
+  const bool is_post = request.method == "POST";
+  ctx.route_label = StrCat(is_post ? "POST " : "GET ", ctx.route_label);
+  // Reads spend the address's read budget. A POST first spends its address's write budget
+  // (whatever its key: bad keys cannot be tried without limit), then, once its key is known
+  // good, the partner's own budget (ChargePartner): a partner speaks for many residents from
+  // one address, so the residents' creation budget would be far too small for it.
+  ctx.policy = is_post ? &impl_->write_policy : &impl_->read_policy;
+}
+
+void Open311::Handle(const HttpRequest& request, const RequestContext& context,
                      std::shared_ptr<Responder> responder) {
   auto ex = std::make_shared<Exchange>();
   ex->request = request.Head();
@@ -164,69 +229,39 @@ bool Open311::Handle(const HttpRequest& request, const RequestContext& context,
   ex->responder = std::move(responder);
   Impl& impl = *impl_;
 
-  const std::string_view rest =
-      std::string_view(request.path).substr(std::string_view(kPrefix).size());
-  const auto resource = open311::SplitFormat(rest);
-  if (resource) ex->format = resource->format;
-  // The route label names the resource template, never an id.
-  std::string_view name = resource ? resource->name : std::string_view();
-  std::string_view kind = name, argument;
-  if (const size_t slash = name.find('/'); slash != std::string_view::npos) {
-    kind = name.substr(0, slash);
-    argument = name.substr(slash + 1);
-  }
-  const bool known =
-      resource &&
-      ((argument.empty() && (kind == "discovery" || kind == "services" || kind == "requests")) ||
-       (!argument.empty() && argument.find('/') == std::string_view::npos &&
-        (kind == "services" || kind == "requests" || kind == "tokens")));
-  const bool post = kind == "requests" && argument.empty();
-  ex->ctx.route_label =
-      known ? StrCat(kPrefix, kind, argument.empty() ? "" : "/{id}") : "/open311/v2/unknown";
-  if (!known) {
+  const open311::Target r = open311::ParseTarget(request.path);
+  ex->format = r.format;
+  const std::string_view kind = r.kind, argument = r.argument;
+  if (!r.known) {
     impl.Fail(ex, 404, "no such resource; Open311 resources end in .json or .xml");
-    return true;
+    return;
   }
-  if (request.method != "GET" && request.method != "HEAD" && !(post && request.method == "POST")) {
+  if (!open311::MethodAllowed(request.method, r)) {
     impl.Fail(ex, 405, StrCat("method ", request.method, " is not allowed here"),
-              {{"Allow", post ? "GET, POST" : "GET"}});
-    return true;
+              {{"Allow", r.post ? "GET, POST" : "GET"}});
+    return;
   }
   const bool is_post = request.method == "POST";
-  ex->ctx.route_label = StrCat(is_post ? "POST " : "GET ", ex->ctx.route_label);
-  if (impl.limiter != nullptr) {
-    // Reads spend the address's read budget. A POST first spends its address's write budget
-    // (whatever its key: bad keys cannot be tried without limit), then, once its key is known
-    // good, the partner's own budget (CheckPartner): a partner speaks for many residents from
-    // one address, so the residents' creation budget would be far too small for it.
-    const Decision d = impl.limiter->Check(
-        is_post ? cityhub::api::RATE_CLASS_WRITE : cityhub::api::RATE_CLASS_READ,
-        ex->ctx.client_address, "");
-    if (!d.allowed) {
-      impl.Fail(ex, 429, "too many requests; slow down", {{"Retry-After", RetryAfterSeconds(d)}});
-      return true;
-    }
-  }
   auto form = ParseQuery(request.query);
   if (!form.ok()) {
     impl.Fail(ex, 400, infra::StdView(form.status().message()));
-    return true;
+    return;
   }
   if (is_post) {
     const std::string_view type = request.header("content-type");
     if (!infra::TrimAscii(type.substr(0, type.find(';'))).empty() &&
         infra::TrimAscii(type.substr(0, type.find(';'))) != "application/x-www-form-urlencoded") {
       impl.Fail(ex, 400, "send the request as application/x-www-form-urlencoded");
-      return true;
+      return;
     }
     auto body = ParseQuery(request.body);
     if (!body.ok()) {
       impl.Fail(ex, 400, infra::StdView(body.status().message()));
-      return true;
+      return;
     }
     for (auto& p : body->params) form->params.push_back(std::move(p));
     impl.CreateRequest(ex, std::make_shared<const ParsedQuery>(std::move(*form)));
-    return true;
+    return;
   }
 
   std::set<std::string_view> allowed = {"jurisdiction_id", "locale", "api_key"};
@@ -237,12 +272,12 @@ bool Open311::Handle(const HttpRequest& request, const RequestContext& context,
   auto params = Collect(*form, allowed, false);
   if (!params.ok()) {
     impl.Fail(ex, 400, infra::StdView(params.status().message()));
-    return true;
+    return;
   }
   // The spec's discovery takes no jurisdiction_id: it describes the endpoint, which serves all.
   if (!impl.ResolveJurisdiction(ex, *params, kind != "discovery") ||
       !impl.ResolveLanguage(ex, *params)) {
-    return true;
+    return;
   }
   // The id in the path, decoded like a v1 path variable: a service code, request id or token.
   std::string id;
@@ -254,7 +289,7 @@ bool Open311::Handle(const HttpRequest& request, const RequestContext& context,
     if (!decoded || !infra::IsValidUtf8(*decoded)) {
       impl.Fail(ex, 400,
                 StrCat(field, decoded ? ": not valid UTF-8" : ": malformed percent-encoding"));
-      return true;
+      return;
     }
     id = std::move(*decoded);
   }
@@ -273,7 +308,6 @@ bool Open311::Handle(const HttpRequest& request, const RequestContext& context,
   } else {
     impl.OneRequest(ex, std::move(id), false);
   }
-  return true;
 }
 
 }  // namespace cityhub::gateway

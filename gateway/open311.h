@@ -8,7 +8,6 @@
 
 #include "gateway/backends.h"
 #include "gateway/gateway.h"
-#include "gateway/rate_limit.h"
 #include "infra/clock.h"
 
 // Open311 GeoReport v2 under /open311/v2/, mapped onto the requests service (and the accounts
@@ -27,21 +26,26 @@ struct Open311Options {
   std::string key_service = "API keys for partners are issued by the city's administrators.";
   // When the endpoint last changed (discovery's changeset), Unix milliseconds.
   int64_t changeset_ms = 0;
-  std::chrono::milliseconds deadline{10'000};
-  std::string internal_token;
 };
 
 class Open311 final {
  public:
   static constexpr char kPrefix[] = "/open311/v2/";
 
-  Open311(Gateway& gateway, Backends& backends, RateLimiter* limiter, Open311Options options);
+  // Its answers and refusals go out through `gateway` (and its filters); its rate limits are
+  // the gateway's (RateLimitFilter).
+  Open311(Gateway& gateway, Backends& backends, Open311Options options);
   ~Open311();
   Open311(const Open311&) = delete;
   Open311& operator=(const Open311&) = delete;
 
-  // Answers every path under kPrefix (404 for unknown ones); returns true.
-  bool Handle(const HttpRequest& request, const RequestContext& context,
+  // Names a request under kPrefix for the filters: its route label, and for a known resource
+  // and method the policy they guard it with (public; the read budget for GET, the write
+  // budget for POST, per address: Open311 calls the services without the caller's identity).
+  // Refusals come in GeoReport format.
+  void Classify(const HttpRequest& request, RequestContext& context) const;
+  // Answers every path under kPrefix (404 for unknown ones) once the filters let it pass.
+  void Handle(const HttpRequest& request, const RequestContext& context,
               std::shared_ptr<Responder> responder);
 
  private:

@@ -36,16 +36,17 @@ void Open311::Impl::CreateRequest(const ExchangePtr& ex, std::shared_ptr<const P
       check->context.get(), &check->request, &check->response,
       [this, ex, check, form](grpc::Status status) {
         if (!status.ok()) return FailGrpc(ex, status);
-        if (limiter != nullptr) {
-          const Decision d = limiter->CheckPartner(check->response.api_key_id());
-          if (!d.allowed) {
-            return Fail(ex, 429, "too many requests from this partner; slow down",
-                        {{"Retry-After", RetryAfterSeconds(d)}});
-          }
-        }
-        auto create = CreationFromForm(ex, *form);
-        if (!create) return;  // answered
-        SubmitRequest(ex, std::move(*create), check->response.api_key_id());
+        // The partner's budget is in Redis: decided off this callback thread, which must not
+        // wait; the rest continues on the limiter's thread (it only builds and starts a call).
+        std::string api_key_id = check->response.api_key_id();
+        gateway.rate_limit().ChargePartner(
+            ex->ctx, api_key_id, "too many requests from this partner; slow down",
+            [this, ex, form, api_key_id](std::optional<HttpResponse> refusal) {
+              if (refusal) return Refuse(ex, *std::move(refusal));
+              auto create = CreationFromForm(ex, *form);
+              if (!create) return;  // answered
+              SubmitRequest(ex, std::move(*create), api_key_id);
+            });
       });
 }
 

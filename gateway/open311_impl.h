@@ -58,6 +58,17 @@ Json ServiceObject(const requests_v1::Service& s);
 Json ServiceDefinition(const requests_v1::Service& s);
 Json OrNull(const std::string& text);
 
+// GeoReport errors (`[{"code": 404, "description": "..."}]` or its XML) for the filters' refusals
+// and the adapter's own.
+class GeoReportErrors final : public ErrorFormat {
+ public:
+  explicit GeoReportErrors(Format format) : format_(format) {}
+  HttpResponse Error(int status, grpc::StatusCode code, std::string_view message) const override;
+
+ private:
+  Format format_;
+};
+
 // A unary call's context and messages, kept alive until its callback ran.
 template <typename Request, typename Response>
 struct Call {
@@ -78,12 +89,21 @@ struct Open311::Impl {
   using Call = open311::Call<Request, Response>;
 
   Gateway& gateway;
-  RateLimiter* limiter;
   Open311Options options;
+  // What the filters guard a known resource with (Classify).
+  cityhub::api::Policy read_policy;
+  cityhub::api::Policy write_policy;
+  open311::GeoReportErrors json_errors{open311::Format::kJson};
+  open311::GeoReportErrors xml_errors{open311::Format::kXml};
   std::unique_ptr<open311::requests_v1::RequestsService::Stub> requests;
   std::unique_ptr<open311::accounts_v1::AccountsService::Stub> accounts;
 
-  Impl(Gateway& g, Backends& backends, RateLimiter* l, Open311Options o);
+  Impl(Gateway& g, Backends& backends, Open311Options o);
+  const open311::GeoReportErrors& ErrorsIn(open311::Format format) const {
+    return format == open311::Format::kXml ? xml_errors : json_errors;
+  }
+  // Sends a refusal of the filters (RateLimitFilter::ChargeMore, ChargePartner).
+  void Refuse(const open311::ExchangePtr& ex, HttpResponse refusal);
   void Reply(const open311::ExchangePtr& ex, int status, const open311::Json& doc,
              std::string_view root, std::string_view item, std::string_view cache_control = "");
   void Fail(const open311::ExchangePtr& ex, int status, std::string_view description,

@@ -108,15 +108,11 @@ void Open311::Impl::ListRequests(const ExchangePtr& ex, const Params& params) {
   listing->want = page_size;
   // One read unit was spent on the way in; each further page of the service this answer
   // walks through costs one more, so a deep page costs what its backend calls cost.
-  if (limiter != nullptr) {
-    const int backend_pages = (listing->skip + listing->want + 99) / 100;
-    for (int i = 1; i < backend_pages; ++i) {
-      const Decision d = limiter->Check(cityhub::api::RATE_CLASS_READ, ex->ctx.client_address, "");
-      if (!d.allowed) {
-        return Fail(ex, 429, "too many requests; ask for smaller pages or slow down",
-                    {{"Retry-After", RetryAfterSeconds(d)}});
-      }
-    }
+  const int backend_pages = (listing->skip + listing->want + 99) / 100;
+  if (auto refusal = gateway.rate_limit().ChargeMore(
+          ex->ctx, cityhub::api::RATE_CLASS_READ, backend_pages - 1,
+          "too many requests; ask for smaller pages or slow down")) {
+    return Refuse(ex, *std::move(refusal));
   }
   NextPage(listing);
 }

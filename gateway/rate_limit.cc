@@ -241,6 +241,17 @@ Decision RateLimiter::ChargeOrRecall(const std::string& key, const Budget& budge
   return d;
 }
 
+void RateLimiter::CheckPartnerOffThread(std::string api_key_id,
+                                        std::function<void(Decision)> then) {
+  auto shared_then = std::make_shared<std::function<void(Decision)>>(std::move(then));
+  if (!refunds_.TryPost([this, api_key_id = std::move(api_key_id), shared_then] {
+        (*shared_then)(CheckPartner(api_key_id));
+      })) {
+    limited_.Inc();
+    (*shared_then)(Decision{false, std::chrono::seconds(1)});
+  }
+}
+
 void RateLimiter::RefundCreate(std::string client_address, std::string account_id,
                                std::function<void()> then) {
   if (!refunds_.TryPost([this, client_address, account_id, then] {

@@ -103,7 +103,12 @@ class RateLimiter final {
   // Called by whoever their `then` calls into before it goes away.
   void StopRefunds() { refunds_.Stop(); }
   // Checks (and spends) one unit of a partner's budget (RateLimits::partner), by its api key id.
+  // Waits for Redis: call it only where blocking is allowed.
   Decision CheckPartner(std::string_view api_key_id);
+  // CheckPartner on the limiter's own thread, then `then` there: for callers on a thread that
+  // must not block (a gRPC callback). When that thread's queue is full (or stopped), `then`
+  // runs here with a refusal (retry after a second): a full queue means a slow Redis.
+  void CheckPartnerOffThread(std::string api_key_id, std::function<void(Decision)> then);
 
  private:
   // Charges up to `want` units to every bucket in `keys` (all or none) in Redis; without Redis,
@@ -140,7 +145,9 @@ class RateLimiter final {
   static constexpr size_t kMaxRefused = 100'000;
   std::unordered_map<std::string, int64_t> refused_until_;
   infra::Counter& refused_from_memory_;
-  infra::BoundedExecutor refunds_;  // last: stopped (its tasks run) before the rest goes
+  // The limiter's own thread: refunds and partner checks (they wait for Redis). Last: stopped
+  // (its tasks run) before the rest goes.
+  infra::BoundedExecutor refunds_;
 };
 
 }  // namespace cityhub::gateway

@@ -102,19 +102,13 @@ class Gateway::SseStream final : public grpc::ClientBidiReactor<Message, Message
     HttpResponse head;
     head.headers = {{"Content-Type", "text/event-stream; charset=utf-8"},
                     {"Cache-Control", "no-store"},
-                    {"X-Accel-Buffering", "no"},
-                    {"X-Request-Id", ctx_.request_id},
-                    {"X-Content-Type-Options", "nosniff"},
-                    {"X-Frame-Options", "DENY"},
-                    {"Referrer-Policy", "no-referrer"}};
-    if (request_.tls) head.headers.emplace_back("Strict-Transport-Security", "max-age=31536000");
-    gateway_.AddCors(request_, &head);
-    responder_->StartStream(std::move(head));
+                    {"X-Accel-Buffering", "no"}};
+    // The same filters as every answer (request id, security and CORS headers, metrics, access
+    // log): a stream the backend refuses is counted by its error answer instead.
+    responder_->StartStream(gateway_.Finish(request_, ctx_, std::move(head)));
     // Open the stream with a comment so that clients and proxies see it start at once.
     responder_->Send(": stream open\n\n");
     started_ = true;
-    // Counted once it is open: a stream the backend refuses is counted by its error answer.
-    gateway_.requests_.WithLabels({ctx_.route_label, "200"}).Inc();
   }
 
   void OnDone(const grpc::Status& status) override {

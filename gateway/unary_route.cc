@@ -1,8 +1,7 @@
-// A matched route: admission, the micro-cache, transcoding the request, the unary gRPC call
+// A matched route, once the filters let it pass: transcoding the request, the unary gRPC call
 // (up to two retries of a GET whose backend was unreachable or restarting) and its answer or mapped
 // error.
 #include <algorithm>
-#include <charconv>
 
 #include <grpcpp/client_context.h>
 
@@ -20,40 +19,10 @@ namespace cityhub::gateway {
 
 using google::protobuf::Message;
 
-namespace {
-
-// max-age of a "public, max-age=N" Cache-Control, or 0.
-std::chrono::milliseconds PublicMaxAge(std::string_view cache_control) {
-  if (!cache_control.starts_with("public")) return std::chrono::milliseconds(0);
-  const size_t at = cache_control.find("max-age=");
-  if (at == std::string_view::npos) return std::chrono::milliseconds(0);
-  int64_t seconds = 0;
-  const std::string_view digits = cache_control.substr(at + 8);
-  std::from_chars(digits.data(), digits.data() + digits.size(), seconds);
-  return std::chrono::seconds(seconds);
-}
-
-}  // namespace
-
 void Gateway::HandleRoute(const HttpRequest& request, RequestContext ctx,
                           const RouteTable::Match& match, std::shared_ptr<Responder> responder) {
+  // The filters let it pass (authentication, access, rate limit, micro-cache): Handle or Admit.
   const Route& route = *match.route;
-  if (!ctx.admitted) {
-    if (auto refusal = AdmitRoute(request, route, ctx)) {
-      Send(request, ctx, *responder, *std::move(refusal));
-      return;
-    }
-  }
-  // Anonymous reads of public, cacheable routes may be answered from the short-lived cache.
-  std::string cache_key;
-  if ((request.method == "GET" || request.method == "HEAD") && ctx.account_id.empty() &&
-      !route.server_streaming && PublicMaxAge(route.policy.cache_control()).count() > 0) {
-    cache_key = request.target;
-    if (auto hit = CacheGet(cache_key)) {
-      Send(request, ctx, *responder, std::move(*hit));
-      return;
-    }
-  }
   auto query = ParseQuery(request.query);
   if (!query.ok()) {
     SendCharged(request, ctx, std::move(responder),
@@ -87,7 +56,11 @@ void Gateway::HandleRoute(const HttpRequest& request, RequestContext ctx,
     return;
   }
   CallUnary(request, std::move(ctx), route, std::shared_ptr<Message>(std::move(*message)),
-            std::move(responder), std::move(cache_key), 0);
+            std::move(responder), 0);
+}
+
+std::unique_ptr<grpc::ClientContext> Gateway::NewCall(const RequestContext& ctx) const {
+  return NewCallContext(ctx, options_.default_deadline, options_.internal_token);
 }
 
 std::unique_ptr<grpc::ClientContext> Gateway::OutboundContext(const HttpRequest& request,
@@ -109,7 +82,7 @@ std::unique_ptr<grpc::ClientContext> Gateway::OutboundContext(const HttpRequest&
 
 void Gateway::CallUnary(const HttpRequest& request, RequestContext ctx, const Route& route,
                         std::shared_ptr<Message> message, std::shared_ptr<Responder> responder,
-                        std::string cache_key, int attempt) {
+                        int attempt) {
   GenericStub* stub = StubOrUnavailable(request, ctx, route, *responder);
   if (stub == nullptr) return;
   struct Call {
@@ -136,7 +109,7 @@ void Gateway::CallUnary(const HttpRequest& request, RequestContext ctx, const Ro
       call->context.get(), route.grpc_path, grpc::StubOptions(), message.get(),
       call->response.get(),
       [this, call, kept, ctx = std::move(ctx), &route, message, responder,
-       cache_key = std::move(cache_key), attempt](grpc::Status status) mutable {
+       attempt](grpc::Status status) mutable {
         if (!status.ok()) {
           // Safe calls are retried (twice at most) when the backend was unreachable or cut the
           // call by its shutdown (a restart): the first retry can still reach the draining
@@ -146,8 +119,7 @@ void Gateway::CallUnary(const HttpRequest& request, RequestContext ctx, const Ro
           if ((status.error_code() == grpc::StatusCode::UNAVAILABLE ||
                status.error_code() == grpc::StatusCode::CANCELLED) &&
               attempt < kSafeRetries && kept->method == "GET") {
-            CallUnary(*kept, std::move(ctx), route, message, responder, std::move(cache_key),
-                      attempt + 1);
+            CallUnary(*kept, std::move(ctx), route, message, responder, attempt + 1);
             return;
           }
           if (attempt > 0 && status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
@@ -180,13 +152,7 @@ void Gateway::CallUnary(const HttpRequest& request, RequestContext ctx, const Ro
             (ctx.account_id.empty() || route.raw_response)) {
           r.headers.emplace_back("Cache-Control", route.policy.cache_control());
         }
-        if (!cache_key.empty()) {
-          CachePut(
-              cache_key, r,
-              std::min(PublicMaxAge(route.policy.cache_control()),
-                       std::chrono::duration_cast<std::chrono::milliseconds>(options_.cache_ttl)));
-        }
-        Send(*kept, ctx, *responder, std::move(r));
+        Send(*kept, ctx, *responder, std::move(r));  // the micro-cache keeps it, if it may
       });
 }
 

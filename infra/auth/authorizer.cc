@@ -14,31 +14,14 @@ namespace cityhub::infra::auth {
 
 using cityhub::api::Access;
 
-bool Caller::is_admin() const {
-  return std::find(roles.begin(), roles.end(), "admin") != roles.end();
-}
+bool Caller::is_admin() const { return HasRole(roles, "admin"); }
 
-bool Caller::is_staff() const {
-  return is_admin() || std::find(roles.begin(), roles.end(), "operator") != roles.end();
-}
+bool Caller::is_staff() const { return is_admin() || HasRole(roles, "operator"); }
 
 bool Caller::WorksFor(std::string_view department) const {
   if (is_admin()) return true;
   return is_staff() &&
          std::find(departments.begin(), departments.end(), department) != departments.end();
-}
-
-std::string_view BearerToken(std::string_view authorization) {
-  constexpr std::string_view kScheme = "Bearer ";
-  if (authorization.size() <= kScheme.size()) return {};
-  // The scheme is case-insensitive (RFC 7235).
-  for (size_t i = 0; i < kScheme.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(authorization[i])) !=
-        std::tolower(static_cast<unsigned char>(kScheme[i]))) {
-      return {};
-    }
-  }
-  return authorization.substr(kScheme.size());
 }
 
 Authorizer::Authorizer(std::string_view service_full_name, const TokenVerifier& verifier,
@@ -74,17 +57,6 @@ bool Authorizer::MayBlock(const grpc::ServerContextBase& ctx) const {
   return !token.empty() && !verifier_.HasKey(TokenVerifier::PeekKid(token));
 }
 
-absl::StatusOr<AccessClaims> Authorizer::VerifyBearer(std::string_view header) const {
-  const std::string_view token = BearerToken(header);
-  if (token.empty()) return absl::UnauthenticatedError("malformed authorization header");
-  auto claims = verifier_.Verify(token);
-  if (!claims.ok() && refresh_keys_ && !verifier_.HasKey(TokenVerifier::PeekKid(token)) &&
-      refresh_keys_()) {
-    claims = verifier_.Verify(token);
-  }
-  return claims;
-}
-
 absl::StatusOr<Caller> Authorizer::Authorize(const grpc::ServerContextBase& ctx,
                                              std::string_view method) const {
   Caller caller;
@@ -96,7 +68,7 @@ absl::StatusOr<Caller> Authorizer::Authorize(const grpc::ServerContextBase& ctx,
 
   const std::string authorization = IncomingMetadata(ctx, kAuthorizationKey);
   if (!authorization.empty()) {
-    auto claims = VerifyBearer(authorization);
+    auto claims = VerifyBearer(verifier_, refresh_keys_, authorization);
     if (!claims.ok()) return claims.status();
     caller.account_id = std::move(claims->subject);
     caller.roles = std::move(claims->roles);
@@ -110,26 +82,13 @@ absl::StatusOr<Caller> Authorizer::Authorize(const grpc::ServerContextBase& ctx,
     }
   }
 
-  switch (AccessOf(method)) {
-    case cityhub::api::ACCESS_PUBLIC:
-      return caller;
-    case cityhub::api::ACCESS_CITIZEN:
-      if (!caller.signed_in()) return absl::UnauthenticatedError("sign-in required");
-      return caller;
-    case cityhub::api::ACCESS_OPERATOR:
-      if (!caller.signed_in()) return absl::UnauthenticatedError("sign-in required");
-      if (!caller.is_staff()) return absl::PermissionDeniedError("city staff only");
-      return caller;
-    case cityhub::api::ACCESS_ADMIN:
-      if (!caller.signed_in()) return absl::UnauthenticatedError("sign-in required");
-      if (!caller.is_admin()) return absl::PermissionDeniedError("administrators only");
-      return caller;
-    case cityhub::api::ACCESS_INTERNAL:
-      if (!caller.internal) return absl::PermissionDeniedError("internal method");
-      return caller;
-    default:
-      return absl::PermissionDeniedError(StrCat("method ", method, " has no access policy"));
+  const Access access = AccessOf(method);
+  if (access == cityhub::api::ACCESS_UNSPECIFIED) {
+    return absl::PermissionDeniedError(StrCat("method ", method, " has no access policy"));
   }
+  if (auto s = CheckAccess(access, {caller.signed_in(), &caller.roles, caller.internal}); !s.ok())
+    return s;
+  return caller;
 }
 
 }  // namespace cityhub::infra::auth

@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "cityhub/api/annotations.pb.h"
+#include "infra/auth/access.h"
 #include "infra/auth/deleted_accounts.h"
 #include "infra/auth/jwt.h"
 
@@ -78,8 +79,6 @@ class Authorizer final {
   bool MayBlock(const grpc::ServerContextBase& ctx) const;
 
  private:
-  absl::StatusOr<AccessClaims> VerifyBearer(std::string_view header) const;
-
   const TokenVerifier& verifier_;
   std::string internal_token_;
   std::function<bool()> refresh_keys_;
@@ -87,8 +86,5 @@ class Authorizer final {
   std::map<std::string, cityhub::api::Access, std::less<>> access_;
   std::set<std::string, std::less<>> writes_;
 };
-
-// The access token from an "authorization" value ("Bearer <token>"), or empty.
-std::string_view BearerToken(std::string_view authorization);
 
 }  // namespace cityhub::infra::auth
