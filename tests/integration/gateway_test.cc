@@ -560,7 +560,8 @@ TEST(GatewayRateLimits, AnswerTooManyRequestsAndFailOpenForReadsWithoutRedis) {
   Stack::Options options;
   options.notifications = false;
   options.env = {{"CITYHUB_RATE_LIMIT_ANONYMOUS_READ", "5/min"},
-                 {"CITYHUB_RATE_LIMIT_ANONYMOUS_SIGN_IN", "3/min"}};
+                 {"CITYHUB_RATE_LIMIT_ANONYMOUS_SIGN_IN", "3/min"},
+                 {"CITYHUB_TRUST_FORWARDED_FOR", "true"}};  // another client: X-Forwarded-For
   Stack stack(options);
   Api api(stack.gateway_url());
   int ok = 0;
@@ -574,9 +575,16 @@ TEST(GatewayRateLimits, AnswerTooManyRequestsAndFailOpenForReadsWithoutRedis) {
   EXPECT_EQ(limited.status, 429);
   EXPECT_GE(std::stoi(limited.raw.header("retry-after")), 1);
   EXPECT_EQ(limited.json["code"], 8);
-  // Without Redis, reads go on; sign-in falls back to a per-gateway limit.
+  // Without Redis, reads go on (fail open); a client already refused stays refused until its
+  // Retry-After, from the gateway's memory; sign-in falls back to a per-gateway limit.
   stack.redis().Kill();
-  for (int i = 0; i < 3; ++i) EXPECT_EQ(api.Call("GET", "/.well-known/jwks.json").status, 200);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(
+        api.Call("GET", "/.well-known/jwks.json", nullptr, "", {"X-Forwarded-For: 198.51.100.77"})
+            .status,
+        200);
+  }
+  EXPECT_EQ(api.Call("GET", "/.well-known/jwks.json").status, 429);
   std::vector<int> statuses;
   for (int i = 0; i < 5; ++i) {
     statuses.push_back(
