@@ -5,8 +5,12 @@
 namespace cityhub::infra::redis {
 namespace {
 
-// ARGV: guard count, guards (kind, error, wanted value, n, command...), command count,
-// commands (n, command...). Returns one reply per command.
+// ARGV: guard count, guards (kind, error, wanted value, n, command...), event count, events
+// (n, command...), operation count, operations (n, command...). The events run first: a stream
+// that cannot take its entry (e.g. a key of another type) fails the unit before any data
+// changes, since Redis does not undo a script's earlier writes. Returns
+// {1, {one reply per operation, then one per event}} when written, or
+// {0, guard index, guard reply} when a skip guard held.
 constexpr char kSource[] = R"lua(
 local i = 1
 local function take()
@@ -18,11 +22,19 @@ local function command()
   for j = 1, tonumber(take()) do c[j] = take() end
   return c
 end
-for _ = 1, tonumber(take()) do
+for g = 1, tonumber(take()) do
   local kind, err, want = take(), take(), take()
   local got = redis.call(unpack(command()))
   local ok
-  if kind == 'nil' then
+  if kind == 'skipset' then
+    if got ~= false then return {0, g - 1, got} end
+    ok = true
+  elseif kind == 'skipeq' then
+    if (type(got) == 'string' or type(got) == 'number') and tostring(got) == want then
+      return {0, g - 1, got}
+    end
+    ok = true
+  elseif kind == 'nil' then
     ok = got == false
   elseif kind == 'set' then
     ok = got ~= false
@@ -33,9 +45,12 @@ for _ = 1, tonumber(take()) do
   end
   if not ok then return redis.error_reply(err) end
 end
+local events = {}
+for k = 1, tonumber(take()) do events[k] = redis.call(unpack(command())) end
 local out = {}
 for k = 1, tonumber(take()) do out[k] = redis.call(unpack(command())) end
-return out
+for k = 1, #events do out[#out + 1] = events[k] end
+return {1, out}
 )lua";
 
 void AppendCommand(const Args& command, Args* argv) {
@@ -43,11 +58,33 @@ void AppendCommand(const Args& command, Args* argv) {
   argv->insert(argv->end(), command.begin(), command.end());
 }
 
-absl::StatusOr<std::vector<Reply>> Elements(absl::StatusOr<Reply> reply) {
+absl::StatusOr<Transaction::Outcome> ToOutcome(absl::StatusOr<Reply> reply) {
   if (!reply.ok()) return reply.status();
   if (reply->is_error()) return ErrorReplyToStatus(reply->str());
-  if (!reply->is_array()) return absl::InternalError("redis: transaction gave no array");
-  return std::move(reply->mutable_elements());
+  std::vector<Reply>& e = reply->mutable_elements();
+  if (!reply->is_array() || e.size() < 2) {
+    return absl::InternalError("redis: transaction gave no outcome");
+  }
+  Transaction::Outcome out;
+  out.applied = e[0].integer() == 1;
+  if (out.applied) {
+    out.replies = std::move(e[1].mutable_elements());
+  } else {
+    out.skipped_by = static_cast<int>(e[1].integer());
+    if (e.size() > 2) out.skip_reply = std::move(e[2]);
+  }
+  return out;
+}
+
+Transaction::Outcome Applied() {
+  Transaction::Outcome out;
+  out.applied = true;
+  return out;
+}
+
+absl::StatusOr<std::vector<Reply>> Replies(absl::StatusOr<Transaction::Outcome> outcome) {
+  if (!outcome.ok()) return outcome.status();
+  return std::move(outcome->replies);
 }
 
 }  // namespace
@@ -69,6 +106,16 @@ Transaction& Transaction::RequireEqual(Args read, std::string value, std::string
 
 Transaction& Transaction::RequireLess(Args read, int64_t limit, std::string error) {
   guards_.push_back({"lt", std::move(error), std::to_string(limit), std::move(read)});
+  return *this;
+}
+
+Transaction& Transaction::SkipIfSet(Args read) {
+  guards_.push_back({"skipset", "", "", std::move(read)});
+  return *this;
+}
+
+Transaction& Transaction::SkipIfEqual(Args read, std::string value) {
+  guards_.push_back({"skipeq", "", std::move(value), std::move(read)});
   return *this;
 }
 
@@ -98,22 +145,27 @@ Args Transaction::ScriptArgs() const {
     argv.insert(argv.end(), {g.kind, g.error, g.want});
     AppendCommand(g.read, &argv);
   }
-  argv.push_back(std::to_string(ops_.size() + events_.size()));
-  for (const Args& op : ops_) AppendCommand(op, &argv);
+  argv.push_back(std::to_string(events_.size()));
   for (const Args& event : events_) AppendCommand(event, &argv);
+  argv.push_back(std::to_string(ops_.size()));
+  for (const Args& op : ops_) AppendCommand(op, &argv);
   return argv;
 }
 
-absl::StatusOr<std::vector<Reply>> Transaction::Run(Client& redis) const {
-  if (guards_.empty() && empty()) return std::vector<Reply>{};
+absl::StatusOr<Transaction::Outcome> Transaction::Apply(Client& redis) const {
+  if (guards_.empty() && empty()) return Applied();
   const Args argv = ScriptArgs();
-  return Elements(durable_ ? redis.EvalDurable(script(), {}, argv)
-                           : redis.Eval(script(), {}, argv));
+  return ToOutcome(durable_ ? redis.EvalDurable(script(), {}, argv)
+                            : redis.Eval(script(), {}, argv));
 }
 
-void Transaction::Run(AsyncClient& redis, Callback done) const {
+absl::StatusOr<std::vector<Reply>> Transaction::Run(Client& redis) const {
+  return Replies(Apply(redis));
+}
+
+void Transaction::Apply(AsyncClient& redis, OutcomeCallback done) const {
   if (guards_.empty() && empty()) {
-    done(std::vector<Reply>{});
+    done(Applied());
     return;
   }
   Args eval = {"EVAL", script().source(), "0"};
@@ -122,8 +174,14 @@ void Transaction::Run(AsyncClient& redis, Callback done) const {
   redis.Pipeline({std::move(eval)},
                  [done = std::move(done)](absl::StatusOr<std::vector<Reply>> replies) {
                    if (!replies.ok()) return done(replies.status());
-                   done(Elements(std::move(replies->front())));
+                   done(ToOutcome(std::move(replies->front())));
                  });
+}
+
+void Transaction::Run(AsyncClient& redis, Callback done) const {
+  Apply(redis, [done = std::move(done)](absl::StatusOr<Outcome> outcome) {
+    done(Replies(std::move(outcome)));
+  });
 }
 
 }  // namespace cityhub::infra::redis

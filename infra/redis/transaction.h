@@ -29,8 +29,22 @@ class AsyncClient;  // infra/redis/async_client.h
 // "NOT_FOUND ...", "ALREADY_EXISTS ...", "ABORTED ...", "FAILED_PRECONDITION ..."). An error
 // from an operation itself (e.g. WRONGTYPE) stops the script there and fails the call; Redis
 // does not roll back what ran before it, so guards should rule such cases out.
+//
+// Skip guards (SkipIfSet, SkipIfEqual) end the unit without an error and without writing:
+// an idempotency key already used, an event already handled. Apply() tells which guard
+// skipped and what it read (e.g. the id the idempotency key stands for).
 class Transaction final {
  public:
+  // What a run did: every operation and event was written (`applied`, with their replies), or
+  // the skip guard at position `skipped_by` among all guards (0-based, in the order given) held
+  // and nothing was written; `skip_reply` is that guard's reply.
+  struct Outcome {
+    bool applied = false;
+    int skipped_by = -1;
+    Reply skip_reply;
+    std::vector<Reply> replies;
+  };
+
   // The guard's command replies nil (a missing key or field).
   Transaction& RequireNil(Args read, std::string error);
   // The guard's command replies anything but nil.
@@ -39,10 +53,16 @@ class Transaction final {
   Transaction& RequireEqual(Args read, std::string value, std::string error);
   // The reply is an integer (or a number as text) below `limit`.
   Transaction& RequireLess(Args read, int64_t limit, std::string error);
+  // Ends the unit unwritten, without error, when the guard's command replies anything but nil.
+  Transaction& SkipIfSet(Args read);
+  // Ends the unit unwritten, without error, when the reply as text equals `value`.
+  Transaction& SkipIfEqual(Args read, std::string value);
 
   // An operation, run after every guard has held, in the order given.
   Transaction& Then(Args op);
-  // An XADD (or any other append to an outbox stream), run after every operation.
+  // An XADD (or any other append to an outbox stream). Appends run after the guards and before
+  // the operations, so that a stream that refuses the entry (a key of another type) fails the
+  // unit with nothing written; their replies still come after the operations'.
   Transaction& Append(Args xadd);
 
   // With Options::wait_replicas, acknowledged only once replicas have it (Client::EvalDurable).
@@ -50,13 +70,18 @@ class Transaction final {
 
   bool empty() const { return ops_.empty() && events_.empty(); }
 
-  // Runs the unit. The result has one reply per operation, then one per appended event (its
-  // stream entry id), in the order given. Errors: a failed guard's status; UNAVAILABLE and
-  // DEADLINE_EXCEEDED as Client's commands (the writes may or may not have happened).
+  // Runs the unit. The outcome's replies are one per operation, then one per appended event
+  // (its stream entry id), in the order given. Errors: a failed Require guard's status;
+  // UNAVAILABLE and DEADLINE_EXCEEDED as Client's commands (the writes may or may not have
+  // happened).
+  absl::StatusOr<Outcome> Apply(Client& redis) const;
+  // Apply() for units without skip guards: just the replies (none when a skip guard held).
   absl::StatusOr<std::vector<Reply>> Run(Client& redis) const;
 
   // The same through the async client (EVAL with the script's text, one round trip); `done`
   // runs on its I/O thread. Durable() is ignored here.
+  using OutcomeCallback = std::function<void(absl::StatusOr<Outcome>)>;
+  void Apply(AsyncClient& redis, OutcomeCallback done) const;
   using Callback = std::function<void(absl::StatusOr<std::vector<Reply>>)>;
   void Run(AsyncClient& redis, Callback done) const;
 

@@ -121,5 +121,124 @@ TEST_F(TransactionTest, RunsThroughTheAsyncClient) {
   EXPECT_EQ(AsInteger(client().Command({"XLEN", "events"})).value(), 1);
 }
 
+TEST_F(TransactionTest, AStreamThatRefusesTheEventLeavesTheDataUnchanged) {
+  ASSERT_TRUE(client().Command({"SET", "events", "not a stream"}).ok());
+  Transaction tx;
+  tx.RequireNil({"GET", "item:1"}, "ALREADY_EXISTS item exists")
+      .Then({"SET", "item:1", "v1"})
+      .Append({"XADD", "events", "*", "type", "ItemCreated"});
+  EXPECT_FALSE(tx.Run(client()).ok());
+  EXPECT_TRUE(client().Command({"GET", "item:1"})->is_nil());
+}
+
+TEST_F(TransactionTest, SkipIfSetEndsTheUnitWithoutWritingAndGivesWhatTheGuardRead) {
+  ASSERT_TRUE(client().Command({"SET", "idem:k", "first-id"}).ok());
+  Transaction tx;
+  tx.RequireNil({"GET", "missing"}, "ALREADY_EXISTS never")
+      .SkipIfSet({"GET", "idem:k"})
+      .RequireNil({"GET", "idem:k"}, "ALREADY_EXISTS not reached")
+      .Then({"SET", "item:2", "v"})
+      .Append({"XADD", "events", "*", "type", "ItemCreated"});
+  auto outcome = tx.Apply(client());
+  ASSERT_TRUE(outcome.ok()) << outcome.status();
+  EXPECT_FALSE(outcome->applied);
+  EXPECT_EQ(outcome->skipped_by, 1);
+  EXPECT_EQ(outcome->skip_reply.str(), "first-id");
+  EXPECT_TRUE(outcome->replies.empty());
+  EXPECT_TRUE(client().Command({"GET", "item:2"})->is_nil());
+  EXPECT_EQ(AsInteger(client().Command({"XLEN", "events"})).value(), 0);
+}
+
+TEST_F(TransactionTest, SkipIfSetLetsTheUnitRunWhenTheGuardReadsNil) {
+  Transaction tx;
+  tx.SkipIfSet({"GET", "idem:k"}).Then({"SET", "idem:k", "id-1"});
+  auto outcome = tx.Apply(client());
+  ASSERT_TRUE(outcome.ok()) << outcome.status();
+  EXPECT_TRUE(outcome->applied);
+  EXPECT_EQ(outcome->skipped_by, -1);
+  ASSERT_EQ(outcome->replies.size(), 1u);
+  EXPECT_EQ(outcome->replies[0].str(), "OK");
+  auto again = tx.Apply(client());
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_FALSE(again->applied);
+  EXPECT_EQ(again->skip_reply.str(), "id-1");
+}
+
+TEST_F(TransactionTest, SkipIfEqualComparesTextAndIntegers) {
+  Transaction seen;
+  seen.SkipIfEqual({"EXISTS", "seen:e1"}, "1")
+      .Then({"SET", "seen:e1", "1"})
+      .Then({"INCR", "effects"});
+  for (int i = 0; i < 3; ++i) {
+    auto outcome = seen.Apply(client());
+    ASSERT_TRUE(outcome.ok()) << outcome.status();
+    EXPECT_EQ(outcome->applied, i == 0);
+    if (i > 0) {
+      EXPECT_EQ(outcome->skip_reply.integer(), 1);
+    }
+  }
+  EXPECT_EQ(AsString(client().Command({"GET", "effects"})).value(), "1");
+
+  ASSERT_TRUE(client().Command({"HSET", "h", "state", "done"}).ok());
+  Transaction text;
+  text.SkipIfEqual({"HGET", "h", "state"}, "open").Then({"HSET", "h", "state", "open"});
+  auto first = text.Apply(client());
+  ASSERT_TRUE(first.ok());
+  EXPECT_TRUE(first->applied);
+  auto second = text.Apply(client());
+  ASSERT_TRUE(second.ok());
+  EXPECT_FALSE(second->applied);
+  EXPECT_EQ(second->skipped_by, 0);
+  EXPECT_EQ(second->skip_reply.str(), "open");
+}
+
+TEST_F(TransactionTest, ASkipGuardAfterAFailedRequireIsNotReached) {
+  ASSERT_TRUE(client().Command({"SET", "idem:k", "id"}).ok());
+  Transaction tx;
+  tx.RequireNotNil({"GET", "missing"}, "NOT_FOUND gone")
+      .SkipIfSet({"GET", "idem:k"})
+      .Then({"SET", "x", "1"});
+  EXPECT_EQ(tx.Apply(client()).status().code(), absl::StatusCode::kNotFound);
+  // Run() of a skipped unit gives no replies and no error.
+  Transaction skipped;
+  skipped.SkipIfSet({"GET", "idem:k"}).Then({"SET", "x", "1"});
+  auto replies = skipped.Run(client());
+  ASSERT_TRUE(replies.ok()) << replies.status();
+  EXPECT_TRUE(replies->empty());
+  EXPECT_TRUE(client().Command({"GET", "x"})->is_nil());
+}
+
+TEST_F(TransactionTest, DurableSkipsAndAppliesLikeAnyOtherRun) {
+  Transaction tx;
+  tx.SkipIfSet({"GET", "idem:d"}).Then({"SET", "idem:d", "1"}).Durable();
+  auto first = tx.Apply(client());
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_TRUE(first->applied);
+  auto second = tx.Apply(client());
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_FALSE(second->applied);
+}
+
+TEST_F(TransactionTest, AppliesThroughTheAsyncClientWithItsOutcome) {
+  AsyncClient async(redis().ClientOptions(), 1);
+  auto apply = [&](const Transaction& tx) {
+    std::promise<absl::StatusOr<Transaction::Outcome>> promise;
+    tx.Apply(async,
+             [&](absl::StatusOr<Transaction::Outcome> r) { promise.set_value(std::move(r)); });
+    return promise.get_future().get();
+  };
+  Transaction once;
+  once.SkipIfSet({"GET", "seen"}).Then({"SET", "seen", "1"}).Append({"XADD", "ev", "*", "t", "A"});
+  auto first = apply(once);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_TRUE(first->applied);
+  EXPECT_EQ(first->replies.size(), 2u);
+  auto second = apply(once);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_FALSE(second->applied);
+  EXPECT_EQ(second->skip_reply.str(), "1");
+  EXPECT_EQ(AsInteger(client().Command({"XLEN", "ev"})).value(), 1);
+}
+
 }  // namespace
 }  // namespace cityhub::infra::redis

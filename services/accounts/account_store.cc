@@ -15,6 +15,7 @@ using infra::StrCat;
 using infra::redis::Args;
 using infra::redis::Reply;
 using infra::redis::Script;
+using infra::redis::Transaction;
 
 namespace {
 
@@ -30,28 +31,11 @@ std::string_view TokenField(TokenKind kind) {
   return kind == TokenKind::kVerify ? "verify" : "reset";
 }
 
-const Script& CreateScript() {
-  // KEYS: email index, account, verification token, events.
-  // ARGV: account id, token ttl ms, events..., then field/value pairs.
-  static const Script script(StrCat(kEmitEventsLua, R"lua(
-if redis.call('EXISTS', KEYS[1]) == 1 then
-  return redis.error_reply('ALREADY_EXISTS email: already registered')
-end
-local first = emit(KEYS[4], 4)
-redis.call('SET', KEYS[1], ARGV[1])
-local fields = {}
-for i = first, #ARGV do fields[#fields + 1] = ARGV[i] end
-redis.call('HSET', KEYS[2], unpack(fields))
-redis.call('SET', KEYS[3], ARGV[1] .. '|' .. ARGV[3], 'PX', ARGV[2])
-return 1
-)lua"));
-  return script;
-}
-
-const Script& UpdateScript() {
+const Script& UpdateAndEndSessionsScript() {
   // KEYS: account, events, account's families.
   // ARGV: end sessions (0/1), family key prefix, family to keep, events..., then field/value
-  //       pairs.
+  //       pairs. (Ending the sessions iterates a set inside the script, which Transaction has
+  //       no operation for.)
   static const Script script(StrCat(kEmitEventsLua, kEndSessionsLua, R"lua(
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return redis.error_reply('NOT_FOUND account not found')
@@ -156,6 +140,10 @@ int64_t ToInt(std::string_view s) {
 
 absl::Status TokenNotFound() { return absl::NotFoundError("token: unknown, used or expired"); }
 
+void AppendEvents(const Events& events, Transaction& tx) {
+  for (const auto& e : events) infra::events::Append(tx, keys::kEvents, e);
+}
+
 void AppendFields(const AccountStore::Fields& fields, Args* args) {
   for (const auto& [k, v] : fields) {
     args->push_back(k);
@@ -190,35 +178,33 @@ AccountStore::AccountStore(infra::redis::Client& redis) : redis_(redis) {}
 absl::Status AccountStore::Create(const StoredAccount& a, std::string_view verify_token_hash,
                                   std::chrono::milliseconds verify_ttl, int64_t now_ms,
                                   const Events& events) {
-  Args args = {a.id, std::to_string(verify_ttl.count()),
-               std::to_string(now_ms + verify_ttl.count())};
-  AppendEventArgs(events, &args);
-  const std::vector<std::pair<const char*, std::string>> fields = {
-      {"email", a.email},
-      {"email_key", a.email_key},
-      {"display_name", a.display_name},
-      {"language", a.language},
-      {"phone", a.phone},
-      {"password_hash", a.password_hash},
-      {"roles", JoinList(a.roles)},
-      {"departments", JoinList(a.departments)},
-      {"verified", a.verified ? "1" : "0"},
-      {"created_ms", std::to_string(a.created_ms)},
-      {"updated_ms", std::to_string(a.updated_ms)},
-      {"verify_hash", std::string(verify_token_hash)},
-      {"verify_sent_ms", std::to_string(now_ms)},
-      {"verify_day", std::to_string(now_ms / 86'400'000)},
-      {"verify_count", "1"}};
-  for (const auto& [k, v] : fields) {
-    args.push_back(k);
-    args.push_back(v);
-  }
-  return redis_
-      .Eval(CreateScript(),
-            {keys::Email(a.email_key), keys::Account(a.id),
-             TokenKey(TokenKind::kVerify, verify_token_hash), keys::kEvents},
-            args)
-      .status();
+  Args hset = {"HSET", keys::Account(a.id)};
+  AppendFields({{"email", a.email},
+                {"email_key", a.email_key},
+                {"display_name", a.display_name},
+                {"language", a.language},
+                {"phone", a.phone},
+                {"password_hash", a.password_hash},
+                {"roles", JoinList(a.roles)},
+                {"departments", JoinList(a.departments)},
+                {"verified", a.verified ? "1" : "0"},
+                {"created_ms", std::to_string(a.created_ms)},
+                {"updated_ms", std::to_string(a.updated_ms)},
+                {"verify_hash", std::string(verify_token_hash)},
+                {"verify_sent_ms", std::to_string(now_ms)},
+                {"verify_day", std::to_string(now_ms / 86'400'000)},
+                {"verify_count", "1"}},
+               &hset);
+  const std::string email = keys::Email(a.email_key);
+  Transaction tx;
+  tx.RequireEqual({"EXISTS", email}, "0", "ALREADY_EXISTS email: already registered")
+      .Then({"SET", email, a.id})
+      .Then(std::move(hset))
+      .Then({"SET", TokenKey(TokenKind::kVerify, verify_token_hash),
+             StrCat(a.id, "|", now_ms + verify_ttl.count()), "PX",
+             std::to_string(verify_ttl.count())});
+  AppendEvents(events, tx);
+  return tx.Run(redis_).status();
 }
 
 absl::StatusOr<StoredAccount> AccountStore::Get(std::string_view id) {
@@ -262,11 +248,15 @@ absl::StatusOr<std::string> AccountStore::IdForEmail(std::string_view email_key)
 }
 
 absl::Status AccountStore::Update(std::string_view id, const Fields& fields, const Events& events) {
-  Args args = {"0", "", ""};
-  AppendEventArgs(events, &args);
-  AppendFields(fields, &args);
-  return redis_.Eval(UpdateScript(), {keys::Account(id), keys::kEvents, keys::Families(id)}, args)
-      .status();
+  Transaction tx;
+  tx.RequireEqual({"EXISTS", keys::Account(id)}, "1", "NOT_FOUND account not found");
+  if (!fields.empty()) {
+    Args hset = {"HSET", keys::Account(id)};
+    AppendFields(fields, &hset);
+    tx.Then(std::move(hset));
+  }
+  AppendEvents(events, tx);
+  return tx.Run(redis_).status();
 }
 
 absl::Status AccountStore::UpdateAndEndSessions(std::string_view id, const Fields& fields,
@@ -275,7 +265,9 @@ absl::Status AccountStore::UpdateAndEndSessions(std::string_view id, const Field
   Args args = {"1", keys::kFamilyPrefix, std::string(keep_family)};
   AppendEventArgs(events, &args);
   AppendFields(fields, &args);
-  return redis_.Eval(UpdateScript(), {keys::Account(id), keys::kEvents, keys::Families(id)}, args)
+  return redis_
+      .Eval(UpdateAndEndSessionsScript(), {keys::Account(id), keys::kEvents, keys::Families(id)},
+            args)
       .status();
 }
 

@@ -14,25 +14,21 @@
 namespace cityhub::accounts {
 namespace {
 
-using infra::Done;
 using infra::StrCat;
 
 }  // namespace
 
-grpc::Status AccountsService::DoExportMyData(grpc::ServerContextBase* ctx,
+absl::Status AccountsService::DoExportMyData(grpc::ServerContextBase* ctx,
                                              const v1::ExportMyDataRequest*,
                                              v1::PersonalDataExport* response) {
-  auto caller = Authorize(ctx, "ExportMyData");
-  if (!caller.ok()) return Done(ctx, caller.status());
-  auto account = deps_.accounts.Get(caller->account_id);
-  if (!account.ok()) return Done(ctx, account.status());
+  ASSIGN_OR_RETURN(auto caller, Authorize(ctx, "ExportMyData"));
+  ASSIGN_OR_RETURN(auto account, deps_.accounts.Get(caller.account_id));
   const int64_t now_ms = infra::UnixMillis(deps_.clock.Now());
   *response->mutable_exported_at() = Millis(now_ms);
   auto* mine = response->mutable_accounts();
-  ToProto(*account, mine->mutable_account());
-  auto audit = deps_.accounts.Audit(account->id);
-  if (!audit.ok()) return Done(ctx, audit.status());
-  for (const std::string& line : *audit) {
+  ToProto(account, mine->mutable_account());
+  ASSIGN_OR_RETURN(auto audit, deps_.accounts.Audit(account.id));
+  for (const std::string& line : audit) {
     try {
       const nlohmann::json entry = nlohmann::json::parse(line);
       auto* out = mine->add_audit();
@@ -44,17 +40,15 @@ grpc::Status AccountsService::DoExportMyData(grpc::ServerContextBase* ctx,
       // Entries are written by this service; a damaged one is skipped, not fatal.
     }
   }
-  auto sessions = deps_.sessions.List(account->id, now_ms);
-  if (!sessions.ok()) return Done(ctx, sessions.status());
-  for (const SessionInfo& s : *sessions) {
+  ASSIGN_OR_RETURN(auto sessions, deps_.sessions.List(account.id, now_ms));
+  for (const SessionInfo& s : sessions) {
     auto* out = mine->add_sessions();
     out->set_family_id(s.family_id);
     *out->mutable_created_at() = Millis(s.created_ms);
     *out->mutable_last_used_at() = Millis(s.last_used_ms);
   }
-  auto known = deps_.throttle.KnownAddresses(account->id);
-  if (!known.ok()) return Done(ctx, known.status());
-  for (const KnownAddress& k : *known) {
+  ASSIGN_OR_RETURN(auto known, deps_.throttle.KnownAddresses(account.id));
+  for (const KnownAddress& k : known) {
     auto* out = mine->add_known_addresses();
     out->set_address_hash(k.address_hash);
     *out->mutable_last_sign_in_at() = Millis(k.last_success_ms);
@@ -64,42 +58,37 @@ grpc::Status AccountsService::DoExportMyData(grpc::ServerContextBase* ctx,
     auto call = infra::OutboundContext(ctx, settings_.export_timeout);
     call->AddMetadata(infra::auth::kInternalTokenKey, settings_.internal_token);
     cityhub::requests::v1::ExportUserDataRequest request;
-    request.set_account_id(account->id);
+    request.set_account_id(account.id);
     const grpc::Status s =
         deps_.requests->ExportUserData(call.get(), request, response->mutable_requests());
     if (!s.ok()) {
-      return Done(ctx, absl::UnavailableError(StrCat("requests service: ", s.error_message())));
+      return absl::UnavailableError(StrCat("requests service: ", s.error_message()));
     }
   }
   if (deps_.notifications != nullptr) {
     auto call = infra::OutboundContext(ctx, settings_.export_timeout);
     call->AddMetadata(infra::auth::kInternalTokenKey, settings_.internal_token);
     cityhub::notifications::v1::ExportUserDataRequest request;
-    request.set_account_id(account->id);
+    request.set_account_id(account.id);
     const grpc::Status s =
         deps_.notifications->ExportUserData(call.get(), request, response->mutable_notifications());
     if (!s.ok()) {
-      return Done(ctx,
-                  absl::UnavailableError(StrCat("notifications service: ", s.error_message())));
+      return absl::UnavailableError(StrCat("notifications service: ", s.error_message()));
     }
   }
-  return grpc::Status::OK;
+  return absl::OkStatus();
 }
 
-grpc::Status AccountsService::DoDeleteMe(grpc::ServerContextBase* ctx,
+absl::Status AccountsService::DoDeleteMe(grpc::ServerContextBase* ctx,
                                          const v1::DeleteMeRequest* req, v1::DeleteMeResponse*) {
-  auto caller = Authorize(ctx, "DeleteMe");
-  if (!caller.ok()) return Done(ctx, caller.status());
-  auto account = deps_.accounts.Get(caller->account_id);
-  if (!account.ok()) return Done(ctx, account.status());
-  if (auto s = CheckPassword(*account, *caller, req->password(), "password"); !s.ok()) {
-    return Done(ctx, s);
-  }
+  ASSIGN_OR_RETURN(auto caller, Authorize(ctx, "DeleteMe"));
+  ASSIGN_OR_RETURN(auto account, deps_.accounts.Get(caller.account_id));
+  RETURN_IF_ERROR(CheckPassword(account, caller, req->password(), "password"));
   Events events(1, NewEvent(ctx));
-  events[0].mutable_account_deleted()->set_account_id(account->id);
-  if (auto s = deps_.accounts.Delete(*account, events); !s.ok()) return Done(ctx, s);
+  events[0].mutable_account_deleted()->set_account_id(account.id);
+  RETURN_IF_ERROR(deps_.accounts.Delete(account, events));
   infra::log::Info("account_deleted", {{"request_id", infra::RequestId(*ctx)}});
-  return grpc::Status::OK;
+  return absl::OkStatus();
 }
 
 }  // namespace cityhub::accounts

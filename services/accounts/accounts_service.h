@@ -76,193 +76,182 @@ class AccountsService final : public cityhub::accounts::v1::AccountsService::Cal
   grpc::ServerUnaryReactor* Register(grpc::CallbackServerContext* ctx,
                                      const v1::RegisterRequest* request,
                                      v1::Account* response) override {
-    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
-                                &AccountsService::DoRegister);
+    return Run(ctx, request, response, &AccountsService::DoRegister);
   }
   grpc::ServerUnaryReactor* VerifyEmail(grpc::CallbackServerContext* ctx,
                                         const v1::VerifyEmailRequest* request,
                                         v1::VerifyEmailResponse* response) override {
-    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
-                                &AccountsService::DoVerifyEmail);
+    return Run(ctx, request, response, &AccountsService::DoVerifyEmail);
   }
   grpc::ServerUnaryReactor* ResendVerification(grpc::CallbackServerContext* ctx,
                                                const v1::ResendVerificationRequest* request,
                                                v1::ResendVerificationResponse* response) override {
-    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
-                                &AccountsService::DoResendVerification);
+    return Run(ctx, request, response, &AccountsService::DoResendVerification);
   }
   grpc::ServerUnaryReactor* SignIn(grpc::CallbackServerContext* ctx,
                                    const v1::SignInRequest* request,
                                    v1::TokenPair* response) override {
-    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
-                                &AccountsService::DoSignIn);
+    return Run(ctx, request, response, &AccountsService::DoSignIn);
   }
   grpc::ServerUnaryReactor* Refresh(grpc::CallbackServerContext* ctx,
                                     const v1::RefreshRequest* request,
                                     v1::TokenPair* response) override {
-    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
-                                &AccountsService::DoRefresh);
+    return Run(ctx, request, response, &AccountsService::DoRefresh);
   }
   grpc::ServerUnaryReactor* SignOut(grpc::CallbackServerContext* ctx,
                                     const v1::SignOutRequest* request,
                                     v1::SignOutResponse* response) override {
-    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
-                                &AccountsService::DoSignOut);
+    return Run(ctx, request, response, &AccountsService::DoSignOut);
   }
   grpc::ServerUnaryReactor* SignOutEverywhere(grpc::CallbackServerContext* ctx,
                                               const v1::SignOutEverywhereRequest* request,
                                               v1::SignOutResponse* response) override {
-    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
-                                &AccountsService::DoSignOutEverywhere);
+    return Run(ctx, request, response, &AccountsService::DoSignOutEverywhere);
   }
   grpc::ServerUnaryReactor* GetMe(grpc::CallbackServerContext* ctx, const v1::GetMeRequest* request,
                                   v1::Account* response) override {
-    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
-                                &AccountsService::DoGetMe);
+    return Run(ctx, request, response, &AccountsService::DoGetMe);
   }
   grpc::ServerUnaryReactor* UpdateMe(grpc::CallbackServerContext* ctx,
                                      const v1::UpdateMeRequest* request,
                                      v1::Account* response) override {
-    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
-                                &AccountsService::DoUpdateMe);
+    return Run(ctx, request, response, &AccountsService::DoUpdateMe);
   }
   grpc::ServerUnaryReactor* ChangePassword(grpc::CallbackServerContext* ctx,
                                            const v1::ChangePasswordRequest* request,
                                            v1::ChangePasswordResponse* response) override {
-    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
-                                &AccountsService::DoChangePassword);
+    return Run(ctx, request, response, &AccountsService::DoChangePassword);
   }
   grpc::ServerUnaryReactor* RequestPasswordReset(
       grpc::CallbackServerContext* ctx, const v1::RequestPasswordResetRequest* request,
       v1::RequestPasswordResetResponse* response) override {
-    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
-                                &AccountsService::DoRequestPasswordReset);
+    return Run(ctx, request, response, &AccountsService::DoRequestPasswordReset);
   }
   grpc::ServerUnaryReactor* ConfirmPasswordReset(
       grpc::CallbackServerContext* ctx, const v1::ConfirmPasswordResetRequest* request,
       v1::ConfirmPasswordResetResponse* response) override {
-    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
-                                &AccountsService::DoConfirmPasswordReset);
+    return Run(ctx, request, response, &AccountsService::DoConfirmPasswordReset);
   }
   grpc::ServerUnaryReactor* ExportMyData(grpc::CallbackServerContext* ctx,
                                          const v1::ExportMyDataRequest* request,
                                          v1::PersonalDataExport* response) override {
-    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
-                                &AccountsService::DoExportMyData);
+    return Run(ctx, request, response, &AccountsService::DoExportMyData);
   }
   grpc::ServerUnaryReactor* DeleteMe(grpc::CallbackServerContext* ctx,
                                      const v1::DeleteMeRequest* request,
                                      v1::DeleteMeResponse* response) override {
-    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
-                                &AccountsService::DoDeleteMe);
+    return Run(ctx, request, response, &AccountsService::DoDeleteMe);
   }
   grpc::ServerUnaryReactor* GetJwks(grpc::CallbackServerContext* ctx,
                                     const v1::GetJwksRequest* request,
                                     v1::Jwks* response) override {
-    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
-                                &AccountsService::DoGetJwks);
+    return Run(ctx, request, response, &AccountsService::DoGetJwks);
   }
   grpc::ServerUnaryReactor* GetAccount(grpc::CallbackServerContext* ctx,
                                        const v1::GetAccountRequest* request,
                                        v1::Account* response) override {
-    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
-                                &AccountsService::DoGetAccount);
+    return Run(ctx, request, response, &AccountsService::DoGetAccount);
   }
   grpc::ServerUnaryReactor* ListAccounts(grpc::CallbackServerContext* ctx,
                                          const v1::ListAccountsRequest* request,
                                          v1::ListAccountsResponse* response) override {
-    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
-                                &AccountsService::DoListAccounts);
+    return Run(ctx, request, response, &AccountsService::DoListAccounts);
   }
   grpc::ServerUnaryReactor* SetRoles(grpc::CallbackServerContext* ctx,
                                      const v1::SetRolesRequest* request,
                                      v1::Account* response) override {
-    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
-                                &AccountsService::DoSetRoles);
+    return Run(ctx, request, response, &AccountsService::DoSetRoles);
   }
   grpc::ServerUnaryReactor* CreateApiKey(grpc::CallbackServerContext* ctx,
                                          const v1::CreateApiKeyRequest* request,
                                          v1::CreatedApiKey* response) override {
-    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
-                                &AccountsService::DoCreateApiKey);
+    return Run(ctx, request, response, &AccountsService::DoCreateApiKey);
   }
   grpc::ServerUnaryReactor* ListApiKeys(grpc::CallbackServerContext* ctx,
                                         const v1::ListApiKeysRequest* request,
                                         v1::ListApiKeysResponse* response) override {
-    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
-                                &AccountsService::DoListApiKeys);
+    return Run(ctx, request, response, &AccountsService::DoListApiKeys);
   }
   grpc::ServerUnaryReactor* DeleteApiKey(grpc::CallbackServerContext* ctx,
                                          const v1::DeleteApiKeyRequest* request,
                                          v1::DeleteApiKeyResponse* response) override {
-    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
-                                &AccountsService::DoDeleteApiKey);
+    return Run(ctx, request, response, &AccountsService::DoDeleteApiKey);
   }
   grpc::ServerUnaryReactor* GetContact(grpc::CallbackServerContext* ctx,
                                        const v1::GetContactRequest* request,
                                        v1::Contact* response) override {
-    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
-                                &AccountsService::DoGetContact);
+    return Run(ctx, request, response, &AccountsService::DoGetContact);
   }
   grpc::ServerUnaryReactor* CheckApiKey(grpc::CallbackServerContext* ctx,
                                         const v1::CheckApiKeyRequest* request,
                                         v1::CheckApiKeyResponse* response) override {
-    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
-                                &AccountsService::DoCheckApiKey);
+    return Run(ctx, request, response, &AccountsService::DoCheckApiKey);
   }
 
  private:
+  // Runs `body` on executor_ (infra::RunOnExecutor); its status becomes the answer through
+  // infra::Done, the one error policy.
+  template <typename Request, typename Response>
+  grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* ctx, const Request* request,
+                                Response* response,
+                                absl::Status (AccountsService::*body)(grpc::ServerContextBase*,
+                                                                      const Request*, Response*)) {
+    return infra::RunOnExecutor(*executor_, ctx, [=, this] {
+      return infra::Done(ctx, (this->*body)(ctx, request, response));
+    });
+  }
+
   // The bodies of the unary methods; each runs on a worker of executor_ (accounts_*.cc).
-  grpc::Status DoRegister(grpc::ServerContextBase* ctx, const v1::RegisterRequest* request,
+  absl::Status DoRegister(grpc::ServerContextBase* ctx, const v1::RegisterRequest* request,
                           v1::Account* response);
-  grpc::Status DoVerifyEmail(grpc::ServerContextBase* ctx, const v1::VerifyEmailRequest* request,
+  absl::Status DoVerifyEmail(grpc::ServerContextBase* ctx, const v1::VerifyEmailRequest* request,
                              v1::VerifyEmailResponse* response);
-  grpc::Status DoResendVerification(grpc::ServerContextBase* ctx,
+  absl::Status DoResendVerification(grpc::ServerContextBase* ctx,
                                     const v1::ResendVerificationRequest* request,
                                     v1::ResendVerificationResponse* response);
-  grpc::Status DoSignIn(grpc::ServerContextBase* ctx, const v1::SignInRequest* request,
+  absl::Status DoSignIn(grpc::ServerContextBase* ctx, const v1::SignInRequest* request,
                         v1::TokenPair* response);
-  grpc::Status DoRefresh(grpc::ServerContextBase* ctx, const v1::RefreshRequest* request,
+  absl::Status DoRefresh(grpc::ServerContextBase* ctx, const v1::RefreshRequest* request,
                          v1::TokenPair* response);
-  grpc::Status DoSignOut(grpc::ServerContextBase* ctx, const v1::SignOutRequest* request,
+  absl::Status DoSignOut(grpc::ServerContextBase* ctx, const v1::SignOutRequest* request,
                          v1::SignOutResponse* response);
-  grpc::Status DoSignOutEverywhere(grpc::ServerContextBase* ctx,
+  absl::Status DoSignOutEverywhere(grpc::ServerContextBase* ctx,
                                    const v1::SignOutEverywhereRequest* request,
                                    v1::SignOutResponse* response);
-  grpc::Status DoGetMe(grpc::ServerContextBase* ctx, const v1::GetMeRequest* request,
+  absl::Status DoGetMe(grpc::ServerContextBase* ctx, const v1::GetMeRequest* request,
                        v1::Account* response);
-  grpc::Status DoUpdateMe(grpc::ServerContextBase* ctx, const v1::UpdateMeRequest* request,
+  absl::Status DoUpdateMe(grpc::ServerContextBase* ctx, const v1::UpdateMeRequest* request,
                           v1::Account* response);
-  grpc::Status DoChangePassword(grpc::ServerContextBase* ctx,
+  absl::Status DoChangePassword(grpc::ServerContextBase* ctx,
                                 const v1::ChangePasswordRequest* request,
                                 v1::ChangePasswordResponse* response);
-  grpc::Status DoRequestPasswordReset(grpc::ServerContextBase* ctx,
+  absl::Status DoRequestPasswordReset(grpc::ServerContextBase* ctx,
                                       const v1::RequestPasswordResetRequest* request,
                                       v1::RequestPasswordResetResponse* response);
-  grpc::Status DoConfirmPasswordReset(grpc::ServerContextBase* ctx,
+  absl::Status DoConfirmPasswordReset(grpc::ServerContextBase* ctx,
                                       const v1::ConfirmPasswordResetRequest* request,
                                       v1::ConfirmPasswordResetResponse* response);
-  grpc::Status DoExportMyData(grpc::ServerContextBase* ctx, const v1::ExportMyDataRequest* request,
+  absl::Status DoExportMyData(grpc::ServerContextBase* ctx, const v1::ExportMyDataRequest* request,
                               v1::PersonalDataExport* response);
-  grpc::Status DoDeleteMe(grpc::ServerContextBase* ctx, const v1::DeleteMeRequest* request,
+  absl::Status DoDeleteMe(grpc::ServerContextBase* ctx, const v1::DeleteMeRequest* request,
                           v1::DeleteMeResponse* response);
-  grpc::Status DoGetJwks(grpc::ServerContextBase* ctx, const v1::GetJwksRequest* request,
+  absl::Status DoGetJwks(grpc::ServerContextBase* ctx, const v1::GetJwksRequest* request,
                          v1::Jwks* response);
-  grpc::Status DoGetAccount(grpc::ServerContextBase* ctx, const v1::GetAccountRequest* request,
+  absl::Status DoGetAccount(grpc::ServerContextBase* ctx, const v1::GetAccountRequest* request,
                             v1::Account* response);
-  grpc::Status DoListAccounts(grpc::ServerContextBase* ctx, const v1::ListAccountsRequest* request,
+  absl::Status DoListAccounts(grpc::ServerContextBase* ctx, const v1::ListAccountsRequest* request,
                               v1::ListAccountsResponse* response);
-  grpc::Status DoSetRoles(grpc::ServerContextBase* ctx, const v1::SetRolesRequest* request,
+  absl::Status DoSetRoles(grpc::ServerContextBase* ctx, const v1::SetRolesRequest* request,
                           v1::Account* response);
-  grpc::Status DoCreateApiKey(grpc::ServerContextBase* ctx, const v1::CreateApiKeyRequest* request,
+  absl::Status DoCreateApiKey(grpc::ServerContextBase* ctx, const v1::CreateApiKeyRequest* request,
                               v1::CreatedApiKey* response);
-  grpc::Status DoListApiKeys(grpc::ServerContextBase* ctx, const v1::ListApiKeysRequest* request,
+  absl::Status DoListApiKeys(grpc::ServerContextBase* ctx, const v1::ListApiKeysRequest* request,
                              v1::ListApiKeysResponse* response);
-  grpc::Status DoDeleteApiKey(grpc::ServerContextBase* ctx, const v1::DeleteApiKeyRequest* request,
+  absl::Status DoDeleteApiKey(grpc::ServerContextBase* ctx, const v1::DeleteApiKeyRequest* request,
                               v1::DeleteApiKeyResponse* response);
-  grpc::Status DoGetContact(grpc::ServerContextBase* ctx, const v1::GetContactRequest* request,
+  absl::Status DoGetContact(grpc::ServerContextBase* ctx, const v1::GetContactRequest* request,
                             v1::Contact* response);
-  grpc::Status DoCheckApiKey(grpc::ServerContextBase* ctx, const v1::CheckApiKeyRequest* request,
+  absl::Status DoCheckApiKey(grpc::ServerContextBase* ctx, const v1::CheckApiKeyRequest* request,
                              v1::CheckApiKeyResponse* response);
 
   absl::StatusOr<infra::auth::Caller> Authorize(grpc::ServerContextBase* ctx,

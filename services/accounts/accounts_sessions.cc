@@ -13,7 +13,6 @@
 namespace cityhub::accounts {
 namespace {
 
-using infra::Done;
 using infra::InvalidField;
 using infra::StrCat;
 
@@ -66,26 +65,24 @@ absl::StatusOr<v1::TokenPair> AccountsService::StartSession(const StoredAccount&
   return MakePair(account, family, secret);
 }
 
-grpc::Status AccountsService::DoSignIn(grpc::ServerContextBase* ctx, const v1::SignInRequest* req,
+absl::Status AccountsService::DoSignIn(grpc::ServerContextBase* ctx, const v1::SignInRequest* req,
                                        v1::TokenPair* response) {
-  auto caller = Authorize(ctx, "SignIn");
-  if (!caller.ok()) return Done(ctx, caller.status());
-  auto email = NormalizeEmail("email", req->email());
-  if (!email.ok()) return Done(ctx, email.status());
-  if (auto s = CheckPasswordLength("password", req->password()); !s.ok()) return Done(ctx, s);
+  ASSIGN_OR_RETURN(auto caller, Authorize(ctx, "SignIn"));
+  ASSIGN_OR_RETURN(auto email, NormalizeEmail("email", req->email()));
+  RETURN_IF_ERROR(CheckPasswordLength("password", req->password()));
 
   const int64_t now_ms = infra::UnixMillis(deps_.clock.Now());
-  const std::string email_hash = TokenHash(email->key);
-  const std::string address_hash = TokenHash(ClientIp(caller->client_address));
-  auto id = deps_.accounts.IdForEmail(email->key);
-  if (!id.ok() && id.status().code() != absl::StatusCode::kNotFound) return Done(ctx, id.status());
+  const std::string email_hash = TokenHash(email.key);
+  const std::string address_hash = TokenHash(ClientIp(caller.client_address));
+  auto id = deps_.accounts.IdForEmail(email.key);
+  if (!id.ok() && id.status().code() != absl::StatusCode::kNotFound) return id.status();
   const std::string account_id = id.ok() ? *id : "";
   // The attempt counts as a failure from here on, so parallel guesses see each other.
-  auto attempt = deps_.throttle.Reserve(email_hash, address_hash, account_id, now_ms);
-  if (!attempt.ok()) return Done(ctx, attempt.status());
-  if (!attempt->admitted()) {
-    ctx->AddTrailingMetadata("retry-after", std::to_string((attempt->wait_ms + 999) / 1000));
-    return Done(ctx, Throttled("too many failed sign-ins", attempt->wait_ms));
+  ASSIGN_OR_RETURN(auto attempt,
+                   deps_.throttle.Reserve(email_hash, address_hash, account_id, now_ms));
+  if (!attempt.admitted()) {
+    ctx->AddTrailingMetadata("retry-after", std::to_string((attempt.wait_ms + 999) / 1000));
+    return Throttled("too many failed sign-ins", attempt.wait_ms);
   }
 
   // Unknown e-mails cost one Argon2id verification too, so that the answer time does not tell
@@ -95,24 +92,24 @@ grpc::Status AccountsService::DoSignIn(grpc::ServerContextBase* ctx, const v1::S
   bool needs_rehash = false;
   if (!account_id.empty()) account = deps_.accounts.Get(account_id);
   if (!account.ok() && account.status().code() != absl::StatusCode::kNotFound) {
-    Release(deps_.throttle, *attempt);  // not checked: no failure
-    return Done(ctx, account.status());
+    Release(deps_.throttle, attempt);  // not checked: no failure
+    return account.status();
   }
   if (account.ok()) {
     auto ok = deps_.hasher.Verify(account->password_hash, req->password(), &needs_rehash);
     if (!ok.ok()) {
-      Release(deps_.throttle, *attempt);
-      return Done(ctx, ok.status());
+      Release(deps_.throttle, attempt);
+      return ok.status();
     }
     matches = *ok;
   } else {
     deps_.hasher.VerifyAgainstDummy(req->password());
   }
   if (!matches) {
-    if (account.ok()) Audit(account->id, "sign_in_failed", *caller);
-    return Done(ctx, absl::UnauthenticatedError("e-mail address or password is wrong"));
+    if (account.ok()) Audit(account->id, "sign_in_failed", caller);
+    return absl::UnauthenticatedError("e-mail address or password is wrong");
   }
-  if (auto s = deps_.throttle.RecordSuccess(*attempt, account->id, now_ms); !s.ok()) {
+  if (auto s = deps_.throttle.RecordSuccess(attempt, account->id, now_ms); !s.ok()) {
     // The session is still granted; only the counters stay as they were.
     infra::log::Warn("throttle_success_failed", {{"error", s.message()}});
   }
@@ -123,75 +120,66 @@ grpc::Status AccountsService::DoSignIn(grpc::ServerContextBase* ctx, const v1::S
       (void)deps_.accounts.Update(account->id, {{"password_hash", *hash}}, {});
     }
   }
-  auto pair = StartSession(*account);
-  if (!pair.ok()) return Done(ctx, pair.status());
-  Audit(account->id, "sign_in", *caller);
-  *response = std::move(*pair);
-  return grpc::Status::OK;
+  ASSIGN_OR_RETURN(auto pair, StartSession(*account));
+  Audit(account->id, "sign_in", caller);
+  *response = std::move(pair);
+  return absl::OkStatus();
 }
 
-grpc::Status AccountsService::DoRefresh(grpc::ServerContextBase* ctx, const v1::RefreshRequest* req,
+absl::Status AccountsService::DoRefresh(grpc::ServerContextBase* ctx, const v1::RefreshRequest* req,
                                         v1::TokenPair* response) {
-  auto caller = Authorize(ctx, "Refresh");
-  if (!caller.ok()) return Done(ctx, caller.status());
-  if (req->refresh_token().empty())
-    return Done(ctx, InvalidField("refresh_token", "must not be empty"));
-  auto token = ParseRefreshToken(req->refresh_token());
-  if (!token.ok()) return Done(ctx, token.status());
+  ASSIGN_OR_RETURN(auto caller, Authorize(ctx, "Refresh"));
+  if (req->refresh_token().empty()) return InvalidField("refresh_token", "must not be empty");
+  ASSIGN_OR_RETURN(auto token, ParseRefreshToken(req->refresh_token()));
   const int64_t now_ms = infra::UnixMillis(deps_.clock.Now());
   const std::string next = infra::RandomToken(32);
   // The account is read before the token is spent: should that read fail, the client's retry
   // with the same token must not look like reuse (which would revoke the whole family).
-  auto owner = deps_.sessions.FamilyAccount(token->family);
+  auto owner = deps_.sessions.FamilyAccount(token.family);
   if (!owner.ok()) {
-    return Done(ctx, owner.status().code() == absl::StatusCode::kNotFound
-                         ? absl::UnauthenticatedError("refresh token unknown or expired")
-                         : owner.status());
+    return owner.status().code() == absl::StatusCode::kNotFound
+               ? absl::UnauthenticatedError("refresh token unknown or expired")
+               : owner.status();
   }
   auto account = deps_.accounts.Get(*owner);
   if (!account.ok()) {
-    return Done(ctx, account.status().code() == absl::StatusCode::kNotFound
-                         ? absl::UnauthenticatedError("the account no longer exists")
-                         : account.status());
+    return account.status().code() == absl::StatusCode::kNotFound
+               ? absl::UnauthenticatedError("the account no longer exists")
+               : account.status();
   }
-  auto account_id = deps_.sessions.Rotate(token->family, TokenHash(token->secret), TokenHash(next),
+  auto account_id = deps_.sessions.Rotate(token.family, TokenHash(token.secret), TokenHash(next),
                                           now_ms, now_ms + settings_.refresh_idle_ttl.count());
   if (!account_id.ok()) {
     if (infra::StdView(account_id.status().message()).find("already used") !=
         std::string_view::npos) {
       infra::log::Warn("refresh_token_reuse", {{"request_id", infra::RequestId(*ctx)}});
     }
-    return Done(ctx, account_id.status());
+    return account_id.status();
   }
   if (*account_id != account->id)
-    return Done(ctx, absl::UnauthenticatedError("refresh token unknown or expired"));
-  *response = MakePair(*account, token->family, next);
-  return grpc::Status::OK;
+    return absl::UnauthenticatedError("refresh token unknown or expired");
+  *response = MakePair(*account, token.family, next);
+  return absl::OkStatus();
 }
 
-grpc::Status AccountsService::DoSignOut(grpc::ServerContextBase* ctx, const v1::SignOutRequest* req,
+absl::Status AccountsService::DoSignOut(grpc::ServerContextBase* ctx, const v1::SignOutRequest* req,
                                         v1::SignOutResponse*) {
-  auto caller = Authorize(ctx, "SignOut");
-  if (!caller.ok()) return Done(ctx, caller.status());
-  if (req->refresh_token().empty())
-    return Done(ctx, InvalidField("refresh_token", "must not be empty"));
+  ASSIGN_OR_RETURN(auto caller, Authorize(ctx, "SignOut"));
+  if (req->refresh_token().empty()) return InvalidField("refresh_token", "must not be empty");
   auto token = ParseRefreshToken(req->refresh_token());
-  if (!token.ok()) return Done(ctx, InvalidField("refresh_token", "not a refresh token"));
-  if (auto s = deps_.sessions.Revoke(caller->account_id, token->family); !s.ok()) {
-    return Done(ctx, s);
-  }
-  Audit(caller->account_id, "sign_out", *caller);
-  return grpc::Status::OK;
+  if (!token.ok()) return InvalidField("refresh_token", "not a refresh token");
+  RETURN_IF_ERROR(deps_.sessions.Revoke(caller.account_id, token->family));
+  Audit(caller.account_id, "sign_out", caller);
+  return absl::OkStatus();
 }
 
-grpc::Status AccountsService::DoSignOutEverywhere(grpc::ServerContextBase* ctx,
+absl::Status AccountsService::DoSignOutEverywhere(grpc::ServerContextBase* ctx,
                                                   const v1::SignOutEverywhereRequest*,
                                                   v1::SignOutResponse*) {
-  auto caller = Authorize(ctx, "SignOutEverywhere");
-  if (!caller.ok()) return Done(ctx, caller.status());
-  if (auto s = deps_.sessions.RevokeAll(caller->account_id, ""); !s.ok()) return Done(ctx, s);
-  Audit(caller->account_id, "sign_out_everywhere", *caller);
-  return grpc::Status::OK;
+  ASSIGN_OR_RETURN(auto caller, Authorize(ctx, "SignOutEverywhere"));
+  RETURN_IF_ERROR(deps_.sessions.RevokeAll(caller.account_id, ""));
+  Audit(caller.account_id, "sign_out_everywhere", caller);
+  return absl::OkStatus();
 }
 
 }  // namespace cityhub::accounts

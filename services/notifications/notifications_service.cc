@@ -14,7 +14,6 @@ namespace cityhub::notifications {
 
 namespace nv1 = cityhub::notifications::v1;
 using google::protobuf::util::TimeUtil;
-using infra::Done;
 using infra::InvalidField;
 using infra::StrCat;
 
@@ -109,60 +108,51 @@ NotificationsService::NotificationsService(NotificationsDeps deps,
                                            std::unique_ptr<infra::BoundedExecutor> executor)
     : deps_(deps), executor_(std::move(executor)) {}
 
-grpc::Status NotificationsService::DoListNotifications(grpc::ServerContextBase* ctx,
+absl::Status NotificationsService::DoListNotifications(grpc::ServerContextBase* ctx,
                                                        const nv1::ListNotificationsRequest* req,
                                                        nv1::ListNotificationsResponse* response) {
-  auto caller = deps_.authorizer.Authorize(*ctx, "ListNotifications");
-  if (!caller.ok()) return Done(ctx, caller.status());
-  auto page_size = PageSize(req->page_size());
-  if (!page_size.ok()) return Done(ctx, page_size.status());
+  ASSIGN_OR_RETURN(auto caller, deps_.authorizer.Authorize(*ctx, "ListNotifications"));
+  ASSIGN_OR_RETURN(auto page_size, PageSize(req->page_size()));
   if (!req->page_token().empty() && !infra::IsUlid(req->page_token())) {
-    return Done(ctx, InvalidField("page_token", "not a token from a previous page"));
+    return InvalidField("page_token", "not a token from a previous page");
   }
-  auto entries = deps_.stores.inbox.Inbox(caller->account_id, req->unread_only(), req->page_token(),
-                                          *page_size + 1);
-  if (!entries.ok()) return Done(ctx, entries.status());
-  const bool more = static_cast<int>(entries->size()) > *page_size;
-  if (more) entries->resize(*page_size);
-  for (const auto& e : *entries) ToApi(e, response->add_notifications());
-  if (more) response->set_next_page_token(entries->back().notification.id());
-  return grpc::Status::OK;
+  ASSIGN_OR_RETURN(auto entries, deps_.stores.inbox.Inbox(caller.account_id, req->unread_only(),
+                                                          req->page_token(), page_size + 1));
+  const bool more = static_cast<int>(entries.size()) > page_size;
+  if (more) entries.resize(page_size);
+  for (const auto& e : entries) ToApi(e, response->add_notifications());
+  if (more) response->set_next_page_token(entries.back().notification.id());
+  return absl::OkStatus();
 }
 
-grpc::Status NotificationsService::DoGetUnreadCount(grpc::ServerContextBase* ctx,
+absl::Status NotificationsService::DoGetUnreadCount(grpc::ServerContextBase* ctx,
                                                     const nv1::GetUnreadCountRequest*,
                                                     nv1::UnreadCount* response) {
-  auto caller = deps_.authorizer.Authorize(*ctx, "GetUnreadCount");
-  if (!caller.ok()) return Done(ctx, caller.status());
-  auto count = deps_.stores.inbox.UnreadCount(caller->account_id);
-  if (!count.ok()) return Done(ctx, count.status());
-  response->set_count(*count);
-  return grpc::Status::OK;
+  ASSIGN_OR_RETURN(auto caller, deps_.authorizer.Authorize(*ctx, "GetUnreadCount"));
+  ASSIGN_OR_RETURN(auto count, deps_.stores.inbox.UnreadCount(caller.account_id));
+  response->set_count(count);
+  return absl::OkStatus();
 }
 
-grpc::Status NotificationsService::DoMarkRead(grpc::ServerContextBase* ctx,
+absl::Status NotificationsService::DoMarkRead(grpc::ServerContextBase* ctx,
                                               const nv1::MarkReadRequest* req,
                                               nv1::Notification* response) {
-  auto caller = deps_.authorizer.Authorize(*ctx, "MarkRead");
-  if (!caller.ok()) return Done(ctx, caller.status());
+  ASSIGN_OR_RETURN(auto caller, deps_.authorizer.Authorize(*ctx, "MarkRead"));
   if (!infra::IsUlid(req->notification_id()))
-    return Done(ctx, InvalidField("notification_id", "not a notification id"));
-  if (auto s = deps_.stores.inbox.MarkRead(caller->account_id, req->notification_id()); !s.ok())
-    return Done(ctx, s);
-  auto entry = deps_.stores.inbox.Get(caller->account_id, req->notification_id());
-  if (!entry.ok()) return Done(ctx, entry.status());
-  ToApi(*entry, response);
-  return grpc::Status::OK;
+    return InvalidField("notification_id", "not a notification id");
+  RETURN_IF_ERROR(deps_.stores.inbox.MarkRead(caller.account_id, req->notification_id()));
+  ASSIGN_OR_RETURN(auto entry, deps_.stores.inbox.Get(caller.account_id, req->notification_id()));
+  ToApi(entry, response);
+  return absl::OkStatus();
 }
 
-grpc::Status NotificationsService::DoMarkAllRead(grpc::ServerContextBase* ctx,
+absl::Status NotificationsService::DoMarkAllRead(grpc::ServerContextBase* ctx,
                                                  const nv1::MarkAllReadRequest*,
                                                  nv1::UnreadCount* response) {
-  auto caller = deps_.authorizer.Authorize(*ctx, "MarkAllRead");
-  if (!caller.ok()) return Done(ctx, caller.status());
-  if (auto s = deps_.stores.inbox.MarkAllRead(caller->account_id); !s.ok()) return Done(ctx, s);
+  ASSIGN_OR_RETURN(auto caller, deps_.authorizer.Authorize(*ctx, "MarkAllRead"));
+  RETURN_IF_ERROR(deps_.stores.inbox.MarkAllRead(caller.account_id));
   response->set_count(0);
-  return grpc::Status::OK;
+  return absl::OkStatus();
 }
 
 grpc::ServerWriteReactor<nv1::Notification>* NotificationsService::StreamNotifications(
@@ -176,107 +166,95 @@ grpc::ServerWriteReactor<nv1::Notification>* NotificationsService::StreamNotific
         if (problem.ok() && !req->after_id().empty() && !infra::IsUlid(req->after_id())) {
           problem = InvalidField("after_id", "not a notification id");
         }
-        if (!problem.ok()) return {Done(ctx, problem), ""};
+        if (!problem.ok()) return {infra::Done(ctx, problem), ""};
         return {grpc::Status::OK, caller->account_id};
       },
       req->after_id());
 }
 
-grpc::Status NotificationsService::DoRegisterDevice(grpc::ServerContextBase* ctx,
+absl::Status NotificationsService::DoRegisterDevice(grpc::ServerContextBase* ctx,
                                                     const nv1::RegisterDeviceRequest* req,
                                                     nv1::Device* response) {
-  auto caller = deps_.authorizer.Authorize(*ctx, "RegisterDevice");
-  if (!caller.ok()) return Done(ctx, caller.status());
+  ASSIGN_OR_RETURN(auto caller, deps_.authorizer.Authorize(*ctx, "RegisterDevice"));
   if (req->platform() != "android" && req->platform() != "ios" && req->platform() != "web") {
-    return Done(ctx, InvalidField("platform", "must be android, ios or web"));
+    return InvalidField("platform", "must be android, ios or web");
   }
-  if (req->push_token().empty()) return Done(ctx, InvalidField("push_token", "must not be empty"));
+  if (req->push_token().empty()) return InvalidField("push_token", "must not be empty");
   if (req->push_token().size() > 4096)
-    return Done(ctx, InvalidField("push_token", "longer than 4096 characters"));
+    return InvalidField("push_token", "longer than 4096 characters");
   if (!IsPrintableAscii(req->push_token()))
-    return Done(ctx, InvalidField("push_token", "only printable ASCII"));
+    return InvalidField("push_token", "only printable ASCII");
   const auto now = deps_.clock.Now();
   StoredDevice d;
   d.set_id(infra::NewUlid(now));
   d.set_platform(req->platform());
   d.set_token(req->push_token());
   d.set_created_ms(infra::UnixMillis(now));
-  if (auto s = deps_.stores.devices.AddDevice(caller->account_id, d); !s.ok()) return Done(ctx, s);
+  RETURN_IF_ERROR(deps_.stores.devices.AddDevice(caller.account_id, d));
   DeviceToApi(d, response);
-  return grpc::Status::OK;
+  return absl::OkStatus();
 }
 
-grpc::Status NotificationsService::DoListDevices(grpc::ServerContextBase* ctx,
+absl::Status NotificationsService::DoListDevices(grpc::ServerContextBase* ctx,
                                                  const nv1::ListDevicesRequest*,
                                                  nv1::ListDevicesResponse* response) {
-  auto caller = deps_.authorizer.Authorize(*ctx, "ListDevices");
-  if (!caller.ok()) return Done(ctx, caller.status());
-  auto devices = deps_.stores.devices.Devices(caller->account_id);
-  if (!devices.ok()) return Done(ctx, devices.status());
-  for (const auto& d : *devices) DeviceToApi(d, response->add_devices());
-  return grpc::Status::OK;
+  ASSIGN_OR_RETURN(auto caller, deps_.authorizer.Authorize(*ctx, "ListDevices"));
+  ASSIGN_OR_RETURN(auto devices, deps_.stores.devices.Devices(caller.account_id));
+  for (const auto& d : devices) DeviceToApi(d, response->add_devices());
+  return absl::OkStatus();
 }
 
-grpc::Status NotificationsService::DoDeleteDevice(grpc::ServerContextBase* ctx,
+absl::Status NotificationsService::DoDeleteDevice(grpc::ServerContextBase* ctx,
                                                   const nv1::DeleteDeviceRequest* req,
                                                   nv1::DeleteDeviceResponse*) {
-  auto caller = deps_.authorizer.Authorize(*ctx, "DeleteDevice");
-  if (!caller.ok()) return Done(ctx, caller.status());
-  if (!infra::IsUlid(req->device_id()))
-    return Done(ctx, InvalidField("device_id", "not a device id"));
-  return Done(ctx, deps_.stores.devices.RemoveDevice(caller->account_id, req->device_id()));
+  ASSIGN_OR_RETURN(auto caller, deps_.authorizer.Authorize(*ctx, "DeleteDevice"));
+  if (!infra::IsUlid(req->device_id())) return InvalidField("device_id", "not a device id");
+  return deps_.stores.devices.RemoveDevice(caller.account_id, req->device_id());
 }
 
-grpc::Status NotificationsService::DoGetPreferences(grpc::ServerContextBase* ctx,
+absl::Status NotificationsService::DoGetPreferences(grpc::ServerContextBase* ctx,
                                                     const nv1::GetPreferencesRequest*,
                                                     nv1::NotificationPreferences* response) {
-  auto caller = deps_.authorizer.Authorize(*ctx, "GetPreferences");
-  if (!caller.ok()) return Done(ctx, caller.status());
-  auto prefs = deps_.stores.preferences.Preferences(caller->account_id);
-  if (!prefs.ok()) return Done(ctx, prefs.status());
-  *response = PreferencesToApi(prefs->value_or(DefaultPreferences()));
-  return grpc::Status::OK;
+  ASSIGN_OR_RETURN(auto caller, deps_.authorizer.Authorize(*ctx, "GetPreferences"));
+  ASSIGN_OR_RETURN(auto prefs, deps_.stores.preferences.Preferences(caller.account_id));
+  *response = PreferencesToApi(prefs.value_or(DefaultPreferences()));
+  return absl::OkStatus();
 }
 
-grpc::Status NotificationsService::DoUpdatePreferences(grpc::ServerContextBase* ctx,
+absl::Status NotificationsService::DoUpdatePreferences(grpc::ServerContextBase* ctx,
                                                        const nv1::UpdatePreferencesRequest* req,
                                                        nv1::NotificationPreferences* response) {
-  auto caller = deps_.authorizer.Authorize(*ctx, "UpdatePreferences");
-  if (!caller.ok()) return Done(ctx, caller.status());
-  auto prefs = PreferencesFromApi(req->preferences());
-  if (!prefs.ok()) return Done(ctx, prefs.status());
-  if (auto s = deps_.stores.preferences.SetPreferences(caller->account_id, *prefs); !s.ok())
-    return Done(ctx, s);
-  *response = PreferencesToApi(*prefs);
-  return grpc::Status::OK;
+  ASSIGN_OR_RETURN(auto caller, deps_.authorizer.Authorize(*ctx, "UpdatePreferences"));
+  ASSIGN_OR_RETURN(auto prefs, PreferencesFromApi(req->preferences()));
+  RETURN_IF_ERROR(deps_.stores.preferences.SetPreferences(caller.account_id, prefs));
+  *response = PreferencesToApi(prefs);
+  return absl::OkStatus();
 }
 
-grpc::Status NotificationsService::DoCreateWebhook(grpc::ServerContextBase* ctx,
+absl::Status NotificationsService::DoCreateWebhook(grpc::ServerContextBase* ctx,
                                                    const nv1::CreateWebhookRequest* req,
                                                    nv1::Webhook* response) {
-  auto caller = deps_.authorizer.Authorize(*ctx, "CreateWebhook");
-  if (!caller.ok()) return Done(ctx, caller.status());
+  ASSIGN_OR_RETURN(auto caller, deps_.authorizer.Authorize(*ctx, "CreateWebhook"));
   const std::string& url = req->url();
   if (url.size() > 2048 || !IsPrintableAscii(url) ||
       !(url.starts_with("https://") || url.starts_with("http://")) ||
       url.find("://", 8) != std::string::npos || url.size() < 10) {
-    return Done(ctx, InvalidField("url", "must be an http(s) URL of at most 2048 characters"));
+    return InvalidField("url", "must be an http(s) URL of at most 2048 characters");
   }
   if (auto allowed = deps_.webhook_destinations.CheckUrl(url); !allowed.ok())
-    return Done(ctx, InvalidField("url", infra::StdView(allowed.message())));
+    return InvalidField("url", infra::StdView(allowed.message()));
   if (req->event_types_size() == 0)
-    return Done(ctx, InvalidField("event_types", "must name at least one event type"));
+    return InvalidField("event_types", "must name at least one event type");
   for (const auto& t : req->event_types()) {
     if (t != "RequestCreated" && t != "RequestStatusChanged" && t != "CommentAdded") {
-      return Done(
-          ctx, InvalidField("event_types",
-                            "each must be RequestCreated, RequestStatusChanged or CommentAdded"));
+      return InvalidField("event_types",
+                          "each must be RequestCreated, RequestStatusChanged or CommentAdded");
     }
   }
-  if (req->service_codes_size() > 50) return Done(ctx, InvalidField("service_codes", "at most 50"));
+  if (req->service_codes_size() > 50) return InvalidField("service_codes", "at most 50");
   for (const auto& c : req->service_codes()) {
     if (c.empty() || c.size() > 64 || !IsPrintableAscii(c))
-      return Done(ctx, InvalidField("service_codes", "malformed"));
+      return InvalidField("service_codes", "malformed");
   }
   const auto now = deps_.clock.Now();
   StoredWebhook w;
@@ -286,67 +264,55 @@ grpc::Status NotificationsService::DoCreateWebhook(grpc::ServerContextBase* ctx,
   for (const auto& c : req->service_codes()) w.add_service_codes(c);
   w.set_secret(infra::RandomToken(32));
   w.set_created_ms(infra::UnixMillis(now));
-  if (auto s = deps_.stores.webhooks.AddWebhook(w); !s.ok()) return Done(ctx, s);
+  RETURN_IF_ERROR(deps_.stores.webhooks.AddWebhook(w));
   WebhookToApi(w, true, response);
-  return grpc::Status::OK;
+  return absl::OkStatus();
 }
 
-grpc::Status NotificationsService::DoListWebhooks(grpc::ServerContextBase* ctx,
+absl::Status NotificationsService::DoListWebhooks(grpc::ServerContextBase* ctx,
                                                   const nv1::ListWebhooksRequest*,
                                                   nv1::ListWebhooksResponse* response) {
-  auto caller = deps_.authorizer.Authorize(*ctx, "ListWebhooks");
-  if (!caller.ok()) return Done(ctx, caller.status());
-  auto hooks = deps_.stores.webhooks.Webhooks();
-  if (!hooks.ok()) return Done(ctx, hooks.status());
-  for (const auto& w : *hooks) WebhookToApi(w, false, response->add_webhooks());
-  return grpc::Status::OK;
+  ASSIGN_OR_RETURN(auto caller, deps_.authorizer.Authorize(*ctx, "ListWebhooks"));
+  ASSIGN_OR_RETURN(auto hooks, deps_.stores.webhooks.Webhooks());
+  for (const auto& w : hooks) WebhookToApi(w, false, response->add_webhooks());
+  return absl::OkStatus();
 }
 
-grpc::Status NotificationsService::DoGetWebhook(grpc::ServerContextBase* ctx,
+absl::Status NotificationsService::DoGetWebhook(grpc::ServerContextBase* ctx,
                                                 const nv1::GetWebhookRequest* req,
                                                 nv1::Webhook* response) {
-  auto caller = deps_.authorizer.Authorize(*ctx, "GetWebhook");
-  if (!caller.ok()) return Done(ctx, caller.status());
-  if (!infra::IsUlid(req->webhook_id()))
-    return Done(ctx, InvalidField("webhook_id", "not a webhook id"));
-  auto w = deps_.stores.webhooks.Webhook(req->webhook_id());
-  if (!w.ok()) return Done(ctx, w.status());
-  WebhookToApi(*w, false, response);
-  return grpc::Status::OK;
+  ASSIGN_OR_RETURN(auto caller, deps_.authorizer.Authorize(*ctx, "GetWebhook"));
+  if (!infra::IsUlid(req->webhook_id())) return InvalidField("webhook_id", "not a webhook id");
+  ASSIGN_OR_RETURN(auto w, deps_.stores.webhooks.Webhook(req->webhook_id()));
+  WebhookToApi(w, false, response);
+  return absl::OkStatus();
 }
 
-grpc::Status NotificationsService::DoDeleteWebhook(grpc::ServerContextBase* ctx,
+absl::Status NotificationsService::DoDeleteWebhook(grpc::ServerContextBase* ctx,
                                                    const nv1::DeleteWebhookRequest* req,
                                                    nv1::DeleteWebhookResponse*) {
-  auto caller = deps_.authorizer.Authorize(*ctx, "DeleteWebhook");
-  if (!caller.ok()) return Done(ctx, caller.status());
-  if (!infra::IsUlid(req->webhook_id()))
-    return Done(ctx, InvalidField("webhook_id", "not a webhook id"));
-  return Done(ctx, deps_.stores.webhooks.RemoveWebhook(req->webhook_id()));
+  ASSIGN_OR_RETURN(auto caller, deps_.authorizer.Authorize(*ctx, "DeleteWebhook"));
+  if (!infra::IsUlid(req->webhook_id())) return InvalidField("webhook_id", "not a webhook id");
+  return deps_.stores.webhooks.RemoveWebhook(req->webhook_id());
 }
 
-grpc::Status NotificationsService::DoExportUserData(grpc::ServerContextBase* ctx,
+absl::Status NotificationsService::DoExportUserData(grpc::ServerContextBase* ctx,
                                                     const nv1::ExportUserDataRequest* req,
                                                     nv1::UserDataExport* response) {
-  auto caller = deps_.authorizer.Authorize(*ctx, "ExportUserData");
-  if (!caller.ok()) return Done(ctx, caller.status());
-  if (!infra::IsUlid(req->account_id()))
-    return Done(ctx, InvalidField("account_id", "not an account id"));
+  ASSIGN_OR_RETURN(auto caller, deps_.authorizer.Authorize(*ctx, "ExportUserData"));
+  if (!infra::IsUlid(req->account_id())) return InvalidField("account_id", "not an account id");
   std::string before;
   while (true) {
-    auto entries = deps_.stores.inbox.Inbox(req->account_id(), false, before, 100);
-    if (!entries.ok()) return Done(ctx, entries.status());
-    if (entries->empty()) break;
-    for (const auto& e : *entries) ToApi(e, response->add_notifications());
-    before = entries->back().notification.id();
+    ASSIGN_OR_RETURN(auto entries, deps_.stores.inbox.Inbox(req->account_id(), false, before, 100));
+    if (entries.empty()) break;
+    for (const auto& e : entries) ToApi(e, response->add_notifications());
+    before = entries.back().notification.id();
   }
-  auto devices = deps_.stores.devices.Devices(req->account_id());
-  if (!devices.ok()) return Done(ctx, devices.status());
-  for (const auto& d : *devices) DeviceToApi(d, response->add_devices());
-  auto prefs = deps_.stores.preferences.Preferences(req->account_id());
-  if (!prefs.ok()) return Done(ctx, prefs.status());
-  *response->mutable_preferences() = PreferencesToApi(prefs->value_or(DefaultPreferences()));
-  return grpc::Status::OK;
+  ASSIGN_OR_RETURN(auto devices, deps_.stores.devices.Devices(req->account_id()));
+  for (const auto& d : devices) DeviceToApi(d, response->add_devices());
+  ASSIGN_OR_RETURN(auto prefs, deps_.stores.preferences.Preferences(req->account_id()));
+  *response->mutable_preferences() = PreferencesToApi(prefs.value_or(DefaultPreferences()));
+  return absl::OkStatus();
 }
 
 }  // namespace cityhub::notifications

@@ -38,86 +38,72 @@ class NotificationsService final
   grpc::ServerUnaryReactor* ListNotifications(grpc::CallbackServerContext* ctx,
                                               const v1::ListNotificationsRequest* request,
                                               v1::ListNotificationsResponse* response) override {
-    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
-                                &NotificationsService::DoListNotifications);
+    return Run(ctx, request, response, &NotificationsService::DoListNotifications);
   }
   grpc::ServerUnaryReactor* GetUnreadCount(grpc::CallbackServerContext* ctx,
                                            const v1::GetUnreadCountRequest* request,
                                            v1::UnreadCount* response) override {
-    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
-                                &NotificationsService::DoGetUnreadCount);
+    return Run(ctx, request, response, &NotificationsService::DoGetUnreadCount);
   }
   grpc::ServerUnaryReactor* MarkRead(grpc::CallbackServerContext* ctx,
                                      const v1::MarkReadRequest* request,
                                      v1::Notification* response) override {
-    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
-                                &NotificationsService::DoMarkRead);
+    return Run(ctx, request, response, &NotificationsService::DoMarkRead);
   }
   grpc::ServerUnaryReactor* MarkAllRead(grpc::CallbackServerContext* ctx,
                                         const v1::MarkAllReadRequest* request,
                                         v1::UnreadCount* response) override {
-    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
-                                &NotificationsService::DoMarkAllRead);
+    return Run(ctx, request, response, &NotificationsService::DoMarkAllRead);
   }
   grpc::ServerUnaryReactor* RegisterDevice(grpc::CallbackServerContext* ctx,
                                            const v1::RegisterDeviceRequest* request,
                                            v1::Device* response) override {
-    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
-                                &NotificationsService::DoRegisterDevice);
+    return Run(ctx, request, response, &NotificationsService::DoRegisterDevice);
   }
   grpc::ServerUnaryReactor* ListDevices(grpc::CallbackServerContext* ctx,
                                         const v1::ListDevicesRequest* request,
                                         v1::ListDevicesResponse* response) override {
-    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
-                                &NotificationsService::DoListDevices);
+    return Run(ctx, request, response, &NotificationsService::DoListDevices);
   }
   grpc::ServerUnaryReactor* DeleteDevice(grpc::CallbackServerContext* ctx,
                                          const v1::DeleteDeviceRequest* request,
                                          v1::DeleteDeviceResponse* response) override {
-    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
-                                &NotificationsService::DoDeleteDevice);
+    return Run(ctx, request, response, &NotificationsService::DoDeleteDevice);
   }
   grpc::ServerUnaryReactor* GetPreferences(grpc::CallbackServerContext* ctx,
                                            const v1::GetPreferencesRequest* request,
                                            v1::NotificationPreferences* response) override {
-    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
-                                &NotificationsService::DoGetPreferences);
+    return Run(ctx, request, response, &NotificationsService::DoGetPreferences);
   }
   grpc::ServerUnaryReactor* UpdatePreferences(grpc::CallbackServerContext* ctx,
                                               const v1::UpdatePreferencesRequest* request,
                                               v1::NotificationPreferences* response) override {
-    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
-                                &NotificationsService::DoUpdatePreferences);
+    return Run(ctx, request, response, &NotificationsService::DoUpdatePreferences);
   }
   grpc::ServerUnaryReactor* CreateWebhook(grpc::CallbackServerContext* ctx,
                                           const v1::CreateWebhookRequest* request,
                                           v1::Webhook* response) override {
-    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
-                                &NotificationsService::DoCreateWebhook);
+    return Run(ctx, request, response, &NotificationsService::DoCreateWebhook);
   }
   grpc::ServerUnaryReactor* ListWebhooks(grpc::CallbackServerContext* ctx,
                                          const v1::ListWebhooksRequest* request,
                                          v1::ListWebhooksResponse* response) override {
-    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
-                                &NotificationsService::DoListWebhooks);
+    return Run(ctx, request, response, &NotificationsService::DoListWebhooks);
   }
   grpc::ServerUnaryReactor* GetWebhook(grpc::CallbackServerContext* ctx,
                                        const v1::GetWebhookRequest* request,
                                        v1::Webhook* response) override {
-    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
-                                &NotificationsService::DoGetWebhook);
+    return Run(ctx, request, response, &NotificationsService::DoGetWebhook);
   }
   grpc::ServerUnaryReactor* DeleteWebhook(grpc::CallbackServerContext* ctx,
                                           const v1::DeleteWebhookRequest* request,
                                           v1::DeleteWebhookResponse* response) override {
-    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
-                                &NotificationsService::DoDeleteWebhook);
+    return Run(ctx, request, response, &NotificationsService::DoDeleteWebhook);
   }
   grpc::ServerUnaryReactor* ExportUserData(grpc::CallbackServerContext* ctx,
                                            const v1::ExportUserDataRequest* request,
                                            v1::UserDataExport* response) override {
-    return infra::RunOnExecutor(*executor_, ctx, request, response, this,
-                                &NotificationsService::DoExportUserData);
+    return Run(ctx, request, response, &NotificationsService::DoExportUserData);
   }
 
   grpc::ServerWriteReactor<cityhub::notifications::v1::Notification>* StreamNotifications(
@@ -125,39 +111,52 @@ class NotificationsService final
       const cityhub::notifications::v1::StreamNotificationsRequest* request) override;
 
  private:
+  // Runs `body` on executor_ (infra::RunOnExecutor); its status becomes the answer through
+  // infra::Done, the one error policy.
+  template <typename Request, typename Response>
+  grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* ctx, const Request* request,
+                                Response* response,
+                                absl::Status (NotificationsService::*body)(grpc::ServerContextBase*,
+                                                                           const Request*,
+                                                                           Response*)) {
+    return infra::RunOnExecutor(*executor_, ctx, [=, this] {
+      return infra::Done(ctx, (this->*body)(ctx, request, response));
+    });
+  }
+
   // The bodies of the unary methods; each runs on a worker of executor_.
-  grpc::Status DoListNotifications(grpc::ServerContextBase* ctx,
+  absl::Status DoListNotifications(grpc::ServerContextBase* ctx,
                                    const v1::ListNotificationsRequest* request,
                                    v1::ListNotificationsResponse* response);
-  grpc::Status DoGetUnreadCount(grpc::ServerContextBase* ctx,
+  absl::Status DoGetUnreadCount(grpc::ServerContextBase* ctx,
                                 const v1::GetUnreadCountRequest* request,
                                 v1::UnreadCount* response);
-  grpc::Status DoMarkRead(grpc::ServerContextBase* ctx, const v1::MarkReadRequest* request,
+  absl::Status DoMarkRead(grpc::ServerContextBase* ctx, const v1::MarkReadRequest* request,
                           v1::Notification* response);
-  grpc::Status DoMarkAllRead(grpc::ServerContextBase* ctx, const v1::MarkAllReadRequest* request,
+  absl::Status DoMarkAllRead(grpc::ServerContextBase* ctx, const v1::MarkAllReadRequest* request,
                              v1::UnreadCount* response);
-  grpc::Status DoRegisterDevice(grpc::ServerContextBase* ctx,
+  absl::Status DoRegisterDevice(grpc::ServerContextBase* ctx,
                                 const v1::RegisterDeviceRequest* request, v1::Device* response);
-  grpc::Status DoListDevices(grpc::ServerContextBase* ctx, const v1::ListDevicesRequest* request,
+  absl::Status DoListDevices(grpc::ServerContextBase* ctx, const v1::ListDevicesRequest* request,
                              v1::ListDevicesResponse* response);
-  grpc::Status DoDeleteDevice(grpc::ServerContextBase* ctx, const v1::DeleteDeviceRequest* request,
+  absl::Status DoDeleteDevice(grpc::ServerContextBase* ctx, const v1::DeleteDeviceRequest* request,
                               v1::DeleteDeviceResponse* response);
-  grpc::Status DoGetPreferences(grpc::ServerContextBase* ctx,
+  absl::Status DoGetPreferences(grpc::ServerContextBase* ctx,
                                 const v1::GetPreferencesRequest* request,
                                 v1::NotificationPreferences* response);
-  grpc::Status DoUpdatePreferences(grpc::ServerContextBase* ctx,
+  absl::Status DoUpdatePreferences(grpc::ServerContextBase* ctx,
                                    const v1::UpdatePreferencesRequest* request,
                                    v1::NotificationPreferences* response);
-  grpc::Status DoCreateWebhook(grpc::ServerContextBase* ctx,
+  absl::Status DoCreateWebhook(grpc::ServerContextBase* ctx,
                                const v1::CreateWebhookRequest* request, v1::Webhook* response);
-  grpc::Status DoListWebhooks(grpc::ServerContextBase* ctx, const v1::ListWebhooksRequest* request,
+  absl::Status DoListWebhooks(grpc::ServerContextBase* ctx, const v1::ListWebhooksRequest* request,
                               v1::ListWebhooksResponse* response);
-  grpc::Status DoGetWebhook(grpc::ServerContextBase* ctx, const v1::GetWebhookRequest* request,
+  absl::Status DoGetWebhook(grpc::ServerContextBase* ctx, const v1::GetWebhookRequest* request,
                             v1::Webhook* response);
-  grpc::Status DoDeleteWebhook(grpc::ServerContextBase* ctx,
+  absl::Status DoDeleteWebhook(grpc::ServerContextBase* ctx,
                                const v1::DeleteWebhookRequest* request,
                                v1::DeleteWebhookResponse* response);
-  grpc::Status DoExportUserData(grpc::ServerContextBase* ctx,
+  absl::Status DoExportUserData(grpc::ServerContextBase* ctx,
                                 const v1::ExportUserDataRequest* request,
                                 v1::UserDataExport* response);
 

@@ -53,6 +53,7 @@ RequestsParts AddRequestsComponents(infra::Components& graph, const RequestsInfr
   auto& media = graph.Make<MediaStore>(infra.redis, options.media_dir);
   // Domain.
   auto& catalogue = graph.Make<Catalogue>(catalogue_store, options.catalogue_ttl);
+  auto& metrics = graph.Make<RequestsMetrics>(infra.metrics);
   // The gRPC service, with its executors.
   auto executor = std::make_unique<infra::BoundedExecutor>(options.executor, infra.metrics);
   std::unique_ptr<infra::BoundedExecutor> media_executor;
@@ -60,9 +61,10 @@ RequestsParts AddRequestsComponents(infra::Components& graph, const RequestsInfr
     media_executor =
         std::make_unique<infra::BoundedExecutor>(*options.media_executor, infra.metrics);
   }
-  auto& service = graph.Make<RequestsService>(
-      RequestsDeps{requests, catalogue_store, catalogue, media, infra.authorizer, infra.clock},
-      options.settings, std::move(executor), std::move(media_executor));
+  auto& service =
+      graph.Make<RequestsService>(RequestsDeps{requests, catalogue_store, catalogue, media,
+                                               infra.authorizer, infra.clock, metrics},
+                                  options.settings, std::move(executor), std::move(media_executor));
   // Background workers, started in this order once the server listens.
   if (workers.account_events != nullptr) {
     graph.MakeWorker<infra::events::Consumer>(

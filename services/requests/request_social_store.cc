@@ -3,6 +3,8 @@
 
 #include "infra/auth/deleted_accounts.h"
 #include "infra/events/events.h"
+#include "infra/redis/transaction.h"
+#include "infra/status.h"
 #include "infra/strings.h"
 #include "services/requests/keys.h"
 #include "services/requests/request_store.h"
@@ -14,31 +16,6 @@ using infra::redis::Reply;
 using infra::redis::Script;
 
 namespace {
-
-const Script& FollowScript() {
-  // KEYS: request, followers, following. ARGV: account, request id, 1/0, event count, events...
-  static const Script script(R"lua(
-if redis.call('EXISTS', KEYS[1]) == 0 then return redis.error_reply('NOT_FOUND request not found') end
-local changed
-if ARGV[3] == '1' then
-  if redis.call('SCARD', KEYS[3]) >= 1000 then
-    return redis.error_reply('RESOURCE_EXHAUSTED you follow 1000 requests already')
-  end
-  changed = redis.call('SADD', KEYS[2], ARGV[1])
-  redis.call('SADD', KEYS[3], ARGV[2])
-else
-  changed = redis.call('SREM', KEYS[2], ARGV[1])
-  redis.call('SREM', KEYS[3], ARGV[2])
-end
-if changed == 1 then
-  for i = 0, tonumber(ARGV[4]) - 1 do
-    redis.call('XADD', ARGV[5 + 3 * i], '*', 'type', ARGV[6 + 3 * i], 'event', ARGV[7 + 3 * i])
-  end
-end
-return {redis.call('SCARD', KEYS[2]), ARGV[3] == '1' and 1 or 0}
-)lua");
-  return script;
-}
 
 const Script& CommentScript() {
   // KEYS: request, comments, author's comments (or comments again when anonymous).
@@ -69,14 +46,28 @@ void AppendEventTriples(const Events& events, Args* args) {
 
 }  // namespace
 
+// A follow that changes nothing (already in the wanted state) writes nothing and publishes no
+// event: the skip guard ends the unit; the count is then read on its own.
 absl::StatusOr<FollowState> RequestStore::Follow(std::string_view id, std::string_view account,
                                                  bool follow, const Events& events) {
-  Args args = {std::string(account), std::string(id), follow ? "1" : "0"};
-  AppendEventTriples(events, &args);
-  auto reply = redis_.Eval(
-      FollowScript(), {keys::Request(id), keys::Followers(id), keys::Following(account)}, args);
-  if (!reply.ok()) return reply.status();
-  return FollowState{reply->elements()[0].integer(), reply->elements()[1].integer() == 1};
+  const std::string followers = keys::Followers(id);
+  const std::string following = keys::Following(account);
+  infra::redis::Transaction tx;
+  tx.RequireEqual({"EXISTS", keys::Request(id)}, "1", "NOT_FOUND request not found");
+  if (follow) {
+    tx.RequireLess({"SCARD", following}, 1000,
+                   "RESOURCE_EXHAUSTED you follow 1000 requests already");
+  }
+  tx.SkipIfEqual({"SISMEMBER", followers, std::string(account)}, follow ? "1" : "0")
+      .Then({follow ? "SADD" : "SREM", followers, std::string(account)})
+      .Then({follow ? "SADD" : "SREM", following, std::string(id)})
+      .Then({"SCARD", followers});
+  for (const auto& e : events) infra::events::Append(tx, kEventsStream, e);
+  ASSIGN_OR_RETURN(const infra::redis::Transaction::Outcome outcome, tx.Apply(redis_));
+  if (outcome.applied) return FollowState{outcome.replies[2].integer(), follow};
+  ASSIGN_OR_RETURN(const int64_t count,
+                   infra::redis::AsInteger(redis_.Command({"SCARD", followers})));
+  return FollowState{count, follow};
 }
 
 absl::StatusOr<std::vector<std::string>> RequestStore::Following(std::string_view account) {

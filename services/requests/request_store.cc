@@ -1,10 +1,12 @@
 #include "services/requests/request_store.h"
 
 #include <charconv>
+#include <cstdio>
 #include <set>
 
 #include "infra/events/events.h"
 #include "infra/ids.h"
+#include "infra/status.h"
 #include "infra/strings.h"
 #include "services/requests/keys.h"
 #include "services/requests/lifecycle.h"
@@ -17,7 +19,7 @@ namespace cityhub::requests {
 using infra::StrCat;
 using infra::redis::Args;
 using infra::redis::Reply;
-using infra::redis::Script;
+using infra::redis::Transaction;
 
 namespace {
 
@@ -56,60 +58,15 @@ std::vector<IndexEntry> IndexesOf(const StoredRequest& r) {
   return out;
 }
 
-void AppendOp(const Args& op, Args* argv) {
-  argv->push_back(std::to_string(op.size()));
-  argv->insert(argv->end(), op.begin(), op.end());
+void AppendEvents(const Events& events, Transaction& tx) {
+  for (const auto& e : events) infra::events::Append(tx, kEventsStream, e);
 }
 
-void AppendEvents(const Events& events, std::vector<Args>* ops) {
-  for (const auto& e : events) ops->push_back(infra::events::XAddArgs(kEventsStream, e));
-}
-
-// Writes a request value and runs `ops` (index changes, events) if the precondition holds:
-//   create: the request does not exist and the idempotency key (if any) is unused;
-//   update: the stored version is the expected one.
-// KEYS: request, idempotency key, the owner's set of idempotency keys (each the request key
-// again when there is none).
-// ARGV: mode, expected version, data, request id, idempotency ttl s, op count, ops...
-// Returns {1, id} when written, {0, id} when the idempotency key was already used.
-const Script& ApplyScript() {
-  static const Script script(R"lua(
-local version = 0
-if ARGV[1] == 'create' then
-  if KEYS[2] ~= KEYS[1] then
-    local existing = redis.call('GET', KEYS[2])
-    if existing then return {0, existing} end
-  end
-  if redis.call('EXISTS', KEYS[1]) == 1 then
-    return redis.error_reply('ALREADY_EXISTS request exists')
-  end
-else
-  local current = redis.call('GETRANGE', KEYS[1], 0, 7)
-  if current == '' then return redis.error_reply('NOT_FOUND request not found') end
-  version = tonumber(current, 16)
-  if version ~= tonumber(ARGV[2]) then
-    return redis.error_reply('ABORTED the request changed meanwhile')
-  end
-end
-redis.call('SET', KEYS[1], string.format('%08x', version + 1) .. ARGV[3])
-if ARGV[1] == 'create' and KEYS[2] ~= KEYS[1] then
-  redis.call('SET', KEYS[2], ARGV[4], 'EX', ARGV[5])
-  if KEYS[3] ~= KEYS[1] then
-    redis.call('SADD', KEYS[3], KEYS[2])
-    redis.call('EXPIRE', KEYS[3], ARGV[5])
-  end
-end
-local i = 7
-for _ = 1, tonumber(ARGV[6]) do
-  local n = tonumber(ARGV[i])
-  local op = {}
-  for j = 1, n do op[j] = ARGV[i + j] end
-  redis.call(unpack(op))
-  i = i + n + 1
-end
-return {1, ARGV[4]}
-)lua");
-  return script;
+// A stored request's value starts with its version in 8 hex digits.
+std::string VersionPrefix(int64_t version) {
+  char hex[24];
+  std::snprintf(hex, sizeof hex, "%08llx", static_cast<unsigned long long>(version));
+  return hex;
 }
 
 // "<8 hex digits of version><StoredRequest>".
@@ -160,29 +117,31 @@ std::string RequestStore::IdempotencyKey(std::string_view scope, std::string_vie
   return StrCat(keys::IdemPrefix(scope), infra::HexEncode(infra::Sha256(client_key)));
 }
 
+// Create: the request must not exist, and an idempotency key already used skips the unit
+// (the key's value is the first request's id). Update: the stored version must be the one read.
 absl::StatusOr<CreateResult> RequestStore::Create(const StoredRequest& request,
                                                   const Events& events, std::string_view idem_key,
                                                   std::chrono::seconds idem_ttl) {
-  std::vector<Args> ops;
-  for (const IndexEntry& index : IndexesOf(request)) ops.push_back(index.AddCommand(request));
-  AppendEvents(events, &ops);
   const std::string key = keys::Request(request.id());
-  Args argv = {"create",
-               "0",
-               request.SerializeAsString(),
-               request.id(),
-               std::to_string(idem_ttl.count()),
-               std::to_string(ops.size())};
-  for (const Args& op : ops) AppendOp(op, &argv);
-  // The set lives as long as the newest key in it; members that expired earlier are harmless.
-  const bool remember = !idem_key.empty() && !request.account_id().empty();
+  const std::string ttl = std::to_string(idem_ttl.count());
+  Transaction tx;
+  if (!idem_key.empty()) tx.SkipIfSet({"GET", std::string(idem_key)});
+  tx.RequireEqual({"EXISTS", key}, "0", "ALREADY_EXISTS request exists")
+      .Then({"SET", key, VersionPrefix(1) + request.SerializeAsString()});
+  if (!idem_key.empty()) {
+    tx.Then({"SET", std::string(idem_key), request.id(), "EX", ttl});
+    // The set lives as long as the newest key in it; members that expired earlier are harmless.
+    if (!request.account_id().empty()) {
+      tx.Then({"SADD", keys::IdemOf(request.account_id()), std::string(idem_key)})
+          .Then({"EXPIRE", keys::IdemOf(request.account_id()), ttl});
+    }
+  }
+  for (const IndexEntry& index : IndexesOf(request)) tx.Then(index.AddCommand(request));
+  AppendEvents(events, tx);
   // Acknowledged only once a replica has it, when configured (CITYHUB_REDIS_WAIT_REPLICAS).
-  auto reply = redis_.EvalDurable(ApplyScript(),
-                                  {key, idem_key.empty() ? key : std::string(idem_key),
-                                   remember ? keys::IdemOf(request.account_id()) : key},
-                                  argv);
-  if (!reply.ok()) return reply.status();
-  return CreateResult{reply->elements()[1].str(), reply->elements()[0].integer() == 1};
+  ASSIGN_OR_RETURN(const Transaction::Outcome outcome, tx.Durable().Apply(redis_));
+  if (!outcome.applied) return CreateResult{outcome.skip_reply.str(), false};
+  return CreateResult{request.id(), true};
 }
 
 absl::StatusOr<VersionedRequest> RequestStore::Get(std::string_view id) {
@@ -236,21 +195,21 @@ absl::StatusOr<std::vector<std::optional<StoredRequest>>> RequestStore::GetMany(
 
 absl::Status RequestStore::Update(const VersionedRequest& before, const StoredRequest& after,
                                   const Events& events) {
-  const std::vector<IndexEntry> old_indexes = IndexesOf(before.request);
+  const std::string key = keys::Request(after.id());
+  Transaction tx;
+  tx.RequireEqual({"EXISTS", key}, "1", "NOT_FOUND request not found")
+      .RequireEqual({"GETRANGE", key, "0", "7"}, VersionPrefix(before.version),
+                    "ABORTED the request changed meanwhile")
+      .Then({"SET", key, VersionPrefix(before.version + 1) + after.SerializeAsString()});
   const std::vector<IndexEntry> new_indexes = IndexesOf(after);
   std::set<std::string> keep;
   for (const auto& i : new_indexes) keep.insert(i.key);
-  std::vector<Args> ops;
-  for (const auto& i : old_indexes) {
-    if (!keep.count(i.key)) ops.push_back({"ZREM", i.key, before.request.id()});
+  for (const auto& i : IndexesOf(before.request)) {
+    if (!keep.count(i.key)) tx.Then({"ZREM", i.key, before.request.id()});
   }
-  for (const auto& i : new_indexes) ops.push_back(i.AddCommand(after));
-  AppendEvents(events, &ops);
-  const std::string key = keys::Request(after.id());
-  Args argv = {"update", std::to_string(before.version), after.SerializeAsString(), after.id(),
-               "0",      std::to_string(ops.size())};
-  for (const Args& op : ops) AppendOp(op, &argv);
-  return redis_.Eval(ApplyScript(), {key, key, key}, argv).status();
+  for (const auto& i : new_indexes) tx.Then(i.AddCommand(after));
+  AppendEvents(events, tx);
+  return tx.Run(redis_).status();
 }
 
 absl::StatusOr<std::vector<IdAndTime>> RequestStore::RangeBefore(const std::string& key,

@@ -54,6 +54,7 @@ absl::Status RequestsService::DoAddComment(grpc::ServerContextBase* ctx,
   added->set_details_public(
       ShowsDetails(Visibility::kPublic, service.ok() ? service->get() : nullptr));
   RETURN_IF_ERROR(deps_.requests.AddComment(comment, {event}));
+  deps_.metrics.Commented();
   RETURN_IF_ERROR(EraseIfDeletedMeanwhile(caller));
   ViewComment(comment, true, response);
   return absl::OkStatus();

@@ -184,6 +184,7 @@ absl::Status RequestsService::DoCreateRequest(grpc::ServerContextBase* ctx,
   }
   ASSIGN_OR_RETURN(auto result,
                    deps_.requests.Create(r, {event}, idem_key, settings_.idempotency_ttl));
+  if (result.created) deps_.metrics.Created(r.service_code());
   RETURN_IF_ERROR(EraseIfDeletedMeanwhile(caller));
   // Every answer, first or repeated, is built from what is stored, so retries see the same.
   ASSIGN_OR_RETURN(auto stored, deps_.requests.Get(result.id));
@@ -353,6 +354,7 @@ absl::Status RequestsService::Transition(const Caller& caller,
 
     const absl::Status s = deps_.requests.Update(*current, after, {event});
     if (s.ok()) {
+      deps_.metrics.Transition(from, req.status());
       *result = std::move(after);
       return s;
     }

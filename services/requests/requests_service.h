@@ -15,6 +15,7 @@
 #include "services/requests/geo.h"
 #include "services/requests/list_planner.h"
 #include "services/requests/media_store.h"
+#include "services/requests/metrics.h"
 #include "services/requests/request_store.h"
 #include "services/requests/request_view.h"
 
@@ -45,6 +46,7 @@ struct RequestsDeps {
   MediaStore& media;
   const infra::auth::Authorizer& authorizer;
   const infra::Clock& clock;
+  RequestsMetrics& metrics;
 };
 
 // The requests gRPC service on gRPC's callback API (the concurrency model of docs/design.md).

@@ -531,6 +531,36 @@ TEST_F(RequestsServiceTest, EveryTransitionPublishesExactlyOneStatusChangedEvent
   EXPECT_EQ(published, moves);
 }
 
+TEST_F(RequestsServiceTest, DomainMetricsCountCreatesTransitionsAndComments) {
+  auto& created = metrics_.AddCounter("requests_created_total", "", {"category"});
+  auto& transitions = metrics_.AddCounter("request_transitions_total", "", {"from", "to"});
+  auto& comments = metrics_.AddCounter("comments_total", "").Get();
+  const double comments_before = comments.Value();
+  // A repeat with the same idempotency key files nothing and counts nothing.
+  v1::ServiceRequest r;
+  for (int i = 0; i < 2; ++i) {
+    auto ctx = Ctx(kAnna);
+    ctx->AddMetadata("idempotency-key", "metrics-key");
+    ASSERT_TRUE(stub_->CreateRequest(ctx.get(), NewRequest("streetlight"), &r).ok());
+  }
+  EXPECT_EQ(created.WithLabels({"streetlight"}).Value(), 1);
+  v1::TransitionRequestRequest t;
+  t.set_request_id(r.request_id());
+  t.set_status(v1::ACKNOWLEDGED);
+  v1::ServiceRequest out;
+  ASSERT_TRUE(stub_->TransitionRequest(Ctx(kLights).get(), t, &out).ok());
+  t.set_status(v1::SUBMITTED);  // refused: not counted
+  EXPECT_FALSE(stub_->TransitionRequest(Ctx(kLights).get(), t, &out).ok());
+  EXPECT_EQ(transitions.WithLabels({"SUBMITTED", "ACKNOWLEDGED"}).Value(), 1);
+  EXPECT_EQ(transitions.WithLabels({"ACKNOWLEDGED", "SUBMITTED"}).Value(), 0);
+  v1::AddCommentRequest c;
+  c.set_request_id(r.request_id());
+  c.set_text("Danke");
+  v1::Comment comment;
+  ASSERT_TRUE(stub_->AddComment(Ctx(kAnna).get(), c, &comment).ok());
+  EXPECT_EQ(comments.Value(), comments_before + 1);
+}
+
 TEST_F(RequestsServiceTest, DuplicatesPointAtAnotherRequest) {
   const v1::ServiceRequest first = File(kAnna, NewRequest("tree"));
   const v1::ServiceRequest second = File(kBen, NewRequest("tree"));
