@@ -65,8 +65,22 @@ def main():
         if touched and "google/api/annotations.proto" not in f.dependency:
             f.dependency.append("google/api/annotations.proto")
 
+    # Every file after the files it imports (the service files now import annotations.proto,
+    # which protoc listed after them): Envoy builds its pool in this order.
+    ordered, placed = [], set()
+    def place(f):
+        if f.name in placed:
+            return
+        placed.add(f.name)
+        for dep in f.dependency:
+            place(next(g for g in files.file if g.name == dep))
+        ordered.append(f)
+    for f in files.file:
+        place(f)
+    envoy = descriptor_pb2.FileDescriptorSet()
+    envoy.file.extend(ordered)
     with open(f"{out}/envoy.pb", "wb") as pb:
-        pb.write(files.SerializeToString())
+        pb.write(envoy.SerializeToString())
     with open(f"{out}/grpc_api_configuration.yaml", "w") as yaml:
         yaml.write("type: google.api.Service\nconfig_version: 3\nhttp:\n  rules:\n")
         for selector, verb, path, body in rules:
