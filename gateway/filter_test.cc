@@ -8,6 +8,7 @@
 #include "gateway/filters.h"
 #include "gateway/open311_impl.h"
 #include "infra/auth/jwt.h"
+#include "infra/auth/test_keys.h"
 #include "infra/clock.h"
 #include "infra/metrics.h"
 #include "infra/redis/client.h"
@@ -203,16 +204,9 @@ class AuthenticationFilterTest : public ::testing::Test {
  protected:
   AuthenticationFilterTest()
       : verifier_(infra::auth::TokenSettings{}, clock_),
-        signer_(SigningKey(), infra::auth::TokenSettings{}, clock_),
+        signer_(infra::auth::TrustOnlyAFreshKey(verifier_), infra::auth::TokenSettings{}, clock_),
         filter_(verifier_, nullptr, metrics_) {}
 
-  infra::auth::Ed25519Key SigningKey() {
-    auto key = infra::auth::Ed25519Key::Generate();
-    std::vector<infra::auth::Ed25519Key> keys;
-    keys.push_back(*infra::auth::Ed25519Key::FromPublicBytes(key.public_bytes()));
-    verifier_.SetKeys(std::move(keys));
-    return key;
-  }
   std::string Token(std::vector<std::string> roles) {
     infra::auth::AccessClaims claims;
     claims.subject = "01JCITIZEN0000000000000000";

@@ -31,6 +31,7 @@
 #include "gateway/http_server.h"
 #include "gateway/routes.h"
 #include "infra/auth/jwt.h"
+#include "infra/auth/test_keys.h"
 #include "infra/clock.h"
 #include "infra/metrics.h"
 #include "tests/harness/http.h"
@@ -236,7 +237,7 @@ class Door final {
                    {kNotifications, backend},
                    {"cityhub.testing.Nested", backend}}),
         verifier_(infra::auth::TokenSettings{}, clock_),
-        signer_(SigningKey(), infra::auth::TokenSettings{}, clock_),
+        signer_(infra::auth::TrustOnlyAFreshKey(verifier_), infra::auth::TokenSettings{}, clock_),
         gateway_(table_, backends_, verifier_, nullptr, limiter, metrics_, clock_,
                  std::move(options)),
         server_(WithFreePort(std::move(http)), gateway_) {
@@ -271,13 +272,6 @@ class Door final {
     http.address = "127.0.0.1:0";
     http.threads = 1;
     return http;
-  }
-  infra::auth::Ed25519Key SigningKey() {
-    auto key = infra::auth::Ed25519Key::Generate();
-    std::vector<infra::auth::Ed25519Key> keys;
-    keys.push_back(*infra::auth::Ed25519Key::FromPublicBytes(key.public_bytes()));
-    verifier_.SetKeys(std::move(keys));
-    return key;
   }
 
   infra::SystemClock clock_;
