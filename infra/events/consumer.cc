@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cassert>
 #include <charconv>
 
 #include "infra/events/events.h"
@@ -51,7 +52,7 @@ Consumer::Consumer(redis::Client& redis, ConsumerOptions options, Handler handle
       lag_(metrics
                .AddGauge("events_pending", "Entries delivered but not yet acknowledged", {"stream"})
                .WithLabels({options_.stream})) {
-  if (options_.dead_letter_stream.empty()) options_.dead_letter_stream = options_.group + ":dead";
+  assert(!options_.dead_letter_stream.empty() && "ConsumerOptions::dead_letter_stream is required");
   next_trim_ = std::chrono::steady_clock::now() + options_.trim_every;
 }
 

@@ -17,14 +17,15 @@ namespace cityhub::infra::events {
 struct StreamEntry;
 
 struct ConsumerOptions {
-  std::string stream;    // e.g. "requests:events"
+  std::string stream;    // e.g. kRequestsStream (infra/events/streams.h)
   std::string group;     // the consuming service, e.g. "notifications"
   std::string consumer;  // unique per replica (host name and pid)
   int batch = 100;
   std::chrono::milliseconds block{1000};
   // An entry whose handler failed this many times goes to the dead-letter stream.
   int max_deliveries = 5;
-  // Where entries go after max_deliveries, with the failure reason; empty: "<group>:dead".
+  // Where entries go after max_deliveries, with the failure reason (required: a key of the
+  // consuming service, declared in its keys.h).
   std::string dead_letter_stream;
   // Pending entries idle this long are claimed again (from a dead replica, or retried here).
   std::chrono::milliseconds claim_idle{std::chrono::seconds(30)};

@@ -24,6 +24,7 @@ class ConsumerTest : public RedisTest {
     ConsumerOptions o;
     o.stream = "s";
     o.group = group;
+    o.dead_letter_stream = group + ":dead";
     o.consumer = consumer;
     o.block = 50ms;
     o.claim_idle = 0ms;

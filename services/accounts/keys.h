@@ -3,18 +3,19 @@
 #include <string>
 #include <string_view>
 
+#include "infra/events/streams.h"
 #include "infra/strings.h"
 
-// The accounts service's Redis keys: the only place they are spelled (docs/design.md lists
-// them with their types). Keys follow `accounts:<entity>:{<id>}...`; the hash tag keeps one
+// The accounts service's Redis keys: the only place they are spelled (docs/design.md describes
+// the families). Keys follow `accounts:<entity>:{<id>}...`; the hash tag keeps one
 // entity's keys in one Cluster slot. The `*Prefix` constants are for scripts that build keys
 // from data they read (a key is the prefix, the id, then "}").
 namespace cityhub::accounts::keys {
 
 // The service's name in shared keys, e.g. `accounts:gone:{digest}` (infra/auth/deleted_accounts.h).
 inline constexpr char kService[] = "accounts";
-// STREAM: the domain events (transactional outbox).
-inline constexpr char kEvents[] = "accounts:events";
+// STREAM: the domain events (transactional outbox); its name is shared with the consumers.
+inline constexpr auto& kEvents = infra::events::kAccountsStream;
 // SET: the ids of all partner keys.
 inline constexpr char kApiKeys[] = "accounts:apikeys";
 inline constexpr char kFamilyPrefix[] = "accounts:family:{";

@@ -39,7 +39,7 @@ struct NotificationsEnvironment {
 
 // An event stream the fan-out consumes, on the Redis client that holds it.
 struct EventSource {
-  std::string stream;  // "accounts:events", "requests:events"
+  std::string stream;  // a name from infra/events/streams.h
   infra::redis::Client* redis;
 };
 

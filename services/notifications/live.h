@@ -26,7 +26,7 @@
 // written after it, so nothing is missed or sent twice, also across reconnects (the client
 // resumes with its last id, which the feed turns back into a position). Ids are not the order:
 // an id carries its event's time, and a late or retried event writes an older id later. Redis
-// Pub/Sub on notifications:live only says "look now" (any replica may have written the entry); a
+// Pub/Sub on keys::kLive only says "look now" (any replica may have written the entry); a
 // periodic look covers lost hints.
 namespace cityhub::notifications {
 

@@ -5,6 +5,7 @@
 #include "infra/auth/jwks_client.h"
 #include "infra/component.h"
 #include "infra/events/consumer.h"
+#include "infra/events/streams.h"
 #include "infra/grpc/server.h"
 #include "infra/grpc/tls.h"
 #include "infra/log.h"
@@ -136,7 +137,8 @@ int Run() {
   settings.fanout = config.fanout;
   settings.delivery = config.delivery;
   settings.executor = config.common.executor;
-  settings.events = {{"accounts:events", &accounts_redis}, {"requests:events", &requests_redis}};
+  settings.events = {{infra::events::kAccountsStream, &accounts_redis},
+                     {infra::events::kRequestsStream, &requests_redis}};
   settings.consumer_name = infra::events::DefaultConsumerName(config.common.server.listen_address);
   settings.claim_idle = config.claim_idle;
   settings.event_lanes = config.event_lanes;

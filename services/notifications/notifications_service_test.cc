@@ -12,10 +12,12 @@
 
 #include "infra/events/consumer.h"
 #include "infra/events/events.h"
+#include "infra/events/streams.h"
 #include "infra/grpc/server.h"
 #include "infra/ids.h"
 #include "services/accounts/accounts_service.h"
 #include "services/notifications/components.h"
+#include "services/notifications/keys.h"
 #include "tests/harness/process.h"
 #include "tests/harness/redis_server.h"
 #include "tests/harness/sinks.h"
@@ -1187,8 +1189,9 @@ TEST_F(NotificationsTest, ADeletedAccountsStillValidTokenWritesNothing) {
   RegisterDevice(anna, "fcm-token-deleting-02");
   // ... and is erased when it does: the consumer as the service runs it.
   infra::events::ConsumerOptions options;
-  options.stream = "accounts:events";
-  options.group = "notifications";
+  options.stream = infra::events::kAccountsStream;
+  options.group = keys::kService;
+  options.dead_letter_stream = keys::DeadEvents(options.stream);
   options.consumer = "test";
   infra::events::Consumer consumer(
       client(), options,

@@ -22,17 +22,23 @@
 //   requests:services:{jurisdiction}        SET    codes
 //   requests:media:{sha256 hex}             STRING StoredMedia
 //   requests:gone:...                       the deleted-account markers (infra/auth, area below)
-//   requests:events                         STREAM domain events
+//   requests:events                         STREAM domain events (infra/events/streams.h)
+//   requests:dead                           STREAM account events the consumer gave up on
 #include <cstdint>
 #include <string>
 #include <string_view>
 
+#include "infra/events/streams.h"
 #include "infra/strings.h"
 
 namespace cityhub::requests {
 
-// The stream of the service's domain events.
-inline constexpr char kEventsStream[] = "requests:events";
+// The stream of the service's domain events; its name is shared with the consumers.
+inline constexpr auto& kEventsStream = infra::events::kRequestsStream;
+// The group the service consumes the accounts service's events as, and where that consumer puts
+// the events it gave up on (STREAM, with the reason).
+inline constexpr char kConsumerGroup[] = "requests";
+inline constexpr char kDeadEvents[] = "requests:dead";
 // The area name of the service's deleted-account markers (infra/auth/deleted_accounts.h).
 inline constexpr char kDeletedAccountsArea[] = "requests";
 

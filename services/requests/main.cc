@@ -9,6 +9,7 @@
 #include "infra/auth/jwks_client.h"
 #include "infra/component.h"
 #include "infra/events/consumer.h"
+#include "infra/events/streams.h"
 #include "infra/grpc/server.h"
 #include "infra/grpc/tls.h"
 #include "infra/log.h"
@@ -134,8 +135,9 @@ int Run() {
   workers.migrate_geo_index = true;
   if (config.consume_account_events) {
     workers.account_events = &accounts_redis;
-    workers.account_events_options.stream = "accounts:events";
-    workers.account_events_options.group = "requests";
+    workers.account_events_options.stream = infra::events::kAccountsStream;
+    workers.account_events_options.group = kConsumerGroup;
+    workers.account_events_options.dead_letter_stream = kDeadEvents;
     workers.account_events_options.consumer =
         infra::events::DefaultConsumerName(config.common.server.listen_address);
   }

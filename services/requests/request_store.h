@@ -149,7 +149,7 @@ class RequestStore final {
                                                                const GeoShape& shape,
                                                                GeoLimit limit);
   // Moves up to `max_entries` entries of the single geo set that earlier versions kept
-  // (requests:geo:{jurisdiction}) into the weekly sets, in batches of 500; safe to run again,
+  // (keys::OldGeo) into the weekly sets, in batches of 500; safe to run again,
   // from several replicas at once and while replicas of the earlier version still write to
   // the old set. Returns how many entries it moved (fewer than `max_entries`: none are left).
   absl::StatusOr<int64_t> MigrateGeoIndex(std::string_view jurisdiction, int64_t max_entries);

@@ -52,7 +52,7 @@ class RequestsServiceTest : public cityhub::testing::RedisTest {
   // Files `req` as `who`; fails the test on error.
   cityhub::requests::v1::ServiceRequest File(
       const Who& who, const cityhub::requests::v1::CreateRequestRequest& req);
-  // Every event on requests:events, in order.
+  // Every event on the service's event stream (kEventsStream), in order.
   std::vector<cityhub::events::v1::Event> Events();
 
   // The service's settings; a suite may change them before calling this SetUp.
