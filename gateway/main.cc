@@ -166,9 +166,7 @@ Config LoadConfig(infra::EnvReader& env) {
     }
   }
   c.web.config_json = app.dump();
-  const std::string level =
-      env.OneOf("CITYHUB_LOG_LEVEL", "info", {"debug", "info", "warn", "error"});
-  c.log_level = infra::log::ParseLevel(level).value_or(infra::log::Level::kInfo);
+  c.log_level = infra::LoadLogLevel(env);
   return c;
 }
 

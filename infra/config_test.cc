@@ -155,5 +155,21 @@ TEST(ServiceConfig, AnExtraJurisdictionWithoutBoundsIsABadSetting) {
               HasSubstr("CITYHUB_EXTRA_JURISDICTIONS: 'herford.de': missing '='"));
 }
 
+TEST(ServiceConfig, AnExtraJurisdictionWithoutAnIdIsABadSetting) {
+  EnvReader env(
+      std::map<std::string, std::string>{{"CITYHUB_EXTRA_JURISDICTIONS", "=52.0,8.5,52.2,8.8"}});
+  EXPECT_EQ(LoadJurisdictions(env).size(), 1u);
+  EXPECT_THAT(std::string(env.Finish().message()), HasSubstr("missing id"));
+}
+
+TEST(ServiceConfig, TheLogLevelIsOneOfFourNames) {
+  EnvReader env(std::map<std::string, std::string>{{"CITYHUB_LOG_LEVEL", "warn"}});
+  EXPECT_EQ(LoadLogLevel(env), log::Level::kWarn);
+  EXPECT_TRUE(env.Finish().ok());
+  EnvReader loud(std::map<std::string, std::string>{{"CITYHUB_LOG_LEVEL", "loud"}});
+  EXPECT_EQ(LoadLogLevel(loud), log::Level::kInfo);
+  EXPECT_THAT(std::string(loud.Finish().message()), HasSubstr("CITYHUB_LOG_LEVEL"));
+}
+
 }  // namespace
 }  // namespace cityhub::infra

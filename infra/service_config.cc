@@ -55,10 +55,14 @@ CommonConfig LoadCommonConfig(EnvReader& env, const ServiceDefaults& defaults) {
   config.executor.queue_limit =
       static_cast<int>(env.Int("CITYHUB_EXECUTOR_QUEUE_LIMIT", 512, 1, 1'000'000));
 
+  config.log_level = LoadLogLevel(env);
+  return config;
+}
+
+log::Level LoadLogLevel(EnvReader& env) {
   const std::string level =
       env.OneOf("CITYHUB_LOG_LEVEL", "info", {"debug", "info", "warn", "error"});
-  config.log_level = log::ParseLevel(level).value_or(log::Level::kInfo);
-  return config;
+  return log::ParseLevel(level).value_or(log::Level::kInfo);
 }
 
 redis::Options LoadRedisOptions(EnvReader& env, std::string_view url_var) {

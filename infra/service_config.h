@@ -44,6 +44,9 @@ struct CommonConfig {
 //   CITYHUB_DRAIN_DELAY, CITYHUB_SHUTDOWN_GRACE, CITYHUB_LOG_LEVEL
 CommonConfig LoadCommonConfig(EnvReader& env, const ServiceDefaults& defaults);
 
+// CITYHUB_LOG_LEVEL: debug, info (default), warn or error; anything else is recorded in `env`.
+log::Level LoadLogLevel(EnvReader& env);
+
 // Reads the Redis settings every binary shares: the URL in `url_var`, else CITYHUB_REDIS_URL,
 // else redis://127.0.0.1:6379 (rediss:// for TLS); CITYHUB_REDIS_USER (ACL user, overrides
 // the URL's) and CITYHUB_REDIS_PASSWORD_FILE; for rediss://, CITYHUB_REDIS_TLS_CA (file with

@@ -3,6 +3,8 @@
 #include <fstream>
 #include <functional>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include "infra/auth/authorizer.h"
 #include "infra/auth/deleted_accounts.h"
@@ -42,25 +44,18 @@ Config LoadConfig(infra::EnvReader& env) {
   Config c;
   c.common = infra::LoadCommonConfig(env, {"requests", "127.0.0.1:7002", "127.0.0.1:7102"});
   c.common.server.max_receive_message_bytes = 12 * 1024 * 1024;  // photos up to 10 MiB
-  c.settings.default_jurisdiction = env.String("CITYHUB_JURISDICTION", "bielefeld.de", 100);
-  auto bounds =
-      ParseBounds(env.String("CITYHUB_JURISDICTION_BOUNDS", "51.90,8.37,52.12,8.67", 200));
-  if (!bounds.ok())
-    env.AddError("CITYHUB_JURISDICTION_BOUNDS", infra::StdView(bounds.status().message()));
-  c.settings.jurisdictions = {{c.settings.default_jurisdiction, bounds.value_or(Bounds{})}};
-  // More jurisdictions: "id=min_lat,min_long,max_lat,max_long;id2=...".
-  const std::string extra = env.String("CITYHUB_EXTRA_JURISDICTIONS", "", 4000);
-  for (const std::string& item : infra::SplitList(extra, ';')) {
-    const size_t eq = item.find('=');
-    auto b = eq == std::string::npos
-                 ? absl::StatusOr<Bounds>(absl::InvalidArgumentError("missing '='"))
-                 : ParseBounds(item.substr(eq + 1));
-    if (!b.ok()) {
-      env.AddError("CITYHUB_EXTRA_JURISDICTIONS",
-                   infra::StrCat("'", item, "': ", infra::StdView(b.status().message())));
-    } else {
-      c.settings.jurisdictions[item.substr(0, eq)] = *b;
+  // The jurisdictions as every binary reads them (the default first); their bounds are ours.
+  const std::vector<infra::JurisdictionSetting> jurisdictions = infra::LoadJurisdictions(env);
+  c.settings.default_jurisdiction = jurisdictions.front().id;
+  for (const infra::JurisdictionSetting& j : jurisdictions) {
+    auto bounds = ParseBounds(j.bounds);
+    if (!bounds.ok()) {
+      const std::string_view message = infra::StdView(bounds.status().message());
+      env.AddError(j.variable, &j == &jurisdictions.front()
+                                   ? std::string(message)
+                                   : infra::StrCat("'", j.id, "=", j.bounds, "': ", message));
     }
+    c.settings.jurisdictions[j.id] = bounds.value_or(Bounds{});
   }
   const std::string data_dir = env.String("CITYHUB_DATA_DIR", "var", 4096);
   c.media_dir = env.String("CITYHUB_MEDIA_DIR", data_dir + "/media", 4096);
