@@ -63,16 +63,28 @@ grpc::ServerUnaryReactor* RunOnExecutor(BoundedExecutor& executor, grpc::Callbac
   return reactor;
 }
 
-// The usual shape: a unary method whose body is a member function
-// `grpc::Status Service::DoX(grpc::ServerContextBase*, const Request*, Response*)`.
-template <typename Service, typename Request, typename Response>
-grpc::ServerUnaryReactor* RunOnExecutor(BoundedExecutor& executor, grpc::CallbackServerContext* ctx,
-                                        const Request* request, Response* response,
-                                        Service* service,
-                                        grpc::Status (Service::*body)(grpc::ServerContextBase*,
-                                                                      const Request*, Response*)) {
-  return RunOnExecutor(executor, ctx, [=] { return (service->*body)(ctx, request, response); });
-}
+// The usual shape, shared by every service (CRTP): a unary method whose body is a member
+// function `absl::Status Service::DoX(grpc::ServerContextBase*, const Request*, Response*)` is
+// one line, `return Run(ctx, request, response, &Service::DoX);`. The body runs on the
+// service's executor (RunOnExecutor) and its status becomes the answer through Done, the one
+// error policy. `Service` derives from UnaryMethods<Service> and gives it the executor through
+// a member `BoundedExecutor& unary_executor()` (private, with UnaryMethods<Service> a friend):
+// the service owns the executor as its last member, so that the executor is stopped (running
+// what is queued) before anything its tasks use is destroyed; a base class would be destroyed
+// too late for that.
+template <typename Service>
+class UnaryMethods {
+ protected:
+  template <typename Request, typename Response>
+  grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* ctx, const Request* request,
+                                Response* response,
+                                absl::Status (Service::*body)(grpc::ServerContextBase*,
+                                                              const Request*, Response*)) {
+    Service* service = static_cast<Service*>(this);
+    return RunOnExecutor(service->unary_executor(), ctx,
+                         [=] { return Done(ctx, (service->*body)(ctx, request, response)); });
+  }
+};
 
 // Finishes a call at once with `status` (for answers known before any blocking work).
 inline grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* ctx,

@@ -59,7 +59,8 @@ struct AccountsDeps {
 // verified they cannot file requests under their name, comment or follow (the requests
 // service checks the access token's `ev` claim), so that no one can act in the name of an
 // address they do not control.
-class AccountsService final : public cityhub::accounts::v1::AccountsService::CallbackService {
+class AccountsService final : public cityhub::accounts::v1::AccountsService::CallbackService,
+                              public infra::UnaryMethods<AccountsService> {
  public:
   // `executor` runs the handler bodies; it is stopped (draining its queue) when the service is
   // destroyed, which must happen after the server has shut down.
@@ -189,17 +190,9 @@ class AccountsService final : public cityhub::accounts::v1::AccountsService::Cal
   }
 
  private:
-  // Runs `body` on executor_ (infra::RunOnExecutor); its status becomes the answer through
-  // infra::Done, the one error policy.
-  template <typename Request, typename Response>
-  grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* ctx, const Request* request,
-                                Response* response,
-                                absl::Status (AccountsService::*body)(grpc::ServerContextBase*,
-                                                                      const Request*, Response*)) {
-    return infra::RunOnExecutor(*executor_, ctx, [=, this] {
-      return infra::Done(ctx, (this->*body)(ctx, request, response));
-    });
-  }
+  // Run (infra::UnaryMethods) posts the bodies here.
+  friend class infra::UnaryMethods<AccountsService>;
+  infra::BoundedExecutor& unary_executor() { return *executor_; }
 
   // The bodies of the unary methods; each runs on a worker of executor_ (accounts_*.cc).
   absl::Status DoRegister(grpc::ServerContextBase* ctx, const v1::RegisterRequest* request,

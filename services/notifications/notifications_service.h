@@ -28,7 +28,8 @@ struct NotificationsDeps {
 // methods run on the service's bounded executor with short blocking Redis round trips, and a
 // full executor answers RESOURCE_EXHAUSTED.
 class NotificationsService final
-    : public cityhub::notifications::v1::NotificationsService::CallbackService {
+    : public cityhub::notifications::v1::NotificationsService::CallbackService,
+      public infra::UnaryMethods<NotificationsService> {
  public:
   // `executor` runs the blocking handler bodies; it is stopped (draining its queue) when the
   // service is destroyed, which must happen after the server has shut down.
@@ -111,18 +112,9 @@ class NotificationsService final
       const cityhub::notifications::v1::StreamNotificationsRequest* request) override;
 
  private:
-  // Runs `body` on executor_ (infra::RunOnExecutor); its status becomes the answer through
-  // infra::Done, the one error policy.
-  template <typename Request, typename Response>
-  grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* ctx, const Request* request,
-                                Response* response,
-                                absl::Status (NotificationsService::*body)(grpc::ServerContextBase*,
-                                                                           const Request*,
-                                                                           Response*)) {
-    return infra::RunOnExecutor(*executor_, ctx, [=, this] {
-      return infra::Done(ctx, (this->*body)(ctx, request, response));
-    });
-  }
+  // Run (infra::UnaryMethods) posts the bodies here.
+  friend class infra::UnaryMethods<NotificationsService>;
+  infra::BoundedExecutor& unary_executor() { return *executor_; }
 
   // The bodies of the unary methods; each runs on a worker of executor_.
   absl::Status DoListNotifications(grpc::ServerContextBase* ctx,

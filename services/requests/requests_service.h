@@ -57,7 +57,8 @@ struct RequestsDeps {
 // RESOURCE_EXHAUSTED. CreateRequest receives its message raw and parses it itself (see there).
 class RequestsService final
     : public cityhub::requests::v1::RequestsService::WithRawCallbackMethod_CreateRequest<
-          cityhub::requests::v1::RequestsService::CallbackService> {
+          cityhub::requests::v1::RequestsService::CallbackService>,
+      public infra::UnaryMethods<RequestsService> {
  public:
   // `executor` runs the blocking handler bodies (see above); it is stopped (draining its
   // queue) when the service is destroyed, which must happen after the server has shut down.
@@ -166,16 +167,9 @@ class RequestsService final
                                        cityhub::requests::v1::ServiceRequest* response) override;
 
  private:
-  // Runs `body` on executor_ and finishes the call with its status (infra::Done).
-  template <typename Request, typename Response>
-  grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* ctx, const Request* request,
-                                Response* response,
-                                absl::Status (RequestsService::*body)(grpc::ServerContextBase*,
-                                                                      const Request*, Response*)) {
-    return infra::RunOnExecutor(*executor_, ctx, [=, this] {
-      return infra::Done(ctx, (this->*body)(ctx, request, response));
-    });
-  }
+  // Run (infra::UnaryMethods) posts the bodies here.
+  friend class infra::UnaryMethods<RequestsService>;
+  infra::BoundedExecutor& unary_executor() { return *executor_; }
 
   // The bodies of the unary methods; each runs on a worker of executor_.
   absl::Status DoListServices(grpc::ServerContextBase* ctx, const v1::ListServicesRequest* request,
