@@ -7,6 +7,7 @@
 #include "cityhub/requests/v1/requests.grpc.pb.h"
 #include "infra/auth/deleted_accounts.h"
 #include "infra/executor.h"
+#include "infra/grpc/serve.h"
 #include "infra/grpc/tls.h"
 #include "infra/log.h"
 #include "services/accounts/keys.h"
@@ -92,10 +93,7 @@ Accounts& BuildAccounts(infra::Components& parts, const AccountsConfig& config, 
                    env.clock, requests, notifications},
       config.settings,
       std::make_unique<infra::BoundedExecutor>(config.common.executor, env.metrics));
-  auto& server = parts.Make<infra::GrpcServer>(config.common.server, env.metrics);
-  // Ready while Redis answers: a process that cannot reach it leaves the rotation by itself.
-  server.SetReadinessCheck([&redis = env.redis] { return redis.Command({"PING"}).ok(); });
-  server.AddService(&service);
+  auto& server = infra::AddGrpcServer(parts, config.common.server, env.metrics, service, env.redis);
 
   auto& app = parts.Make<Accounts>(Accounts{
       signer, verifier, jwks, accounts, sessions, throttle, api_keys, hasher, service, server, {}});

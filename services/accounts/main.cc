@@ -4,7 +4,7 @@
 #include <optional>
 
 #include "infra/auth/jwt.h"
-#include "infra/grpc/server.h"
+#include "infra/grpc/serve.h"
 #include "infra/log.h"
 #include "infra/runtime.h"
 #include "infra/service_config.h"
@@ -94,13 +94,7 @@ int Run() {
   Accounts& app = BuildAccounts(parts, config.accounts,
                                 AccountsKeys{std::move(*signing_key), std::move(previous_key)},
                                 AccountsEnv{redis, clock, metrics});
-  if (auto status = app.server.Start(); !status.ok()) {
-    infra::log::Error("start_failed", {{"error", status.message()}});
-    return 1;
-  }
-  parts.StartWorkers();
-  app.server.Run();
-  parts.StopWorkers();
+  if (const int code = infra::Serve(parts, app.server); code != 0) return code;
   if (!app.bootstrap_error.ok()) {
     infra::log::Error("bootstrap_admin_failed", {{"error", app.bootstrap_error.message()}});
     std::fprintf(stderr, "accounts: %s\n", std::string(app.bootstrap_error.message()).c_str());

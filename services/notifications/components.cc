@@ -7,6 +7,7 @@
 #include "cityhub/events/v1/events.pb.h"
 #include "infra/events/consumer.h"
 #include "infra/events/events.h"
+#include "infra/grpc/serve.h"
 #include "infra/strings.h"
 #include "services/notifications/keys.h"
 #include "services/notifications/metrics.h"
@@ -80,7 +81,9 @@ NotificationsParts BuildNotifications(infra::Components& graph, const Notificati
   for (const EventSource& source : settings.events) {
     AddConsumer(graph, env, settings, source, fanout, metrics);
   }
-  return {stores, contacts, fanout, live, delivery, service};
+  // The server last, so that it shuts down before anything it serves is destroyed.
+  auto& server = infra::AddGrpcServer(graph, settings.server, env.metrics, service, env.redis);
+  return {stores, contacts, fanout, live, delivery, service, server};
 }
 
 }  // namespace cityhub::notifications

@@ -11,6 +11,7 @@
 #include "infra/clock.h"
 #include "infra/component.h"
 #include "infra/executor.h"
+#include "infra/grpc/server.h"
 #include "infra/metrics.h"
 #include "infra/redis/client.h"
 #include "services/notifications/contacts.h"
@@ -21,9 +22,9 @@
 #include "services/notifications/stores.h"
 
 // The notifications service's parts, declared once (infra/component.h): stores → contacts →
-// fan-out → live hub → delivery → gRPC service, and the background workers: the live hub, the
+// fan-out → live hub → delivery → gRPC service, the background workers (the live hub, the
 // delivery workers and one consumer per event stream, started in that order after the server
-// listens. main.cc and the service's tests build the same graph.
+// listens) and the gRPC server. main.cc and the service's tests build the same graph.
 namespace cityhub::notifications {
 
 // What the graph borrows: each must outlive it.
@@ -57,6 +58,7 @@ struct NotificationsSettings {
   std::chrono::milliseconds claim_idle{30'000};
   // Threads that fan a batch of events out side by side.
   int event_lanes = 4;
+  infra::ServerOptions server;
 };
 
 // The parts main.cc and the tests reach into; the graph owns them.
@@ -67,9 +69,12 @@ struct NotificationsParts {
   LiveHub& live;
   Delivery& delivery;
   NotificationsService& service;
+  // Serves `service`, ready while Redis answers; not yet started (infra::Serve in main.cc; the
+  // tests Start() it, then call graph.StartWorkers()).
+  infra::GrpcServer& server;
 };
 
-// Declares the service's parts and workers in `graph`.
+// Declares the service's parts, workers and gRPC server in `graph`.
 NotificationsParts BuildNotifications(infra::Components& graph, const NotificationsEnvironment& env,
                                       const NotificationsSettings& settings);
 

@@ -1,12 +1,11 @@
 // The notifications service: the composition root.
 #include <cstdio>
 
-#include "infra/auth/authorizer.h"
-#include "infra/auth/jwks_client.h"
+#include "infra/auth/components.h"
 #include "infra/component.h"
 #include "infra/events/consumer.h"
 #include "infra/events/streams.h"
-#include "infra/grpc/server.h"
+#include "infra/grpc/serve.h"
 #include "infra/grpc/tls.h"
 #include "infra/log.h"
 #include "infra/runtime.h"
@@ -115,7 +114,8 @@ int Run() {
   infra::SystemClock clock;
   infra::MetricsRegistry metrics;
 
-  // The graph: config → Redis clients and authorization → the service's parts (components.h).
+  // The graph: Redis clients and access first (the key fetcher starts at once, so that the
+  // first calls find keys), then the service's own parts and its server (components.h).
   infra::Components graph;
   infra::redis::ExportPoolWait(metrics, config.common.redis);
   infra::redis::ExportPoolWait(metrics, config.accounts_events);
@@ -124,13 +124,12 @@ int Run() {
   auto& accounts_redis = graph.Make<infra::redis::Client>(config.accounts_events);
   auto& requests_redis = graph.Make<infra::redis::Client>(config.requests_events);
   auto accounts = infra::CreateChannel(config.accounts_address, config.common.server.tls);
-  auto& verifier = graph.Make<infra::auth::TokenVerifier>(config.tokens, clock);
-  auto& jwks = graph.MakeWorker<infra::auth::JwksClient>("jwks", accounts, verifier);
-  auto& authorizer = graph.Make<infra::auth::Authorizer>(
-      v1::NotificationsService::service_full_name(), verifier, config.internal_token,
-      [&jwks] { return jwks.RefreshIfDue(); });
-  auto& deleted = graph.Make<infra::auth::DeletedAccounts>(redis, keys::kService);
-  authorizer.set_deleted_accounts(&deleted);
+  auto& authorizer =
+      infra::auth::AddAuthorizer(graph,
+                                 {v1::NotificationsService::service_full_name(), config.tokens,
+                                  config.internal_token, accounts, keys::kService},
+                                 redis, clock);
+  graph.StartWorkers();
 
   NotificationsSettings settings;
   settings.internal_token = config.internal_token;
@@ -142,21 +141,10 @@ int Run() {
   settings.consumer_name = infra::events::DefaultConsumerName(config.common.server.listen_address);
   settings.claim_idle = config.claim_idle;
   settings.event_lanes = config.event_lanes;
+  settings.server = config.common.server;
   NotificationsParts parts = BuildNotifications(
       graph, {redis, config.common.redis, clock, metrics, authorizer, accounts}, settings);
-
-  infra::GrpcServer server(config.common.server, metrics);
-  // Ready while Redis answers: a process that cannot reach it leaves the rotation by itself.
-  server.SetReadinessCheck([&redis] { return redis.Command({"PING"}).ok(); });
-  server.AddService(&parts.service);
-  if (auto status = server.Start(); !status.ok()) {
-    infra::log::Error("start_failed", {{"error", status.message()}});
-    return 1;
-  }
-  graph.StartWorkers();
-  server.Run();
-  graph.StopWorkers();
-  return 0;
+  return infra::Serve(graph, parts.server);
 }
 
 }  // namespace

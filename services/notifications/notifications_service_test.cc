@@ -86,6 +86,7 @@ class NotificationsTest : public cityhub::testing::RedisTest {
     settings.delivery.webhook_destinations = destinations_;
     settings.delivery.workers = 0;
     settings.executor = executor_options_;
+    settings.server = options;
     graph_ = std::make_unique<infra::Components>();
     NotificationsParts parts = BuildNotifications(
         *graph_,
@@ -97,8 +98,7 @@ class NotificationsTest : public cityhub::testing::RedisTest {
     fanout_ = &parts.fanout;
     live_ = &parts.live;
     delivery_ = &parts.delivery;
-    server_ = std::make_unique<infra::GrpcServer>(options, metrics_);
-    server_->AddService(&parts.service);
+    server_ = &parts.server;
     ASSERT_TRUE(server_->Start().ok());
     graph_->StartWorkers();
     stub_ = nv1::NotificationsService::NewStub(grpc::CreateChannel(
@@ -106,8 +106,7 @@ class NotificationsTest : public cityhub::testing::RedisTest {
   }
 
   void TearDown() override {
-    server_.reset();
-    graph_.reset();
+    graph_.reset();  // the server first, then the parts it serves
     accounts_server_.reset();
   }
 
@@ -233,7 +232,7 @@ class NotificationsTest : public cityhub::testing::RedisTest {
   FanOut* fanout_ = nullptr;
   LiveHub* live_ = nullptr;
   Delivery* delivery_ = nullptr;
-  std::unique_ptr<infra::GrpcServer> server_;
+  infra::GrpcServer* server_ = nullptr;
   std::unique_ptr<nv1::NotificationsService::Stub> stub_;
 };
 

@@ -2,7 +2,10 @@
 
 #include <utility>
 
+#include "infra/events/streams.h"
+#include "infra/grpc/serve.h"
 #include "infra/log.h"
+#include "services/requests/keys.h"
 
 namespace cityhub::requests {
 
@@ -67,8 +70,13 @@ RequestsParts AddRequestsComponents(infra::Components& graph, const RequestsInfr
                                   options.settings, std::move(executor), std::move(media_executor));
   // Background workers, started in this order once the server listens.
   if (workers.account_events != nullptr) {
+    infra::events::ConsumerOptions consumer;
+    consumer.stream = infra::events::kAccountsStream;
+    consumer.group = kConsumerGroup;
+    consumer.consumer = workers.consumer_name;
+    consumer.dead_letter_stream = kDeadEvents;
     graph.MakeWorker<infra::events::Consumer>(
-        "account_events", *workers.account_events, workers.account_events_options,
+        "account_events", *workers.account_events, consumer,
         [&service](const infra::events::StreamEntry& e) {
           return e.type == "AccountDeleted" ? service.OnAccountEvent(e.payload) : absl::OkStatus();
         },
@@ -87,7 +95,9 @@ RequestsParts AddRequestsComponents(infra::Components& graph, const RequestsInfr
                  return MigrateStep(requests, settings, stop);
                });
   }
-  return {requests, catalogue_store, catalogue, media, service};
+  // The server last, so that it shuts down before anything it serves is destroyed.
+  auto& server = infra::AddGrpcServer(graph, options.server, infra.metrics, service, infra.redis);
+  return {requests, catalogue_store, catalogue, media, service, server};
 }
 
 }  // namespace cityhub::requests

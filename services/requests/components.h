@@ -1,9 +1,9 @@
 #pragma once
 
 // The parts of the requests service, declared once (infra/component.h): stores → domain →
-// gRPC service → background workers. main.cc and the test fixture build the same graph with
-// this function; only what differs between them (the clients, the authorizer, the clock, the
-// options) is passed in.
+// gRPC service → background workers → the gRPC server. main.cc and the test fixture build the
+// same graph with this function; only what differs between them (the Redis clients, the
+// authorizer with its keys, the clock, the options) is passed in.
 #include <chrono>
 #include <optional>
 #include <string>
@@ -13,6 +13,7 @@
 #include "infra/component.h"
 #include "infra/events/consumer.h"
 #include "infra/executor.h"
+#include "infra/grpc/server.h"
 #include "infra/metrics.h"
 #include "infra/redis/async_client.h"
 #include "infra/redis/client.h"
@@ -41,6 +42,8 @@ struct RequestsOptions {
   infra::ExecutorOptions executor{"requests", 8, 256};
   // The photo downloads' own executor; none: they share `executor`.
   std::optional<infra::ExecutorOptions> media_executor;
+  // The gRPC server (it should accept photos up to 10 MiB: max_receive_message_bytes).
+  infra::ServerOptions server;
 };
 
 // The background workers; each is declared only when asked for.
@@ -50,9 +53,10 @@ struct RequestsWorkerOptions {
   std::string catalogue_seed;
   // Moves the geo index of earlier versions into the weekly sets, every minute.
   bool migrate_geo_index = false;
-  // Consumes the accounts service's events (AccountDeleted) from this Redis.
+  // Consumes the accounts service's events (AccountDeleted) from this Redis, as consumer
+  // `consumer_name` (infra::events::DefaultConsumerName) of the service's group.
   infra::redis::Client* account_events = nullptr;
-  infra::events::ConsumerOptions account_events_options;
+  std::string consumer_name;
 };
 
 // The parts built, for main.cc and the tests.
@@ -62,11 +66,12 @@ struct RequestsParts {
   Catalogue& catalogue;
   MediaStore& media;
   RequestsService& service;
+  // Serves `service`, ready while Redis answers; not yet started (infra::Serve in main.cc; the
+  // tests Start() it, then call graph.StartWorkers()).
+  infra::GrpcServer& server;
 };
 
-// Declares the service's parts and workers in `graph`. The caller adds `service` to its gRPC
-// server, starts it, then calls graph.StartWorkers(); the server must shut down before the
-// graph is destroyed.
+// Declares the service's parts, workers and gRPC server in `graph`.
 RequestsParts AddRequestsComponents(infra::Components& graph, const RequestsInfra& infra,
                                     RequestsOptions options, RequestsWorkerOptions workers);
 

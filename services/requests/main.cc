@@ -1,18 +1,14 @@
 // The requests service: the composition root.
 #include <cstdio>
 #include <fstream>
-#include <functional>
 #include <sstream>
 #include <string>
 #include <vector>
 
-#include "infra/auth/authorizer.h"
-#include "infra/auth/deleted_accounts.h"
-#include "infra/auth/jwks_client.h"
+#include "infra/auth/components.h"
 #include "infra/component.h"
 #include "infra/events/consumer.h"
-#include "infra/events/streams.h"
-#include "infra/grpc/server.h"
+#include "infra/grpc/serve.h"
 #include "infra/grpc/tls.h"
 #include "infra/log.h"
 #include "infra/runtime.h"
@@ -100,22 +96,20 @@ int Run() {
       &metrics.AddCounter("redis_wait_short_total", "Durable writes fewer replicas confirmed")
            .Get();
   // The graph: clients and access first (the key fetcher starts at once, so that the first
-  // calls find keys), then the service's own parts (components.h).
+  // calls find keys), then the service's own parts and its server (components.h).
   infra::Components graph;
   infra::redis::ExportPoolWait(metrics, config.common.redis);
   infra::redis::ExportPoolWait(metrics, config.accounts_events);
   auto& redis = graph.Make<infra::redis::Client>(config.common.redis);
   auto& async_redis = graph.Make<infra::redis::AsyncClient>(config.common.redis, 2);
   auto& accounts_redis = graph.Make<infra::redis::Client>(config.accounts_events);
-  auto& verifier = graph.Make<infra::auth::TokenVerifier>(config.tokens, clock);
-  auto& jwks = graph.MakeWorker<infra::auth::JwksClient>(
-      "jwks", infra::CreateChannel(config.accounts_address, config.common.server.tls), verifier);
+  auto& authorizer = infra::auth::AddAuthorizer(
+      graph,
+      {v1::RequestsService::service_full_name(), config.tokens, config.internal_token,
+       infra::CreateChannel(config.accounts_address, config.common.server.tls),
+       kDeletedAccountsArea},
+      redis, clock);
   graph.StartWorkers();
-  auto& authorizer = graph.Make<infra::auth::Authorizer>(
-      v1::RequestsService::service_full_name(), verifier, config.internal_token,
-      std::function<bool()>([&jwks] { return jwks.RefreshIfDue(); }));
-  auto& deleted = graph.Make<infra::auth::DeletedAccounts>(redis, kDeletedAccountsArea);
-  authorizer.set_deleted_accounts(&deleted);
 
   RequestsOptions options;
   options.settings = config.settings;
@@ -125,32 +119,17 @@ int Run() {
   // Each download waits for at most one read at a time: its queue never overflows.
   options.media_executor =
       infra::ExecutorOptions{"requests_media", 4, config.settings.max_media_reads};
+  options.server = config.common.server;
   RequestsWorkerOptions workers;
   workers.catalogue_seed = seed;
   workers.migrate_geo_index = true;
   if (config.consume_account_events) {
     workers.account_events = &accounts_redis;
-    workers.account_events_options.stream = infra::events::kAccountsStream;
-    workers.account_events_options.group = kConsumerGroup;
-    workers.account_events_options.dead_letter_stream = kDeadEvents;
-    workers.account_events_options.consumer =
-        infra::events::DefaultConsumerName(config.common.server.listen_address);
+    workers.consumer_name = infra::events::DefaultConsumerName(config.common.server.listen_address);
   }
   RequestsParts parts = AddRequestsComponents(
       graph, {redis, async_redis, authorizer, clock, metrics}, std::move(options), workers);
-
-  infra::GrpcServer server(config.common.server, metrics);
-  // Ready while Redis answers: a process that cannot reach it leaves the rotation by itself.
-  server.SetReadinessCheck([&redis] { return redis.Command({"PING"}).ok(); });
-  server.AddService(&parts.service);
-  if (auto status = server.Start(); !status.ok()) {
-    infra::log::Error("start_failed", {{"error", status.message()}});
-    return 1;
-  }
-  graph.StartWorkers();
-  server.Run();
-  graph.StopWorkers();
-  return 0;
+  return infra::Serve(graph, parts.server);
 }
 
 }  // namespace

@@ -35,6 +35,9 @@ void RequestsServiceTest::SetUp() {
   parts_options.media_dir = media_dir_;
   parts_options.catalogue_ttl = catalogue_ttl_;
   parts_options.executor = executor_options_;
+  parts_options.server.drain_delay = 0ms;
+  parts_options.server.grace = 1s;
+  parts_options.server.max_receive_message_bytes = 12 * 1024 * 1024;
   // The tests seed the catalogue themselves, and move geo data only when they say so.
   RequestsParts parts = AddRequestsComponents(
       *graph_, {client(), *async_, *authorizer_, *clock_, metrics_}, std::move(parts_options), {});
@@ -43,18 +46,13 @@ void RequestsServiceTest::SetUp() {
   catalogue_ = &parts.catalogue;
   media_ = &parts.media;
   service_ = &parts.service;
+  server_ = &parts.server;
   std::ifstream in(cityhub::testing::SourcePath("services/requests/catalogue/bielefeld.json"));
   std::stringstream seed;
   seed << in.rdbuf();
   auto seeded = service_->SeedCatalogue(seed.str(), "bielefeld.de");
   ASSERT_TRUE(seeded.ok()) << seeded.status();
   ASSERT_EQ(*seeded, 8);
-  infra::ServerOptions options;
-  options.drain_delay = 0ms;
-  options.grace = 1s;
-  options.max_receive_message_bytes = 12 * 1024 * 1024;
-  server_ = std::make_unique<infra::GrpcServer>(options, metrics_);
-  server_->AddService(service_);
   ASSERT_TRUE(server_->Start().ok());
   graph_->StartWorkers();
   grpc::ChannelArguments args;
@@ -64,8 +62,7 @@ void RequestsServiceTest::SetUp() {
 }
 
 void RequestsServiceTest::TearDown() {
-  server_.reset();
-  graph_.reset();
+  graph_.reset();  // the server first, then the parts it serves
   async_.reset();
   cityhub::testing::RemoveTree(media_dir_);
 }

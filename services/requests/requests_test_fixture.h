@@ -76,7 +76,7 @@ class RequestsServiceTest : public cityhub::testing::RedisTest {
   Catalogue* catalogue_ = nullptr;
   MediaStore* media_ = nullptr;
   RequestsService* service_ = nullptr;
-  std::unique_ptr<infra::GrpcServer> server_;
+  infra::GrpcServer* server_ = nullptr;
   std::unique_ptr<cityhub::requests::v1::RequestsService::Stub> stub_;
   std::string media_dir_;
 };
