@@ -96,6 +96,8 @@ std::vector<double> LatencyBuckets() {
   return {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 }
 
+std::vector<double> LagBuckets() { return {0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 3600}; }
+
 template <typename T>
 T& Family<T>::WithLabels(const std::vector<std::string>& values) {
   std::lock_guard lock(mu_);

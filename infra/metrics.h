@@ -53,6 +53,8 @@ class Histogram final {
 
 // Latency buckets in seconds, from 0.5 ms to 10 s.
 std::vector<double> LatencyBuckets();
+// Lag buckets in seconds (an event's way from its stream to its handler), from 10 ms to 1 h.
+std::vector<double> LagBuckets();
 
 // A named metric with fixed label names; one child per distinct label-value tuple.
 template <typename T>

@@ -35,6 +35,16 @@ std::string DefaultConsumerName(std::string_view listen_address) {
   return StrCat(host, "-", listen_address);
 }
 
+Handler ObservingLag(Handler handler, Histogram& lag, const Clock& clock) {
+  return [handler = std::move(handler), &lag, &clock](const StreamEntry& entry) {
+    absl::Status status = handler(entry);
+    const int64_t entered_ms = static_cast<int64_t>(ParseId(entry.id).first);
+    const int64_t lag_ms = UnixMillis(clock.Now()) - entered_ms;
+    lag.Observe(static_cast<double>(std::max<int64_t>(lag_ms, 0)) / 1000);
+    return status;
+  };
+}
+
 Consumer::Consumer(redis::Client& redis, ConsumerOptions options, Handler handler,
                    MetricsRegistry& metrics, const Clock& clock)
     : redis_(redis),

@@ -102,6 +102,11 @@ class Consumer final {
   std::thread thread_;
 };
 
+// `handler`, observing into `lag` each entry's lag in seconds: from the entry's arrival in its
+// stream (the time in its id) to the end of its handling, handled or failed. A service's
+// event-lag histogram (LagBuckets) is fed this way by each of its consumers.
+Handler ObservingLag(Handler handler, Histogram& lag, const Clock& clock);
+
 // "<host>-<listen address>": unique per running replica, and the same again when that replica
 // restarts, so that it drains its own pending entries first instead of leaving them to be
 // claimed after claim_idle while newer entries overtake them.

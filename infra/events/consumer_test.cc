@@ -73,6 +73,30 @@ TEST_F(ConsumerTest, HandlesEveryEntryInOrderAndAcknowledges) {
   EXPECT_EQ(consumer.RunOnce(), 0);
 }
 
+TEST_F(ConsumerTest, AHandlerObservingLagRecordsEachEntrysTimeSinceItsArrival) {
+  Produce(3);
+  Histogram lag(LagBuckets());
+  ManualClock later(std::chrono::system_clock::now() + 2min);
+  int calls = 0;
+  ConsumerOptions o = Options("a");
+  o.claim_idle = 1h;  // the failed entry is not taken again within this test
+  Consumer consumer(client(), o,
+                    ObservingLag(
+                        [&](const StreamEntry& e) {
+                          ++calls;
+                          return e.payload == "1" ? absl::UnavailableError("later")
+                                                  : absl::OkStatus();
+                        },
+                        lag, later),
+                    metrics_, clock_);
+  consumer.RunOnce();
+  EXPECT_EQ(calls, 3);
+  // Handled or failed, each entry is observed once, about two minutes after it arrived.
+  EXPECT_EQ(lag.Count(), 3u);
+  EXPECT_GE(lag.Sum(), 3 * 119.0);
+  EXPECT_LE(lag.Sum(), 3 * 125.0);
+}
+
 // Lanes: a batch is handled on several threads, but the entries of one key (here: i % 7) on
 // one of them, in stream order.
 TEST_F(ConsumerTest, LanesKeepTheOrderOfEachKeyAndShareTheBatch) {

@@ -1,7 +1,6 @@
 #include "services/notifications/components.h"
 
 #include <algorithm>
-#include <charconv>
 #include <string_view>
 
 #include "cityhub/events/v1/events.pb.h"
@@ -14,13 +13,6 @@
 
 namespace cityhub::notifications {
 namespace {
-
-// The time (ms) in a stream entry id "<ms>-<seq>": when the event entered its stream.
-int64_t EnteredMs(std::string_view id) {
-  int64_t ms = 0;
-  std::from_chars(id.data(), id.data() + id.size(), ms);  // stops at the '-'
-  return ms;
-}
 
 void AddConsumer(infra::Components& graph, const NotificationsEnvironment& env,
                  const NotificationsSettings& settings, const EventSource& source, FanOut& fanout,
@@ -40,15 +32,11 @@ void AddConsumer(infra::Components& graph, const NotificationsEnvironment& env,
     cityhub::events::v1::Event event;
     return event.ParseFromString(e.payload) ? infra::events::OrderKey(event) : std::string();
   };
-  const infra::Clock& clock = env.clock;
   graph.MakeWorker<infra::events::Consumer>(
       infra::StrCat("consumer ", source.stream), *source.redis, options,
-      [&fanout, &metrics, &clock](const infra::events::StreamEntry& e) {
-        absl::Status status = fanout.Handle(e.payload);
-        const int64_t lag_ms = infra::UnixMillis(clock.Now()) - EnteredMs(e.id);
-        metrics.event_lag.Get().Observe(static_cast<double>(std::max<int64_t>(lag_ms, 0)) / 1000);
-        return status;
-      },
+      infra::events::ObservingLag(
+          [&fanout](const infra::events::StreamEntry& e) { return fanout.Handle(e.payload); },
+          metrics.event_lag.Get(), env.clock),
       env.metrics, env.clock);
 }
 

@@ -14,7 +14,7 @@ struct NotificationsMetrics {
         event_lag(registry.AddHistogram(
             "notifications_event_lag_seconds",
             "From an event's entry in its stream to the end of its fan-out (handled or failed)", {},
-            {0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 3600})) {}
+            infra::LagBuckets())) {}
 
   infra::Family<infra::Counter>& deliveries;
   infra::Family<infra::Histogram>& event_lag;

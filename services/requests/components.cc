@@ -75,12 +75,15 @@ RequestsParts AddRequestsComponents(infra::Components& graph, const RequestsInfr
     consumer.group = kConsumerGroup;
     consumer.consumer = workers.consumer_name;
     consumer.dead_letter_stream = kDeadEvents;
-    graph.MakeWorker<infra::events::Consumer>(
-        "account_events", *workers.account_events, consumer,
-        [&service](const infra::events::StreamEntry& e) {
-          return e.type == "AccountDeleted" ? service.OnAccountEvent(e.payload) : absl::OkStatus();
-        },
-        infra.metrics, infra.clock);
+    graph.MakeWorker<infra::events::Consumer>("account_events", *workers.account_events, consumer,
+                                              infra::events::ObservingLag(
+                                                  [&service](const infra::events::StreamEntry& e) {
+                                                    return e.type == "AccountDeleted"
+                                                               ? service.OnAccountEvent(e.payload)
+                                                               : absl::OkStatus();
+                                                  },
+                                                  metrics.event_lag(), infra.clock),
+                                              infra.metrics, infra.clock);
   }
   if (!workers.catalogue_seed.empty()) {
     graph.Loop("catalogue_seed",

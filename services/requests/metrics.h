@@ -27,13 +27,21 @@ class RequestsMetrics final {
         transitions_(registry.AddCounter("request_transitions_total",
                                          "Status changes of requests, by old and new status",
                                          {"from", "to"})),
-        comments_(registry.AddCounter("comments_total", "Comments added to requests").Get()) {}
+        comments_(registry.AddCounter("comments_total", "Comments added to requests").Get()),
+        event_lag_(registry
+                       .AddHistogram("requests_event_lag_seconds",
+                                     "From an account event's entry in its stream to the end of "
+                                     "its handling (handled or failed)",
+                                     {}, infra::LagBuckets())
+                       .Get()) {}
 
   void Created(std::string_view category) { created_.WithLabels({CategoryLabel(category)}).Inc(); }
   void Transition(int from, int to) {
     transitions_.WithLabels({StatusLabel(from), StatusLabel(to)}).Inc();
   }
   void Commented() { comments_.Inc(); }
+  // Fed by the consumer of the accounts service's events (infra::events::ObservingLag).
+  infra::Histogram& event_lag() { return event_lag_; }
 
   // The label a category is counted under.
   std::string CategoryLabel(std::string_view category) {
@@ -55,6 +63,7 @@ class RequestsMetrics final {
   infra::Family<infra::Counter>& created_;
   infra::Family<infra::Counter>& transitions_;
   infra::Counter& comments_;
+  infra::Histogram& event_lag_;
   std::mutex mu_;
   std::set<std::string> categories_;
 };

@@ -29,6 +29,18 @@ TEST(RequestsMetricsTest, CreatedTransitionsAndCommentsMoveTheirCounters) {
       << text;
 }
 
+TEST(RequestsMetricsTest, TheEventLagIsAHistogramInSeconds) {
+  infra::MetricsRegistry registry;
+  RequestsMetrics metrics(registry);
+  metrics.event_lag().Observe(0.2);
+  auto& lag = registry.AddHistogram("requests_event_lag_seconds", "", {}).Get();
+  EXPECT_EQ(lag.Count(), 1u);
+  EXPECT_EQ(lag.bounds(), infra::LagBuckets());
+  EXPECT_NE(registry.Render().find("requests_event_lag_seconds_bucket{le=\"0.5\"} 1"),
+            std::string::npos)
+      << registry.Render();
+}
+
 TEST(RequestsMetricsTest, CategoriesBeyondTheCapAreCountedAsOther) {
   infra::MetricsRegistry registry;
   RequestsMetrics metrics(registry);
