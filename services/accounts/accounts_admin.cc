@@ -109,6 +109,7 @@ absl::Status AccountsService::DoCreateApiKey(grpc::ServerContextBase* ctx,
   const StoredApiKey key{infra::NewUlid(now), req->name(), infra::UnixMillis(now)};
   const std::string secret = StrCat("ck_", infra::RandomToken(32));
   RETURN_IF_ERROR(deps_.api_keys.Create(key, TokenHash(secret)));
+  deps_.metrics.TokenIssued(TokenPurpose::kApiKey);
   response->set_api_key_id(key.id);
   response->set_name(key.name);
   response->set_api_key(secret);

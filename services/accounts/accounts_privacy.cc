@@ -87,6 +87,7 @@ absl::Status AccountsService::DoDeleteMe(grpc::ServerContextBase* ctx,
   Events events(1, NewEvent(ctx));
   events[0].mutable_account_deleted()->set_account_id(account.id);
   RETURN_IF_ERROR(deps_.accounts.Delete(account, events));
+  deps_.metrics.Deleted();
   infra::log::Info("account_deleted", {{"request_id", infra::RequestId(*ctx)}});
   return absl::OkStatus();
 }

@@ -90,7 +90,10 @@ absl::Status AccountsService::DoRequestPasswordReset(grpc::ServerContextBase* ct
                                                         settings_.reset_limits, now_ms, events);
   if (issued.code() == absl::StatusCode::kUnavailable) return issued;
   // Too many resets or a vanished account look like success from outside.
-  if (issued.ok()) Audit(*id, "password_reset_requested", caller);
+  if (issued.ok()) {
+    deps_.metrics.TokenIssued(TokenPurpose::kPasswordReset);
+    Audit(*id, "password_reset_requested", caller);
+  }
   return absl::OkStatus();
 }
 

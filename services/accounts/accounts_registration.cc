@@ -48,6 +48,8 @@ absl::Status AccountsService::DoRegister(grpc::ServerContextBase* ctx,
       Millis(account.created_ms + settings_.verify_limits.ttl.count());
   RETURN_IF_ERROR(deps_.accounts.Create(account, TokenHash(token), settings_.verify_limits.ttl,
                                         account.created_ms, events));
+  deps_.metrics.SignedUp();
+  deps_.metrics.TokenIssued(TokenPurpose::kEmailVerification);
   Audit(account.id, "registered", caller);
   ToProto(account, response);
   return absl::OkStatus();
@@ -88,8 +90,10 @@ absl::Status AccountsService::DoResendVerification(grpc::ServerContextBase* ctx,
   verification->set_account_id(account.id);
   verification->set_token(token);
   *verification->mutable_expires_at() = Millis(now_ms + settings_.verify_limits.ttl.count());
-  return deps_.accounts.IssueToken(account.id, TokenKind::kVerify, TokenHash(token),
-                                   settings_.verify_limits, now_ms, events);
+  RETURN_IF_ERROR(deps_.accounts.IssueToken(account.id, TokenKind::kVerify, TokenHash(token),
+                                            settings_.verify_limits, now_ms, events));
+  deps_.metrics.TokenIssued(TokenPurpose::kEmailVerification);
+  return absl::OkStatus();
 }
 
 }  // namespace cityhub::accounts

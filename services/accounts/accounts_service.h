@@ -16,6 +16,7 @@
 #include "infra/metrics.h"
 #include "services/accounts/account_store.h"
 #include "services/accounts/api_key_store.h"
+#include "services/accounts/metrics.h"
 #include "services/accounts/passwords.h"
 #include "services/accounts/session_store.h"
 #include "services/accounts/throttle_store.h"
@@ -47,6 +48,7 @@ struct AccountsDeps {
   // Null when that service is not configured: its part of the export is left out.
   cityhub::requests::v1::RequestsService::StubInterface* requests;
   cityhub::notifications::v1::NotificationsService::StubInterface* notifications;
+  AccountsMetrics& metrics;
 };
 
 // The accounts gRPC service on gRPC's callback API (the concurrency model of docs/design.md):

@@ -1153,6 +1153,82 @@ TEST_F(AccountsServiceTest, PartnerKeysAreShownOnceStoredHashedAndRevocable) {
             grpc::StatusCode::INVALID_ARGUMENT);
 }
 
+// --- domain metrics -------------------------------------------------------------------------
+
+TEST_F(AccountsServiceTest, DomainMetricsCountSignUpsSignInsTokensAndDeletions) {
+  const auto sign_ins = [&](const std::string& outcome) {
+    return metrics_.AddCounter("accounts_sign_ins_total", "", {"outcome"})
+        .WithLabels({outcome})
+        .Value();
+  };
+  const auto tokens = [&](const std::string& purpose) {
+    return metrics_.AddCounter("accounts_tokens_issued_total", "", {"purpose"})
+        .WithLabels({purpose})
+        .Value();
+  };
+  const auto total = [&](const std::string& name) {
+    return metrics_.AddCounter(name, "").Get().Value();
+  };
+
+  v1::TokenPair pair = RegisterAndSignIn("counted@example.de");
+  EXPECT_EQ(total("accounts_sign_ups_total"), 1);
+  EXPECT_EQ(tokens("email_verification"), 1);
+  EXPECT_EQ(sign_ins("ok"), 1);
+  EXPECT_EQ(tokens("sign_in"), 1);
+
+  v1::TokenPair next;
+  ASSERT_TRUE(Refresh(pair.refresh_token(), &next).ok());
+  EXPECT_EQ(tokens("refresh"), 1);
+
+  v1::ResendVerificationRequest resend;
+  v1::ResendVerificationResponse resent;
+  EXPECT_FALSE(stub_->ResendVerification(Ctx(next.access_token()).get(), resend, &resent).ok());
+  EXPECT_EQ(tokens("email_verification"), 1);  // refused: too soon
+  clock_->Advance(61s);
+  ASSERT_TRUE(stub_->ResendVerification(Ctx(next.access_token()).get(), resend, &resent).ok());
+  EXPECT_EQ(tokens("email_verification"), 2);
+
+  ASSERT_TRUE(RequestReset("counted@example.de").ok());
+  ASSERT_TRUE(RequestReset("nobody@example.de").ok());  // the same answer, but no token
+  EXPECT_EQ(tokens("password_reset"), 1);
+
+  // Wrong passwords from one address until it is throttled.
+  v1::TokenPair ignored;
+  int wrong = 0;
+  grpc::Status status;
+  while (wrong < 20 &&
+         (status = SignIn("counted@example.de", "Wrong-password-1", &ignored, "203.0.113.9"))
+                 .error_code() == grpc::StatusCode::UNAUTHENTICATED) {
+    ++wrong;
+  }
+  ASSERT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << status.error_message();
+  EXPECT_EQ(sign_ins("bad_credentials"), wrong);
+  EXPECT_EQ(sign_ins("throttled"), 1);
+  EXPECT_EQ(sign_ins("ok"), 1);
+
+  // The bootstrap admin is no sign-up; its partner key is a token.
+  ASSERT_TRUE(app_->service.EnsureAdmin("admin@bielefeld.de", "Admin-Passwort-2026").ok());
+  v1::TokenPair admin;
+  ASSERT_TRUE(SignIn("admin@bielefeld.de", "Admin-Passwort-2026", &admin).ok());
+  v1::CreateApiKeyRequest create;
+  create.set_name("FixMyStreet Bielefeld");
+  v1::CreatedApiKey created;
+  ASSERT_TRUE(stub_->CreateApiKey(Ctx(admin.access_token()).get(), create, &created).ok());
+  EXPECT_EQ(tokens("api_key"), 1);
+  EXPECT_EQ(total("accounts_sign_ups_total"), 1);
+
+  v1::DeleteMeRequest del;
+  del.set_password(kPassword);
+  v1::DeleteMeResponse deleted;
+  ASSERT_TRUE(stub_->DeleteMe(Ctx(next.access_token()).get(), del, &deleted).ok());
+  EXPECT_EQ(total("accounts_deletions_total"), 1);
+
+  // Nothing about who: no address, no e-mail in any label.
+  const std::string text = metrics_.Render();
+  EXPECT_THAT(text, Not(HasSubstr("example.de")));
+  EXPECT_THAT(text, Not(HasSubstr("203.0.113")));
+}
+
 // --- Redis outage ---------------------------------------------------------------------------
 
 TEST_F(AccountsServiceTest, RedisDownIsUnavailableAndTheServiceRecovers) {

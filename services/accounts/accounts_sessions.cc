@@ -81,6 +81,7 @@ absl::Status AccountsService::DoSignIn(grpc::ServerContextBase* ctx, const v1::S
   ASSIGN_OR_RETURN(auto attempt,
                    deps_.throttle.Reserve(email_hash, address_hash, account_id, now_ms));
   if (!attempt.admitted()) {
+    deps_.metrics.SignIn(SignInOutcome::kThrottled);
     ctx->AddTrailingMetadata("retry-after", std::to_string((attempt.wait_ms + 999) / 1000));
     return Throttled("too many failed sign-ins", attempt.wait_ms);
   }
@@ -106,6 +107,7 @@ absl::Status AccountsService::DoSignIn(grpc::ServerContextBase* ctx, const v1::S
     deps_.hasher.VerifyAgainstDummy(req->password());
   }
   if (!matches) {
+    deps_.metrics.SignIn(SignInOutcome::kBadCredentials);
     if (account.ok()) Audit(account->id, "sign_in_failed", caller);
     return absl::UnauthenticatedError("e-mail address or password is wrong");
   }
@@ -121,6 +123,8 @@ absl::Status AccountsService::DoSignIn(grpc::ServerContextBase* ctx, const v1::S
     }
   }
   ASSIGN_OR_RETURN(auto pair, StartSession(*account));
+  deps_.metrics.SignIn(SignInOutcome::kOk);
+  deps_.metrics.TokenIssued(TokenPurpose::kSignIn);
   Audit(account->id, "sign_in", caller);
   *response = std::move(pair);
   return absl::OkStatus();
@@ -159,6 +163,7 @@ absl::Status AccountsService::DoRefresh(grpc::ServerContextBase* ctx, const v1::
   if (*account_id != account->id)
     return absl::UnauthenticatedError("refresh token unknown or expired");
   *response = MakePair(*account, token.family, next);
+  deps_.metrics.TokenIssued(TokenPurpose::kRefresh);
   return absl::OkStatus();
 }
 

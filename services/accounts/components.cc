@@ -87,10 +87,11 @@ Accounts& BuildAccounts(infra::Components& parts, const AccountsConfig& config, 
                         .get();
   }
 
-  // The gRPC service (with its executor) and the server, destroyed first.
+  // The gRPC service (with its executor and metrics) and the server, destroyed first.
+  auto& metrics = parts.Make<AccountsMetrics>(env.metrics);
   auto& service = parts.Make<AccountsService>(
       AccountsDeps{accounts, sessions, throttle, api_keys, hasher, signer, jwks, authorizer,
-                   env.clock, requests, notifications},
+                   env.clock, requests, notifications, metrics},
       config.settings,
       std::make_unique<infra::BoundedExecutor>(config.common.executor, env.metrics));
   auto& server = infra::AddGrpcServer(parts, config.common.server, env.metrics, service, env.redis);

@@ -57,7 +57,8 @@ class NotificationsTest : public cityhub::testing::RedisTest {
     accounts_authorizer_->set_deleted_accounts(accounts_deleted_.get());
     accounts_ = std::make_unique<accounts::AccountsService>(
         accounts::AccountsDeps{*account_store_, *sessions_, *throttle_, *api_keys_, *hasher_,
-                               *signer_, jwks_, *accounts_authorizer_, clock_, nullptr, nullptr},
+                               *signer_, jwks_, *accounts_authorizer_, clock_, nullptr, nullptr,
+                               accounts_metrics_},
         accounts::AccountsSettings{});
     infra::ServerOptions options;
     options.drain_delay = 0ms;
@@ -220,6 +221,7 @@ class NotificationsTest : public cityhub::testing::RedisTest {
   std::unique_ptr<accounts::ThrottleStore> throttle_;
   std::unique_ptr<accounts::ApiKeyStore> api_keys_;
   std::unique_ptr<accounts::PasswordHasher> hasher_;
+  accounts::AccountsMetrics accounts_metrics_{metrics_};
   std::unique_ptr<infra::auth::Authorizer> accounts_authorizer_;
   std::unique_ptr<infra::auth::DeletedAccounts> accounts_deleted_;
   std::unique_ptr<accounts::AccountsService> accounts_;
