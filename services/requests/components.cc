@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "infra/events/consumer.h"
 #include "infra/events/streams.h"
 #include "infra/grpc/serve.h"
 #include "infra/log.h"
@@ -75,15 +76,13 @@ RequestsParts AddRequestsComponents(infra::Components& graph, const RequestsInfr
     consumer.group = kConsumerGroup;
     consumer.consumer = workers.consumer_name;
     consumer.dead_letter_stream = kDeadEvents;
-    graph.MakeWorker<infra::events::Consumer>("account_events", *workers.account_events, consumer,
-                                              infra::events::ObservingLag(
-                                                  [&service](const infra::events::StreamEntry& e) {
-                                                    return e.type == "AccountDeleted"
-                                                               ? service.OnAccountEvent(e.payload)
-                                                               : absl::OkStatus();
-                                                  },
-                                                  metrics.event_lag(), infra.clock),
-                                              infra.metrics, infra.clock);
+    const auto handle = [&service](const infra::events::StreamEntry& e) {
+      return e.type == "AccountDeleted" ? service.OnAccountEvent(e.payload) : absl::OkStatus();
+    };
+    graph.MakeWorker<infra::events::Consumer>(
+        "account_events", *workers.account_events, consumer,
+        infra::events::ObservingLag(handle, metrics.event_lag(), infra.clock), infra.metrics,
+        infra.clock);
   }
   if (!workers.catalogue_seed.empty()) {
     graph.Loop("catalogue_seed",

@@ -11,7 +11,6 @@
 #include "infra/auth/authorizer.h"
 #include "infra/clock.h"
 #include "infra/component.h"
-#include "infra/events/consumer.h"
 #include "infra/executor.h"
 #include "infra/grpc/server.h"
 #include "infra/metrics.h"
