@@ -8,6 +8,7 @@
 
 #include "infra/grpc/context.h"
 #include "infra/ids.h"
+#include "infra/status.h"
 #include "infra/strings.h"
 
 namespace cityhub::infra::auth {
@@ -68,17 +69,16 @@ absl::StatusOr<Caller> Authorizer::Authorize(const grpc::ServerContextBase& ctx,
 
   const std::string authorization = IncomingMetadata(ctx, kAuthorizationKey);
   if (!authorization.empty()) {
-    auto claims = VerifyBearer(verifier_, refresh_keys_, authorization);
-    if (!claims.ok()) return claims.status();
-    caller.account_id = std::move(claims->subject);
-    caller.roles = std::move(claims->roles);
-    caller.departments = std::move(claims->departments);
-    caller.email_verified = claims->email_verified;
-    caller.session_id = std::move(claims->session_id);
+    ASSIGN_OR_RETURN(auto claims, VerifyBearer(verifier_, refresh_keys_, authorization));
+    caller.account_id = std::move(claims.subject);
+    caller.roles = std::move(claims.roles);
+    caller.departments = std::move(claims.departments);
+    caller.email_verified = claims.email_verified;
+    caller.session_id = std::move(claims.session_id);
     // A deleted account's token stays valid until it expires; it must not write personal data
     // back after the erasure.
     if (deleted_ != nullptr && IsWrite(method)) {
-      if (auto s = deleted_->CheckNotDeleted(caller.account_id); !s.ok()) return s;
+      RETURN_IF_ERROR(deleted_->CheckNotDeleted(caller.account_id));
     }
   }
 
@@ -86,8 +86,7 @@ absl::StatusOr<Caller> Authorizer::Authorize(const grpc::ServerContextBase& ctx,
   if (access == cityhub::api::ACCESS_UNSPECIFIED) {
     return absl::PermissionDeniedError(StrCat("method ", method, " has no access policy"));
   }
-  if (auto s = CheckAccess(access, {caller.signed_in(), &caller.roles, caller.internal}); !s.ok())
-    return s;
+  RETURN_IF_ERROR(CheckAccess(access, {caller.signed_in(), &caller.roles, caller.internal}));
   return caller;
 }
 

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "infra/ids.h"
+#include "infra/status.h"
 #include "infra/strings.h"
 
 namespace cityhub::infra::auth {
@@ -307,7 +308,7 @@ absl::StatusOr<AccessClaims> TokenVerifier::Verify(std::string_view token) const
   }
   const uint64_t generation = key_generation_.load();
   auto claims = VerifyUncached(token);
-  if (!claims.ok()) return claims;
+  RETURN_IF_ERROR(claims);
   std::lock_guard lock(shard.mu);
   if (key_generation_.load() != generation) return claims;  // the keys changed meanwhile
   if (shard.entries.size() >= cache_->per_shard) {

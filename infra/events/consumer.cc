@@ -8,6 +8,7 @@
 
 #include "infra/events/events.h"
 #include "infra/log.h"
+#include "infra/status.h"
 #include "infra/strings.h"
 
 namespace cityhub::infra::events {
@@ -243,14 +244,13 @@ int Consumer::Claim() {
 }
 
 absl::Status Consumer::Trim() {
-  auto groups = redis_.Command({"XINFO", "GROUPS", options_.stream});
-  if (!groups.ok()) return groups.status();
+  ASSIGN_OR_RETURN(const Reply groups, redis_.Command({"XINFO", "GROUPS", options_.stream}));
   // The retention window bounds the trim point from above.
   const int64_t retention_ms =
       UnixMillis(clock_.Now()) - static_cast<int64_t>(options_.retention.count());
   std::string bound = StrCat(std::max<int64_t>(retention_ms, 0), "-0");
   int64_t pending_total = 0;
-  for (const Reply& g : groups->elements()) {
+  for (const Reply& g : groups.elements()) {
     std::string name, last_delivered;
     int64_t pending = 0;
     for (size_t i = 0; i + 1 < g.elements().size(); i += 2) {
@@ -263,10 +263,9 @@ absl::Status Consumer::Trim() {
     // Nothing after the group's last delivered entry may go; nor anything still pending.
     std::string group_bound = last_delivered;
     if (pending > 0) {
-      auto summary = redis_.Command({"XPENDING", options_.stream, name});
-      if (!summary.ok()) return summary.status();
-      if (summary->elements().size() >= 2 && !summary->elements()[1].is_nil()) {
-        group_bound = summary->elements()[1].str();
+      ASSIGN_OR_RETURN(const Reply summary, redis_.Command({"XPENDING", options_.stream, name}));
+      if (summary.elements().size() >= 2 && !summary.elements()[1].is_nil()) {
+        group_bound = summary.elements()[1].str();
       }
     }
     if (IdLess(group_bound, bound)) bound = group_bound;

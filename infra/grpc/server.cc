@@ -21,6 +21,7 @@
 #include "infra/http/metrics_server.h"
 #include "infra/ids.h"
 #include "infra/log.h"
+#include "infra/status.h"
 #include "infra/strings.h"
 
 namespace cityhub::infra {
@@ -226,9 +227,7 @@ absl::Status GrpcServer::Start() {
     });
   }
   if (!options_.metrics_address.empty()) {
-    auto metrics_server = MetricsServer::Start(options_.metrics_address, metrics_);
-    if (!metrics_server.ok()) return metrics_server.status();
-    metrics_server_ = std::move(*metrics_server);
+    ASSIGN_OR_RETURN(metrics_server_, MetricsServer::Start(options_.metrics_address, metrics_));
   }
   log::Info("started", {{"grpc_port", port_},
                         {"metrics_port", metrics_port()},

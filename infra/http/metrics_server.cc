@@ -10,6 +10,7 @@
 
 #include "infra/config.h"
 #include "infra/log.h"
+#include "infra/status.h"
 #include "infra/strings.h"
 
 namespace cityhub::infra {
@@ -135,7 +136,7 @@ int MetricsServer::port() const { return impl_->port(); }
 absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(
     const std::string& address, const MetricsRegistry& registry) {
   auto impl = std::make_unique<Impl>(registry);
-  if (auto status = impl->Bind(address); !status.ok()) return status;
+  RETURN_IF_ERROR(impl->Bind(address));
   return std::unique_ptr<MetricsServer>(new MetricsServer(std::move(impl)));
 }
 

@@ -6,9 +6,11 @@
 
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include <hiredis/hiredis.h>
@@ -20,50 +22,64 @@
 namespace cityhub::infra::redis {
 using std::chrono::steady_clock;
 
+// Calls that may wait for a connection being opened; more fail at once with UNAVAILABLE.
+constexpr size_t kMaxQueued = 10'000;
+
+// One connection and its I/O thread. The I/O thread alone opens (sentinel lookup, TCP, AUTH,
+// SELECT, CLIENT SETNAME), reads and closes the socket; callers only append to it. While a
+// connect is under way, calls wait in queued_ (at most command_timeout, at most kMaxQueued of
+// them); while the last connect failed and the backoff runs, calls fail at once with
+// UNAVAILABLE. So no caller thread (a gRPC callback thread) ever waits for Redis to be found.
 class AsyncClient::Connection {
  public:
   // `tls` is used for rediss://.
   Connection(const Options& options, const ClientTls& tls)
-      : options_(Unnamed(options)), name_(options.client_name), tls_(tls) {}
+      : options_(Unnamed(options)), name_(options.client_name), tls_(tls) {
+    io_ = std::thread([this] { Run(); });
+  }
 
   ~Connection() {
-    std::unique_lock lock(mu_);
-    closing_ = true;
-    Disconnect(lock, absl::UnavailableError("redis: client shut down"));
+    {
+      std::lock_guard lock(mu_);
+      closing_ = true;
+      if (fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);  // wakes the reader
+    }
+    wake_.notify_all();
+    io_.join();  // fails what is left with UNAVAILABLE
   }
 
   void Send(std::vector<Args> commands, Callback done) {
     std::string wire;
     for (const auto& c : commands) AppendCommand(c, &wire);
     std::unique_lock lock(mu_);
-    if (fd_ < 0) {
-      absl::Status connected = Connect(lock);
-      if (!connected.ok()) {
-        lock.unlock();
-        done(connected);
-        return;
-      }
+    if (fd_ >= 0) {
+      Write(std::move(wire), commands.size(), std::move(done));
+      return;
     }
-    // The entry goes in before the bytes leave, under the same lock: replies come back in the
-    // order commands were written, and the reader pops entries in that order.
-    auto entry = std::make_unique<Pending>();
-    entry->remaining = commands.size();
-    entry->replies.reserve(commands.size());
-    entry->done = std::move(done);
-    entry->sent = steady_clock::now();
-    pending_.push_back(std::move(entry));
-    if (!WriteAll(fd_, wire)) {
-      Disconnect(lock,
-                 absl::UnavailableError(StrCat("redis: write failed: ", std::strerror(errno))));
+    absl::Status refused;
+    if (closing_) {
+      refused = absl::UnavailableError("redis: client shut down");
+    } else if (!connecting_) {
+      refused = backoff_.Ready();  // OK when the I/O thread is about to try again
     }
+    if (refused.ok() && queued_.size() >= kMaxQueued) {
+      refused = absl::UnavailableError("redis: too many calls waiting for a connection");
+    }
+    if (!refused.ok()) {
+      lock.unlock();
+      done(refused);
+      return;
+    }
+    queued_.push_back(Queued{std::move(wire), commands.size(), std::move(done),
+                             steady_clock::now() + options_.command_timeout});
+    lock.unlock();
+    wake_.notify_all();  // the I/O thread times the queue out
   }
 
  private:
-  // A reconnect runs on the caller's thread (a gRPC callback thread): it waits for no reply it
-  // can do without, so that a Redis that has stopped answering (a slow script, a full
-  // machine) cannot hold that thread. CLIENT SETNAME is therefore not part of the waited-for
-  // handshake: Connect pipelines it ahead of the first command and the reader drops its
-  // answer. AUTH and SELECT, when configured, cannot be left out.
+  // CLIENT SETNAME is not part of the waited-for handshake: it is pipelined ahead of the first
+  // call and its answer dropped, so that a Redis busy with a script (which answers BUSY) does
+  // not fail the connect. AUTH and SELECT, when configured, cannot be left out.
   static Options Unnamed(Options options) {
     options.client_name.clear();
     return options;
@@ -75,47 +91,113 @@ class AsyncClient::Connection {
     Callback done;
     steady_clock::time_point sent;
   };
+  // A call waiting for the connection to be opened.
+  struct Queued {
+    std::string wire;
+    size_t commands = 0;
+    Callback done;
+    steady_clock::time_point deadline;
+  };
 
-  // Opens the socket, authenticates and starts the reader. Called with mu_ held.
-  absl::Status Connect(std::unique_lock<std::mutex>& lock) {
-    if (closing_) return absl::UnavailableError("redis: client shut down");
-    if (absl::Status ready = backoff_.Ready(); !ready.ok()) return ready;
-    if (reader_.joinable()) {
-      // The previous reader has seen its socket closed and is on its way out.
-      std::thread old = std::move(reader_);
-      lock.unlock();
-      old.join();
-      lock.lock();
-      if (fd_ >= 0) return absl::OkStatus();  // another caller reconnected meanwhile
-    }
-    // The primary the sentinels name now, so that a reconnect after a failover reaches it.
-    const auto target = ChooseTarget(options_);
-    const absl::StatusOr<int> fd =
-        target.ok() ? OpenSocket(options_, tls_, *target) : target.status();
-    if (!fd.ok()) {
-      backoff_.Failed(fd.status());
-      return fd.status();
-    }
-    backoff_.Succeeded();
-    fd_ = *fd;
-    ++generation_;
-    reader_ = std::thread([this, fd = fd_, generation = generation_] { ReadLoop(fd, generation); });
-    if (!name_.empty()) {
-      auto entry = std::make_unique<Pending>();
-      entry->remaining = 1;
-      entry->done = [](absl::StatusOr<std::vector<Reply>>) {};
-      entry->sent = steady_clock::now();
-      pending_.push_back(std::move(entry));
-      std::string wire;
-      AppendCommand({"CLIENT", "SETNAME", name_}, &wire);
-      // A failed write shows again at the caller's own write, which disconnects.
-      (void)WriteAll(fd_, wire);
-    }
-    return absl::OkStatus();
+  // Writes one call on the open socket. Called with mu_ held.
+  void Write(std::string wire, size_t commands, Callback done) {
+    // The entry goes in before the bytes leave, under the same lock: replies come back in the
+    // order commands were written, and the reader pops entries in that order.
+    auto entry = std::make_unique<Pending>();
+    entry->remaining = commands;
+    entry->replies.reserve(commands);
+    entry->done = std::move(done);
+    entry->sent = steady_clock::now();
+    pending_.push_back(std::move(entry));
+    // On failure the reader sees the socket closed and fails every call in flight, this one too.
+    if (!WriteAll(fd_, wire)) ::shutdown(fd_, SHUT_RDWR);
   }
 
-  // Reads replies until the socket closes; completes calls in order.
-  void ReadLoop(int fd, uint64_t generation) {
+  // The I/O thread: connects, reads until the connection fails, waits out the backoff, again.
+  void Run() {
+    std::unique_lock lock(mu_);
+    while (!closing_) {
+      if (!backoff_.Ready().ok()) {
+        connecting_ = false;
+        wake_.wait_until(lock, backoff_.NextAttempt(), [&] { return closing_; });
+        continue;
+      }
+      connecting_ = true;
+      absl::StatusOr<int> fd = Connect(lock);
+      connecting_ = false;
+      if (!fd.ok()) {
+        backoff_.Failed(fd.status());
+        Fail(lock, queued_, fd.status());
+        continue;
+      }
+      backoff_.Succeeded();
+      fd_ = *fd;
+      if (!name_.empty()) {
+        std::string wire;
+        AppendCommand({"CLIENT", "SETNAME", name_}, &wire);
+        Write(std::move(wire), 1, [](absl::StatusOr<std::vector<Reply>>) {});
+      }
+      std::deque<Queued> waiting;
+      waiting.swap(queued_);
+      for (auto& q : waiting) Write(std::move(q.wire), q.commands, std::move(q.done));
+      // After a lost connection the next connect is tried at once (the backoff has been reset).
+      const absl::Status lost = ReadLoop(lock);
+      ::close(fd_);
+      fd_ = -1;
+      Fail(lock, pending_, lost);
+    }
+    const absl::Status shut_down = absl::UnavailableError("redis: client shut down");
+    Fail(lock, pending_, shut_down);
+    Fail(lock, queued_, shut_down);
+  }
+
+  // Opens a socket to the primary the sentinels name now (so that a reconnect after a failover
+  // reaches it) on a thread of its own, while this one fails queued calls whose time is up.
+  absl::StatusOr<int> Connect(std::unique_lock<std::mutex>& lock) {
+    std::optional<absl::StatusOr<int>> result;
+    std::thread attempt([this, &result] {
+      const auto target = ChooseTarget(options_);
+      absl::StatusOr<int> fd = target.ok() ? OpenSocket(options_, tls_, *target) : target.status();
+      {
+        std::lock_guard guard(mu_);
+        result = std::move(fd);
+      }
+      wake_.notify_all();
+    });
+    while (!result) {
+      if (queued_.empty()) {
+        wake_.wait(lock);
+      } else {
+        wake_.wait_until(lock, queued_.front().deadline);
+      }
+      ExpireQueued(lock);
+    }
+    lock.unlock();
+    attempt.join();
+    lock.lock();
+    if (closing_ && result->ok()) {
+      ::close(**result);
+      return absl::UnavailableError("redis: client shut down");
+    }
+    return *result;
+  }
+
+  // Fails the queued calls whose command_timeout has passed. Called with mu_ held.
+  void ExpireQueued(std::unique_lock<std::mutex>& lock) {
+    const auto now = steady_clock::now();
+    std::deque<Queued> expired;
+    while (!queued_.empty() && queued_.front().deadline <= now) {
+      expired.push_back(std::move(queued_.front()));
+      queued_.pop_front();
+    }
+    Fail(lock, expired, absl::UnavailableError("redis: no connection within the command timeout"));
+  }
+
+  // Reads replies until the socket fails, a reply is overdue or the client shuts down; returns
+  // why. Called with mu_ held; unlocks while waiting for the socket.
+  absl::Status ReadLoop(std::unique_lock<std::mutex>& lock) {
+    const int fd = fd_;
+    lock.unlock();
     redisReader* reader = redisReaderCreate();
     std::string buffer(64 * 1024, '\0');
     absl::Status failure;
@@ -144,23 +226,18 @@ class AsyncClient::Connection {
       } else if (ready < 0 && errno != EINTR) {
         failure = absl::UnavailableError("redis: poll failed");
       }
-      // A reply that takes longer than the command timeout: the connection is stuck.
-      std::unique_lock lock(mu_);
-      if (generation != generation_ || fd_ != fd) break;  // closed elsewhere
-      if (!pending_.empty() &&
-          steady_clock::now() - pending_.front()->sent > options_.command_timeout) {
+      std::lock_guard guard(mu_);
+      if (closing_) {
+        failure = absl::UnavailableError("redis: client shut down");
+      } else if (!pending_.empty() &&
+                 steady_clock::now() - pending_.front()->sent > options_.command_timeout) {
+        // A reply that takes longer than the command timeout: the connection is stuck.
         failure = absl::DeadlineExceededError("redis: command timed out");
       }
-      if (!failure.ok()) {
-        Disconnect(lock, failure);
-        break;
-      }
-    }
-    if (!failure.ok()) {
-      std::unique_lock lock(mu_);
-      if (generation == generation_ && fd_ == fd) Disconnect(lock, failure);
     }
     redisReaderFree(reader);
+    lock.lock();
+    return failure;
   }
 
   void Deliver(Reply reply) {
@@ -178,38 +255,32 @@ class AsyncClient::Connection {
     if (done) done->done(std::move(done->replies));
   }
 
-  // Closes the socket and fails every call in flight. Called with mu_ held; unlocks while
-  // running callbacks, then locks again.
-  void Disconnect(std::unique_lock<std::mutex>& lock, const absl::Status& why) {
-    if (fd_ >= 0) {
-      ::shutdown(fd_, SHUT_RDWR);
-      ::close(fd_);
-      fd_ = -1;
-      ++generation_;
-    }
-    std::deque<std::unique_ptr<Pending>> failed;
-    failed.swap(pending_);
-    std::thread reader;
-    if (closing_) reader = std::move(reader_);
+  // Fails and empties `calls` (pending_ or queued_). Called with mu_ held; unlocks while
+  // running the callbacks, then locks again.
+  template <typename Calls>
+  void Fail(std::unique_lock<std::mutex>& lock, Calls& calls, const absl::Status& why) {
+    if (calls.empty()) return;
+    Calls failed;
+    failed.swap(calls);
     lock.unlock();
-    for (auto& p : failed) p->done(why);
-    if (reader.joinable() && reader.get_id() != std::this_thread::get_id())
-      reader.join();
-    else if (reader.joinable())
-      reader.detach();
+    for (auto& call : failed) Done(call)(why);
     lock.lock();
   }
+  static Callback& Done(std::unique_ptr<Pending>& p) { return p->done; }
+  static Callback& Done(Queued& q) { return q.done; }
 
   const Options options_;
   const std::string name_;
   const ClientTls& tls_;
   std::mutex mu_;
-  int fd_ = -1;
-  uint64_t generation_ = 0;
+  std::condition_variable wake_;
+  int fd_ = -1;  // open and set up; written by callers, read and closed by the I/O thread
+  bool connecting_ = true;
   bool closing_ = false;
   std::deque<std::unique_ptr<Pending>> pending_;
-  std::thread reader_;
+  std::deque<Queued> queued_;
   Backoff backoff_{options_};
+  std::thread io_;  // last: starts after everything it uses
 };
 
 AsyncClient::AsyncClient(Options options, int connections)

@@ -18,7 +18,9 @@ namespace cityhub::infra::redis {
 // Commands must not block on the server side (no BLPOP, XREADGROUP BLOCK, ...): they would
 // stall every other call on the connection. Errors arrive like Client's: transport problems
 // (UNAVAILABLE, DEADLINE_EXCEEDED after command_timeout) fail the whole call; error replies
-// stay in the result. Redis restarts are survived by reconnecting with backoff.
+// stay in the result. Redis restarts are survived by reconnecting with backoff, on the
+// connections' own threads: while a connect is under way a call waits for it (UNAVAILABLE after
+// command_timeout); while the last connect has failed, calls fail at once with UNAVAILABLE.
 class AsyncClient final {
  public:
   // Runs on a connection's I/O thread (or at once on the calling thread when the call fails

@@ -1,6 +1,11 @@
 #include "infra/redis/async_client.h"
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <chrono>
 #include <future>
 #include <thread>
 
@@ -16,6 +21,7 @@ using cityhub::testing::RedisServer;
 using cityhub::testing::RedisTest;
 using cityhub::testing::WaitFor;
 using namespace std::chrono_literals;
+using std::chrono::steady_clock;
 
 absl::StatusOr<std::vector<Reply>> Call(AsyncClient& client, std::vector<Args> commands) {
   std::promise<absl::StatusOr<std::vector<Reply>>> promise;
@@ -98,6 +104,88 @@ TEST(AsyncClientRestart, SurvivesARedisRestart) {
   server.Start();
   EXPECT_TRUE(
       WaitFor([&] { return Call(async, {{"PING"}}).ok() && Call(async, {{"PING"}}).ok(); }, 10s));
+}
+
+// A TCP listener that never accepts: the kernel completes the handshake, nothing ever answers,
+// so a Redis handshake (AUTH) against it waits the whole command timeout.
+class SilentListener {
+ public:
+  SilentListener() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(address);
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&address), len) != 0 || ::listen(fd_, 64) != 0 ||
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &len) != 0) {
+      ADD_FAILURE() << "cannot listen";
+    }
+    port_ = ntohs(address.sin_port);
+  }
+  ~SilentListener() { ::close(fd_); }
+  int port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
+// Calls Pipeline and returns how long the call itself took, not its callback.
+template <typename Done>
+steady_clock::duration TimedPipeline(AsyncClient& client, std::vector<Args> commands, Done done) {
+  const auto start = steady_clock::now();
+  client.Pipeline(std::move(commands), std::move(done));
+  return steady_clock::now() - start;
+}
+
+TEST(AsyncClientConnect, ACallerNeverWaitsForAConnectToAServerThatDoesNotAnswer) {
+  SilentListener silent;
+  Options options;
+  options.port = silent.port();
+  options.password = "secret";  // the handshake waits for AUTH's answer
+  options.connect_timeout = 1s;
+  options.command_timeout = 1s;
+  std::vector<std::promise<absl::StatusOr<std::vector<Reply>>>> results(5);
+  AsyncClient async(options, 1);  // after what its callbacks use
+  for (auto& result : results) {
+    const auto took = TimedPipeline(async, {{"PING"}}, [&](auto r) { result.set_value(r); });
+    EXPECT_LT(took, 50ms);
+  }
+  // Each call fails on its own, once its command timeout has passed.
+  for (auto& result : results) {
+    auto future = result.get_future();
+    ASSERT_EQ(future.wait_for(3s), std::future_status::ready);
+    EXPECT_EQ(future.get().status().code(), absl::StatusCode::kUnavailable);
+  }
+}
+
+TEST(AsyncClientRestart, CallsReturnAtOnceWhileRedisIsDownAndSucceedWhenItIsBack) {
+  RedisServer server;
+  std::atomic<int> failed{0}, succeeded{0};
+  AsyncClient async(server.ClientOptions(), 2);  // after what its callbacks use
+  ASSERT_TRUE(Call(async, {{"SET", "a", "1"}}).ok());
+  server.Kill();
+  // Calls keep returning to their callers at once while the client reconnects in the back.
+  const auto down = steady_clock::now();
+  while (steady_clock::now() - down < 1500ms) {
+    const auto took = TimedPipeline(async, {{"GET", "a"}}, [&](auto r) {
+      ++(r.ok() ? succeeded : failed);
+      EXPECT_TRUE(r.ok() || r.status().code() == absl::StatusCode::kUnavailable) << r.status();
+    });
+    EXPECT_LT(took, 50ms);
+    std::this_thread::sleep_for(5ms);  // a steady trickle of calls, not a wait for something
+  }
+  EXPECT_GT(failed.load(), 0);
+  EXPECT_EQ(succeeded.load(), 0);
+  server.Start();
+  const auto back = steady_clock::now();
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        return Call(async, {{"GET", "a"}}).ok() && Call(async, {{"GET", "a"}}).ok();
+      },
+      5s));
+  // The backoff stays at most reconnect_backoff_max (1 s) apart from a connect.
+  EXPECT_LT(steady_clock::now() - back, 2s);
 }
 
 TEST(AsyncClientAuth, AuthenticatesBeforeUse) {

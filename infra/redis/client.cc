@@ -17,6 +17,7 @@
 #include "infra/metrics.h"
 #include "infra/redis/connection.h"
 #include "infra/redis/sentinel.h"
+#include "infra/status.h"
 #include "infra/strings.h"
 
 namespace cityhub::infra::redis {
@@ -85,10 +86,9 @@ absl::StatusOr<std::vector<Reply>> RoundTrip(Connection& conn, const std::vector
 // socket timeout; for rediss:// through `tls`.
 absl::StatusOr<std::unique_ptr<Connection>> Open(const Options& options, const ClientTls& tls,
                                                  const Target& target) {
-  auto fd = OpenSocket(options, tls, target);
-  if (!fd.ok()) return fd.status();
+  ASSIGN_OR_RETURN(const int fd, OpenSocket(options, tls, target));
   auto conn = std::make_unique<Connection>();
-  conn->ctx = redisConnectFd(*fd);  // takes the socket, even on failure
+  conn->ctx = redisConnectFd(fd);  // takes the socket, even on failure
   if (conn->ctx == nullptr) return absl::UnavailableError("redis: cannot allocate a connection");
   if (conn->ctx->err != 0) {
     return absl::UnavailableError(StrCat("redis: cannot connect to ", target.host, ":", target.port,
@@ -123,7 +123,7 @@ class Client::Pool {
       options_.pool_wait->Observe(
           std::chrono::duration<double>(steady_clock::now() - asked).count());
     }
-    if (!conn.ok()) return conn.status();
+    RETURN_IF_ERROR(conn);
     bool reusable = true;
     auto result = fn(**conn, &reusable);
     Release(std::move(*conn), reusable);
@@ -195,9 +195,8 @@ class Client::Pool {
 
   // Opens a connection to the configured server, or to the primary the sentinels name.
   absl::StatusOr<std::unique_ptr<Connection>> Connect() {
-    auto target = ChooseTarget(options_);
-    if (!target.ok()) return target.status();
-    return Open(options_, tls_, *target);
+    ASSIGN_OR_RETURN(const Target target, ChooseTarget(options_));
+    return Open(options_, tls_, target);
   }
 
   const Options options_;
@@ -221,7 +220,7 @@ absl::StatusOr<Reply> Client::Command(const Args& args) {
     // A second failure keeps the first one's reason (the pool's backoff would hide it).
     if (again.ok()) replies = std::move(again);
   }
-  if (!replies.ok()) return replies.status();
+  RETURN_IF_ERROR(replies);
   return ReplyOrError(std::move(replies->front()));
 }
 
@@ -247,7 +246,7 @@ absl::StatusOr<Reply> Client::BlockingCommand(const Args& args, milliseconds tim
     if (*reusable) redisSetTimeout(conn.ctx, ToTimeval(pool_->options().command_timeout));
     return result;
   });
-  if (!replies.ok()) return replies.status();
+  RETURN_IF_ERROR(replies);
   return ReplyOrError(std::move(replies->front()));
 }
 
@@ -272,12 +271,11 @@ absl::StatusOr<std::vector<Reply>> Client::Transaction(const std::vector<Args>& 
   wrapped.push_back({"MULTI"});
   wrapped.insert(wrapped.end(), commands.begin(), commands.end());
   wrapped.push_back({"EXEC"});
-  auto replies = Pipeline(wrapped);
-  if (!replies.ok()) return replies.status();
-  for (size_t i = 0; i + 1 < replies->size(); ++i) {
-    if ((*replies)[i].is_error()) return ErrorReplyToStatus((*replies)[i].str());
+  ASSIGN_OR_RETURN(std::vector<Reply> replies, Pipeline(wrapped));
+  for (size_t i = 0; i + 1 < replies.size(); ++i) {
+    if (replies[i].is_error()) return ErrorReplyToStatus(replies[i].str());
   }
-  Reply& exec = replies->back();
+  Reply& exec = replies.back();
   if (exec.is_error()) return ErrorReplyToStatus(exec.str());
   if (exec.is_nil()) return absl::AbortedError("redis: transaction aborted by WATCH");
   return std::move(exec.mutable_elements());
@@ -316,7 +314,7 @@ absl::StatusOr<Reply> Client::EvalThen(const Script& script, const Args& keys, c
     commands.insert(commands.begin(), {"SCRIPT", "LOAD", script.source()});
     return RoundTrip(conn, commands, reusable);
   });
-  if (!replies.ok()) return replies.status();
+  RETURN_IF_ERROR(replies);
   if (then) {
     const Reply& waited = replies->back();
     const int wanted = pool_->options().wait_replicas;
@@ -348,10 +346,10 @@ DedicatedConnection::~DedicatedConnection() { Close(); }
 
 absl::Status DedicatedConnection::Connect() {
   Close();
-  auto conn = Open(options_, *tls_, Target{options_.host, options_.port, 0});
-  if (!conn.ok()) return conn.status();
-  redisSetTimeout((*conn)->ctx, timeval{0, 0});  // a subscriber waits as long as it takes
-  std::swap(ctx_, (*conn)->ctx);
+  ASSIGN_OR_RETURN(const std::unique_ptr<Connection> conn,
+                   Open(options_, *tls_, Target{options_.host, options_.port, 0}));
+  redisSetTimeout(conn->ctx, timeval{0, 0});  // a subscriber waits as long as it takes
+  std::swap(ctx_, conn->ctx);
   return absl::OkStatus();
 }
 

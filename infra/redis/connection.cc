@@ -18,6 +18,7 @@
 
 #include "infra/log.h"
 #include "infra/redis/sentinel.h"
+#include "infra/status.h"
 #include "infra/strings.h"
 
 namespace cityhub::infra::redis {
@@ -202,20 +203,18 @@ bool WriteAll(int fd, std::string_view data) {
 
 absl::StatusOr<Target> ChooseTarget(const Options& options) {
   if (!options.sentinel) return Target{options.host, options.port, 0};
-  auto primary = options.sentinel->Primary(options);
-  if (!primary.ok()) return primary.status();
-  return Target{primary->host, primary->port, options.sentinel->epoch()};
+  ASSIGN_OR_RETURN(const auto primary, options.sentinel->Primary(options));
+  return Target{primary.host, primary.port, options.sentinel->epoch()};
 }
 
 absl::StatusOr<int> OpenSocket(const Options& options, const ClientTls& tls, const Target& target) {
-  absl::StatusOr<int> fd = options.tls
-                               ? tls.Connect(target.host, target.port, options.connect_timeout)
-                               : ConnectTcp(target.host, target.port, options.connect_timeout);
-  if (!fd.ok()) return fd.status();
+  ASSIGN_OR_RETURN(const int fd,
+                   options.tls ? tls.Connect(target.host, target.port, options.connect_timeout)
+                               : ConnectTcp(target.host, target.port, options.connect_timeout));
   const timeval send_timeout = ToTimeval(options.command_timeout);
-  ::setsockopt(*fd, SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof(send_timeout));
-  if (absl::Status set_up = Handshake(*fd, options); !set_up.ok()) {
-    ::close(*fd);
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof(send_timeout));
+  if (absl::Status set_up = Handshake(fd, options); !set_up.ok()) {
+    ::close(fd);
     return set_up;
   }
   return fd;
@@ -224,11 +223,10 @@ absl::StatusOr<int> OpenSocket(const Options& options, const ClientTls& tls, con
 absl::StatusOr<Reply> AskOnce(const Options& options, const Target& target, const Args& command) {
   Options plain = options;
   plain.tls = false;
-  auto fd = OpenSocket(plain, ClientTls(false, {}), target);
-  if (!fd.ok()) return fd.status();
-  auto replies = Exchange(*fd, options, {command});
-  ::close(*fd);
-  if (!replies.ok()) return replies.status();
+  ASSIGN_OR_RETURN(const int fd, OpenSocket(plain, ClientTls(false, {}), target));
+  auto replies = Exchange(fd, options, {command});
+  ::close(fd);
+  RETURN_IF_ERROR(replies);
   return std::move(replies->front());
 }
 

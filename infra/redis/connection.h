@@ -61,6 +61,8 @@ class Backoff final {
   explicit Backoff(const Options& options);
   // OK when a connect may be tried now, else UNAVAILABLE saying when.
   absl::Status Ready() const;
+  // When Ready() turns OK.
+  std::chrono::steady_clock::time_point NextAttempt() const { return next_; }
   void Failed(const absl::Status& why);
   void Succeeded();
 

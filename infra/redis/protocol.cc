@@ -9,6 +9,7 @@
 #include "infra/config.h"
 #include "infra/ids.h"
 #include "infra/redis/client.h"
+#include "infra/status.h"
 #include "infra/strings.h"
 
 namespace cityhub::infra::redis {
@@ -116,7 +117,7 @@ bool IsReadOnlyCommand(const Args& args) {
 }
 
 absl::StatusOr<std::string> AsString(absl::StatusOr<Reply> reply) {
-  if (!reply.ok()) return reply.status();
+  RETURN_IF_ERROR(reply);
   if (reply->is_nil()) return absl::NotFoundError("not found");
   if (reply->type() != Reply::Type::kString && reply->type() != Reply::Type::kStatus) {
     return absl::InternalError("redis: expected a string reply");
@@ -125,7 +126,7 @@ absl::StatusOr<std::string> AsString(absl::StatusOr<Reply> reply) {
 }
 
 absl::StatusOr<int64_t> AsInteger(absl::StatusOr<Reply> reply) {
-  if (!reply.ok()) return reply.status();
+  RETURN_IF_ERROR(reply);
   if (!reply->is_integer()) return absl::InternalError("redis: expected an integer reply");
   return reply->integer();
 }

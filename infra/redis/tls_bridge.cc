@@ -17,6 +17,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 
+#include "infra/status.h"
 #include "infra/strings.h"
 
 namespace cityhub::infra::redis {
@@ -215,9 +216,8 @@ class TlsBridge::Impl {
 absl::Status ValidateTlsFiles(const TlsFiles& files) { return MakeContext(files).status(); }
 
 absl::StatusOr<std::unique_ptr<TlsBridge>> TlsBridge::Create(const TlsFiles& files) {
-  auto ctx = MakeContext(files);
-  if (!ctx.ok()) return ctx.status();
-  return std::unique_ptr<TlsBridge>(new TlsBridge(std::make_unique<Impl>(std::move(*ctx))));
+  ASSIGN_OR_RETURN(auto ctx, MakeContext(files));
+  return std::unique_ptr<TlsBridge>(new TlsBridge(std::make_unique<Impl>(std::move(ctx))));
 }
 
 TlsBridge::TlsBridge(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

@@ -43,11 +43,11 @@ absl::Status AccountsService::DoListAccounts(grpc::ServerContextBase* ctx,
   ASSIGN_OR_RETURN(auto email, NormalizeEmail("email", req->email()));
   auto id = deps_.accounts.IdForEmail(email.key);
   if (!id.ok() && id.status().code() == absl::StatusCode::kNotFound) return absl::OkStatus();
-  if (!id.ok()) return id.status();
+  RETURN_IF_ERROR(id);
   auto account = deps_.accounts.Get(*id);
   if (!account.ok() && account.status().code() == absl::StatusCode::kNotFound)
     return absl::OkStatus();
-  if (!account.ok()) return account.status();
+  RETURN_IF_ERROR(account);
   ToProto(*account, response->add_accounts());
   return absl::OkStatus();
 }

@@ -11,6 +11,7 @@
 
 #include <curl/curl.h>
 
+#include "infra/status.h"
 #include "infra/strings.h"
 
 namespace cityhub::notifications {
@@ -155,7 +156,7 @@ absl::StatusOr<std::vector<IpNetwork>> ParseNetworks(std::string_view text) {
       status = n.status();
     }
   });
-  if (!status.ok()) return status;
+  RETURN_IF_ERROR(status);
   return out;
 }
 
@@ -171,7 +172,7 @@ absl::StatusOr<std::vector<int>> ParsePorts(std::string_view text) {
       out.push_back(port);
     }
   });
-  if (!status.ok()) return status;
+  RETURN_IF_ERROR(status);
   return out;
 }
 

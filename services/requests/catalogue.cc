@@ -171,12 +171,11 @@ absl::StatusOr<StoredService> ServiceFromApi(const v1::Service& s, std::string_v
   if (s.attributes_size() > 30) return InvalidField("attributes", "at most 30");
   std::set<std::string> codes;
   for (int i = 0; i < s.attributes_size(); ++i) {
-    auto a = AttributeFromApi(s.attributes(i), i);
-    if (!a.ok()) return a.status();
-    if (!codes.insert(a->code()).second) {
+    ASSIGN_OR_RETURN(auto a, AttributeFromApi(s.attributes(i), i));
+    if (!codes.insert(a.code()).second) {
       return InvalidField(StrCat("attributes[", i, "].code"), "appears twice");
     }
-    *out.add_attributes() = std::move(*a);
+    *out.add_attributes() = std::move(a);
   }
   out.set_code(s.service_code());
   out.set_jurisdiction_id(std::string(jurisdiction));
@@ -205,11 +204,10 @@ absl::StatusOr<std::shared_ptr<const Catalogue::Entry>> Catalogue::Load(
     auto it = entries_.find(jurisdiction);
     if (it != entries_.end() && now - it->second->loaded < ttl_) return it->second;
   }
-  auto services = store_.List(jurisdiction);
-  if (!services.ok()) return services.status();
+  ASSIGN_OR_RETURN(auto services, store_.List(jurisdiction));
   auto entry = std::make_shared<Entry>();
   entry->loaded = now;
-  for (auto& s : *services) {
+  for (auto& s : services) {
     std::string code = s.code();
     entry->services.emplace(std::move(code), std::make_shared<const StoredService>(std::move(s)));
   }
@@ -220,20 +218,17 @@ absl::StatusOr<std::shared_ptr<const Catalogue::Entry>> Catalogue::Load(
 
 absl::StatusOr<std::shared_ptr<const StoredService>> Catalogue::Find(std::string_view jurisdiction,
                                                                      std::string_view code) {
-  auto entry = Load(jurisdiction);
-  if (!entry.ok()) return entry.status();
-  auto it = (*entry)->services.find(code);
-  if (it == (*entry)->services.end())
-    return absl::NotFoundError("service_code: not in the catalogue");
+  ASSIGN_OR_RETURN(const auto entry, Load(jurisdiction));
+  auto it = entry->services.find(code);
+  if (it == entry->services.end()) return absl::NotFoundError("service_code: not in the catalogue");
   return it->second;
 }
 
 absl::StatusOr<std::vector<std::shared_ptr<const StoredService>>> Catalogue::All(
     std::string_view jurisdiction) {
-  auto entry = Load(jurisdiction);
-  if (!entry.ok()) return entry.status();
+  ASSIGN_OR_RETURN(const auto entry, Load(jurisdiction));
   std::vector<std::shared_ptr<const StoredService>> out;
-  for (const auto& [code, s] : (*entry)->services) out.push_back(s);
+  for (const auto& [code, s] : entry->services) out.push_back(s);
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
     return std::tie(a->group(), a->name_de(), a->code()) <
            std::tie(b->group(), b->name_de(), b->code());

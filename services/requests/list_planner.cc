@@ -4,6 +4,7 @@
 #include <functional>
 
 #include "infra/ids.h"
+#include "infra/status.h"
 
 namespace cityhub::requests {
 
@@ -62,21 +63,19 @@ absl::Status ListPlanner::GeoPage(const std::string& jurisdiction, const ListFil
   const int64_t oldest = GeoWeekOf(filter.since_ms);
   if (oldest > newest) return absl::OkStatus();
   const int64_t probe = std::min(newest, this_week);
-  auto start = store_.SearchNewestWeek(jurisdiction, oldest, newest, probe, shape,
-                                       RequestStore::GeoLimit{cap + 1, true});
-  if (!start.ok()) return start.status();
+  ASSIGN_OR_RETURN(auto start, store_.SearchNewestWeek(jurisdiction, oldest, newest, probe, shape,
+                                                       RequestStore::GeoLimit{cap + 1, true}));
   std::vector<int64_t> weeks, ahead;
-  for (int64_t w : start->weeks) {
+  for (int64_t w : start.weeks) {
     if (w > probe) ahead.push_back(w);
     if (w < probe) weeks.push_back(w);
   }
-  std::vector<GeoHit> hits = std::move(start->hits);
+  std::vector<GeoHit> hits = std::move(start.hits);
   bool truncated = static_cast<int>(hits.size()) > cap;
   if (!ahead.empty() && !truncated) {
-    auto more =
-        store_.SearchWeeks(jurisdiction, ahead, shape, RequestStore::GeoLimit{cap + 1, true});
-    if (!more.ok()) return more.status();
-    for (auto& week : *more) hits.insert(hits.end(), week.begin(), week.end());
+    ASSIGN_OR_RETURN(auto more, store_.SearchWeeks(jurisdiction, ahead, shape,
+                                                   RequestStore::GeoLimit{cap + 1, true}));
+    for (auto& week : more) hits.insert(hits.end(), week.begin(), week.end());
     truncated = static_cast<int>(hits.size()) > cap;
   }
 
@@ -113,9 +112,8 @@ absl::Status ListPlanner::GeoPage(const std::string& jurisdiction, const ListFil
     for (size_t at = 0; at < ids.size(); at += chunk, chunk *= 2) {
       std::vector<std::string> part(ids.begin() + at,
                                     ids.begin() + std::min(ids.size(), at + chunk));
-      auto requests = store_.GetMany(part);
-      if (!requests.ok()) return requests.status();
-      for (auto& r : *requests) {
+      ASSIGN_OR_RETURN(auto requests, store_.GetMany(part));
+      for (auto& r : requests) {
         if (!r || r->jurisdiction_id() != jurisdiction || !filter.Matches(*r)) continue;
         if (out->requests_size() == page_size) {
           out->set_next_page_token(last_id);
@@ -133,10 +131,10 @@ absl::Status ListPlanner::GeoPage(const std::string& jurisdiction, const ListFil
     // The cap shared out over the round's weeks: a week that fills its share may hold more,
     // and then the round is incomplete.
     const int share = cap / static_cast<int>(round.size()) + 1;
-    auto more = store_.SearchWeeks(jurisdiction, round, shape, RequestStore::GeoLimit{share, true});
-    if (!more.ok()) return more.status();
+    ASSIGN_OR_RETURN(auto more, store_.SearchWeeks(jurisdiction, round, shape,
+                                                   RequestStore::GeoLimit{share, true}));
     hits.clear();
-    for (auto& week : *more) {
+    for (auto& week : more) {
       truncated = truncated || static_cast<int>(week.size()) >= share;
       hits.insert(hits.end(), std::make_move_iterator(week.begin()),
                   std::make_move_iterator(week.end()));
@@ -153,24 +151,22 @@ absl::Status ListPlanner::ScanPage(const std::string& jurisdiction, const ListFi
   int scanned = 0;
   const int batch = std::min(kMaxScanned, std::max(page_size * 2, 50));
   while (out->requests_size() < page_size) {
-    auto ids =
-        store_.Newest(jurisdiction, index_code, filter.since_ms, filter.until_ms, cursor, batch);
-    if (!ids.ok()) return ids.status();
-    if (ids->empty()) return absl::OkStatus();  // the index is exhausted: no next page
+    ASSIGN_OR_RETURN(const auto ids, store_.Newest(jurisdiction, index_code, filter.since_ms,
+                                                   filter.until_ms, cursor, batch));
+    if (ids.empty()) return absl::OkStatus();  // the index is exhausted: no next page
     std::vector<std::string> keys;
-    for (const auto& i : *ids) keys.push_back(i.id);
-    auto requests = store_.GetMany(keys);
-    if (!requests.ok()) return requests.status();
-    for (size_t i = 0; i < requests->size(); ++i) {
+    for (const auto& i : ids) keys.push_back(i.id);
+    ASSIGN_OR_RETURN(const auto requests, store_.GetMany(keys));
+    for (size_t i = 0; i < requests.size(); ++i) {
       cursor = keys[i];
       ++scanned;
-      const auto& r = (*requests)[i];
+      const auto& r = requests[i];
       if (r && filter.Matches(*r)) {
         view(*r, out->add_requests());
         if (out->requests_size() == page_size) break;
       }
     }
-    if (static_cast<int>(ids->size()) < batch && out->requests_size() < page_size &&
+    if (static_cast<int>(ids.size()) < batch && out->requests_size() < page_size &&
         cursor == keys.back()) {
       return absl::OkStatus();  // read to the end of the index
     }

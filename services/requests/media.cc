@@ -218,7 +218,7 @@ absl::StatusOr<ImageInfo> SniffImage(std::string_view d) {
   } else if (d.size() >= 12 && d.substr(0, 4) == "RIFF" && d.substr(8, 4) == "WEBP") {
     info = SniffWebp(d);
   }
-  if (!info.ok()) return info;
+  RETURN_IF_ERROR(info);
   if (info->width < 1 || info->height < 1 || info->width > kMaxSide || info->height > kMaxSide ||
       static_cast<int64_t>(info->width) * info->height > kMaxPixels) {
     return Bad("image dimensions are not sane (1..20000 px a side, at most 100 megapixels)");

@@ -99,9 +99,8 @@ absl::Status RequestsService::DoUpdateService(grpc::ServerContextBase* ctx,
 
 absl::StatusOr<int> RequestsService::SeedCatalogue(const std::string& json,
                                                    const std::string& jurisdiction) {
-  auto existing = deps_.catalogue_store.List(jurisdiction);
-  if (!existing.ok()) return existing.status();
-  if (!existing->empty()) return 0;
+  ASSIGN_OR_RETURN(const auto existing, deps_.catalogue_store.List(jurisdiction));
+  if (!existing.empty()) return 0;
   v1::ListServicesResponse seed;
   const auto parsed =
       google::protobuf::util::JsonStringToMessage(StrCat("{\"services\":", json, "}"), &seed);

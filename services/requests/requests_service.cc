@@ -298,9 +298,8 @@ absl::Status RequestsService::Transition(const Caller& caller,
                                          const v1::TransitionRequestRequest& req,
                                          const std::string& trace_id, StoredRequest* result) {
   for (int attempt = 0;; ++attempt) {
-    auto current = deps_.requests.Get(req.request_id());
-    if (!current.ok()) return current.status();
-    const StoredRequest& before = current->request;
+    ASSIGN_OR_RETURN(auto current, deps_.requests.Get(req.request_id()));
+    const StoredRequest& before = current.request;
     if (!caller.WorksFor(before.department())) {
       return absl::PermissionDeniedError(
           "only staff of the request's department change its status");
@@ -352,7 +351,7 @@ absl::Status RequestsService::Transition(const Caller& caller,
     auto service = deps_.catalogue.Find(after.jurisdiction_id(), after.service_code());
     FillEventNames(service.ok() ? service->get() : nullptr, changed);
 
-    const absl::Status s = deps_.requests.Update(*current, after, {event});
+    const absl::Status s = deps_.requests.Update(current, after, {event});
     if (s.ok()) {
       deps_.metrics.Transition(from, req.status());
       *result = std::move(after);
