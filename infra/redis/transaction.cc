@@ -1,6 +1,7 @@
 #include "infra/redis/transaction.h"
 
 #include "infra/redis/async_client.h"
+#include "infra/strings.h"
 
 namespace cityhub::infra::redis {
 namespace {
@@ -11,7 +12,7 @@ namespace {
 // changes, since Redis does not undo a script's earlier writes. Returns
 // {1, {one reply per operation, then one per event}} when written, or
 // {0, guard index, guard reply} when a skip guard held.
-constexpr char kSource[] = R"lua(
+constexpr char kUnitLua[] = R"lua(
 local i = 1
 local function take()
   i = i + 1
@@ -45,8 +46,8 @@ for g = 1, tonumber(take()) do
   end
   if not ok then return redis.error_reply(err) end
 end
-local events = {}
-for k = 1, tonumber(take()) do events[k] = redis.call(unpack(command())) end
+local events
+i, events = append_events(i)
 local out = {}
 for k = 1, tonumber(take()) do out[k] = redis.call(unpack(command())) end
 for k = 1, #events do out[#out + 1] = events[k] end
@@ -57,6 +58,31 @@ void AppendCommand(const Args& command, Args* argv) {
   argv->push_back(std::to_string(command.size()));
   argv->insert(argv->end(), command.begin(), command.end());
 }
+
+}  // namespace
+
+// The one place events are appended: Transaction's script and the scripts that remain
+// (docs/design.md) run this fragment on what EncodeEvents() wrote.
+const char Transaction::kAppendEventsLua[] = R"lua(
+local function append_events(at)
+  local replies = {}
+  local pos = at + 1
+  for k = 1, tonumber(ARGV[at]) do
+    local c = {}
+    for j = 1, tonumber(ARGV[pos]) do c[j] = ARGV[pos + j] end
+    replies[k] = redis.call(unpack(c))
+    pos = pos + #c + 1
+  end
+  return pos, replies
+end
+)lua";
+
+void Transaction::EncodeEvents(const std::vector<Args>& appends, Args* argv) {
+  argv->push_back(std::to_string(appends.size()));
+  for (const Args& append : appends) AppendCommand(append, argv);
+}
+
+namespace {
 
 absl::StatusOr<Transaction::Outcome> ToOutcome(absl::StatusOr<Reply> reply) {
   if (!reply.ok()) return reply.status();
@@ -135,7 +161,7 @@ Transaction& Transaction::Durable() {
 }
 
 const Script& Transaction::script() {
-  static const Script script(kSource);
+  static const Script script(StrCat(kAppendEventsLua, kUnitLua));
   return script;
 }
 
@@ -145,8 +171,7 @@ Args Transaction::ScriptArgs() const {
     argv.insert(argv.end(), {g.kind, g.error, g.want});
     AppendCommand(g.read, &argv);
   }
-  argv.push_back(std::to_string(events_.size()));
-  for (const Args& event : events_) AppendCommand(event, &argv);
+  EncodeEvents(events_, &argv);
   argv.push_back(std::to_string(ops_.size()));
   for (const Args& op : ops_) AppendCommand(op, &argv);
   return argv;

@@ -89,6 +89,15 @@ class Transaction final {
   static const Script& script();
   Args ScriptArgs() const;
 
+  // For the writes that stay scripts of their own (they compute from what they read; the list
+  // and the reasons are in docs/design.md), so that every event is appended by one mechanism:
+  // EncodeEvents() writes the appends (count, then n, command... each) to ARGV, and the Lua
+  // fragment kAppendEventsLua defines `append_events(at)`, which runs those starting at
+  // ARGV[at] and returns the index after them and their replies. Transaction's own script runs
+  // the same fragment. Call it after the script's checks and before its first other write.
+  static const char kAppendEventsLua[];
+  static void EncodeEvents(const std::vector<Args>& appends, Args* argv);
+
  private:
   struct Guard {
     std::string kind;

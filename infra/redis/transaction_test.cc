@@ -131,6 +131,40 @@ TEST_F(TransactionTest, AStreamThatRefusesTheEventLeavesTheDataUnchanged) {
   EXPECT_TRUE(client().Command({"GET", "item:1"})->is_nil());
 }
 
+// The writes that stay scripts of their own append their events with Transaction's fragment.
+TEST_F(TransactionTest, AScriptOfItsOwnAppendsEventsThroughTheSameFragment) {
+  static const Script script(std::string(Transaction::kAppendEventsLua) + R"lua(
+local after, replies = append_events(2)
+return {ARGV[1], ARGV[after], #replies}
+)lua");
+  Args argv = {"before"};
+  Transaction::EncodeEvents(
+      {{"XADD", "events", "*", "type", "A", "event", "a"}, {"XADD", "other", "*", "type", "B"}},
+      &argv);
+  argv.push_back("after");
+  auto reply = client().Eval(script, {}, argv);
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  ASSERT_EQ(reply->elements().size(), 3u);
+  EXPECT_EQ(reply->elements()[0].str(), "before");
+  EXPECT_EQ(reply->elements()[1].str(), "after");  // the index after the events
+  EXPECT_EQ(reply->elements()[2].integer(), 2);
+  auto entries = client().Command({"XRANGE", "events", "-", "+"});
+  ASSERT_EQ(entries->elements().size(), 1u);
+  const auto& fields = entries->elements()[0].elements()[1].elements();
+  ASSERT_EQ(fields.size(), 4u);
+  EXPECT_EQ(fields[1].str(), "A");
+  EXPECT_EQ(fields[3].str(), "a");
+  EXPECT_EQ(AsInteger(client().Command({"XLEN", "other"})).value(), 1);
+  // No events: the index right after the count.
+  argv = {"before"};
+  Transaction::EncodeEvents({}, &argv);
+  argv.push_back("after");
+  reply = client().Eval(script, {}, argv);
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  EXPECT_EQ(reply->elements()[1].str(), "after");
+  EXPECT_EQ(reply->elements()[2].integer(), 0);
+}
+
 TEST_F(TransactionTest, SkipIfSetEndsTheUnitWithoutWritingAndGivesWhatTheGuardRead) {
   ASSERT_TRUE(client().Command({"SET", "idem:k", "first-id"}).ok());
   Transaction tx;
