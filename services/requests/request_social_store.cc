@@ -17,31 +17,23 @@ using infra::redis::Script;
 
 namespace {
 
+// A script, not a Transaction: the author's index names the comment by the position RPUSH gave
+// it, a reply Transaction's operations cannot feed into a later one. Its events go through
+// Transaction's fragment (events::AppendScriptArgs), before the writes, as in a Transaction.
 const Script& CommentScript() {
   // KEYS: request, comments, author's comments (or comments again when anonymous).
-  // ARGV: comment, request id, max, event count, events (stream, type, data)...
-  static const Script script(R"lua(
+  // ARGV: comment, request id, max, events...
+  static const Script script(infra::StrCat(infra::redis::Transaction::kAppendEventsLua, R"lua(
 if redis.call('EXISTS', KEYS[1]) == 0 then return redis.error_reply('NOT_FOUND request not found') end
 if redis.call('LLEN', KEYS[2]) >= tonumber(ARGV[3]) then
   return redis.error_reply('RESOURCE_EXHAUSTED this request has the most comments it can take')
 end
+append_events(4)
 local n = redis.call('RPUSH', KEYS[2], ARGV[1])
 if KEYS[3] ~= KEYS[2] then redis.call('SADD', KEYS[3], ARGV[2] .. ':' .. (n - 1)) end
-for i = 0, tonumber(ARGV[4]) - 1 do
-  redis.call('XADD', ARGV[5 + 3 * i], '*', 'type', ARGV[6 + 3 * i], 'event', ARGV[7 + 3 * i])
-end
 return n
-)lua");
+)lua"));
   return script;
-}
-
-void AppendEventTriples(const Events& events, Args* args) {
-  args->push_back(std::to_string(events.size()));
-  for (const auto& e : events) {
-    args->push_back(kEventsStream);
-    args->push_back(infra::events::TypeName(e));
-    args->push_back(e.SerializeAsString());
-  }
 }
 
 }  // namespace
@@ -81,7 +73,7 @@ absl::StatusOr<std::vector<std::string>> RequestStore::Following(std::string_vie
 
 absl::Status RequestStore::AddComment(const StoredComment& comment, const Events& events) {
   Args args = {comment.SerializeAsString(), comment.request_id(), std::to_string(kMaxComments)};
-  AppendEventTriples(events, &args);
+  infra::events::AppendScriptArgs(kEventsStream, events, &args);
   const std::string comments = keys::Comments(comment.request_id());
   return redis_
       .Eval(CommentScript(),

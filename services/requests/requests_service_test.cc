@@ -688,6 +688,29 @@ TEST_F(RequestsServiceTest, CommentsArePagedAndFollowsCounted) {
             grpc::StatusCode::NOT_FOUND);
 }
 
+// The comment's event is appended before the comment is stored: a stream that refuses it leaves
+// neither the comment nor the author's index behind.
+TEST_F(RequestsServiceTest, ACommentWhoseEventCannotBeWrittenIsNotStored) {
+  const v1::ServiceRequest r = File(kAnna, NewRequest("streetlight"));
+  ASSERT_TRUE(client().Command({"DEL", kEventsStream}).ok());
+  ASSERT_TRUE(client().Command({"SET", kEventsStream, "not a stream"}).ok());
+  v1::AddCommentRequest c;
+  c.set_request_id(r.request_id());
+  c.set_text("Die Lampe flackert.");
+  v1::Comment comment;
+  const grpc::Status refused = stub_->AddComment(Ctx(kAnna).get(), c, &comment);
+  EXPECT_FALSE(refused.ok());
+  ASSERT_TRUE(client().Command({"DEL", kEventsStream}).ok());
+  EXPECT_EQ(client().Command({"LLEN", keys::Comments(r.request_id())})->integer(), 0);
+  EXPECT_EQ(client().Command({"SCARD", keys::CommentsBy(kAnna.account_id)})->integer(), 0);
+  const grpc::Status again = stub_->AddComment(Ctx(kAnna).get(), c, &comment);
+  ASSERT_TRUE(again.ok()) << again.error_message();
+  EXPECT_EQ(client().Command({"LLEN", keys::Comments(r.request_id())})->integer(), 1);
+  EXPECT_EQ(client().Command({"SCARD", keys::CommentsBy(kAnna.account_id)})->integer(), 1);
+  ASSERT_EQ(Events().size(), 1u);
+  EXPECT_TRUE(Events()[0].has_comment_added());
+}
+
 TEST_F(RequestsServiceTest, OwnersAddUpToFivePhotosLater) {
   const v1::ServiceRequest r = File(kAnna, NewRequest("graffiti"));
   std::vector<std::string> ids;
