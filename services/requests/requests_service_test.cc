@@ -711,6 +711,28 @@ TEST_F(RequestsServiceTest, ACommentWhoseEventCannotBeWrittenIsNotStored) {
   EXPECT_TRUE(Events()[0].has_comment_added());
 }
 
+// Create and update check the catalogue in the same unit as they write (a code created or
+// removed meanwhile).
+TEST_F(RequestsServiceTest, CatalogueWritesCheckWhetherTheServiceExists) {
+  StoredService service;
+  service.set_jurisdiction_id("bielefeld.de");
+  service.set_code("not-yet-there");
+  service.set_name_de("Noch nicht da");
+  EXPECT_EQ(catalogue_store_->Update(service).code(), absl::StatusCode::kNotFound);
+  EXPECT_FALSE(catalogue_store_->Get("bielefeld.de", "not-yet-there").ok());
+  EXPECT_EQ(
+      client().Command({"SISMEMBER", keys::Services("bielefeld.de"), "not-yet-there"})->integer(),
+      0);
+  ASSERT_TRUE(catalogue_store_->Create(service).ok());
+  EXPECT_EQ(catalogue_store_->Create(service).code(), absl::StatusCode::kAlreadyExists);
+  service.set_name_de("Jetzt da");
+  ASSERT_TRUE(catalogue_store_->Update(service).ok());
+  EXPECT_EQ(catalogue_store_->Get("bielefeld.de", "not-yet-there")->name_de(), "Jetzt da");
+  EXPECT_EQ(
+      client().Command({"SISMEMBER", keys::Services("bielefeld.de"), "not-yet-there"})->integer(),
+      1);
+}
+
 TEST_F(RequestsServiceTest, OwnersAddUpToFivePhotosLater) {
   const v1::ServiceRequest r = File(kAnna, NewRequest("graffiti"));
   std::vector<std::string> ids;
