@@ -1,5 +1,7 @@
 #include "infra/redis/transaction.h"
 
+#include <cassert>
+
 #include "infra/redis/async_client.h"
 #include "infra/strings.h"
 
@@ -7,7 +9,9 @@ namespace cityhub::infra::redis {
 namespace {
 
 // ARGV: guard count, guards (kind, error, wanted value, n, command...), event count, events
-// (n, command...), operation count, operations (n, command...). The events run first: a stream
+// (n, command...), operation count, operations (n, command... or, for one that ends with an
+// earlier operation's reply, 'r', that operation's 1-based index, offset, prefix, n,
+// command...). The events run first: a stream
 // that cannot take its entry (e.g. a key of another type) fails the unit before any data
 // changes, since Redis does not undo a script's earlier writes. Returns
 // {1, {one reply per operation, then one per event}} when written, or
@@ -49,7 +53,18 @@ end
 local events
 i, events = append_events(i)
 local out = {}
-for k = 1, tonumber(take()) do out[k] = redis.call(unpack(command())) end
+for k = 1, tonumber(take()) do
+  local c
+  if ARGV[i] == 'r' then
+    take()
+    local ref, offset, prefix = tonumber(take()), tonumber(take()), take()
+    c = command()
+    c[#c + 1] = prefix .. string.format('%d', tonumber(out[ref]) + offset)
+  else
+    c = command()
+  end
+  out[k] = redis.call(unpack(c))
+end
 for k = 1, #events do out[#out + 1] = events[k] end
 return {1, out}
 )lua";
@@ -146,7 +161,13 @@ Transaction& Transaction::SkipIfEqual(Args read, std::string value) {
 }
 
 Transaction& Transaction::Then(Args op) {
-  ops_.push_back(std::move(op));
+  ops_.push_back({std::move(op), -1, 0, ""});
+  return *this;
+}
+
+Transaction& Transaction::ThenWithReply(Args op, int earlier, std::string prefix, int64_t offset) {
+  assert(earlier >= 0 && earlier < static_cast<int>(ops_.size()));
+  ops_.push_back({std::move(op), earlier, offset, std::move(prefix)});
   return *this;
 }
 
@@ -173,7 +194,13 @@ Args Transaction::ScriptArgs() const {
   }
   EncodeEvents(events_, &argv);
   argv.push_back(std::to_string(ops_.size()));
-  for (const Args& op : ops_) AppendCommand(op, &argv);
+  for (const Op& op : ops_) {
+    if (op.earlier >= 0) {
+      argv.insert(argv.end(),
+                  {"r", std::to_string(op.earlier + 1), std::to_string(op.offset), op.prefix});
+    }
+    AppendCommand(op.command, &argv);
+  }
   return argv;
 }
 

@@ -60,6 +60,10 @@ class Transaction final {
 
   // An operation, run after every guard has held, in the order given.
   Transaction& Then(Args op);
+  // An operation whose last argument is `prefix` followed by the integer reply of the operation
+  // at position `earlier` (0-based, one given before) plus `offset`: an index entry naming the
+  // position an RPUSH gave, ThenWithReply({"SADD", by_author}, 0, "request-id:", -1).
+  Transaction& ThenWithReply(Args op, int earlier, std::string prefix, int64_t offset);
   // An XADD (or any other append to an outbox stream). Appends run after the guards and before
   // the operations, so that a stream that refuses the entry (a key of another type) fails the
   // unit with nothing written; their replies still come after the operations'.
@@ -107,7 +111,14 @@ class Transaction final {
   };
 
   std::vector<Guard> guards_;
-  std::vector<Args> ops_;
+  struct Op {
+    Args command;
+    int earlier = -1;  // ThenWithReply's operation, or none
+    int64_t offset = 0;
+    std::string prefix;
+  };
+
+  std::vector<Op> ops_;
   std::vector<Args> events_;
   bool durable_ = false;
 };

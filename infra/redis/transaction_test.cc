@@ -131,6 +131,27 @@ TEST_F(TransactionTest, AStreamThatRefusesTheEventLeavesTheDataUnchanged) {
   EXPECT_TRUE(client().Command({"GET", "item:1"})->is_nil());
 }
 
+TEST_F(TransactionTest, AnOperationCanEndWithTheReplyOfAnEarlierOne) {
+  ASSERT_TRUE(client().Command({"RPUSH", "list", "a"}).ok());
+  Transaction tx;
+  tx.RequireLess({"LLEN", "list"}, 5, "RESOURCE_EXHAUSTED list full")
+      .Then({"RPUSH", "list", "b"})
+      .Then({"SET", "plain", "v"})
+      .ThenWithReply({"SADD", "index"}, 0, "item:", -1)
+      .ThenWithReply({"HSET", "h", "at"}, 0, "", 10)
+      .Append({"XADD", "events", "*", "type", "Pushed"});
+  auto replies = tx.Run(client());
+  ASSERT_TRUE(replies.ok()) << replies.status();
+  ASSERT_EQ(replies->size(), 5u);
+  EXPECT_EQ((*replies)[0].integer(), 2);
+  EXPECT_EQ((*replies)[2].integer(), 1);
+  auto index = client().Command({"SMEMBERS", "index"});
+  ASSERT_EQ(index->elements().size(), 1u);
+  EXPECT_EQ(index->elements()[0].str(), "item:1");  // the position RPUSH gave "b"
+  EXPECT_EQ(AsString(client().Command({"HGET", "h", "at"})).value(), "12");
+  EXPECT_EQ(AsString(client().Command({"GET", "plain"})).value(), "v");
+}
+
 // The writes that stay scripts of their own append their events with Transaction's fragment.
 TEST_F(TransactionTest, AScriptOfItsOwnAppendsEventsThroughTheSameFragment) {
   static const Script script(std::string(Transaction::kAppendEventsLua) + R"lua(
