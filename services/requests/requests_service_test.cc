@@ -706,9 +706,32 @@ TEST_F(RequestsServiceTest, ACommentWhoseEventCannotBeWrittenIsNotStored) {
   const grpc::Status again = stub_->AddComment(Ctx(kAnna).get(), c, &comment);
   ASSERT_TRUE(again.ok()) << again.error_message();
   EXPECT_EQ(client().Command({"LLEN", keys::Comments(r.request_id())})->integer(), 1);
-  EXPECT_EQ(client().Command({"SCARD", keys::CommentsBy(kAnna.account_id)})->integer(), 1);
+  // The author's index names the comment by its position in the list.
+  auto mine = client().Command({"SMEMBERS", keys::CommentsBy(kAnna.account_id)});
+  ASSERT_EQ(mine->elements().size(), 1u);
+  EXPECT_EQ(mine->elements()[0].str(), r.request_id() + ":0");
   ASSERT_EQ(Events().size(), 1u);
   EXPECT_TRUE(Events()[0].has_comment_added());
+}
+
+TEST_F(RequestsServiceTest, ARequestTakesAtMostItsLimitOfComments) {
+  const v1::ServiceRequest r = File(kAnna, NewRequest("streetlight"));
+  infra::redis::Args fill = {"RPUSH", keys::Comments(r.request_id())};
+  for (int i = 0; i < RequestStore::kMaxComments - 1; ++i) fill.push_back("earlier");
+  ASSERT_TRUE(client().Command(fill).ok());
+  v1::AddCommentRequest c;
+  c.set_request_id(r.request_id());
+  c.set_text("Die letzte.");
+  v1::Comment comment;
+  ASSERT_TRUE(stub_->AddComment(Ctx(kAnna).get(), c, &comment).ok());
+  EXPECT_EQ(stub_->AddComment(Ctx(kAnna).get(), c, &comment).error_code(),
+            grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(client().Command({"LLEN", keys::Comments(r.request_id())})->integer(),
+            RequestStore::kMaxComments);
+  auto mine = client().Command({"SMEMBERS", keys::CommentsBy(kAnna.account_id)});
+  ASSERT_EQ(mine->elements().size(), 1u);
+  EXPECT_EQ(mine->elements()[0].str(),
+            r.request_id() + ":" + std::to_string(RequestStore::kMaxComments - 1));
 }
 
 // Create and update check the catalogue in the same unit as they write (a code created or
