@@ -44,4 +44,12 @@ void Append(redis::Transaction& tx, std::string_view stream,
   tx.Append(XAddArgs(stream, event));
 }
 
+void AppendScriptArgs(std::string_view stream,
+                      const std::vector<cityhub::events::v1::Event>& events, redis::Args* argv) {
+  std::vector<redis::Args> appends;
+  appends.reserve(events.size());
+  for (const auto& e : events) appends.push_back(XAddArgs(stream, e));
+  redis::Transaction::EncodeEvents(appends, argv);
+}
+
 }  // namespace cityhub::infra::events

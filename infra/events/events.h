@@ -2,6 +2,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "cityhub/events/v1/events.pb.h"
 #include "infra/clock.h"
@@ -9,7 +10,8 @@
 #include "infra/redis/transaction.h"
 
 // Domain events on Redis Streams. A producer stamps an event and XADDs it in the same
-// atomic unit (redis::Transaction, or a store's own Lua script) as the data change it describes.
+// atomic unit (redis::Transaction, or a store's own Lua script through Transaction's
+// event fragment) as the data change it describes.
 namespace cityhub::infra::events {
 
 // Stream entry field names.
@@ -33,5 +35,11 @@ redis::Args XAddArgs(std::string_view stream, const cityhub::events::v1::Event& 
 // Appends `event` to `stream` in the same atomic unit as the transaction's other writes.
 void Append(redis::Transaction& tx, std::string_view stream,
             const cityhub::events::v1::Event& event);
+
+// For a write that stays a script of its own: the events' XADDs to `stream`, encoded into
+// `argv` for the script's `append_events` (redis::Transaction::kAppendEventsLua), so that they
+// are written exactly as Transaction writes them.
+void AppendScriptArgs(std::string_view stream,
+                      const std::vector<cityhub::events::v1::Event>& events, redis::Args* argv);
 
 }  // namespace cityhub::infra::events

@@ -1,17 +1,22 @@
 #include "infra/redis/transaction.h"
 
+#include <cassert>
+
 #include "infra/redis/async_client.h"
+#include "infra/strings.h"
 
 namespace cityhub::infra::redis {
 namespace {
 
 // ARGV: guard count, guards (kind, error, wanted value, n, command...), event count, events
-// (n, command...), operation count, operations (n, command...). The events run first: a stream
+// (n, command...), operation count, operations (n, command... or, for one that ends with an
+// earlier operation's reply, 'r', that operation's 1-based index, offset, prefix, n,
+// command...). The events run first: a stream
 // that cannot take its entry (e.g. a key of another type) fails the unit before any data
 // changes, since Redis does not undo a script's earlier writes. Returns
 // {1, {one reply per operation, then one per event}} when written, or
 // {0, guard index, guard reply} when a skip guard held.
-constexpr char kSource[] = R"lua(
+constexpr char kUnitLua[] = R"lua(
 local i = 1
 local function take()
   i = i + 1
@@ -45,10 +50,21 @@ for g = 1, tonumber(take()) do
   end
   if not ok then return redis.error_reply(err) end
 end
-local events = {}
-for k = 1, tonumber(take()) do events[k] = redis.call(unpack(command())) end
+local events
+i, events = append_events(i)
 local out = {}
-for k = 1, tonumber(take()) do out[k] = redis.call(unpack(command())) end
+for k = 1, tonumber(take()) do
+  local c
+  if ARGV[i] == 'r' then
+    take()
+    local ref, offset, prefix = tonumber(take()), tonumber(take()), take()
+    c = command()
+    c[#c + 1] = prefix .. string.format('%d', tonumber(out[ref]) + offset)
+  else
+    c = command()
+  end
+  out[k] = redis.call(unpack(c))
+end
 for k = 1, #events do out[#out + 1] = events[k] end
 return {1, out}
 )lua";
@@ -57,6 +73,31 @@ void AppendCommand(const Args& command, Args* argv) {
   argv->push_back(std::to_string(command.size()));
   argv->insert(argv->end(), command.begin(), command.end());
 }
+
+}  // namespace
+
+// The one place events are appended: Transaction's script and the scripts that remain
+// (docs/design.md) run this fragment on what EncodeEvents() wrote.
+const char Transaction::kAppendEventsLua[] = R"lua(
+local function append_events(at)
+  local replies = {}
+  local pos = at + 1
+  for k = 1, tonumber(ARGV[at]) do
+    local c = {}
+    for j = 1, tonumber(ARGV[pos]) do c[j] = ARGV[pos + j] end
+    replies[k] = redis.call(unpack(c))
+    pos = pos + #c + 1
+  end
+  return pos, replies
+end
+)lua";
+
+void Transaction::EncodeEvents(const std::vector<Args>& appends, Args* argv) {
+  argv->push_back(std::to_string(appends.size()));
+  for (const Args& append : appends) AppendCommand(append, argv);
+}
+
+namespace {
 
 absl::StatusOr<Transaction::Outcome> ToOutcome(absl::StatusOr<Reply> reply) {
   if (!reply.ok()) return reply.status();
@@ -120,7 +161,13 @@ Transaction& Transaction::SkipIfEqual(Args read, std::string value) {
 }
 
 Transaction& Transaction::Then(Args op) {
-  ops_.push_back(std::move(op));
+  ops_.push_back({std::move(op), -1, 0, ""});
+  return *this;
+}
+
+Transaction& Transaction::ThenWithReply(Args op, int earlier, std::string prefix, int64_t offset) {
+  assert(earlier >= 0 && earlier < static_cast<int>(ops_.size()));
+  ops_.push_back({std::move(op), earlier, offset, std::move(prefix)});
   return *this;
 }
 
@@ -135,7 +182,7 @@ Transaction& Transaction::Durable() {
 }
 
 const Script& Transaction::script() {
-  static const Script script(kSource);
+  static const Script script(StrCat(kAppendEventsLua, kUnitLua));
   return script;
 }
 
@@ -145,10 +192,15 @@ Args Transaction::ScriptArgs() const {
     argv.insert(argv.end(), {g.kind, g.error, g.want});
     AppendCommand(g.read, &argv);
   }
-  argv.push_back(std::to_string(events_.size()));
-  for (const Args& event : events_) AppendCommand(event, &argv);
+  EncodeEvents(events_, &argv);
   argv.push_back(std::to_string(ops_.size()));
-  for (const Args& op : ops_) AppendCommand(op, &argv);
+  for (const Op& op : ops_) {
+    if (op.earlier >= 0) {
+      argv.insert(argv.end(),
+                  {"r", std::to_string(op.earlier + 1), std::to_string(op.offset), op.prefix});
+    }
+    AppendCommand(op.command, &argv);
+  }
   return argv;
 }
 

@@ -60,6 +60,10 @@ class Transaction final {
 
   // An operation, run after every guard has held, in the order given.
   Transaction& Then(Args op);
+  // An operation whose last argument is `prefix` followed by the integer reply of the operation
+  // at position `earlier` (0-based, one given before) plus `offset`: an index entry naming the
+  // position an RPUSH gave, ThenWithReply({"SADD", by_author}, 0, "request-id:", -1).
+  Transaction& ThenWithReply(Args op, int earlier, std::string prefix, int64_t offset);
   // An XADD (or any other append to an outbox stream). Appends run after the guards and before
   // the operations, so that a stream that refuses the entry (a key of another type) fails the
   // unit with nothing written; their replies still come after the operations'.
@@ -89,6 +93,15 @@ class Transaction final {
   static const Script& script();
   Args ScriptArgs() const;
 
+  // For the writes that stay scripts of their own (they compute from what they read; the list
+  // and the reasons are in docs/design.md), so that every event is appended by one mechanism:
+  // EncodeEvents() writes the appends (count, then n, command... each) to ARGV, and the Lua
+  // fragment kAppendEventsLua defines `append_events(at)`, which runs those starting at
+  // ARGV[at] and returns the index after them and their replies. Transaction's own script runs
+  // the same fragment. Call it after the script's checks and before its first other write.
+  static const char kAppendEventsLua[];
+  static void EncodeEvents(const std::vector<Args>& appends, Args* argv);
+
  private:
   struct Guard {
     std::string kind;
@@ -98,7 +111,14 @@ class Transaction final {
   };
 
   std::vector<Guard> guards_;
-  std::vector<Args> ops_;
+  struct Op {
+    Args command;
+    int earlier = -1;  // ThenWithReply's operation, or none
+    int64_t offset = 0;
+    std::string prefix;
+  };
+
+  std::vector<Op> ops_;
   std::vector<Args> events_;
   bool durable_ = false;
 };

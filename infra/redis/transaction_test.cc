@@ -131,6 +131,61 @@ TEST_F(TransactionTest, AStreamThatRefusesTheEventLeavesTheDataUnchanged) {
   EXPECT_TRUE(client().Command({"GET", "item:1"})->is_nil());
 }
 
+TEST_F(TransactionTest, AnOperationCanEndWithTheReplyOfAnEarlierOne) {
+  ASSERT_TRUE(client().Command({"RPUSH", "list", "a"}).ok());
+  Transaction tx;
+  tx.RequireLess({"LLEN", "list"}, 5, "RESOURCE_EXHAUSTED list full")
+      .Then({"RPUSH", "list", "b"})
+      .Then({"SET", "plain", "v"})
+      .ThenWithReply({"SADD", "index"}, 0, "item:", -1)
+      .ThenWithReply({"HSET", "h", "at"}, 0, "", 10)
+      .Append({"XADD", "events", "*", "type", "Pushed"});
+  auto replies = tx.Run(client());
+  ASSERT_TRUE(replies.ok()) << replies.status();
+  ASSERT_EQ(replies->size(), 5u);
+  EXPECT_EQ((*replies)[0].integer(), 2);
+  EXPECT_EQ((*replies)[2].integer(), 1);
+  auto index = client().Command({"SMEMBERS", "index"});
+  ASSERT_EQ(index->elements().size(), 1u);
+  EXPECT_EQ(index->elements()[0].str(), "item:1");  // the position RPUSH gave "b"
+  EXPECT_EQ(AsString(client().Command({"HGET", "h", "at"})).value(), "12");
+  EXPECT_EQ(AsString(client().Command({"GET", "plain"})).value(), "v");
+}
+
+// The writes that stay scripts of their own append their events with Transaction's fragment.
+TEST_F(TransactionTest, AScriptOfItsOwnAppendsEventsThroughTheSameFragment) {
+  static const Script script(std::string(Transaction::kAppendEventsLua) + R"lua(
+local after, replies = append_events(2)
+return {ARGV[1], ARGV[after], #replies}
+)lua");
+  Args argv = {"before"};
+  Transaction::EncodeEvents(
+      {{"XADD", "events", "*", "type", "A", "event", "a"}, {"XADD", "other", "*", "type", "B"}},
+      &argv);
+  argv.push_back("after");
+  auto reply = client().Eval(script, {}, argv);
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  ASSERT_EQ(reply->elements().size(), 3u);
+  EXPECT_EQ(reply->elements()[0].str(), "before");
+  EXPECT_EQ(reply->elements()[1].str(), "after");  // the index after the events
+  EXPECT_EQ(reply->elements()[2].integer(), 2);
+  auto entries = client().Command({"XRANGE", "events", "-", "+"});
+  ASSERT_EQ(entries->elements().size(), 1u);
+  const auto& fields = entries->elements()[0].elements()[1].elements();
+  ASSERT_EQ(fields.size(), 4u);
+  EXPECT_EQ(fields[1].str(), "A");
+  EXPECT_EQ(fields[3].str(), "a");
+  EXPECT_EQ(AsInteger(client().Command({"XLEN", "other"})).value(), 1);
+  // No events: the index right after the count.
+  argv = {"before"};
+  Transaction::EncodeEvents({}, &argv);
+  argv.push_back("after");
+  reply = client().Eval(script, {}, argv);
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  EXPECT_EQ(reply->elements()[1].str(), "after");
+  EXPECT_EQ(reply->elements()[2].integer(), 0);
+}
+
 TEST_F(TransactionTest, SkipIfSetEndsTheUnitWithoutWritingAndGivesWhatTheGuardRead) {
   ASSERT_TRUE(client().Command({"SET", "idem:k", "first-id"}).ok());
   Transaction tx;

@@ -117,11 +117,4 @@ class AccountStore final {
 std::string JoinList(const std::vector<std::string>& items);
 std::vector<std::string> SplitList(std::string_view text);
 
-// Arguments of the events for a script: count, then (type, serialized event) pairs.
-void AppendEventArgs(const Events& events, infra::redis::Args* args);
-
-// Lua source of `emit(stream_key, first_argv_index)`: XADDs the events appended by
-// AppendEventArgs and returns the index after them. Call it before any other write.
-extern const char kEmitEventsLua[];
-
 }  // namespace cityhub::accounts

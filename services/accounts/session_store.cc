@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "infra/redis/transaction.h"
 #include "infra/strings.h"
 #include "services/accounts/keys.h"
 
@@ -64,19 +65,6 @@ return family[1]
   return script;
 }
 
-const Script& RevokeScript() {
-  // KEYS: family, account's families. ARGV: account, family id.
-  static const Script script(R"lua(
-if redis.call('HGET', KEYS[1], 'account') ~= ARGV[1] then
-  return redis.error_reply('NOT_FOUND session not found')
-end
-redis.call('HSET', KEYS[1], 'revoked', '1')
-redis.call('SREM', KEYS[2], ARGV[2])
-return 1
-)lua");
-  return script;
-}
-
 const Script& RevokeAllScript() {
   // KEYS: account's families. ARGV: family key prefix, family to keep.
   static const Script script(StrCat(kEndSessionsLua, R"lua(
@@ -132,10 +120,13 @@ absl::StatusOr<std::string> SessionStore::Rotate(std::string_view family_id,
 }
 
 absl::Status SessionStore::Revoke(std::string_view account_id, std::string_view family_id) {
-  return redis_
-      .Eval(RevokeScript(), {keys::Family(family_id), keys::Families(account_id)},
-            {std::string(account_id), std::string(family_id)})
-      .status();
+  const std::string family = keys::Family(family_id);
+  infra::redis::Transaction tx;
+  tx.RequireEqual({"HGET", family, "account"}, std::string(account_id),
+                  "NOT_FOUND session not found")
+      .Then({"HSET", family, "revoked", "1"})
+      .Then({"SREM", keys::Families(account_id), std::string(family_id)});
+  return tx.Run(redis_).status();
 }
 
 absl::Status SessionStore::RevokeAll(std::string_view account_id, std::string_view keep_family) {

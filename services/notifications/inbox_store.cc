@@ -5,6 +5,7 @@
 #include <functional>
 
 #include "infra/ids.h"
+#include "infra/redis/transaction.h"
 #include "infra/status.h"
 #include "infra/strings.h"
 #include "services/notifications/keys.h"
@@ -14,7 +15,6 @@ namespace cityhub::notifications {
 using infra::StrCat;
 using infra::redis::Args;
 using infra::redis::Reply;
-using infra::redis::Script;
 
 std::string InboxScore(std::string_view id) {
   char buf[32];
@@ -112,16 +112,11 @@ absl::Status InboxStore::MarkAllRead(std::string_view account) {
 absl::Status InboxStore::SetDelivery(std::string_view notification_id, int channel, int state,
                                      int attempts, std::string_view reason, int64_t now_ms) {
   // Only beside a notification that still exists (not trimmed, not erased, not opted out).
-  static const Script script(R"lua(
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
-return 1
-)lua");
-  return redis_
-      .Eval(script, {keys::Notification(notification_id), keys::Deliveries(notification_id)},
-            {std::to_string(channel),
-             StrCat(state, "|", attempts, "|", now_ms, "|", reason.substr(0, 200))})
-      .status();
+  infra::redis::Transaction tx;
+  tx.SkipIfEqual({"EXISTS", keys::Notification(notification_id)}, "0")
+      .Then({"HSET", keys::Deliveries(notification_id), std::to_string(channel),
+             StrCat(state, "|", attempts, "|", now_ms, "|", reason.substr(0, 200))});
+  return tx.Run(redis_).status();
 }
 
 }  // namespace cityhub::notifications

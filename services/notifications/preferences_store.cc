@@ -1,13 +1,12 @@
 #include "services/notifications/preferences_store.h"
 
+#include "infra/redis/transaction.h"
 #include "infra/status.h"
-#include "infra/strings.h"
 #include "services/notifications/keys.h"
 
 namespace cityhub::notifications {
 
 using infra::redis::Reply;
-using infra::redis::Script;
 
 absl::StatusOr<std::optional<StoredPreferences>> PreferencesStore::Parse(const Reply& data) {
   if (data.is_nil()) return std::optional<StoredPreferences>();
@@ -24,14 +23,13 @@ absl::StatusOr<std::optional<StoredPreferences>> PreferencesStore::Preferences(
 
 absl::Status PreferencesStore::SetPreferences(std::string_view account,
                                               const StoredPreferences& prefs) {
-  // KEYS: preferences, gone marker. ARGV: data.
-  static const Script script(infra::StrCat(keys::kRefuseGoneLua, R"lua(
-redis.call('SET', KEYS[1], ARGV[1])
-return 1
-)lua"));
-  return redis_
-      .Eval(script, {keys::Preferences(account), keys::Gone(account)}, {prefs.SerializeAsString()})
-      .status();
+  // Refused, as by keys::kRefuseGoneLua, once the account's deletion marker is set: a write that
+  // lost the race with the erasure must not survive it.
+  infra::redis::Transaction tx;
+  tx.RequireEqual({"EXISTS", keys::Gone(account)}, "0",
+                  "PERMISSION_DENIED this account was deleted")
+      .Then({"SET", keys::Preferences(account), prefs.SerializeAsString()});
+  return tx.Run(redis_).status();
 }
 
 }  // namespace cityhub::notifications

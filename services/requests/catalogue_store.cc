@@ -2,31 +2,23 @@
 
 #include <algorithm>
 
-#include "infra/strings.h"
+#include "infra/redis/transaction.h"
 #include "services/requests/keys.h"
 
 namespace cityhub::requests {
 
-using infra::StrCat;
-using infra::redis::Script;
-
 namespace {
 
-const Script& PutScript() {
-  // KEYS: service, index. ARGV: data, code, mode ("create" or "update").
-  static const Script script(R"lua(
-local exists = redis.call('EXISTS', KEYS[1]) == 1
-if ARGV[3] == 'create' and exists then
-  return redis.error_reply('ALREADY_EXISTS service_code: already in the catalogue')
-end
-if ARGV[3] == 'update' and not exists then
-  return redis.error_reply('NOT_FOUND service_code: not in the catalogue')
-end
-redis.call('SET', KEYS[1], ARGV[1])
-redis.call('SADD', KEYS[2], ARGV[2])
-return 1
-)lua");
-  return script;
+// Writes the service and indexes its code, once `exists` (EXISTS of the service's key, "0" or
+// "1") has been checked with `error` as the answer when it does not hold.
+absl::Status Put(infra::redis::Client& redis, const StoredService& service, std::string_view exists,
+                 std::string error) {
+  const std::string key = keys::Service(service.jurisdiction_id(), service.code());
+  infra::redis::Transaction tx;
+  tx.RequireEqual({"EXISTS", key}, std::string(exists), std::move(error))
+      .Then({"SET", key, service.SerializeAsString()})
+      .Then({"SADD", keys::Services(service.jurisdiction_id()), service.code()});
+  return tx.Run(redis).status();
 }
 
 }  // namespace
@@ -68,21 +60,11 @@ absl::StatusOr<StoredService> CatalogueStore::Get(std::string_view jurisdiction,
 }
 
 absl::Status CatalogueStore::Create(const StoredService& service) {
-  return redis_
-      .Eval(PutScript(),
-            {keys::Service(service.jurisdiction_id(), service.code()),
-             keys::Services(service.jurisdiction_id())},
-            {service.SerializeAsString(), service.code(), "create"})
-      .status();
+  return Put(redis_, service, "0", "ALREADY_EXISTS service_code: already in the catalogue");
 }
 
 absl::Status CatalogueStore::Update(const StoredService& service) {
-  return redis_
-      .Eval(PutScript(),
-            {keys::Service(service.jurisdiction_id(), service.code()),
-             keys::Services(service.jurisdiction_id())},
-            {service.SerializeAsString(), service.code(), "update"})
-      .status();
+  return Put(redis_, service, "1", "NOT_FOUND service_code: not in the catalogue");
 }
 
 }  // namespace cityhub::requests

@@ -13,39 +13,6 @@ namespace cityhub::requests {
 
 using infra::redis::Args;
 using infra::redis::Reply;
-using infra::redis::Script;
-
-namespace {
-
-const Script& CommentScript() {
-  // KEYS: request, comments, author's comments (or comments again when anonymous).
-  // ARGV: comment, request id, max, event count, events (stream, type, data)...
-  static const Script script(R"lua(
-if redis.call('EXISTS', KEYS[1]) == 0 then return redis.error_reply('NOT_FOUND request not found') end
-if redis.call('LLEN', KEYS[2]) >= tonumber(ARGV[3]) then
-  return redis.error_reply('RESOURCE_EXHAUSTED this request has the most comments it can take')
-end
-local n = redis.call('RPUSH', KEYS[2], ARGV[1])
-if KEYS[3] ~= KEYS[2] then redis.call('SADD', KEYS[3], ARGV[2] .. ':' .. (n - 1)) end
-for i = 0, tonumber(ARGV[4]) - 1 do
-  redis.call('XADD', ARGV[5 + 3 * i], '*', 'type', ARGV[6 + 3 * i], 'event', ARGV[7 + 3 * i])
-end
-return n
-)lua");
-  return script;
-}
-
-void AppendEventTriples(const Events& events, Args* args) {
-  args->push_back(std::to_string(events.size()));
-  for (const auto& e : events) {
-    args->push_back(kEventsStream);
-    args->push_back(infra::events::TypeName(e));
-    args->push_back(e.SerializeAsString());
-  }
-}
-
-}  // namespace
-
 // A follow that changes nothing (already in the wanted state) writes nothing and publishes no
 // event: the skip guard ends the unit; the count is then read on its own.
 absl::StatusOr<FollowState> RequestStore::Follow(std::string_view id, std::string_view account,
@@ -80,16 +47,20 @@ absl::StatusOr<std::vector<std::string>> RequestStore::Following(std::string_vie
 }
 
 absl::Status RequestStore::AddComment(const StoredComment& comment, const Events& events) {
-  Args args = {comment.SerializeAsString(), comment.request_id(), std::to_string(kMaxComments)};
-  AppendEventTriples(events, &args);
   const std::string comments = keys::Comments(comment.request_id());
-  return redis_
-      .Eval(CommentScript(),
-            {keys::Request(comment.request_id()), comments,
-             comment.author_account_id().empty() ? comments
-                                                 : keys::CommentsBy(comment.author_account_id())},
-            args)
-      .status();
+  infra::redis::Transaction tx;
+  tx.RequireEqual({"EXISTS", keys::Request(comment.request_id())}, "1",
+                  "NOT_FOUND request not found")
+      .RequireLess({"LLEN", comments}, kMaxComments,
+                   "RESOURCE_EXHAUSTED this request has the most comments it can take")
+      .Then({"RPUSH", comments, comment.SerializeAsString()});
+  // The author's index names the comment by the position RPUSH gave it.
+  if (!comment.author_account_id().empty()) {
+    tx.ThenWithReply({"SADD", keys::CommentsBy(comment.author_account_id())}, 0,
+                     comment.request_id() + ":", -1);
+  }
+  for (const auto& e : events) infra::events::Append(tx, kEventsStream, e);
+  return tx.Run(redis_).status();
 }
 
 absl::StatusOr<std::vector<StoredComment>> RequestStore::Comments(std::string_view id,

@@ -688,6 +688,74 @@ TEST_F(RequestsServiceTest, CommentsArePagedAndFollowsCounted) {
             grpc::StatusCode::NOT_FOUND);
 }
 
+// The comment's event is appended before the comment is stored: a stream that refuses it leaves
+// neither the comment nor the author's index behind.
+TEST_F(RequestsServiceTest, ACommentWhoseEventCannotBeWrittenIsNotStored) {
+  const v1::ServiceRequest r = File(kAnna, NewRequest("streetlight"));
+  ASSERT_TRUE(client().Command({"DEL", kEventsStream}).ok());
+  ASSERT_TRUE(client().Command({"SET", kEventsStream, "not a stream"}).ok());
+  v1::AddCommentRequest c;
+  c.set_request_id(r.request_id());
+  c.set_text("Die Lampe flackert.");
+  v1::Comment comment;
+  const grpc::Status refused = stub_->AddComment(Ctx(kAnna).get(), c, &comment);
+  EXPECT_FALSE(refused.ok());
+  ASSERT_TRUE(client().Command({"DEL", kEventsStream}).ok());
+  EXPECT_EQ(client().Command({"LLEN", keys::Comments(r.request_id())})->integer(), 0);
+  EXPECT_EQ(client().Command({"SCARD", keys::CommentsBy(kAnna.account_id)})->integer(), 0);
+  const grpc::Status again = stub_->AddComment(Ctx(kAnna).get(), c, &comment);
+  ASSERT_TRUE(again.ok()) << again.error_message();
+  EXPECT_EQ(client().Command({"LLEN", keys::Comments(r.request_id())})->integer(), 1);
+  // The author's index names the comment by its position in the list.
+  auto mine = client().Command({"SMEMBERS", keys::CommentsBy(kAnna.account_id)});
+  ASSERT_EQ(mine->elements().size(), 1u);
+  EXPECT_EQ(mine->elements()[0].str(), r.request_id() + ":0");
+  ASSERT_EQ(Events().size(), 1u);
+  EXPECT_TRUE(Events()[0].has_comment_added());
+}
+
+TEST_F(RequestsServiceTest, ARequestTakesAtMostItsLimitOfComments) {
+  const v1::ServiceRequest r = File(kAnna, NewRequest("streetlight"));
+  infra::redis::Args fill = {"RPUSH", keys::Comments(r.request_id())};
+  for (int i = 0; i < RequestStore::kMaxComments - 1; ++i) fill.push_back("earlier");
+  ASSERT_TRUE(client().Command(fill).ok());
+  v1::AddCommentRequest c;
+  c.set_request_id(r.request_id());
+  c.set_text("Die letzte.");
+  v1::Comment comment;
+  ASSERT_TRUE(stub_->AddComment(Ctx(kAnna).get(), c, &comment).ok());
+  EXPECT_EQ(stub_->AddComment(Ctx(kAnna).get(), c, &comment).error_code(),
+            grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(client().Command({"LLEN", keys::Comments(r.request_id())})->integer(),
+            RequestStore::kMaxComments);
+  auto mine = client().Command({"SMEMBERS", keys::CommentsBy(kAnna.account_id)});
+  ASSERT_EQ(mine->elements().size(), 1u);
+  EXPECT_EQ(mine->elements()[0].str(),
+            r.request_id() + ":" + std::to_string(RequestStore::kMaxComments - 1));
+}
+
+// Create and update check the catalogue in the same unit as they write (a code created or
+// removed meanwhile).
+TEST_F(RequestsServiceTest, CatalogueWritesCheckWhetherTheServiceExists) {
+  StoredService service;
+  service.set_jurisdiction_id("bielefeld.de");
+  service.set_code("not-yet-there");
+  service.set_name_de("Noch nicht da");
+  EXPECT_EQ(catalogue_store_->Update(service).code(), absl::StatusCode::kNotFound);
+  EXPECT_FALSE(catalogue_store_->Get("bielefeld.de", "not-yet-there").ok());
+  EXPECT_EQ(
+      client().Command({"SISMEMBER", keys::Services("bielefeld.de"), "not-yet-there"})->integer(),
+      0);
+  ASSERT_TRUE(catalogue_store_->Create(service).ok());
+  EXPECT_EQ(catalogue_store_->Create(service).code(), absl::StatusCode::kAlreadyExists);
+  service.set_name_de("Jetzt da");
+  ASSERT_TRUE(catalogue_store_->Update(service).ok());
+  EXPECT_EQ(catalogue_store_->Get("bielefeld.de", "not-yet-there")->name_de(), "Jetzt da");
+  EXPECT_EQ(
+      client().Command({"SISMEMBER", keys::Services("bielefeld.de"), "not-yet-there"})->integer(),
+      1);
+}
+
 TEST_F(RequestsServiceTest, OwnersAddUpToFivePhotosLater) {
   const v1::ServiceRequest r = File(kAnna, NewRequest("graffiti"));
   std::vector<std::string> ids;
