@@ -265,22 +265,6 @@ absl::StatusOr<std::vector<Reply>> Client::Pipeline(const std::vector<Args>& com
   return replies;
 }
 
-absl::StatusOr<std::vector<Reply>> Client::Transaction(const std::vector<Args>& commands) {
-  std::vector<Args> wrapped;
-  wrapped.reserve(commands.size() + 2);
-  wrapped.push_back({"MULTI"});
-  wrapped.insert(wrapped.end(), commands.begin(), commands.end());
-  wrapped.push_back({"EXEC"});
-  ASSIGN_OR_RETURN(std::vector<Reply> replies, Pipeline(wrapped));
-  for (size_t i = 0; i + 1 < replies.size(); ++i) {
-    if (replies[i].is_error()) return ErrorReplyToStatus(replies[i].str());
-  }
-  Reply& exec = replies.back();
-  if (exec.is_error()) return ErrorReplyToStatus(exec.str());
-  if (exec.is_nil()) return absl::AbortedError("redis: transaction aborted by WATCH");
-  return std::move(exec.mutable_elements());
-}
-
 absl::StatusOr<Reply> Client::Eval(const Script& script, const Args& keys, const Args& args) {
   return EvalThen(script, keys, args, std::nullopt);
 }

@@ -17,7 +17,7 @@ struct redisContext;  // hiredis
 
 // A Redis client over hiredis: a pool of blocking connections shared by all threads, with
 // connect and command timeouts, reconnection with backoff after Redis restarts, pipelining,
-// MULTI/EXEC and Lua scripts by SHA. Nothing here throws or crashes on a Redis problem:
+// and Lua scripts by SHA. Nothing here throws or crashes on a Redis problem:
 //
 //   - Redis unreachable, connection lost, pool exhausted → UNAVAILABLE
 //   - a command that takes longer than the timeout        → DEADLINE_EXCEEDED
@@ -165,10 +165,8 @@ class Client final {
   // result (one element per command); only transport problems fail the whole call.
   absl::StatusOr<std::vector<Reply>> Pipeline(const std::vector<Args>& commands);
 
-  // Runs the commands atomically inside MULTI/EXEC (one round trip) and returns EXEC's replies,
-  // one per command (runtime errors of single commands stay in there as error replies).
-  // A command Redis refuses to queue fails the whole transaction with its error status.
-  absl::StatusOr<std::vector<Reply>> Transaction(const std::vector<Args>& commands);
+  // Writes that go together are a redis::Transaction (transaction.h): the one way to write
+  // several keys (and events) as a unit.
 
   // EVALSHA, loading the script first if Redis does not know it. Error replies become statuses.
   absl::StatusOr<Reply> Eval(const Script& script, const Args& keys, const Args& args);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 
+#include "infra/redis/transaction.h"
 #include "infra/status.h"
 #include "infra/strings.h"
 #include "services/accounts/keys.h"
@@ -31,12 +32,12 @@ return 1
 ApiKeyStore::ApiKeyStore(infra::redis::Client& redis) : redis_(redis) {}
 
 absl::Status ApiKeyStore::Create(const StoredApiKey& key, std::string_view key_hash) {
-  return redis_
-      .Transaction({{"HSET", keys::ApiKey(key.id), "name", key.name, "hash", std::string(key_hash),
-                     "created_ms", std::to_string(key.created_ms)},
-                    {"SET", keys::ApiKeyByHash(key_hash), key.id},
-                    {"SADD", keys::kApiKeys, key.id}})
-      .status();
+  infra::redis::Transaction tx;
+  tx.Then({"HSET", keys::ApiKey(key.id), "name", key.name, "hash", std::string(key_hash),
+           "created_ms", std::to_string(key.created_ms)})
+      .Then({"SET", keys::ApiKeyByHash(key_hash), key.id})
+      .Then({"SADD", keys::kApiKeys, key.id});
+  return tx.Run(redis_).status();
 }
 
 absl::StatusOr<std::vector<StoredApiKey>> ApiKeyStore::List() {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <string>
 
+#include "infra/redis/transaction.h"
 #include "infra/status.h"
 #include "services/notifications/keys.h"
 
@@ -21,10 +22,10 @@ std::vector<StoredWebhook> WebhookStore::Parse(const Reply& mget) {
 }
 
 absl::Status WebhookStore::AddWebhook(const StoredWebhook& webhook) {
-  return redis_
-      .Transaction({{"SET", keys::Webhook(webhook.id()), webhook.SerializeAsString()},
-                    {"SADD", keys::kWebhooks, webhook.id()}})
-      .status();
+  infra::redis::Transaction tx;
+  tx.Then({"SET", keys::Webhook(webhook.id()), webhook.SerializeAsString()})
+      .Then({"SADD", keys::kWebhooks, webhook.id()});
+  return tx.Run(redis_).status();
 }
 
 absl::StatusOr<std::vector<StoredWebhook>> WebhookStore::Webhooks() {
@@ -51,9 +52,9 @@ absl::StatusOr<StoredWebhook> WebhookStore::Webhook(std::string_view id) {
 }
 
 absl::Status WebhookStore::RemoveWebhook(std::string_view id) {
-  ASSIGN_OR_RETURN(
-      const std::vector<Reply> removed,
-      redis_.Transaction({{"DEL", keys::Webhook(id)}, {"SREM", keys::kWebhooks, std::string(id)}}));
+  infra::redis::Transaction tx;
+  tx.Then({"DEL", keys::Webhook(id)}).Then({"SREM", keys::kWebhooks, std::string(id)});
+  ASSIGN_OR_RETURN(const std::vector<Reply> removed, tx.Run(redis_));
   if (removed[0].integer() == 0) return absl::NotFoundError("webhook not found");
   return absl::OkStatus();
 }

@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "infra/ids.h"
+#include "infra/redis/transaction.h"
 #include "infra/strings.h"
 #include "services/requests/keys.h"
 #include "services/requests/request_store.h"
@@ -115,7 +116,7 @@ absl::StatusOr<std::vector<std::vector<GeoHit>>> RequestStore::SearchWeeks(
 absl::StatusOr<int64_t> RequestStore::MigrateGeoIndex(std::string_view jurisdiction,
                                                       int64_t max_entries) {
   // A GEO set is a sorted set whose scores are the positions' geohashes, so an entry moves by
-  // copying its score. Each batch is one MULTI: entries are in the new sets before they leave
+  // copying its score. Each batch is one Transaction: entries are in the new sets before they leave
   // the old one, and a batch cut off by a crash is simply moved again.
   const std::string old_key = keys::OldGeo(jurisdiction);
   int64_t moved = 0;
@@ -126,21 +127,16 @@ absl::StatusOr<int64_t> RequestStore::MigrateGeoIndex(std::string_view jurisdict
     if (!batch.ok()) return batch.status();
     const auto& e = batch->elements();
     if (e.size() < 2) break;
-    std::vector<Args> commands;
+    infra::redis::Transaction tx;
     Args remove = {"ZREM", old_key};
     for (size_t i = 0; i + 1 < e.size(); i += 2) {
       const int64_t week = GeoWeekOfId(e[i].str());
-      commands.push_back({"ZADD", keys::GeoWeek(jurisdiction, week), e[i + 1].str(), e[i].str()});
-      commands.push_back(
-          {"ZADD", keys::GeoWeeks(jurisdiction), std::to_string(week), std::to_string(week)});
+      tx.Then({"ZADD", keys::GeoWeek(jurisdiction, week), e[i + 1].str(), e[i].str()});
+      tx.Then({"ZADD", keys::GeoWeeks(jurisdiction), std::to_string(week), std::to_string(week)});
       remove.push_back(e[i].str());
     }
-    commands.push_back(std::move(remove));
-    auto done = redis_.Transaction(commands);
-    if (!done.ok()) return done.status();
-    for (const Reply& r : *done) {
-      if (r.is_error()) return infra::redis::ErrorReplyToStatus(r.str());
-    }
+    tx.Then(std::move(remove));
+    if (auto done = tx.Run(redis_); !done.ok()) return done.status();
     moved += static_cast<int64_t>(e.size() / 2);
   }
   return moved;

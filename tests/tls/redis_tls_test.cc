@@ -9,6 +9,7 @@
 #include "infra/config.h"
 #include "infra/redis/async_client.h"
 #include "infra/redis/client.h"
+#include "infra/redis/transaction.h"
 #include "infra/service_config.h"
 #include "tests/harness/process.h"
 #include "tests/tls/pki.h"
@@ -97,7 +98,9 @@ TEST_F(RedisTlsTest, SyncClientRunsCommandsOverTls) {
   infra::redis::Client client(Options());
   ASSERT_TRUE(client.Command({"SET", "tls:sync", "v"}).ok());
   EXPECT_EQ(*infra::redis::AsString(client.Command({"GET", "tls:sync"})), "v");
-  auto replies = client.Transaction({{"INCR", "tls:n"}, {"INCR", "tls:n"}});
+  infra::redis::Transaction tx;
+  tx.Then({"INCR", "tls:n"}).Then({"INCR", "tls:n"});
+  auto replies = tx.Run(client);
   ASSERT_TRUE(replies.ok()) << replies.status();
   EXPECT_EQ(replies->back().integer(), 2);
   // A reply larger than the relay's buffers.
