@@ -97,6 +97,17 @@ class AccountsServiceTest : public RedisTest {
     return stub_->SignIn(Ctx("", address).get(), req, out);
   }
 
+  // The bootstrap admin signs in and creates a partner's API key named "FixMyStreet Bielefeld".
+  v1::CreatedApiKey CreatePartnerKeyAsAdmin(v1::TokenPair* admin) {
+    EXPECT_TRUE(app_->service.EnsureAdmin("admin@bielefeld.de", "Admin-Passwort-2026").ok());
+    EXPECT_TRUE(SignIn("admin@bielefeld.de", "Admin-Passwort-2026", admin).ok());
+    v1::CreateApiKeyRequest create;
+    create.set_name("FixMyStreet Bielefeld");
+    v1::CreatedApiKey created;
+    EXPECT_TRUE(stub_->CreateApiKey(Ctx(admin->access_token()).get(), create, &created).ok());
+    return created;
+  }
+
   v1::TokenPair RegisterAndSignIn(const std::string& email, v1::Account* account = nullptr) {
     EXPECT_TRUE(Register(email, account).ok());
     v1::TokenPair pair;
@@ -1123,13 +1134,9 @@ TEST_F(AccountsServiceTest, InternalMethodsNeedTheInternalToken) {
 }
 
 TEST_F(AccountsServiceTest, PartnerKeysAreShownOnceStoredHashedAndRevocable) {
-  ASSERT_TRUE(app_->service.EnsureAdmin("admin@bielefeld.de", "Admin-Passwort-2026").ok());
   v1::TokenPair admin;
-  ASSERT_TRUE(SignIn("admin@bielefeld.de", "Admin-Passwort-2026", &admin).ok());
-  v1::CreateApiKeyRequest create;
-  create.set_name("FixMyStreet Bielefeld");
-  v1::CreatedApiKey created;
-  ASSERT_TRUE(stub_->CreateApiKey(Ctx(admin.access_token()).get(), create, &created).ok());
+  v1::CreatedApiKey created = CreatePartnerKeyAsAdmin(&admin);
+  ASSERT_FALSE(created.api_key().empty());
   EXPECT_TRUE(created.api_key().starts_with("ck_"));
   auto dump = client().Command({"KEYS", "*"});
   for (const auto& k : dump->elements()) EXPECT_THAT(k.str(), Not(HasSubstr(created.api_key())));
@@ -1148,7 +1155,7 @@ TEST_F(AccountsServiceTest, PartnerKeysAreShownOnceStoredHashedAndRevocable) {
   ASSERT_TRUE(stub_->DeleteApiKey(Ctx(admin.access_token()).get(), del, &deleted).ok());
   EXPECT_EQ(stub_->CheckApiKey(Ctx("", "10.0.0.1").get(), check, &checked).error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
-  create.set_name("");
+  v1::CreateApiKeyRequest create;  // a name is required
   EXPECT_EQ(stub_->CreateApiKey(Ctx(admin.access_token()).get(), create, &created).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
 }
@@ -1207,13 +1214,8 @@ TEST_F(AccountsServiceTest, DomainMetricsCountSignUpsSignInsTokensAndDeletions) 
   EXPECT_EQ(sign_ins("ok"), 1);
 
   // The bootstrap admin is no sign-up; its partner key is a token.
-  ASSERT_TRUE(app_->service.EnsureAdmin("admin@bielefeld.de", "Admin-Passwort-2026").ok());
   v1::TokenPair admin;
-  ASSERT_TRUE(SignIn("admin@bielefeld.de", "Admin-Passwort-2026", &admin).ok());
-  v1::CreateApiKeyRequest create;
-  create.set_name("FixMyStreet Bielefeld");
-  v1::CreatedApiKey created;
-  ASSERT_TRUE(stub_->CreateApiKey(Ctx(admin.access_token()).get(), create, &created).ok());
+  ASSERT_FALSE(CreatePartnerKeyAsAdmin(&admin).api_key().empty());
   EXPECT_EQ(tokens("api_key"), 1);
   EXPECT_EQ(total("accounts_sign_ups_total"), 1);
 
