@@ -130,7 +130,7 @@ class AsyncClient::Connection {
         Fail(lock, queued_, fd.status());
         continue;
       }
-      backoff_.Succeeded();
+      const auto opened = steady_clock::now();
       fd_ = *fd;
       if (!name_.empty()) {
         std::string wire;
@@ -140,10 +140,17 @@ class AsyncClient::Connection {
       std::deque<Queued> waiting;
       waiting.swap(queued_);
       for (auto& q : waiting) Write(std::move(q.wire), q.commands, std::move(q.done));
-      // After a lost connection the next connect is tried at once (the backoff has been reset).
       const absl::Status lost = ReadLoop(lock);
       ::close(fd_);
       fd_ = -1;
+      // A connection that lived a while is tried again at once; one closed right after it
+      // opened (Redis at maxclients, a proxy without a backend) counts as a failed connect, so
+      // that the backoff paces the next attempts instead of a loop without a pause.
+      if (steady_clock::now() - opened >= std::chrono::seconds(1)) {
+        backoff_.Succeeded();
+      } else {
+        backoff_.Failed(lost);
+      }
       Fail(lock, pending_, lost);
     }
     const absl::Status shut_down = absl::UnavailableError("redis: client shut down");
