@@ -1,6 +1,7 @@
 #include "infra/redis/async_client.h"
 
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -124,6 +125,7 @@ class SilentListener {
   }
   ~SilentListener() { ::close(fd_); }
   int port() const { return port_; }
+  int fd() const { return fd_; }
 
  private:
   int fd_ = -1;
@@ -157,6 +159,36 @@ TEST(AsyncClientConnect, ACallerNeverWaitsForAConnectToAServerThatDoesNotAnswer)
     ASSERT_EQ(future.wait_for(3s), std::future_status::ready);
     EXPECT_EQ(future.get().status().code(), absl::StatusCode::kUnavailable);
   }
+}
+
+// A server that accepts and closes at once (Redis at maxclients, a proxy without a backend):
+// the client's reconnects are paced by the backoff, not a loop without a pause.
+TEST(AsyncClientConnect, AServerThatClosesAtOnceIsRetriedWithBackoff) {
+  SilentListener listener;
+  std::atomic<bool> stop{false};
+  std::atomic<int> accepted{0};
+  std::thread closer([&] {
+    while (!stop.load()) {
+      pollfd p{listener.fd(), POLLIN, 0};
+      if (::poll(&p, 1, 20) <= 0) continue;
+      const int fd = ::accept(listener.fd(), nullptr, nullptr);
+      if (fd >= 0) {
+        ++accepted;
+        ::close(fd);
+      }
+    }
+  });
+  {
+    Options options;
+    options.port = listener.port();
+    AsyncClient async(options, 1);
+    std::this_thread::sleep_for(1s);
+  }
+  stop.store(true);
+  closer.join();
+  // 25 ms doubling: a handful of attempts in a second; without the backoff, thousands.
+  EXPECT_GE(accepted.load(), 1);
+  EXPECT_LE(accepted.load(), 12);
 }
 
 TEST(AsyncClientRestart, CallsReturnAtOnceWhileRedisIsDownAndSucceedWhenItIsBack) {
