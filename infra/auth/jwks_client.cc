@@ -56,20 +56,56 @@ bool JwksClient::RefreshIfDue() {
   return Refresh();
 }
 
+void JwksClient::RefreshSoon(std::function<void(bool)> done) {
+  {
+    std::lock_guard lock(mu_);
+    const bool due = std::chrono::steady_clock::now() - last_attempt_ >= min_interval_;
+    if (started_ && !stop_ && (due || fetching_ || !waiting_.empty()) &&
+        waiting_.size() < kMaxWaiting) {
+      waiting_.push_back(std::move(done));
+      cv_.notify_all();
+      return;
+    }
+  }
+  done(false);
+}
+
 void JwksClient::Start() {
   // The first fetch before the process serves: tokens that arrive right after a (re)start are
   // verified, not refused. Accounts unreachable: fails fast and the thread keeps trying.
   const bool first = Refresh();
+  {
+    std::lock_guard lock(mu_);
+    started_ = true;
+  }
   thread_ = std::thread([this, loaded = first]() mutable {
     while (true) {
       {
         std::unique_lock lock(mu_);
-        // Until the first success, retry every second; then at the regular period.
+        // Until the first success, retry every second; then at the regular period; at once
+        // for callers waiting on RefreshSoon.
         const auto wait = loaded ? period_ : std::chrono::milliseconds(1000);
-        if (cv_.wait_for(lock, wait, [this] { return stop_; })) return;
+        cv_.wait_for(lock, wait, [this] { return stop_ || !waiting_.empty(); });
+        if (stop_) break;
+        fetching_ = !waiting_.empty();
       }
-      loaded = Refresh() || (loaded && verifier_.key_count() > 0);
+      const bool fetched = Refresh();
+      loaded = fetched || (loaded && verifier_.key_count() > 0);
+      std::vector<std::function<void(bool)>> answered;
+      {
+        std::lock_guard lock(mu_);
+        // Those who came during the fetch get its result too.
+        answered.swap(waiting_);
+        fetching_ = false;
+      }
+      for (auto& done : answered) done(fetched);
     }
+    std::vector<std::function<void(bool)>> left;
+    {
+      std::lock_guard lock(mu_);
+      left.swap(waiting_);
+    }
+    for (auto& done : left) done(false);
   });
 }
 

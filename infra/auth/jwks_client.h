@@ -2,9 +2,11 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "infra/auth/jwt.h"
 
@@ -29,6 +31,12 @@ class JwksClient final {
   bool Refresh();
   // The Authorizer's refresh hook: Refresh() unless one ran within min_interval.
   bool RefreshIfDue();
+  // RefreshIfDue for a caller that must not wait (the gateway's HTTP threads): when a refresh
+  // is due or under way, the client's own thread fetches the keys and then calls
+  // `done(loaded)` there; otherwise (also before Start, after Stop, or with kMaxWaiting callers
+  // waiting already) `done(false)` runs at once, here.
+  void RefreshSoon(std::function<void(bool loaded)> done);
+  static constexpr size_t kMaxWaiting = 4096;
 
   void Start();
   void Stop();
@@ -42,6 +50,10 @@ class JwksClient final {
   std::condition_variable cv_;
   bool stop_ = false;
   std::chrono::steady_clock::time_point last_attempt_{};
+  // RefreshSoon's callers, answered by the thread after its next fetch.
+  std::vector<std::function<void(bool)>> waiting_;
+  bool fetching_ = false;  // a fetch for waiting callers is under way
+  bool started_ = false;
   std::thread thread_;
 };
 

@@ -99,11 +99,6 @@ absl::StatusOr<std::unique_ptr<Connection>> Open(const Options& options, const C
   return conn;
 }
 
-absl::StatusOr<Reply> ReplyOrError(Reply reply) {
-  if (reply.is_error()) return ErrorReplyToStatus(reply.str());
-  return reply;
-}
-
 }  // namespace
 
 // Connections are created lazily up to pool_size and handed to one caller at a time.
@@ -279,13 +274,7 @@ absl::StatusOr<Reply> Client::EvalDurable(const Script& script, const Args& keys
 
 absl::StatusOr<Reply> Client::EvalThen(const Script& script, const Args& keys, const Args& args,
                                        std::optional<Args> then) {
-  Args command;
-  command.reserve(3 + keys.size() + args.size());
-  command.push_back("EVALSHA");
-  command.push_back(script.sha());
-  command.push_back(std::to_string(keys.size()));
-  command.insert(command.end(), keys.begin(), keys.end());
-  command.insert(command.end(), args.begin(), args.end());
+  const Args command = EvalShaCommand(script, keys, args);
   auto replies = pool_->With([&](Connection& conn, bool* reusable) {
     std::vector<Args> commands = {command};
     if (then) commands.push_back(*then);

@@ -139,6 +139,10 @@ class Script final {
 // Redis's own: LOADING/BUSY/MASTERDOWN/READONLY/NOAUTH/WRONGPASS → UNAVAILABLE, OOM →
 // RESOURCE_EXHAUSTED, WRONGTYPE → FAILED_PRECONDITION, anything else → INTERNAL.
 absl::Status ErrorReplyToStatus(std::string_view error);
+// `reply`, or its error as a status (ErrorReplyToStatus).
+absl::StatusOr<Reply> ReplyOrError(Reply reply);
+// EVALSHA of `script` with `keys` and `args`: the command Client::Eval and EvalAsync send.
+Args EvalShaCommand(const Script& script, const Args& keys, const Args& args);
 
 class Client final {
  public:

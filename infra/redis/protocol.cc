@@ -99,6 +99,22 @@ Script::Script(std::string source) : source_(std::move(source)) {
   sha_ = HexEncode(std::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
 }
 
+absl::StatusOr<Reply> ReplyOrError(Reply reply) {
+  if (reply.is_error()) return ErrorReplyToStatus(reply.str());
+  return reply;
+}
+
+Args EvalShaCommand(const Script& script, const Args& keys, const Args& args) {
+  Args command;
+  command.reserve(3 + keys.size() + args.size());
+  command.push_back("EVALSHA");
+  command.push_back(script.sha());
+  command.push_back(std::to_string(keys.size()));
+  command.insert(command.end(), keys.begin(), keys.end());
+  command.insert(command.end(), args.begin(), args.end());
+  return command;
+}
+
 bool IsReadOnlyCommand(const Args& args) {
   static constexpr std::string_view kReads[] = {
       "EXISTS",        "GET",     "HEXISTS",   "HGET",

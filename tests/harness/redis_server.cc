@@ -104,4 +104,11 @@ void RedisTest::SetUp() {
   ASSERT_TRUE(flushed.ok()) << flushed.status();
 }
 
+infra::redis::AsyncClient& RedisTest::async_client() {
+  if (!async_client_) {
+    async_client_ = std::make_unique<infra::redis::AsyncClient>(server_->ClientOptions(), 1);
+  }
+  return *async_client_;
+}
+
 }  // namespace cityhub::testing

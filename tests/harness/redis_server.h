@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include "infra/redis/async_client.h"
 #include "infra/redis/client.h"
 #include "tests/harness/process.h"
 
@@ -57,10 +58,13 @@ class RedisTest : public ::testing::Test {
   static RedisServer& redis() { return *server_; }
   // A client for the suite's Redis.
   infra::redis::Client& client() { return *client_; }
+  // An async client for the suite's Redis, made on first use.
+  infra::redis::AsyncClient& async_client();
 
  private:
   static RedisServer* server_;
   std::unique_ptr<infra::redis::Client> client_;
+  std::unique_ptr<infra::redis::AsyncClient> async_client_;
 };
 
 }  // namespace cityhub::testing
