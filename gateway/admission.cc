@@ -7,19 +7,44 @@
 
 namespace cityhub::gateway {
 
-std::optional<HttpResponse> Gateway::Admit(HttpRequest& head) {
+void Gateway::Admit(HttpRequest& head, std::shared_ptr<Responder> exchange, Admitted done) {
   auto match = routes_.Find(head.method, head.path);
-  if (!match) return std::nullopt;  // 404 and 405 come from Handle as usual
+  if (!match) return done(std::nullopt);  // 404 and 405 come from Handle as usual
   RequestContext ctx;
   ctx.route_label = infra::StrCat(match->route->http_method, " ", match->route->path.text);
   ctx.policy = &match->route->policy;
   ctx.streaming = match->route->server_streaming;
   ctx.before_body = true;
+  AdmitFilter(head, std::move(ctx), std::move(exchange), std::move(done));
+}
+
+void Gateway::AdmitFilter(HttpRequest& head, RequestContext ctx,
+                          std::shared_ptr<Responder> exchange, Admitted done) {
   // Who may send this body, and whether they have budget left, is known now: a refused client
   // uploads nothing.
-  if (auto refusal = chain_.Decode(head, ctx)) return Finish(head, ctx, *std::move(refusal));
+  auto refusal = chain_.Decode(head, ctx);
+  if (ctx.pending) {
+    // `head` stays with the connection until `done`.
+    struct Held {
+      RequestContext ctx;
+      Admitted done;
+      std::shared_ptr<Responder> exchange;
+    };
+    auto pending = std::exchange(ctx.pending, nullptr);
+    auto held = std::make_shared<Held>(Held{std::move(ctx), std::move(done), exchange});
+    Wait(std::move(pending), std::move(exchange),
+         [this, &head, held](const RequestContext::Decided& decided) {
+           if (auto refused = decided(held->ctx)) {
+             held->done(Finish(head, held->ctx, *std::move(refused)));
+             return;
+           }
+           AdmitFilter(head, std::move(held->ctx), held->exchange, std::move(held->done));
+         });
+    return;
+  }
+  if (refusal) return done(Finish(head, ctx, *std::move(refusal)));
   head.admission = std::move(ctx);
-  return std::nullopt;
+  done(std::nullopt);
 }
 
 void Gateway::SendCharged(const HttpRequest& request, const RequestContext& ctx,

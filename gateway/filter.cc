@@ -19,7 +19,7 @@ std::optional<HttpResponse> FilterChain::Decode(const HttpRequest& request,
                                                 RequestContext& ctx) const {
   while (ctx.decoded < filters_.size()) {
     auto answer = filters_[ctx.decoded++]->OnRequest(request, ctx);
-    if (answer) return answer;
+    if (answer || ctx.pending) return answer;
   }
   return std::nullopt;
 }

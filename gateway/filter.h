@@ -5,6 +5,7 @@
 // before the request is handled and may end it with an answer; the encode side runs in reverse
 // order on every answer, for the filters whose decode side ran.
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -60,6 +61,16 @@ struct RequestContext {
   // How many filters' decode side ran: the encode side runs for these.
   size_t decoded = 0;
 
+  // A decision that needs a wait elsewhere (the rate limiter asking Redis, the verifier fetching
+  // new keys) is not waited for: the filter sets `pending` instead of answering, and the chain
+  // stops after it (FilterChain::Decode). Whoever runs the chain calls pending(resume) and
+  // returns. The filter calls `resume` once, from any thread, with the rest of its work; that
+  // runs on the exchange's connection thread against this context and returns the filter's
+  // answer (nullopt: go on with the next filter).
+  using Decided = std::function<std::optional<HttpResponse>(RequestContext&)>;
+  using Resume = std::function<void(Decided)>;
+  std::function<void(Resume)> pending;
+
   // A refusal in the request's error format.
   HttpResponse Error(int status, grpc::StatusCode code, std::string_view message) const {
     return ErrorIn(errors, status, code, message);
@@ -73,7 +84,7 @@ class Filter {
   virtual ~Filter() = default;
   virtual std::string_view name() const = 0;
   // Decode side: nullopt to go on, or the answer that ends the request here (later filters
-  // do not see it). Runs on the HTTP thread: must not block.
+  // do not see it). Runs on the HTTP thread: must not block (see RequestContext::pending).
   virtual std::optional<HttpResponse> OnRequest(const HttpRequest& request,
                                                 RequestContext& ctx) = 0;
   // Encode side: adds to or records the answer; may run on a gRPC thread: must not block.
@@ -87,7 +98,8 @@ class FilterChain final {
   explicit FilterChain(std::vector<std::unique_ptr<Filter>> filters);
 
   // Runs each filter's decode side in order, from the first not yet run (ctx.decoded), until
-  // one answers; that answer is returned (its encode side still to run, through Encode).
+  // one answers or waits (ctx.pending); the answer is returned (its encode side still to run,
+  // through Encode).
   std::optional<HttpResponse> Decode(const HttpRequest& request, RequestContext& ctx) const;
   // Runs the encode side of the filters whose decode side ran, last first.
   void Encode(const HttpRequest& request, const RequestContext& ctx, HttpResponse& response) const;

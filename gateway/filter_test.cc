@@ -1,6 +1,8 @@
 #include "gateway/filter.h"
 
+#include <future>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -48,6 +50,19 @@ FilterChain Chain(std::vector<std::string>& log, int b_status = 0) {
   filters.push_back(std::make_unique<Recording>("b", log, b_status));
   filters.push_back(std::make_unique<Recording>("c", log));
   return FilterChain(std::move(filters));
+}
+
+// A filter's decode side to its end: when it waits (ctx.pending), waits here for it to resume
+// and runs the rest as the gateway would on the connection's thread.
+std::optional<HttpResponse> DecodeNow(Filter& filter, const HttpRequest& request,
+                                      RequestContext& ctx) {
+  auto answer = filter.OnRequest(request, ctx);
+  if (!ctx.pending) return answer;
+  EXPECT_FALSE(answer.has_value()) << "a waiting filter answers only when it resumes";
+  std::promise<RequestContext::Decided> resumed;
+  auto pending = std::exchange(ctx.pending, nullptr);
+  pending([&](RequestContext::Decided decided) { resumed.set_value(std::move(decided)); });
+  return resumed.get_future().get()(ctx);
 }
 
 HttpRequest Get(std::string target, Headers headers = {}) {
@@ -113,6 +128,46 @@ TEST(FilterChain, ADecodeGoesOnFromTheFirstFilterNotYetRun) {
   ctx.decoded = 2;
   EXPECT_FALSE(chain.Decode(request, ctx).has_value());
   EXPECT_EQ(log, (std::vector<std::string>{"request c"}));
+}
+
+// Waits on its decode side (as the rate limiter waits for Redis) and logs when it resumes.
+class Waiting final : public Filter {
+ public:
+  explicit Waiting(std::vector<std::string>& log) : log_(log) {}
+  std::string_view name() const override { return "w"; }
+  std::optional<HttpResponse> OnRequest(const HttpRequest&, RequestContext& ctx) override {
+    log_.push_back("request w");
+    ctx.pending = [this](RequestContext::Resume resume) {
+      resume([this](RequestContext&) -> std::optional<HttpResponse> {
+        log_.push_back("resumed w");
+        return std::nullopt;
+      });
+    };
+    return std::nullopt;
+  }
+  void OnResponse(const HttpRequest&, const RequestContext&, HttpResponse&) override {}
+
+ private:
+  std::vector<std::string>& log_;
+};
+
+TEST(FilterChain, AWaitingFilterStopsTheChainAndTheNextDecodeGoesOnAfterIt) {
+  std::vector<std::string> log;
+  std::vector<std::unique_ptr<Filter>> filters;
+  filters.push_back(std::make_unique<Recording>("a", log));
+  filters.push_back(std::make_unique<Waiting>(log));
+  filters.push_back(std::make_unique<Recording>("c", log));
+  const FilterChain chain(std::move(filters));
+  HttpRequest request = Get("/x");
+  RequestContext ctx;
+  EXPECT_FALSE(chain.Decode(request, ctx).has_value());
+  ASSERT_TRUE(ctx.pending) << "the chain stopped at the waiting filter";
+  EXPECT_EQ(ctx.decoded, 2u);
+  EXPECT_EQ(log, (std::vector<std::string>{"request a", "request w"}));
+  auto pending = std::exchange(ctx.pending, nullptr);
+  pending([&](const RequestContext::Decided& decided) { EXPECT_FALSE(decided(ctx)); });
+  EXPECT_FALSE(chain.Decode(request, ctx).has_value());
+  EXPECT_EQ(log, (std::vector<std::string>{"request a", "request w", "resumed w", "request c"}));
 }
 
 TEST(FilterChain, TheGatewaysOrderIsFixed) {
@@ -273,6 +328,35 @@ TEST_F(AuthenticationFilterTest, UnguardedTargetsAndOpen311DoNotIdentifyTheirCal
   EXPECT_EQ(Count(metrics_, "gateway_filter_authentication_total", "invalid"), 0);
 }
 
+// Keys rotated at the accounts service: a token naming a key this replica has not loaded waits
+// for a fetch that runs elsewhere (the HTTP thread never waits for it), then is verified.
+TEST_F(AuthenticationFilterTest, ATokenWithANewKeyWaitsForTheKeysWithoutBlocking) {
+  const std::string token = Token({"citizen"});
+  verifier_.SetKeys({});
+  std::function<void(bool)> fetched;
+  AuthenticationFilter filter(
+      verifier_, [&](std::function<void(bool)> done) { fetched = std::move(done); }, metrics_);
+  HttpRequest request = Get("/x", {{"authorization", "Bearer " + token}});
+  RequestContext ctx;
+  ctx.policy = &policy_;
+  EXPECT_FALSE(filter.OnRequest(request, ctx).has_value());
+  ASSERT_TRUE(ctx.pending);
+  std::promise<RequestContext::Decided> resumed;
+  auto pending = std::exchange(ctx.pending, nullptr);
+  pending([&](RequestContext::Decided decided) { resumed.set_value(std::move(decided)); });
+  ASSERT_TRUE(fetched) << "the fetch was asked for, and the filter returned without it";
+  // The fetch ends on another thread, with the keys loaded.
+  std::thread([&] {
+    std::vector<infra::auth::Ed25519Key> keys;
+    keys.push_back(*infra::auth::Ed25519Key::FromPublicBytes(signer_.key().public_bytes()));
+    verifier_.SetKeys(std::move(keys));
+    fetched(true);
+  }).join();
+  EXPECT_FALSE(resumed.get_future().get()(ctx).has_value());
+  EXPECT_EQ(ctx.account_id, "01JCITIZEN0000000000000000");
+  EXPECT_EQ(Count(metrics_, "gateway_filter_authentication_total", "verified"), 1);
+}
+
 TEST(AccessPolicyFilter, AnonymousIs401AndTooFewRightsIs403) {
   infra::MetricsRegistry metrics;
   AccessPolicyFilter filter(metrics);
@@ -315,7 +399,7 @@ TEST(RateLimitFilter, OverBudgetIs429WithRetryAfterInTheRequestsErrorFormat) {
   infra::redis::Options unreachable;
   unreachable.port = 1;  // nothing listens there: the limiter's local fallback decides
   unreachable.connect_timeout = 10ms;
-  infra::redis::Client redis(unreachable);
+  infra::redis::AsyncClient redis(unreachable, 1);
   infra::ManualClock clock;
   infra::MetricsRegistry metrics;
   RateLimits limits;
@@ -328,12 +412,12 @@ TEST(RateLimitFilter, OverBudgetIs429WithRetryAfterInTheRequestsErrorFormat) {
   RequestContext first;
   first.policy = &create;
   first.client_address = "203.0.113.7";
-  EXPECT_FALSE(filter.OnRequest(request, first).has_value());
+  EXPECT_FALSE(DecodeNow(filter, request, first).has_value());
   EXPECT_EQ(first.charged, cityhub::api::RATE_CLASS_CREATE);
   RequestContext second = first;
   second.charged = cityhub::api::RATE_CLASS_UNSPECIFIED;
   second.errors = &plain;
-  auto answer = filter.OnRequest(request, second);
+  auto answer = DecodeNow(filter, request, second);
   ASSERT_TRUE(answer.has_value());
   EXPECT_EQ(answer->status, 429);
   EXPECT_EQ(answer->body, "too many requests; slow down");
@@ -351,7 +435,13 @@ TEST(RateLimitFilter, WithoutALimiterEverythingPasses) {
   RequestContext ctx;
   ctx.policy = &read;
   EXPECT_FALSE(filter.OnRequest(request, ctx).has_value());
-  EXPECT_FALSE(filter.ChargeMore(ctx, cityhub::api::RATE_CLASS_READ, 50, "deep").has_value());
+  bool charged = false;
+  filter.ChargeMore(ctx, cityhub::api::RATE_CLASS_READ, 50, "deep",
+                    [&](std::optional<HttpResponse> refusal) {
+                      charged = true;
+                      EXPECT_FALSE(refusal.has_value());
+                    });
+  EXPECT_TRUE(charged) << "decided at once, here";
 }
 
 TEST(MicroCacheFilter, KeepsASuccessfulAnonymousReadAndAnswersTheNextFromIt) {

@@ -256,7 +256,7 @@ bool CorsFilter::AddHeaders(const HttpRequest& request, HttpResponse& response) 
 // --- authentication and access policy ------------------------------------------------------------
 
 AuthenticationFilter::AuthenticationFilter(const infra::auth::TokenVerifier& verifier,
-                                           std::function<bool()> refresh_keys,
+                                           RefreshKeys refresh_keys,
                                            infra::MetricsRegistry& metrics)
     : verifier_(verifier), refresh_keys_(std::move(refresh_keys)), stats_(metrics) {}
 
@@ -268,7 +268,27 @@ std::optional<HttpResponse> AuthenticationFilter::OnRequest(const HttpRequest& r
     stats_.anonymous.Inc();
     return std::nullopt;
   }
-  auto claims = infra::auth::VerifyBearer(verifier_, refresh_keys_, authorization);
+  auto claims = infra::auth::VerifyBearer(verifier_, {}, authorization);
+  const std::string_view token = infra::auth::BearerToken(authorization);
+  if (!claims.ok() && refresh_keys_ && !token.empty() &&
+      !verifier_.HasKey(infra::auth::TokenVerifier::PeekKid(token))) {
+    // A key this replica has not loaded (the accounts service rotated its keys, or none are
+    // loaded yet): fetched off this thread, then the token is checked again.
+    ctx.pending = [this,
+                   authorization = std::string(authorization)](RequestContext::Resume resume) {
+      refresh_keys_([this, authorization, resume = std::move(resume)](bool) {
+        resume([this, authorization](RequestContext& ctx) {
+          return Decide(infra::auth::VerifyBearer(verifier_, {}, authorization), ctx);
+        });
+      });
+    };
+    return std::nullopt;
+  }
+  return Decide(std::move(claims), ctx);
+}
+
+std::optional<HttpResponse> AuthenticationFilter::Decide(
+    absl::StatusOr<infra::auth::AccessClaims> claims, RequestContext& ctx) {
   if (!claims.ok() && claims.status().code() == absl::StatusCode::kUnavailable) {
     stats_.keys_unavailable.Inc();
     HttpResponse r =
@@ -315,31 +335,42 @@ RateLimitFilter::RateLimitFilter(RateLimiter* limiter, infra::MetricsRegistry& m
 std::optional<HttpResponse> RateLimitFilter::OnRequest(const HttpRequest&, RequestContext& ctx) {
   if (ctx.policy == nullptr || limiter_ == nullptr) return std::nullopt;
   const auto rate_class = ctx.policy->rate_class();
-  const Decision d = limiter_->Check(rate_class, ctx.client_address, ctx.account_id);
+  auto begun = limiter_->Begin(rate_class, ctx.client_address, ctx.account_id);
+  if (const auto* decided = std::get_if<Decision>(&begun)) return Decide(*decided, rate_class, ctx);
+  // Redis decides: asked without waiting, the exchange goes on when it answers.
+  ctx.pending = [this, rate_class, pending = std::get<RateLimiter::Pending>(std::move(begun))](
+                    RequestContext::Resume resume) mutable {
+    limiter_->Ask(std::move(pending), [this, rate_class, resume = std::move(resume)](Decision d) {
+      resume([this, rate_class, d](RequestContext& ctx) { return Decide(d, rate_class, ctx); });
+    });
+  };
+  return std::nullopt;
+}
+
+std::optional<HttpResponse> RateLimitFilter::Decide(const Decision& d,
+                                                    cityhub::api::RateClass rate_class,
+                                                    RequestContext& ctx) {
   if (auto refusal = Refusal(ctx.errors, d, "too many requests; slow down")) return refusal;
   ctx.charged = rate_class;
   return std::nullopt;
 }
 
-std::optional<HttpResponse> RateLimitFilter::ChargeMore(const RequestContext& ctx,
-                                                        cityhub::api::RateClass rate_class,
-                                                        int units, std::string_view message) {
-  if (limiter_ == nullptr) return std::nullopt;
-  for (int i = 0; i < units; ++i) {
-    const Decision d = limiter_->Check(rate_class, ctx.client_address, ctx.account_id);
-    if (auto refusal = Refusal(ctx.errors, d, message)) return refusal;
-  }
-  return std::nullopt;
+void RateLimitFilter::ChargeMore(const RequestContext& ctx, cityhub::api::RateClass rate_class,
+                                 int units, std::string message, Charged then) {
+  if (limiter_ == nullptr || units < 1) return then(std::nullopt);
+  limiter_->Check(
+      rate_class, ctx.client_address, ctx.account_id,
+      [this, errors = ctx.errors, message = std::move(message),
+       then = std::move(then)](Decision d) { then(Refusal(errors, d, message)); },
+      units);
 }
 
 void RateLimitFilter::ChargePartner(const RequestContext& ctx, std::string api_key_id,
-                                    std::string message,
-                                    std::function<void(std::optional<HttpResponse>)> then) {
+                                    std::string message, Charged then) {
   if (limiter_ == nullptr) return then(std::nullopt);
-  limiter_->CheckPartnerOffThread(
-      std::move(api_key_id),
-      [this, errors = ctx.errors, message = std::move(message),
-       then = std::move(then)](Decision d) { then(Refusal(errors, d, message)); });
+  limiter_->CheckPartner(
+      api_key_id, [this, errors = ctx.errors, message = std::move(message),
+                   then = std::move(then)](Decision d) { then(Refusal(errors, d, message)); });
 }
 
 std::optional<HttpResponse> RateLimitFilter::Refusal(const ErrorFormat* errors, const Decision& d,

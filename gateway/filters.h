@@ -21,6 +21,7 @@
 
 #include "gateway/filter.h"
 #include "gateway/rate_limit.h"
+#include "infra/auth/access.h"
 #include "infra/auth/jwt.h"
 #include "infra/clock.h"
 #include "infra/metrics.h"
@@ -187,16 +188,22 @@ class CorsFilter final : public Filter {
 // keys is 503 with Retry-After: 1 (try again, not signed out).
 class AuthenticationFilter final : public Filter {
  public:
-  // `refresh_keys` (may be empty) loads the keys at once for a token naming an unknown key id.
-  AuthenticationFilter(const infra::auth::TokenVerifier& verifier,
-                       std::function<bool()> refresh_keys, infra::MetricsRegistry& metrics);
+  // Loads the keys again (without blocking the caller), then calls its argument with whether
+  // it loaded them: for a token naming a key id the verifier does not know.
+  using RefreshKeys = std::function<void(std::function<void(bool)>)>;
+  // `refresh_keys` may be empty (keys never change).
+  AuthenticationFilter(const infra::auth::TokenVerifier& verifier, RefreshKeys refresh_keys,
+                       infra::MetricsRegistry& metrics);
   std::string_view name() const override { return "authentication"; }
   std::optional<HttpResponse> OnRequest(const HttpRequest& request, RequestContext& ctx) override;
   void OnResponse(const HttpRequest&, const RequestContext&, HttpResponse&) override {}
 
  private:
+  std::optional<HttpResponse> Decide(absl::StatusOr<infra::auth::AccessClaims> claims,
+                                     RequestContext& ctx);
+
   const infra::auth::TokenVerifier& verifier_;
-  std::function<bool()> refresh_keys_;
+  RefreshKeys refresh_keys_;
   AuthenticationStats stats_;
 };
 
@@ -223,18 +230,21 @@ class RateLimitFilter final : public Filter {
   std::optional<HttpResponse> OnRequest(const HttpRequest& request, RequestContext& ctx) override;
   void OnResponse(const HttpRequest&, const RequestContext&, HttpResponse&) override {}
 
-  // `units` more units of `rate_class` for the caller of `ctx` (a handler whose work costs more
-  // than one call, such as a deep Open311 page), or the 429 saying `message`.
-  std::optional<HttpResponse> ChargeMore(const RequestContext& ctx,
-                                         cityhub::api::RateClass rate_class, int units,
-                                         std::string_view message);
-  // One unit of a partner's own budget (by its API key's id), decided on the limiter's thread
-  // (it waits for Redis; the caller is on a gRPC callback): `then` runs there with nullopt or
-  // the 429 saying `message`, in the error format of `ctx`.
+  // Runs with nullopt (go on) or the refusal (429), on the Redis client's thread or at once:
+  // it must not block.
+  using Charged = std::function<void(std::optional<HttpResponse> refusal)>;
+  // `units` more units of `rate_class` for the caller of `ctx`, all or none (a handler whose
+  // work costs more than one call, such as a deep Open311 page); a refusal says `message`.
+  void ChargeMore(const RequestContext& ctx, cityhub::api::RateClass rate_class, int units,
+                  std::string message, Charged then);
+  // One unit of a partner's own budget (by its API key's id); a refusal says `message`, in
+  // the error format of `ctx`.
   void ChargePartner(const RequestContext& ctx, std::string api_key_id, std::string message,
-                     std::function<void(std::optional<HttpResponse>)> then);
+                     Charged then);
 
  private:
+  std::optional<HttpResponse> Decide(const Decision& d, cityhub::api::RateClass rate_class,
+                                     RequestContext& ctx);
   std::optional<HttpResponse> Refusal(const ErrorFormat* errors, const Decision& d,
                                       std::string_view message);
 

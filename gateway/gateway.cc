@@ -14,9 +14,9 @@ using infra::StrAppend;
 using infra::StrCat;
 
 Gateway::Gateway(const RouteTable& routes, Backends& backends,
-                 const infra::auth::TokenVerifier& verifier, std::function<bool()> refresh_keys,
-                 RateLimiter* limiter, infra::MetricsRegistry& metrics, const infra::Clock& clock,
-                 GatewayOptions options)
+                 const infra::auth::TokenVerifier& verifier,
+                 AuthenticationFilter::RefreshKeys refresh_keys, RateLimiter* limiter,
+                 infra::MetricsRegistry& metrics, const infra::Clock& clock, GatewayOptions options)
     : routes_(routes),
       backends_(backends),
       verifier_(verifier),
@@ -39,7 +39,7 @@ Gateway::Gateway(const RouteTable& routes, Backends& backends,
   heartbeat_ = std::thread([this] { Heartbeats(); });
 }
 
-FilterChain Gateway::BuildChain(std::function<bool()> refresh_keys) {
+FilterChain Gateway::BuildChain(AuthenticationFilter::RefreshKeys refresh_keys) {
   std::vector<std::unique_ptr<Filter>> filters;
   filters.push_back(
       std::make_unique<RequestIdFilter>(clock_, options_.trust_forwarded_for, metrics_));
@@ -64,7 +64,7 @@ FilterChain Gateway::BuildChain(std::function<bool()> refresh_keys) {
 }
 
 Gateway::~Gateway() {
-  if (limiter_ != nullptr) limiter_->StopRefunds();  // their answers go through this object
+  if (limiter_ != nullptr) limiter_->Drain();  // their answers go through this object
   {
     std::lock_guard lock(streams_mu_);
     stopping_ = true;
@@ -179,57 +179,100 @@ void Gateway::Handle(HttpRequest request, std::shared_ptr<Responder> responder) 
   }
   // What the request asks for decides what the filters guard; they run before any handler.
   RequestContext ctx;
+  Routing routing = Classify(request, ctx);
+  RunFilters(std::move(request), std::move(ctx), std::move(routing), std::move(responder));
+}
+
+Gateway::Routing Gateway::Classify(const HttpRequest& request, RequestContext& ctx) const {
+  Routing routing;
   ctx.route_label = "builtin";
-  const PrefixHandler* prefix = nullptr;
-  std::optional<RouteTable::Match> match;
-  std::optional<HttpResponse> file;
-  std::vector<std::string> allowed;
-  if (!IsBuiltin(request.path)) {
-    for (const auto& [p, handler] : prefix_handlers_) {
-      if (request.path.starts_with(p)) {
-        ctx.route_label = p;
-        prefix = &handler;
-        handler.classify(request, ctx);
-        break;
-      }
+  if (IsBuiltin(request.path)) return routing;
+  for (const auto& [p, handler] : prefix_handlers_) {
+    if (request.path.starts_with(p)) {
+      ctx.route_label = p;
+      routing.prefix = &handler;
+      handler.classify(request, ctx);
+      return routing;
     }
   }
-  if (prefix == nullptr && !IsBuiltin(request.path)) {
-    // HEAD is GET without the body (the HTTP server leaves it out); not for event streams.
-    const bool head = request.method == "HEAD";
-    match = routes_.Find(head ? "GET" : request.method, request.path, &allowed);
-    if (match && head && match->route->server_streaming && !match->route->raw_response) {
-      allowed = {"GET"};
-      match.reset();
-    }
-    if (match) {
-      ctx.route_label = StrCat(match->route->http_method, " ", match->route->path.text);
-      ctx.policy = &match->route->policy;
-      ctx.streaming = match->route->server_streaming;
-    } else if (allowed.empty() && static_files_ != nullptr &&
-               (request.method == "GET" || request.method == "HEAD") &&
-               (file = static_files_->Find(request.path, request))) {
-      ctx.route_label = "static";
-    } else {
-      ctx.route_label = "unmatched";
-    }
+  // HEAD is GET without the body (the HTTP server leaves it out); not for event streams.
+  const bool head = request.method == "HEAD";
+  routing.match = routes_.Find(head ? "GET" : request.method, request.path, &routing.allowed);
+  if (routing.match && head && routing.match->route->server_streaming &&
+      !routing.match->route->raw_response) {
+    routing.allowed = {"GET"};
+    routing.match.reset();
   }
-  if (auto answer = chain_.Decode(request, ctx)) {
+  if (routing.match) {
+    const Route& route = *routing.match->route;
+    ctx.route_label = StrCat(route.http_method, " ", route.path.text);
+    ctx.policy = &route.policy;
+    ctx.streaming = route.server_streaming;
+  } else if (routing.allowed.empty() && static_files_ != nullptr &&
+             (request.method == "GET" || request.method == "HEAD") &&
+             (routing.file = static_files_->Find(request.path, request))) {
+    ctx.route_label = "static";
+  } else {
+    ctx.route_label = "unmatched";
+  }
+  return routing;
+}
+
+void Gateway::Wait(std::function<void(RequestContext::Resume)> pending,
+                   std::shared_ptr<Responder> responder,
+                   std::function<void(const RequestContext::Decided&)> next) {
+  pending(
+      [responder = std::move(responder), next = std::move(next)](RequestContext::Decided decided) {
+        responder->Post([next, decided = std::move(decided)] { next(decided); });
+      });
+}
+
+void Gateway::RunFilters(HttpRequest request, RequestContext ctx, Routing routing,
+                         std::shared_ptr<Responder> responder) {
+  auto answer = chain_.Decode(request, ctx);
+  if (ctx.pending) {
+    // A filter waits (for Redis, for keys): the exchange is kept until it resumes.
+    struct Held {
+      HttpRequest request;
+      RequestContext ctx;
+      Routing routing;
+      std::shared_ptr<Responder> responder;
+    };
+    auto pending = std::exchange(ctx.pending, nullptr);
+    auto held = std::make_shared<Held>(
+        Held{std::move(request), std::move(ctx), std::move(routing), responder});
+    Wait(std::move(pending), std::move(responder),
+         [this, held](const RequestContext::Decided& decided) {
+           if (auto refusal = decided(held->ctx)) {
+             Send(held->request, held->ctx, *held->responder, std::move(*refusal));
+             return;
+           }
+           RunFilters(std::move(held->request), std::move(held->ctx), std::move(held->routing),
+                      std::move(held->responder));
+         });
+    return;
+  }
+  if (answer) {
     Send(request, ctx, *responder, std::move(*answer));
     return;
   }
-  if (prefix != nullptr) {
-    prefix->handle(request, ctx, std::move(responder));
+  Dispatch(request, std::move(ctx), routing, std::move(responder));
+}
+
+void Gateway::Dispatch(const HttpRequest& request, RequestContext ctx, const Routing& routing,
+                       std::shared_ptr<Responder> responder) {
+  if (routing.prefix != nullptr) {
+    routing.prefix->handle(request, ctx, std::move(responder));
   } else if (IsBuiltin(request.path)) {
     Builtin(request, ctx, *responder);
-  } else if (match) {
-    HandleRoute(request, std::move(ctx), *match, std::move(responder));
-  } else if (file) {
-    Send(request, ctx, *responder, *std::move(file));
-  } else if (!allowed.empty()) {
+  } else if (routing.match) {
+    HandleRoute(request, std::move(ctx), *routing.match, std::move(responder));
+  } else if (routing.file) {
+    Send(request, ctx, *responder, *routing.file);
+  } else if (!routing.allowed.empty()) {
     HttpResponse r = ErrorResponse(405, grpc::StatusCode::UNIMPLEMENTED,
                                    StrCat("method ", request.method, " is not allowed here"));
-    r.headers.emplace_back("Allow", infra::StrJoin(allowed, ", "));
+    r.headers.emplace_back("Allow", infra::StrJoin(routing.allowed, ", "));
     Send(request, ctx, *responder, std::move(r));
   } else {
     Send(request, ctx, *responder,

@@ -70,8 +70,8 @@ struct PrefixHandler {
 class Gateway final : public Handler {
  public:
   Gateway(const RouteTable& routes, Backends& backends, const infra::auth::TokenVerifier& verifier,
-          std::function<bool()> refresh_keys, RateLimiter* limiter, infra::MetricsRegistry& metrics,
-          const infra::Clock& clock, GatewayOptions options);
+          AuthenticationFilter::RefreshKeys refresh_keys, RateLimiter* limiter,
+          infra::MetricsRegistry& metrics, const infra::Clock& clock, GatewayOptions options);
   ~Gateway() override;
 
   void AddPrefixHandler(std::string prefix, PrefixHandler handler);
@@ -82,7 +82,7 @@ class Gateway final : public Handler {
   void SetStaticFiles(const StaticFiles* files) { static_files_ = files; }
 
   size_t BodyLimit(const HttpRequest& head) override;
-  std::optional<HttpResponse> Admit(HttpRequest& head) override;
+  void Admit(HttpRequest& head, std::shared_ptr<Responder> exchange, Admitted done) override;
   void ConnectionRefused(bool per_address) override;
   void Handle(HttpRequest request, std::shared_ptr<Responder> responder) override;
   HttpResponse ServerError(int status, std::string_view message, const HttpRequest* head) override;
@@ -105,7 +105,29 @@ class Gateway final : public Handler {
   class SseStream;
   class Download;
   // The filter chain in order, built once (the order is documented in filters.h).
-  FilterChain BuildChain(std::function<bool()> refresh_keys);
+  FilterChain BuildChain(AuthenticationFilter::RefreshKeys refresh_keys);
+  // What a request asks for, named before the filters run (Classify); one of these is set,
+  // or none (404).
+  struct Routing {
+    const PrefixHandler* prefix = nullptr;
+    std::optional<RouteTable::Match> match;
+    std::optional<HttpResponse> file;  // a file of the web app
+    std::vector<std::string> allowed;  // the path's methods, for a 405
+  };
+  Routing Classify(const HttpRequest& request, RequestContext& ctx) const;
+  // Runs the filters' decode side (again after one waited), then Dispatch.
+  void RunFilters(HttpRequest request, RequestContext ctx, Routing routing,
+                  std::shared_ptr<Responder> responder);
+  void Dispatch(const HttpRequest& request, RequestContext ctx, const Routing& routing,
+                std::shared_ptr<Responder> responder);
+  // Admit's decode side (again after a filter waited).
+  void AdmitFilter(HttpRequest& head, RequestContext ctx, std::shared_ptr<Responder> exchange,
+                   Admitted done);
+  // Calls a filter's `pending` (RequestContext::pending) and, once the filter resumes, `next`
+  // with the rest of its work on the connection's thread (through `responder`).
+  static void Wait(std::function<void(RequestContext::Resume)> pending,
+                   std::shared_ptr<Responder> responder,
+                   std::function<void(const RequestContext::Decided&)> next);
   // Sends an answer; a 400 to a request that spent a create unit first moves that unit to the
   // write budget (RateLimiter::RefundCreate), off this thread.
   void SendCharged(const HttpRequest& request, const RequestContext& ctx,

@@ -1,6 +1,9 @@
 // The gateway's limits per client over real sockets, with its rate limiter on a real Redis: rate
 // limits decided before the body, budgets per account and per address, refused creates that cost
 // no create unit, and the cap on connections per client address.
+#include <future>
+#include <thread>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -53,7 +56,7 @@ TEST_F(GatewayLimits, AnUploadOverBudgetIsRefusedBeforeItsBody) {
   ScriptedBackend backend([](const std::string&, int) { return Answer{}; });
   RateLimits limits;
   limits.anonymous_create = {1, std::chrono::hours(1), 1};
-  RateLimiter limiter(client(), limits, clock_, metrics_);
+  RateLimiter limiter(async_client(), limits, clock_, metrics_);
   Door door(backend.address(), {}, FastGateway(), {}, &limiter);
   ASSERT_EQ(Create(door.port(), "").status(), 201);
   const int fd = Connect(door.port());
@@ -72,6 +75,30 @@ TEST_F(GatewayLimits, AnUploadOverBudgetIsRefusedBeforeItsBody) {
   EXPECT_EQ(backend.Calls("/cityhub.requests.v1.RequestsService/CreateRequest"), 1);
 }
 
+// #17: the HTTP thread never waits for Redis. While Redis holds the rate limiter's decision on
+// one request (CLIENT PAUSE), the only HTTP thread still answers other requests at once; the
+// held one is answered once Redis is back.
+TEST_F(GatewayLimits, ARateLimitDecisionHeldByRedisDoesNotHoldTheHttpThread) {
+  ScriptedBackend backend([](const std::string&, int) { return Answer{}; });
+  RateLimiter limiter(async_client(), RateLimits{}, clock_, metrics_);
+  HttpServerOptions one_thread;
+  one_thread.threads = 1;
+  Door door(backend.address(), one_thread, FastGateway(), {}, &limiter);
+  ASSERT_EQ(Create(door.port(), "").status(), 201);  // the limiter's connection is open
+  ASSERT_TRUE(client().Command({"CLIENT", "PAUSE", "700", "ALL"}).ok());
+  const auto paused = std::chrono::steady_clock::now();
+  auto held = std::async(std::launch::async, [&] { return Create(door.port(), "").status(); });
+  std::this_thread::sleep_for(100ms);  // the create waits for Redis now
+  const auto asked = std::chrono::steady_clock::now();
+  EXPECT_EQ(Get(door.port(), "/healthz").status(), 200);
+  const auto answered = std::chrono::steady_clock::now();
+  EXPECT_LT(answered - asked, 200ms) << "the HTTP thread waited for Redis";
+  EXPECT_LT(answered - paused, 600ms) << "answered while Redis was still paused";
+  EXPECT_EQ(held.get(), 201);
+  EXPECT_GE(std::chrono::steady_clock::now() - paused, 600ms) << "the create waited for Redis";
+  EXPECT_EQ(backend.Calls("/cityhub.requests.v1.RequestsService/CreateRequest"), 2);
+}
+
 // #18 item 18: residents behind one address (a carrier's NAT) each have their account's budget
 // once signed in; anonymous callers share their address's, which is sized for many.
 TEST_F(GatewayLimits, AccountsBehindOneAddressDoNotShareABudgetAndAnonymousCallersShareTheirs) {
@@ -79,7 +106,7 @@ TEST_F(GatewayLimits, AccountsBehindOneAddressDoNotShareABudgetAndAnonymousCalle
   RateLimits limits;
   limits.create = {2, std::chrono::hours(1), 2};
   limits.anonymous_create = {3, std::chrono::hours(1), 3};
-  RateLimiter limiter(client(), limits, clock_, metrics_);
+  RateLimiter limiter(async_client(), limits, clock_, metrics_);
   Door door(backend.address(), {}, FastGateway(), {}, &limiter);
   for (const char* account : {"01JCITIZENA000000000000000", "01JCITIZENB000000000000000"}) {
     const std::string token = door.CitizenToken(account);
@@ -105,7 +132,7 @@ TEST_F(GatewayLimits, ACreateRefusedAsInvalidCostsNoCreateUnit) {
   });
   RateLimits limits;
   limits.create = {2, std::chrono::hours(1), 2};
-  RateLimiter limiter(client(), limits, clock_, metrics_);
+  RateLimiter limiter(async_client(), limits, clock_, metrics_);
   Door door(backend.address(), {}, FastGateway(), {}, &limiter);
   const std::string token = door.CitizenToken();
   EXPECT_EQ(Statuses(3, [&] { return Create(door.port(), token); }),

@@ -52,6 +52,7 @@ class Exchange final : public Responder {
                      s->SendBody(std::move(p), std::move(w));
                    });
   }
+  void Post(std::function<void()> fn) override { asio::post(session_->executor(), std::move(fn)); }
   void OnClientGone(std::function<void()> fn) override {
     asio::post(session_->executor(),
                [s = session_, f = std::move(fn)]() mutable { s->OnGone(std::move(f)); });

@@ -67,6 +67,9 @@ class Responder {
   virtual void SendBody(std::string piece, std::function<void(bool)> written) = 0;
   // Runs once when the client disconnects before the exchange ended (cancel work then).
   virtual void OnClientGone(std::function<void()> fn) = 0;
+  // Runs `fn` on the connection's thread, later (never inside this call): for work that
+  // continues there after a wait elsewhere (a rate-limit decision from Redis).
+  virtual void Post(std::function<void()> fn) = 0;
 };
 
 class Handler {
@@ -74,11 +77,16 @@ class Handler {
   virtual ~Handler() = default;
   // The largest body to accept for a request with these headers (the body is still empty).
   virtual size_t BodyLimit(const HttpRequest& head) = 0;
-  // Decides from the headers alone, before a body is read: an answer refuses the request (401
-  // for an upload without credentials, 429 over budget) and the connection closes after it.
-  // Nullopt: the body is read and Handle gets the request, with whatever Admit left in
-  // head.admission. (Called for requests with a body only.)
-  virtual std::optional<HttpResponse> Admit(HttpRequest& head) { return std::nullopt; }
+  // Decides from the headers alone, before a body is read, and calls `done` once on the
+  // connection's thread (at once, or later through `exchange`'s Post): an answer refuses the
+  // request (401 for an upload without credentials, 429 over budget) and the connection closes
+  // after it. Nullopt: the body is read and Handle gets the request, with whatever Admit left
+  // in head.admission. The server leaves `head` alone until `done`. (Called for requests with
+  // a body only.)
+  using Admitted = std::function<void(std::optional<HttpResponse> refusal)>;
+  virtual void Admit(HttpRequest& head, std::shared_ptr<Responder> exchange, Admitted done) {
+    done(std::nullopt);
+  }
   virtual void Handle(HttpRequest request, std::shared_ptr<Responder> responder) = 0;
   // A connection was refused: the server was full, or (per_address) its client address
   // already held its share (for metrics; called on the accepting thread).

@@ -260,17 +260,25 @@ class Session final : public std::enable_shared_from_this<Session<Stream>> {
       return Refuse(413, infra::StrCat("the request body is larger than ", limit, " bytes"), &head);
     }
     parser_->body_limit(limit);
-    if (!parser_->is_done()) {
-      // Who may send this body is known from the headers: a refused client uploads nothing.
-      if (auto refusal = shared_.handler.Admit(head)) {
-        keep_alive_ = false;
-        refusing_ = true;
-        return Write(*std::move(refusal));
-      }
+    head_ = std::move(head);
+    if (parser_->is_done()) return AfterAdmit(std::nullopt);
+    // Who may send this body is known from the headers: a refused client uploads nothing.
+    shared_.handler.Admit(head_, MakeResponder(),
+                          [self = this->shared_from_this()](std::optional<HttpResponse> refusal) {
+                            self->AfterAdmit(std::move(refusal));
+                          });
+  }
+
+  // On the connection's thread, once Admit decided about the request in head_.
+  void AfterAdmit(std::optional<HttpResponse> refusal) {
+    if (refusal) {
+      keep_alive_ = false;
+      refusing_ = true;
+      return Write(*std::move(refusal));
     }
+    const auto& msg = parser_->get();
     const bool expects_continue =
         !parser_->is_done() && beast::iequals(msg[http::field::expect], "100-continue");
-    head_ = std::move(head);
     if (expects_continue) {
       // The client waits for this before it sends the body (curl and others do for large
       // uploads); the checks above that can refuse the request without the body are done.

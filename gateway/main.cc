@@ -26,7 +26,7 @@
 #include "infra/grpc/server.h"
 #include "infra/grpc/tls.h"
 #include "infra/log.h"
-#include "infra/redis/client.h"
+#include "infra/redis/async_client.h"
 #include "infra/runtime.h"
 #include "infra/service_config.h"
 #include "infra/strings.h"
@@ -202,14 +202,15 @@ int Run(int argc, char** argv) {
   infra::auth::JwksClient jwks(backends.ChannelFor("cityhub.accounts.v1.AccountsService"),
                                verifier);
   jwks.Start();
-  infra::redis::ExportPoolWait(metrics, config.redis);
-  infra::redis::Client redis(config.redis);
+  // The rate limiter asks Redis without waiting for it (an HTTP thread never blocks).
+  infra::redis::AsyncClient redis(config.redis);
   std::unique_ptr<RateLimiter> limiter;
   if (config.rate_limits)
     limiter = std::make_unique<RateLimiter>(redis, config.limits, clock, metrics);
   Gateway gateway(
-      *routes, backends, verifier, [&] { return jwks.RefreshIfDue(); }, limiter.get(), metrics,
-      clock, config.gateway);
+      *routes, backends, verifier,
+      [&jwks](std::function<void(bool)> done) { jwks.RefreshSoon(std::move(done)); }, limiter.get(),
+      metrics, clock, config.gateway);
   config.open311.changeset_ms = infra::UnixMillis(clock.Now());
   Open311 open311(gateway, backends, config.open311);
   gateway.AddPrefixHandler(Open311::kPrefix,

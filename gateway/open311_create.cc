@@ -36,8 +36,8 @@ void Open311::Impl::CreateRequest(const ExchangePtr& ex, std::shared_ptr<const P
       check->context.get(), &check->request, &check->response,
       [this, ex, check, form](grpc::Status status) {
         if (!status.ok()) return FailGrpc(ex, status);
-        // The partner's budget is in Redis: decided off this callback thread, which must not
-        // wait; the rest continues on the limiter's thread (it only builds and starts a call).
+        // The partner's budget is in Redis: asked without waiting; the rest continues where the
+        // answer arrives (it only builds and starts a call).
         std::string api_key_id = check->response.api_key_id();
         gateway.rate_limit().ChargePartner(
             ex->ctx, api_key_id, "too many requests from this partner; slow down",

@@ -109,12 +109,14 @@ void Open311::Impl::ListRequests(const ExchangePtr& ex, const Params& params) {
   // One read unit was spent on the way in; each further page of the service this answer
   // walks through costs one more, so a deep page costs what its backend calls cost.
   const int backend_pages = (listing->skip + listing->want + 99) / 100;
-  if (auto refusal = gateway.rate_limit().ChargeMore(
-          ex->ctx, cityhub::api::RATE_CLASS_READ, backend_pages - 1,
-          "too many requests; ask for smaller pages or slow down")) {
-    return Refuse(ex, *std::move(refusal));
-  }
-  NextPage(listing);
+  // Decided without waiting here; the rest runs where the decision arrives (it only starts
+  // a call).
+  gateway.rate_limit().ChargeMore(ex->ctx, cityhub::api::RATE_CLASS_READ, backend_pages - 1,
+                                  "too many requests; ask for smaller pages or slow down",
+                                  [this, ex, listing](std::optional<HttpResponse> refusal) {
+                                    if (refusal) return Refuse(ex, *std::move(refusal));
+                                    NextPage(listing);
+                                  });
 }
 
 void Open311::Impl::NextPage(const std::shared_ptr<Listing>& listing) {

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "infra/ids.h"
+#include "infra/redis/async_script.h"
 #include "infra/strings.h"
 
 namespace cityhub::gateway {
@@ -17,33 +18,35 @@ std::string RetryAfterSeconds(const Decision& d) {
 
 namespace {
 
-// GCRA for one or two buckets at once, reserving up to ARGV[2] units: as many as every bucket
-// allows right now, charged to all of them together. KEYS: buckets. ARGV: now ms, units wanted,
-// then per bucket: emission interval ms, burst tolerance ms. Returns {units granted, 0} or
-// {0, ms to wait}.
+// GCRA for one or two buckets at once, reserving up to ARGV[2] units and at least ARGV[3]: as
+// many as every bucket allows right now, charged to all of them together. KEYS: buckets. ARGV:
+// now ms, units wanted, units needed, then per bucket: emission interval ms, burst tolerance ms.
+// Returns {units granted, 0} or {0, ms to wait until the needed units fit}.
 const infra::redis::Script& GcraScript() {
   static const infra::redis::Script script(R"lua(
 local now = tonumber(ARGV[1])
 local grant = tonumber(ARGV[2])
+local least = tonumber(ARGV[3])
 local wait = 0
 local tats = {}
 for i = 1, #KEYS do
-  local interval = tonumber(ARGV[1 + 2 * i])
-  local tolerance = tonumber(ARGV[2 + 2 * i])
+  local interval = tonumber(ARGV[2 + 2 * i])
+  local tolerance = tonumber(ARGV[3 + 2 * i])
   local tat = tonumber(redis.call('GET', KEYS[i]) or now)
   if tat < now then tat = now end
   tats[i] = tat
   local room = now + tolerance - tat
-  if room < 0 then
-    wait = math.max(wait, -room)
+  local need = (least - 1) * interval
+  if room < need then
+    wait = math.max(wait, need - room)
     grant = 0
   else
     grant = math.min(grant, math.floor(room / interval + 1e-9) + 1)
   end
 end
-if grant < 1 then return {0, math.ceil(wait)} end
+if grant < least then return {0, math.ceil(wait)} end
 for i = 1, #KEYS do
-  local tat = tats[i] + grant * tonumber(ARGV[1 + 2 * i])
+  local tat = tats[i] + grant * tonumber(ARGV[2 + 2 * i])
   redis.call('SET', KEYS[i], string.format('%.0f', tat), 'PX', math.ceil(tat - now) + 1000)
 end
 return {grant, 0}
@@ -123,8 +126,8 @@ absl::StatusOr<Budget> ParseBudget(std::string_view text) {
   return b;
 }
 
-RateLimiter::RateLimiter(infra::redis::Client& redis, RateLimits limits, const infra::Clock& clock,
-                         infra::MetricsRegistry& metrics)
+RateLimiter::RateLimiter(infra::redis::AsyncClient& redis, RateLimits limits,
+                         const infra::Clock& clock, infra::MetricsRegistry& metrics)
     : redis_(redis),
       limits_(limits),
       clock_(clock),
@@ -138,10 +141,9 @@ RateLimiter::RateLimiter(infra::redis::Client& redis, RateLimits limits, const i
                                .AddCounter("gateway_rate_limit_refused_from_memory_total",
                                            "Refusals decided from a refusal still running, "
                                            "without asking Redis")
-                               .Get()),
-      refunds_({"rate_limit_refunds", 1, 1024}, metrics) {}
+                               .Get()) {}
 
-RateLimiter::~RateLimiter() { StopRefunds(); }
+RateLimiter::~RateLimiter() { Drain(); }
 
 const Budget& RateLimiter::BudgetFor(cityhub::api::RateClass rate_class, bool signed_in) const {
   switch (rate_class) {
@@ -164,49 +166,86 @@ std::string RateLimiter::Key(std::string_view class_name, std::string_view clien
                 "}:a:", infra::HexEncode(infra::Sha256(client_address)).substr(0, 32));
 }
 
-Decision RateLimiter::Check(cityhub::api::RateClass rate_class, std::string_view client_address,
-                            std::string_view account_id) {
-  const Budget& budget = BudgetFor(rate_class, !account_id.empty());
-  const bool read = rate_class == cityhub::api::RATE_CLASS_READ ||
-                    rate_class == cityhub::api::RATE_CLASS_UNSPECIFIED;
-  const std::string key = Key(ClassName(rate_class), client_address, account_id);
-  // Reads spend a lease this replica took from Redis before, while it lasts.
-  const auto steady_now = std::chrono::steady_clock::now();
-  // A key's lease grows while it keeps using its leases up (1, 2, 4, … up to the cap), so only
-  // busy clients hold leases and what a lease holds back stays within twice what is used.
+std::variant<Decision, RateLimiter::Pending> RateLimiter::Begin(cityhub::api::RateClass rate_class,
+                                                                std::string_view client_address,
+                                                                std::string_view account_id,
+                                                                int units) {
+  Pending p;
+  p.budget = &BudgetFor(rate_class, !account_id.empty());
+  p.read = rate_class == cityhub::api::RATE_CLASS_READ ||
+           rate_class == cityhub::api::RATE_CLASS_UNSPECIFIED;
+  p.key = Key(ClassName(rate_class), client_address, account_id);
+  p.least = std::max(1, units);
+  p.asked = std::chrono::steady_clock::now();
+  // Reads spend a lease this replica took from Redis before, while it lasts. A key's lease
+  // grows while it keeps using its leases up (1, 2, 4, … up to the cap), so only busy clients
+  // hold leases and what a lease holds back stays within twice what is used.
   int want = 1;
-  if (read) {
+  if (p.read && p.least == 1) {
     std::lock_guard lock(mu_);
-    auto it = leases_.find(key);
-    if (it != leases_.end() && steady_now < it->second.expires) {
+    auto it = leases_.find(p.key);
+    if (it != leases_.end() && p.asked < it->second.expires) {
       if (it->second.units > 0) {
         --it->second.units;
-        return {};
+        return Decision{};
       }
       want = it->second.size * 2;
     }
   }
+  if (auto refused = RefusedBefore(p.key, infra::UnixMillis(clock_.Now()))) {
+    refused_from_memory_.Inc();
+    limited_.Inc();
+    return *refused;
+  }
   // At most an eighth of the burst, so that a replica's lease cannot starve the others sharing
   // the bucket; small budgets ask every time.
-  want = std::clamp(std::min(want, std::min(limits_.read_lease, budget.burst / 8)), 1, 1 << 20);
-  int64_t granted = 0;
-  const Decision d = ChargeOrRecall(key, budget, want, read, &granted);
-  if (granted >= 1 && read && limits_.read_lease > 1) {
-    std::lock_guard lock(mu_);
-    if (leases_.size() > 100'000) leases_.clear();  // bounded memory under many clients
-    // Another request for this key may have taken a lease meanwhile: keep its units too
-    // (Redis charged for them).
-    Lease& lease = leases_[key];
-    lease.units = (steady_now < lease.expires ? lease.units : 0) + static_cast<int>(granted - 1);
-    lease.expires = steady_now + limits_.lease_lifetime;
-    lease.size = want;
-  }
-  return d;
+  p.want = std::max(
+      p.least,
+      std::clamp(std::min(want, std::min(limits_.read_lease, p.budget->burst / 8)), 1, 1 << 20));
+  return p;
 }
 
-Decision RateLimiter::CheckPartner(std::string_view api_key_id) {
-  return ChargeOrRecall(StrCat("gateway:rl:{partner}:k:", api_key_id), limits_.partner, 1, false,
-                        nullptr);
+void RateLimiter::Ask(Pending p, Then then) {
+  const Budget& budget = *p.budget;
+  const int want = p.want, least = p.least;
+  const bool read = p.read;
+  infra::redis::Args keys = {p.key};
+  Charge(std::move(keys), budget, want, least, read,
+         [this, p = std::move(p), then = std::move(then)](Decision d, int64_t granted) {
+           if (granted >= 1 && p.read && p.least == 1 && limits_.read_lease > 1) {
+             std::lock_guard lock(mu_);
+             if (leases_.size() > 100'000) leases_.clear();  // bounded under many clients
+             // Another request for this key may have taken a lease meanwhile: keep its units
+             // too (Redis charged for them).
+             Lease& lease = leases_[p.key];
+             lease.units =
+                 (p.asked < lease.expires ? lease.units : 0) + static_cast<int>(granted - 1);
+             lease.expires = p.asked + limits_.lease_lifetime;
+             lease.size = p.want;
+           } else if (!d.allowed) {
+             Remember(p.key, d);
+           }
+           then(d);
+         });
+}
+
+void RateLimiter::Check(cityhub::api::RateClass rate_class, std::string_view client_address,
+                        std::string_view account_id, Then then, int units) {
+  auto begun = Begin(rate_class, client_address, account_id, units);
+  if (auto* decided = std::get_if<Decision>(&begun)) return then(*decided);
+  Ask(std::get<Pending>(std::move(begun)), std::move(then));
+}
+
+void RateLimiter::CheckPartner(std::string_view api_key_id, Then then) {
+  Pending p;
+  p.key = StrCat("gateway:rl:{partner}:k:", api_key_id);
+  p.budget = &limits_.partner;
+  if (auto refused = RefusedBefore(p.key, infra::UnixMillis(clock_.Now()))) {
+    refused_from_memory_.Inc();
+    limited_.Inc();
+    return then(*refused);
+  }
+  Ask(std::move(p), std::move(then));
 }
 
 std::optional<Decision> RateLimiter::RefusedBefore(const std::string& key, int64_t now_ms) {
@@ -220,103 +259,110 @@ std::optional<Decision> RateLimiter::RefusedBefore(const std::string& key, int64
   return Decision{false, std::chrono::milliseconds(it->second - now_ms)};
 }
 
-Decision RateLimiter::ChargeOrRecall(const std::string& key, const Budget& budget, int want,
-                                     bool read, int64_t* granted) {
-  const int64_t now = infra::UnixMillis(clock_.Now());
-  if (auto refused = RefusedBefore(key, now)) {
-    refused_from_memory_.Inc();
-    limited_.Inc();
-    return *refused;
-  }
-  const Decision d = Charge({key}, budget, want, read, granted);
-  if (d.allowed) return d;
+void RateLimiter::Remember(const std::string& key, const Decision& d) {
   limited_.Inc();
-  if (d.retry_after.count() > 0) {
-    std::lock_guard lock(mu_);
-    if (refused_until_.size() >= kMaxRefused) {
-      std::erase_if(refused_until_, [now](const auto& entry) { return entry.second <= now; });
-    }
-    if (refused_until_.size() < kMaxRefused) refused_until_[key] = now + d.retry_after.count();
+  if (d.retry_after.count() <= 0) return;
+  const int64_t now = infra::UnixMillis(clock_.Now());
+  std::lock_guard lock(mu_);
+  if (refused_until_.size() >= kMaxRefused) {
+    std::erase_if(refused_until_, [now](const auto& entry) { return entry.second <= now; });
   }
-  return d;
-}
-
-void RateLimiter::CheckPartnerOffThread(std::string api_key_id,
-                                        std::function<void(Decision)> then) {
-  auto shared_then = std::make_shared<std::function<void(Decision)>>(std::move(then));
-  if (!refunds_.TryPost([this, api_key_id = std::move(api_key_id), shared_then] {
-        (*shared_then)(CheckPartner(api_key_id));
-      })) {
-    limited_.Inc();
-    (*shared_then)(Decision{false, std::chrono::seconds(1)});
-  }
+  if (refused_until_.size() < kMaxRefused) refused_until_[key] = now + d.retry_after.count();
 }
 
 void RateLimiter::RefundCreate(std::string client_address, std::string account_id,
                                std::function<void()> then) {
-  if (!refunds_.TryPost([this, client_address, account_id, then] {
-        Refund(client_address, account_id);
-        then();
-      })) {
-    then();
-  }
-}
-
-void RateLimiter::Refund(const std::string& client_address, const std::string& account_id) {
   const bool signed_in = !account_id.empty();
   // The write unit first: without room there, the create unit stays spent.
-  if (!Charge({Key("write", client_address, account_id)},
-              BudgetFor(cityhub::api::RATE_CLASS_WRITE, signed_in), 1, false, nullptr)
-           .allowed)
-    return;
-  const std::string create_key = Key("create", client_address, account_id);
-  const double interval = Interval(BudgetFor(cityhub::api::RATE_CLASS_CREATE, signed_in));
-  const int64_t now = infra::UnixMillis(clock_.Now());
-  const bool refunded =
-      redis_.Eval(RefundScript(), {create_key}, {std::to_string(now), std::to_string(interval)})
-          .ok();
-  std::lock_guard lock(mu_);
-  refused_until_.erase(create_key);  // a unit came back: ask again
-  if (refunded) return;
-  fallback_.Inc();
-  if (auto it = local_tat_.find(create_key); it != local_tat_.end()) it->second -= interval;
+  Charge({Key("write", client_address, account_id)},
+         BudgetFor(cityhub::api::RATE_CLASS_WRITE, signed_in), 1, 1, false,
+         [this, client_address, account_id, signed_in, then = std::move(then)](Decision d,
+                                                                               int64_t) mutable {
+           if (!d.allowed || !Enter()) return then();
+           const std::string create_key = Key("create", client_address, account_id);
+           const double interval = Interval(BudgetFor(cityhub::api::RATE_CLASS_CREATE, signed_in));
+           const int64_t now = infra::UnixMillis(clock_.Now());
+           infra::redis::EvalAsync(
+               redis_, RefundScript(), {create_key},
+               {std::to_string(now), std::to_string(interval)},
+               [this, create_key, interval,
+                then = std::move(then)](absl::StatusOr<infra::redis::Reply> refunded) {
+                 {
+                   std::lock_guard lock(mu_);
+                   refused_until_.erase(create_key);  // a unit came back: ask again
+                   if (!refunded.ok()) {
+                     fallback_.Inc();
+                     if (auto it = local_tat_.find(create_key); it != local_tat_.end()) {
+                       it->second -= interval;
+                     }
+                   }
+                 }
+                 then();
+                 Leave();
+               });
+         });
 }
 
-Decision RateLimiter::Charge(const infra::redis::Args& keys, const Budget& budget, int want,
-                             bool read, int64_t* granted) {
+void RateLimiter::Charge(infra::redis::Args keys, const Budget& budget, int want, int least,
+                         bool read, std::function<void(Decision, int64_t)> done) {
+  if (!Enter()) return done(Decision{false, std::chrono::seconds(1)}, 0);
   const int64_t now = infra::UnixMillis(clock_.Now());
-  infra::redis::Args args = {std::to_string(now), std::to_string(want)};
+  infra::redis::Args args = {std::to_string(now), std::to_string(want), std::to_string(least)};
   for (size_t i = 0; i < keys.size(); ++i) {
     args.push_back(std::to_string(Interval(budget)));
     args.push_back(std::to_string(Tolerance(budget)));
   }
-  auto reply = redis_.Eval(GcraScript(), keys, args);
-  Decision d;
-  if (reply.ok() && reply->is_array() && reply->elements().size() == 2) {
-    const int64_t units = reply->elements()[0].integer();
-    if (granted != nullptr) *granted = units;
-    d.allowed = units >= 1;
-    d.retry_after = std::chrono::milliseconds(reply->elements()[1].integer());
-  } else {
-    fallback_.Inc();
-    if (read) return d;  // fail open
-    d = Local(keys.back(), budget, now);
-    if (d.allowed && keys.size() > 1) d = Local(keys.front(), budget, now);
-  }
-  return d;
+  std::string last_key = keys.back();
+  infra::redis::EvalAsync(redis_, GcraScript(), keys, args,
+                          [this, &budget, now, least, read, last_key = std::move(last_key),
+                           done = std::move(done)](absl::StatusOr<infra::redis::Reply> reply) {
+                            Decision d;
+                            int64_t granted = 0;
+                            if (reply.ok() && reply->is_array() && reply->elements().size() == 2) {
+                              granted = reply->elements()[0].integer();
+                              d.allowed = granted >= least;
+                              d.retry_after =
+                                  std::chrono::milliseconds(reply->elements()[1].integer());
+                            } else {
+                              fallback_.Inc();
+                              // Fail open for reads; the rest from this replica's memory.
+                              if (!read) d = Local(last_key, budget, now, least);
+                            }
+                            done(d, granted);
+                            Leave();
+                          });
 }
 
-Decision RateLimiter::Local(std::string_view key, const Budget& budget, int64_t now_ms) {
+Decision RateLimiter::Local(std::string_view key, const Budget& budget, int64_t now_ms, int units) {
   std::lock_guard lock(mu_);
   if (local_tat_.size() > 100'000) local_tat_.clear();  // bounded memory during long outages
   double& tat = local_tat_[std::string(key)];
   const double now = static_cast<double>(now_ms);
   if (tat < now) tat = now;
-  const double allow_at = tat - Tolerance(budget);
+  const double allow_at = tat + (units - 1) * Interval(budget) - Tolerance(budget);
   if (now < allow_at)
     return {false, std::chrono::milliseconds(static_cast<int64_t>(std::ceil(allow_at - now)))};
-  tat += Interval(budget);
+  tat += units * Interval(budget);
   return {true, std::chrono::milliseconds(0)};
+}
+
+bool RateLimiter::Enter() {
+  std::lock_guard lock(flight_mu_);
+  if (draining_) return false;
+  ++in_flight_;
+  return true;
+}
+
+void RateLimiter::Leave() {
+  std::lock_guard lock(flight_mu_);
+  if (--in_flight_ == 0) flight_cv_.notify_all();
+}
+
+void RateLimiter::Drain() {
+  std::unique_lock lock(flight_mu_);
+  draining_ = true;
+  // Each call ends within the Redis client's command timeout.
+  flight_cv_.wait(lock, [this] { return in_flight_ == 0; });
 }
 
 }  // namespace cityhub::gateway

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -8,13 +9,13 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <variant>
 
 #include "absl/status/statusor.h"
 #include "cityhub/api/annotations.pb.h"
 #include "infra/clock.h"
-#include "infra/executor.h"
 #include "infra/metrics.h"
-#include "infra/redis/client.h"
+#include "infra/redis/async_client.h"
 
 // Rate limits by GCRA (the generic cell rate algorithm), with separate budgets for reads, sign-in,
 // creation and other writes, kept in Redis by one Lua script so that every gateway replica shares
@@ -33,6 +34,9 @@
 // RateLimits::read_lease, at most an eighth of the burst), so quiet clients ask every time and busy
 // ones seldom. The budget stays in Redis and shared: a lease never exceeds what the budget allows
 // at that moment, and what a replica holds back is bounded by the lease size.
+//
+// The limiter never waits for Redis: Begin decides what memory can (refusals still running,
+// leases), Ask sends the script through the async client and calls back with the decision.
 //
 // A create refused as invalid (400) moves its unit to the write budget (RefundCreate): failed
 // validations do not use up the creation budget, and still cost what a write costs.
@@ -84,50 +88,66 @@ std::string RetryAfterSeconds(const Decision& d);
 
 class RateLimiter final {
  public:
-  RateLimiter(infra::redis::Client& redis, RateLimits limits, const infra::Clock& clock,
-              infra::MetricsRegistry& metrics);
+  // Runs once with the decision: on the Redis client's thread when Redis was asked, else on the
+  // caller's. Must not block.
+  using Then = std::function<void(Decision)>;
 
+  // A charge that needs Redis: what Begin could not decide from memory, for Ask.
+  struct Pending {
+    std::string key;
+    const Budget* budget = nullptr;
+    int want = 1;   // units asked for (more than `least`: the rest becomes the key's lease)
+    int least = 1;  // units the request needs: all or none
+    bool read = false;
+    std::chrono::steady_clock::time_point asked;
+  };
+
+  RateLimiter(infra::redis::AsyncClient& redis, RateLimits limits, const infra::Clock& clock,
+              infra::MetricsRegistry& metrics);
+  // Drain()s.
   ~RateLimiter();
 
-  // Checks (and spends) one unit of the route class's budget: the account's when signed in
-  // (`account_id` not empty), else the client address's.
-  Decision Check(cityhub::api::RateClass rate_class, std::string_view client_address,
-                 std::string_view account_id);
+  // Decides `units` units of the route class's budget from memory when it can (a refusal still
+  // running, a read lease with units left): the Decision; else the Pending to Ask Redis. Per
+  // account when signed in (`account_id` not empty), else per client address. Never blocks.
+  std::variant<Decision, Pending> Begin(cityhub::api::RateClass rate_class,
+                                        std::string_view client_address,
+                                        std::string_view account_id, int units = 1);
+  // Charges `pending` in Redis (without Redis: reads pass, the rest use the local limiter),
+  // then `then`. Never blocks.
+  void Ask(Pending pending, Then then);
+  // Begin, then Ask when memory could not decide.
+  void Check(cityhub::api::RateClass rate_class, std::string_view client_address,
+             std::string_view account_id, Then then, int units = 1);
   // Takes back the create unit a request spent (Check with RATE_CLASS_CREATE and the same
   // caller) after it was refused as invalid, and charges the caller's write budget instead;
-  // when that has no room, the unit stays where it is (invalid creates are never free). Runs on
-  // the limiter's own thread (it waits for Redis), then runs `then` there; when that thread's
-  // queue is full, nothing is taken back and `then` runs here.
+  // when that has no room, the unit stays where it is (invalid creates are never free). Then
+  // `then`, on the Redis client's thread.
   void RefundCreate(std::string client_address, std::string account_id, std::function<void()> then);
-  // Runs the refunds already queued; later ones take nothing back (their `then` runs at once).
-  // Called by whoever their `then` calls into before it goes away.
-  void StopRefunds() { refunds_.Stop(); }
-  // Checks (and spends) one unit of a partner's budget (RateLimits::partner), by its api key id.
-  // Waits for Redis: call it only where blocking is allowed.
-  Decision CheckPartner(std::string_view api_key_id);
-  // CheckPartner on the limiter's own thread, then `then` there: for callers on a thread that
-  // must not block (a gRPC callback). When that thread's queue is full (or stopped), `then`
-  // runs here with a refusal (retry after a second): a full queue means a slow Redis.
-  void CheckPartnerOffThread(std::string api_key_id, std::function<void(Decision)> then);
+  // One unit of a partner's budget (RateLimits::partner), by its api key id.
+  void CheckPartner(std::string_view api_key_id, Then then);
+  // Waits until every call to Redis has run its `then`; calls after it are refused at once
+  // (retry after a second) and refunds take nothing back. Called by whoever the `then`s call
+  // into before it goes away.
+  void Drain();
 
  private:
-  // Charges up to `want` units to every bucket in `keys` (all or none) in Redis; without Redis,
-  // reads pass and the rest use the local limiter. `granted`: the units Redis gave.
-  Decision Charge(const infra::redis::Args& keys, const Budget& budget, int want, bool read,
-                  int64_t* granted);
-  Decision Local(std::string_view key, const Budget& budget, int64_t now_ms);
+  // Charges `keys` (all or none) in Redis, then `done` with the decision and the units granted.
+  void Charge(infra::redis::Args keys, const Budget& budget, int want, int least, bool read,
+              std::function<void(Decision, int64_t granted)> done);
+  Decision Local(std::string_view key, const Budget& budget, int64_t now_ms, int units);
   // The bucket of the caller for a class, and its budget.
   std::string Key(std::string_view class_name, std::string_view client_address,
                   std::string_view account_id) const;
   const Budget& BudgetFor(cityhub::api::RateClass rate_class, bool signed_in) const;
   // A refusal still running for `key`, decided without Redis; nullopt when there is none.
   std::optional<Decision> RefusedBefore(const std::string& key, int64_t now_ms);
-  // Charges `key` through Charge, remembering a refusal until its Retry-After.
-  Decision ChargeOrRecall(const std::string& key, const Budget& budget, int want, bool read,
-                          int64_t* granted);
-  void Refund(const std::string& client_address, const std::string& account_id);
+  void Remember(const std::string& key, const Decision& d);
+  // Counts a call to Redis in flight; false once draining (the call is not made).
+  bool Enter();
+  void Leave();
 
-  infra::redis::Client& redis_;
+  infra::redis::AsyncClient& redis_;
   RateLimits limits_;
   const infra::Clock& clock_;
   infra::Counter& limited_;
@@ -145,9 +165,11 @@ class RateLimiter final {
   static constexpr size_t kMaxRefused = 100'000;
   std::unordered_map<std::string, int64_t> refused_until_;
   infra::Counter& refused_from_memory_;
-  // The limiter's own thread: refunds and partner checks (they wait for Redis). Last: stopped
-  // (its tasks run) before the rest goes.
-  infra::BoundedExecutor refunds_;
+  // Calls to Redis whose `then` has not run yet, and whether Drain was called.
+  std::mutex flight_mu_;
+  std::condition_variable flight_cv_;
+  int in_flight_ = 0;
+  bool draining_ = false;
 };
 
 }  // namespace cityhub::gateway

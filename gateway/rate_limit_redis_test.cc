@@ -5,6 +5,7 @@
 #include <regex>
 
 #include "gateway/rate_limit.h"
+#include "gateway/rate_limit_testing.h"
 #include "tests/harness/redis_server.h"
 
 namespace cityhub::gateway {
@@ -37,28 +38,29 @@ TEST_F(RateLimiterTest, AReadBurstIsAllowedThenRefusedWithARetryAfter) {
   RateLimits limits;
   limits.anonymous_read = {10, 1s, 10};
   limits.read_lease = 4;
-  RateLimiter limiter(client(), limits, clock_, metrics_a_);
-  for (int i = 0; i < 10; ++i) EXPECT_TRUE(limiter.Check(kRead, "203.0.113.7", "").allowed) << i;
-  const Decision refused = limiter.Check(kRead, "203.0.113.7", "");
+  RateLimiter limiter(async_client(), limits, clock_, metrics_a_);
+  for (int i = 0; i < 10; ++i)
+    EXPECT_TRUE(CheckNow(limiter, kRead, "203.0.113.7", "").allowed) << i;
+  const Decision refused = CheckNow(limiter, kRead, "203.0.113.7", "");
   EXPECT_FALSE(refused.allowed);
   EXPECT_GT(refused.retry_after.count(), 0);
   EXPECT_LE(refused.retry_after.count(), 100);
-  EXPECT_TRUE(limiter.Check(kRead, "198.51.100.9", "").allowed);  // another address
+  EXPECT_TRUE(CheckNow(limiter, kRead, "198.51.100.9", "").allowed);  // another address
   clock_.Advance(100ms);
-  EXPECT_TRUE(limiter.Check(kRead, "203.0.113.7", "").allowed);
+  EXPECT_TRUE(CheckNow(limiter, kRead, "203.0.113.7", "").allowed);
 }
 
 TEST_F(RateLimiterTest, TwoReplicasLeasingReadsNeverSpendMoreThanTheBudget) {
   RateLimits limits;
   limits.read = {40, 1min, 40};  // leases of up to min(4, 40 / 8) = 4 units
   limits.read_lease = 4;
-  RateLimiter a(client(), limits, clock_, metrics_a_);
-  RateLimiter b(client(), limits, clock_, metrics_b_);
+  RateLimiter a(async_client(), limits, clock_, metrics_a_);
+  RateLimiter b(async_client(), limits, clock_, metrics_b_);
   const int64_t before = ScriptCalls();
   int allowed = 0;
   for (int i = 0; i < 100; ++i) {
     RateLimiter& replica = i % 2 == 0 ? a : b;
-    if (replica.Check(kRead, "203.0.113.7", "01JACCOUNT0000000000000000").allowed) ++allowed;
+    if (CheckNow(replica, kRead, "203.0.113.7", "01JACCOUNT0000000000000000").allowed) ++allowed;
     // While the budget lasts, units come in leases: the first 20 reads took fewer calls.
     if (i == 19) {
       EXPECT_LT(ScriptCalls() - before, 14);
@@ -72,17 +74,17 @@ TEST_F(RateLimiterTest, BusyReadersAskRedisOncePerLeaseAndWritesEveryTime) {
   limits.anonymous_read = {50, 1s, 200};
   limits.read_lease = 16;
   limits.anonymous_create = {100, 1h, 100};
-  RateLimiter limiter(client(), limits, clock_, metrics_a_);
+  RateLimiter limiter(async_client(), limits, clock_, metrics_a_);
   const int64_t before = ScriptCalls();
   // Leases of 1, 2, 4, 8 and 16 units: 31 reads in 5 calls; then 16 reads per call.
-  for (int i = 0; i < 31; ++i) ASSERT_TRUE(limiter.Check(kRead, "203.0.113.7", "").allowed);
+  for (int i = 0; i < 31; ++i) ASSERT_TRUE(CheckNow(limiter, kRead, "203.0.113.7", "").allowed);
   EXPECT_EQ(ScriptCalls() - before, 5);
-  for (int i = 0; i < 32; ++i) ASSERT_TRUE(limiter.Check(kRead, "203.0.113.7", "").allowed);
+  for (int i = 0; i < 32; ++i) ASSERT_TRUE(CheckNow(limiter, kRead, "203.0.113.7", "").allowed);
   EXPECT_EQ(ScriptCalls() - before, 7);
   // A quiet reader asks for one unit at a time.
-  ASSERT_TRUE(limiter.Check(kRead, "198.51.100.1", "").allowed);
+  ASSERT_TRUE(CheckNow(limiter, kRead, "198.51.100.1", "").allowed);
   EXPECT_EQ(ScriptCalls() - before, 8);
-  for (int i = 0; i < 5; ++i) ASSERT_TRUE(limiter.Check(kCreate, "203.0.113.7", "").allowed);
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(CheckNow(limiter, kCreate, "203.0.113.7", "").allowed);
   EXPECT_EQ(ScriptCalls() - before, 13);
 }
 
@@ -92,18 +94,18 @@ TEST_F(RateLimiterTest, SignedInCallersSpendTheirAccountsBudgetAndAnonymousOnesT
   RateLimits limits;
   limits.create = {2, 1h, 2};
   limits.anonymous_create = {5, 1h, 5};
-  RateLimiter limiter(client(), limits, clock_, metrics_a_);
+  RateLimiter limiter(async_client(), limits, clock_, metrics_a_);
   for (const char* account : {"01JACCOUNT0000000000000001", "01JACCOUNT0000000000000002"}) {
     std::vector<bool> allowed;
     for (int i = 0; i < 3; ++i)
-      allowed.push_back(limiter.Check(kCreate, "203.0.113.7", account).allowed);
+      allowed.push_back(CheckNow(limiter, kCreate, "203.0.113.7", account).allowed);
     EXPECT_EQ(allowed, (std::vector<bool>{true, true, false})) << account;
   }
   int anonymous = 0;
   for (int i = 0; i < 8; ++i)
-    anonymous += limiter.Check(kCreate, "203.0.113.7", "").allowed ? 1 : 0;
+    anonymous += CheckNow(limiter, kCreate, "203.0.113.7", "").allowed ? 1 : 0;
   EXPECT_EQ(anonymous, 5);
-  EXPECT_TRUE(limiter.Check(kCreate, "198.51.100.9", "").allowed);  // another address
+  EXPECT_TRUE(CheckNow(limiter, kCreate, "198.51.100.9", "").allowed);  // another address
 }
 
 // A create refused as invalid gives its unit back and pays with a write unit instead; once the
@@ -112,7 +114,7 @@ TEST_F(RateLimiterTest, ARefusedCreatesUnitMovesToTheWriteBudget) {
   RateLimits limits;
   limits.create = {2, 1h, 2};
   limits.write = {3, 1h, 3};
-  RateLimiter limiter(client(), limits, clock_, metrics_a_);
+  RateLimiter limiter(async_client(), limits, clock_, metrics_a_);
   const std::string account = "01JACCOUNT0000000000000001";
   const auto refund = [&] {
     std::promise<void> done;
@@ -120,14 +122,14 @@ TEST_F(RateLimiterTest, ARefusedCreatesUnitMovesToTheWriteBudget) {
     done.get_future().wait();
   };
   for (int i = 0; i < 3; ++i) {
-    ASSERT_TRUE(limiter.Check(kCreate, "203.0.113.7", account).allowed) << i;
+    ASSERT_TRUE(CheckNow(limiter, kCreate, "203.0.113.7", account).allowed) << i;
     refund();
   }
-  EXPECT_FALSE(limiter.Check(kWrite, "203.0.113.7", account).allowed);  // paid with writes
-  ASSERT_TRUE(limiter.Check(kCreate, "203.0.113.7", account).allowed);
+  EXPECT_FALSE(CheckNow(limiter, kWrite, "203.0.113.7", account).allowed);  // paid with writes
+  ASSERT_TRUE(CheckNow(limiter, kCreate, "203.0.113.7", account).allowed);
   refund();  // no write left: the unit stays spent
-  EXPECT_TRUE(limiter.Check(kCreate, "203.0.113.7", account).allowed);
-  EXPECT_FALSE(limiter.Check(kCreate, "203.0.113.7", account).allowed);
+  EXPECT_TRUE(CheckNow(limiter, kCreate, "203.0.113.7", account).allowed);
+  EXPECT_FALSE(CheckNow(limiter, kCreate, "203.0.113.7", account).allowed);
 }
 
 // 429s are the cheapest answer: once Redis refused a caller, its refusals come from memory until
@@ -138,40 +140,40 @@ TEST_F(RateLimiterTest, AnOverBudgetCallerIsRefusedFromMemoryUntilItsRetryAfter)
   limits.anonymous_read = {10, 1s, 10};
   limits.read_lease = 1;
   limits.partner = {1, 1h, 1};
-  RateLimiter limiter(client(), limits, clock_, metrics_a_);
-  for (int i = 0; i < 2; ++i) ASSERT_TRUE(limiter.Check(kCreate, "203.0.113.7", "").allowed);
-  const Decision first = limiter.Check(kCreate, "203.0.113.7", "");
+  RateLimiter limiter(async_client(), limits, clock_, metrics_a_);
+  for (int i = 0; i < 2; ++i) ASSERT_TRUE(CheckNow(limiter, kCreate, "203.0.113.7", "").allowed);
+  const Decision first = CheckNow(limiter, kCreate, "203.0.113.7", "");
   ASSERT_FALSE(first.allowed);
   const int64_t before = ScriptCalls();
   for (int i = 0; i < 50; ++i) {
-    const Decision again = limiter.Check(kCreate, "203.0.113.7", "");
+    const Decision again = CheckNow(limiter, kCreate, "203.0.113.7", "");
     ASSERT_FALSE(again.allowed);
     EXPECT_EQ(again.retry_after, first.retry_after);  // the clock has not moved
   }
   clock_.Advance(first.retry_after / 2);
-  const Decision halfway = limiter.Check(kCreate, "203.0.113.7", "");
+  const Decision halfway = CheckNow(limiter, kCreate, "203.0.113.7", "");
   EXPECT_FALSE(halfway.allowed);
   EXPECT_EQ(halfway.retry_after, first.retry_after - first.retry_after / 2);
   EXPECT_EQ(ScriptCalls() - before, 0);
   // Other callers and other classes of the same caller still ask Redis.
-  EXPECT_TRUE(limiter.Check(kCreate, "198.51.100.9", "").allowed);
-  EXPECT_TRUE(limiter.Check(kRead, "203.0.113.7", "").allowed);
+  EXPECT_TRUE(CheckNow(limiter, kCreate, "198.51.100.9", "").allowed);
+  EXPECT_TRUE(CheckNow(limiter, kRead, "203.0.113.7", "").allowed);
   EXPECT_EQ(ScriptCalls() - before, 2);
   // Reads: the same once refused.
-  for (int i = 0; i < 9; ++i) ASSERT_TRUE(limiter.Check(kRead, "203.0.113.7", "").allowed);
-  ASSERT_FALSE(limiter.Check(kRead, "203.0.113.7", "").allowed);
+  for (int i = 0; i < 9; ++i) ASSERT_TRUE(CheckNow(limiter, kRead, "203.0.113.7", "").allowed);
+  ASSERT_FALSE(CheckNow(limiter, kRead, "203.0.113.7", "").allowed);
   const int64_t reads = ScriptCalls();
-  for (int i = 0; i < 20; ++i) ASSERT_FALSE(limiter.Check(kRead, "203.0.113.7", "").allowed);
+  for (int i = 0; i < 20; ++i) ASSERT_FALSE(CheckNow(limiter, kRead, "203.0.113.7", "").allowed);
   EXPECT_EQ(ScriptCalls(), reads);
   // Partners too.
-  ASSERT_TRUE(limiter.CheckPartner("01JAPIKEY00000000000000000").allowed);
-  ASSERT_FALSE(limiter.CheckPartner("01JAPIKEY00000000000000000").allowed);
+  ASSERT_TRUE(CheckPartnerNow(limiter, "01JAPIKEY00000000000000000").allowed);
+  ASSERT_FALSE(CheckPartnerNow(limiter, "01JAPIKEY00000000000000000").allowed);
   const int64_t partner = ScriptCalls();
-  ASSERT_FALSE(limiter.CheckPartner("01JAPIKEY00000000000000000").allowed);
+  ASSERT_FALSE(CheckPartnerNow(limiter, "01JAPIKEY00000000000000000").allowed);
   EXPECT_EQ(ScriptCalls(), partner);
   // Once the Retry-After has passed, Redis decides again (a unit has come back by then).
   clock_.Advance(first.retry_after);
-  EXPECT_TRUE(limiter.Check(kCreate, "203.0.113.7", "").allowed);
+  EXPECT_TRUE(CheckNow(limiter, kCreate, "203.0.113.7", "").allowed);
   EXPECT_GT(ScriptCalls(), partner);
   const std::string text = metrics_a_.Render();
   EXPECT_NE(text.find("gateway_rate_limit_refused_from_memory_total 72"), std::string::npos)

@@ -1,4 +1,5 @@
 #include "gateway/rate_limit.h"
+#include "gateway/rate_limit_testing.h"
 
 #include <gtest/gtest.h>
 
@@ -24,7 +25,7 @@ TEST(RateLimiter, WithoutRedisReadsPassAndWritesUseTheLocalFallback) {
   infra::redis::Options unreachable;
   unreachable.port = 1;  // nothing listens there
   unreachable.connect_timeout = 10ms;
-  infra::redis::Client redis(unreachable);
+  infra::redis::AsyncClient redis(unreachable, 1);
   infra::ManualClock clock;
   infra::MetricsRegistry metrics;
   RateLimits limits;
@@ -33,17 +34,17 @@ TEST(RateLimiter, WithoutRedisReadsPassAndWritesUseTheLocalFallback) {
   RateLimiter limiter(redis, limits, clock, metrics);
   for (int i = 0; i < 5; ++i) {
     EXPECT_TRUE(
-        limiter.Check(cityhub::api::RATE_CLASS_READ, "203.0.113.1", "").allowed);  // fail-open
+        CheckNow(limiter, cityhub::api::RATE_CLASS_READ, "203.0.113.1", "").allowed);  // fail-open
   }
-  EXPECT_TRUE(limiter.Check(cityhub::api::RATE_CLASS_CREATE, "203.0.113.1", "").allowed);
-  EXPECT_TRUE(limiter.Check(cityhub::api::RATE_CLASS_CREATE, "203.0.113.1", "").allowed);
-  const Decision third = limiter.Check(cityhub::api::RATE_CLASS_CREATE, "203.0.113.1", "");
+  EXPECT_TRUE(CheckNow(limiter, cityhub::api::RATE_CLASS_CREATE, "203.0.113.1", "").allowed);
+  EXPECT_TRUE(CheckNow(limiter, cityhub::api::RATE_CLASS_CREATE, "203.0.113.1", "").allowed);
+  const Decision third = CheckNow(limiter, cityhub::api::RATE_CLASS_CREATE, "203.0.113.1", "");
   EXPECT_FALSE(third.allowed);
   EXPECT_GT(third.retry_after.count(), 0);
-  EXPECT_TRUE(
-      limiter.Check(cityhub::api::RATE_CLASS_CREATE, "198.51.100.2", "").allowed);  // other address
+  EXPECT_TRUE(CheckNow(limiter, cityhub::api::RATE_CLASS_CREATE, "198.51.100.2", "")
+                  .allowed);  // other address
   clock.Advance(31s);
-  EXPECT_TRUE(limiter.Check(cityhub::api::RATE_CLASS_CREATE, "203.0.113.1", "").allowed);
+  EXPECT_TRUE(CheckNow(limiter, cityhub::api::RATE_CLASS_CREATE, "203.0.113.1", "").allowed);
 }
 
 }  // namespace
