@@ -192,20 +192,33 @@ absl::Status RequestsService::DoCreateRequest(grpc::ServerContextBase* ctx,
   return absl::OkStatus();
 }
 
-grpc::ServerUnaryReactor* RequestsService::GetRequest(grpc::CallbackServerContext* ctx,
-                                                      const v1::GetRequestRequest* req,
-                                                      v1::ServiceRequest* response) {
+grpc::ServerUnaryReactor* RequestsService::StartWithoutBlocking(
+    grpc::CallbackServerContext* ctx, std::function<void(grpc::ServerUnaryReactor*)> start) {
   auto* reactor = ctx->DefaultReactor();
   if (deps_.authorizer.MayBlock(*ctx)) {
     // The token names a key not known yet: fetching the keys is an outbound call, which the
     // callback thread must not wait for.
-    if (!executor_->TryPost([=, this] { StartGetRequest(ctx, req, response, reactor); })) {
+    if (!executor_->TryPost([reactor, start = std::move(start)] { start(reactor); })) {
       reactor->Finish(infra::BusyStatus());
     }
     return reactor;
   }
-  StartGetRequest(ctx, req, response, reactor);
+  start(reactor);
   return reactor;
+}
+
+void RequestsService::FinishWithoutBlocking(bool blocks, grpc::ServerUnaryReactor* reactor,
+                                            std::function<void()> finish) {
+  if (!blocks) return finish();
+  if (!executor_->TryPost(std::move(finish))) reactor->Finish(infra::BusyStatus());
+}
+
+grpc::ServerUnaryReactor* RequestsService::GetRequest(grpc::CallbackServerContext* ctx,
+                                                      const v1::GetRequestRequest* req,
+                                                      v1::ServiceRequest* response) {
+  return StartWithoutBlocking(ctx, [=, this](grpc::ServerUnaryReactor* reactor) {
+    StartGetRequest(ctx, req, response, reactor);
+  });
 }
 
 void RequestsService::StartGetRequest(grpc::CallbackServerContext* ctx,
@@ -227,28 +240,27 @@ void RequestsService::StartGetRequest(grpc::CallbackServerContext* ctx,
           reactor->Finish(Done(ctx, found.status()));
           return;
         }
-        auto got =
-            std::make_shared<const std::pair<VersionedRequest, FollowState>>(std::move(*found));
-        auto finish = [this, reactor, response, caller, language,
-                       got](const StoredService* service) {
-          View(caller, got->first.request, service, language, response);
-          response->set_follower_count(static_cast<int32_t>(got->second.followers));
-          response->set_following(got->second.following);
-          reactor->Finish(grpc::Status::OK);
-        };
+        auto got = std::make_shared<std::pair<VersionedRequest, FollowState>>(std::move(*found));
         const StoredRequest& r = got->first.request;
-        if (auto cached = deps_.catalogue.Cached(r.jurisdiction_id(), r.service_code())) {
-          finish(cached->get());
-          return;
-        }
-        // The category is not cached (or is stale): reloading it is a blocking round trip,
-        // so the rest of the call moves to the executor.
-        const bool queued = executor_->TryPost([this, finish, got] {
-          const StoredRequest& r = got->first.request;
-          auto service = deps_.catalogue.Find(r.jurisdiction_id(), r.service_code());
-          finish(service.ok() ? service->get() : nullptr);
-        });
-        if (!queued) reactor->Finish(infra::BusyStatus());
+        // The category when it is cached; else reloading it is a blocking round trip, so the
+        // rest of the call moves to the executor.
+        auto cached = deps_.catalogue.Cached(r.jurisdiction_id(), r.service_code());
+        FinishWithoutBlocking(
+            !cached, reactor,
+            [this, reactor, response, caller, language, got, cached = std::move(cached)] {
+              std::shared_ptr<const StoredService> service;
+              if (cached) {
+                service = *cached;
+              } else {
+                const StoredRequest& r = got->first.request;
+                auto found = deps_.catalogue.Find(r.jurisdiction_id(), r.service_code());
+                if (found.ok()) service = *found;
+              }
+              View(caller, got->first.request, service.get(), language, response);
+              response->set_follower_count(static_cast<int32_t>(got->second.followers));
+              response->set_following(got->second.following);
+              reactor->Finish(grpc::Status::OK);
+            });
       });
 }
 
