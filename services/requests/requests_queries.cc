@@ -97,7 +97,8 @@ void RequestsService::FinishAreaList(grpc::CallbackServerContext* ctx,
         for (size_t i = 0; i < read->requests.size(); ++i) {
           v1::ServiceRequest* out = response->add_requests();
           if (i < services.size()) {
-            View(call->caller, read->requests[i], services[i].get(), call->language, out);
+            StoredRequest& r = read->requests[i];
+            View(call->caller, r, services[i].get(), call->language, out, &r);
           } else {
             View(call->caller, read->requests[i], call->language, out);  // reloads the catalogue
           }

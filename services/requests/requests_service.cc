@@ -54,10 +54,10 @@ void RequestsService::View(const Caller& caller, const StoredRequest& r, std::st
 
 void RequestsService::View(const Caller& caller, const StoredRequest& r,
                            const StoredService* service, std::string_view language,
-                           v1::ServiceRequest* out) {
+                           v1::ServiceRequest* out, StoredRequest* consumed) {
   const Visibility visibility = VisibilityFor(caller, r);
-  RequestToApi(r, service, visibility, language, settings_.public_base_url, out);
   if (caller.signed_in()) out->set_is_own(r.account_id() == caller.account_id);
+  RequestToApi(r, service, visibility, language, settings_.public_base_url, out, consumed);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -248,15 +248,15 @@ void RequestsService::StartGetRequest(grpc::CallbackServerContext* ctx,
         FinishWithoutBlocking(
             !cached, reactor,
             [this, reactor, response, caller, language, got, cached = std::move(cached)] {
+              StoredRequest& r = got->first.request;
               std::shared_ptr<const StoredService> service;
               if (cached) {
                 service = *cached;
               } else {
-                const StoredRequest& r = got->first.request;
                 auto found = deps_.catalogue.Find(r.jurisdiction_id(), r.service_code());
                 if (found.ok()) service = *found;
               }
-              View(caller, got->first.request, service.get(), language, response);
+              View(caller, r, service.get(), language, response, &r);
               response->set_follower_count(static_cast<int32_t>(got->second.followers));
               response->set_following(got->second.following);
               reactor->Finish(grpc::Status::OK);

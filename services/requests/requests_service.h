@@ -252,9 +252,11 @@ class RequestsService final
   // The API form of `r` as `caller` may see it (reads the catalogue, which may block).
   void View(const infra::auth::Caller& caller, const StoredRequest& r, std::string_view language,
             cityhub::requests::v1::ServiceRequest* out);
-  // The same with its category already looked up (null: not in the catalogue).
+  // The same with its category already looked up (null: not in the catalogue); with
+  // `consumed` (`r` itself), the texts of `r` move into the answer (RequestToApi).
   void View(const infra::auth::Caller& caller, const StoredRequest& r, const StoredService* service,
-            std::string_view language, cityhub::requests::v1::ServiceRequest* out);
+            std::string_view language, cityhub::requests::v1::ServiceRequest* out,
+            StoredRequest* consumed = nullptr);
   // View for the pages of one list call (requests_queries.cc); borrows `caller`.
   ListPlanner::Viewer ListViewer(const infra::auth::Caller& caller, std::string_view language);
   absl::Status Transition(const infra::auth::Caller& caller,
