@@ -192,27 +192,6 @@ absl::Status RequestsService::DoCreateRequest(grpc::ServerContextBase* ctx,
   return absl::OkStatus();
 }
 
-grpc::ServerUnaryReactor* RequestsService::StartWithoutBlocking(
-    grpc::CallbackServerContext* ctx, std::function<void(grpc::ServerUnaryReactor*)> start) {
-  auto* reactor = ctx->DefaultReactor();
-  if (deps_.authorizer.MayBlock(*ctx)) {
-    // The token names a key not known yet: fetching the keys is an outbound call, which the
-    // callback thread must not wait for.
-    if (!executor_->TryPost([reactor, start = std::move(start)] { start(reactor); })) {
-      reactor->Finish(infra::BusyStatus());
-    }
-    return reactor;
-  }
-  start(reactor);
-  return reactor;
-}
-
-void RequestsService::FinishWithoutBlocking(bool blocks, grpc::ServerUnaryReactor* reactor,
-                                            std::function<void()> finish) {
-  if (!blocks) return finish();
-  if (!executor_->TryPost(std::move(finish))) reactor->Finish(infra::BusyStatus());
-}
-
 grpc::ServerUnaryReactor* RequestsService::GetRequest(grpc::CallbackServerContext* ctx,
                                                       const v1::GetRequestRequest* req,
                                                       v1::ServiceRequest* response) {

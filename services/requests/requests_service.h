@@ -2,7 +2,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -218,12 +217,29 @@ class RequestsService final
   // For the calls that complete through the async client: runs `start` with the call's
   // reactor on this (callback) thread, or on the executor when authorizing the call may block
   // (Authorizer::MayBlock); a full executor answers RESOURCE_EXHAUSTED.
-  grpc::ServerUnaryReactor* StartWithoutBlocking(
-      grpc::CallbackServerContext* ctx, std::function<void(grpc::ServerUnaryReactor*)> start);
+  // (Templates, so that the usual path calls `start` and `finish` without wrapping them.)
+  template <typename Start>
+  grpc::ServerUnaryReactor* StartWithoutBlocking(grpc::CallbackServerContext* ctx, Start start) {
+    auto* reactor = ctx->DefaultReactor();
+    if (!deps_.authorizer.MayBlock(*ctx)) {
+      start(reactor);
+    } else if (!executor_->TryPost([reactor, start = std::move(start)] { start(reactor); })) {
+      // The token names a key not known yet: fetching the keys is an outbound call, which
+      // the callback thread must not wait for.
+      reactor->Finish(infra::BusyStatus());
+    }
+    return reactor;
+  }
   // Runs `finish` at once when it does not block, else on the executor (a full executor
   // answers RESOURCE_EXHAUSTED on `reactor`). For async replies that may need the catalogue.
-  void FinishWithoutBlocking(bool blocks, grpc::ServerUnaryReactor* reactor,
-                             std::function<void()> finish);
+  template <typename Finish>
+  void FinishWithoutBlocking(bool blocks, grpc::ServerUnaryReactor* reactor, Finish finish) {
+    if (!blocks) {
+      finish();
+    } else if (!executor_->TryPost(std::move(finish))) {
+      reactor->Finish(infra::BusyStatus());
+    }
+  }
   // GetRequest from authorization on; finishes `reactor` from the async client's reply.
   void StartGetRequest(grpc::CallbackServerContext* ctx, const v1::GetRequestRequest* req,
                        v1::ServiceRequest* response, grpc::ServerUnaryReactor* reactor);
