@@ -57,7 +57,8 @@ absl::Status RequestsService::DoListRequests(grpc::ServerContextBase* ctx,
     ListPlanner::Page(std::move(matches), call.page_size, view, response);
     return absl::OkStatus();
   }
-  // Near a point or in a box: StartAreaList (IsAreaList).
+  // From a time index. (Lists near a point or in a box never come here: ListRequests starts
+  // them through StartAreaList.)
   return planner_.ScanPage(call.jurisdiction, call.filter, call.page_size, view, response);
 }
 
