@@ -6,6 +6,7 @@
 
 #include "infra/ids.h"
 #include "infra/redis/transaction.h"
+#include "infra/status.h"
 #include "infra/strings.h"
 #include "services/requests/keys.h"
 #include "services/requests/request_store.h"
@@ -29,14 +30,16 @@ double ToDouble(const std::string& s) {
   return v;
 }
 
-// Replies of GEOSEARCH ... WITHDIST ([member, distance]) or WITHCOORD ([member, [lon, lat]]).
-std::vector<GeoHit> GeoHits(const Reply& reply) {
+// Replies of GEOSEARCH ... WITHDIST ([member, distance]) or WITHCOORD ([member, [lon, lat]]);
+// the members are moved out of the reply, not copied.
+absl::StatusOr<std::vector<GeoHit>> TakeGeoHits(Reply& reply) {
+  if (reply.is_error()) return infra::redis::ErrorReplyToStatus(reply.str());
   std::vector<GeoHit> out;
   out.reserve(reply.elements().size());
-  for (const Reply& r : reply.elements()) {
+  for (Reply& r : reply.mutable_elements()) {
     if (!r.is_array() || r.elements().size() < 2) continue;
-    GeoHit hit;
-    hit.id = r.elements()[0].str();
+    GeoHit& hit = out.emplace_back();
+    hit.id = std::move(r.mutable_elements()[0].mutable_str());
     const Reply& extra = r.elements()[1];
     if (extra.is_array() && extra.elements().size() == 2) {
       hit.lon = ToDouble(extra.elements()[0].str());
@@ -44,7 +47,18 @@ std::vector<GeoHit> GeoHits(const Reply& reply) {
     } else {
       hit.distance_m = ToDouble(extra.str());
     }
-    out.push_back(std::move(hit));
+  }
+  return out;
+}
+
+// Each reply of a pipeline of geo searches, in order.
+absl::StatusOr<std::vector<std::vector<GeoHit>>> TakeGeoHits(std::vector<Reply>& replies,
+                                                             size_t from) {
+  std::vector<std::vector<GeoHit>> out;
+  out.reserve(replies.size() - std::min(from, replies.size()));
+  for (size_t i = from; i < replies.size(); ++i) {
+    ASSIGN_OR_RETURN(auto hits, TakeGeoHits(replies[i]));
+    out.push_back(std::move(hits));
   }
   return out;
 }
@@ -68,49 +82,52 @@ absl::StatusOr<std::vector<GeoHit>> RequestStore::NearOpen(std::string_view juri
                                                            std::string_view service_code,
                                                            double lat, double lon, double radius_m,
                                                            GeoLimit limit) {
-  auto reply = redis_.Command(GeoSearchArgs(keys::GeoOpen(jurisdiction, service_code),
-                                            GeoShape{lat, lon, radius_m}, limit));
-  if (!reply.ok()) return reply.status();
-  return GeoHits(*reply);
+  ASSIGN_OR_RETURN(Reply reply,
+                   redis_.Command(GeoSearchArgs(keys::GeoOpen(jurisdiction, service_code),
+                                                GeoShape{lat, lon, radius_m}, limit)));
+  return TakeGeoHits(reply);
 }
 
-absl::StatusOr<RequestStore::GeoStart> RequestStore::SearchNewestWeek(
-    std::string_view jurisdiction, int64_t min_week, int64_t max_week, int64_t probe_week,
-    const GeoShape& shape, GeoLimit limit) {
-  auto replies =
-      redis_.Pipeline({{"ZREVRANGEBYSCORE", keys::GeoWeeks(jurisdiction), std::to_string(max_week),
-                        std::to_string(min_week)},
-                       GeoSearchArgs(keys::GeoWeek(jurisdiction, probe_week), shape, limit)});
-  if (!replies.ok()) return replies.status();
-  for (const Reply& r : *replies) {
-    if (r.is_error()) return infra::redis::ErrorReplyToStatus(r.str());
-  }
-  GeoStart start;
-  for (const Reply& w : (*replies)[0].elements()) {
-    int64_t week = 0;
-    std::from_chars(w.str().data(), w.str().data() + w.str().size(), week);
-    start.weeks.push_back(week);
-  }
-  start.hits = GeoHits((*replies)[1]);
-  return start;
+void RequestStore::SearchNewestWeeks(std::string_view jurisdiction, int64_t min_week,
+                                     int64_t max_week, const std::vector<int64_t>& probe_weeks,
+                                     const GeoShape& shape, GeoLimit limit, Done<GeoStart> done) {
+  std::vector<Args> commands;
+  commands.reserve(probe_weeks.size() + 1);
+  commands.push_back({"ZREVRANGEBYSCORE", keys::GeoWeeks(jurisdiction), std::to_string(max_week),
+                      std::to_string(min_week)});
+  for (int64_t week : probe_weeks)
+    commands.push_back(GeoSearchArgs(keys::GeoWeek(jurisdiction, week), shape, limit));
+  Pipeline(std::move(commands),
+           [done = std::move(done)](absl::StatusOr<std::vector<Reply>> replies) {
+             if (!replies.ok()) return done(replies.status());
+             const Reply& weeks = replies->front();
+             if (weeks.is_error()) return done(infra::redis::ErrorReplyToStatus(weeks.str()));
+             auto hits = TakeGeoHits(*replies, 1);
+             if (!hits.ok()) return done(hits.status());
+             GeoStart start;
+             start.weeks.reserve(weeks.elements().size());
+             for (const Reply& w : weeks.elements()) {
+               int64_t week = 0;
+               std::from_chars(w.str().data(), w.str().data() + w.str().size(), week);
+               start.weeks.push_back(week);
+             }
+             start.hits = std::move(*hits);
+             done(std::move(start));
+           });
 }
 
-absl::StatusOr<std::vector<std::vector<GeoHit>>> RequestStore::SearchWeeks(
-    std::string_view jurisdiction, const std::vector<int64_t>& weeks, const GeoShape& shape,
-    GeoLimit limit) {
+void RequestStore::SearchWeeks(std::string_view jurisdiction, const std::vector<int64_t>& weeks,
+                               const GeoShape& shape, GeoLimit limit,
+                               Done<std::vector<std::vector<GeoHit>>> done) {
   std::vector<Args> commands;
   commands.reserve(weeks.size());
   for (int64_t week : weeks)
     commands.push_back(GeoSearchArgs(keys::GeoWeek(jurisdiction, week), shape, limit));
-  auto replies = redis_.Pipeline(commands);
-  if (!replies.ok()) return replies.status();
-  std::vector<std::vector<GeoHit>> out;
-  out.reserve(replies->size());
-  for (const Reply& r : *replies) {
-    if (r.is_error()) return infra::redis::ErrorReplyToStatus(r.str());
-    out.push_back(GeoHits(r));
-  }
-  return out;
+  Pipeline(std::move(commands),
+           [done = std::move(done)](absl::StatusOr<std::vector<Reply>> replies) {
+             if (!replies.ok()) return done(replies.status());
+             done(TakeGeoHits(*replies, 0));
+           });
 }
 
 absl::StatusOr<int64_t> RequestStore::MigrateGeoIndex(std::string_view jurisdiction,

@@ -215,6 +215,12 @@ bool ListFilter::Matches(const StoredRequest& r) const {
   return true;
 }
 
+bool IsAreaList(const v1::ListRequestsRequest& req) {
+  return req.request_ids_size() == 0 &&
+         (req.has_lat() || req.has_long_() || req.has_radius_m() || req.has_min_lat() ||
+          req.has_min_long() || req.has_max_lat() || req.has_max_long());
+}
+
 absl::StatusOr<ListFilter> ParseListFilter(const v1::ListRequestsRequest& req) {
   ListFilter f;
   if (req.service_code_size() > 20) return InvalidField("service_code", "at most 20 codes");

@@ -67,6 +67,10 @@ struct ListFilter {
   bool Matches(const cityhub::storage::requests::StoredRequest& r) const;
 };
 
+// Whether a ListRequests call asks for a page near a point or in a box (not by exact ids):
+// whenever ParseListFilter accepts such a call, it sets filter.near or filter.box.
+bool IsAreaList(const cityhub::requests::v1::ListRequestsRequest& req);
+
 // The filters of a ListRequests call, checked.
 absl::StatusOr<ListFilter> ParseListFilter(const cityhub::requests::v1::ListRequestsRequest& req);
 

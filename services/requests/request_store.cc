@@ -94,6 +94,28 @@ absl::StatusOr<std::pair<VersionedRequest, FollowState>> ParseWithFollowers(
   return std::make_pair(std::move(*request), follow);
 }
 
+Args MGetCommand(const std::vector<std::string>& ids) {
+  Args mget;
+  mget.reserve(ids.size() + 1);
+  mget.emplace_back("MGET");
+  for (const auto& id : ids) mget.push_back(keys::Request(id));
+  return mget;
+}
+
+// MGET's reply: one entry per id, nullopt for missing (or damaged) ones. The records are
+// parsed straight from the reply's strings.
+absl::StatusOr<std::vector<std::optional<StoredRequest>>> ParseMany(absl::StatusOr<Reply> reply,
+                                                                    size_t count) {
+  if (!reply.ok()) return reply.status();
+  if (reply->is_error()) return infra::redis::ErrorReplyToStatus(reply->str());
+  std::vector<std::optional<StoredRequest>> out(count);
+  for (size_t i = 0; i < reply->elements().size() && i < count; ++i) {
+    auto parsed = ParseVersioned(reply->elements()[i]);
+    if (parsed.ok()) out[i] = std::move(parsed->request);
+  }
+  return out;
+}
+
 std::vector<IdAndTime> IdsWithScores(const Reply& reply, std::string_view before_id) {
   std::vector<IdAndTime> out;
   const auto& e = reply.elements();
@@ -164,33 +186,42 @@ absl::StatusOr<std::pair<VersionedRequest, FollowState>> RequestStore::GetWithFo
                             !account.empty());
 }
 
-void RequestStore::GetWithFollowersAsync(std::string_view id, std::string_view account,
-                                         GetCallback done) {
+void RequestStore::Pipeline(std::vector<Args> commands, infra::redis::AsyncClient::Callback done) {
   if (async_ == nullptr) {
-    done(GetWithFollowers(id, account));
+    done(redis_.Pipeline(commands));
     return;
   }
-  async_->Pipeline(GetWithFollowersCommands(id, account),
-                   [signed_in = !account.empty(),
-                    done = std::move(done)](absl::StatusOr<std::vector<Reply>> replies) {
-                     done(ParseWithFollowers(std::move(replies), signed_in));
-                   });
+  async_->Pipeline(std::move(commands), std::move(done));
+}
+
+void RequestStore::GetWithFollowersAsync(std::string_view id, std::string_view account,
+                                         GetCallback done) {
+  Pipeline(GetWithFollowersCommands(id, account),
+           [signed_in = !account.empty(),
+            done = std::move(done)](absl::StatusOr<std::vector<Reply>> replies) {
+             done(ParseWithFollowers(std::move(replies), signed_in));
+           });
 }
 
 absl::StatusOr<std::vector<std::optional<StoredRequest>>> RequestStore::GetMany(
     const std::vector<std::string>& ids) {
-  std::vector<std::optional<StoredRequest>> out(ids.size());
-  if (ids.empty()) return out;
-  Args mget = {"MGET"};
-  mget.reserve(ids.size() + 1);
-  for (const auto& id : ids) mget.push_back(keys::Request(id));
-  auto reply = redis_.Command(mget);
-  if (!reply.ok()) return reply.status();
-  for (size_t i = 0; i < reply->elements().size() && i < ids.size(); ++i) {
-    auto parsed = ParseVersioned(reply->elements()[i]);
-    if (parsed.ok()) out[i] = std::move(parsed->request);
+  if (ids.empty()) return std::vector<std::optional<StoredRequest>>();
+  return ParseMany(redis_.Command(MGetCommand(ids)), ids.size());
+}
+
+void RequestStore::GetManyAsync(const std::vector<std::string>& ids,
+                                Done<std::vector<std::optional<StoredRequest>>> done) {
+  if (ids.empty()) {
+    done(std::vector<std::optional<StoredRequest>>());
+    return;
   }
-  return out;
+  std::vector<Args> commands;
+  commands.push_back(MGetCommand(ids));
+  Pipeline(std::move(commands), [count = ids.size(), done = std::move(done)](
+                                    absl::StatusOr<std::vector<Reply>> replies) {
+    if (!replies.ok()) return done(replies.status());
+    done(ParseMany(std::move(replies->front()), count));
+  });
 }
 
 absl::Status RequestStore::Update(const VersionedRequest& before, const StoredRequest& after,

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -80,6 +81,11 @@ struct FollowState {
 
 class RequestStore final {
  public:
+  // What the non-blocking reads call with their result: on a Redis I/O thread, where it must
+  // not block; at once, on the calling thread, when the store has no async client (tools).
+  template <typename T>
+  using Done = std::function<void(absl::StatusOr<T>)>;
+
   // `async` serves the hot read path (GetWithFollowersAsync); may be null in tools.
   RequestStore(infra::redis::Client& redis, infra::redis::AsyncClient* async = nullptr);
 
@@ -98,11 +104,14 @@ class RequestStore final {
   // One entry per id, nullopt for missing ones; one round trip.
   absl::StatusOr<std::vector<std::optional<StoredRequest>>> GetMany(
       const std::vector<std::string>& ids);
+  // The same without blocking: `done` runs on a Redis I/O thread.
+  void GetManyAsync(const std::vector<std::string>& ids,
+                    Done<std::vector<std::optional<StoredRequest>>> done);
   // A request with its follower count and whether `account` follows it; one round trip.
   absl::StatusOr<std::pair<VersionedRequest, FollowState>> GetWithFollowers(
       std::string_view id, std::string_view account);
   // The same without blocking: `done` runs on a Redis I/O thread.
-  using GetCallback = std::function<void(absl::StatusOr<std::pair<VersionedRequest, FollowState>>)>;
+  using GetCallback = Done<std::pair<VersionedRequest, FollowState>>;
   void GetWithFollowersAsync(std::string_view id, std::string_view account, GetCallback done);
 
   // Replaces `before` with `after` if nobody changed it since it was read (ABORTED
@@ -133,21 +142,22 @@ class RequestStore final {
                                                std::string_view service_code, double lat,
                                                double lon, double radius_m, GeoLimit limit);
   // The first step of a newest-first geo search, in one round trip: the weeks in
-  // [min_week, max_week] that hold located requests (newest first) and the hits of `shape`
-  // in `probe_week` (searched whether or not it holds any: usually it is the current week).
+  // [min_week, max_week] that hold located requests (newest first) and the hits of `shape` in
+  // each of `probe_weeks` (searched whether or not they hold any: usually the current week and
+  // the one before), within `limit` per week. `done` runs on a Redis I/O thread and must not
+  // block (at once, on this thread, for a store without an async client).
   struct GeoStart {
     std::vector<int64_t> weeks;
-    std::vector<GeoHit> hits;
+    std::vector<std::vector<GeoHit>> hits;  // one entry per probe week, in its order
   };
-  absl::StatusOr<GeoStart> SearchNewestWeek(std::string_view jurisdiction, int64_t min_week,
-                                            int64_t max_week, int64_t probe_week,
-                                            const GeoShape& shape, GeoLimit limit);
+  void SearchNewestWeeks(std::string_view jurisdiction, int64_t min_week, int64_t max_week,
+                         const std::vector<int64_t>& probe_weeks, const GeoShape& shape,
+                         GeoLimit limit, Done<GeoStart> done);
   // `shape` in each of `weeks`, in one round trip: the hits of each week (in no particular
-  // order), within `limit` per week.
-  absl::StatusOr<std::vector<std::vector<GeoHit>>> SearchWeeks(std::string_view jurisdiction,
-                                                               const std::vector<int64_t>& weeks,
-                                                               const GeoShape& shape,
-                                                               GeoLimit limit);
+  // order), within `limit` per week. `done` as above.
+  void SearchWeeks(std::string_view jurisdiction, const std::vector<int64_t>& weeks,
+                   const GeoShape& shape, GeoLimit limit,
+                   Done<std::vector<std::vector<GeoHit>>> done);
   // Moves up to `max_entries` entries of the single geo set that earlier versions kept
   // (keys::OldGeo) into the weekly sets, in batches of 500; safe to run again,
   // from several replicas at once and while replicas of the earlier version still write to
@@ -174,6 +184,8 @@ class RequestStore final {
  private:
   std::vector<infra::redis::Args> GetWithFollowersCommands(std::string_view id,
                                                            std::string_view account) const;
+  // Sends `commands` through the async client (through the blocking one, at once, without).
+  void Pipeline(std::vector<infra::redis::Args> commands, infra::redis::AsyncClient::Callback done);
   absl::StatusOr<std::vector<IdAndTime>> RangeBefore(const std::string& key, int64_t since_ms,
                                                      int64_t until_ms, std::string_view before_id,
                                                      int count);

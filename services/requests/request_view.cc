@@ -1,5 +1,7 @@
 #include "services/requests/request_view.h"
 
+#include <cassert>
+
 #include <google/protobuf/util/time_util.h>
 
 #include "infra/ids.h"
@@ -22,13 +24,27 @@ bool ShowsDetails(Visibility visibility, const cityhub::storage::requests::Store
   return visibility != Visibility::kPublic || service == nullptr || service->details_public();
 }
 
+namespace {
+
+// A text of a request for its answer: moved out of `consumed` when given (no allocation),
+// else copied.
+std::string Text(const std::string& value, std::string* (StoredRequest::*field)(),
+                 StoredRequest* consumed) {
+  if (consumed == nullptr || value.empty()) return value;
+  return std::move(*(consumed->*field)());
+}
+
+}  // namespace
+
 void RequestToApi(const StoredRequest& r, const cityhub::storage::requests::StoredService* service,
                   Visibility visibility, std::string_view language, std::string_view base_url,
-                  v1::ServiceRequest* out) {
+                  v1::ServiceRequest* out, StoredRequest* consumed) {
+  assert(consumed == nullptr || consumed == &r);
   const bool en = language == "en";
-  out->set_request_id(r.id());
-  out->set_jurisdiction_id(r.jurisdiction_id());
-  out->set_service_code(r.service_code());
+  out->set_request_id(Text(r.id(), &StoredRequest::mutable_id, consumed));
+  out->set_jurisdiction_id(
+      Text(r.jurisdiction_id(), &StoredRequest::mutable_jurisdiction_id, consumed));
+  out->set_service_code(Text(r.service_code(), &StoredRequest::mutable_service_code, consumed));
   if (service != nullptr) {
     out->set_service_name(en && !service->name_en().empty() ? service->name_en()
                                                             : service->name_de());
@@ -36,21 +52,21 @@ void RequestToApi(const StoredRequest& r, const cityhub::storage::requests::Stor
                                                                 : service->notice_de());
   }
   out->set_status(static_cast<v1::Status>(r.status()));
-  out->set_status_notes(r.status_notes());
+  out->set_status_notes(Text(r.status_notes(), &StoredRequest::mutable_status_notes, consumed));
   if (r.has_location()) {
     out->set_lat(r.lat());
     out->set_long_(r.long_());
   }
-  out->set_address(r.address());
-  out->set_address_id(r.address_id());
-  out->set_zipcode(r.zipcode());
+  out->set_address(Text(r.address(), &StoredRequest::mutable_address, consumed));
+  out->set_address_id(Text(r.address_id(), &StoredRequest::mutable_address_id, consumed));
+  out->set_zipcode(Text(r.zipcode(), &StoredRequest::mutable_zipcode, consumed));
   *out->mutable_requested_at() = TimeUtil::MillisecondsToTimestamp(r.requested_ms());
   *out->mutable_updated_at() = TimeUtil::MillisecondsToTimestamp(r.updated_ms());
   *out->mutable_expected_at() = TimeUtil::MillisecondsToTimestamp(r.expected_ms());
-  out->set_department(r.department());
-  out->set_duplicate_of(r.duplicate_of());
+  out->set_department(Text(r.department(), &StoredRequest::mutable_department, consumed));
+  out->set_duplicate_of(Text(r.duplicate_of(), &StoredRequest::mutable_duplicate_of, consumed));
   if (ShowsDetails(visibility, service)) {
-    out->set_description(r.description());
+    out->set_description(Text(r.description(), &StoredRequest::mutable_description, consumed));
     for (const auto& id : r.media_ids()) {
       out->add_media_ids(id);
       out->add_media_urls(infra::StrCat(base_url, "/v1/media/", id));
@@ -71,7 +87,7 @@ void RequestToApi(const StoredRequest& r, const cityhub::storage::requests::Stor
     }
   }
   if (visibility != Visibility::kPublic) {
-    out->set_account_id(r.account_id());
+    out->set_account_id(Text(r.account_id(), &StoredRequest::mutable_account_id, consumed));
     if (r.has_contact()) {
       auto* c = out->mutable_contact();
       c->set_first_name(r.contact().first_name());

@@ -28,11 +28,14 @@ Visibility VisibilityFor(const infra::auth::Caller& caller,
 // and followers) all ask here.
 bool ShowsDetails(Visibility visibility, const cityhub::storage::requests::StoredService* service);
 
-// `service` may be null (a category removed since). `base_url` prefixes media URLs.
+// `service` may be null (a category removed since). `base_url` prefixes media URLs. With
+// `consumed` (`r` itself, when it was read only to be shown), the request's texts move into
+// the answer instead of being copied, and `r` is left without them.
 void RequestToApi(const cityhub::storage::requests::StoredRequest& r,
                   const cityhub::storage::requests::StoredService* service, Visibility visibility,
                   std::string_view language, std::string_view base_url,
-                  cityhub::requests::v1::ServiceRequest* out);
+                  cityhub::requests::v1::ServiceRequest* out,
+                  cityhub::storage::requests::StoredRequest* consumed = nullptr);
 
 // page_size: 0 → 20; 1..100 as given; anything else INVALID_ARGUMENT.
 absl::StatusOr<int> PageSize(int32_t requested);

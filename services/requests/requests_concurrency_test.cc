@@ -35,7 +35,7 @@ class RequestsConcurrencyTest : public RequestsServiceTest {
   void SetUp() override {
     // A catalogue that stays cached, as in production (2 s there), so that GetRequest needs
     // nothing but its async read.
-    catalogue_ttl_ = std::chrono::hours(1);
+    catalogue_ttl_ = CatalogueTtl();
     executor_options_ = Executor();
     RequestsServiceTest::SetUp();
   }
@@ -44,6 +44,7 @@ class RequestsConcurrencyTest : public RequestsServiceTest {
     RequestsServiceTest::TearDown();
   }
   virtual infra::ExecutorOptions Executor() const { return {"requests", 4, 64}; }
+  virtual std::chrono::milliseconds CatalogueTtl() const { return std::chrono::hours(1); }
 
   double Active() {
     return metrics_.AddGauge("executor_active", "", {"executor"}).WithLabels({"requests"}).Value();
@@ -201,6 +202,48 @@ TEST_F(KeyRefreshTest, CallsWaitingForNewKeysHoldNoCallbackThread) {
 class FullExecutorTest : public RequestsConcurrencyTest {
  protected:
   infra::ExecutorOptions Executor() const override { return {"requests", 1, 1}; }
+
+  // Holds writes, then fills the one worker and the one place in the queue with creates.
+  void FillExecutor() {
+    HoldWrites();
+    running_ = FileInBackground(&first_);
+    ASSERT_TRUE(cityhub::testing::WaitFor([&] { return BlockedInRedis() >= 1; }, 5s));
+    queued_ = FileInBackground(&second_);
+    ASSERT_TRUE(cityhub::testing::WaitFor([&] { return Queued() == 1; }, 5s));
+  }
+  // Waits for the creates of FillExecutor, which succeed once Redis takes writes again.
+  void DrainExecutor() {
+    running_.join();
+    queued_.join();
+    EXPECT_TRUE(first_.ok()) << first_.error_message();
+    EXPECT_TRUE(second_.ok()) << second_.error_message();
+  }
+  void TearDown() override {
+    if (running_.joinable()) running_.join();
+    if (queued_.joinable()) queued_.join();
+    RequestsConcurrencyTest::TearDown();
+  }
+
+  // A page within `radius_m` of the point NewRequest files at.
+  static v1::ListRequestsRequest NearTheFiled(double radius_m) {
+    v1::ListRequestsRequest near;
+    near.set_lat(52.0211);
+    near.set_long_(8.5325);
+    near.set_radius_m(radius_m);
+    return near;
+  }
+  // A page of a small box around that point.
+  static v1::ListRequestsRequest BoxAroundTheFiled() {
+    v1::ListRequestsRequest box;
+    box.set_min_lat(52.0201);
+    box.set_min_long(8.5315);
+    box.set_max_lat(52.0221);
+    box.set_max_long(8.5335);
+    return box;
+  }
+
+  grpc::Status first_, second_;
+  std::thread running_, queued_;
 };
 
 TEST_F(FullExecutorTest, AFullExecutorAnswersResourceExhaustedAtOnce) {
@@ -210,13 +253,7 @@ TEST_F(FullExecutorTest, AFullExecutorAnswersResourceExhaustedAtOnce) {
   v1::ServiceRequest got;
   ASSERT_TRUE(stub_->GetRequest(Ctx(kAnna).get(), get, &got).ok());  // warms the catalogue
 
-  HoldWrites();
-  grpc::Status first, second;
-  std::thread running = FileInBackground(&first);
-  ASSERT_TRUE(cityhub::testing::WaitFor([&] { return BlockedInRedis() >= 1; }, 5s));
-  std::thread queued = FileInBackground(&second);
-  ASSERT_TRUE(cityhub::testing::WaitFor([&] { return Queued() == 1; }, 5s));
-
+  FillExecutor();
   v1::ListServicesResponse services;
   auto [status, took] =
       Timed([&] { return stub_->ListServices(Ctx().get(), v1::ListServicesRequest(), &services); });
@@ -230,12 +267,59 @@ TEST_F(FullExecutorTest, AFullExecutorAnswersResourceExhaustedAtOnce) {
   EXPECT_TRUE(get_status.ok()) << get_status.error_message();
   EXPECT_LT(get_took, kPrompt);
 
-  running.join();
-  queued.join();
-  EXPECT_TRUE(first.ok()) << first.error_message();
-  EXPECT_TRUE(second.ok()) << second.error_message();
+  DrainExecutor();
   // With room again, the same call succeeds.
   EXPECT_TRUE(stub_->ListServices(Ctx().get(), v1::ListServicesRequest(), &services).ok());
+}
+
+// Pages near a point and in a box complete through the async client, as GetRequest does: they
+// answer at once while every worker is busy and the queue is full, and take no place in it.
+TEST_F(FullExecutorTest, NearAndBoxPagesAnswerWhileTheExecutorIsFull) {
+  const v1::ServiceRequest filed = File(kAnna, NewRequest("graffiti"));  // loads the catalogue
+  FillExecutor();
+  for (const v1::ListRequestsRequest& query : {NearTheFiled(100), BoxAroundTheFiled()}) {
+    v1::ListRequestsResponse page;
+    auto [status, took] =
+        Timed([&] { return stub_->ListRequests(Ctx(kAnna).get(), query, &page); });
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    EXPECT_LT(took, kPrompt);
+    ASSERT_EQ(page.requests_size(), 1);
+    EXPECT_EQ(page.requests(0).request_id(), filed.request_id());
+    EXPECT_EQ(page.requests(0).service_name(), filed.service_name());
+    EXPECT_TRUE(page.requests(0).is_own());
+  }
+  EXPECT_EQ(Rejected(), 0);
+  EXPECT_EQ(Queued(), 1);  // the queued create still waits: the pages went round it
+  DrainExecutor();
+}
+
+class FullExecutorUncachedTest : public FullExecutorTest {
+ protected:
+  std::chrono::milliseconds CatalogueTtl() const override { return std::chrono::milliseconds(0); }
+};
+
+// A page whose categories are not cached never reloads them on the async client's thread (a
+// blocking round trip): it finishes on the executor, so a full one answers "server busy".
+TEST_F(FullExecutorUncachedTest, AnAreaPageThatMustReloadTheCatalogueFinishesOnTheExecutor) {
+  const v1::ServiceRequest filed = File(kAnna, NewRequest("graffiti"));
+  FillExecutor();
+  v1::ListRequestsResponse page;
+  auto [status, took] =
+      Timed([&] { return stub_->ListRequests(Ctx(kAnna).get(), NearTheFiled(100), &page); });
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(status.error_message(), "server busy");
+  EXPECT_LT(took, kPrompt);
+  EXPECT_EQ(Rejected(), 1);
+  DrainExecutor();
+
+  // With room again, the page is answered from the executor, categories and all: the two
+  // creates, then the first request.
+  page.Clear();
+  const grpc::Status again = stub_->ListRequests(Ctx(kAnna).get(), NearTheFiled(100), &page);
+  ASSERT_TRUE(again.ok()) << again.error_message();
+  ASSERT_EQ(page.requests_size(), 3);
+  EXPECT_EQ(page.requests(2).request_id(), filed.request_id());
+  for (const auto& r : page.requests()) EXPECT_EQ(r.service_name(), filed.service_name());
 }
 
 class OneWorkerTest : public RequestsConcurrencyTest {

@@ -172,6 +172,42 @@ TEST_F(RequestsGeoTest, SparseAreasAreSearchedThroughEveryWeek) {
   EXPECT_TRUE(All(outside).empty());
 }
 
+// A page that the two newest weeks fill (the usual density of a city) costs two round trips:
+// the list of weeks with the searches of both weeks, then one read of the records.
+TEST_F(RequestsGeoTest, APageFromTheTwoNewestWeeksIsTwoRoundTrips) {
+  const int64_t week = GeoWeekOf(infra::UnixMillis(clock_->Now()));
+  const infra::Clock::time_point start{std::chrono::milliseconds(week * kGeoWeekMs)};
+  clock_->Set(start + 72h);
+  for (int i = 1; i <= 12; ++i) {
+    Add(52.015 + 0.0001 * (i % 7), 8.525 + 0.0001 * (i % 5), i, start + 72h - i * 10min);
+    Add(52.015 - 0.0001 * (i % 7), 8.525 - 0.0001 * (i % 5), i, start - i * 10min);
+  }
+  ASSERT_TRUE(client().Command({"CONFIG", "RESETSTAT"}).ok());
+  v1::ListRequestsRequest near = AroundTheCentre(300);
+  near.set_page_size(20);
+  v1::ListRequestsResponse page;
+  const grpc::Status s = stub_->ListRequests(Ctx().get(), near, &page);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  std::vector<std::string> ids;
+  for (const auto& r : page.requests()) ids.push_back(r.request_id());
+  std::vector<std::string> expected = Expected(InRadius(near));
+  ASSERT_EQ(expected.size(), 24u);
+  expected.resize(20);
+  EXPECT_EQ(ids, expected);
+  EXPECT_EQ(page.next_page_token(), expected.back());
+
+  auto info = client().Command({"INFO", "commandstats"});
+  ASSERT_TRUE(info.ok());
+  auto calls = [&](const std::string& command) {
+    const std::string head = "cmdstat_" + command + ":calls=";
+    const auto at = info->str().find(head);
+    return at == std::string::npos ? 0 : std::atoi(info->str().c_str() + at + head.size());
+  };
+  EXPECT_EQ(calls("zrevrangebyscore"), 1) << info->str();
+  EXPECT_EQ(calls("geosearch"), 2);  // this week and the one before, in the same round trip
+  EXPECT_EQ(calls("mget"), 1);
+}
+
 // Data of the single geo set of earlier versions is moved into the weekly sets once; the move
 // can run again and finds nothing left.
 TEST_F(RequestsGeoTest, TheOldGeoIndexIsMigratedIntoWeeks) {

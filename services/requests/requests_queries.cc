@@ -20,32 +20,99 @@ ListPlanner::Viewer RequestsService::ListViewer(const Caller& caller, std::strin
   };
 }
 
+absl::StatusOr<RequestsService::ListCall> RequestsService::CheckListCall(
+    grpc::ServerContextBase* ctx, const v1::ListRequestsRequest& req) {
+  ListCall call;
+  ASSIGN_OR_RETURN(call.caller, deps_.authorizer.Authorize(*ctx, "ListRequests"));
+  ASSIGN_OR_RETURN(call.jurisdiction, Jurisdiction(req.jurisdiction_id()));
+  ASSIGN_OR_RETURN(call.language, Language(req.language()));
+  ASSIGN_OR_RETURN(call.page_size, PageSize(req.page_size()));
+  ASSIGN_OR_RETURN(call.filter, ParseListFilter(req));
+  return call;
+}
+
+grpc::ServerUnaryReactor* RequestsService::ListRequests(grpc::CallbackServerContext* ctx,
+                                                        const v1::ListRequestsRequest* req,
+                                                        v1::ListRequestsResponse* response) {
+  if (!IsAreaList(*req)) return Run(ctx, req, response, &RequestsService::DoListRequests);
+  return StartWithoutBlocking(ctx, [=, this](grpc::ServerUnaryReactor* reactor) {
+    StartAreaList(ctx, req, response, reactor);
+  });
+}
+
 absl::Status RequestsService::DoListRequests(grpc::ServerContextBase* ctx,
                                              const v1::ListRequestsRequest* req,
                                              v1::ListRequestsResponse* response) {
-  ASSIGN_OR_RETURN(auto caller, deps_.authorizer.Authorize(*ctx, "ListRequests"));
-  ASSIGN_OR_RETURN(auto jurisdiction, Jurisdiction(req->jurisdiction_id()));
-  ASSIGN_OR_RETURN(auto language, Language(req->language()));
-  ASSIGN_OR_RETURN(auto page_size, PageSize(req->page_size()));
-  ASSIGN_OR_RETURN(auto filter, ParseListFilter(*req));
-
+  ASSIGN_OR_RETURN(const ListCall call, CheckListCall(ctx, *req));
+  const ListPlanner::Viewer view = ListViewer(call.caller, call.language);
   // Exact ids: a small set, fetched whole.
   if (req->request_ids_size() > 0) {
     std::vector<std::string> ids(req->request_ids().begin(), req->request_ids().end());
     ASSIGN_OR_RETURN(auto requests, deps_.requests.GetMany(ids));
     std::vector<StoredRequest> matches;
     for (auto& r : requests) {
-      if (r && r->jurisdiction_id() == jurisdiction && filter.Matches(*r))
+      if (r && r->jurisdiction_id() == call.jurisdiction && call.filter.Matches(*r))
         matches.push_back(std::move(*r));
     }
-    ListPlanner::Page(std::move(matches), page_size, ListViewer(caller, language), response);
+    ListPlanner::Page(std::move(matches), call.page_size, view, response);
     return absl::OkStatus();
   }
-  if (filter.near || filter.box) {
-    return planner_.GeoPage(jurisdiction, filter, page_size, ListViewer(caller, language),
-                            response);
+  // From a time index. (Lists near a point or in a box never come here: ListRequests starts
+  // them through StartAreaList.)
+  return planner_.ScanPage(call.jurisdiction, call.filter, call.page_size, view, response);
+}
+
+void RequestsService::StartAreaList(grpc::CallbackServerContext* ctx,
+                                    const v1::ListRequestsRequest* req,
+                                    v1::ListRequestsResponse* response,
+                                    grpc::ServerUnaryReactor* reactor) {
+  auto checked = CheckListCall(ctx, *req);
+  if (!checked.ok()) return reactor->Finish(Done(ctx, checked.status()));
+  auto call = std::make_shared<ListCall>(std::move(*checked));
+  // The replies arrive on the async client's reader thread, which must not block.
+  planner_.GeoPage(call->jurisdiction, call->filter, call->page_size,
+                   [this, ctx, call, response, reactor](auto page) {
+                     if (!page.ok()) return reactor->Finish(Done(ctx, page.status()));
+                     FinishAreaList(ctx, call, std::move(*page), response, reactor);
+                   });
+}
+
+void RequestsService::FinishAreaList(grpc::CallbackServerContext* ctx,
+                                     std::shared_ptr<ListCall> call,
+                                     ListPlanner::GeoPageResult page,
+                                     v1::ListRequestsResponse* response,
+                                     grpc::ServerUnaryReactor* reactor) {
+  // The category of each request on the page, as long as the catalogue has them cached.
+  std::vector<std::shared_ptr<const StoredService>> services;
+  services.reserve(page.requests.size());
+  bool blocks = page.scan_rest.has_value();
+  for (const StoredRequest& r : page.requests) {
+    if (blocks) break;
+    auto cached = deps_.catalogue.Cached(r.jurisdiction_id(), r.service_code());
+    if (!cached) blocks = true;
+    if (cached) services.push_back(*std::move(cached));
   }
-  return planner_.ScanPage(jurisdiction, filter, page_size, ListViewer(caller, language), response);
+  auto read = std::make_shared<ListPlanner::GeoPageResult>(std::move(page));
+  FinishWithoutBlocking(
+      blocks, reactor, [this, ctx, call, read, services = std::move(services), response, reactor] {
+        for (size_t i = 0; i < read->requests.size(); ++i) {
+          v1::ServiceRequest* out = response->add_requests();
+          if (i < services.size()) {
+            StoredRequest& r = read->requests[i];
+            View(call->caller, r, services[i].get(), call->language, out, &r);
+          } else {
+            View(call->caller, read->requests[i], call->language, out);  // reloads the catalogue
+          }
+        }
+        absl::Status status;
+        if (read->scan_rest) {
+          status = planner_.ScanPage(call->jurisdiction, *read->scan_rest, call->page_size,
+                                     ListViewer(call->caller, call->language), response);
+        } else {
+          response->set_next_page_token(std::move(read->next_page_token));
+        }
+        reactor->Finish(Done(ctx, status));
+      });
 }
 
 absl::Status RequestsService::DoListMyRequests(grpc::ServerContextBase* ctx,

@@ -54,10 +54,10 @@ void RequestsService::View(const Caller& caller, const StoredRequest& r, std::st
 
 void RequestsService::View(const Caller& caller, const StoredRequest& r,
                            const StoredService* service, std::string_view language,
-                           v1::ServiceRequest* out) {
+                           v1::ServiceRequest* out, StoredRequest* consumed) {
   const Visibility visibility = VisibilityFor(caller, r);
-  RequestToApi(r, service, visibility, language, settings_.public_base_url, out);
   if (caller.signed_in()) out->set_is_own(r.account_id() == caller.account_id);
+  RequestToApi(r, service, visibility, language, settings_.public_base_url, out, consumed);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -195,17 +195,9 @@ absl::Status RequestsService::DoCreateRequest(grpc::ServerContextBase* ctx,
 grpc::ServerUnaryReactor* RequestsService::GetRequest(grpc::CallbackServerContext* ctx,
                                                       const v1::GetRequestRequest* req,
                                                       v1::ServiceRequest* response) {
-  auto* reactor = ctx->DefaultReactor();
-  if (deps_.authorizer.MayBlock(*ctx)) {
-    // The token names a key not known yet: fetching the keys is an outbound call, which the
-    // callback thread must not wait for.
-    if (!executor_->TryPost([=, this] { StartGetRequest(ctx, req, response, reactor); })) {
-      reactor->Finish(infra::BusyStatus());
-    }
-    return reactor;
-  }
-  StartGetRequest(ctx, req, response, reactor);
-  return reactor;
+  return StartWithoutBlocking(ctx, [=, this](grpc::ServerUnaryReactor* reactor) {
+    StartGetRequest(ctx, req, response, reactor);
+  });
 }
 
 void RequestsService::StartGetRequest(grpc::CallbackServerContext* ctx,
@@ -227,28 +219,27 @@ void RequestsService::StartGetRequest(grpc::CallbackServerContext* ctx,
           reactor->Finish(Done(ctx, found.status()));
           return;
         }
-        auto got =
-            std::make_shared<const std::pair<VersionedRequest, FollowState>>(std::move(*found));
-        auto finish = [this, reactor, response, caller, language,
-                       got](const StoredService* service) {
-          View(caller, got->first.request, service, language, response);
-          response->set_follower_count(static_cast<int32_t>(got->second.followers));
-          response->set_following(got->second.following);
-          reactor->Finish(grpc::Status::OK);
-        };
+        auto got = std::make_shared<std::pair<VersionedRequest, FollowState>>(std::move(*found));
         const StoredRequest& r = got->first.request;
-        if (auto cached = deps_.catalogue.Cached(r.jurisdiction_id(), r.service_code())) {
-          finish(cached->get());
-          return;
-        }
-        // The category is not cached (or is stale): reloading it is a blocking round trip,
-        // so the rest of the call moves to the executor.
-        const bool queued = executor_->TryPost([this, finish, got] {
-          const StoredRequest& r = got->first.request;
-          auto service = deps_.catalogue.Find(r.jurisdiction_id(), r.service_code());
-          finish(service.ok() ? service->get() : nullptr);
-        });
-        if (!queued) reactor->Finish(infra::BusyStatus());
+        // The category when it is cached; else reloading it is a blocking round trip, so the
+        // rest of the call moves to the executor.
+        auto cached = deps_.catalogue.Cached(r.jurisdiction_id(), r.service_code());
+        FinishWithoutBlocking(
+            !cached, reactor,
+            [this, reactor, response, caller, language, got, cached = std::move(cached)] {
+              StoredRequest& r = got->first.request;
+              std::shared_ptr<const StoredService> service;
+              if (cached) {
+                service = *cached;
+              } else {
+                auto found = deps_.catalogue.Find(r.jurisdiction_id(), r.service_code());
+                if (found.ok()) service = *found;
+              }
+              View(caller, r, service.get(), language, response, &r);
+              response->set_follower_count(static_cast<int32_t>(got->second.followers));
+              response->set_following(got->second.following);
+              reactor->Finish(grpc::Status::OK);
+            });
       });
 }
 

@@ -50,11 +50,12 @@ struct RequestsDeps {
 };
 
 // The requests gRPC service on gRPC's callback API (the concurrency model of docs/design.md).
-// GetRequest, the hottest call, never blocks: it reads through the pipelining AsyncClient and
-// finishes from the reply (hopping to the executor only when the catalogue must be reloaded,
-// which blocks). Every other method runs its body on the service's bounded executor, with
-// short blocking Redis round trips and file access for media; a full executor answers
-// RESOURCE_EXHAUSTED. CreateRequest receives its message raw and parses it itself (see there).
+// GetRequest, the hottest call, and the lists near a point or in a box never block: they read
+// through the pipelining AsyncClient and finish from the reply (hopping to the executor only
+// when the catalogue must be reloaded, or a large area read from the time index, which block).
+// Every other method runs its body on the service's bounded executor, with short blocking
+// Redis round trips and file access for media; a full executor answers RESOURCE_EXHAUSTED.
+// CreateRequest receives its message raw and parses it itself (see there).
 class RequestsService final
     : public cityhub::requests::v1::RequestsService::WithRawCallbackMethod_CreateRequest<
           cityhub::requests::v1::RequestsService::CallbackService>,
@@ -77,7 +78,8 @@ class RequestsService final
   absl::Status OnAccountEvent(const std::string& payload);
 
   // The unary methods below run their bodies (Do...) on the service's executor, except
-  // GetRequest, which completes through the async Redis client.
+  // GetRequest and ListRequests near a point or in a box, which complete through the async
+  // Redis client.
   grpc::ServerUnaryReactor* ListServices(grpc::CallbackServerContext* ctx,
                                          const v1::ListServicesRequest* request,
                                          v1::ListServicesResponse* response) override {
@@ -103,11 +105,11 @@ class RequestsService final
                                         v1::Media* response) override {
     return Run(ctx, request, response, &RequestsService::DoUploadMedia);
   }
+  // Lists near a point or in a box complete through the async client, as GetRequest does;
+  // the others run on the executor (requests_queries.cc).
   grpc::ServerUnaryReactor* ListRequests(grpc::CallbackServerContext* ctx,
                                          const v1::ListRequestsRequest* request,
-                                         v1::ListRequestsResponse* response) override {
-    return Run(ctx, request, response, &RequestsService::DoListRequests);
-  }
+                                         v1::ListRequestsResponse* response) override;
   grpc::ServerUnaryReactor* ListMyRequests(grpc::CallbackServerContext* ctx,
                                            const v1::ListMyRequestsRequest* request,
                                            v1::ListRequestsResponse* response) override {
@@ -212,17 +214,65 @@ class RequestsService final
                                const v1::CreateRequestRequest* request,
                                v1::ServiceRequest* response);
 
+  // For the calls that complete through the async client: runs `start` with the call's
+  // reactor on this (callback) thread, or on the executor when authorizing the call may block
+  // (Authorizer::MayBlock); a full executor answers RESOURCE_EXHAUSTED.
+  // (Templates, so that the usual path calls `start` and `finish` without wrapping them.)
+  template <typename Start>
+  grpc::ServerUnaryReactor* StartWithoutBlocking(grpc::CallbackServerContext* ctx, Start start) {
+    auto* reactor = ctx->DefaultReactor();
+    if (!deps_.authorizer.MayBlock(*ctx)) {
+      start(reactor);
+    } else if (!executor_->TryPost([reactor, start = std::move(start)] { start(reactor); })) {
+      // The token names a key not known yet: fetching the keys is an outbound call, which
+      // the callback thread must not wait for.
+      reactor->Finish(infra::BusyStatus());
+    }
+    return reactor;
+  }
+  // Runs `finish` at once when it does not block, else on the executor (a full executor
+  // answers RESOURCE_EXHAUSTED on `reactor`). For async replies that may need the catalogue.
+  template <typename Finish>
+  void FinishWithoutBlocking(bool blocks, grpc::ServerUnaryReactor* reactor, Finish finish) {
+    if (!blocks) {
+      finish();
+    } else if (!executor_->TryPost(std::move(finish))) {
+      reactor->Finish(infra::BusyStatus());
+    }
+  }
   // GetRequest from authorization on; finishes `reactor` from the async client's reply.
   void StartGetRequest(grpc::CallbackServerContext* ctx, const v1::GetRequestRequest* req,
                        v1::ServiceRequest* response, grpc::ServerUnaryReactor* reactor);
+
+  // A ListRequests call, checked (requests_queries.cc).
+  struct ListCall {
+    infra::auth::Caller caller;
+    std::string jurisdiction;
+    std::string language;
+    int page_size = 0;
+    ListFilter filter;
+  };
+  absl::StatusOr<ListCall> CheckListCall(grpc::ServerContextBase* ctx,
+                                         const v1::ListRequestsRequest& req);
+  // ListRequests near a point or in a box from authorization on; finishes `reactor` from the
+  // async client's replies.
+  void StartAreaList(grpc::CallbackServerContext* ctx, const v1::ListRequestsRequest* req,
+                     v1::ListRequestsResponse* response, grpc::ServerUnaryReactor* reactor);
+  // Turns an area page into the answer: at once when every category it shows is cached, else
+  // on the executor, which also reads the rest of a large area from the time index.
+  void FinishAreaList(grpc::CallbackServerContext* ctx, std::shared_ptr<ListCall> call,
+                      ListPlanner::GeoPageResult page, v1::ListRequestsResponse* response,
+                      grpc::ServerUnaryReactor* reactor);
 
   absl::StatusOr<std::string> Jurisdiction(std::string_view requested) const;
   // The API form of `r` as `caller` may see it (reads the catalogue, which may block).
   void View(const infra::auth::Caller& caller, const StoredRequest& r, std::string_view language,
             cityhub::requests::v1::ServiceRequest* out);
-  // The same with its category already looked up (null: not in the catalogue).
+  // The same with its category already looked up (null: not in the catalogue); with
+  // `consumed` (`r` itself), the texts of `r` move into the answer (RequestToApi).
   void View(const infra::auth::Caller& caller, const StoredRequest& r, const StoredService* service,
-            std::string_view language, cityhub::requests::v1::ServiceRequest* out);
+            std::string_view language, cityhub::requests::v1::ServiceRequest* out,
+            StoredRequest* consumed = nullptr);
   // View for the pages of one list call (requests_queries.cc); borrows `caller`.
   ListPlanner::Viewer ListViewer(const infra::auth::Caller& caller, std::string_view language);
   absl::Status Transition(const infra::auth::Caller& caller,
