@@ -17,6 +17,7 @@
 #include <hiredis/read.h>
 
 #include "infra/redis/connection.h"
+#include "infra/redis/interrupt.h"
 #include "infra/strings.h"
 
 namespace cityhub::infra::redis {
@@ -30,22 +31,39 @@ constexpr size_t kMaxQueued = 10'000;
 // connect is under way, calls wait in queued_ (at most command_timeout, at most kMaxQueued of
 // them); while the last connect failed and the backoff runs, calls fail at once with
 // UNAVAILABLE. So no caller thread (a gRPC callback thread) ever waits for Redis to be found.
-class AsyncClient::Connection {
+//
+// Owned jointly by the AsyncClient and the I/O thread, so that a callback may destroy the
+// client: the I/O thread then finishes on its own (see Join).
+class AsyncClient::Connection final : public std::enable_shared_from_this<Connection> {
  public:
   // `tls` is used for rediss://.
-  Connection(const Options& options, const ClientTls& tls)
-      : options_(Unnamed(options)), name_(options.client_name), tls_(tls) {
-    io_ = std::thread([this] { Run(); });
+  Connection(const Options& options, std::shared_ptr<const ClientTls> tls)
+      : options_(Unnamed(options)), name_(options.client_name), tls_(std::move(tls)) {}
+
+  void Start() {
+    io_ = std::thread([self = shared_from_this()] { self->Run(); });
   }
 
-  ~Connection() {
+  // Tells the I/O thread to stop, and ends a connect attempt in progress at once. Returns at once.
+  void Close() {
     {
       std::lock_guard lock(mu_);
       closing_ = true;
       if (fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);  // wakes the reader
     }
+    interrupt_.Trigger();
     wake_.notify_all();
-    io_.join();  // fails what is left with UNAVAILABLE
+  }
+
+  // Waits for the I/O thread, which fails what is left with UNAVAILABLE. Called on that thread
+  // (a callback destroying the client), it returns at once and the thread ends after the
+  // callback, failing what is left there.
+  void Join() {
+    if (io_.get_id() == std::this_thread::get_id()) {
+      io_.detach();
+    } else {
+      io_.join();
+    }
   }
 
   void Send(std::vector<Args> commands, Callback done) {
@@ -126,7 +144,7 @@ class AsyncClient::Connection {
       absl::StatusOr<int> fd = Connect(lock);
       connecting_ = false;
       if (!fd.ok()) {
-        backoff_.Failed(fd.status());
+        if (!closing_) backoff_.Failed(fd.status());
         Fail(lock, queued_, fd.status());
         continue;
       }
@@ -146,7 +164,9 @@ class AsyncClient::Connection {
       // A connection that lived a while is tried again at once; one closed right after it
       // opened (Redis at maxclients, a proxy without a backend) counts as a failed connect, so
       // that the backoff paces the next attempts instead of a loop without a pause.
-      if (steady_clock::now() - opened >= std::chrono::seconds(1)) {
+      if (closing_) {
+        // Shutting down, not a failure of Redis.
+      } else if (steady_clock::now() - opened >= std::chrono::seconds(1)) {
         backoff_.Succeeded();
       } else {
         backoff_.Failed(lost);
@@ -160,11 +180,14 @@ class AsyncClient::Connection {
 
   // Opens a socket to the primary the sentinels name now (so that a reconnect after a failover
   // reaches it) on a thread of its own, while this one fails queued calls whose time is up.
+  // Close() interrupts the attempt (see OpenSocket: only a sentinel lookup or a name being
+  // resolved runs on until its own timeout).
   absl::StatusOr<int> Connect(std::unique_lock<std::mutex>& lock) {
     std::optional<absl::StatusOr<int>> result;
     std::thread attempt([this, &result] {
       const auto target = ChooseTarget(options_);
-      absl::StatusOr<int> fd = target.ok() ? OpenSocket(options_, tls_, *target) : target.status();
+      absl::StatusOr<int> fd =
+          target.ok() ? OpenSocket(options_, *tls_, *target, &interrupt_) : target.status();
       {
         std::lock_guard guard(mu_);
         result = std::move(fd);
@@ -278,7 +301,8 @@ class AsyncClient::Connection {
 
   const Options options_;
   const std::string name_;
-  const ClientTls& tls_;
+  const std::shared_ptr<const ClientTls> tls_;
+  Interrupt interrupt_;
   std::mutex mu_;
   std::condition_variable wake_;
   int fd_ = -1;  // open and set up; written by callers, read and closed by the I/O thread
@@ -287,17 +311,23 @@ class AsyncClient::Connection {
   std::deque<std::unique_ptr<Pending>> pending_;
   std::deque<Queued> queued_;
   Backoff backoff_{options_};
-  std::thread io_;  // last: starts after everything it uses
+  std::thread io_;
 };
 
 AsyncClient::AsyncClient(Options options, int connections)
-    : tls_(std::make_unique<ClientTls>(options.tls, options.tls_files)) {
+    : tls_(std::make_shared<const ClientTls>(options.tls, options.tls_files)) {
   for (int i = 0; i < std::max(1, connections); ++i) {
-    connections_.push_back(std::make_unique<Connection>(options, *tls_));
+    connections_.push_back(std::make_shared<Connection>(options, tls_));
+    connections_.back()->Start();
   }
 }
 
-AsyncClient::~AsyncClient() = default;
+// Every connection is told to stop before any is waited for: their connect attempts and
+// remaining callbacks end in parallel.
+AsyncClient::~AsyncClient() {
+  for (auto& connection : connections_) connection->Close();
+  for (auto& connection : connections_) connection->Join();
+}
 
 void AsyncClient::Pipeline(std::vector<Args> commands, Callback done) {
   if (commands.empty()) {

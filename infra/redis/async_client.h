@@ -28,7 +28,10 @@ class AsyncClient final {
   using Callback = std::function<void(absl::StatusOr<std::vector<Reply>>)>;
 
   explicit AsyncClient(Options options, int connections = 2);
-  // Fails calls still in flight with UNAVAILABLE and joins the I/O threads.
+  // Fails calls still in flight with UNAVAILABLE and joins the I/O threads; connect attempts
+  // in progress are cut short (a sentinel lookup or a name being resolved runs on until its
+  // own timeout). May run inside one of the client's callbacks: that connection's thread then
+  // finishes after the callback returns, failing its remaining calls there.
   ~AsyncClient();
   AsyncClient(const AsyncClient&) = delete;
   AsyncClient& operator=(const AsyncClient&) = delete;
@@ -38,9 +41,9 @@ class AsyncClient final {
 
  private:
   class Connection;
-  // rediss://: shared by the connections, so declared before them (they go first).
-  std::unique_ptr<ClientTls> tls_;
-  std::vector<std::unique_ptr<Connection>> connections_;
+  // rediss://: shared by the connections (which may outlive the client, see the destructor).
+  std::shared_ptr<const ClientTls> tls_;
+  std::vector<std::shared_ptr<Connection>> connections_;
   std::atomic<size_t> next_{0};
 };
 

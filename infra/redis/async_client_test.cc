@@ -7,7 +7,10 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <future>
+#include <memory>
+#include <mutex>
 #include <thread>
 
 #include <gmock/gmock.h>
@@ -132,6 +135,49 @@ class SilentListener {
   int port_ = 0;
 };
 
+// A listener that accepts connections and plays `script` on each, on a thread of its own, one
+// connection after the other; the connections stay open until it is destroyed.
+class ScriptedServer {
+ public:
+  // `script` gets the connection and a flag that turns true when the server stops.
+  using Script = std::function<void(int fd, const std::atomic<bool>& stop)>;
+  explicit ScriptedServer(Script script) : script_(std::move(script)) {
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~ScriptedServer() {
+    stop_.store(true);
+    thread_.join();
+    for (int fd : accepted_) ::close(fd);
+  }
+  int port() const { return listener_.port(); }
+  int accepted() const {
+    std::lock_guard lock(mu_);
+    return static_cast<int>(accepted_.size());
+  }
+
+ private:
+  void Serve() {
+    while (!stop_.load()) {
+      pollfd p{listener_.fd(), POLLIN, 0};
+      if (::poll(&p, 1, 10) <= 0) continue;
+      const int fd = ::accept(listener_.fd(), nullptr, nullptr);
+      if (fd < 0) continue;
+      {
+        std::lock_guard lock(mu_);
+        accepted_.push_back(fd);
+      }
+      script_(fd, stop_);
+    }
+  }
+
+  SilentListener listener_;
+  Script script_;
+  std::atomic<bool> stop_{false};
+  mutable std::mutex mu_;
+  std::vector<int> accepted_;
+  std::thread thread_;  // last: starts after everything it uses
+};
+
 // Calls Pipeline and returns how long the call itself took, not its callback.
 template <typename Done>
 steady_clock::duration TimedPipeline(AsyncClient& client, std::vector<Args> commands, Done done) {
@@ -218,6 +264,40 @@ TEST(AsyncClientRestart, CallsReturnAtOnceWhileRedisIsDownAndSucceedWhenItIsBack
       5s));
   // The backoff stays at most reconnect_backoff_max (1 s) apart from a connect.
   EXPECT_LT(steady_clock::now() - back, 2s);
+}
+
+TEST(AsyncClientShutdown, DestroyingTheClientCutsAHangingConnectShort) {
+  ScriptedServer server([](int, const std::atomic<bool>&) {});  // never answers AUTH
+  Options options;
+  options.port = server.port();
+  options.password = "secret";
+  options.connect_timeout = 5s;
+  options.command_timeout = 5s;
+  auto async = std::make_unique<AsyncClient>(options, 2);
+  ASSERT_TRUE(WaitFor([&] { return server.accepted() == 2; }, 5s));  // both in their handshake
+  const auto start = steady_clock::now();
+  async.reset();
+  EXPECT_LT(steady_clock::now() - start, 100ms);
+}
+
+TEST_F(AsyncClientTest, TheClientMayBeDestroyedInsideItsOwnCallback) {
+  constexpr int kCalls = 100;
+  std::atomic<int> answered{0};
+  std::atomic<bool> destroyed{false};
+  std::promise<void> all_sent;
+  const std::shared_future<void> gate = all_sent.get_future().share();
+  auto async = std::make_unique<AsyncClient>(redis().ClientOptions(), 2);
+  for (int i = 0; i < kCalls; ++i) {
+    async->Pipeline({{"PING"}}, [&](auto) {
+      gate.wait();  // every call is sent before the first callback goes on
+      if (!destroyed.exchange(true)) async.reset();  // on one connection's own I/O thread
+      ++answered;
+    });
+  }
+  all_sent.set_value();
+  // Every call is answered once, one way or the other, and nothing crashes.
+  ASSERT_TRUE(WaitFor([&] { return answered.load() == kCalls; }, 5s));
+  EXPECT_EQ(async, nullptr);
 }
 
 TEST(AsyncClientAuth, AuthenticatesBeforeUse) {
