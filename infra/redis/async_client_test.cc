@@ -178,6 +178,19 @@ class ScriptedServer {
   std::thread thread_;  // last: starts after everything it uses
 };
 
+// Reads from `fd` until `text` has arrived (or the server stops).
+void ReadUntil(int fd, const std::string& text, const std::atomic<bool>& stop) {
+  std::string seen;
+  char buffer[512];
+  while (!stop.load() && seen.find(text) == std::string::npos) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 10) <= 0) continue;
+    const ssize_t n = ::recv(fd, buffer, sizeof(buffer), 0);
+    if (n <= 0) return;
+    seen.append(buffer, static_cast<size_t>(n));
+  }
+}
+
 // Calls Pipeline and returns how long the call itself took, not its callback.
 template <typename Done>
 steady_clock::duration TimedPipeline(AsyncClient& client, std::vector<Args> commands, Done done) {
@@ -264,6 +277,64 @@ TEST(AsyncClientRestart, CallsReturnAtOnceWhileRedisIsDownAndSucceedWhenItIsBack
       5s));
   // The backoff stays at most reconnect_backoff_max (1 s) apart from a connect.
   EXPECT_LT(steady_clock::now() - back, 2s);
+}
+
+// Redis that does not read (busy, or its socket buffer full): callers still return at once,
+// their commands wait in the client, and every call is answered once command_timeout passed.
+TEST(AsyncClientWrite, ACallerNeverWaitsForASocketThatRedisDoesNotRead) {
+  SilentListener silent;  // the kernel accepts; nothing ever reads (no handshake without AUTH)
+  Options options;
+  options.port = silent.port();
+  options.command_timeout = 500ms;
+  constexpr int kCalls = 96;
+  const std::string value(1 << 20, 'v');  // 96 MiB in all: more than any socket buffer takes
+  std::atomic<int> answered{0}, wrong{0};
+  AsyncClient async(options, 1);  // after what its callbacks use
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return Call(async, {{"PING"}}).status().code() == absl::StatusCode::kDeadlineExceeded;
+      },
+      5s));  // connected: the call was written and timed out
+  const auto start = steady_clock::now();
+  steady_clock::duration slowest{};
+  for (int i = 0; i < kCalls; ++i) {
+    const auto took = TimedPipeline(async, {{"SET", "big", value}}, [&](auto r) {
+      const auto code = r.status().code();
+      if (code != absl::StatusCode::kDeadlineExceeded && code != absl::StatusCode::kUnavailable)
+        ++wrong;
+      ++answered;
+    });
+    slowest = std::max(slowest, took);
+  }
+  EXPECT_LT(slowest, 200ms);  // copying 1 MiB on a busy machine; waiting for the socket took 0.5 s+
+  ASSERT_TRUE(WaitFor([&] { return answered.load() == kCalls; }, 5s));
+  EXPECT_LT(steady_clock::now() - start, 1500ms);  // command_timeout and a margin
+  EXPECT_EQ(wrong.load(), 0);
+}
+
+// The queued call's time counts from the call, not from when the connection opened.
+TEST(AsyncClientConnect, ACallWaitingForAConnectIsAnsweredWithinTheCommandTimeout) {
+  // Answers AUTH after 700 ms, then nothing.
+  ScriptedServer server([](int fd, const std::atomic<bool>& stop) {
+    ReadUntil(fd, "secret\r\n", stop);
+    std::this_thread::sleep_for(700ms);  // the slow handshake under test, not a wait
+    ::send(fd, "+OK\r\n", 5, MSG_NOSIGNAL);
+  });
+  Options options;
+  options.port = server.port();
+  options.password = "secret";
+  options.connect_timeout = 1s;
+  options.command_timeout = 1s;
+  std::promise<absl::StatusCode> answered;
+  AsyncClient async(options, 1);  // after what its callbacks use
+  const auto start = steady_clock::now();
+  async.Pipeline({{"GET", "x"}}, [&](auto r) { answered.set_value(r.status().code()); });
+  auto future = answered.get_future();
+  ASSERT_EQ(future.wait_for(5s), std::future_status::ready);
+  const auto took = steady_clock::now() - start;
+  EXPECT_EQ(future.get(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_GE(took, 950ms);
+  EXPECT_LT(took, 1200ms);  // not 700 ms of connect plus a full command_timeout after it
 }
 
 TEST(AsyncClientShutdown, DestroyingTheClientCutsAHangingConnectShort) {
