@@ -7,7 +7,10 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <future>
+#include <memory>
+#include <mutex>
 #include <thread>
 
 #include <gmock/gmock.h>
@@ -132,6 +135,62 @@ class SilentListener {
   int port_ = 0;
 };
 
+// A listener that accepts connections and plays `script` on each, on a thread of its own, one
+// connection after the other; the connections stay open until it is destroyed.
+class ScriptedServer {
+ public:
+  // `script` gets the connection and a flag that turns true when the server stops.
+  using Script = std::function<void(int fd, const std::atomic<bool>& stop)>;
+  explicit ScriptedServer(Script script) : script_(std::move(script)) {
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~ScriptedServer() {
+    stop_.store(true);
+    thread_.join();
+    for (int fd : accepted_) ::close(fd);
+  }
+  int port() const { return listener_.port(); }
+  int accepted() const {
+    std::lock_guard lock(mu_);
+    return static_cast<int>(accepted_.size());
+  }
+
+ private:
+  void Serve() {
+    while (!stop_.load()) {
+      pollfd p{listener_.fd(), POLLIN, 0};
+      if (::poll(&p, 1, 10) <= 0) continue;
+      const int fd = ::accept(listener_.fd(), nullptr, nullptr);
+      if (fd < 0) continue;
+      {
+        std::lock_guard lock(mu_);
+        accepted_.push_back(fd);
+      }
+      script_(fd, stop_);
+    }
+  }
+
+  SilentListener listener_;
+  Script script_;
+  std::atomic<bool> stop_{false};
+  mutable std::mutex mu_;
+  std::vector<int> accepted_;
+  std::thread thread_;  // last: starts after everything it uses
+};
+
+// Reads from `fd` until `text` has arrived (or the server stops).
+void ReadUntil(int fd, const std::string& text, const std::atomic<bool>& stop) {
+  std::string seen;
+  char buffer[512];
+  while (!stop.load() && seen.find(text) == std::string::npos) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 10) <= 0) continue;
+    const ssize_t n = ::recv(fd, buffer, sizeof(buffer), 0);
+    if (n <= 0) return;
+    seen.append(buffer, static_cast<size_t>(n));
+  }
+}
+
 // Calls Pipeline and returns how long the call itself took, not its callback.
 template <typename Done>
 steady_clock::duration TimedPipeline(AsyncClient& client, std::vector<Args> commands, Done done) {
@@ -218,6 +277,99 @@ TEST(AsyncClientRestart, CallsReturnAtOnceWhileRedisIsDownAndSucceedWhenItIsBack
       5s));
   // The backoff stays at most reconnect_backoff_max (1 s) apart from a connect.
   EXPECT_LT(steady_clock::now() - back, 2s);
+}
+
+// Redis that does not read (busy, or its socket buffer full): callers still return at once,
+// their commands wait in the client, and every call is answered once command_timeout passed.
+TEST(AsyncClientWrite, ACallerNeverWaitsForASocketThatRedisDoesNotRead) {
+  SilentListener silent;  // the kernel accepts; nothing ever reads (no handshake without AUTH)
+  Options options;
+  options.port = silent.port();
+  options.command_timeout = 500ms;
+  constexpr int kCalls = 96;
+  const std::string value(1 << 20, 'v');  // 96 MiB in all: more than any socket buffer takes
+  std::atomic<int> answered{0}, wrong{0};
+  AsyncClient async(options, 1);  // after what its callbacks use
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return Call(async, {{"PING"}}).status().code() == absl::StatusCode::kDeadlineExceeded;
+      },
+      5s));  // connected: the call was written and timed out
+  steady_clock::duration slowest{};
+  for (int i = 0; i < kCalls; ++i) {
+    const auto took = TimedPipeline(async, {{"SET", "big", value}}, [&](auto r) {
+      const auto code = r.status().code();
+      if (code != absl::StatusCode::kDeadlineExceeded && code != absl::StatusCode::kUnavailable)
+        ++wrong;
+      ++answered;
+    });
+    slowest = std::max(slowest, took);
+  }
+  EXPECT_LT(slowest, 200ms);  // copying 1 MiB on a busy machine; waiting for the socket took 0.5 s+
+  // Each call is answered at most command_timeout after it was made, the last one too.
+  const auto last_sent = steady_clock::now();
+  ASSERT_TRUE(WaitFor([&] { return answered.load() == kCalls; }, 5s));
+  EXPECT_LT(steady_clock::now() - last_sent, 1000ms);
+  EXPECT_EQ(wrong.load(), 0);
+}
+
+// The queued call's time counts from the call, not from when the connection opened.
+TEST(AsyncClientConnect, ACallWaitingForAConnectIsAnsweredWithinTheCommandTimeout) {
+  // Answers AUTH after 700 ms, then nothing.
+  ScriptedServer server([](int fd, const std::atomic<bool>& stop) {
+    ReadUntil(fd, "secret\r\n", stop);
+    std::this_thread::sleep_for(700ms);  // the slow handshake under test, not a wait
+    ::send(fd, "+OK\r\n", 5, MSG_NOSIGNAL);
+  });
+  Options options;
+  options.port = server.port();
+  options.password = "secret";
+  options.connect_timeout = 1s;
+  options.command_timeout = 1s;
+  std::promise<absl::StatusCode> answered;
+  AsyncClient async(options, 1);  // after what its callbacks use
+  const auto start = steady_clock::now();
+  async.Pipeline({{"GET", "x"}}, [&](auto r) { answered.set_value(r.status().code()); });
+  auto future = answered.get_future();
+  ASSERT_EQ(future.wait_for(5s), std::future_status::ready);
+  const auto took = steady_clock::now() - start;
+  EXPECT_EQ(future.get(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_GE(took, 950ms);
+  EXPECT_LT(took, 1200ms);  // not 700 ms of connect plus a full command_timeout after it
+}
+
+TEST(AsyncClientShutdown, DestroyingTheClientCutsAHangingConnectShort) {
+  ScriptedServer server([](int, const std::atomic<bool>&) {});  // never answers AUTH
+  Options options;
+  options.port = server.port();
+  options.password = "secret";
+  options.connect_timeout = 5s;
+  options.command_timeout = 5s;
+  auto async = std::make_unique<AsyncClient>(options, 2);
+  ASSERT_TRUE(WaitFor([&] { return server.accepted() == 2; }, 5s));  // both in their handshake
+  const auto start = steady_clock::now();
+  async.reset();
+  EXPECT_LT(steady_clock::now() - start, 100ms);
+}
+
+TEST_F(AsyncClientTest, TheClientMayBeDestroyedInsideItsOwnCallback) {
+  constexpr int kCalls = 100;
+  std::atomic<int> answered{0};
+  std::atomic<bool> destroyed{false};
+  std::promise<void> all_sent;
+  const std::shared_future<void> gate = all_sent.get_future().share();
+  auto async = std::make_unique<AsyncClient>(redis().ClientOptions(), 2);
+  for (int i = 0; i < kCalls; ++i) {
+    async->Pipeline({{"PING"}}, [&](auto) {
+      gate.wait();  // every call is sent before the first callback goes on
+      if (!destroyed.exchange(true)) async.reset();  // on one connection's own I/O thread
+      ++answered;
+    });
+  }
+  all_sent.set_value();
+  // Every call is answered once, one way or the other, and nothing crashes.
+  ASSERT_TRUE(WaitFor([&] { return answered.load() == kCalls; }, 5s));
+  EXPECT_EQ(async, nullptr);
 }
 
 TEST(AsyncClientAuth, AuthenticatesBeforeUse) {

@@ -86,7 +86,7 @@ absl::StatusOr<std::vector<Reply>> RoundTrip(Connection& conn, const std::vector
 // socket timeout; for rediss:// through `tls`.
 absl::StatusOr<std::unique_ptr<Connection>> Open(const Options& options, const ClientTls& tls,
                                                  const Target& target) {
-  ASSIGN_OR_RETURN(const int fd, OpenSocket(options, tls, target));
+  ASSIGN_OR_RETURN(const int fd, OpenSocket(options, tls, target, nullptr));
   auto conn = std::make_unique<Connection>();
   conn->ctx = redisConnectFd(fd);  // takes the socket, even on failure
   if (conn->ctx == nullptr) return absl::UnavailableError("redis: cannot allocate a connection");

@@ -31,14 +31,32 @@ struct ReaderDeleter {
   void operator()(redisReader* r) const { redisReaderFree(r); }
 };
 
+// Shuts `fd` down when `interrupt` (may be null) is triggered while the caller waits on it.
+class Watch final {
+ public:
+  Watch(Interrupt* interrupt, int fd)
+      : interrupt_(interrupt),
+        entered_(interrupt == nullptr || interrupt->Enter([fd] { ::shutdown(fd, SHUT_RDWR); })) {}
+  ~Watch() {
+    if (interrupt_ != nullptr && entered_) interrupt_->Leave();
+  }
+  // False when the interrupt came before the wait began.
+  bool entered() const { return entered_; }
+
+ private:
+  Interrupt* const interrupt_;
+  const bool entered_;
+};
+
 // Connects to one resolved address within `timeout`; the socket is blocking afterwards.
-int ConnectTo(const addrinfo& address, milliseconds timeout) {
+int ConnectTo(const addrinfo& address, milliseconds timeout, Interrupt* interrupt) {
   const int fd = ::socket(address.ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) return -1;
   int rc = ::connect(fd, address.ai_addr, address.ai_addrlen);
   if (rc != 0 && errno == EINPROGRESS) {
     pollfd p{fd, POLLOUT, 0};
-    rc = ::poll(&p, 1, static_cast<int>(timeout.count())) == 1 ? 0 : -1;
+    Watch watch(interrupt, fd);
+    rc = watch.entered() && ::poll(&p, 1, static_cast<int>(timeout.count())) == 1 ? 0 : -1;
     int error = 0;
     socklen_t len = sizeof(error);
     if (rc == 0 && (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) != 0 || error != 0))
@@ -53,7 +71,8 @@ int ConnectTo(const addrinfo& address, milliseconds timeout) {
 }
 
 // A TCP connection to host:port (every address the name resolves to, in order).
-absl::StatusOr<int> ConnectTcp(const std::string& host, int port, milliseconds timeout) {
+absl::StatusOr<int> ConnectTcp(const std::string& host, int port, milliseconds timeout,
+                               Interrupt* interrupt) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -64,7 +83,7 @@ absl::StatusOr<int> ConnectTcp(const std::string& host, int port, milliseconds t
   }
   int fd = -1;
   for (const addrinfo* a = found; a != nullptr && fd < 0; a = a->ai_next) {
-    fd = ConnectTo(*a, timeout);
+    fd = ConnectTo(*a, timeout, interrupt);
   }
   freeaddrinfo(found);
   if (fd < 0) {
@@ -207,13 +226,23 @@ absl::StatusOr<Target> ChooseTarget(const Options& options) {
   return Target{primary.host, primary.port, options.sentinel->epoch()};
 }
 
-absl::StatusOr<int> OpenSocket(const Options& options, const ClientTls& tls, const Target& target) {
+absl::StatusOr<int> OpenSocket(const Options& options, const ClientTls& tls, const Target& target,
+                               Interrupt* interrupt) {
   ASSIGN_OR_RETURN(const int fd,
-                   options.tls ? tls.Connect(target.host, target.port, options.connect_timeout)
-                               : ConnectTcp(target.host, target.port, options.connect_timeout));
+                   options.tls
+                       ? tls.Connect(target.host, target.port, options.connect_timeout, interrupt)
+                       : ConnectTcp(target.host, target.port, options.connect_timeout, interrupt));
   const timeval send_timeout = ToTimeval(options.command_timeout);
   ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof(send_timeout));
-  if (absl::Status set_up = Handshake(fd, options); !set_up.ok()) {
+  absl::Status set_up;
+  {
+    Watch watch(interrupt, fd);
+    set_up = watch.entered() ? Handshake(fd, options) : absl::OkStatus();
+  }
+  if (set_up.ok() && interrupt != nullptr && interrupt->triggered()) {
+    set_up = absl::UnavailableError("redis: connect interrupted");
+  }
+  if (!set_up.ok()) {
     ::close(fd);
     return set_up;
   }
@@ -223,7 +252,7 @@ absl::StatusOr<int> OpenSocket(const Options& options, const ClientTls& tls, con
 absl::StatusOr<Reply> AskOnce(const Options& options, const Target& target, const Args& command) {
   Options plain = options;
   plain.tls = false;
-  ASSIGN_OR_RETURN(const int fd, OpenSocket(plain, ClientTls(false, {}), target));
+  ASSIGN_OR_RETURN(const int fd, OpenSocket(plain, ClientTls(false, {}), target, nullptr));
   auto replies = Exchange(fd, options, {command});
   ::close(fd);
   RETURN_IF_ERROR(replies);

@@ -11,6 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "infra/redis/client.h"
+#include "infra/redis/interrupt.h"
 
 struct redisReply;  // hiredis
 
@@ -44,8 +45,11 @@ absl::StatusOr<Target> ChooseTarget(const Options& options);
 // with TCP_NODELAY and a send timeout of command_timeout, and sets it up: AUTH (when a
 // password is set), SELECT (db != 0) and CLIENT SETNAME (when client_name is set), answered
 // within command_timeout. The caller owns the socket. UNAVAILABLE when anything fails (an error
-// reply names the problem, e.g. WRONGPASS, and never echoes the password).
-absl::StatusOr<int> OpenSocket(const Options& options, const ClientTls& tls, const Target& target);
+// reply names the problem, e.g. WRONGPASS, and never echoes the password). `interrupt` (may be
+// null) ends the attempt at once while it waits for the TCP or TLS connect or the handshake;
+// name resolution is not interrupted (it is bounded by the resolver's own timeouts).
+absl::StatusOr<int> OpenSocket(const Options& options, const ClientTls& tls, const Target& target,
+                               Interrupt* interrupt);
 
 // One question on a short-lived plain TCP connection (sentinels, ROLE checks): opens and sets
 // up a socket as OpenSocket does (options.tls is ignored), sends `command`, returns its reply

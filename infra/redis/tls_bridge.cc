@@ -17,6 +17,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 
+#include "infra/redis/interrupt.h"
 #include "infra/status.h"
 #include "infra/strings.h"
 
@@ -158,16 +159,27 @@ class TlsBridge::Impl {
     thread_.join();
   }
 
-  absl::StatusOr<int> Connect(const std::string& host, int port,
-                              std::chrono::milliseconds timeout) {
+  absl::StatusOr<int> Connect(const std::string& host, int port, std::chrono::milliseconds timeout,
+                              Interrupt* interrupt) {
     auto s = std::make_shared<Session>(io_, *ctx_);
     s->where = StrCat(host, ":", port);
     auto future = s->result.get_future();
     asio::post(io_, [s, host, port, timeout] { Start(s, host, port, timeout); });
+    // An interrupt settles the result at once (a relayed socket settled before is closed by the
+    // caller, which sees the interrupt).
+    const auto stop = [this, s] {
+      asio::post(io_, [s] {
+        Settle(s,
+               absl::UnavailableError(StrCat("redis: TLS connect to ", s->where, " interrupted")));
+        Close(s);
+      });
+    };
+    if (interrupt != nullptr && !interrupt->Enter(stop)) stop();
     // The timer settles the result; the margin only covers a stopped bridge.
-    if (future.wait_for(timeout + std::chrono::seconds(5)) != std::future_status::ready) {
-      return absl::UnavailableError("redis: TLS relay not answering");
-    }
+    const bool settled =
+        future.wait_for(timeout + std::chrono::seconds(5)) == std::future_status::ready;
+    if (interrupt != nullptr) interrupt->Leave();
+    if (!settled) return absl::UnavailableError("redis: TLS relay not answering");
     try {
       return future.get();
     } catch (const std::future_error&) {
@@ -224,8 +236,8 @@ TlsBridge::TlsBridge(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 TlsBridge::~TlsBridge() = default;
 
 absl::StatusOr<int> TlsBridge::Connect(const std::string& host, int port,
-                                       std::chrono::milliseconds timeout) {
-  return impl_->Connect(host, port, timeout);
+                                       std::chrono::milliseconds timeout, Interrupt* interrupt) {
+  return impl_->Connect(host, port, timeout, interrupt);
 }
 
 ClientTls::ClientTls(bool tls, const TlsFiles& files) {
@@ -242,9 +254,10 @@ ClientTls::ClientTls(bool tls, const TlsFiles& files) {
 }
 
 absl::StatusOr<int> ClientTls::Connect(const std::string& host, int port,
-                                       std::chrono::milliseconds timeout) const {
+                                       std::chrono::milliseconds timeout,
+                                       Interrupt* interrupt) const {
   if (bridge_ == nullptr) return error_;
-  return bridge_->Connect(host, port, timeout);
+  return bridge_->Connect(host, port, timeout, interrupt);
 }
 
 }  // namespace cityhub::infra::redis

@@ -16,6 +16,8 @@
 // offers it; it is only a byte relay, the TLS itself is OpenSSL's.
 namespace cityhub::infra::redis {
 
+class Interrupt;  // infra/redis/interrupt.h
+
 // PEM contents (read from files by the configuration; see infra/service_config.h).
 struct TlsFiles {
   // Certificates that may sign the server's; empty: the system's trust store.
@@ -40,8 +42,10 @@ class TlsBridge final {
   // Connects to host:port, completes the TLS handshake (the certificate must be valid for
   // `host`, a name or an IP address) and returns a blocking local socket whose bytes are
   // relayed; the caller owns and closes it. UNAVAILABLE when the connection or the handshake
-  // fails (the message says why), DEADLINE_EXCEEDED after `timeout`.
-  absl::StatusOr<int> Connect(const std::string& host, int port, std::chrono::milliseconds timeout);
+  // fails (the message says why), DEADLINE_EXCEEDED after `timeout`. `interrupt` (may be null)
+  // ends the wait at once with UNAVAILABLE.
+  absl::StatusOr<int> Connect(const std::string& host, int port, std::chrono::milliseconds timeout,
+                              Interrupt* interrupt);
 
  private:
   class Impl;
@@ -55,8 +59,8 @@ class ClientTls final {
  public:
   ClientTls(bool tls, const TlsFiles& files);
   // As TlsBridge::Connect; FAILED_PRECONDITION without TLS, the creation error without a bridge.
-  absl::StatusOr<int> Connect(const std::string& host, int port,
-                              std::chrono::milliseconds timeout) const;
+  absl::StatusOr<int> Connect(const std::string& host, int port, std::chrono::milliseconds timeout,
+                              Interrupt* interrupt) const;
 
  private:
   std::unique_ptr<TlsBridge> bridge_;

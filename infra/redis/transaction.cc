@@ -1,7 +1,5 @@
 #include "infra/redis/transaction.h"
 
-#include <cassert>
-
 #include "infra/redis/async_client.h"
 #include "infra/strings.h"
 
@@ -166,7 +164,16 @@ Transaction& Transaction::Then(Args op) {
 }
 
 Transaction& Transaction::ThenWithReply(Args op, int earlier, std::string prefix, int64_t offset) {
-  assert(earlier >= 0 && earlier < static_cast<int>(ops_.size()));
+  if (earlier < 0 || earlier >= static_cast<int>(ops_.size())) {
+    // A builder cannot return a status; the runs do, so the mistake is seen in release builds
+    // too instead of a Lua error after the operations before it were written.
+    if (misbuilt_.ok()) {
+      misbuilt_ = absl::InvalidArgumentError(
+          StrCat("redis transaction: ThenWithReply names operation ", earlier, " but ", ops_.size(),
+                 " were given before it"));
+    }
+    return *this;
+  }
   ops_.push_back({std::move(op), earlier, offset, std::move(prefix)});
   return *this;
 }
@@ -205,6 +212,7 @@ Args Transaction::ScriptArgs() const {
 }
 
 absl::StatusOr<Transaction::Outcome> Transaction::Apply(Client& redis) const {
+  if (!misbuilt_.ok()) return misbuilt_;
   if (guards_.empty() && empty()) return Applied();
   const Args argv = ScriptArgs();
   return ToOutcome(durable_ ? redis.EvalDurable(script(), {}, argv)
@@ -216,6 +224,10 @@ absl::StatusOr<std::vector<Reply>> Transaction::Run(Client& redis) const {
 }
 
 void Transaction::Apply(AsyncClient& redis, OutcomeCallback done) const {
+  if (!misbuilt_.ok()) {
+    done(misbuilt_);
+    return;
+  }
   if (guards_.empty() && empty()) {
     done(Applied());
     return;

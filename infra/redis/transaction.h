@@ -12,16 +12,16 @@ namespace cityhub::infra::redis {
 
 class AsyncClient;  // infra/redis/async_client.h
 
-// One atomic unit of writes (an outbox): guards, then operations, then events appended to
-// streams, all run by one Lua script, so either every guard holds and everything is written
+// One atomic unit of writes (an outbox): guards, then events appended to streams, then
+// operations, all run by one Lua script, so either every guard holds and everything is written
 // (the events with the data change they describe), or nothing is. No WATCH and no retry loop:
 // Redis runs the script without interleaving other clients' commands.
 //
-//   Transaction tx;
-//   tx.RequireNil({"GET", IdemKey(key)}, "ALREADY_EXISTS key used")
-//       .Then({"SET", RequestKey(id), value})
-//       .Then({"ZADD", ByTimeKey(j), score, id})
-//       .Append({"XADD", "requests:events", "*", "type", type, "event", bytes});
+//   Transaction tx;  // keys from the service's keys.h (here services/requests/keys.h)
+//   tx.RequireNil({"GET", keys::IdemPrefix(scope) + key_hash}, "ALREADY_EXISTS key used")
+//       .Then({"SET", keys::Request(id), value})
+//       .Then({"ZADD", keys::ByTime(jurisdiction), score, id});
+//   events::Append(tx, kEventsStream, event);  // infra/events/events.h: XADD type ... event ...
 //   absl::StatusOr<std::vector<Reply>> replies = tx.Run(redis);
 //
 // Guards are read commands whose reply is compared; the first that fails ends the script
@@ -62,7 +62,10 @@ class Transaction final {
   Transaction& Then(Args op);
   // An operation whose last argument is `prefix` followed by the integer reply of the operation
   // at position `earlier` (0-based, one given before) plus `offset`: an index entry naming the
-  // position an RPUSH gave, ThenWithReply({"SADD", by_author}, 0, "request-id:", -1).
+  // position an RPUSH gave: ThenWithReply({"SADD", keys::CommentsBy(author)}, 0,
+  // request_id + ":", -1) after Then({"RPUSH", keys::Comments(request_id), comment}). An
+  // `earlier` that names no operation given before makes every run of the unit fail with
+  // INVALID_ARGUMENT, with nothing written.
   Transaction& ThenWithReply(Args op, int earlier, std::string prefix, int64_t offset);
   // An XADD (or any other append to an outbox stream). Appends run after the guards and before
   // the operations, so that a stream that refuses the entry (a key of another type) fails the
@@ -76,6 +79,7 @@ class Transaction final {
 
   // Runs the unit. The outcome's replies are one per operation, then one per appended event
   // (its stream entry id), in the order given. Errors: a failed Require guard's status;
+  // INVALID_ARGUMENT for a unit built wrong (see ThenWithReply), before anything is sent;
   // UNAVAILABLE and DEADLINE_EXCEEDED as Client's commands (the writes may or may not have
   // happened).
   absl::StatusOr<Outcome> Apply(Client& redis) const;
@@ -121,6 +125,7 @@ class Transaction final {
   std::vector<Op> ops_;
   std::vector<Args> events_;
   bool durable_ = false;
+  absl::Status misbuilt_;  // the first mistake in building the unit; every run fails with it
 };
 
 }  // namespace cityhub::infra::redis

@@ -152,6 +152,23 @@ TEST_F(TransactionTest, AnOperationCanEndWithTheReplyOfAnEarlierOne) {
   EXPECT_EQ(AsString(client().Command({"GET", "plain"})).value(), "v");
 }
 
+// A reply index that names no earlier operation is a caller's mistake: every run fails with
+// INVALID_ARGUMENT before anything is written, in release builds too.
+TEST_F(TransactionTest, ThenWithReplyNamingNoEarlierOperationFailsWithoutWriting) {
+  AsyncClient async(redis().ClientOptions(), 1);
+  for (const int earlier : {-1, 1, 7}) {  // one operation (0) is given before it
+    Transaction tx;
+    tx.Then({"SET", "plain", "v"}).ThenWithReply({"SADD", "index"}, earlier, "item:", 0);
+    const auto run = tx.Run(client());
+    EXPECT_EQ(run.status().code(), absl::StatusCode::kInvalidArgument) << earlier;
+    EXPECT_THAT(run.status().message(), ::testing::HasSubstr("ThenWithReply")) << earlier;
+    std::promise<absl::StatusOr<std::vector<Reply>>> done;
+    tx.Run(async, [&](auto replies) { done.set_value(std::move(replies)); });
+    EXPECT_EQ(done.get_future().get().status().code(), absl::StatusCode::kInvalidArgument);
+  }
+  EXPECT_EQ(AsInteger(client().Command({"EXISTS", "plain", "index"})).value(), 0);
+}
+
 // The writes that stay scripts of their own append their events with Transaction's fragment.
 TEST_F(TransactionTest, AScriptOfItsOwnAppendsEventsThroughTheSameFragment) {
   static const Script script(std::string(Transaction::kAppendEventsLua) + R"lua(

@@ -37,25 +37,27 @@ stop_redis() {  # PORT
   for _ in $(seq 1 100); do redis-cli -p "$1" PING >/dev/null 2>&1 || return 0; sleep 0.1; done
   fail "redis-server on $1 did not stop"
 }
+# The keys have the names and types of the services' own (services/*/keys.h,
+# infra/events/streams.h); the values are made up.
 fingerprint() {  # PORT: the test's data, one line per fact
   local c=(redis-cli -p "$1")
   echo "dbsize $("${c[@]}" DBSIZE)"
-  echo "string $("${c[@]}" GET accounts:account:1)"
-  echo "hash $("${c[@]}" HGETALL requests:request:42 | tr '\n' ' ')"
-  echo "set $("${c[@]}" SMEMBERS notifications:followers:42 | sort | tr '\n' ' ')"
+  echo "string $("${c[@]}" GET 'requests:request:{42}')"
+  echo "hash $("${c[@]}" HGETALL 'accounts:account:{1}' | tr '\n' ' ')"
+  echo "set $("${c[@]}" SMEMBERS 'notifications:followers:{42}' | sort | tr '\n' ' ')"
   echo "stream $("${c[@]}" XLEN requests:events) $("${c[@]}" XRANGE requests:events - + | tr '\n' ' ')"
   echo "groups $("${c[@]}" XINFO GROUPS requests:events | tr '\n' ' ')"
-  echo "ttl $("${c[@]}" TTL sessions:refresh:abc | sed 's/^[0-9]\{4,\}$/long/')"
+  echo "ttl $("${c[@]}" TTL 'accounts:verify:{abc}' | sed 's/^[0-9]\{4,\}$/long/')"
 }
 
 # -- a production-like Redis with data ---------------------------------------------------------
 a=$work/a; mkdir -p "$a"; port_a=$(free_port)
 start_redis "$a" "$port_a"
 c=(redis-cli -p "$port_a")
-"${c[@]}" SET accounts:account:1 '{"email":"x@example.org"}' >/dev/null
-"${c[@]}" HSET requests:request:42 status open service pothole title "Schlagloch" >/dev/null
-"${c[@]}" SADD notifications:followers:42 a b c >/dev/null
-"${c[@]}" SET sessions:refresh:abc token EX 86400 >/dev/null
+"${c[@]}" SET 'requests:request:{42}' 'Schlagloch, status open' >/dev/null
+"${c[@]}" HSET 'accounts:account:{1}' email x@example.org roles citizen >/dev/null
+"${c[@]}" SADD 'notifications:followers:{42}' a b c >/dev/null
+"${c[@]}" SET 'accounts:verify:{abc}' 1 EX 86400 >/dev/null
 for i in $(seq 1 50); do "${c[@]}" XADD requests:events '*' kind created id "$i" >/dev/null; done
 "${c[@]}" XGROUP CREATE requests:events notifications 0 >/dev/null
 "${c[@]}" XREADGROUP GROUP notifications n1 COUNT 10 STREAMS requests:events '>' >/dev/null

@@ -13,6 +13,7 @@
 
 #include "infra/grpc/server.h"
 #include "infra/ids.h"
+#include "services/accounts/keys.h"
 #include "services/accounts/published_keys.h"
 #include "tests/harness/redis_server.h"
 
@@ -246,7 +247,7 @@ TEST_F(AccountsServiceTest, RegisterCreatesAnUnverifiedCitizenAndPublishesEvents
   EXPECT_EQ(events[1].verification_requested().account_id(), account.account_id());
   EXPECT_EQ(events[1].verification_requested().token().size(), 43u);  // 256 random bits
   // Only a hash of the token is stored.
-  auto keys = client().Command({"KEYS", "accounts:verify:*"});
+  auto keys = client().Command({"KEYS", keys::VerifyToken("*")});
   ASSERT_EQ(keys->elements().size(), 1u);
   EXPECT_THAT(keys->elements()[0].str(),
               Not(HasSubstr(events[1].verification_requested().token())));
@@ -280,7 +281,7 @@ TEST_F(AccountsServiceTest, FiftyConcurrentRegistrationsOfOneEmailLetExactlyOneS
   EXPECT_EQ(created.load(), 1);
   EXPECT_EQ(exists.load(), 49);
   EXPECT_EQ(other.load(), 0);
-  EXPECT_EQ(client().Command({"KEYS", "accounts:account:*"})->elements().size(), 1u);
+  EXPECT_EQ(client().Command({"KEYS", keys::Account("*")})->elements().size(), 1u);
 }
 
 TEST_F(AccountsServiceTest, BadInputIsRefusedNamingTheField) {
@@ -334,7 +335,7 @@ TEST_F(AccountsServiceTest, WhenTheEventCannotBeWrittenNothingElseChanges) {
   // A resend: neither the rate limit nor the mail's link is spent.
   const std::string first_token = LastVerificationToken();
   const auto verify_keys = [&] {
-    auto keys = client().Command({"KEYS", "accounts:verify:*"});
+    auto keys = client().Command({"KEYS", keys::VerifyToken("*")});
     std::vector<std::string> out;
     for (const auto& k : keys->elements()) out.push_back(k.str());
     return out;
@@ -1014,8 +1015,7 @@ TEST_F(AccountsServiceTest, AuditRecordsPasswordAndRoleChangesWithoutSecrets) {
   for (const auto& a : data.accounts().audit()) kinds.push_back(a.kind());
   EXPECT_THAT(kinds, ::testing::IsSupersetOf({"password_changed", "password_reset_requested",
                                               "password_reset", "roles_changed"}));
-  auto audit =
-      client().Command({"LRANGE", "accounts:audit:{" + anna.account_id() + "}", "0", "-1"});
+  auto audit = client().Command({"LRANGE", keys::Audit(anna.account_id()), "0", "-1"});
   ASSERT_TRUE(audit.ok());
   std::string stored;
   for (const auto& r : audit->elements()) stored += r.str();

@@ -468,7 +468,7 @@ TEST_F(NotificationsTest, ADeviceRemovedWhileItsPushWaitsGetsNothing) {
     if (d.channel() == nv1::CHANNEL_PUSH) skipped = d.state() == nv1::DELIVERY_STATE_SKIPPED;
   }
   EXPECT_TRUE(skipped);
-  EXPECT_EQ(client().Command({"ZCARD", "notifications:jobs"})->integer(), 0);
+  EXPECT_EQ(client().Command({"ZCARD", keys::kJobs})->integer(), 0);
 }
 
 // The account is erased while a push to it is under way and then fails: the retry must not
@@ -485,14 +485,17 @@ TEST_F(NotificationsTest, AnAccountErasedDuringADeliveryIsNotBroughtBackByItsRet
   Handle(StatusChanged("01JREQ", anna, rv1::RESOLVED));
   ASSERT_TRUE(delivery_->RunOne());
   ASSERT_EQ(push_.count(), 1u);
-  EXPECT_TRUE(client().Command({"KEYS", "notifications:job:*"})->elements().empty());
+  EXPECT_TRUE(client().Command({"KEYS", keys::Job("*")})->elements().empty());
   for (int i = 0; i < 10; ++i) {
     clock_.Advance(1s);
     DeliverAll();
   }
   EXPECT_EQ(push_.count(), 1u);
-  EXPECT_TRUE(client().Command({"KEYS", "notifications:*" + anna + "*"})->elements().empty());
-  EXPECT_EQ(client().Command({"ZCARD", "notifications:jobs"})->integer(), 0);
+  EXPECT_TRUE(client()
+                  .Command({"KEYS", infra::StrCat(keys::kService, ":*", anna, "*")})
+                  ->elements()
+                  .empty());
+  EXPECT_EQ(client().Command({"ZCARD", keys::kJobs})->integer(), 0);
 }
 
 // Not an error answer but nobody there: a port that refuses connections.
@@ -521,11 +524,11 @@ TEST_F(NotificationsTest, AnUnreachableReceiverIsRetriedThenDeadLettered) {
     attempts += delivery.RunOne() ? 1 : 0;
   }
   EXPECT_EQ(attempts, 3);
-  auto dead = client().Command({"XRANGE", "notifications:dead", "-", "+"});
+  auto dead = client().Command({"XRANGE", keys::kDead, "-", "+"});
   ASSERT_EQ(dead->elements().size(), 1u);
   const std::string reason = dead->elements()[0].elements()[1].elements().back().str();
   EXPECT_THAT(reason, StartsWith("push provider unreachable")) << reason;
-  EXPECT_EQ(client().Command({"ZCARD", "notifications:jobs"})->integer(), 0);
+  EXPECT_EQ(client().Command({"ZCARD", keys::kJobs})->integer(), 0);
 }
 
 TEST_F(NotificationsTest, AReceiverThatStaysDownIsRetriedThenDeadLettered) {
@@ -538,7 +541,7 @@ TEST_F(NotificationsTest, AReceiverThatStaysDownIsRetriedThenDeadLettered) {
     delivery_->RunOne();
   }
   EXPECT_EQ(push_.count(), 3u);  // max_attempts
-  auto dead = client().Command({"XRANGE", "notifications:dead", "-", "+"});
+  auto dead = client().Command({"XRANGE", keys::kDead, "-", "+"});
   ASSERT_EQ(dead->elements().size(), 1u);
   const auto& f = dead->elements()[0].elements()[1].elements();
   std::map<std::string, std::string> fields;
@@ -628,7 +631,7 @@ TEST_F(NotificationsTest, ADeletedWebhookGetsNothingMoreNotEvenRetries) {
     DeliverAll();
   }
   EXPECT_EQ(partner.count(), 1u);
-  auto dead = client().Command({"XRANGE", "notifications:dead", "-", "+"});
+  auto dead = client().Command({"XRANGE", keys::kDead, "-", "+"});
   ASSERT_EQ(dead->elements().size(), 1u);
   EXPECT_THAT(dead->elements()[0].elements()[1].elements().back().str(),
               HasSubstr("webhook deleted"));
@@ -739,7 +742,7 @@ TEST_F(NotificationsTest, AnEventWhoseWritesFailHalfWayIsAppliedWhenRetried) {
   n.set_kind(nv1::KIND_OWN_REQUEST_STATUS);
   n.set_request_id("01JREQ");
   effects.inbox.push_back(n);
-  const std::string unread = "notifications:unread:{" + anna + "}";
+  const std::string unread = keys::Unread(anna);
   ASSERT_TRUE(client().Command({"SET", unread, "not a set"}).ok());  // the SADD will fail
   EXPECT_FALSE(store_->events.ApplyOnce("halfway-event", effects).ok());
   ASSERT_TRUE(client().Command({"DEL", unread}).ok());
@@ -749,7 +752,7 @@ TEST_F(NotificationsTest, AnEventWhoseWritesFailHalfWayIsAppliedWhenRetried) {
   EXPECT_FALSE(*store_->events.ApplyOnce("halfway-event", effects));  // and only once
   EXPECT_EQ(Inbox(anna).size(), 1u);
   EXPECT_EQ(store_->inbox.UnreadCount(anna).value(), 1);
-  EXPECT_EQ(client().Command({"ZCARD", "notifications:feed:{" + anna + "}"})->integer(), 1);
+  EXPECT_EQ(client().Command({"ZCARD", keys::Feed(anna)})->integer(), 1);
 }
 
 TEST_F(NotificationsTest, AnInboxKeepsItsNewestEntriesAndDropsTheRestWhole) {
@@ -768,19 +771,15 @@ TEST_F(NotificationsTest, AnInboxKeepsItsNewestEntriesAndDropsTheRestWhole) {
     ASSERT_TRUE(store_->events.ApplyOnce("fill-" + std::to_string(i), effects).ok());
     ids.push_back(n.id());
   }
-  EXPECT_EQ(client().Command({"ZCARD", "notifications:inbox:{" + anna + "}"})->integer(),
-            kInboxCap);
-  EXPECT_EQ(client().Command({"ZCARD", "notifications:feed:{" + anna + "}"})->integer(), kInboxCap);
+  EXPECT_EQ(client().Command({"ZCARD", keys::Inbox(anna)})->integer(), kInboxCap);
+  EXPECT_EQ(client().Command({"ZCARD", keys::Feed(anna)})->integer(), kInboxCap);
   EXPECT_EQ(store_->inbox.UnreadCount(anna).value(), kInboxCap);
   // The oldest 51 are gone with their keys; the newest stay.
   for (int i = 0; i < total; ++i) {
     const bool kept = i >= total - kInboxCap;
-    EXPECT_EQ(client().Command({"EXISTS", "notifications:n:{" + ids[i] + "}"})->integer(),
-              kept ? 1 : 0)
+    EXPECT_EQ(client().Command({"EXISTS", keys::Notification(ids[i])})->integer(), kept ? 1 : 0)
         << i;
-    EXPECT_EQ(client().Command({"EXISTS", "notifications:d:{" + ids[i] + "}"})->integer(),
-              kept ? 1 : 0)
-        << i;
+    EXPECT_EQ(client().Command({"EXISTS", keys::Deliveries(ids[i])})->integer(), kept ? 1 : 0) << i;
   }
 }
 
@@ -965,20 +964,20 @@ TEST_F(NotificationsTest, ExportHoldsEverythingAndDeletionErasesIt) {
   EXPECT_TRUE(data.preferences().email().own_requests());
   // Keys named by notification or job id hold the resident's texts, address and push token.
   const std::string id = data.notifications(0).notification_id();
-  const auto jobs = client().Command({"SMEMBERS", "notifications:jobs_of:{" + anna + "}"});
+  const auto jobs = client().Command({"SMEMBERS", keys::JobsOf(anna)});
   ASSERT_EQ(jobs->elements().size(), 2u);  // push and e-mail, not delivered yet
-  std::vector<std::string> named = {"notifications:n:{" + id + "}", "notifications:d:{" + id + "}"};
-  for (const auto& j : jobs->elements()) named.push_back("notifications:job:{" + j.str() + "}");
+  std::vector<std::string> named = {keys::Notification(id), keys::Deliveries(id)};
+  for (const auto& j : jobs->elements()) named.push_back(keys::Job(j.str()));
   for (const auto& key : named) EXPECT_EQ(client().Command({"EXISTS", key})->integer(), 1) << key;
 
   ev::Event deleted = Event();
   deleted.mutable_account_deleted()->set_account_id(anna);
   Handle(deleted);
-  auto keys = client().Command({"KEYS", "notifications:*" + anna + "*"});
+  auto keys = client().Command({"KEYS", infra::StrCat(keys::kService, ":*", anna, "*")});
   EXPECT_TRUE(keys->elements().empty());
   for (const auto& key : named) EXPECT_EQ(client().Command({"EXISTS", key})->integer(), 0) << key;
   for (const auto& j : jobs->elements()) {
-    EXPECT_TRUE(client().Command({"ZSCORE", "notifications:jobs", j.str()})->is_nil());
+    EXPECT_TRUE(client().Command({"ZSCORE", keys::kJobs, j.str()})->is_nil());
   }
   EXPECT_TRUE(store_->follows.Followers("01JREQ")->empty());
   EXPECT_TRUE(Inbox(anna).empty());
@@ -996,7 +995,10 @@ TEST_F(NotificationsTest, ExportHoldsEverythingAndDeletionErasesIt) {
   Handle(late_roles);
   EXPECT_TRUE(store_->follows.Followers("01JREQ2")->empty());
   EXPECT_TRUE(store_->follows.Operators("roads")->empty());
-  EXPECT_TRUE(client().Command({"KEYS", "notifications:*" + anna + "*"})->elements().empty());
+  EXPECT_TRUE(client()
+                  .Command({"KEYS", infra::StrCat(keys::kService, ":*", anna, "*")})
+                  ->elements()
+                  .empty());
 }
 
 TEST_F(NotificationsTest, DeliveriesWithoutAnInboxEntryLeaveNoStateBehind) {
@@ -1009,7 +1011,7 @@ TEST_F(NotificationsTest, DeliveriesWithoutAnInboxEntryLeaveNoStateBehind) {
   DeliverAll();
   EXPECT_EQ(smtp_.Mails().size(), 1u);
   EXPECT_TRUE(Inbox(anna).empty());
-  EXPECT_TRUE(client().Command({"KEYS", "notifications:d:*"})->elements().empty());
+  EXPECT_TRUE(client().Command({"KEYS", keys::Deliveries("*")})->elements().empty());
 }
 
 TEST_F(NotificationsTest, MailServersThatRefuseARecipientAreNotAskedAgain) {
@@ -1020,7 +1022,7 @@ TEST_F(NotificationsTest, MailServersThatRefuseARecipientAreNotAskedAgain) {
     DeliverAll();
   }
   EXPECT_TRUE(smtp_.Mails().empty());
-  auto dead = client().Command({"XRANGE", "notifications:dead", "-", "+"});
+  auto dead = client().Command({"XRANGE", keys::kDead, "-", "+"});
   ASSERT_EQ(dead->elements().size(), 1u);
   const auto& f = dead->elements()[0].elements()[1].elements();
   std::map<std::string, std::string> fields;
@@ -1039,7 +1041,7 @@ TEST_F(NotificationsTest, OtherMailServerRefusalsAreRetriedThenDeadLettered) {
     DeliverAll();
   }
   EXPECT_TRUE(smtp_.Mails().empty());
-  auto dead = client().Command({"XRANGE", "notifications:dead", "-", "+"});
+  auto dead = client().Command({"XRANGE", keys::kDead, "-", "+"});
   ASSERT_EQ(dead->elements().size(), 2u);
   for (const auto& entry : dead->elements()) {
     const auto& f = entry.elements()[1].elements();
@@ -1077,7 +1079,7 @@ TEST_F(NotificationsTest, CredentialsAreNeverSentWithoutTls) {
   Handle(e);
   ASSERT_TRUE(delivery.RunOne());
   EXPECT_TRUE(smtp_.Mails().empty());
-  auto dead = client().Command({"XRANGE", "notifications:dead", "-", "+"});
+  auto dead = client().Command({"XRANGE", keys::kDead, "-", "+"});
   ASSERT_EQ(dead->elements().size(), 1u);
   const std::string reason = dead->elements()[0].elements()[1].elements().back().str();
   EXPECT_THAT(reason, HasSubstr("SSL")) << reason;

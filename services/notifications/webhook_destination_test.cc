@@ -14,6 +14,7 @@
 #include "infra/ids.h"
 #include "services/notifications/delivery.h"
 #include "services/notifications/destination_policy.h"
+#include "services/notifications/keys.h"
 #include "services/notifications/notifications_service.h"
 #include "tests/harness/redis_server.h"
 #include "tests/harness/sinks.h"
@@ -120,7 +121,7 @@ class WebhookDestinationTest : public cityhub::testing::RedisTest {
   // The dead-letter entries' fields.
   std::vector<std::map<std::string, std::string>> Dead() {
     std::vector<std::map<std::string, std::string>> out;
-    auto dead = client().Command({"XRANGE", "notifications:dead", "-", "+"});
+    auto dead = client().Command({"XRANGE", keys::kDead, "-", "+"});
     for (const auto& entry : dead->elements()) {
       const auto& f = entry.elements()[1].elements();
       auto& fields = out.emplace_back();

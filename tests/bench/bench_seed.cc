@@ -15,6 +15,7 @@
 #include "infra/clock.h"
 #include "infra/config.h"
 #include "infra/events/events.h"
+#include "infra/events/streams.h"
 #include "infra/ids.h"
 #include "infra/redis/client.h"
 #include "services/accounts/account_store.h"
@@ -98,7 +99,7 @@ int SeedInbox(std::map<std::string, std::string>& f) {
       s->set_public_note("Wir kümmern uns.");
       s->set_service_name_de("Schlagloch");
       s->set_service_name_en("Pothole");
-      batch.push_back(cityhub::infra::events::XAddArgs("requests:events", e));
+      batch.push_back(cityhub::infra::events::XAddArgs(cityhub::infra::events::kRequestsStream, e));
       ++written;
     }
     if (batch.size() >= 500) {

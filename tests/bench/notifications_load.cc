@@ -16,6 +16,7 @@
 #include "cityhub/events/v1/events.pb.h"
 #include "infra/clock.h"
 #include "infra/events/events.h"
+#include "infra/events/streams.h"
 #include "infra/ids.h"
 #include "infra/redis/client.h"
 #include "tests/harness/api.h"
@@ -47,12 +48,12 @@ infra::redis::Args StatusEvent(const std::string& owner, const std::string& note
   s->set_public_note(note);
   s->set_service_name_de("Schlagloch");
   s->set_service_name_en("Pothole");
-  return infra::events::XAddArgs("requests:events", e);
+  return infra::events::XAddArgs(infra::events::kRequestsStream, e);
 }
 
 // Whether the notifications group has read and acknowledged everything on the stream.
 bool Drained(infra::redis::Client& redis) {
-  auto groups = redis.Command({"XINFO", "GROUPS", "requests:events"});
+  auto groups = redis.Command({"XINFO", "GROUPS", infra::events::kRequestsStream});
   if (!groups.ok()) return false;
   for (const auto& g : groups->elements()) {
     std::string name;

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "infra/events/events.h"
+#include "infra/events/streams.h"
 
 namespace cityhub::testing {
 
@@ -40,7 +41,7 @@ std::vector<cityhub::events::v1::Event> ReadStream(infra::redis::Client& redis,
 size_t ExpectOutboxInvariant(infra::redis::Client& redis, const Api& api,
                              const std::string& admin) {
   std::map<std::string, int> created_events;
-  for (const auto& e : ReadStream(redis, "requests:events"))
+  for (const auto& e : ReadStream(redis, infra::events::kRequestsStream))
     if (e.has_request_created()) ++created_events[e.request_created().request_id()];
   std::set<std::string> stored;
   std::string page_token;

@@ -20,6 +20,7 @@
 
 #include "cityhub/events/v1/events.pb.h"
 #include "infra/events/events.h"
+#include "infra/events/streams.h"
 #include "infra/redis/client.h"
 #include "tests/fault/checks.h"
 #include "tests/harness/api.h"
@@ -168,8 +169,8 @@ TEST_P(RedisCrash, EveryAcknowledgedWriteSurvivesWithExactlyOneEvent) {
   ASSERT_GT(acked.creates.size(), 10u);
 
   infra::redis::Client redis(stack.redis().ClientOptions());
-  const auto request_events = ReadStream(redis, "requests:events");
-  const auto account_events = ReadStream(redis, "accounts:events");
+  const auto request_events = ReadStream(redis, infra::events::kRequestsStream);
+  const auto account_events = ReadStream(redis, infra::events::kAccountsStream);
   std::map<std::string, int> created_events, registered_events, comment_events;
   std::map<std::pair<std::string, int>, int> status_events;
   for (const auto& e : request_events) {

@@ -10,8 +10,10 @@
 #include "cityhub/events/v1/events.pb.h"
 #include "infra/clock.h"
 #include "infra/events/events.h"
+#include "infra/events/streams.h"
 #include "infra/ids.h"
 #include "infra/redis/client.h"
+#include "services/notifications/keys.h"
 #include "tests/harness/api.h"
 #include "tests/harness/stack.h"
 
@@ -79,7 +81,7 @@ class NotificationsResilience : public ::testing::Test {
       infra::events::Stamp(follow, clock, "burst");
       follow.mutable_request_followed()->set_request_id(ids.back());
       follow.mutable_request_followed()->set_account_id(followers_[i % kGroups].id);
-      commands.push_back(infra::events::XAddArgs("requests:events", follow));
+      commands.push_back(infra::events::XAddArgs(infra::events::kRequestsStream, follow));
     }
     for (int i = 0; i < kBurst; ++i) {
       ev::Event e;
@@ -94,7 +96,7 @@ class NotificationsResilience : public ::testing::Test {
       s->set_public_note("Eingegangen");
       s->set_service_name_de("Schlagloch");
       s->set_service_name_en("Pothole");
-      commands.push_back(infra::events::XAddArgs("requests:events", e));
+      commands.push_back(infra::events::XAddArgs(infra::events::kRequestsStream, e));
     }
     EXPECT_TRUE(redis_->Pipeline(commands).ok());
     return ids;
@@ -106,7 +108,7 @@ class NotificationsResilience : public ::testing::Test {
     int64_t n = 0;
     for (const auto* group : {&owners_, &followers_}) {
       for (const auto& r : *group) {
-        auto reply = redis_->Command({"ZCARD", "notifications:inbox:{" + r.id + "}"});
+        auto reply = redis_->Command({"ZCARD", notifications::keys::Inbox(r.id)});
         if (reply.ok()) n += reply->integer();
       }
     }
@@ -146,7 +148,7 @@ class NotificationsResilience : public ::testing::Test {
   }
 
   int64_t Pending() {
-    auto r = redis_->Command({"XPENDING", "requests:events", "notifications"});
+    auto r = redis_->Command({"XPENDING", infra::events::kRequestsStream, "notifications"});
     return r.ok() && r->elements().size() >= 1 ? r->elements()[0].integer() : -1;
   }
 
@@ -179,8 +181,8 @@ double HandledEvents(int metrics_port) {
   const auto r =
       HttpRequest("GET", "http://127.0.0.1:" + std::to_string(metrics_port) + "/metrics");
   std::smatch m;
-  static const std::regex kLine(
-      R"re(events_handled_total\{stream="requests:events"\} ([0-9.e+]+))re");
+  static const std::regex kLine(std::string(R"re(events_handled_total\{stream=")re") +
+                                infra::events::kRequestsStream + R"re("\} ([0-9.e+]+))re");
   return std::regex_search(r.body, m, kLine) ? std::stod(m[1]) : 0;
 }
 

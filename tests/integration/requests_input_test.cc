@@ -7,6 +7,7 @@
 
 #include "cityhub/requests/v1/requests.grpc.pb.h"
 #include "infra/redis/client.h"
+#include "services/requests/keys.h"
 #include "tests/harness/api.h"
 #include "tests/harness/stack.h"
 
@@ -35,7 +36,7 @@ class RequestsInputTest : public ::testing::Test {
   }
 
   static int64_t Stored() {
-    auto n = redis_->Command({"ZCARD", "requests:by_time:{bielefeld.de}"});
+    auto n = redis_->Command({"ZCARD", requests::keys::ByTime("bielefeld.de")});
     EXPECT_TRUE(n.ok());
     return n.ok() ? n->integer() : -1;
   }

@@ -1,6 +1,14 @@
 // rediss:// (infra/redis/tls_bridge.h): a real redis-server with only a TLS port that wants
 // client certificates, the sync and async clients and the dedicated (Pub/Sub) connection.
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
 #include <future>
+#include <memory>
+#include <vector>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -118,6 +126,32 @@ TEST_F(RedisTlsTest, AsyncClientRunsCommandsOverTls) {
   }
 }
 
+// Redis busy with a script reads nothing: the calls behind it, more than the relay and the
+// sockets hold, still return to their callers at once, each is answered, and the client
+// carries on afterwards.
+TEST_F(RedisTlsTest, AsyncCallsReturnAtOnceWhileRedisReadsNothing) {
+  infra::redis::Options options = Options();
+  options.command_timeout = 1s;
+  infra::redis::AsyncClient async(options, 1);
+  ASSERT_TRUE(Async(async, {{"PING"}}).ok());
+  const std::string busy =
+      "local t = redis.call('TIME') local start = t[1] * 1000000 + t[2] "
+      "repeat t = redis.call('TIME') until t[1] * 1000000 + t[2] - start > 1500000 return 1";
+  constexpr int kCalls = 64;
+  std::atomic<int> answered{0};
+  async.Pipeline({{"EVAL", busy, "0"}}, [&](auto) { ++answered; });
+  const std::string value(1 << 20, 'v');  // 64 MiB in all
+  std::chrono::steady_clock::duration slowest{};
+  for (int i = 0; i < kCalls; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    async.Pipeline({{"SET", "tls:big", value}}, [&](auto) { ++answered; });
+    slowest = std::max(slowest, std::chrono::steady_clock::now() - start);
+  }
+  EXPECT_LT(slowest, 200ms);  // copying 1 MiB on a busy machine; waiting for the socket took 0.5 s+
+  EXPECT_TRUE(WaitFor([&] { return answered.load() == kCalls + 1; }, 5s));
+  EXPECT_TRUE(WaitFor([&] { return Async(async, {{"PING"}}).ok(); }, 5s));
+}
+
 TEST_F(RedisTlsTest, ClientsReconnectOverTlsAfterTheirConnectionsAreKilled) {
   infra::redis::Client client(Options());
   infra::redis::AsyncClient async(Options(), 1);
@@ -159,6 +193,35 @@ TEST_F(RedisTlsTest, PlaintextToTheTlsPortFails) {
   EXPECT_FALSE(infra::redis::Client(options).Command({"PING"}).ok());
   infra::redis::AsyncClient async(options, 1);
   EXPECT_FALSE(Async(async, {{"PING"}}).ok());
+}
+
+// A server that takes the TCP connection and never answers the TLS handshake: destroying the
+// client does not wait out the connect timeout of its connections.
+TEST_F(RedisTlsTest, DestroyingTheAsyncClientCutsAHangingTlsConnectShort) {
+  const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(address);
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&address), len), 0);
+  ASSERT_EQ(::listen(listener, 8), 0);
+  ASSERT_EQ(::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &len), 0);
+  infra::redis::Options options = Options();
+  options.port = ntohs(address.sin_port);
+  options.connect_timeout = 5s;
+  auto async = std::make_unique<infra::redis::AsyncClient>(options, 2);
+  std::vector<int> accepted;
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        if (const int fd = ::accept(listener, nullptr, nullptr); fd >= 0) accepted.push_back(fd);
+        return accepted.size() == 2;
+      },
+      5s));  // both connections wait in their TLS handshake
+  const auto start = std::chrono::steady_clock::now();
+  async.reset();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 100ms);
+  for (int fd : accepted) ::close(fd);
+  ::close(listener);
 }
 
 TEST_F(RedisTlsTest, AclUserFromTheSettingsIsUsed) {
