@@ -192,11 +192,7 @@ std::variant<Decision, RateLimiter::Pending> RateLimiter::Begin(cityhub::api::Ra
       want = it->second.size * 2;
     }
   }
-  if (auto refused = RefusedBefore(p.key, infra::UnixMillis(clock_.Now()))) {
-    refused_from_memory_.Inc();
-    limited_.Inc();
-    return *refused;
-  }
+  if (auto refused = RefusedBefore(p.key)) return *refused;
   // At most an eighth of the burst, so that a replica's lease cannot starve the others sharing
   // the bucket; small budgets ask every time.
   p.want = std::max(
@@ -206,11 +202,11 @@ std::variant<Decision, RateLimiter::Pending> RateLimiter::Begin(cityhub::api::Ra
 }
 
 void RateLimiter::Ask(Pending p, Then then) {
+  const std::string key = p.key;
   const Budget& budget = *p.budget;
   const int want = p.want, least = p.least;
   const bool read = p.read;
-  infra::redis::Args keys = {p.key};
-  Charge(std::move(keys), budget, want, least, read,
+  Charge(key, budget, want, least, read,
          [this, p = std::move(p), then = std::move(then)](Decision d, int64_t granted) {
            if (granted >= 1 && p.read && p.least == 1 && limits_.read_lease > 1) {
              std::lock_guard lock(mu_);
@@ -240,15 +236,12 @@ void RateLimiter::CheckPartner(std::string_view api_key_id, Then then) {
   Pending p;
   p.key = StrCat("gateway:rl:{partner}:k:", api_key_id);
   p.budget = &limits_.partner;
-  if (auto refused = RefusedBefore(p.key, infra::UnixMillis(clock_.Now()))) {
-    refused_from_memory_.Inc();
-    limited_.Inc();
-    return then(*refused);
-  }
+  if (auto refused = RefusedBefore(p.key)) return then(*refused);
   Ask(std::move(p), std::move(then));
 }
 
-std::optional<Decision> RateLimiter::RefusedBefore(const std::string& key, int64_t now_ms) {
+std::optional<Decision> RateLimiter::RefusedBefore(const std::string& key) {
+  const int64_t now_ms = infra::UnixMillis(clock_.Now());
   std::lock_guard lock(mu_);
   auto it = refused_until_.find(key);
   if (it == refused_until_.end()) return std::nullopt;
@@ -256,6 +249,8 @@ std::optional<Decision> RateLimiter::RefusedBefore(const std::string& key, int64
     refused_until_.erase(it);
     return std::nullopt;
   }
+  refused_from_memory_.Inc();
+  limited_.Inc();
   return Decision{false, std::chrono::milliseconds(it->second - now_ms)};
 }
 
@@ -274,7 +269,7 @@ void RateLimiter::RefundCreate(std::string client_address, std::string account_i
                                std::function<void()> then) {
   const bool signed_in = !account_id.empty();
   // The write unit first: without room there, the create unit stays spent.
-  Charge({Key("write", client_address, account_id)},
+  Charge(Key("write", client_address, account_id),
          BudgetFor(cityhub::api::RATE_CLASS_WRITE, signed_in), 1, 1, false,
          [this, client_address, account_id, signed_in, then = std::move(then)](Decision d,
                                                                                int64_t) mutable {
@@ -303,18 +298,14 @@ void RateLimiter::RefundCreate(std::string client_address, std::string account_i
          });
 }
 
-void RateLimiter::Charge(infra::redis::Args keys, const Budget& budget, int want, int least,
-                         bool read, std::function<void(Decision, int64_t)> done) {
+void RateLimiter::Charge(std::string key, const Budget& budget, int want, int least, bool read,
+                         std::function<void(Decision, int64_t)> done) {
   if (!Enter()) return done(Decision{false, std::chrono::seconds(1)}, 0);
   const int64_t now = infra::UnixMillis(clock_.Now());
-  infra::redis::Args args = {std::to_string(now), std::to_string(want), std::to_string(least)};
-  for (size_t i = 0; i < keys.size(); ++i) {
-    args.push_back(std::to_string(Interval(budget)));
-    args.push_back(std::to_string(Tolerance(budget)));
-  }
-  std::string last_key = keys.back();
-  infra::redis::EvalAsync(redis_, GcraScript(), keys, args,
-                          [this, &budget, now, least, read, last_key = std::move(last_key),
+  infra::redis::Args args = {std::to_string(now), std::to_string(want), std::to_string(least),
+                             std::to_string(Interval(budget)), std::to_string(Tolerance(budget))};
+  infra::redis::EvalAsync(redis_, GcraScript(), {key}, args,
+                          [this, &budget, now, least, read, key,
                            done = std::move(done)](absl::StatusOr<infra::redis::Reply> reply) {
                             Decision d;
                             int64_t granted = 0;
@@ -326,7 +317,7 @@ void RateLimiter::Charge(infra::redis::Args keys, const Budget& budget, int want
                             } else {
                               fallback_.Inc();
                               // Fail open for reads; the rest from this replica's memory.
-                              if (!read) d = Local(last_key, budget, now, least);
+                              if (!read) d = Local(key, budget, now, least);
                             }
                             done(d, granted);
                             Leave();

@@ -132,16 +132,18 @@ class RateLimiter final {
   void Drain();
 
  private:
-  // Charges `keys` (all or none) in Redis, then `done` with the decision and the units granted.
-  void Charge(infra::redis::Args keys, const Budget& budget, int want, int least, bool read,
+  // Charges `key`'s bucket in Redis (at least `least` units or none, up to `want`), then `done`
+  // with the decision and the units granted.
+  void Charge(std::string key, const Budget& budget, int want, int least, bool read,
               std::function<void(Decision, int64_t granted)> done);
   Decision Local(std::string_view key, const Budget& budget, int64_t now_ms, int units);
   // The bucket of the caller for a class, and its budget.
   std::string Key(std::string_view class_name, std::string_view client_address,
                   std::string_view account_id) const;
   const Budget& BudgetFor(cityhub::api::RateClass rate_class, bool signed_in) const;
-  // A refusal still running for `key`, decided without Redis; nullopt when there is none.
-  std::optional<Decision> RefusedBefore(const std::string& key, int64_t now_ms);
+  // A refusal still running for `key`, decided without Redis (and counted); nullopt when
+  // there is none.
+  std::optional<Decision> RefusedBefore(const std::string& key);
   void Remember(const std::string& key, const Decision& d);
   // Counts a call to Redis in flight; false once draining (the call is not made).
   bool Enter();

@@ -180,5 +180,39 @@ TEST_F(RateLimiterTest, AnOverBudgetCallerIsRefusedFromMemoryUntilItsRetryAfter)
       << text;
 }
 
+// A deep Open311 page charges several units at once (ChargeMore): all of them or none, and a
+// refusal says when that many fit, in Redis and in the local fallback alike.
+TEST_F(RateLimiterTest, SeveralUnitsAreChargedAllOrNone) {
+  RateLimits limits;
+  limits.anonymous_read = {10, 1s, 10};  // one unit every 100 ms, ten at once
+  RateLimiter limiter(async_client(), limits, clock_, metrics_a_);
+  ASSERT_TRUE(CheckNow(limiter, kRead, "203.0.113.7", "", 8).allowed);
+  const Decision five = CheckNow(limiter, kRead, "203.0.113.7", "", 5);
+  EXPECT_FALSE(five.allowed) << "two left, five asked";
+  EXPECT_GE(five.retry_after.count(), 200);  // three more units take 300 ms
+  EXPECT_LE(five.retry_after.count(), 300);
+  clock_.Advance(five.retry_after);  // remembered until then; now five fit exactly
+  EXPECT_TRUE(CheckNow(limiter, kRead, "203.0.113.7", "", 5).allowed) << "the refusal spent none";
+  EXPECT_FALSE(CheckNow(limiter, kRead, "203.0.113.7", "", 1).allowed);
+}
+
+TEST(RateLimiterLocal, SeveralUnitsAreChargedAllOrNoneWithoutRedis) {
+  infra::redis::Options unreachable;
+  unreachable.port = 1;  // nothing listens there
+  unreachable.connect_timeout = 10ms;
+  infra::redis::AsyncClient redis(unreachable, 1);
+  infra::ManualClock clock;
+  infra::MetricsRegistry metrics;
+  RateLimits limits;
+  limits.anonymous_write = {10, 1s, 10};
+  RateLimiter limiter(redis, limits, clock, metrics);
+  ASSERT_TRUE(CheckNow(limiter, kWrite, "203.0.113.7", "", 8).allowed);
+  const Decision five = CheckNow(limiter, kWrite, "203.0.113.7", "", 5);
+  EXPECT_FALSE(five.allowed);
+  EXPECT_GE(five.retry_after.count(), 200);
+  clock.Advance(five.retry_after);
+  EXPECT_TRUE(CheckNow(limiter, kWrite, "203.0.113.7", "", 5).allowed);
+}
+
 }  // namespace
 }  // namespace cityhub::gateway
