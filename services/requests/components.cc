@@ -55,6 +55,7 @@ RequestsParts AddRequestsComponents(infra::Components& graph, const RequestsInfr
   auto& requests = graph.Make<RequestStore>(infra.redis, &infra.async_redis);
   auto& catalogue_store = graph.Make<CatalogueStore>(infra.redis);
   auto& media = graph.Make<MediaStore>(infra.redis, options.media_dir);
+  auto& templates = graph.Make<ResponseTemplateStore>(infra.redis);
   // Domain.
   auto& catalogue = graph.Make<Catalogue>(catalogue_store, options.catalogue_ttl);
   auto& metrics = graph.Make<RequestsMetrics>(infra.metrics);
@@ -67,7 +68,7 @@ RequestsParts AddRequestsComponents(infra::Components& graph, const RequestsInfr
   }
   auto& service =
       graph.Make<RequestsService>(RequestsDeps{requests, catalogue_store, catalogue, media,
-                                               infra.authorizer, infra.clock, metrics},
+                                               templates, infra.authorizer, infra.clock, metrics},
                                   options.settings, std::move(executor), std::move(media_executor));
   // Background workers, started in this order once the server listens.
   if (workers.account_events != nullptr) {

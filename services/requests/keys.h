@@ -21,6 +21,11 @@
 //   requests:service:{jurisdiction}:<code>  STRING StoredService
 //   requests:services:{jurisdiction}        SET    codes
 //   requests:media:{sha256 hex}             STRING StoredMedia
+//   requests:media_hidden:{sha256 hex}      STRING "1": staff hid the photo (moderation)
+//   requests:response_template:{id}         STRING StoredResponseTemplate
+//   requests:response_templates:{department} ZSET  template id → created ms (at most 200)
+//   requests:response_template_departments  SET    departments that have templates
+//   requests:response_templates_by:{account} SET   template ids the account wrote
 //   requests:gone:...                       the deleted-account markers (infra/auth, area below)
 //   requests:events                         STREAM domain events (infra/events/streams.h)
 //   requests:dead                           STREAM account events the consumer gave up on
@@ -96,6 +101,21 @@ inline std::string Services(std::string_view jurisdiction) {
 }
 inline std::string Media(std::string_view sha256_hex) {
   return infra::StrCat("requests:media:{", sha256_hex, "}");
+}
+inline std::string MediaHidden(std::string_view sha256_hex) {
+  return infra::StrCat("requests:media_hidden:{", sha256_hex, "}");
+}
+inline std::string ResponseTemplate(std::string_view id) {
+  return infra::StrCat("requests:response_template:{", id, "}");
+}
+inline std::string ResponseTemplatesOf(std::string_view department) {
+  return infra::StrCat("requests:response_templates:{", department, "}");
+}
+inline std::string ResponseTemplateDepartments() {
+  return "requests:response_template_departments";
+}
+inline std::string ResponseTemplatesBy(std::string_view account) {
+  return infra::StrCat("requests:response_templates_by:{", account, "}");
 }
 
 }  // namespace keys

@@ -117,4 +117,19 @@ absl::StatusOr<std::vector<bool>> MediaStore::Exist(const std::vector<std::strin
   return out;
 }
 
+absl::StatusOr<std::vector<bool>> MediaStore::Hidden(const std::vector<std::string>& ids) {
+  std::vector<infra::redis::Args> commands;
+  for (const auto& id : ids) commands.push_back({"EXISTS", keys::MediaHidden(id)});
+  if (commands.empty()) return std::vector<bool>();
+  auto replies = redis_.Pipeline(commands);
+  if (!replies.ok()) return replies.status();
+  std::vector<bool> out;
+  for (const auto& r : *replies) out.push_back(r.is_integer() && r.integer() == 1);
+  return out;
+}
+
+infra::redis::Args MediaStore::HideCommand(std::string_view id) {
+  return {"SET", keys::MediaHidden(id), "1"};
+}
+
 }  // namespace cityhub::requests

@@ -56,6 +56,11 @@ class MediaStore final {
   absl::StatusOr<MediaFile> Open(std::string_view id);
   // Which of `ids` exist.
   absl::StatusOr<std::vector<bool>> Exist(const std::vector<std::string>& ids);
+  // Which of `ids` staff hid (moderation): those are served to staff only. A hidden photo stays
+  // hidden for every request that shows it, and uploading the same bytes again does not undo it.
+  absl::StatusOr<std::vector<bool>> Hidden(const std::vector<std::string>& ids);
+  // The command that hides photo `id`, for the transaction that records the moderation.
+  static infra::redis::Args HideCommand(std::string_view id);
 
  private:
   std::string PathOf(std::string_view id) const;

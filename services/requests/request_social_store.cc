@@ -76,6 +76,27 @@ absl::StatusOr<std::vector<StoredComment>> RequestStore::Comments(std::string_vi
   return out;
 }
 
+absl::StatusOr<std::pair<StoredComment, int64_t>> RequestStore::FindComment(
+    std::string_view id, std::string_view comment_id) {
+  auto reply = redis_.Command({"LRANGE", keys::Comments(id), "0", "-1"});
+  if (!reply.ok()) return reply.status();
+  const auto& e = reply->elements();
+  for (size_t i = 0; i < e.size(); ++i) {
+    StoredComment c;
+    if (c.ParseFromString(e[i].str()) && c.id() == comment_id)
+      return std::make_pair(std::move(c), static_cast<int64_t>(i));
+  }
+  return absl::NotFoundError("comment_id: no such comment on this request");
+}
+
+void RequestStore::ReplaceComment(std::string_view id, int64_t index, const StoredComment& before,
+                                  const StoredComment& after, ExtraWrites* extra) {
+  const std::string list = keys::Comments(id);
+  extra->require_equal.push_back(
+      {{"LINDEX", list, std::to_string(index)}, before.SerializeAsString()});
+  extra->ops.push_back({"LSET", list, std::to_string(index), after.SerializeAsString()});
+}
+
 absl::StatusOr<std::vector<StoredComment>> RequestStore::CommentsBy(std::string_view account) {
   auto refs = redis_.Command({"SMEMBERS", keys::CommentsBy(account)});
   if (!refs.ok()) return refs.status();

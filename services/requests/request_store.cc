@@ -226,12 +226,19 @@ void RequestStore::GetManyAsync(const std::vector<std::string>& ids,
 
 absl::Status RequestStore::Update(const VersionedRequest& before, const StoredRequest& after,
                                   const Events& events) {
+  return Update(before, after, events, ExtraWrites{});
+}
+
+absl::Status RequestStore::Update(const VersionedRequest& before, const StoredRequest& after,
+                                  const Events& events, const ExtraWrites& extra) {
   const std::string key = keys::Request(after.id());
   Transaction tx;
   tx.RequireEqual({"EXISTS", key}, "1", "NOT_FOUND request not found")
       .RequireEqual({"GETRANGE", key, "0", "7"}, VersionPrefix(before.version),
                     "ABORTED the request changed meanwhile")
       .Then({"SET", key, VersionPrefix(before.version + 1) + after.SerializeAsString()});
+  for (const auto& [read, value] : extra.require_equal)
+    tx.RequireEqual(read, value, "ABORTED the request changed meanwhile");
   const std::vector<IndexEntry> new_indexes = IndexesOf(after);
   std::set<std::string> keep;
   for (const auto& i : new_indexes) keep.insert(i.key);
@@ -239,6 +246,7 @@ absl::Status RequestStore::Update(const VersionedRequest& before, const StoredRe
     if (!keep.count(i.key)) tx.Then({"ZREM", i.key, before.request.id()});
   }
   for (const auto& i : new_indexes) tx.Then(i.AddCommand(after));
+  for (const auto& op : extra.ops) tx.Then(op);
   AppendEvents(events, tx);
   return tx.Run(redis_).status();
 }

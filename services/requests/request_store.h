@@ -118,6 +118,23 @@ class RequestStore final {
   // otherwise), moving index entries and publishing `events`.
   absl::Status Update(const VersionedRequest& before, const StoredRequest& after,
                       const Events& events);
+  // Writes to other keys that belong to a change of a request (moderation: a photo's hidden
+  // marker, a hidden comment), in the same script: each guard's reply must equal its value
+  // (ABORTED otherwise), then the operations run after the request's own writes.
+  struct ExtraWrites {
+    std::vector<std::pair<infra::redis::Args, std::string>> require_equal;
+    std::vector<infra::redis::Args> ops;
+  };
+  absl::Status Update(const VersionedRequest& before, const StoredRequest& after,
+                      const Events& events, const ExtraWrites& extra);
+  // The comment of request `id` with `comment_id` and its position in the list; NOT_FOUND
+  // when the request has no such comment.
+  absl::StatusOr<std::pair<StoredComment, int64_t>> FindComment(std::string_view id,
+                                                                std::string_view comment_id);
+  // The guard and write that replace the comment at `index` of request `id` (read as
+  // `before`) with `after`, for Update's ExtraWrites.
+  static void ReplaceComment(std::string_view id, int64_t index, const StoredComment& before,
+                             const StoredComment& after, ExtraWrites* extra);
 
   // Newest first from the jurisdiction's (or one category's) time index, with requested_ms in
   // [since_ms, until_ms) and, given a cursor, only ids older than it.

@@ -86,6 +86,17 @@ void RequestToApi(const StoredRequest& r, const cityhub::storage::requests::Stor
       h->set_actor_account_id(change.actor_account_id());
     }
   }
+  if (visibility == Visibility::kStaff) {
+    for (const auto& m : r.moderation()) {
+      auto* e = out->add_moderation();
+      *e->mutable_at() = TimeUtil::MillisecondsToTimestamp(m.at_ms());
+      e->set_actor_account_id(m.actor_account_id());
+      e->set_reason(m.reason());
+      *e->mutable_hidden_media_ids() = m.hidden_media_ids();
+      e->set_description_replaced(m.description_replaced());
+      e->set_comment_id(m.comment_id());
+    }
+  }
   if (visibility != Visibility::kPublic) {
     out->set_account_id(Text(r.account_id(), &StoredRequest::mutable_account_id, consumed));
     if (r.has_contact()) {
@@ -125,6 +136,19 @@ void ViewComment(const cityhub::storage::requests::StoredComment& c, bool is_own
   out->set_author_role(c.author_role());
   *out->mutable_created_at() = TimeUtil::MillisecondsToTimestamp(c.created_ms());
   out->set_is_own(is_own);
+  out->set_hidden(c.hidden());
+}
+
+void ViewTemplate(const cityhub::storage::requests::StoredResponseTemplate& t,
+                  cityhub::requests::v1::ResponseTemplate* out) {
+  out->set_template_id(t.id());
+  out->set_department(t.department());
+  out->set_title(t.title());
+  out->set_text_de(t.text_de());
+  out->set_text_en(t.text_en());
+  out->set_author_account_id(t.author_account_id());
+  *out->mutable_created_at() = TimeUtil::MillisecondsToTimestamp(t.created_ms());
+  *out->mutable_updated_at() = TimeUtil::MillisecondsToTimestamp(t.updated_ms());
 }
 
 }  // namespace cityhub::requests

@@ -46,6 +46,9 @@ absl::StatusOr<std::string> Language(std::string_view requested);
 // A stored comment as the API shows it; `is_own` when the caller wrote it.
 void ViewComment(const cityhub::storage::requests::StoredComment& c, bool is_own,
                  cityhub::requests::v1::Comment* out);
+// A stored response template as the API shows it.
+void ViewTemplate(const cityhub::storage::requests::StoredResponseTemplate& t,
+                  cityhub::requests::v1::ResponseTemplate* out);
 
 // A page token is the id of the last item of the previous page (a ULID); empty is the start.
 absl::Status CheckPageToken(std::string_view token);

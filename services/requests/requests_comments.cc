@@ -82,14 +82,16 @@ absl::Status RequestsService::DoListComments(grpc::ServerContextBase* ctx,
       deps_.catalogue.Find(exists.request.jurisdiction_id(), exists.request.service_code());
   if (!service.ok() && service.status().code() != absl::StatusCode::kNotFound)
     return service.status();
-  if (!ShowsDetails(VisibilityFor(caller, exists.request),
-                    service.ok() ? service->get() : nullptr)) {
+  const Visibility visibility = VisibilityFor(caller, exists.request);
+  if (!ShowsDetails(visibility, service.ok() ? service->get() : nullptr)) {
     return absl::OkStatus();
   }
   ASSIGN_OR_RETURN(auto comments, deps_.requests.Comments(req->request_id(), start, page_size + 1));
   const bool more = static_cast<int>(comments.size()) > page_size;
   if (more) comments.resize(page_size);
   for (const auto& c : comments) {
+    // Hidden comments (moderation) leave every list but staff's, where they show as hidden.
+    if (c.hidden() && visibility != Visibility::kStaff) continue;
     ViewComment(c, caller.signed_in() && c.author_account_id() == caller.account_id,
                 response->add_comments());
   }

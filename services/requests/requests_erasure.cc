@@ -19,7 +19,9 @@ absl::Status RequestsService::OnAccountEvent(const std::string& payload) {
   if (!event.ParseFromString(payload)) return absl::InvalidArgumentError("unreadable event");
   if (!event.has_account_deleted()) return absl::OkStatus();
   // ForgetAccount sets the marker first, then erases.
-  const absl::Status s = deps_.requests.ForgetAccount(event.account_deleted().account_id());
+  absl::Status s = deps_.requests.ForgetAccount(event.account_deleted().account_id());
+  // Templates a staff member wrote stay with the department, without their author.
+  if (s.ok()) s = deps_.templates.ForgetAuthor(event.account_deleted().account_id());
   if (s.ok()) infra::log::Info("account_forgotten", {{"event_id", event.event_id()}});
   return s;
 }
@@ -60,6 +62,8 @@ absl::Status RequestsService::DoExportUserData(grpc::ServerContextBase* ctx,
   }
   ASSIGN_OR_RETURN(auto following, deps_.requests.Following(req->account_id()));
   for (const auto& id : following) response->add_followed_request_ids(id);
+  ASSIGN_OR_RETURN(auto templates, deps_.templates.By(req->account_id()));
+  for (const auto& t : templates) ViewTemplate(t, response->add_response_templates());
   return absl::OkStatus();
 }
 

@@ -99,8 +99,26 @@ grpc::ServerWriteReactor<cityhub::api::HttpBody>* RequestsService::GetMedia(
                               if (!caller.ok()) return caller.status();
                               if (!IsMediaId(req->media_id()))
                                 return InvalidField("media_id", "not a media id");
+                              // A photo staff hid is served to staff only (moderation).
+                              if (!caller->is_staff()) {
+                                auto hidden = deps_.media.Hidden({req->media_id()});
+                                if (!hidden.ok()) return hidden.status();
+                                if (hidden->front()) return absl::NotFoundError("media not found");
+                              }
                               return deps_.media.Open(req->media_id());
                             });
+}
+
+absl::Status RequestsService::CheckMediaUsable(const std::vector<std::string>& ids) {
+  ASSIGN_OR_RETURN(auto exist, deps_.media.Exist(ids));
+  for (bool e : exist) {
+    if (!e) return InvalidField("media_ids", "unknown photo; upload it first");
+  }
+  ASSIGN_OR_RETURN(auto hidden, deps_.media.Hidden(ids));
+  for (bool h : hidden) {
+    if (h) return InvalidField("media_ids", "this photo was removed by moderation");
+  }
+  return absl::OkStatus();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -150,10 +168,7 @@ absl::Status RequestsService::DoCreateRequest(grpc::ServerContextBase* ctx,
       BuildRequest(*req, {**service, jurisdiction, settings_.jurisdictions.at(jurisdiction),
                           infra::NewUlid(now), infra::UnixMillis(now)}));
   std::vector<std::string> media(r.media_ids().begin(), r.media_ids().end());
-  ASSIGN_OR_RETURN(auto exist, deps_.media.Exist(media));
-  for (bool e : exist) {
-    if (!e) return InvalidField("media_ids", "unknown photo; upload it first");
-  }
+  RETURN_IF_ERROR(CheckMediaUsable(media));
   r.set_account_id(caller.account_id);
   const std::string partner =
       caller.internal ? infra::IncomingMetadata(*ctx, "x-cityhub-partner") : "";
@@ -255,10 +270,7 @@ absl::Status RequestsService::DoAddMedia(grpc::ServerContextBase* ctx,
   std::vector<std::string> ids(req->media_ids().begin(), req->media_ids().end());
   if (ids.size() > kMaxMediaPerRequest)
     return InvalidField("media_ids", "at most 5 photos per request");
-  ASSIGN_OR_RETURN(auto exist, deps_.media.Exist(ids));
-  for (bool e : exist) {
-    if (!e) return InvalidField("media_ids", "unknown photo; upload it first");
-  }
+  RETURN_IF_ERROR(CheckMediaUsable(ids));
   for (int attempt = 0;; ++attempt) {
     ASSIGN_OR_RETURN(auto current, deps_.requests.Get(req->request_id()));
     if (current.request.account_id() != caller.account_id) {

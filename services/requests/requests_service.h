@@ -18,6 +18,7 @@
 #include "services/requests/metrics.h"
 #include "services/requests/request_store.h"
 #include "services/requests/request_view.h"
+#include "services/requests/response_template_store.h"
 
 namespace cityhub::requests {
 
@@ -44,6 +45,7 @@ struct RequestsDeps {
   CatalogueStore& catalogue_store;
   Catalogue& catalogue;
   MediaStore& media;
+  ResponseTemplateStore& templates;
   const infra::auth::Authorizer& authorizer;
   const infra::Clock& clock;
   RequestsMetrics& metrics;
@@ -155,6 +157,48 @@ class RequestsService final
                                            v1::UserDataExport* response) override {
     return Run(ctx, request, response, &RequestsService::DoExportUserData);
   }
+  // Moderation, response templates, the reporter's edit and withdraw (issue #14 B):
+  // requests_moderation.cc, requests_templates.cc, requests_reporter.cc.
+  grpc::ServerUnaryReactor* ModerateRequest(grpc::CallbackServerContext* ctx,
+                                            const v1::ModerateRequestRequest* request,
+                                            v1::ServiceRequest* response) override {
+    return Run(ctx, request, response, &RequestsService::DoModerateRequest);
+  }
+  grpc::ServerUnaryReactor* HideComment(grpc::CallbackServerContext* ctx,
+                                        const v1::HideCommentRequest* request,
+                                        v1::Comment* response) override {
+    return Run(ctx, request, response, &RequestsService::DoHideComment);
+  }
+  grpc::ServerUnaryReactor* ListResponseTemplates(
+      grpc::CallbackServerContext* ctx, const v1::ListResponseTemplatesRequest* request,
+      v1::ListResponseTemplatesResponse* response) override {
+    return Run(ctx, request, response, &RequestsService::DoListResponseTemplates);
+  }
+  grpc::ServerUnaryReactor* CreateResponseTemplate(grpc::CallbackServerContext* ctx,
+                                                   const v1::CreateResponseTemplateRequest* request,
+                                                   v1::ResponseTemplate* response) override {
+    return Run(ctx, request, response, &RequestsService::DoCreateResponseTemplate);
+  }
+  grpc::ServerUnaryReactor* UpdateResponseTemplate(grpc::CallbackServerContext* ctx,
+                                                   const v1::UpdateResponseTemplateRequest* request,
+                                                   v1::ResponseTemplate* response) override {
+    return Run(ctx, request, response, &RequestsService::DoUpdateResponseTemplate);
+  }
+  grpc::ServerUnaryReactor* DeleteResponseTemplate(
+      grpc::CallbackServerContext* ctx, const v1::DeleteResponseTemplateRequest* request,
+      v1::DeleteResponseTemplateResponse* response) override {
+    return Run(ctx, request, response, &RequestsService::DoDeleteResponseTemplate);
+  }
+  grpc::ServerUnaryReactor* EditRequest(grpc::CallbackServerContext* ctx,
+                                        const v1::EditRequestRequest* request,
+                                        v1::ServiceRequest* response) override {
+    return Run(ctx, request, response, &RequestsService::DoEditRequest);
+  }
+  grpc::ServerUnaryReactor* WithdrawRequest(grpc::CallbackServerContext* ctx,
+                                            const v1::WithdrawRequestRequest* request,
+                                            v1::ServiceRequest* response) override {
+    return Run(ctx, request, response, &RequestsService::DoWithdrawRequest);
+  }
   // Streams the photo in pieces (media_download.h), on the media executor.
   grpc::ServerWriteReactor<cityhub::api::HttpBody>* GetMedia(
       grpc::CallbackServerContext* ctx, const v1::GetMediaRequest* request) override;
@@ -210,6 +254,28 @@ class RequestsService final
   absl::Status DoExportUserData(grpc::ServerContextBase* ctx,
                                 const v1::ExportUserDataRequest* request,
                                 v1::UserDataExport* response);
+  absl::Status DoModerateRequest(grpc::ServerContextBase* ctx,
+                                 const v1::ModerateRequestRequest* request,
+                                 v1::ServiceRequest* response);
+  absl::Status DoHideComment(grpc::ServerContextBase* ctx, const v1::HideCommentRequest* request,
+                             v1::Comment* response);
+  absl::Status DoListResponseTemplates(grpc::ServerContextBase* ctx,
+                                       const v1::ListResponseTemplatesRequest* request,
+                                       v1::ListResponseTemplatesResponse* response);
+  absl::Status DoCreateResponseTemplate(grpc::ServerContextBase* ctx,
+                                        const v1::CreateResponseTemplateRequest* request,
+                                        v1::ResponseTemplate* response);
+  absl::Status DoUpdateResponseTemplate(grpc::ServerContextBase* ctx,
+                                        const v1::UpdateResponseTemplateRequest* request,
+                                        v1::ResponseTemplate* response);
+  absl::Status DoDeleteResponseTemplate(grpc::ServerContextBase* ctx,
+                                        const v1::DeleteResponseTemplateRequest* request,
+                                        v1::DeleteResponseTemplateResponse* response);
+  absl::Status DoEditRequest(grpc::ServerContextBase* ctx, const v1::EditRequestRequest* request,
+                             v1::ServiceRequest* response);
+  absl::Status DoWithdrawRequest(grpc::ServerContextBase* ctx,
+                                 const v1::WithdrawRequestRequest* request,
+                                 v1::ServiceRequest* response);
   absl::Status DoCreateRequest(grpc::ServerContextBase* ctx,
                                const v1::CreateRequestRequest* request,
                                v1::ServiceRequest* response);
@@ -279,6 +345,8 @@ class RequestsService final
                           const cityhub::requests::v1::TransitionRequestRequest& req,
                           const std::string& trace_id, StoredRequest* result);
   cityhub::events::v1::Event NewEvent(grpc::ServerContextBase* ctx) const;
+  // media_ids of a create or AddMedia: uploaded and not hidden by moderation.
+  absl::Status CheckMediaUsable(const std::vector<std::string>& ids);
   // Called after a write that links data to `caller`'s account. A write that passed the
   // authorizer's deletion check just before the account's marker was set may have been stored
   // after the erasure; the marker is always set before the erasure, so either the erasure saw
