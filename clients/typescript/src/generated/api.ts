@@ -738,7 +738,8 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        patch?: never;
+        /** EditRequest */
+        patch: operations["RequestsService_EditRequest"];
         trace?: never;
     };
     "/v1/requests/{request_id}/comments": {
@@ -753,6 +754,23 @@ export interface paths {
         put?: never;
         /** AddComment */
         post: operations["RequestsService_AddComment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/requests/{request_id}/comments/{comment_id}:hide": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** HideComment */
+        post: operations["RequestsService_HideComment"];
         delete?: never;
         options?: never;
         head?: never;
@@ -793,6 +811,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/requests/{request_id}:moderate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** ModerateRequest */
+        post: operations["RequestsService_ModerateRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/requests/{request_id}:transition": {
         parameters: {
             query?: never;
@@ -827,6 +862,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/requests/{request_id}:withdraw": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** WithdrawRequest */
+        post: operations["RequestsService_WithdrawRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/requests:suggestDuplicates": {
         parameters: {
             query?: never;
@@ -842,6 +894,42 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/v1/responseTemplates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** ListResponseTemplates */
+        get: operations["RequestsService_ListResponseTemplates"];
+        put?: never;
+        /** CreateResponseTemplate */
+        post: operations["RequestsService_CreateResponseTemplate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/responseTemplates/{template_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** DeleteResponseTemplate */
+        delete: operations["RequestsService_DeleteResponseTemplate"];
+        options?: never;
+        head?: never;
+        /** UpdateResponseTemplate */
+        patch: operations["RequestsService_UpdateResponseTemplate"];
         trace?: never;
     };
     "/v1/services": {
@@ -1353,6 +1441,7 @@ export interface components {
             comment_id: string;
             /** Format: date-time */
             created_at: string;
+            hidden: boolean;
             is_own: boolean;
             request_id: string;
             text: string;
@@ -1400,11 +1489,35 @@ export interface components {
             service_code: string;
             zipcode?: string;
         };
+        cityhub_requests_v1_DeleteResponseTemplateResponse: Record<string, never>;
+        cityhub_requests_v1_EditRequestRequest: {
+            address?: string;
+            /** @description all answers again, as on create */
+            attributes?: {
+                [key: string]: unknown;
+            };
+            description?: string;
+            /** @enum {string} */
+            language?: "de" | "en";
+            /**
+             * Format: double
+             * @description with long: inside the city's area
+             */
+            lat?: number;
+            /**
+             * Format: double
+             * @description with lat
+             */
+            long?: number;
+        };
         cityhub_requests_v1_FollowRequestRequest: Record<string, never>;
         cityhub_requests_v1_FollowResponse: {
             /** Format: int32 */
             follower_count: number;
             following: boolean;
+        };
+        cityhub_requests_v1_HideCommentRequest: {
+            reason: string;
         };
         cityhub_requests_v1_ListCommentsResponse: {
             comments: components["schemas"]["cityhub_requests_v1_Comment"][];
@@ -1413,6 +1526,10 @@ export interface components {
         cityhub_requests_v1_ListRequestsResponse: {
             next_page_token: string;
             requests: components["schemas"]["cityhub_requests_v1_ServiceRequest"][];
+        };
+        cityhub_requests_v1_ListResponseTemplatesResponse: {
+            next_page_token: string;
+            templates: components["schemas"]["cityhub_requests_v1_ResponseTemplate"][];
         };
         cityhub_requests_v1_ListServicesResponse: {
             services: components["schemas"]["cityhub_requests_v1_Service"][];
@@ -1435,6 +1552,39 @@ export interface components {
             url: string;
             /** Format: int32 */
             width: number;
+        };
+        cityhub_requests_v1_ModerateRequestRequest: {
+            description?: string;
+            /** @description photos of the request to hide */
+            hide_media_ids?: string[];
+            reason: string;
+        };
+        cityhub_requests_v1_ModerationEntry: {
+            actor_account_id: string;
+            /** Format: date-time */
+            at?: string;
+            comment_id: string;
+            description_replaced: boolean;
+            hidden_media_ids: string[];
+            reason: string;
+        };
+        cityhub_requests_v1_ResponseTemplate: {
+            author_account_id: string;
+            /** Format: date-time */
+            created_at?: string;
+            department: string;
+            template_id: string;
+            text_de: string;
+            text_en: string;
+            title: string;
+            /** Format: date-time */
+            updated_at?: string;
+        };
+        cityhub_requests_v1_ResponseTemplateInput: {
+            department?: string;
+            text_de?: string;
+            text_en?: string;
+            title?: string;
         };
         cityhub_requests_v1_Service: {
             active: boolean;
@@ -1519,6 +1669,7 @@ export interface components {
             long: number;
             media_ids: string[];
             media_urls: string[];
+            moderation: components["schemas"]["cityhub_requests_v1_ModerationEntry"][];
             request_id: string;
             /** Format: date-time */
             requested_at: string;
@@ -1552,11 +1703,20 @@ export interface components {
             status?: components["schemas"]["cityhub_requests_v1_StatusInput"];
         };
         cityhub_requests_v1_UnfollowRequestRequest: Record<string, never>;
+        cityhub_requests_v1_UpdateResponseTemplateRequest: {
+            /** @description moves it (the caller must work for both) */
+            department?: string;
+            text_de?: string;
+            text_en?: string;
+            title?: string;
+        };
         cityhub_requests_v1_UserDataExport: {
             comments: components["schemas"]["cityhub_requests_v1_Comment"][];
             followed_request_ids: string[];
             requests: components["schemas"]["cityhub_requests_v1_ServiceRequest"][];
+            response_templates: components["schemas"]["cityhub_requests_v1_ResponseTemplate"][];
         };
+        cityhub_requests_v1_WithdrawRequestRequest: Record<string, never>;
     };
     responses: {
         /** @description Bad input: a malformed body or parameter, or a value the service refuses (the message names the field) */
@@ -3341,6 +3501,42 @@ export interface operations {
             504: components["responses"]["Timeout"];
         };
     };
+    RequestsService_EditRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                request_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["cityhub_requests_v1_EditRequestRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["cityhub_requests_v1_ServiceRequest"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["TooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["Timeout"];
+        };
+    };
     RequestsService_ListComments: {
         parameters: {
             query?: {
@@ -3392,6 +3588,42 @@ export interface operations {
         responses: {
             /** @description Created */
             201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["cityhub_requests_v1_Comment"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["Timeout"];
+        };
+    };
+    RequestsService_HideComment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                request_id: string;
+                comment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["cityhub_requests_v1_HideCommentRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3480,6 +3712,41 @@ export interface operations {
             504: components["responses"]["Timeout"];
         };
     };
+    RequestsService_ModerateRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                request_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["cityhub_requests_v1_ModerateRequestRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["cityhub_requests_v1_ServiceRequest"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["Timeout"];
+        };
+    };
     RequestsService_TransitionRequest: {
         parameters: {
             query?: never;
@@ -3549,6 +3816,42 @@ export interface operations {
             504: components["responses"]["Timeout"];
         };
     };
+    RequestsService_WithdrawRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                request_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["cityhub_requests_v1_WithdrawRequestRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["cityhub_requests_v1_ServiceRequest"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["TooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["Timeout"];
+        };
+    };
     RequestsService_SuggestDuplicates: {
         parameters: {
             query: {
@@ -3575,6 +3878,139 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["Timeout"];
+        };
+    };
+    RequestsService_ListResponseTemplates: {
+        parameters: {
+            query?: {
+                /** @description empty: every department of the caller (admins: all) */
+                department?: string;
+                /** @description default 20 */
+                page_size?: number;
+                /** @description next_page_token of the previous page */
+                page_token?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["cityhub_requests_v1_ListResponseTemplatesResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["Timeout"];
+        };
+    };
+    RequestsService_CreateResponseTemplate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["cityhub_requests_v1_ResponseTemplateInput"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["cityhub_requests_v1_ResponseTemplate"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["TooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["Timeout"];
+        };
+    };
+    RequestsService_DeleteResponseTemplate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                template_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["cityhub_requests_v1_DeleteResponseTemplateResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["Timeout"];
+        };
+    };
+    RequestsService_UpdateResponseTemplate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                template_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["cityhub_requests_v1_UpdateResponseTemplateRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["cityhub_requests_v1_ResponseTemplate"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["TooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
