@@ -227,9 +227,13 @@ TEST_F(ModerationJourneys, TheReporterEditsThenWithdrawsAndAFollowerHearsOfIt) {
   EXPECT_EQ(inbox[0]["kind"], "KIND_FOLLOWED_REQUEST_STATUS");
   EXPECT_EQ(inbox[0]["request_id"], id);
   EXPECT_EQ(inbox[0]["body"], "withdrawn by the reporter");
-  // Closed now: 409 for both.
-  EXPECT_EQ(api_->Call("PATCH", path, edit, reporter).status, 409);
-  EXPECT_EQ(api_->Call("POST", path + ":withdraw", json::object(), reporter).status, 409);
+  // Closed now: FAILED_PRECONDITION for both (code 9; HTTP 400 as the gateway maps it).
+  for (const auto& late : {api_->Call("PATCH", path, edit, reporter),
+                           api_->Call("POST", path + ":withdraw", json::object(), reporter)}) {
+    EXPECT_EQ(late.status, 400) << late.raw.body;
+    EXPECT_EQ(late.json.value("code", 0), 9) << late.raw.body;
+    EXPECT_THAT(late.json.value("message", ""), HasSubstr("only while SUBMITTED"));
+  }
 }
 
 TEST_F(ModerationJourneys, StaffKeepResponseTemplatesPerDepartmentUpTo200) {
@@ -273,7 +277,8 @@ TEST_F(ModerationJourneys, StaffKeepResponseTemplatesPerDepartmentUpTo200) {
     ASSERT_EQ(api_->Call("POST", "/v1/responseTemplates", n, operator_).status, 201) << i;
   }
   const auto full = api_->Call("POST", "/v1/responseTemplates", t, operator_);
-  EXPECT_EQ(full.status, 409) << full.raw.body;
+  EXPECT_EQ(full.status, 400) << full.raw.body;  // FAILED_PRECONDITION (code 9)
+  EXPECT_EQ(full.json.value("code", 0), 9) << full.raw.body;
   EXPECT_THAT(full.json.value("message", ""), StartsWith("department:"));
   ASSERT_EQ(api_->Call("DELETE", tpath, nullptr, operator_).status, 200);
   EXPECT_EQ(api_->Call("POST", "/v1/responseTemplates", t, operator_).status, 201);
