@@ -253,6 +253,54 @@ TEST_F(ModerationTest, AHiddenCommentLeavesThePublicListAndLosesItsText) {
   EXPECT_THAT(r2.error_message(), StartsWith("reason:"));
 }
 
+// The outbox: where the event cannot be written, nothing of the change is (same script).
+TEST_F(ModerationTest, AChangeWhoseEventCannotBeWrittenIsNotStored) {
+  const std::string photo = Upload(kAnna, 16);
+  v1::CreateRequestRequest req = NewRequest("streetlight");
+  req.add_media_ids(photo);
+  req.set_description(kSecret);
+  const v1::ServiceRequest r = File(kAnna, req);
+  v1::AddCommentRequest c;
+  c.set_request_id(r.request_id());
+  c.set_text(kSecret);
+  v1::Comment comment;
+  ASSERT_TRUE(stub_->AddComment(Ctx(kAnna).get(), c, &comment).ok());
+  const std::string before = client().Command({"GET", keys::Request(r.request_id())})->str();
+  const std::string comments_before =
+      client().Command({"LINDEX", keys::Comments(r.request_id()), "0"})->str();
+  ASSERT_TRUE(client().Command({"DEL", kEventsStream}).ok());
+  ASSERT_TRUE(client().Command({"SET", kEventsStream, "not a stream"}).ok());
+
+  v1::ModerateRequestRequest m;
+  m.set_request_id(r.request_id());
+  m.add_hide_media_ids(photo);
+  m.set_description("");
+  m.set_reason("r");
+  v1::ServiceRequest out;
+  EXPECT_FALSE(stub_->ModerateRequest(Ctx(kLights).get(), m, &out).ok());
+  v1::HideCommentRequest h;
+  h.set_request_id(r.request_id());
+  h.set_comment_id(comment.comment_id());
+  h.set_reason("r");
+  v1::Comment hidden;
+  EXPECT_FALSE(stub_->HideComment(Ctx(kLights).get(), h, &hidden).ok());
+  v1::EditRequestRequest e;
+  e.set_request_id(r.request_id());
+  e.set_lat(52.03);
+  e.set_long_(8.54);
+  EXPECT_FALSE(stub_->EditRequest(Ctx(kAnna).get(), e, &out).ok());
+  v1::WithdrawRequestRequest w;
+  w.set_request_id(r.request_id());
+  EXPECT_FALSE(stub_->WithdrawRequest(Ctx(kAnna).get(), w, &out).ok());
+
+  EXPECT_EQ(client().Command({"GET", keys::Request(r.request_id())})->str(), before);
+  EXPECT_EQ(client().Command({"LINDEX", keys::Comments(r.request_id()), "0"})->str(),
+            comments_before);
+  EXPECT_EQ(client().Command({"EXISTS", keys::MediaHidden(photo)})->integer(), 0);
+  ASSERT_TRUE(client().Command({"DEL", kEventsStream}).ok());
+  EXPECT_TRUE(ReadMedia(kNobody, photo).ok());
+}
+
 // --- the access matrix of every new route -----------------------------------------------------
 
 TEST_F(ModerationTest, AccessMatrix) {

@@ -63,9 +63,13 @@ absl::Status RequestsService::DoEditRequest(grpc::ServerContextBase* ctx,
       edited->add_fields("description");
     }
     if (req->has_attributes()) {
-      ASSIGN_OR_RETURN(auto service,
-                       deps_.catalogue.Find(before.jurisdiction_id(), before.service_code()));
-      ASSIGN_OR_RETURN(auto attributes, ValidateAttributes(req->attributes(), *service));
+      auto service = deps_.catalogue.Find(before.jurisdiction_id(), before.service_code());
+      if (!service.ok()) {
+        return service.status().code() == absl::StatusCode::kNotFound
+                   ? InvalidField("attributes", "the category is no longer in the catalogue")
+                   : service.status();
+      }
+      ASSIGN_OR_RETURN(auto attributes, ValidateAttributes(req->attributes(), **service));
       after.set_attributes(std::move(attributes));
       edited->add_fields("attributes");
     }

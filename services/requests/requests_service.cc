@@ -278,6 +278,13 @@ absl::Status RequestsService::DoAddMedia(grpc::ServerContextBase* ctx,
     }
     StoredRequest after = current.request;
     std::set<std::string> have(after.media_ids().begin(), after.media_ids().end());
+    // Hidden by moderation after the check above: still refused.
+    const std::set<std::string> hidden(after.hidden_media_ids().begin(),
+                                       after.hidden_media_ids().end());
+    for (const auto& id : ids) {
+      if (hidden.contains(id))
+        return InvalidField("media_ids", "this photo was removed by moderation");
+    }
     for (const auto& id : ids) {
       if (have.insert(id).second) after.add_media_ids(id);
     }
