@@ -47,14 +47,17 @@ absl::Status RequestsService::DoEditRequest(grpc::ServerContextBase* ctx,
   if (req->has_lat() != req->has_long_())
     return InvalidField(req->has_lat() ? "long" : "lat", "lat and long go together");
   if (req->has_lat()) RETURN_IF_ERROR(CheckCoordinates(req->lat(), req->long_(), "lat", "long"));
-  if (!req->has_description() && !req->has_address() && !req->has_lat() && !req->has_attributes()) {
-    return InvalidField("description",
-                        "nothing to change: give description, attributes, address or lat/long");
-  }
+  // Nothing present: nothing changes, the answer is the request as it is (as PATCH /v1/me).
+  const bool changes =
+      req->has_description() || req->has_address() || req->has_lat() || req->has_attributes();
   for (int attempt = 0;; ++attempt) {
     ASSIGN_OR_RETURN(auto current, deps_.requests.Get(req->request_id()));
     const StoredRequest& before = current.request;
     RETURN_IF_ERROR(CheckReporterMayChange(caller, before, "edits"));
+    if (!changes) {
+      View(caller, before, language, response);
+      return absl::OkStatus();
+    }
     StoredRequest after = before;
     auto event = NewEvent(ctx);
     auto* edited = event.mutable_request_edited();

@@ -174,7 +174,11 @@ TEST_F(ModerationTest, TheReporterEditsWhatIsPresentWhileSubmitted) {
   };
   v1::EditRequestRequest b;
   b.set_request_id(r.request_id());
-  bad(b, "description");  // nothing to change
+  // Nothing present: the request as it is, no write, no event.
+  v1::ServiceRequest same;
+  ASSERT_TRUE(stub_->EditRequest(Ctx(kAnna).get(), b, &same).ok());
+  EXPECT_EQ(same.description(), "Die Laterne flackert nur.");
+  EXPECT_EQ(Events().size(), events_before + 1);
   b.set_lat(48.1);
   b.set_long_(11.5);
   bad(b, "lat");  // outside the city
