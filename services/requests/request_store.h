@@ -116,8 +116,10 @@ class RequestStore final {
 
   // Replaces `before` with `after` if nobody changed it since it was read (ABORTED
   // otherwise), moving index entries and publishing `events`.
+  // With `assigned_by`, the request is remembered among the ones that account assigned
+  // (NewestAssignedBy, for its export), in the same script.
   absl::Status Update(const VersionedRequest& before, const StoredRequest& after,
-                      const Events& events);
+                      const Events& events, std::string_view assigned_by = {});
 
   // Newest first from the jurisdiction's (or one category's) time index, with requested_ms in
   // [since_ms, until_ms) and, given a cursor, only ids older than it.
@@ -127,6 +129,29 @@ class RequestStore final {
                                                 int count);
   absl::StatusOr<std::vector<IdAndTime>> NewestOfOwner(std::string_view account,
                                                        std::string_view before_id, int count);
+  // The same from one of the list indexes (maintained by Create and Update with the request).
+  struct ListIndex {
+    enum Kind { kTime, kService, kDepartment, kAssignee };
+    Kind kind = kTime;
+    std::string jurisdiction;
+    std::string value;  // the service code, department or assignee account id
+  };
+  absl::StatusOr<std::vector<IdAndTime>> NewestIn(const ListIndex& index, int64_t since_ms,
+                                                  int64_t until_ms, std::string_view before_id,
+                                                  int count);
+  // The requests assigned to `account`, newest first (erasure).
+  absl::StatusOr<std::vector<IdAndTime>> NewestOfAssignee(std::string_view account,
+                                                          std::string_view before_id, int count);
+  // The requests `account` assigned (to anyone or nobody), newest first.
+  absl::StatusOr<std::vector<IdAndTime>> NewestAssignedBy(std::string_view account,
+                                                          std::string_view before_id, int count);
+  // The follower count of each of `ids` and whether `account` (empty: nobody) follows it, in
+  // one round trip.
+  absl::StatusOr<std::vector<FollowState>> FollowStates(const std::vector<std::string>& ids,
+                                                        std::string_view account);
+  // The same without blocking: `done` runs on a Redis I/O thread.
+  void FollowStatesAsync(const std::vector<std::string>& ids, std::string_view account,
+                         Done<std::vector<FollowState>> done);
   // Every id in the jurisdiction's time index (tests, tools).
   absl::StatusOr<int64_t> Count(std::string_view jurisdiction);
   // How many hits a geo search returns: the `count` nearest, or (`any`) the first `count`
@@ -163,6 +188,11 @@ class RequestStore final {
   // from several replicas at once and while replicas of the earlier version still write to
   // the old set. Returns how many entries it moved (fewer than `max_entries`: none are left).
   absl::StatusOr<int64_t> MigrateGeoIndex(std::string_view jurisdiction, int64_t max_entries);
+  // Adds requests filed before the department index existed to it, up to `max_entries` per
+  // call, from a cursor kept in Redis (keys::DepartmentBackfill); once through, it does
+  // nothing. Returns how many requests it read (0: done).
+  absl::StatusOr<int64_t> BackfillDepartmentIndex(std::string_view jurisdiction,
+                                                  int64_t max_entries);
 
   // Follows; publishes `events` only when something changed.
   absl::StatusOr<FollowState> Follow(std::string_view id, std::string_view account, bool follow,
@@ -182,6 +212,8 @@ class RequestStore final {
   absl::Status ForgetAccount(std::string_view account);
 
  private:
+  std::vector<infra::redis::Args> FollowStateCommands(const std::vector<std::string>& ids,
+                                                      std::string_view account) const;
   std::vector<infra::redis::Args> GetWithFollowersCommands(std::string_view id,
                                                            std::string_view account) const;
   // Sends `commands` through the async client (through the blocking one, at once, without).
