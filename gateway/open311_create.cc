@@ -41,11 +41,12 @@ void Open311::Impl::CreateRequest(const ExchangePtr& ex, std::shared_ptr<const P
         std::string api_key_id = check->response.api_key_id();
         gateway.rate_limit().ChargePartner(
             ex->ctx, api_key_id, "too many requests from this partner; slow down",
-            [this, ex, form, api_key_id](std::optional<HttpResponse> refusal) {
+            [this, ex, form, api_key_id,
+             name = check->response.name()](std::optional<HttpResponse> refusal) {
               if (refusal) return Refuse(ex, *std::move(refusal));
               auto create = CreationFromForm(ex, *form);
               if (!create) return;  // answered
-              SubmitRequest(ex, std::move(*create), api_key_id);
+              SubmitRequest(ex, std::move(*create), api_key_id, name);
             });
       });
 }
@@ -105,11 +106,13 @@ std::optional<requests_v1::CreateRequestRequest> Open311::Impl::CreationFromForm
 }
 
 void Open311::Impl::SubmitRequest(const ExchangePtr& ex, requests_v1::CreateRequestRequest create,
-                                  const std::string& api_key_id) {
+                                  const std::string& api_key_id, const std::string& partner_name) {
   auto call =
       std::make_shared<Call<requests_v1::CreateRequestRequest, requests_v1::ServiceRequest>>();
   call->context = Outbound(ex);
   call->context->AddMetadata("x-cityhub-partner", api_key_id);
+  // The key's name, for staff (binary metadata: a name may be any UTF-8 text).
+  if (!partner_name.empty()) call->context->AddMetadata("x-cityhub-partner-name-bin", partner_name);
   call->request = std::move(create);
   requests->async()->CreateRequest(
       call->context.get(), &call->request, &call->response, [this, ex, call](grpc::Status status) {

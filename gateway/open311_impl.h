@@ -140,10 +140,10 @@ struct Open311::Impl {
   // The creation call a checked form asks for, or nullopt once a 400 went out.
   std::optional<open311::requests_v1::CreateRequestRequest> CreationFromForm(
       const open311::ExchangePtr& ex, const ParsedQuery& form);
-  // Files the request in the partner's name.
+  // Files the request in the partner's name (the key's id, and its name for staff).
   void SubmitRequest(const open311::ExchangePtr& ex,
                      open311::requests_v1::CreateRequestRequest create,
-                     const std::string& api_key_id);
+                     const std::string& api_key_id, const std::string& partner_name);
 };
 
 }  // namespace cityhub::gateway

@@ -105,6 +105,15 @@ absl::Status FanOut::Handle(const std::string& payload) {
         recipients.push_back({op, nv1::KIND_DEPARTMENT_NEW_REQUEST});
       return NotifyAndApply(event, recipients, audience, e.request_id(), e.service_code());
     }
+    case ev::Event::kRequestRerouted: {
+      // New work for the new department's operators, as if it had been filed there.
+      const auto& e = event.request_rerouted();
+      ASSIGN_OR_RETURN(const Audience audience, store_.follows.AudienceOf("", e.to_department()));
+      std::vector<Recipient> recipients;
+      for (const auto& op : audience.accounts)
+        recipients.push_back({op, nv1::KIND_DEPARTMENT_NEW_REQUEST});
+      return NotifyAndApply(event, recipients, audience, e.request_id(), e.to_service_code());
+    }
     case ev::Event::kRequestStatusChanged:
     case ev::Event::kCommentAdded: {
       const bool status = event.has_request_status_changed();
@@ -174,6 +183,8 @@ absl::Status FanOut::Notify(const ev::Event& event, const std::vector<Recipient>
                                contact->language);
     } else if (event.has_comment_added()) {
       text = CommentAddedText(event.comment_added(), group == Group::kOwn, contact->language);
+    } else if (event.has_request_rerouted()) {
+      text = ReroutedText(event.request_rerouted(), contact->language);
     } else {
       text = NewRequestText(event.request_created(), contact->language);
     }
@@ -259,6 +270,15 @@ void FanOut::AddWebhookJobs(const ev::Event& event, const std::string& service_c
             {"department", e.department()},
             {"from_status", cityhub::requests::v1::Status_Name(e.from_status())},
             {"status", cityhub::requests::v1::Status_Name(e.to_status())},
+            {"public_note", e.public_note()}};
+  } else if (event.has_request_rerouted()) {
+    const auto& e = event.request_rerouted();
+    data = {{"request_id", e.request_id()},
+            {"service_code", e.to_service_code()},
+            {"department", e.to_department()},
+            {"from_service_code", e.from_service_code()},
+            {"from_department", e.from_department()},
+            {"status", cityhub::requests::v1::Status_Name(e.status())},
             {"public_note", e.public_note()}};
   } else {
     const auto& e = event.comment_added();

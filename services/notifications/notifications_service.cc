@@ -226,6 +226,12 @@ absl::Status NotificationsService::DoUpdatePreferences(grpc::ServerContextBase* 
                                                        nv1::NotificationPreferences* response) {
   ASSIGN_OR_RETURN(auto caller, deps_.authorizer.Authorize(*ctx, "UpdatePreferences"));
   ASSIGN_OR_RETURN(auto prefs, PreferencesFromApi(req->preferences()));
+  // A body without any channel (none, or {}) is a client's mistake, not a wish to switch every
+  // channel off: refused. A channel left out of a body that names another is switched off.
+  const auto& p = req->preferences();
+  if (!p.has_inbox() && !p.has_push() && !p.has_email()) {
+    return InvalidField("inbox", "is required (with push and email; a channel left out is off)");
+  }
   RETURN_IF_ERROR(deps_.stores.preferences.SetPreferences(caller.account_id, prefs));
   *response = PreferencesToApi(prefs);
   return absl::OkStatus();
@@ -246,9 +252,11 @@ absl::Status NotificationsService::DoCreateWebhook(grpc::ServerContextBase* ctx,
   if (req->event_types_size() == 0)
     return InvalidField("event_types", "must name at least one event type");
   for (const auto& t : req->event_types()) {
-    if (t != "RequestCreated" && t != "RequestStatusChanged" && t != "CommentAdded") {
+    if (t != "RequestCreated" && t != "RequestStatusChanged" && t != "CommentAdded" &&
+        t != "RequestRerouted") {
       return InvalidField("event_types",
-                          "each must be RequestCreated, RequestStatusChanged or CommentAdded");
+                          "each must be RequestCreated, RequestStatusChanged, CommentAdded or "
+                          "RequestRerouted");
     }
   }
   if (req->service_codes_size() > 50) return InvalidField("service_codes", "at most 50");

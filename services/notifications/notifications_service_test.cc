@@ -661,6 +661,75 @@ TEST_F(NotificationsTest, OperatorsOfTheDepartmentHearOfNewRequests) {
   EXPECT_EQ(smtp_.Mails().size(), 0u);  // department news: inbox only by default
 }
 
+// Issue 14: a rerouted request is new work for the new department (inbox, like a new one) and
+// news for partners that asked for RequestRerouted; the old department hears nothing.
+TEST_F(NotificationsTest, OperatorsOfTheNewDepartmentAndWebhooksHearOfReroutedRequests) {
+  const std::string roads =
+      Account("roads@bielefeld.de", "de", true, {"citizen", "operator"}, {"roads"});
+  const std::string lights =
+      Account("lights@bielefeld.de", "de", true, {"citizen", "operator"}, {"street-lighting"});
+  for (const auto& [account, department] :
+       {std::pair{roads, "roads"}, std::pair{lights, "street-lighting"}}) {
+    ev::Event roles = Event();
+    roles.mutable_roles_changed()->set_account_id(account);
+    roles.mutable_roles_changed()->add_roles("operator");
+    roles.mutable_roles_changed()->add_departments(department);
+    Handle(roles);
+  }
+  cityhub::testing::HttpSink partner;
+  nv1::CreateWebhookRequest create;
+  create.set_url(partner.url("/hooks/cityhub"));
+  create.add_event_types("RequestRerouted");
+  create.add_service_codes("damaged_sign");
+  nv1::Webhook hook;
+  ASSERT_TRUE(
+      stub_->CreateWebhook(As("01JADMIN00000000000000000A", {"admin"}).get(), create, &hook).ok());
+  ev::Event moved = Event();
+  auto* m = moved.mutable_request_rerouted();
+  m->set_request_id("01JMOVED");
+  m->set_from_service_code("streetlight");
+  m->set_to_service_code("damaged_sign");
+  m->set_from_department("street-lighting");
+  m->set_to_department("roads");
+  m->set_owner_account_id("01JOWNER");
+  m->set_address("Niederwall 23");
+  m->set_public_note("Weitergeleitet.");
+  m->set_status(rv1::SUBMITTED);
+  m->set_service_name_de("Beschädigtes Schild");
+  Handle(moved);
+  DeliverAll();
+  const auto inbox = Inbox(roads);
+  ASSERT_EQ(inbox.size(), 1u);
+  EXPECT_EQ(inbox[0].title(), "Meldung an Sie weitergeleitet: Beschädigtes Schild");
+  EXPECT_EQ(inbox[0].request_id(), "01JMOVED");
+  EXPECT_TRUE(Inbox(lights).empty());
+  const auto got = partner.received();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].headers.at("x-cityhub-event"), "RequestRerouted");
+  const auto body = nlohmann::json::parse(got[0].body);
+  EXPECT_EQ(body["data"]["service_code"], "damaged_sign");
+  EXPECT_EQ(body["data"]["from_service_code"], "streetlight");
+  EXPECT_EQ(body["data"]["department"], "roads");
+  EXPECT_THAT(got[0].body, Not(HasSubstr("01JOWNER")));
+}
+
+// An empty body (or {}) switched every channel off.
+TEST_F(NotificationsTest, PreferencesWithoutAnyChannelAreRefusedNamingTheField) {
+  const std::string anna = Account("empty-prefs@example.de", "de", true);
+  nv1::NotificationPreferences saved;
+  for (bool with_empty_object : {false, true}) {
+    nv1::UpdatePreferencesRequest update;
+    if (with_empty_object) update.mutable_preferences();
+    const grpc::Status s = stub_->UpdatePreferences(As(anna).get(), update, &saved);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(s.error_message(), HasSubstr("inbox:"));
+  }
+  nv1::GetPreferencesRequest get;
+  ASSERT_TRUE(stub_->GetPreferences(As(anna).get(), get, &saved).ok());
+  EXPECT_TRUE(saved.inbox().own_requests());  // still the defaults
+  EXPECT_TRUE(saved.email().own_requests());
+}
+
 TEST_F(NotificationsTest, TheInboxPagesCountsAndMarksRead) {
   const std::string anna = Account("inbox@example.de", "de", false);
   for (int i = 0; i < 5; ++i) {

@@ -109,6 +109,17 @@ Text NewRequestText(const cityhub::events::v1::RequestCreated& e, std::string_vi
   return t;
 }
 
+Text ReroutedText(const cityhub::events::v1::RequestRerouted& e, std::string_view language) {
+  const std::string service = ServiceName(e.service_name_de(), e.service_name_en(), language);
+  Text t;
+  t.title = En(language) ? StrCat("Report passed to you: ", service)
+                         : StrCat("Meldung an Sie weitergeleitet: ", service);
+  std::string where = e.address();
+  if (where.empty() && (e.lat() != 0 || e.long_() != 0)) where = StrCat(e.lat(), ", ", e.long_());
+  t.body = where.empty() ? (En(language) ? "No location given." : "Ohne Ortsangabe.") : where;
+  return t;
+}
+
 namespace {
 
 // A mail that asks the recipient to follow a link, in one language: the same words make the

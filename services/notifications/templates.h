@@ -30,6 +30,8 @@ Text StatusChangedText(const cityhub::events::v1::RequestStatusChanged& e, bool 
 Text CommentAddedText(const cityhub::events::v1::CommentAdded& e, bool own,
                       std::string_view language);
 Text NewRequestText(const cityhub::events::v1::RequestCreated& e, std::string_view language);
+// For the operators of the department a request was rerouted to.
+Text ReroutedText(const cityhub::events::v1::RequestRerouted& e, std::string_view language);
 
 // Mails that must go out whatever the preferences say.
 Mail VerificationMail(std::string_view link, std::string_view language);

@@ -43,6 +43,13 @@ Wait MigrateStep(RequestStore& requests, const RequestsSettings& settings,
     if (moved_total > 0) infra::log::Info("geo_index_migrated", {{"entries", moved_total}});
     if (!moved.ok())
       infra::log::Warn("geo_index_migration_failed", {{"error", moved.status().message()}});
+    // Requests filed before the department index existed (issue 14); a no-op once through.
+    absl::StatusOr<int64_t> read = kStep;
+    while (read.ok() && *read > 0 && !stop.stop_requested()) {
+      read = requests.BackfillDepartmentIndex(jurisdiction, kStep);
+    }
+    if (!read.ok())
+      infra::log::Warn("department_backfill_failed", {{"error", read.status().message()}});
   }
   return 60s;
 }
@@ -59,6 +66,7 @@ RequestsParts AddRequestsComponents(infra::Components& graph, const RequestsInfr
   // Domain.
   auto& catalogue = graph.Make<Catalogue>(catalogue_store, options.catalogue_ttl);
   auto& metrics = graph.Make<RequestsMetrics>(infra.metrics);
+  auto& staff = graph.Make<StaffDirectory>(infra.accounts, infra.internal_token);
   // The gRPC service, with its executors.
   auto executor = std::make_unique<infra::BoundedExecutor>(options.executor, infra.metrics);
   std::unique_ptr<infra::BoundedExecutor> media_executor;
@@ -68,7 +76,7 @@ RequestsParts AddRequestsComponents(infra::Components& graph, const RequestsInfr
   }
   auto& service =
       graph.Make<RequestsService>(RequestsDeps{requests, catalogue_store, catalogue, media,
-                                               templates, infra.authorizer, infra.clock, metrics},
+                                               templates, infra.authorizer, infra.clock, metrics, staff},
                                   options.settings, std::move(executor), std::move(media_executor));
   // Background workers, started in this order once the server listens.
   if (workers.account_events != nullptr) {

@@ -31,6 +31,10 @@ struct RequestsInfra {
   const infra::auth::Authorizer& authorizer;
   const infra::Clock& clock;
   infra::MetricsRegistry& metrics;
+  // The accounts service, asked who an assignee is (null: assigning is UNAVAILABLE), with the
+  // internal token its internal calls need.
+  std::shared_ptr<grpc::Channel> accounts = nullptr;
+  std::string internal_token;
 };
 
 struct RequestsOptions {

@@ -74,6 +74,18 @@ inline std::string OldGeo(std::string_view jurisdiction) {
 inline std::string ByOwner(std::string_view account) {
   return infra::StrCat("requests:by_owner:{", account, "}");
 }
+inline std::string ByDepartment(std::string_view jurisdiction, std::string_view department) {
+  return infra::StrCat("requests:by_department:{", jurisdiction, "}:", department);
+}
+inline std::string ByAssignee(std::string_view account) {
+  return infra::StrCat("requests:by_assignee:{", account, "}");
+}
+inline std::string DepartmentBackfill(std::string_view jurisdiction) {
+  return infra::StrCat("requests:backfill_department:{", jurisdiction, "}");
+}
+inline std::string AssignedBy(std::string_view account) {
+  return infra::StrCat("requests:assigned_by:{", account, "}");
+}
 inline std::string Followers(std::string_view id) {
   return infra::StrCat("requests:followers:{", id, "}");
 }

@@ -27,14 +27,21 @@ void ListPlanner::Page(std::vector<StoredRequest> matches, int page_size, const 
 absl::Status ListPlanner::ScanPage(const std::string& jurisdiction, const ListFilter& filter,
                                    int page_size, const Viewer& view,
                                    v1::ListRequestsResponse* out) {
-  const std::string index_code =
-      filter.service_codes.size() == 1 ? *filter.service_codes.begin() : std::string();
+  // The narrowest index the filter names; the other filters are applied as it is read.
+  RequestStore::ListIndex index{RequestStore::ListIndex::kTime, jurisdiction, ""};
+  if (!filter.assignee.empty()) {
+    index = {RequestStore::ListIndex::kAssignee, jurisdiction, filter.assignee};
+  } else if (filter.service_codes.size() == 1) {
+    index = {RequestStore::ListIndex::kService, jurisdiction, *filter.service_codes.begin()};
+  } else if (!filter.department.empty()) {
+    index = {RequestStore::ListIndex::kDepartment, jurisdiction, filter.department};
+  }
   std::string cursor = filter.before_id;
   int scanned = 0;
   const int batch = std::min(kMaxScanned, std::max(page_size * 2, 50));
   while (out->requests_size() < page_size) {
-    ASSIGN_OR_RETURN(const auto ids, store_.Newest(jurisdiction, index_code, filter.since_ms,
-                                                   filter.until_ms, cursor, batch));
+    ASSIGN_OR_RETURN(const auto ids,
+                     store_.NewestIn(index, filter.since_ms, filter.until_ms, cursor, batch));
     if (ids.empty()) return absl::OkStatus();  // the index is exhausted: no next page
     std::vector<std::string> keys;
     for (const auto& i : ids) keys.push_back(i.id);
@@ -43,7 +50,7 @@ absl::Status ListPlanner::ScanPage(const std::string& jurisdiction, const ListFi
       cursor = keys[i];
       ++scanned;
       const auto& r = requests[i];
-      if (r && filter.Matches(*r)) {
+      if (r && r->jurisdiction_id() == jurisdiction && filter.Matches(*r)) {
         view(*r, out->add_requests());
         if (out->requests_size() == page_size) break;
       }

@@ -128,7 +128,11 @@ int Run() {
     workers.consumer_name = infra::events::DefaultConsumerName(config.common.server.listen_address);
   }
   RequestsParts parts = AddRequestsComponents(
-      graph, {redis, async_redis, authorizer, clock, metrics}, std::move(options), workers);
+      graph,
+      {redis, async_redis, authorizer, clock, metrics,
+       infra::CreateChannel(config.accounts_address, config.common.server.tls),
+       config.internal_token},
+      std::move(options), workers);
   return infra::Serve(graph, parts.server);
 }
 

@@ -159,4 +159,42 @@ absl::StatusOr<int64_t> RequestStore::MigrateGeoIndex(std::string_view jurisdict
   return moved;
 }
 
+absl::StatusOr<int64_t> RequestStore::BackfillDepartmentIndex(std::string_view jurisdiction,
+                                                              int64_t max_entries) {
+  // Walks the time index oldest first from the cursor kept in Redis. An entry added for a
+  // department the request has left meanwhile is harmless: lists check the department of
+  // what they read (ListFilter::Matches).
+  const std::string cursor_key = keys::DepartmentBackfill(jurisdiction);
+  auto cursor = redis_.Command({"GET", cursor_key});
+  if (!cursor.ok()) return cursor.status();
+  std::string after = cursor->is_nil() ? "" : cursor->str();
+  if (after == "done") return 0;
+  int64_t added = 0;
+  while (added < max_entries) {
+    const std::string min = after.empty() ? "-inf" : StrCat("(", SortScore(after));
+    auto ids = redis_.Command(
+        {"ZRANGEBYSCORE", keys::ByTime(jurisdiction), min, "+inf", "LIMIT", "0", "500"});
+    if (!ids.ok()) return ids.status();
+    std::vector<std::string> batch;
+    for (const Reply& id : ids->elements()) batch.push_back(id.str());
+    if (batch.empty()) {
+      if (auto s = redis_.Command({"SET", cursor_key, "done"}); !s.ok()) return s.status();
+      break;
+    }
+    ASSIGN_OR_RETURN(auto requests, GetMany(batch));
+    std::vector<Args> adds;
+    for (const auto& r : requests) {
+      if (r && !r->department().empty()) {
+        adds.push_back({"ZADD", keys::ByDepartment(jurisdiction, r->department()),
+                        StrCat(SortScore(r->id())), r->id()});
+      }
+    }
+    after = batch.back();
+    adds.push_back({"SET", cursor_key, after});
+    if (auto s = redis_.Pipeline(adds); !s.ok()) return s.status();
+    added += static_cast<int64_t>(batch.size());
+  }
+  return added;
+}
+
 }  // namespace cityhub::requests

@@ -11,6 +11,7 @@
 #include "infra/text.h"
 #include "services/requests/attributes.h"
 #include "services/requests/catalogue.h"
+#include "services/requests/lifecycle.h"
 #include "services/requests/media_store.h"
 #include "services/requests/request_view.h"
 
@@ -206,6 +207,12 @@ bool ListFilter::Matches(const StoredRequest& r) const {
   if (!statuses.empty() && !statuses.count(r.status())) return false;
   if (r.requested_ms() < since_ms || r.requested_ms() >= until_ms) return false;
   if (!before_id.empty() && r.id() >= before_id) return false;
+  if (!department.empty() && r.department() != department) return false;
+  if (!assignee.empty() && r.assignee_account_id() != assignee) return false;
+  if (overdue && (!IsOpen(static_cast<Status>(r.status())) || r.expected_ms() <= 0 ||
+                  r.expected_ms() >= now_ms)) {
+    return false;
+  }
   if (near && (!r.has_location() || DistanceM(lat, lon, r.lat(), r.long_()) > radius_m))
     return false;
   if (box && (!r.has_location() || r.lat() < min_lat || r.lat() > max_lat || r.long_() < min_lon ||
@@ -249,6 +256,15 @@ absl::StatusOr<ListFilter> ParseListFilter(const v1::ListRequestsRequest& req) {
   RETURN_IF_ERROR(ParseBox(req, &f));
   RETURN_IF_ERROR(CheckPageToken(req.page_token()));
   f.before_id = req.page_token();
+  if (!req.department().empty() && !infra::IsSlug(req.department(), 64)) {
+    return InvalidField("department", "must be 1..64 characters of a-z, 0-9, _ or -");
+  }
+  f.department = req.department();
+  if (!req.assignee().empty() && req.assignee() != "me" && !infra::IsUlid(req.assignee())) {
+    return InvalidField("assignee", "must be an account id or \"me\"");
+  }
+  f.assignee = req.assignee();  // the service resolves "me"
+  f.overdue = req.overdue();
   if (req.request_ids_size() > 100) return InvalidField("request_ids", "at most 100");
   for (const auto& id : req.request_ids()) {
     if (!infra::IsUlid(id)) return InvalidField("request_ids", "not request ids");

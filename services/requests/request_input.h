@@ -63,6 +63,13 @@ struct ListFilter {
   bool box = false;
   double min_lat = 0, min_lon = 0, max_lat = 0, max_lon = 0;
   std::string before_id;  // the page token
+  // The staff filters (the caller's rights are checked by the service): the department, the
+  // assignee's account id ("me" already resolved), and open requests past expected_at.
+  std::string department;
+  std::string assignee;
+  bool overdue = false;
+  int64_t now_ms = 0;  // for `overdue`
+  bool staff_only() const { return !department.empty() || !assignee.empty() || overdue; }
 
   bool Matches(const cityhub::storage::requests::StoredRequest& r) const;
 };

@@ -147,6 +147,27 @@ absl::Status RequestStore::ForgetAccount(std::string_view account) {
       if (s.code() != absl::StatusCode::kAborted || attempt >= 5) return s;
     }
   }
+  // Requests assigned to the account go back to nobody (its name goes with it). The
+  // assignments it made stay in the requests' history as the department's record, without
+  // the export index.
+  auto assigned = redis_.Command({"ZRANGE", keys::ByAssignee(account), "0", "-1"});
+  if (!assigned.ok()) return assigned.status();
+  for (const Reply& id : assigned->elements()) {
+    for (int attempt = 0;; ++attempt) {
+      auto current = Get(id.str());
+      if (!current.ok()) {
+        if (current.status().code() == absl::StatusCode::kNotFound) break;
+        return current.status();
+      }
+      if (current->request.assignee_account_id() != account) break;
+      StoredRequest after = current->request;
+      after.clear_assignee_account_id();
+      after.clear_assignee_name();
+      const absl::Status s = Update(*current, after, {});
+      if (s.ok()) break;
+      if (s.code() != absl::StatusCode::kAborted || attempt >= 5) return s;
+    }
+  }
   // Comments keep their text but lose their author.
   auto mine = redis_.Command({"SMEMBERS", keys::CommentsBy(account)});
   if (!mine.ok()) return mine.status();
@@ -173,8 +194,13 @@ absl::Status RequestStore::ForgetAccount(std::string_view account) {
   std::vector<Args> cleanup;
   for (const std::string& id : *followed)
     cleanup.push_back({"SREM", keys::Followers(id), std::string(account)});
-  Args del = {"DEL", keys::Following(account), keys::CommentsBy(account), keys::ByOwner(account),
-              keys::IdemOf(account)};
+  Args del = {"DEL",
+              keys::Following(account),
+              keys::CommentsBy(account),
+              keys::ByOwner(account),
+              keys::IdemOf(account),
+              keys::ByAssignee(account),
+              keys::AssignedBy(account)};
   // Never anything but the account's own keys, whatever the set holds.
   const std::string own = keys::IdemPrefix(account);
   for (const Reply& k : idem->elements()) {

@@ -45,7 +45,9 @@ struct IndexEntry {
 
 std::vector<IndexEntry> IndexesOf(const StoredRequest& r) {
   const std::string& j = r.jurisdiction_id();
-  std::vector<IndexEntry> out = {{keys::ByTime(j)}, {keys::ByService(j, r.service_code())}};
+  std::vector<IndexEntry> out = {{keys::ByTime(j)},
+                                 {keys::ByService(j, r.service_code())},
+                                 {keys::ByDepartment(j, r.department())}};
   if (r.has_location()) {
     // The week list is never shrunk: a week whose set is empty costs one empty search.
     out.push_back({keys::GeoWeek(j, GeoWeekOfId(r.id())), IndexEntry::kGeo});
@@ -55,6 +57,7 @@ std::vector<IndexEntry> IndexesOf(const StoredRequest& r) {
     }
   }
   if (!r.account_id().empty()) out.push_back({keys::ByOwner(r.account_id())});
+  if (!r.assignee_account_id().empty()) out.push_back({keys::ByAssignee(r.assignee_account_id())});
   return out;
 }
 
@@ -225,12 +228,13 @@ void RequestStore::GetManyAsync(const std::vector<std::string>& ids,
 }
 
 absl::Status RequestStore::Update(const VersionedRequest& before, const StoredRequest& after,
-                                  const Events& events) {
-  return Update(before, after, events, ExtraWrites{});
+                                  const Events& events, std::string_view assigned_by) {
+  return Update(before, after, events, ExtraWrites{}, assigned_by);
 }
 
 absl::Status RequestStore::Update(const VersionedRequest& before, const StoredRequest& after,
-                                  const Events& events, const ExtraWrites& extra) {
+                                  const Events& events, const ExtraWrites& extra,
+                                  std::string_view assigned_by) {
   const std::string key = keys::Request(after.id());
   Transaction tx;
   tx.RequireEqual({"EXISTS", key}, "1", "NOT_FOUND request not found")
@@ -247,6 +251,9 @@ absl::Status RequestStore::Update(const VersionedRequest& before, const StoredRe
   }
   for (const auto& i : new_indexes) tx.Then(i.AddCommand(after));
   for (const auto& op : extra.ops) tx.Then(op);
+  if (!assigned_by.empty()) {
+    tx.Then({"ZADD", keys::AssignedBy(assigned_by), StrCat(SortScore(after.id())), after.id()});
+  }
   AppendEvents(events, tx);
   return tx.Run(redis_).status();
 }
@@ -277,10 +284,91 @@ absl::StatusOr<std::vector<IdAndTime>> RequestStore::Newest(std::string_view jur
                      since_ms, until_ms, before_id, count);
 }
 
+absl::StatusOr<std::vector<IdAndTime>> RequestStore::NewestIn(const ListIndex& index,
+                                                              int64_t since_ms, int64_t until_ms,
+                                                              std::string_view before_id,
+                                                              int count) {
+  std::string key;
+  switch (index.kind) {
+    case ListIndex::kDepartment:
+      key = keys::ByDepartment(index.jurisdiction, index.value);
+      break;
+    case ListIndex::kAssignee:
+      key = keys::ByAssignee(index.value);
+      break;
+    case ListIndex::kService:
+      key = keys::ByService(index.jurisdiction, index.value);
+      break;
+    case ListIndex::kTime:
+      key = keys::ByTime(index.jurisdiction);
+      break;
+  }
+  return RangeBefore(key, since_ms, until_ms, before_id, count);
+}
+
 absl::StatusOr<std::vector<IdAndTime>> RequestStore::NewestOfOwner(std::string_view account,
                                                                    std::string_view before_id,
                                                                    int count) {
   return RangeBefore(keys::ByOwner(account), 0, int64_t{1} << 50, before_id, count);
+}
+
+absl::StatusOr<std::vector<IdAndTime>> RequestStore::NewestOfAssignee(std::string_view account,
+                                                                      std::string_view before_id,
+                                                                      int count) {
+  return RangeBefore(keys::ByAssignee(account), 0, int64_t{1} << 50, before_id, count);
+}
+
+std::vector<Args> RequestStore::FollowStateCommands(const std::vector<std::string>& ids,
+                                                    std::string_view account) const {
+  std::vector<Args> commands;
+  for (const auto& id : ids) {
+    commands.push_back({"SCARD", keys::Followers(id)});
+    if (!account.empty())
+      commands.push_back({"SISMEMBER", keys::Followers(id), std::string(account)});
+  }
+  return commands;
+}
+
+namespace {
+
+absl::StatusOr<std::vector<FollowState>> ParseFollowStates(
+    absl::StatusOr<std::vector<Reply>> replies, size_t count, bool signed_in) {
+  if (!replies.ok()) return replies.status();
+  const size_t per = signed_in ? 2 : 1;
+  if (replies->size() != count * per) return absl::InternalError("follow states: short reply");
+  std::vector<FollowState> out(count);
+  for (size_t i = 0; i < count; ++i) {
+    const Reply& followers = (*replies)[i * per];
+    if (followers.is_error()) return infra::redis::ErrorReplyToStatus(followers.str());
+    out[i].followers = followers.integer();
+    if (signed_in) out[i].following = (*replies)[i * per + 1].integer() == 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<FollowState>> RequestStore::FollowStates(
+    const std::vector<std::string>& ids, std::string_view account) {
+  if (ids.empty()) return std::vector<FollowState>();
+  return ParseFollowStates(redis_.Pipeline(FollowStateCommands(ids, account)), ids.size(),
+                           !account.empty());
+}
+
+void RequestStore::FollowStatesAsync(const std::vector<std::string>& ids, std::string_view account,
+                                     Done<std::vector<FollowState>> done) {
+  if (ids.empty()) return done(std::vector<FollowState>());
+  Pipeline(FollowStateCommands(ids, account),
+           [count = ids.size(), signed_in = !account.empty(),
+            done = std::move(done)](absl::StatusOr<std::vector<Reply>> replies) {
+             done(ParseFollowStates(std::move(replies), count, signed_in));
+           });
+}
+
+absl::StatusOr<std::vector<IdAndTime>> RequestStore::NewestAssignedBy(std::string_view account,
+                                                                      std::string_view before_id,
+                                                                      int count) {
+  return RangeBefore(keys::AssignedBy(account), 0, int64_t{1} << 50, before_id, count);
 }
 
 absl::StatusOr<int64_t> RequestStore::Count(std::string_view jurisdiction) {

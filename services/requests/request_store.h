@@ -116,8 +116,10 @@ class RequestStore final {
 
   // Replaces `before` with `after` if nobody changed it since it was read (ABORTED
   // otherwise), moving index entries and publishing `events`.
+  // With `assigned_by`, the request is remembered among the ones that account assigned
+  // (NewestAssignedBy, for its export), in the same script.
   absl::Status Update(const VersionedRequest& before, const StoredRequest& after,
-                      const Events& events);
+                      const Events& events, std::string_view assigned_by = {});
   // Writes to other keys that belong to a change of a request (moderation: a photo's hidden
   // marker, a hidden comment), in the same script: each guard's reply must equal its value
   // (ABORTED otherwise), then the operations run after the request's own writes.
@@ -126,7 +128,8 @@ class RequestStore final {
     std::vector<infra::redis::Args> ops;
   };
   absl::Status Update(const VersionedRequest& before, const StoredRequest& after,
-                      const Events& events, const ExtraWrites& extra);
+                      const Events& events, const ExtraWrites& extra,
+                      std::string_view assigned_by = {});
   // The comment of request `id` with `comment_id` and its position in the list; NOT_FOUND
   // when the request has no such comment.
   absl::StatusOr<std::pair<StoredComment, int64_t>> FindComment(std::string_view id,
@@ -144,6 +147,29 @@ class RequestStore final {
                                                 int count);
   absl::StatusOr<std::vector<IdAndTime>> NewestOfOwner(std::string_view account,
                                                        std::string_view before_id, int count);
+  // The same from one of the list indexes (maintained by Create and Update with the request).
+  struct ListIndex {
+    enum Kind { kTime, kService, kDepartment, kAssignee };
+    Kind kind = kTime;
+    std::string jurisdiction;
+    std::string value;  // the service code, department or assignee account id
+  };
+  absl::StatusOr<std::vector<IdAndTime>> NewestIn(const ListIndex& index, int64_t since_ms,
+                                                  int64_t until_ms, std::string_view before_id,
+                                                  int count);
+  // The requests assigned to `account`, newest first (erasure).
+  absl::StatusOr<std::vector<IdAndTime>> NewestOfAssignee(std::string_view account,
+                                                          std::string_view before_id, int count);
+  // The requests `account` assigned (to anyone or nobody), newest first.
+  absl::StatusOr<std::vector<IdAndTime>> NewestAssignedBy(std::string_view account,
+                                                          std::string_view before_id, int count);
+  // The follower count of each of `ids` and whether `account` (empty: nobody) follows it, in
+  // one round trip.
+  absl::StatusOr<std::vector<FollowState>> FollowStates(const std::vector<std::string>& ids,
+                                                        std::string_view account);
+  // The same without blocking: `done` runs on a Redis I/O thread.
+  void FollowStatesAsync(const std::vector<std::string>& ids, std::string_view account,
+                         Done<std::vector<FollowState>> done);
   // Every id in the jurisdiction's time index (tests, tools).
   absl::StatusOr<int64_t> Count(std::string_view jurisdiction);
   // How many hits a geo search returns: the `count` nearest, or (`any`) the first `count`
@@ -180,6 +206,11 @@ class RequestStore final {
   // from several replicas at once and while replicas of the earlier version still write to
   // the old set. Returns how many entries it moved (fewer than `max_entries`: none are left).
   absl::StatusOr<int64_t> MigrateGeoIndex(std::string_view jurisdiction, int64_t max_entries);
+  // Adds requests filed before the department index existed to it, up to `max_entries` per
+  // call, from a cursor kept in Redis (keys::DepartmentBackfill); once through, it does
+  // nothing. Returns how many requests it read (0: done).
+  absl::StatusOr<int64_t> BackfillDepartmentIndex(std::string_view jurisdiction,
+                                                  int64_t max_entries);
 
   // Follows; publishes `events` only when something changed.
   absl::StatusOr<FollowState> Follow(std::string_view id, std::string_view account, bool follow,
@@ -199,6 +230,8 @@ class RequestStore final {
   absl::Status ForgetAccount(std::string_view account);
 
  private:
+  std::vector<infra::redis::Args> FollowStateCommands(const std::vector<std::string>& ids,
+                                                      std::string_view account) const;
   std::vector<infra::redis::Args> GetWithFollowersCommands(std::string_view id,
                                                            std::string_view account) const;
   // Sends `commands` through the async client (through the blocking one, at once, without).

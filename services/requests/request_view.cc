@@ -81,6 +81,12 @@ void RequestToApi(const StoredRequest& r, const cityhub::storage::requests::Stor
     *h->mutable_at() = TimeUtil::MillisecondsToTimestamp(change.at_ms());
     h->set_public_note(change.public_note());
     h->set_duplicate_of(change.duplicate_of());
+    h->set_kind(change.kind().empty() ? "status" : change.kind());
+    // Who is assigned is for staff only; where a request moved is public.
+    if (change.kind() != "assign" || visibility == Visibility::kStaff) {
+      h->set_from_value(change.from_value());
+      h->set_to_value(change.to_value());
+    }
     if (visibility == Visibility::kStaff) {
       h->set_internal_note(change.internal_note());
       h->set_actor_account_id(change.actor_account_id());
@@ -96,6 +102,9 @@ void RequestToApi(const StoredRequest& r, const cityhub::storage::requests::Stor
       e->set_description_replaced(m.description_replaced());
       e->set_comment_id(m.comment_id());
     }
+    out->set_assignee_account_id(r.assignee_account_id());
+    out->set_assignee_name(r.assignee_name());
+    out->set_partner_name(r.partner_name());
   }
   if (visibility != Visibility::kPublic) {
     out->set_account_id(Text(r.account_id(), &StoredRequest::mutable_account_id, consumed));

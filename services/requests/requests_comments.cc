@@ -25,8 +25,10 @@ absl::Status RequestsService::DoAddComment(grpc::ServerContextBase* ctx,
   if (!staff && r.account_id() != caller.account_id) {
     return absl::PermissionDeniedError("only the resident who filed it and staff comment");
   }
-  if (!staff && !caller.email_verified) {
-    return absl::PermissionDeniedError("verify your e-mail address first");
+  if (!caller.email_verified) {
+    return absl::PermissionDeniedError(
+        staff ? "verify your e-mail address before you act on requests as staff"
+              : "verify your e-mail address first");
   }
   const auto now = deps_.clock.Now();
   StoredComment comment;

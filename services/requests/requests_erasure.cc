@@ -56,6 +56,28 @@ absl::Status RequestsService::DoExportUserData(grpc::ServerContextBase* ctx,
     }
     before = ids.back().id;
   }
+  RETURN_IF_ERROR(FillFollowStates(owner, response->mutable_requests()));
+  // Staff: the assignments the account made, from the history of the requests it assigned.
+  before.clear();
+  while (true) {
+    ASSIGN_OR_RETURN(auto ids, deps_.requests.NewestAssignedBy(req->account_id(), before, 200));
+    if (ids.empty()) break;
+    std::vector<std::string> keys;
+    for (const auto& i : ids) keys.push_back(i.id);
+    ASSIGN_OR_RETURN(auto requests, deps_.requests.GetMany(keys));
+    for (const auto& r : requests) {
+      if (!r) continue;
+      for (const auto& change : r->history()) {
+        if (change.kind() != "assign" || change.actor_account_id() != req->account_id()) continue;
+        auto* made = response->add_assignments_made();
+        made->set_request_id(r->id());
+        made->set_assignee_account_id(change.to_value());
+        *made->mutable_at() =
+            google::protobuf::util::TimeUtil::MillisecondsToTimestamp(change.at_ms());
+      }
+    }
+    before = ids.back().id;
+  }
   ASSIGN_OR_RETURN(auto comments, deps_.requests.CommentsBy(req->account_id()));
   for (const auto& c : comments) {
     ViewComment(c, true, response->add_comments());

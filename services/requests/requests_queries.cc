@@ -2,6 +2,7 @@
 // suggestions. Pages are planned and read by ListPlanner (list_planner.h).
 #include <algorithm>
 
+#include "infra/ids.h"
 #include "infra/status.h"
 #include "services/requests/lifecycle.h"
 #include "services/requests/list_planner.h"
@@ -28,6 +29,17 @@ absl::StatusOr<RequestsService::ListCall> RequestsService::CheckListCall(
   ASSIGN_OR_RETURN(call.language, Language(req.language()));
   ASSIGN_OR_RETURN(call.page_size, PageSize(req.page_size()));
   ASSIGN_OR_RETURN(call.filter, ParseListFilter(req));
+  if (call.filter.staff_only()) {
+    // The work queue: staff only, and an operator only for departments they work for.
+    if (!call.caller.is_staff()) {
+      return absl::PermissionDeniedError("department, assignee and overdue are for staff only");
+    }
+    if (!call.filter.department.empty() && !call.caller.WorksFor(call.filter.department)) {
+      return absl::PermissionDeniedError("department: you do not work for this department");
+    }
+    if (call.filter.assignee == "me") call.filter.assignee = call.caller.account_id;
+    call.filter.now_ms = infra::UnixMillis(deps_.clock.Now());
+  }
   return call;
 }
 
@@ -55,11 +67,13 @@ absl::Status RequestsService::DoListRequests(grpc::ServerContextBase* ctx,
         matches.push_back(std::move(*r));
     }
     ListPlanner::Page(std::move(matches), call.page_size, view, response);
-    return absl::OkStatus();
+    return FillFollowStates(call.caller, response->mutable_requests());
   }
   // From a time index. (Lists near a point or in a box never come here: ListRequests starts
   // them through StartAreaList.)
-  return planner_.ScanPage(call.jurisdiction, call.filter, call.page_size, view, response);
+  RETURN_IF_ERROR(
+      planner_.ScanPage(call.jurisdiction, call.filter, call.page_size, view, response));
+  return FillFollowStates(call.caller, response->mutable_requests());
 }
 
 void RequestsService::StartAreaList(grpc::CallbackServerContext* ctx,
@@ -111,7 +125,23 @@ void RequestsService::FinishAreaList(grpc::CallbackServerContext* ctx,
         } else {
           response->set_next_page_token(std::move(read->next_page_token));
         }
-        reactor->Finish(Done(ctx, status));
+        if (!status.ok()) return reactor->Finish(Done(ctx, status));
+        // The page's follower counts in one pipelined round trip, without blocking: the
+        // reply finishes the call on the async client's thread.
+        std::vector<std::string> ids;
+        for (const auto& r : response->requests()) ids.push_back(r.request_id());
+        deps_.requests.FollowStatesAsync(
+            ids, call->caller.account_id,
+            [ctx, reactor, response](absl::StatusOr<std::vector<FollowState>> states) {
+              if (!states.ok()) return reactor->Finish(Done(ctx, states.status()));
+              for (int i = 0; i < response->requests_size() && i < static_cast<int>(states->size());
+                   ++i) {
+                response->mutable_requests(i)->set_follower_count(
+                    static_cast<int32_t>((*states)[i].followers));
+                response->mutable_requests(i)->set_following((*states)[i].following);
+              }
+              reactor->Finish(grpc::Status::OK);
+            });
       });
 }
 
@@ -132,7 +162,7 @@ absl::Status RequestsService::DoListMyRequests(grpc::ServerContextBase* ctx,
     if (r && r->account_id() == caller.account_id) mine.push_back(std::move(*r));
   }
   ListPlanner::Page(std::move(mine), page_size, ListViewer(caller, language), response);
-  return absl::OkStatus();
+  return FillFollowStates(caller, response->mutable_requests());
 }
 
 absl::Status RequestsService::DoSuggestDuplicates(grpc::ServerContextBase* ctx,
@@ -168,7 +198,7 @@ absl::Status RequestsService::DoSuggestDuplicates(grpc::ServerContextBase* ctx,
             [](const Hit& a, const Hit& b) { return a.distance < b.distance; });
   if (hits.size() > 10) hits.resize(10);
   for (const Hit& h : hits) View(caller, h.request, language, response->add_requests());
-  return absl::OkStatus();
+  return FillFollowStates(caller, response->mutable_requests());
 }
 
 }  // namespace cityhub::requests

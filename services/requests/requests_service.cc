@@ -173,6 +173,11 @@ absl::Status RequestsService::DoCreateRequest(grpc::ServerContextBase* ctx,
   const std::string partner =
       caller.internal ? infra::IncomingMetadata(*ctx, "x-cityhub-partner") : "";
   r.set_source(partner.empty() ? "app" : StrCat("open311:", partner));
+  if (!partner.empty()) {
+    // The key's name as the gateway read it with the key: staff see which partner filed it.
+    const std::string name = infra::IncomingMetadata(*ctx, "x-cityhub-partner-name-bin");
+    if (!infra::CheckText(name, 1, 200, false)) r.set_partner_name(name);
+  }
 
   auto event = NewEvent(ctx);
   auto* created = event.mutable_request_created();
@@ -375,6 +380,10 @@ absl::Status RequestsService::DoTransitionRequest(grpc::ServerContextBase* ctx,
                                                   const v1::TransitionRequestRequest* req,
                                                   v1::ServiceRequest* response) {
   ASSIGN_OR_RETURN(auto caller, deps_.authorizer.Authorize(*ctx, "TransitionRequest"));
+  if (caller.signed_in() && !caller.email_verified) {
+    return absl::PermissionDeniedError(
+        "verify your e-mail address before you act on requests as staff");
+  }
   RETURN_IF_ERROR(CheckRequestId(req->request_id()));
   if (!v1::Status_IsValid(req->status()) || req->status() == v1::STATUS_UNSPECIFIED) {
     return InvalidField("status", "must be a request status");
@@ -384,7 +393,7 @@ absl::Status RequestsService::DoTransitionRequest(grpc::ServerContextBase* ctx,
   StoredRequest after;
   RETURN_IF_ERROR(Transition(caller, *req, infra::RequestId(*ctx), &after));
   View(caller, after, "de", response);
-  return absl::OkStatus();
+  return FillFollowState(caller, response);
 }
 
 }  // namespace cityhub::requests

@@ -19,6 +19,7 @@
 #include "services/requests/request_store.h"
 #include "services/requests/request_view.h"
 #include "services/requests/response_template_store.h"
+#include "services/requests/staff_directory.h"
 
 namespace cityhub::requests {
 
@@ -49,6 +50,8 @@ struct RequestsDeps {
   const infra::auth::Authorizer& authorizer;
   const infra::Clock& clock;
   RequestsMetrics& metrics;
+  // Who an account is now (assign checks the assignee); blocking, executor only.
+  const StaffDirectory& staff;
 };
 
 // The requests gRPC service on gRPC's callback API (the concurrency model of docs/design.md).
@@ -131,6 +134,17 @@ class RequestsService final
                                               const v1::TransitionRequestRequest* request,
                                               v1::ServiceRequest* response) override {
     return Run(ctx, request, response, &RequestsService::DoTransitionRequest);
+  }
+  // Issue 14, part A (requests_moves.cc).
+  grpc::ServerUnaryReactor* RerouteRequest(grpc::CallbackServerContext* ctx,
+                                           const v1::RerouteRequestRequest* request,
+                                           v1::ServiceRequest* response) override {
+    return Run(ctx, request, response, &RequestsService::DoRerouteRequest);
+  }
+  grpc::ServerUnaryReactor* AssignRequest(grpc::CallbackServerContext* ctx,
+                                          const v1::AssignRequestRequest* request,
+                                          v1::ServiceRequest* response) override {
+    return Run(ctx, request, response, &RequestsService::DoAssignRequest);
   }
   grpc::ServerUnaryReactor* AddComment(grpc::CallbackServerContext* ctx,
                                        const v1::AddCommentRequest* request,
@@ -241,6 +255,19 @@ class RequestsService final
   absl::Status DoTransitionRequest(grpc::ServerContextBase* ctx,
                                    const v1::TransitionRequestRequest* request,
                                    v1::ServiceRequest* response);
+  absl::Status DoRerouteRequest(grpc::ServerContextBase* ctx,
+                                const v1::RerouteRequestRequest* request,
+                                v1::ServiceRequest* response);
+  absl::Status DoAssignRequest(grpc::ServerContextBase* ctx,
+                               const v1::AssignRequestRequest* request,
+                               v1::ServiceRequest* response);
+  // Sets follower_count and following of every request in `requests` (the page of a list, or
+  // one answer) as `caller` sees them, in one round trip (blocks: executor only).
+  absl::Status FillFollowStates(
+      const infra::auth::Caller& caller,
+      google::protobuf::RepeatedPtrField<cityhub::requests::v1::ServiceRequest>* requests);
+  absl::Status FillFollowState(const infra::auth::Caller& caller,
+                               cityhub::requests::v1::ServiceRequest* out);
   absl::Status DoAddComment(grpc::ServerContextBase* ctx, const v1::AddCommentRequest* request,
                             v1::Comment* response);
   absl::Status DoListComments(grpc::ServerContextBase* ctx, const v1::ListCommentsRequest* request,

@@ -39,8 +39,10 @@ void RequestsServiceTest::SetUp() {
   parts_options.server.grace = 1s;
   parts_options.server.max_receive_message_bytes = 12 * 1024 * 1024;
   // The tests seed the catalogue themselves, and move geo data only when they say so.
+  StartPeers();
   RequestsParts parts = AddRequestsComponents(
-      *graph_, {client(), *async_, *authorizer_, *clock_, metrics_}, std::move(parts_options), {});
+      *graph_, {client(), *async_, *authorizer_, *clock_, metrics_, accounts_channel_, kInternal},
+      std::move(parts_options), {});
   requests_ = &parts.requests;
   catalogue_store_ = &parts.catalogue_store;
   catalogue_ = &parts.catalogue;

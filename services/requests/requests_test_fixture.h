@@ -55,6 +55,12 @@ class RequestsServiceTest : public cityhub::testing::RedisTest {
   // Every event on the service's event stream (kEventsStream), in order.
   std::vector<cityhub::events::v1::Event> Events();
 
+  // Starts what the service talks to (a suite's accounts service), before the service is
+  // built; may set accounts_channel_.
+  virtual void StartPeers() {}
+  // The accounts service the requests service asks (null: none).
+  std::shared_ptr<grpc::Channel> accounts_channel_;
+
   // The service's settings; a suite may change them before calling this SetUp.
   RequestsSettings settings_;
   infra::ExecutorOptions executor_options_{"requests", 8, 256};

@@ -436,5 +436,44 @@ TEST_F(Journeys, AnOpen311ClientPostsAndFollowsTheStatus) {
   EXPECT_THAT(xml.body, HasSubstr("<status>closed</status>"));
 }
 
+// Issue 14: staff see which partner filed a request; an operator reroutes it through the
+// gateway, and the Open311 view shows the new category.
+TEST_F(Journeys, AnOperatorReroutesAPartnersRequestAndOpen311ShowsTheNewCategory) {
+  const auto key = api_->Call("POST", "/v1/apiKeys", {{"name", "Stadtplan-App Bielefeld"}}, admin_);
+  ASSERT_EQ(key.status, 201) << key.raw.body;
+  const std::string base = stack_->gateway_url() + "/open311/v2/";
+  const auto posted = HttpRequest("POST", base + "requests.json",
+                                  FormOf({{"api_key", key.json["api_key"]},
+                                          {"service_code", "pothole"},
+                                          {"lat", "52.0205"},
+                                          {"long", "8.5315"},
+                                          {"attribute[surface]", "road"},
+                                          {"description", "Schild umgefahren, kein Loch"}}),
+                                  {"Content-Type: application/x-www-form-urlencoded"});
+  ASSERT_EQ(posted.status, 201) << posted.body;
+  const std::string id = json::parse(posted.body)[0]["service_request_id"];
+  const auto seen = api_->Call("GET", "/v1/requests/" + id, nullptr, operator_);
+  ASSERT_EQ(seen.status, 200) << seen.raw.body;
+  EXPECT_EQ(seen.json["partner_name"], "Stadtplan-App Bielefeld");
+  EXPECT_EQ(api_->Call("GET", "/v1/requests/" + id, nullptr, "").json.value("partner_name", ""),
+            "");
+
+  const auto moved = api_->Call("POST", "/v1/requests/" + id + ":reroute",
+                                {{"service_code", "damaged_sign"},
+                                 {"public_note", "Als Schaden am Schild weitergeführt."},
+                                 {"internal_note", "Kein Belagschaden"},
+                                 {"attributes", {{"problem", "down"}}}},
+                                operator_);
+  ASSERT_EQ(moved.status, 200) << moved.raw.body;
+  EXPECT_EQ(moved.json["service_code"], "damaged_sign");
+  const auto same = api_->Call("POST", "/v1/requests/" + id + ":reroute",
+                               {{"service_code", "damaged_sign"}}, operator_);
+  EXPECT_EQ(same.status, 400) << same.raw.body;
+  EXPECT_THAT(same.raw.body, HasSubstr("service_code"));
+  const json open311 = json::parse(HttpRequest("GET", base + "requests/" + id + ".json").body)[0];
+  EXPECT_EQ(open311["service_code"], "damaged_sign");
+  EXPECT_THAT(open311.dump(), Not(HasSubstr("Kein Belagschaden")));
+}
+
 }  // namespace
 }  // namespace cityhub::testing

@@ -794,6 +794,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/requests/{request_id}:assign": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** AssignRequest */
+        post: operations["RequestsService_AssignRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/requests/{request_id}:follow": {
         parameters: {
             query?: never;
@@ -822,6 +839,23 @@ export interface paths {
         put?: never;
         /** ModerateRequest */
         post: operations["RequestsService_ModerateRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/requests/{request_id}:reroute": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** RerouteRequest */
+        post: operations["RequestsService_RerouteRequest"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1425,6 +1459,15 @@ export interface components {
         cityhub_requests_v1_AddMediaRequest: {
             media_ids: string[];
         };
+        cityhub_requests_v1_AssignRequestRequest: {
+            assignee_account_id?: string;
+        };
+        cityhub_requests_v1_AssignmentMade: {
+            assignee_account_id: string;
+            /** Format: date-time */
+            at?: string;
+            request_id: string;
+        };
         cityhub_requests_v1_AttributeValue: {
             key: string;
             name: string;
@@ -1568,6 +1611,15 @@ export interface components {
             hidden_media_ids: string[];
             reason: string;
         };
+        cityhub_requests_v1_RerouteRequestRequest: {
+            /** @description answers to the new category's attributes (at most 50), merged over the kept ones */
+            attributes?: {
+                [key: string]: unknown;
+            };
+            internal_note?: string;
+            public_note?: string;
+            service_code: string;
+        };
         cityhub_requests_v1_ResponseTemplate: {
             author_account_id: string;
             /** Format: date-time */
@@ -1648,6 +1700,8 @@ export interface components {
             account_id: string;
             address: string;
             address_id: string;
+            assignee_account_id: string;
+            assignee_name: string;
             attributes?: {
                 [key: string]: unknown;
             };
@@ -1670,6 +1724,7 @@ export interface components {
             media_ids: string[];
             media_urls: string[];
             moderation: components["schemas"]["cityhub_requests_v1_ModerationEntry"][];
+            partner_name: string;
             request_id: string;
             /** Format: date-time */
             requested_at: string;
@@ -1690,9 +1745,12 @@ export interface components {
             at?: string;
             duplicate_of: string;
             from_status: components["schemas"]["cityhub_requests_v1_Status"];
+            from_value: string;
             internal_note: string;
+            kind: string;
             public_note: string;
             to_status: components["schemas"]["cityhub_requests_v1_Status"];
+            to_value: string;
         };
         /** @enum {string} */
         cityhub_requests_v1_StatusInput: "SUBMITTED" | "ACKNOWLEDGED" | "IN_PROGRESS" | "RESOLVED" | "REJECTED" | "DUPLICATE" | "CLOSED";
@@ -1711,6 +1769,7 @@ export interface components {
             title?: string;
         };
         cityhub_requests_v1_UserDataExport: {
+            assignments_made: components["schemas"]["cityhub_requests_v1_AssignmentMade"][];
             comments: components["schemas"]["cityhub_requests_v1_Comment"][];
             followed_request_ids: string[];
             requests: components["schemas"]["cityhub_requests_v1_ServiceRequest"][];
@@ -3409,6 +3468,12 @@ export interface operations {
                 /** @description next_page_token of the previous page */
                 page_token?: string;
                 language?: "de" | "en";
+                /** @description staff only: requests of this department */
+                department?: string;
+                /** @description staff only: an account id, or me */
+                assignee?: string;
+                /** @description staff only: past expected_at and not in a final state */
+                overdue?: boolean;
             };
             header?: never;
             path?: never;
@@ -3676,6 +3741,41 @@ export interface operations {
             504: components["responses"]["Timeout"];
         };
     };
+    RequestsService_AssignRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                request_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["cityhub_requests_v1_AssignRequestRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["cityhub_requests_v1_ServiceRequest"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["Timeout"];
+        };
+    };
     RequestsService_FollowRequest: {
         parameters: {
             query?: never;
@@ -3723,6 +3823,41 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["cityhub_requests_v1_ModerateRequestRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["cityhub_requests_v1_ServiceRequest"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["Timeout"];
+        };
+    };
+    RequestsService_RerouteRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                request_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["cityhub_requests_v1_RerouteRequestRequest"];
             };
         };
         responses: {
