@@ -24,6 +24,8 @@
 //   requests:gone:...                       the deleted-account markers (infra/auth, area below)
 //   requests:events                         STREAM domain events (infra/events/streams.h)
 //   requests:dead                           STREAM account events the consumer gave up on
+//   requests:contact_erasures               ZSET   request id → when its reporter's contact is
+//                                                  erased (ms; final state + retention, #14)
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -97,6 +99,9 @@ inline std::string Services(std::string_view jurisdiction) {
 inline std::string Media(std::string_view sha256_hex) {
   return infra::StrCat("requests:media:{", sha256_hex, "}");
 }
+
+// Requests in a final state whose contact details are due for erasure, by due time (ms).
+inline std::string ContactErasures() { return "requests:contact_erasures"; }
 
 }  // namespace keys
 }  // namespace cityhub::requests
