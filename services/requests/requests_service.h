@@ -181,6 +181,11 @@ class RequestsService final
                                                v1::ReporterContactResponse* response) override {
     return Run(ctx, request, response, &RequestsService::DoUnsubscribeContact);
   }
+  grpc::ServerUnaryReactor* UnsubscribeContactOneClick(
+      grpc::CallbackServerContext* ctx, const v1::UnsubscribeContactRequest* request,
+      v1::ReporterContactResponse* response) override {
+    return Run(ctx, request, response, &RequestsService::DoUnsubscribeContact);
+  }
   grpc::ServerUnaryReactor* GetReporterMail(grpc::CallbackServerContext* ctx,
                                             const v1::GetReporterMailRequest* request,
                                             v1::ReporterMail* response) override {
