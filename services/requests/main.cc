@@ -10,6 +10,7 @@
 #include "infra/events/consumer.h"
 #include "infra/grpc/serve.h"
 #include "infra/grpc/tls.h"
+#include "infra/ids.h"
 #include "infra/log.h"
 #include "infra/runtime.h"
 #include "infra/service_config.h"
@@ -74,6 +75,12 @@ Config LoadConfig(infra::EnvReader& env) {
       env.FileContents("CITYHUB_REPORTER_TOKEN_SECRET_FILE", false, 4096);
   if (!c.settings.reporter_token_secret.empty() && c.settings.reporter_token_secret.size() < 32) {
     env.AddError("CITYHUB_REPORTER_TOKEN_SECRET_FILE", "the secret needs at least 32 bytes");
+  }
+  // Without its own file, a key derived from the internal token, which every replica holds
+  // (rotating that token then also ends the mailed links).
+  if (c.settings.reporter_token_secret.empty() && !c.internal_token.empty()) {
+    c.settings.reporter_token_secret =
+        infra::Sha256(infra::StrCat("cityhub reporter tokens|", c.internal_token));
   }
   c.consume_account_events = env.Bool("CITYHUB_CONSUME_ACCOUNT_EVENTS", true);
   c.accounts_events =

@@ -303,6 +303,8 @@ TEST_F(ReportersTest, UnsubscribeEndsTheMailsOnce) {
             absl::StatusCode::kNotFound);
   Refused(Unsubscribe(update->unsubscribe_token()));  // spent
   EXPECT_EQ(Unsubscribe("").error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(Unsubscribe("").error_message(), ::testing::StartsWith("token:"));
+  EXPECT_THAT(Unsubscribe(std::string(201, 'a')).error_message(), ::testing::StartsWith("token:"));
 }
 
 TEST_F(ReportersTest, AnonymousFeedbackWithTheMailedTokenReopens) {
