@@ -241,7 +241,8 @@ absl::Status RequestStore::Update(const VersionedRequest& before, const StoredRe
   for (const auto& i : new_indexes) tx.Then(i.AddCommand(after));
   if (after.status() != before.request.status()) {
     const bool final = !IsOpen(static_cast<Status>(after.status()));
-    if (final && after.has_contact()) {
+    // Only requests with something to erase are scheduled (an empty contact is no data).
+    if (final && after.has_contact() && after.contact().ByteSizeLong() > 0) {
       tx.Then({"ZADD", keys::ContactErasures(),
                std::to_string(after.updated_ms() + retention_.count()), after.id()});
     } else if (!final) {

@@ -74,7 +74,10 @@ absl::Status RequestsService::DoGiveFeedback(grpc::ServerContextBase* ctx,
     }
     if (before.has_feedback()) return absl::AlreadyExistsError("feedback: given already");
     if (!TakesFeedback(before)) {
-      return absl::FailedPreconditionError("status: feedback only on a resolved request");
+      // A conflict with the request's state: 409 at the gateway (FAILED_PRECONDITION is 400
+      // there), as the contract wants; never retried by the loop below, which only retries a
+      // lost race of Update.
+      return absl::AbortedError("status: feedback only on a resolved request");
     }
     const int64_t now_ms = infra::UnixMillis(deps_.clock.Now());
     StoredRequest after = before;

@@ -176,13 +176,12 @@ TEST_F(ReportersTest, FeedbackTwiceIsAlreadyExists) {
 
 TEST_F(ReportersTest, FeedbackOnlyAfterAResolution) {
   const auto open = Report(kAnna);
-  EXPECT_EQ(Feedback(kAnna, open.request_id(), true, 3).error_code(),
-            grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(Feedback(kAnna, open.request_id(), true, 3).error_code(), grpc::StatusCode::ABORTED);
   const auto rejected = Report(kAnna);
   ASSERT_TRUE(Move(rejected.request_id(), v1::REJECTED).ok());
   ASSERT_TRUE(Move(rejected.request_id(), v1::CLOSED).ok());
   EXPECT_EQ(Feedback(kAnna, rejected.request_id(), true, 3).error_code(),
-            grpc::StatusCode::FAILED_PRECONDITION);
+            grpc::StatusCode::ABORTED);
   // Closed right after its resolution: the mailed link still works, nothing reopens.
   const auto closed = Report(kAnna);
   Resolve(closed.request_id());
@@ -356,6 +355,12 @@ TEST_F(ReportersTest, GetReporterMailIsForServicesOnly) {
 TEST_F(ReportersTest, TheContactIsErasedOnceTheRetentionAfterAFinalStateEnds) {
   const auto r = ConfirmedReport();
   ASSERT_TRUE(Move(r.request_id(), v1::REJECTED).ok());
+  // Without contact details there is nothing to schedule.
+  const auto bare = Report(kAnna);
+  ASSERT_TRUE(Move(bare.request_id(), v1::REJECTED).ok());
+  auto scheduled = client().Command({"ZCARD", keys::ContactErasures()});
+  ASSERT_TRUE(scheduled.ok());
+  EXPECT_EQ(scheduled->integer(), 1);
   auto swept = service_->SweepContactErasures();
   ASSERT_TRUE(swept.ok());
   EXPECT_EQ(*swept, 0);  // not due yet
