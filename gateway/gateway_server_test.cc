@@ -808,9 +808,9 @@ TEST(GatewayServer, AClientThatStopsReadingIsDisconnectedAfterTheWriteTimeout) {
   ::close(fd);
 }
 
-// Who may send a body is known from the headers: an upload without credentials, or with a bad
-// token, is refused before a byte of it is read (and without 100 Continue).
-TEST(GatewayServer, AnUploadWithoutCredentialsIsRefusedBeforeItsBody) {
+// Who may send a body is known from the headers: an upload with a bad token is refused before a
+// byte of it is read (and without 100 Continue). Anonymous reporters may upload photos (#14).
+TEST(GatewayServer, AnUploadWithABadTokenIsRefusedBeforeItsBody) {
   ScriptedBackend backend([](const std::string&, int) { return Answer{}; });
   Door door(backend.address());
   const auto head_only = [&](const std::string& extra) {
@@ -827,23 +827,27 @@ TEST(GatewayServer, AnUploadWithoutCredentialsIsRefusedBeforeItsBody) {
     return r;
   };
   for (const std::string extra :
-       {"", "Expect: 100-continue\r\n", "Authorization: Bearer not.a.token\r\n"}) {
+       {"Authorization: Bearer not.a.token\r\n",
+        "Expect: 100-continue\r\nAuthorization: Bearer not.a.token\r\n"}) {
     const RawResponse r = head_only(extra);
     EXPECT_EQ(r.status(), 401) << extra << r.head;
     EXPECT_FALSE(r.header("X-Request-Id").empty());
     EXPECT_FALSE(r.header("WWW-Authenticate").empty());
     EXPECT_EQ(json::parse(r.body)["code"], 16);
   }
-  // A citizen's upload is asked for as before.
-  const int fd = Connect(door.port());
-  ASSERT_TRUE(SendAll(fd,
-                      "POST /v1/media HTTP/1.1\r\nHost: gateway\r\nContent-Type: image/png\r\n"
-                      "Expect: 100-continue\r\nContent-Length: 5000000\r\nAuthorization: Bearer " +
-                          door.CitizenToken() + "\r\n\r\n"));
-  std::string buffer;
-  ASSERT_TRUE(ReadMore(fd, &buffer, 5s));
-  EXPECT_TRUE(buffer.starts_with("HTTP/1.1 100 Continue\r\n")) << buffer;
-  ::close(fd);
+  // A citizen's upload, and an anonymous reporter's, are asked for as before.
+  for (const std::string& auth :
+       {std::string("Authorization: Bearer ") + door.CitizenToken() + "\r\n", std::string()}) {
+    const int fd = Connect(door.port());
+    ASSERT_TRUE(SendAll(fd,
+                        "POST /v1/media HTTP/1.1\r\nHost: gateway\r\nContent-Type: image/png\r\n"
+                        "Expect: 100-continue\r\nContent-Length: 5000000\r\n" +
+                            auth + "\r\n"));
+    std::string buffer;
+    ASSERT_TRUE(ReadMore(fd, &buffer, 5s));
+    EXPECT_TRUE(buffer.starts_with("HTTP/1.1 100 Continue\r\n")) << buffer;
+    ::close(fd);
+  }
   EXPECT_EQ(backend.Calls("/cityhub.requests.v1.RequestsService/UploadMedia"), 0);
 }
 

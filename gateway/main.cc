@@ -137,6 +137,7 @@ Config LoadConfig(infra::EnvReader& env) {
   anonymous("CITYHUB_RATE_LIMIT_ANONYMOUS_SIGN_IN", c.limits.sign_in, &c.limits.anonymous_sign_in);
   anonymous("CITYHUB_RATE_LIMIT_ANONYMOUS_CREATE", c.limits.create, &c.limits.anonymous_create);
   anonymous("CITYHUB_RATE_LIMIT_ANONYMOUS_WRITE", c.limits.write, &c.limits.anonymous_write);
+  anonymous("CITYHUB_RATE_LIMIT_ANONYMOUS_UPLOAD", c.limits.create, &c.limits.anonymous_upload);
   c.tokens.issuer = env.String("CITYHUB_JWT_ISSUER", "cityhub", 256);
   c.tokens.audience = env.String("CITYHUB_JWT_AUDIENCE", "cityhub-api", 256);
   // Open311: the jurisdictions the requests service serves (their ids; bounds are its business).

@@ -84,6 +84,8 @@ std::string_view ClassName(cityhub::api::RateClass c) {
       return "create";
     case cityhub::api::RATE_CLASS_WRITE:
       return "write";
+    case cityhub::api::RATE_CLASS_UPLOAD:
+      return "upload";
     default:
       return "read";
   }
@@ -153,6 +155,8 @@ const Budget& RateLimiter::BudgetFor(cityhub::api::RateClass rate_class, bool si
       return signed_in ? limits_.create : limits_.anonymous_create;
     case cityhub::api::RATE_CLASS_WRITE:
       return signed_in ? limits_.write : limits_.anonymous_write;
+    case cityhub::api::RATE_CLASS_UPLOAD:
+      return signed_in ? limits_.create : limits_.anonymous_upload;
     default:
       return signed_in ? limits_.read : limits_.anonymous_read;
   }

@@ -71,6 +71,8 @@ struct RateLimits {
   Budget anonymous_sign_in{300, std::chrono::minutes(1), 100};
   Budget anonymous_create{300, std::chrono::hours(1), 30};
   Budget anonymous_write{600, std::chrono::minutes(1), 100};
+  // Photos of anonymous reports (POST /v1/media without an account, up to 5 per report).
+  Budget anonymous_upload{600, std::chrono::hours(1), 50};
   // Open311 POSTs of one partner (its api key), however many residents it speaks for.
   Budget partner{600, std::chrono::hours(1), 60};
   // The largest read lease (see above), spent within lease_lifetime. 1: every read asks.

@@ -108,6 +108,32 @@ TEST_F(RateLimiterTest, SignedInCallersSpendTheirAccountsBudgetAndAnonymousOnesT
   EXPECT_TRUE(CheckNow(limiter, kCreate, "198.51.100.9", "").allowed);  // another address
 }
 
+// Photos of anonymous reports (#14): their own budget per address, apart from the address's
+// reports; signed in, the account's create budget.
+TEST_F(RateLimiterTest, AnonymousUploadsSpendTheirOwnBudgetPerAddress) {
+  constexpr auto kUpload = cityhub::api::RATE_CLASS_UPLOAD;
+  RateLimits limits;
+  limits.create = {2, 1h, 2};
+  limits.anonymous_create = {3, 1h, 3};
+  limits.anonymous_upload = {4, 1h, 4};
+  RateLimiter limiter(async_client(), limits, clock_, metrics_a_);
+  int uploads = 0;
+  for (int i = 0; i < 6; ++i)
+    uploads += CheckNow(limiter, kUpload, "203.0.113.7", "").allowed ? 1 : 0;
+  EXPECT_EQ(uploads, 4);
+  // The address's reports are untouched by its photos, and the reverse.
+  int reports = 0;
+  for (int i = 0; i < 5; ++i)
+    reports += CheckNow(limiter, kCreate, "203.0.113.7", "").allowed ? 1 : 0;
+  EXPECT_EQ(reports, 3);
+  EXPECT_TRUE(CheckNow(limiter, kUpload, "198.51.100.9", "").allowed);  // another address
+  int signed_in = 0;
+  for (int i = 0; i < 4; ++i)
+    signed_in +=
+        CheckNow(limiter, kUpload, "203.0.113.7", "01JACCOUNT0000000000000001").allowed ? 1 : 0;
+  EXPECT_EQ(signed_in, 2);
+}
+
 // A create refused as invalid gives its unit back and pays with a write unit instead; once the
 // write budget is spent too, refused creates cost creates again (they are never free).
 TEST_F(RateLimiterTest, ARefusedCreatesUnitMovesToTheWriteBudget) {

@@ -48,7 +48,11 @@ NotificationsParts BuildNotifications(infra::Components& graph, const Notificati
   auto& stores = graph.Make<Stores>(env.redis);
   auto& contacts =
       graph.Make<Contacts>(env.accounts, settings.internal_token, env.clock, settings.contact_ttl);
-  auto& fanout = graph.Make<FanOut>(stores, contacts, env.clock, settings.fanout);
+  ReporterMails* reporter_mails = nullptr;
+  if (env.requests) {
+    reporter_mails = &graph.Make<ReporterMails>(env.requests, settings.internal_token);
+  }
+  auto& fanout = graph.Make<FanOut>(stores, contacts, reporter_mails, env.clock, settings.fanout);
   auto& live = graph.Make<LiveHub>(stores.feed, env.subscriber, env.clock);
   auto& delivery =
       graph.Make<Delivery>(env.redis, stores, settings.delivery, env.clock, env.metrics);
@@ -71,7 +75,7 @@ NotificationsParts BuildNotifications(infra::Components& graph, const Notificati
   }
   // The server last, so that it shuts down before anything it serves is destroyed.
   auto& server = infra::AddGrpcServer(graph, settings.server, env.metrics, service, env.redis);
-  return {stores, contacts, fanout, live, delivery, service, server};
+  return {stores, contacts, reporter_mails, fanout, live, delivery, service, server};
 }
 
 }  // namespace cityhub::notifications

@@ -36,6 +36,8 @@ struct NotificationsEnvironment {
   infra::MetricsRegistry& metrics;
   const infra::auth::Authorizer& authorizer;
   std::shared_ptr<grpc::Channel> accounts;
+  // The requests service, for mails to anonymous reporters (null: they get none).
+  std::shared_ptr<grpc::Channel> requests;
 };
 
 // An event stream the fan-out consumes, on the Redis client that holds it.
@@ -65,6 +67,8 @@ struct NotificationsSettings {
 struct NotificationsParts {
   Stores& stores;
   Contacts& contacts;
+  // Null without NotificationsEnvironment::requests.
+  ReporterMails* reporter_mails;
   FanOut& fanout;
   LiveHub& live;
   Delivery& delivery;

@@ -57,9 +57,13 @@ StoredPreferences DefaultPreferences() {
   return p;
 }
 
-FanOut::FanOut(Stores& store, Contacts& contacts, const infra::Clock& clock,
-               FanOutSettings settings)
-    : store_(store), contacts_(contacts), clock_(clock), settings_(std::move(settings)) {}
+FanOut::FanOut(Stores& store, Contacts& contacts, ReporterMails* reporters,
+               const infra::Clock& clock, FanOutSettings settings)
+    : store_(store),
+      contacts_(contacts),
+      reporters_(reporters),
+      clock_(clock),
+      settings_(std::move(settings)) {}
 
 absl::Status FanOut::Handle(const std::string& payload) {
   ev::Event event;
@@ -95,6 +99,17 @@ absl::Status FanOut::Handle(const std::string& payload) {
       const auto& account =
           follow ? event.request_followed().account_id() : event.request_unfollowed().account_id();
       effects.extra.push_back(FollowStore::FollowCommand(request, account, follow));
+      return store_.events.ApplyOnce(event.event_id(), effects).status();
+    }
+    case ev::Event::kReporterContactAdded:
+      return ReporterConfirmation(event);
+    case ev::Event::kReporterContactConfirmed:
+    case ev::Event::kReporterContactEnded: {
+      const bool on = event.has_reporter_contact_confirmed();
+      effects.extra.push_back(
+          FollowStore::ReporterCommand(on ? event.reporter_contact_confirmed().request_id()
+                                          : event.reporter_contact_ended().request_id(),
+                                       on));
       return store_.events.ApplyOnce(event.event_id(), effects).status();
     }
     case ev::Event::kRequestCreated: {
@@ -160,6 +175,7 @@ absl::Status FanOut::NotifyAndApply(const ev::Event& event,
                    store_.events.DetailsOf(accounts, audience.webhook_ids));
   EventEffects effects;
   RETURN_IF_ERROR(Notify(event, recipients, details, request_id, &effects));
+  RETURN_IF_ERROR(AddReporterUpdate(event, &effects));
   AddWebhookJobs(event, service_code, details.webhooks, &effects);
   return store_.events.ApplyOnce(event.event_id(), effects).status();
 }
@@ -313,6 +329,71 @@ void FanOut::AddWebhookJobs(const ev::Event& event, const std::string& service_c
     job.due_ms = infra::UnixMillis(clock_.Now());
     effects->jobs.push_back(std::move(job));
   }
+}
+
+absl::Status FanOut::ReporterConfirmation(const ev::Event& event) {
+  if (reporters_ == nullptr) return absl::OkStatus();
+  const std::string& request_id = event.reporter_contact_added().request_id();
+  auto mail = reporters_->Get(request_id, cityhub::requests::v1::REPORTER_MAIL_PURPOSE_CONFIRM);
+  if (!mail.ok()) {
+    // Nobody to ask (confirmed meanwhile, erased): nothing to send.
+    return mail.status().code() == absl::StatusCode::kNotFound ? absl::OkStatus() : mail.status();
+  }
+  const Mail m = ReporterConfirmMail(
+      StrCat(settings_.app_url, "/confirm-contact?token=", mail->confirm_token()),
+      mail->language());
+  EventEffects effects;
+  ScheduledJob job;
+  job.job.set_id(StrCat(event.event_id(), "-r"));
+  job.job.set_channel(nv1::CHANNEL_EMAIL);
+  job.job.set_to(mail->email());
+  job.job.set_title(m.subject);
+  job.job.set_text(m.text);
+  job.job.set_html(m.html);
+  job.due_ms = infra::UnixMillis(clock_.Now());
+  effects.jobs.push_back(std::move(job));
+  return store_.events.ApplyOnce(event.event_id(), effects).status();
+}
+
+absl::Status FanOut::AddReporterUpdate(const ev::Event& event, EventEffects* effects) {
+  // Public changes only: a status change (a withdrawal is one) or a reroute, with its public
+  // note; never an internal note, an assignment or a moderation.
+  if (reporters_ == nullptr) return absl::OkStatus();
+  const bool status = event.has_request_status_changed();
+  if (!status && !event.has_request_rerouted()) return absl::OkStatus();
+  const std::string& request_id =
+      status ? event.request_status_changed().request_id() : event.request_rerouted().request_id();
+  const std::string& owner = status ? event.request_status_changed().owner_account_id()
+                                    : event.request_rerouted().owner_account_id();
+  if (!owner.empty()) return absl::OkStatus();  // an account hears in-app
+  ASSIGN_OR_RETURN(const bool has_reporter, store_.follows.HasReporter(request_id));
+  if (!has_reporter) return absl::OkStatus();
+  auto mail = reporters_->Get(request_id, cityhub::requests::v1::REPORTER_MAIL_PURPOSE_UPDATE);
+  if (!mail.ok()) {
+    return mail.status().code() == absl::StatusCode::kNotFound ? absl::OkStatus() : mail.status();
+  }
+  ReporterLinks links;
+  links.request = StrCat(settings_.app_url, "/requests/", request_id);
+  links.unsubscribe = StrCat(settings_.app_url, "/unsubscribe?token=", mail->unsubscribe_token());
+  if (!mail->feedback_token().empty()) {
+    links.feedback = StrCat(settings_.app_url, "/feedback?token=", mail->feedback_token());
+  }
+  const Text text = status
+                        ? StatusChangedText(event.request_status_changed(), true, mail->language())
+                        : ReporterReroutedText(event.request_rerouted(), mail->language());
+  const Mail m = ReporterUpdateMail(text, links, mail->language());
+  ScheduledJob job;
+  job.job.set_id(StrCat(event.event_id(), "-r"));
+  job.job.set_channel(nv1::CHANNEL_EMAIL);
+  job.job.set_to(mail->email());
+  job.job.set_title(m.subject);
+  job.job.set_text(m.text);
+  job.job.set_html(m.html);
+  job.job.set_list_unsubscribe(StrCat(
+      settings_.app_url, "/v1/requests:unsubscribeOneClick?token=", mail->unsubscribe_token()));
+  job.due_ms = infra::UnixMillis(clock_.Now());
+  effects->jobs.push_back(std::move(job));
+  return absl::OkStatus();
 }
 
 absl::Status FanOut::AccountMail(const ev::Event& event, const std::string& account_id, bool reset,

@@ -7,6 +7,7 @@
 #include "cityhub/notifications/v1/notifications.pb.h"
 #include "infra/clock.h"
 #include "services/notifications/contacts.h"
+#include "services/notifications/reporter_mails.h"
 #include "services/notifications/stores.h"
 
 // Turns domain events into notifications: who is told (owner, followers, operators of the
@@ -26,7 +27,10 @@ StoredPreferences DefaultPreferences();
 
 class FanOut final {
  public:
-  FanOut(Stores& store, Contacts& contacts, const infra::Clock& clock, FanOutSettings settings);
+  // `reporters` (null: anonymous reporters get no mails) asks the requests service for what a
+  // mail to an anonymous reporter needs.
+  FanOut(Stores& store, Contacts& contacts, ReporterMails* reporters, const infra::Clock& clock,
+         FanOutSettings settings);
 
   // Handles one event (serialized cityhub.events.v1.Event). Errors (e.g. the accounts service
   // is unreachable) leave it for a retry; nothing is half-done.
@@ -45,11 +49,16 @@ class FanOut final {
                       const std::string& request_id, EventEffects* effects);
   void AddWebhookJobs(const cityhub::events::v1::Event& event, const std::string& service_code,
                       const std::vector<StoredWebhook>& hooks, EventEffects* effects);
+  // Mails to anonymous reporters (#14): the confirmation, and a public change of their request
+  // (added to `effects`, written with the event's other effects).
+  absl::Status ReporterConfirmation(const cityhub::events::v1::Event& event);
+  absl::Status AddReporterUpdate(const cityhub::events::v1::Event& event, EventEffects* effects);
   absl::Status AccountMail(const cityhub::events::v1::Event& event, const std::string& account_id,
                            bool reset, const std::string& token);
 
   Stores& store_;
   Contacts& contacts_;
+  ReporterMails* reporters_;
   const infra::Clock& clock_;
   FanOutSettings settings_;
 };

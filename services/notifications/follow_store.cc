@@ -46,6 +46,17 @@ absl::StatusOr<std::vector<std::string>> FollowStore::Followers(std::string_view
   return Members(keys::Followers(request_id));
 }
 
+absl::StatusOr<bool> FollowStore::HasReporter(std::string_view request_id) {
+  auto reply = redis_.Command({"EXISTS", keys::Reporter(request_id)});
+  if (!reply.ok()) return reply.status();
+  return reply->integer() == 1;
+}
+
+infra::redis::Args FollowStore::ReporterCommand(std::string_view request_id, bool on) {
+  if (!on) return {"DEL", keys::Reporter(request_id)};
+  return {"SET", keys::Reporter(request_id), "1", "EX", std::to_string(400 * 86400)};
+}
+
 absl::StatusOr<std::vector<std::string>> FollowStore::Operators(std::string_view department) {
   return Members(keys::Department(department));
 }

@@ -27,6 +27,10 @@ class FollowStore final {
 
   absl::StatusOr<std::vector<std::string>> Followers(std::string_view request_id);
   absl::StatusOr<std::vector<std::string>> Operators(std::string_view department);
+  // Whether the request's anonymous reporter is to hear of its changes by mail (#14), and the
+  // command (for EventEffects::extra) that records it or ends it.
+  absl::StatusOr<bool> HasReporter(std::string_view request_id);
+  static infra::redis::Args ReporterCommand(std::string_view request_id, bool on);
 
   // Makes `departments` the operator's departments (empty: none); a deleted account gets none.
   absl::Status SetDepartments(std::string_view account,

@@ -33,6 +33,9 @@
 //   notifications:dead                   STREAM jobs given up on, with the reason
 //   notifications:dead:{stream}          STREAM events the consumer of `stream` gave up on
 //   notifications:live                   PUB/SUB account ids with new inbox entries
+//   notifications:reporter:{request}     STRING "1": the request's anonymous reporter confirmed
+//                                               their address (ReporterContactConfirmed, until
+//                                               ReporterContactEnded; 400 days at most)
 namespace cityhub::notifications::keys {
 
 // The prefix of the deleted-account markers and of the token refusal (infra/auth).
@@ -103,6 +106,9 @@ inline std::string Webhook(std::string_view id) {
 inline std::string Job(std::string_view id) { return infra::StrCat(kJobPrefix, id, "}"); }
 inline std::string JobsOf(std::string_view account) {
   return infra::StrCat("notifications:jobs_of:{", account, "}");
+}
+inline std::string Reporter(std::string_view request_id) {
+  return infra::StrCat("notifications:reporter:{", request_id, "}");
 }
 inline std::string DeadEvents(std::string_view stream) {
   return infra::StrCat("notifications:dead:", stream);

@@ -70,12 +70,21 @@ Outcome MailChannel::Send(const StoredJob& job) {
   if (settings_.url.empty()) return {Outcome::kGiveUp, "e-mail is not configured", false};
   if (job.to().find_first_of("\r\n<>") != std::string::npos)
     return {Outcome::kGiveUp, "bad recipient", false};
+  if (job.list_unsubscribe().find_first_of("\r\n<>") != std::string::npos)
+    return {Outcome::kGiveUp, "bad unsubscribe link", false};
   const std::string boundary = StrCat("cityhub-", job.id());
+  // RFC 8058 one-click unsubscribe: the mail client POSTs "List-Unsubscribe=One-Click" there.
+  const std::string unsubscribe =
+      job.list_unsubscribe().empty()
+          ? std::string()
+          : StrCat("List-Unsubscribe: <", job.list_unsubscribe(),
+                   ">\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n");
   Upload upload;
   upload.data = StrCat(
       "Date: ", RfcDate(), "\r\nFrom: ", settings_.from, "\r\nTo: <", job.to(),
       ">\r\nSubject: =?UTF-8?B?", Base64(job.title()), "?=\r\nMessage-ID: <", job.id(),
-      "@cityhub>\r\nMIME-Version: 1.0\r\nAuto-Submitted: auto-generated\r\n"
+      "@cityhub>\r\n", unsubscribe,
+      "MIME-Version: 1.0\r\nAuto-Submitted: auto-generated\r\n"
       "Content-Type: multipart/alternative; boundary=\"",
       boundary, "\"\r\n\r\n--", boundary,
       "\r\nContent-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: base64\r\n\r\n",

@@ -24,6 +24,7 @@ struct Config {
   DeliveryOptions delivery;
   FanOutSettings fanout;
   std::string accounts_address;
+  std::string requests_address;
   std::string internal_token;
   infra::auth::TokenSettings tokens;
   // Where the producers' streams live (their own Redis in production; the same one locally).
@@ -64,6 +65,8 @@ Config LoadConfig(infra::EnvReader& env) {
   Config c;
   c.common = infra::LoadCommonConfig(env, {"notifications", "127.0.0.1:7003", "127.0.0.1:7103"});
   c.accounts_address = env.Address("CITYHUB_ACCOUNTS_ADDR", "127.0.0.1:7001");
+  // For mails to anonymous reporters (GetReporterMail).
+  c.requests_address = env.Address("CITYHUB_REQUESTS_ADDR", "127.0.0.1:7002");
   c.internal_token = env.FileContents("CITYHUB_INTERNAL_TOKEN_FILE", false, 4096);
   c.tokens.issuer = env.String("CITYHUB_JWT_ISSUER", "cityhub", 256);
   c.tokens.audience = env.String("CITYHUB_JWT_AUDIENCE", "cityhub-api", 256);
@@ -142,8 +145,10 @@ int Run() {
   settings.claim_idle = config.claim_idle;
   settings.event_lanes = config.event_lanes;
   settings.server = config.common.server;
+  auto requests = infra::CreateChannel(config.requests_address, config.common.server.tls);
   NotificationsParts parts = BuildNotifications(
-      graph, {redis, config.common.redis, clock, metrics, authorizer, accounts}, settings);
+      graph, {redis, config.common.redis, clock, metrics, authorizer, accounts, requests},
+      settings);
   return infra::Serve(graph, parts.server);
 }
 

@@ -93,7 +93,8 @@ class NotificationsTest : public cityhub::testing::RedisTest {
         *graph_,
         {client(), redis().ClientOptions(), clock_, metrics_, *authorizer_,
          grpc::CreateChannel("127.0.0.1:" + std::to_string(accounts_server_->port()),
-                             grpc::InsecureChannelCredentials())},
+                             grpc::InsecureChannelCredentials()),
+         nullptr},
         settings);
     store_ = &parts.stores;
     fanout_ = &parts.fanout;
@@ -293,7 +294,7 @@ TEST_F(NotificationsTest, ContactsAreReadAgainOnceTheAddressIsVerified) {
   Contacts contacts(grpc::CreateChannel("127.0.0.1:" + std::to_string(accounts_server_->port()),
                                         grpc::InsecureChannelCredentials()),
                     kInternal, clock_, 60s);
-  FanOut fanout(*store_, contacts, clock_, FanOutSettings{"https://app.example"});
+  FanOut fanout(*store_, contacts, nullptr, clock_, FanOutSettings{"https://app.example"});
   const std::string paul = Account("paul@example.de", "de", false);
   ASSERT_FALSE(contacts.Get(paul)->email_verified);
   ASSERT_TRUE(account_store_->Update(paul, {{"verified", "1"}}, {}).ok());

@@ -9,6 +9,7 @@ namespace cityhub::notifications {
 
 namespace rv1 = cityhub::requests::v1;
 using infra::EscapeHtml;
+using infra::StrAppend;
 using infra::StrCat;
 
 namespace {
@@ -179,7 +180,66 @@ constexpr LinkMail kPasswordResetDe = {
     "Der Link gilt einmal und eine Stunde lang. Waren Sie das nicht, ignorieren Sie diese "
     "Nachricht: Ihr Passwort bleibt unverändert."};
 
+constexpr LinkMail kReporterConfirmEn = {
+    "Please confirm: updates on your report",
+    "Hello",
+    "you left this address with a report to the city. To hear by mail when it changes, confirm it:",
+    "",
+    "Yes, keep me informed",
+    "The link works for seven days. Without a confirmation you get no further mail from us."};
+constexpr LinkMail kReporterConfirmDe = {
+    "Bitte bestätigen: Nachrichten zu Ihrer Meldung",
+    "Guten Tag",
+    "Sie haben diese Adresse bei einer Meldung an die Stadt angegeben. Wenn Sie per E-Mail "
+    "erfahren möchten, wie es weitergeht, bestätigen Sie sie bitte:",
+    "",
+    "Ja, informieren Sie mich",
+    "Der Link gilt sieben Tage. Ohne Bestätigung erhalten Sie keine weitere Nachricht von uns."};
+
 }  // namespace
+
+Mail ReporterConfirmMail(std::string_view link, std::string_view language) {
+  return Render(En(language) ? kReporterConfirmEn : kReporterConfirmDe, std::nullopt, link);
+}
+
+Text ReporterReroutedText(const cityhub::events::v1::RequestRerouted& e,
+                          std::string_view language) {
+  const std::string service = ServiceName(e.service_name_de(), e.service_name_en(), language);
+  Text t;
+  t.title = En(language) ? StrCat("Your report is now filed under \"", service, "\"")
+                         : StrCat("Ihre Meldung ist jetzt unter „", service, "“ eingeordnet");
+  t.body = e.public_note().empty()
+               ? (En(language) ? std::string("The city passed it to the office responsible.")
+                               : std::string("Die Stadt hat sie an die zuständige Stelle gegeben."))
+               : Shorten(e.public_note(), 500);
+  return t;
+}
+
+Mail ReporterUpdateMail(const Text& text, const ReporterLinks& links, std::string_view language) {
+  const bool en = En(language);
+  const std::string_view open = en ? "Open the report" : "Meldung öffnen";
+  const std::string_view ask = en ? "Is it fixed? Tell us:" : "Ist es behoben? Sagen Sie es uns:";
+  const std::string_view feedback = en ? "Give feedback" : "Rückmeldung geben";
+  const std::string_view stop =
+      en ? "No more mails about this report:" : "Keine weiteren Nachrichten zu dieser Meldung:";
+  const std::string_view unsubscribe = en ? "Unsubscribe" : "Abbestellen";
+  Mail m;
+  m.subject = text.title;
+  m.text = StrCat(text.title, "\n\n", text.body, "\n\n", open, ": ", links.request, "\n\n");
+  std::string html =
+      StrCat("<p><strong>", EscapeHtml(text.title), "</strong></p><p>", EscapeHtml(text.body),
+             "</p><p><a href=\"", EscapeHtml(links.request), "\">", open, "</a></p>");
+  if (!links.feedback.empty()) {
+    StrAppend(&m.text, ask, " ", links.feedback, "\n\n");
+    StrAppend(&html, "<p>", ask, " <a href=\"", EscapeHtml(links.feedback), "\">", feedback,
+              "</a></p>");
+  }
+  StrAppend(&m.text, stop, " ", links.unsubscribe, "\n");
+  StrAppend(&html, "<p style=\"color:#666\">", stop, " <a href=\"", EscapeHtml(links.unsubscribe),
+            "\">", unsubscribe, "</a></p>");
+  m.html = Html(text.title, html);
+  return m;
+}
 
 // Without the display name: whoever registers chooses it, and with it could put words of their own
 // into a mail the city sends to any address.

@@ -40,6 +40,20 @@ Mail PasswordResetMail(std::string_view display_name, std::string_view link,
 // A notification as a mail (the same words as the inbox entry).
 Mail NotificationMail(const Text& text, std::string_view link, std::string_view language);
 
+// Mails to anonymous reporters (#14, part C): the double opt-in, and a public change of their
+// request with the links every such mail carries (feedback only while it can be given).
+struct ReporterLinks {
+  std::string request;
+  std::string unsubscribe;
+  std::string feedback;  // empty: none
+};
+Mail ReporterConfirmMail(std::string_view link, std::string_view language);
+// What an anonymous reporter is told of a reroute: the new category and the public note.
+Text ReporterReroutedText(const cityhub::events::v1::RequestRerouted& e, std::string_view language);
+// A mail to an anonymous reporter about a public change (`text`: StatusChangedText for the
+// owner, or ReporterReroutedText), with the report's, feedback and unsubscribe links.
+Mail ReporterUpdateMail(const Text& text, const ReporterLinks& links, std::string_view language);
+
 std::string StatusName(cityhub::requests::v1::Status status, std::string_view language);
 
 }  // namespace cityhub::notifications

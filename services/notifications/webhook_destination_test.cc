@@ -47,7 +47,7 @@ class WebhookDestinationTest : public cityhub::testing::RedisTest {
     // Webhook events for requests without owner or followers ask no one for contacts.
     contacts_ = std::make_unique<Contacts>(
         grpc::CreateChannel("127.0.0.1:1", grpc::InsecureChannelCredentials()), kInternal, clock_);
-    fanout_ = std::make_unique<FanOut>(*store_, *contacts_, clock_,
+    fanout_ = std::make_unique<FanOut>(*store_, *contacts_, nullptr, clock_,
                                        FanOutSettings{"https://app.example"});
     live_ = std::make_unique<LiveHub>(store_->feed, redis().ClientOptions(), clock_);
     DeliveryOptions d;

@@ -60,6 +60,7 @@ RequestsParts AddRequestsComponents(infra::Components& graph, const RequestsInfr
                                     RequestsOptions options, RequestsWorkerOptions workers) {
   // Stores.
   auto& requests = graph.Make<RequestStore>(infra.redis, &infra.async_redis);
+  requests.set_contact_retention(options.settings.contact_retention);
   auto& catalogue_store = graph.Make<CatalogueStore>(infra.redis);
   auto& media = graph.Make<MediaStore>(infra.redis, options.media_dir);
   auto& templates = graph.Make<ResponseTemplateStore>(infra.redis);
@@ -74,10 +75,10 @@ RequestsParts AddRequestsComponents(infra::Components& graph, const RequestsInfr
     media_executor =
         std::make_unique<infra::BoundedExecutor>(*options.media_executor, infra.metrics);
   }
-  auto& service =
-      graph.Make<RequestsService>(RequestsDeps{requests, catalogue_store, catalogue, media,
-                                               templates, infra.authorizer, infra.clock, metrics, staff},
-                                  options.settings, std::move(executor), std::move(media_executor));
+  auto& service = graph.Make<RequestsService>(
+      RequestsDeps{requests, catalogue_store, catalogue, media, templates, infra.authorizer,
+                   infra.clock, metrics, staff},
+      options.settings, std::move(executor), std::move(media_executor));
   // Background workers, started in this order once the server listens.
   if (workers.account_events != nullptr) {
     infra::events::ConsumerOptions consumer;
@@ -105,6 +106,17 @@ RequestsParts AddRequestsComponents(infra::Components& graph, const RequestsInfr
                [&requests, settings = options.settings](const std::stop_token& stop) {
                  return MigrateStep(requests, settings, stop);
                });
+  }
+  if (workers.contact_erasure) {
+    // Contacts whose retention ended, from the schedule (never a scan of all requests).
+    graph.Loop("contact_erasure", [&service](const std::stop_token&) -> Wait {
+      auto swept = service.SweepContactErasures(100);
+      if (!swept.ok()) {
+        infra::log::Warn("contact_erasure_failed", {{"error", swept.status().message()}});
+        return 10s;
+      }
+      return *swept == 100 ? 0s : 30s;
+    });
   }
   // The server last, so that it shuts down before anything it serves is destroyed.
   auto& server = infra::AddGrpcServer(graph, options.server, infra.metrics, service, infra.redis);

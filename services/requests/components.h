@@ -56,6 +56,8 @@ struct RequestsWorkerOptions {
   std::string catalogue_seed;
   // Moves the geo index of earlier versions into the weekly sets, every minute.
   bool migrate_geo_index = false;
+  // Erases reporters' contact details whose retention ended (SweepContactErasures), every 30 s.
+  bool contact_erasure = false;
   // Consumes the accounts service's events (AccountDeleted) from this Redis, as consumer
   // `consumer_name` (infra::events::DefaultConsumerName) of the service's group.
   infra::redis::Client* account_events = nullptr;

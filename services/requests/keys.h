@@ -29,6 +29,8 @@
 //   requests:gone:...                       the deleted-account markers (infra/auth, area below)
 //   requests:events                         STREAM domain events (infra/events/streams.h)
 //   requests:dead                           STREAM account events the consumer gave up on
+//   requests:contact_erasures               ZSET   request id → when its reporter's contact is
+//                                                  erased (ms; final state + retention, #14)
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -129,6 +131,9 @@ inline std::string ResponseTemplateDepartments() {
 inline std::string ResponseTemplatesBy(std::string_view account) {
   return infra::StrCat("requests:response_templates_by:{", account, "}");
 }
+
+// Requests in a final state whose contact details are due for erasure, by due time (ms).
+inline std::string ContactErasures() { return "requests:contact_erasures"; }
 
 }  // namespace keys
 }  // namespace cityhub::requests

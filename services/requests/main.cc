@@ -10,6 +10,7 @@
 #include "infra/events/consumer.h"
 #include "infra/grpc/serve.h"
 #include "infra/grpc/tls.h"
+#include "infra/ids.h"
 #include "infra/log.h"
 #include "infra/runtime.h"
 #include "infra/service_config.h"
@@ -65,6 +66,22 @@ Config LoadConfig(infra::EnvReader& env) {
   c.tokens.issuer = env.String("CITYHUB_JWT_ISSUER", "cityhub", 256);
   c.tokens.audience = env.String("CITYHUB_JWT_AUDIENCE", "cityhub-api", 256);
   c.internal_token = env.FileContents("CITYHUB_INTERNAL_TOKEN_FILE", false, 4096);
+  // Anonymous reporters (#14): how long their contact stays after a final state, and the key
+  // of the mailed link tokens (unset: a random key per process; links die with a restart).
+  c.settings.contact_retention =
+      env.Duration("CITYHUB_CONTACT_RETENTION", std::chrono::hours(24 * 30),
+                   std::chrono::seconds(1), std::chrono::hours(24 * 3650));
+  c.settings.reporter_token_secret =
+      env.FileContents("CITYHUB_REPORTER_TOKEN_SECRET_FILE", false, 4096);
+  if (!c.settings.reporter_token_secret.empty() && c.settings.reporter_token_secret.size() < 32) {
+    env.AddError("CITYHUB_REPORTER_TOKEN_SECRET_FILE", "the secret needs at least 32 bytes");
+  }
+  // Without its own file, a key derived from the internal token, which every replica holds
+  // (rotating that token then also ends the mailed links).
+  if (c.settings.reporter_token_secret.empty() && !c.internal_token.empty()) {
+    c.settings.reporter_token_secret =
+        infra::Sha256(infra::StrCat("cityhub reporter tokens|", c.internal_token));
+  }
   c.consume_account_events = env.Bool("CITYHUB_CONSUME_ACCOUNT_EVENTS", true);
   c.accounts_events =
       infra::RedisOptionsFrom(env, "CITYHUB_ACCOUNTS_EVENTS_REDIS_URL", c.common.redis);
@@ -123,6 +140,7 @@ int Run() {
   RequestsWorkerOptions workers;
   workers.catalogue_seed = seed;
   workers.migrate_geo_index = true;
+  workers.contact_erasure = true;
   if (config.consume_account_events) {
     workers.account_events = &accounts_redis;
     workers.consumer_name = infra::events::DefaultConsumerName(config.common.server.listen_address);

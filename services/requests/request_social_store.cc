@@ -142,6 +142,8 @@ absl::Status RequestStore::ForgetAccount(std::string_view account) {
       StoredRequest after = current->request;
       after.clear_account_id();
       after.clear_contact();
+      // The feedback stays with the request (its rating counts), without its author.
+      if (after.has_feedback()) after.mutable_feedback()->clear_account_id();
       const absl::Status s = Update(*current, after, {});
       if (s.ok()) break;
       if (s.code() != absl::StatusCode::kAborted || attempt >= 5) return s;

@@ -254,8 +254,32 @@ absl::Status RequestStore::Update(const VersionedRequest& before, const StoredRe
   if (!assigned_by.empty()) {
     tx.Then({"ZADD", keys::AssignedBy(assigned_by), StrCat(SortScore(after.id())), after.id()});
   }
+  if (after.status() != before.request.status()) {
+    const bool final = !IsOpen(static_cast<Status>(after.status()));
+    // Only requests with something to erase are scheduled (an empty contact is no data).
+    if (final && after.has_contact() && after.contact().ByteSizeLong() > 0) {
+      tx.Then({"ZADD", keys::ContactErasures(),
+               std::to_string(after.updated_ms() + retention_.count()), after.id()});
+    } else if (!final) {
+      tx.Then({"ZREM", keys::ContactErasures(), after.id()});
+    }
+  }
   AppendEvents(events, tx);
   return tx.Run(redis_).status();
+}
+
+absl::StatusOr<std::vector<std::string>> RequestStore::DueContactErasures(int64_t now_ms,
+                                                                          int count) {
+  auto reply = redis_.Command({"ZRANGEBYSCORE", keys::ContactErasures(), "-inf",
+                               std::to_string(now_ms), "LIMIT", "0", std::to_string(count)});
+  if (!reply.ok()) return reply.status();
+  std::vector<std::string> out;
+  for (const Reply& id : reply->elements()) out.push_back(id.str());
+  return out;
+}
+
+absl::Status RequestStore::DropContactErasure(std::string_view id) {
+  return redis_.Command({"ZREM", keys::ContactErasures(), std::string(id)}).status();
 }
 
 absl::StatusOr<std::vector<IdAndTime>> RequestStore::RangeBefore(const std::string& key,

@@ -115,7 +115,9 @@ class RequestStore final {
   void GetWithFollowersAsync(std::string_view id, std::string_view account, GetCallback done);
 
   // Replaces `before` with `after` if nobody changed it since it was read (ABORTED
-  // otherwise), moving index entries and publishing `events`.
+  // otherwise), moving index entries and publishing `events`. A request with contact details
+  // that reaches a final state (not IsOpen) is scheduled for the erasure of its contact after
+  // the contact retention (keys::ContactErasures); one that opens again is taken off.
   // With `assigned_by`, the request is remembered among the ones that account assigned
   // (NewestAssignedBy, for its export), in the same script.
   absl::Status Update(const VersionedRequest& before, const StoredRequest& after,
@@ -224,6 +226,13 @@ class RequestStore final {
                                                       int count);
   absl::StatusOr<std::vector<StoredComment>> CommentsBy(std::string_view account);
 
+  // How long contact details stay after a request reached a final state (Update).
+  void set_contact_retention(std::chrono::milliseconds retention) { retention_ = retention; }
+  // Requests whose contact erasure is due at `now_ms`, at most `count`, oldest first.
+  absl::StatusOr<std::vector<std::string>> DueContactErasures(int64_t now_ms, int count);
+  // Takes a request off the erasure schedule (erased, or nothing left to erase).
+  absl::Status DropContactErasure(std::string_view id);
+
   // Removes every link from `account` to requests, comments, follows and idempotency keys
   // (the account was deleted). The requests stay, without their owner and contact details.
   // Leaves the deleted marker first (infra/auth/deleted_accounts.h). Idempotent.
@@ -241,6 +250,7 @@ class RequestStore final {
                                                      int count);
   infra::redis::Client& redis_;
   infra::redis::AsyncClient* async_;
+  std::chrono::milliseconds retention_{std::chrono::hours(24 * 30)};
 };
 
 }  // namespace cityhub::requests

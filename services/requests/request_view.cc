@@ -117,7 +117,19 @@ void RequestToApi(const StoredRequest& r, const cityhub::storage::requests::Stor
       c->set_device_id(r.contact().device_id());
       c->set_partner_account_id(r.contact().partner_account_id());
     }
+    if (r.has_feedback()) FeedbackToApi(r.id(), r.feedback(), out->mutable_feedback());
+    out->set_contact_confirmed(r.contact_state() ==
+                               cityhub::storage::requests::REPORTER_CONTACT_CONFIRMED);
   }
+}
+
+void FeedbackToApi(std::string_view request_id, const cityhub::storage::requests::StoredFeedback& f,
+                   cityhub::requests::v1::RequestFeedback* out) {
+  out->set_request_id(std::string(request_id));
+  out->set_fixed(f.fixed());
+  out->set_rating(f.rating());
+  out->set_text(f.text());
+  *out->mutable_given_at() = TimeUtil::MillisecondsToTimestamp(f.at_ms());
 }
 
 absl::StatusOr<int> PageSize(int32_t requested) {

@@ -37,6 +37,10 @@ void RequestToApi(const cityhub::storage::requests::StoredRequest& r,
                   cityhub::requests::v1::ServiceRequest* out,
                   cityhub::storage::requests::StoredRequest* consumed = nullptr);
 
+// The reporter's feedback as the owner and staff see it.
+void FeedbackToApi(std::string_view request_id, const cityhub::storage::requests::StoredFeedback& f,
+                   cityhub::requests::v1::RequestFeedback* out);
+
 // page_size: 0 → 20; 1..100 as given; anything else INVALID_ARGUMENT.
 absl::StatusOr<int> PageSize(int32_t requested);
 

@@ -52,7 +52,11 @@ absl::Status RequestsService::DoExportUserData(grpc::ServerContextBase* ctx,
     for (const auto& i : ids) keys.push_back(i.id);
     ASSIGN_OR_RETURN(auto requests, deps_.requests.GetMany(keys));
     for (const auto& r : requests) {
-      if (r) View(owner, *r, "de", response->add_requests());
+      if (!r) continue;
+      View(owner, *r, "de", response->add_requests());
+      if (r->has_feedback() && r->feedback().account_id() == req->account_id()) {
+        FeedbackToApi(r->id(), r->feedback(), response->add_feedback());
+      }
     }
     before = ids.back().id;
   }

@@ -28,6 +28,8 @@ RequestsService::RequestsService(RequestsDeps deps, RequestsSettings settings,
                                  std::unique_ptr<infra::BoundedExecutor> media_executor)
     : deps_(deps),
       settings_(std::move(settings)),
+      tokens_(settings_.reporter_token_secret.empty() ? infra::RandomBytes(32)
+                                                      : settings_.reporter_token_secret),
       planner_(deps.requests, deps.clock, settings_.max_geo_candidates),
       media_executor_(std::move(media_executor)),
       executor_(std::move(executor)) {}
@@ -67,7 +69,9 @@ absl::Status RequestsService::DoUploadMedia(grpc::ServerContextBase* ctx,
                                             const v1::UploadMediaRequest* req,
                                             v1::Media* response) {
   ASSIGN_OR_RETURN(auto caller, deps_.authorizer.Authorize(*ctx, "UploadMedia"));
-  if (!caller.email_verified) {
+  // Anonymous reporters upload too (the gateway gives them their own budget); a signed-in
+  // resident verifies their address first, as for everything they publish.
+  if (caller.signed_in() && !caller.email_verified) {
     return absl::PermissionDeniedError("verify your e-mail address first");
   }
   ASSIGN_OR_RETURN(auto info, SniffImage(req->file().data()));
@@ -178,6 +182,13 @@ absl::Status RequestsService::DoCreateRequest(grpc::ServerContextBase* ctx,
     const std::string name = infra::IncomingMetadata(*ctx, "x-cityhub-partner-name-bin");
     if (!infra::CheckText(name, 1, 200, false)) r.set_partner_name(name);
   }
+  r.set_language(language);
+  // An anonymous reporter of the app who left an address is asked once to confirm it (double
+  // opt-in) before hearing of changes. Partners keep their own users informed.
+  const bool mail_reporter = !caller.signed_in() && partner.empty() && !r.contact().email().empty();
+  if (mail_reporter) {
+    r.set_contact_state(cityhub::storage::requests::REPORTER_CONTACT_UNCONFIRMED);
+  }
 
   auto event = NewEvent(ctx);
   auto* created = event.mutable_request_created();
@@ -202,8 +213,14 @@ absl::Status RequestsService::DoCreateRequest(grpc::ServerContextBase* ctx,
             : StrCat("anonymous:", infra::HexEncode(infra::Sha256(HostOf(caller.client_address))));
     idem_key = RequestStore::IdempotencyKey(scope, idem);
   }
+  Events events = {event};
+  if (mail_reporter) {
+    auto added = NewEvent(ctx);
+    added.mutable_reporter_contact_added()->set_request_id(r.id());
+    events.push_back(std::move(added));
+  }
   ASSIGN_OR_RETURN(auto result,
-                   deps_.requests.Create(r, {event}, idem_key, settings_.idempotency_ttl));
+                   deps_.requests.Create(r, events, idem_key, settings_.idempotency_ttl));
   if (result.created) deps_.metrics.Created(r.service_code());
   RETURN_IF_ERROR(EraseIfDeletedMeanwhile(caller));
   // Every answer, first or repeated, is built from what is stored, so retries see the same.

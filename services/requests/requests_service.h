@@ -16,6 +16,7 @@
 #include "services/requests/list_planner.h"
 #include "services/requests/media_store.h"
 #include "services/requests/metrics.h"
+#include "services/requests/reporter_tokens.h"
 #include "services/requests/request_store.h"
 #include "services/requests/request_view.h"
 #include "services/requests/response_template_store.h"
@@ -39,6 +40,15 @@ struct RequestsSettings {
   int max_geo_candidates = 5000;
   // Photo downloads open at once; more are answered RESOURCE_EXHAUSTED with retry-after.
   int max_media_reads = 256;
+  // Anonymous reporters (#14, part C). The key of the mailed link tokens (reporter_tokens.h);
+  // empty: a random one per process, so links die with it (tests, a local stack).
+  std::string reporter_token_secret;
+  // How long a reporter's contact details stay after the request reached a final state
+  // (CITYHUB_CONTACT_RETENTION), and how long the mailed links work.
+  std::chrono::milliseconds contact_retention{std::chrono::hours(24 * 30)};
+  std::chrono::hours confirm_token_ttl{24 * 7};
+  std::chrono::hours feedback_token_ttl{24 * 60};
+  std::chrono::hours unsubscribe_token_ttl{24 * 400};
 };
 
 struct RequestsDeps {
@@ -213,6 +223,37 @@ class RequestsService final
                                             v1::ServiceRequest* response) override {
     return Run(ctx, request, response, &RequestsService::DoWithdrawRequest);
   }
+  // Feedback and anonymous reporters (#14, part C): requests_reporters.cc.
+  grpc::ServerUnaryReactor* GiveFeedback(grpc::CallbackServerContext* ctx,
+                                         const v1::GiveFeedbackRequest* request,
+                                         v1::RequestFeedback* response) override {
+    return Run(ctx, request, response, &RequestsService::DoGiveFeedback);
+  }
+  grpc::ServerUnaryReactor* ConfirmContact(grpc::CallbackServerContext* ctx,
+                                           const v1::ConfirmContactRequest* request,
+                                           v1::ReporterContactResponse* response) override {
+    return Run(ctx, request, response, &RequestsService::DoConfirmContact);
+  }
+  grpc::ServerUnaryReactor* UnsubscribeContact(grpc::CallbackServerContext* ctx,
+                                               const v1::UnsubscribeContactRequest* request,
+                                               v1::ReporterContactResponse* response) override {
+    return Run(ctx, request, response, &RequestsService::DoUnsubscribeContact);
+  }
+  grpc::ServerUnaryReactor* UnsubscribeContactOneClick(
+      grpc::CallbackServerContext* ctx, const v1::UnsubscribeContactRequest* request,
+      v1::ReporterContactResponse* response) override {
+    return Run(ctx, request, response, &RequestsService::DoUnsubscribeContact);
+  }
+  grpc::ServerUnaryReactor* GetReporterMail(grpc::CallbackServerContext* ctx,
+                                            const v1::GetReporterMailRequest* request,
+                                            v1::ReporterMail* response) override {
+    return Run(ctx, request, response, &RequestsService::DoGetReporterMail);
+  }
+  // Erases the contact details of up to `limit` requests whose retention ended
+  // (keys::ContactErasures); returns how many it handled. The background loop
+  // "contact_erasure" calls it (requests_reporters.cc).
+  absl::StatusOr<int> SweepContactErasures(int limit = 100);
+
   // Streams the photo in pieces (media_download.h), on the media executor.
   grpc::ServerWriteReactor<cityhub::api::HttpBody>* GetMedia(
       grpc::CallbackServerContext* ctx, const v1::GetMediaRequest* request) override;
@@ -306,6 +347,23 @@ class RequestsService final
   absl::Status DoCreateRequest(grpc::ServerContextBase* ctx,
                                const v1::CreateRequestRequest* request,
                                v1::ServiceRequest* response);
+  absl::Status DoGiveFeedback(grpc::ServerContextBase* ctx, const v1::GiveFeedbackRequest* request,
+                              v1::RequestFeedback* response);
+  absl::Status DoConfirmContact(grpc::ServerContextBase* ctx,
+                                const v1::ConfirmContactRequest* request,
+                                v1::ReporterContactResponse* response);
+  absl::Status DoUnsubscribeContact(grpc::ServerContextBase* ctx,
+                                    const v1::UnsubscribeContactRequest* request,
+                                    v1::ReporterContactResponse* response);
+  absl::Status DoGetReporterMail(grpc::ServerContextBase* ctx,
+                                 const v1::GetReporterMailRequest* request,
+                                 v1::ReporterMail* response);
+  // Moves the reporter's mail state of the request named by a `purpose` token from `from` to
+  // `to`, with `event`; NOT_FOUND (ReporterTokens::kRefused) when the token or the state does
+  // not fit (requests_reporters.cc).
+  absl::Status ChangeContactState(grpc::ServerContextBase* ctx, std::string_view token,
+                                  TokenPurpose purpose, int from, int to,
+                                  v1::ReporterContactResponse* response);
 
   // For the calls that complete through the async client: runs `start` with the call's
   // reactor on this (callback) thread, or on the executor when authorizing the call may block
@@ -383,6 +441,7 @@ class RequestsService final
 
   RequestsDeps deps_;
   RequestsSettings settings_;
+  ReporterTokens tokens_;
   ListPlanner planner_;
   std::atomic<int> open_media_reads_{0};
   // Last, so that they are stopped first: their queued calls still use everything above.

@@ -22,6 +22,7 @@ import type {
   Comment,
   CreateRequestBody,
   Device,
+  FeedbackBody,
   FollowState,
   Media,
   Notification,
@@ -30,6 +31,8 @@ import type {
   PersonalDataExport,
   RegisterBody,
   RegisterDeviceBody,
+  ReporterContact,
+  RequestFeedback,
   RequestFilters,
   Service,
   ServiceRequest,
@@ -378,6 +381,30 @@ export class CityhubClient {
           idempotent: true,
         },
       ),
+    /**
+     * The reporter's feedback on a resolved request, once: signed in as its owner, or with
+     * `body.token` from the mailed link. `fixed: false` reopens a resolved request.
+     */
+    feedback: (id: string, body: FeedbackBody): Promise<RequestFeedback> =>
+      this.core.request<RequestFeedback>(
+        "POST",
+        `/v1/requests/${enc(id)}:feedback`,
+        { body },
+      ),
+    /** An anonymous reporter confirms their address with the mailed token. */
+    confirmContact: (token: string): Promise<ReporterContact> =>
+      this.core.request<ReporterContact>(
+        "POST",
+        "/v1/requests:confirmContact",
+        {
+          body: { token },
+        },
+      ),
+    /** No more mails about the request the token names. */
+    unsubscribe: (token: string): Promise<ReporterContact> =>
+      this.core.request<ReporterContact>("POST", "/v1/requests:unsubscribe", {
+        body: { token },
+      }),
     /** Moves a request to another status (operators of its department, admins). */
     transition: (id: string, body: TransitionBody): Promise<ServiceRequest> =>
       this.core.request<ServiceRequest>(

@@ -57,6 +57,15 @@ export type TransitionBody = BodyOf<
   "/v1/requests/{request_id}:transition",
   "post"
 >;
+export type FeedbackBody = Omit<
+  BodyOf<"/v1/requests/{request_id}:feedback", "post">,
+  "request_id"
+>;
+export type RequestFeedback = ResponseOf<
+  "/v1/requests/{request_id}:feedback",
+  "post"
+>;
+export type ReporterContact = ResponseOf<"/v1/requests:confirmContact", "post">;
 
 export type Notification = ResponseOf<
   "/v1/notifications/{notification_id}:markRead",

@@ -15,6 +15,9 @@ import { Near } from "./screens/near/Near";
 import { Preferences } from "./screens/preferences/Preferences";
 import { Privacy } from "./screens/privacy/Privacy";
 import { Register } from "./screens/register/Register";
+import { ConfirmContact } from "./screens/reporter/ConfirmContact";
+import { Feedback } from "./screens/reporter/Feedback";
+import { Unsubscribe } from "./screens/reporter/Unsubscribe";
 import { Report } from "./screens/report/Report";
 import { RequestPage } from "./screens/request/RequestPage";
 import { ResetPassword } from "./screens/reset-password/ResetPassword";
@@ -42,6 +45,9 @@ const routes: Route[] = [
   { path: "/verify-email", screen: VerifyEmail },
   { path: "/forgot-password", screen: ForgotPassword },
   { path: "/reset-password", screen: ResetPassword },
+  { path: "/confirm-contact", screen: ConfirmContact },
+  { path: "/unsubscribe", screen: Unsubscribe },
+  { path: "/feedback", screen: Feedback },
 ];
 
 function NotFound() {

@@ -74,7 +74,7 @@ export async function linkFromMail(to: string, path: string): Promise<string> {
   const dir = process.env.CITYHUB_MAIL_DIR;
   if (!dir) throw new Error("CITYHUB_MAIL_DIR is not set");
   const re = new RegExp(
-    `https?://[^\\s"<>]*(${path.replace(/[/-]/g, "\\$&")}\\?token=[A-Za-z0-9_\\-]+)`,
+    `https?://[^\\s"<>]*(${path.replace(/[/-]/g, "\\$&")}\\?token=[A-Za-z0-9_.\\-]+)`,
   );
   let found = "";
   await expect

@@ -811,6 +811,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/requests/{request_id}:feedback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** GiveFeedback */
+        post: operations["RequestsService_GiveFeedback"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/requests/{request_id}:follow": {
         parameters: {
             query?: never;
@@ -913,6 +930,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/requests:confirmContact": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** ConfirmContact */
+        post: operations["RequestsService_ConfirmContact"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/requests:suggestDuplicates": {
         parameters: {
             query?: never;
@@ -924,6 +958,40 @@ export interface paths {
         get: operations["RequestsService_SuggestDuplicates"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/requests:unsubscribe": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** UnsubscribeContact */
+        post: operations["RequestsService_UnsubscribeContact"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/requests:unsubscribeOneClick": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** UnsubscribeContactOneClick */
+        post: operations["RequestsService_UnsubscribeContactOneClick"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1489,6 +1557,9 @@ export interface components {
             request_id: string;
             text: string;
         };
+        cityhub_requests_v1_ConfirmContactRequest: {
+            token: string;
+        };
         cityhub_requests_v1_ContactDetails: {
             device_id: string;
             email: string;
@@ -1559,6 +1630,17 @@ export interface components {
             follower_count: number;
             following: boolean;
         };
+        cityhub_requests_v1_GiveFeedbackRequest: {
+            fixed?: boolean;
+            /**
+             * Format: int32
+             * @description 1 (bad) to 5 (very good)
+             */
+            rating: number;
+            text?: string;
+            /** @description from the mailed link; empty when signed in as the reporter */
+            token?: string;
+        };
         cityhub_requests_v1_HideCommentRequest: {
             reason: string;
         };
@@ -1610,6 +1692,19 @@ export interface components {
             description_replaced: boolean;
             hidden_media_ids: string[];
             reason: string;
+        };
+        cityhub_requests_v1_ReporterContactResponse: {
+            request_id: string;
+            subscribed: boolean;
+        };
+        cityhub_requests_v1_RequestFeedback: {
+            fixed: boolean;
+            /** Format: date-time */
+            given_at: string;
+            /** Format: int32 */
+            rating: number;
+            request_id: string;
+            text: string;
         };
         cityhub_requests_v1_RerouteRequestRequest: {
             /** @description answers to the new category's attributes (at most 50), merged over the kept ones */
@@ -1706,11 +1801,13 @@ export interface components {
                 [key: string]: unknown;
             };
             contact?: components["schemas"]["cityhub_requests_v1_ContactDetails"];
+            contact_confirmed: boolean;
             department: string;
             description: string;
             duplicate_of: string;
             /** Format: date-time */
             expected_at: string;
+            feedback?: components["schemas"]["cityhub_requests_v1_RequestFeedback"];
             /** Format: int32 */
             follower_count: number;
             following: boolean;
@@ -1761,6 +1858,9 @@ export interface components {
             status?: components["schemas"]["cityhub_requests_v1_StatusInput"];
         };
         cityhub_requests_v1_UnfollowRequestRequest: Record<string, never>;
+        cityhub_requests_v1_UnsubscribeContactRequest: {
+            token: string;
+        };
         cityhub_requests_v1_UpdateResponseTemplateRequest: {
             /** @description moves it (the caller must work for both) */
             department?: string;
@@ -1771,6 +1871,7 @@ export interface components {
         cityhub_requests_v1_UserDataExport: {
             assignments_made: components["schemas"]["cityhub_requests_v1_AssignmentMade"][];
             comments: components["schemas"]["cityhub_requests_v1_Comment"][];
+            feedback: components["schemas"]["cityhub_requests_v1_RequestFeedback"][];
             followed_request_ids: string[];
             requests: components["schemas"]["cityhub_requests_v1_ServiceRequest"][];
             response_templates: components["schemas"]["cityhub_requests_v1_ResponseTemplate"][];
@@ -3776,6 +3877,42 @@ export interface operations {
             504: components["responses"]["Timeout"];
         };
     };
+    RequestsService_GiveFeedback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                request_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["cityhub_requests_v1_GiveFeedbackRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["cityhub_requests_v1_RequestFeedback"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["PermissionDenied"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["TooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["Timeout"];
+        };
+    };
     RequestsService_FollowRequest: {
         parameters: {
             query?: never;
@@ -3985,6 +4122,38 @@ export interface operations {
             504: components["responses"]["Timeout"];
         };
     };
+    RequestsService_ConfirmContact: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["cityhub_requests_v1_ConfirmContactRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["cityhub_requests_v1_ReporterContactResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["Timeout"];
+        };
+    };
     RequestsService_SuggestDuplicates: {
         parameters: {
             query: {
@@ -4006,6 +4175,67 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["cityhub_requests_v1_ListRequestsResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["Timeout"];
+        };
+    };
+    RequestsService_UnsubscribeContact: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["cityhub_requests_v1_UnsubscribeContactRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["cityhub_requests_v1_ReporterContactResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["Timeout"];
+        };
+    };
+    RequestsService_UnsubscribeContactOneClick: {
+        parameters: {
+            query: {
+                token: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["cityhub_requests_v1_ReporterContactResponse"];
                 };
             };
             400: components["responses"]["BadRequest"];

@@ -230,4 +230,30 @@ export const de: Record<MessageKey, string> = {
   "near.radius": "Im Umkreis von {km} km",
   "near.map": "Karte der Meldungen in Ihrer Nähe",
   "near.distance": "{m} m entfernt",
+  "reporter.confirmTitle": "Nachrichten zu Ihrer Meldung",
+  "reporter.confirmed":
+    "Danke! Wir schreiben Ihnen, sobald sich an Ihrer Meldung etwas ändert.",
+  "reporter.openReport": "Meldung öffnen",
+  "reporter.tokenInvalid":
+    "Dieser Link gilt nicht (mehr). Er wurde vielleicht schon benutzt oder ist zu alt.",
+  "reporter.unsubscribeTitle": "Keine Nachrichten mehr zu dieser Meldung",
+  "reporter.unsubscribeText":
+    "Wir schreiben Ihnen dann nicht mehr zu dieser Meldung.",
+  "reporter.unsubscribe": "Abbestellen",
+  "reporter.unsubscribed":
+    "Erledigt: Sie erhalten keine Nachrichten mehr zu dieser Meldung.",
+  "reporter.feedbackTitle": "Ist es behoben?",
+  "reporter.feedbackFixed": "Wurde das Problem behoben?",
+  "reporter.yes": "Ja",
+  "reporter.no": "Nein",
+  "reporter.feedbackRating":
+    "Wie zufrieden sind Sie? (1 schlecht – 5 sehr gut)",
+  "reporter.feedbackText": "Möchten Sie noch etwas sagen? (freiwillig)",
+  "reporter.feedbackSend": "Rückmeldung senden",
+  "reporter.feedbackIncomplete": "Bitte beantworten Sie beide Fragen.",
+  "reporter.feedbackNotNow":
+    "Für diese Meldung ist keine Rückmeldung möglich (schon gegeben oder nicht erledigt).",
+  "reporter.feedbackThanks": "Danke für Ihre Rückmeldung!",
+  "reporter.feedbackReopened":
+    "Danke! Die Meldung ist wieder geöffnet, die Stadt kümmert sich erneut darum.",
 };

@@ -222,6 +222,30 @@ export const en = {
   "near.radius": "Within {km} km",
   "near.map": "Map of reports near you",
   "near.distance": "{m} m away",
+  "reporter.confirmTitle": "Updates on your report",
+  "reporter.confirmed":
+    "Thank you! We will write to you whenever your report changes.",
+  "reporter.openReport": "Open the report",
+  "reporter.tokenInvalid":
+    "This link is not valid (any more). It may have been used already or be too old.",
+  "reporter.unsubscribeTitle": "No more mails about this report",
+  "reporter.unsubscribeText":
+    "We will no longer write to you about this report.",
+  "reporter.unsubscribe": "Unsubscribe",
+  "reporter.unsubscribed": "Done: you get no more mails about this report.",
+  "reporter.feedbackTitle": "Is it fixed?",
+  "reporter.feedbackFixed": "Has the problem been fixed?",
+  "reporter.yes": "Yes",
+  "reporter.no": "No",
+  "reporter.feedbackRating": "How satisfied are you? (1 bad – 5 very good)",
+  "reporter.feedbackText": "Anything else? (optional)",
+  "reporter.feedbackSend": "Send feedback",
+  "reporter.feedbackIncomplete": "Please answer both questions.",
+  "reporter.feedbackNotNow":
+    "Feedback is not possible for this report (given already, or not resolved).",
+  "reporter.feedbackThanks": "Thank you for your feedback!",
+  "reporter.feedbackReopened":
+    "Thank you! The report has been reopened and the city will look at it again.",
 } as const;
 
 export type MessageKey = keyof typeof en;
