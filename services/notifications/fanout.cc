@@ -114,20 +114,12 @@ absl::Status FanOut::Handle(const std::string& payload) {
     }
     case ev::Event::kRequestCreated: {
       const auto& e = event.request_created();
-      ASSIGN_OR_RETURN(const Audience audience, store_.follows.AudienceOf("", e.department()));
-      std::vector<Recipient> recipients;
-      for (const auto& op : audience.accounts)
-        recipients.push_back({op, nv1::KIND_DEPARTMENT_NEW_REQUEST});
-      return NotifyAndApply(event, recipients, audience, e.request_id(), e.service_code());
+      return NotifyDepartment(event, e.department(), e.request_id(), e.service_code());
     }
     case ev::Event::kRequestRerouted: {
       // New work for the new department's operators, as if it had been filed there.
       const auto& e = event.request_rerouted();
-      ASSIGN_OR_RETURN(const Audience audience, store_.follows.AudienceOf("", e.to_department()));
-      std::vector<Recipient> recipients;
-      for (const auto& op : audience.accounts)
-        recipients.push_back({op, nv1::KIND_DEPARTMENT_NEW_REQUEST});
-      return NotifyAndApply(event, recipients, audience, e.request_id(), e.to_service_code());
+      return NotifyDepartment(event, e.to_department(), e.request_id(), e.to_service_code());
     }
     case ev::Event::kRequestStatusChanged:
     case ev::Event::kCommentAdded: {
@@ -161,6 +153,16 @@ absl::Status FanOut::Handle(const std::string& payload) {
     default:
       return absl::OkStatus();  // AccountRegistered and others: nothing to tell
   }
+}
+
+absl::Status FanOut::NotifyDepartment(const ev::Event& event, const std::string& department,
+                                      const std::string& request_id,
+                                      const std::string& service_code) {
+  ASSIGN_OR_RETURN(const Audience audience, store_.follows.AudienceOf("", department));
+  std::vector<Recipient> recipients;
+  for (const auto& op : audience.accounts)
+    recipients.push_back({op, nv1::KIND_DEPARTMENT_NEW_REQUEST});
+  return NotifyAndApply(event, recipients, audience, request_id, service_code);
 }
 
 absl::Status FanOut::NotifyAndApply(const ev::Event& event,

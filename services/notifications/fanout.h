@@ -41,6 +41,10 @@ class FanOut final {
     std::string account_id;
     cityhub::notifications::v1::Kind kind;
   };
+  // New work for `department`'s operators (a new or rerouted request), and the webhooks.
+  absl::Status NotifyDepartment(const cityhub::events::v1::Event& event,
+                                const std::string& department, const std::string& request_id,
+                                const std::string& service_code);
   absl::Status NotifyAndApply(const cityhub::events::v1::Event& event,
                               const std::vector<Recipient>& recipients, const Audience& audience,
                               const std::string& request_id, const std::string& service_code);

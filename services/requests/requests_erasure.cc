@@ -37,6 +37,28 @@ absl::Status RequestsService::EraseIfDeletedMeanwhile(const infra::auth::Caller&
   return check;
 }
 
+namespace {
+
+// Visits the requests of an index read newest first in pages (`page(before)` gives the ids
+// older than `before`), one MGET per page; requests gone since are skipped.
+template <typename Page, typename Visit>
+absl::Status ForEachIndexed(RequestStore& store, const Page& page, const Visit& visit) {
+  std::string before;
+  while (true) {
+    ASSIGN_OR_RETURN(auto ids, page(before));
+    if (ids.empty()) return absl::OkStatus();
+    std::vector<std::string> keys;
+    for (const auto& i : ids) keys.push_back(i.id);
+    ASSIGN_OR_RETURN(auto requests, store.GetMany(keys));
+    for (const auto& r : requests) {
+      if (r) visit(*r);
+    }
+    before = ids.back().id;
+  }
+}
+
+}  // namespace
+
 absl::Status RequestsService::DoExportUserData(grpc::ServerContextBase* ctx,
                                                const v1::ExportUserDataRequest* req,
                                                v1::UserDataExport* response) {
@@ -44,44 +66,33 @@ absl::Status RequestsService::DoExportUserData(grpc::ServerContextBase* ctx,
   if (!infra::IsUlid(req->account_id())) return InvalidField("account_id", "not an account id");
   Caller owner;
   owner.account_id = req->account_id();
-  std::string before;
-  while (true) {
-    ASSIGN_OR_RETURN(auto ids, deps_.requests.NewestOfOwner(req->account_id(), before, 200));
-    if (ids.empty()) break;
-    std::vector<std::string> keys;
-    for (const auto& i : ids) keys.push_back(i.id);
-    ASSIGN_OR_RETURN(auto requests, deps_.requests.GetMany(keys));
-    for (const auto& r : requests) {
-      if (!r) continue;
-      View(owner, *r, "de", response->add_requests());
-      if (r->has_feedback() && r->feedback().account_id() == req->account_id()) {
-        FeedbackToApi(r->id(), r->feedback(), response->add_feedback());
-      }
-    }
-    before = ids.back().id;
-  }
+  const std::string& account = req->account_id();
+  RETURN_IF_ERROR(ForEachIndexed(
+      deps_.requests,
+      [&](const std::string& before) { return deps_.requests.NewestOfOwner(account, before, 200); },
+      [&](const StoredRequest& r) {
+        View(owner, r, "de", response->add_requests());
+        if (r.has_feedback() && r.feedback().account_id() == account) {
+          FeedbackToApi(r.id(), r.feedback(), response->add_feedback());
+        }
+      }));
   RETURN_IF_ERROR(FillFollowStates(owner, response->mutable_requests()));
   // Staff: the assignments the account made, from the history of the requests it assigned.
-  before.clear();
-  while (true) {
-    ASSIGN_OR_RETURN(auto ids, deps_.requests.NewestAssignedBy(req->account_id(), before, 200));
-    if (ids.empty()) break;
-    std::vector<std::string> keys;
-    for (const auto& i : ids) keys.push_back(i.id);
-    ASSIGN_OR_RETURN(auto requests, deps_.requests.GetMany(keys));
-    for (const auto& r : requests) {
-      if (!r) continue;
-      for (const auto& change : r->history()) {
-        if (change.kind() != "assign" || change.actor_account_id() != req->account_id()) continue;
-        auto* made = response->add_assignments_made();
-        made->set_request_id(r->id());
-        made->set_assignee_account_id(change.to_value());
-        *made->mutable_at() =
-            google::protobuf::util::TimeUtil::MillisecondsToTimestamp(change.at_ms());
-      }
-    }
-    before = ids.back().id;
-  }
+  RETURN_IF_ERROR(ForEachIndexed(
+      deps_.requests,
+      [&](const std::string& before) {
+        return deps_.requests.NewestAssignedBy(account, before, 200);
+      },
+      [&](const StoredRequest& r) {
+        for (const auto& change : r.history()) {
+          if (change.kind() != "assign" || change.actor_account_id() != account) continue;
+          auto* made = response->add_assignments_made();
+          made->set_request_id(r.id());
+          made->set_assignee_account_id(change.to_value());
+          *made->mutable_at() =
+              google::protobuf::util::TimeUtil::MillisecondsToTimestamp(change.at_ms());
+        }
+      }));
   ASSIGN_OR_RETURN(auto comments, deps_.requests.CommentsBy(req->account_id()));
   for (const auto& c : comments) {
     ViewComment(c, true, response->add_comments());

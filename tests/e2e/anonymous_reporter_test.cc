@@ -32,18 +32,8 @@ class AnonymousReporter : public ::testing::Test {
     stack_ = new Stack(options);
     api_ = new Api(stack_->gateway_url());
     admin_ = api_->SignIn(stack_->admin_email(), stack_->admin_password());
-    std::string operator_id;
-    api_->NewResident(stack_->smtp(), "tiefbau@bielefeld.de", "de", nullptr, &operator_id);
-    const auto roles = api_->Call("POST", "/v1/accounts/" + operator_id + ":setRoles",
-                                  {{"roles", {"operator"}}, {"departments", {"roads"}}}, admin_);
-    ASSERT_EQ(roles.status, 200) << roles.raw.body;
-    operator_ = api_->SignIn("tiefbau@bielefeld.de", Api::kPassword);
-    std::string parks_id;
-    api_->NewResident(stack_->smtp(), "gruen@bielefeld.de", "de", nullptr, &parks_id);
-    const auto parks = api_->Call("POST", "/v1/accounts/" + parks_id + ":setRoles",
-                                  {{"roles", {"operator"}}, {"departments", {"parks"}}}, admin_);
-    ASSERT_EQ(parks.status, 200) << parks.raw.body;
-    parks_operator_ = api_->SignIn("gruen@bielefeld.de", Api::kPassword);
+    operator_ = api_->NewOperator(stack_->smtp(), "tiefbau@bielefeld.de", {"roads"}, admin_);
+    parks_operator_ = api_->NewOperator(stack_->smtp(), "gruen@bielefeld.de", {"parks"}, admin_);
   }
   static void TearDownTestSuite() {
     delete api_;

@@ -32,12 +32,7 @@ class ModerationJourneys : public ::testing::Test {
     api_ = new Api(stack_->gateway_url());
     partner_ = new HttpSink();
     admin_ = api_->SignIn(stack_->admin_email(), stack_->admin_password());
-    std::string operator_id;
-    api_->NewResident(stack_->smtp(), "strassen@bielefeld.de", "de", nullptr, &operator_id);
-    const auto roles = api_->Call("POST", "/v1/accounts/" + operator_id + ":setRoles",
-                                  {{"roles", {"operator"}}, {"departments", {"roads"}}}, admin_);
-    ASSERT_EQ(roles.status, 200) << roles.raw.body;
-    operator_ = api_->SignIn("strassen@bielefeld.de", Api::kPassword);
+    operator_ = api_->NewOperator(stack_->smtp(), "strassen@bielefeld.de", {"roads"}, admin_);
     const auto hook =
         api_->Call("POST", "/v1/webhooks",
                    {{"url", partner_->url("/hook")},

@@ -63,6 +63,17 @@ std::string Api::NewResident(SmtpSink& smtp, const std::string& email, const std
   return SignIn(email, kPassword, refresh);
 }
 
+std::string Api::NewOperator(SmtpSink& smtp, const std::string& email,
+                             const std::vector<std::string>& departments,
+                             const std::string& admin_token) const {
+  std::string account_id;
+  NewResident(smtp, email, "de", nullptr, &account_id);
+  const Result roles = Call("POST", "/v1/accounts/" + account_id + ":setRoles",
+                            {{"roles", {"operator"}}, {"departments", departments}}, admin_token);
+  if (roles.status != 200) throw std::runtime_error("setRoles failed: " + roles.raw.body);
+  return SignIn(email, kPassword);
+}
+
 std::string Api::SignIn(const std::string& email, const std::string& password,
                         std::string* refresh) const {
   const Result r = Call("POST", "/v1/sessions", {{"email", email}, {"password", password}});

@@ -32,6 +32,11 @@ class Api final {
   std::string NewResident(SmtpSink& smtp, const std::string& email,
                           const std::string& language = "de", std::string* refresh = nullptr,
                           std::string* account_id = nullptr) const;
+  // A new verified account made operator of `departments` by `admin_token`, signed in again so
+  // that its token carries the role; returns that access token.
+  std::string NewOperator(SmtpSink& smtp, const std::string& email,
+                          const std::vector<std::string>& departments,
+                          const std::string& admin_token) const;
   // Signs in; returns the access token.
   std::string SignIn(const std::string& email, const std::string& password,
                      std::string* refresh = nullptr) const;

@@ -42,12 +42,7 @@ class GatewayTest : public ::testing::Test {
     admin_ = api_->SignIn(stack_->admin_email(), stack_->admin_password());
     resident_ =
         api_->NewResident(stack_->smtp(), "resident@example.de", "de", nullptr, &resident_id_);
-    std::string operator_id;
-    api_->NewResident(stack_->smtp(), "clerk@bielefeld.de", "de", nullptr, &operator_id);
-    const auto roles = api_->Call("POST", "/v1/accounts/" + operator_id + ":setRoles",
-                                  {{"roles", {"operator"}}, {"departments", {"roads"}}}, admin_);
-    ASSERT_EQ(roles.status, 200) << roles.raw.body;
-    operator_ = api_->SignIn("clerk@bielefeld.de", Api::kPassword);
+    operator_ = api_->NewOperator(stack_->smtp(), "clerk@bielefeld.de", {"roads"}, admin_);
   }
   static void TearDownTestSuite() {
     delete api_;
