@@ -96,6 +96,14 @@ absl::Status CheckText(std::string_view field, const std::string& text, size_t m
   return absl::OkStatus();
 }
 
+absl::Status RequireVerifiedStaff(const infra::auth::Caller& caller) {
+  if (caller.signed_in() && !caller.email_verified) {
+    return absl::PermissionDeniedError(
+        "verify your e-mail address before you act on requests as staff");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status CheckRequestId(std::string_view id) {
   if (!infra::IsUlid(id)) return InvalidField("request_id", "not a request id");
   return absl::OkStatus();

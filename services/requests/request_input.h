@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "cityhub/requests/v1/requests.pb.h"
 #include "cityhub/storage/requests.pb.h"
+#include "infra/auth/authorizer.h"
 #include "services/requests/geo.h"
 
 namespace cityhub::requests {
@@ -22,6 +23,10 @@ inline constexpr double kMaxRadiusM = 20'000;
 // `text` as a field: UTF-8, between `min` and `max` bytes, line breaks only if `newlines`.
 absl::Status CheckText(std::string_view field, const std::string& text, size_t min, size_t max,
                        bool newlines);
+// Staff act on requests (status, reroute, assign, moderation, templates, staff comments) only
+// with a verified address: an account may be given the operator role before its owner has
+// proven the address is theirs. PERMISSION_DENIED otherwise.
+absl::Status RequireVerifiedStaff(const infra::auth::Caller& caller);
 // request_id: a ULID.
 absl::Status CheckRequestId(std::string_view id);
 // The contact details a resident gives with a request (contact.*).

@@ -36,6 +36,7 @@ absl::Status RequestsService::DoModerateRequest(grpc::ServerContextBase* ctx,
                                                 const v1::ModerateRequestRequest* req,
                                                 v1::ServiceRequest* response) {
   ASSIGN_OR_RETURN(auto caller, deps_.authorizer.Authorize(*ctx, "ModerateRequest"));
+  RETURN_IF_ERROR(RequireVerifiedStaff(caller));
   RETURN_IF_ERROR(CheckRequestId(req->request_id()));
   if (req->hide_media_ids_size() > kMaxMediaPerRequest)
     return InvalidField("hide_media_ids", "at most 5 photos");
@@ -99,6 +100,7 @@ absl::Status RequestsService::DoHideComment(grpc::ServerContextBase* ctx,
                                             const v1::HideCommentRequest* req,
                                             v1::Comment* response) {
   ASSIGN_OR_RETURN(auto caller, deps_.authorizer.Authorize(*ctx, "HideComment"));
+  RETURN_IF_ERROR(RequireVerifiedStaff(caller));
   RETURN_IF_ERROR(CheckRequestId(req->request_id()));
   if (!infra::IsUlid(req->comment_id())) return InvalidField("comment_id", "not a comment id");
   RETURN_IF_ERROR(CheckText("reason", req->reason(), 1, 500, true));

@@ -22,16 +22,6 @@ using infra::auth::Caller;
 
 namespace {
 
-// Staff act on requests only with a verified address (an account may be given the operator
-// role before its owner has proven the address is theirs).
-absl::Status RequireVerified(const Caller& caller) {
-  if (caller.signed_in() && !caller.email_verified) {
-    return absl::PermissionDeniedError(
-        "verify your e-mail address before you act on requests as staff");
-  }
-  return absl::OkStatus();
-}
-
 // The answers a rerouted request keeps: those the new category asks too, then `given`.
 google::protobuf::Struct ReroutedAnswers(const StoredRequest& r, const StoredService& to,
                                          const google::protobuf::Struct& given) {
@@ -73,7 +63,7 @@ absl::Status RequestsService::DoRerouteRequest(grpc::ServerContextBase* ctx,
                                                const v1::RerouteRequestRequest* req,
                                                v1::ServiceRequest* response) {
   ASSIGN_OR_RETURN(auto caller, deps_.authorizer.Authorize(*ctx, "RerouteRequest"));
-  RETURN_IF_ERROR(RequireVerified(caller));
+  RETURN_IF_ERROR(RequireVerifiedStaff(caller));
   RETURN_IF_ERROR(CheckRequestId(req->request_id()));
   if (req->service_code().empty()) return InvalidField("service_code", "is required");
   if (!IsServiceCode(req->service_code())) return InvalidField("service_code", "malformed");
@@ -160,7 +150,7 @@ absl::Status RequestsService::DoAssignRequest(grpc::ServerContextBase* ctx,
                                               const v1::AssignRequestRequest* req,
                                               v1::ServiceRequest* response) {
   ASSIGN_OR_RETURN(auto caller, deps_.authorizer.Authorize(*ctx, "AssignRequest"));
-  RETURN_IF_ERROR(RequireVerified(caller));
+  RETURN_IF_ERROR(RequireVerifiedStaff(caller));
   RETURN_IF_ERROR(CheckRequestId(req->request_id()));
   const std::string& assignee = req->assignee_account_id();
   if (!assignee.empty() && !infra::IsUlid(assignee)) {

@@ -197,7 +197,8 @@ TEST_F(MovesTest, FollowerCountsAreRightInListsMyRequestsTransitionsAndTheExport
   check(exported.requests(0), true);
 }
 
-// Operators whose address is not verified could transition and comment.
+// Operators whose address is not verified could transition and comment (and moderate and write
+// templates).
 TEST_F(MovesTest, AnOperatorWithAnUnverifiedAddressNeitherTransitionsNorComments) {
   const v1::ServiceRequest r = File(kAnna, NewRequest("streetlight"));
   const Who unverified =
@@ -216,6 +217,21 @@ TEST_F(MovesTest, AnOperatorWithAnUnverifiedAddressNeitherTransitionsNorComments
   const grpc::Status commented = stub_->AddComment(Ctx(unverified).get(), comment, &added);
   EXPECT_EQ(commented.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_THAT(commented.error_message(), HasSubstr("verify your e-mail address"));
+  // Nor moderates, hides comments or writes response templates.
+  v1::ModerateRequestRequest m;
+  m.set_request_id(r.request_id());
+  m.set_description("Lampe defekt.");
+  m.set_reason("Name im Text");
+  v1::ServiceRequest moderated;
+  EXPECT_EQ(stub_->ModerateRequest(Ctx(unverified).get(), m, &moderated).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  v1::CreateResponseTemplateRequest tpl;
+  tpl.mutable_template_()->set_department("street-lighting");
+  tpl.mutable_template_()->set_title("Defekt");
+  tpl.mutable_template_()->set_text_de("Wir reparieren die Leuchte.");
+  v1::ResponseTemplate written;
+  EXPECT_EQ(stub_->CreateResponseTemplate(Ctx(unverified).get(), tpl, &written).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(Get(lights_, r.request_id()).status(), v1::SUBMITTED);
   EXPECT_EQ(Events().size(), 1u);
 }

@@ -397,10 +397,7 @@ absl::Status RequestsService::DoTransitionRequest(grpc::ServerContextBase* ctx,
                                                   const v1::TransitionRequestRequest* req,
                                                   v1::ServiceRequest* response) {
   ASSIGN_OR_RETURN(auto caller, deps_.authorizer.Authorize(*ctx, "TransitionRequest"));
-  if (caller.signed_in() && !caller.email_verified) {
-    return absl::PermissionDeniedError(
-        "verify your e-mail address before you act on requests as staff");
-  }
+  RETURN_IF_ERROR(RequireVerifiedStaff(caller));
   RETURN_IF_ERROR(CheckRequestId(req->request_id()));
   if (!v1::Status_IsValid(req->status()) || req->status() == v1::STATUS_UNSPECIFIED) {
     return InvalidField("status", "must be a request status");

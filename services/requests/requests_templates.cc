@@ -75,6 +75,7 @@ absl::Status RequestsService::DoCreateResponseTemplate(grpc::ServerContextBase* 
                                                        const v1::CreateResponseTemplateRequest* req,
                                                        v1::ResponseTemplate* response) {
   ASSIGN_OR_RETURN(auto caller, deps_.authorizer.Authorize(*ctx, "CreateResponseTemplate"));
+  RETURN_IF_ERROR(RequireVerifiedStaff(caller));
   const auto& in = req->template_();
   RETURN_IF_ERROR(CheckDepartment(caller, in.department()));
   RETURN_IF_ERROR(CheckTitle(in.title()));
@@ -100,6 +101,7 @@ absl::Status RequestsService::DoUpdateResponseTemplate(grpc::ServerContextBase* 
                                                        const v1::UpdateResponseTemplateRequest* req,
                                                        v1::ResponseTemplate* response) {
   ASSIGN_OR_RETURN(auto caller, deps_.authorizer.Authorize(*ctx, "UpdateResponseTemplate"));
+  RETURN_IF_ERROR(RequireVerifiedStaff(caller));
   if (!infra::IsUlid(req->template_id())) return InvalidField("template_id", "not a template id");
   if (req->has_title()) RETURN_IF_ERROR(CheckTitle(req->title()));
   if (req->has_text_de()) RETURN_IF_ERROR(CheckTextDe(req->text_de()));
@@ -131,6 +133,7 @@ absl::Status RequestsService::DoDeleteResponseTemplate(grpc::ServerContextBase* 
                                                        const v1::DeleteResponseTemplateRequest* req,
                                                        v1::DeleteResponseTemplateResponse*) {
   ASSIGN_OR_RETURN(auto caller, deps_.authorizer.Authorize(*ctx, "DeleteResponseTemplate"));
+  RETURN_IF_ERROR(RequireVerifiedStaff(caller));
   if (!infra::IsUlid(req->template_id())) return InvalidField("template_id", "not a template id");
   for (int attempt = 0;; ++attempt) {
     ASSIGN_OR_RETURN(auto t, deps_.templates.Get(req->template_id()));
