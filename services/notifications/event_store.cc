@@ -149,6 +149,51 @@ absl::StatusOr<bool> EventStore::ApplyOnce(std::string_view event_id, const Even
   return reply.integer() == 1;
 }
 
+absl::StatusOr<EventStore::CommentCopies> EventStore::CopiesOfComment(std::string_view comment_id) {
+  CommentCopies out;
+  ASSIGN_OR_RETURN(const Reply members,
+                   redis_.Command({"SMEMBERS", keys::CommentCopies(comment_id)}));
+  Args mget = {"MGET"};
+  for (const Reply& m : members.elements()) {
+    const std::string& copy = m.str();
+    if (copy.starts_with("n:")) mget.push_back(keys::Notification(copy.substr(2)));
+    if (copy.starts_with("j:")) out.job_ids.push_back(copy.substr(2));
+  }
+  if (mget.size() == 1) return out;
+  ASSIGN_OR_RETURN(const Reply notes, redis_.Command(mget));
+  for (const Reply& n : notes.elements()) {
+    if (n.is_nil()) continue;  // trimmed from its inbox, or erased with its account
+    StoredNotification note;
+    if (note.ParseFromString(n.str())) out.notes.push_back(std::move(note));
+  }
+  return out;
+}
+
+void EventStore::RememberCommentCopies(std::string_view comment_id, EventEffects* effects) {
+  const std::string key = keys::CommentCopies(comment_id);
+  Args copies = {"SADD", key};
+  for (const auto& n : effects->inbox) copies.push_back(StrCat("n:", n.id()));
+  for (const auto& j : effects->jobs) copies.push_back(StrCat("j:", j.job.id()));
+  if (copies.size() == 2) return;
+  effects->extra.push_back(std::move(copies));
+  effects->extra.push_back({"EXPIRE", key, std::to_string(400 * 24 * 3600)});
+}
+
+EventEffects EventStore::HideCommentCopies(std::string_view comment_id, const CommentCopies& copies,
+                                           std::string_view removed) {
+  EventEffects effects;
+  for (StoredNotification note : copies.notes) {
+    note.set_body(std::string(removed));
+    // XX: an entry erased meanwhile (trimmed, its account deleted) does not come back.
+    effects.extra.push_back({"SET", keys::Notification(note.id()), note.SerializeAsString(), "XX"});
+  }
+  // A job gone from under its queue entry is dropped when claimed (JobQueueStore::Claim): the
+  // mail, push or webhook call with the text is not sent; one being sent right now may still go.
+  for (const auto& id : copies.job_ids) effects.extra.push_back({"DEL", keys::Job(id)});
+  effects.extra.push_back({"DEL", keys::CommentCopies(comment_id)});
+  return effects;
+}
+
 absl::StatusOr<FanOutDetails> EventStore::DetailsOf(const std::vector<std::string>& accounts,
                                                     const std::vector<std::string>& webhook_ids) {
   FanOutDetails out;

@@ -59,6 +59,19 @@ class EventStore final {
   absl::StatusOr<bool> ApplyOnce(std::string_view event_id, const EventEffects& effects);
 
   // Preferences and devices of `accounts` and the webhooks `webhook_ids`: one round trip.
+  // Where a comment's text was copied (keys::CommentCopies): the inbox entries still there, and
+  // the ids of the jobs.
+  struct CommentCopies {
+    std::vector<StoredNotification> notes;
+    std::vector<std::string> job_ids;
+  };
+  absl::StatusOr<CommentCopies> CopiesOfComment(std::string_view comment_id);
+  // Adds to `effects` the record of where its inbox entries and jobs copy the comment's text.
+  static void RememberCommentCopies(std::string_view comment_id, EventEffects* effects);
+  // The effects that take a hidden comment's text out of its copies: each inbox entry's body
+  // becomes `removed`; jobs not yet sent (mails, pushes, webhook calls) are dropped.
+  static EventEffects HideCommentCopies(std::string_view comment_id, const CommentCopies& copies,
+                                        std::string_view removed);
   absl::StatusOr<FanOutDetails> DetailsOf(const std::vector<std::string>& accounts,
                                           const std::vector<std::string>& webhook_ids);
 

@@ -112,6 +112,8 @@ absl::Status FanOut::Handle(const std::string& payload) {
                                        on));
       return store_.events.ApplyOnce(event.event_id(), effects).status();
     }
+    case ev::Event::kRequestModerated:
+      return HideCommentCopies(event);
     case ev::Event::kRequestCreated: {
       const auto& e = event.request_created();
       return NotifyDepartment(event, e.department(), e.request_id(), e.service_code());
@@ -179,6 +181,20 @@ absl::Status FanOut::NotifyAndApply(const ev::Event& event,
   RETURN_IF_ERROR(Notify(event, recipients, details, request_id, &effects));
   RETURN_IF_ERROR(AddReporterUpdate(event, &effects));
   AddWebhookJobs(event, service_code, details.webhooks, &effects);
+  if (event.has_comment_added()) {
+    // Remember where the text went, for a hide by staff (HideCommentCopies).
+    EventStore::RememberCommentCopies(event.comment_added().comment_id(), &effects);
+  }
+  return store_.events.ApplyOnce(event.event_id(), effects).status();
+}
+
+absl::Status FanOut::HideCommentCopies(const ev::Event& event) {
+  const std::string& comment_id = event.request_moderated().comment_id();
+  if (comment_id.empty()) return absl::OkStatus();  // photos and descriptions: no copies here
+  ASSIGN_OR_RETURN(const EventStore::CommentCopies copies,
+                   store_.events.CopiesOfComment(comment_id));
+  const EventEffects effects =
+      EventStore::HideCommentCopies(comment_id, copies, CommentRemovedText());
   return store_.events.ApplyOnce(event.event_id(), effects).status();
 }
 

@@ -41,6 +41,9 @@ class FanOut final {
     std::string account_id;
     cityhub::notifications::v1::Kind kind;
   };
+  // Staff hid a comment: its text leaves the inbox entries it was copied to, and the mails,
+  // pushes and webhook calls not yet sent with it are dropped.
+  absl::Status HideCommentCopies(const cityhub::events::v1::Event& event);
   // New work for `department`'s operators (a new or rerouted request), and the webhooks.
   absl::Status NotifyDepartment(const cityhub::events::v1::Event& event,
                                 const std::string& department, const std::string& request_id,

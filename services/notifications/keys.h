@@ -33,6 +33,10 @@
 //   notifications:dead                   STREAM jobs given up on, with the reason
 //   notifications:dead:{stream}          STREAM events the consumer of `stream` gave up on
 //   notifications:live                   PUB/SUB account ids with new inbox entries
+//   notifications:copies:{comment}       SET    "n:<notification id>", "j:<job id>": where a
+//                                               comment's text was copied (inbox, pending
+//                                               mails, pushes, webhooks), so that a comment staff
+//                                               hide is removed from them too (400 days)
 //   notifications:reporter:{request}     STRING "1": the request's anonymous reporter confirmed
 //                                               their address (ReporterContactConfirmed, until
 //                                               ReporterContactEnded; 400 days at most)
@@ -65,6 +69,9 @@ inline std::string Feed(std::string_view account) {
 }
 inline std::string Unread(std::string_view account) {
   return infra::StrCat("notifications:unread:{", account, "}");
+}
+inline std::string CommentCopies(std::string_view comment_id) {
+  return infra::StrCat("notifications:copies:{", comment_id, "}");
 }
 inline std::string Seen(std::string_view event_id) {
   return infra::StrCat("notifications:seen:{", event_id, "}");

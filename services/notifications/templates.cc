@@ -202,6 +202,10 @@ Mail ReporterConfirmMail(std::string_view link, std::string_view language) {
   return Render(En(language) ? kReporterConfirmEn : kReporterConfirmDe, std::nullopt, link);
 }
 
+std::string_view CommentRemovedText() {
+  return "Dieser Kommentar wurde von der Stadt entfernt. / This comment was removed by the city.";
+}
+
 Text ReporterReroutedText(const cityhub::events::v1::RequestRerouted& e,
                           std::string_view language) {
   const std::string service = ServiceName(e.service_name_de(), e.service_name_en(), language);

@@ -48,6 +48,9 @@ struct ReporterLinks {
   std::string feedback;  // empty: none
 };
 Mail ReporterConfirmMail(std::string_view link, std::string_view language);
+// The body an inbox entry about a comment gets once staff hid the comment (both languages: the
+// entry does not know its reader's).
+std::string_view CommentRemovedText();
 // What an anonymous reporter is told of a reroute: the new category and the public note.
 Text ReporterReroutedText(const cityhub::events::v1::RequestRerouted& e, std::string_view language);
 // A mail to an anonymous reporter about a public change (`text`: StatusChangedText for the

@@ -184,6 +184,25 @@ TEST_F(ModerationJourneys, AHiddenPhotoAndARedactedDescriptionAreGoneFromEveryVi
   const auto comments = api_->Call("GET", "/v1/requests/" + id + "/comments");
   EXPECT_THAT(comments.raw.body, Not(HasSubstr("Idiot")));
   EXPECT_EQ(comments.json.value("comments", json::array()).size(), 0u);
+
+  // A clerk's comment that named a neighbour by mistake reached the reporter's inbox; once
+  // hidden, the inbox entry no longer holds the text.
+  const auto slip = api_->Call("POST", "/v1/requests/" + id + "/comments",
+                               {{"text", "Herr Meier aus Nr. 12 hat auch angerufen."}}, operator_);
+  ASSERT_EQ(slip.status, 201) << slip.raw.body;
+  const auto inbox_has = [&](const std::string& text) {
+    return api_->Call("GET", "/v1/notifications", nullptr, resident).raw.body.find(text) !=
+           std::string::npos;
+  };
+  ASSERT_TRUE(WaitFor([&] { return inbox_has("Herr Meier"); }, 20s));
+  ASSERT_EQ(api_->Call("POST",
+                       "/v1/requests/" + id + "/comments/" +
+                           slip.json["comment_id"].get<std::string>() + ":hide",
+                       {{"reason", "Name eines Nachbarn"}}, operator_)
+                .status,
+            200);
+  ASSERT_TRUE(WaitFor([&] { return !inbox_has("Herr Meier"); }, 20s));
+  EXPECT_TRUE(inbox_has("von der Stadt entfernt"));
 }
 
 // (3) the reporter edits and then withdraws a report; a follower hears of the withdrawal.
