@@ -182,6 +182,11 @@ absl::Status RequestsService::DoAssignRequest(grpc::ServerContextBase* ctx,
       checked_department = before.department();
       assignee_name = member->display_name;
     }
+    if (!assignee.empty() && !IsOpen(static_cast<v1::Status>(before.status()))) {
+      // Unassigning stays possible, so that a closed request leaves someone's queue.
+      return absl::FailedPreconditionError(StrCat("status: a ", v1::Status_Name(before.status()),
+                                                  " request is not assigned; reopen it first"));
+    }
     if (before.assignee_account_id() == assignee) {  // nothing changes: no history, no event
       View(caller, before, "de", response);
       return absl::OkStatus();

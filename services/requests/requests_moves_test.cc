@@ -244,5 +244,20 @@ TEST_F(MovesTest, TheExportOfStaffHoldsTheirAssignmentsAndDeletionUnassigns) {
   EXPECT_EQ(client().Command({"EXISTS", keys::AssignedBy(lights_.account_id)})->integer(), 0);
 }
 
+TEST_F(MovesTest, AClosedRequestIsNotAssignedButCanBeUnassigned) {
+  const v1::ServiceRequest r = File(kAnna, NewRequest("streetlight"));
+  v1::ServiceRequest out;
+  ASSERT_TRUE(Assign(lights_, r.request_id(), lights_.account_id, &out).ok());
+  v1::TransitionRequestRequest t;
+  t.set_request_id(r.request_id());
+  t.set_status(v1::REJECTED);
+  ASSERT_TRUE(stub_->TransitionRequest(Ctx(lights_).get(), t, &out).ok());
+  ASSERT_TRUE(Assign(lights_, r.request_id(), "", &out).ok());
+  const grpc::Status s = Assign(lights_, r.request_id(), lights_.account_id, &out);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(s.error_message(), HasSubstr("status: a REJECTED request is not assigned"));
+  EXPECT_EQ(Get(lights_, r.request_id()).assignee_account_id(), "");
+}
+
 }  // namespace
 }  // namespace cityhub::requests
