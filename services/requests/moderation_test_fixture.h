@@ -46,13 +46,6 @@ class ModerationTest : public RequestsServiceTest {
     }
     return reader->Finish();
   }
-  v1::ServiceRequest Get(const Who& who, const std::string& id) {
-    v1::GetRequestRequest get;
-    get.set_request_id(id);
-    v1::ServiceRequest out;
-    EXPECT_TRUE(stub_->GetRequest(Ctx(who).get(), get, &out).ok());
-    return out;
-  }
   // Every value Redis holds (strings, lists, sets, hashes, sorted sets, streams), concatenated:
   // to show that a text is stored nowhere.
   std::string EverythingStored() {

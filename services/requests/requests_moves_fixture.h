@@ -98,13 +98,6 @@ class MovesTest : public RequestsServiceTest {
     req.set_assignee_account_id(assignee);
     return stub_->AssignRequest(Ctx(who).get(), req, out);
   }
-  v1::ServiceRequest Get(const Who& who, const std::string& id) {
-    v1::GetRequestRequest get;
-    get.set_request_id(id);
-    v1::ServiceRequest out;
-    EXPECT_TRUE(stub_->GetRequest(Ctx(who).get(), get, &out).ok());
-    return out;
-  }
   std::vector<std::string> ListIds(const Who& who, const v1::ListRequestsRequest& req,
                                    grpc::Status* status = nullptr) {
     v1::ListRequestsResponse res;

@@ -91,13 +91,6 @@ class ReportersTest : public RequestsServiceTest {
     v1::ReporterContactResponse out;
     return stub_->UnsubscribeContact(Ctx().get(), req, &out);
   }
-  v1::ServiceRequest Get(const Who& who, const std::string& id) {
-    v1::GetRequestRequest req;
-    req.set_request_id(id);
-    v1::ServiceRequest out;
-    EXPECT_TRUE(stub_->GetRequest(Ctx(who).get(), req, &out).ok());
-    return out;
-  }
   // An anonymous report whose reporter confirmed their address.
   v1::ServiceRequest ConfirmedReport() {
     const v1::ServiceRequest r = Report(kNobody, kMail);

@@ -52,6 +52,8 @@ class RequestsServiceTest : public cityhub::testing::RedisTest {
   // Files `req` as `who`; fails the test on error.
   cityhub::requests::v1::ServiceRequest File(
       const Who& who, const cityhub::requests::v1::CreateRequestRequest& req);
+  // The request `id` as `who` sees it; fails the test on error.
+  cityhub::requests::v1::ServiceRequest Get(const Who& who, const std::string& id);
   // Every event on the service's event stream (kEventsStream), in order.
   std::vector<cityhub::events::v1::Event> Events();
 
