@@ -14,16 +14,10 @@ namespace cityhub::requests::moderation_testing {
 
 namespace v1 = cityhub::requests::v1;
 
-inline const Who kAnna = {"01JANNA0000000000000000000", {"citizen"}, {}, true};
-inline const Who kBen = {"01JBEN00000000000000000000", {"citizen"}, {}, true};
-inline const Who kLights = {
-    "01JLIGHTS00000000000000000", {"citizen", "operator"}, {"street-lighting"}, true};
+// kAnna, kBen, kLights, kParks, kAdmin and kNobody are in requests_test_fixture.h.
 // An account id that is a valid ULID, for the privacy export.
 inline const Who kStaff = {
     "01JSTAFF000000000000000000", {"citizen", "operator"}, {"street-lighting"}, true};
-inline const Who kParks = {"01JPARKS000000000000000000", {"citizen", "operator"}, {"parks"}, true};
-inline const Who kAdmin = {"01JADMIN000000000000000000", {"citizen", "admin"}, {}, true};
-inline const Who kNobody = {};
 
 inline constexpr char kSecret[] = "Anna Musterfrau, Tel. 0521 998877, wohnt nebenan";
 

@@ -19,10 +19,6 @@ namespace cityhub::requests::moves_testing {
 namespace v1 = cityhub::requests::v1;
 using namespace std::chrono_literals;
 
-inline const Who kAnna = {"01JANNA0000000000000000000", {"citizen"}, {}, true};
-inline const Who kBen = {"01JBEN00000000000000000000", {"citizen"}, {}, true};
-inline const Who kNobody = {};
-
 class MovesTest : public RequestsServiceTest {
  protected:
   // The accounts service, for real GetContact calls (who an assignee is).
