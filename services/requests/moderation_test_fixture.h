@@ -14,16 +14,10 @@ namespace cityhub::requests::moderation_testing {
 
 namespace v1 = cityhub::requests::v1;
 
-inline const Who kAnna = {"01JANNA0000000000000000000", {"citizen"}, {}, true};
-inline const Who kBen = {"01JBEN00000000000000000000", {"citizen"}, {}, true};
-inline const Who kLights = {
-    "01JLIGHTS00000000000000000", {"citizen", "operator"}, {"street-lighting"}, true};
+// kAnna, kBen, kLights, kParks, kAdmin and kNobody are in requests_test_fixture.h.
 // An account id that is a valid ULID, for the privacy export.
 inline const Who kStaff = {
     "01JSTAFF000000000000000000", {"citizen", "operator"}, {"street-lighting"}, true};
-inline const Who kParks = {"01JPARKS000000000000000000", {"citizen", "operator"}, {"parks"}, true};
-inline const Who kAdmin = {"01JADMIN000000000000000000", {"citizen", "admin"}, {}, true};
-inline const Who kNobody = {};
 
 inline constexpr char kSecret[] = "Anna Musterfrau, Tel. 0521 998877, wohnt nebenan";
 
@@ -45,13 +39,6 @@ class ModerationTest : public RequestsServiceTest {
     while (reader->Read(&piece)) {
     }
     return reader->Finish();
-  }
-  v1::ServiceRequest Get(const Who& who, const std::string& id) {
-    v1::GetRequestRequest get;
-    get.set_request_id(id);
-    v1::ServiceRequest out;
-    EXPECT_TRUE(stub_->GetRequest(Ctx(who).get(), get, &out).ok());
-    return out;
   }
   // Every value Redis holds (strings, lists, sets, hashes, sorted sets, streams), concatenated:
   // to show that a text is stored nowhere.

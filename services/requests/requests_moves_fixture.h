@@ -19,10 +19,6 @@ namespace cityhub::requests::moves_testing {
 namespace v1 = cityhub::requests::v1;
 using namespace std::chrono_literals;
 
-inline const Who kAnna = {"01JANNA0000000000000000000", {"citizen"}, {}, true};
-inline const Who kBen = {"01JBEN00000000000000000000", {"citizen"}, {}, true};
-inline const Who kNobody = {};
-
 class MovesTest : public RequestsServiceTest {
  protected:
   // The accounts service, for real GetContact calls (who an assignee is).
@@ -97,13 +93,6 @@ class MovesTest : public RequestsServiceTest {
     req.set_request_id(id);
     req.set_assignee_account_id(assignee);
     return stub_->AssignRequest(Ctx(who).get(), req, out);
-  }
-  v1::ServiceRequest Get(const Who& who, const std::string& id) {
-    v1::GetRequestRequest get;
-    get.set_request_id(id);
-    v1::ServiceRequest out;
-    EXPECT_TRUE(stub_->GetRequest(Ctx(who).get(), get, &out).ok());
-    return out;
   }
   std::vector<std::string> ListIds(const Who& who, const v1::ListRequestsRequest& req,
                                    grpc::Status* status = nullptr) {

@@ -17,13 +17,6 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using namespace std::chrono_literals;
 
-const Who kAnna = {"01JANNA0000000000000000000", {"citizen"}, {}, true};
-const Who kBen = {"01JBEN00000000000000000000", {"citizen"}, {}, true};
-const Who kLights = {
-    "01JLIGHTS00000000000000000", {"citizen", "operator"}, {"street-lighting"}, true};
-const Who kParks = {"01JPARKS000000000000000000", {"citizen", "operator"}, {"parks"}, true};
-const Who kAdmin = {"01JADMIN000000000000000000", {"citizen", "admin"}, {}, true};
-const Who kNobody = {};
 constexpr char kMail[] = "anwohnerin@example.org";
 
 class ReportersTest : public RequestsServiceTest {
@@ -90,13 +83,6 @@ class ReportersTest : public RequestsServiceTest {
     req.set_token(token);
     v1::ReporterContactResponse out;
     return stub_->UnsubscribeContact(Ctx().get(), req, &out);
-  }
-  v1::ServiceRequest Get(const Who& who, const std::string& id) {
-    v1::GetRequestRequest req;
-    req.set_request_id(id);
-    v1::ServiceRequest out;
-    EXPECT_TRUE(stub_->GetRequest(Ctx(who).get(), req, &out).ok());
-    return out;
   }
   // An anonymous report whose reporter confirmed their address.
   v1::ServiceRequest ConfirmedReport() {

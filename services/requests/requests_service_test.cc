@@ -22,14 +22,6 @@ using ::testing::Not;
 using ::testing::StartsWith;
 using namespace std::chrono_literals;
 
-const Who kAnna = {"01JANNA0000000000000000000", {"citizen"}, {}, true};
-const Who kBen = {"01JBEN00000000000000000000", {"citizen"}, {}, true};
-const Who kLights = {
-    "01JLIGHTS00000000000000000", {"citizen", "operator"}, {"street-lighting"}, true};
-const Who kParks = {"01JPARKS000000000000000000", {"citizen", "operator"}, {"parks"}, true};
-const Who kAdmin = {"01JADMIN000000000000000000", {"citizen", "admin"}, {}, true};
-const Who kNobody = {};
-
 // --- catalogue ------------------------------------------------------------------------------
 
 TEST_F(RequestsServiceTest, TheCatalogueSpeaksGermanAndEnglish) {

@@ -122,6 +122,15 @@ v1::ServiceRequest RequestsServiceTest::File(const Who& who, const v1::CreateReq
   return out;
 }
 
+v1::ServiceRequest RequestsServiceTest::Get(const Who& who, const std::string& id) {
+  v1::GetRequestRequest get;
+  get.set_request_id(id);
+  v1::ServiceRequest out;
+  const grpc::Status s = stub_->GetRequest(Ctx(who).get(), get, &out);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  return out;
+}
+
 std::vector<cityhub::events::v1::Event> RequestsServiceTest::Events() {
   std::vector<cityhub::events::v1::Event> out;
   auto reply = client().Command({"XRANGE", kEventsStream, "-", "+"});

@@ -23,6 +23,16 @@ struct Who {
   bool verified = true;
 };
 
+// The callers most suites use: two residents, operators of two departments, an admin, and an
+// anonymous caller.
+inline const Who kAnna = {"01JANNA0000000000000000000", {"citizen"}, {}, true};
+inline const Who kBen = {"01JBEN00000000000000000000", {"citizen"}, {}, true};
+inline const Who kLights = {
+    "01JLIGHTS00000000000000000", {"citizen", "operator"}, {"street-lighting"}, true};
+inline const Who kParks = {"01JPARKS000000000000000000", {"citizen", "operator"}, {"parks"}, true};
+inline const Who kAdmin = {"01JADMIN000000000000000000", {"citizen", "admin"}, {}, true};
+inline const Who kNobody = {};
+
 // The requests service on a real gRPC server over the suite's real Redis, with the default
 // Bielefeld catalogue, a settable clock and tokens minted by the test.
 class RequestsServiceTest : public cityhub::testing::RedisTest {
@@ -52,6 +62,8 @@ class RequestsServiceTest : public cityhub::testing::RedisTest {
   // Files `req` as `who`; fails the test on error.
   cityhub::requests::v1::ServiceRequest File(
       const Who& who, const cityhub::requests::v1::CreateRequestRequest& req);
+  // The request `id` as `who` sees it; fails the test on error.
+  cityhub::requests::v1::ServiceRequest Get(const Who& who, const std::string& id);
   // Every event on the service's event stream (kEventsStream), in order.
   std::vector<cityhub::events::v1::Event> Events();
 

@@ -1,6 +1,6 @@
-import { useEffect, useState } from "preact/hooks";
 import { useI18n } from "../../i18n";
-import { client, errorStatus, errorText } from "../../lib/api";
+import { client } from "../../lib/api";
+import { useRedeemToken } from "../../lib/redeem";
 import { useLocation } from "../../lib/router";
 import { Loading, Notice, Page } from "../../components/ui";
 
@@ -8,47 +8,26 @@ import { Loading, Notice, Page } from "../../components/ui";
 export function ConfirmContact() {
   const { t } = useI18n();
   const token = useLocation().query.get("token") ?? "";
-  const [state, setState] = useState<"busy" | "ok" | "error">("busy");
-  const [requestId, setRequestId] = useState("");
-  const [error, setError] = useState("");
-
-  useEffect(() => {
-    if (!token) return;
-    let live = true;
-    (async () => {
-      try {
-        const answer = await client.requests.confirmContact(token);
-        if (!live) return;
-        setRequestId(answer.request_id ?? "");
-        setState("ok");
-      } catch (err) {
-        if (!live) return;
-        setError(
-          errorStatus(err) === 404
-            ? t("reporter.tokenInvalid")
-            : errorText(err, t),
-        );
-        setState("error");
-      }
-    })();
-    return () => {
-      live = false;
-    };
-  }, [token]);
+  const result = useRedeemToken(
+    token,
+    async (token) =>
+      (await client.requests.confirmContact(token)).request_id ?? "",
+    "reporter.tokenInvalid",
+  );
 
   return (
     <Page title={t("reporter.confirmTitle")}>
       {!token ? (
         <Notice kind="error">{t("auth.tokenMissing")}</Notice>
-      ) : state === "busy" ? (
+      ) : result.state === "busy" ? (
         <Loading />
-      ) : state === "error" ? (
-        <Notice kind="error">{error}</Notice>
+      ) : result.state === "error" ? (
+        <Notice kind="error">{result.error}</Notice>
       ) : (
         <>
           <Notice kind="ok">{t("reporter.confirmed")}</Notice>
-          {requestId ? (
-            <a class="button" href={`/requests/${requestId}`}>
+          {result.value ? (
+            <a class="button" href={`/requests/${result.value}`}>
               {t("reporter.openReport")}
             </a>
           ) : null}
