@@ -87,9 +87,36 @@ function walk(dir) {
     return statSync(p).isDirectory() ? walk(p) : [p];
   });
 }
+// The staff console's chunks are not precached: residents never download staff code. They are
+// the outputs reachable from the console's entry that the resident app cannot reach without it.
+const outputsByPath = result.metafile.outputs;
+const staffEntry = outputs.find(
+  ([, o]) => o.entryPoint === "src/staff/StaffApp.tsx",
+)?.[0];
+function reach(from, skip) {
+  const seen = new Set();
+  const todo = [from];
+  while (todo.length) {
+    const p = todo.pop();
+    if (seen.has(p) || p === skip) continue;
+    seen.add(p);
+    for (const i of outputsByPath[p]?.imports ?? []) todo.push(i.path);
+    const css = outputsByPath[p]?.cssBundle;
+    if (css) todo.push(css);
+  }
+  return seen;
+}
+const resident = reach(entry[0], staffEntry);
+const staffOnly = new Set(
+  staffEntry
+    ? [...reach(staffEntry, undefined)]
+        .filter((p) => !resident.has(p))
+        .map((p) => "/" + relative(dist, join(root, p)).split("\\").join("/"))
+    : [],
+);
 const precache = walk(dist)
   .map((p) => "/" + relative(dist, p).split("\\").join("/"))
-  .filter((p) => p !== "/index.html")
+  .filter((p) => p !== "/index.html" && !staffOnly.has(p))
   .sort();
 precache.unshift("/index.html");
 const version = hash(Buffer.from(precache.join("\n") + html));

@@ -23,6 +23,7 @@ import { RequestPage } from "./screens/request/RequestPage";
 import { ResetPassword } from "./screens/reset-password/ResetPassword";
 import { SignIn } from "./screens/sign-in/SignIn";
 import { VerifyEmail } from "./screens/verify-email/VerifyEmail";
+import { isStaffPath, StaffEntry } from "./staff/entry";
 
 interface Route {
   path: string;
@@ -153,6 +154,13 @@ function BottomNav() {
 }
 
 export function App() {
+  const loc = useLocation();
+  // The staff console has its own layout and chunk; only its door is in this bundle.
+  if (isStaffPath(loc.path)) return <StaffEntry />;
+  return <ResidentApp />;
+}
+
+function ResidentApp() {
   const loc = useLocation();
   const signed = useSignedIn();
   const { t } = useI18n();

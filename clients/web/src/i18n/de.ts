@@ -12,6 +12,11 @@ export const de: Record<MessageKey, string> = {
   "app.notFound": "Seite nicht gefunden",
   "app.notFoundText": "Unter dieser Adresse gibt es nichts.",
   "app.home": "Zur Startseite",
+  "staff.title": "Verwaltungskonsole",
+  "staff.signIn":
+    "Melden Sie sich mit Ihrem Dienstkonto an, um die Konsole zu nutzen.",
+  "staff.onlyStaff":
+    "Dieser Bereich ist für Mitarbeitende der Stadt. Ihr Konto hat keine Rolle in der Verwaltung.",
   "app.language": "Sprache",
   "app.signInRequired": "Bitte melden Sie sich an, um diese Seite zu sehen.",
 

@@ -9,6 +9,10 @@ export const en = {
   "app.notFound": "Page not found",
   "app.notFoundText": "There is nothing at this address.",
   "app.home": "Go to the start page",
+  "staff.title": "Staff console",
+  "staff.signIn": "Sign in with your staff account to use the console.",
+  "staff.onlyStaff":
+    "This area is for the city's staff. Your account has no staff role.",
   "app.language": "Language",
   "app.signInRequired": "Please sign in to see this page.",
 
