@@ -9,6 +9,7 @@ import { randomId } from "./ids.js";
 import { paginate } from "./paging.js";
 import { Session, type TokenPairLike } from "./session.js";
 import { notificationStream, type StreamOptions } from "./stream.js";
+import { StaffApi } from "./staff.js";
 import { MemoryTokenStore, type TokenStore } from "./tokens.js";
 import {
   bodySize,
@@ -413,6 +414,9 @@ export class CityhubClient {
         { body },
       ),
   };
+
+  /** The staff's calls (operators, admins): queue, counts, bulk acknowledge, moderation. */
+  readonly staff = new StaffApi(this.call.bind(this));
 
   readonly notifications = {
     list: (

@@ -3,6 +3,15 @@ export { CityhubClient } from "./client.js";
 export type { ClientOptions, CreateOptions, UploadOptions } from "./client.js";
 export type { CallOptions, RetryOptions } from "./core.js";
 export { CityhubError, GrpcCode } from "./errors.js";
+export { StaffApi } from "./staff.js";
+export type {
+  BulkOutcome,
+  ModerateBody,
+  QueueCount,
+  QueueFilters,
+  RerouteBody,
+  ResponseTemplate,
+} from "./staff.js";
 export { LocalStorageTokenStore, MemoryTokenStore } from "./tokens.js";
 export type { TokenStore, Tokens } from "./tokens.js";
 export type { StreamOptions } from "./stream.js";
