@@ -14,6 +14,15 @@ export default defineConfig({
   timeout: 60_000,
   expect: { timeout: 10_000 },
   reporter: [["list"]],
+  // The resident app at a phone's size; the staff console (staff-*.spec.ts) on a desktop.
+  projects: [
+    { name: "phone", testIgnore: /staff-.*\.spec\.ts$/ },
+    {
+      name: "staff",
+      testMatch: /staff-.*\.spec\.ts$/,
+      use: { viewport: { width: 1440, height: 900 }, hasTouch: false },
+    },
+  ],
   use: {
     baseURL: process.env.CITYHUB_WEB_BASE_URL,
     viewport: { width: 390, height: 844 },
