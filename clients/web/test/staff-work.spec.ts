@@ -27,6 +27,7 @@ const docsImg = join(
 );
 
 async function docsShot(page: Page, name: string) {
+  await page.evaluate(() => window.scrollTo(0, 0));
   await screenshot(page, name);
   if (docsShots) await page.screenshot({ path: join(docsImg, `${name}.png`) });
 }

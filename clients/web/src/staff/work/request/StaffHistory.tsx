@@ -19,7 +19,10 @@ export function StaffHistory(props: { request: ServiceRequest; me: string }) {
                 t("work.req.h.reroute", { from: e.from_value, to: e.to_value })
               ) : e.kind === "assign" ? (
                 e.to_value ? (
-                  t("work.req.h.assign", { to: e.to_value })
+                  t("work.req.h.assign", {
+                    to:
+                      e.to_value === props.me ? t("work.req.you") : e.to_value,
+                  })
                 ) : (
                   t("work.req.h.unassign")
                 )
