@@ -295,3 +295,31 @@ test("keyboard shortcuts, bulk acknowledge and live refresh in the queue", async
   await page.keyboard.press("Enter");
   await expect(page).toHaveURL(new RegExp(`/staff/requests/${d}$`));
 });
+
+test("the map lists the department's open reports and opens one", async ({
+  page,
+}) => {
+  const s = await setUp();
+  const open = await fileReport(s, `Offene Bank ${Date.now()}`);
+  const closed = await fileReport(s, `Erledigte Bank ${Date.now()}`);
+  const admin = await adminToken();
+  const moved = await api("POST", `/v1/requests/${closed}:transition`, {
+    token: admin,
+    body: { status: "REJECTED" },
+  });
+  expect(moved.status).toBe(200);
+  await signInUi(page, s.operator.email, s.operator.password);
+  await page.goto("/staff");
+  await page
+    .getByRole("navigation", { name: "Staff console" })
+    .getByRole("link", { name: "Map" })
+    .click();
+  await expect(
+    page.getByRole("region", { name: "Map of open reports" }),
+  ).toBeVisible();
+  const list = page.getByRole("list", { name: "Open reports" });
+  await expect(list.getByRole("link")).toHaveCount(1);
+  await expect(page.locator(".leaflet-marker-icon.map-dot")).toHaveCount(1);
+  await list.getByRole("link").click();
+  await expect(page).toHaveURL(new RegExp(`/staff/requests/${open}$`));
+});
