@@ -1,3 +1,4 @@
+import AxeBuilder from "@axe-core/playwright";
 import { expect, test } from "./fixtures";
 import type { Page } from "@playwright/test";
 import { dirname, join } from "node:path";
@@ -30,6 +31,20 @@ async function docsShot(page: Page, name: string) {
   await page.evaluate(() => window.scrollTo(0, 0));
   await screenshot(page, name);
   if (docsShots) await page.screenshot({ path: join(docsImg, `${name}.png`) });
+}
+
+/** No serious or critical axe-core violation on the page as it is. */
+async function noA11yViolations(page: Page, name: string) {
+  const result = await new AxeBuilder({ page })
+    .withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"])
+    .analyze();
+  const bad = result.violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map(
+      (v) =>
+        `${name}: ${v.id} (${v.impact}) ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`,
+    );
+  expect(bad, bad.join("\n")).toEqual([]);
 }
 
 interface Setup {
@@ -128,6 +143,7 @@ test("an operator triages a new report end to end; the resident hears of each pu
   await expect(row).toContainText(description);
   await expect(page.getByTestId("count-SUBMITTED")).toContainText("1");
   await docsShot(page, "staff-queue");
+  await noA11yViolations(page, "queue");
 
   // Open it; acknowledge with the template as the public note.
   await row.getByRole("link").click();
@@ -176,6 +192,7 @@ test("an operator triages a new report end to end; the resident hears of each pu
     .poll(() => inboxKinds(s, id))
     .toEqual(["KIND_OWN_REQUEST_STATUS", "KIND_OWN_REQUEST_COMMENT"]);
   await docsShot(page, "staff-request");
+  await noA11yViolations(page, "staff view");
 
   // Resolve.
   await move.getByLabel("New status").selectOption({ label: "Resolved" });
