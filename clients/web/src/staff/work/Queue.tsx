@@ -139,13 +139,19 @@ export function Queue() {
   }, []);
 
   async function more() {
-    const p = await client.staff.queuePage({
-      ...apiFilters(state),
-      ...(state.status.length ? { status: state.status } : {}),
-      page_size: PAGE,
-      page_token: next,
-      language: app.lang,
-    });
+    const p = await client.staff
+      .queuePage({
+        ...apiFilters(state),
+        ...(state.status.length ? { status: state.status } : {}),
+        page_size: PAGE,
+        page_token: next,
+        language: app.lang,
+      })
+      .catch((e: unknown) => {
+        setError(errorText(e, app.t));
+        return null;
+      });
+    if (!p) return;
     setRows((r) => [...r, ...p.requests]);
     setNext(p.next_page_token);
   }
