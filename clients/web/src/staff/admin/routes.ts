@@ -8,6 +8,14 @@ const catalogue = lazyScreen(() =>
 
 export const adminRoutes: StaffRoute[] = [
   {
+    // operators too: their department's figures beside the city's
+    path: "/staff/dashboard",
+    screen: lazyScreen(() =>
+      import("./dashboard/Dashboard").then((m) => m.Dashboard),
+    ),
+    nav: "admin.dashboard",
+  },
+  {
     path: "/staff/admin/catalogue",
     screen: catalogue,
     nav: "admin.catalogue",
