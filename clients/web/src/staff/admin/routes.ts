@@ -45,4 +45,12 @@ export const adminRoutes: StaffRoute[] = [
     nav: "admin.webhooks",
     admin: true,
   },
+  {
+    path: "/staff/admin/routing",
+    screen: lazyScreen(() =>
+      import("./routing/Routing").then((m) => m.Routing),
+    ),
+    nav: "admin.routing",
+    admin: true,
+  },
 ];
