@@ -38,6 +38,22 @@ export const adminEn = {
   "admin.routing.add": "Add a rule",
   "admin.routing.remove": "Remove",
   "admin.routing.removeN": "Remove rule {n}",
+  "admin.geography": "Geography",
+  "admin.geo.hint":
+    "The city's boundary (a GeoJSON Polygon or MultiPolygon) and its districts (a GeoJSON FeatureCollection with district_id, name_de and name_en in each feature's properties, up to 200). A new districts file replaces all districts; open reports are then reassigned in the background.",
+  "admin.geo.unavailable":
+    "Districts are not available on this server yet (GET /v1/districts answers 404).",
+  "admin.geo.boundaryFile": "Upload the boundary (GeoJSON)",
+  "admin.geo.districtsFile": "Upload the districts (GeoJSON)",
+  "admin.geo.notJson": "{file} is not a JSON file.",
+  "admin.geo.notPolygon":
+    "The file holds no Polygon or MultiPolygon (as a geometry, a Feature or a collection of one).",
+  "admin.geo.notCollection": "The districts file must be a FeatureCollection.",
+  "admin.geo.boundarySet": "A boundary is set ({type}).",
+  "admin.geo.noBoundary": "No boundary is set.",
+  "admin.geo.map": "Map of the boundary and the districts",
+  "admin.geo.districts": "Districts ({n})",
+  "admin.geo.shape": "Shape",
   "admin.loadFailed": "This page could not be loaded.",
   "admin.save": "Save",
   "admin.saving": "Saving…",
@@ -202,6 +218,23 @@ export const adminDe: Record<keyof typeof adminEn, string> = {
   "admin.routing.add": "Regel hinzufügen",
   "admin.routing.remove": "Entfernen",
   "admin.routing.removeN": "Regel {n} entfernen",
+  "admin.geography": "Gebiet",
+  "admin.geo.hint":
+    "Die Stadtgrenze (ein GeoJSON-Polygon oder -MultiPolygon) und die Bezirke (eine GeoJSON-FeatureCollection mit district_id, name_de und name_en in den properties jedes Features, höchstens 200). Eine neue Bezirksdatei ersetzt alle Bezirke; offene Meldungen werden danach im Hintergrund neu zugeordnet.",
+  "admin.geo.unavailable":
+    "Bezirke gibt es auf diesem Server noch nicht (GET /v1/districts antwortet 404).",
+  "admin.geo.boundaryFile": "Stadtgrenze hochladen (GeoJSON)",
+  "admin.geo.districtsFile": "Bezirke hochladen (GeoJSON)",
+  "admin.geo.notJson": "{file} ist keine JSON-Datei.",
+  "admin.geo.notPolygon":
+    "Die Datei enthält kein Polygon oder MultiPolygon (als Geometrie, Feature oder Sammlung mit einem Feature).",
+  "admin.geo.notCollection":
+    "Die Bezirksdatei muss eine FeatureCollection sein.",
+  "admin.geo.boundarySet": "Eine Stadtgrenze ist gesetzt ({type}).",
+  "admin.geo.noBoundary": "Keine Stadtgrenze gesetzt.",
+  "admin.geo.map": "Karte der Stadtgrenze und der Bezirke",
+  "admin.geo.districts": "Bezirke ({n})",
+  "admin.geo.shape": "Form",
   "admin.loadFailed": "Diese Seite konnte nicht geladen werden.",
   "admin.save": "Speichern",
   "admin.saving": "Wird gespeichert …",

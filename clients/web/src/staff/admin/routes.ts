@@ -53,4 +53,12 @@ export const adminRoutes: StaffRoute[] = [
     nav: "admin.routing",
     admin: true,
   },
+  {
+    path: "/staff/admin/geography",
+    screen: lazyScreen(() =>
+      import("./geography/Geography").then((m) => m.Geography),
+    ),
+    nav: "admin.geography",
+    admin: true,
+  },
 ];
