@@ -1,3 +1,4 @@
+import AxeBuilder from "@axe-core/playwright";
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -272,4 +273,50 @@ test("an API key is shown once; a webhook is created and deleted", async ({
     .fill("ftp://partner.example.org/hook");
   await page.getByRole("button", { name: "Create webhook" }).click();
   await expect(page.getByRole("alert")).toContainText("url");
+});
+
+test("the admin pages have no serious accessibility violation", async ({
+  page,
+}) => {
+  async function check(name: string) {
+    await expect(page.getByRole("heading", { level: 1 })).toBeVisible();
+    await expect(
+      page.getByRole("status").filter({ hasText: /^Loading/ }),
+    ).toHaveCount(0);
+    const result = await new AxeBuilder({ page })
+      .withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"])
+      .analyze();
+    const bad = result.violations
+      .filter((v) => v.impact === "serious" || v.impact === "critical")
+      .map(
+        (v) =>
+          `${name}: ${v.id} (${v.impact}) ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`,
+      );
+    expect(bad, bad.join("\n")).toEqual([]);
+  }
+  await signInAdmin(page);
+  await page.goto("/staff/admin/catalogue/new");
+  await page.getByRole("button", { name: "Add a question" }).click();
+  await page
+    .getByTestId("attribute-1")
+    .getByLabel("Answer type")
+    .selectOption("multivaluelist");
+  await check("catalogue editor");
+  await page.goto("/staff/admin/accounts");
+  await page
+    .getByLabel("E-mail address")
+    .fill(process.env.CITYHUB_ADMIN_EMAIL || "admin@bielefeld.de");
+  await page.getByRole("button", { name: "Find" }).click();
+  await expect(page.getByTestId("account")).toBeVisible();
+  await check("accounts");
+  for (const path of [
+    "/staff/admin/keys",
+    "/staff/admin/webhooks",
+    "/staff/dashboard",
+    "/staff/admin/routing",
+    "/staff/admin/geography",
+  ]) {
+    await page.goto(path);
+    await check(path);
+  }
 });
