@@ -5,6 +5,7 @@ import {
   type CallOptions,
   type RetryOptions,
 } from "./core.js";
+import { AdminApi } from "./admin.js";
 import { randomId } from "./ids.js";
 import { paginate } from "./paging.js";
 import { Session, type TokenPairLike } from "./session.js";
@@ -117,6 +118,11 @@ export class CityhubClient {
       now,
     });
   }
+
+  /** The administrators' routes (catalogue, accounts and roles, API keys, webhooks). */
+  readonly admin = new AdminApi(<T>(m: string, p: string, o?: CallOptions) =>
+    this.core.request<T>(m, p, o),
+  );
 
   isSignedIn(): boolean {
     return this.session.current() !== null;

@@ -1,6 +1,17 @@
 // @cityhub/sdk: a typed client for the cityhub HTTP API, for browsers and Node >= 18.
 export { CityhubClient } from "./client.js";
 export type { ClientOptions, CreateOptions, UploadOptions } from "./client.js";
+export { AdminApi, SERVICE_EDITABLE_FIELDS } from "./admin.js";
+export type {
+  ApiKey,
+  CreatedApiKey,
+  CreateWebhookBody,
+  ServiceAttributeInput,
+  ServiceField,
+  ServiceInput,
+  SetRolesBody,
+  Webhook,
+} from "./admin.js";
 export type { CallOptions, RetryOptions } from "./core.js";
 export { CityhubError, GrpcCode } from "./errors.js";
 export { StaffApi } from "./staff.js";
