@@ -4,7 +4,9 @@
 #include <charconv>
 #include <cmath>
 
+#include <google/protobuf/field_mask.pb.h>
 #include <google/protobuf/timestamp.pb.h>
+#include <google/protobuf/util/field_mask_util.h>
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/time_util.h>
 
@@ -237,6 +239,16 @@ absl::Status SetFieldFromText(Message* message, std::string_view field_path, std
           return BadParam(shown, "not an RFC 3339 date and time (e.g. 2026-11-25T08:00:00Z)");
         }
         r->MutableMessage(holder, f)->CopyFrom(t);
+        return absl::OkStatus();
+      }
+      if (f->message_type()->full_name() == "google.protobuf.FieldMask" && !rep) {
+        // As the OpenAPI document describes a FieldMask: comma-separated field paths
+        // (PATCH /v1/services/{service_code}?update_mask=active,sla_hours), so a field can be
+        // set to its default (active: false), which the body alone cannot say.
+        google::protobuf::FieldMask mask;
+        google::protobuf::util::FieldMaskUtil::FromString(std::string(value), &mask);
+        if (mask.paths_size() > 32) return BadParam(shown, "more than 32 paths");
+        r->MutableMessage(holder, f)->CopyFrom(mask);
         return absl::OkStatus();
       }
       return BadParam(shown, "cannot be given as a parameter");

@@ -60,6 +60,18 @@ TEST_F(TranscodeTest, QueryParametersFillFieldsByType) {
   EXPECT_EQ(req.page_size(), 50);
 }
 
+// #13: cityctl's apply sets fields to their defaults (active: false) through the mask.
+TEST_F(TranscodeTest, UpdateMaskIsCommaSeparatedPathsInTheQuery) {
+  auto msg = Build("PATCH", "/v1/services/pothole?update_mask=active,sla_hours",
+                   R"({"active": false, "sla_hours": 5})", "application/json");
+  ASSERT_TRUE(msg.ok()) << msg.status();
+  const auto& req = static_cast<const v1::UpdateServiceRequest&>(**msg);
+  ASSERT_EQ(req.update_mask().paths_size(), 2);
+  EXPECT_EQ(req.update_mask().paths(0), "active");
+  EXPECT_EQ(req.update_mask().paths(1), "sla_hours");
+  EXPECT_EQ(req.service().sla_hours(), 5);
+}
+
 TEST_F(TranscodeTest, UnknownOrMalformedParametersAreNamed) {
   EXPECT_EQ(Build("GET", "/v1/requests?colour=red").status().message(),
             "colour: unknown query parameter");
