@@ -39,14 +39,4 @@ export default defineConfig({
       args: ["--no-sandbox", "--disable-dev-shm-usage"],
     },
   },
-  // The resident app at a phone viewport; the staff console (staff-*.spec.ts) at the desktop
-  // viewport it is made for.
-  projects: [
-    { name: "phone", testIgnore: /staff-.*\.spec\.ts$/ },
-    {
-      name: "staff",
-      testMatch: /staff-.*\.spec\.ts$/,
-      use: { viewport: { width: 1440, height: 900 }, hasTouch: false },
-    },
-  ],
 });
