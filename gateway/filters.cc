@@ -248,7 +248,8 @@ bool CorsFilter::AddHeaders(const HttpRequest& request, HttpResponse& response) 
   if (!any_ && std::find(origins_.begin(), origins_.end(), origin) == origins_.end()) return false;
   response.headers.emplace_back("Access-Control-Allow-Origin", any_ ? "*" : std::string(origin));
   response.headers.emplace_back("Access-Control-Expose-Headers",
-                                "X-Request-Id, Retry-After, WWW-Authenticate");
+                                "X-Request-Id, Retry-After, WWW-Authenticate, Link, "
+                                "X-Next-Page-Token, Content-Disposition");
   if (!any_) response.headers.emplace_back("Vary", "Origin");
   return true;
 }

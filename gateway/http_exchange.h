@@ -52,6 +52,9 @@ class Exchange final : public Responder {
                      s->SendBody(std::move(p), std::move(w));
                    });
   }
+  void FinishBody() override {
+    asio::dispatch(session_->executor(), [s = session_] { s->FinishBody(); });
+  }
   void Post(std::function<void()> fn) override { asio::post(session_->executor(), std::move(fn)); }
   void OnClientGone(std::function<void()> fn) override {
     asio::post(session_->executor(),

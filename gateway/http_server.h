@@ -63,8 +63,12 @@ class Responder {
   // gone (false), so that a source reads its next piece only then. After `length` bytes the
   // exchange is over and the connection serves its next request; EndStream before that closes
   // the connection (a source that failed midway).
+  // `length` kUnknownLength sends the body chunked: FinishBody then ends it (the last chunk),
+  // and EndStream before that closes the connection as above.
+  static constexpr uint64_t kUnknownLength = ~uint64_t{0};
   virtual void StartBody(HttpResponse head, uint64_t length, std::function<void(bool)> written) = 0;
   virtual void SendBody(std::string piece, std::function<void(bool)> written) = 0;
+  virtual void FinishBody() = 0;
   // Runs once when the client disconnects before the exchange ended (cancel work then).
   virtual void OnClientGone(std::function<void()> fn) = 0;
   // Runs `fn` on the connection's thread, later (never inside this call): for work that

@@ -134,19 +134,30 @@ class Session final : public std::enable_shared_from_this<Session<Stream>> {
     if (closed_ || streaming_) return written(false);
     streaming_ = true;
     body_ = true;
-    body_left_ = head_request_ ? 0 : length;
+    chunked_ = length == Responder::kUnknownLength;
+    body_finished_ = head_request_;
+    body_left_ = head_request_ || chunked_ ? 0 : length;
     const auto reason = http::obsolete_reason(static_cast<http::status>(head.status));
     std::string raw = infra::StrCat("HTTP/1.1 ", head.status, " ",
                                     std::string_view(reason.data(), reason.size()), "\r\n");
     for (const auto& [k, v] : head.headers) infra::StrAppend(&raw, k, ": ", v, "\r\n");
-    infra::StrAppend(&raw, "Content-Length: ", length, "\r\n",
-                     keep_alive_ ? "" : "Connection: close\r\n", "\r\n");
+    if (chunked_) {
+      infra::StrAppend(&raw, "Transfer-Encoding: chunked\r\n");
+    } else {
+      infra::StrAppend(&raw, "Content-Length: ", length, "\r\n");
+    }
+    infra::StrAppend(&raw, keep_alive_ ? "" : "Connection: close\r\n", "\r\n");
     pieces_.emplace_back(std::move(raw), std::move(written));
     PumpBody();
   }
 
   void SendBody(std::string piece, std::function<void(bool)> written) {
-    if (closed_ || !body_ || piece.size() > body_left_) {
+    if (chunked_ && !closed_ && !body_finished_) {
+      if (piece.empty()) return written(true);  // an empty chunk would end the body
+      pieces_.emplace_back(Chunk(piece), std::move(written));
+      return PumpBody();
+    }
+    if (closed_ || !body_ || chunked_ || piece.size() > body_left_) {
       if (!closed_ && body_) Close();  // more than announced: the answer cannot be completed
       return written(false);
     }
@@ -155,9 +166,17 @@ class Session final : public std::enable_shared_from_this<Session<Stream>> {
     PumpBody();
   }
 
+  // A chunked body (StartBody with kUnknownLength) is complete: the last chunk ends it.
+  void FinishBody() {
+    if (closed_ || !body_ || !chunked_ || body_finished_) return;
+    body_finished_ = true;
+    pieces_.emplace_back("0\r\n\r\n", [](bool) {});
+    PumpBody();
+  }
+
   void EndStream() {
     if (body_) {
-      if (body_left_ > 0 || !pieces_.empty()) Close();
+      if (!BodyDone() || !pieces_.empty()) Close();
       return;
     }
     if (closed_ || !streaming_ || ending_) return;
@@ -390,6 +409,9 @@ class Session final : public std::enable_shared_from_this<Session<Stream>> {
                       });
   }
 
+  // Whether every byte of the body was handed over (a chunked one: its last chunk too).
+  bool BodyDone() const { return chunked_ ? body_finished_ : body_left_ == 0; }
+
   // A download's pieces, one write at a time; the exchange ends after the last.
   void PumpBody() {
     if (writing_ || pieces_.empty() || closed_) return;
@@ -404,8 +426,8 @@ class Session final : public std::enable_shared_from_this<Session<Stream>> {
                           self->Close();
                           return written(false);
                         }
-                        if (self->body_left_ == 0 && self->pieces_.empty()) {
-                          self->streaming_ = self->body_ = false;
+                        if (self->BodyDone() && self->pieces_.empty()) {
+                          self->streaming_ = self->body_ = self->chunked_ = false;
                           if (self->keep_alive_) {
                             self->WaitForRequest();
                           } else {
@@ -458,6 +480,8 @@ class Session final : public std::enable_shared_from_this<Session<Stream>> {
   size_t queue_bytes_ = 0;
   bool body_ = false;  // a download (StartBody) is being written
   uint64_t body_left_ = 0;
+  bool chunked_ = false;        // the body is sent chunked (its length was not known)
+  bool body_finished_ = false;  // chunked: FinishBody came (or a HEAD: no body at all)
   std::deque<std::pair<std::string, std::function<void(bool)>>> pieces_;
   bool refusing_ = false;
   std::vector<std::function<void()>> gone_;

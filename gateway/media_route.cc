@@ -31,6 +31,24 @@ bool NoneMatchHits(std::string_view list, std::string_view etag) {
   return false;
 }
 
+// `target` (path and query) with its page_token parameter set to `token` (a ULID: nothing to
+// escape); the other parameters stay as the client wrote them.
+std::string WithPageToken(std::string_view target, std::string_view token) {
+  const size_t q = target.find('?');
+  std::string out(target.substr(0, q));
+  char sep = '?';
+  if (q != std::string_view::npos) {
+    for (std::string_view param : infra::SplitList(std::string(target.substr(q + 1)), '&')) {
+      const std::string_view name = param.substr(0, param.find('='));
+      if (name == "page_token" || name == "pageToken") continue;
+      infra::StrAppend(&out, std::string_view(&sep, 1), param);
+      sep = '&';
+    }
+  }
+  infra::StrAppend(&out, std::string_view(&sep, 1), "page_token=", token);
+  return out;
+}
+
 }  // namespace
 
 // One download: a generic bidi call (the one request written, then the pieces read). It keeps
@@ -71,7 +89,8 @@ class Gateway::Download final : public grpc::ClientBidiReactor<Message, Message>
     std::string data = std::move(*piece_.mutable_data());
     if (!started_) {
       const int64_t length = piece_.content_length();
-      if (length < 0 || static_cast<uint64_t>(length) < data.size()) {
+      chunked_ = length == -1;  // not known beforehand (an export): sent chunked
+      if (!chunked_ && (length < 0 || static_cast<uint64_t>(length) < data.size())) {
         infra::log::Warn("backend_error",
                          {{"request_id", ctx_.request_id},
                           {"route", ctx_.route_label},
@@ -86,10 +105,11 @@ class Gateway::Download final : public grpc::ClientBidiReactor<Message, Message>
         return Refuse(std::move(r));
       }
       started_ = true;
-      left_ = static_cast<uint64_t>(length);
+      left_ = chunked_ ? Responder::kUnknownLength : static_cast<uint64_t>(length);
       HttpResponse head;
       head.headers = {{"Content-Type", piece_.content_type()}};
       if (!piece_.etag().empty()) head.headers.emplace_back("ETag", piece_.etag());
+      AddPageHeaders(head);
       // An image is the same bytes whoever asks: the route's caching holds for everyone.
       if (!route_.policy.cache_control().empty())
         head.headers.emplace_back("Cache-Control", route_.policy.cache_control());
@@ -103,14 +123,14 @@ class Gateway::Download final : public grpc::ClientBidiReactor<Message, Message>
       responder_->StartBody(std::move(head), left_, [](bool) {});
     }
     if (data.empty()) return StartRead(&piece_);
-    if (data.size() > left_) {
+    if (!chunked_ && data.size() > left_) {
       infra::log::Warn("backend_error", {{"request_id", ctx_.request_id},
                                          {"route", ctx_.route_label},
                                          {"error", "a download is longer than announced"}});
       context_->TryCancel();
       return;  // OnDone cuts the connection
     }
-    left_ -= data.size();
+    if (!chunked_) left_ -= data.size();
     responder_->SendBody(std::move(data), Next());
   }
 
@@ -134,9 +154,12 @@ class Gateway::Download final : public grpc::ClientBidiReactor<Message, Message>
                                 : gateway_.BackendError(status, *context_, ctx_));
       return;
     }
+    if (request_.method == "HEAD") return;
+    // A chunked body ends with the stream: complete (the last chunk) or cut.
+    if (chunked_ && status.ok()) return responder_->FinishBody();
     // Only an incomplete body still owns the connection (a complete one has handed it to the
     // next request, which an EndStream now would cut).
-    if (left_ == 0 || request_.method == "HEAD") return;
+    if (!chunked_ && left_ == 0) return;
     // The head is out: cut the connection, so that the client sees the answer incomplete (never
     // a short body taken for the whole photo).
     infra::log::Warn("download_cut", {{"request_id", ctx_.request_id},
@@ -147,6 +170,17 @@ class Gateway::Download final : public grpc::ClientBidiReactor<Message, Message>
   }
 
  private:
+  // The first piece's Content-Disposition and next page (Link to this URL with that token).
+  void AddPageHeaders(HttpResponse& head) const {
+    if (!piece_.content_disposition().empty())
+      head.headers.emplace_back("Content-Disposition", piece_.content_disposition());
+    if (piece_.next_page_token().empty()) return;
+    head.headers.emplace_back("X-Next-Page-Token", piece_.next_page_token());
+    head.headers.emplace_back(
+        "Link", infra::StrCat("<", WithPageToken(request_.target, piece_.next_page_token()),
+                              ">; rel=\"next\""));
+  }
+
   // Answers without a body (304, 502) and ends the call.
   void Refuse(HttpResponse response) {
     answered_ = true;
@@ -196,6 +230,7 @@ class Gateway::Download final : public grpc::ClientBidiReactor<Message, Message>
   cityhub::api::HttpBody piece_;
   bool started_ = false;
   bool answered_ = false;
+  bool chunked_ = false;
   uint64_t left_ = 0;
 };
 

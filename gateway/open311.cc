@@ -267,7 +267,7 @@ void Open311::Handle(const HttpRequest& request, const RequestContext& context,
   std::set<std::string_view> allowed = {"jurisdiction_id", "locale", "api_key"};
   if (kind == "requests" && argument.empty()) {
     allowed.insert({"service_request_id", "service_code", "start_date", "end_date", "status",
-                    "page", "page_size"});
+                    "page", "page_size", "lat", "long", "radius", "district", "extensions"});
   }
   auto params = Collect(*form, allowed, false);
   if (!params.ok()) {

@@ -23,6 +23,7 @@ std::string_view ItemName(std::string_view array_key) {
   if (array_key == "values") return "value";
   if (array_key == "endpoints") return "endpoint";
   if (array_key == "formats") return "format";
+  if (array_key == "status_history") return "status_change";
   return "item";
 }
 

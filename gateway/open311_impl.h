@@ -54,6 +54,9 @@ bool ParseInt(std::string_view text, int* out);
 // A request as GeoReport v2 shows it; private fields (owner, contact, internal notes) are not
 // in the public view the service answered with, and are not read here either.
 Json RequestObject(const requests_v1::ServiceRequest& r);
+// The `extended_attributes` of a request (extensions=true, #15): its district and public status
+// history [{status, changed_at, note}] (the API's status names, public notes only).
+Json ExtendedAttributes(const requests_v1::ServiceRequest& r);
 Json ServiceObject(const requests_v1::Service& s);
 Json ServiceDefinition(const requests_v1::Service& s);
 Json OrNull(const std::string& text);
@@ -129,9 +132,14 @@ struct Open311::Impl {
     open311::requests_v1::ListRequestsRequest query;
     int skip = 0;
     int want = 0;
+    bool extended = false;  // extensions=true: each request with its extended_attributes
     open311::Json out = open311::Json::array();
   };
   void ListRequests(const open311::ExchangePtr& ex, const open311::Params& params);
+  // The #15 extensions of GET requests (lat, long, radius, district, extensions) into
+  // `listing`; false once a 400 went out (open311_list.cc).
+  bool ParseExtensions(const open311::ExchangePtr& ex, const open311::Params& params,
+                       Listing* listing);
   // Walks the service's cursor pages (at most 100 each) until the Open311 page is full.
   void NextPage(const std::shared_ptr<Listing>& listing);
   // POST requests: the partner's api_key is checked before anything else in the form, so

@@ -1,6 +1,7 @@
 // Open311's GET requests: filters, the date range and pages, walked over the service's cursor
 // pages.
 #include <algorithm>
+#include <cctype>
 
 #include <google/protobuf/util/time_util.h>
 
@@ -15,6 +16,7 @@ namespace cityhub::gateway {
 namespace requests_v1 = open311::requests_v1;
 using google::protobuf::util::TimeUtil;
 using open311::Get;
+using open311::ParseDouble;
 using open311::ParseInt;
 using open311::RequestObject;
 
@@ -24,8 +26,63 @@ constexpr int kMaxResults = 1000;
 // How far page/page_size may reach into the newest results of the date range.
 constexpr int kMaxPagedResults = 10'000;
 constexpr int64_t kMaxSpanMs = int64_t{90} * 24 * 3600 * 1000;
+// The near extension's radius when none is given, and its most (as GET /v1/requests).
+constexpr double kDefaultRadiusM = 1000;
+constexpr double kMaxRadiusM = 20000;
+
+// A district_id (GET /v1/districts), as ListRequestsRequest.district takes it.
+bool IsDistrictId(std::string_view s) {
+  if (s.empty() || s.size() > 64) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-';
+  });
+}
 
 }  // namespace
+
+bool Open311::Impl::ParseExtensions(const ExchangePtr& ex, const Params& params, Listing* listing) {
+  auto& q = listing->query;
+  const std::string extensions = Get(params, "extensions");
+  if (extensions != "" && extensions != "true" && extensions != "false") {
+    Fail(ex, 400, "extensions: true or false");
+    return false;
+  }
+  listing->extended = extensions == "true";
+  // Near a point (the common Open311 extension): lat and long together, radius in metres.
+  const std::string lat = Get(params, "lat"), lon = Get(params, "long"),
+                    radius = Get(params, "radius");
+  if (!lat.empty() || !lon.empty() || !radius.empty()) {
+    double la = 0, lo = 0, r = kDefaultRadiusM;
+    if (lat.empty() || lon.empty()) {
+      Fail(ex, 400, lat.empty() ? "lat: required with long and radius" : "long: required with lat");
+      return false;
+    }
+    if (!ParseDouble(lat, &la) || la < -85.05112878 || la > 85.05112878) {
+      Fail(ex, 400, "lat: a number from -85.05112878 to 85.05112878");
+      return false;
+    }
+    if (!ParseDouble(lon, &lo) || lo < -180 || lo > 180) {
+      Fail(ex, 400, "long: a number from -180 to 180");
+      return false;
+    }
+    if (!radius.empty() && (!ParseDouble(radius, &r) || !(r > 0) || r > kMaxRadiusM)) {
+      Fail(ex, 400, "radius: metres, more than 0 and at most 20000");
+      return false;
+    }
+    q.set_lat(la);
+    q.set_long_(lo);
+    q.set_radius_m(r);
+  }
+  const std::string district = Get(params, "district");
+  if (!district.empty()) {
+    if (!IsDistrictId(district)) {
+      Fail(ex, 400, "district: 1..64 characters of A-Z, a-z, 0-9, _, . or -");
+      return false;
+    }
+    q.set_district(district);
+  }
+  return true;
+}
 
 void Open311::Impl::ListRequests(const ExchangePtr& ex, const Params& params) {
   if (!NeedRequests(ex)) return;
@@ -45,6 +102,7 @@ void Open311::Impl::ListRequests(const ExchangePtr& ex, const Params& params) {
     listing->want = q.request_ids_size();
     return NextPage(listing);
   }
+  if (!ParseExtensions(ex, params, listing.get())) return;
   for (const auto& code : infra::SplitList(Get(params, "service_code"))) {
     if (q.service_code_size() >= 20) return Fail(ex, 400, "service_code: at most 20 codes");
     q.add_service_code(code);
@@ -137,8 +195,11 @@ void Open311::Impl::NextPage(const std::shared_ptr<Listing>& listing) {
             --listing->skip;
             continue;
           }
-          if (static_cast<int>(listing->out.size()) < listing->want)
+          if (static_cast<int>(listing->out.size()) < listing->want) {
             listing->out.push_back(RequestObject(r));
+            if (listing->extended)
+              listing->out.back()["extended_attributes"] = open311::ExtendedAttributes(r);
+          }
         }
         const std::string& next = call->response.next_page_token();
         if (static_cast<int>(listing->out.size()) >= listing->want || next.empty()) {

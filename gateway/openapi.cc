@@ -202,7 +202,9 @@ json Operation(Schemas& schemas, const Route& r) {
   json success;
   if (r.raw_response) {
     json content = json::object();
-    for (const auto& type : rule.response_types()) content[type] = Binary();
+    // A JSON file (application/geo+json) is an object to a client reading it, not bytes.
+    for (const auto& type : rule.response_types())
+      content[type] = type.ends_with("json") ? json{{"schema", {{"type", "object"}}}} : Binary();
     if (content.empty()) content["application/octet-stream"] = Binary();
     success = {{"description", "the file, with its own content type"}, {"content", content}};
   } else if (r.server_streaming) {

@@ -37,6 +37,25 @@ struct Config {
   infra::redis::Options accounts_events;
 };
 
+// Open data (#15): the exports' licence, one for all ("dl-de/by-2-0") or per jurisdiction
+// ("bielefeld.de=dl-de/by-2-0,guetersloh.de=cc-by-4.0"), and the exports open at once.
+void LoadOpenDataConfig(infra::EnvReader& env, RequestsSettings& settings) {
+  const std::string license = env.String("CITYHUB_OPEN_DATA_LICENSE", "", 2000);
+  if (license.find('=') == std::string::npos) {
+    settings.open_data_license = license;
+  } else {
+    for (const std::string& item : infra::SplitList(license)) {
+      const size_t eq = item.find('=');
+      if (eq == std::string::npos || eq == 0 || eq + 1 == item.size() || eq + 1 + 200 < item.size())
+        env.AddError("CITYHUB_OPEN_DATA_LICENSE",
+                     infra::StrCat("'", item, "': write jurisdiction=licence (at most 200 bytes)"));
+      else
+        settings.open_data_licenses[item.substr(0, eq)] = item.substr(eq + 1);
+    }
+  }
+  settings.max_exports = static_cast<int>(env.Int("CITYHUB_OPEN_DATA_MAX_EXPORTS", 4, 1, 1000));
+}
+
 Config LoadConfig(infra::EnvReader& env) {
   Config c;
   c.common = infra::LoadCommonConfig(env, {"requests", "127.0.0.1:7002", "127.0.0.1:7102"});
@@ -82,6 +101,7 @@ Config LoadConfig(infra::EnvReader& env) {
     c.settings.reporter_token_secret =
         infra::Sha256(infra::StrCat("cityhub reporter tokens|", c.internal_token));
   }
+  LoadOpenDataConfig(env, c.settings);
   c.consume_account_events = env.Bool("CITYHUB_CONSUME_ACCOUNT_EVENTS", true);
   c.accounts_events =
       infra::RedisOptionsFrom(env, "CITYHUB_ACCOUNTS_EVENTS_REDIS_URL", c.common.redis);

@@ -18,6 +18,7 @@
 #include "services/requests/metrics.h"
 #include "services/requests/reporter_tokens.h"
 #include "services/requests/request_store.h"
+#include "services/requests/requests_export.h"
 #include "services/requests/request_view.h"
 #include "services/requests/response_template_store.h"
 #include "services/requests/staff_directory.h"
@@ -49,6 +50,11 @@ struct RequestsSettings {
   std::chrono::hours confirm_token_ttl{24 * 7};
   std::chrono::hours feedback_token_ttl{24 * 60};
   std::chrono::hours unsubscribe_token_ttl{24 * 400};
+  // Open data (#15): the licence of the exports (CITYHUB_OPEN_DATA_LICENSE), per jurisdiction
+  // where one is named, and the exports open at once (CITYHUB_OPEN_DATA_MAX_EXPORTS).
+  std::string open_data_license;
+  std::map<std::string, std::string, std::less<>> open_data_licenses;
+  int max_exports = 4;
 };
 
 struct RequestsDeps {
@@ -257,6 +263,9 @@ class RequestsService final
   // Streams the photo in pieces (media_download.h), on the media executor.
   grpc::ServerWriteReactor<cityhub::api::HttpBody>* GetMedia(
       grpc::CallbackServerContext* ctx, const v1::GetMediaRequest* request) override;
+  // Open data (#15): a page of public fields as GeoJSON or CSV, streamed (requests_export.cc).
+  grpc::ServerWriteReactor<cityhub::api::HttpBody>* ExportRequests(
+      grpc::CallbackServerContext* ctx, const v1::ExportRequestsRequest* request) override;
   // Free text comes from residents' phones and partners' systems: text that is not UTF-8 is
   // INVALID_ARGUMENT naming the field, where protobuf's parser would refuse the whole message
   // and gRPC answer UNIMPLEMENTED without a word.
@@ -416,6 +425,9 @@ class RequestsService final
                       grpc::ServerUnaryReactor* reactor);
 
   absl::StatusOr<std::string> Jurisdiction(std::string_view requested) const;
+  // An ExportRequests call, checked (requests_export.cc); blocks (authorization).
+  absl::StatusOr<ExportPlan> CheckExport(grpc::ServerContextBase* ctx,
+                                         const v1::ExportRequestsRequest& req);
   // The API form of `r` as `caller` may see it (reads the catalogue, which may block).
   void View(const infra::auth::Caller& caller, const StoredRequest& r, std::string_view language,
             cityhub::requests::v1::ServiceRequest* out);
@@ -444,6 +456,7 @@ class RequestsService final
   ReporterTokens tokens_;
   ListPlanner planner_;
   std::atomic<int> open_media_reads_{0};
+  std::atomic<int> open_exports_{0};
   // Last, so that they are stopped first: their queued calls still use everything above.
   std::unique_ptr<infra::BoundedExecutor> media_executor_;
   std::unique_ptr<infra::BoundedExecutor> executor_;

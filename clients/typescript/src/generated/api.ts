@@ -947,6 +947,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/requests:export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** ExportRequests */
+        get: operations["RequestsService_ExportRequests"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/requests:suggestDuplicates": {
         parameters: {
             query?: never;
@@ -1804,6 +1821,7 @@ export interface components {
             contact_confirmed: boolean;
             department: string;
             description: string;
+            district: string;
             duplicate_of: string;
             /** Format: date-time */
             expected_at: string;
@@ -3575,6 +3593,8 @@ export interface operations {
                 assignee?: string;
                 /** @description staff only: past expected_at and not in a final state */
                 overdue?: boolean;
+                /** @description requests in this district (district_id of GET /v1/districts) */
+                district?: string;
             };
             header?: never;
             path?: never;
@@ -4148,6 +4168,57 @@ export interface operations {
             401: components["responses"]["Unauthenticated"];
             404: components["responses"]["NotFound"];
             413: components["responses"]["TooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["Timeout"];
+        };
+    };
+    RequestsService_ExportRequests: {
+        parameters: {
+            query: {
+                format: "geojson" | "csv";
+                service_code?: string[];
+                status?: components["schemas"]["cityhub_requests_v1_StatusInput"][];
+                /** @description with long and radius_m */
+                lat?: number;
+                /** @description with lat and radius_m */
+                long?: number;
+                /** @description metres around lat, long */
+                radius_m?: number;
+                /** @description requested_at at or after; before until */
+                since?: string;
+                /** @description requested_at before */
+                until?: string;
+                /** @description requests in this district (district_id of GET /v1/districts) */
+                district?: string;
+                /** @description empty: the default jurisdiction; one not served here is 404 */
+                jurisdiction_id?: string;
+                /** @description requests a page covers; default and most 10000 */
+                page_size?: number;
+                /** @description next_page_token of the previous page (Link rel=next) */
+                page_token?: string;
+                language?: "de" | "en";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the file, with its own content type */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/geo+json": Record<string, never>;
+                    "text/csv": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["NotFound"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
