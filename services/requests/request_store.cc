@@ -244,8 +244,9 @@ absl::Status RequestStore::Update(const VersionedRequest& before, const StoredRe
   tx.RequireEqual({"EXISTS", key}, "1", "NOT_FOUND request not found")
       .RequireEqual({"GETRANGE", key, "0", "7"}, VersionPrefix(before.version),
                     "ABORTED the request changed meanwhile")
-      .Then({"SET", key, VersionPrefix(before.version + 1) + after.SerializeAsString() +
-                             (counted ? stats::CountedMarker() : std::string())});
+      .Then({"SET", key,
+             VersionPrefix(before.version + 1) + after.SerializeAsString() +
+                 (counted ? stats::CountedMarker() : std::string())});
   if (counted) stats::AppendStatsChange(&before.request, after, tx);  // (#15)
   for (const auto& [read, value] : extra.require_equal)
     tx.RequireEqual(read, value, "ABORTED the request changed meanwhile");

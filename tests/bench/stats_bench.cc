@@ -33,8 +33,8 @@ using Clock = std::chrono::steady_clock;
 constexpr int64_t kDay = 86'400'000;
 const char* const kCodes[] = {"streetlight",  "pothole",         "illegal_dumping", "graffiti",
                               "damaged_sign", "overflowing_bin", "playground",      "tree"};
-const char* const kDistricts[] = {"",       "mitte",     "schildesche", "gadderbaum",
-                                  "brackwede", "dornberg", "joellenbeck", "heepen",
+const char* const kDistricts[] = {"",           "mitte",      "schildesche", "gadderbaum",
+                                  "brackwede",  "dornberg",   "joellenbeck", "heepen",
                                   "stieghorst", "sennestadt", "senne"};
 
 void AddChange(StoredRequest* r, int to, int64_t at) {
@@ -50,8 +50,8 @@ StoredRequest Generate(std::mt19937_64& rng, int64_t now_ms) {
   std::exponential_distribution<double> ack(1.0 / kDay), work(1.0 / (6.0 * kDay));
   const int64_t at = now_ms - static_cast<int64_t>(rng() % (400 * kDay));
   StoredRequest r;
-  r.set_id(cityhub::infra::NewUlid(
-      cityhub::infra::Clock::time_point(std::chrono::milliseconds(at))));
+  r.set_id(
+      cityhub::infra::NewUlid(cityhub::infra::Clock::time_point(std::chrono::milliseconds(at))));
   r.set_jurisdiction_id("bielefeld.de");
   r.set_service_code(kCodes[rng() % 8]);
   r.set_district(kDistricts[rng() % 11]);
@@ -65,9 +65,9 @@ StoredRequest Generate(std::mt19937_64& rng, int64_t now_ms) {
   r.set_long_(8.53);
   int64_t t = at + 1 + static_cast<int64_t>(ack(rng));
   if (t < now_ms && rng() % 10 < 9) {
-    AddChange(&r, rng() % 15 == 0 ? cityhub::requests::v1::REJECTED
-                                  : cityhub::requests::v1::ACKNOWLEDGED,
-              t);
+    AddChange(
+        &r, rng() % 15 == 0 ? cityhub::requests::v1::REJECTED : cityhub::requests::v1::ACKNOWLEDGED,
+        t);
     t += 1 + static_cast<int64_t>(work(rng));
     if (r.status() == cityhub::requests::v1::ACKNOWLEDGED && t < now_ms && rng() % 10 < 8) {
       AddChange(&r, cityhub::requests::v1::RESOLVED, t);
@@ -104,7 +104,8 @@ void Load(cityhub::infra::redis::Client& redis, int count) {
     stats::AddContribution("bielefeld.de", stats::FactsOf(r), 1, &counters);
     batch.push_back({"SET", cityhub::requests::keys::Request(r.id()),
                      "00000001" + r.SerializeAsString() + stats::CountedMarker()});
-    batch.push_back({"ZADD", by_time, std::to_string(cityhub::requests::SortScore(r.id())), r.id()});
+    batch.push_back(
+        {"ZADD", by_time, std::to_string(cityhub::requests::SortScore(r.id())), r.id()});
     if (batch.size() >= 2000) Flush(redis, &batch);
   }
   Flush(redis, &batch);
@@ -178,8 +179,7 @@ int main(int argc, char** argv) {
     };
   };
   Print("GET /healthz (floor)", Measure(calls, get("/healthz")), calls);
-  Print("Redis PING (floor)",
-        Measure(calls, [&] { return redis.Command({"PING"}).ok(); }), calls);
+  Print("Redis PING (floor)", Measure(calls, [&] { return redis.Command({"PING"}).ok(); }), calls);
   const struct {
     const char* name;
     const char* path;
