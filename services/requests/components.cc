@@ -64,6 +64,7 @@ RequestsParts AddRequestsComponents(infra::Components& graph, const RequestsInfr
   auto& catalogue_store = graph.Make<CatalogueStore>(infra.redis);
   auto& media = graph.Make<MediaStore>(infra.redis, options.media_dir);
   auto& templates = graph.Make<ResponseTemplateStore>(infra.redis);
+  auto& stats = graph.Make<StatsStore>(infra.redis);
   // Domain.
   auto& catalogue = graph.Make<Catalogue>(catalogue_store, options.catalogue_ttl);
   auto& metrics = graph.Make<RequestsMetrics>(infra.metrics);
@@ -77,7 +78,7 @@ RequestsParts AddRequestsComponents(infra::Components& graph, const RequestsInfr
   }
   auto& service = graph.Make<RequestsService>(
       RequestsDeps{requests, catalogue_store, catalogue, media, templates, infra.authorizer,
-                   infra.clock, metrics, staff},
+                   infra.clock, metrics, staff, stats},
       options.settings, std::move(executor), std::move(media_executor));
   // Background workers, started in this order once the server listens.
   if (workers.account_events != nullptr) {
@@ -106,6 +107,12 @@ RequestsParts AddRequestsComponents(infra::Components& graph, const RequestsInfr
                [&requests, settings = options.settings](const std::stop_token& stop) {
                  return MigrateStep(requests, settings, stop);
                });
+    // Counts requests stored before the statistics existed, once (#15, stats_store.h).
+    graph.Loop("stats_rebuild", [&stats, settings = options.settings](const std::stop_token& stop) {
+      std::vector<std::string> jurisdictions;
+      for (const auto& [j, bounds] : settings.jurisdictions) jurisdictions.push_back(j);
+      return RebuildStatsStep(stats, jurisdictions, stop);
+    });
   }
   if (workers.contact_erasure) {
     // Contacts whose retention ended, from the schedule (never a scan of all requests).

@@ -29,6 +29,8 @@
 //   requests:gone:...                       the deleted-account markers (infra/auth, area below)
 //   requests:events                         STREAM domain events (infra/events/streams.h)
 //   requests:dead                           STREAM account events the consumer gave up on
+//   requests:stats:{jurisdiction}:...        HASH   the counters of GET /v1/stats (#15): their keys
+//                                                  are spelled in stats_layout.h
 //   requests:contact_erasures               ZSET   request id → when its reporter's contact is
 //                                                  erased (ms; final state + retention, #14)
 #include <cstdint>

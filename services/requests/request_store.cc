@@ -10,6 +10,7 @@
 #include "infra/strings.h"
 #include "services/requests/keys.h"
 #include "services/requests/lifecycle.h"
+#include "services/requests/stats_layout.h"
 
 // A request's value, its index entries and its events, written together (request_store.h).
 // The geo searches are in request_geo_store.cc; follows, comments and erasure in
@@ -152,7 +153,8 @@ absl::StatusOr<CreateResult> RequestStore::Create(const StoredRequest& request,
   Transaction tx;
   if (!idem_key.empty()) tx.SkipIfSet({"GET", std::string(idem_key)});
   tx.RequireEqual({"EXISTS", key}, "0", "ALREADY_EXISTS request exists")
-      .Then({"SET", key, VersionPrefix(1) + request.SerializeAsString()});
+      .Then({"SET", key, VersionPrefix(1) + request.SerializeAsString() + stats::CountedMarker()});
+  stats::AppendStatsChange(nullptr, request, tx);  // the statistics' counters (#15)
   if (!idem_key.empty()) {
     tx.Then({"SET", std::string(idem_key), request.id(), "EX", ttl});
     // The set lives as long as the newest key in it; members that expired earlier are harmless.
@@ -236,11 +238,16 @@ absl::Status RequestStore::Update(const VersionedRequest& before, const StoredRe
                                   const Events& events, const ExtraWrites& extra,
                                   std::string_view assigned_by) {
   const std::string key = keys::Request(after.id());
+  // Requests stored before the statistics are counted by their rebuild (stats_store.h).
+  const bool counted = before.request.stats_counted();
   Transaction tx;
   tx.RequireEqual({"EXISTS", key}, "1", "NOT_FOUND request not found")
       .RequireEqual({"GETRANGE", key, "0", "7"}, VersionPrefix(before.version),
                     "ABORTED the request changed meanwhile")
-      .Then({"SET", key, VersionPrefix(before.version + 1) + after.SerializeAsString()});
+      .Then({"SET", key,
+             VersionPrefix(before.version + 1) + after.SerializeAsString() +
+                 (counted ? stats::CountedMarker() : std::string())});
+  if (counted) stats::AppendStatsChange(&before.request, after, tx);  // (#15)
   for (const auto& [read, value] : extra.require_equal)
     tx.RequireEqual(read, value, "ABORTED the request changed meanwhile");
   const std::vector<IndexEntry> new_indexes = IndexesOf(after);

@@ -22,6 +22,7 @@
 #include "services/requests/request_view.h"
 #include "services/requests/response_template_store.h"
 #include "services/requests/staff_directory.h"
+#include "services/requests/stats_store.h"
 
 namespace cityhub::requests {
 
@@ -68,6 +69,7 @@ struct RequestsDeps {
   RequestsMetrics& metrics;
   // Who an account is now (assign checks the assignee); blocking, executor only.
   const StaffDirectory& staff;
+  StatsStore& stats;  // GET /v1/stats (#15)
 };
 
 // The requests gRPC service on gRPC's callback API (the concurrency model of docs/design.md).
@@ -131,6 +133,11 @@ class RequestsService final
   grpc::ServerUnaryReactor* ListRequests(grpc::CallbackServerContext* ctx,
                                          const v1::ListRequestsRequest* request,
                                          v1::ListRequestsResponse* response) override;
+  grpc::ServerUnaryReactor* GetStats(grpc::CallbackServerContext* ctx,
+                                     const v1::GetStatsRequest* request,
+                                     v1::Stats* response) override {
+    return Run(ctx, request, response, &RequestsService::DoGetStats);
+  }
   grpc::ServerUnaryReactor* ListMyRequests(grpc::CallbackServerContext* ctx,
                                            const v1::ListMyRequestsRequest* request,
                                            v1::ListRequestsResponse* response) override {
@@ -367,6 +374,9 @@ class RequestsService final
   absl::Status DoGetReporterMail(grpc::ServerContextBase* ctx,
                                  const v1::GetReporterMailRequest* request,
                                  v1::ReporterMail* response);
+  // Statistics (#15), in requests_stats.cc.
+  absl::Status DoGetStats(grpc::ServerContextBase* ctx, const v1::GetStatsRequest* request,
+                          v1::Stats* response);
   // Moves the reporter's mail state of the request named by a `purpose` token from `from` to
   // `to`, with `event`; NOT_FOUND (ReporterTokens::kRefused) when the token or the state does
   // not fit (requests_reporters.cc).

@@ -1155,6 +1155,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** GetStats */
+        get: operations["RequestsService_GetStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/webhooks": {
         parameters: {
             query?: never;
@@ -1851,6 +1868,69 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
             zipcode: string;
+        };
+        cityhub_requests_v1_Stats: {
+            by_district: components["schemas"]["cityhub_requests_v1_StatsDistrictCount"][];
+            by_service: components["schemas"]["cityhub_requests_v1_StatsServiceCount"][];
+            by_status: components["schemas"]["cityhub_requests_v1_StatsStatusCount"][];
+            feedback: components["schemas"]["cityhub_requests_v1_StatsFeedback"];
+            group_by: string;
+            periods: components["schemas"]["cityhub_requests_v1_StatsPeriod"][];
+            /** Format: date-time */
+            since: string;
+            time_to_acknowledge: components["schemas"]["cityhub_requests_v1_StatsDurations"];
+            time_to_resolve: components["schemas"]["cityhub_requests_v1_StatsDurations"];
+            /** Format: int32 */
+            total: number;
+            /** Format: date-time */
+            until: string;
+            within_sla: components["schemas"]["cityhub_requests_v1_StatsSla"];
+        };
+        cityhub_requests_v1_StatsDistrictCount: {
+            /** Format: int32 */
+            count: number;
+            district: string;
+        };
+        cityhub_requests_v1_StatsDurations: {
+            /** Format: int32 */
+            count: number;
+            /** Format: double */
+            median_seconds?: number;
+            /** Format: double */
+            p90_seconds?: number;
+        };
+        cityhub_requests_v1_StatsFeedback: {
+            /** Format: double */
+            average_rating?: number;
+            /** Format: int32 */
+            count: number;
+        };
+        cityhub_requests_v1_StatsPeriod: {
+            /** Format: int32 */
+            closed: number;
+            /** Format: int32 */
+            received: number;
+            /** Format: date-time */
+            start: string;
+        };
+        cityhub_requests_v1_StatsServiceCount: {
+            /** Format: int32 */
+            count: number;
+            service_code: string;
+            time_to_acknowledge: components["schemas"]["cityhub_requests_v1_StatsDurations"];
+            time_to_resolve: components["schemas"]["cityhub_requests_v1_StatsDurations"];
+            within_sla: components["schemas"]["cityhub_requests_v1_StatsSla"];
+        };
+        cityhub_requests_v1_StatsSla: {
+            /** Format: int32 */
+            count: number;
+            /** Format: double */
+            share?: number;
+        };
+        cityhub_requests_v1_StatsStatusCount: {
+            /** Format: int32 */
+            count: number;
+            status: components["schemas"]["cityhub_requests_v1_Status"];
         };
         /** @enum {string} */
         cityhub_requests_v1_Status: "STATUS_UNSPECIFIED" | "SUBMITTED" | "ACKNOWLEDGED" | "IN_PROGRESS" | "RESOLVED" | "REJECTED" | "DUPLICATE" | "CLOSED";
@@ -4701,6 +4781,46 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             413: components["responses"]["TooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["Timeout"];
+        };
+    };
+    RequestsService_GetStats: {
+        parameters: {
+            query?: {
+                /** @description requests received at or after (rounded down to 00:00 UTC); default: 365 days before until; at most 5 years before until */
+                since?: string;
+                /** @description requests received before (rounded up to the next 00:00 UTC); default: now */
+                until?: string;
+                /** @description only requests of this category */
+                service_code?: string;
+                /** @description only requests in this district (district_id of GET /v1/districts) */
+                district?: string;
+                /** @description the periods of `periods` (default month; weeks start on Monday, UTC); at most 1000 periods */
+                group_by?: "month" | "week" | "day";
+                /** @description empty: the default jurisdiction; one not served here is 404 */
+                jurisdiction_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["cityhub_requests_v1_Stats"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["NotFound"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
