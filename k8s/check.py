@@ -37,7 +37,8 @@ except ImportError:  # pragma: no cover
 NAMESPACE = "cityhub"
 # Files the manifests name that are not secrets (every other *_FILE variable must be a secret
 # file from a mounted Secret).
-NON_SECRET_FILE_VARS = {"CITYHUB_CATALOGUE_SEED_FILE"}
+NON_SECRET_FILE_VARS = {"CITYHUB_CATALOGUE_SEED_FILE", "CITYHUB_BOUNDARY_SEED_FILE",
+                        "CITYHUB_DISTRICTS_SEED_FILE"}
 # Variable names that look like they carry a secret; they must end in _FILE.
 SECRET_NAME = re.compile(r"PASSWORD|TOKEN|SECRET|PRIVATE|SIGNING_KEY|_AUTH\b|_AUTH_")
 CLUSTER_SCOPED = {"Namespace", "ClusterRole", "ClusterRoleBinding", "PersistentVolume",

@@ -54,6 +54,36 @@ Wait MigrateStep(RequestStore& requests, const RequestsSettings& settings,
   return 60s;
 }
 
+// Seeds the boundary and districts once (only where none is stored); again while Redis is
+// unavailable.
+Wait GeographySeedStep(RequestsService& service, const std::string& boundary,
+                       const std::string& districts, const std::string& jurisdiction) {
+  auto stored = service.SeedGeography(boundary, districts, jurisdiction);
+  if (stored.ok()) {
+    if (*stored > 0) infra::log::Info("geography_seeded", {{"documents", *stored}});
+    return std::nullopt;
+  }
+  infra::log::Warn("geography_seed_failed", {{"error", stored.status().message()}});
+  if (stored.status().code() != absl::StatusCode::kUnavailable) return std::nullopt;
+  return 1s;
+}
+
+// Open requests get their new districts in batches after a change of the districts; the
+// cursor is in Redis, so another replica or a restart goes on where this one stopped.
+Wait ReassignStep(RequestsService& service, const RequestsSettings& settings,
+                  const std::stop_token& stop) {
+  constexpr int kBatch = 200;
+  for (const auto& [jurisdiction, bounds] : settings.jurisdictions) {
+    absl::StatusOr<int> read = kBatch;
+    while (read.ok() && *read == kBatch && !stop.stop_requested()) {
+      read = service.ReassignDistricts(jurisdiction, kBatch);
+    }
+    if (!read.ok())
+      infra::log::Warn("district_reassignment_failed", {{"error", read.status().message()}});
+  }
+  return 2s;
+}
+
 }  // namespace
 
 RequestsParts AddRequestsComponents(infra::Components& graph, const RequestsInfra& infra,
@@ -65,10 +95,12 @@ RequestsParts AddRequestsComponents(infra::Components& graph, const RequestsInfr
   auto& media = graph.Make<MediaStore>(infra.redis, options.media_dir);
   auto& templates = graph.Make<ResponseTemplateStore>(infra.redis);
   auto& stats = graph.Make<StatsStore>(infra.redis);
+  auto& geography_store = graph.Make<GeographyStore>(infra.redis);
   // Domain.
   auto& catalogue = graph.Make<Catalogue>(catalogue_store, options.catalogue_ttl);
   auto& metrics = graph.Make<RequestsMetrics>(infra.metrics);
   auto& staff = graph.Make<StaffDirectory>(infra.accounts, infra.internal_token);
+  auto& geography = graph.Make<Geography>(geography_store, std::chrono::milliseconds(1000));
   // The gRPC service, with its executors.
   auto executor = std::make_unique<infra::BoundedExecutor>(options.executor, infra.metrics);
   std::unique_ptr<infra::BoundedExecutor> media_executor;
@@ -78,7 +110,7 @@ RequestsParts AddRequestsComponents(infra::Components& graph, const RequestsInfr
   }
   auto& service = graph.Make<RequestsService>(
       RequestsDeps{requests, catalogue_store, catalogue, media, templates, infra.authorizer,
-                   infra.clock, metrics, staff, stats},
+                   infra.clock, metrics, staff, stats, geography},
       options.settings, std::move(executor), std::move(media_executor));
   // Background workers, started in this order once the server listens.
   if (workers.account_events != nullptr) {
@@ -100,6 +132,20 @@ RequestsParts AddRequestsComponents(infra::Components& graph, const RequestsInfr
                [&service, seed = std::move(workers.catalogue_seed),
                 jurisdiction = options.settings.default_jurisdiction](const std::stop_token&) {
                  return SeedStep(service, seed, jurisdiction);
+               });
+  }
+  if (!workers.boundary_seed.empty() || !workers.districts_seed.empty()) {
+    graph.Loop("geography_seed",
+               [&service, boundary = std::move(workers.boundary_seed),
+                districts = std::move(workers.districts_seed),
+                jurisdiction = options.settings.default_jurisdiction](const std::stop_token&) {
+                 return GeographySeedStep(service, boundary, districts, jurisdiction);
+               });
+  }
+  if (workers.district_reassignment) {
+    graph.Loop("district_reassignment",
+               [&service, settings = options.settings](const std::stop_token& stop) -> Wait {
+                 return ReassignStep(service, settings, stop);
                });
   }
   if (workers.migrate_geo_index) {
@@ -127,7 +173,7 @@ RequestsParts AddRequestsComponents(infra::Components& graph, const RequestsInfr
   }
   // The server last, so that it shuts down before anything it serves is destroyed.
   auto& server = infra::AddGrpcServer(graph, options.server, infra.metrics, service, infra.redis);
-  return {requests, catalogue_store, catalogue, media, service, server};
+  return {requests, catalogue_store, catalogue, media, service, geography, server};
 }
 
 }  // namespace cityhub::requests

@@ -54,6 +54,13 @@ struct RequestsWorkerOptions {
   // A JSON array of Service objects loaded into the default jurisdiction when its catalogue
   // is empty, retried every second while Redis is unavailable.
   std::string catalogue_seed;
+  // Geography seeds (#15): GeoJSON texts of a boundary and of districts stored into the
+  // default jurisdiction when it has none yet (empty: none), retried while Redis is unavailable.
+  std::string boundary_seed;
+  std::string districts_seed;
+  // Gives open requests their new districts after a change of the districts
+  // (RequestsService::ReassignDistricts), looking for work every 2 s.
+  bool district_reassignment = false;
   // Moves the geo index of earlier versions into the weekly sets, every minute.
   bool migrate_geo_index = false;
   // Erases reporters' contact details whose retention ended (SweepContactErasures), every 30 s.
@@ -71,6 +78,7 @@ struct RequestsParts {
   Catalogue& catalogue;
   MediaStore& media;
   RequestsService& service;
+  Geography& geography;
   // Serves `service`, ready while Redis answers; not yet started (infra::Serve in main.cc; the
   // tests Start() it, then call graph.StartWorkers()).
   infra::GrpcServer& server;

@@ -33,6 +33,14 @@
 //                                                  are spelled in stats_layout.h
 //   requests:contact_erasures               ZSET   request id → when its reporter's contact is
 //                                                  erased (ms; final state + retention, #14)
+//   requests:boundary:{jurisdiction}        STRING the boundary, GeoJSON geometry text (#15)
+//   requests:districts:{jurisdiction}       STRING the districts, GeoJSON FeatureCollection text
+//   requests:routing_rules:{jurisdiction}   STRING the routing rules, JSON array text
+//   requests:geography_version:{jurisdiction} STRING counter, INCRed with each of the three above
+//   requests:by_district:{jurisdiction}:<d> ZSET   id → SortScore(id), requests in district <d>
+//   requests:district_reassign:{jurisdiction} STRING "<job id>|<offset>": open requests are
+//                                                  being given new districts (offset: how many
+//                                                  of by_time, oldest first, are done)
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -136,6 +144,26 @@ inline std::string ResponseTemplatesBy(std::string_view account) {
 
 // Requests in a final state whose contact details are due for erasure, by due time (ms).
 inline std::string ContactErasures() { return "requests:contact_erasures"; }
+
+// Geography (#15): geography_store.cc.
+inline std::string Boundary(std::string_view jurisdiction) {
+  return infra::StrCat("requests:boundary:{", jurisdiction, "}");
+}
+inline std::string Districts(std::string_view jurisdiction) {
+  return infra::StrCat("requests:districts:{", jurisdiction, "}");
+}
+inline std::string RoutingRules(std::string_view jurisdiction) {
+  return infra::StrCat("requests:routing_rules:{", jurisdiction, "}");
+}
+inline std::string GeographyVersion(std::string_view jurisdiction) {
+  return infra::StrCat("requests:geography_version:{", jurisdiction, "}");
+}
+inline std::string ByDistrict(std::string_view jurisdiction, std::string_view district) {
+  return infra::StrCat("requests:by_district:{", jurisdiction, "}:", district);
+}
+inline std::string DistrictReassign(std::string_view jurisdiction) {
+  return infra::StrCat("requests:district_reassign:{", jurisdiction, "}");
+}
 
 }  // namespace keys
 }  // namespace cityhub::requests

@@ -35,6 +35,8 @@ absl::Status ListPlanner::ScanPage(const std::string& jurisdiction, const ListFi
     index = {RequestStore::ListIndex::kService, jurisdiction, *filter.service_codes.begin()};
   } else if (!filter.department.empty()) {
     index = {RequestStore::ListIndex::kDepartment, jurisdiction, filter.department};
+  } else if (!filter.district.empty()) {
+    index = {RequestStore::ListIndex::kDistrict, jurisdiction, filter.district};
   }
   std::string cursor = filter.before_id;
   int scanned = 0;

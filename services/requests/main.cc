@@ -29,6 +29,9 @@ struct Config {
   RequestsSettings settings;
   std::string media_dir;
   std::string seed_file;
+  // Geography seeds (#15), stored only when the jurisdiction has none yet.
+  std::string boundary_seed_file;
+  std::string districts_seed_file;
   std::string accounts_address;
   infra::auth::TokenSettings tokens;
   std::string internal_token;
@@ -81,6 +84,8 @@ Config LoadConfig(infra::EnvReader& env) {
       env.String("CITYHUB_PUBLIC_BASE_URL",
                  "http://" + env.String("CITYHUB_GATEWAY_ADDR", "127.0.0.1:8080"), 500);
   c.seed_file = env.String("CITYHUB_CATALOGUE_SEED_FILE", "", 4096);
+  c.boundary_seed_file = env.String("CITYHUB_BOUNDARY_SEED_FILE", "", 4096);
+  c.districts_seed_file = env.String("CITYHUB_DISTRICTS_SEED_FILE", "", 4096);
   c.accounts_address = env.Address("CITYHUB_ACCOUNTS_ADDR", "127.0.0.1:7001");
   c.tokens.issuer = env.String("CITYHUB_JWT_ISSUER", "cityhub", 256);
   c.tokens.audience = env.String("CITYHUB_JWT_AUDIENCE", "cityhub-api", 256);
@@ -121,6 +126,18 @@ int Run() {
     seed = buffer.str();
     if (!in || seed.empty()) env.AddError("CITYHUB_CATALOGUE_SEED_FILE", "cannot read the file");
   }
+  const auto read_seed = [&env](const std::string& file, const char* variable) {
+    if (file.empty()) return std::string();
+    std::ifstream in(file);
+    std::ostringstream buffer;
+    buffer << in.rdbuf();
+    if (!in || buffer.str().empty()) env.AddError(variable, "cannot read the file");
+    return buffer.str();
+  };
+  const std::string boundary_seed =
+      read_seed(config.boundary_seed_file, "CITYHUB_BOUNDARY_SEED_FILE");
+  const std::string districts_seed =
+      read_seed(config.districts_seed_file, "CITYHUB_DISTRICTS_SEED_FILE");
   if (auto status = env.Finish(); !status.ok()) {
     std::fprintf(stderr, "requests: %s\n", std::string(status.message()).c_str());
     return 2;
@@ -160,6 +177,9 @@ int Run() {
   RequestsWorkerOptions workers;
   workers.catalogue_seed = seed;
   workers.migrate_geo_index = true;
+  workers.boundary_seed = boundary_seed;
+  workers.districts_seed = districts_seed;
+  workers.district_reassignment = true;
   workers.contact_erasure = true;
   if (config.consume_account_events) {
     workers.account_events = &accounts_redis;

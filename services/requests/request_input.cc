@@ -173,7 +173,7 @@ absl::StatusOr<StoredRequest> BuildRequest(const v1::CreateRequestRequest& req,
   if (located) {
     RETURN_IF_ERROR(CheckCoordinates(req.lat(), req.long_(), "lat", "long"));
     if (!place.area.Contains(req.lat(), req.long_())) {
-      return InvalidField("lat", "the location lies outside the city's area");
+      return InvalidField("lat", "the location lies outside the city");
     }
     r.set_has_location(true);
     r.set_lat(req.lat());
@@ -216,6 +216,7 @@ bool ListFilter::Matches(const StoredRequest& r) const {
   if (r.requested_ms() < since_ms || r.requested_ms() >= until_ms) return false;
   if (!before_id.empty() && r.id() >= before_id) return false;
   if (!department.empty() && r.department() != department) return false;
+  if (!district.empty() && r.district() != district) return false;
   if (!assignee.empty() && r.assignee_account_id() != assignee) return false;
   if (overdue && (!IsOpen(static_cast<Status>(r.status())) || r.expected_ms() <= 0 ||
                   r.expected_ms() >= now_ms)) {
@@ -268,6 +269,10 @@ absl::StatusOr<ListFilter> ParseListFilter(const v1::ListRequestsRequest& req) {
     return InvalidField("department", "must be 1..64 characters of a-z, 0-9, _ or -");
   }
   f.department = req.department();
+  if (!req.district().empty() && !IsServiceCode(req.district())) {
+    return InvalidField("district", "must be 1..64 characters of A-Z, a-z, 0-9, _, . or -");
+  }
+  f.district = req.district();
   if (!req.assignee().empty() && req.assignee() != "me" && !infra::IsUlid(req.assignee())) {
     return InvalidField("assignee", "must be an account id or \"me\"");
   }

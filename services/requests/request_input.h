@@ -73,6 +73,7 @@ struct ListFilter {
   std::string department;
   std::string assignee;
   bool overdue = false;
+  std::string district;  // #15: requests in this district (an index of its own)
   int64_t now_ms = 0;  // for `overdue`
   bool staff_only() const { return !department.empty() || !assignee.empty() || overdue; }
 

@@ -59,6 +59,7 @@ std::vector<IndexEntry> IndexesOf(const StoredRequest& r) {
   }
   if (!r.account_id().empty()) out.push_back({keys::ByOwner(r.account_id())});
   if (!r.assignee_account_id().empty()) out.push_back({keys::ByAssignee(r.assignee_account_id())});
+  if (!r.district().empty()) out.push_back({keys::ByDistrict(j, r.district())});
   return out;
 }
 
@@ -332,6 +333,9 @@ absl::StatusOr<std::vector<IdAndTime>> RequestStore::NewestIn(const ListIndex& i
       break;
     case ListIndex::kTime:
       key = keys::ByTime(index.jurisdiction);
+      break;
+    case ListIndex::kDistrict:
+      key = keys::ByDistrict(index.jurisdiction, index.value);
       break;
   }
   return RangeBefore(key, since_ms, until_ms, before_id, count);

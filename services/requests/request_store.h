@@ -151,10 +151,10 @@ class RequestStore final {
                                                        std::string_view before_id, int count);
   // The same from one of the list indexes (maintained by Create and Update with the request).
   struct ListIndex {
-    enum Kind { kTime, kService, kDepartment, kAssignee };
+    enum Kind { kTime, kService, kDepartment, kAssignee, kDistrict };
     Kind kind = kTime;
     std::string jurisdiction;
-    std::string value;  // the service code, department or assignee account id
+    std::string value;  // the service code, department, assignee account id or district
   };
   absl::StatusOr<std::vector<IdAndTime>> NewestIn(const ListIndex& index, int64_t since_ms,
                                                   int64_t until_ms, std::string_view before_id,

@@ -64,6 +64,7 @@ void RequestToApi(const StoredRequest& r, const cityhub::storage::requests::Stor
   *out->mutable_updated_at() = TimeUtil::MillisecondsToTimestamp(r.updated_ms());
   *out->mutable_expected_at() = TimeUtil::MillisecondsToTimestamp(r.expected_ms());
   out->set_department(Text(r.department(), &StoredRequest::mutable_department, consumed));
+  out->set_district(r.district());
   out->set_duplicate_of(Text(r.duplicate_of(), &StoredRequest::mutable_duplicate_of, consumed));
   if (ShowsDetails(visibility, service)) {
     out->set_description(Text(r.description(), &StoredRequest::mutable_description, consumed));

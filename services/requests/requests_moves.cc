@@ -99,6 +99,8 @@ absl::Status RequestsService::DoRerouteRequest(grpc::ServerContextBase* ctx,
     StoredRequest after = before;
     after.set_service_code(req->service_code());
     after.set_department((*to)->department());
+    // The boundary, and the routing rules for the new category in the request's district (#15).
+    RETURN_IF_ERROR(PlaceRequest(after, (*to)->department()));
     after.set_attributes(std::move(answers));
     after.set_expected_ms(before.requested_ms() + int64_t{(*to)->sla_hours()} * 3'600'000);
     after.set_updated_ms(now_ms);

@@ -80,17 +80,28 @@ absl::Status RequestsService::DoEditRequest(grpc::ServerContextBase* ctx,
       after.set_address(std::string(infra::TrimAscii(req->address())));
       edited->add_fields("address");
     }
+    Events events;
     if (req->has_lat()) {
+      ASSIGN_OR_RETURN(auto geography, deps_.geography.Current(before.jurisdiction_id()));
       const auto area = settings_.jurisdictions.find(before.jurisdiction_id());
-      if (area != settings_.jurisdictions.end() &&
+      if (!geography->boundary && area != settings_.jurisdictions.end() &&
           !area->second.Contains(req->lat(), req->long_())) {
-        return InvalidField("lat", "the location lies outside the city's area");
+        return InvalidField("lat", "the location lies outside the city");
       }
       // The geo indexes move with the request in the update's script (IndexesOf).
       after.set_has_location(true);
       after.set_lat(req->lat());
       after.set_long_(req->long_());
       edited->add_fields("position");
+      // The boundary, the new district and its routing rules (#15).
+      auto category = deps_.catalogue.Find(before.jurisdiction_id(), before.service_code());
+      RETURN_IF_ERROR(PlaceRequest(after, category.ok() ? (*category)->department()
+                                                        : before.department()));
+      if (after.department() != before.department()) {
+        after.clear_assignee_account_id();
+        after.clear_assignee_name();
+        events.push_back(RoutedEvent(before, after));
+      }
     }
     if (!after.has_location() && infra::TrimAscii(after.address()).empty() &&
         after.address_id().empty()) {
@@ -106,7 +117,8 @@ absl::Status RequestsService::DoEditRequest(grpc::ServerContextBase* ctx,
       edited->set_long_(after.long_());
     }
     edited->set_address(after.address());
-    const absl::Status s = deps_.requests.Update(current, after, {event});
+    events.insert(events.begin(), event);
+    const absl::Status s = deps_.requests.Update(current, after, events);
     if (s.ok()) {
       View(caller, after, language, response);
       return s;

@@ -167,10 +167,15 @@ absl::Status RequestsService::DoCreateRequest(grpc::ServerContextBase* ctx,
   RETURN_IF_ERROR(CheckIdempotencyKey(idem));
 
   const auto now = deps_.clock.Now();
-  ASSIGN_OR_RETURN(
-      StoredRequest r,
-      BuildRequest(*req, {**service, jurisdiction, settings_.jurisdictions.at(jurisdiction),
-                          infra::NewUlid(now), infra::UnixMillis(now)}));
+  // With a boundary set, it decides (PlaceRequest) instead of the configured rectangle.
+  static constexpr Bounds kAnywhere{};
+  ASSIGN_OR_RETURN(auto geography, deps_.geography.Current(jurisdiction));
+  ASSIGN_OR_RETURN(StoredRequest r,
+                   BuildRequest(*req, {**service, jurisdiction,
+                                       geography->boundary ? kAnywhere
+                                                           : settings_.jurisdictions.at(jurisdiction),
+                                       infra::NewUlid(now), infra::UnixMillis(now)}));
+  RETURN_IF_ERROR(PlaceRequest(r, (*service)->department()));
   std::vector<std::string> media(r.media_ids().begin(), r.media_ids().end());
   RETURN_IF_ERROR(CheckMediaUsable(media));
   r.set_account_id(caller.account_id);

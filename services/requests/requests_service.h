@@ -13,6 +13,7 @@
 #include "infra/grpc/unary.h"
 #include "services/requests/catalogue.h"
 #include "services/requests/geo.h"
+#include "services/requests/geography.h"
 #include "services/requests/list_planner.h"
 #include "services/requests/media_store.h"
 #include "services/requests/metrics.h"
@@ -70,6 +71,8 @@ struct RequestsDeps {
   // Who an account is now (assign checks the assignee); blocking, executor only.
   const StaffDirectory& staff;
   StatsStore& stats;  // GET /v1/stats (#15)
+  // The boundary, districts and routing rules (#15); blocking reads, executor only.
+  Geography& geography;
 };
 
 // The requests gRPC service on gRPC's callback API (the concurrency model of docs/design.md).
@@ -262,6 +265,47 @@ class RequestsService final
                                             v1::ReporterMail* response) override {
     return Run(ctx, request, response, &RequestsService::DoGetReporterMail);
   }
+  // Geography (#15): requests_geography.cc.
+  grpc::ServerUnaryReactor* GetBoundary(grpc::CallbackServerContext* ctx,
+                                        const v1::GetGeographyRequest* request,
+                                        cityhub::api::HttpBody* response) override {
+    return Run(ctx, request, response, &RequestsService::DoGetBoundary);
+  }
+  grpc::ServerUnaryReactor* PutBoundary(grpc::CallbackServerContext* ctx,
+                                        const v1::PutGeographyRequest* request,
+                                        cityhub::api::HttpBody* response) override {
+    return Run(ctx, request, response, &RequestsService::DoPutBoundary);
+  }
+  grpc::ServerUnaryReactor* GetDistricts(grpc::CallbackServerContext* ctx,
+                                         const v1::GetGeographyRequest* request,
+                                         cityhub::api::HttpBody* response) override {
+    return Run(ctx, request, response, &RequestsService::DoGetDistricts);
+  }
+  grpc::ServerUnaryReactor* PutDistricts(grpc::CallbackServerContext* ctx,
+                                         const v1::PutGeographyRequest* request,
+                                         cityhub::api::HttpBody* response) override {
+    return Run(ctx, request, response, &RequestsService::DoPutDistricts);
+  }
+  grpc::ServerUnaryReactor* GetRoutingRules(grpc::CallbackServerContext* ctx,
+                                            const v1::GetGeographyRequest* request,
+                                            cityhub::api::HttpBody* response) override {
+    return Run(ctx, request, response, &RequestsService::DoGetRoutingRules);
+  }
+  grpc::ServerUnaryReactor* PutRoutingRules(grpc::CallbackServerContext* ctx,
+                                            const v1::PutGeographyRequest* request,
+                                            cityhub::api::HttpBody* response) override {
+    return Run(ctx, request, response, &RequestsService::DoPutRoutingRules);
+  }
+  // Stores the boundary and districts documents (GeoJSON text) into `jurisdiction` when it
+  // has none yet (the seeds of the local stack); empty texts are skipped. Returns how many
+  // documents it stored.
+  absl::StatusOr<int> SeedGeography(const std::string& boundary, const std::string& districts,
+                                    const std::string& jurisdiction);
+  // Gives up to `limit` requests of the district reassignment job under way (after a change
+  // of districts) their district, and their department by the routing rules; open requests
+  // only. Returns how many requests it read (0: no job, or the job is done).
+  absl::StatusOr<int> ReassignDistricts(const std::string& jurisdiction, int limit);
+
   // Erases the contact details of up to `limit` requests whose retention ended
   // (keys::ContactErasures); returns how many it handled. The background loop
   // "contact_erasure" calls it (requests_reporters.cc).
@@ -383,6 +427,30 @@ class RequestsService final
   absl::Status ChangeContactState(grpc::ServerContextBase* ctx, std::string_view token,
                                   TokenPurpose purpose, int from, int to,
                                   v1::ReporterContactResponse* response);
+
+  absl::Status DoGetBoundary(grpc::ServerContextBase* ctx, const v1::GetGeographyRequest* request,
+                             cityhub::api::HttpBody* response);
+  absl::Status DoPutBoundary(grpc::ServerContextBase* ctx, const v1::PutGeographyRequest* request,
+                             cityhub::api::HttpBody* response);
+  absl::Status DoGetDistricts(grpc::ServerContextBase* ctx, const v1::GetGeographyRequest* request,
+                              cityhub::api::HttpBody* response);
+  absl::Status DoPutDistricts(grpc::ServerContextBase* ctx, const v1::PutGeographyRequest* request,
+                              cityhub::api::HttpBody* response);
+  absl::Status DoGetRoutingRules(grpc::ServerContextBase* ctx,
+                                 const v1::GetGeographyRequest* request,
+                                 cityhub::api::HttpBody* response);
+  absl::Status DoPutRoutingRules(grpc::ServerContextBase* ctx,
+                                 const v1::PutGeographyRequest* request,
+                                 cityhub::api::HttpBody* response);
+  // Where a request at its (new) position belongs (#15): INVALID_ARGUMENT "lat: the location
+  // lies outside the city" when a boundary is set and the position lies outside; then sets
+  // `r`'s district and its department by the routing rules over `category_department`.
+  // Blocks (the geography cache): executor only. In requests_geography.cc.
+  absl::Status PlaceRequest(StoredRequest& r, const std::string& category_department);
+  // RequestRerouted for a department that routing changed (same category), so the new
+  // department's operators hear of the request as of any reroute.
+  cityhub::events::v1::Event RoutedEvent(const StoredRequest& before,
+                                         const StoredRequest& after) const;
 
   // For the calls that complete through the async client: runs `start` with the call's
   // reactor on this (callback) thread, or on the executor when authorizing the call may block

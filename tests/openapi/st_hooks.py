@@ -20,8 +20,9 @@ import schemathesis
 
 BASE = os.environ.get("ST_BASE_URL", "")
 MEDIA_ID = os.environ.get("ST_MEDIA_ID", "")
-# The city's area (CITYHUB_JURISDICTION_BOUNDS, the requests service's default).
-BOUNDS = (51.90, 8.37, 52.12, 8.67)
+# A box inside the city's seeded boundary (services/requests/data/bielefeld-boundary.geojson),
+# which decides over CITYHUB_JURISDICTION_BOUNDS once it is loaded.
+BOUNDS = (51.96, 8.46, 52.07, 8.60)
 
 _lock = threading.Lock()
 _password = {"current": os.environ.get("ST_PASSWORD", "")}

@@ -27,6 +27,9 @@ local thread_id = 0
 
 -- The area the seed spreads requests over (Bielefeld).
 local min_lat, max_lat, min_lon, max_lon = 51.95, 52.08, 8.43, 8.62
+-- New reports go inside the city's seeded boundary (services/requests/data), which the box's
+-- corners leave.
+local new_min_lat, new_max_lat, new_min_lon, new_max_lon = 51.96, 52.07, 8.46, 8.60
 
 local threads_created = 0
 function setup(thread)
@@ -66,8 +69,8 @@ local function inbox()
 end
 
 local function create()
-  local lat = min_lat + math.random() * (max_lat - min_lat)
-  local lon = min_lon + math.random() * (max_lon - min_lon)
+  local lat = new_min_lat + math.random() * (new_max_lat - new_min_lat)
+  local lon = new_min_lon + math.random() * (new_max_lon - new_min_lon)
   local body = string.format(
     '{"service_code":"pothole","lat":%.6f,"long":%.6f,"attributes":{"surface":"road"},' ..
     '"description":"Schlagloch auf der Fahrbahn, etwa zwei Handbreit tief."}', lat, lon)
