@@ -1,8 +1,29 @@
 # Shell helpers the scripts share (sourced, not run).
 
 # A free TCP port on loopback.
+# A free port outside the kernel's ephemeral range (an outgoing connection of another test could
+# take a port bind(0) handed out before our server binds it) and above free_port_base's ranges;
+# tests/harness/process.cc FreePort picks the same way.
 free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+  python3 - <<'PY'
+import random, socket
+low, high = map(int, open("/proc/sys/net/ipv4/ip_local_port_range").read().split())
+for _ in range(2000):
+    port = random.randint(32200, 65535)
+    if low <= port <= high:
+        continue
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port))
+    except OSError:
+        continue
+    finally:
+        s.close()
+    print(port)
+    break
+else:
+    raise SystemExit("no free port outside the ephemeral range")
+PY
 }
 
 # A port base for infra/scripts/stack whose service ports (+1..+3) and metrics ports

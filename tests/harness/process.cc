@@ -12,28 +12,66 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <random>
+#include <set>
 #include <sstream>
 #include <stdexcept>
+#include <utility>
 
 extern char** environ;
 
 namespace cityhub::testing {
 
-int FreePort() {
+namespace {
+
+// Whether a listener could bind 127.0.0.1:port now.
+bool CanBind(int port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) throw std::runtime_error("socket() failed");
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof(addr);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    ::close(fd);
-    throw std::runtime_error("cannot find a free port");
-  }
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
   ::close(fd);
-  return ntohs(addr.sin_port);
+  return ok;
+}
+
+// The kernel's range for outgoing connections' local ports (Linux default 32768-60999).
+std::pair<int, int> EphemeralRange() {
+  std::ifstream in("/proc/sys/net/ipv4/ip_local_port_range");
+  int low = 32768;
+  int high = 60999;
+  if (!(in >> low >> high)) return {32768, 60999};
+  return {low, high};
+}
+
+}  // namespace
+
+// A port outside the kernel's ephemeral range: a port the kernel hands out (bind to 0) can be
+// taken by another test's outgoing connection before our server binds it ("Address already in
+// use", seen in CI under ctest --parallel). Also outside 11000-32199, where the scripts'
+// free_port_base puts whole stacks (infra/scripts/lib.sh, whose free_port picks like this).
+// Random per process, so parallel tests rarely try the same port; each pick is checked bindable
+// and not given twice by this process.
+int FreePort() {
+  static std::mutex mu;
+  static std::set<int> given;
+  static std::mt19937 rng(std::random_device{}() ^ static_cast<unsigned>(::getpid()));
+  const auto [eph_low, eph_high] = EphemeralRange();
+  constexpr int kLow = 32200;
+  constexpr int kHigh = 65535;
+  std::lock_guard lock(mu);
+  std::uniform_int_distribution<int> pick(kLow, kHigh);
+  for (int attempt = 0; attempt < 2000; ++attempt) {
+    const int port = pick(rng);
+    if (port >= eph_low && port <= eph_high) continue;  // ~5000 ports left with Linux's default
+    if (given.contains(port) || !CanBind(port)) continue;
+    given.insert(port);
+    return port;
+  }
+  throw std::runtime_error("cannot find a free port outside the ephemeral range");
 }
 
 std::string MakeTempDir(const std::string& prefix) {
