@@ -30,7 +30,8 @@ std::string_view ContentType(Format format);
 // Writes `doc` (an object, or an array of objects) as JSON, or as XML under the element
 // `root`: an array becomes one child element per item, named by the array's key ("services" →
 // "service", "attributes" → "attribute", "values" → "value", "endpoints" → "endpoint",
-// "formats" → "format", "status_history" → "status_change"; the root array's items are `root_item`). null is an empty element.
+// "formats" → "format", "status_history" → "status_change"; the root array's items are
+// `root_item`). null is an empty element.
 std::string Render(const nlohmann::ordered_json& doc, Format format, std::string_view root,
                    std::string_view root_item);
 

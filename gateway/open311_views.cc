@@ -51,17 +51,16 @@ Json RequestObject(const requests_v1::ServiceRequest& r) {
 Json ExtendedAttributes(const requests_v1::ServiceRequest& r) {
   Json history = Json::array();
   // The filing, then every change of status; reroutes and assignments are not status changes.
-  history.push_back(Json{{"status", requests_v1::Status_Name(requests_v1::SUBMITTED)},
-                         {"changed_at", open311::FormatDateTime(
-                                            TimeUtil::TimestampToMilliseconds(r.requested_at()))},
-                         {"note", nullptr}});
+  history.push_back(Json{
+      {"status", requests_v1::Status_Name(requests_v1::SUBMITTED)},
+      {"changed_at", open311::FormatDateTime(TimeUtil::TimestampToMilliseconds(r.requested_at()))},
+      {"note", nullptr}});
   for (const auto& change : r.history()) {
     if (!change.kind().empty() && change.kind() != "status") continue;
-    history.push_back(
-        Json{{"status", requests_v1::Status_Name(change.to_status())},
-             {"changed_at",
-              open311::FormatDateTime(TimeUtil::TimestampToMilliseconds(change.at()))},
-             {"note", OrNull(change.public_note())}});
+    history.push_back(Json{
+        {"status", requests_v1::Status_Name(change.to_status())},
+        {"changed_at", open311::FormatDateTime(TimeUtil::TimestampToMilliseconds(change.at()))},
+        {"note", OrNull(change.public_note())}});
   }
   Json o;
   o["district"] = OrNull(r.district());

@@ -25,12 +25,23 @@ int64_t ToInt(const json& v) {
 }  // namespace
 
 std::string CodeName(int code) {
-  static const char* const kNames[] = {
-      "ok",        "cancelled",          "unknown",           "invalid_argument",
-      "deadline_exceeded", "not_found",  "already_exists",    "permission_denied",
-      "resource_exhausted", "failed_precondition", "aborted", "out_of_range",
-      "unimplemented", "internal",        "unavailable",       "data_loss",
-      "unauthenticated"};
+  static const char* const kNames[] = {"ok",
+                                       "cancelled",
+                                       "unknown",
+                                       "invalid_argument",
+                                       "deadline_exceeded",
+                                       "not_found",
+                                       "already_exists",
+                                       "permission_denied",
+                                       "resource_exhausted",
+                                       "failed_precondition",
+                                       "aborted",
+                                       "out_of_range",
+                                       "unimplemented",
+                                       "internal",
+                                       "unavailable",
+                                       "data_loss",
+                                       "unauthenticated"};
   if (code >= 0 && code <= 16) return kNames[code];
   return "error";
 }
@@ -64,7 +75,8 @@ ApiClient::ApiClient(std::string credentials_path, Credentials credentials,
 const Context& ApiClient::context() const {
   const auto it = credentials_.contexts.find(context_name_);
   if (it == credentials_.contexts.end()) {
-    if (context_name_.empty()) throw Failure("not logged in: run cityctl login --server URL --email E");
+    if (context_name_.empty())
+      throw Failure("not logged in: run cityctl login --server URL --email E");
     throw Failure("no context " + context_name_ + ": run cityctl login --context " + context_name_);
   }
   return it->second;

@@ -15,8 +15,8 @@ using json = nlohmann::json;
 
 const std::set<std::string>& InputFields() {
   static const auto* fields = new std::set<std::string>{
-      "service_code", "jurisdiction_id", "names",      "descriptions", "group",   "keywords",
-      "department",   "sla_hours",       "details_public", "attributes", "notices", "active"};
+      "service_code", "jurisdiction_id", "names",          "descriptions", "group",   "keywords",
+      "department",   "sla_hours",       "details_public", "attributes",   "notices", "active"};
   return *fields;
 }
 
@@ -210,7 +210,10 @@ std::vector<Change> PlanCatalogue(const std::vector<json>& desired, const json& 
   if (prune) {
     for (const auto& [code, have] : current) {
       if (listed.count(code) || !have.value("active", false)) continue;
-      plan.push_back(Change{Change::Kind::kDeactivate, code, {{"active", false}}, {"active"},
+      plan.push_back(Change{Change::Kind::kDeactivate,
+                            code,
+                            {{"active", false}},
+                            {"active"},
                             {"- " + code + " (not in the file)", "    active: true -> false"}});
     }
   }

@@ -97,9 +97,8 @@ TEST(CityctlCatalogue, UnknownFieldIsNamed) {
 }
 
 TEST(CityctlCatalogue, DuplicateCodeIsRefused) {
-  EXPECT_THROW(
-      CatalogueServices(json::parse(R"([{"service_code": "a"}, {"service_code": "a"}])")),
-      std::runtime_error);
+  EXPECT_THROW(CatalogueServices(json::parse(R"([{"service_code": "a"}, {"service_code": "a"}])")),
+               std::runtime_error);
 }
 
 TEST(CityctlCatalogue, PlanCreatesUpdatesAndLeavesMatchesAlone) {

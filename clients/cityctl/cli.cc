@@ -10,9 +10,7 @@ namespace cityhub::cityctl {
 namespace {
 
 // Help texts show the option groups and subcommands as kubectl users expect them.
-void ConfigureHelp(CLI::App& app) {
-  app.get_formatter()->column_width(34);
-}
+void ConfigureHelp(CLI::App& app) { app.get_formatter()->column_width(34); }
 
 // The name of the deepest subcommand given, for "Run 'cityctl services apply --help'".
 std::string CommandPath(CLI::App* app) {
@@ -31,11 +29,13 @@ std::string CommandPath(CLI::App* app) {
 
 }  // namespace
 
-Cli::Cli(Io io) : io_(io), app_("cityctl: the command-line client of cityhub's public API", "cityctl") {
+Cli::Cli(Io io)
+    : io_(io), app_("cityctl: the command-line client of cityhub's public API", "cityctl") {
   ConfigureHelp(app_);
   app_.fallthrough();  // global options are also accepted after a subcommand
   app_.require_subcommand(1);
-  app_.add_option("--context", context_, "Use this context (a server and its login) instead of the current one")
+  app_.add_option("--context", context_,
+                  "Use this context (a server and its login) instead of the current one")
       ->type_name("NAME");
   app_.add_option("-o,--output", output_, "Output format: table, json or yaml")
       ->type_name("FORMAT")

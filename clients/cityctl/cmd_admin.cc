@@ -12,12 +12,10 @@ namespace {
 using json = nlohmann::json;
 
 const std::vector<Column>& AccountColumns() {
-  static const auto* columns = new std::vector<Column>{{"account_id", "/account_id"},
-                                                       {"email", "/email"},
-                                                       {"display_name", "/display_name"},
-                                                       {"roles", "/roles"},
-                                                       {"departments", "/departments"},
-                                                       {"verified", "/email_verified"}};
+  static const auto* columns =
+      new std::vector<Column>{{"account_id", "/account_id"},     {"email", "/email"},
+                              {"display_name", "/display_name"}, {"roles", "/roles"},
+                              {"departments", "/departments"},   {"verified", "/email_verified"}};
   return *columns;
 }
 
@@ -59,8 +57,8 @@ void AddRoles(Cli& cli) {
       "set",
       "Replace an account's roles and departments (citizen is always kept; an operator needs a "
       "department)");
-  auto* id = set->add_option("account_id", a->account_id, "The account's id")
-                 ->type_name("ACCOUNT_ID");
+  auto* id =
+      set->add_option("account_id", a->account_id, "The account's id")->type_name("ACCOUNT_ID");
   auto* email = set->add_option("--email", a->email, "Or find the account by its e-mail address")
                     ->type_name("E");
   id->excludes(email);
@@ -140,13 +138,15 @@ void AddWebhooks(Cli& cli) {
                                        {"created_at", "/created_at"}};
   auto* create = hooks->add_subcommand("create", "Register a webhook; its secret is printed once");
   create->add_option("--url", a->url, "Where to POST (http or https)")->required();
-  create->add_option("--event-type", a->event_types,
-                     "RequestCreated, RequestStatusChanged, CommentAdded (repeat or comma)")
+  create
+      ->add_option("--event-type", a->event_types,
+                   "RequestCreated, RequestStatusChanged, CommentAdded (repeat or comma)")
       ->delimiter(',')
       ->required()
       ->type_name("TYPE");
-  create->add_option("--service-code", a->service_codes,
-                     "Only for these categories (repeat or comma; default all)")
+  create
+      ->add_option("--service-code", a->service_codes,
+                   "Only for these categories (repeat or comma; default all)")
       ->delimiter(',')
       ->type_name("CODE");
   create->callback([&cli, a, columns] {

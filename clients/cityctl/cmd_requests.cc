@@ -90,8 +90,9 @@ void AddList(Cli& cli, CLI::App* requests) {
       json requests = json::array();
       json answer;
       do {
-        const std::string page =
-            token.empty() ? "" : std::string(query.empty() ? "?" : "&") + "page_token=" + UrlEncode(token);
+        const std::string page = token.empty() ? ""
+                                               : std::string(query.empty() ? "?" : "&") +
+                                                     "page_token=" + UrlEncode(token);
         answer = client.Call("GET", "/v1/requests" + query + page);
         for (const json& r : answer.value("requests", json::array())) requests.push_back(r);
         token = answer.value("next_page_token", "");
@@ -106,8 +107,8 @@ void AddList(Cli& cli, CLI::App* requests) {
 }
 
 // A subcommand taking a request id; `body` builds the POST body of `verb` from its options.
-CLI::App* AddAction(Cli& cli, CLI::App* requests, const std::string& name,
-                    const std::string& help, std::shared_ptr<std::string> id) {
+CLI::App* AddAction(Cli& cli, CLI::App* requests, const std::string& name, const std::string& help,
+                    std::shared_ptr<std::string> id) {
   auto* sub = requests->add_subcommand(name, help);
   sub->add_option("request_id", *id, "The request's id")->required()->type_name("REQUEST_ID");
   return sub;
@@ -129,8 +130,8 @@ void AddActions(Cli& cli, CLI::App* requests) {
     bool unassign = false;
   };
   auto n = std::make_shared<Notes>();
-  auto* transition = AddAction(cli, requests, "transition",
-                               "Move a request to another status, with notes", id);
+  auto* transition =
+      AddAction(cli, requests, "transition", "Move a request to another status, with notes", id);
   transition->add_option("--status", n->status, "The new status, e.g. ACKNOWLEDGED")
       ->required()
       ->type_name("STATUS");
@@ -144,9 +145,9 @@ void AddActions(Cli& cli, CLI::App* requests) {
                    {"public_note", n->public_note},
                    {"internal_note", n->internal_note}};
       if (!n->duplicate_of.empty()) body["duplicate_of"] = n->duplicate_of;
-      PrintRequest(cli, cli.Client().Call(
-                            "POST", "/v1/requests/" + Segment("request_id", *id) + ":transition",
-                            body));
+      PrintRequest(cli,
+                   cli.Client().Call(
+                       "POST", "/v1/requests/" + Segment("request_id", *id) + ":transition", body));
     });
   });
 
@@ -159,26 +160,26 @@ void AddActions(Cli& cli, CLI::App* requests) {
   reroute->add_option("--internal-note", n->internal_note, "Seen by staff only");
   reroute->callback([&cli, id, n] {
     cli.Then([&cli, id, n] {
-      PrintRequest(cli, cli.Client().Call(
-                            "POST", "/v1/requests/" + Segment("request_id", *id) + ":reroute",
-                            {{"service_code", n->service_code},
-                             {"public_note", n->public_note},
-                             {"internal_note", n->internal_note}}));
+      PrintRequest(
+          cli, cli.Client().Call("POST", "/v1/requests/" + Segment("request_id", *id) + ":reroute",
+                                 {{"service_code", n->service_code},
+                                  {"public_note", n->public_note},
+                                  {"internal_note", n->internal_note}}));
     });
   });
 
-  auto* assign = AddAction(cli, requests, "assign",
-                           "Assign a request to an operator of its department", id);
-  auto* to = assign->add_option("--to", n->assignee, "The operator's account id")
-                 ->type_name("ACCOUNT_ID");
+  auto* assign =
+      AddAction(cli, requests, "assign", "Assign a request to an operator of its department", id);
+  auto* to =
+      assign->add_option("--to", n->assignee, "The operator's account id")->type_name("ACCOUNT_ID");
   auto* unassign = assign->add_flag("--unassign", n->unassign, "Remove the assignee");
   to->excludes(unassign);
   assign->callback([&cli, id, n] {
     cli.Then([&cli, id, n] {
       if (n->assignee.empty() && !n->unassign) throw UsageError("assign: --to or --unassign");
-      PrintRequest(cli, cli.Client().Call(
-                            "POST", "/v1/requests/" + Segment("request_id", *id) + ":assign",
-                            {{"assignee_account_id", n->assignee}}));
+      PrintRequest(
+          cli, cli.Client().Call("POST", "/v1/requests/" + Segment("request_id", *id) + ":assign",
+                                 {{"assignee_account_id", n->assignee}}));
     });
   });
 

@@ -13,12 +13,9 @@ namespace {
 using json = nlohmann::json;
 
 const std::vector<Column>& ServiceColumns() {
-  static const auto* columns = new std::vector<Column>{{"service_code", "/service_code"},
-                                                       {"name", "/name"},
-                                                       {"group", "/group"},
-                                                       {"department", "/department"},
-                                                       {"sla_hours", "/sla_hours"},
-                                                       {"active", "/active"}};
+  static const auto* columns = new std::vector<Column>{
+      {"service_code", "/service_code"}, {"name", "/name"},           {"group", "/group"},
+      {"department", "/department"},     {"sla_hours", "/sla_hours"}, {"active", "/active"}};
   return *columns;
 }
 
@@ -154,8 +151,8 @@ void AddServicesCommands(Cli& cli) {
   auto* services = cli.app().add_subcommand("services", "The service catalogue (categories)");
   services->require_subcommand(1);
   auto language = std::make_shared<std::string>("de");
-  auto* list = services->add_subcommand(
-      "list", "List the categories (admins also see inactive ones)");
+  auto* list =
+      services->add_subcommand("list", "List the categories (admins also see inactive ones)");
   list->add_option("--language", *language, "Texts in de or en")
       ->check(CLI::IsMember({"de", "en"}));
   list->callback([&cli, language] {
@@ -167,8 +164,7 @@ void AddServicesCommands(Cli& cli) {
   auto code = std::make_shared<std::string>();
   auto* get = services->add_subcommand("get", "Show one category with its attributes");
   get->add_option("service_code", *code, "The category's code")->required()->type_name("CODE");
-  get->add_option("--language", *language, "Texts in de or en")
-      ->check(CLI::IsMember({"de", "en"}));
+  get->add_option("--language", *language, "Texts in de or en")->check(CLI::IsMember({"de", "en"}));
   get->callback([&cli, code, language] {
     cli.Then([&cli, code, language] {
       const json answer = cli.Client().Call(

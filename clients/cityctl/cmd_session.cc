@@ -92,24 +92,26 @@ void AddLogin(Cli& cli) {
       "Sign in and keep the session's tokens in the credentials file (mode 0600). The password "
       "comes from --password-file, else $CITYHUB_PASSWORD, else a prompt without echo (or one "
       "line on stdin when it is not a terminal)");
-  login->add_option("--server", args->server,
-                    "The gateway's URL, e.g. https://cityhub.bielefeld.de (default: the "
-                    "context's)")
+  login
+      ->add_option("--server", args->server,
+                   "The gateway's URL, e.g. https://cityhub.bielefeld.de (default: the "
+                   "context's)")
       ->type_name("URL");
   login->add_option("--email", args->email, "The account's e-mail address (default: the context's)")
       ->type_name("E");
-  login->add_option("--password-file", args->password_file,
-                    "Read the password from the first line of this file")
+  login
+      ->add_option("--password-file", args->password_file,
+                   "Read the password from the first line of this file")
       ->type_name("F");
   login->callback([&cli, args] {
     cli.Then([&cli, args] {
       const std::string name = cli.context_flag().empty() ? "" : cli.context_flag();
       if (!name.empty()) CheckContextName(name);
       Credentials credentials = Load(cli);
-      const std::string chosen = name.empty() ? (credentials.current_context.empty()
-                                                     ? "default"
-                                                     : credentials.current_context)
-                                              : name;
+      const std::string chosen =
+          name.empty()
+              ? (credentials.current_context.empty() ? "default" : credentials.current_context)
+              : name;
       const auto it = credentials.contexts.find(chosen);
       std::string server = args->server;
       std::string email = args->email;

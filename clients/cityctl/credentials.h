@@ -39,7 +39,6 @@ bool SaveCredentials(const std::string& path, const Credentials& credentials, st
 bool WritePrivateFile(const std::string& path, const std::string& content, std::string* error);
 
 // Reads a whole file of at most `max_bytes`; false with `error` naming the file otherwise.
-bool ReadSmallFile(const std::string& path, size_t max_bytes, std::string* out,
-                   std::string* error);
+bool ReadSmallFile(const std::string& path, size_t max_bytes, std::string* out, std::string* error);
 
 }  // namespace cityhub::cityctl

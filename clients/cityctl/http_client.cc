@@ -59,7 +59,7 @@ HttpAnswer HttpExchange(const std::string& method, const std::string& url, const
   for (const std::string& h : headers) list = curl_slist_append(list, h.c_str());
   list = curl_slist_append(list, "Expect:");
   std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> header_list(list,
-                                                                         curl_slist_free_all);
+                                                                          curl_slist_free_all);
   CURL* c = curl.get();
   curl_easy_setopt(c, CURLOPT_URL, url.c_str());
   curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());

@@ -24,8 +24,7 @@ struct Column {
 // `items` as aligned columns (two spaces apart, headings in capitals), one item a row.
 // Values are shown on one line: control characters become spaces, long texts are cut at 60
 // characters with "…".
-void PrintTable(const nlohmann::json& items, const std::vector<Column>& columns,
-                std::ostream& out);
+void PrintTable(const nlohmann::json& items, const std::vector<Column>& columns, std::ostream& out);
 
 // `value` as YAML (block style, strings quoted where YAML would read them otherwise).
 std::string ToYaml(const nlohmann::json& value);

@@ -13,10 +13,9 @@ using Json = nlohmann::ordered_json;
 using google::protobuf::util::TimeUtil;
 
 constexpr std::string_view kCsvColumns[] = {
-    "request_id",   "service_code", "service_name", "status",       "status_notes",
-    "description",  "lat",          "long",         "address",      "zipcode",
-    "district",     "department",   "requested_at", "updated_at",   "expected_at",
-    "duplicate_of", "media_urls",   "license"};
+    "request_id",   "service_code", "service_name", "status",       "status_notes", "description",
+    "lat",          "long",         "address",      "zipcode",      "district",     "department",
+    "requested_at", "updated_at",   "expected_at",  "duplicate_of", "media_urls",   "license"};
 
 bool IsSet(const google::protobuf::Timestamp& t) { return t.seconds() != 0 || t.nanos() != 0; }
 
@@ -56,9 +55,9 @@ void AppendFeature(const v1::ServiceRequest& r, std::string* out) {
   properties["media_urls"] = std::move(urls);
   Json feature = {{"type", "Feature"}, {"id", r.request_id()}};
   // RFC 7946 3.1.1: longitude first. A request filed by address only has no geometry (3.2).
-  feature["geometry"] = HasLocation(r) ? Json{{"type", "Point"},
-                                              {"coordinates", Json::array({r.long_(), r.lat()})}}
-                                       : Json(nullptr);
+  feature["geometry"] =
+      HasLocation(r) ? Json{{"type", "Point"}, {"coordinates", Json::array({r.long_(), r.lat()})}}
+                     : Json(nullptr);
   feature["properties"] = std::move(properties);
   out->append(Dump(feature));
 }
@@ -130,8 +129,8 @@ std::string ExportHead(ExportFormat format, const ExportMeta& meta) {
                    ",\"generated_at\":\"",
                    TimeUtil::ToString(TimeUtil::MillisecondsToTimestamp(meta.generated_ms)),
                    "\",\"next_page_token\":");
-  head += Dump(meta.next_page_token.empty() ? Json(nullptr)
-                                            : Json(std::string(meta.next_page_token)));
+  head +=
+      Dump(meta.next_page_token.empty() ? Json(nullptr) : Json(std::string(meta.next_page_token)));
   head += ",\"features\":[";
   return head;
 }

@@ -25,8 +25,10 @@ absl::StatusOr<json> ParseJson(std::string_view text, std::string_view what) {
   for (size_t i = 0; i < text.size() && deepest <= 32; ++i) {
     const char c = text[i];
     if (in_string) {
-      if (c == '\\') ++i;
-      else if (c == '"') in_string = false;
+      if (c == '\\')
+        ++i;
+      else if (c == '"')
+        in_string = false;
     } else if (c == '"') {
       in_string = true;
     } else if (c == '[' || c == '{') {
@@ -131,7 +133,7 @@ absl::StatusOr<std::vector<District>> ParseDistricts(std::string_view text) {
     vertices += district->area.vertex_count();
     if (vertices > kMaxDistrictVertices) {
       return Invalid("features", infra::StrCat("more than ", kMaxDistrictVertices,
-                                              " positions in all districts"));
+                                               " positions in all districts"));
     }
     out.push_back(*std::move(district));
   }
@@ -165,9 +167,9 @@ absl::StatusOr<std::vector<RoutingRule>> ParseRoutingRules(std::string_view text
     if (auto s = OnlyKeys(rule, field, {"service_code", "district", "department"}); !s.ok())
       return s;
     RoutingRule r;
-    for (auto [key, target] : {std::pair{"service_code", &r.service_code},
-                               std::pair{"district", &r.district},
-                               std::pair{"department", &r.department}}) {
+    for (auto [key, target] :
+         {std::pair{"service_code", &r.service_code}, std::pair{"district", &r.district},
+          std::pair{"department", &r.department}}) {
       const auto it = rule.find(key);
       if (it == rule.end() || it->is_null()) continue;
       if (!it->is_string()) return Invalid(infra::StrCat(field, ".", key), "must be a text");

@@ -75,8 +75,7 @@ class Geography final {
 
   // The current geography of `jurisdiction`. Blocks (Redis) at most once per `recheck` and
   // jurisdiction: executor only. UNAVAILABLE when Redis is.
-  absl::StatusOr<std::shared_ptr<const GeographySnapshot>> Current(
-      const std::string& jurisdiction);
+  absl::StatusOr<std::shared_ptr<const GeographySnapshot>> Current(const std::string& jurisdiction);
   GeographyStore& store() { return store_; }
   // Reads the geography again at once (after a write of this replica).
   absl::StatusOr<std::shared_ptr<const GeographySnapshot>> Reload(const std::string& jurisdiction);

@@ -45,7 +45,8 @@ absl::StatusOr<std::optional<int64_t>> SetDocument(infra::redis::Client& redis,
 }  // namespace
 
 absl::StatusOr<int64_t> GeographyStore::Version(std::string_view jurisdiction) {
-  ASSIGN_OR_RETURN(const Reply reply, redis_.Command({"GET", keys::GeographyVersion(jurisdiction)}));
+  ASSIGN_OR_RETURN(const Reply reply,
+                   redis_.Command({"GET", keys::GeographyVersion(jurisdiction)}));
   return ParseVersion(reply);
 }
 

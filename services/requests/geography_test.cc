@@ -21,11 +21,10 @@ std::string ReadSource(const std::string& path) {
 // The seeds of the local stack hold the centre and every position the tests and the web
 // app's tests file reports at, each in one of the ten districts.
 TEST(GeographySeeds, HoldTheCentreAndTheTestPositions) {
-  auto boundary = Area::Parse(ReadSource("services/requests/data/bielefeld-boundary.geojson"),
-                              "boundary");
+  auto boundary =
+      Area::Parse(ReadSource("services/requests/data/bielefeld-boundary.geojson"), "boundary");
   ASSERT_TRUE(boundary.ok()) << boundary.status();
-  auto districts =
-      ParseDistricts(ReadSource("services/requests/data/bielefeld-districts.geojson"));
+  auto districts = ParseDistricts(ReadSource("services/requests/data/bielefeld-districts.geojson"));
   ASSERT_TRUE(districts.ok()) << districts.status();
   ASSERT_EQ(districts->size(), 10u);
   GeographySnapshot geo;
@@ -34,11 +33,10 @@ TEST(GeographySeeds, HoldTheCentreAndTheTestPositions) {
   // tests/, clients/web/test (uniqueSpot: 52.00-52.04 x 8.50-8.56), tests/fault (52.00-52.05 x
   // 8.50-8.55), the wrk stack script and schemathesis hooks (51.96-52.07 x 8.46-8.60).
   const std::pair<double, double> points[] = {
-      {52.0211, 8.5325}, {52.02, 8.53},     {52.0233, 8.5344}, {52.0307, 8.5405},
-      {52.0306, 8.5403}, {52.0199, 8.5311}, {52.0205, 8.5315}, {52.0302, 8.5311},
-      {52.03, 8.54},     {52.01, 8.51},     {52.0216, 8.5347}, {52.0, 8.5},
-      {52.04, 8.56},     {52.0, 8.56},      {52.04, 8.5},      {52.05, 8.55},
-      {52.0495, 8.548},  {51.96, 8.46},     {51.96, 8.60},     {52.07, 8.46},
+      {52.0211, 8.5325}, {52.02, 8.53},     {52.0233, 8.5344}, {52.0307, 8.5405}, {52.0306, 8.5403},
+      {52.0199, 8.5311}, {52.0205, 8.5315}, {52.0302, 8.5311}, {52.03, 8.54},     {52.01, 8.51},
+      {52.0216, 8.5347}, {52.0, 8.5},       {52.04, 8.56},     {52.0, 8.56},      {52.04, 8.5},
+      {52.05, 8.55},     {52.0495, 8.548},  {51.96, 8.46},     {51.96, 8.60},     {52.07, 8.46},
       {52.07, 8.60}};
   for (const auto& [lat, lon] : points) {
     EXPECT_TRUE(boundary->Contains(lat, lon)) << lat << "," << lon;
@@ -87,8 +85,9 @@ TEST(RoutingRules, RefusesBadRulesNamingTheRule) {
   ExpectRulesRefused(R"([{"district":"a","department":"x"},{"district":"a","department":"y"}])",
                      "rules[1]: an earlier rule has the same service_code and district");
   std::string many = "[";
-  for (int i = 0; i < 1001; ++i) many += std::string(i ? "," : "") + R"({"district":"d)" +
-                                         std::to_string(i) + R"(","department":"x"})";
+  for (int i = 0; i < 1001; ++i)
+    many += std::string(i ? "," : "") + R"({"district":"d)" + std::to_string(i) +
+            R"(","department":"x"})";
   ExpectRulesRefused(many + "]", "rules: at most 1000 rules");
 }
 
@@ -105,12 +104,13 @@ TEST(Districts, RefuseBadFeaturesNamingTheField) {
             "features[0].properties.district_id: 1-64 characters a-z, 0-9, _ or -");
   EXPECT_EQ(ParseDistricts(feature(R"({"district_id":"a","name_en":"A"})")).status().message(),
             "features[0].properties.name_de: required, a text");
-  EXPECT_EQ(ParseDistricts(R"({"type":"FeatureCollection","features":[{"type":"Feature",)"
-                           R"("properties":{"district_id":"a","name_de":"A","name_en":"A"},)"
-                           R"("geometry":{"type":"Polygon","coordinates":[[[8,52],[9,52],[9,53]]]}}]})")
-                .status()
-                .message(),
-            "features[0].geometry.coordinates[0]: a ring needs at least 4 positions");
+  EXPECT_EQ(
+      ParseDistricts(R"({"type":"FeatureCollection","features":[{"type":"Feature",)"
+                     R"("properties":{"district_id":"a","name_de":"A","name_en":"A"},)"
+                     R"("geometry":{"type":"Polygon","coordinates":[[[8,52],[9,52],[9,53]]]}}]})")
+          .status()
+          .message(),
+      "features[0].geometry.coordinates[0]: a ring needs at least 4 positions");
   EXPECT_EQ(ParseDistricts(R"({"type":"Feature"})").status().message(),
             "type: a GeoJSON FeatureCollection is required");
 }

@@ -26,8 +26,10 @@ bool NestingWithin(std::string_view text, int limit) {
   for (size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
     if (in_string) {
-      if (c == '\\') ++i;
-      else if (c == '"') in_string = false;
+      if (c == '\\')
+        ++i;
+      else if (c == '"')
+        in_string = false;
     } else if (c == '"') {
       in_string = true;
     } else if (c == '[' || c == '{') {
@@ -148,8 +150,8 @@ absl::StatusOr<Area::Ring> ParseRing(const json& r, std::string_view field, cons
   }
   if (ring.size() < 4) return Invalid(field, path, "a ring needs at least 3 distinct positions");
   if (const long edge = FindSelfIntersection(ring); edge >= 0) {
-    return Invalid(field, path, infra::StrCat("the ring crosses or touches itself (near position ",
-                                             edge, ")"));
+    return Invalid(field, path,
+                   infra::StrCat("the ring crosses or touches itself (near position ", edge, ")"));
   }
   return ring;
 }
@@ -200,8 +202,8 @@ absl::StatusOr<Area> Area::FromJson(const json& geometry, std::string_view field
   if (area.multi_) {
     if (coordinates->empty()) return Invalid(field, ".coordinates", "at least one polygon");
     for (size_t i = 0; i < coordinates->size(); ++i) {
-      auto polygon = ParsePolygon((*coordinates)[i], field,
-                                  infra::StrCat(".coordinates[", i, "]"), area.vertices_);
+      auto polygon = ParsePolygon((*coordinates)[i], field, infra::StrCat(".coordinates[", i, "]"),
+                                  area.vertices_);
       if (!polygon.ok()) return polygon.status();
       area.parts_.push_back(*std::move(polygon));
     }

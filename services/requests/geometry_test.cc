@@ -68,8 +68,8 @@ json TestMultiPolygon(std::mt19937_64& rng) {
                           StarRing(rng, 8.50, 52.00, 0.015, 0.03, 40),
                           StarRing(rng, 8.58, 52.05, 0.01, 0.02, 25)});
   json island = json::array({StarRing(rng, 8.50, 52.00, 0.003, 0.008, 12)});
-  json other = json::array({StarRing(rng, 8.90, 52.10, 0.05, 0.08, 120),
-                            StarRing(rng, 8.90, 52.10, 0.01, 0.03, 30)});
+  json other = json::array(
+      {StarRing(rng, 8.90, 52.10, 0.05, 0.08, 120), StarRing(rng, 8.90, 52.10, 0.01, 0.03, 30)});
   return {{"type", "MultiPolygon"}, {"coordinates", json::array({big, island, other})}};
 }
 
@@ -206,10 +206,10 @@ TEST(Area, RefusesInvalidGeometryNamingTheProblem) {
 
 TEST(Area, RefusesMoreThanTheVertexLimit) {
   std::mt19937_64 rng(5);
-  json polygon = {{"type", "MultiPolygon"},
-                  {"coordinates",
-                   json::array({json::array({StarRing(rng, 8.5, 52.0, 0.05, 0.2, 60'000)}),
-                                json::array({StarRing(rng, 9.5, 52.0, 0.05, 0.2, 40'000)})})}};
+  json polygon = {
+      {"type", "MultiPolygon"},
+      {"coordinates", json::array({json::array({StarRing(rng, 8.5, 52.0, 0.05, 0.2, 60'000)}),
+                                   json::array({StarRing(rng, 9.5, 52.0, 0.05, 0.2, 40'000)})})}};
   auto area = Area::FromJson(polygon, "boundary");
   ASSERT_FALSE(area.ok());
   EXPECT_EQ(area.status().message(), "boundary: more than 100000 positions in all");

@@ -74,7 +74,7 @@ struct ListFilter {
   std::string assignee;
   bool overdue = false;
   std::string district;  // #15: requests in this district (an index of its own)
-  int64_t now_ms = 0;  // for `overdue`
+  int64_t now_ms = 0;    // for `overdue`
   bool staff_only() const { return !department.empty() || !assignee.empty() || overdue; }
 
   bool Matches(const cityhub::storage::requests::StoredRequest& r) const;

@@ -119,7 +119,7 @@ class RequestExport final : public grpc::ServerWriteReactor<HttpBody> {
   ExportDeps deps_;
   ExportPlan plan_;
   std::string next_page_token_;
-  ExportMeta meta_;  // views into plan_ and next_page_token_
+  ExportMeta meta_;               // views into plan_ and next_page_token_
   std::vector<std::string> ids_;  // the page, newest first
   size_t offset_ = 0;
   int64_t written_ = 0;
@@ -138,8 +138,7 @@ class Refusal final : public grpc::ServerWriteReactor<HttpBody> {
 
 }  // namespace
 
-grpc::ServerWriteReactor<HttpBody>* StartExport(grpc::CallbackServerContext* ctx,
-                                                ExportDeps deps) {
+grpc::ServerWriteReactor<HttpBody>* StartExport(grpc::CallbackServerContext* ctx, ExportDeps deps) {
   if (deps.open != nullptr && deps.open->fetch_add(1) >= deps.max_open) {
     deps.open->fetch_sub(1);
     ctx->AddTrailingMetadata("retry-after", "5");
@@ -156,19 +155,19 @@ grpc::ServerWriteReactor<HttpBody>* RequestsService::ExportRequests(
   auto language = std::make_shared<std::string>("de");
   infra::BoundedExecutor& executor = media_executor_ ? *media_executor_ : *executor_;
   return StartExport(
-      ctx, ExportDeps{
-               executor, deps_.requests, &open_exports_, settings_.max_exports,
-               [this, ctx, req, language]() -> absl::StatusOr<ExportPlan> {
-                 ASSIGN_OR_RETURN(*language, Language(req->language()));
-                 return CheckExport(ctx, *req);
-               },
-               [this, language](const StoredRequest& r, v1::ServiceRequest* out) {
-                 // Everyone, staff included, gets the public view: the file is published.
-                 auto service = deps_.catalogue.Find(r.jurisdiction_id(), r.service_code());
-                 RequestToApi(r, service.ok() ? service->get() : nullptr, Visibility::kPublic,
-                              *language, settings_.public_base_url, out);
-                 out->set_district(r.district());
-               }});
+      ctx, ExportDeps{executor, deps_.requests, &open_exports_, settings_.max_exports,
+                      [this, ctx, req, language]() -> absl::StatusOr<ExportPlan> {
+                        ASSIGN_OR_RETURN(*language, Language(req->language()));
+                        return CheckExport(ctx, *req);
+                      },
+                      [this, language](const StoredRequest& r, v1::ServiceRequest* out) {
+                        // Everyone, staff included, gets the public view: the file is published.
+                        auto service = deps_.catalogue.Find(r.jurisdiction_id(), r.service_code());
+                        RequestToApi(r, service.ok() ? service->get() : nullptr,
+                                     Visibility::kPublic, *language, settings_.public_base_url,
+                                     out);
+                        out->set_district(r.district());
+                      }});
 }
 
 absl::StatusOr<ExportPlan> RequestsService::CheckExport(grpc::ServerContextBase* ctx,
@@ -207,8 +206,8 @@ absl::StatusOr<ExportPlan> RequestsService::CheckExport(grpc::ServerContextBase*
     plan.index = {RequestStore::ListIndex::kService, plan.jurisdiction,
                   *plan.filter.service_codes.begin()};
   const auto license = settings_.open_data_licenses.find(plan.jurisdiction);
-  plan.license = license != settings_.open_data_licenses.end() ? license->second
-                                                               : settings_.open_data_license;
+  plan.license =
+      license != settings_.open_data_licenses.end() ? license->second : settings_.open_data_license;
   plan.now_ms = infra::UnixMillis(deps_.clock.Now());
   return plan;
 }

@@ -151,17 +151,16 @@ absl::StatusOr<int> RequestsService::SeedGeography(const std::string& boundary,
     if (!parsed.ok()) {
       return absl::InvalidArgumentError(StrCat("districts seed: ", parsed.status().message()));
     }
-    ASSIGN_OR_RETURN(auto version, deps_.geography.store().SetDistricts(
-                                       jurisdiction, DistrictsToJson(*parsed),
-                                       infra::NewUlid(deps_.clock.Now()), true));
+    ASSIGN_OR_RETURN(auto version,
+                     deps_.geography.store().SetDistricts(jurisdiction, DistrictsToJson(*parsed),
+                                                          infra::NewUlid(deps_.clock.Now()), true));
     stored += version.has_value();
   }
   if (stored > 0) RETURN_IF_ERROR(deps_.geography.Reload(jurisdiction).status());
   return stored;
 }
 
-absl::StatusOr<int> RequestsService::ReassignDistricts(const std::string& jurisdiction,
-                                                       int limit) {
+absl::StatusOr<int> RequestsService::ReassignDistricts(const std::string& jurisdiction, int limit) {
   GeographyStore& store = deps_.geography.store();
   ASSIGN_OR_RETURN(const auto job, store.Job(jurisdiction));
   if (!job) return 0;

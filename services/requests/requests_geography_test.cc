@@ -17,11 +17,12 @@ std::string TwoDistricts(double split = 8.53) {
   const std::string s = std::to_string(split);
   return R"({"type":"FeatureCollection","features":[
     {"type":"Feature","properties":{"district_id":"west","name_de":"West","name_en":"West"},
-     "geometry":{"type":"Polygon","coordinates":[[[8.40,51.95],[)" + s + R"(,51.95],[)" + s +
+     "geometry":{"type":"Polygon","coordinates":[[[8.40,51.95],[)" +
+         s + R"(,51.95],[)" + s +
          R"(,52.10],[8.40,52.10],[8.40,51.95]]]}},
     {"type":"Feature","properties":{"district_id":"east","name_de":"Ost","name_en":"East"},
-     "geometry":{"type":"Polygon","coordinates":[[[)" + s + R"(,51.95],[8.65,51.95],[8.65,52.10],[)" +
-         s + R"(,52.10],[)" + s + R"(,51.95]]]}}]})";
+     "geometry":{"type":"Polygon","coordinates":[[[)" +
+         s + R"(,51.95],[8.65,51.95],[8.65,52.10],[)" + s + R"(,52.10],[)" + s + R"(,51.95]]]}}]})";
 }
 
 class GeographyTest : public RequestsServiceTest {
@@ -120,9 +121,10 @@ TEST_F(GeographyTest, TheCategoryDepartmentHoldsUnlessARuleOverridesIt) {
   ASSERT_TRUE(Put("districts", TwoDistricts()).ok());
   // No rules: the category's department.
   EXPECT_EQ(File(kAnna, NewRequest("pothole", 52.02, 8.56)).department(), "roads");
-  ASSERT_TRUE(Put("rules", R"([{"service_code":"pothole","district":"east","department":"roads-east"},
+  ASSERT_TRUE(
+      Put("rules", R"([{"service_code":"pothole","district":"east","department":"roads-east"},
                                {"district":"west","department":"west-office"}])")
-                  .ok());
+          .ok());
   EXPECT_EQ(File(kAnna, NewRequest("pothole", 52.02, 8.56)).department(), "roads-east");
   EXPECT_EQ(File(kAnna, NewRequest("graffiti", 52.02, 8.50)).department(), "west-office");
   EXPECT_EQ(File(kAnna, NewRequest("graffiti", 52.02, 8.56)).department(), "cleaning");

@@ -95,8 +95,8 @@ absl::Status RequestsService::DoEditRequest(grpc::ServerContextBase* ctx,
       edited->add_fields("position");
       // The boundary, the new district and its routing rules (#15).
       auto category = deps_.catalogue.Find(before.jurisdiction_id(), before.service_code());
-      RETURN_IF_ERROR(PlaceRequest(after, category.ok() ? (*category)->department()
-                                                        : before.department()));
+      RETURN_IF_ERROR(
+          PlaceRequest(after, category.ok() ? (*category)->department() : before.department()));
       if (after.department() != before.department()) {
         after.clear_assignee_account_id();
         after.clear_assignee_name();

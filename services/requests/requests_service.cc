@@ -170,11 +170,12 @@ absl::Status RequestsService::DoCreateRequest(grpc::ServerContextBase* ctx,
   // With a boundary set, it decides (PlaceRequest) instead of the configured rectangle.
   static constexpr Bounds kAnywhere{};
   ASSIGN_OR_RETURN(auto geography, deps_.geography.Current(jurisdiction));
-  ASSIGN_OR_RETURN(StoredRequest r,
-                   BuildRequest(*req, {**service, jurisdiction,
-                                       geography->boundary ? kAnywhere
-                                                           : settings_.jurisdictions.at(jurisdiction),
-                                       infra::NewUlid(now), infra::UnixMillis(now)}));
+  ASSIGN_OR_RETURN(
+      StoredRequest r,
+      BuildRequest(*req,
+                   {**service, jurisdiction,
+                    geography->boundary ? kAnywhere : settings_.jurisdictions.at(jurisdiction),
+                    infra::NewUlid(now), infra::UnixMillis(now)}));
   RETURN_IF_ERROR(PlaceRequest(r, (*service)->department()));
   std::vector<std::string> media(r.media_ids().begin(), r.media_ids().end());
   RETURN_IF_ERROR(CheckMediaUsable(media));

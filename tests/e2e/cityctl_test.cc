@@ -142,8 +142,8 @@ TEST_F(CityctlTest, PasswordFromTheEnvironment) {
 
 TEST_F(CityctlTest, ContextsAreListedAndSwitched) {
   LoginAdmin();
-  ASSERT_EQ(Cityctl({"login", "--context", "second", "--server", stack_->gateway_url(),
-                     "--email", stack_->admin_email()},
+  ASSERT_EQ(Cityctl({"login", "--context", "second", "--server", stack_->gateway_url(), "--email",
+                     stack_->admin_email()},
                     stack_->admin_password() + "\n")
                 .code,
             0);
@@ -151,8 +151,10 @@ TEST_F(CityctlTest, ContextsAreListedAndSwitched) {
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("second"));
   EXPECT_THAT(r.out, HasSubstr("default"));
-  EXPECT_THAT(r.out, Not(HasSubstr(json::parse(Credentials())["contexts"]["second"]["access_token"]
-                                       .get<std::string>())));
+  EXPECT_THAT(
+      r.out,
+      Not(HasSubstr(
+          json::parse(Credentials())["contexts"]["second"]["access_token"].get<std::string>())));
   EXPECT_EQ(Cityctl({"config", "use-context", "default"}).code, 0);
   EXPECT_EQ(Cityctl({"config", "current-context"}).out, "default\n");
   EXPECT_EQ(Cityctl({"config", "use-context", "nowhere"}).code, 1);
@@ -306,8 +308,7 @@ TEST_F(CityctlTest, RequestsAreTriagedFromTheCommandLine) {
   LoginAdmin();
   const std::string admin = api_->SignIn(stack_->admin_email(), stack_->admin_password());
   std::string operator_id;
-  const std::string resident =
-      api_->NewResident(stack_->smtp(), "cli-resident@example.org", "de");
+  const std::string resident = api_->NewResident(stack_->smtp(), "cli-resident@example.org", "de");
   api_->NewResident(stack_->smtp(), "cli-operator@bielefeld.de", "de", nullptr, &operator_id);
   const auto created = api_->Call("POST", "/v1/requests",
                                   {{"service_code", "pothole"},
@@ -389,8 +390,8 @@ TEST_F(CityctlTest, WebhooksAreCreatedListedAndDeleted) {
   EXPECT_EQ(Cityctl({"webhooks", "delete", hook["webhook_id"]}).code, 0);
   EXPECT_THAT(Cityctl({"webhooks", "list"}).out,
               Not(HasSubstr(hook["webhook_id"].get<std::string>())));
-  Ran refused = Cityctl({"webhooks", "create", "--url", "http://10.0.0.1/x", "--event-type",
-                         "RequestCreated"});
+  Ran refused = Cityctl(
+      {"webhooks", "create", "--url", "http://10.0.0.1/x", "--event-type", "RequestCreated"});
   EXPECT_EQ(refused.code, 1);
   EXPECT_THAT(refused.err, HasSubstr("400 invalid_argument: url"));
 }

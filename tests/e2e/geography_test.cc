@@ -74,7 +74,8 @@ TEST_F(Geography, TheSeededCityRefusesReportsOutsideAndGivesDistricts) {
   const auto listed = api_->Call("GET", "/v1/requests?district=mitte&page_size=100");
   ASSERT_EQ(listed.status, 200);
   bool found = false;
-  for (const auto& r : listed.json["requests"]) found |= r["request_id"] == created.json["request_id"];
+  for (const auto& r : listed.json["requests"])
+    found |= r["request_id"] == created.json["request_id"];
   EXPECT_TRUE(found);
   // Documents are the admin's to change.
   EXPECT_EQ(api_->Raw("PUT", "/v1/routingRules", "[]", {"Content-Type: application/json"}).status,
@@ -86,11 +87,11 @@ TEST_F(Geography, RoutedDepartmentsOperatorsAreNotifiedAlsoAfterADistrictChange)
       api_->NewOperator(stack_->smtp(), "tiefbau-mitte@bielefeld.de", {"roads-mitte"}, admin_);
   const std::string south_office =
       api_->NewOperator(stack_->smtp(), "buero-sued@bielefeld.de", {"south-office"}, admin_);
-  const auto rules = api_->Raw(
-      "PUT", "/v1/routingRules",
-      R"([{"service_code":"pothole","district":"mitte","department":"roads-mitte"},)"
-      R"({"district":"south","department":"south-office"}])",
-      {"Content-Type: application/json", "Authorization: Bearer " + admin_});
+  const auto rules =
+      api_->Raw("PUT", "/v1/routingRules",
+                R"([{"service_code":"pothole","district":"mitte","department":"roads-mitte"},)"
+                R"({"district":"south","department":"south-office"}])",
+                {"Content-Type: application/json", "Authorization: Bearer " + admin_});
   ASSERT_EQ(rules.status, 200) << rules.raw.body;
   EXPECT_EQ(rules.json.size(), 2u);
 
@@ -113,8 +114,9 @@ TEST_F(Geography, RoutedDepartmentsOperatorsAreNotifiedAlsoAfterADistrictChange)
       R"("geometry":{"type":"Polygon","coordinates":[[[8.3,51.9],[8.7,51.9],[8.7,52.03],[8.3,52.03],[8.3,51.9]]]}},)"
       R"({"type":"Feature","properties":{"district_id":"north","name_de":"Nord","name_en":"North"},)"
       R"("geometry":{"type":"Polygon","coordinates":[[[8.3,52.03],[8.7,52.03],[8.7,52.2],[8.3,52.2],[8.3,52.03]]]}}]})";
-  const auto put = api_->Raw("PUT", "/v1/districts", districts,
-                             {"Content-Type: application/geo+json", "Authorization: Bearer " + admin_});
+  const auto put =
+      api_->Raw("PUT", "/v1/districts", districts,
+                {"Content-Type: application/geo+json", "Authorization: Bearer " + admin_});
   ASSERT_EQ(put.status, 200) << put.raw.body;
   EXPECT_EQ(api_->Call("GET", "/v1/districts").json["features"].size(), 2u);
   EXPECT_TRUE(WaitFor(
@@ -125,9 +127,9 @@ TEST_F(Geography, RoutedDepartmentsOperatorsAreNotifiedAlsoAfterADistrictChange)
       },
       30s));
   EXPECT_TRUE(InboxTells(south_office, id));
-  EXPECT_EQ(api_->Call("GET", "/v1/requests/" + std::string(north.json["request_id"]))
-                .json["district"],
-            "north");
+  EXPECT_EQ(
+      api_->Call("GET", "/v1/requests/" + std::string(north.json["request_id"])).json["district"],
+      "north");
 }
 
 }  // namespace

@@ -212,8 +212,7 @@ TEST_F(OpenData, GeoJsonIsAFeatureCollectionWithLongitudeFirstAndTheLicence) {
 TEST_F(OpenData, CsvParsesStrictlyWithQuotesCommasAndNewlinesInText) {
   const std::string text = "Laterne \"flackert\", seit Montag\nzweite Zeile, mit Komma\r\n\"Ende\"";
   const std::string id = Create(Pothole(52.0305, 8.5405, text));
-  const std::string stored =
-      api_->Call("GET", "/v1/requests/" + id).json.value("description", "");
+  const std::string stored = api_->Call("GET", "/v1/requests/" + id).json.value("description", "");
   ASSERT_THAT(stored, HasSubstr("\"flackert\", seit"));
   const HttpResponse r = Get("/v1/requests:export?format=csv");
   ASSERT_EQ(r.status, 200) << r.body;
@@ -241,21 +240,22 @@ TEST_F(OpenData, CsvParsesStrictlyWithQuotesCommasAndNewlinesInText) {
 }
 
 TEST_F(OpenData, NoPrivateFieldOfARequestAppearsInEitherFormat) {
-  const std::string first = "Wilhelmine", last = "Privatgeheim", email = "wilhelmine@geheim.example",
-                    phone = "+49 521 998877";
+  const std::string first = "Wilhelmine", last = "Privatgeheim",
+                    email = "wilhelmine@geheim.example", phone = "+49 521 998877";
   const std::string redacted = "Der Nachbar Herr Xaverius Kleinschmidt parkt hier immer";
   const std::string internal = "Intern: Bauhof-Ticket 4711-geheim";
   // An anonymous report with every contact detail and two photos.
   auto photo = [](int size) {
-    const auto r = api_->Raw("POST", "/v1/media", TestPng(size, size, false),
-                             {"Content-Type: image/png"});
+    const auto r =
+        api_->Raw("POST", "/v1/media", TestPng(size, size, false), {"Content-Type: image/png"});
     EXPECT_EQ(r.status, 201) << r.raw.body;
     return r.json.value("media_id", "");
   };
   const std::string keep = photo(21), hide = photo(29);
   json body = Pothole(52.0311, 8.5411, redacted);
   body["media_ids"] = {keep, hide};
-  body["contact"] = {{"first_name", first}, {"last_name", last}, {"email", email}, {"phone", phone}};
+  body["contact"] = {
+      {"first_name", first}, {"last_name", last}, {"email", email}, {"phone", phone}};
   const std::string id = Create(body);
   // Staff hide a photo, redact the description and note something internal.
   const auto moderated = api_->Call(
@@ -298,7 +298,8 @@ TEST_F(OpenData, NoPrivateFieldOfARequestAppearsInEitherFormat) {
 }
 
 TEST_F(OpenData, PagesFollowTheLinkUntilEveryRequestWasExportedOnce) {
-  for (int i = 0; i < 7; ++i) Create(Pothole(52.02 + i * 0.001, 8.52, "Seite " + std::to_string(i)));
+  for (int i = 0; i < 7; ++i)
+    Create(Pothole(52.02 + i * 0.001, 8.52, "Seite " + std::to_string(i)));
   const std::vector<std::string> whole = GeoJsonIds("/v1/requests:export?format=geojson");
   ASSERT_GE(whole.size(), 7u);
   std::vector<std::string> paged = GeoJsonIds("/v1/requests:export?format=geojson&page_size=3");
@@ -325,11 +326,10 @@ TEST_F(OpenData, TheListFiltersSelectWhatIsExported) {
                                      {"lat", 52.0402},
                                      {"long", 8.5002},
                                      {"description", "Mülleimer voll"}});
-  ASSERT_EQ(
-      api_->Call("POST", "/v1/requests/" + far + ":transition", {{"status", "ACKNOWLEDGED"}},
-                 operator_)
-          .status,
-      200);
+  ASSERT_EQ(api_->Call("POST", "/v1/requests/" + far + ":transition", {{"status", "ACKNOWLEDGED"}},
+                       operator_)
+                .status,
+            200);
   auto ids = [](const std::string& query) {
     const auto v = GeoJsonIds("/v1/requests:export?format=geojson&" + query);
     return std::set<std::string>(v.begin(), v.end());
@@ -358,8 +358,9 @@ TEST_F(OpenData, BadInputIsA400NamingTheField) {
   ExpectField(Get("/v1/requests:export?format=csv&page_size=0x10"), "page_size");
   ExpectField(Get("/v1/requests:export?format=csv&page_token=nope"), "page_token");
   ExpectField(Get("/v1/requests:export?format=csv&lat=52.0"), "radius_m");
-  ExpectField(Get("/v1/requests:export?format=csv&since=2026-02-01T00:00:00Z&until=2026-01-01T00:00:00Z"),
-              "since");
+  ExpectField(
+      Get("/v1/requests:export?format=csv&since=2026-02-01T00:00:00Z&until=2026-01-01T00:00:00Z"),
+      "since");
   ExpectField(Get("/v1/requests:export?format=geojson&district=b%C3%A4d%20id"), "district");
   ExpectField(Get("/v1/requests:export?format=geojson&service_code=a%2Fb"), "service_code");
   EXPECT_EQ(Get("/v1/requests:export?format=csv&jurisdiction_id=elsewhere.de").status, 404);
@@ -376,7 +377,8 @@ TEST_F(OpenData, Open311ListsRequestsNearAPointWithinTheRadius) {
   for (const auto& o : r.json) ids.insert(o["service_request_id"].get<std::string>());
   EXPECT_TRUE(ids.contains(here));
   EXPECT_FALSE(ids.contains(there));
-  const auto wide = api_->Call("GET", "/open311/v2/requests.json?lat=52.0501&long=8.4801&radius=5000");
+  const auto wide =
+      api_->Call("GET", "/open311/v2/requests.json?lat=52.0501&long=8.4801&radius=5000");
   ASSERT_EQ(wide.status, 200) << wide.raw.body;
   ids.clear();
   for (const auto& o : wide.json) ids.insert(o["service_request_id"].get<std::string>());
@@ -411,7 +413,8 @@ TEST_F(OpenData, Open311ExtensionsCarryTheDistrictAndThePublicStatusHistory) {
   EXPECT_TRUE(std::regex_match(ext["status_history"][1]["changed_at"].get<std::string>(),
                                std::regex(R"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z)")));
   // Without extensions=true, the plain GeoReport object.
-  const auto plain = api_->Call("GET", "/open311/v2/requests.json?lat=52.0551&long=8.4851&radius=50");
+  const auto plain =
+      api_->Call("GET", "/open311/v2/requests.json?lat=52.0551&long=8.4851&radius=50");
   ASSERT_EQ(plain.status, 200);
   for (const auto& o : plain.json) EXPECT_FALSE(o.contains("extended_attributes"));
   // The XML form: one status_change element per entry.
