@@ -38,6 +38,9 @@ export function Geography() {
   const [notice, setNotice] = useState("");
   const mapEl = useRef<HTMLDivElement>(null);
   const map = useRef<GeoMap | null>(null);
+  // Set once the map's chunk has loaded and the map exists: the answers may come before or
+  // after that, and the effect below draws them either way.
+  const [mapReady, setMapReady] = useState(false);
   const showMap = !!config.map_tiles_url;
 
   useEffect(() => {
@@ -50,7 +53,7 @@ export function Geography() {
         DEFAULT_CENTER,
         t("admin.geo.map"),
       );
-      map.current.show(boundary.data ?? null, districts.data ?? null);
+      setMapReady(true);
     });
     return () => {
       cancelled = true;
@@ -60,7 +63,7 @@ export function Geography() {
   }, []);
   useEffect(() => {
     map.current?.show(boundary.data ?? null, districts.data ?? null);
-  }, [boundary.data, districts.data]);
+  }, [mapReady, boundary.data, districts.data]);
 
   async function upload(
     kind: "boundary" | "districts",
