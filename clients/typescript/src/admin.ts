@@ -1,6 +1,8 @@
-// AdminApi: the administrators' routes (catalogue, accounts and roles, API keys, webhooks), as
-// `client.admin`. Every call needs a signed-in admin; others get 403 (CityhubError).
+// AdminApi: the administrators' routes (catalogue, accounts and roles, API keys, webhooks, the
+// city's geography and routing rules), as `client.admin`. Every call needs a signed-in admin;
+// others get 403 (CityhubError). Reading the boundary and the districts is public.
 import type { CallOptions } from "./core.js";
+import { CityhubError } from "./errors.js";
 import type { Account, BodyOf, QueryOf, ResponseOf, Service } from "./types.js";
 
 /** A category as POST /v1/services and PATCH /v1/services/{code} take it. */
@@ -16,6 +18,36 @@ export type ApiKey = NonNullable<
 export type CreatedApiKey = ResponseOf<"/v1/apiKeys", "post">;
 export type Webhook = ResponseOf<"/v1/webhooks/{webhook_id}", "get">;
 export type CreateWebhookBody = BodyOf<"/v1/webhooks", "post">;
+
+// The geography routes take and answer JSON documents as they are (the OpenAPI document calls
+// them objects), so their shapes are written here, as docs/api.md describes them.
+
+/** A GeoJSON geometry: positions are [longitude, latitude] in WGS 84 (RFC 7946). */
+export type Geometry =
+  | { type: "Polygon"; coordinates: number[][][] }
+  | { type: "MultiPolygon"; coordinates: number[][][][] };
+
+/** A district of GET/PUT /v1/districts; `district_id` is what requests carry as `district`. */
+export interface District {
+  type: "Feature";
+  properties: { district_id: string; name_de: string; name_en: string };
+  geometry: Geometry;
+}
+
+export interface Districts {
+  type: "FeatureCollection";
+  features: District[];
+}
+
+/**
+ * A rule of GET/PUT /v1/routingRules: the department of a category's new requests in a
+ * district. `service_code` or `district` may be "" (any), not both.
+ */
+export interface RoutingRule {
+  service_code: string;
+  district: string;
+  department: string;
+}
 
 /** The fields of a category that PATCH replaces when the editor sends the whole form. */
 export const SERVICE_EDITABLE_FIELDS = [
@@ -125,5 +157,34 @@ export class AdminApi {
     delete: async (webhookId: string): Promise<void> => {
       await this.call("DELETE", `/v1/webhooks/${enc(webhookId)}`);
     },
+  };
+
+  /** The city's boundary, its districts and the routing rules (`docs/api.md`, #15). */
+  readonly geography = {
+    /** The boundary; null when none is set (404). */
+    boundary: async (): Promise<Geometry | null> => {
+      try {
+        return await this.call<Geometry>("GET", "/v1/jurisdiction/boundary");
+      } catch (e) {
+        if (e instanceof CityhubError && e.status === 404) return null;
+        throw e;
+      }
+    },
+    /** Replaces the boundary; answers the stored, normalised geometry. */
+    setBoundary: (geometry: Geometry): Promise<Geometry> =>
+      this.call<Geometry>("PUT", "/v1/jurisdiction/boundary", {
+        body: geometry,
+      }),
+    /** Every district (an empty collection when none are set). */
+    districts: (): Promise<Districts> =>
+      this.call<Districts>("GET", "/v1/districts"),
+    /** Replaces every district; open requests get their new districts in the background. */
+    setDistricts: (districts: Districts): Promise<Districts> =>
+      this.call<Districts>("PUT", "/v1/districts", { body: districts }),
+    routingRules: (): Promise<RoutingRule[]> =>
+      this.call<RoutingRule[]>("GET", "/v1/routingRules"),
+    /** Replaces every rule; requests already filed keep their department. */
+    setRoutingRules: (rules: RoutingRule[]): Promise<RoutingRule[]> =>
+      this.call<RoutingRule[]>("PUT", "/v1/routingRules", { body: rules }),
   };
 }

@@ -38,6 +38,8 @@ import type {
   RequestFilters,
   Service,
   ServiceRequest,
+  Stats,
+  StatsQuery,
   TransitionBody,
   UpdateMeBody,
 } from "./types.js";
@@ -264,6 +266,11 @@ export class CityhubClient {
         query: { language: this.lang(language) },
       }),
   };
+
+  /** GET /v1/stats (public): figures over the requests received in [since, until). */
+  stats(query: StatsQuery = {}): Promise<Stats> {
+    return this.core.request<Stats>("GET", "/v1/stats", { query });
+  }
 
   readonly media = {
     /**

@@ -43,6 +43,9 @@ export type UpdateMeBody = BodyOf<"/v1/me", "patch">;
 export type PersonalDataExport = ResponseOf<"/v1/me:export", "get">;
 
 export type Service = ResponseOf<"/v1/services/{service_code}", "get">;
+/** GET /v1/stats: figures over the requests received in [since, until). */
+export type Stats = ResponseOf<"/v1/stats", "get">;
+export type StatsQuery = QueryOf<"/v1/stats", "get">;
 export type Media = ResponseOf<"/v1/media", "post">;
 export type ServiceRequest = ResponseOf<"/v1/requests/{request_id}", "get">;
 export type CreateRequestBody = BodyOf<"/v1/requests", "post">;

@@ -209,6 +209,99 @@ describe("admin: API keys and webhooks", { timeout: 10_000 }, () => {
   });
 });
 
+describe("admin: geography", { timeout: 10_000 }, () => {
+  it("reads and replaces the routing rules as a bare array", async () => {
+    const rules = [
+      { service_code: "pothole", district: "mitte", department: "roads-mitte" },
+      { service_code: "", district: "senne", department: "roads-senne" },
+    ];
+    server = await startServer((req, res) => {
+      assert.equal(req.path, "/v1/routingRules");
+      assert.equal(req.headers.authorization, "Bearer ADMIN");
+      if (req.method === "GET") json(res, 200, []);
+      else {
+        assert.equal(req.method, "PUT");
+        json(res, 200, JSON.parse(req.body));
+      }
+    });
+    const client = signedInClient(server.url);
+    assert.deepEqual(await client.admin.geography.routingRules(), []);
+    assert.deepEqual(
+      await client.admin.geography.setRoutingRules(rules),
+      rules,
+    );
+    assert.deepEqual(JSON.parse(server.seen[1]!.body), rules);
+  });
+
+  it("answers null for a boundary not set, and the API's error for a refused one", async () => {
+    server = await startServer((req, res) => {
+      assert.equal(req.path, "/v1/jurisdiction/boundary");
+      if (req.method === "GET") grpcError(res, 404, 5, "no boundary is set");
+      else
+        grpcError(
+          res,
+          400,
+          3,
+          "boundary.coordinates[0]: the ring is not closed (its last position must equal its first)",
+        );
+    });
+    const client = signedInClient(server.url);
+    assert.equal(await client.admin.geography.boundary(), null);
+    await assert.rejects(
+      client.admin.geography.setBoundary({
+        type: "Polygon",
+        coordinates: [
+          [
+            [8.5, 52],
+            [8.6, 52],
+            [8.6, 52.1],
+          ],
+        ],
+      }),
+      (e: unknown) =>
+        e instanceof CityhubError &&
+        e.status === 400 &&
+        e.message.startsWith("boundary.coordinates[0]"),
+    );
+  });
+
+  it("replaces the districts with the FeatureCollection itself", async () => {
+    const districts = {
+      type: "FeatureCollection" as const,
+      features: [
+        {
+          type: "Feature" as const,
+          properties: {
+            district_id: "mitte",
+            name_de: "Mitte",
+            name_en: "Centre",
+          },
+          geometry: {
+            type: "Polygon" as const,
+            coordinates: [
+              [
+                [8.5, 52],
+                [8.6, 52],
+                [8.6, 52.1],
+                [8.5, 52],
+              ],
+            ],
+          },
+        },
+      ],
+    };
+    server = await startServer((req, res) => {
+      assert.equal(req.path, "/v1/districts");
+      json(res, 200, req.method === "PUT" ? JSON.parse(req.body) : districts);
+    });
+    const client = signedInClient(server.url);
+    assert.deepEqual(await client.admin.geography.districts(), districts);
+    await client.admin.geography.setDistricts(districts);
+    assert.equal(server.seen[1]!.method, "PUT");
+    assert.deepEqual(JSON.parse(server.seen[1]!.body), districts);
+  });
+});
+
 function signedInStore(): MemoryTokenStore {
   const store = new MemoryTokenStore();
   store.set({

@@ -236,3 +236,37 @@ describe("calls", { timeout: 10_000 }, () => {
     assert.equal(server.seen[0]?.headers["content-type"], "image/jpeg");
   });
 });
+
+describe("stats", { timeout: 10_000 }, () => {
+  it("asks GET /v1/stats with the filters given, without a token", async () => {
+    const answer = {
+      since: "2026-11-01T00:00:00Z",
+      until: "2026-12-01T00:00:00Z",
+      group_by: "week",
+      total: 2,
+      by_status: [{ status: "SUBMITTED", count: 2 }],
+      by_service: [],
+      by_district: [],
+      periods: [{ start: "2026-10-26T00:00:00Z", received: 2, closed: 0 }],
+      time_to_acknowledge: { count: 0 },
+      time_to_resolve: { count: 0 },
+      within_sla: { count: 0 },
+      feedback: { count: 0 },
+    };
+    server = await startServer((req, res) => {
+      const u = new URL(req.path, "http://x");
+      assert.equal(u.pathname, "/v1/stats");
+      assert.equal(u.searchParams.get("group_by"), "week");
+      assert.equal(u.searchParams.get("service_code"), "pothole");
+      assert.equal(u.searchParams.has("district"), false);
+      assert.equal(req.headers.authorization, undefined);
+      json(res, 200, answer);
+    });
+    const client = new CityhubClient({ baseUrl: server.url });
+    const s = await client.stats({
+      group_by: "week",
+      service_code: "pothole",
+    });
+    assert.deepEqual(s, answer);
+  });
+});

@@ -190,9 +190,9 @@ function Summary(props: {
 }) {
   const { t, city, mine } = props;
   const cols: { name: string; s: Aggregate }[] = [
-    { name: t("admin.dash.city"), s: aggregate([city], true) },
+    { name: t("admin.dash.city"), s: aggregate([city]) },
   ];
-  if (mine) cols.push({ name: props.scope, s: aggregate(mine, false) });
+  if (mine) cols.push({ name: props.scope, s: aggregate(mine) });
   return (
     <table class="admin-table admin-dash-summary">
       <caption>{t("admin.dash.summary")}</caption>
@@ -259,8 +259,10 @@ interface Aggregate {
   rating?: number;
 }
 
-/** Totals over answers; medians only for a single answer (they do not add up). */
-function aggregate(all: Stats[], single: boolean): Aggregate {
+/** Totals over answers; medians only for a single answer (they do not add up), so a
+ * department of one category shows its medians too. */
+function aggregate(all: Stats[]): Aggregate {
+  const single = all.length === 1;
   let total = 0,
     slaCount = 0,
     slaWithin = 0,

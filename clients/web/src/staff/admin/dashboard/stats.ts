@@ -1,54 +1,22 @@
+import type { Stats } from "@cityhub/sdk";
 import { client } from "../../../lib/api";
 
-// GET /v1/stats as the shared contract of #15 describes it. The route is not in the OpenAPI
-// document yet, so this shape is written here once; switch to the SDK's generated type when
-// the route lands (then `npm run gen` has it).
-export interface Durations {
-  count: number;
-  median_seconds?: number;
-  p90_seconds?: number;
-}
-export interface WithinSla {
-  count: number;
-  share?: number;
-}
-export interface ServiceStats {
-  service_code: string;
-  count: number;
-  time_to_acknowledge?: Durations;
-  time_to_resolve?: Durations;
-  within_sla?: WithinSla;
-}
-export interface Period {
-  start: string;
-  received: number;
-  closed: number;
-}
-export interface Stats {
-  since: string;
-  until: string;
-  group_by: string;
-  total: number;
-  by_status?: { status: string; count: number }[];
-  by_service?: ServiceStats[];
-  by_district?: { district: string; count: number }[];
-  periods?: Period[];
-  time_to_acknowledge?: Durations;
-  time_to_resolve?: Durations;
-  within_sla?: WithinSla;
-  feedback?: { count: number; average_rating?: number };
-}
+// GET /v1/stats through the SDK, with its types generated from the API: durations are
+// `median_seconds`/`p90_seconds` (absent when `count` is 0), `within_sla.share` is 0..1,
+// `feedback.average_rating` 1..5, each period has `received` and `closed`.
+export type { Stats };
+export type Durations = Stats["time_to_acknowledge"];
+export type ServiceStats = Stats["by_service"][number];
+export type Period = Stats["periods"][number];
 
 export function loadStats(q: {
   since: Date;
   service_code?: string;
 }): Promise<Stats> {
-  return client.call<Stats>("GET", "/v1/stats", {
-    query: {
-      since: q.since.toISOString().replace(/\.\d{3}Z$/, "Z"),
-      group_by: "week",
-      service_code: q.service_code,
-    },
+  return client.stats({
+    since: q.since.toISOString().replace(/\.\d{3}Z$/, "Z"),
+    group_by: "week",
+    ...(q.service_code ? { service_code: q.service_code } : {}),
   });
 }
 

@@ -1,3 +1,4 @@
+import type { Districts, Geometry } from "@cityhub/sdk";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { Notice, useId } from "../../../components/ui";
 import { useI18n } from "../../../i18n";
@@ -6,22 +7,6 @@ import { config, DEFAULT_CENTER } from "../../../lib/config";
 import { useStaffI18n } from "../../i18n";
 import { AdminPage } from "../ui";
 import type { GeoMap } from "./geomap";
-
-// GET/PUT /v1/jurisdiction/boundary and /v1/districts as the shared contract of #15 describes
-// them. The routes are not in the OpenAPI document yet, so the shapes are written here once.
-interface Geometry {
-  type: string;
-  coordinates: unknown;
-}
-interface District {
-  type: "Feature";
-  properties: { district_id: string; name_de: string; name_en: string };
-  geometry: Geometry;
-}
-interface Districts {
-  type: "FeatureCollection";
-  features: District[];
-}
 
 /** A Polygon/MultiPolygon from a file: the geometry itself, a Feature or a one-feature collection. */
 function boundaryFrom(json: unknown): Geometry | null {
@@ -38,31 +23,24 @@ function boundaryFrom(json: unknown): Geometry | null {
     : null;
 }
 
-// Geography: the city's boundary and its districts, uploaded as GeoJSON files, on a map and listed.
+// Geography: the city's boundary and its districts (GET/PUT /v1/jurisdiction/boundary and
+// /v1/districts), uploaded as GeoJSON files, on a map and listed.
 export function Geography() {
   const { t } = useStaffI18n();
   const app = useI18n();
   const boundaryId = useId("boundary");
   const districtsId = useId("districts");
-  const boundary = useLoad(
-    () =>
-      client
-        .call<Geometry>("GET", "/v1/jurisdiction/boundary")
-        .catch((e: unknown) => {
-          if (errorStatus(e) === 404) return null; // none set (or no route yet)
-          throw e;
-        }),
-    [],
-  );
-  const districts = useLoad(
-    () => client.call<Districts>("GET", "/v1/districts"),
-    [],
-  );
+  // null when none is set (404)
+  const boundary = useLoad(() => client.admin.geography.boundary(), []);
+  const districts = useLoad(() => client.admin.geography.districts(), []);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState("");
   const [notice, setNotice] = useState("");
   const mapEl = useRef<HTMLDivElement>(null);
   const map = useRef<GeoMap | null>(null);
+  // Set once the map's chunk has loaded and the map exists: the answers may come before or
+  // after that, and the effect below draws them either way.
+  const [mapReady, setMapReady] = useState(false);
   const showMap = !!config.map_tiles_url;
 
   useEffect(() => {
@@ -75,7 +53,7 @@ export function Geography() {
         DEFAULT_CENTER,
         t("admin.geo.map"),
       );
-      map.current.show(boundary.data ?? null, districts.data ?? null);
+      setMapReady(true);
     });
     return () => {
       cancelled = true;
@@ -85,7 +63,7 @@ export function Geography() {
   }, []);
   useEffect(() => {
     map.current?.show(boundary.data ?? null, districts.data ?? null);
-  }, [boundary.data, districts.data]);
+  }, [mapReady, boundary.data, districts.data]);
 
   async function upload(
     kind: "boundary" | "districts",
@@ -119,8 +97,8 @@ export function Geography() {
     setBusy(true);
     try {
       if (kind === "boundary")
-        await client.call("PUT", "/v1/jurisdiction/boundary", { body });
-      else await client.call("PUT", "/v1/districts", { body });
+        await client.admin.geography.setBoundary(body as Geometry);
+      else await client.admin.geography.setDistricts(body as Districts);
       setNotice(t("admin.saved"));
       boundary.reload();
       districts.reload();
@@ -183,7 +161,14 @@ export function Geography() {
           ? t("admin.geo.boundarySet", { type: boundary.data.type })
           : t("admin.geo.noBoundary")}
       </p>
-      {showMap ? <div ref={mapEl} class="map admin-geo-map" /> : null}
+      {showMap ? (
+        <div
+          ref={mapEl}
+          class="map admin-geo-map"
+          role="region"
+          aria-label={t("admin.geo.map")}
+        />
+      ) : null}
       <table class="admin-table">
         <caption>{t("admin.geo.districts", { n: features.length })}</caption>
         <thead>

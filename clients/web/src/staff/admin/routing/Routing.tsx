@@ -1,3 +1,4 @@
+import type { RoutingRule } from "@cityhub/sdk";
 import { useEffect, useState } from "preact/hooks";
 import { Notice } from "../../../components/ui";
 import { useI18n } from "../../../i18n";
@@ -5,26 +6,16 @@ import { client, errorStatus, errorText, useLoad } from "../../../lib/api";
 import { useStaffI18n } from "../../i18n";
 import { AdminPage } from "../ui";
 
-// GET/PUT /v1/routingRules as the shared contract of #15 describes them (a bare array). The
-// route is not in the OpenAPI document yet, so the shape is written here once; switch to the
-// SDK's generated type when it lands.
-interface RoutingRule {
-  service_code: string;
-  district: string;
-  department: string;
-}
-
 const MAX_RULES = 1000;
 
-// Routing rules: which department gets a category's reports in a district (a table editor).
+// Routing rules (GET/PUT /v1/routingRules, a bare array): which department gets a category's
+// reports in a district (a table editor). An empty category code or district means "any".
 export function Routing() {
   const { t } = useStaffI18n();
   const app = useI18n();
-  const loaded = useLoad(
-    () => client.call<RoutingRule[]>("GET", "/v1/routingRules"),
-    [],
-  );
+  const loaded = useLoad(() => client.admin.geography.routingRules(), []);
   const services = useLoad(() => client.services.list(app.lang), [app.lang]);
+  const districts = useLoad(() => client.admin.geography.districts(), []);
   const [rules, setRules] = useState<RoutingRule[]>([]);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState("");
@@ -56,11 +47,7 @@ export function Routing() {
         district: r.district.trim(),
         department: r.department.trim(),
       }));
-      const answer = await client.call<RoutingRule[]>(
-        "PUT",
-        "/v1/routingRules",
-        { body },
-      );
+      const answer = await client.admin.geography.setRoutingRules(body);
       if (Array.isArray(answer)) setRules(answer);
       setSaved(true);
     } catch (err) {
@@ -88,6 +75,16 @@ export function Routing() {
         {(services.data ?? []).map((s) => (
           <option key={s.service_code} value={s.service_code}>
             {s.name}
+          </option>
+        ))}
+      </datalist>
+      <datalist id="admin-routing-districts">
+        {(districts.data?.features ?? []).map((f) => (
+          <option
+            key={f.properties.district_id}
+            value={f.properties.district_id}
+          >
+            {app.lang === "de" ? f.properties.name_de : f.properties.name_en}
           </option>
         ))}
       </datalist>
@@ -122,6 +119,7 @@ export function Routing() {
                 </td>
                 <td>
                   <input
+                    list="admin-routing-districts"
                     aria-label={`${t("admin.routing.district")} ${i + 1}`}
                     maxLength={64}
                     value={r.district}
