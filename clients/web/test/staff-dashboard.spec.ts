@@ -231,7 +231,7 @@ test("the dashboard shows the figures of a department's reports", async ({
   await expect(dept(/^Time to acknowledge/)).toContainText("(n = 2)");
   await expect(dept(/^Time to resolve/)).toContainText("(n = 1)");
   await expect(dept(/^Resolved within the SLA/)).toHaveText("100 % of 1");
-  await expect(dept(/^Feedback rating/)).toHaveText("4.0 of 5 (1 ratings)");
+  await expect(dept(/^Feedback rating/)).toHaveText("4.0 of 5 (ratings: 1)");
 
   // the weekly figures: a chart for the eye, a table for screen readers and exact numbers
   const weekly = page.getByRole("table", {

@@ -29,7 +29,23 @@ export function WeeklyChart(props: {
             dash: [6, 4],
           },
         ],
-        axes: [{}, { label: "" }],
+        // Dates on the time axis in the page's language (uPlot's own are US month/day).
+        axes: [
+          {
+            values: (_u, splits) =>
+              splits.map((s) =>
+                new Date(s * 1000).toLocaleDateString(
+                  document.documentElement.lang || "en-GB",
+                  {
+                    day: "numeric",
+                    month: "short",
+                    timeZone: "UTC",
+                  },
+                ),
+              ),
+          },
+          { label: "" },
+        ],
       },
       [
         xs,
