@@ -145,6 +145,17 @@ async function cells(table: Locator): Promise<string[][]> {
     );
 }
 
+/** Each body row as [its header cell, its data cells...]. */
+async function headedRows(table: Locator): Promise<string[][]> {
+  return table
+    .locator("tbody tr")
+    .evaluateAll((rows) =>
+      rows.map((r) =>
+        [...r.querySelectorAll("th, td")].map((c) => c.textContent ?? ""),
+      ),
+    );
+}
+
 /** Sums of the Received and Closed columns of the weekly table. */
 async function weeklySums(table: Locator): Promise<[number, number]> {
   const rows = await cells(table);
@@ -266,6 +277,31 @@ test("the dashboard shows the figures of a department's reports", async ({
     "100 % of 1",
   ]);
   await expect(byCategory.getByRole("row")).toHaveCount(2); // header + the one category
+
+  // counts by the status each report has now, and by the district it lies in
+  const byStatus = page.getByRole("table", {
+    name: `By status now: ${s.dept}`,
+  });
+  await expect
+    .poll(async () => (await headedRows(byStatus)).sort())
+    .toEqual([
+      ["Acknowledged", "1"],
+      ["Received", "1"],
+      ["Resolved", "1"],
+    ]);
+  const byDistrict = page.getByRole("table", {
+    name: `By district: ${s.dept}`,
+  });
+  const seeded = JSON.parse(
+    readFileSync(join(seeds, "bielefeld-districts.geojson"), "utf8"),
+  ) as { features: { properties: { name_en: string } }[] };
+  const known = new Set([
+    ...seeded.features.map((f) => f.properties.name_en),
+    "in no district",
+  ]);
+  const districtRows = await headedRows(byDistrict);
+  expect(districtRows.reduce((n, [, c]) => n + Number(c), 0)).toBe(3);
+  for (const [name] of districtRows) expect(known.has(name), name).toBe(true);
   await docsShot(page, "staff-dashboard");
 
   // a longer period asks again and still holds the same reports

@@ -42,6 +42,14 @@ export function Dashboard() {
     .filter((s) => s.department === dept)
     .map((s) => s.service_code)
     .slice(0, 20);
+  // District names for the by-district table (GET /v1/districts is public).
+  const districts = useLoad(() => client.admin.geography.districts(), []);
+  const districtNames = new Map(
+    (districts.data?.features ?? []).map((f) => [
+      f.properties.district_id,
+      app.lang === "de" ? f.properties.name_de : f.properties.name_en,
+    ]),
+  );
   const names = new Map(
     (services.data ?? []).map((s) => [
       s.service_code,
@@ -70,6 +78,15 @@ export function Dashboard() {
     (s) => dept === CITY || codes.includes(s.service_code),
   );
   const scope = dept === CITY ? t("admin.dash.city") : dept;
+  const scoped = dept === CITY ? (city ? [city] : []) : mine;
+  const byStatus = sumCounts(
+    scoped.map((s) => s.by_status ?? []),
+    "status",
+  );
+  const byDistrict = sumCounts(
+    scoped.map((s) => s.by_district ?? []),
+    "district",
+  );
 
   return (
     <AdminPage title={t("admin.dashboard")} wide>
@@ -175,6 +192,24 @@ export function Dashboard() {
               ))}
             </tbody>
           </table>
+          <CountTable
+            title={t("admin.dash.byStatus", { scope })}
+            head={t("admin.dash.status")}
+            rows={byStatus.map(([status, n]) => [
+              app.t(`status.${status}` as never),
+              n,
+            ])}
+            t={t}
+          />
+          <CountTable
+            title={t("admin.dash.byDistrict", { scope })}
+            head={t("admin.dash.district")}
+            rows={byDistrict.map(([d, n]) => [
+              d ? (districtNames.get(d) ?? d) : t("admin.dash.noDistrict"),
+              n,
+            ])}
+            t={t}
+          />
         </>
       ) : null}
     </AdminPage>
@@ -246,6 +281,53 @@ function Summary(props: {
         </tr>
       </tbody>
     </table>
+  );
+}
+
+/** A table of counts (by status, by district) with its heading. */
+function CountTable(props: {
+  title: string;
+  head: string;
+  rows: [string, number][];
+  t: StaffTranslate;
+}) {
+  return (
+    <>
+      <h2>{props.title}</h2>
+      <table class="admin-table">
+        <caption>{props.title}</caption>
+        <thead>
+          <tr>
+            <th scope="col">{props.head}</th>
+            <th scope="col">{props.t("admin.dash.count")}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {props.rows.map(([name, n]) => (
+            <tr key={name}>
+              <th scope="row">{name}</th>
+              <td>{n}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </>
+  );
+}
+
+/** Sums counts by key over several answers (a department's categories), largest first. */
+function sumCounts<K extends string>(
+  lists: ({ count: number } & Record<K, string>)[][],
+  key: K,
+): [string, number][] {
+  const by = new Map<string, number>();
+  for (const list of lists) {
+    for (const row of list) {
+      by.set(row[key], (by.get(row[key]) ?? 0) + Number(row.count ?? 0));
+    }
+  }
+  return [...by.entries()].sort(
+    (a, b) => b[1] - a[1] || a[0].localeCompare(b[0]),
   );
 }
 
