@@ -1,7 +1,7 @@
-import AxeBuilder from "@axe-core/playwright";
 import type { Page } from "@playwright/test";
 import { expect, test } from "./fixtures";
 import { screenshot, signInUi, verifiedResident } from "./helpers";
+import { noA11yViolations } from "./staff-helpers";
 
 // (4) axe-core on the main screens: no serious or critical violation.
 async function check(page: Page, name: string) {
@@ -9,16 +9,7 @@ async function check(page: Page, name: string) {
   await expect(
     page.getByRole("status").filter({ hasText: /^Loading/ }),
   ).toHaveCount(0);
-  const result = await new AxeBuilder({ page })
-    .withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"])
-    .analyze();
-  const bad = result.violations
-    .filter((v) => v.impact === "serious" || v.impact === "critical")
-    .map(
-      (v) =>
-        `${name}: ${v.id} (${v.impact}) ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`,
-    );
-  expect(bad, bad.join("\n")).toEqual([]);
+  await noA11yViolations(page, name);
 }
 
 test("no serious accessibility violation on the main screens", async ({

@@ -1,39 +1,10 @@
-import AxeBuilder from "@axe-core/playwright";
-import { readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import type { Page } from "@playwright/test";
 import { expect, test } from "./fixtures";
-import {
-  adminToken,
-  api,
-  screenshot,
-  signInUi,
-  verifiedResident,
-} from "./helpers";
+import { adminToken, api, screenshot, verifiedResident } from "./helpers";
+import { docsShot, noA11yViolations, signInAdmin } from "./staff-helpers";
 
 // The staff console's admin side against the real stack, at the desktop viewport: the catalogue
 // editor with its live preview (and the resident app showing the new form), roles of a found
 // account, an API key shown once, a webhook created and deleted.
-
-const here = dirname(fileURLToPath(import.meta.url));
-const docsImg = join(here, "..", "..", "..", "docs", "img");
-
-async function signInAdmin(page: Page) {
-  const file = process.env.CITYHUB_ADMIN_PASSWORD_FILE;
-  if (!file) throw new Error("CITYHUB_ADMIN_PASSWORD_FILE is not set");
-  await signInUi(
-    page,
-    process.env.CITYHUB_ADMIN_EMAIL || "admin@bielefeld.de",
-    readFileSync(file, "utf8").trim(),
-  );
-}
-
-async function docsShot(page: Page, name: string) {
-  await screenshot(page, name);
-  if (process.env.CITYHUB_DOCS_SCREENSHOTS === "1")
-    await page.screenshot({ path: join(docsImg, `${name}.png`) });
-}
 
 test("an admin creates a category with two questions; the resident's form shows them", async ({
   page,
@@ -283,16 +254,7 @@ test("the admin pages have no serious accessibility violation", async ({
     await expect(
       page.getByRole("status").filter({ hasText: /^Loading/ }),
     ).toHaveCount(0);
-    const result = await new AxeBuilder({ page })
-      .withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"])
-      .analyze();
-    const bad = result.violations
-      .filter((v) => v.impact === "serious" || v.impact === "critical")
-      .map(
-        (v) =>
-          `${name}: ${v.id} (${v.impact}) ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`,
-      );
-    expect(bad, bad.join("\n")).toEqual([]);
+    await noA11yViolations(page, name);
   }
   await signInAdmin(page);
   await page.goto("/staff/admin/catalogue/new");

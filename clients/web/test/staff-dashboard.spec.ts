@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Locator, Page } from "@playwright/test";
+import type { Locator } from "@playwright/test";
 import { expect, test } from "./fixtures";
 import {
   adminToken,
@@ -12,6 +12,7 @@ import {
   uniqueSpot,
   verifiedResident,
 } from "./helpers";
+import { docsShot, signInAdmin, staffDepartment } from "./staff-helpers";
 
 // The staff console's figures and the city's geography against the real stack (#15), at the
 // desktop viewport: the dashboard's tables show what GET /v1/stats counts for reports made here,
@@ -21,14 +22,6 @@ import {
 
 const here = dirname(fileURLToPath(import.meta.url));
 const seeds = join(here, "..", "..", "..", "services", "requests", "data");
-const docsImg = join(here, "..", "..", "..", "docs", "img");
-
-/** A screenshot in the artifacts; with CITYHUB_DOCS_SCREENSHOTS=1 also in docs/img/. */
-async function docsShot(page: Page, name: string) {
-  await screenshot(page, name);
-  if (process.env.CITYHUB_DOCS_SCREENSHOTS === "1")
-    await page.screenshot({ path: join(docsImg, `${name}.png`) });
-}
 
 /** Positions inside two of the seeded districts (bielefeld-districts.geojson). */
 const MITTE = { lat: 52.0216, long: 8.5325 };
@@ -38,16 +31,6 @@ interface RoutingRule {
   service_code: string;
   district: string;
   department: string;
-}
-
-async function signInAdmin(page: Page) {
-  const file = process.env.CITYHUB_ADMIN_PASSWORD_FILE;
-  if (!file) throw new Error("CITYHUB_ADMIN_PASSWORD_FILE is not set");
-  await signInUi(
-    page,
-    process.env.CITYHUB_ADMIN_EMAIL || "admin@bielefeld.de",
-    readFileSync(file, "utf8").trim(),
-  );
 }
 
 interface Setup {
@@ -61,37 +44,10 @@ interface Setup {
 
 /** A category (SLA 48 h) in a department of its own, an operator of it and a resident. */
 async function setUp(): Promise<Setup> {
-  const admin = await adminToken();
-  const tag = Date.now().toString(36) + Math.random().toString(36).slice(2, 5);
-  const dept = `dash-${tag}`;
-  const code = `dash_${tag}`;
-  const name = `Dashboard bench ${tag}`;
-  const both = (s: string) => ({ de: s, en: s });
-  const svc = await api("POST", "/v1/services", {
-    token: admin,
-    body: {
-      service_code: code,
-      names: both(name),
-      descriptions: both("A broken bench"),
-      group: "Test",
-      department: dept,
-      sla_hours: 48,
-      details_public: true,
-      active: true,
-      attributes: [],
-    },
-  });
-  expect(svc.status).toBe(201);
-  const operator = await verifiedResident("dash-operator");
-  const me = await api<{ account_id: string }>("GET", "/v1/me", {
-    token: await signInApi(operator.email, operator.password),
-  });
-  const roles = await api(
-    "POST",
-    `/v1/accounts/${me.body.account_id}:setRoles`,
-    { token: admin, body: { roles: ["operator"], departments: [dept] } },
+  const { tag, dept, code, name, operator } = await staffDepartment(
+    "dash",
+    "Dashboard bench",
   );
-  expect(roles.status).toBe(200);
   const resident = await verifiedResident("dash-resident");
   const token = await signInApi(resident.email, resident.password);
   // the console lists a department once the public catalogue has its category

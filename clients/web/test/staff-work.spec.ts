@@ -1,51 +1,17 @@
-import AxeBuilder from "@axe-core/playwright";
 import { expect, test } from "./fixtures";
-import type { Page } from "@playwright/test";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import {
   adminToken,
   api,
-  screenshot,
   signInApi,
   signInUi,
   uniqueSpot,
   verifiedResident,
 } from "./helpers";
+import { docsShot, noA11yViolations, staffDepartment } from "./staff-helpers";
 
 // The staff console's work side at 1440×900 against the real stack: an operator of a department
 // of its own (so other tests' reports stay out of its queue) triages reports; the resident's
 // inbox hears of each public change. CITYHUB_DOCS_SCREENSHOTS=1 also writes docs/img/staff-*.png.
-
-const docsShots = process.env.CITYHUB_DOCS_SCREENSHOTS === "1";
-const docsImg = join(
-  dirname(fileURLToPath(import.meta.url)),
-  "..",
-  "..",
-  "..",
-  "docs",
-  "img",
-);
-
-async function docsShot(page: Page, name: string) {
-  await page.evaluate(() => window.scrollTo(0, 0));
-  await screenshot(page, name);
-  if (docsShots) await page.screenshot({ path: join(docsImg, `${name}.png`) });
-}
-
-/** No serious or critical axe-core violation on the page as it is. */
-async function noA11yViolations(page: Page, name: string) {
-  const result = await new AxeBuilder({ page })
-    .withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"])
-    .analyze();
-  const bad = result.violations
-    .filter((v) => v.impact === "serious" || v.impact === "critical")
-    .map(
-      (v) =>
-        `${name}: ${v.id} (${v.impact}) ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`,
-    );
-  expect(bad, bad.join("\n")).toEqual([]);
-}
 
 interface Setup {
   dept: string;
@@ -57,39 +23,10 @@ interface Setup {
 
 /** A category in a new department, an operator of it, a response template and a resident. */
 async function setUp(): Promise<Setup> {
-  const admin = await adminToken();
-  const tag = Date.now().toString(36) + Math.random().toString(36).slice(2, 5);
-  const dept = `staff-${tag}`;
-  const code = `staff_${tag}`;
-  const both = (s: string) => ({ de: s, en: s });
-  const svc = await api("POST", "/v1/services", {
-    token: admin,
-    body: {
-      service_code: code,
-      names: both(`Bench broken ${tag}`),
-      descriptions: both("A broken bench"),
-      group: "Test",
-      department: dept,
-      sla_hours: 48,
-      details_public: true,
-      active: true,
-      attributes: [],
-    },
-  });
-  expect(svc.status).toBe(201);
-  const operator = await verifiedResident("operator");
-  const me = await api<{ account_id: string }>("GET", "/v1/me", {
-    token: await signInApi(operator.email, operator.password),
-  });
-  const roles = await api(
-    "POST",
-    `/v1/accounts/${me.body.account_id}:setRoles`,
-    {
-      token: admin,
-      body: { roles: ["operator"], departments: [dept] },
-    },
+  const { tag, dept, code, operator } = await staffDepartment(
+    "staff",
+    "Bench broken",
   );
-  expect(roles.status).toBe(200);
   const opToken = await signInApi(operator.email, operator.password);
   const template = `Danke, wir reparieren die Bank (${tag}).`;
   const tpl = await api("POST", "/v1/responseTemplates", {
