@@ -5,6 +5,7 @@
 #include <optional>
 #include <utility>
 
+#include "infra/grpc/stream.h"
 #include "infra/grpc/unary.h"
 
 namespace cityhub::requests {
@@ -13,15 +14,11 @@ namespace {
 
 using cityhub::api::HttpBody;
 
-class MediaDownload final : public grpc::ServerWriteReactor<HttpBody> {
+class MediaDownload final : public infra::ExecutorWriter<HttpBody> {
  public:
   MediaDownload(infra::BoundedExecutor& executor, grpc::CallbackServerContext* ctx,
                 std::atomic<int>* open_count, std::string etag, MediaOpener open)
-      : executor_(executor),
-        ctx_(ctx),
-        open_count_(open_count),
-        etag_(std::move(etag)),
-        open_(std::move(open)) {
+      : ExecutorWriter(executor, ctx, open_count), etag_(std::move(etag)), open_(std::move(open)) {
     Step([this] { return First(); });
   }
 
@@ -32,31 +29,7 @@ class MediaDownload final : public grpc::ServerWriteReactor<HttpBody> {
     Step([this] { return Next(); });
   }
 
-  void OnDone() override {
-    if (open_count_ != nullptr) open_count_->fetch_sub(1);
-    delete this;
-  }
-
  private:
-  // Runs `step` (the blocking part: opening or reading) on the executor; it returns the status
-  // to finish with, or nullopt once it started a write.
-  template <typename Fn>
-  void Step(Fn step) {
-    const bool queued = executor_.TryPost([this, step]() mutable {
-      if (ctx_->IsCancelled()) return Finish(infra::CancelledStatus());
-      if (ctx_->deadline() <= std::chrono::system_clock::now())
-        return Finish(infra::DeadlinePassedStatus());
-      std::optional<grpc::Status> done;
-      try {
-        done = step();
-      } catch (const std::exception& e) {
-        done = infra::ThrownStatus(ctx_, e.what());
-      }
-      if (done) Finish(*done);
-    });
-    if (!queued) Finish(infra::BusyStatus());
-  }
-
   std::optional<grpc::Status> First() {
     auto file = open_();
     if (!file.ok()) return infra::Done(ctx_, file.status());
@@ -76,9 +49,6 @@ class MediaDownload final : public grpc::ServerWriteReactor<HttpBody> {
     return std::nullopt;
   }
 
-  infra::BoundedExecutor& executor_;
-  grpc::CallbackServerContext* ctx_;
-  std::atomic<int>* open_count_;
   std::string etag_;
   MediaOpener open_;
   std::optional<MediaFile> file_;
@@ -87,25 +57,16 @@ class MediaDownload final : public grpc::ServerWriteReactor<HttpBody> {
   HttpBody message_;
 };
 
-// Answers at once (over the cap).
-class Refusal final : public grpc::ServerWriteReactor<HttpBody> {
- public:
-  explicit Refusal(const grpc::Status& status) { Finish(status); }
-  void OnDone() override { delete this; }
-};
-
 }  // namespace
 
 grpc::ServerWriteReactor<HttpBody>* StartMediaDownload(infra::BoundedExecutor& executor,
                                                        grpc::CallbackServerContext* ctx,
                                                        MediaDownloadLimits limits, std::string etag,
                                                        MediaOpener open) {
-  if (limits.open != nullptr && limits.open->fetch_add(1) >= limits.max_open) {
-    limits.open->fetch_sub(1);
-    ctx->AddTrailingMetadata("retry-after", "1");
-    return new Refusal(infra::BusyStatus());
-  }
-  return new MediaDownload(executor, ctx, limits.open, std::move(etag), std::move(open));
+  return infra::StartCapped<HttpBody>(
+      ctx, limits.open, limits.max_open, infra::BusyStatus(), "1", [&](std::atomic<int>* slot) {
+        return new MediaDownload(executor, ctx, slot, std::move(etag), std::move(open));
+      });
 }
 
 }  // namespace cityhub::requests

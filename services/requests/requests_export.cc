@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "infra/grpc/stream.h"
 #include "infra/grpc/unary.h"
 #include "infra/ids.h"
 #include "infra/status.h"
@@ -23,10 +24,10 @@ using cityhub::api::HttpBody;
 // Requests read from the store per round trip.
 constexpr size_t kExportBatch = 200;
 
-class RequestExport final : public grpc::ServerWriteReactor<HttpBody> {
+class RequestExport final : public infra::ExecutorWriter<HttpBody> {
  public:
-  RequestExport(grpc::CallbackServerContext* ctx, ExportDeps deps)
-      : ctx_(ctx), deps_(std::move(deps)) {
+  RequestExport(grpc::CallbackServerContext* ctx, ExportDeps deps, std::atomic<int>* slot)
+      : ExecutorWriter(deps.executor, ctx, slot), deps_(std::move(deps)) {
     Step([this] { return First(); });
   }
 
@@ -37,31 +38,7 @@ class RequestExport final : public grpc::ServerWriteReactor<HttpBody> {
     Step([this] { return Next(); });
   }
 
-  void OnDone() override {
-    if (deps_.open != nullptr) deps_.open->fetch_sub(1);
-    delete this;
-  }
-
  private:
-  // Runs `step` (the blocking part) on the executor; it returns the status to finish with, or
-  // nullopt once it started a write.
-  template <typename Fn>
-  void Step(Fn step) {
-    const bool queued = deps_.executor.TryPost([this, step]() mutable {
-      if (ctx_->IsCancelled()) return Finish(infra::CancelledStatus());
-      if (ctx_->deadline() <= std::chrono::system_clock::now())
-        return Finish(infra::DeadlinePassedStatus());
-      std::optional<grpc::Status> done;
-      try {
-        done = step();
-      } catch (const std::exception& e) {
-        done = infra::ThrownStatus(ctx_, e.what());
-      }
-      if (done) Finish(*done);
-    });
-    if (!queued) Finish(infra::BusyStatus());
-  }
-
   // Checks the call and reads the page's ids from the index: page_size + 1 of them, so that
   // the next page token is known before the head leaves.
   std::optional<grpc::Status> First() {
@@ -115,7 +92,6 @@ class RequestExport final : public grpc::ServerWriteReactor<HttpBody> {
     return std::nullopt;
   }
 
-  grpc::CallbackServerContext* ctx_;
   ExportDeps deps_;
   ExportPlan plan_;
   std::string next_page_token_;
@@ -129,23 +105,16 @@ class RequestExport final : public grpc::ServerWriteReactor<HttpBody> {
   HttpBody message_;
 };
 
-// Answers at once (over the cap).
-class Refusal final : public grpc::ServerWriteReactor<HttpBody> {
- public:
-  explicit Refusal(const grpc::Status& status) { Finish(status); }
-  void OnDone() override { delete this; }
-};
-
 }  // namespace
 
 grpc::ServerWriteReactor<HttpBody>* StartExport(grpc::CallbackServerContext* ctx, ExportDeps deps) {
-  if (deps.open != nullptr && deps.open->fetch_add(1) >= deps.max_open) {
-    deps.open->fetch_sub(1);
-    ctx->AddTrailingMetadata("retry-after", "5");
-    return new Refusal(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                                    "too many exports at once; try again soon"));
-  }
-  return new RequestExport(ctx, std::move(deps));
+  std::atomic<int>* open = deps.open;
+  const int max_open = deps.max_open;
+  return infra::StartCapped<HttpBody>(
+      ctx, open, max_open,
+      grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                   "too many exports at once; try again soon"),
+      "5", [&](std::atomic<int>* slot) { return new RequestExport(ctx, std::move(deps), slot); });
 }
 
 // --- the service's part ---------------------------------------------------------------------
