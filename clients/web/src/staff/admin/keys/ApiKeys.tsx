@@ -4,6 +4,7 @@ import { Notice, TextField } from "../../../components/ui";
 import { formatDate, useI18n } from "../../../i18n";
 import { client, errorText, useLoad } from "../../../lib/api";
 import { useStaffI18n } from "../../i18n";
+import { useAction } from "../../useAction";
 import { AdminPage, DeleteButton, ShownOnce } from "../ui";
 
 // Partner API keys for Open311: create (the key is shown once), list, delete.
@@ -12,38 +13,27 @@ export function ApiKeys() {
   const app = useI18n();
   const keys = useLoad(() => client.admin.apiKeys.list(), []);
   const [name, setName] = useState("");
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState("");
+  const { busy, error, run } = useAction();
   const [notice, setNotice] = useState("");
   const [created, setCreated] = useState<CreatedApiKey | null>(null);
 
   async function create(e: Event) {
     e.preventDefault();
-    setBusy(true);
-    setError("");
     setNotice("");
-    try {
-      const k = await client.admin.apiKeys.create(name.trim());
-      setCreated(k);
+    await run(async () => {
+      setCreated(await client.admin.apiKeys.create(name.trim()));
       setName("");
       keys.reload();
-    } catch (err) {
-      setError(errorText(err, app.t));
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   async function remove(id: string, label: string) {
-    setError("");
-    try {
+    await run(async () => {
       await client.admin.apiKeys.delete(id);
       if (created?.api_key_id === id) setCreated(null);
       setNotice(t("admin.deleted", { name: label }));
       keys.reload();
-    } catch (err) {
-      setError(errorText(err, app.t));
-    }
+    });
   }
 
   return (

@@ -5,6 +5,7 @@ import { formatDate, useI18n } from "../../../i18n";
 import { client, errorText, useLoad } from "../../../lib/api";
 import { useStaffI18n } from "../../i18n";
 import { splitList } from "../catalogue/draft";
+import { useAction } from "../../useAction";
 import { AdminPage, DeleteButton, ShownOnce } from "../ui";
 
 const EVENTS = ["RequestCreated", "RequestStatusChanged", "CommentAdded"];
@@ -17,47 +18,38 @@ export function Webhooks() {
   const [url, setUrl] = useState("");
   const [events, setEvents] = useState<string[]>([...EVENTS]);
   const [services, setServices] = useState("");
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState("");
+  const { busy, error, run, fail } = useAction();
   const [notice, setNotice] = useState("");
   const [created, setCreated] = useState<Webhook | null>(null);
 
   async function create(e: Event) {
     e.preventDefault();
-    setError("");
     setNotice("");
     if (events.length === 0) {
-      setError(t("admin.hooks.noEvent"));
+      fail(t("admin.hooks.noEvent"));
       return;
     }
-    setBusy(true);
-    try {
-      const w = await client.admin.webhooks.create({
-        url: url.trim(),
-        event_types: events,
-        service_codes: splitList(services),
-      });
-      setCreated(w);
+    await run(async () => {
+      setCreated(
+        await client.admin.webhooks.create({
+          url: url.trim(),
+          event_types: events,
+          service_codes: splitList(services),
+        }),
+      );
       setUrl("");
       setServices("");
       hooks.reload();
-    } catch (err) {
-      setError(errorText(err, app.t));
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   async function remove(id: string, label: string) {
-    setError("");
-    try {
+    await run(async () => {
       await client.admin.webhooks.delete(id);
       if (created?.webhook_id === id) setCreated(null);
       setNotice(t("admin.deleted", { name: label }));
       hooks.reload();
-    } catch (err) {
-      setError(errorText(err, app.t));
-    }
+    });
   }
 
   return (

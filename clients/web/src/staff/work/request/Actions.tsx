@@ -1,33 +1,14 @@
 import { useState } from "preact/hooks";
 import { useI18n } from "../../../i18n";
-import { client, errorText } from "../../../lib/api";
+import { client } from "../../../lib/api";
 import type { Account, ServiceRequest } from "../../../lib/types";
 import { useStaffI18n, type StaffKey } from "../../i18n";
 import { useServices } from "../data";
 import { isOpen, MOVES } from "../filters";
 import { TemplatePicker } from "../TemplatePicker";
+import { useAction } from "../../useAction";
 
 type Changed = (next: ServiceRequest, message: string) => void;
-
-/** Runs an action: busy flag, the server's error (it names the field) in an alert. */
-function useAction() {
-  const app = useI18n();
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState("");
-  const run = async (fn: () => Promise<void>) => {
-    setBusy(true);
-    setError("");
-    try {
-      await fn();
-    } catch (e) {
-      setError(errorText(e, app.t));
-    } finally {
-      setBusy(false);
-    }
-  };
-  const alert = error ? <p role="alert">{error}</p> : null;
-  return { busy, run, alert };
-}
 
 function Note(props: {
   label: string;

@@ -1,8 +1,8 @@
 import { useState } from "preact/hooks";
-import { useI18n } from "../../../i18n";
-import { client, errorText } from "../../../lib/api";
+import { client } from "../../../lib/api";
 import type { ServiceRequest } from "../../../lib/types";
 import { useStaffI18n } from "../../i18n";
+import { useAction } from "../../useAction";
 
 /** The photos at full size (each opens on its own). */
 export function Photos(props: { request: ServiceRequest }) {
@@ -32,20 +32,16 @@ export function ModerationPanel(props: {
   onChanged: (next: ServiceRequest, message: string) => void;
 }) {
   const { t } = useStaffI18n();
-  const app = useI18n();
   const r = props.request;
   const ids = r.media_ids ?? [];
   const [hide, setHide] = useState<string[]>([]);
   const [redact, setRedact] = useState(false);
   const [text, setText] = useState(r.description);
   const [reason, setReason] = useState("");
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState("");
+  const { busy, run, alert } = useAction();
 
-  async function submit() {
-    setBusy(true);
-    setError("");
-    try {
+  const submit = () =>
+    run(async () => {
       const next = await client.staff.moderate(r.request_id, {
         reason: reason.trim(),
         ...(hide.length ? { hide_media_ids: hide } : {}),
@@ -55,12 +51,7 @@ export function ModerationPanel(props: {
       setRedact(false);
       setReason("");
       props.onChanged(next, t("work.req.moderated"));
-    } catch (e) {
-      setError(errorText(e, app.t));
-    } finally {
-      setBusy(false);
-    }
-  }
+    });
 
   return (
     <section aria-labelledby="moderate-title" class="staff-panel">
@@ -122,7 +113,7 @@ export function ModerationPanel(props: {
         >
           {t("work.req.moderateSubmit")}
         </button>
-        {error ? <p role="alert">{error}</p> : null}
+        {alert}
       </form>
       {(r.moderation ?? []).length ? (
         <ul class="hint">

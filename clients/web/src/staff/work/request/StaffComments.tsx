@@ -3,6 +3,7 @@ import { formatDate, useI18n } from "../../../i18n";
 import { client, errorText } from "../../../lib/api";
 import type { Comment, ServiceRequest } from "../../../lib/types";
 import { useStaffI18n } from "../../i18n";
+import { useAction } from "../../useAction";
 
 // The comments as staff see them (hidden ones marked), a staff comment, hiding one with a reason.
 export function StaffComments(props: {
@@ -16,8 +17,7 @@ export function StaffComments(props: {
   const [text, setText] = useState("");
   const [hiding, setHiding] = useState("");
   const [reason, setReason] = useState("");
-  const [error, setError] = useState("");
-  const [busy, setBusy] = useState(false);
+  const { busy, run, fail, alert } = useAction();
   const [rev, setRev] = useState(0);
 
   useEffect(() => {
@@ -26,23 +26,16 @@ export function StaffComments(props: {
       const all: Comment[] = [];
       for await (const c of client.requests.comments(id)) all.push(c);
       if (on) setList(all);
-    })().catch((e: unknown) => on && setError(errorText(e, app.t)));
+    })().catch((e: unknown) => on && fail(errorText(e, app.t)));
     return () => {
       on = false;
     };
   }, [id, rev]);
 
   const act = async (fn: () => Promise<unknown>, msg: string) => {
-    setBusy(true);
-    setError("");
-    try {
-      await fn();
+    if (await run(fn)) {
       props.onNotice(msg);
       setRev((n) => n + 1);
-    } catch (e) {
-      setError(errorText(e, app.t));
-    } finally {
-      setBusy(false);
     }
   };
 
@@ -133,7 +126,7 @@ export function StaffComments(props: {
           {t("work.req.comment")}
         </button>
       </form>
-      {error ? <p role="alert">{error}</p> : null}
+      {alert}
     </section>
   );
 }
