@@ -277,3 +277,36 @@ test("the map lists the department's open reports and opens one", async ({
   await list.getByRole("link").click();
   await expect(page).toHaveURL(new RegExp(`/staff/requests/${open}$`));
 });
+
+test("an operator redacts a report's text; the public view keeps only the new text", async ({
+  page,
+}) => {
+  const s = await setUp();
+  const leaked = `Ruft mich an: 0521 ${Date.now()}`;
+  const id = await fileReport(s, `Bank kaputt. ${leaked}`);
+
+  await signInUi(page, s.operator.email, s.operator.password);
+  await page.goto(`/staff/requests/${id}`);
+  const panel = page.getByRole("region", { name: "Moderate" });
+  await panel
+    .getByLabel("Replace the description (the original is deleted)")
+    .check();
+  await panel.getByLabel("New description").fill("Bank kaputt.");
+  // the reason is required: without it nothing is sent
+  await panel.getByRole("button", { name: "Apply moderation" }).click();
+  expect(
+    await panel
+      .getByLabel("Reason")
+      .evaluate((el) => (el as HTMLInputElement).validity.valueMissing),
+  ).toBe(true);
+  await panel.getByLabel("Reason").fill("Telefonnummer entfernt");
+  await panel.getByRole("button", { name: "Apply moderation" }).click();
+  await expect(page.getByText("Moderation applied.")).toBeVisible();
+  await expect(panel.getByText(/Telefonnummer entfernt/)).toBeVisible();
+
+  // what anyone reads now: the new text, never the old
+  const pub = await api<{ description: string }>("GET", `/v1/requests/${id}`);
+  expect(pub.status).toBe(200);
+  expect(pub.body.description).toBe("Bank kaputt.");
+  expect(JSON.stringify(pub.body)).not.toContain(leaked);
+});
