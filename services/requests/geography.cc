@@ -20,24 +20,7 @@ absl::Status Invalid(const std::string& field, std::string_view problem) {
 
 absl::StatusOr<json> ParseJson(std::string_view text, std::string_view what) {
   // Districts nest a geometry in a feature in a collection; nothing deeper is needed.
-  int depth = 0, deepest = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < text.size() && deepest <= 32; ++i) {
-    const char c = text[i];
-    if (in_string) {
-      if (c == '\\')
-        ++i;
-      else if (c == '"')
-        in_string = false;
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      deepest = std::max(deepest, ++depth);
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  if (deepest > 32) return Invalid(std::string(what), "nested too deeply");
+  if (!NestingWithin(text, 32)) return Invalid(std::string(what), "nested too deeply");
   json parsed = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (parsed.is_discarded()) return Invalid(std::string(what), "not valid JSON");
   return parsed;

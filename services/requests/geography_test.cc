@@ -104,6 +104,11 @@ TEST(Districts, RefuseBadFeaturesNamingTheField) {
             "features[0].properties.district_id: 1-64 characters a-z, 0-9, _ or -");
   EXPECT_EQ(ParseDistricts(feature(R"({"district_id":"a","name_en":"A"})")).status().message(),
             "features[0].properties.name_de: required, a text");
+  // Hostile nesting is refused before parsing (a string's brackets do not count).
+  EXPECT_EQ(ParseDistricts(std::string(40, '[') + std::string(40, ']')).status().message(),
+            "districts: nested too deeply");
+  EXPECT_EQ(ParseDistricts("[\"" + std::string(40, '[') + "\"]").status().message(),
+            "type: a GeoJSON FeatureCollection is required");
   EXPECT_EQ(
       ParseDistricts(R"({"type":"FeatureCollection","features":[{"type":"Feature",)"
                      R"("properties":{"district_id":"a","name_de":"A","name_en":"A"},)"

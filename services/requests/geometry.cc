@@ -18,29 +18,6 @@ absl::Status Invalid(std::string_view field, const std::string& path, std::strin
   return absl::InvalidArgumentError(infra::StrCat(field, path, ": ", problem));
 }
 
-// The deepest bracket nesting of `text` outside strings; stops counting past `limit`.
-// nlohmann's DOM is built iteratively, but a guard keeps hostile nesting cheap to refuse.
-bool NestingWithin(std::string_view text, int limit) {
-  int depth = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (in_string) {
-      if (c == '\\')
-        ++i;
-      else if (c == '"')
-        in_string = false;
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > limit) return false;
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return true;
-}
-
 double Cross(GeoPoint o, GeoPoint a, GeoPoint b) {
   return (a.lon - o.lon) * (b.lat - o.lat) - (a.lat - o.lat) * (b.lon - o.lon);
 }
@@ -171,6 +148,28 @@ absl::StatusOr<Area::Polygon> ParsePolygon(const json& p, std::string_view field
 }
 
 }  // namespace
+
+// nlohmann's DOM is built iteratively, but a guard keeps hostile nesting cheap to refuse.
+bool NestingWithin(std::string_view text, int limit) {
+  int depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\')
+        ++i;
+      else if (c == '"')
+        in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > limit) return false;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return true;
+}
 
 bool NearSegment(GeoPoint p, GeoPoint a, GeoPoint b) {
   const double dx = b.lon - a.lon, dy = b.lat - a.lat;

@@ -85,6 +85,10 @@ class Area final {
   std::vector<Edge> strip_edges_;
 };
 
+// Whether the bracket nesting of the JSON `text` (outside strings) stays within `limit`: a cheap
+// refusal of hostile nesting before parsing (boundary, districts).
+bool NestingWithin(std::string_view text, int limit);
+
 // Whether `p` lies within kEdgeToleranceDegrees of the segment a–b (exposed for the tests'
 // reference).
 bool NearSegment(GeoPoint p, GeoPoint a, GeoPoint b);
