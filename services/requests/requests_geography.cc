@@ -26,9 +26,10 @@ void Answer(const std::string& json, cityhub::api::HttpBody* response) {
 
 }  // namespace
 
-cityhub::events::v1::Event RequestsService::RoutedEvent(const StoredRequest& before,
+cityhub::events::v1::Event RequestsService::RoutedEvent(grpc::ServerContextBase* ctx,
+                                                        const StoredRequest& before,
                                                         const StoredRequest& after) const {
-  auto event = NewEvent(nullptr);
+  auto event = NewEvent(ctx);
   auto* moved = event.mutable_request_rerouted();
   moved->set_request_id(after.id());
   moved->set_jurisdiction_id(after.jurisdiction_id());
@@ -201,7 +202,7 @@ absl::StatusOr<int> RequestsService::ReassignDistricts(const std::string& jurisd
         // An assignee works for the old department (as with a reroute).
         after.clear_assignee_account_id();
         after.clear_assignee_name();
-        events.push_back(RoutedEvent(before, after));
+        events.push_back(RoutedEvent(nullptr, before, after));
       }
       const absl::Status s = deps_.requests.Update(*current, after, events);
       if (s.ok()) {

@@ -121,23 +121,8 @@ absl::Status RequestsService::DoRerouteRequest(grpc::ServerContextBase* ctx,
     change->set_from_value(before.service_code());
     change->set_to_value(after.service_code());
 
-    auto event = NewEvent(ctx);
-    auto* moved = event.mutable_request_rerouted();
-    moved->set_request_id(after.id());
-    moved->set_jurisdiction_id(after.jurisdiction_id());
-    moved->set_owner_account_id(after.account_id());
-    moved->set_from_service_code(before.service_code());
-    moved->set_to_service_code(after.service_code());
-    moved->set_from_department(before.department());
-    moved->set_to_department(after.department());
-    moved->set_public_note(req->public_note());  // never the internal note
-    moved->set_status(status);
-    if (after.has_location()) {
-      moved->set_lat(after.lat());
-      moved->set_long_(after.long_());
-    }
-    moved->set_address(after.address());
-    FillEventNames(to->get(), moved);
+    auto event = RoutedEvent(ctx, before, after);
+    event.mutable_request_rerouted()->set_public_note(req->public_note());  // never the internal
 
     const absl::Status s = deps_.requests.Update(current, after, {event});
     if (s.ok()) {

@@ -100,7 +100,7 @@ absl::Status RequestsService::DoEditRequest(grpc::ServerContextBase* ctx,
       if (after.department() != before.department()) {
         after.clear_assignee_account_id();
         after.clear_assignee_name();
-        events.push_back(RoutedEvent(before, after));
+        events.push_back(RoutedEvent(ctx, before, after));
       }
     }
     if (!after.has_location() && infra::TrimAscii(after.address()).empty() &&

@@ -447,9 +447,10 @@ class RequestsService final
   // `r`'s district and its department by the routing rules over `category_department`.
   // Blocks (the geography cache): executor only. In requests_geography.cc.
   absl::Status PlaceRequest(StoredRequest& r, const std::string& category_department);
-  // RequestRerouted for a department that routing changed (same category), so the new
-  // department's operators hear of the request as of any reroute.
-  cityhub::events::v1::Event RoutedEvent(const StoredRequest& before,
+  // RequestRerouted from `before` to `after` (a reroute, or a department that routing changed),
+  // so the new department's operators hear of the request; `ctx` null outside a call. Reads the
+  // catalogue (may block): executor only.
+  cityhub::events::v1::Event RoutedEvent(grpc::ServerContextBase* ctx, const StoredRequest& before,
                                          const StoredRequest& after) const;
 
   // For the calls that complete through the async client: runs `start` with the call's
