@@ -4,6 +4,7 @@
 #include "gateway/json_writer_baseline.h"
 
 #include <algorithm>
+#include <string_view>
 #include <vector>
 
 #include <google/protobuf/descriptor.h>
@@ -29,6 +30,53 @@ using json_internal::WriteStructValue;
 
 namespace {
 
+// infra::AppendJsonString as it was: one append per character.
+void AppendJsonString(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += '"';
+  for (size_t i = 0; i < s.size();) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x80) {
+      const size_t n = infra::Utf8SequenceLength(s, i);
+      if (n == 0) {
+        out += "\xEF\xBF\xBD";
+        ++i;
+      } else {
+        out.append(s.substr(i, n));
+        i += n;
+      }
+      continue;
+    }
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (c < 0x20 || c == 0x7F) {
+          out += "\\u00";
+          out += kHex[c >> 4];
+          out += kHex[c & 15];
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+    ++i;
+  }
+  out += '"';
+}
+
 void WriteMessage(const Message& m, std::string* out);
 
 // Well-known types with a special JSON form; false for ordinary messages.
@@ -41,14 +89,14 @@ bool WriteWellKnown(const Message& m, std::string* out) {
     google::protobuf::Timestamp t;
     t.set_seconds(r->GetInt64(m, d->FindFieldByName("seconds")));
     t.set_nanos(r->GetInt32(m, d->FindFieldByName("nanos")));
-    infra::AppendJsonString(*out, google::protobuf::util::TimeUtil::ToString(t));
+    AppendJsonString(*out, google::protobuf::util::TimeUtil::ToString(t));
     return true;
   }
   if (name == "google.protobuf.Duration") {
     google::protobuf::Duration t;
     t.set_seconds(r->GetInt64(m, d->FindFieldByName("seconds")));
     t.set_nanos(r->GetInt32(m, d->FindFieldByName("nanos")));
-    infra::AppendJsonString(*out, google::protobuf::util::TimeUtil::ToString(t));
+    AppendJsonString(*out, google::protobuf::util::TimeUtil::ToString(t));
     return true;
   }
   if (name == "google.protobuf.Struct") {
@@ -104,7 +152,7 @@ void WriteValue(const Message& m, const Reflection* r, const FieldDescriptor* f,
       const int number = rep ? r->GetRepeatedEnumValue(m, f, index) : r->GetEnumValue(m, f);
       const auto* value = f->enum_type()->FindValueByNumber(number);
       if (value != nullptr) {
-        infra::AppendJsonString(*out, value->name());
+        AppendJsonString(*out, value->name());
       } else {
         infra::StrAppend(out, number);
       }
@@ -117,7 +165,7 @@ void WriteValue(const Message& m, const Reflection* r, const FieldDescriptor* f,
       if (f->type() == FieldDescriptor::TYPE_BYTES) {
         AppendBase64(s, out);
       } else {
-        infra::AppendJsonString(*out, s);
+        AppendJsonString(*out, s);
       }
       break;
     }
@@ -164,7 +212,7 @@ void WriteMap(const Message& m, const Reflection* r, const FieldDescriptor* f, s
   *out += '{';
   for (size_t i = 0; i < entries.size(); ++i) {
     if (i > 0) *out += ',';
-    infra::AppendJsonString(*out, entries[i].first);
+    AppendJsonString(*out, entries[i].first);
     *out += ':';
     WriteValue(*entries[i].second, entries[i].second->GetReflection(), value, -1, out);
   }
@@ -186,7 +234,7 @@ void WriteMessage(const Message& m, std::string* out) {
     }
     if (!first) *out += ',';
     first = false;
-    infra::AppendJsonString(*out, f->name());
+    AppendJsonString(*out, f->name());
     *out += ':';
     if (f->is_map()) {
       WriteMap(m, r, f, out);
