@@ -5,6 +5,7 @@
 
 #include <grpcpp/client_context.h>
 
+#include "cityhub/api/annotations.pb.h"
 #include "gateway/errors.h"
 #include "gateway/gateway.h"
 #include "gateway/outbound.h"
@@ -137,11 +138,12 @@ void Gateway::CallUnary(const HttpRequest& request, RequestContext ctx, const Ro
         HttpResponse r;
         r.status = route.success_status;
         if (route.raw_response) {
-          const auto* d = call->response->GetDescriptor();
-          const auto* refl = call->response->GetReflection();
-          r.headers.emplace_back(
-              "Content-Type", refl->GetString(*call->response, d->FindFieldByName("content_type")));
-          r.body = refl->GetString(*call->response, d->FindFieldByName("data"));
+          // The generated class (the response came from the generated factory): the data is
+          // moved, not copied, as nothing reads it after this (a boundary can be several MB).
+          auto* body = google::protobuf::DynamicCastToGenerated<cityhub::api::HttpBody>(
+              call->response.get());
+          r.headers.emplace_back("Content-Type", body->content_type());
+          r.body = std::move(*body->mutable_data());
         } else {
           r.headers.emplace_back("Content-Type", "application/json");
           r.body = ToJson(*call->response);

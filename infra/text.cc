@@ -1,12 +1,12 @@
 #include "infra/text.h"
 
+#include <array>
+
 #include "infra/strings.h"
 
 namespace cityhub::infra {
-namespace {
 
-// Length of the valid UTF-8 sequence starting at s[i], or 0 if it is not valid.
-size_t SequenceLength(std::string_view s, size_t i) {
+size_t Utf8SequenceLength(std::string_view s, size_t i) {
   const auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
   const unsigned char c = b(i);
   if (c < 0x80) return 1;
@@ -34,11 +34,9 @@ size_t SequenceLength(std::string_view s, size_t i) {
   return n;
 }
 
-}  // namespace
-
 size_t FirstInvalidUtf8(std::string_view s) {
   for (size_t i = 0; i < s.size();) {
-    const size_t n = SequenceLength(s, i);
+    const size_t n = Utf8SequenceLength(s, i);
     if (n == 0) return i;
     i += n;
   }
@@ -78,21 +76,30 @@ std::optional<std::string> CheckText(std::string_view s, size_t min_chars, size_
 }
 
 void AppendJsonString(std::string& out, std::string_view s) {
+  // Runs of characters that need no escaping (printable ASCII, valid UTF-8 sequences) are
+  // appended at once: per-character appends cost the gateway's JSON writer most of its time.
+  static constexpr auto kPlain = [] {
+    std::array<bool, 256> plain{};
+    for (int c = 0x20; c < 0x7F; ++c) plain[c] = c != '"' && c != '\\';
+    return plain;
+  }();
   static constexpr char kHex[] = "0123456789abcdef";
   out += '"';
-  for (size_t i = 0; i < s.size();) {
+  size_t run = 0;  // where the characters not yet appended begin
+  size_t i = 0;
+  while (i < s.size()) {
     const unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x80) {
-      const size_t n = SequenceLength(s, i);
-      if (n == 0) {
-        out += "\xEF\xBF\xBD";
-        ++i;
-      } else {
-        out.append(s.substr(i, n));
-        i += n;
-      }
+    if (kPlain[c]) {
+      ++i;
       continue;
     }
+    if (c >= 0x80) {
+      if (const size_t n = Utf8SequenceLength(s, i); n != 0) {
+        i += n;
+        continue;
+      }
+    }
+    out.append(s.data() + run, i - run);
     switch (c) {
       case '"':
         out += "\\\"";
@@ -110,16 +117,16 @@ void AppendJsonString(std::string& out, std::string_view s) {
         out += "\\t";
         break;
       default:
-        if (c < 0x20 || c == 0x7F) {
-          out += "\\u00";
-          out += kHex[c >> 4];
-          out += kHex[c & 15];
+        if (c >= 0x80) {
+          out += "\xEF\xBF\xBD";  // not valid UTF-8: U+FFFD in its place
         } else {
-          out += static_cast<char>(c);
+          const char escape[] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
+          out.append(escape, sizeof(escape));
         }
     }
-    ++i;
+    run = ++i;
   }
+  out.append(s.data() + run, i - run);
   out += '"';
 }
 

@@ -14,6 +14,9 @@ bool IsValidUtf8(std::string_view s);
 // The offset of the first byte that is not part of valid UTF-8, or std::string_view::npos.
 size_t FirstInvalidUtf8(std::string_view s);
 
+// Length of the valid UTF-8 sequence starting at s[i] (1 for ASCII), or 0 if it is not valid.
+size_t Utf8SequenceLength(std::string_view s, size_t i);
+
 // Number of code points in valid UTF-8 `s`.
 size_t Utf8Length(std::string_view s);
 

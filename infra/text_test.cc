@@ -38,6 +38,17 @@ TEST(AppendJsonString, EscapesAndRepairs) {
   EXPECT_EQ(out, "\"a\\\"b\\\\c\\n\\u0001\xEF\xBF\xBDü\"");
 }
 
+TEST(AppendJsonString, AppendsRunsBetweenEscapesWhole) {
+  std::string out = "x";
+  AppendJsonString(out, "");
+  AppendJsonString(out, "plain text");
+  AppendJsonString(out, "\x7F\r\t\x1F end");
+  AppendJsonString(out, "a\xC3\"\xF0\x9F\x9A\xA7\xE2\x82");  // cut sequences become U+FFFD
+  EXPECT_EQ(out,
+            "x\"\"\"plain text\"\"\\u007f\\r\\t\\u001f end\""
+            "\"a\xEF\xBF\xBD\\\"\xF0\x9F\x9A\xA7\xEF\xBF\xBD\xEF\xBF\xBD\"");
+}
+
 TEST(TrimAscii, RemovesOuterWhitespaceOnly) {
   EXPECT_EQ(TrimAscii("  a b \n"), "a b");
   EXPECT_EQ(TrimAscii(""), "");
