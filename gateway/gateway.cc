@@ -197,7 +197,11 @@ Gateway::Routing Gateway::Classify(const HttpRequest& request, RequestContext& c
   }
   // HEAD is GET without the body (the HTTP server leaves it out); not for event streams.
   const bool head = request.method == "HEAD";
-  routing.match = routes_.Find(head ? "GET" : request.method, request.path, &routing.allowed);
+  const std::string_view method = head ? std::string_view("GET") : std::string_view(request.method);
+  // The methods the path allows are only needed when none matches (405 and its Allow header):
+  // the usual request is looked up once, among the routes of its own method.
+  routing.match = routes_.Find(method, request.path);
+  if (!routing.match) routes_.Find(method, request.path, &routing.allowed);
   if (routing.match && head && routing.match->route->server_streaming &&
       !routing.match->route->raw_response) {
     routing.allowed = {"GET"};

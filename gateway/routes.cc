@@ -251,34 +251,41 @@ std::optional<RouteTable::Match> RouteTable::Find(std::string_view http_method,
   std::optional<Match> found;
   for (size_t index : it->second) {
     const Route& r = routes_[index];
-    Match m;
+    // Without `allowed`, a route of another method cannot be the answer: skipped before any
+    // segment is looked at (most routes of a length are other methods').
+    if (allowed == nullptr && r.http_method != http_method) continue;
+    // First the literal segments and the verb, without decoding or allocating anything; only
+    // a route whose shape matches has its variables decoded.
+    std::string_view last_value;
     bool ok = true;
     for (size_t i = 0; i < segments.size() && ok; ++i) {
       std::string_view actual = segments[i];
-      const bool last = i + 1 == segments.size();
-      if (last) {
-        if (!r.path.verb.empty()) {
-          const std::string suffix = StrCat(":", r.path.verb);
-          if (!actual.ends_with(suffix)) {
-            ok = false;
-            break;
-          }
-          actual.remove_suffix(suffix.size());
+      if (i + 1 == segments.size()) {
+        const std::string& verb = r.path.verb;
+        if (!verb.empty()) {
+          ok = actual.size() > verb.size() && actual.ends_with(verb) &&
+               actual[actual.size() - verb.size() - 1] == ':';
+          if (!ok) break;
+          actual.remove_suffix(verb.size() + 1);
         } else if (r.path.segments[i].variable && actual.find(':') != std::string_view::npos) {
           ok = false;  // "x:verb" is a custom method, not a value
           break;
         }
+        last_value = actual;
       }
       const auto& s = r.path.segments[i];
-      if (s.variable) {
-        auto value = PercentDecode(actual, false);
-        if (!value || value->empty()) {
-          ok = false;
-        } else {
-          m.bindings.emplace_back(s.field_path, std::move(*value));
-        }
-      } else if (actual != s.literal) {
+      if (!s.variable && actual != s.literal) ok = false;
+    }
+    if (!ok) continue;
+    Match m;
+    for (size_t i = 0; i < segments.size() && ok; ++i) {
+      const auto& s = r.path.segments[i];
+      if (!s.variable) continue;
+      auto value = PercentDecode(i + 1 == segments.size() ? last_value : segments[i], false);
+      if (!value || value->empty()) {
         ok = false;
+      } else {
+        m.bindings.emplace_back(s.field_path, std::move(*value));
       }
     }
     if (!ok) continue;

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <memory>
 
@@ -192,20 +193,27 @@ Reply ToReply(const redisReply* r) {
   }
 }
 
+// RESP written directly: hiredis's redisFormatCommandArgv allocates its own buffer (and the
+// argv and length arrays it needs) for every command, which was 6 % of a GetRequest's
+// instructions (callgrind). The test checks the bytes against hiredis.
 void AppendCommand(const Args& args, std::string* wire) {
-  std::vector<const char*> argv;
-  std::vector<size_t> lengths;
-  argv.reserve(args.size());
-  lengths.reserve(args.size());
+  const auto append_header = [wire](char kind, size_t n) {
+    char buf[24];
+    buf[0] = kind;
+    char* end = std::to_chars(buf + 1, buf + sizeof(buf) - 2, n).ptr;
+    *end++ = '\r';
+    *end++ = '\n';
+    wire->append(buf, end);
+  };
+  size_t size = 16;
+  for (const auto& a : args) size += a.size() + 24;
+  wire->reserve(wire->size() + size);
+  append_header('*', args.size());
   for (const auto& a : args) {
-    argv.push_back(a.data());
-    lengths.push_back(a.size());
+    append_header('$', a.size());
+    wire->append(a);
+    wire->append("\r\n", 2);
   }
-  char* cmd = nullptr;
-  const long long n =
-      redisFormatCommandArgv(&cmd, static_cast<int>(args.size()), argv.data(), lengths.data());
-  if (n > 0) wire->append(cmd, static_cast<size_t>(n));
-  redisFreeCommand(cmd);
 }
 
 bool WriteAll(int fd, std::string_view data) {

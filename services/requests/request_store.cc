@@ -121,6 +121,17 @@ absl::StatusOr<std::vector<std::optional<StoredRequest>>> ParseMany(absl::Status
   return out;
 }
 
+// Up to count + 1 ids of `key` newest first, from the cursor `before_id` on (RangeBefore).
+Args RangeBeforeCommand(const std::string& key, int64_t since_ms, int64_t until_ms,
+                        std::string_view before_id, int count) {
+  const std::string max = before_id.empty() ? StrCat("(", static_cast<double>(until_ms) * 4096)
+                                            : StrCat(SortScore(before_id));
+  // The cursor's own score is included and the cursor skipped by id: equal scores (same
+  // millisecond and same 12 random bits) are rare but possible.
+  return {"ZREVRANGEBYSCORE", key,     max, StrCat(static_cast<double>(since_ms) * 4096),
+          "WITHSCORES",       "LIMIT", "0", std::to_string(count + 1)};
+}
+
 std::vector<IdAndTime> IdsWithScores(const Reply& reply, std::string_view before_id) {
   std::vector<IdAndTime> out;
   const auto& e = reply.elements();
@@ -294,13 +305,7 @@ absl::StatusOr<std::vector<IdAndTime>> RequestStore::RangeBefore(const std::stri
                                                                  int64_t since_ms, int64_t until_ms,
                                                                  std::string_view before_id,
                                                                  int count) {
-  const std::string max = before_id.empty() ? StrCat("(", static_cast<double>(until_ms) * 4096)
-                                            : StrCat(SortScore(before_id));
-  // The cursor's own score is included and the cursor skipped by id: equal scores (same
-  // millisecond and same 12 random bits) are rare but possible.
-  auto reply =
-      redis_.Command({"ZREVRANGEBYSCORE", key, max, StrCat(static_cast<double>(since_ms) * 4096),
-                      "WITHSCORES", "LIMIT", "0", std::to_string(count + 1)});
+  auto reply = redis_.Command(RangeBeforeCommand(key, since_ms, until_ms, before_id, count));
   if (!reply.ok()) return reply.status();
   auto out = IdsWithScores(*reply, before_id);
   if (static_cast<int>(out.size()) > count) out.resize(count);
@@ -397,6 +402,43 @@ void RequestStore::FollowStatesAsync(const std::vector<std::string>& ids, std::s
            [count = ids.size(), signed_in = !account.empty(),
             done = std::move(done)](absl::StatusOr<std::vector<Reply>> replies) {
              done(ParseFollowStates(std::move(replies), count, signed_in));
+           });
+}
+
+void RequestStore::NewestOfOwnerAsync(std::string_view account, std::string_view before_id,
+                                      int count, Done<std::vector<OwnedRequest>> done) {
+  std::vector<Args> range;
+  range.push_back(
+      RangeBeforeCommand(keys::ByOwner(account), 0, int64_t{1} << 50, before_id, count));
+  Pipeline(std::move(range),
+           [this, account = std::string(account), before_id = std::string(before_id), count,
+            done = std::move(done)](absl::StatusOr<std::vector<Reply>> replies) {
+             if (!replies.ok()) return done(replies.status());
+             if (replies->front().is_error())
+               return done(infra::redis::ErrorReplyToStatus(replies->front().str()));
+             std::vector<std::string> ids;
+             for (auto& entry : IdsWithScores(replies->front(), before_id)) {
+               if (static_cast<int>(ids.size()) < count) ids.push_back(std::move(entry.id));
+             }
+             if (ids.empty()) return done(std::vector<OwnedRequest>());
+             // The records and their follow states in one pipeline: the ids are all either needs.
+             std::vector<Args> reads = FollowStateCommands(ids, account);
+             reads.insert(reads.begin(), MGetCommand(ids));
+             Pipeline(std::move(reads), [n = ids.size(), signed_in = !account.empty(),
+                                         done](absl::StatusOr<std::vector<Reply>> replies) {
+               if (!replies.ok()) return done(replies.status());
+               auto records = ParseMany(std::move(replies->front()), n);
+               if (!records.ok()) return done(records.status());
+               replies->erase(replies->begin());
+               auto states = ParseFollowStates(std::move(replies), n, signed_in);
+               if (!states.ok()) return done(states.status());
+               std::vector<OwnedRequest> out;
+               out.reserve(n);
+               for (size_t i = 0; i < n; ++i) {
+                 if ((*records)[i]) out.push_back({std::move(*(*records)[i]), (*states)[i]});
+               }
+               done(std::move(out));
+             });
            });
 }
 

@@ -149,6 +149,16 @@ class RequestStore final {
                                                 int count);
   absl::StatusOr<std::vector<IdAndTime>> NewestOfOwner(std::string_view account,
                                                        std::string_view before_id, int count);
+  // A page of `account`'s requests, newest first after the cursor `before_id` (at most
+  // `count`), with the follow state of each, without blocking: the ids, then their records and
+  // follow states in one pipeline (two round trips). `done` runs on a Redis I/O thread. A
+  // request deleted between the two reads is left out.
+  struct OwnedRequest {
+    StoredRequest request;
+    FollowState follow;
+  };
+  void NewestOfOwnerAsync(std::string_view account, std::string_view before_id, int count,
+                          Done<std::vector<OwnedRequest>> done);
   // The same from one of the list indexes (maintained by Create and Update with the request).
   struct ListIndex {
     enum Kind { kTime, kService, kDepartment, kAssignee, kDistrict };

@@ -293,6 +293,23 @@ TEST_F(FullExecutorTest, NearAndBoxPagesAnswerWhileTheExecutorIsFull) {
   DrainExecutor();
 }
 
+// "My requests" completes through the async client too (#16): it answers while the executor
+// is full, with the caller's request and its category.
+TEST_F(FullExecutorTest, MyRequestsAnswerWhileTheExecutorIsFull) {
+  const v1::ServiceRequest filed = File(kAnna, NewRequest("graffiti"));  // loads the catalogue
+  FillExecutor();
+  v1::ListRequestsResponse page;
+  auto [status, took] = Timed(
+      [&] { return stub_->ListMyRequests(Ctx(kAnna).get(), v1::ListMyRequestsRequest(), &page); });
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  EXPECT_LT(took, kPrompt);
+  ASSERT_GE(page.requests_size(), 1);
+  EXPECT_EQ(page.requests(0).request_id(), filed.request_id());
+  EXPECT_EQ(page.requests(0).service_name(), filed.service_name());
+  EXPECT_EQ(Rejected(), 0);
+  DrainExecutor();
+}
+
 class FullExecutorUncachedTest : public FullExecutorTest {
  protected:
   std::chrono::milliseconds CatalogueTtl() const override { return std::chrono::milliseconds(0); }

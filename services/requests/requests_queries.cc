@@ -145,24 +145,66 @@ void RequestsService::FinishAreaList(grpc::CallbackServerContext* ctx,
       });
 }
 
-absl::Status RequestsService::DoListMyRequests(grpc::ServerContextBase* ctx,
-                                               const v1::ListMyRequestsRequest* req,
-                                               v1::ListRequestsResponse* response) {
-  ASSIGN_OR_RETURN(auto caller, deps_.authorizer.Authorize(*ctx, "ListMyRequests"));
-  ASSIGN_OR_RETURN(auto language, Language(req->language()));
-  ASSIGN_OR_RETURN(auto page_size, PageSize(req->page_size()));
-  RETURN_IF_ERROR(CheckPageToken(req->page_token()));
-  ASSIGN_OR_RETURN(
-      auto ids, deps_.requests.NewestOfOwner(caller.account_id, req->page_token(), page_size + 1));
-  std::vector<std::string> keys;
-  for (const auto& i : ids) keys.push_back(i.id);
-  ASSIGN_OR_RETURN(auto requests, deps_.requests.GetMany(keys));
-  std::vector<StoredRequest> mine;
-  for (auto& r : requests) {
-    if (r && r->account_id() == caller.account_id) mine.push_back(std::move(*r));
-  }
-  ListPlanner::Page(std::move(mine), page_size, ListViewer(caller, language), response);
-  return FillFollowStates(caller, response->mutable_requests());
+void RequestsService::StartListMyRequests(grpc::CallbackServerContext* ctx,
+                                          const v1::ListMyRequestsRequest* req,
+                                          v1::ListRequestsResponse* response,
+                                          grpc::ServerUnaryReactor* reactor) {
+  auto caller = deps_.authorizer.Authorize(*ctx, "ListMyRequests");
+  if (!caller.ok()) return reactor->Finish(Done(ctx, caller.status()));
+  auto language = Language(req->language());
+  if (!language.ok()) return reactor->Finish(Done(ctx, language.status()));
+  auto page_size = PageSize(req->page_size());
+  if (!page_size.ok()) return reactor->Finish(Done(ctx, page_size.status()));
+  if (auto s = CheckPageToken(req->page_token()); !s.ok()) return reactor->Finish(Done(ctx, s));
+  const std::string account = caller->account_id;
+  // The replies arrive on the async client's reader thread, which must not block.
+  deps_.requests.NewestOfOwnerAsync(
+      account, req->page_token(), *page_size + 1,
+      [this, ctx, reactor, response, page_size = *page_size, caller = std::move(*caller),
+       language =
+           std::move(*language)](absl::StatusOr<std::vector<RequestStore::OwnedRequest>> found) {
+        if (!found.ok()) return reactor->Finish(Done(ctx, found.status()));
+        auto page = std::make_shared<std::vector<RequestStore::OwnedRequest>>();
+        for (auto& owned : *found) {
+          if (owned.request.account_id() == caller.account_id) page->push_back(std::move(owned));
+        }
+        std::string next_page_token;  // taken before the views move the texts out
+        if (static_cast<int>(page->size()) > page_size) {
+          page->resize(page_size);
+          next_page_token = page->back().request.id();
+        }
+        // The category of each, as long as the catalogue has them cached.
+        std::vector<std::shared_ptr<const StoredService>> services;
+        services.reserve(page->size());
+        bool blocks = false;
+        for (const auto& owned : *page) {
+          auto cached =
+              deps_.catalogue.Cached(owned.request.jurisdiction_id(), owned.request.service_code());
+          if (!cached) {
+            blocks = true;
+            break;
+          }
+          services.push_back(*std::move(cached));
+        }
+        FinishWithoutBlocking(
+            blocks, reactor,
+            [this, reactor, response, page, next_page_token, caller, language,
+             services = std::move(services)] {
+              for (size_t i = 0; i < page->size(); ++i) {
+                StoredRequest& r = (*page)[i].request;
+                v1::ServiceRequest* out = response->add_requests();
+                if (i < services.size()) {
+                  View(caller, r, services[i].get(), language, out, &r);
+                } else {
+                  View(caller, r, language, out);  // reloads the catalogue
+                }
+                out->set_follower_count(static_cast<int32_t>((*page)[i].follow.followers));
+                out->set_following((*page)[i].follow.following);
+              }
+              response->set_next_page_token(next_page_token);
+              reactor->Finish(grpc::Status::OK);
+            });
+      });
 }
 
 absl::Status RequestsService::DoSuggestDuplicates(grpc::ServerContextBase* ctx,

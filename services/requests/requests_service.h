@@ -144,7 +144,9 @@ class RequestsService final
   grpc::ServerUnaryReactor* ListMyRequests(grpc::CallbackServerContext* ctx,
                                            const v1::ListMyRequestsRequest* request,
                                            v1::ListRequestsResponse* response) override {
-    return Run(ctx, request, response, &RequestsService::DoListMyRequests);
+    return StartWithoutBlocking(ctx, [=, this](grpc::ServerUnaryReactor* reactor) {
+      StartListMyRequests(ctx, request, response, reactor);
+    });
   }
   grpc::ServerUnaryReactor* SuggestDuplicates(grpc::CallbackServerContext* ctx,
                                               const v1::SuggestDuplicatesRequest* request,
@@ -345,9 +347,6 @@ class RequestsService final
                              v1::Media* response);
   absl::Status DoListRequests(grpc::ServerContextBase* ctx, const v1::ListRequestsRequest* request,
                               v1::ListRequestsResponse* response);
-  absl::Status DoListMyRequests(grpc::ServerContextBase* ctx,
-                                const v1::ListMyRequestsRequest* request,
-                                v1::ListRequestsResponse* response);
   absl::Status DoSuggestDuplicates(grpc::ServerContextBase* ctx,
                                    const v1::SuggestDuplicatesRequest* request,
                                    v1::ListRequestsResponse* response);
@@ -479,6 +478,10 @@ class RequestsService final
       reactor->Finish(infra::BusyStatus());
     }
   }
+  // ListMyRequests from authorization on: two round trips on the async client (the page's
+  // ids, then their records and follow states), no executor unless the catalogue must load.
+  void StartListMyRequests(grpc::CallbackServerContext* ctx, const v1::ListMyRequestsRequest* req,
+                           v1::ListRequestsResponse* response, grpc::ServerUnaryReactor* reactor);
   // GetRequest from authorization on; finishes `reactor` from the async client's reply.
   void StartGetRequest(grpc::CallbackServerContext* ctx, const v1::GetRequestRequest* req,
                        v1::ServiceRequest* response, grpc::ServerUnaryReactor* reactor);

@@ -1084,5 +1084,70 @@ TEST_F(RequestsServiceTest, RedisDownIsUnavailable) {
       [&] { return stub_->GetRequest(Ctx().get(), get, &out).ok(); }, 10s));
 }
 
+// "My requests": the page's ids, then their records and follow states in one pipeline: one
+// ZREVRANGEBYSCORE, one MGET and an SCARD and SISMEMBER per request, newest first, paged on by
+// the token, with each one's follower count and whether the caller follows it (#16).
+TEST_F(RequestsServiceTest, MyRequestsAreTheirIdsThenOnePipelineWithFollowStates) {
+  std::vector<std::string> filed;
+  for (int i = 0; i < 7; ++i) {
+    filed.push_back(File(kAnna, NewRequest("pothole")).request_id());
+    clock_->Advance(std::chrono::seconds(1));
+  }
+  File(kBen, NewRequest("pothole"));  // not Anna's
+  v1::FollowRequestRequest follow;
+  follow.set_request_id(filed[5]);
+  v1::FollowResponse state;
+  ASSERT_TRUE(stub_->FollowRequest(Ctx(kBen).get(), follow, &state).ok());
+  ASSERT_TRUE(stub_->FollowRequest(Ctx(kAnna).get(), follow, &state).ok());
+
+  ASSERT_TRUE(client().Command({"CONFIG", "RESETSTAT"}).ok());
+  v1::ListMyRequestsRequest mine;
+  mine.set_page_size(4);
+  v1::ListRequestsResponse first;
+  const grpc::Status s = stub_->ListMyRequests(Ctx(kAnna).get(), mine, &first);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  auto info = client().Command({"INFO", "commandstats"});
+  ASSERT_TRUE(info.ok());
+  auto calls = [&](const std::string& command) {
+    const std::string head = "cmdstat_" + command + ":calls=";
+    const auto at = info->str().find(head);
+    return at == std::string::npos ? 0 : std::atoi(info->str().c_str() + at + head.size());
+  };
+  EXPECT_EQ(calls("zrevrangebyscore"), 1) << info->str();
+  EXPECT_EQ(calls("mget"), 1);
+  // Five: the page's four and the one read ahead to know whether more follow.
+  EXPECT_EQ(calls("scard"), 5);
+  EXPECT_EQ(calls("sismember"), 5);
+
+  ASSERT_EQ(first.requests_size(), 4);
+  const std::vector<std::string> newest = {filed[6], filed[5], filed[4], filed[3]};
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(first.requests(i).request_id(), newest[i]);
+    EXPECT_TRUE(first.requests(i).is_own());
+    EXPECT_FALSE(first.requests(i).service_name().empty());
+  }
+  EXPECT_EQ(first.requests(1).follower_count(), 2);
+  EXPECT_TRUE(first.requests(1).following());
+  EXPECT_EQ(first.requests(0).follower_count(), 0);
+  EXPECT_FALSE(first.requests(0).following());
+  EXPECT_EQ(first.next_page_token(), filed[3]);
+
+  mine.set_page_token(first.next_page_token());
+  v1::ListRequestsResponse second;
+  ASSERT_TRUE(stub_->ListMyRequests(Ctx(kAnna).get(), mine, &second).ok());
+  ASSERT_EQ(second.requests_size(), 3);
+  EXPECT_EQ(second.requests(0).request_id(), filed[2]);
+  EXPECT_EQ(second.requests(2).request_id(), filed[0]);
+  EXPECT_EQ(second.next_page_token(), "");
+
+  // Someone with no requests gets an empty page, and a bad token names the field.
+  v1::ListRequestsResponse none;
+  ASSERT_TRUE(stub_->ListMyRequests(Ctx(kLights).get(), v1::ListMyRequestsRequest(), &none).ok());
+  EXPECT_EQ(none.requests_size(), 0);
+  mine.set_page_token("garbage");
+  EXPECT_THAT(stub_->ListMyRequests(Ctx(kAnna).get(), mine, &none).error_message(),
+              StartsWith("page_token"));
+}
+
 }  // namespace
 }  // namespace cityhub::requests
