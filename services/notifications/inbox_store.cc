@@ -2,9 +2,9 @@
 
 #include <algorithm>
 #include <charconv>
-#include <functional>
 
 #include "infra/ids.h"
+#include "infra/redis/async_script.h"
 #include "infra/redis/transaction.h"
 #include "infra/status.h"
 #include "infra/strings.h"
@@ -56,36 +56,108 @@ absl::StatusOr<std::vector<InboxEntry>> InboxStore::Load(std::string_view accoun
   return out;
 }
 
+namespace {
+
+// One page of an inbox, newest first, in one round trip. KEYS: the inbox, the unread set.
+// ARGV: the highest score ("+inf" or the cursor's), the cursor id ("" for none), the page size,
+// "1" for unread entries only, the prefixes of the entries' n: and d: keys.
+// Answers {} or {MGET of the entries, SMISMEMBER of the unread set, HGETALL of each entry's
+// delivery states...}. Scores order ids by time to 1/4096 of a millisecond: ids sharing the
+// cursor's score are read and skipped (ids compare as strings of [0-9A-Z], the same in every
+// collation), so that a burst of entries in one millisecond never ends a page early. Unread
+// entries are the inbox's entries in the unread set (they are added and trimmed together), so
+// the walk keeps the inbox's order for them too instead of sorting the set.
+const infra::redis::Script& PageScript() {
+  static const infra::redis::Script script(R"lua(#!lua flags=no-writes
+local count = tonumber(ARGV[3])
+local before = ARGV[2]
+local unread_only = ARGV[4] == '1'
+local ids = {}
+local offset = 0
+local batch = count + 1
+while #ids < count do
+  local got = redis.call('ZREVRANGEBYSCORE', KEYS[1], ARGV[1], '-inf', 'LIMIT', offset, batch)
+  local unread
+  if unread_only and #got > 0 then unread = redis.call('SMISMEMBER', KEYS[2], unpack(got)) end
+  for i, id in ipairs(got) do
+    if #ids < count and (before == '' or id < before) and (unread == nil or unread[i] == 1) then
+      ids[#ids + 1] = id
+    end
+  end
+  if #got < batch then break end
+  offset = offset + batch
+end
+if #ids == 0 then return {} end
+local keys = {}
+for i, id in ipairs(ids) do keys[i] = ARGV[5] .. id .. '}' end
+local out = {redis.call('MGET', unpack(keys)), redis.call('SMISMEMBER', KEYS[2], unpack(ids))}
+for i, id in ipairs(ids) do out[i + 2] = redis.call('HGETALL', ARGV[6] .. id .. '}') end
+return out
+)lua");
+  return script;
+}
+
+Args PageArgs(bool unread_only, std::string_view before_id, int count) {
+  return {before_id.empty() ? "+inf" : InboxScore(before_id),
+          std::string(before_id),
+          std::to_string(count),
+          unread_only ? "1" : "0",
+          keys::kNotificationPrefix,
+          keys::kDeliveriesPrefix};
+}
+
+// The script's answer as entries; the texts move out of the reply instead of being copied.
+absl::StatusOr<std::vector<InboxEntry>> ParsePage(Reply page, std::string_view account) {
+  std::vector<InboxEntry> out;
+  auto& parts = page.mutable_elements();
+  if (parts.empty()) return out;
+  const size_t n = parts[0].elements().size();
+  if (parts.size() != n + 2 || parts[1].elements().size() != n) {
+    return absl::InternalError("inbox page: unexpected reply shape");
+  }
+  out.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    const Reply& data = parts[0].elements()[i];
+    InboxEntry& entry = out.emplace_back();
+    if (data.is_nil() || !entry.notification.ParseFromString(data.str()) ||
+        entry.notification.account_id() != account) {
+      out.pop_back();
+      continue;
+    }
+    entry.read = parts[1].elements()[i].integer() == 0;
+    auto& d = parts[2 + i].mutable_elements();
+    entry.deliveries.reserve(d.size() / 2);
+    for (size_t k = 0; k + 1 < d.size(); k += 2) {
+      const std::string& field = d[k].str();
+      int channel = 0;
+      std::from_chars(field.data(), field.data() + field.size(), channel);
+      entry.deliveries.emplace_back(channel, std::move(d[k + 1].mutable_str()));
+    }
+    std::sort(entry.deliveries.begin(), entry.deliveries.end());
+  }
+  return out;
+}
+
+}  // namespace
+
 absl::StatusOr<std::vector<InboxEntry>> InboxStore::Inbox(std::string_view account,
                                                           bool unread_only,
                                                           std::string_view before_id, int count) {
-  std::vector<std::string> ids;
-  if (unread_only) {
-    ASSIGN_OR_RETURN(const Reply members, redis_.Command({"SMEMBERS", keys::Unread(account)}));
-    for (const Reply& m : members.elements()) {
-      if (before_id.empty() || m.str() < before_id) ids.push_back(m.str());
-    }
-    std::sort(ids.begin(), ids.end(), std::greater<>());
-    if (static_cast<int>(ids.size()) > count) ids.resize(count);
-  } else {
-    // Scores order ids by time to 1/4096 of a millisecond; ids sharing the cursor's score are
-    // skipped here and read past, so that a burst of entries in one millisecond (one score)
-    // never ends a page early.
-    const std::string max = before_id.empty() ? "+inf" : InboxScore(before_id);
-    for (int offset = 0; static_cast<int>(ids.size()) < count;) {
-      const int batch = count + 1;
-      ASSIGN_OR_RETURN(const Reply reply,
-                       redis_.Command({"ZREVRANGEBYSCORE", keys::Inbox(account), max, "-inf",
-                                       "LIMIT", std::to_string(offset), std::to_string(batch)}));
-      for (const Reply& m : reply.elements()) {
-        if (!before_id.empty() && m.str() >= before_id) continue;
-        if (static_cast<int>(ids.size()) < count) ids.push_back(m.str());
-      }
-      if (static_cast<int>(reply.elements().size()) < batch) break;
-      offset += batch;
-    }
-  }
-  return Load(account, ids);
+  ASSIGN_OR_RETURN(Reply page,
+                   redis_.Eval(PageScript(), {keys::Inbox(account), keys::Unread(account)},
+                               PageArgs(unread_only, before_id, count)));
+  return ParsePage(std::move(page), account);
+}
+
+void InboxStore::InboxAsync(std::string_view account, bool unread_only, std::string_view before_id,
+                            int count, PageCallback done) {
+  infra::redis::EvalAsync(
+      async_, PageScript(), {keys::Inbox(account), keys::Unread(account)},
+      PageArgs(unread_only, before_id, count),
+      [account = std::string(account), done = std::move(done)](absl::StatusOr<Reply> page) {
+        if (!page.ok()) return done(page.status());
+        done(ParsePage(std::move(*page), account));
+      });
 }
 
 absl::StatusOr<InboxEntry> InboxStore::Get(std::string_view account, std::string_view id) {
