@@ -2,9 +2,10 @@
 
 #include <algorithm>
 #include <charconv>
+#include <functional>
+#include <memory>
 
 #include "infra/ids.h"
-#include "infra/redis/async_script.h"
 #include "infra/redis/transaction.h"
 #include "infra/status.h"
 #include "infra/strings.h"
@@ -22,110 +23,94 @@ std::string InboxScore(std::string_view id) {
   return std::string(buf, end);
 }
 
-absl::StatusOr<std::vector<InboxEntry>> InboxStore::Load(std::string_view account,
-                                                         const std::vector<std::string>& ids) {
-  std::vector<InboxEntry> out;
-  if (ids.empty()) return out;
+namespace {
+
+// The ids of a page, read in steps (one command each): the unread set at once, the inbox in
+// batches. Scores order ids by time to 1/4096 of a millisecond; ids sharing the cursor's score
+// are read and skipped, so that a burst of entries in one millisecond (one score) never ends a
+// page early.
+struct IdsRead {
+  IdsRead(std::string_view account, bool unread_only, std::string_view before, int count)
+      : account(account), unread_only(unread_only), before(before), count(count) {}
+
+  std::string account;
+  bool unread_only = false;
+  std::string before;
+  int count = 0;
+  int offset = 0;
+  std::vector<std::string> ids;
+
+  Args Next() const {
+    if (unread_only) return {"SMEMBERS", keys::Unread(account)};
+    return {"ZREVRANGEBYSCORE",
+            keys::Inbox(account),
+            before.empty() ? "+inf" : InboxScore(before),
+            "-inf",
+            "LIMIT",
+            std::to_string(offset),
+            std::to_string(count + 1)};
+  }
+  // Takes a reply of Next(); false when the ids are complete.
+  bool Take(Reply reply) {
+    auto& members = reply.mutable_elements();
+    if (unread_only) {
+      for (Reply& m : members) {
+        if (before.empty() || m.str() < before) ids.push_back(std::move(m.mutable_str()));
+      }
+      std::sort(ids.begin(), ids.end(), std::greater<>());
+      if (static_cast<int>(ids.size()) > count) ids.resize(count);
+      return false;
+    }
+    for (Reply& m : members) {
+      if (!before.empty() && m.str() >= before) continue;
+      if (static_cast<int>(ids.size()) < count) ids.push_back(std::move(m.mutable_str()));
+    }
+    if (static_cast<int>(members.size()) < count + 1 || static_cast<int>(ids.size()) >= count) {
+      return false;
+    }
+    offset += count + 1;
+    return true;
+  }
+};
+
+// One pipeline for the entries `ids`: their records, read marks and delivery states.
+std::vector<Args> LoadCommands(std::string_view account, const std::vector<std::string>& ids) {
   std::vector<Args> commands;
+  commands.reserve(ids.size() + 2);
   Args mget = {"MGET"};
+  mget.reserve(ids.size() + 1);
   for (const auto& id : ids) mget.push_back(keys::Notification(id));
-  commands.push_back(mget);
+  commands.push_back(std::move(mget));
   Args unread = {"SMISMEMBER", keys::Unread(account)};
   unread.insert(unread.end(), ids.begin(), ids.end());
-  commands.push_back(unread);
+  commands.push_back(std::move(unread));
   for (const auto& id : ids) commands.push_back({"HGETALL", keys::Deliveries(id)});
-  ASSIGN_OR_RETURN(const std::vector<Reply> replies, redis_.Pipeline(commands));
+  return commands;
+}
+
+// The replies of LoadCommands as entries; the delivery states move out of the replies instead
+// of being copied.
+absl::StatusOr<std::vector<InboxEntry>> ParseLoaded(std::vector<Reply> replies,
+                                                    std::string_view account) {
   for (const Reply& r : replies) {
     if (r.is_error()) return infra::redis::ErrorReplyToStatus(r.str());
   }
-  for (size_t i = 0; i < ids.size(); ++i) {
-    const Reply& data = replies[0].elements()[i];
-    InboxEntry entry;
-    if (data.is_nil() || !entry.notification.ParseFromString(data.str())) continue;
-    if (entry.notification.account_id() != account) continue;
-    entry.read = replies[1].elements()[i].integer() == 0;
-    const auto& d = replies[2 + i].elements();
-    for (size_t k = 0; k + 1 < d.size(); k += 2) {
-      int channel = 0;
-      std::from_chars(d[k].str().data(), d[k].str().data() + d[k].str().size(), channel);
-      entry.deliveries.emplace_back(channel, d[k + 1].str());
-    }
-    std::sort(entry.deliveries.begin(), entry.deliveries.end());
-    out.push_back(std::move(entry));
-  }
-  return out;
-}
-
-namespace {
-
-// One page of an inbox, newest first, in one round trip. KEYS: the inbox, the unread set.
-// ARGV: the highest score ("+inf" or the cursor's), the cursor id ("" for none), the page size,
-// "1" for unread entries only, the prefixes of the entries' n: and d: keys.
-// Answers {} or {MGET of the entries, SMISMEMBER of the unread set, HGETALL of each entry's
-// delivery states...}. Scores order ids by time to 1/4096 of a millisecond: ids sharing the
-// cursor's score are read and skipped (ids compare as strings of [0-9A-Z], the same in every
-// collation), so that a burst of entries in one millisecond never ends a page early. Unread
-// entries are the inbox's entries in the unread set (they are added and trimmed together), so
-// the walk keeps the inbox's order for them too instead of sorting the set.
-const infra::redis::Script& PageScript() {
-  static const infra::redis::Script script(R"lua(#!lua flags=no-writes
-local count = tonumber(ARGV[3])
-local before = ARGV[2]
-local unread_only = ARGV[4] == '1'
-local ids = {}
-local offset = 0
-local batch = count + 1
-while #ids < count do
-  local got = redis.call('ZREVRANGEBYSCORE', KEYS[1], ARGV[1], '-inf', 'LIMIT', offset, batch)
-  local unread
-  if unread_only and #got > 0 then unread = redis.call('SMISMEMBER', KEYS[2], unpack(got)) end
-  for i, id in ipairs(got) do
-    if #ids < count and (before == '' or id < before) and (unread == nil or unread[i] == 1) then
-      ids[#ids + 1] = id
-    end
-  end
-  if #got < batch then break end
-  offset = offset + batch
-end
-if #ids == 0 then return {} end
-local keys = {}
-for i, id in ipairs(ids) do keys[i] = ARGV[5] .. id .. '}' end
-local out = {redis.call('MGET', unpack(keys)), redis.call('SMISMEMBER', KEYS[2], unpack(ids))}
-for i, id in ipairs(ids) do out[i + 2] = redis.call('HGETALL', ARGV[6] .. id .. '}') end
-return out
-)lua");
-  return script;
-}
-
-Args PageArgs(bool unread_only, std::string_view before_id, int count) {
-  return {before_id.empty() ? "+inf" : InboxScore(before_id),
-          std::string(before_id),
-          std::to_string(count),
-          unread_only ? "1" : "0",
-          keys::kNotificationPrefix,
-          keys::kDeliveriesPrefix};
-}
-
-// The script's answer as entries; the texts move out of the reply instead of being copied.
-absl::StatusOr<std::vector<InboxEntry>> ParsePage(Reply page, std::string_view account) {
   std::vector<InboxEntry> out;
-  auto& parts = page.mutable_elements();
-  if (parts.empty()) return out;
-  const size_t n = parts[0].elements().size();
-  if (parts.size() != n + 2 || parts[1].elements().size() != n) {
-    return absl::InternalError("inbox page: unexpected reply shape");
+  const size_t n = replies.empty() ? 0 : replies[0].elements().size();
+  if (replies.size() != n + 2 || replies[1].elements().size() != n) {
+    return absl::InternalError("inbox entries: unexpected reply shape");
   }
   out.reserve(n);
   for (size_t i = 0; i < n; ++i) {
-    const Reply& data = parts[0].elements()[i];
+    const Reply& data = replies[0].elements()[i];
     InboxEntry& entry = out.emplace_back();
     if (data.is_nil() || !entry.notification.ParseFromString(data.str()) ||
         entry.notification.account_id() != account) {
       out.pop_back();
       continue;
     }
-    entry.read = parts[1].elements()[i].integer() == 0;
-    auto& d = parts[2 + i].mutable_elements();
+    entry.read = replies[1].elements()[i].integer() == 0;
+    auto& d = replies[2 + i].mutable_elements();
     entry.deliveries.reserve(d.size() / 2);
     for (size_t k = 0; k + 1 < d.size(); k += 2) {
       const std::string& field = d[k].str();
@@ -138,26 +123,51 @@ absl::StatusOr<std::vector<InboxEntry>> ParsePage(Reply page, std::string_view a
   return out;
 }
 
+// The async page's steps: ids (usually one command), then the entries (one pipeline). Each
+// runs from the reply of the step before, on the async client's I/O thread.
+void ReadIds(infra::redis::AsyncClient& redis, std::shared_ptr<IdsRead> read,
+             InboxStore::PageCallback done) {
+  std::vector<Args> command;
+  command.push_back(read->Next());
+  redis.Pipeline(std::move(command), [&redis, read, done = std::move(done)](
+                                         absl::StatusOr<std::vector<Reply>> replies) mutable {
+    if (!replies.ok()) return done(replies.status());
+    Reply& reply = replies->front();
+    if (reply.is_error()) return done(infra::redis::ErrorReplyToStatus(reply.str()));
+    if (read->Take(std::move(reply))) return ReadIds(redis, std::move(read), std::move(done));
+    if (read->ids.empty()) return done(std::vector<InboxEntry>());
+    redis.Pipeline(LoadCommands(read->account, read->ids),
+                   [read, done = std::move(done)](absl::StatusOr<std::vector<Reply>> loaded) {
+                     if (!loaded.ok()) return done(loaded.status());
+                     done(ParseLoaded(std::move(*loaded), read->account));
+                   });
+  });
+}
+
 }  // namespace
+
+absl::StatusOr<std::vector<InboxEntry>> InboxStore::Load(std::string_view account,
+                                                         const std::vector<std::string>& ids) {
+  if (ids.empty()) return std::vector<InboxEntry>();
+  ASSIGN_OR_RETURN(std::vector<Reply> replies, redis_.Pipeline(LoadCommands(account, ids)));
+  return ParseLoaded(std::move(replies), account);
+}
 
 absl::StatusOr<std::vector<InboxEntry>> InboxStore::Inbox(std::string_view account,
                                                           bool unread_only,
                                                           std::string_view before_id, int count) {
-  ASSIGN_OR_RETURN(Reply page,
-                   redis_.Eval(PageScript(), {keys::Inbox(account), keys::Unread(account)},
-                               PageArgs(unread_only, before_id, count)));
-  return ParsePage(std::move(page), account);
+  IdsRead read(account, unread_only, before_id, count);
+  while (true) {
+    ASSIGN_OR_RETURN(Reply reply, redis_.Command(read.Next()));
+    if (!read.Take(std::move(reply))) break;
+  }
+  return Load(account, read.ids);
 }
 
 void InboxStore::InboxAsync(std::string_view account, bool unread_only, std::string_view before_id,
                             int count, PageCallback done) {
-  infra::redis::EvalAsync(
-      async_, PageScript(), {keys::Inbox(account), keys::Unread(account)},
-      PageArgs(unread_only, before_id, count),
-      [account = std::string(account), done = std::move(done)](absl::StatusOr<Reply> page) {
-        if (!page.ok()) return done(page.status());
-        done(ParsePage(std::move(*page), account));
-      });
+  ReadIds(async_, std::make_shared<IdsRead>(account, unread_only, before_id, count),
+          std::move(done));
 }
 
 absl::StatusOr<InboxEntry> InboxStore::Get(std::string_view account, std::string_view id) {

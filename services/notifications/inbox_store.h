@@ -34,8 +34,9 @@ class InboxStore final {
   InboxStore(infra::redis::Client& redis, infra::redis::AsyncClient& async)
       : redis_(redis), async_(async) {}
 
-  // Newest first, after the cursor (exclusive), at most `count`: one round trip (a read-only
-  // script that reads the ids, the entries, their read marks and delivery states).
+  // Newest first, after the cursor (exclusive), at most `count`: the ids (one command, more
+  // only when a burst of entries shares the cursor's time), then one pipeline of the entries,
+  // their read marks and delivery states.
   absl::StatusOr<std::vector<InboxEntry>> Inbox(std::string_view account, bool unread_only,
                                                 std::string_view before_id, int count);
   // Inbox through the async client, for callers that must not block. `done` runs on the
