@@ -36,7 +36,8 @@ class NotificationsService final
   // service is destroyed, which must happen after the server has shut down.
   NotificationsService(NotificationsDeps deps, std::unique_ptr<infra::BoundedExecutor> executor);
 
-  // One round trip through the async client, finished from its reply (no executor hop).
+  // The inbox page through the async client (its ids, then one pipeline), finished from the
+  // reply on the client's I/O thread: no executor hop.
   grpc::ServerUnaryReactor* ListNotifications(grpc::CallbackServerContext* ctx,
                                               const v1::ListNotificationsRequest* request,
                                               v1::ListNotificationsResponse* response) override;
