@@ -45,7 +45,7 @@ void AddConsumer(infra::Components& graph, const NotificationsEnvironment& env,
 NotificationsParts BuildNotifications(infra::Components& graph, const NotificationsEnvironment& env,
                                       const NotificationsSettings& settings) {
   auto& metrics = graph.Make<NotificationsMetrics>(env.metrics);
-  auto& stores = graph.Make<Stores>(env.redis);
+  auto& stores = graph.Make<Stores>(env.redis, env.async_redis);
   auto& contacts =
       graph.Make<Contacts>(env.accounts, settings.internal_token, env.clock, settings.contact_ttl);
   ReporterMails* reporter_mails = nullptr;

@@ -13,6 +13,7 @@
 #include "infra/executor.h"
 #include "infra/grpc/server.h"
 #include "infra/metrics.h"
+#include "infra/redis/async_client.h"
 #include "infra/redis/client.h"
 #include "services/notifications/contacts.h"
 #include "services/notifications/delivery.h"
@@ -30,6 +31,8 @@ namespace cityhub::notifications {
 // What the graph borrows: each must outlive it.
 struct NotificationsEnvironment {
   infra::redis::Client& redis;
+  // The same Redis, pipelined without blocking: the inbox page (ListNotifications).
+  infra::redis::AsyncClient& async_redis;
   // The live hub's subscriber connects with these (the same Redis as `redis`).
   infra::redis::Options subscriber;
   const infra::Clock& clock;

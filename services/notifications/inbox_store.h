@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -8,6 +9,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "cityhub/storage/notifications.pb.h"
+#include "infra/redis/async_client.h"
 #include "infra/redis/client.h"
 
 // Residents' inboxes: entries, their read marks and delivery states (keys.h).
@@ -29,11 +31,20 @@ std::string InboxScore(std::string_view id);
 
 class InboxStore final {
  public:
-  explicit InboxStore(infra::redis::Client& redis) : redis_(redis) {}
+  InboxStore(infra::redis::Client& redis, infra::redis::AsyncClient& async)
+      : redis_(redis), async_(async) {}
 
-  // Newest first, after the cursor (exclusive), at most `count`.
+  // Newest first, after the cursor (exclusive), at most `count`: the ids (one command, more
+  // only when a burst of entries shares the cursor's time), then one pipeline of the entries,
+  // their read marks and delivery states.
   absl::StatusOr<std::vector<InboxEntry>> Inbox(std::string_view account, bool unread_only,
                                                 std::string_view before_id, int count);
+  // Inbox through the async client, for callers that must not block. `done` runs on the
+  // client's I/O thread (or at once, on a call that fails before it is sent) and must not
+  // block either.
+  using PageCallback = std::function<void(absl::StatusOr<std::vector<InboxEntry>>)>;
+  void InboxAsync(std::string_view account, bool unread_only, std::string_view before_id, int count,
+                  PageCallback done);
   // NOT_FOUND when the notification is not the account's.
   absl::StatusOr<InboxEntry> Get(std::string_view account, std::string_view id);
   // The entries `ids` of `account` in that order; ids gone or not the account's are left out.
@@ -49,6 +60,7 @@ class InboxStore final {
 
  private:
   infra::redis::Client& redis_;
+  infra::redis::AsyncClient& async_;
 };
 
 }  // namespace cityhub::notifications

@@ -17,16 +17,17 @@ namespace cityhub::notifications {
 namespace nv1 = cityhub::notifications::v1;
 using google::protobuf::util::TimeUtil;
 
-void ToApi(const InboxEntry& entry, nv1::Notification* out) {
-  const StoredNotification& n = entry.notification;
-  out->set_notification_id(n.id());
+void ToApi(InboxEntry&& entry, nv1::Notification* out) {
+  StoredNotification& n = entry.notification;
+  // The texts move into the answer: no allocation per field.
+  out->set_notification_id(std::move(*n.mutable_id()));
   out->set_kind(static_cast<nv1::Kind>(n.kind()));
-  out->set_title(n.title());
-  out->set_body(n.body());
-  out->set_request_id(n.request_id());
+  out->set_title(std::move(*n.mutable_title()));
+  out->set_body(std::move(*n.mutable_body()));
+  out->set_request_id(std::move(*n.mutable_request_id()));
   out->set_read(entry.read);
   *out->mutable_created_at() = TimeUtil::MillisecondsToTimestamp(n.created_ms());
-  for (const auto& [channel, state] : entry.deliveries) {
+  for (auto& [channel, state] : entry.deliveries) {
     // "state|attempts|updated_ms|reason"
     auto* d = out->add_deliveries();
     d->set_channel(static_cast<nv1::Channel>(channel));
@@ -42,9 +43,13 @@ void ToApi(const InboxEntry& entry, nv1::Notification* out) {
     d->set_state(static_cast<nv1::DeliveryState>(parts[0]));
     d->set_attempts(static_cast<int32_t>(parts[1]));
     *d->mutable_updated_at() = TimeUtil::MillisecondsToTimestamp(parts[2]);
-    d->set_reason(state.substr(std::min(at, state.size())));
+    // Usually empty: the reason is cut out in place, without a copy of the state.
+    state.erase(0, std::min(at, state.size()));
+    d->set_reason(std::move(state));
   }
 }
+
+void ToApi(const InboxEntry& entry, nv1::Notification* out) { ToApi(InboxEntry(entry), out); }
 
 // ---------------------------------------------------------------------------------------------
 

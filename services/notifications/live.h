@@ -47,6 +47,8 @@ using Admit = std::function<Admission()>;
 
 // Fills an API Notification from an inbox entry.
 void ToApi(const InboxEntry& entry, cityhub::notifications::v1::Notification* out);
+// The same, moving the entry's texts into `out` instead of copying them.
+void ToApi(InboxEntry&& entry, cityhub::notifications::v1::Notification* out);
 
 class LiveStream final : public grpc::ServerWriteReactor<cityhub::notifications::v1::Notification> {
  public:

@@ -124,6 +124,7 @@ int Run() {
   infra::redis::ExportPoolWait(metrics, config.accounts_events);
   infra::redis::ExportPoolWait(metrics, config.requests_events);
   auto& redis = graph.Make<infra::redis::Client>(config.common.redis);
+  auto& async_redis = graph.Make<infra::redis::AsyncClient>(config.common.redis, 2);
   auto& accounts_redis = graph.Make<infra::redis::Client>(config.accounts_events);
   auto& requests_redis = graph.Make<infra::redis::Client>(config.requests_events);
   auto accounts = infra::CreateChannel(config.accounts_address, config.common.server.tls);
@@ -147,7 +148,8 @@ int Run() {
   settings.server = config.common.server;
   auto requests = infra::CreateChannel(config.requests_address, config.common.server.tls);
   NotificationsParts parts = BuildNotifications(
-      graph, {redis, config.common.redis, clock, metrics, authorizer, accounts, requests},
+      graph,
+      {redis, async_redis, config.common.redis, clock, metrics, authorizer, accounts, requests},
       settings);
   return infra::Serve(graph, parts.server);
 }

@@ -108,21 +108,41 @@ NotificationsService::NotificationsService(NotificationsDeps deps,
                                            std::unique_ptr<infra::BoundedExecutor> executor)
     : deps_(deps), executor_(std::move(executor)) {}
 
-absl::Status NotificationsService::DoListNotifications(grpc::ServerContextBase* ctx,
-                                                       const nv1::ListNotificationsRequest* req,
-                                                       nv1::ListNotificationsResponse* response) {
-  ASSIGN_OR_RETURN(auto caller, deps_.authorizer.Authorize(*ctx, "ListNotifications"));
-  ASSIGN_OR_RETURN(auto page_size, PageSize(req->page_size()));
+grpc::ServerUnaryReactor* NotificationsService::ListNotifications(
+    grpc::CallbackServerContext* ctx, const nv1::ListNotificationsRequest* req,
+    nv1::ListNotificationsResponse* response) {
+  return StartWithoutBlocking(ctx, [=, this](grpc::ServerUnaryReactor* reactor) {
+    StartListNotifications(ctx, req, response, reactor);
+  });
+}
+
+void NotificationsService::StartListNotifications(grpc::CallbackServerContext* ctx,
+                                                  const nv1::ListNotificationsRequest* req,
+                                                  nv1::ListNotificationsResponse* response,
+                                                  grpc::ServerUnaryReactor* reactor) {
+  // A read: Authorize does not touch Redis here (only writes check the deleted-account marker).
+  auto caller = deps_.authorizer.Authorize(*ctx, "ListNotifications");
+  if (!caller.ok()) return reactor->Finish(infra::Done(ctx, caller.status()));
+  auto page_size = PageSize(req->page_size());
+  if (!page_size.ok()) return reactor->Finish(infra::Done(ctx, page_size.status()));
   if (!req->page_token().empty() && !infra::IsUlid(req->page_token())) {
-    return InvalidField("page_token", "not a token from a previous page");
+    return reactor->Finish(
+        infra::Done(ctx, InvalidField("page_token", "not a token from a previous page")));
   }
-  ASSIGN_OR_RETURN(auto entries, deps_.stores.inbox.Inbox(caller.account_id, req->unread_only(),
-                                                          req->page_token(), page_size + 1));
-  const bool more = static_cast<int>(entries.size()) > page_size;
-  if (more) entries.resize(page_size);
-  for (const auto& e : entries) ToApi(e, response->add_notifications());
-  if (more) response->set_next_page_token(entries.back().notification.id());
-  return absl::OkStatus();
+  // The reply arrives on the async client's I/O thread, which must not block: the answer is
+  // built there from the entries (moved, not copied) and the call finished.
+  deps_.stores.inbox.InboxAsync(
+      caller->account_id, req->unread_only(), req->page_token(), *page_size + 1,
+      [ctx, reactor, response,
+       page_size = *page_size](absl::StatusOr<std::vector<InboxEntry>> entries) {
+        if (!entries.ok()) return reactor->Finish(infra::Done(ctx, entries.status()));
+        const bool more = static_cast<int>(entries->size()) > page_size;
+        if (more) entries->resize(page_size);
+        if (more) response->set_next_page_token(entries->back().notification.id());
+        response->mutable_notifications()->Reserve(static_cast<int>(entries->size()));
+        for (InboxEntry& e : *entries) ToApi(std::move(e), response->add_notifications());
+        reactor->Finish(grpc::Status::OK);
+      });
 }
 
 absl::Status NotificationsService::DoGetUnreadCount(grpc::ServerContextBase* ctx,

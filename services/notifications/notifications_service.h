@@ -24,9 +24,10 @@ struct NotificationsDeps {
 };
 
 // The notifications gRPC service on the callback API (the concurrency model of
-// docs/design.md): the live stream is a write reactor fed by the LiveHub's workers; the unary
-// methods run on the service's bounded executor with short blocking Redis round trips, and a
-// full executor answers RESOURCE_EXHAUSTED.
+// docs/design.md): the live stream is a write reactor fed by the LiveHub's workers; the inbox
+// page (ListNotifications) completes through the async Redis client from the callback thread;
+// the other unary methods run on the service's bounded executor with short blocking Redis round
+// trips, and a full executor answers RESOURCE_EXHAUSTED.
 class NotificationsService final
     : public cityhub::notifications::v1::NotificationsService::CallbackService,
       public infra::UnaryMethods<NotificationsService> {
@@ -35,12 +36,12 @@ class NotificationsService final
   // service is destroyed, which must happen after the server has shut down.
   NotificationsService(NotificationsDeps deps, std::unique_ptr<infra::BoundedExecutor> executor);
 
-  // The unary methods run their bodies (Do...) on the service's executor.
+  // The inbox page through the async client (its ids, then one pipeline), finished from the
+  // reply on the client's I/O thread: no executor hop.
   grpc::ServerUnaryReactor* ListNotifications(grpc::CallbackServerContext* ctx,
                                               const v1::ListNotificationsRequest* request,
-                                              v1::ListNotificationsResponse* response) override {
-    return Run(ctx, request, response, &NotificationsService::DoListNotifications);
-  }
+                                              v1::ListNotificationsResponse* response) override;
+  // The other unary methods run their bodies (Do...) on the service's executor.
   grpc::ServerUnaryReactor* GetUnreadCount(grpc::CallbackServerContext* ctx,
                                            const v1::GetUnreadCountRequest* request,
                                            v1::UnreadCount* response) override {
@@ -116,10 +117,26 @@ class NotificationsService final
   friend class infra::UnaryMethods<NotificationsService>;
   infra::BoundedExecutor& unary_executor() { return *executor_; }
 
+  // Runs `start` at once on the callback thread, or on the executor when authorizing the call
+  // may block (Authorizer::MayBlock: a token naming a key not known yet); a full executor
+  // answers RESOURCE_EXHAUSTED. The shape of RequestsService::StartWithoutBlocking.
+  template <typename Start>
+  grpc::ServerUnaryReactor* StartWithoutBlocking(grpc::CallbackServerContext* ctx, Start start) {
+    auto* reactor = ctx->DefaultReactor();
+    if (!deps_.authorizer.MayBlock(*ctx)) {
+      start(reactor);
+    } else if (!executor_->TryPost([reactor, start = std::move(start)] { start(reactor); })) {
+      reactor->Finish(infra::BusyStatus());
+    }
+    return reactor;
+  }
+  // ListNotifications from authorization on; finishes `reactor` from the async client's reply.
+  void StartListNotifications(grpc::CallbackServerContext* ctx,
+                              const v1::ListNotificationsRequest* req,
+                              v1::ListNotificationsResponse* response,
+                              grpc::ServerUnaryReactor* reactor);
+
   // The bodies of the unary methods; each runs on a worker of executor_.
-  absl::Status DoListNotifications(grpc::ServerContextBase* ctx,
-                                   const v1::ListNotificationsRequest* request,
-                                   v1::ListNotificationsResponse* response);
   absl::Status DoGetUnreadCount(grpc::ServerContextBase* ctx,
                                 const v1::GetUnreadCountRequest* request,
                                 v1::UnreadCount* response);

@@ -91,7 +91,8 @@ class NotificationsTest : public cityhub::testing::RedisTest {
     graph_ = std::make_unique<infra::Components>();
     NotificationsParts parts = BuildNotifications(
         *graph_,
-        {client(), redis().ClientOptions(), clock_, metrics_, *authorizer_,
+        {client(), graph_->Make<infra::redis::AsyncClient>(redis().ClientOptions(), 1),
+         redis().ClientOptions(), clock_, metrics_, *authorizer_,
          grpc::CreateChannel("127.0.0.1:" + std::to_string(accounts_server_->port()),
                              grpc::InsecureChannelCredentials()),
          nullptr},
@@ -767,6 +768,38 @@ TEST_F(NotificationsTest, TheInboxPagesCountsAndMarksRead) {
   EXPECT_EQ(count.count(), 0);
 }
 
+// The inbox page completes through the async client from the callback thread: a full executor
+// does not hold it.
+TEST_F(FullNotificationsExecutorTest, TheInboxPageAnswersWhileTheExecutorIsFull) {
+  const std::string anna = Account("full-inbox@example.org", "de", true);
+  clock_.Advance(1s);
+  Handle(StatusChanged("01JREQ", anna, rv1::ACKNOWLEDGED));
+  ASSERT_TRUE(client().Command({"CLIENT", "PAUSE", "800", "WRITE"}).ok());
+  auto register_device = [&](grpc::Status* status) {
+    return std::thread([this, anna, status] {
+      nv1::RegisterDeviceRequest req;
+      req.set_platform("android");
+      req.set_push_token("token-" + infra::NewUlid(clock_));
+      nv1::Device d;
+      *status = stub_->RegisterDevice(As(anna).get(), req, &d);
+    });
+  };
+  grpc::Status first, second;
+  std::thread running = register_device(&first);
+  ASSERT_TRUE(cityhub::testing::WaitFor([&] { return Gauge("executor_active") == 1; }, 5s));
+  std::thread queued = register_device(&second);
+  ASSERT_TRUE(cityhub::testing::WaitFor([&] { return Gauge("executor_queue_depth") == 1; }, 5s));
+
+  const auto start = std::chrono::steady_clock::now();
+  nv1::ListNotificationsResponse page;
+  const grpc::Status listed = stub_->ListNotifications(As(anna).get(), {}, &page);
+  EXPECT_TRUE(listed.ok()) << listed.error_message();
+  EXPECT_EQ(page.notifications_size(), 1);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 200ms);
+  running.join();
+  queued.join();
+}
+
 // Ids of one millisecond (a burst) can share their score in the inbox; paging must still walk
 // through every entry.
 TEST_F(NotificationsTest, TheInboxPagesThroughEntriesThatShareTheirTime) {
@@ -800,6 +833,72 @@ TEST_F(NotificationsTest, TheInboxPagesThroughEntriesThatShareTheirTime) {
   EXPECT_EQ(seen.size(), written.size());
   EXPECT_EQ(std::set<std::string>(seen.begin(), seen.end()), written);
   EXPECT_TRUE(std::is_sorted(seen.begin(), seen.end(), std::greater<>()));
+}
+
+// A page of 20 is two round trips on the async client: its ids, then one pipeline of the
+// entries, their read marks and delivery states. (A read-only script doing both in one round
+// trip cost Redis twice the time per page: docs/bench.md.)
+TEST_F(NotificationsTest, AnInboxPageIsItsIdsThenOnePipeline) {
+  const std::string anna = Account("onetrip@example.de", "de", false);
+  std::vector<std::string> ids;
+  for (int i = 0; i < 25; ++i) {
+    EventEffects effects;
+    StoredNotification n;
+    clock_.Advance(1ms);
+    n.set_id(infra::NewUlid(clock_));
+    n.set_account_id(anna);
+    n.set_kind(nv1::KIND_OWN_REQUEST_STATUS);
+    n.set_title("title " + std::to_string(i));
+    n.set_request_id("01JREQ");
+    n.set_created_ms(infra::UnixMillis(clock_.Now()));
+    effects.inbox.push_back(n);
+    ASSERT_TRUE(store_->events.ApplyOnce("trip-" + std::to_string(i), effects).ok());
+    ids.push_back(n.id());
+  }
+  ASSERT_TRUE(store_->inbox.MarkRead(anna, ids[23]).ok());
+  ASSERT_TRUE(client().Command({"CONFIG", "RESETSTAT"}).ok());
+  nv1::ListNotificationsRequest req;
+  req.set_page_size(20);
+  nv1::ListNotificationsResponse page;
+  const grpc::Status s = stub_->ListNotifications(As(anna).get(), req, &page);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  auto info = client().Command({"INFO", "commandstats"});
+  ASSERT_TRUE(info.ok());
+  auto calls = [&](const std::string& command) {
+    const std::string head = "cmdstat_" + command + ":calls=";
+    const auto at = info->str().find(head);
+    return at == std::string::npos ? 0 : std::atoi(info->str().c_str() + at + head.size());
+  };
+  EXPECT_EQ(calls("zrevrangebyscore"), 1) << info->str();
+  EXPECT_EQ(calls("mget"), 1);
+  EXPECT_EQ(calls("smismember"), 1);
+  EXPECT_EQ(calls("hgetall"), 21);
+
+  ASSERT_EQ(page.notifications_size(), 20);
+  for (int i = 0; i < 20; ++i) {
+    const auto& n = page.notifications(i);
+    EXPECT_EQ(n.notification_id(), ids[24 - i]);
+    EXPECT_EQ(n.title(), "title " + std::to_string(24 - i));
+    EXPECT_EQ(n.read(), 24 - i == 23);
+    ASSERT_EQ(n.deliveries_size(), 1);
+    EXPECT_EQ(n.deliveries(0).channel(), nv1::CHANNEL_INBOX);
+    EXPECT_EQ(n.deliveries(0).state(), nv1::DELIVERY_STATE_SENT);
+  }
+  EXPECT_EQ(page.next_page_token(), ids[5]);
+  // The unread page skips the read entry and keeps the inbox's order.
+  req.set_unread_only(true);
+  req.set_page_size(3);
+  nv1::ListNotificationsResponse unread;
+  ASSERT_TRUE(stub_->ListNotifications(As(anna).get(), req, &unread).ok());
+  ASSERT_EQ(unread.notifications_size(), 3);
+  EXPECT_EQ(unread.notifications(0).notification_id(), ids[24]);
+  EXPECT_EQ(unread.notifications(1).notification_id(), ids[22]);
+  EXPECT_EQ(unread.notifications(2).notification_id(), ids[21]);
+  EXPECT_EQ(unread.next_page_token(), ids[21]);
+  req.set_page_token(unread.next_page_token());
+  ASSERT_TRUE(stub_->ListNotifications(As(anna).get(), req, &unread).ok());
+  ASSERT_EQ(unread.notifications_size(), 3);
+  EXPECT_EQ(unread.notifications(0).notification_id(), ids[20]);
 }
 
 // Redis does not undo a script that fails half-way: such an event must not count as handled.

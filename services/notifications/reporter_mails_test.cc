@@ -48,7 +48,8 @@ class ReporterMailsTest : public requests::RequestsServiceTest {
     // No account is involved: the accounts channel is never called.
     NotificationsParts parts = BuildNotifications(
         *graph_n_,
-        {client(), redis().ClientOptions(), *clock_, metrics_n_, *authorizer_n_,
+        {client(), graph_n_->Make<infra::redis::AsyncClient>(redis().ClientOptions(), 1),
+         redis().ClientOptions(), *clock_, metrics_n_, *authorizer_n_,
          grpc::CreateChannel(requests_address, grpc::InsecureChannelCredentials()),
          grpc::CreateChannel(requests_address, grpc::InsecureChannelCredentials())},
         settings);

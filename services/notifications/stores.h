@@ -1,5 +1,6 @@
 #pragma once
 
+#include "infra/redis/async_client.h"
 #include "infra/redis/client.h"
 #include "services/notifications/device_store.h"
 #include "services/notifications/event_store.h"
@@ -10,12 +11,13 @@
 #include "services/notifications/webhook_store.h"
 
 // The notifications service in Redis: one store per job, all on one client (their keys are in
-// keys.h; the delivery queue is job_queue_store.h).
+// keys.h; the delivery queue is job_queue_store.h). The inbox page also reads through the async
+// client (`async`), so that ListNotifications completes without an executor.
 namespace cityhub::notifications {
 
 struct Stores {
-  explicit Stores(infra::redis::Client& redis)
-      : inbox(redis),
+  Stores(infra::redis::Client& redis, infra::redis::AsyncClient& async)
+      : inbox(redis, async),
         feed(redis, inbox),
         preferences(redis),
         devices(redis),

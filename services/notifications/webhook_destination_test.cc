@@ -43,7 +43,8 @@ class WebhookDestinationTest : public cityhub::testing::RedisTest {
     std::vector<infra::auth::Ed25519Key> keys;
     keys.push_back(infra::auth::Ed25519Key::FromPublicBytes(signer_->key().public_bytes()).value());
     verifier_->SetKeys(std::move(keys));
-    store_ = std::make_unique<Stores>(client());
+    async_ = std::make_unique<infra::redis::AsyncClient>(redis().ClientOptions(), 1);
+    store_ = std::make_unique<Stores>(client(), *async_);
     // Webhook events for requests without owner or followers ask no one for contacts.
     contacts_ = std::make_unique<Contacts>(
         grpc::CreateChannel("127.0.0.1:1", grpc::InsecureChannelCredentials()), kInternal, clock_);
@@ -136,6 +137,7 @@ class WebhookDestinationTest : public cityhub::testing::RedisTest {
   DestinationPolicy policy_;
   std::unique_ptr<infra::auth::TokenSigner> signer_;
   std::unique_ptr<infra::auth::TokenVerifier> verifier_;
+  std::unique_ptr<infra::redis::AsyncClient> async_;
   std::unique_ptr<Stores> store_;
   std::unique_ptr<Contacts> contacts_;
   std::unique_ptr<FanOut> fanout_;
