@@ -86,6 +86,24 @@ class UnaryMethods {
   }
 };
 
+// For the calls that complete through the async client: runs `start` with the call's reactor
+// on this (callback) thread, or on `executor` when authorizing the call may block (`may_block`,
+// from Authorizer::MayBlock: a token naming a key not known yet, whose fetch is an outbound call
+// the callback thread must not wait for); a full executor answers RESOURCE_EXHAUSTED. (A
+// template, so that the usual path calls `start` without wrapping it.)
+template <typename Start>
+grpc::ServerUnaryReactor* StartWithoutBlocking(BoundedExecutor& executor,
+                                               grpc::CallbackServerContext* ctx, bool may_block,
+                                               Start start) {
+  auto* reactor = ctx->DefaultReactor();
+  if (!may_block) {
+    start(reactor);
+  } else if (!executor.TryPost([reactor, start = std::move(start)] { start(reactor); })) {
+    reactor->Finish(BusyStatus());
+  }
+  return reactor;
+}
+
 // Finishes a call at once with `status` (for answers known before any blocking work).
 inline grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* ctx,
                                            const grpc::Status& status) {

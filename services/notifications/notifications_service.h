@@ -117,18 +117,11 @@ class NotificationsService final
   friend class infra::UnaryMethods<NotificationsService>;
   infra::BoundedExecutor& unary_executor() { return *executor_; }
 
-  // Runs `start` at once on the callback thread, or on the executor when authorizing the call
-  // may block (Authorizer::MayBlock: a token naming a key not known yet); a full executor
-  // answers RESOURCE_EXHAUSTED. The shape of RequestsService::StartWithoutBlocking.
+  // infra::StartWithoutBlocking with this service's executor and authorizer.
   template <typename Start>
   grpc::ServerUnaryReactor* StartWithoutBlocking(grpc::CallbackServerContext* ctx, Start start) {
-    auto* reactor = ctx->DefaultReactor();
-    if (!deps_.authorizer.MayBlock(*ctx)) {
-      start(reactor);
-    } else if (!executor_->TryPost([reactor, start = std::move(start)] { start(reactor); })) {
-      reactor->Finish(infra::BusyStatus());
-    }
-    return reactor;
+    return infra::StartWithoutBlocking(*executor_, ctx, deps_.authorizer.MayBlock(*ctx),
+                                       std::move(start));
   }
   // ListNotifications from authorization on; finishes `reactor` from the async client's reply.
   void StartListNotifications(grpc::CallbackServerContext* ctx,

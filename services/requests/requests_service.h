@@ -452,21 +452,11 @@ class RequestsService final
   cityhub::events::v1::Event RoutedEvent(grpc::ServerContextBase* ctx, const StoredRequest& before,
                                          const StoredRequest& after) const;
 
-  // For the calls that complete through the async client: runs `start` with the call's
-  // reactor on this (callback) thread, or on the executor when authorizing the call may block
-  // (Authorizer::MayBlock); a full executor answers RESOURCE_EXHAUSTED.
-  // (Templates, so that the usual path calls `start` and `finish` without wrapping them.)
+  // infra::StartWithoutBlocking with this service's executor and authorizer.
   template <typename Start>
   grpc::ServerUnaryReactor* StartWithoutBlocking(grpc::CallbackServerContext* ctx, Start start) {
-    auto* reactor = ctx->DefaultReactor();
-    if (!deps_.authorizer.MayBlock(*ctx)) {
-      start(reactor);
-    } else if (!executor_->TryPost([reactor, start = std::move(start)] { start(reactor); })) {
-      // The token names a key not known yet: fetching the keys is an outbound call, which
-      // the callback thread must not wait for.
-      reactor->Finish(infra::BusyStatus());
-    }
-    return reactor;
+    return infra::StartWithoutBlocking(*executor_, ctx, deps_.authorizer.MayBlock(*ctx),
+                                       std::move(start));
   }
   // Runs `finish` at once when it does not block, else on the executor (a full executor
   // answers RESOURCE_EXHAUSTED on `reactor`). For async replies that may need the catalogue.
