@@ -862,17 +862,11 @@ TEST_F(NotificationsTest, AnInboxPageIsItsIdsThenOnePipeline) {
   nv1::ListNotificationsResponse page;
   const grpc::Status s = stub_->ListNotifications(As(anna).get(), req, &page);
   ASSERT_TRUE(s.ok()) << s.error_message();
-  auto info = client().Command({"INFO", "commandstats"});
-  ASSERT_TRUE(info.ok());
-  auto calls = [&](const std::string& command) {
-    const std::string head = "cmdstat_" + command + ":calls=";
-    const auto at = info->str().find(head);
-    return at == std::string::npos ? 0 : std::atoi(info->str().c_str() + at + head.size());
-  };
-  EXPECT_EQ(calls("zrevrangebyscore"), 1) << info->str();
-  EXPECT_EQ(calls("mget"), 1);
-  EXPECT_EQ(calls("smismember"), 1);
-  EXPECT_EQ(calls("hgetall"), 21);
+  std::map<std::string, int> calls = CommandCalls();
+  EXPECT_EQ(calls["zrevrangebyscore"], 1);
+  EXPECT_EQ(calls["mget"], 1);
+  EXPECT_EQ(calls["smismember"], 1);
+  EXPECT_EQ(calls["hgetall"], 21);
 
   ASSERT_EQ(page.notifications_size(), 20);
   for (int i = 0; i < 20; ++i) {

@@ -196,16 +196,10 @@ TEST_F(RequestsGeoTest, APageFromTheTwoNewestWeeksIsTwoRoundTrips) {
   EXPECT_EQ(ids, expected);
   EXPECT_EQ(page.next_page_token(), expected.back());
 
-  auto info = client().Command({"INFO", "commandstats"});
-  ASSERT_TRUE(info.ok());
-  auto calls = [&](const std::string& command) {
-    const std::string head = "cmdstat_" + command + ":calls=";
-    const auto at = info->str().find(head);
-    return at == std::string::npos ? 0 : std::atoi(info->str().c_str() + at + head.size());
-  };
-  EXPECT_EQ(calls("zrevrangebyscore"), 1) << info->str();
-  EXPECT_EQ(calls("geosearch"), 2);  // this week and the one before, in the same round trip
-  EXPECT_EQ(calls("mget"), 1);
+  std::map<std::string, int> calls = CommandCalls();
+  EXPECT_EQ(calls["zrevrangebyscore"], 1);
+  EXPECT_EQ(calls["geosearch"], 2);  // this week and the one before, in the same round trip
+  EXPECT_EQ(calls["mget"], 1);
 }
 
 // Data of the single geo set of earlier versions is moved into the weekly sets once; the move

@@ -1106,18 +1106,12 @@ TEST_F(RequestsServiceTest, MyRequestsAreTheirIdsThenOnePipelineWithFollowStates
   v1::ListRequestsResponse first;
   const grpc::Status s = stub_->ListMyRequests(Ctx(kAnna).get(), mine, &first);
   ASSERT_TRUE(s.ok()) << s.error_message();
-  auto info = client().Command({"INFO", "commandstats"});
-  ASSERT_TRUE(info.ok());
-  auto calls = [&](const std::string& command) {
-    const std::string head = "cmdstat_" + command + ":calls=";
-    const auto at = info->str().find(head);
-    return at == std::string::npos ? 0 : std::atoi(info->str().c_str() + at + head.size());
-  };
-  EXPECT_EQ(calls("zrevrangebyscore"), 1) << info->str();
-  EXPECT_EQ(calls("mget"), 1);
+  std::map<std::string, int> calls = CommandCalls();
+  EXPECT_EQ(calls["zrevrangebyscore"], 1);
+  EXPECT_EQ(calls["mget"], 1);
   // Five: the page's four and the one read ahead to know whether more follow.
-  EXPECT_EQ(calls("scard"), 5);
-  EXPECT_EQ(calls("sismember"), 5);
+  EXPECT_EQ(calls["scard"], 5);
+  EXPECT_EQ(calls["sismember"], 5);
 
   ASSERT_EQ(first.requests_size(), 4);
   const std::vector<std::string> newest = {filed[6], filed[5], filed[4], filed[3]};

@@ -2,6 +2,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include <sstream>
 #include <stdexcept>
 
 namespace cityhub::testing {
@@ -102,6 +103,23 @@ void RedisTest::SetUp() {
   client_ = std::make_unique<infra::redis::Client>(server_->ClientOptions());
   auto flushed = client_->Command({"FLUSHALL"});
   ASSERT_TRUE(flushed.ok()) << flushed.status();
+}
+
+std::map<std::string, int> RedisTest::CommandCalls() {
+  std::map<std::string, int> calls;
+  auto info = client_->Command({"INFO", "commandstats"});
+  EXPECT_TRUE(info.ok()) << info.status();
+  if (!info.ok()) return calls;
+  // Lines like "cmdstat_mget:calls=1,usec=12,...".
+  std::istringstream lines(info->str());
+  for (std::string line; std::getline(lines, line);) {
+    constexpr std::string_view kHead = "cmdstat_";
+    const auto colon = line.find(":calls=");
+    if (!line.starts_with(kHead) || colon == std::string::npos) continue;
+    calls[line.substr(kHead.size(), colon - kHead.size())] =
+        std::atoi(line.c_str() + colon + std::string_view(":calls=").size());
+  }
+  return calls;
 }
 
 infra::redis::AsyncClient& RedisTest::async_client() {

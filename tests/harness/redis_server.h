@@ -1,5 +1,6 @@
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -60,6 +61,9 @@ class RedisTest : public ::testing::Test {
   infra::redis::Client& client() { return *client_; }
   // An async client for the suite's Redis, made on first use.
   infra::redis::AsyncClient& async_client();
+  // How often Redis ran each command since the last CONFIG RESETSTAT, from INFO commandstats
+  // (lower-case names, e.g. "mget"): what a call cost in commands.
+  std::map<std::string, int> CommandCalls();
 
  private:
   static RedisServer* server_;
