@@ -250,31 +250,46 @@ class FullNotificationsExecutorTest : public NotificationsTest {
   }
   void TearDown() override {
     (void)client().Command({"CLIENT", "UNPAUSE"});
+    if (running_.joinable()) running_.join();
+    if (queued_.joinable()) queued_.join();
     NotificationsTest::TearDown();
   }
   double Gauge(const char* name) {
     return metrics_.AddGauge(name, "", {"executor"}).WithLabels({"notifications"}).Value();
   }
+  // Holds Redis's writes (reads go on) for less than the client's 1 s command timeout and
+  // fills the one worker and the one place in the queue with device registrations of
+  // `account`; DrainExecutor waits for them, which succeed once Redis takes writes again.
+  void FillExecutor(const std::string& account) {
+    ASSERT_TRUE(client().Command({"CLIENT", "PAUSE", "800", "WRITE"}).ok());
+    auto register_device = [&](grpc::Status* status) {
+      return std::thread([this, account, status] {
+        nv1::RegisterDeviceRequest req;
+        req.set_platform("android");
+        req.set_push_token("token-" + infra::NewUlid(clock_));
+        nv1::Device d;
+        *status = stub_->RegisterDevice(As(account).get(), req, &d);
+      });
+    };
+    running_ = register_device(&first_);
+    ASSERT_TRUE(cityhub::testing::WaitFor([&] { return Gauge("executor_active") == 1; }, 5s));
+    queued_ = register_device(&second_);
+    ASSERT_TRUE(cityhub::testing::WaitFor([&] { return Gauge("executor_queue_depth") == 1; }, 5s));
+  }
+  void DrainExecutor() {
+    running_.join();
+    queued_.join();
+    EXPECT_TRUE(first_.ok()) << first_.error_message();
+    EXPECT_TRUE(second_.ok()) << second_.error_message();
+  }
+
+  grpc::Status first_, second_;
+  std::thread running_, queued_;
 };
 
 TEST_F(FullNotificationsExecutorTest, AFullExecutorAnswersResourceExhaustedAtOnce) {
   const std::string anna = Account("anna@example.org", "de", true);
-  // Redis holds writes (reads go on) for less than the client's 1 s command timeout.
-  ASSERT_TRUE(client().Command({"CLIENT", "PAUSE", "800", "WRITE"}).ok());
-  auto register_device = [&](grpc::Status* status) {
-    return std::thread([this, anna, status] {
-      nv1::RegisterDeviceRequest req;
-      req.set_platform("android");
-      req.set_push_token("token-" + infra::NewUlid(clock_));
-      nv1::Device d;
-      *status = stub_->RegisterDevice(As(anna).get(), req, &d);
-    });
-  };
-  grpc::Status first, second;
-  std::thread running = register_device(&first);
-  ASSERT_TRUE(cityhub::testing::WaitFor([&] { return Gauge("executor_active") == 1; }, 5s));
-  std::thread queued = register_device(&second);
-  ASSERT_TRUE(cityhub::testing::WaitFor([&] { return Gauge("executor_queue_depth") == 1; }, 5s));
+  FillExecutor(anna);
 
   const auto start = std::chrono::steady_clock::now();
   nv1::UnreadCount count;
@@ -283,10 +298,7 @@ TEST_F(FullNotificationsExecutorTest, AFullExecutorAnswersResourceExhaustedAtOnc
   EXPECT_EQ(refused.error_message(), "server busy");
   EXPECT_LT(std::chrono::steady_clock::now() - start, 200ms);
 
-  running.join();
-  queued.join();
-  EXPECT_TRUE(first.ok()) << first.error_message();
-  EXPECT_TRUE(second.ok()) << second.error_message();
+  DrainExecutor();
   EXPECT_TRUE(stub_->GetUnreadCount(As(anna).get(), {}, &count).ok());
 }
 
@@ -774,21 +786,7 @@ TEST_F(FullNotificationsExecutorTest, TheInboxPageAnswersWhileTheExecutorIsFull)
   const std::string anna = Account("full-inbox@example.org", "de", true);
   clock_.Advance(1s);
   Handle(StatusChanged("01JREQ", anna, rv1::ACKNOWLEDGED));
-  ASSERT_TRUE(client().Command({"CLIENT", "PAUSE", "800", "WRITE"}).ok());
-  auto register_device = [&](grpc::Status* status) {
-    return std::thread([this, anna, status] {
-      nv1::RegisterDeviceRequest req;
-      req.set_platform("android");
-      req.set_push_token("token-" + infra::NewUlid(clock_));
-      nv1::Device d;
-      *status = stub_->RegisterDevice(As(anna).get(), req, &d);
-    });
-  };
-  grpc::Status first, second;
-  std::thread running = register_device(&first);
-  ASSERT_TRUE(cityhub::testing::WaitFor([&] { return Gauge("executor_active") == 1; }, 5s));
-  std::thread queued = register_device(&second);
-  ASSERT_TRUE(cityhub::testing::WaitFor([&] { return Gauge("executor_queue_depth") == 1; }, 5s));
+  FillExecutor(anna);
 
   const auto start = std::chrono::steady_clock::now();
   nv1::ListNotificationsResponse page;
@@ -796,8 +794,7 @@ TEST_F(FullNotificationsExecutorTest, TheInboxPageAnswersWhileTheExecutorIsFull)
   EXPECT_TRUE(listed.ok()) << listed.error_message();
   EXPECT_EQ(page.notifications_size(), 1);
   EXPECT_LT(std::chrono::steady_clock::now() - start, 200ms);
-  running.join();
-  queued.join();
+  DrainExecutor();
 }
 
 // Ids of one millisecond (a burst) can share their score in the inbox; paging must still walk
