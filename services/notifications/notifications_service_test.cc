@@ -231,6 +231,17 @@ class NotificationsTest : public cityhub::testing::RedisTest {
   std::unique_ptr<infra::auth::Authorizer> authorizer_;
   std::unique_ptr<infra::auth::DeletedAccounts> deleted_;
   std::unique_ptr<infra::Components> graph_;
+
+  // An inbox entry of `account` about a status change of request 01JREQ, with `id`.
+  static StoredNotification StatusEntry(const std::string& account, const std::string& id) {
+    StoredNotification n;
+    n.set_id(id);
+    n.set_account_id(account);
+    n.set_kind(nv1::KIND_OWN_REQUEST_STATUS);
+    n.set_request_id("01JREQ");
+    return n;
+  }
+
   // Parts of the graph.
   Stores* store_ = nullptr;
   FanOut* fanout_ = nullptr;
@@ -804,13 +815,10 @@ TEST_F(NotificationsTest, TheInboxPagesThroughEntriesThatShareTheirTime) {
   std::set<std::string> written;
   for (int i = 0; i < 12; ++i) {
     EventEffects effects;
-    StoredNotification n;
     // The same 13 leading characters: the same score.
-    n.set_id("01JBXRST00000" + std::string(12, 'A') + "ABCDEFGHJKMN"[i]);
-    n.set_account_id(anna);
-    n.set_kind(nv1::KIND_OWN_REQUEST_STATUS);
+    StoredNotification n =
+        StatusEntry(anna, "01JBXRST00000" + std::string(12, 'A') + "ABCDEFGHJKMN"[i]);
     n.set_title("t");
-    n.set_request_id("01JREQ");
     effects.inbox.push_back(n);
     ASSERT_TRUE(store_->events.ApplyOnce("burst-event-" + std::to_string(i), effects).ok());
     written.insert(n.id());
@@ -840,13 +848,9 @@ TEST_F(NotificationsTest, AnInboxPageIsItsIdsThenOnePipeline) {
   std::vector<std::string> ids;
   for (int i = 0; i < 25; ++i) {
     EventEffects effects;
-    StoredNotification n;
     clock_.Advance(1ms);
-    n.set_id(infra::NewUlid(clock_));
-    n.set_account_id(anna);
-    n.set_kind(nv1::KIND_OWN_REQUEST_STATUS);
+    StoredNotification n = StatusEntry(anna, infra::NewUlid(clock_));
     n.set_title("title " + std::to_string(i));
-    n.set_request_id("01JREQ");
     n.set_created_ms(infra::UnixMillis(clock_.Now()));
     effects.inbox.push_back(n);
     ASSERT_TRUE(store_->events.ApplyOnce("trip-" + std::to_string(i), effects).ok());
@@ -896,11 +900,7 @@ TEST_F(NotificationsTest, AnInboxPageIsItsIdsThenOnePipeline) {
 TEST_F(NotificationsTest, AnEventWhoseWritesFailHalfWayIsAppliedWhenRetried) {
   const std::string anna = Account("halfway@example.de", "de", false);
   EventEffects effects;
-  StoredNotification n;
-  n.set_id(infra::NewUlid(clock_));
-  n.set_account_id(anna);
-  n.set_kind(nv1::KIND_OWN_REQUEST_STATUS);
-  n.set_request_id("01JREQ");
+  StoredNotification n = StatusEntry(anna, infra::NewUlid(clock_));
   effects.inbox.push_back(n);
   const std::string unread = keys::Unread(anna);
   ASSERT_TRUE(client().Command({"SET", unread, "not a set"}).ok());  // the SADD will fail
@@ -921,12 +921,8 @@ TEST_F(NotificationsTest, AnInboxKeepsItsNewestEntriesAndDropsTheRestWhole) {
   std::vector<std::string> ids;
   for (int i = 0; i < total; ++i) {
     EventEffects effects;
-    StoredNotification n;
     clock_.Advance(1ms);
-    n.set_id(infra::NewUlid(clock_));
-    n.set_account_id(anna);
-    n.set_kind(nv1::KIND_OWN_REQUEST_STATUS);
-    n.set_request_id("01JREQ");
+    const StoredNotification n = StatusEntry(anna, infra::NewUlid(clock_));
     effects.inbox.push_back(n);
     ASSERT_TRUE(store_->events.ApplyOnce("fill-" + std::to_string(i), effects).ok());
     ids.push_back(n.id());
